@@ -1,0 +1,84 @@
+"""Stage entry point: `python -m stages <stage> <impl> --config F --in DIR... --out DIR`.
+
+Exit codes: 0 success, 75 transient (retry), anything else permanent; the
+last stderr line of a failure is `error: <one-line reason>`.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import platform
+import sys
+import traceback
+from importlib import metadata
+from pathlib import Path
+
+from stages import catalog
+from stages.bundle import MANIFEST, Bundle, sha256_file, write_json_atomic
+from stages.context import StageContext
+from stages.errors import EXIT_FAILED, StageError
+
+
+def _tool_versions(names: list[str]) -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def _provenance(ctx: StageContext, module, config_text: str) -> dict:
+    inputs = {}
+    for bundle in ctx.inputs:
+        for role, name in bundle.manifest.get("files", {}).items():
+            path = bundle.path / name
+            if path.is_file():
+                inputs[f"{bundle.format}:{role}"] = sha256_file(path)
+    return {
+        "stage": ctx.impl.stage,
+        "impl": ctx.impl.name,
+        "image": ctx.impl.image,
+        "tools": _tool_versions(list(getattr(module, "TOOLS", ()))),
+        "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
+        "inputs": inputs,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stages")
+    parser.add_argument("stage", choices=catalog.STAGES)
+    parser.add_argument("impl")
+    parser.add_argument("--config", type=Path, required=True)
+    parser.add_argument("--in", dest="inputs", type=Path, action="append", default=[])
+    parser.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args(argv)
+
+    try:
+        impl = catalog.get(args.stage, args.impl)
+        config_text = args.config.read_text()
+        config = json.loads(config_text)
+        inputs = [Bundle.read(path) for path in args.inputs]
+        args.out.mkdir(parents=True, exist_ok=True)
+        if any(args.out.iterdir()):
+            raise StageError(f"output directory {args.out} is not empty")
+        module = importlib.import_module(impl.module)
+        ctx = StageContext(impl=impl, config=config, inputs=inputs, out=args.out)
+        manifest = module.run(ctx)
+        manifest["provenance"] = _provenance(ctx, module, config_text)
+        write_json_atomic(args.out / MANIFEST, manifest)
+        return 0
+    except StageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except Exception as exc:  # an unexpected fault: keep the trace in the log tail
+        traceback.print_exc()
+        print(f"error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Bundles: the directories passed between stages.
+
+A bundle is model files plus `manifest.json`: format, files by role, the
+input/output signature, preprocessing that was stripped, provenance and
+metrics. The manifest is written last and atomically, so a directory without
+one is never mistaken for a finished bundle.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+MANIFEST = "manifest.json"
+# Files every stage carries forward so that validate needs only the target runtime.
+CARRIED_ROLES = ("samples", "golden", "calibration")
+# Manifest fields a stage inherits from its input unless it sets them itself.
+INHERITED_FIELDS = ("inputs", "outputs", "preprocess", "source", "precision")
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def tree_sha256(root: Path) -> str:
+    """Content hash of a directory: relative paths and file contents, nothing else."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(sha256_file(path).encode() + b"\0")
+    return digest.hexdigest()
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+@dataclass
+class Bundle:
+    path: Path
+    manifest: dict
+
+    @classmethod
+    def read(cls, path: Path) -> "Bundle":
+        manifest_path = path / MANIFEST
+        if not manifest_path.is_file():
+            raise FileNotFoundError(f"{path} is not a finished bundle (no {MANIFEST})")
+        return cls(path, json.loads(manifest_path.read_text()))
+
+    @property
+    def format(self) -> str:
+        return self.manifest["format"]
+
+    def file(self, role: str) -> Path:
+        try:
+            return self.path / self.manifest["files"][role]
+        except KeyError:
+            raise KeyError(f"bundle {self.path} has no {role!r} file") from None
+
+    def has(self, role: str) -> bool:
+        return role in self.manifest.get("files", {})
+
+    def inherited(self) -> dict:
+        return {k: self.manifest[k] for k in INHERITED_FIELDS if k in self.manifest}
+
+    def carry_to(self, out: Path) -> dict[str, str]:
+        """Copy samples/golden/calibration into `out`; returns their file roles."""
+        files = {}
+        for role in CARRIED_ROLES:
+            if self.has(role):
+                name = self.manifest["files"][role]
+                shutil.copyfile(self.file(role), out / name)
+                files[role] = name
+        return files

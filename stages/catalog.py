@@ -1,0 +1,75 @@
+"""The one registry of stage implementations.
+
+Each entry says which stage of the DAG an implementation serves, which
+runtime image it runs in, which module holds its `run()` and which bundle
+formats it reads and writes. The CLI's --help, the planner and the stage
+entry point all read this table; adding a framework is adding rows here.
+
+Pure Python on purpose: the orchestrator imports it without any framework.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STAGES = ("load", "surgery", "export", "emit", "quantize", "validate")
+
+
+@dataclass(frozen=True)
+class Impl:
+    stage: str
+    name: str
+    image: str
+    module: str
+    consumes: tuple[str, ...]
+    produces: str
+    summary: str
+    options: tuple[str, ...] = field(default=())
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.stage, self.name)
+
+
+IMPLS: tuple[Impl, ...] = (
+    Impl("load", "mxnet", "mxnet", "stages.mxnet.load", ("mxnet-checkpoint",), "mxnet",
+         "MXNet checkpoint (prefix-symbol.json + prefix-NNNN.params)"),
+    Impl("surgery", "mxnet", "mxnet", "stages.mxnet.surgery", ("mxnet",), "mxnet",
+         "strip baked-in preprocessing, rename params, cut at a layer, fix_gamma"),
+    Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
+         "MXNet -> ONNX with the exporter's known faults repaired"),
+    Impl("emit", "tflite", "tf", "stages.tflite.emit", ("onnx",), "tflite",
+         "ONNX -> TFLite fp32 (onnx2tf)"),
+    Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
+         "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
+    Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
+         "ONNX in ONNX Runtime against the source's golden outputs"),
+    Impl("validate", "tflite", "tf", "stages.validate.stage", ("tflite",), "parity",
+         "TFLite in LiteRT against the source's golden outputs"),
+)
+
+_BY_KEY = {impl.key: impl for impl in IMPLS}
+
+# What a user names with --to, and the bundle format that answers it.
+TARGETS = {"onnx": "onnx", "tflite": "tflite"}
+QUANTIZE_MODES = ("fp16", "dynamic", "int8")
+SOURCES = {"mxnet": "mxnet-checkpoint"}
+
+
+def get(stage: str, name: str) -> Impl:
+    try:
+        return _BY_KEY[(stage, name)]
+    except KeyError:
+        known = ", ".join(f"{s}/{n}" for s, n in _BY_KEY)
+        raise KeyError(f"no stage implementation {stage}/{name}; known: {known}") from None
+
+
+def images() -> list[str]:
+    return sorted({impl.image for impl in IMPLS})
+
+
+def find(stage: str, consumes: str) -> Impl:
+    """The implementation of `stage` that reads bundles of format `consumes`."""
+    for impl in IMPLS:
+        if impl.stage == stage and consumes in impl.consumes:
+            return impl
+    raise KeyError(f"no {stage} stage reads {consumes!r} bundles")

@@ -1,0 +1,92 @@
+"""load/mxnet: read a checkpoint, record its signature, write samples and golden outputs."""
+from __future__ import annotations
+
+import ast
+import shutil
+
+import numpy as np
+
+from stages import samples as samples_lib
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.mxnet import checkpoint
+
+TOOLS = ("mxnet", "numpy")
+
+
+def _declared_shape(graph: dict, name: str) -> list[int] | None:
+    """The `__shape__` a symbol may carry on its input variable (mx.sym.var(shape=…))."""
+    for node in graph["nodes"]:
+        if node["op"] == "null" and node["name"] == name:
+            shape = (node.get("attrs") or node.get("attr") or {}).get("__shape__")
+            if shape:
+                dims = list(ast.literal_eval(shape))
+                if dims and all(isinstance(d, int) and d > 0 for d in dims):
+                    return dims
+    return None
+
+
+def _signature(graph, symbol, arg, aux, shapes: dict, symbol_name: str) -> list[dict]:
+    inputs = []
+    for name in checkpoint.data_names(symbol, arg, aux):
+        shape = shapes.get(name) or _declared_shape(graph, name)
+        if shape is None:
+            raise StageError(f"cannot tell the shape of input {name!r} from {symbol_name}; "
+                             f"pass --input-shape {name}:1,3,112,112 (your model's shape)")
+        inputs.append({"name": name, "shape": [1, *shape[1:]], "dtype": "float32",
+                       "layout": "NCHW" if len(shape) == 4 else None})
+    unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
+    if unknown:
+        raise StageError(f"--input-shape names {unknown}, but the inputs of {symbol_name} are "
+                         f"{[spec['name'] for spec in inputs]}")
+    return inputs
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    symbol_path, params_path = source.file("symbol"), source.file("params")
+    graph = checkpoint.read_symbol_json(symbol_path)
+    symbol = checkpoint.symbol_from_json(graph, symbol_path)
+    arg, aux = checkpoint.read_params(params_path)
+
+    inputs = _signature(graph, symbol, arg, aux, ctx.option("input_shapes", {}), symbol_path.name)
+    files = {}
+    if source.has("calibration"):
+        path = source.file("calibration")
+        calibration = samples_lib.check_inputs(samples_lib.load_npz(path, "calibration file"),
+                                               inputs, path, "calibration file")
+        np.savez(ctx.out / "calibration.npz", **calibration)
+        files["calibration"] = "calibration.npz"
+    if source.has("samples"):
+        path = source.file("samples")
+        feeds = samples_lib.check_inputs(samples_lib.load_npz(path, "samples file"), inputs, path,
+                                         "samples file")
+    elif source.has("calibration"):
+        feeds = calibration
+    else:
+        feeds = samples_lib.synthetic(inputs)
+    feeds = samples_lib.take(feeds)
+
+    golden = checkpoint.run(symbol, arg, aux, feeds, where=symbol_path.name)
+    for name, value in golden.items():
+        if not np.all(np.isfinite(value)):
+            raise StageError(f"{symbol_path.name}: output {name!r} is not finite on the samples; "
+                             f"the checkpoint's weights may be corrupt")
+    np.savez(ctx.out / "samples.npz", **feeds)
+    np.savez(ctx.out / "golden.npz", **golden)
+
+    shutil.copyfile(symbol_path, ctx.out / "model-symbol.json")
+    shutil.copyfile(params_path, ctx.out / "model-0000.params")
+    files.update(symbol="model-symbol.json", params="model-0000.params",
+                 samples="samples.npz", golden="golden.npz")
+    outputs = [{"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
+                "layout": "NCHW" if value.ndim == 4 else None} for name, value in golden.items()]
+    return {
+        "format": "mxnet",
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "source": source.manifest.get("source", {}),
+        "precision": "fp32",
+        "metrics": {"samples": len(next(iter(feeds.values())))},
+    }

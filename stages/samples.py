@@ -1,0 +1,71 @@
+"""Reference inputs: read, check and make the `samples.npz` every stage carries."""
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from stages.errors import StageError
+
+SAMPLE_COUNT = 8
+
+
+def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    """Arrays of an .npz, never unpickled."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return {key: npz[key] for key in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise StageError(f"{what} {path.name} is not a readable .npz of arrays: {exc}") from None
+
+
+def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, what: str) -> dict[str, np.ndarray]:
+    """Arrays keyed by input name, with each input's per-sample shape; float32."""
+    expected = {spec["name"]: tuple(spec["shape"][1:]) for spec in inputs}
+    missing = sorted(set(expected) - set(arrays))
+    if missing:
+        raise StageError(f"{what} {path.name} has keys {sorted(arrays)} but the model's inputs are "
+                         f"{sorted(expected)}: missing {missing}")
+    checked = {}
+    for name, shape in expected.items():
+        array = arrays[name]
+        if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != shape:
+            raise StageError(f"{what} {path.name}: {name!r} has shape {tuple(array.shape)}, the model "
+                             f"needs (N, {', '.join(map(str, shape))})")
+        if len(array) == 0:
+            raise StageError(f"{what} {path.name}: {name!r} holds no samples")
+        checked[name] = np.ascontiguousarray(array, dtype=np.float32)
+    return checked
+
+
+def synthetic(inputs: list[dict], count: int = SAMPLE_COUNT, seed: int = 0) -> dict[str, np.ndarray]:
+    """Realistic-range inputs when the user gave none: 0-255 for images, N(0,1) otherwise."""
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for spec in inputs:
+        shape = (count, *spec["shape"][1:])
+        if looks_like_image(spec):
+            arrays[spec["name"]] = rng.uniform(0, 255, shape).astype(np.float32)
+        else:
+            arrays[spec["name"]] = rng.standard_normal(shape).astype(np.float32)
+    return arrays
+
+
+def looks_like_image(spec: dict) -> bool:
+    shape = spec["shape"]
+    return len(shape) == 4 and (shape[1] in (1, 3) or shape[3] in (1, 3))
+
+
+def take(arrays: dict[str, np.ndarray], count: int = SAMPLE_COUNT) -> dict[str, np.ndarray]:
+    return {name: array[:count] for name, array in arrays.items()}
+
+
+def apply_preprocess(arrays: dict[str, np.ndarray], preprocess: dict | None) -> dict[str, np.ndarray]:
+    """What a caller must now do to raw inputs once surgery stripped the model's own preprocessing."""
+    if not preprocess:
+        return arrays
+    out = dict(arrays)
+    for name, step in preprocess.get("inputs", {}).items():
+        out[name] = ((arrays[name] - np.float32(step["mean"])) * np.float32(step["scale"])).astype(np.float32)
+    return out

@@ -1,0 +1,82 @@
+"""quantize/tflite: fp16, dynamic-range and full-int8 TFLite from the emitted SavedModel.
+
+TF's own TFLiteConverter does the quantization (onnx2tf would run a whole
+conversion again per mode). int8 calibrates on the user's calibration set,
+preprocessed the way the stripped model expects and laid out NHWC; its
+inputs and outputs are int8 with the scale and zero point in the manifest.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from stages import samples as samples_lib
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.tflite import signature
+
+TOOLS = ("tensorflow-cpu", "ai-edge-litert", "numpy")
+
+
+def _fp16(converter, tf, calibration):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16]
+
+
+def _dynamic(converter, tf, calibration):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+
+
+def _int8(converter, tf, calibration):
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = calibration
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+
+
+MODES = {"fp16": _fp16, "dynamic": _dynamic, "int8": _int8}
+
+
+def _calibration(ctx: StageContext, inputs: list[dict]):
+    source = ctx.source
+    if not source.has("calibration"):
+        raise StageError("int8 quantization needs calibration data: pass --calibration FILE.npz "
+                         "(arrays keyed by input name, shaped like the model's inputs)")
+    arrays = samples_lib.load_npz(source.file("calibration"), "calibration file")
+    arrays = samples_lib.apply_preprocess(arrays, source.manifest.get("preprocess"))
+    count = min(len(a) for a in arrays.values())
+
+    def dataset():
+        for i in range(count):
+            sample = {}
+            for spec in inputs:
+                x = arrays[spec["source_name"]][i:i + 1]
+                nhwc = spec["layout"] == "NHWC" and x.ndim == 4
+                sample[spec["name"]] = x.transpose(signature.NCHW_TO_NHWC) if nhwc else x
+            yield sample
+    return dataset
+
+
+def run(ctx: StageContext) -> dict:
+    import tensorflow as tf
+
+    mode = ctx.option("mode")
+    if mode not in MODES:
+        raise StageError(f"unknown quantization mode {mode!r}; choose one of {', '.join(MODES)}")
+    source = ctx.source
+    manifest = source.inherited()
+    calibration = _calibration(ctx, manifest["inputs"]) if mode == "int8" else None
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(source.file("saved_model")))
+    MODES[mode](converter, tf, calibration)
+    try:
+        flatbuffer = converter.convert()
+    except Exception as exc:  # the converter raises many types; its first line names the op
+        raise StageError(f"TFLite {mode} quantization failed: {str(exc).splitlines()[0]}") from None
+    name = f"model_{mode}.tflite"
+    (ctx.out / name).write_bytes(flatbuffer)
+    inputs, outputs = signature.describe(ctx.out / name, manifest["inputs"], manifest["outputs"])
+    files = {"model": name, **source.carry_to(ctx.out)}
+    return {**manifest, "format": "tflite", "precision": mode, "files": files,
+            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": len(flatbuffer)}}

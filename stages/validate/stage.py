@@ -1,0 +1,45 @@
+"""validate/onnx and validate/tflite: run a target and gate it against golden.npz.
+
+The stage succeeds whether or not the gate passes; its manifest's
+`metrics.parity` says which, and the orchestrator refuses to publish a
+target that failed.
+"""
+from __future__ import annotations
+
+import json
+
+from stages import samples as samples_lib
+from stages.context import StageContext
+from stages.validate.compare import Gates, compare
+from stages.validate.runners import run_target
+
+TOOLS = ("onnxruntime", "ai-edge-litert", "numpy")
+
+
+def run(ctx: StageContext) -> dict:
+    target = ctx.source
+    gates = Gates(**ctx.option("gates", {}))
+    precision = target.manifest.get("precision", "fp32")
+    golden = samples_lib.load_npz(target.file("golden"), "golden outputs")
+    actual = run_target(target)
+    outputs = {}
+    for name, want in golden.items():
+        metrics = compare(want, actual[name])
+        passed, gate = gates.check(precision, metrics, want)
+        outputs[name] = {**metrics, "passed": passed, "gate": gate}
+    worst = min(outputs, key=lambda n: (outputs[n]["passed"], outputs[n]["cosine"], -outputs[n]["max_abs_err"]))
+    parity = {
+        "precision": precision,
+        "passed": all(o["passed"] for o in outputs.values()),
+        "worst_output": worst,
+        "max_abs_err": outputs[worst]["max_abs_err"],
+        "max_rel_err": outputs[worst]["max_rel_err"],
+        "cosine": outputs[worst]["cosine"],
+        "outputs": outputs,
+    }
+    for key in ("top1_agreement",):
+        if key in outputs[worst]:
+            parity[key] = outputs[worst][key]
+    (ctx.out / "parity.json").write_text(json.dumps(parity, indent=2))
+    return {"format": "parity", "files": {"parity": "parity.json"},
+            "precision": precision, "metrics": {"parity": parity}}
