@@ -67,9 +67,10 @@ def images() -> list[str]:
     return sorted({impl.image for impl in IMPLS})
 
 
-def find(stage: str, consumes: str) -> Impl:
-    """The implementation of `stage` that reads bundles of format `consumes`."""
+def find(stage: str, consumes: str, produces: str | None = None) -> Impl:
+    """The implementation of `stage` that reads `consumes` bundles (and makes `produces`)."""
     for impl in IMPLS:
-        if impl.stage == stage and consumes in impl.consumes:
+        if impl.stage == stage and consumes in impl.consumes and produces in (None, impl.produces):
             return impl
-    raise KeyError(f"no {stage} stage reads {consumes!r} bundles")
+    raise KeyError(f"no {stage} stage reads {consumes!r} bundles"
+                   + (f" and makes {produces!r}" if produces else ""))

@@ -1,0 +1,99 @@
+"""Content-addressed bundle cache: an unchanged stage re-run does no work.
+
+A stage's key is sha256(stage, impl, canonical config, the content hashes of
+its input bundles, the runtime image's identity, the stage code). Content,
+never names: two models with one file name never share a key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from flows import STAGES_ROOT
+from flows.settings import home
+from stages.bundle import MANIFEST, sha256_file, tree_sha256
+
+_code_hash: str | None = None
+
+
+def stages_code_sha256() -> str:
+    global _code_hash
+    if _code_hash is None:
+        digest = hashlib.sha256()
+        root = STAGES_ROOT / "stages"
+        for path in sorted(root.rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+        _code_hash = digest.hexdigest()
+    return _code_hash
+
+
+def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_identity: str) -> str:
+    material = {
+        "stage": stage,
+        "impl": impl,
+        "config": config,
+        "inputs": [bundle_sha256(path) for path in inputs],
+        "runtime": runtime_identity,
+        "code": stages_code_sha256(),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def bundle_sha256(path: Path) -> str:
+    """A bundle's content hash, remembered beside it (bundles never change once finished)."""
+    sidecar = path.with_name(path.name + ".sha256")
+    if sidecar.is_file():
+        return sidecar.read_text().strip()
+    return tree_sha256(path)
+
+
+class BundleCache:
+    def __init__(self, root: Path | None = None):
+        self.root = root or home() / "bundles"
+
+    def get(self, key: str) -> Path | None:
+        path = self.root / key
+        return path if (path / MANIFEST).is_file() else None
+
+    def scratch(self, key: str) -> Path:
+        """An empty directory for a stage to write into; `commit` makes it the cached bundle."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / f".tmp-{key[:16]}-{uuid.uuid4().hex[:8]}"
+        path.mkdir()
+        return path
+
+    def commit(self, scratch: Path, key: str) -> Path:
+        final = self.root / key
+        if (final / MANIFEST).is_file():  # a concurrent run finished first
+            shutil.rmtree(scratch, ignore_errors=True)
+            return final
+        shutil.rmtree(final, ignore_errors=True)
+        os.replace(scratch, final)
+        (self.root / f"{key}.sha256").write_text(tree_sha256(final))
+        return final
+
+    def discard(self, scratch: Path) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    def put_source(self, files: dict[str, Path], manifest: dict) -> Path:
+        """The user's model files as the load stage's input bundle (hard links where possible)."""
+        digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+        for role, path in sorted(files.items()):
+            digest.update(role.encode() + b"\0" + sha256_file(path).encode())
+        key = "source-" + digest.hexdigest()
+        if self.get(key):
+            return self.root / key
+        scratch = self.scratch(key)
+        names = {}
+        for role, path in files.items():
+            names[role] = path.name
+            try:
+                os.link(path, scratch / path.name)
+            except OSError:
+                shutil.copyfile(path, scratch / path.name)
+        (scratch / MANIFEST).write_text(json.dumps({**manifest, "files": names}, indent=2, sort_keys=True))
+        return self.commit(scratch, key)

@@ -1,0 +1,172 @@
+"""The `modelferry` command line."""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from stages import catalog
+
+console = Console(stderr=True, highlight=False)
+
+
+def _support_matrix() -> str:
+    sources = ", ".join(catalog.SOURCES)
+    targets = ", ".join(catalog.TARGETS)
+    modes = ", ".join(catalog.QUANTIZE_MODES)
+    rows = "\n".join(f"  {i.stage:<9} {i.name:<7} ({i.image})  {i.summary}" for i in catalog.IMPLS)
+    return (f"Sources: {sources}.  Targets (--to): {targets}.  Quantization (--quantize): {modes}.\n\n"
+            f"Stage implementations (stage, impl, runtime image):\n\n{rows}")
+
+
+app = typer.Typer(help=f"Convert trained models between frameworks, validated against the source.\n\n"
+                       f"{_support_matrix()}", no_args_is_help=True, add_completion=False)
+images_app = typer.Typer(help="Runtime images: one pinned lock file per framework.", no_args_is_help=True)
+runtime_app = typer.Typer(help="Run things inside a stage runtime.", no_args_is_help=True)
+app.add_typer(images_app, name="images")
+app.add_typer(runtime_app, name="runtime")
+
+
+def _prefect_defaults(verbose: bool) -> None:
+    """Quiet, local Prefect unless the user configured otherwise (set before prefect is imported)."""
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+class RichReporter:
+    def __init__(self):
+        self._started: dict[tuple[str, str], float] = {}
+
+    def started(self, stage, impl, image, runtime):
+        self._started[(stage, impl)] = time.monotonic()
+        console.print(f"[cyan]▶[/] {stage}/{impl} [dim]({image} image, {runtime})[/] …")
+
+    def finished(self, stage, impl, seconds, cached):
+        if cached:
+            console.print(f"[green]✓[/] {stage}/{impl} [dim]cached[/]")
+        else:
+            console.print(f"[green]✓[/] {stage}/{impl} {seconds:.1f}s")
+
+    def failed(self, stage, impl, reason):
+        console.print(f"[red]✗[/] {stage}/{impl}: {reason}")
+
+    def note(self, text):
+        console.print(f"[dim]{text}[/]")
+
+
+def _split(values: Optional[str]) -> list[str]:
+    return [v.strip() for v in (values or "").split(",") if v.strip()]
+
+
+@app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
+def convert(
+    source: Path = typer.Argument(..., help="MXNet prefix-symbol.json, prefix-NNNN.params, or prefix (with --epoch)."),
+    to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
+    quantize: Optional[str] = typer.Option(None, help=f"Quantized TFLite variants: {', '.join(catalog.QUANTIZE_MODES)}."),
+    calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name: int8 calibration data."),
+    samples: Optional[Path] = typer.Option(None, help=".npz keyed by input name: reference inputs for validation."),
+    input_shape: List[str] = typer.Option([], help="name:1,3,112,112 (repeat per input)."),
+    epoch: Optional[int] = typer.Option(None, help="Checkpoint epoch when SOURCE is a prefix."),
+    strip_preprocess: bool = typer.Option(False, help="Remove baked-in mean/scale ops after the inputs; recorded in the report."),
+    rename: List[str] = typer.Option([], help="old=new: rename a parameter and its node together (repeatable)."),
+    output_layer: Optional[str] = typer.Option(None, help="Cut the graph at this layer's output (e.g. fc1)."),
+    opset: int = typer.Option(13, help="ONNX opset."),
+    out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
+    s3_endpoint_url: Optional[str] = typer.Option(None, envvar="MODELFERRY_S3_ENDPOINT_URL",
+                                                  help="S3-compatible endpoint (MinIO, …)."),
+    runtime: str = typer.Option("auto", help="auto | venv."),
+    stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+):
+    from pydantic import ValidationError
+
+    from flows.config import ConvertRequest, parse_input_shape, parse_rename
+
+    try:
+        request = ConvertRequest(
+            source=source, epoch=epoch, targets=_split(to), quantize=_split(quantize),
+            calibration=calibration, samples=samples,
+            input_shapes=dict(parse_input_shape(s) for s in input_shape),
+            strip_preprocess=strip_preprocess, rename=dict(parse_rename(r) for r in rename),
+            output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
+            runtime=runtime, stage_timeout_s=stage_timeout)
+    except (ValueError, ValidationError) as exc:
+        messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
+            if isinstance(exc, ValidationError) else [str(exc)]
+        for message in messages:
+            console.print(f"[red]error:[/] {message}")
+        raise typer.Exit(2)
+
+    _prefect_defaults(verbose)
+    from flows import progress
+    from flows.convert import convert as convert_flow
+    from flows.errors import ConversionError
+
+    progress.use(RichReporter())
+    started = time.monotonic()
+    try:
+        result = convert_flow(request)
+    except ConversionError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        if exc.log_tail:
+            console.print("[dim]last lines of the stage's log:[/]")
+            console.print(exc.log_tail, markup=False)
+        console.print("[red]nothing was published[/]")
+        raise typer.Exit(1)
+    _print_summary(result.report, result.location, time.monotonic() - started)
+    if result.report["status"] != "passed":
+        raise typer.Exit(1)
+
+
+def _print_summary(report: dict, location: str, seconds: float) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{report['model']}: {report['status']} in {seconds:.1f}s")
+    for column in ("target", "precision", "max abs err", "cosine", "top-1", "parity", "file"):
+        table.add_column(column)
+    for a in report["artifacts"]:
+        p = a["parity"]
+        table.add_row(a["target"], a["precision"], f"{p['max_abs_err']:.3g}", f"{p['cosine']:.6f}",
+                      f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
+                      "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({p['worst_output']}: {p['gate']})",
+                      a["path"] or "not published")
+    console.print(table)
+    console.print(f"published to {location}/ (report.json, report.html)")
+
+
+@images_app.command("lock", help="Regenerate images/<name>/requirements.lock from requirements.in (uv, hashes).")
+def images_lock(names: List[str] = typer.Argument(None, help="Images to lock; default all.")):
+    from flows.images import lock
+
+    for name in names or catalog.images():
+        console.print(f"locking {name} …")
+        lock(name)
+
+
+@images_app.command("list", help="The runtime images and the stages that run in them.")
+def images_list():
+    for image in catalog.images():
+        impls = ", ".join(f"{i.stage}/{i.name}" for i in catalog.IMPLS if i.image == image)
+        console.print(f"{image:<8} {impls}")
+
+
+@runtime_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+                     help="Run a command in a runtime's environment: modelferry runtime exec mxnet -- python x.py")
+def runtime_exec(ctx: typer.Context, image: str = typer.Argument(...)):
+    from flows.runtimes import select
+
+    if image not in catalog.images():
+        console.print(f"[red]error:[/] no runtime image {image!r}; known: {', '.join(catalog.images())}")
+        raise typer.Exit(2)
+    sys.exit(select("venv").exec(image, ctx.args))
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,83 @@
+"""The typed request behind `modelferry convert`."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from stages import catalog
+
+
+class Gates(BaseModel):
+    fp32_max_abs: float = 1e-4
+    fp16_cosine: float = 0.999
+    int8_cosine: float = 0.99
+
+
+class ConvertRequest(BaseModel):
+    source: Path
+    epoch: int | None = None
+    targets: list[str] = Field(default_factory=lambda: ["onnx", "tflite"])
+    quantize: list[str] = Field(default_factory=list)
+    calibration: Path | None = None
+    samples: Path | None = None
+    input_shapes: dict[str, list[int]] = Field(default_factory=dict)
+    strip_preprocess: bool = False
+    rename: dict[str, str] = Field(default_factory=dict)
+    output_layer: str | None = None
+    opset: int = 13
+    out: str = "./artifacts"
+    s3_endpoint_url: str | None = None
+    runtime: str = "auto"
+    stage_timeout_s: float = 1800.0
+    gates: Gates = Field(default_factory=Gates)
+
+    @field_validator("targets")
+    @classmethod
+    def _known_targets(cls, targets: list[str]) -> list[str]:
+        unknown = [t for t in targets if t not in catalog.TARGETS]
+        if unknown or not targets:
+            raise ValueError(f"unknown target(s) {unknown}; choose from {', '.join(catalog.TARGETS)}")
+        return list(dict.fromkeys(targets))
+
+    @field_validator("quantize")
+    @classmethod
+    def _known_modes(cls, modes: list[str]) -> list[str]:
+        unknown = [m for m in modes if m not in catalog.QUANTIZE_MODES]
+        if unknown:
+            raise ValueError(f"unknown quantization mode(s) {unknown}; "
+                             f"choose from {', '.join(catalog.QUANTIZE_MODES)}")
+        return list(dict.fromkeys(modes))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "ConvertRequest":
+        if self.quantize and "tflite" not in self.targets:
+            raise ValueError("--quantize makes TFLite files: add tflite to --to")
+        if "int8" in self.quantize and self.calibration is None:
+            raise ValueError("int8 quantization needs calibration data: pass --calibration FILE.npz "
+                             "(arrays keyed by input name, shaped like the model's inputs)")
+        return self
+
+    def fingerprint(self) -> str:
+        return hashlib.sha256(json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+
+
+def parse_input_shape(text: str) -> tuple[str, list[int]]:
+    """`data:1,3,112,112` -> ("data", [1, 3, 112, 112])."""
+    name, sep, dims = text.rpartition(":")
+    try:
+        shape = [int(d) for d in dims.split(",")]
+    except ValueError:
+        shape = []
+    if not sep or not name or not shape or any(d <= 0 for d in shape):
+        raise ValueError(f"--input-shape {text!r} should look like data:1,3,112,112")
+    return name, shape
+
+
+def parse_rename(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old or not new:
+        raise ValueError(f"--rename {text!r} should look like old_name=new_name")
+    return old, new

@@ -1,0 +1,28 @@
+"""Errors the user sees: each names the stage, the file and the cause."""
+from __future__ import annotations
+
+
+class ConversionError(Exception):
+    """A conversion failed; `str()` is the one line shown to the user."""
+
+    def __init__(self, stage: str, cause: str, file: str | None = None, log_tail: str = ""):
+        self.stage, self.cause, self.file, self.log_tail = stage, cause, file, log_tail
+        where = f" ({file})" if file else ""
+        super().__init__(f"[{stage}]{where} {cause}")
+
+
+class StageFailed(ConversionError):
+    """A stage process exited with a permanent failure."""
+
+
+class TransientStageFailure(StageFailed):
+    """A stage exited 75: worth a retry."""
+
+
+class StoreError(ConversionError):
+    def __init__(self, cause: str, url: str):
+        super().__init__("publish", cause, file=url)
+
+
+class GateFailed(Exception):
+    """One or more targets failed their parity gate; the report says which."""

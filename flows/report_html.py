@@ -1,0 +1,57 @@
+"""report.html: the same facts as report.json, for a person."""
+from __future__ import annotations
+
+from html import escape
+
+STYLE = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+th{background:#f3f3f3}.passed{color:#176317;font-weight:600}.failed{color:#b00020;font-weight:600}
+code{background:#f6f6f6;padding:1px 4px}
+"""
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return escape(str(value))
+
+
+def _signature(specs: list[dict]) -> str:
+    return "<br>".join(f"<code>{escape(s['name'])}</code> {escape(str(s['shape']))} {escape(s['dtype'])}"
+                       f"{' ' + escape(s['layout']) if s.get('layout') else ''}" for s in specs)
+
+
+def render(report: dict) -> str:
+    status = report["status"]
+    rows = []
+    for a in report["artifacts"]:
+        p = a["parity"]
+        state = "passed" if p["passed"] else "failed"
+        link = f'<a href="{escape(a["path"])}">{escape(a["path"])}</a>' if a["path"] else "not published"
+        rows.append(
+            f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>"
+            f"<td>{a['bytes']:,}</td><td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
+            f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
+            f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>"
+            f"<td class='{state}'>{state}</td><td><code>{escape(p['worst_output'])}</code></td></tr>")
+    stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])}</td>"
+                     f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
+                     for s in report["stages"])
+    pre = report.get("preprocess")
+    pre_html = (f"<p>Preprocessing stripped from the model — feed <code>(x - {_fmt(pre.get('mean'))}) × "
+                f"{_fmt(pre.get('scale'))}</code> (removed: {escape(', '.join(pre.get('removed', [])))})</p>"
+                if pre and "mean" in pre else "")
+    source = report["source"]
+    return f"""<!doctype html><html><head><meta charset="utf-8">
+<title>modelferry: {escape(report['model'])} — {status}</title><style>{STYLE}</style></head><body>
+<h1>{escape(report['model'])} <span class="{status}">{status}</span></h1>
+<p>Run <code>{escape(report['run_id'])}</code>, {escape(report['created_at'])}. Source: {escape(source['format'])},
+sha256 <code>{escape(source['sha256'][:16])}…</code></p>{pre_html}
+<h2>Artifacts</h2>
+<table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>
+<th>max abs err</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
+<th>worst output</th></tr>{''.join(rows)}</table>
+<h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
+</body></html>
+"""

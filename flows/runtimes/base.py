@@ -1,0 +1,98 @@
+"""The runtime interface: make an image's environment, run one stage in it."""
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from flows import IMAGES_ROOT
+from flows.errors import StageFailed, TransientStageFailure
+
+EXIT_TRANSIENT = 75
+LOG_TAIL_LINES = 25
+
+
+@dataclass
+class Invocation:
+    stage: str
+    impl: str
+    image: str
+    config: dict
+    inputs: list[Path]
+    out: Path
+    timeout_s: float = 1800.0
+
+
+@dataclass
+class StageRun:
+    seconds: float
+    log: str = field(repr=False, default="")
+
+
+def lock_path(image: str) -> Path:
+    path = IMAGES_ROOT / image / "requirements.lock"
+    if not path.is_file():
+        raise FileNotFoundError(f"runtime image {image!r} has no {path}")
+    return path
+
+
+def lock_sha256(image: str) -> str:
+    return hashlib.sha256(lock_path(image).read_bytes()).hexdigest()
+
+
+class Runtime(Protocol):
+    name: str
+
+    def identity(self, image: str) -> str:
+        """What the image is: part of every stage's cache key and provenance."""
+
+    def ensure(self, image: str) -> None:
+        """Make the image's environment if it is not there yet."""
+
+    def run(self, invocation: Invocation) -> StageRun:
+        """Run a stage; raise StageFailed (or TransientStageFailure on exit 75)."""
+
+
+def write_config(invocation: Invocation, work: Path) -> Path:
+    path = work / "config.json"
+    path.write_text(json.dumps(invocation.config, sort_keys=True))
+    return path
+
+
+def stage_argv(invocation: Invocation, config: Path, inputs: list[str], out: str) -> list[str]:
+    argv = ["-m", "stages", invocation.stage, invocation.impl, "--config", str(config), "--out", out]
+    for path in inputs:
+        argv += ["--in", path]
+    return argv
+
+
+def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, log_path: Path) -> StageRun:
+    """Run a stage process, keeping its log; map its exit code to the contract."""
+    started = time.monotonic()
+    with open(log_path, "wb") as log:
+        try:
+            code = subprocess.run(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                  timeout=invocation.timeout_s, stdin=subprocess.DEVNULL).returncode
+        except subprocess.TimeoutExpired:
+            code = None
+    seconds = time.monotonic() - started
+    text = log_path.read_text(errors="replace")
+    if code == 0:
+        return StageRun(seconds=seconds, log=text)
+    raise_failure(invocation, code, text)
+
+
+def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
+    lines = [line for line in log.splitlines() if line.strip()]
+    tail = "\n".join(lines[-LOG_TAIL_LINES:])
+    stage = f"{invocation.stage}/{invocation.impl}"
+    if code is None:
+        raise StageFailed(stage, f"timed out after {invocation.timeout_s:.0f}s", log_tail=tail)
+    reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
+    reason = reasons[-1] if reasons else f"exited with code {code}"
+    error = TransientStageFailure if code == EXIT_TRANSIENT else StageFailed
+    raise error(stage, reason, log_tail=tail)

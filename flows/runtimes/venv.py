@@ -1,0 +1,95 @@
+"""The venv runtime: one virtualenv per lock file, made by uv, cached by the lock's hash.
+
+The fallback where no Docker engine answers: same stage contract, same
+pinned packages, but no network or filesystem isolation.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from flows import STAGES_ROOT
+from flows.runtimes.base import (Invocation, StageRun, lock_path, lock_sha256, run_process, stage_argv,
+                                 write_config)
+from flows.settings import home
+
+COMPLETE = ".modelferry-complete"
+
+
+def uv_binary() -> str:
+    try:
+        from uv import find_uv_bin
+        return find_uv_bin()
+    except (ImportError, FileNotFoundError):
+        found = shutil.which("uv")
+        if not found:
+            raise RuntimeError("uv is not installed: pip install uv") from None
+        return found
+
+
+class VenvRuntime:
+    name = "venv"
+
+    def __init__(self, root: Path | None = None):
+        self.root = root or home() / "venvs"
+
+    def identity(self, image: str) -> str:
+        return f"venv:{image}:{lock_sha256(image)[:16]}"
+
+    def path(self, image: str) -> Path:
+        return self.root / f"{image}-{lock_sha256(image)[:16]}"
+
+    def python(self, image: str) -> Path:
+        return self.path(image) / "bin" / "python"
+
+    def ensure(self, image: str) -> None:
+        venv = self.path(image)
+        if (venv / COMPLETE).exists():
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{image}.lock", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)  # two runs must not build one venv at once
+            if (venv / COMPLETE).exists():
+                return
+            shutil.rmtree(venv, ignore_errors=True)
+            uv = uv_binary()
+            print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)",
+                  file=sys.stderr)
+            subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
+            subprocess.run([uv, "pip", "sync", "-q", "--python", str(venv / "bin" / "python"),
+                            "--require-hashes", str(lock_path(image))], check=True)
+            (venv / COMPLETE).touch()
+
+    def environment(self, image: str) -> dict[str, str]:
+        keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
+        env = {key: os.environ[key] for key in keep if key in os.environ}
+        env.update(
+            PATH=f"{self.path(image) / 'bin'}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            PYTHONPATH=str(STAGES_ROOT),
+            PYTHONDONTWRITEBYTECODE="1",
+            PYTHONUNBUFFERED="1",
+            TF_CPP_MIN_LOG_LEVEL="2",
+            MXNET_SUBGRAPH_VERBOSE="0",
+            VIRTUAL_ENV=str(self.path(image)),
+        )
+        return env
+
+    def run(self, invocation: Invocation) -> StageRun:
+        self.ensure(invocation.image)
+        with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
+            work = Path(tmp)
+            config = write_config(invocation, work)
+            argv = [str(self.python(invocation.image)),
+                    *stage_argv(invocation, config, [str(p) for p in invocation.inputs], str(invocation.out))]
+            return run_process(argv, invocation, self.environment(invocation.image), work, work / "stage.log")
+
+    def exec(self, image: str, argv: list[str]) -> int:
+        """Run any command inside the runtime (e.g. the example builder)."""
+        self.ensure(image)
+        env = {**os.environ, **self.environment(image)}
+        return subprocess.run(argv, env=env).returncode

@@ -1,0 +1,55 @@
+"""Find the files of a source model from what the user pointed at."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from flows.errors import ConversionError
+
+PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
+
+
+@dataclass
+class SourceFiles:
+    format: str
+    name: str
+    files: dict[str, Path]
+
+
+def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
+    """Accept `prefix-symbol.json`, `prefix-NNNN.params`, or a prefix with --epoch."""
+    text = str(path)
+    if text.endswith("-symbol.json"):
+        prefix = Path(text[: -len("-symbol.json")])
+    elif match := PARAMS_RE.match(path.name):
+        prefix = path.with_name(match["prefix"])
+        epoch = int(match["epoch"]) if epoch is None else epoch
+    elif path.suffix in ("", ".") or not path.exists():
+        prefix = path
+    else:
+        raise ConversionError("load", "not an MXNet checkpoint: pass prefix-symbol.json, "
+                              "prefix-NNNN.params, or the prefix with --epoch", file=text)
+    symbol = Path(f"{prefix}-symbol.json")
+    if not symbol.is_file():
+        raise ConversionError("load", "the symbol file is missing", file=str(symbol))
+    if epoch is None:
+        found = sorted(prefix.parent.glob(f"{prefix.name}-[0-9][0-9][0-9][0-9].params"))
+        if len(found) != 1:
+            what = "no .params file beside it" if not found else \
+                f"several epochs ({', '.join(p.name for p in found)}); pick one with --epoch"
+            raise ConversionError("load", f"cannot tell which parameters to use: {what}", file=str(symbol))
+        params = found[0]
+    else:
+        params = Path(f"{prefix}-{epoch:04d}.params")
+    if not params.is_file():
+        raise ConversionError("load", "the parameters file is missing", file=str(params))
+    return SourceFiles(format="mxnet", name=prefix.name, files={"symbol": symbol, "params": params})
+
+
+RESOLVERS = {"mxnet": resolve_mxnet}
+
+
+def resolve(path: Path, epoch: int | None) -> SourceFiles:
+    """Which framework a source is in, told by its files (only MXNet for now)."""
+    return RESOLVERS["mxnet"](path, epoch)

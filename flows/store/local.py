@@ -1,0 +1,53 @@
+"""A local directory as the store; every write lands atomically."""
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from flows.errors import StoreError
+
+
+class LocalStore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root).expanduser()
+        self.url = str(self.root)
+
+    def check(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".write-check-{uuid.uuid4().hex[:8]}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"cannot write to {self.root}: {exc.strerror}", self.url) from None
+
+    def _target(self, key: str) -> Path:
+        target = (self.root / key).resolve()
+        if self.root.resolve() not in target.parents:
+            raise StoreError(f"refusing to write outside the store: {key}", self.url)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def put_file(self, key: str, path: Path) -> None:
+        target = self._target(key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        shutil.copyfile(path, tmp)
+        os.replace(tmp, target)
+
+    def put_bytes(self, key: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        target = self._target(key)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        path = self.root / key
+        return path.read_bytes() if path.is_file() else None
+
+    def list(self, prefix: str = "") -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = (p.relative_to(self.root).as_posix() for p in self.root.rglob("*") if p.is_file())
+        return sorted(k for k in keys if k.startswith(prefix) and not Path(k).name.startswith("."))

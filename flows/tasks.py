@@ -1,0 +1,61 @@
+"""The one Prefect task: run a stage implementation, or reuse its cached bundle."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from flows import progress
+from flows.cache import BundleCache, stage_key
+from flows.errors import StageFailed, TransientStageFailure
+from flows.runtimes import Invocation, select
+from stages import catalog
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    stage: str
+    impl: str
+    bundle: Path
+    seconds: float      # wall time of the stage process (0 when cached)
+    cached: bool
+
+
+def _transient_only(task, task_run, state) -> bool:
+    return isinstance(state.data, TransientStageFailure)
+
+
+@task(name="stage", task_run_name="{stage}/{impl}", retries=2, retry_delay_seconds=2,
+      retry_condition_fn=_transient_only, cache_policy=NO_CACHE)
+def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: str,
+              timeout_s: float = 1800.0) -> StageOutcome:
+    """Run `stage/impl` on the input bundles in its image; a key hit does no work."""
+    spec = catalog.get(stage, impl)
+    engine = select(runtime)
+    cache = BundleCache()
+    key = stage_key(stage, impl, config, inputs, engine.identity(spec.image))
+    hit = cache.get(key)
+    if hit:
+        progress.reporter.finished(stage, impl, 0.0, cached=True)
+        return StageOutcome(stage, impl, hit, 0.0, cached=True)
+
+    progress.reporter.started(stage, impl, spec.image, engine.name)
+    scratch = cache.scratch(key)
+    started = time.monotonic()
+    try:
+        engine.run(Invocation(stage=stage, impl=impl, image=spec.image, config=config,
+                              inputs=inputs, out=scratch, timeout_s=timeout_s))
+    except StageFailed as exc:
+        cache.discard(scratch)
+        progress.reporter.failed(stage, impl, exc.cause)
+        raise
+    except BaseException:
+        cache.discard(scratch)
+        raise
+    seconds = time.monotonic() - started
+    bundle = cache.commit(scratch, key)
+    progress.reporter.finished(stage, impl, seconds, cached=False)
+    return StageOutcome(stage, impl, bundle, seconds, cached=False)
