@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from stages import catalog
 
@@ -41,21 +42,14 @@ def _prefect_defaults(verbose: bool) -> None:
 
 
 class RichReporter:
-    def __init__(self):
-        self._started: dict[tuple[str, str], float] = {}
+    def started(self, name, image, runtime):
+        console.print(f"[cyan]▶[/] {name} [dim]({image} image, {runtime})[/] …")
 
-    def started(self, stage, impl, image, runtime):
-        self._started[(stage, impl)] = time.monotonic()
-        console.print(f"[cyan]▶[/] {stage}/{impl} [dim]({image} image, {runtime})[/] …")
+    def finished(self, name, seconds, cached):
+        console.print(f"[green]✓[/] {name} " + ("[dim]cached[/]" if cached else f"{seconds:.1f}s"))
 
-    def finished(self, stage, impl, seconds, cached):
-        if cached:
-            console.print(f"[green]✓[/] {stage}/{impl} [dim]cached[/]")
-        else:
-            console.print(f"[green]✓[/] {stage}/{impl} {seconds:.1f}s")
-
-    def failed(self, stage, impl, reason):
-        console.print(f"[red]✗[/] {stage}/{impl}: {reason}")
+    def failed(self, name, reason):
+        console.print(f"[red]✗[/] {name}: {escape(reason)}")
 
     def note(self, text):
         console.print(f"[dim]{text}[/]")
@@ -101,7 +95,7 @@ def convert(
         messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
             if isinstance(exc, ValidationError) else [str(exc)]
         for message in messages:
-            console.print(f"[red]error:[/] {message}")
+            console.print(f"[red]error:[/] {escape(message)}")
         raise typer.Exit(2)
 
     _prefect_defaults(verbose)
@@ -114,7 +108,7 @@ def convert(
     try:
         result = convert_flow(request)
     except ConversionError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         if exc.log_tail:
             console.print("[dim]last lines of the stage's log:[/]")
             console.print(exc.log_tail, markup=False)
@@ -135,7 +129,7 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
         p = a["parity"]
         table.add_row(a["target"], a["precision"], f"{p['max_abs_err']:.3g}", f"{p['cosine']:.6f}",
                       f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
-                      "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({p['worst_output']}: {p['gate']})",
+                      "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       a["path"] or "not published")
     console.print(table)
     console.print(f"published to {location}/ (report.json, report.html)")

@@ -58,9 +58,10 @@ def convert(request: ConvertRequest) -> RunResult:
                                              {"format": catalog.SOURCES[source.format], "source": source_info})
     stages: list[StageOutcome] = []
 
-    def stage(name: str, bundle_format: str, config: dict, inputs, produces: str | None = None) -> StageOutcome:
+    def stage(name: str, bundle_format: str, config: dict, inputs, produces: str | None = None,
+              label: str = "") -> StageOutcome:
         impl = catalog.find(name, bundle_format, produces)
-        outcome = run_stage(name, impl.name, config, inputs, runtime.name, request.stage_timeout_s)
+        outcome = run_stage(name, impl.name, config, inputs, runtime.name, request.stage_timeout_s, label)
         stages.append(outcome)
         return outcome
 
@@ -76,13 +77,15 @@ def convert(request: ConvertRequest) -> RunResult:
         tflite = stage("emit", "onnx", {}, [onnx.bundle], produces="tflite")
         artifacts[("tflite", "fp32")] = tflite
         for mode in request.quantize:
-            artifacts[("tflite", mode)] = stage("quantize", "tflite", {"mode": mode}, [tflite.bundle])
+            artifacts[("tflite", mode)] = stage("quantize", "tflite", {"mode": mode}, [tflite.bundle],
+                                                  label=mode)
     if "onnx" not in request.targets:
         del artifacts[("onnx", "fp32")]
 
     results = []
     for (target, precision), made in artifacts.items():
-        checked = stage("validate", target, {"gates": request.gates.model_dump()}, [made.bundle])
+        checked = stage("validate", target, {"gates": request.gates.model_dump()}, [made.bundle],
+                        label=precision)
         results.append(TargetResult(target, precision, Bundle.read(made.bundle),
                                     Bundle.read(checked.bundle).manifest["metrics"]["parity"]))
 

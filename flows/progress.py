@@ -5,21 +5,21 @@ from typing import Protocol
 
 
 class Reporter(Protocol):
-    def started(self, stage: str, impl: str, image: str, runtime: str) -> None: ...
+    def started(self, name: str, image: str, runtime: str) -> None: ...
 
-    def finished(self, stage: str, impl: str, seconds: float, cached: bool) -> None: ...
+    def finished(self, name: str, seconds: float, cached: bool) -> None: ...
 
-    def failed(self, stage: str, impl: str, reason: str) -> None: ...
+    def failed(self, name: str, reason: str) -> None: ...
 
     def note(self, text: str) -> None: ...
 
 
 class Silent:
-    def started(self, stage, impl, image, runtime): pass
+    def started(self, name, image, runtime): pass
 
-    def finished(self, stage, impl, seconds, cached): pass
+    def finished(self, name, seconds, cached): pass
 
-    def failed(self, stage, impl, reason): pass
+    def failed(self, name, reason): pass
 
     def note(self, text): pass
 

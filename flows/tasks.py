@@ -28,21 +28,22 @@ def _transient_only(task, task_run, state) -> bool:
     return isinstance(state.data, TransientStageFailure)
 
 
-@task(name="stage", task_run_name="{stage}/{impl}", retries=2, retry_delay_seconds=2,
+@task(name="stage", task_run_name="{stage}/{impl} {label}", retries=2, retry_delay_seconds=2,
       retry_condition_fn=_transient_only, cache_policy=NO_CACHE)
 def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: str,
-              timeout_s: float = 1800.0) -> StageOutcome:
+              timeout_s: float = 1800.0, label: str = "") -> StageOutcome:
     """Run `stage/impl` on the input bundles in its image; a key hit does no work."""
+    name = f"{stage}/{impl} {label}".strip()
     spec = catalog.get(stage, impl)
     engine = select(runtime)
     cache = BundleCache()
     key = stage_key(stage, impl, config, inputs, engine.identity(spec.image))
     hit = cache.get(key)
     if hit:
-        progress.reporter.finished(stage, impl, 0.0, cached=True)
+        progress.reporter.finished(name, 0.0, cached=True)
         return StageOutcome(stage, impl, hit, 0.0, cached=True)
 
-    progress.reporter.started(stage, impl, spec.image, engine.name)
+    progress.reporter.started(name, spec.image, engine.name)
     scratch = cache.scratch(key)
     started = time.monotonic()
     try:
@@ -50,12 +51,12 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
                               inputs=inputs, out=scratch, timeout_s=timeout_s))
     except StageFailed as exc:
         cache.discard(scratch)
-        progress.reporter.failed(stage, impl, exc.cause)
+        progress.reporter.failed(name, exc.cause)
         raise
     except BaseException:
         cache.discard(scratch)
         raise
     seconds = time.monotonic() - started
     bundle = cache.commit(scratch, key)
-    progress.reporter.finished(stage, impl, seconds, cached=False)
+    progress.reporter.finished(name, seconds, cached=False)
     return StageOutcome(stage, impl, bundle, seconds, cached=False)

@@ -73,7 +73,7 @@ def run(symbol: mx.sym.Symbol, arg: dict, aux: dict, feeds: dict[str, np.ndarray
     try:
         executor = symbol.simple_bind(mx.cpu(), grad_req="null", **shapes)
     except mx.base.MXNetError as exc:
-        described = ", ".join(f"{k}:{','.join(map(str, v))}" for k, v in shapes.items())
+        described = ", ".join(f"{k}:N,{','.join(map(str, v[1:]))}" for k, v in shapes.items())
         raise StageError(f"input shape {described} does not fit {where}: {_first_line(exc)}") from None
     for name, array in executor.arg_dict.items():
         if name in feeds:

@@ -1,0 +1,33 @@
+# Everything a fresh machine needs, in two commands: `make example` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FACE   := examples/models/face
+
+.PHONY: setup example test bench lock
+
+setup: $(BIN)/.installed
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m pip install -q --disable-pip-version-check uv
+	$(PYTHON) -m uv venv -q --allow-existing --python 3.11 $(VENV)
+	$(PYTHON) -m uv pip install -q --python $(BIN)/python -e ".[test]"
+	touch $@
+
+$(FACE)/model-symbol.json: examples/mobilefacenet.py images/mxnet/requirements.lock | setup
+	$(BIN)/modelferry runtime exec mxnet -- python examples/mobilefacenet.py --out $(FACE)
+
+# Build the bundled MobileFaceNet and convert it: ONNX + fp32/fp16/int8 TFLite -> ./artifacts
+example: setup $(FACE)/model-symbol.json
+	$(BIN)/modelferry convert $(FACE)/model-symbol.json --input-shape data:1,3,112,112 \
+	    --to onnx,tflite --quantize fp16,int8 --calibration $(FACE)/calib.npz --out ./artifacts
+
+test: setup
+	$(BIN)/python -m pytest -q -rs tests
+
+bench: setup $(FACE)/model-symbol.json
+	$(BIN)/python bench/stages.py
+
+# Regenerate images/*/requirements.lock from requirements.in
+lock: setup
+	$(BIN)/modelferry images lock

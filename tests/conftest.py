@@ -1,0 +1,165 @@
+"""Fixtures: real runtimes, a real Prefect server, a real S3 endpoint, all on 127.0.0.1.
+
+The runtimes' virtualenvs are shared with the user's cache (they are made
+from the lock files and never change); bundles, Prefect's home and the
+stores are per test session.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MODELFERRY = str(BIN / "modelferry")
+INPUT_SHAPE = "data:1,3,112,112"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, seconds: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[0]} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("modelferry")
+
+
+@pytest.fixture(scope="session")
+def env(session_dir) -> dict[str, str]:
+    """Environment for every CLI run: own cache of bundles, own Prefect, shared venvs."""
+    home = session_dir / "home"
+    home.mkdir()
+    shared_venvs = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
+    shared_venvs.mkdir(parents=True, exist_ok=True)
+    (home / "venvs").symlink_to(shared_venvs)
+    prefect_home = session_dir / "prefect"
+    port = free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "AWS_"))}
+    base.update(
+        MODELFERRY_HOME=str(home),
+        PREFECT_HOME=str(prefect_home),
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+        PREFECT_LOGGING_LEVEL="WARNING",
+        PREFECT_SERVER_API_HOST="127.0.0.1",
+        PREFECT_SERVER_API_PORT=str(port),
+        PREFECT_API_DATABASE_CONNECTION_URL=f"sqlite+aiosqlite:///{prefect_home}/prefect.db",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+    )
+    server_log = open(session_dir / "prefect-server.log", "wb")
+    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
+                               "--port", str(port)], env=base, stdout=server_log, stderr=subprocess.STDOUT)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/api/health", 120, server)
+        base["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        server_log.close()
+
+
+def run_cli(env: dict, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
+    return subprocess.run([MODELFERRY, *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          cwd=REPO)
+
+
+def in_runtime(env: dict, image: str, *argv: str) -> None:
+    """Run a helper inside a stage runtime (the product's own `runtime exec`)."""
+    result = run_cli(env, "runtime", "exec", image, "--", "python", *argv)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+@pytest.fixture(scope="session")
+def face(env, session_dir) -> Path:
+    """The bundled example, built by its script in the mxnet runtime."""
+    out = session_dir / "face"
+    in_runtime(env, "mxnet", str(REPO / "examples" / "mobilefacenet.py"), "--out", str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def example_run(env, face, session_dir):
+    """The README's example conversion, all targets and quantization modes."""
+    out = session_dir / "artifacts"
+    args = [str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx,tflite",
+            "--quantize", "fp16,dynamic,int8", "--calibration", str(face / "calib.npz"), "--out", str(out)]
+    result = run_cli(env, "convert", *args)
+    assert result.returncode == 0, result.stderr[-5000:]
+    return {"args": args, "out": out, "result": result, "run": latest_run(out, "model")}
+
+
+def latest_run(out: Path, model: str) -> Path:
+    latest = json.loads((out / model / "latest.json").read_text())
+    return out / latest["prefix"]
+
+
+def read_report(run_dir: Path) -> dict:
+    return json.loads((run_dir / "report.json").read_text())
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes: to prove nothing was published or lost."""
+    if not root.exists():
+        return {}
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def moto_server(env, session_dir):
+    """A real S3 endpoint over HTTP on 127.0.0.1 (moto in server mode)."""
+    servers = []
+
+    def start(**extra_env) -> str:
+        port = free_port()
+        log = open(session_dir / f"moto-{port}.log", "wb")
+        process = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                                   env={**env, **extra_env}, stdout=log, stderr=subprocess.STDOUT)
+        servers.append((process, log))
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/moto-api/", 60, process)
+        return url
+
+    yield start
+    for process, log in servers:
+        process.terminate()
+        process.wait(10)
+        log.close()
+
+
+def copy_checkpoint(face: Path, dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("model-symbol.json", "model-0000.params"):
+        shutil.copyfile(face / name, dest / name)
+    return dest / "model-symbol.json"

@@ -1,0 +1,134 @@
+"""The bundled insightface-style model through the whole pipeline, checked independently."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli, snapshot
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
+    run = example_run["run"]
+    report = read_report(run)
+    assert report["status"] == "passed"
+    got = {(a["target"], a["precision"]) for a in report["artifacts"]}
+    assert got == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "dynamic"),
+                   ("tflite", "int8")}
+    for artifact in report["artifacts"]:
+        parity = artifact["parity"]
+        assert parity["passed"], artifact
+        path = run / artifact["path"]
+        assert sha256(path) == artifact["sha256"] and path.stat().st_size == artifact["bytes"]
+        assert artifact["inputs"][0]["dtype"] in ("float32", "int8")
+        assert parity["top1_agreement"] >= 0.875  # 8 samples: at most one flip, even for int8
+    by = {(a["target"], a["precision"]): a for a in report["artifacts"]}
+    assert by[("onnx", "fp32")]["parity"]["max_abs_err"] < 1e-4
+    assert by[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
+    assert by[("tflite", "fp16")]["parity"]["cosine"] >= 0.999
+    assert by[("tflite", "int8")]["parity"]["cosine"] >= 0.99
+    assert by[("tflite", "fp32")]["inputs"][0] == {"name": "data", "shape": [1, 112, 112, 3],
+                                                  "dtype": "float32", "layout": "NHWC"}
+    int8_input = by[("tflite", "int8")]["inputs"][0]
+    assert int8_input["dtype"] == "int8" and int8_input["quantization"]["scale"] > 0
+    assert report["source"]["format"] == "mxnet" and len(report["source"]["sha256"]) == 64
+    # The run manifest is written last and lists exactly the published files.
+    manifest = json.loads((run / "run.json").read_text())
+    assert manifest["status"] == "passed"
+    assert manifest["files"] == {a["path"]: a["sha256"] for a in report["artifacts"]}
+    html = (run / "report.html").read_text()
+    assert "model_int8.tflite" in html and "passed" in html
+
+
+def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_dir):
+    """Quantized accuracy on held-out digits, measured with LiteRT outside the pipeline."""
+    run = example_run["run"]
+    out = session_dir / "int8_eval.npz"
+    in_runtime(env, "tf", "-c", f"""
+import numpy as np
+from ai_edge_litert.interpreter import Interpreter
+held = np.load("{face / 'labels.npz'}")
+m = Interpreter(model_path="{run / 'model_int8.tflite'}"); m.allocate_tensors()
+i, o = m.get_input_details()[0], m.get_output_details()[0]
+(s, z), (os_, oz) = i["quantization"], o["quantization"]
+pred = []
+for x in held["data"][:100].astype(np.float32):
+    q = np.clip(np.round(x.transpose(1, 2, 0)[None] / s + z), -128, 127).astype(np.int8)
+    m.set_tensor(i["index"], q); m.invoke()
+    pred.append(int(((m.get_tensor(o["index"]).astype(np.float32) - oz) * os_).argmax()))
+np.savez("{out}", pred=np.array(pred), label=held["label"][:100])
+""")
+    result = np.load(out)
+    assert (result["pred"] == result["label"]).mean() >= 0.9
+
+
+def test_fix_gamma_batchnorm_matches_mxnet(example_run, face, env, session_dir):
+    """fc1 is BatchNorm(fix_gamma=True) with a stored gamma != 1: the ONNX must behave like MXNet."""
+    run = example_run["run"]
+    inputs = session_dir / "fix_gamma_inputs.npz"
+    held = np.load(face / "labels.npz")
+    np.savez(inputs, data=held["data"][:16].astype(np.float32))
+    mx_out, onnx_out = session_dir / "fg_mx.npz", session_dir / "fg_onnx.npz"
+    in_runtime(env, "mxnet", "tests/helpers/mxnet_forward.py", str(face / "model"), str(inputs), str(mx_out),
+               "--print-param", "fc1_gamma")
+    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "model.onnx"), str(inputs), str(onnx_out))
+    mx_result, onnx_result = np.load(mx_out), np.load(onnx_out)
+    assert np.abs(mx_result["param"] - 1).max() > 0.05  # the trap is really set
+    np.testing.assert_allclose(onnx_result["out:fc7"], mx_result["fc7_output"], atol=1e-4, rtol=1e-4)
+    assert np.all(onnx_result["bn_scale:fc1"] == 1.0)
+    assert "fc1" in read_report(run)["surgery"]["fix_gamma"]
+
+
+def test_strip_preprocess_records_mean_scale_and_matches_on_normalized_input(face, env, session_dir):
+    out = session_dir / "stripped"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "onnx", "--strip-preprocess", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "model")
+    report = read_report(run)
+    assert report["preprocess"] == {"input": "data", "mean": 127.5, "scale": 0.0078125,
+                                    "removed": ["_minusscalar0", "_mulscalar0"]}
+    raw = np.load(face / "labels.npz")["data"][:8].astype(np.float32)
+    raw_npz, norm_npz = session_dir / "raw.npz", session_dir / "norm.npz"
+    np.savez(raw_npz, data=raw)
+    np.savez(norm_npz, data=(raw - 127.5) * 0.0078125)
+    mx_out, onnx_out = session_dir / "strip_mx.npz", session_dir / "strip_onnx.npz"
+    in_runtime(env, "mxnet", "tests/helpers/mxnet_forward.py", str(face / "model"), str(raw_npz), str(mx_out))
+    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "model.onnx"), str(norm_npz), str(onnx_out))
+    stripped = np.load(onnx_out)["out:fc7"]
+    np.testing.assert_allclose(stripped, np.load(mx_out)["fc7_output"], atol=1e-4, rtol=1e-4)
+
+
+def test_output_layer_cut_and_rename(face, env, session_dir):
+    """Cut at the embedding (fc1) and give pre_fc1's weight its proper name."""
+    out = session_dir / "cut"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "onnx", "--output-layer", "fc1", "--rename", "fc1_weight=pre_fc1_weight",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_report(latest_run(out, "model"))
+    onnx_artifact, = report["artifacts"]
+    assert onnx_artifact["outputs"][0]["shape"] == [1, 32]
+    assert onnx_artifact["parity"]["passed"]
+    assert report["surgery"]["renamed"] == [{"from": "fc1_weight", "to": "pre_fc1_weight"}]
+    assert report["surgery"]["output_layer"] == "fc1_output"
+
+
+def test_unchanged_rerun_skips_every_stage_and_keeps_earlier_runs(example_run, env):
+    before = snapshot(example_run["out"])
+    result = run_cli(env, "convert", *example_run["args"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    rerun = latest_run(example_run["out"], "model")
+    report = read_report(rerun)
+    assert rerun != example_run["run"]
+    assert report["stages"] and all(stage["cached"] for stage in report["stages"])
+    assert "▶" not in result.stderr  # no stage process started
+    after = snapshot(example_run["out"])
+    assert all(after[key] == value for key, value in before.items() if not key.endswith("latest.json"))
+    first = read_report(example_run["run"])
+    assert [a["sha256"] for a in report["artifacts"]] == [a["sha256"] for a in first["artifacts"]]
