@@ -20,6 +20,11 @@ class StageContext:
         """The first input bundle: the model this stage works on."""
         return self.inputs[0]
 
+    def user_file_name(self, role: str) -> str:
+        """The name the user gave a source file (bundles rename files; errors should not)."""
+        files = self.source.manifest.get("source", {}).get("files", {})
+        return files.get(role, {}).get("name") or self.source.file(role).name
+
     def option(self, name: str, default=None):
         value = self.config.get(name)
         return default if value is None else value

@@ -124,7 +124,8 @@ def test_missing_bucket(env, face, moto_server):
 
 def test_wrong_credentials(env, face, moto_server):
     endpoint = moto_server(INITIAL_NO_AUTH_ACTION_COUNT="1")  # one unauthenticated call: create the bucket
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(Bucket="models")
+    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket="models")
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
                      "--out", "s3://models/x", "--s3-endpoint-url", endpoint)
     err = " ".join(result.stderr.split())

@@ -72,7 +72,7 @@ def run(symbol: mx.sym.Symbol, arg: dict, aux: dict, feeds: dict[str, np.ndarray
     shapes = {name: value.shape for name, value in feeds.items()}
     try:
         executor = symbol.simple_bind(mx.cpu(), grad_req="null", **shapes)
-    except mx.base.MXNetError as exc:
+    except (mx.base.MXNetError, RuntimeError) as exc:  # simple_bind wraps shape errors in RuntimeError
         described = ", ".join(f"{k}:N,{','.join(map(str, v[1:]))}" for k, v in shapes.items())
         raise StageError(f"input shape {described} does not fit {where}: {_first_line(exc)}") from None
     for name, array in executor.arg_dict.items():

@@ -116,7 +116,7 @@ def run(ctx: StageContext) -> dict:
     graph, symbol = graph_lib.canonical(graph)
 
     manifest = source.inherited()
-    model = _export(symbol, {**arg, **aux}, manifest["inputs"], opset, symbol_path.name)
+    model = _export(symbol, {**arg, **aux}, manifest["inputs"], opset, ctx.user_file_name("symbol"))
     repairs["prelu_slope"] = _fix_prelu_slopes(model)
     repairs["weights_as_inputs"] = _drop_weight_inputs(model)
     if len(model.graph.output) != len(manifest["outputs"]):
