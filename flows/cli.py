@@ -35,7 +35,8 @@ app.add_typer(runtime_app, name="runtime")
 
 def _prefect_defaults(verbose: bool) -> None:
     """Quiet, local Prefect unless the user configured otherwise (set before prefect is imported)."""
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "WARNING")
+    # Stage failures are reported by modelferry itself; Prefect's tracebacks only with --verbose.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")

@@ -88,7 +88,8 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
 
 def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
     lines = [line for line in log.splitlines() if line.strip()]
-    tail = "\n".join(lines[-LOG_TAIL_LINES:])
+    # The tail is there for context: leave out the reason line the user already sees.
+    tail = "\n".join(line for line in lines[-LOG_TAIL_LINES:] if not line.startswith("error: "))
     stage = f"{invocation.stage}/{invocation.impl}"
     if code is None:
         raise StageFailed(stage, f"timed out after {invocation.timeout_s:.0f}s", log_tail=tail)

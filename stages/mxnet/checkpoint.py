@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import mxnet as mx
@@ -99,8 +100,11 @@ def _assign(target, value, name: str, where: str) -> None:
     target[:] = value
 
 
+SOURCE_LOCATION = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # "[01:49:05] ../src/x.cc:202: "
+
+
 def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    lines = [SOURCE_LOCATION.sub("", line).strip() for line in str(exc).splitlines() if line.strip()]
     # MXNet puts the useful part after a stack trace; take the last "Error" line.
     for line in reversed(lines):
         if "Error" in line or "error" in line or "Check failed" in line:
