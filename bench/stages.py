@@ -56,7 +56,7 @@ def main() -> None:
     warm_total = time.monotonic() - started
 
     work = sum(s.seconds for s in cold.stages)
-    rows = [(f"{s.stage}/{s.impl}", f"{s.seconds:.2f}") for s in cold.stages]
+    rows = [(s.name, f"{s.seconds:.2f}") for s in cold.stages]
     rows += [("stage work (sum)", f"{work:.2f}"),
              ("flow total, cold", f"{cold_total:.2f}"),
              ("orchestration (total - stage work)", f"{cold_total - work:.2f}  ({(cold_total - work) / work:.1%} of stage work; target <= 20%)"),

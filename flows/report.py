@@ -69,8 +69,8 @@ def build(*, run_id: str, source: dict, results: list[TargetResult], stages: lis
         "artifacts": artifacts,
         "failed_targets": failed,
         "surgery": surgery or {},
-        "stages": [{"stage": s.stage, "impl": s.impl, "seconds": round(s.seconds, 3), "cached": s.cached}
-                   for s in stages],
+        "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
+                    "cached": s.cached} for s in stages],
     }
     preprocess = _preprocess(first)
     if preprocess:

@@ -35,7 +35,7 @@ def render(report: dict) -> str:
             f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
             f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>"
             f"<td class='{state}'>{state}</td><td><code>{escape(p['worst_output'])}</code></td></tr>")
-    stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])}</td>"
+    stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td>"
                      f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
                      for s in report["stages"])
     pre = report.get("preprocess")

@@ -22,6 +22,11 @@ class StageOutcome:
     bundle: Path
     seconds: float      # wall time of the stage process (0 when cached)
     cached: bool
+    label: str = ""     # what distinguishes runs of one impl: fp16, int8 …
+
+    @property
+    def name(self) -> str:
+        return f"{self.stage}/{self.impl} {self.label}".strip()
 
 
 def _transient_only(task, task_run, state) -> bool:
@@ -41,7 +46,7 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
     hit = cache.get(key)
     if hit:
         progress.reporter.finished(name, 0.0, cached=True)
-        return StageOutcome(stage, impl, hit, 0.0, cached=True)
+        return StageOutcome(stage, impl, hit, 0.0, cached=True, label=label)
 
     progress.reporter.started(name, spec.image, engine.name)
     scratch = cache.scratch(key)
@@ -59,4 +64,4 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
     seconds = time.monotonic() - started
     bundle = cache.commit(scratch, key)
     progress.reporter.finished(name, seconds, cached=False)
-    return StageOutcome(stage, impl, bundle, seconds, cached=False)
+    return StageOutcome(stage, impl, bundle, seconds, cached=False, label=label)
