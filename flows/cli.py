@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -76,7 +77,9 @@ def convert(
     out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
     s3_endpoint_url: Optional[str] = typer.Option(None, envvar="MODELFERRY_S3_ENDPOINT_URL",
                                                   help="S3-compatible endpoint (MinIO, …)."),
-    runtime: str = typer.Option("auto", help="auto | venv."),
+    runtime: str = typer.Option("auto", help="auto (Docker where an engine answers, else venv) | docker | venv."),
+    stage_memory: Optional[str] = typer.Option(None, help="docker: memory limit per stage, e.g. 4g (default 6g)."),
+    stage_cpus: Optional[float] = typer.Option(None, help="docker: CPUs per stage (default: all)."),
     stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ):
@@ -91,7 +94,7 @@ def convert(
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
             strip_preprocess=strip_preprocess, rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
-            runtime=runtime, stage_timeout_s=stage_timeout)
+            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout)
     except (ValueError, ValidationError) as exc:
         messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
             if isinstance(exc, ValidationError) else [str(exc)]
@@ -105,9 +108,13 @@ def convert(
     from flows.errors import ConversionError
 
     progress.use(RichReporter())
+    signal.signal(signal.SIGTERM, _interrupt)  # so running stage containers are removed
     started = time.monotonic()
     try:
         result = convert_flow(request)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: nothing was published")
+        raise typer.Exit(130)
     except ConversionError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         if exc.log_tail:
@@ -118,6 +125,10 @@ def convert(
     _print_summary(result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":
         raise typer.Exit(1)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _print_summary(report: dict, location: str, seconds: float) -> None:
@@ -145,6 +156,23 @@ def images_lock(names: List[str] = typer.Argument(None, help="Images to lock; de
         lock(name)
 
 
+@images_app.command("build", help="Build images/<name>/Dockerfile from its lock file (no registry needed).")
+def images_build(names: List[str] = typer.Argument(None, help="Images to build; default all."),
+                 base: Optional[str] = typer.Option(None, help="Base image (default python:3.11-slim-bookworm, "
+                                                            "else modelferry/base:bookworm-py311).")):
+    from flows.images import ImageError, build
+
+    for name in names or catalog.images():
+        started = time.monotonic()
+        try:
+            tag, built = build(name, base, log=lambda text: console.print(escape(text)))
+        except ImageError as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(1)
+        state = f"built in {time.monotonic() - started:.0f}s" if built else "unchanged"
+        console.print(f"{name}: {tag} ({state})")
+
+
 @images_app.command("list", help="The runtime images and the stages that run in them.")
 def images_list():
     for image in catalog.images():
@@ -153,14 +181,16 @@ def images_list():
 
 
 @runtime_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-                     help="Run a command in a runtime's environment: modelferry runtime exec mxnet -- python x.py")
-def runtime_exec(ctx: typer.Context, image: str = typer.Argument(...)):
-    from flows.runtimes import select
+                     help="Run a command in a runtime's environment: modelferry runtime exec mxnet -- python x.py "
+                          "(docker: hardened like a stage, the working directory mounted read-only)")
+def runtime_exec(ctx: typer.Context, image: str = typer.Argument(...),
+                 runtime: str = typer.Option("venv", help="venv | docker.")):
+    from flows.runtimes import RuntimeSpec, select
 
     if image not in catalog.images():
         console.print(f"[red]error:[/] no runtime image {image!r}; known: {', '.join(catalog.images())}")
         raise typer.Exit(2)
-    sys.exit(select("venv").exec(image, ctx.args))
+    sys.exit(select(RuntimeSpec(runtime)).exec(image, ctx.args))
 
 
 def main() -> None:  # pragma: no cover

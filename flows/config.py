@@ -31,6 +31,8 @@ class ConvertRequest(BaseModel):
     out: str = "./artifacts"
     s3_endpoint_url: str | None = None
     runtime: str = "auto"
+    stage_memory: str | None = None   # docker: memory limit per stage container, e.g. "4g"
+    stage_cpus: float | None = None
     stage_timeout_s: float = 1800.0
     gates: Gates = Field(default_factory=Gates)
 
@@ -50,6 +52,13 @@ class ConvertRequest(BaseModel):
             raise ValueError(f"unknown quantization mode(s) {unknown}; "
                              f"choose from {', '.join(catalog.QUANTIZE_MODES)}")
         return list(dict.fromkeys(modes))
+
+    @field_validator("runtime")
+    @classmethod
+    def _known_runtime(cls, runtime: str) -> str:
+        if runtime not in ("auto", "docker", "venv"):
+            raise ValueError(f"--runtime {runtime!r}: choose auto, docker or venv")
+        return runtime
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConvertRequest":

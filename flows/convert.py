@@ -13,7 +13,7 @@ from flows.config import ConvertRequest
 from flows.errors import ConversionError
 from flows.publish import publish
 from flows.report import TargetResult, build
-from flows.runtimes import select
+from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from flows.store import open_store
 from flows.tasks import StageOutcome, run_stage
@@ -38,10 +38,11 @@ def _run_id(request: ConvertRequest, source_sha: str) -> str:
 def convert(request: ConvertRequest) -> RunResult:
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it
-    runtime = select(request.runtime)
+    spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus))
+    progress.reporter.note(why)
+    runtime = select(spec)
     for image in catalog.images():
         runtime.ensure(image)
-    progress.reporter.note(f"runtime: {runtime.name}")
 
     source = resolve(request.source, request.epoch)
     extras = {role: path for role, path in (("calibration", request.calibration),
@@ -61,7 +62,7 @@ def convert(request: ConvertRequest) -> RunResult:
     def stage(name: str, bundle_format: str, config: dict, inputs, produces: str | None = None,
               label: str = "") -> StageOutcome:
         impl = catalog.find(name, bundle_format, produces)
-        outcome = run_stage(name, impl.name, config, inputs, runtime.name, request.stage_timeout_s, label)
+        outcome = run_stage(name, impl.name, config, inputs, spec, request.stage_timeout_s, label)
         stages.append(outcome)
         return outcome
 

@@ -1,12 +1,34 @@
-"""Lock files of the runtime images: `modelferry images lock` regenerates them."""
+"""Runtime images: lock files, wheels fetched on the host, and registry-free docker builds.
+
+`modelferry images lock` regenerates images/<name>/requirements.lock;
+`modelferry images build` builds images/<name>/Dockerfile with the lock's
+wheels downloaded by the host's own pip (its index, proxy and CA settings),
+so the build itself needs no network. An image is tagged by the hash of
+what goes into it, so rebuilding an unchanged image is a no-op.
+"""
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
-from flows import IMAGES_ROOT
+from flows import IMAGES_ROOT, STAGES_ROOT
+from flows.cache import stages_code_sha256
+from flows.runtimes.base import lock_path, lock_sha256
 from flows.runtimes.venv import uv_binary
+from flows.settings import home
 
 LOCK_COMMAND = "modelferry images lock"
+DEFAULT_BASES = ("python:3.11-slim-bookworm", "modelferry/base:bookworm-py311")
+COMPLETE = ".complete"
+
+
+class ImageError(Exception):
+    pass
 
 
 def lock(name: str) -> None:
@@ -17,3 +39,109 @@ def lock(name: str) -> None:
     if (folder / "overrides.txt").is_file():
         argv += ["--override", str(folder / "overrides.txt")]
     subprocess.run(argv, check=True, cwd=folder)
+
+
+def wheels(name: str) -> Path:
+    """The lock's wheels, downloaded once per lock by the host's pip (hash-checked)."""
+    folder = home() / "wheels" / f"{name}-{lock_sha256(name)[:16]}"
+    if (folder / COMPLETE).exists():
+        return folder
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    # The lock was resolved for Python 3.11; some wheels declare a narrower
+    # Requires-Python than they need (backports-strenum), hence the flag.
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                           "--no-deps", "--require-hashes", "--only-binary=:all:", "--ignore-requires-python",
+                           "-r", str(lock_path(name)), "-d", str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
+        raise ImageError(f"downloading the wheels of {lock_path(name)} failed: {' '.join(errors[-3:])}")
+    (folder / COMPLETE).touch()
+    return folder
+
+
+def debs(name: str) -> list[Path]:
+    """Debian packages listed in images/<name>/apt.txt, downloaded by the host's apt."""
+    listing = IMAGES_ROOT / name / "apt.txt"
+    packages = [line.split("#")[0].strip() for line in listing.read_text().splitlines()] if listing.is_file() else []
+    packages = [p for p in packages if p]
+    if not packages:
+        return []
+    digest = hashlib.sha256(" ".join(packages).encode()).hexdigest()[:16]
+    folder = home() / "debs" / f"{name}-{digest}"
+    if not (folder / COMPLETE).exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        done = subprocess.run(["apt-get", "download", *packages], cwd=folder, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise ImageError(f"apt-get download {' '.join(packages)} (from {listing}) failed: "
+                             f"{done.stderr.strip().splitlines()[-1:]}; run apt-get update first")
+        (folder / COMPLETE).touch()
+    return sorted(folder.glob("*.deb"))
+
+
+def docker_client():
+    import docker
+
+    return docker.from_env(timeout=600)
+
+
+def base_image(client, explicit: str | None = None) -> str:
+    """The base image to build on: the one asked for, else the first default present locally."""
+    wanted = explicit or os.environ.get("MODELFERRY_BASE_IMAGE")
+    candidates = (wanted,) if wanted else DEFAULT_BASES
+    for candidate in candidates:
+        try:
+            client.images.get(candidate)
+            return candidate
+        except Exception:  # docker.errors.ImageNotFound, or an API error: try the next
+            continue
+    raise ImageError(f"no base image {' or '.join(candidates)} on this Docker engine: pull one, or make "
+                     f"one from Debian's packages with infra/base-image.sh")
+
+
+def tag_for(client, name: str, base: str) -> str:
+    digest = hashlib.sha256()
+    digest.update((IMAGES_ROOT / name / "Dockerfile").read_bytes())
+    apt = IMAGES_ROOT / name / "apt.txt"
+    digest.update(apt.read_bytes() if apt.is_file() else b"")
+    digest.update(lock_sha256(name).encode())
+    digest.update(stages_code_sha256().encode())
+    digest.update(client.images.get(base).id.encode())
+    return f"modelferry/{name}:{digest.hexdigest()[:16]}"
+
+
+def _context(name: str, folder: Path) -> None:
+    shutil.copyfile(IMAGES_ROOT / name / "Dockerfile", folder / "Dockerfile")
+    shutil.copyfile(lock_path(name), folder / "requirements.lock")
+    for sub, files in (("wheels", wheels(name).glob("*.whl")), ("debs", debs(name))):
+        (folder / sub).mkdir()
+        for path in files:
+            try:
+                os.link(path, folder / sub / path.name)
+            except OSError:
+                shutil.copyfile(path, folder / sub / path.name)
+    shutil.copytree(STAGES_ROOT / "stages", folder / "stages",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+
+
+def build(name: str, base: str | None = None, client=None, log=print) -> tuple[str, bool]:
+    """Build images/<name>; returns (tag, built) — built is False when it was already there."""
+    client = client or docker_client()
+    base = base_image(client, base)
+    tag = tag_for(client, name, base)
+    try:
+        client.images.get(tag)
+        return tag, False
+    except Exception:
+        pass
+    with tempfile.TemporaryDirectory(prefix=f"modelferry-image-{name}-") as tmp:
+        _context(name, Path(tmp))
+        log(f"building {tag} on {base} …")
+        # No network during the build: everything it installs is in the context.
+        for chunk in client.api.build(path=tmp, tag=tag, buildargs={"BASE_IMAGE": base}, rm=True,
+                                      forcerm=True, network_mode="none", decode=True,
+                                      labels={"modelferry.image": name}):
+            if "error" in chunk:
+                raise ImageError(f"building {name} failed: {chunk['error'].strip()}")
+    return tag, True

@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 from flows import progress
 from flows.cache import BundleCache, stage_key
 from flows.errors import StageFailed, TransientStageFailure
-from flows.runtimes import Invocation, select
+from flows.runtimes import Invocation, RuntimeSpec, select
 from stages import catalog
 
 
@@ -35,7 +35,7 @@ def _transient_only(task, task_run, state) -> bool:
 
 @task(name="stage", task_run_name="{stage}/{impl} {label}", retries=2, retry_delay_seconds=2,
       retry_condition_fn=_transient_only, cache_policy=NO_CACHE)
-def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: str,
+def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec,
               timeout_s: float = 1800.0, label: str = "") -> StageOutcome:
     """Run `stage/impl` on the input bundles in its image; a key hit does no work."""
     name = f"{stage}/{impl} {label}".strip()

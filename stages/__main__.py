@@ -9,6 +9,7 @@ import argparse
 import hashlib
 import importlib
 import json
+import os
 import platform
 import sys
 import traceback
@@ -42,6 +43,7 @@ def _provenance(ctx: StageContext, module, config_text: str) -> dict:
         "stage": ctx.impl.stage,
         "impl": ctx.impl.name,
         "image": ctx.impl.image,
+        "runtime": os.environ.get("MODELFERRY_RUNTIME", "unknown"),
         "tools": _tool_versions(list(getattr(module, "TOOLS", ()))),
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "inputs": inputs,

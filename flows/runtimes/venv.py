@@ -76,6 +76,7 @@ class VenvRuntime:
             TF_CPP_MIN_LOG_LEVEL="2",
             MXNET_SUBGRAPH_VERBOSE="0",
             VIRTUAL_ENV=str(self.path(image)),
+            MODELFERRY_RUNTIME=self.identity(image),
         )
         return env
 

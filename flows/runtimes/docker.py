@@ -1,0 +1,134 @@
+"""The docker runtime: each stage in its own image, hardened.
+
+Inputs are mounted read-only and the output directory read-write; no
+network, a read-only root filesystem with a tmpfs /tmp, a non-root uid,
+memory/CPU/pids limits and a wall-clock limit. The container is removed
+afterwards whatever happened, and a failure carries its last log lines.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from flows.errors import StageFailed
+from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, write_config
+
+# The image's own non-root user; used when the caller is root, so that
+# nothing a stage writes is owned by root.
+IMAGE_UID = 10001
+LABEL = "modelferry.stage"
+
+
+class DockerLimits:
+    def __init__(self, memory: str | None = None, cpus: float | None = None, pids: int = 512):
+        self.memory = memory or os.environ.get("MODELFERRY_STAGE_MEMORY", "6g")
+        self.cpus = cpus or float(os.environ.get("MODELFERRY_STAGE_CPUS", os.cpu_count() or 1))
+        self.pids = pids
+
+
+def engine_answers(timeout: float = 3.0) -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=timeout).ping()
+        return True
+    except Exception:  # no socket, no permission, engine down: all mean "not here"
+        return False
+
+
+class DockerRuntime:
+    name = "docker"
+
+    def __init__(self, client=None, limits: DockerLimits | None = None, base: str | None = None):
+        from flows.images import docker_client
+
+        self.client = client or docker_client()
+        self.limits = limits or DockerLimits()
+        self.base = base
+        self._tags: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def tag(self, image: str) -> str:
+        from flows.images import base_image, tag_for
+
+        if image not in self._tags:
+            self._tags[image] = tag_for(self.client, image, base_image(self.client, self.base))
+        return self._tags[image]
+
+    def identity(self, image: str) -> str:
+        """The image ID: what the stage really ran in, for cache keys and provenance."""
+        return f"docker:{self.client.images.get(self.tag(image)).id}"
+
+    def ensure(self, image: str) -> None:
+        from flows.images import build
+
+        with self._lock:
+            self._tags[image], _ = build(image, self.base, client=self.client)
+
+    def _user(self) -> str:
+        uid = os.getuid()
+        return f"{IMAGE_UID}:{IMAGE_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
+
+    def run(self, invocation: Invocation) -> StageRun:
+        with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
+            work = Path(tmp)
+            write_config(invocation, work)
+            os.chmod(work, 0o755)
+            volumes = {str(work): {"bind": "/config", "mode": "ro"},
+                       str(invocation.out): {"bind": "/out", "mode": "rw"}}
+            inputs = []
+            for index, path in enumerate(invocation.inputs):
+                volumes[str(path)] = {"bind": f"/in/{index}", "mode": "ro"}
+                inputs.append(f"/in/{index}")
+            if os.getuid() == 0:
+                os.chown(invocation.out, IMAGE_UID, IMAGE_UID)
+            command = stage_argv(invocation, Path("/config/config.json"), inputs, "/out")[2:]
+            return self._run_container(invocation.image, command, volumes, invocation)
+
+    def _run_container(self, image: str, command: list[str], volumes: dict, invocation: Invocation,
+                       entrypoint: list[str] | None = None, working_dir: str = "/tmp") -> StageRun:
+        started = time.monotonic()
+        container = self.client.containers.create(
+            self.tag(image), command=command, entrypoint=entrypoint, volumes=volumes, working_dir=working_dir,
+            network_mode="none", read_only=True, tmpfs={"/tmp": "rw,exec,size=4g"},
+            user=self._user(), mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
+            nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+            security_opt=["no-new-privileges"], cap_drop=["ALL"],
+            environment={"MODELFERRY_RUNTIME": self.identity(image)},
+            labels={LABEL: f"{invocation.stage}/{invocation.impl}", "modelferry.pid": str(os.getpid())})
+        try:
+            container.start()
+            try:
+                code = container.wait(timeout=invocation.timeout_s)["StatusCode"]
+            except Exception:  # the wait timed out (requests' ReadTimeout/ConnectionError)
+                container.kill()
+                code = None
+            log = container.logs(stdout=True, stderr=True).decode(errors="replace")
+            state = self.client.api.inspect_container(container.id)["State"]
+        finally:
+            container.remove(force=True)
+        seconds = time.monotonic() - started
+        if code == 0:
+            return StageRun(seconds=seconds, log=log)
+        if state.get("OOMKilled"):
+            stage = f"{invocation.stage}/{invocation.impl}"
+            raise StageFailed(stage, f"exceeded its memory limit of {self.limits.memory} and was killed; "
+                                     f"raise it with --stage-memory", log_tail="\n".join(log.splitlines()[-25:]))
+        raise_failure(invocation, code, log)
+
+    def exec(self, image: str, argv: list[str]) -> int:
+        """Run a command in the image under the same hardening (for helpers and checks)."""
+        self.ensure(image)
+        cwd = os.getcwd()
+        invocation = Invocation(stage="exec", impl=image, image=image, config={}, inputs=[], out=Path(cwd))
+        try:
+            run = self._run_container(image, argv[1:], {cwd: {"bind": cwd, "mode": "ro"}},
+                                      invocation, entrypoint=[argv[0]], working_dir=cwd)
+            print(run.log, end="")
+            return 0
+        except StageFailed as exc:
+            print(exc.log_tail)
+            return 1

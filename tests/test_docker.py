@@ -1,0 +1,142 @@
+"""The docker runtime: same contract and parity as venvs, hardened containers."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from tests.conftest import INPUT_SHAPE, MODELFERRY, REPO, copy_checkpoint, read_report, latest_run, run_cli, snapshot
+
+pytestmark = pytest.mark.docker
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+def stage_containers() -> list[str]:
+    out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=modelferry.stage"], capture_output=True,
+                         text=True, check=True).stdout
+    return out.split()
+
+
+@pytest.fixture(scope="session")
+def docker_env(env):
+    if not docker_answers():
+        pytest.skip("no Docker engine answers here (CI starts one: .ci/run)")
+    started = time.monotonic()
+    result = run_cli(env, "images", "build", timeout=3600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    print(f"images build: {time.monotonic() - started:.0f}s")
+    return env
+
+
+@pytest.fixture(scope="session")
+def docker_run(docker_env, face, session_dir, example_run):
+    out = session_dir / "artifacts-docker"
+    args = [a if a != str(example_run["out"]) else str(out) for a in example_run["args"]]
+    result = run_cli(docker_env, "convert", *args, "--runtime", "docker")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return {"out": out, "run": latest_run(out, "model"), "result": result}
+
+
+def _bundles_made_in_docker(home) -> list[dict]:
+    manifests = []
+    for manifest in (home / "bundles").glob("*/manifest.json"):
+        data = json.loads(manifest.read_text())
+        if data.get("provenance", {}).get("runtime", "").startswith("docker:sha256:"):
+            manifests.append({"path": manifest.parent, **data})
+    return manifests
+
+
+def test_example_in_containers_has_the_same_parity_as_in_venvs(docker_run, example_run):
+    assert "runtime: docker" in docker_run["result"].stderr
+    in_docker = {(a["target"], a["precision"]): a["parity"] for a in read_report(docker_run["run"])["artifacts"]}
+    in_venv = {(a["target"], a["precision"]): a["parity"] for a in read_report(example_run["run"])["artifacts"]}
+    assert in_docker.keys() == in_venv.keys()
+    for key, parity in in_docker.items():
+        assert parity["passed"], key
+        if key[1] in ("fp32", "fp16"):  # same wheels, same arithmetic
+            assert abs(parity["max_abs_err"] - in_venv[key]["max_abs_err"]) <= 1e-6, key
+            assert abs(parity["cosine"] - in_venv[key]["cosine"]) < 1e-6, key
+        else:  # int8 calibration is not bit-reproducible across processes
+            assert abs(parity["cosine"] - in_venv[key]["cosine"]) < 5e-3, key
+
+
+def test_stage_provenance_has_the_image_id_and_outputs_are_not_owned_by_root(docker_run, docker_env):
+    from pathlib import Path
+
+    bundles = _bundles_made_in_docker(Path(docker_env["MODELFERRY_HOME"]))
+    assert {b["provenance"]["stage"] for b in bundles} >= {"load", "surgery", "export", "emit", "quantize", "validate"}
+    for bundle in bundles:
+        for path in [bundle["path"], *bundle["path"].rglob("*")]:
+            assert path.stat().st_uid != 0, path
+
+
+def test_a_stage_cannot_reach_the_network(docker_env):
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()  # reachable from the host
+        probe = (f"import os, socket\n"
+                 f"print('interfaces', sorted(os.listdir('/sys/class/net')))\n"
+                 f"try:\n"
+                 f"    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
+                 f"    print('connected')\n"
+                 f"except OSError as exc:\n"
+                 f"    print('refused', exc)\n")
+        result = run_cli(docker_env, "runtime", "exec", "--runtime", "docker", "tf", "--", "python", "-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert "interfaces ['lo']" in result.stdout
+    assert "refused" in result.stdout and "connected" not in result.stdout
+
+
+def test_a_stage_over_its_memory_limit_fails_saying_so(docker_env, face, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(docker_env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--runtime", "docker", "--stage-memory", "96m", "--out", str(out))
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert "[load/mxnet] exceeded its memory limit of 96m" in err
+    assert snapshot(out) == {}
+    assert stage_containers() == []
+
+
+def test_no_container_is_left_after_a_failed_stage(docker_env, face, tmp_path):
+    symbol = copy_checkpoint(face, tmp_path / "m")
+    params = symbol.with_name("model-0000.params")
+    params.write_bytes(params.read_bytes()[:4000])
+    result = run_cli(docker_env, "convert", str(symbol), "--input-shape", INPUT_SHAPE, "--runtime", "docker",
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 1 and "cannot be read (truncated" in result.stderr
+    assert stage_containers() == []
+
+
+def test_no_container_is_left_after_an_interrupted_stage(docker_env, face, tmp_path):
+    out = tmp_path / "out"
+    process = subprocess.Popen([MODELFERRY, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                                "--to", "onnx", "--opset", "12", "--runtime", "docker", "--out", str(out)],
+                               env=docker_env, cwd=REPO, stderr=subprocess.PIPE, text=True)
+    seen = []
+    reader = threading.Thread(target=lambda: seen.extend(process.stderr), daemon=True)
+    reader.start()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not stage_containers():
+        time.sleep(0.2)
+    assert stage_containers(), "no stage container started"
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 130, "".join(seen)
+    reader.join(5)
+    assert stage_containers() == []
+    assert snapshot(out) == {}
