@@ -125,22 +125,27 @@ def _context(name: str, folder: Path) -> None:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
 
 
-def build(name: str, base: str | None = None, client=None, log=print) -> tuple[str, bool]:
-    """Build images/<name>; returns (tag, built) — built is False when it was already there."""
+def build(name: str, base: str | None = None, client=None, log=print, *, nocache: bool = False,
+          tag: str | None = None) -> tuple[str, bool]:
+    """Build images/<name>; returns (tag, built) — built is False when it was already there.
+
+    `nocache` and `tag` are for benchmarks: a cold build under a throwaway tag.
+    """
     client = client or docker_client()
     base = base_image(client, base)
-    tag = tag_for(client, name, base)
-    try:
-        client.images.get(tag)
-        return tag, False
-    except Exception:
-        pass
+    if tag is None:
+        tag = tag_for(client, name, base)
+        try:
+            client.images.get(tag)
+            return tag, False
+        except Exception:
+            pass
     with tempfile.TemporaryDirectory(prefix=f"modelferry-image-{name}-") as tmp:
         _context(name, Path(tmp))
         log(f"building {tag} on {base} …")
         # No network during the build: everything it installs is in the context.
         for chunk in client.api.build(path=tmp, tag=tag, buildargs={"BASE_IMAGE": base}, rm=True,
-                                      forcerm=True, network_mode="none", decode=True,
+                                      forcerm=True, network_mode="none", decode=True, nocache=nocache,
                                       labels={"modelferry.image": name}):
             if "error" in chunk:
                 raise ImageError(f"building {name} failed: {chunk['error'].strip()}")
