@@ -19,6 +19,8 @@ from flows.runtimes.base import (Invocation, StageRun, lock_path, lock_sha256, r
 from flows.settings import home
 
 COMPLETE = ".modelferry-complete"
+# Bump when the way venvs are made changes (not what is in them): new directories.
+LAYOUT = "b"
 
 
 def uv_binary() -> str:
@@ -42,7 +44,7 @@ class VenvRuntime:
         return f"venv:{image}:{lock_sha256(image)[:16]}"
 
     def path(self, image: str) -> Path:
-        return self.root / f"{image}-{lock_sha256(image)[:16]}"
+        return self.root / f"{image}-{lock_sha256(image)[:16]}{LAYOUT}"
 
     def python(self, image: str) -> Path:
         return self.path(image) / "bin" / "python"
@@ -61,8 +63,10 @@ class VenvRuntime:
             print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)",
                   file=sys.stderr)
             subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
-            subprocess.run([uv, "pip", "sync", "-q", "--python", str(venv / "bin" / "python"),
-                            "--require-hashes", str(lock_path(image))], check=True)
+            # Compile bytecode now: stages run with PYTHONDONTWRITEBYTECODE, and without .pyc
+            # files every stage start would compile TensorFlow or MXNet from source again.
+            subprocess.run([uv, "pip", "sync", "-q", "--compile-bytecode", "--python",
+                            str(venv / "bin" / "python"), "--require-hashes", str(lock_path(image))], check=True)
             (venv / COMPLETE).touch()
 
     def environment(self, image: str) -> dict[str, str]:
