@@ -1,6 +1,6 @@
 """Benchmark: where the time of a conversion of the example model goes.
 
-    make bench            (or: .venv/bin/python bench/stages.py [--model examples/models/face])
+    make bench            (or: .venv/bin/python bench/stages.py [--model DIR] [--runtime venv|docker])
 
 Prints wall time per stage (cold, in a fresh bundle cache), the flow's total,
 the orchestration part (total minus stage work), Prefect's start-up, and the
@@ -22,6 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=REPO / "examples" / "models" / "face")
+    parser.add_argument("--runtime", default="venv", choices=("venv", "docker"))
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-"))
@@ -47,7 +48,8 @@ def main() -> None:
 
     request = ConvertRequest(source=args.model / "model-symbol.json", input_shapes={"data": [1, 3, 112, 112]},
                              targets=["onnx", "tflite"], quantize=["fp16", "int8"],
-                             calibration=args.model / "calib.npz", out=str(scratch / "artifacts"), runtime="venv")
+                             calibration=args.model / "calib.npz", out=str(scratch / "artifacts"),
+                             runtime=args.runtime)
     started = time.monotonic()
     cold = convert(request)
     cold_total = time.monotonic() - started
@@ -63,7 +65,7 @@ def main() -> None:
              ("Prefect start-up (ephemeral server)", f"{prefect_start:.2f}"),
              ("unchanged re-run", f"{warm_total:.2f}  (stages run: {sum(not s.cached for s in warm.stages)}; target <= 3 s)")]
     width = max(len(name) for name, _ in rows)
-    print(f"\n{'step'.ljust(width)} | seconds")
+    print(f"\nruntime: {args.runtime}\n{'step'.ljust(width)} | seconds")
     print(f"{'-' * width}-|--------")
     for name, value in rows:
         print(f"{name.ljust(width)} | {value}")
