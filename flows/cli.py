@@ -81,11 +81,14 @@ def convert(
     stage_memory: Optional[str] = typer.Option(None, help="docker: memory limit per stage, e.g. 4g (default 6g)."),
     stage_cpus: Optional[float] = typer.Option(None, help="docker: CPUs per stage (default: all)."),
     stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
+    gate_fp32_max_abs: float = typer.Option(1e-4, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
+    gate_fp16_cosine: float = typer.Option(0.999, help="fp16 gate: cosine similarity >= this."),
+    gate_int8_cosine: float = typer.Option(0.99, help="int8 and dynamic-range gate: cosine similarity >= this."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
 ):
     from pydantic import ValidationError
 
-    from flows.config import ConvertRequest, parse_input_shape, parse_rename
+    from flows.config import ConvertRequest, Gates, parse_input_shape, parse_rename
 
     try:
         request = ConvertRequest(
@@ -94,7 +97,9 @@ def convert(
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
             strip_preprocess=strip_preprocess, rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
-            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout)
+            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
+            gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
+                        int8_cosine=gate_int8_cosine))
     except (ValueError, ValidationError) as exc:
         messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
             if isinstance(exc, ValidationError) else [str(exc)]
@@ -144,6 +149,12 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
                       "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       a["path"] or "not published")
     console.print(table)
+    for a in report["artifacts"]:
+        p = a["parity"]
+        if not p["passed"]:
+            console.print(f"[red]✗ {a['target']}/{a['precision']} failed its gate:[/] worst output "
+                          f"{escape(p['worst_output'])}, max abs err {p['max_abs_err']:.3g}, cosine {p['cosine']:.6f} "
+                          f"(gate: {escape(p['gate'])}); not published")
     console.print(f"published to {location}/ (report.json, report.html)")
 
 

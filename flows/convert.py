@@ -8,9 +8,7 @@ from datetime import datetime, timezone
 from prefect import flow
 
 from flows import progress
-from flows.cache import BundleCache
 from flows.config import ConvertRequest
-from flows.errors import ConversionError
 from flows.publish import publish
 from flows.report import TargetResult, build
 from flows.runtimes import RuntimeSpec, resolve_auto, select
@@ -18,7 +16,7 @@ from flows.source import resolve
 from flows.store import open_store
 from flows.tasks import StageOutcome, run_stage
 from stages import catalog
-from stages.bundle import Bundle, sha256_file
+from stages.bundle import Bundle
 
 
 @dataclass
@@ -45,18 +43,7 @@ def convert(request: ConvertRequest) -> RunResult:
         runtime.ensure(image)
 
     source = resolve(request.source, request.epoch)
-    extras = {role: path for role, path in (("calibration", request.calibration),
-                                            ("samples", request.samples)) if path}
-    for role, path in extras.items():
-        if not path.is_file():
-            raise ConversionError("load", f"the {role} file is missing", file=str(path))
-    source_sha = {role: sha256_file(path) for role, path in source.files.items()}
-    source_info = {"format": source.format, "name": source.name,
-                   "sha256": hashlib.sha256("".join(source_sha[k] for k in sorted(source_sha)).encode()).hexdigest(),
-                   "files": {role: {"name": path.name, "sha256": source_sha[role]}
-                             for role, path in source.files.items()}}
-    source_bundle = BundleCache().put_source({**source.files, **extras},
-                                             {"format": catalog.SOURCES[source.format], "source": source_info})
+    source_bundle = source.bundle(calibration=request.calibration, samples=request.samples)
     stages: list[StageOutcome] = []
 
     def stage(name: str, bundle_format: str, config: dict, inputs, produces: str | None = None,
@@ -66,7 +53,7 @@ def convert(request: ConvertRequest) -> RunResult:
         stages.append(outcome)
         return outcome
 
-    loaded = stage("load", catalog.SOURCES[source.format],
+    loaded = stage("load", source.bundle_format,
                    {"input_shapes": request.input_shapes}, [source_bundle])
     edited = stage("surgery", "mxnet",
                    {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
@@ -90,7 +77,7 @@ def convert(request: ConvertRequest) -> RunResult:
         results.append(TargetResult(target, precision, Bundle.read(made.bundle),
                                     Bundle.read(checked.bundle).manifest["metrics"]["parity"]))
 
-    report = build(run_id=_run_id(request, source_info["sha256"]), source=source_info, results=results,
+    report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
                    stages=stages, model=source.name,
                    surgery=Bundle.read(edited.bundle).manifest.get("metrics", {}).get("edits"))
     location = publish(store, report, results)

@@ -1,11 +1,16 @@
 """Find the files of a source model from what the user pointed at."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
+from flows.cache import BundleCache
 from flows.errors import ConversionError
+from stages import catalog
+from stages.bundle import sha256_file
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 
@@ -15,6 +20,27 @@ class SourceFiles:
     format: str
     name: str
     files: dict[str, Path]
+
+    @property
+    def bundle_format(self) -> str:
+        return catalog.SOURCES[self.format]
+
+    @cached_property
+    def info(self) -> dict:
+        """What the report says of the source: format, one sha256 over its files, and each file's."""
+        hashes = {role: sha256_file(path) for role, path in self.files.items()}
+        combined = hashlib.sha256("".join(hashes[k] for k in sorted(hashes)).encode()).hexdigest()
+        return {"format": self.format, "name": self.name, "sha256": combined,
+                "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
+
+    def bundle(self, **extras: Path | None) -> Path:
+        """The load stage's input bundle: the model files plus calibration/samples when given."""
+        extras = {role: path for role, path in extras.items() if path}
+        for role, path in extras.items():
+            if not path.is_file():
+                raise ConversionError("load", f"the {role} file is missing", file=str(path))
+        return BundleCache().put_source({**self.files, **extras},
+                                        {"format": self.bundle_format, "source": self.info})
 
 
 def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli, snapshot
+from tests.conftest import INPUT_SHAPE, copy_checkpoint, in_runtime, latest_run, read_report, run_cli, snapshot
 
 
 def sha256(path) -> str:
@@ -132,3 +132,36 @@ def test_unchanged_rerun_skips_every_stage_and_keeps_earlier_runs(example_run, e
     assert all(after[key] == value for key, value in before.items() if not key.endswith("latest.json"))
     first = read_report(example_run["run"])
     assert [a["sha256"] for a in report["artifacts"]] == [a["sha256"] for a in first["artifacts"]]
+
+
+def test_a_target_that_fails_its_gate_is_not_published(example_run, env):
+    """A stricter int8 gate than the model can meet: int8 fails loudly, the rest is published."""
+    args = [a for a in example_run["args"]]
+    result = run_cli(env, "convert", *args, "--gate-int8-cosine", "0.999999")
+    assert result.returncode == 1
+    err = " ".join(result.stderr.split())
+    assert "tflite/int8 failed its gate: worst output fc7_output" in err
+    failed, = [p for p in (example_run["out"] / "model").iterdir()
+               if p.is_dir() and read_report(p)["status"] == "failed"]
+    report = read_report(failed)
+    assert set(report["failed_targets"]) == {"tflite/int8", "tflite/dynamic"}
+    int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
+    assert int8["published"] is False and int8["path"] is None
+    assert int8["parity"]["worst_output"] == "fc7_output" and int8["parity"]["cosine"] < 0.999999
+    assert not (failed / "model_int8.tflite").exists() and (failed / "model_fp32.tflite").exists()
+    assert json.loads((failed / "run.json").read_text())["status"] == "failed"
+    assert latest_run(example_run["out"], "model") != failed  # latest.json still names a passed run
+
+
+def test_input_shape_declared_in_the_symbol(face, env, tmp_path):
+    """No --input-shape needed when the symbol's input variable carries __shape__."""
+    symbol = copy_checkpoint(face, tmp_path / "m")
+    graph = json.loads(symbol.read_text())
+    data = next(n for n in graph["nodes"] if n["name"] == "data")
+    data.setdefault("attrs", {})["__shape__"] = "(1, 3, 112, 112)"
+    symbol.write_text(json.dumps(graph))
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(symbol), "--to", "onnx", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = read_report(latest_run(out, "model"))["artifacts"]
+    assert artifact["inputs"][0]["shape"] == [1, 3, 112, 112] and artifact["parity"]["passed"]
