@@ -85,6 +85,7 @@ def convert(
     gate_fp16_cosine: float = typer.Option(0.999, help="fp16 gate: cosine similarity >= this."),
     gate_int8_cosine: float = typer.Option(0.99, help="int8 and dynamic-range gate: cosine similarity >= this."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
+    show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
 ):
     from pydantic import ValidationError
 
@@ -107,6 +108,9 @@ def convert(
             console.print(f"[red]error:[/] {escape(message)}")
         raise typer.Exit(2)
 
+    if show_plan:
+        _print_plan(request)
+        return
     _prefect_defaults(verbose)
     from flows import progress
     from flows.convert import convert as convert_flow
@@ -129,6 +133,20 @@ def convert(
         raise typer.Exit(1)
     _print_summary(result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":
+        raise typer.Exit(1)
+
+
+def _print_plan(request) -> None:
+    from flows.errors import ConversionError
+    from flows.plan import describe, plan
+    from flows.source import resolve
+
+    try:
+        source = resolve(request.source, request.epoch)
+        console.print(f"{source.name} ({source.format}) -> {', '.join(request.targets)}", markup=False)
+        console.print(describe(plan(request, source.bundle_format)), markup=False)
+    except ConversionError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1)
 
 

@@ -9,13 +9,13 @@ from prefect import flow
 
 from flows import progress
 from flows.config import ConvertRequest
+from flows.plan import plan, steps_by_id
 from flows.publish import publish
 from flows.report import TargetResult, build
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from flows.store import open_store
 from flows.tasks import StageOutcome, run_stage
-from stages import catalog
 from stages.bundle import Bundle
 
 
@@ -34,51 +34,34 @@ def _run_id(request: ConvertRequest, source_sha: str) -> str:
 
 @flow(name="convert", log_prints=False, persist_result=False)
 def convert(request: ConvertRequest) -> RunResult:
+    source = resolve(request.source, request.epoch)
+    steps = plan(request, source.bundle_format)
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it
     spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus))
     progress.reporter.note(why)
     runtime = select(spec)
-    for image in catalog.images():
+    for image in sorted({step.image for step in steps}):
         runtime.ensure(image)
-
-    source = resolve(request.source, request.epoch)
     source_bundle = source.bundle(calibration=request.calibration, samples=request.samples)
-    stages: list[StageOutcome] = []
 
-    def stage(name: str, bundle_format: str, config: dict, inputs, produces: str | None = None,
-              label: str = "") -> StageOutcome:
-        impl = catalog.find(name, bundle_format, produces)
-        outcome = run_stage(name, impl.name, config, inputs, spec, request.stage_timeout_s, label)
-        stages.append(outcome)
-        return outcome
-
-    loaded = stage("load", source.bundle_format,
-                   {"input_shapes": request.input_shapes}, [source_bundle])
-    edited = stage("surgery", "mxnet",
-                   {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
-                    "output_layer": request.output_layer}, [loaded.bundle])
-    onnx = stage("export", "mxnet", {"opset": request.opset}, [edited.bundle])
-
-    artifacts = {("onnx", "fp32"): onnx}
-    if "tflite" in request.targets:
-        tflite = stage("emit", "onnx", {}, [onnx.bundle], produces="tflite")
-        artifacts[("tflite", "fp32")] = tflite
-        for mode in request.quantize:
-            artifacts[("tflite", mode)] = stage("quantize", "tflite", {"mode": mode}, [tflite.bundle],
-                                                  label=mode)
-    if "onnx" not in request.targets:
-        del artifacts[("onnx", "fp32")]
+    # load → surgery → export → emit → quantize → validate, as planned from the registry
+    done: dict[str, StageOutcome] = {}
+    for step in steps:
+        inputs = [done[i].bundle for i in step.inputs] or [source_bundle]
+        done[step.id] = run_stage(step.stage, step.impl, step.config, inputs, spec,
+                                  request.stage_timeout_s, step.label)
 
     results = []
-    for (target, precision), made in artifacts.items():
-        checked = stage("validate", target, {"gates": request.gates.model_dump()}, [made.bundle],
-                        label=precision)
-        results.append(TargetResult(target, precision, Bundle.read(made.bundle),
-                                    Bundle.read(checked.bundle).manifest["metrics"]["parity"]))
+    for step in steps:
+        if step.stage == "validate":
+            made = steps_by_id(steps)[step.inputs[0]]
+            results.append(TargetResult(*made.artifact, Bundle.read(done[made.id].bundle),
+                                        Bundle.read(done[step.id].bundle).manifest["metrics"]["parity"]))
+    edits = Bundle.read(done["surgery"].bundle).manifest["metrics"]["edits"] if "surgery" in done else None
+    stages = list(done.values())
 
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
-                   stages=stages, model=source.name,
-                   surgery=Bundle.read(edited.bundle).manifest.get("metrics", {}).get("edits"))
+                   stages=stages, model=source.name, surgery=edits)
     location = publish(store, report, results)
     return RunResult(report=report, location=f"{store.url.rstrip('/')}/{location}", stages=stages)
