@@ -25,6 +25,7 @@ class ConvertRequest(BaseModel):
     samples: Path | None = None
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
     strip_preprocess: bool = False
+    simplify: bool = False
     rename: dict[str, str] = Field(default_factory=dict)
     output_layer: str | None = None
     opset: int = 13

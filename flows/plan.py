@@ -38,7 +38,8 @@ class Step:
 
 def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
     configs = {
-        "load": lambda: {"input_shapes": request.input_shapes},
+        "load": lambda: {"input_shapes": request.input_shapes,
+                         **({"simplify": True} if request.simplify else {})},
         "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
                             "output_layer": request.output_layer},
         "export": lambda: {"opset": request.opset},

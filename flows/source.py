@@ -73,9 +73,23 @@ def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
     return SourceFiles(format="mxnet", name=prefix.name, files={"symbol": symbol, "params": params})
 
 
-RESOLVERS = {"mxnet": resolve_mxnet}
+def resolve_onnx(path: Path, epoch: int | None) -> SourceFiles:
+    if not path.is_file():
+        raise ConversionError("load", "the ONNX file is missing", file=str(path))
+    return SourceFiles(format="onnx", name=path.stem, files={"model": path})
+
+
+# How a source file's name tells its framework. A prefix without suffix is an MXNet checkpoint.
+RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, ".onnx": resolve_onnx, "": resolve_mxnet}
 
 
 def resolve(path: Path, epoch: int | None) -> SourceFiles:
-    """Which framework a source is in, told by its files (only MXNet for now)."""
-    return RESOLVERS["mxnet"](path, epoch)
+    """Which framework a source is in, told by its file name."""
+    suffix = path.suffix if path.suffix in RESOLVERS else ("" if not path.exists() else path.suffix)
+    try:
+        resolver = RESOLVERS[suffix]
+    except KeyError:
+        raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are MXNet "
+                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params) and ONNX (.onnx)",
+                              file=str(path)) from None
+    return resolver(path, epoch)

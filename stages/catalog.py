@@ -33,6 +33,8 @@ class Impl:
 IMPLS: tuple[Impl, ...] = (
     Impl("load", "mxnet", "mxnet", "stages.mxnet.load", ("mxnet-checkpoint",), "mxnet",
          "MXNet checkpoint (prefix-symbol.json + prefix-NNNN.params)"),
+    Impl("load", "onnx", "tf", "stages.onnx.load", ("onnx-file",), "onnx",
+         "ONNX model (.onnx), checked; --simplify runs onnxsim"),
     Impl("surgery", "mxnet", "mxnet", "stages.mxnet.surgery", ("mxnet",), "mxnet",
          "strip baked-in preprocessing, rename params, cut at a layer, fix_gamma"),
     Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
@@ -52,7 +54,7 @@ _BY_KEY = {impl.key: impl for impl in IMPLS}
 # What a user names with --to, and the bundle format that answers it.
 TARGETS = {"onnx": "onnx", "tflite": "tflite"}
 QUANTIZE_MODES = ("fp16", "dynamic", "int8")
-SOURCES = {"mxnet": "mxnet-checkpoint"}
+SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file"}
 
 
 def get(stage: str, name: str) -> Impl:

@@ -61,6 +61,43 @@ def take(arrays: dict[str, np.ndarray], count: int = SAMPLE_COUNT) -> dict[str, 
     return {name: array[:count] for name, array in arrays.items()}
 
 
+def reference_inputs(source, inputs: list[dict], out: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The load stage's samples (batch SAMPLE_COUNT) and the checked calibration set it carries.
+
+    Samples come from the user's samples file, else the calibration file, else
+    synthetic data in a realistic range. Returns (samples, files written).
+    """
+    files = {}
+    calibration = None
+    if source.has("calibration"):
+        path = source.file("calibration")
+        calibration = check_inputs(load_npz(path, "calibration file"), inputs, path, "calibration file")
+        np.savez(out / "calibration.npz", **calibration)
+        files["calibration"] = "calibration.npz"
+    if source.has("samples"):
+        path = source.file("samples")
+        feeds = check_inputs(load_npz(path, "samples file"), inputs, path, "samples file")
+    else:
+        feeds = calibration if calibration is not None else synthetic(inputs)
+    return take(feeds), files
+
+
+def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str) -> dict:
+    """samples.npz and golden.npz, refusing outputs that are not finite."""
+    for name, value in golden.items():
+        if not np.all(np.isfinite(value)):
+            raise StageError(f"{where}: output {name!r} is not finite on the samples; "
+                             f"the model's weights may be corrupt")
+    np.savez(out / "samples.npz", **feeds)
+    np.savez(out / "golden.npz", **golden)
+    return {"samples": "samples.npz", "golden": "golden.npz"}
+
+
+def output_specs(golden: dict[str, np.ndarray]) -> list[dict]:
+    return [{"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
+             "layout": "NCHW" if value.ndim == 4 else None} for name, value in golden.items()]
+
+
 def apply_preprocess(arrays: dict[str, np.ndarray], preprocess: dict | None) -> dict[str, np.ndarray]:
     """What a caller must now do to raw inputs once surgery stripped the model's own preprocessing."""
     if not preprocess:

@@ -4,8 +4,6 @@ from __future__ import annotations
 import ast
 import shutil
 
-import numpy as np
-
 from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
@@ -50,37 +48,13 @@ def run(ctx: StageContext) -> dict:
     arg, aux = checkpoint.read_params(params_path)
 
     inputs = _signature(graph, symbol, arg, aux, ctx.option("input_shapes", {}), symbol_path.name)
-    files = {}
-    if source.has("calibration"):
-        path = source.file("calibration")
-        calibration = samples_lib.check_inputs(samples_lib.load_npz(path, "calibration file"),
-                                               inputs, path, "calibration file")
-        np.savez(ctx.out / "calibration.npz", **calibration)
-        files["calibration"] = "calibration.npz"
-    if source.has("samples"):
-        path = source.file("samples")
-        feeds = samples_lib.check_inputs(samples_lib.load_npz(path, "samples file"), inputs, path,
-                                         "samples file")
-    elif source.has("calibration"):
-        feeds = calibration
-    else:
-        feeds = samples_lib.synthetic(inputs)
-    feeds = samples_lib.take(feeds)
-
+    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
     golden = checkpoint.run(symbol, arg, aux, feeds, where=symbol_path.name)
-    for name, value in golden.items():
-        if not np.all(np.isfinite(value)):
-            raise StageError(f"{symbol_path.name}: output {name!r} is not finite on the samples; "
-                             f"the checkpoint's weights may be corrupt")
-    np.savez(ctx.out / "samples.npz", **feeds)
-    np.savez(ctx.out / "golden.npz", **golden)
-
+    files.update(samples_lib.write_reference(ctx.out, feeds, golden, symbol_path.name))
     shutil.copyfile(symbol_path, ctx.out / "model-symbol.json")
     shutil.copyfile(params_path, ctx.out / "model-0000.params")
-    files.update(symbol="model-symbol.json", params="model-0000.params",
-                 samples="samples.npz", golden="golden.npz")
-    outputs = [{"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
-                "layout": "NCHW" if value.ndim == 4 else None} for name, value in golden.items()]
+    files.update(symbol="model-symbol.json", params="model-0000.params")
+    outputs = samples_lib.output_specs(golden)
     return {
         "format": "mxnet",
         "files": files,

@@ -63,9 +63,7 @@ def run(ctx: StageContext) -> dict:
         # The golden outputs of a cut graph come from the *source* model's internals.
         golden = checkpoint.run(original.get_internals()[output_name], arg, aux, raw_samples,
                                 where=f"{source.file('symbol').name} at layer {output_layer}")
-        manifest["outputs"] = [{"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
-                                "layout": "NCHW" if value.ndim == 4 else None}
-                               for name, value in golden.items()]
+        manifest["outputs"] = samples_lib.output_specs(golden)
         edits["output_layer"] = output_name
 
     fixed = graph_lib.fix_gamma(graph)
