@@ -26,6 +26,7 @@ class ConvertRequest(BaseModel):
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
     strip_preprocess: bool = False
     simplify: bool = False
+    trust_custom_code: bool = False
     rename: dict[str, str] = Field(default_factory=dict)
     output_layer: str | None = None
     opset: int = 13

@@ -37,13 +37,15 @@ class Step:
 
 
 def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
+    # Flags that are off add nothing, so they do not change the cache keys of existing runs.
+    trust = {"trust_custom_code": True} if request.trust_custom_code else {}
     configs = {
         "load": lambda: {"input_shapes": request.input_shapes,
-                         **({"simplify": True} if request.simplify else {})},
+                         **({"simplify": True} if request.simplify else {}), **trust},
         "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
                             "output_layer": request.output_layer},
-        "export": lambda: {"opset": request.opset},
-        "emit": lambda: {},
+        "export": lambda: {"opset": request.opset, **trust},
+        "emit": lambda: {**trust},
         "quantize": lambda: {"mode": option},
         "validate": lambda: {"gates": request.gates.model_dump()},
     }

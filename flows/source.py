@@ -79,8 +79,15 @@ def resolve_onnx(path: Path, epoch: int | None) -> SourceFiles:
     return SourceFiles(format="onnx", name=path.stem, files={"model": path})
 
 
+def resolve_keras(path: Path, epoch: int | None) -> SourceFiles:
+    if not path.is_file():
+        raise ConversionError("load", "the Keras file is missing", file=str(path))
+    return SourceFiles(format="keras", name=path.stem, files={"model": path})
+
+
 # How a source file's name tells its framework. A prefix without suffix is an MXNet checkpoint.
-RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, ".onnx": resolve_onnx, "": resolve_mxnet}
+RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, ".onnx": resolve_onnx,
+             ".keras": resolve_keras, ".h5": resolve_keras, "": resolve_mxnet}
 
 
 def resolve(path: Path, epoch: int | None) -> SourceFiles:
@@ -90,6 +97,7 @@ def resolve(path: Path, epoch: int | None) -> SourceFiles:
         resolver = RESOLVERS[suffix]
     except KeyError:
         raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are MXNet "
-                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params) and ONNX (.onnx)",
+                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params), ONNX (.onnx) and "
+                              f"Keras (.keras, .h5)",
                               file=str(path)) from None
     return resolver(path, epoch)

@@ -35,10 +35,16 @@ IMPLS: tuple[Impl, ...] = (
          "MXNet checkpoint (prefix-symbol.json + prefix-NNNN.params)"),
     Impl("load", "onnx", "tf", "stages.onnx.load", ("onnx-file",), "onnx",
          "ONNX model (.onnx), checked; --simplify runs onnxsim"),
+    Impl("load", "keras", "tf", "stages.keras.load", ("keras-file",), "keras",
+         "Keras model (.keras, legacy .h5), safe mode unless --trust-custom-code"),
     Impl("surgery", "mxnet", "mxnet", "stages.mxnet.surgery", ("mxnet",), "mxnet",
          "strip baked-in preprocessing, rename params, cut at a layer, fix_gamma"),
     Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
          "MXNet -> ONNX with the exporter's known faults repaired"),
+    Impl("export", "keras", "tf", "stages.keras.export", ("keras",), "onnx",
+         "Keras -> ONNX (tf2onnx)"),
+    Impl("emit", "keras-tflite", "tf", "stages.keras.tflite", ("keras",), "tflite",
+         "Keras -> TFLite fp32 with TF's TFLiteConverter (no ONNX detour)"),
     Impl("emit", "tflite", "tf", "stages.tflite.emit", ("onnx",), "tflite",
          "ONNX -> TFLite fp32 (onnx2tf)"),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
@@ -54,7 +60,7 @@ _BY_KEY = {impl.key: impl for impl in IMPLS}
 # What a user names with --to, and the bundle format that answers it.
 TARGETS = {"onnx": "onnx", "tflite": "tflite"}
 QUANTIZE_MODES = ("fp16", "dynamic", "int8")
-SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file"}
+SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file"}
 
 
 def get(stage: str, name: str) -> Impl:

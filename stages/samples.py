@@ -93,9 +93,30 @@ def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, n
     return {"samples": "samples.npz", "golden": "golden.npz"}
 
 
-def output_specs(golden: dict[str, np.ndarray]) -> list[dict]:
-    return [{"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
-             "layout": "NCHW" if value.ndim == 4 else None} for name, value in golden.items()]
+def output_specs(golden: dict[str, np.ndarray], layout4d: str = "NCHW") -> list[dict]:
+    specs = []
+    for name, value in golden.items():
+        layout = layout4d if value.ndim == 4 else None
+        specs.append({"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
+                      "layout": layout, "source_layout": layout, "source_name": name})
+    return specs
+
+
+PERMUTATIONS = {("NCHW", "NHWC"): (0, 2, 3, 1), ("NHWC", "NCHW"): (0, 3, 1, 2)}
+
+
+def relayout(x: np.ndarray, src: str | None, dst: str | None) -> np.ndarray:
+    perm = PERMUTATIONS.get((src, dst))
+    return x.transpose(perm) if perm and x.ndim == 4 else x
+
+
+def to_target_layout(x: np.ndarray, spec: dict) -> np.ndarray:
+    """A source-layout array as the target tensor `spec` wants it (NCHW sources, NHWC TFLite …)."""
+    return relayout(x, spec.get("source_layout", spec.get("layout")), spec.get("layout"))
+
+
+def to_source_layout(y: np.ndarray, spec: dict) -> np.ndarray:
+    return relayout(y, spec.get("layout"), spec.get("source_layout", spec.get("layout")))
 
 
 def apply_preprocess(arrays: dict[str, np.ndarray], preprocess: dict | None) -> dict[str, np.ndarray]:

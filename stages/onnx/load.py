@@ -52,8 +52,9 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
                              f"whose input is {dims}")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise StageError(f"input {value.name!r} of {name} is {dtype}; only float inputs are supported")
+        layout = "NCHW" if len(shape) == 4 else None
         inputs.append({"name": value.name, "shape": [1, *shape[1:]], "dtype": dtype,
-                       "layout": "NCHW" if len(shape) == 4 else None, "source_name": value.name})
+                       "layout": layout, "source_layout": layout, "source_name": value.name})
     unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
     if unknown:
         raise StageError(f"--input-shape names {unknown}, but the inputs of {name} are "
@@ -102,6 +103,6 @@ def run(ctx: StageContext) -> dict:
     files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
     (ctx.out / "model.onnx").write_bytes(serialized)
     files["model"] = "model.onnx"
-    outputs = [{**spec, "source_name": spec["name"]} for spec in samples_lib.output_specs(golden)]
+    outputs = samples_lib.output_specs(golden)
     return {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
             "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics}

@@ -39,6 +39,14 @@ def _int8(converter, tf, calibration):
 MODES = {"fp16": _fp16, "dynamic": _dynamic, "int8": _int8}
 
 
+def _signature_inputs(saved_model: str, inputs: list[dict]) -> list[str]:
+    """The SavedModel's serving input names, in the order of `inputs` (by name, else by order)."""
+    import tensorflow as tf
+
+    keys = list(tf.saved_model.load(saved_model).signatures["serving_default"].structured_input_signature[1])
+    return [spec["source_name"] if spec["source_name"] in keys else key for spec, key in zip(inputs, keys)]
+
+
 def _calibration(ctx: StageContext, inputs: list[dict]):
     source = ctx.source
     if not source.has("calibration"):
@@ -46,16 +54,13 @@ def _calibration(ctx: StageContext, inputs: list[dict]):
                          "(arrays keyed by input name, shaped like the model's inputs)")
     arrays = samples_lib.load_npz(source.file("calibration"), "calibration file")
     arrays = samples_lib.apply_preprocess(arrays, source.manifest.get("preprocess"))
+    names = _signature_inputs(str(source.file("saved_model")), inputs)
     count = min(len(a) for a in arrays.values())
 
     def dataset():
         for i in range(count):
-            sample = {}
-            for spec in inputs:
-                x = arrays[spec["source_name"]][i:i + 1]
-                nhwc = spec["layout"] == "NHWC" and x.ndim == 4
-                sample[spec["name"]] = x.transpose(signature.NCHW_TO_NHWC) if nhwc else x
-            yield sample
+            yield {name: samples_lib.to_target_layout(arrays[spec["source_name"]][i:i + 1], spec)
+                   for name, spec in zip(names, inputs)}
     return dataset
 
 

@@ -47,6 +47,7 @@ def _spec(details: dict, source: dict) -> dict:
     nhwc = len(shape) == 4 and source.get("layout") == "NCHW" and shape != list(source["shape"])
     spec = {"name": details["name"], "shape": shape, "dtype": np.dtype(details["dtype"]).name,
             "layout": "NHWC" if nhwc else source.get("layout"),
+            "source_layout": source.get("source_layout", source.get("layout")),
             "source_name": source.get("source_name", source["name"])}
     if scale:
         spec["quantization"] = {"scale": float(scale), "zero_point": int(zero_point)}

@@ -15,7 +15,6 @@ from stages import samples as samples_lib
 from stages.bundle import Bundle
 from stages.errors import StageError
 
-NHWC_TO_NCHW = (0, 3, 1, 2)
 RUNNERS: dict[str, Callable[[Bundle, dict], dict]] = {}
 
 
@@ -24,14 +23,6 @@ def runner(fmt: str):
         RUNNERS[fmt] = fn
         return fn
     return register
-
-
-def _to_target_layout(x: np.ndarray, spec: dict) -> np.ndarray:
-    return x.transpose(0, 2, 3, 1) if spec.get("layout") == "NHWC" and x.ndim == 4 else x
-
-
-def _to_source_layout(y: np.ndarray, spec: dict) -> np.ndarray:
-    return y.transpose(NHWC_TO_NCHW) if spec.get("layout") == "NHWC" and y.ndim == 4 else y
 
 
 def _quantize(x: np.ndarray, spec: dict) -> np.ndarray:
@@ -65,10 +56,10 @@ def run_onnx(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarr
     results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
     for chunk in chunks:
         outputs = session.run([spec["name"] for spec in spec_out],
-                              {spec["name"]: _to_target_layout(feeds[spec["source_name"]][chunk], spec)
+                              {spec["name"]: samples_lib.to_target_layout(feeds[spec["source_name"]][chunk], spec)
                                for spec in spec_in})
         for spec, value in zip(spec_out, outputs):
-            results[spec["source_name"]].append(_to_source_layout(value, spec))
+            results[spec["source_name"]].append(samples_lib.to_source_layout(value, spec))
     return {name: np.concatenate(parts) for name, parts in results.items()}
 
 
@@ -81,10 +72,10 @@ def run_tflite(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     count = len(next(iter(feeds.values())))
     results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
     for i in range(count):  # TFLite files are batch 1, as phones run them
-        outputs = run({spec["name"]: _quantize(_to_target_layout(feeds[spec["source_name"]][i:i + 1], spec), spec)
+        outputs = run({spec["name"]: _quantize(samples_lib.to_target_layout(feeds[spec["source_name"]][i:i + 1], spec), spec)
                          for spec in spec_in})
         for spec in spec_out:
-            results[spec["source_name"]].append(_to_source_layout(_dequantize(outputs[spec["name"]], spec), spec))
+            results[spec["source_name"]].append(samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec))
     return {name: np.concatenate(parts) for name, parts in results.items()}
 
 

@@ -1,0 +1,35 @@
+"""export/keras: Keras -> ONNX with tf2onnx, batch left dynamic, inputs kept channels-last."""
+from __future__ import annotations
+
+import onnx
+
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.keras.model import load
+
+TOOLS = ("tf2onnx", "keras", "tensorflow-cpu", "onnx")
+
+
+def run(ctx: StageContext) -> dict:
+    import tensorflow as tf
+    import tf2onnx
+
+    source = ctx.source
+    manifest = source.inherited()
+    model = load(source.file("model"), ctx.user_file_name("model"), bool(ctx.option("trust_custom_code")))
+    opset = int(ctx.option("opset", 13))
+    spec = [tf.TensorSpec([None, *s["shape"][1:]], s["dtype"], name=s["name"]) for s in manifest["inputs"]]
+    try:
+        proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)
+    except Exception as exc:  # tf2onnx raises many types; the first line names the op
+        raise StageError(f"tf2onnx could not convert {ctx.user_file_name('model')}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
+        raise StageError(f"the exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
+    onnx.save(proto, ctx.out / "model.onnx")
+    manifest["inputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.input, manifest["inputs"])]
+    manifest["outputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.output, manifest["outputs"])]
+    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+            "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}
