@@ -1,0 +1,67 @@
+"""Keras as a source: .keras and legacy .h5, safe mode, TFLite without the ONNX detour."""
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import in_runtime, latest_run, read_report, run_cli, snapshot
+
+
+@pytest.fixture(scope="session")
+def keras_models(env, face, session_dir):
+    out = session_dir / "keras"
+    in_runtime(env, "tf", "tests/helpers/make_keras.py", str(face / "labels.npz"), str(out))
+    return out
+
+
+def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
+    out = session_dir / "from-keras"
+    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "onnx,tflite",
+                     "--quantize", "fp16,int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_report(latest_run(out, "digits"))
+    assert report["source"]["format"] == "keras"
+    got = {(a["target"], a["precision"]): a for a in report["artifacts"]}
+    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8")}
+    assert all(a["parity"]["passed"] for a in got.values())
+    assert got[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
+    # Keras is channels-last: no transposes anywhere.
+    assert got[("tflite", "fp32")]["inputs"][0]["shape"] == [1, 8, 8, 1]
+    stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
+    assert "emit/keras-tflite" in stages and "emit/tflite" not in stages  # no ONNX detour for TFLite
+    assert "export/keras" in stages
+
+
+def test_legacy_h5(env, keras_models, session_dir):
+    out = session_dir / "from-h5"
+    result = run_cli(env, "convert", str(keras_models / "digits.h5"), "--to", "onnx,tflite",
+                     "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(a["parity"]["passed"] for a in read_report(latest_run(out, "digits"))["artifacts"])
+
+
+@pytest.mark.parametrize("name", ["lambda.keras", "lambda.h5"])
+def test_lambda_layer_is_refused_in_safe_mode(env, keras_models, tmp_path, name):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(keras_models / name), "--to", "onnx", "--out", str(out))
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert f"[load/keras] {name} holds code that loading would run: identity_lambda (Lambda)" in err
+    assert "--trust-custom-code" in err and snapshot(out) == {}
+
+
+def test_lambda_layer_with_trust_custom_code(env, keras_models, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(keras_models / "lambda.keras"), "--to", "onnx", "--trust-custom-code",
+                     "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert read_report(latest_run(out, "lambda"))["artifacts"][0]["parity"]["passed"]
+
+
+def test_truncated_keras_file(env, keras_models, tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes((keras_models / "digits.keras").read_bytes()[:2000])
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(broken), "--to", "onnx", "--out", str(out))
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 1 and "[load/keras] broken.keras is not a readable Keras .keras file" in err
+    assert snapshot(out) == {}
