@@ -28,11 +28,15 @@ def compare(golden: np.ndarray, actual: np.ndarray) -> dict:
         return {"max_abs_err": float("inf"), "max_rel_err": float("inf"), "cosine": 0.0,
                 "shape_mismatch": [list(golden.shape), list(actual.shape)]}
     diff = np.abs(golden - actual)
-    denom = np.linalg.norm(golden) * np.linalg.norm(actual)
+    norms = np.linalg.norm(golden) * np.linalg.norm(actual)
+    if norms:
+        cosine = float(np.dot(golden.ravel(), actual.ravel()) / norms)
+    else:  # an all-zero output: alike only if both are zero
+        cosine = float(not golden.any() and not actual.any())
     metrics = {
         "max_abs_err": float(diff.max()),
         "max_rel_err": float((diff / np.maximum(np.abs(golden), 1e-6)).max()),
-        "cosine": float(np.dot(golden.ravel(), actual.ravel()) / denom) if denom else float(golden.ravel() @ actual.ravel() == 0),
+        "cosine": cosine,
     }
     if golden.ndim == 2 and golden.shape[1] > 1:  # classifier-like: report top-1 agreement
         metrics["top1_agreement"] = float((golden.argmax(1) == actual.argmax(1)).mean())

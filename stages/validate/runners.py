@@ -40,6 +40,22 @@ def _dequantize(y: np.ndarray, spec: dict) -> np.ndarray:
     return ((y.astype(np.float32) - q["zero_point"]) * q["scale"]).astype(np.float32)
 
 
+def _run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool) -> dict[str, np.ndarray]:
+    """Feed the samples (all at once, or one by one for batch-1 models) and collect the outputs."""
+    spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
+    count = len(next(iter(feeds.values())))
+    chunks = [slice(0, count)] if batched else [slice(i, i + 1) for i in range(count)]
+    results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
+    for chunk in chunks:
+        inputs = {spec["name"]: _quantize(samples_lib.to_target_layout(feeds[spec["source_name"]][chunk], spec), spec)
+                  for spec in spec_in}
+        outputs = call(inputs)
+        for spec in spec_out:
+            value = _dequantize(outputs[spec["name"]], spec)
+            results[spec["source_name"]].append(samples_lib.to_source_layout(value, spec))
+    return {name: np.concatenate(parts) for name, parts in results.items()}
+
+
 @runner("onnx")
 def run_onnx(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     import onnxruntime as ort
@@ -49,34 +65,17 @@ def run_onnx(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarr
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT raises its own exception types for bad models
         raise StageError(f"{path.name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
-    spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
-    batch_ok = all(isinstance(value.shape[0], str) or value.shape[0] is None for value in session.get_inputs())
-    count = len(next(iter(feeds.values())))
-    chunks = [slice(0, count)] if batch_ok else [slice(i, i + 1) for i in range(count)]
-    results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
-    for chunk in chunks:
-        outputs = session.run([spec["name"] for spec in spec_out],
-                              {spec["name"]: samples_lib.to_target_layout(feeds[spec["source_name"]][chunk], spec)
-                               for spec in spec_in})
-        for spec, value in zip(spec_out, outputs):
-            results[spec["source_name"]].append(samples_lib.to_source_layout(value, spec))
-    return {name: np.concatenate(parts) for name, parts in results.items()}
+    names = [spec["name"] for spec in bundle.manifest["outputs"]]
+    batched = all(not isinstance(value.shape[0], int) for value in session.get_inputs())
+    return _run_samples(lambda inputs: dict(zip(names, session.run(names, inputs))), bundle, feeds, batched)
 
 
 @runner("tflite")
 def run_tflite(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     from stages.tflite.signature import TFLiteModel
 
-    run = TFLiteModel(bundle.file("model"))
-    spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
-    count = len(next(iter(feeds.values())))
-    results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
-    for i in range(count):  # TFLite files are batch 1, as phones run them
-        outputs = run({spec["name"]: _quantize(samples_lib.to_target_layout(feeds[spec["source_name"]][i:i + 1], spec), spec)
-                         for spec in spec_in})
-        for spec in spec_out:
-            results[spec["source_name"]].append(samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec))
-    return {name: np.concatenate(parts) for name, parts in results.items()}
+    # TFLite files are batch 1, as phones run them.
+    return _run_samples(TFLiteModel(bundle.file("model")), bundle, feeds, batched=False)
 
 
 def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
