@@ -22,7 +22,3 @@ class TransientStageFailure(StageFailed):
 class StoreError(ConversionError):
     def __init__(self, cause: str, url: str):
         super().__init__("publish", cause, file=url)
-
-
-class GateFailed(Exception):
-    """One or more targets failed their parity gate; the report says which."""

@@ -54,12 +54,10 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
     try:
         engine.run(Invocation(stage=stage, impl=impl, image=spec.image, config=config,
                               inputs=inputs, out=scratch, timeout_s=timeout_s))
-    except StageFailed as exc:
+    except BaseException as exc:  # failed, timed out or interrupted: leave no half-written bundle
         cache.discard(scratch)
-        progress.reporter.failed(name, exc.cause)
-        raise
-    except BaseException:
-        cache.discard(scratch)
+        if isinstance(exc, StageFailed):
+            progress.reporter.failed(name, exc.cause)
         raise
     seconds = time.monotonic() - started
     bundle = cache.commit(scratch, key)

@@ -13,8 +13,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from stages.errors import StageError
-
-NCHW_TO_NHWC = (0, 2, 3, 1)
+from stages.samples import PERMUTATIONS
 
 
 class TFLiteModel:
@@ -38,7 +37,7 @@ class TFLiteModel:
 
 
 def _nhwc(shape: list[int]) -> list[int]:
-    return [shape[i] for i in NCHW_TO_NHWC] if len(shape) == 4 else list(shape)
+    return [shape[i] for i in PERMUTATIONS[("NCHW", "NHWC")]] if len(shape) == 4 else list(shape)
 
 
 def _spec(details: dict, source: dict) -> dict:
