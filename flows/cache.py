@@ -83,7 +83,8 @@ class BundleCache:
         """The user's model files as the load stage's input bundle (hard links where possible)."""
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
         for role, path in sorted(files.items()):
-            digest.update(role.encode() + b"\0" + sha256_file(path).encode())
+            content = tree_sha256(path) if path.is_dir() else sha256_file(path)
+            digest.update(role.encode() + b"\0" + content.encode())
         key = "source-" + digest.hexdigest()
         if self.get(key):
             return self.root / key
@@ -91,6 +92,9 @@ class BundleCache:
         names = {}
         for role, path in files.items():
             names[role] = path.name
+            if path.is_dir():
+                shutil.copytree(path, scratch / path.name)
+                continue
             try:
                 os.link(path, scratch / path.name)
             except OSError:

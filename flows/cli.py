@@ -64,7 +64,7 @@ def _split(values: Optional[str]) -> list[str]:
 @app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
 def convert(
     source: Path = typer.Argument(..., help="MXNet prefix-symbol.json, prefix-NNNN.params or prefix (with "
-                                            "--epoch); an ONNX .onnx; a Keras .keras or .h5 file."),
+                                            "--epoch); an ONNX .onnx; a Keras .keras or .h5 file; a TF SavedModel directory."),
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
     quantize: Optional[str] = typer.Option(None, help=f"Quantized TFLite variants: {', '.join(catalog.QUANTIZE_MODES)}."),
     calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name: int8 calibration data."),
@@ -78,6 +78,8 @@ def convert(
     simplify: bool = typer.Option(False, help="ONNX sources: simplify with onnxsim first."),
     trust_custom_code: bool = typer.Option(False, help="Keras sources: allow Lambda layers and custom "
                                                        "objects, which run code from the file."),
+    signature: Optional[str] = typer.Option(None, help="TF SavedModel sources: the signature (default "
+                                                       "serving_default)."),
     out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
     s3_endpoint_url: Optional[str] = typer.Option(None, envvar="MODELFERRY_S3_ENDPOINT_URL",
                                                   help="S3-compatible endpoint (MinIO, …)."),
@@ -100,7 +102,7 @@ def convert(
             source=source, epoch=epoch, targets=_split(to), quantize=_split(quantize),
             calibration=calibration, samples=samples,
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
-            strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, rename=dict(parse_rename(r) for r in rename),
+            strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, signature=signature, rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
             runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,

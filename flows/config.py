@@ -27,6 +27,7 @@ class ConvertRequest(BaseModel):
     strip_preprocess: bool = False
     simplify: bool = False
     trust_custom_code: bool = False
+    signature: str | None = None      # TF SavedModel signature (default serving_default)
     rename: dict[str, str] = Field(default_factory=dict)
     output_layer: str | None = None
     opset: int = 13

@@ -37,15 +37,18 @@ class Step:
 
 
 def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
-    # Flags that are off add nothing, so they do not change the cache keys of existing runs.
-    trust = {"trust_custom_code": True} if request.trust_custom_code else {}
+    # Options that are off add nothing, so they do not change the cache keys of existing runs;
+    # those that say how to open the source go to every stage that opens it.
+    opening = {"trust_custom_code": True} if request.trust_custom_code else {}
+    if request.signature:
+        opening["signature"] = request.signature
     configs = {
         "load": lambda: {"input_shapes": request.input_shapes,
-                         **({"simplify": True} if request.simplify else {}), **trust},
+                         **({"simplify": True} if request.simplify else {}), **opening},
         "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
                             "output_layer": request.output_layer},
-        "export": lambda: {"opset": request.opset, **trust},
-        "emit": lambda: {**trust},
+        "export": lambda: {"opset": request.opset, **opening},
+        "emit": lambda: {**opening},
         "quantize": lambda: {"mode": option},
         "validate": lambda: {"gates": request.gates.model_dump()},
     }

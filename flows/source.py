@@ -10,7 +10,7 @@ from pathlib import Path
 from flows.cache import BundleCache
 from flows.errors import ConversionError
 from stages import catalog
-from stages.bundle import sha256_file
+from stages.bundle import sha256_file, tree_sha256
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 
@@ -28,7 +28,8 @@ class SourceFiles:
     @cached_property
     def info(self) -> dict:
         """What the report says of the source: format, one sha256 over its files, and each file's."""
-        hashes = {role: sha256_file(path) for role, path in self.files.items()}
+        hashes = {role: tree_sha256(path) if path.is_dir() else sha256_file(path)
+                  for role, path in self.files.items()}
         combined = hashlib.sha256("".join(hashes[k] for k in sorted(hashes)).encode()).hexdigest()
         return {"format": self.format, "name": self.name, "sha256": combined,
                 "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
@@ -85,19 +86,28 @@ def resolve_keras(path: Path, epoch: int | None) -> SourceFiles:
     return SourceFiles(format="keras", name=path.stem, files={"model": path})
 
 
+def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
+    return SourceFiles(format="savedmodel", name=path.resolve().name, files={"model": path})
+
+
 # How a source file's name tells its framework. A prefix without suffix is an MXNet checkpoint.
 RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, ".onnx": resolve_onnx,
              ".keras": resolve_keras, ".h5": resolve_keras, "": resolve_mxnet}
 
 
 def resolve(path: Path, epoch: int | None) -> SourceFiles:
-    """Which framework a source is in, told by its file name."""
+    """Which framework a source is in, told by its file name (or a SavedModel's directory)."""
+    if path.is_dir():
+        if not (path / "saved_model.pb").is_file():
+            raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
+                                  file=str(path))
+        return resolve_savedmodel(path, epoch)
     suffix = path.suffix if path.suffix in RESOLVERS else ("" if not path.exists() else path.suffix)
     try:
         resolver = RESOLVERS[suffix]
     except KeyError:
         raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are MXNet "
-                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params), ONNX (.onnx) and "
-                              f"Keras (.keras, .h5)",
+                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params), ONNX (.onnx), "
+                              f"Keras (.keras, .h5) and TF SavedModel directories",
                               file=str(path)) from None
     return resolver(path, epoch)

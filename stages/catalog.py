@@ -37,6 +37,8 @@ IMPLS: tuple[Impl, ...] = (
          "ONNX model (.onnx), checked; --simplify runs onnxsim"),
     Impl("load", "keras", "tf", "stages.keras.load", ("keras-file",), "keras",
          "Keras model (.keras, legacy .h5), safe mode unless --trust-custom-code"),
+    Impl("load", "savedmodel", "tf", "stages.savedmodel.load", ("savedmodel-dir",), "savedmodel",
+         "TF SavedModel directory (--signature, default serving_default)"),
     Impl("surgery", "mxnet", "mxnet", "stages.mxnet.surgery", ("mxnet",), "mxnet",
          "strip baked-in preprocessing, rename params, cut at a layer, fix_gamma"),
     Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
@@ -45,6 +47,10 @@ IMPLS: tuple[Impl, ...] = (
          "Keras -> ONNX (tf2onnx)"),
     Impl("emit", "keras-tflite", "tf", "stages.keras.tflite", ("keras",), "tflite",
          "Keras -> TFLite fp32 with TF's TFLiteConverter (no ONNX detour)"),
+    Impl("export", "savedmodel", "tf", "stages.savedmodel.export", ("savedmodel",), "onnx",
+         "TF SavedModel -> ONNX (tf2onnx)"),
+    Impl("emit", "savedmodel-tflite", "tf", "stages.savedmodel.tflite", ("savedmodel",), "tflite",
+         "TF SavedModel -> TFLite fp32 with TF's TFLiteConverter (no ONNX detour)"),
     Impl("emit", "tflite", "tf", "stages.tflite.emit", ("onnx",), "tflite",
          "ONNX -> TFLite fp32 (onnx2tf)"),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
@@ -60,7 +66,8 @@ _BY_KEY = {impl.key: impl for impl in IMPLS}
 # What a user names with --to, and the bundle format that answers it.
 TARGETS = {"onnx": "onnx", "tflite": "tflite"}
 QUANTIZE_MODES = ("fp16", "dynamic", "int8")
-SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file"}
+SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file",
+           "savedmodel": "savedmodel-dir"}
 
 
 def get(stage: str, name: str) -> Impl:

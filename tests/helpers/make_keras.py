@@ -2,7 +2,8 @@
 
 The digits come from the example's labels.npz (8x8 digits upscaled to 112x112);
 they are taken back to 8x8x1, values 0..255. Writes digits.keras, digits.h5,
-lambda.keras and lambda.h5 (the same net with a Lambda layer), and calib.npz.
+lambda.keras and lambda.h5 (the same net with a Lambda layer), digits_savedmodel/
+(model.export) and calib.npz.
 """
 import argparse
 from pathlib import Path
@@ -49,3 +50,4 @@ odd.save(args.out / "lambda.keras")
 odd.save(args.out / "lambda.h5")
 np.savez(args.out / "calib.npz", image=images[:64])
 print(f"held-out accuracy {accuracy:.3f}")
+model.export(str(args.out / "digits_savedmodel"), format="tf_saved_model", verbose=False)

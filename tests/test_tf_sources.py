@@ -1,4 +1,4 @@
-"""Keras as a source: .keras and legacy .h5, safe mode, TFLite without the ONNX detour."""
+"""TF-family sources: Keras (.keras, legacy .h5; safe mode) and SavedModel, TFLite without the ONNX detour."""
 from __future__ import annotations
 
 import pytest
@@ -65,3 +65,36 @@ def test_truncated_keras_file(env, keras_models, tmp_path):
     err = " ".join(result.stderr.split())
     assert result.returncode == 1 and "[load/keras] broken.keras is not a readable Keras .keras file" in err
     assert snapshot(out) == {}
+
+
+def test_savedmodel_to_onnx_and_tflite(env, keras_models, session_dir):
+    """A TF SavedModel directory: TF computes golden; TFLite straight from TF, ONNX with tf2onnx."""
+    out = session_dir / "from-savedmodel"
+    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--to", "onnx,tflite",
+                     "--quantize", "int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_report(latest_run(out, "digits_savedmodel"))
+    assert report["source"]["format"] == "savedmodel"
+    assert {(a["target"], a["precision"]) for a in report["artifacts"]} == {
+        ("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8")}
+    assert all(a["parity"]["passed"] for a in report["artifacts"])
+    stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
+    assert "emit/savedmodel-tflite" in stages and "export/savedmodel" in stages
+
+
+def test_savedmodel_unknown_signature(env, keras_models, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--signature", "predict_v2",
+                     "--to", "tflite", "--out", str(out))
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 1
+    assert "[load/savedmodel] digits_savedmodel has no signature 'predict_v2'; it has ['serve', 'serving_default']" in err
+    assert snapshot(out) == {}
+
+
+def test_a_directory_that_is_not_a_savedmodel(env, tmp_path):
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    result = run_cli(env, "convert", str(folder), "--out", str(tmp_path / "out"))
+    err = " ".join(result.stderr.split())
+    assert result.returncode == 1 and "must be a TF SavedModel (no saved_model.pb)" in err
