@@ -39,6 +39,26 @@ def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, 
     return checked
 
 
+def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, layout4d: str | None,
+               where: str) -> dict:
+    """One input's signature entry: the user's --input-shape, else the model's (a dynamic batch as 1)."""
+    shape = override or [1 if i == 0 and d is None else d for i, d in enumerate(dims)]
+    if any(d is None for d in shape):
+        raise StageError(f"input {name!r} of {where} has dynamic dimensions {dims}; "
+                         f"pass --input-shape {name}:1,…")
+    layout = layout4d if len(shape) == 4 else None
+    return {"name": name, "shape": [1, *shape[1:]], "dtype": dtype, "layout": layout, "source_layout": layout,
+            "source_name": name}
+
+
+def check_shapes_named(shapes: dict, inputs: list[dict], where: str) -> None:
+    """--input-shape may only name inputs the model has."""
+    unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
+    if unknown:
+        raise StageError(f"--input-shape names {unknown}, but the inputs of {where} are "
+                         f"{[spec['name'] for spec in inputs]}")
+
+
 def synthetic(inputs: list[dict], count: int = SAMPLE_COUNT, seed: int = 0) -> dict[str, np.ndarray]:
     """Realistic-range inputs when the user gave none: 0-255 for images, N(0,1) otherwise."""
     rng = np.random.default_rng(seed)

@@ -7,26 +7,16 @@ import numpy as np
 
 from stages import samples as samples_lib
 from stages.context import StageContext
-from stages.errors import StageError
 from stages.keras.model import load
 
 TOOLS = ("keras", "tensorflow-cpu", "numpy")
 
 
 def signature(model, shapes: dict, name: str) -> list[dict]:
-    inputs = []
-    for tensor in model.inputs:
-        input_name = tensor.name
-        dims = list(tensor.shape)
-        shape = shapes.get(input_name)
-        if shape is None:
-            shape = [1 if i == 0 and d is None else d for i, d in enumerate(dims)]
-            if any(d is None for d in shape):
-                raise StageError(f"input {input_name!r} of {name} has dynamic dimensions {dims}; "
-                                 f"pass --input-shape {input_name}:1,…")
-        layout = "NHWC" if len(shape) == 4 else None   # Keras is channels-last
-        inputs.append({"name": input_name, "shape": [1, *shape[1:]], "dtype": np.dtype(tensor.dtype).name,
-                       "layout": layout, "source_layout": layout, "source_name": input_name})
+    # Keras is channels-last.
+    inputs = [samples_lib.input_spec(tensor.name, list(tensor.shape), shapes.get(tensor.name),
+                                     np.dtype(tensor.dtype).name, "NHWC", name) for tensor in model.inputs]
+    samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
 

@@ -31,13 +31,8 @@ def _signature(graph, symbol, arg, aux, shapes: dict, symbol_name: str) -> list[
         if shape is None:
             raise StageError(f"cannot tell the shape of input {name!r} from {symbol_name}; "
                              f"pass --input-shape {name}:1,3,112,112 (your model's shape)")
-        layout = "NCHW" if len(shape) == 4 else None
-        inputs.append({"name": name, "shape": [1, *shape[1:]], "dtype": "float32",
-                       "layout": layout, "source_layout": layout, "source_name": name})
-    unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
-    if unknown:
-        raise StageError(f"--input-shape names {unknown}, but the inputs of {symbol_name} are "
-                         f"{[spec['name'] for spec in inputs]}")
+        inputs.append(samples_lib.input_spec(name, shape, None, "float32", "NCHW", symbol_name))
+    samples_lib.check_shapes_named(shapes, inputs, symbol_name)
     return inputs
 
 

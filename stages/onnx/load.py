@@ -41,24 +41,13 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
         shape = shapes.get(value.name)
-        if shape is None:
-            dims = [1 if i == 0 and d is None else d for i, d in enumerate(dims)]  # a dynamic batch
-            if any(d is None for d in dims):
-                raise StageError(f"input {value.name!r} of {name} has dynamic dimensions {dims}; "
-                                 f"pass --input-shape {value.name}:1,…")
-            shape = dims
-        elif len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], shape[1:])):
+        if shape and (len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], shape[1:]))):
             raise StageError(f"--input-shape {value.name}:{','.join(map(str, shape))} does not fit {name}, "
                              f"whose input is {dims}")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise StageError(f"input {value.name!r} of {name} is {dtype}; only float inputs are supported")
-        layout = "NCHW" if len(shape) == 4 else None
-        inputs.append({"name": value.name, "shape": [1, *shape[1:]], "dtype": dtype,
-                       "layout": layout, "source_layout": layout, "source_name": value.name})
-    unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
-    if unknown:
-        raise StageError(f"--input-shape names {unknown}, but the inputs of {name} are "
-                         f"{[spec['name'] for spec in inputs]}")
+        inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, "NCHW", name))
+    samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
 

@@ -7,7 +7,6 @@ import numpy as np
 
 from stages import samples as samples_lib
 from stages.context import StageContext
-from stages.errors import StageError
 from stages.savedmodel.model import signature
 
 TOOLS = ("tensorflow-cpu", "numpy")
@@ -21,16 +20,10 @@ def run(ctx: StageContext) -> dict:
     key = ctx.option("signature") or "serving_default"
     _, fn = signature(path, name, key)
     shapes = ctx.option("input_shapes", {})
-    inputs = []
-    for input_name, spec in fn.structured_input_signature[1].items():
-        dims = spec.shape.as_list()
-        shape = shapes.get(input_name) or [1 if i == 0 and d is None else d for i, d in enumerate(dims)]
-        if any(d is None for d in shape):
-            raise StageError(f"input {input_name!r} of {name} has dynamic dimensions {dims}; "
-                             f"pass --input-shape {input_name}:1,…")
-        layout = "NHWC" if len(shape) == 4 else None   # TensorFlow's default layout
-        inputs.append({"name": input_name, "shape": [1, *shape[1:]], "dtype": spec.dtype.name,
-                       "layout": layout, "source_layout": layout, "source_name": input_name})
+    # TensorFlow's default layout is channels-last.
+    inputs = [samples_lib.input_spec(input_name, spec.shape.as_list(), shapes.get(input_name), spec.dtype.name,
+                                     "NHWC", name) for input_name, spec in fn.structured_input_signature[1].items()]
+    samples_lib.check_shapes_named(shapes, inputs, name)
     feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
     outputs = fn(**{k: tf.constant(v) for k, v in feeds.items()})
     golden = {k: np.asarray(v) for k, v in outputs.items()}
