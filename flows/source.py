@@ -74,33 +74,31 @@ def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
     return SourceFiles(format="mxnet", name=prefix.name, files={"symbol": symbol, "params": params})
 
 
-def resolve_onnx(path: Path, epoch: int | None) -> SourceFiles:
-    if not path.is_file():
-        raise ConversionError("load", "the ONNX file is missing", file=str(path))
-    return SourceFiles(format="onnx", name=path.stem, files={"model": path})
-
-
-def resolve_keras(path: Path, epoch: int | None) -> SourceFiles:
-    if not path.is_file():
-        raise ConversionError("load", "the Keras file is missing", file=str(path))
-    return SourceFiles(format="keras", name=path.stem, files={"model": path})
+def single_file(fmt: str, what: str):
+    """A resolver for a model that is one file (ONNX, Keras)."""
+    def resolve_file(path: Path, epoch: int | None) -> SourceFiles:
+        if not path.is_file():
+            raise ConversionError("load", f"the {what} file is missing", file=str(path))
+        return SourceFiles(format=fmt, name=path.stem, files={"model": path})
+    return resolve_file
 
 
 def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
+    if not (path / "saved_model.pb").is_file():
+        raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
+                              file=str(path))
     return SourceFiles(format="savedmodel", name=path.resolve().name, files={"model": path})
 
 
 # How a source file's name tells its framework. A prefix without suffix is an MXNet checkpoint.
-RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, ".onnx": resolve_onnx,
-             ".keras": resolve_keras, ".h5": resolve_keras, "": resolve_mxnet}
+RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, "": resolve_mxnet,
+             ".onnx": single_file("onnx", "ONNX"),
+             ".keras": single_file("keras", "Keras"), ".h5": single_file("keras", "Keras")}
 
 
 def resolve(path: Path, epoch: int | None) -> SourceFiles:
     """Which framework a source is in, told by its file name (or a SavedModel's directory)."""
     if path.is_dir():
-        if not (path / "saved_model.pb").is_file():
-            raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
-                                  file=str(path))
         return resolve_savedmodel(path, epoch)
     suffix = path.suffix if path.suffix in RESOLVERS else ("" if not path.exists() else path.suffix)
     try:
