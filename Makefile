@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 FACE   := examples/models/face
+# uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
+export UV_NATIVE_TLS ?= true
 
 .PHONY: setup example test bench lock
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.cache import stages_code_sha256
 from flows.runtimes.base import lock_path, lock_sha256
-from flows.runtimes.venv import uv_binary
+from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
 
 LOCK_COMMAND = "modelferry images lock"
@@ -38,7 +38,7 @@ def lock(name: str) -> None:
             "-o", str(folder / "requirements.lock")]
     if (folder / "overrides.txt").is_file():
         argv += ["--override", str(folder / "overrides.txt")]
-    subprocess.run(argv, check=True, cwd=folder)
+    subprocess.run(argv, check=True, cwd=folder, env=uv_env())
 
 
 def wheels(name: str) -> Path:

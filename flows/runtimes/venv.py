@@ -34,6 +34,11 @@ def uv_binary() -> str:
         return found
 
 
+def uv_env() -> dict[str, str]:
+    """uv with the system's CA store: where PyPI sits behind a TLS proxy, its CA is only there."""
+    return {**os.environ, "UV_NATIVE_TLS": os.environ.get("UV_NATIVE_TLS", "true")}
+
+
 class VenvRuntime:
     name = "venv"
 
@@ -62,11 +67,12 @@ class VenvRuntime:
             uv = uv_binary()
             print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)",
                   file=sys.stderr)
-            subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True)
+            subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True, env=uv_env())
             # Compile bytecode now: stages run with PYTHONDONTWRITEBYTECODE, and without .pyc
             # files every stage start would compile TensorFlow or MXNet from source again.
             subprocess.run([uv, "pip", "sync", "-q", "--compile-bytecode", "--python",
-                            str(venv / "bin" / "python"), "--require-hashes", str(lock_path(image))], check=True)
+                            str(venv / "bin" / "python"), "--require-hashes", str(lock_path(image))],
+                           check=True, env=uv_env())
             (venv / COMPLETE).touch()
 
     def environment(self, image: str) -> dict[str, str]:
