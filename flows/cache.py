@@ -15,7 +15,7 @@ from pathlib import Path
 
 from flows import STAGES_ROOT
 from flows.settings import home
-from stages.bundle import MANIFEST, sha256_file, tree_sha256
+from stages.bundle import MANIFEST, content_sha256, tree_sha256
 
 _code_hash: str | None = None
 
@@ -79,11 +79,15 @@ class BundleCache:
     def discard(self, scratch: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
-    def put_source(self, files: dict[str, Path], manifest: dict) -> Path:
-        """The user's model files as the load stage's input bundle (hard links where possible)."""
+    def put_source(self, files: dict[str, Path], manifest: dict, known: dict[str, str] | None = None) -> Path:
+        """The user's model files as the load stage's input bundle (hard links where possible).
+
+        `known` holds content hashes the caller already computed, so large weights are read once.
+        """
+        known = known or {}
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
         for role, path in sorted(files.items()):
-            content = tree_sha256(path) if path.is_dir() else sha256_file(path)
+            content = known.get(role) or content_sha256(path)
             digest.update(role.encode() + b"\0" + content.encode())
         key = "source-" + digest.hexdigest()
         if self.get(key):

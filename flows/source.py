@@ -10,7 +10,7 @@ from pathlib import Path
 from flows.cache import BundleCache
 from flows.errors import ConversionError
 from stages import catalog
-from stages.bundle import sha256_file, tree_sha256
+from stages.bundle import content_sha256
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 
@@ -28,8 +28,7 @@ class SourceFiles:
     @cached_property
     def info(self) -> dict:
         """What the report says of the source: format, one sha256 over its files, and each file's."""
-        hashes = {role: tree_sha256(path) if path.is_dir() else sha256_file(path)
-                  for role, path in self.files.items()}
+        hashes = {role: content_sha256(path) for role, path in self.files.items()}
         combined = hashlib.sha256("".join(hashes[k] for k in sorted(hashes)).encode()).hexdigest()
         return {"format": self.format, "name": self.name, "sha256": combined,
                 "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
@@ -40,8 +39,9 @@ class SourceFiles:
         for role, path in extras.items():
             if not path.is_file():
                 raise ConversionError("load", f"the {role} file is missing", file=str(path))
+        known = {role: entry["sha256"] for role, entry in self.info["files"].items()}
         return BundleCache().put_source({**self.files, **extras},
-                                        {"format": self.bundle_format, "source": self.info})
+                                        {"format": self.bundle_format, "source": self.info}, known)
 
 
 def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:

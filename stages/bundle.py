@@ -38,6 +38,11 @@ def tree_sha256(root: Path) -> str:
     return digest.hexdigest()
 
 
+def content_sha256(path: Path) -> str:
+    """A file's sha256, or a directory's content hash (SavedModels are directories)."""
+    return tree_sha256(path) if path.is_dir() else sha256_file(path)
+
+
 def write_json_atomic(path: Path, data: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
