@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from flows.source import known_sources
 from stages import catalog
 
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, for logs
@@ -63,8 +64,7 @@ def _split(values: Optional[str]) -> list[str]:
 
 @app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
 def convert(
-    source: Path = typer.Argument(..., help="MXNet prefix-symbol.json, prefix-NNNN.params or prefix (with "
-                                            "--epoch); an ONNX .onnx; a Keras .keras or .h5 file; a TF SavedModel directory."),
+    source: Path = typer.Argument(..., help=f"The model: {known_sources()}."),
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
     quantize: Optional[str] = typer.Option(None, help=f"Quantized TFLite variants: {', '.join(catalog.QUANTIZE_MODES)}."),
     calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name: int8 calibration data."),

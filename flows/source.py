@@ -90,10 +90,23 @@ def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
     return SourceFiles(format="savedmodel", name=path.resolve().name, files={"model": path})
 
 
-# How a source file's name tells its framework. A prefix without suffix is an MXNet checkpoint.
+# How a source file's name tells its framework: suffix -> (format, what the user calls it).
+# A prefix without suffix is an MXNet checkpoint; a directory is a TF SavedModel.
+SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": ("keras", "Keras"),
+                ".pb": ("graphdef", "frozen TF GraphDef"), ".tflite": ("tflite", "TFLite"),
+                ".pt": ("torchscript", "TorchScript"), ".pth": ("torchscript", "TorchScript"),
+                ".pt2": ("torch-export", "torch.export")}
 RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, "": resolve_mxnet,
-             ".onnx": single_file("onnx", "ONNX"),
-             ".keras": single_file("keras", "Keras"), ".h5": single_file("keras", "Keras")}
+             **{suffix: single_file(fmt, what) for suffix, (fmt, what) in SINGLE_FILES.items()}}
+
+
+def known_sources() -> str:
+    singles = {}
+    for suffix, (_, what) in SINGLE_FILES.items():
+        singles.setdefault(what, []).append(suffix)
+    files = "; ".join(f"{what} ({', '.join(suffixes)})" for what, suffixes in singles.items())
+    return (f"MXNet checkpoints (prefix-symbol.json, prefix-NNNN.params); {files}; "
+            f"and TF SavedModel directories")
 
 
 def resolve(path: Path, epoch: int | None) -> SourceFiles:
@@ -104,8 +117,6 @@ def resolve(path: Path, epoch: int | None) -> SourceFiles:
     try:
         resolver = RESOLVERS[suffix]
     except KeyError:
-        raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are MXNet "
-                              f"checkpoints (prefix-symbol.json, prefix-NNNN.params), ONNX (.onnx), "
-                              f"Keras (.keras, .h5) and TF SavedModel directories",
-                              file=str(path)) from None
+        raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are "
+                              f"{known_sources()}", file=str(path)) from None
     return resolver(path, epoch)

@@ -67,7 +67,8 @@ _BY_KEY = {impl.key: impl for impl in IMPLS}
 TARGETS = {"onnx": "onnx", "tflite": "tflite"}
 QUANTIZE_MODES = ("fp16", "dynamic", "int8")
 SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file",
-           "savedmodel": "savedmodel-dir"}
+           "savedmodel": "savedmodel-dir", "graphdef": "graphdef-file", "tflite": "tflite-file",
+           "torchscript": "torchscript-file", "torch-export": "torch-export-file"}
 
 
 def get(stage: str, name: str) -> Impl:
