@@ -66,7 +66,8 @@ def _split(values: Optional[str]) -> list[str]:
 def convert(
     source: Path = typer.Argument(..., help=f"The model: {known_sources()}."),
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
-    quantize: Optional[str] = typer.Option(None, help=f"Quantized TFLite variants: {', '.join(catalog.QUANTIZE_MODES)}."),
+    quantize: Optional[str] = typer.Option(None, help="Quantized variants, comma-separated: " + "; ".join(
+        f"{t}: {', '.join(catalog.quantize_modes(t))}" for t in catalog.TARGETS if catalog.quantize_modes(t)) + "."),
     calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name: int8 calibration data."),
     samples: Optional[Path] = typer.Option(None, help=".npz keyed by input name: reference inputs for validation."),
     input_shape: List[str] = typer.Option([], help="name:1,3,112,112 (repeat per input)."),

@@ -65,8 +65,12 @@ class ConvertRequest(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ConvertRequest":
-        if self.quantize and "tflite" not in self.targets:
-            raise ValueError("--quantize makes TFLite files: add tflite to --to")
+        offered = {mode for target in self.targets for mode in catalog.quantize_modes(target)}
+        for mode in self.quantize:
+            if mode not in offered:
+                makers = [t for t in catalog.TARGETS if mode in catalog.quantize_modes(t)]
+                raise ValueError(f"--quantize {mode} applies to {' and '.join(makers)} targets: "
+                                 f"add {' or '.join(makers)} to --to")
         if "int8" in self.quantize and self.calibration is None:
             raise ValueError("int8 quantization needs calibration data: pass --calibration FILE.npz "
                              "(arrays keyed by input name, shaped like the model's inputs)")

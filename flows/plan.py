@@ -101,12 +101,11 @@ def plan(request: ConvertRequest, source_format: str) -> list[Step]:
                         artifact=(target, "fp32"))
         steps[node.id] = artifact
         artifacts.append(artifact)
-        if target == "tflite":
+        for mode in (m for m in request.quantize if m in catalog.quantize_modes(target)):
             quantize = catalog.find("quantize", goal)
-            for mode in request.quantize:
-                artifacts.append(add(Step(f"quantize:{mode}", "quantize", quantize.name, (node.id,),
-                                          _config("quantize", request, mode), label=mode,
-                                          artifact=(target, mode))))
+            artifacts.append(add(Step(f"quantize:{target}/{mode}", "quantize", quantize.name, (node.id,),
+                                      _config("quantize", request, mode), label=mode,
+                                      artifact=(target, mode))))
     for artifact in artifacts:
         target, precision = artifact.artifact
         validate = catalog.find("validate", catalog.TARGETS[target])

@@ -65,7 +65,6 @@ _BY_KEY = {impl.key: impl for impl in IMPLS}
 
 # What a user names with --to, and the bundle format that answers it.
 TARGETS = {"onnx": "onnx", "tflite": "tflite"}
-QUANTIZE_MODES = ("fp16", "dynamic", "int8")
 SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file",
            "savedmodel": "savedmodel-dir", "graphdef": "graphdef-file", "tflite": "tflite-file",
            "torchscript": "torchscript-file", "torch-export": "torch-export-file"}
@@ -77,6 +76,18 @@ def get(stage: str, name: str) -> Impl:
     except KeyError:
         known = ", ".join(f"{s}/{n}" for s, n in _BY_KEY)
         raise KeyError(f"no stage implementation {stage}/{name}; known: {known}") from None
+
+
+# Every --quantize mode some target offers (fp16, dynamic, int8 …), in registry order.
+QUANTIZE_MODES = tuple(dict.fromkeys(mode for impl in IMPLS if impl.stage == "quantize" for mode in impl.options))
+
+
+def quantize_modes(target: str) -> tuple[str, ...]:
+    """The --quantize modes a target offers: the options of the quantize stage for its format."""
+    for impl in IMPLS:
+        if impl.stage == "quantize" and TARGETS[target] in impl.consumes:
+            return impl.options
+    return ()
 
 
 def images() -> list[str]:
