@@ -9,10 +9,20 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 from flows.report import TargetResult
 from flows.report_html import render
 from flows.store import Store
+
+
+def put(store: Store, key: str, path: Path) -> None:
+    """A file, or a directory artifact (SavedModel, TFJS) file by file under `key/`."""
+    if not path.is_dir():
+        store.put_file(key, path)
+        return
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        store.put_file(f"{key}/{file.relative_to(path).as_posix()}", file)
 
 
 def publish(store: Store, report: dict, results: list[TargetResult]) -> str:
@@ -20,7 +30,7 @@ def publish(store: Store, report: dict, results: list[TargetResult]) -> str:
     published = {}
     for result, entry in zip(results, report["artifacts"]):
         if entry["published"]:
-            store.put_file(f"{prefix}/{entry['path']}", result.artifact.file("model"))
+            put(store, f"{prefix}/{entry['path']}", result.artifact.file("model"))
             published[entry["path"]] = entry["sha256"]
     report_json = json.dumps(report, indent=2, sort_keys=True).encode()
     store.put_bytes(f"{prefix}/report.json", report_json, "application/json")

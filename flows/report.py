@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows.tasks import StageOutcome
-from stages.bundle import Bundle, sha256_file
+from stages.bundle import Bundle, content_sha256
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement")
 
@@ -23,8 +23,16 @@ class TargetResult:
         return bool(self.parity.get("passed"))
 
     def file_name(self, model: str) -> str:
+        """model.onnx, model_fp16.tflite; a directory target (SavedModel, TFJS): model_savedmodel/, model_tfjs_fp16/."""
+        if self.artifact.file("model").is_dir():
+            return f"{model}_{self.target}" + ("" if self.precision == "fp32" else f"_{self.precision}")
         suffix = Path(self.artifact.manifest["files"]["model"]).suffix
         return f"{model}{suffix}" if self.target == "onnx" else f"{model}_{self.precision}{suffix}"
+
+
+def size(path: Path) -> int:
+    """Bytes of a file, or of every file in a directory artifact."""
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
 
 def _preprocess(manifest: dict) -> dict | None:
@@ -50,8 +58,8 @@ def build(*, run_id: str, source: dict, results: list[TargetResult], stages: lis
             "precision": result.precision,
             "path": result.file_name(model) if result.passed else None,
             "published": result.passed,
-            "sha256": sha256_file(path),
-            "bytes": path.stat().st_size,
+            "sha256": content_sha256(path),
+            "bytes": size(path),
             "inputs": _signature(result.artifact.manifest["inputs"]),
             "outputs": _signature(result.artifact.manifest["outputs"]),
             "parity": {k: result.parity[k] for k in PARITY_FIELDS if k in result.parity}

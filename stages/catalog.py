@@ -51,20 +51,38 @@ IMPLS: tuple[Impl, ...] = (
          "TF SavedModel -> ONNX (tf2onnx)"),
     Impl("emit", "savedmodel-tflite", "tf", "stages.savedmodel.tflite", ("savedmodel",), "tflite",
          "TF SavedModel -> TFLite fp32 with TF's TFLiteConverter (no ONNX detour)"),
+    Impl("load", "torchscript", "torch", "stages.torch.load", ("torchscript-file",), "torchscript",
+         "TorchScript archive (.pt, .pth from torch.jit.save); pickled modules are refused"),
+    Impl("load", "torch-export", "torch", "stages.torch.load", ("torch-export-file",), "torch-export",
+         "torch.export archive (.pt2 from torch.export.save)"),
+    Impl("export", "torch", "torch", "stages.torch.export", ("torchscript", "torch-export"), "onnx",
+         "PyTorch -> ONNX (torch.onnx.export, dynamo)"),
     Impl("emit", "tflite", "tf", "stages.tflite.emit", ("onnx",), "tflite",
          "ONNX -> TFLite fp32 (onnx2tf)"),
+    Impl("emit", "keras-savedmodel", "tf", "stages.keras.savedmodel", ("keras",), "savedmodel",
+         "Keras -> TF SavedModel with Keras' export()"),
+    Impl("emit", "onnx-savedmodel", "tf", "stages.savedmodel.from_onnx", ("onnx",), "savedmodel",
+         "ONNX -> TF SavedModel, channels-last (onnx2tf)"),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
          "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
+    Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",
+         "TF SavedModel -> TFJS graph model (tensorflowjs_converter)"),
+    Impl("quantize", "tfjs", "tfjs", "stages.tfjs.quantize", ("tfjs",), "tfjs",
+         "TFJS fp16 and uint8 (dynamic) weight quantization", options=("fp16", "dynamic")),
     Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
          "ONNX in ONNX Runtime against the source's golden outputs"),
     Impl("validate", "tflite", "tf", "stages.validate.stage", ("tflite",), "parity",
          "TFLite in LiteRT against the source's golden outputs"),
+    Impl("validate", "savedmodel", "tf", "stages.validate.stage", ("savedmodel",), "parity",
+         "TF SavedModel in TensorFlow against the source's golden outputs"),
+    Impl("validate", "tfjs", "tfjs", "stages.validate.stage", ("tfjs",), "parity",
+         "TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) against the source's golden outputs"),
 )
 
 _BY_KEY = {impl.key: impl for impl in IMPLS}
 
 # What a user names with --to, and the bundle format that answers it.
-TARGETS = {"onnx": "onnx", "tflite": "tflite"}
+TARGETS = {"onnx": "onnx", "tflite": "tflite", "savedmodel": "savedmodel", "tfjs": "tfjs"}
 SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file",
            "savedmodel": "savedmodel-dir", "graphdef": "graphdef-file", "tflite": "tflite-file",
            "torchscript": "torchscript-file", "torch-export": "torch-export-file"}

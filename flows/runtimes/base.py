@@ -11,6 +11,7 @@ from typing import Protocol
 
 from flows import IMAGES_ROOT
 from flows.errors import StageFailed, TransientStageFailure
+from flows.runtimes.npm import package_lock_sha256
 
 EXIT_TRANSIENT = 75
 LOG_TAIL_LINES = 25
@@ -42,6 +43,17 @@ def lock_path(image: str) -> Path:
 
 def lock_sha256(image: str) -> str:
     return hashlib.sha256(lock_path(image).read_bytes()).hexdigest()
+
+
+def runtime_sha256(image: str) -> str:
+    """What the runtime is made from: the lock, and the Node packages' lock where there is one.
+
+    Without a package-lock.json this is the lock's hash, so existing venvs keep their paths.
+    """
+    npm = package_lock_sha256(image)
+    if npm is None:
+        return lock_sha256(image)
+    return hashlib.sha256(f"{lock_sha256(image)}\0{npm}".encode()).hexdigest()
 
 
 class Runtime(Protocol):

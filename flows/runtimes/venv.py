@@ -14,11 +14,14 @@ import tempfile
 from pathlib import Path
 
 from flows import STAGES_ROOT
-from flows.runtimes.base import (Invocation, StageRun, lock_path, lock_sha256, run_process, stage_argv,
+from flows.runtimes.base import (Invocation, StageRun, lock_path, run_process, runtime_sha256, stage_argv,
                                  write_config)
+from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
 COMPLETE = ".modelferry-complete"
+NODE_DIR = "node"   # inside the venv: package.json, package-lock.json, node_modules/
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Bump when the way venvs are made changes (not what is in them): new directories.
 LAYOUT = "b"
 
@@ -64,10 +67,10 @@ class VenvRuntime:
         self.root = root or home() / "venvs"
 
     def identity(self, image: str) -> str:
-        return f"venv:{image}:{lock_sha256(image)[:16]}"
+        return f"venv:{image}:{runtime_sha256(image)[:16]}"
 
     def path(self, image: str) -> Path:
-        return self.root / f"{image}-{lock_sha256(image)[:16]}{LAYOUT}"
+        return self.root / f"{image}-{runtime_sha256(image)[:16]}{LAYOUT}"
 
     def python(self, image: str) -> Path:
         return self.path(image) / "bin" / "python"
@@ -91,13 +94,16 @@ class VenvRuntime:
             subprocess.run([uv, "pip", "sync", "-q", "--compile-bytecode", "--python",
                             str(venv / "bin" / "python"), "--require-hashes", str(lock_path(image))],
                            check=True, env=uv_env())
+            if package_lock(image):
+                node_binary()  # fail now, not in the first stage, when there is no node
+                npm_ci(image, venv / NODE_DIR)
             (venv / COMPLETE).touch()
 
     def environment(self, image: str) -> dict[str, str]:
         keep = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR")
         env = {key: os.environ[key] for key in keep if key in os.environ}
         env.update(
-            PATH=f"{self.path(image) / 'bin'}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            PATH=self._path(image),
             PYTHONPATH=str(STAGES_ROOT),
             PYTHONDONTWRITEBYTECODE="1",
             PYTHONUNBUFFERED="1",
@@ -106,7 +112,20 @@ class VenvRuntime:
             VIRTUAL_ENV=str(self.path(image)),
             MODELFERRY_RUNTIME=self.identity(image),
         )
+        if package_lock(image):
+            env.update(self._node_environment(image))
         return env
+
+    def _node_environment(self, image: str) -> dict[str, str]:
+        """Node finds the runtime's own packages, and `node` is on PATH wherever the host keeps it."""
+        node_dir = str(node_binary().parent)
+        path = self._path(image)
+        if node_dir not in SYSTEM_PATH.split(os.pathsep):
+            path += f"{os.pathsep}{node_dir}"
+        return {"PATH": path, "NODE_PATH": str(self.path(image) / NODE_DIR / "node_modules")}
+
+    def _path(self, image: str) -> str:
+        return f"{self.path(image) / 'bin'}{os.pathsep}{SYSTEM_PATH}"
 
     def run(self, invocation: Invocation) -> StageRun:
         self.ensure(invocation.image)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.keras.model import load
+from stages.keras.savedmodel import export
 from stages.tflite import signature
 
 TOOLS = ("tensorflow-cpu", "keras", "ai-edge-litert")
@@ -15,11 +15,7 @@ def run(ctx: StageContext) -> dict:
 
     source = ctx.source
     manifest = source.inherited()
-    model = load(source.file("model"), ctx.user_file_name("model"), bool(ctx.option("trust_custom_code")))
-    saved_model = ctx.out / "saved_model"
-    # Keras 3's export() writes a SavedModel whose serving signature carries the weights;
-    # from_concrete_functions on a Keras 3 model silently drops them (DESIGN.md).
-    model.export(str(saved_model), format="tf_saved_model", verbose=False)
+    saved_model = export(ctx)
     try:
         flatbuffer = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
     except Exception as exc:  # the converter raises many types; its first line names the op

@@ -32,5 +32,5 @@ def run(ctx: StageContext) -> dict:
     files["model"] = "saved_model"
     return {"format": "savedmodel", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, layout4d="NHWC"),
-            "source": source.manifest.get("source", {}), "precision": "fp32",
+            "source": source.manifest.get("source", {}), "precision": "fp32", "signature": key,
             "metrics": {"signature": key}}

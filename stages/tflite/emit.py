@@ -50,21 +50,24 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict]) -> Path:
     return output
 
 
-def run(ctx: StageContext) -> dict:
-    source = ctx.source
-    manifest = source.inherited()
+def convert_into(onnx_path: Path, inputs: list[dict], out: Path) -> None:
+    """onnx2tf in a scratch directory; keeps out/model_float32.tflite and out/saved_model."""
     with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp:
         work = Path(tmp)
         cwd = os.getcwd()
         os.chdir(work)  # onnx2tf writes scratch files into the working directory
         try:
-            output = convert(source.file("model"), work, manifest["inputs"])
+            output = convert(onnx_path, work, inputs)
         finally:
             os.chdir(cwd)
-        shutil.copyfile(output / "model_float32.tflite", ctx.out / "model_float32.tflite")
-        saved_model = ctx.out / "saved_model"
-        shutil.copytree(output, saved_model,
-                        ignore=shutil.ignore_patterns("*.tflite", "*.onnx", "*.json"))
+        shutil.copyfile(output / "model_float32.tflite", out / "model_float32.tflite")
+        shutil.copytree(output, out / "saved_model", ignore=shutil.ignore_patterns("*.tflite", "*.onnx", "*.json"))
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    convert_into(source.file("model"), manifest["inputs"], ctx.out)
     inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", manifest["inputs"],
                                          manifest["outputs"])
     files = {"model": "model_float32.tflite", "saved_model": "saved_model", **source.carry_to(ctx.out)}

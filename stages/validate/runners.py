@@ -78,6 +78,22 @@ def run_tflite(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     return _run_samples(TFLiteModel(bundle.file("model")), bundle, feeds, batched=False)
 
 
+@runner("savedmodel")
+def run_savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    import tensorflow as tf
+
+    from stages.savedmodel.model import signature
+
+    path = bundle.file("model")
+    _, fn = signature(path, path.name, bundle.manifest.get("signature", "serving_default"))
+
+    def call(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {name: value.numpy() for name, value in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
+
+    batched = all(spec.shape[0] is None for spec in fn.structured_input_signature[1].values())
+    return _run_samples(call, bundle, feeds, batched)
+
+
 def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
     """The target's outputs on the source's samples, preprocessed as its manifest says."""
     try:

@@ -13,7 +13,7 @@ from stages.context import StageContext
 from stages.validate.compare import Gates, compare
 from stages.validate.runners import run_target
 
-TOOLS = ("onnxruntime", "ai-edge-litert", "numpy")
+TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")
 
 
 def run(ctx: StageContext) -> dict:
