@@ -94,6 +94,15 @@ def run_savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np
     return _run_samples(call, bundle, feeds, batched)
 
 
+@runner("tfjs")
+def run_tfjs(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from stages.tfjs.node import NodeGraphModel
+
+    # One Node.js process per call: all samples at once where the batch is dynamic.
+    model = NodeGraphModel(bundle.file("model"))
+    return _run_samples(model, bundle, feeds, batched=model.dynamic_batch)
+
+
 def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
     """The target's outputs on the source's samples, preprocessed as its manifest says."""
     try:

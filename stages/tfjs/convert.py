@@ -1,0 +1,68 @@
+"""tensorflowjs_converter: a TF SavedModel signature -> a TFJS graph model directory.
+
+It runs as a subprocess of this runtime's Python (the converter keeps global
+TF state and prints freely); its options are passed as a list, not through
+the console script, which joins and re-splits them on spaces.
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from stages.errors import StageError
+from stages.tfjs.graph import read_model_json
+
+CONVERTER = "import sys; from tensorflowjs.converters.converter import convert; convert(sys.argv[1:])"
+TIMEOUT_S = 1800
+# A failure's reason is the last line that is not TF's or absl's start-up chatter.
+NOISE = ("W0000", "I0000", "E0000", "WARNING:", "warnings.warn", "  ")
+
+
+def _reason(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith(NOISE)]
+    return (useful or lines or ["no message"])[-1].strip()
+
+
+def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name: str) -> None:
+    """Write model.json and its weight shards for `signature` of `saved_model` into `out`."""
+    argv = [sys.executable, "-c", CONVERTER, "--input_format=tf_saved_model",
+            "--output_format=tfjs_graph_model", f"--signature_name={signature}", *flags,
+            str(saved_model), str(out)]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise StageError(f"{name} tensorflowjs_converter did not finish within {TIMEOUT_S}s") from None
+    if done.returncode != 0:
+        raise StageError(f"{name} tensorflowjs_converter failed: {_reason(done.stderr)}")
+    if not (out / "model.json").is_file():
+        raise StageError(f"{name} tensorflowjs_converter wrote no model.json: {_reason(done.stderr)}")
+
+
+def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[dict]:
+    """Each manifest tensor with the graph model's signature key as its name (by name, else by order)."""
+    if len(keys) != len(specs):
+        raise StageError(f"{where} has {what}s {keys}, the source has {[s['source_name'] for s in specs]}")
+    left = list(keys)
+    named = {}
+    for index, spec in enumerate(specs):
+        for candidate in (spec["name"], spec["source_name"]):
+            if candidate in left:
+                named[index] = candidate
+                left.remove(candidate)
+                break
+    rest = iter(left)
+    return [{**spec, "name": named.get(index) or next(rest)} for index, spec in enumerate(specs)]
+
+
+def describe(model_dir: Path, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The manifest's inputs and outputs named as model.json's signature names them."""
+    model = read_model_json(model_dir)
+    where = f"{model_dir.name}/model.json"
+    return (_match(list(model.inputs), inputs, "input", where),
+            _match(list(model.outputs), outputs, "output", where))
+
+
+def size(model_dir: Path) -> int:
+    return sum(path.stat().st_size for path in model_dir.iterdir() if path.is_file())

@@ -1,0 +1,66 @@
+"""Run a TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) from Python, one call per batch.
+
+The runtime provides `node` on PATH and @tensorflow/tfjs on NODE_PATH; run.js
+beside this file loads model.json and its weight shards from disk and runs
+the graph. Tensors cross as raw little-endian files named in a JSON request.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from stages.errors import StageError
+from stages.tfjs.graph import read_model_json
+
+RUN_JS = Path(__file__).with_name("run.js")
+DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
+TIMEOUT_S = 900
+
+
+class NodeGraphModel:
+    """Callable like the other runners' models: {input name: array} -> {output name: array}."""
+
+    def __init__(self, model_dir: Path):
+        self.model_dir = model_dir
+        self.node = shutil.which("node")
+        if not self.node:
+            raise StageError(f"{model_dir.name} runs in Node.js, but this runtime has no `node` on PATH")
+        model = read_model_json(model_dir)
+        self.inputs = model.inputs
+        self.outputs = list(model.outputs)
+
+    @property
+    def dynamic_batch(self) -> bool:
+        return all(spec.shape and spec.shape[0] == -1 for spec in self.inputs.values())
+
+    def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
+            work = Path(tmp)
+            request = {"model": str(self.model_dir), "out": str(work), "outputs": self.outputs, "inputs": {}}
+            for index, (name, value) in enumerate(feeds.items()):
+                dtype = self.inputs[name].dtype
+                file = f"in{index}.bin"
+                np.ascontiguousarray(value, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).tofile(work / file)
+                request["inputs"][name] = {"file": file, "dtype": dtype, "shape": list(value.shape)}
+            (work / "request.json").write_text(json.dumps(request))
+            self._run(work / "request.json")
+            written = json.loads((work / "outputs.json").read_text())
+            return {name: np.fromfile(work / spec["file"], dtype=DTYPES[spec["dtype"]]).reshape(spec["shape"])
+                    for name, spec in written.items()}
+
+    def _run(self, request: Path) -> None:
+        try:
+            done = subprocess.run([self.node, str(RUN_JS), str(request)], capture_output=True, text=True,
+                                  timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise StageError(f"{self.model_dir.name} did not finish in Node.js within {TIMEOUT_S}s") from None
+        if done.returncode != 0:
+            lines = [line for line in done.stderr.splitlines() if line.strip()]
+            reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
+            reason = reasons[-1] if reasons else (lines[-1] if lines else f"node exited with {done.returncode}")
+            raise StageError(f"{self.model_dir.name}/model.json does not run in Node.js (@tensorflow/tfjs): {reason}")

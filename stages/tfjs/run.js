@@ -1,0 +1,72 @@
+// Run a TFJS graph model once in Node.js with the pure-JS @tensorflow/tfjs (CPU backend).
+//
+//   node run.js REQUEST.json
+//
+// REQUEST.json: {"model": "<dir with model.json>", "out": "<dir>",
+//                "inputs": {"<signature input>": {"file": "x.bin", "dtype": "float32", "shape": [..]}},
+//                "outputs": ["<signature output>", ...]}
+// Input files hold the tensor's values, little-endian, row-major. The weights are read from
+// disk through a custom IO handler (no fetch, no network). For each output this writes
+// <out>/<index>.bin and finally <out>/outputs.json: {"<name>": {"file", "dtype", "shape"}}.
+// A failure exits 1 with "error: <reason>" as the last stderr line.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const tf = require('@tensorflow/tfjs');
+
+const ARRAYS = {float32: Float32Array, int32: Int32Array, bool: Uint8Array};
+
+function readWeights(modelDir) {
+  return async (manifest) => {
+    const specs = [];
+    const buffers = [];
+    for (const group of manifest) {
+      specs.push(...group.weights);
+      for (const shard of group.paths) {
+        buffers.push(fs.readFileSync(path.join(modelDir, shard)));
+      }
+    }
+    const data = Buffer.concat(buffers);
+    return [specs, data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)];
+  };
+}
+
+async function loadModel(modelDir) {
+  const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, readWeights(modelDir));
+  return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+}
+
+function readTensor(dir, spec) {
+  const Array = ARRAYS[spec.dtype];
+  if (!Array) throw new Error(`input dtype ${spec.dtype} is not one of ${Object.keys(ARRAYS)}`);
+  const bytes = fs.readFileSync(path.join(dir, spec.file));
+  const copy = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  return tf.tensor(new Array(copy), spec.shape, spec.dtype);
+}
+
+async function main(requestPath) {
+  const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
+  const dir = path.dirname(requestPath);
+  await tf.setBackend('cpu');
+  const model = await loadModel(request.model);
+  const inputs = {};
+  for (const [name, spec] of Object.entries(request.inputs)) inputs[name] = readTensor(dir, spec);
+  // executeAsync runs any graph, control flow included.
+  let results = await model.executeAsync(inputs, request.outputs);
+  if (!Array.isArray(results)) results = [results];
+  const written = {};
+  for (let i = 0; i < results.length; i++) {
+    const tensor = results[i];
+    const values = await tensor.data();
+    const file = `${i}.bin`;
+    fs.writeFileSync(path.join(request.out, file), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    written[request.outputs[i]] = {file, dtype: tensor.dtype, shape: tensor.shape};
+  }
+  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify(written));
+}
+
+main(process.argv[2]).catch((err) => {
+  process.stderr.write(`error: ${String(err && err.message || err).split('\n')[0]}\n`);
+  process.exit(1);
+});
