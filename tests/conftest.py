@@ -110,6 +110,13 @@ def face(env, session_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def keras_models(env, face, session_dir):
+    out = session_dir / "keras"
+    in_runtime(env, "tf", "tests/helpers/make_keras.py", str(face / "labels.npz"), str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
 def example_run(env, face, session_dir):
     """The README's example conversion, all targets and quantization modes."""
     out = session_dir / "artifacts"

@@ -3,14 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import in_runtime, latest_run, read_report, run_cli, snapshot
-
-
-@pytest.fixture(scope="session")
-def keras_models(env, face, session_dir):
-    out = session_dir / "keras"
-    in_runtime(env, "tf", "tests/helpers/make_keras.py", str(face / "labels.npz"), str(out))
-    return out
+from tests.conftest import latest_run, read_report, run_cli, snapshot
 
 
 def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
