@@ -81,6 +81,10 @@ def convert(
                                                        "objects, which run code from the file."),
     signature: Optional[str] = typer.Option(None, help="TF SavedModel sources: the signature (default "
                                                        "serving_default)."),
+    graph_inputs: Optional[str] = typer.Option(None, "--inputs", help="Frozen GraphDef sources: input placeholder "
+                                               "names, comma-separated (default: every Placeholder)."),
+    graph_outputs: Optional[str] = typer.Option(None, "--outputs", help="Frozen GraphDef sources: output node names, "
+                                                "comma-separated (default: the graph's one end node)."),
     out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
     s3_endpoint_url: Optional[str] = typer.Option(None, envvar="MODELFERRY_S3_ENDPOINT_URL",
                                                   help="S3-compatible endpoint (MinIO, …)."),
@@ -103,7 +107,9 @@ def convert(
             source=source, epoch=epoch, targets=_split(to), quantize=_split(quantize),
             calibration=calibration, samples=samples,
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
-            strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, signature=signature, rename=dict(parse_rename(r) for r in rename),
+            strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, signature=signature,
+            graph_inputs=_split(graph_inputs), graph_outputs=_split(graph_outputs),
+            rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
             runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,

@@ -28,6 +28,8 @@ class ConvertRequest(BaseModel):
     simplify: bool = False
     trust_custom_code: bool = False
     signature: str | None = None      # TF SavedModel signature (default serving_default)
+    graph_inputs: list[str] = Field(default_factory=list)    # frozen GraphDef: placeholder names
+    graph_outputs: list[str] = Field(default_factory=list)   # frozen GraphDef: output node names
     rename: dict[str, str] = Field(default_factory=dict)
     output_layer: str | None = None
     opset: int = 13

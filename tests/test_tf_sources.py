@@ -8,20 +8,27 @@ from tests.conftest import latest_run, read_report, run_cli, snapshot
 
 def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
     out = session_dir / "from-keras"
-    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "onnx,tflite",
+    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "onnx,tflite,savedmodel",
                      "--quantize", "fp16,int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    report = read_report(latest_run(out, "digits"))
+    run = latest_run(out, "digits")
+    report = read_report(run)
     assert report["source"]["format"] == "keras"
     got = {(a["target"], a["precision"]): a for a in report["artifacts"]}
-    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8")}
+    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8"),
+                        ("savedmodel", "fp32")}
     assert all(a["parity"]["passed"] for a in got.values())
     assert got[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
     # Keras is channels-last: no transposes anywhere.
     assert got[("tflite", "fp32")]["inputs"][0]["shape"] == [1, 8, 8, 1]
     stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
     assert "emit/keras-tflite" in stages and "emit/tflite" not in stages  # no ONNX detour for TFLite
-    assert "export/keras" in stages
+    assert "export/keras" in stages and "emit/keras-savedmodel" in stages
+    # The SavedModel is published as a directory, validated in TensorFlow (validate/savedmodel).
+    saved = got[("savedmodel", "fp32")]
+    assert saved["path"] == "digits_savedmodel" and saved["parity"]["max_abs_err"] < 1e-5
+    assert (run / "digits_savedmodel" / "saved_model.pb").is_file()
+    assert "validate/savedmodel" in stages
 
 
 def test_legacy_h5(env, keras_models, session_dir):
@@ -63,16 +70,32 @@ def test_truncated_keras_file(env, keras_models, tmp_path):
 def test_savedmodel_to_onnx_and_tflite(env, keras_models, session_dir):
     """A TF SavedModel directory: TF computes golden; TFLite straight from TF, ONNX with tf2onnx."""
     out = session_dir / "from-savedmodel"
-    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--to", "onnx,tflite",
+    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--to", "onnx,tflite,savedmodel",
                      "--quantize", "int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "digits_savedmodel"))
     assert report["source"]["format"] == "savedmodel"
     assert {(a["target"], a["precision"]) for a in report["artifacts"]} == {
-        ("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8")}
+        ("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8"), ("savedmodel", "fp32")}
     assert all(a["parity"]["passed"] for a in report["artifacts"])
     stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
     assert "emit/savedmodel-tflite" in stages and "export/savedmodel" in stages
+    # A TF source is its own SavedModel target: no conversion step, only validation in TF.
+    assert not any(s.startswith("emit/") and "savedmodel" in s and s != "emit/savedmodel-tflite" for s in stages)
+
+
+def test_mxnet_to_savedmodel_is_channels_last(env, face, session_dir):
+    """ONNX -> SavedModel with onnx2tf: NCHW source samples are fed NHWC, outputs compared in NCHW."""
+    out = session_dir / "face-savedmodel"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
+                     "--to", "savedmodel", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "model")
+    (artifact,) = read_report(run)["artifacts"]
+    assert artifact["target"] == "savedmodel" and artifact["parity"]["passed"]
+    assert artifact["parity"]["max_abs_err"] < 1e-4
+    assert artifact["inputs"][0]["shape"] == [1, 112, 112, 3] and artifact["inputs"][0]["layout"] == "NHWC"
+    assert (run / "model_savedmodel" / "saved_model.pb").is_file()
 
 
 def test_savedmodel_unknown_signature(env, keras_models, tmp_path):

@@ -98,8 +98,12 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
     raise_failure(invocation, code, text)
 
 
+# Start-up chatter of TensorFlow's C++ side, in every TF stage's log: no help in a failure's tail.
+LOG_NOISE = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
+
+
 def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
-    lines = [line for line in log.splitlines() if line.strip()]
+    lines = [line for line in log.splitlines() if line.strip() and not any(n in line for n in LOG_NOISE)]
     # The tail is there for context: leave out the reason line the user already sees.
     tail = "\n".join(line for line in lines[-LOG_TAIL_LINES:] if not line.startswith("error: "))
     stage = f"{invocation.stage}/{invocation.impl}"

@@ -15,7 +15,7 @@ def run(ctx: StageContext) -> dict:
 
     source = ctx.source
     manifest = source.inherited()
-    key = ctx.option("signature") or "serving_default"
+    key = source.manifest.get("signature") or ctx.option("signature") or "serving_default"
     try:
         converter = tf.lite.TFLiteConverter.from_saved_model(str(source.file("model")), signature_keys=[key])
         flatbuffer = converter.convert()

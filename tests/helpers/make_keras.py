@@ -3,7 +3,8 @@
 The digits come from the example's labels.npz (8x8 digits upscaled to 112x112);
 they are taken back to 8x8x1, values 0..255. Writes digits.keras, digits.h5,
 lambda.keras and lambda.h5 (the same net with a Lambda layer), digits_savedmodel/
-(model.export) and calib.npz.
+(model.export), calib.npz, and the same net as a frozen GraphDef (digits.pb; two_ends.pb
+returns logits and softmax, so its outputs must be named) and as a float TFLite file (digits.tflite).
 """
 import argparse
 from pathlib import Path
@@ -51,3 +52,18 @@ odd.save(args.out / "lambda.h5")
 np.savez(args.out / "calib.npz", image=images[:64])
 print(f"held-out accuracy {accuracy:.3f}")
 model.export(str(args.out / "digits_savedmodel"), format="tf_saved_model", verbose=False)
+
+# A frozen GraphDef, as TF 1.x-era tools left them: weights folded into constants.
+import tensorflow as tf  # noqa: E402
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2  # noqa: E402
+
+
+def frozen(fn) -> bytes:
+    concrete = tf.function(fn).get_concrete_function(tf.TensorSpec([None, 8, 8, 1], tf.float32, name="image"))
+    return convert_variables_to_constants_v2(concrete).graph.as_graph_def().SerializeToString()
+
+
+(args.out / "digits.pb").write_bytes(frozen(lambda image: model(image, training=False)))
+(args.out / "two_ends.pb").write_bytes(frozen(
+    lambda image: (model(image, training=False), tf.nn.softmax(model(image, training=False)))))
+(args.out / "digits.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())

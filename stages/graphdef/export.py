@@ -1,0 +1,21 @@
+"""export/graphdef: frozen TF GraphDef -> ONNX with tf2onnx, between the load stage's nodes."""
+from __future__ import annotations
+
+from stages import tf2onnx_cli
+from stages.context import StageContext
+
+TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    opset = int(ctx.option("opset", 13))
+    tensors = [f"{spec['name']}:0" for spec in manifest["inputs"]], [f"{spec['name']}:0" for spec in manifest["outputs"]]
+    proto = tf2onnx_cli.convert(["--graphdef", str(source.file("model")), "--inputs", ",".join(tensors[0]),
+                                 "--outputs", ",".join(tensors[1])], ctx.out / "model.onnx",
+                                ctx.user_file_name("model"), opset)
+    manifest["inputs"] = tf2onnx_cli.renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = tf2onnx_cli.renamed(manifest["outputs"], proto.graph.output)
+    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+            "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}
