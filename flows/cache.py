@@ -18,6 +18,7 @@ from flows.settings import home
 from stages.bundle import MANIFEST, content_sha256, tree_sha256
 
 _code_hash: str | None = None
+CODE_SUFFIXES = (".py", ".js")   # stage code: Python, and the JS that runs TFJS models in Node
 
 
 def stages_code_sha256() -> str:
@@ -25,7 +26,7 @@ def stages_code_sha256() -> str:
     if _code_hash is None:
         digest = hashlib.sha256()
         root = STAGES_ROOT / "stages"
-        for path in sorted(root.rglob("*.py")):
+        for path in sorted(p for p in root.rglob("*") if p.suffix in CODE_SUFFIXES):
             digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
         _code_hash = digest.hexdigest()
     return _code_hash

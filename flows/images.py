@@ -19,8 +19,10 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.cache import stages_code_sha256
 from flows.runtimes.base import lock_path, lock_sha256
+from flows.runtimes.npm import node_binary, npm_ci, package_lock, package_lock_sha256
 from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
+from stages.bundle import sha256_file
 
 LOCK_COMMAND = "modelferry images lock"
 DEFAULT_BASES = ("python:3.11-slim-bookworm", "modelferry/base:bookworm-py311")
@@ -80,6 +82,19 @@ def debs(name: str) -> list[Path]:
     return sorted(folder.glob("*.deb"))
 
 
+def node_modules(name: str) -> Path | None:
+    """The image's locked Node packages, installed once per package-lock.json by the host's npm."""
+    digest = package_lock_sha256(name)
+    if digest is None:
+        return None
+    folder = home() / "node_modules" / f"{name}-{digest[:16]}"
+    if not (folder / COMPLETE).exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        npm_ci(name, folder)
+        (folder / COMPLETE).touch()
+    return folder / "node_modules"
+
+
 def docker_client():
     import docker
 
@@ -108,11 +123,25 @@ def tag_for(client, name: str, base: str) -> str:
     digest.update(lock_sha256(name).encode())
     digest.update(stages_code_sha256().encode())
     digest.update(client.images.get(base).id.encode())
+    if package_lock(name):  # Node packages and the node binary copied in (images without them keep their tags)
+        digest.update(package_lock_sha256(name).encode())
+        digest.update(sha256_file(node_binary()).encode())
     return f"modelferry/{name}:{digest.hexdigest()[:16]}"
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def _context(name: str, folder: Path) -> None:
     shutil.copyfile(IMAGES_ROOT / name / "Dockerfile", folder / "Dockerfile")
+    modules = node_modules(name)
+    if modules is not None:  # the host's node and the locked packages: the build has no network
+        shutil.copytree(modules, folder / "node_modules", copy_function=_link_or_copy, symlinks=True)
+        shutil.copy2(node_binary(), folder / "node")
     shutil.copyfile(lock_path(name), folder / "requirements.lock")
     for sub, files in (("wheels", wheels(name).glob("*.whl")), ("debs", debs(name))):
         (folder / sub).mkdir()
