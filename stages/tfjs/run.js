@@ -52,8 +52,13 @@ async function main(requestPath) {
   const model = await loadModel(request.model);
   const inputs = {};
   for (const [name, spec] of Object.entries(request.inputs)) inputs[name] = readTensor(dir, spec);
-  // executeAsync runs any graph, control flow included.
-  let results = await model.executeAsync(inputs, request.outputs);
+  let results;
+  try {
+    results = model.execute(inputs, request.outputs);
+  } catch (err) {  // graphs with control flow or dynamic shapes only run asynchronously
+    if (!/executeAsync/.test(String(err && err.message))) throw err;
+    results = await model.executeAsync(inputs, request.outputs);
+  }
   if (!Array.isArray(results)) results = [results];
   const written = {};
   for (let i = 0; i < results.length; i++) {
