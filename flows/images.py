@@ -129,6 +129,17 @@ def tag_for(client, name: str, base: str) -> str:
     return f"modelferry/{name}:{digest.hexdigest()[:16]}"
 
 
+def standalone_node() -> Path:
+    """The host's node binary, if it can be copied into an image on its own (links only glibc/libstdc++)."""
+    node = node_binary()
+    linked = subprocess.run(["ldd", str(node)], capture_output=True, text=True).stdout
+    if "libnode" in linked:
+        raise ImageError(f"{node} is a distribution build linked to libnode (and its JS builtins under "
+                         f"/usr/share/nodejs), which cannot be copied into an image: install Node 20 from nodejs.org "
+                         f"or NodeSource")
+    return node
+
+
 def _link_or_copy(source: str, target: str) -> None:
     try:
         os.link(source, target)
@@ -141,7 +152,7 @@ def _context(name: str, folder: Path) -> None:
     modules = node_modules(name)
     if modules is not None:  # the host's node and the locked packages: the build has no network
         shutil.copytree(modules, folder / "node_modules", copy_function=_link_or_copy, symlinks=True)
-        shutil.copy2(node_binary(), folder / "node")
+        shutil.copy2(standalone_node(), folder / "node")
     shutil.copyfile(lock_path(name), folder / "requirements.lock")
     for sub, files in (("wheels", wheels(name).glob("*.whl")), ("debs", debs(name))):
         (folder / sub).mkdir()
