@@ -3,6 +3,7 @@
 puts the ONNX graph's tensor names into the manifest."""
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -32,3 +33,24 @@ def convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.Mo
 def renamed(specs: list[dict], values) -> list[dict]:
     """The manifest's tensor specs, in order, named as the ONNX graph's inputs or outputs."""
     return [{**spec, "name": value.name} for value, spec in zip(values, specs)]
+
+
+UNSAFE = re.compile(r"[^A-Za-z0-9_./-]")
+
+
+def tidy_names(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Node and tensor names TF accepts as op names: TFLite's fused names ("a/Relu;a/BiasAdd",
+    "x:0") stop onnx2tf and TF's SavedModel writer. Same graph, safe names."""
+    graph = proto.graph
+    names = {}
+    for value in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        names.setdefault(value.name, UNSAFE.sub("_", value.name))
+    for node in graph.node:
+        node.name = UNSAFE.sub("_", node.name)
+        node.input[:] = [names.setdefault(n, UNSAFE.sub("_", n)) if n else n for n in node.input]
+        node.output[:] = [names.setdefault(n, UNSAFE.sub("_", n)) if n else n for n in node.output]
+    for value in [*graph.input, *graph.output, *graph.value_info, *graph.initializer]:
+        value.name = names[value.name]
+    if len(set(names.values())) != len(names):
+        raise StageError("renaming the ONNX graph's tensors to names TF accepts made two of them the same")
+    return proto

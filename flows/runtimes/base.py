@@ -110,6 +110,7 @@ def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
     if code is None:
         raise StageFailed(stage, f"timed out after {invocation.timeout_s:.0f}s", log_tail=tail)
     reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
-    reason = reasons[-1] if reasons else f"exited with code {code}"
+    died = f"crashed (signal {-code}); see the log tail" if code < 0 else f"exited with code {code}"
+    reason = reasons[-1] if reasons else died
     error = TransientStageFailure if code == EXIT_TRANSIENT else StageFailed
     raise error(stage, reason, log_tail=tail)

@@ -37,6 +37,9 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict]) -> Path:
             input_onnx_file_path=str(model),
             output_folder_path=str(output),
             overwrite_input_shape=[f"{spec['name']}:{','.join(map(str, spec['shape']))}" for spec in inputs],
+            # onnx2tf takes 4-D inputs for NCHW and moves channels last; an ONNX graph exported
+            # from TF, Keras or TFLite is channels-last already and must stay so.
+            keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs if s.get("layout") == "NHWC"] or None,
             output_signaturedefs=True,
             copy_onnx_input_output_names_to_tflite=True,
             non_verbose=True,

@@ -1,0 +1,23 @@
+"""export/tflite: a TFLite file -> ONNX with tf2onnx (--tflite)."""
+from __future__ import annotations
+
+import onnx
+
+from stages import tf2onnx_cli
+from stages.context import StageContext
+
+TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    opset = int(ctx.option("opset", 13))
+    out = ctx.out / "model.onnx"
+    proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)
+    # TFLite's fused tensor names ("a/Relu;a/BiasAdd") are no TF op names: onnx2tf would stop at them.
+    onnx.save(tf2onnx_cli.tidy_names(proto), out)
+    manifest["inputs"] = tf2onnx_cli.renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = tf2onnx_cli.renamed(manifest["outputs"], proto.graph.output)
+    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+            "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

@@ -1,0 +1,84 @@
+"""load/tflite: a float TFLite file as a source; LiteRT computes golden.
+
+Only the flatbuffer is read (no code runs). Files with quantized inputs or
+outputs are refused: their golden would be in integers, not the model's units.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+
+from stages import samples as samples_lib
+from stages.context import StageContext
+from stages.errors import StageError
+
+TOOLS = ("ai-edge-litert", "numpy")
+IDENTIFIER = b"TFL3"   # the flatbuffer file identifier, at bytes 4..8
+
+
+def open_model(path, name: str):
+    from stages.tflite.signature import TFLiteModel
+
+    head = path.read_bytes()[:8]
+    if len(head) < 8 or head[4:8] != IDENTIFIER:
+        raise StageError(f"{name} is not a TFLite flatbuffer (no {IDENTIFIER.decode()} identifier): "
+                         f"another format with a .tflite name?")
+    # LiteRT does not verify a flatbuffer: a truncated one can crash the process. Probe it in a
+    # child process first, so a bad file is an error in the user's words, not a dead stage.
+    probe = subprocess.run([sys.executable, "-c", "import sys; from ai_edge_litert.interpreter import Interpreter; "
+                            "Interpreter(model_path=sys.argv[1]).allocate_tensors()", str(path)],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        cause = (f"LiteRT crashed reading it (signal {-probe.returncode})" if probe.returncode < 0
+                 else (probe.stderr.strip().splitlines() or ["LiteRT refused it"])[-1])
+        raise StageError(f"{name} is not a readable TFLite file (truncated or corrupt): {cause}")
+    try:
+        return TFLiteModel(path)
+    except StageError as exc:
+        raise StageError(f"{name} does not load in LiteRT (truncated?): {exc}") from None
+
+
+def friendly_names(model) -> dict[str, str]:
+    """Tensor name -> the name users know: the signature's keys ("image", not
+    "serving_default_image:0") when the file has one signature, else the tensor's own."""
+    names = {d["name"]: d["name"] for d in model.inputs + model.outputs}
+    signatures = model.interpreter.get_signature_list()
+    if len(signatures) == 1:
+        runner = model.interpreter.get_signature_runner(next(iter(signatures)))
+        for details in (runner.get_input_details(), runner.get_output_details()):
+            names.update({d["name"]: key for key, d in details.items()})
+    return names
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    path, name = source.file("model"), ctx.user_file_name("model")
+    model = open_model(path, name)
+    quantized = [d["name"] for d in model.inputs + model.outputs if d["dtype"] not in (np.float32, np.float16)]
+    if quantized:
+        raise StageError(f"{name} has integer inputs or outputs ({', '.join(quantized)}); modelferry reads "
+                         f"float TFLite files as sources")
+    names = friendly_names(model)
+    shapes = ctx.option("input_shapes", {})
+    inputs = [samples_lib.input_spec(names[d["name"]], [None if s < 0 else int(s) for s in d["shape_signature"]],
+                                     shapes.get(names[d["name"]]), np.dtype(d["dtype"]).name, "NHWC", name)
+              for d in model.inputs]
+    samples_lib.check_shapes_named(shapes, inputs, name)
+    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
+    tensor = {friendly: tensor_name for tensor_name, friendly in names.items()}
+    golden: dict[str, list] = {names[d["name"]]: [] for d in model.outputs}
+    for i in range(len(next(iter(feeds.values())))):  # TFLite files run a sample at a time
+        outputs = model({tensor[key]: value[i:i + 1] for key, value in feeds.items()})
+        for tensor_name, value in outputs.items():
+            golden[names[tensor_name]].append(value)
+    golden = {key: np.concatenate(parts) for key, parts in golden.items()}
+    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    shutil.copyfile(path, ctx.out / "model.tflite")
+    files["model"] = "model.tflite"
+    return {"format": "tflite-source", "files": files, "inputs": inputs,
+            "outputs": samples_lib.output_specs(golden, layout4d="NHWC"),
+            "source": source.manifest.get("source", {}), "precision": "fp32",
+            "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)}}
