@@ -19,7 +19,7 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.cache import stages_code_sha256
 from flows.runtimes.base import lock_path, lock_sha256
-from flows.runtimes.npm import node_binary, npm_ci, package_lock, package_lock_sha256
+from flows.runtimes.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
 from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
 from stages.bundle import sha256_file
@@ -90,7 +90,10 @@ def node_modules(name: str) -> Path | None:
     folder = home() / "node_modules" / f"{name}-{digest[:16]}"
     if not (folder / COMPLETE).exists():
         shutil.rmtree(folder, ignore_errors=True)
-        npm_ci(name, folder)
+        try:
+            npm_ci(name, folder)
+        except NpmError as exc:
+            raise ImageError(str(exc)) from None
         (folder / COMPLETE).touch()
     return folder / "node_modules"
 
@@ -125,13 +128,16 @@ def tag_for(client, name: str, base: str) -> str:
     digest.update(client.images.get(base).id.encode())
     if package_lock(name):  # Node packages and the node binary copied in (images without them keep their tags)
         digest.update(package_lock_sha256(name).encode())
-        digest.update(sha256_file(node_binary()).encode())
+        digest.update(sha256_file(standalone_node()).encode())
     return f"modelferry/{name}:{digest.hexdigest()[:16]}"
 
 
 def standalone_node() -> Path:
     """The host's node binary, if it can be copied into an image on its own (links only glibc/libstdc++)."""
-    node = node_binary()
+    try:
+        node = node_binary()
+    except NpmError as exc:
+        raise ImageError(str(exc)) from None
     linked = subprocess.run(["ldd", str(node)], capture_output=True, text=True).stdout
     if "libnode" in linked:
         raise ImageError(f"{node} is a distribution build linked to libnode (and its JS builtins under "
