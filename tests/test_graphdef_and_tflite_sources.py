@@ -12,14 +12,15 @@ def stages_of(report: dict) -> list[str]:
 
 def test_frozen_graph_to_onnx_tflite_and_savedmodel(env, keras_models, session_dir):
     out = session_dir / "from-graphdef"
-    result = run_cli(env, "convert", str(keras_models / "digits.pb"), "--to", "onnx,tflite,savedmodel",
+    result = run_cli(env, "convert", str(keras_models / "digits.pb"), "--to", "onnx,tflite,savedmodel,tfjs",
                      "--quantize", "int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "digits")
     report = read_report(run)
     assert report["source"]["format"] == "graphdef"
     got = {(a["target"], a["precision"]): a for a in report["artifacts"]}
-    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8"), ("savedmodel", "fp32")}
+    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8"), ("savedmodel", "fp32"),
+                        ("tfjs", "fp32")}
     assert all(a["parity"]["passed"] for a in got.values())
     assert got[("onnx", "fp32")]["parity"]["max_abs_err"] < 1e-4
     assert got[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
@@ -58,13 +59,13 @@ def test_frozen_graph_unknown_output_name(env, keras_models, tmp_path):
 
 def test_tflite_source_to_onnx_tflite_and_savedmodel(env, keras_models, session_dir):
     out = session_dir / "from-tflite"
-    result = run_cli(env, "convert", str(keras_models / "digits.tflite"), "--to", "onnx,tflite,savedmodel",
+    result = run_cli(env, "convert", str(keras_models / "digits.tflite"), "--to", "onnx,tflite,savedmodel,tfjs",
                      "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "digits"))
     assert report["source"]["format"] == "tflite"
     got = {a["target"]: a for a in report["artifacts"]}
-    assert set(got) == {"onnx", "tflite", "savedmodel"}
+    assert set(got) == {"onnx", "tflite", "savedmodel", "tfjs"}
     assert all(a["parity"]["passed"] and a["parity"]["max_abs_err"] < 1e-4 for a in got.values())
     # A channels-last source stays channels-last through ONNX and onnx2tf.
     assert got["tflite"]["inputs"][0]["shape"] == [1, 8, 8, 1]

@@ -8,7 +8,7 @@ from tests.conftest import latest_run, read_report, run_cli, snapshot
 
 def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
     out = session_dir / "from-keras"
-    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "onnx,tflite,savedmodel",
+    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "onnx,tflite,savedmodel,tfjs",
                      "--quantize", "fp16,int8", "--calibration", str(keras_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "digits")
@@ -16,7 +16,7 @@ def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
     assert report["source"]["format"] == "keras"
     got = {(a["target"], a["precision"]): a for a in report["artifacts"]}
     assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "int8"),
-                        ("savedmodel", "fp32")}
+                        ("savedmodel", "fp32"), ("tfjs", "fp32"), ("tfjs", "fp16")}
     assert all(a["parity"]["passed"] for a in got.values())
     assert got[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
     # Keras is channels-last: no transposes anywhere.
@@ -84,14 +84,15 @@ def test_savedmodel_to_onnx_and_tflite(env, keras_models, session_dir):
     assert not any(s.startswith("emit/") and "savedmodel" in s and s != "emit/savedmodel-tflite" for s in stages)
 
 
-def test_mxnet_to_savedmodel_is_channels_last(env, face, session_dir):
+def test_mxnet_to_savedmodel_and_tfjs_is_channels_last(env, face, session_dir):
     """ONNX -> SavedModel with onnx2tf: NCHW source samples are fed NHWC, outputs compared in NCHW."""
     out = session_dir / "face-savedmodel"
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
-                     "--to", "savedmodel", "--out", str(out))
+                     "--to", "savedmodel,tfjs", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "model")
-    (artifact,) = read_report(run)["artifacts"]
+    artifact, tfjs = read_report(run)["artifacts"]
+    assert tfjs["target"] == "tfjs" and tfjs["parity"]["passed"] and tfjs["parity"]["max_abs_err"] < 1e-4
     assert artifact["target"] == "savedmodel" and artifact["parity"]["passed"]
     assert artifact["parity"]["max_abs_err"] < 1e-4
     assert artifact["inputs"][0]["shape"] == [1, 112, 112, 3] and artifact["inputs"][0]["layout"] == "NHWC"

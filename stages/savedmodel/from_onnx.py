@@ -12,7 +12,8 @@ KEY = "serving_default"
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    convert_into(source.file("model"), manifest["inputs"], ctx.out)
+    # A SavedModel also feeds TFJS, which has no grouped convolutions: onnx2tf splits them.
+    convert_into(source.file("model"), manifest["inputs"], ctx.out, portable=True)
     (ctx.out / "model_float32.tflite").unlink()  # onnx2tf always writes one; this target is the SavedModel
     inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, manifest["inputs"], manifest["outputs"])
     return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,

@@ -20,7 +20,9 @@ TOOLS = ("onnx2tf", "tensorflow-cpu", "onnx", "ai-edge-litert")
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 
 
-def convert(onnx_path: Path, work: Path, inputs: list[dict]) -> Path:
+def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = False) -> Path:
+    """onnx2tf's SavedModel and fp32 TFLite. `portable`: no grouped convolutions (TF runs them,
+    TFJS does not: "depth of input must match input depth for filter")."""
     import onnx2tf
 
     rng = np.random.default_rng(0)
@@ -41,6 +43,7 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict]) -> Path:
             # from TF, Keras or TFLite is channels-last already and must stay so.
             keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs if s.get("layout") == "NHWC"] or None,
             output_signaturedefs=True,
+            disable_group_convolution=portable,
             copy_onnx_input_output_names_to_tflite=True,
             non_verbose=True,
         )
@@ -53,14 +56,14 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict]) -> Path:
     return output
 
 
-def convert_into(onnx_path: Path, inputs: list[dict], out: Path) -> None:
+def convert_into(onnx_path: Path, inputs: list[dict], out: Path, portable: bool = False) -> None:
     """onnx2tf in a scratch directory; keeps out/model_float32.tflite and out/saved_model."""
     with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp:
         work = Path(tmp)
         cwd = os.getcwd()
         os.chdir(work)  # onnx2tf writes scratch files into the working directory
         try:
-            output = convert(onnx_path, work, inputs)
+            output = convert(onnx_path, work, inputs, portable)
         finally:
             os.chdir(cwd)
         shutil.copyfile(output / "model_float32.tflite", out / "model_float32.tflite")
