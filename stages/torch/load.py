@@ -1,0 +1,66 @@
+"""load/torchscript and load/torch-export: a PyTorch archive, checked before loading; torch computes golden.
+
+Input shapes come from --input-shape, else from the file (a torch.export
+program's placeholders carry them), else from the samples or calibration
+arrays of the input's name. PyTorch is channels-first: 4-D inputs are NCHW.
+"""
+from __future__ import annotations
+
+import shutil
+
+from stages import samples as samples_lib
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.torch.archive import SUFFIX
+from stages.torch.model import TorchModel, forward, open_model
+
+TOOLS = ("torch", "numpy")
+# The load implementation's name -> the bundle format it makes (also the kind of archive it reads).
+KINDS = {"torchscript": "torchscript", "torch-export": "torch-export"}
+
+
+def _user_arrays(source) -> dict:
+    """Input arrays the user gave (samples first, then calibration): only their shapes are used here."""
+    for role in ("samples", "calibration"):
+        if source.has(role):
+            return samples_lib.load_npz(source.file(role), f"{role} file")
+    return {}
+
+
+def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
+    arrays = None
+    inputs = []
+    for input_name in model.inputs:
+        dims = model.dims[input_name]
+        override = shapes.get(input_name)
+        if dims is None and override is None:
+            arrays = _user_arrays(source) if arrays is None else arrays
+            if input_name not in arrays:
+                raise StageError(f"{name} does not record the shape of its input {input_name!r} (TorchScript "
+                                 f"keeps none); pass --input-shape {input_name}:1,3,224,224 (its real shape)")
+            dims = [None, *arrays[input_name].shape[1:]]
+        elif override is not None and dims is not None and (
+                len(override) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], override[1:]))):
+            raise StageError(f"--input-shape {input_name}:{','.join(map(str, override))} does not fit {name}, "
+                             f"whose input is {dims}")
+        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, "float32", "NCHW",
+                                             name))
+    samples_lib.check_shapes_named(shapes, inputs, name)
+    return inputs
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    kind = KINDS[ctx.impl.name]
+    path, name = source.file("model"), ctx.user_file_name("model")
+    model = open_model(kind, path, name)
+    inputs = signature(model, source, ctx.option("input_shapes", {}), name)
+    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
+    golden = forward(model, feeds)
+    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    copy = f"model{SUFFIX[kind]}"   # torch.export.load wants the .pt2 suffix
+    shutil.copyfile(path, ctx.out / copy)
+    files["model"] = copy
+    return {"format": kind, "files": files, "inputs": inputs, "outputs": samples_lib.output_specs(golden),
+            "source": source.manifest.get("source", {}), "precision": "fp32",
+            "metrics": {"static_batch": model.static_batch}}
