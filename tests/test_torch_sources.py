@@ -48,12 +48,14 @@ def test_torch_export_to_onnx_without_input_shape(env, torch_models, session_dir
     assert onnx["inputs"][0]["name"] == "image" and onnx["inputs"][0]["shape"] == [1, 1, 8, 8]
 
 
-def test_torchscript_with_input_shape(env, torch_models, session_dir):
-    out = session_dir / "from-torchscript-shape"
+@pytest.mark.parametrize("runtime", ["venv", "auto"])   # auto: in containers where a Docker engine answers
+def test_torchscript_with_input_shape(env, torch_models, session_dir, runtime):
+    out = session_dir / f"from-torchscript-shape-{runtime}"
     result = run_cli(env, "convert", str(torch_models / "digits.pt"), "--input-shape", "image:1,1,8,8",
-                     "--to", "onnx", "--out", str(out))
+                     "--to", "onnx", "--out", str(out), "--runtime", runtime)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert read_report(latest_run(out, "digits"))["artifacts"][0]["parity"]["passed"]
+    (onnx,) = read_report(latest_run(out, "digits"))["artifacts"]
+    assert onnx["parity"]["passed"] and onnx["parity"]["max_abs_err"] < 1e-4
 
 
 def test_torchscript_without_any_shape_asks_for_input_shape(env, torch_models, tmp_path):
@@ -63,6 +65,10 @@ def test_torchscript_without_any_shape_asks_for_input_shape(env, torch_models, t
     assert result.returncode == 1
     assert "[load/torchscript] digits.pt does not record the shape of its input 'image'" in err
     assert "pass --input-shape image:" in err and snapshot(out) == {}
+    misnamed = run_cli(env, "convert", str(torch_models / "digits.pt"), "--input-shape", "data:1,1,8,8",
+                       "--to", "onnx", "--out", str(out))
+    assert misnamed.returncode == 1
+    assert "--input-shape names ['data'], but the inputs of digits.pt are ['image']" in " ".join(misnamed.stderr.split())
 
 
 PICKLE_REFUSED = "which loading would execute; modelferry reads TorchScript (torch.jit.save) and torch.export"
@@ -71,6 +77,8 @@ PICKLE_REFUSED = "which loading would execute; modelferry reads TorchScript (tor
 @pytest.mark.parametrize("name, message", [
     ("pickled.pt", "[load/torchscript] pickled.pt holds a pickled Python object "
                    f"(tests.helpers.torch_net.DigitsNet, __builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
+    ("legacy.pt", "[load/torchscript] legacy.pt holds a pickled Python object "
+                  f"(tests.helpers.torch_net.DigitsNet, __builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
     ("payload.pt", f"[load/torchscript] payload.pt holds a pickled Python object (io.open), {PICKLE_REFUSED}"),
     ("evil.pt2", "[load/torch-export] evil.pt2 holds a pickled Python object (io.open) in "
                  "data/sample_inputs/model.pt, which loading would execute"),

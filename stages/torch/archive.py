@@ -18,6 +18,7 @@ from stages.torch import pickles
 WHAT = {"torchscript": "TorchScript", "torch-export": "torch.export"}
 SUFFIX = {"torchscript": ".pt", "torch-export": ".pt2"}
 PICKLE_PROTO = b"\x80"   # a pickle's first opcode: torch.save's legacy (non-zip) format starts with it
+LEGACY_PICKLES = 5       # that format's pickles: magic number, protocol, system info, the object, storage keys
 HOW_TO_SAVE = ("modelferry reads TorchScript (torch.jit.save) and torch.export (.pt2) files: save the model "
                "with torch.jit.script or torch.jit.trace + torch.jit.save, or with torch.export.export + "
                "torch.export.save")
@@ -37,9 +38,9 @@ class Archive:
         return [n for n in self.names if n.startswith(f"{self.root}/{prefix}")]
 
 
-def _pickle_kind(data: bytes) -> tuple[str, list[str]]:
+def _pickle_kind(data: bytes, count: int = 1) -> tuple[str, list[str]]:
     try:
-        objects = pickles.object_globals(data)
+        objects = pickles.object_globals(data, count)
     except ValueError:
         objects = ["<an unreadable pickle>"]
     return ("pickle" if objects else "weights"), objects
@@ -65,9 +66,10 @@ def classify(path: Path) -> Archive:
                 return Archive("legacy-export", "", names)
             return Archive("unknown", root, names)
     except zipfile.BadZipFile as exc:
-        head = path.read_bytes()[:1] if path.is_file() else b""
+        with open(path, "rb") as handle:
+            head = handle.read(1)
         if head == PICKLE_PROTO:   # torch.save(..., _use_new_zipfile_serialization=False)
-            kind, objects = _pickle_kind(path.read_bytes())
+            kind, objects = _pickle_kind(path.read_bytes(), LEGACY_PICKLES)
             return Archive(kind, "", [], objects)
         raise ValueError(str(exc) or type(exc).__name__) from None
     except (OSError, EOFError, KeyError, zipfile.LargeZipFile) as exc:

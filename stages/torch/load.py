@@ -28,6 +28,7 @@ def _user_arrays(source) -> dict:
 
 
 def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
+    samples_lib.check_shapes_named(shapes, [{"name": input_name} for input_name in model.inputs], name)
     arrays = None
     inputs = []
     for input_name in model.inputs:
@@ -37,7 +38,8 @@ def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
             arrays = _user_arrays(source) if arrays is None else arrays
             if input_name not in arrays:
                 raise StageError(f"{name} does not record the shape of its input {input_name!r} (TorchScript "
-                                 f"keeps none); pass --input-shape {input_name}:1,3,224,224 (its real shape)")
+                                 f"keeps none); pass --input-shape {input_name}:1,3,224,224 (its real shape), or "
+                                 f"--calibration/--samples arrays named {input_name!r}")
             dims = [None, *arrays[input_name].shape[1:]]
         elif override is not None and dims is not None and (
                 len(override) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], override[1:]))):
@@ -45,7 +47,6 @@ def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
                              f"whose input is {dims}")
         inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, "float32", "NCHW",
                                              name))
-    samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
 

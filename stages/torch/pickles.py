@@ -20,21 +20,36 @@ TORCH_DTYPES = {"float16", "float32", "float64", "bfloat16", "int8", "int16", "i
                 "half", "float", "double", "long", "int", "short"}
 
 
-def globals_of(data: bytes) -> list[str]:
-    """The `module.name` globals a pickle refers to, in order; raises ValueError on a broken pickle."""
+def globals_of(data: bytes, count: int = 1) -> list[str]:
+    """The `module.name` globals of the first `count` pickles in `data`, in order; ValueError on a broken one.
+
+    torch.save's legacy (non-zip) format is several pickles in a row (magic number, protocol, system
+    info, the object, storage keys) followed by raw tensor bytes.
+    """
     found: list[str] = []
+    offset = 0
+    for _ in range(count):
+        if offset >= len(data):
+            break
+        offset = _scan(data, offset, found)
+    return found
+
+
+def _scan(data: bytes, offset: int, found: list[str]) -> int:
+    """Globals of the pickle at `offset` appended to `found`; returns the offset after its STOP."""
     pushed: list[str | None] = []   # the last values pushed, enough to resolve STACK_GLOBAL
     memo: dict[int, str | None] = {}
+    end = len(data)
     try:
-        for opcode, arg, _ in pickletools.genops(data):
+        for opcode, arg, pos in pickletools.genops(data[offset:]):
             name = opcode.name
-            if name == "GLOBAL":
+            if name == "STOP":
+                end = offset + pos + 1
+            elif name in ("GLOBAL", "INST"):
                 found.append(str(arg).replace(" ", "."))
             elif name == "STACK_GLOBAL":
                 module, attr = pushed[-2:] if len(pushed) >= 2 else (None, None)
                 found.append(f"{module}.{attr}" if module and attr else "<unresolved STACK_GLOBAL>")
-            elif name == "INST":
-                found.append(str(arg).replace(" ", "."))
             if name in STRING_OPS:
                 pushed.append(arg if isinstance(arg, str) else None)
             elif name == "MEMOIZE":
@@ -47,7 +62,7 @@ def globals_of(data: bytes) -> list[str]:
                 pushed.append(None)
     except Exception as exc:  # genops raises ValueError and others on a truncated or foreign stream
         raise ValueError(f"not a readable pickle: {exc}") from None
-    return found
+    return end
 
 
 def is_tensor_global(name: str) -> bool:
@@ -56,6 +71,6 @@ def is_tensor_global(name: str) -> bool:
             or name == "torch.storage.UntypedStorage")
 
 
-def object_globals(data: bytes) -> list[str]:
+def object_globals(data: bytes, count: int = 1) -> list[str]:
     """The globals beyond tensors and plain containers: the Python classes or functions loading would run."""
-    return list(dict.fromkeys(g for g in globals_of(data) if not is_tensor_global(g)))
+    return list(dict.fromkeys(g for g in globals_of(data, count) if not is_tensor_global(g)))

@@ -5,6 +5,7 @@ taken back to 1x8x8, values 0..255. Writes:
   digits.pt    TorchScript (torch.jit.trace + torch.jit.save)
   digits.pt2   torch.export with a dynamic batch (torch.export.save)
   pickled.pt   torch.save of the whole module: unpickling it writes markers/pickled.ran
+  legacy.pt    the same in torch.save's old non-zip format (markers/legacy.ran)
   payload.pt   torch.save's layout around a plain pickle whose loading writes markers/payload.ran
   evil.pt2     digits.pt2 whose example inputs are that plain pickle (markers/evil.ran): torch.export.load
                unpickles it when torch.load(weights_only=True) refuses it
@@ -93,6 +94,10 @@ trapped = copy.deepcopy(model)
 trapped.marker = str(pickled_marker)
 torch.save(trapped, out / "pickled.pt")
 sprung(pickled_marker, lambda: torch.load(out / "pickled.pt", weights_only=False))
+legacy_marker = out / "markers" / "legacy.ran"
+trapped.marker = str(legacy_marker)
+torch.save(trapped, out / "legacy.pt", _use_new_zipfile_serialization=False)
+sprung(legacy_marker, lambda: torch.load(out / "legacy.pt", weights_only=False))
 
 payload_marker = out / "markers" / "payload.ran"
 payload = pickle.dumps(Trap(payload_marker), protocol=2)
