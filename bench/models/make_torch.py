@@ -6,7 +6,9 @@ There is no torchvision in the runtime, so the net is written out here: the inve
 blocks of Sandler et al. (expand 1x1, depthwise 3x3, project 1x1; ReLU6; residual where the
 shape allows), 1280 features, 1000 logits. Writes OUT_DIR/mobilenetv2.pt (torch.jit.trace +
 torch.jit.save), mobilenetv2.pt2 (torch.export with a dynamic batch, torch.export.save) and
-calib.npz (random 0..255 images under "image").
+calib.npz (random 0..255 images under "image"). Untrained, its outputs barely depend on the
+input; its BatchNorm statistics are set from one training-mode pass over random images
+(cumulative averaging over that one batch), as in bench/models/make_tf.py.
 """
 from __future__ import annotations
 
@@ -70,16 +72,27 @@ def main() -> None:
     out = parser.parse_args().out
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model = MobileNetV2().eval()
-    example = torch.rand(2, 3, SIZE, SIZE) * 255
+    images = np.random.default_rng(0).uniform(0, 255, (16, 3, SIZE, SIZE)).astype(np.float32)
+    model = MobileNetV2()
+    for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+        norm.reset_running_stats()
+        norm.momentum = None     # running statistics := this batch's statistics
+    with torch.no_grad():
+        model.train()(torch.from_numpy(images))
+    for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
+        norm.momentum = 0.1
+    model.eval()
+    example = torch.from_numpy(images[:2])
     with torch.no_grad():
         torch.jit.save(torch.jit.trace(model, example), out / "mobilenetv2.pt")
         program = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
     torch.export.save(program, out / "mobilenetv2.pt2")
-    rng = np.random.default_rng(0)
-    np.savez(out / "calib.npz", **{INPUT: rng.uniform(0, 255, (16, 3, SIZE, SIZE)).astype(np.float32)})
+    np.savez(out / "calib.npz", **{INPUT: images})
     params = sum(p.numel() for p in model.parameters())
-    print(f"MobileNetV2 ({params:,} parameters) written to {out}")
+    with torch.no_grad():
+        logits = model(torch.from_numpy(images[:4])).numpy()
+    print(f"MobileNetV2 ({params:,} parameters) written to {out}; on 4 images: top-1 "
+          f"{logits.argmax(1).tolist()}, logits std {logits.std():.3f}")
 
 
 if __name__ == "__main__":
