@@ -1,0 +1,78 @@
+"""bench/pairs: the markdown table and its footnotes."""
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class PairLike(Protocol):
+    source: str
+    target: str
+    route: str
+    modelferry_s: float | None
+    bare_s: float | None
+    parity: dict | None
+    error: str
+
+
+HEADER = ("source", "target", "route", "modelferry s", "bare converter s", "× bare", "max abs err", "cosine", "parity")
+
+
+def _row(pair: PairLike, notes: list[str]) -> list[str]:
+    converters = pair.route.count("→")
+    route = pair.route if converters else f"{pair.route} (as loaded)"
+    mf = f"{pair.modelferry_s:.1f}" if pair.modelferry_s is not None else "—"
+    if not converters:
+        bare = "— (none)"
+    elif pair.bare_s is None:
+        bare = "—"
+    else:
+        bare = f"{pair.bare_s:.1f}"
+    ratio = f"{pair.modelferry_s / pair.bare_s:.1f}×" if pair.modelferry_s and pair.bare_s else "—"
+    parity = pair.parity
+    if parity:
+        verdict = "pass" if parity.get("passed") else "FAIL"
+        cells = [f"{parity['max_abs_err']:.1e}", f"{parity['cosine']:.6f}"]
+    else:
+        verdict, cells = "error", ["—", "—"]
+    if pair.error:
+        notes.append(f"{pair.source} → {pair.target}: {pair.error}")
+        verdict += f" [{len(notes)}]"
+    return [pair.source, pair.target, route, mf, bare, ratio, *cells, verdict]
+
+
+def render(pairs: list[PairLike], walls: dict[str, float], runtime: str, total_s: float,
+           skipped: list[str]) -> str:
+    notes: list[str] = []
+    rows = [_row(pair, notes) for pair in pairs]
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += [
+        "",
+        f"MobileNetV2 (224×224, random weights), fp32 targets only, `--runtime {runtime}`, a cold bundle cache per "
+        f"source; 8 noise images (0–255) as reference inputs. Whole bench: {total_s / 60:.1f} min.",
+        "",
+        "**modelferry s** is the sum of the wall times of the stage processes on the target's route: load "
+        "(process start, framework import, reading the model, the source framework's golden outputs on the 8 "
+        "images), each converter stage, and the fp32 validation (the artifact run on the same images in its own "
+        "runtime and compared with golden). Every stage is its own process and pays its own start and framework "
+        "import. Steps shared between targets (load; e.g. the ONNX export that TFLite, SavedModel and TFJS go "
+        "through) count in every pair that uses them, so a row is what converting to that target alone costs. "
+        "Prefect's start-up and the flow's own bookkeeping are not in it; the convert run's wall time per "
+        "source (all targets, orchestration included) was: "
+        + ", ".join(f"{source} {seconds:.0f} s" for source, seconds in walls.items()) + ".",
+        "",
+        "**bare converter s** is the sum over the route's hops of the same converter called once by hand "
+        "(bench/bare/), in the same runtime, on the same input file the stage read; timed after imports and "
+        "model loading, except the tf2onnx and tensorflowjs_converter command lines, timed as whole processes "
+        "(their TF import included). onnx2tf writes the TFLite file and the SavedModel in one call: it is timed "
+        "once per source and counted in both pairs. “— (none)”: the target is the source's own format. "
+        "**× bare** = modelferry s / bare converter s.",
+        "",
+        "Parity: fp32 gate max abs err ≤ 1e-4 × max(1, max|golden|), worst output, against the source "
+        "framework's outputs on the same 8 images.",
+    ]
+    if skipped:
+        lines += ["", f"Not run: {', '.join(skipped)} (no stages/torch in this tree)."]
+    if notes:
+        lines += [""] + [f"[{index}] {note}" for index, note in enumerate(notes, 1)]
+    return "\n".join(lines)
