@@ -6,7 +6,7 @@ FACE   := examples/models/face
 # uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
 export UV_NATIVE_TLS ?= true
 
-.PHONY: setup example test bench lock
+.PHONY: setup example test bench bench-pairs lock
 
 setup: $(BIN)/.installed
 
@@ -29,6 +29,12 @@ test: setup
 
 bench: setup $(FACE)/model-symbol.json
 	$(BIN)/python bench/stages.py
+
+# Every source -> target pair on MobileNetV2 next to the bare converters (30-60 min on 2 cores) -> bench/results/pairs.md
+bench-pairs: setup
+	$(BIN)/python bench/pairs.py $(PAIRS_ARGS) > bench/results/pairs.md.tmp
+	mv bench/results/pairs.md.tmp bench/results/pairs.md
+	cat bench/results/pairs.md
 
 # Regenerate images/*/requirements.lock from requirements.in
 lock: setup
