@@ -20,14 +20,19 @@ def stages_of(report: dict) -> list[str]:
 def test_torchscript_to_onnx_and_tflite_within_gates(env, torch_models, session_dir):
     """No --input-shape: TorchScript records none, the calibration arrays of the input's name give it."""
     out = session_dir / "from-torchscript"
-    result = run_cli(env, "convert", str(torch_models / "digits.pt"), "--to", "onnx,tflite", "--quantize", "int8",
+    result = run_cli(env, "convert", str(torch_models / "digits.pt"), "--to", "onnx,tflite,savedmodel,tfjs",
+                     "--quantize", "int8",
                      "--calibration", str(torch_models / "calib.npz"), "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "digits"))
     assert report["source"]["format"] == "torchscript"
     got = {(a["target"], a["precision"]): a for a in report["artifacts"]}
-    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8")}
+    assert set(got) == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "int8"), ("savedmodel", "fp32"),
+                        ("tfjs", "fp32")}
     assert all(a["parity"]["passed"] for a in got.values())
+    # PyTorch -> ONNX -> SavedModel (onnx2tf, channels-last) -> TFJS, each validated in its own runtime.
+    assert got[("tfjs", "fp32")]["parity"]["max_abs_err"] < 1e-4
+    assert {"emit/onnx-savedmodel", "emit/tfjs", "validate/savedmodel", "validate/tfjs"} <= set(stages_of(report))
     assert got[("onnx", "fp32")]["parity"]["max_abs_err"] < 1e-4
     assert got[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
     assert got[("onnx", "fp32")]["inputs"][0]["shape"] == [1, 1, 8, 8]    # PyTorch is channels-first
@@ -38,12 +43,15 @@ def test_torchscript_to_onnx_and_tflite_within_gates(env, torch_models, session_
 def test_torch_export_to_onnx_without_input_shape(env, torch_models, session_dir):
     """A .pt2 program carries its input shapes (batch dynamic): nothing to pass but the file."""
     out = session_dir / "from-pt2"
-    result = run_cli(env, "convert", str(torch_models / "digits.pt2"), "--to", "onnx", "--out", str(out))
+    result = run_cli(env, "convert", str(torch_models / "digits.pt2"), "--to", "onnx,tflite,savedmodel,tfjs",
+                     "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "digits"))
     assert report["source"]["format"] == "torch-export"
-    assert stages_of(report) == ["load/torch-export", "export/torch", "validate/onnx"]
-    (onnx,) = report["artifacts"]
+    assert stages_of(report)[:2] == ["load/torch-export", "export/torch"]
+    assert all(a["parity"]["passed"] for a in report["artifacts"])
+    onnx = next(a for a in report["artifacts"] if a["target"] == "onnx")
+    assert {a["target"] for a in report["artifacts"]} == {"onnx", "tflite", "savedmodel", "tfjs"}
     assert onnx["parity"]["passed"] and onnx["parity"]["max_abs_err"] < 1e-4
     assert onnx["inputs"][0]["name"] == "image" and onnx["inputs"][0]["shape"] == [1, 1, 8, 8]
 
