@@ -198,7 +198,7 @@ def images_lock(names: List[str] = typer.Argument(None, help="Images to lock; de
         lock(name)
 
 
-@images_app.command("build", help="Build images/<name>/Dockerfile from its lock file (no registry needed).")
+@images_app.command("build", help="Build the runtime images (images/<name>/Dockerfile, else images/Dockerfile) from their lock files (no registry needed).")
 def images_build(names: List[str] = typer.Argument(None, help="Images to build; default all."),
                  base: Optional[str] = typer.Option(None, help="Base image (default python:3.11-slim-bookworm, "
                                                             "else modelferry/base:bookworm-py311).")):

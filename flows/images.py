@@ -1,7 +1,8 @@
 """Runtime images: lock files, wheels fetched on the host, and registry-free docker builds.
 
 `modelferry images lock` regenerates images/<name>/requirements.lock;
-`modelferry images build` builds images/<name>/Dockerfile with the lock's
+`modelferry images build` builds images/<name>/Dockerfile (else the shared
+images/Dockerfile, for runtimes that are a Python venv and nothing more) with the lock's
 wheels downloaded by the host's own pip (its index, proxy and CA settings),
 so the build itself needs no network. An image is tagged by the hash of
 what goes into it, so rebuilding an unchanged image is a no-op.
@@ -118,9 +119,15 @@ def base_image(client, explicit: str | None = None) -> str:
                      f"one from Debian's packages with infra/base-image.sh")
 
 
+def dockerfile(name: str) -> Path:
+    """The runtime's own Dockerfile, else the shared one (a venv from the lock, the stage code)."""
+    own = IMAGES_ROOT / name / "Dockerfile"
+    return own if own.is_file() else IMAGES_ROOT / "Dockerfile"
+
+
 def tag_for(client, name: str, base: str) -> str:
     digest = hashlib.sha256()
-    digest.update((IMAGES_ROOT / name / "Dockerfile").read_bytes())
+    digest.update(dockerfile(name).read_bytes())
     apt = IMAGES_ROOT / name / "apt.txt"
     digest.update(apt.read_bytes() if apt.is_file() else b"")
     digest.update(lock_sha256(name).encode())
@@ -154,7 +161,7 @@ def _link_or_copy(source: str, target: str) -> None:
 
 
 def _context(name: str, folder: Path) -> None:
-    shutil.copyfile(IMAGES_ROOT / name / "Dockerfile", folder / "Dockerfile")
+    shutil.copyfile(dockerfile(name), folder / "Dockerfile")
     modules = node_modules(name)
     if modules is not None:  # the host's node and the locked packages: the build has no network
         shutil.copytree(modules, folder / "node_modules", copy_function=_link_or_copy, symlinks=True)
@@ -195,4 +202,18 @@ def build(name: str, base: str | None = None, client=None, log=print, *, nocache
                                       labels={"modelferry.image": name}):
             if "error" in chunk:
                 raise ImageError(f"building {name} failed: {chunk['error'].strip()}")
+    if not nocache:
+        prune(client, name, keep=tag, log=log)
     return tag, True
+
+
+def prune(client, name: str, keep: str, log=print) -> None:
+    """Remove the runtime's older images (each tag is a content hash: they are never used again).
+    An image a container still uses stays; so do images not made by modelferry."""
+    for image in client.images.list(filters={"label": f"modelferry.image={name}"}):
+        for old in (t for t in image.tags if t.startswith(f"modelferry/{name}:") and t != keep):
+            try:
+                client.images.remove(old)
+                log(f"removed the older image {old}")
+            except Exception:  # docker.errors.APIError: in use by a container
+                pass
