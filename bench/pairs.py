@@ -118,7 +118,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-pairs-"))
     shared_venvs = _scratch_env(scratch)["shared_venvs"]
     models = args.models or scratch / "models"
-    pairs_models.build(models, {pairs_models.BY_SOURCE[s].builder for s in sources},
+    build_s = pairs_models.build(models, {pairs_models.BY_SOURCE[s].builder for s in sources},
                        {**os.environ, "MODELFERRY_HOME": str(Path(shared_venvs).parent)})
 
     from prefect import flow
@@ -132,15 +132,16 @@ def main() -> None:
     hello()   # Prefect's temporary server starts here, not inside the first source's run
     pairs: list[Pair] = []
     walls: dict[str, float] = {}
+    stages: dict[str, dict[str, float]] = {}
     for source in sources:
         model = pairs_models.BY_SOURCE[source]
         env = _fresh_home(scratch, source, shared_venvs)
         run = run_source(source, model.path(models), model.input_shapes, targets, args.runtime,
                          scratch / "artifacts")
-        walls[source] = run.wall
+        walls[source], stages[source] = run.wall, run.seconds
         pairs += _pairs_of(run, targets, args.runtime, env, {})
     total = time.monotonic() - started
-    print(render(pairs, walls, args.runtime, total, skipped))
+    print(render(pairs, walls, stages, args.runtime, total, build_s, skipped))
     if not args.keep:
         import shutil
         shutil.rmtree(scratch, ignore_errors=True)

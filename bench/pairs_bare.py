@@ -92,6 +92,7 @@ def call_for(step: Step, input_bundle: Path) -> Call:
 
 def _staged(call: Call, work: Path) -> tuple[Path, list[str]]:
     """For docker (which mounts only the working directory): the scripts and inputs copied under one."""
+    work.chmod(0o755)   # the container's user is not the caller when the caller is root
     shutil.copytree(REPO / "bench" / "bare", work / "bare", ignore=shutil.ignore_patterns("__pycache__"))
     argv = [f"bare/{call.script}"]
     for index, arg in enumerate(call.args):

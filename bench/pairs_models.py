@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,14 +44,17 @@ def torch_stages_present() -> bool:
     return (REPO / "stages" / "torch").is_dir()
 
 
-def build(models: Path, builders: set[str], env: dict[str, str]) -> None:
-    """Run each builder that has not finished yet, in its runtime (always a venv: it only makes files)."""
+def build(models: Path, builders: set[str], env: dict[str, str]) -> float:
+    """Run each builder that has not finished yet, in its runtime (always a venv: it only makes files).
+    Returns the seconds spent building."""
+    started, built = time.monotonic(), False
     for builder in sorted(builders):
         out = models / builder
         if (out / DONE).is_file():
             print(f"models: reusing {out}", file=sys.stderr)
             continue
         print(f"models: building {out} in the {builder} runtime", file=sys.stderr)
+        built = True
         done = subprocess.run([MODELFERRY, "runtime", "exec", "--runtime", "venv", builder, "--", "python",
                                str(REPO / "bench" / "models" / f"make_{builder}.py"), str(out)],
                               cwd=REPO, env=env, capture_output=True, text=True)
@@ -59,3 +63,5 @@ def build(models: Path, builders: set[str], env: dict[str, str]) -> None:
             raise SystemExit(f"bench/models/make_{builder}.py failed in the {builder} runtime "
                              f"(exit {done.returncode}); its log tail is above")
         (out / DONE).write_text(done.stdout)
+        print(f"models: {done.stdout.strip().splitlines()[-1]}", file=sys.stderr)
+    return time.monotonic() - started if built else 0.0

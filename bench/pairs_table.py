@@ -17,6 +17,14 @@ class PairLike(Protocol):
 HEADER = ("source", "target", "route", "modelferry s", "bare converter s", "× bare", "max abs err", "cosine", "parity")
 
 
+def _cosine(value: float) -> str:
+    """Cosines this close to 1 print as 1.000000 whatever they are: show the distance from 1."""
+    gap = 1.0 - value
+    if gap <= 1e-15:
+        return "1"
+    return f"1 − {gap:.0e}" if gap < 1e-6 else f"{value:.6f}"
+
+
 def _row(pair: PairLike, notes: list[str]) -> list[str]:
     converters = pair.route.count("→")
     route = pair.route if converters else f"{pair.route} (as loaded)"
@@ -31,7 +39,7 @@ def _row(pair: PairLike, notes: list[str]) -> list[str]:
     parity = pair.parity
     if parity:
         verdict = "pass" if parity.get("passed") else "FAIL"
-        cells = [f"{parity['max_abs_err']:.1e}", f"{parity['cosine']:.6f}"]
+        cells = [f"{parity['max_abs_err']:.1e}", _cosine(parity["cosine"])]
     else:
         verdict, cells = "error", ["—", "—"]
     if pair.error:
@@ -40,8 +48,8 @@ def _row(pair: PairLike, notes: list[str]) -> list[str]:
     return [pair.source, pair.target, route, mf, bare, ratio, *cells, verdict]
 
 
-def render(pairs: list[PairLike], walls: dict[str, float], runtime: str, total_s: float,
-           skipped: list[str]) -> str:
+def render(pairs: list[PairLike], walls: dict[str, float], stages: dict[str, dict[str, float]], runtime: str,
+           total_s: float, build_s: float, skipped: list[str]) -> str:
     notes: list[str] = []
     rows = [_row(pair, notes) for pair in pairs]
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
@@ -49,7 +57,8 @@ def render(pairs: list[PairLike], walls: dict[str, float], runtime: str, total_s
     lines += [
         "",
         f"MobileNetV2 (224×224, random weights), fp32 targets only, `--runtime {runtime}`, a cold bundle cache per "
-        f"source; 8 noise images (0–255) as reference inputs. Whole bench: {total_s / 60:.1f} min.",
+        f"source; 8 noise images (0–255) as reference inputs. Whole bench: {total_s / 60:.1f} min"
+        + (f" (building the models: {build_s / 60:.1f} min)." if build_s else " (models built earlier)."),
         "",
         "**modelferry s** is the sum of the wall times of the stage processes on the target's route: load "
         "(process start, framework import, reading the model, the source framework's golden outputs on the 8 "
@@ -66,11 +75,15 @@ def render(pairs: list[PairLike], walls: dict[str, float], runtime: str, total_s
         "model loading, except the tf2onnx and tensorflowjs_converter command lines, timed as whole processes "
         "(their TF import included). onnx2tf writes the TFLite file and the SavedModel in one call: it is timed "
         "once per source and counted in both pairs. “— (none)”: the target is the source's own format. "
-        "**× bare** = modelferry s / bare converter s.",
+        "**× bare** = modelferry s / bare converter s. Every number is one cold run, not a mean: onnx2tf's "
+        "time alone varies by several seconds between runs, so ratios near 1 are within the noise.",
         "",
         "Parity: fp32 gate max abs err ≤ 1e-4 × max(1, max|golden|), worst output, against the source "
         "framework's outputs on the same 8 images.",
     ]
+    lines += ["", "Stage seconds per source (cold, in plan order):", ""]
+    lines += [f"- {source}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in times.items())
+              for source, times in stages.items()]
     if skipped:
         lines += ["", f"Not run: {', '.join(skipped)} (no stages/torch in this tree)."]
     if notes:
