@@ -17,22 +17,12 @@ import os
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-
-@dataclass
-class Pair:
-    source: str
-    target: str
-    route: str
-    modelferry_s: float | None
-    bare_s: float | None
-    parity: dict | None
-    error: str = ""
+from pairs_table import Pair  # noqa: E402  (bench/ is the script's folder, on the path)
 
 
 def _names(text: str | None, known: list[str], what: str) -> list[str]:

@@ -1,17 +1,19 @@
 """bench/pairs: the markdown table and its footnotes."""
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass
 
 
-class PairLike(Protocol):
+@dataclass
+class Pair:
+    """One row: a source -> target pair, its times and its parity (or why it has none)."""
     source: str
     target: str
     route: str
     modelferry_s: float | None
     bare_s: float | None
     parity: dict | None
-    error: str
+    error: str = ""
 
 
 HEADER = ("source", "target", "route", "modelferry s", "bare converter s", "× bare", "max abs err", "cosine", "parity")
@@ -25,7 +27,7 @@ def _cosine(value: float) -> str:
     return f"1 − {gap:.0e}" if gap < 1e-6 else f"{value:.6f}"
 
 
-def _row(pair: PairLike, notes: list[str]) -> list[str]:
+def _row(pair: Pair, notes: list[str]) -> list[str]:
     converters = pair.route.count("→")
     route = pair.route if converters else f"{pair.route} (as loaded)"
     mf = f"{pair.modelferry_s:.1f}" if pair.modelferry_s is not None else "—"
@@ -48,7 +50,7 @@ def _row(pair: PairLike, notes: list[str]) -> list[str]:
     return [pair.source, pair.target, route, mf, bare, ratio, *cells, verdict]
 
 
-def render(pairs: list[PairLike], walls: dict[str, float], stages: dict[str, dict[str, float]], runtime: str,
+def render(pairs: list[Pair], walls: dict[str, float], stages: dict[str, dict[str, float]], runtime: str,
            total_s: float, build_s: float, skipped: list[str]) -> str:
     notes: list[str] = []
     rows = [_row(pair, notes) for pair in pairs]
