@@ -32,6 +32,13 @@ def _spec(details: dict, source: dict) -> dict:
     return spec
 
 
+def renamed(specs: list[dict], values) -> list[dict]:
+    """The manifest's tensor specs, in order, named as an exported graph's inputs or outputs
+    (ONNX `graph.input`/`graph.output`); the source's name stays as `source_name`."""
+    return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
+            for value, spec in zip(values, specs)]
+
+
 def match(details: list[dict], sources: list[dict], what: str, path: Path) -> list[dict]:
     """`details`: the target's tensors as dicts of name, shape, dtype and (scale, zero_point) quantization."""
     remaining = list(details)

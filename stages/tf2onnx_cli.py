@@ -1,6 +1,5 @@
 """tf2onnx's command line, run in this runtime, for the sources it reads from files
-(SavedModel, frozen GraphDef, TFLite): one place that runs it, checks its model and
-puts the ONNX graph's tensor names into the manifest."""
+(SavedModel, frozen GraphDef, TFLite): one place that runs it and checks its model."""
 from __future__ import annotations
 
 import re
@@ -28,11 +27,6 @@ def convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.Mo
         raise StageError(f"the ONNX model tf2onnx made of {name} fails onnx.checker: "
                          f"{str(exc).splitlines()[0]}") from None
     return proto
-
-
-def renamed(specs: list[dict], values) -> list[dict]:
-    """The manifest's tensor specs, in order, named as the ONNX graph's inputs or outputs."""
-    return [{**spec, "name": value.name} for value, spec in zip(values, specs)]
 
 
 UNSAFE = re.compile(r"[^A-Za-z0-9_./-]")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from stages import tf2onnx_cli
 from stages.context import StageContext
+from stages.match import renamed
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -15,7 +16,7 @@ def run(ctx: StageContext) -> dict:
     proto = tf2onnx_cli.convert(["--graphdef", str(source.file("model")), "--inputs", ",".join(tensors[0]),
                                  "--outputs", ",".join(tensors[1])], ctx.out / "model.onnx",
                                 ctx.user_file_name("model"), opset)
-    manifest["inputs"] = tf2onnx_cli.renamed(manifest["inputs"], proto.graph.input)
-    manifest["outputs"] = tf2onnx_cli.renamed(manifest["outputs"], proto.graph.output)
+    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

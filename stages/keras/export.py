@@ -6,6 +6,7 @@ import onnx
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.keras.model import load
+from stages.match import renamed
 
 TOOLS = ("tf2onnx", "keras", "tensorflow-cpu", "onnx")
 
@@ -29,7 +30,7 @@ def run(ctx: StageContext) -> dict:
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise StageError(f"the exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
     onnx.save(proto, ctx.out / "model.onnx")
-    manifest["inputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.input, manifest["inputs"])]
-    manifest["outputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.output, manifest["outputs"])]
+    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

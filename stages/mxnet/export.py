@@ -18,6 +18,7 @@ from onnx import helper, numpy_helper
 
 from stages.context import StageContext
 from stages.errors import StageError
+from stages.match import renamed
 from stages.mxnet import checkpoint, graph as graph_lib
 
 TOOLS = ("mxnet", "onnx", "numpy")
@@ -93,12 +94,6 @@ def _drop_weight_inputs(model: onnx.ModelProto) -> int:
     return len(listed)
 
 
-def _signature(values, specs: list[dict]) -> list[dict]:
-    """The ONNX names of the graph's inputs/outputs, in the source's order."""
-    return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
-            for value, spec in zip(values, specs)]
-
-
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     opset = int(ctx.option("opset", 13))
@@ -129,8 +124,8 @@ def run(ctx: StageContext) -> dict:
     onnx.save(model, ctx.out / "model.onnx")
 
     files = {"model": "model.onnx", **source.carry_to(ctx.out)}
-    manifest["inputs"] = _signature(model.graph.input, manifest["inputs"])
-    manifest["outputs"] = _signature(model.graph.output, manifest["outputs"])
+    manifest["inputs"] = renamed(manifest["inputs"], model.graph.input)
+    manifest["outputs"] = renamed(manifest["outputs"], model.graph.output)
     return {**manifest, "format": "onnx", "files": files,
             "metrics": {"opset": opset, "ir_version": model.ir_version, "repairs": repairs,
                         "nodes": len(model.graph.node)}}

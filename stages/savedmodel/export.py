@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from stages import tf2onnx_cli
 from stages.context import StageContext
+from stages.match import renamed
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -20,7 +21,7 @@ def run(ctx: StageContext) -> dict:
         # tf2onnx names outputs after the signature's keys where it can ("logits:0" or "logits").
         matched = by_source.get(value.name.split(":")[0], spec)
         outputs.append({**matched, "name": value.name})
-    manifest["inputs"] = tf2onnx_cli.renamed(manifest["inputs"], proto.graph.input)
+    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
     manifest["outputs"] = outputs
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node), "signature": key}}

@@ -5,6 +5,7 @@ import onnx
 
 from stages import tf2onnx_cli
 from stages.context import StageContext
+from stages.match import renamed
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -17,7 +18,7 @@ def run(ctx: StageContext) -> dict:
     proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)
     # TFLite's fused tensor names ("a/Relu;a/BiasAdd") are no TF op names: onnx2tf would stop at them.
     onnx.save(tf2onnx_cli.tidy_names(proto), out)
-    manifest["inputs"] = tf2onnx_cli.renamed(manifest["inputs"], proto.graph.input)
-    manifest["outputs"] = tf2onnx_cli.renamed(manifest["outputs"], proto.graph.output)
+    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

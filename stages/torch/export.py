@@ -15,6 +15,7 @@ import onnx
 
 from stages.context import StageContext
 from stages.errors import StageError
+from stages.match import renamed
 from stages.torch.model import TorchModel, open_model
 
 TOOLS = ("torch", "onnxscript", "onnx")
@@ -114,8 +115,8 @@ def run(ctx: StageContext) -> dict:
         raise StageError(f"the exported ONNX model has {len(proto.graph.input)} inputs and "
                          f"{len(proto.graph.output)} outputs; {name} has {len(manifest['inputs'])} and "
                          f"{len(manifest['outputs'])}")
-    manifest["inputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.input, manifest["inputs"])]
-    manifest["outputs"] = [{**spec, "name": value.name} for value, spec in zip(proto.graph.output, manifest["outputs"])]
+    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
+    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
     metrics = {"opset": opset, "nodes": len(proto.graph.node), "dynamic_batch": dynamic_batch(proto),
                "exporter": "dynamo"}
     if opset != requested:
