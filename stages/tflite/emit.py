@@ -56,8 +56,9 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
     return output
 
 
-def convert_into(onnx_path: Path, inputs: list[dict], out: Path, portable: bool = False) -> None:
-    """onnx2tf in a scratch directory; keeps out/model_float32.tflite and out/saved_model."""
+def convert_into(onnx_path: Path, inputs: list[dict], out: Path, portable: bool = False,
+                 keep_tflite: bool = True) -> None:
+    """onnx2tf in a scratch directory; keeps out/saved_model and (keep_tflite) out/model_float32.tflite."""
     with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp:
         work = Path(tmp)
         cwd = os.getcwd()
@@ -66,7 +67,8 @@ def convert_into(onnx_path: Path, inputs: list[dict], out: Path, portable: bool 
             output = convert(onnx_path, work, inputs, portable)
         finally:
             os.chdir(cwd)
-        shutil.copyfile(output / "model_float32.tflite", out / "model_float32.tflite")
+        if keep_tflite:
+            shutil.copyfile(output / "model_float32.tflite", out / "model_float32.tflite")
         shutil.copytree(output, out / "saved_model", ignore=shutil.ignore_patterns("*.tflite", "*.onnx", "*.json"))
 
 
