@@ -13,7 +13,8 @@ setup: $(BIN)/.installed
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m pip install -q --disable-pip-version-check uv
 	$(PYTHON) -m uv venv -q --allow-existing --python 3.11 $(VENV)
-	$(PYTHON) -m uv pip install -q --python $(BIN)/python -e ".[test]"
+	# With bytecode: without it the first import of Prefect (and of its temporary server) compiles it all.
+	$(PYTHON) -m uv pip install -q --compile-bytecode --python $(BIN)/python -e ".[test]"
 	touch $@
 
 $(FACE)/model-symbol.json: examples/mobilefacenet.py images/mxnet/requirements.lock | setup

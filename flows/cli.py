@@ -130,6 +130,9 @@ def convert(
     from flows.errors import ConversionError
 
     progress.use(RichReporter())
+    from flows.prefect_local import prepare
+
+    prepare(progress.reporter.note)
     signal.signal(signal.SIGTERM, _interrupt)  # so running stage containers are removed
     started = time.monotonic()
     try:
