@@ -6,7 +6,7 @@ FACE   := examples/models/face
 # uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
 export UV_NATIVE_TLS ?= true
 
-.PHONY: setup example test bench bench-pairs lock
+.PHONY: setup example test bench bench-pairs bench-conformance lock
 
 setup: $(BIN)/.installed
 
@@ -36,6 +36,10 @@ bench-pairs: setup
 	$(BIN)/python bench/pairs.py $(PAIRS_ARGS) > bench/results/pairs.md.tmp
 	mv bench/results/pairs.md.tmp bench/results/pairs.md
 	cat bench/results/pairs.md
+
+# ONNX's own backend node tests -> TFLite, one at a time (a 40-test sample by default; --write -> bench/results/conformance.md)
+bench-conformance: setup
+	$(BIN)/python bench/conformance.py $(CONFORMANCE_ARGS)
 
 # Regenerate images/*/requirements.lock from requirements.in
 lock: setup

@@ -80,10 +80,16 @@ class BundleCache:
     def discard(self, scratch: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
+    def scratch_root(self) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        return self.root
+
     def put_source(self, files: dict[str, Path], manifest: dict, known: dict[str, str] | None = None) -> Path:
-        """The user's model files as the load stage's input bundle (hard links where possible).
+        """The user's model files as the load stage's input bundle, copied (never linked: a file the
+        user rewrites in place must not change a cached bundle).
 
         `known` holds content hashes the caller already computed, so large weights are read once.
+        The same file may serve two roles (--samples and --calibration): each role gets its own copy.
         """
         known = known or {}
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
@@ -94,15 +100,13 @@ class BundleCache:
         if self.get(key):
             return self.root / key
         scratch = self.scratch(key)
-        names = {}
+        names: dict[str, str] = {}
         for role, path in files.items():
-            names[role] = path.name
+            name = path.name if path.name not in names.values() and path.name != MANIFEST else f"{role}-{path.name}"
+            names[role] = name
             if path.is_dir():
-                shutil.copytree(path, scratch / path.name)
-                continue
-            try:
-                os.link(path, scratch / path.name)
-            except OSError:
-                shutil.copyfile(path, scratch / path.name)
+                shutil.copytree(path, scratch / name)
+            else:
+                shutil.copyfile(path, scratch / name)
         (scratch / MANIFEST).write_text(json.dumps({**manifest, "files": names}, indent=2, sort_keys=True))
         return self.commit(scratch, key)

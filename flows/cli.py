@@ -68,9 +68,19 @@ def convert(
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
     quantize: Optional[str] = typer.Option(None, help="Quantized variants, comma-separated: " + "; ".join(
         f"{t}: {', '.join(catalog.quantize_modes(t))}" for t in catalog.TARGETS if catalog.quantize_modes(t)) + "."),
-    calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name: int8 calibration data."),
-    samples: Optional[Path] = typer.Option(None, help=".npz keyed by input name: reference inputs for validation."),
-    input_shape: List[str] = typer.Option([], help="name:1,3,112,112 (repeat per input)."),
+    calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name, or a folder of pictures: "
+                                                       "int8 calibration data."),
+    samples: Optional[Path] = typer.Option(None, help=".npz keyed by input name (one array for a one-input model), "
+                                                   "or a folder of pictures (jpg, png): reference inputs for validation."),
+    input_shape: List[str] = typer.Option([], help="name:1,3,112,112 (repeat per input; sr: for a scalar)."),
+    input_range: List[str] = typer.Option([], help="name:low,high: the values an input takes, for the samples "
+                                                   "modelferry makes (repeat per input)."),
+    mean: Optional[str] = typer.Option(None, help="Image inputs: per-channel mean in 0-255 pixel units, e.g. "
+                                                 "123.675,116.28,103.53 (input = (pixel - mean) / std)."),
+    std: Optional[str] = typer.Option(None, help="Image inputs: per-channel std in 0-255 pixel units, e.g. 58.395,57.12,57.375."),
+    channel_order: str = typer.Option("rgb", help="Image inputs: rgb or bgr."),
+    bind: List[str] = typer.Option([], help="name=value: fix a scalar input or forward() argument to a constant "
+                                            "(e.g. sr=16000; repeatable)."),
     epoch: Optional[int] = typer.Option(None, help="Checkpoint epoch when SOURCE is a prefix."),
     strip_preprocess: bool = typer.Option(False, help="Remove baked-in mean/scale ops after the inputs; recorded in the report."),
     rename: List[str] = typer.Option([], help="old=new: rename a parameter and its node together (repeatable)."),
@@ -100,13 +110,18 @@ def convert(
 ):
     from pydantic import ValidationError
 
-    from flows.config import ConvertRequest, Gates, parse_input_shape, parse_rename
+    from flows.config import (ConvertRequest, Gates, Normalize, parse_bind, parse_floats, parse_input_range,
+                              parse_input_shape, parse_rename)
 
     try:
         request = ConvertRequest(
             source=source, epoch=epoch, targets=_split(to), quantize=_split(quantize),
             calibration=calibration, samples=samples,
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
+            input_ranges=dict(parse_input_range(r) for r in input_range),
+            normalize=Normalize(mean=parse_floats(mean, "--mean"), std=parse_floats(std, "--std"),
+                                channel_order=channel_order),
+            bind=dict(parse_bind(b) for b in bind),
             strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, signature=signature,
             graph_inputs=_split(graph_inputs), graph_outputs=_split(graph_outputs),
             rename=dict(parse_rename(r) for r in rename),

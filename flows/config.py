@@ -11,9 +11,36 @@ from stages import catalog
 
 
 class Gates(BaseModel):
+    """The parity gates (stages/validate/compare.py says how each is applied)."""
     fp32_max_abs: float = 1e-4
     fp16_cosine: float = 0.999
     int8_cosine: float = 0.99
+    fp16_max_abs: float = 1e-3
+    int8_max_abs: float = 1e-2
+
+
+class Normalize(BaseModel):
+    """What the model expects of its image input: (pixel - mean) / std, pixels 0-255 in `channel_order`."""
+    mean: list[float] = Field(default_factory=list)
+    std: list[float] = Field(default_factory=list)
+    channel_order: str = "rgb"
+
+    @field_validator("channel_order")
+    @classmethod
+    def _order(cls, order: str) -> str:
+        if order not in ("rgb", "bgr"):
+            raise ValueError(f"--channel-order {order!r}: choose rgb or bgr")
+        return order
+
+    @field_validator("std")
+    @classmethod
+    def _nonzero(cls, std: list[float]) -> list[float]:
+        if any(v == 0 for v in std):
+            raise ValueError("--std values must not be 0")
+        return std
+
+    def given(self) -> bool:
+        return bool(self.mean or self.std or self.channel_order != "rgb")
 
 
 class ConvertRequest(BaseModel):
@@ -24,6 +51,9 @@ class ConvertRequest(BaseModel):
     calibration: Path | None = None
     samples: Path | None = None
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
+    input_ranges: dict[str, list[float]] = Field(default_factory=dict)   # name -> [lo, hi]
+    normalize: Normalize = Field(default_factory=Normalize)
+    bind: dict[str, float | int | bool] = Field(default_factory=dict)      # name -> constant
     strip_preprocess: bool = False
     simplify: bool = False
     trust_custom_code: bool = False
@@ -83,15 +113,50 @@ class ConvertRequest(BaseModel):
 
 
 def parse_input_shape(text: str) -> tuple[str, list[int]]:
-    """`data:1,3,112,112` -> ("data", [1, 3, 112, 112])."""
+    """`data:1,3,112,112` -> ("data", [1, 3, 112, 112]); `sr:` is a scalar, `x:0,3` has no rows."""
     name, sep, dims = text.rpartition(":")
     try:
-        shape = [int(d) for d in dims.split(",")]
+        shape = [int(d) for d in dims.split(",")] if dims.strip() else []
     except ValueError:
-        shape = []
-    if not sep or not name or not shape or any(d <= 0 for d in shape):
-        raise ValueError(f"--input-shape {text!r} should look like data:1,3,112,112")
+        shape = None
+    if not sep or not name or shape is None or any(d < 0 for d in shape):
+        raise ValueError(f"--input-shape {text!r} should look like data:1,3,112,112 (or sr: for a scalar)")
     return name, shape
+
+
+def parse_input_range(text: str) -> tuple[str, list[float]]:
+    """`image:0,1` -> ("image", [0.0, 1.0])."""
+    name, sep, span = text.rpartition(":")
+    try:
+        lo, hi = (float(v) for v in span.split(","))
+    except ValueError:
+        lo = hi = None
+    if not sep or not name or lo is None or lo > hi:
+        raise ValueError(f"--input-range {text!r} should look like image:0,1 (name:low,high, low <= high)")
+    return name, [lo, hi]
+
+
+def parse_bind(text: str) -> tuple[str, float | int | bool]:
+    """`sr=16000` -> ("sr", 16000): a scalar forward() argument or input, fixed to a constant."""
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise ValueError(f"--bind {text!r} should look like sr=16000")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    try:
+        return name, int(value)
+    except ValueError:
+        try:
+            return name, float(value)
+        except ValueError:
+            raise ValueError(f"--bind {text!r}: the value must be a number or true/false") from None
+
+
+def parse_floats(text: str | None, flag: str) -> list[float]:
+    try:
+        return [float(v) for v in (text or "").split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"{flag} {text!r} should be numbers, comma-separated (one, or one per channel)") from None
 
 
 def parse_rename(text: str) -> tuple[str, str]:

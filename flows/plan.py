@@ -42,11 +42,16 @@ def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
     opening = {"trust_custom_code": True} if request.trust_custom_code else {}
     if request.signature:
         opening["signature"] = request.signature
+    if request.bind:
+        opening["bind"] = request.bind
     graph = {key: names for key, names in (("graph_inputs", request.graph_inputs),
                                            ("graph_outputs", request.graph_outputs)) if names}
+    described = {"input_ranges": request.input_ranges} if request.input_ranges else {}
+    if request.normalize.given():
+        described["normalize"] = request.normalize.model_dump()
     configs = {
         "load": lambda: {"input_shapes": request.input_shapes,
-                         **({"simplify": True} if request.simplify else {}), **opening, **graph},
+                         **({"simplify": True} if request.simplify else {}), **opening, **graph, **described},
         "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
                             "output_layer": request.output_layer},
         "export": lambda: {"opset": request.opset, **opening},

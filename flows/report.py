@@ -8,7 +8,7 @@ from pathlib import Path
 from flows.tasks import StageOutcome
 from stages.bundle import Bundle, content_sha256
 
-PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement")
+PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor")
 
 
 @dataclass

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import re
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from flows import picture_folder
 from flows.cache import BundleCache
 from flows.errors import ConversionError
 from stages import catalog
-from stages.bundle import content_sha256
+from stages.bundle import content_sha256, tree_sha256
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 
@@ -34,15 +36,23 @@ class SourceFiles:
                 "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
 
     def bundle(self, **extras: Path | None) -> Path:
-        """The load stage's input bundle: the model files plus calibration/samples when given."""
+        """The load stage's input bundle: the model files plus calibration/samples when given
+        (an .npz, or a folder of pictures, decoded here)."""
         extras = {role: path for role, path in extras.items() if path}
-        for role, path in extras.items():
-            if not path.is_file():
-                raise ConversionError("load", f"the {role} file is missing", file=str(path))
         known = {role: entry["sha256"] for role, entry in self.info["files"].items()}
-        return BundleCache().put_source({**self.files, **extras},
-                                        {"format": self.bundle_format, "source": self.info}, known)
-
+        manifest = {"format": self.bundle_format, "source": self.info,
+                    "user_files": {role: path.name for role, path in extras.items()}}
+        cache = BundleCache()
+        with tempfile.TemporaryDirectory(dir=cache.scratch_root()) as tmp:
+            for role, path in list(extras.items()):
+                if path.is_dir():
+                    known[role] = tree_sha256(path)   # the pictures' content, not the .npz's zip dates
+                    extras[role] = picture_folder.decode(path, role, Path(tmp) / f"{role}-pictures.npz")
+                    manifest.setdefault("picture_roles", []).append(role)
+                    manifest["user_files"][role] = f"{path.name}/ ({len(picture_folder.files(path))} pictures)"
+                elif not path.is_file():
+                    raise ConversionError("load", f"the {role} file is missing", file=str(path))
+            return cache.put_source({**self.files, **extras}, manifest, known)
 
 def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
     """Accept `prefix-symbol.json`, `prefix-NNNN.params`, or a prefix with --epoch."""

@@ -1,4 +1,11 @@
-"""Reference inputs: read, check and make the `samples.npz` every stage carries."""
+"""Reference inputs: read, check and make the `samples.npz` every stage carries.
+
+The samples come from the user (`--samples`, `--calibration`: an .npz keyed
+by input name, or a folder of pictures), else are made to fit what the user
+said of each input (`--input-range`, `--mean/--std`, `--channel-order`), else
+are synthetic in a plausible range, and the report says which. How samples
+are laid out per input (its batch axis) is in stages/feeding.py.
+"""
 from __future__ import annotations
 
 import zipfile
@@ -6,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from stages import feeding, layout as layouts
+from stages import pictures
 from stages.errors import StageError
 
 SAMPLE_COUNT = 8
@@ -20,35 +29,92 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         raise StageError(f"{what} {path.name} is not a readable .npz of arrays: {exc}") from None
 
 
+def _kind(dtype: str) -> str:
+    kind = np.dtype(dtype).kind
+    return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)
+
+
+def _cast(array: np.ndarray, spec: dict, where: str) -> np.ndarray:
+    """The array in the input's dtype; integers from a float file only when they are whole numbers."""
+    want = np.dtype(spec["dtype"])
+    have = _kind(array.dtype.name)
+    if _kind(want.name) == "float" and have in ("float", "int", "bool"):
+        return np.ascontiguousarray(array, dtype=want)
+    if _kind(want.name) in ("int", "bool") and have in ("int", "bool"):
+        return np.ascontiguousarray(array, dtype=want)
+    if _kind(want.name) in ("int", "bool") and have == "float" and np.all(np.mod(array, 1) == 0):
+        return np.ascontiguousarray(array, dtype=want)
+    raise StageError(f"{where}: {spec['name']!r} holds {array.dtype} values, the model takes {want.name}")
+
+
+def _fits(array: np.ndarray, spec: dict) -> np.ndarray | None:
+    """The array with its samples on the input's batch axis (see feeding.py), None if it does not fit."""
+    shape, axis = [int(d) for d in spec["shape"]], spec.get("batch_axis", 0)
+    if axis is None:
+        if list(array.shape) == shape:
+            return array[None]          # one sample
+        return array if list(array.shape[1:]) == shape else None
+    if array.ndim == len(shape) and all(a == s for i, (a, s) in enumerate(zip(array.shape, shape)) if i != axis):
+        return array
+    return None
+
+
+def _expected(spec: dict) -> str:
+    shape, axis = [str(d) for d in spec["shape"]], spec.get("batch_axis", 0)
+    if axis is None:
+        return f"({', '.join(shape)}) or (N, {', '.join(shape)})"
+    shape[axis] = "N"
+    return f"({', '.join(shape)})"
+
+
 def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, what: str) -> dict[str, np.ndarray]:
-    """Arrays keyed by input name, with each input's per-sample shape; float32."""
-    expected = {spec["name"]: tuple(spec["shape"][1:]) for spec in inputs}
-    missing = sorted(set(expected) - set(arrays))
+    """Arrays keyed by input name, shaped and typed as the inputs take them (samples on the batch axis).
+
+    A model with one input takes an .npz of one array whatever its key."""
+    names = [spec["name"] for spec in inputs]
+    if len(inputs) == 1 and len(arrays) == 1 and names[0] not in arrays:
+        arrays = {names[0]: next(iter(arrays.values()))}
+    missing = sorted(set(names) - set(arrays))
     if missing:
         raise StageError(f"{what} {path.name} has keys {sorted(arrays)} but the model's inputs are "
-                         f"{sorted(expected)}: missing {missing}")
-    checked = {}
-    for name, shape in expected.items():
-        array = arrays[name]
-        if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != shape:
-            raise StageError(f"{what} {path.name}: {name!r} has shape {tuple(array.shape)}, the model "
-                             f"needs (N, {', '.join(map(str, shape))})")
-        if len(array) == 0:
-            raise StageError(f"{what} {path.name}: {name!r} holds no samples")
-        checked[name] = np.ascontiguousarray(array, dtype=np.float32)
+                         f"{sorted(names)}: missing {missing}")
+    checked, counts = {}, {}
+    for spec in inputs:
+        array = _fits(np.asarray(arrays[spec["name"]]), spec)
+        if array is None:
+            raise StageError(f"{what} {path.name}: {spec['name']!r} has shape {tuple(arrays[spec['name']].shape)}, "
+                             f"the model needs {_expected(spec)}")
+        checked[spec["name"]] = _cast(array, spec, f"{what} {path.name}")
+        counts[spec["name"]] = feeding.name_count(checked[spec["name"]], spec)
+    if 0 in counts.values():
+        raise StageError(f"{what} {path.name}: {[n for n, c in counts.items() if c == 0]} hold no samples")
+    if len(set(counts.values())) > 1:
+        raise StageError(f"{what} {path.name}: the inputs hold different numbers of samples {counts}")
     return checked
 
 
-def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, layout4d: str | None,
+def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, family: str | None,
                where: str) -> dict:
-    """One input's signature entry: the user's --input-shape, else the model's (a dynamic batch as 1)."""
-    shape = override or [1 if i == 0 and d is None else d for i, d in enumerate(dims)]
-    if any(d is None for d in shape):
-        raise StageError(f"input {name!r} of {where} has dynamic dimensions {dims}; "
-                         f"pass --input-shape {name}:1,…")
-    layout = layout4d if len(shape) == 4 else None
-    return {"name": name, "shape": [1, *shape[1:]], "dtype": dtype, "layout": layout, "source_layout": layout,
-            "source_name": name}
+    """One input's signature entry: its shape (the user's --input-shape, else the model's, a dynamic
+    batch as 1), dtype, layout for its rank, and its batch axis (None when the shape has none)."""
+    dims = list(dims)
+    dynamic = [i for i, d in enumerate(dims) if d is None]
+    if override is not None:
+        shape = list(override)
+    else:
+        if len(dynamic) > 1:
+            raise StageError(f"input {name!r} of {where} has dynamic dimensions {dims}; "
+                             f"pass --input-shape {name}:{','.join('1' if d is None else str(d) for d in dims)} "
+                             f"(its real shape)")
+        shape = [1 if d is None else int(d) for d in dims]
+    if dynamic:
+        batch_axis = dynamic[0]
+        shape[batch_axis] = 1
+    else:
+        batch_axis = 0 if shape and shape[0] == 1 else None
+    layout = layouts.for_rank(family, len(shape)) if _kind(dtype) == "float" else None
+    return {"name": name, "shape": shape, "dtype": dtype, "layout": layout, "source_layout": layout,
+            "source_name": name, "batch_axis": batch_axis}
 
 
 def check_shapes_named(shapes: dict, inputs: list[dict], where: str) -> None:
@@ -59,84 +125,167 @@ def check_shapes_named(shapes: dict, inputs: list[dict], where: str) -> None:
                          f"{[spec['name'] for spec in inputs]}")
 
 
-def synthetic(inputs: list[dict], count: int = SAMPLE_COUNT, seed: int = 0) -> dict[str, np.ndarray]:
-    """Realistic-range inputs when the user gave none: 0-255 for images, N(0,1) otherwise."""
-    rng = np.random.default_rng(seed)
-    arrays = {}
-    for spec in inputs:
-        shape = (count, *spec["shape"][1:])
-        if looks_like_image(spec):
-            arrays[spec["name"]] = rng.uniform(0, 255, shape).astype(np.float32)
-        else:
-            arrays[spec["name"]] = rng.standard_normal(shape).astype(np.float32)
-    return arrays
+def check_described(options: dict, inputs: list[dict], where: str) -> None:
+    """--input-range may only name inputs the model has."""
+    known = {spec["name"] for spec in inputs}
+    unknown = sorted(set(options.get("input_ranges") or {}) - known)
+    if unknown:
+        raise StageError(f"--input-range names {unknown}, but the inputs of {where} are {sorted(known)}")
+
+
+def channel_axis(spec: dict) -> int | None:
+    """The channel axis of an image-like input (4-D, 1 or 3 channels), else None."""
+    lay = spec.get("source_layout") or spec.get("layout")
+    if len(spec["shape"]) != 4 or not lay or _kind(spec["dtype"]) != "float" or spec.get("batch_axis", 0) != 0:
+        return None
+    axis = lay.index("C")
+    return axis if spec["shape"][axis] in (1, 3) else None
 
 
 def looks_like_image(spec: dict) -> bool:
-    shape = spec["shape"]
-    return len(shape) == 4 and (shape[1] in (1, 3) or shape[3] in (1, 3))
+    return channel_axis(spec) is not None
 
 
-def take(arrays: dict[str, np.ndarray], count: int = SAMPLE_COUNT) -> dict[str, np.ndarray]:
-    return {name: array[:count] for name, array in arrays.items()}
+def _batched_shape(spec: dict, count: int) -> tuple[int, ...]:
+    shape, axis = list(spec["shape"]), spec.get("batch_axis", 0)
+    if axis is None:
+        return (count, *shape)
+    shape[axis] = count
+    return tuple(shape)
 
 
-def reference_inputs(source, inputs: list[dict], out: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The load stage's samples (batch SAMPLE_COUNT) and the checked calibration set it carries.
+def synthetic(inputs: list[dict], described: dict, count: int = SAMPLE_COUNT,
+              seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """Inputs made to fit what the user said of them; returns (arrays, what each one is)."""
+    rng = np.random.default_rng(seed)
+    ranges, norm = described.get("input_ranges") or {}, described.get("normalize") or {}
+    arrays, said = {}, {}
+    for spec in inputs:
+        name, shape, kind = spec["name"], _batched_shape(spec, count), _kind(spec["dtype"])
+        span = ranges.get(name)
+        if kind == "bool":
+            arrays[name], said[name] = rng.integers(0, 2, shape).astype(bool), "random booleans"
+        elif kind == "int":
+            if span is None:
+                raise StageError(f"input {name!r} is {spec['dtype']}: say which values it takes with "
+                                 f"--input-range {name}:LO,HI, give them with --samples, or fix it with "
+                                 f"--bind {name}=VALUE")
+            lo, hi = int(span[0]), int(span[1])
+            arrays[name] = rng.integers(lo, hi + 1, shape).astype(spec["dtype"])
+            said[name] = f"random integers in [{lo}, {hi}]"
+        elif looks_like_image(spec):
+            arrays[name], said[name] = pictures.synthetic(spec, shape, rng, span, norm)
+        elif span is not None:
+            arrays[name] = rng.uniform(span[0], span[1], shape).astype(spec["dtype"])
+            said[name] = f"uniform in [{span[0]:g}, {span[1]:g}]"
+        else:
+            arrays[name], said[name] = rng.standard_normal(shape).astype(spec["dtype"]), "normal N(0, 1)"
+    return arrays, said
+
+
+def first(arrays: dict[str, np.ndarray], inputs: list[dict], count: int = SAMPLE_COUNT) -> dict[str, np.ndarray]:
+    """The first `count` samples of each input."""
+    return {spec["name"]: arrays[spec["name"]][:count] if spec.get("batch_axis", 0) is None
+            else feeding.take(arrays[spec["name"]], spec, slice(0, count)) for spec in inputs}
+
+
+def _user_arrays(source, role: str, inputs: list[dict], described: dict) -> tuple[dict, str]:
+    path = source.file(role)
+    what = f"{role} file"
+    if role in (source.manifest.get("picture_roles") or []):
+        made, said = pictures.inputs(load_npz(path, what), inputs, described, path.name)
+        rest, rest_said = synthetic([s for s in inputs if s["name"] not in made], described,
+                                    count=feeding.name_count(next(iter(made.values())), inputs[0]))
+        return {**made, **rest}, "; ".join([said, *(f"{n}: {w}" for n, w in rest_said.items())])
+    user = (source.manifest.get("user_files") or {}).get(role, path.name)
+    return check_inputs(load_npz(path, what), inputs, path, what), f"from {user}"
+
+
+def reference_inputs(source, inputs: list[dict], out: Path,
+                     described: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, str], dict]:
+    """The load stage's samples (SAMPLE_COUNT of them) and the checked calibration set it carries.
 
     Samples come from the user's samples file, else the calibration file, else
-    synthetic data in a realistic range. Returns (samples, files written).
+    synthetic data fitted to `described` (input ranges, normalization).
+    Returns (samples, files written, what the samples are).
     """
-    files = {}
-    calibration = None
+    described = described or {}
+    files, calibration = {}, None
+    info = {}
     if source.has("calibration"):
-        path = source.file("calibration")
-        calibration = check_inputs(load_npz(path, "calibration file"), inputs, path, "calibration file")
+        calibration, info["calibration"] = _user_arrays(source, "calibration", inputs, described)
         np.savez(out / "calibration.npz", **calibration)
         files["calibration"] = "calibration.npz"
     if source.has("samples"):
-        path = source.file("samples")
-        feeds = check_inputs(load_npz(path, "samples file"), inputs, path, "samples file")
+        feeds, info["samples"] = _user_arrays(source, "samples", inputs, described)
+        info["synthetic"] = False
+    elif calibration is not None:
+        feeds, info["samples"], info["synthetic"] = calibration, f"the calibration set ({info['calibration']})", False
     else:
-        feeds = calibration if calibration is not None else synthetic(inputs)
-    return take(feeds), files
+        feeds, said = synthetic(inputs, described)
+        info["samples"] = "synthetic: " + "; ".join(f"{name}: {what}" for name, what in said.items())
+        info["synthetic"] = True
+    return first(feeds, inputs), files, info
+
+
+def nudged(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The feeds moved by one float32 ulp (integer inputs unchanged)."""
+    return {name: np.nextafter(value, np.inf).astype(value.dtype) if _kind(value.dtype.name) == "float" else value
+            for name, value in feeds.items()}
+
+
+def noise_floor(golden: dict[str, np.ndarray], again: dict[str, np.ndarray]) -> dict[str, float]:
+    """Per output, how far the source itself moves when its inputs move by one ulp."""
+    floor = {}
+    for name, value in golden.items():
+        other = again.get(name)
+        if other is None or other.shape != value.shape or not np.issubdtype(value.dtype, np.number):
+            continue
+        diff = np.abs(other.astype(np.float64) - value.astype(np.float64))
+        floor[name] = float(diff.max()) if diff.size and np.all(np.isfinite(diff)) else 0.0
+    return floor
+
+
+def reference(out: Path, feeds: dict[str, np.ndarray], run, where: str) -> tuple[dict, dict, dict]:
+    """Golden outputs of the source (`run(feeds)`), its float32 noise floor, and the files written.
+
+    Returns (golden, files, noise floor per output)."""
+    golden = run(feeds)
+    floor = noise_floor(golden, run(nudged(feeds)))
+    return golden, write_reference(out, feeds, golden, where), floor
 
 
 def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str) -> dict:
     """samples.npz and golden.npz, refusing outputs that are not finite."""
     for name, value in golden.items():
-        if not np.all(np.isfinite(value)):
-            raise StageError(f"{where}: output {name!r} is not finite on the samples; "
-                             f"the model's weights may be corrupt")
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            raise StageError(f"{where}: output {name!r} is not finite on the samples; the model's weights may "
+                             f"be corrupt, or the samples do not fit it (see --input-range, --mean/--std)")
     np.savez(out / "samples.npz", **feeds)
     np.savez(out / "golden.npz", **golden)
     return {"samples": "samples.npz", "golden": "golden.npz"}
 
 
-def output_specs(golden: dict[str, np.ndarray], layout4d: str = "NCHW") -> list[dict]:
+def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first", samples: int | None = None) -> list[dict]:
+    """The outputs' signature: one run's shape (golden joins `samples` runs' outputs on axis 0)."""
     specs = []
     for name, value in golden.items():
-        layout = layout4d if value.ndim == 4 else None
-        specs.append({"name": name, "shape": [1, *value.shape[1:]], "dtype": str(value.dtype),
-                      "layout": layout, "source_layout": layout, "source_name": name})
+        lay = layouts.for_rank(family, value.ndim) if np.issubdtype(value.dtype, np.floating) else None
+        shape = [int(d) for d in value.shape]
+        if shape:
+            shape[0] = 1 if samples is None else (shape[0] // samples if shape[0] % samples == 0 else shape[0])
+        specs.append({"name": name, "shape": shape, "dtype": str(value.dtype),
+                      "layout": lay, "source_layout": lay, "source_name": name})
     return specs
-
-
-PERMUTATIONS = {("NCHW", "NHWC"): (0, 2, 3, 1), ("NHWC", "NCHW"): (0, 3, 1, 2)}
-
-
-def relayout(x: np.ndarray, src: str | None, dst: str | None) -> np.ndarray:
-    perm = PERMUTATIONS.get((src, dst))
-    return x.transpose(perm) if perm and x.ndim == 4 else x
 
 
 def to_target_layout(x: np.ndarray, spec: dict) -> np.ndarray:
     """A source-layout array as the target tensor `spec` wants it (NCHW sources, NHWC TFLite …)."""
-    return relayout(x, spec.get("source_layout", spec.get("layout")), spec.get("layout"))
+    return layouts.relayout(x, spec.get("source_layout", spec.get("layout")), spec.get("layout"))
 
 
 def to_source_layout(y: np.ndarray, spec: dict) -> np.ndarray:
-    return relayout(y, spec.get("layout"), spec.get("source_layout", spec.get("layout")))
+    return layouts.relayout(y, spec.get("layout"), spec.get("source_layout", spec.get("layout")))
 
 
 def apply_preprocess(arrays: dict[str, np.ndarray], preprocess: dict | None) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.graphdef.model import endpoints, function, placeholder, read
@@ -26,7 +26,7 @@ def signature(graph, names: list[str], shapes: dict, where: str) -> list[dict]:
                              f"pass --input-shape {input_name}:1,…")
         # TensorFlow's default layout is channels-last.
         inputs.append(samples_lib.input_spec(input_name, dims or shapes[input_name], shapes.get(input_name),
-                                             dtype, "NHWC", where))
+                                             dtype, "channels_last", where))
     samples_lib.check_shapes_named(shapes, inputs, where)
     return inputs
 
@@ -36,14 +36,10 @@ def evaluate(fn, feeds: dict[str, np.ndarray], inputs: list[dict], outputs: list
     """The function on every sample: all at once, or one by one where the batch is fixed."""
     import tensorflow as tf
 
-    count = len(next(iter(feeds.values())))
-    chunks = [slice(0, count)] if batched else [slice(i, i + 1) for i in range(count)]
-    parts: dict[str, list] = {name: [] for name in outputs}
-    for chunk in chunks:
-        values = fn(*[tf.constant(feeds[spec["name"]][chunk], dtype=spec["dtype"]) for spec in inputs])
-        for name, value in zip(outputs, values):
-            parts[name].append(np.asarray(value))
-    return {name: np.concatenate(values) for name, values in parts.items()}
+    def call(run: dict) -> dict:
+        values = fn(*[tf.constant(run[spec["name"]], dtype=spec["dtype"]) for spec in inputs])
+        return {name: np.asarray(value) for name, value in zip(outputs, values)}
+    return feeding.run_all(call, feeds, inputs, batched)
 
 
 def run(ctx: StageContext) -> dict:
@@ -53,17 +49,23 @@ def run(ctx: StageContext) -> dict:
     input_names, output_names = endpoints(graph, name, ctx.option("graph_inputs", []),
                                           ctx.option("graph_outputs", []))
     inputs = signature(graph, input_names, ctx.option("input_shapes", {}), name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
+    samples_lib.check_described(ctx.config, inputs, name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     batched = all((placeholder(graph, n)[0] or [None])[0] is None for n in input_names)
-    try:
-        golden = evaluate(function(graph, input_names, output_names), feeds, inputs, output_names, batched)
-    except Exception as exc:  # TF raises many types for graphs it cannot import or run
-        raise StageError(f"TensorFlow could not run {name} from {input_names} to {output_names}: "
-                         f"{str(exc).splitlines()[0]}") from None
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    fn = function(graph, input_names, output_names)
+
+    def golden_of(f: dict) -> dict:
+        try:
+            return evaluate(fn, f, inputs, output_names, batched)
+        except Exception as exc:  # TF raises many types for graphs it cannot import or run
+            raise StageError(f"TensorFlow could not run {name} from {input_names} to {output_names}: "
+                             f"{str(exc).splitlines()[0]}") from None
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name)
+    files.update(written)
     shutil.copyfile(path, ctx.out / "model.pb")
     files["model"] = "model.pb"
     return {"format": "graphdef", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, layout4d="NHWC"),
+            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names}}
+            "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names},
+            "noise_floor": floor, "samples_info": info}

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.keras.model import load
 
@@ -15,7 +15,7 @@ TOOLS = ("keras", "tensorflow-cpu", "numpy")
 def signature(model, shapes: dict, name: str) -> list[dict]:
     # Keras is channels-last.
     inputs = [samples_lib.input_spec(tensor.name, list(tensor.shape), shapes.get(tensor.name),
-                                     np.dtype(tensor.dtype).name, "NHWC", name) for tensor in model.inputs]
+                                     np.dtype(tensor.dtype).name, "channels_last", name) for tensor in model.inputs]
     samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
@@ -33,13 +33,15 @@ def run(ctx: StageContext) -> dict:
     trust = bool(ctx.option("trust_custom_code", False))
     model = load(path, name, trust)
     inputs = signature(model, ctx.option("input_shapes", {}), name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
-    golden = predict(model, feeds)
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    samples_lib.check_described(ctx.config, inputs, name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: predict(model, f), name)
+    files.update(written)
     copy = f"model{path.suffix}"
     shutil.copyfile(path, ctx.out / copy)
     files["model"] = copy
     return {"format": "keras", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, layout4d="NHWC"),
+            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"trusted_custom_code": trust, "layers": len(model.layers)}}
+            "metrics": {"trusted_custom_code": trust, "layers": len(model.layers)},
+            "noise_floor": floor, "samples_info": info}

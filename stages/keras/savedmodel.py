@@ -1,9 +1,13 @@
 """emit/keras-savedmodel: Keras -> TF SavedModel with Keras' own export() (signature serving_default)."""
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from stages.context import StageContext
 from stages.keras.model import load
 from stages.savedmodel import signature
+from stages.savedmodel.resign import resign
 
 TOOLS = ("tensorflow-cpu", "keras")
 KEY = "serving_default"
@@ -15,8 +19,11 @@ def export(ctx: StageContext):
     model = load(source.file("model"), ctx.user_file_name("model"), bool(ctx.option("trust_custom_code")))
     path = ctx.out / "saved_model"
     # Keras 3's export() writes a SavedModel whose serving signature carries the weights;
-    # from_concrete_functions on a Keras 3 model silently drops them (DESIGN.md).
-    model.export(str(path), format="tf_saved_model", verbose=False)
+    # from_concrete_functions on a Keras 3 model silently drops them (DESIGN.md). Its outputs
+    # are keyed output_0…: signed again with the model's output names.
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp + "/saved_model", format="tf_saved_model", verbose=False)
+        resign(Path(tmp) / "saved_model", path, KEY, source.manifest["outputs"])
     return path
 
 

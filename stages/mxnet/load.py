@@ -31,7 +31,7 @@ def _signature(graph, symbol, arg, aux, shapes: dict, symbol_name: str) -> list[
         if shape is None:
             raise StageError(f"cannot tell the shape of input {name!r} from {symbol_name}; "
                              f"pass --input-shape {name}:1,3,112,112 (your model's shape)")
-        inputs.append(samples_lib.input_spec(name, shape, None, "float32", "NCHW", symbol_name))
+        inputs.append(samples_lib.input_spec(name, shape, None, "float32", "channels_first", symbol_name))
     samples_lib.check_shapes_named(shapes, inputs, symbol_name)
     return inputs
 
@@ -44,9 +44,11 @@ def run(ctx: StageContext) -> dict:
     arg, aux = checkpoint.read_params(params_path)
 
     inputs = _signature(graph, symbol, arg, aux, ctx.option("input_shapes", {}), symbol_path.name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
-    golden = checkpoint.run(symbol, arg, aux, feeds, where=symbol_path.name)
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, symbol_path.name))
+    samples_lib.check_described(ctx.config, inputs, symbol_path.name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
+    golden, written, floor = samples_lib.reference(
+        ctx.out, feeds, lambda f: checkpoint.run(symbol, arg, aux, f, where=symbol_path.name), symbol_path.name)
+    files.update(written)
     shutil.copyfile(symbol_path, ctx.out / "model-symbol.json")
     shutil.copyfile(params_path, ctx.out / "model-0000.params")
     files.update(symbol="model-symbol.json", params="model-0000.params")
@@ -59,4 +61,6 @@ def run(ctx: StageContext) -> dict:
         "source": source.manifest.get("source", {}),
         "precision": "fp32",
         "metrics": {"samples": len(next(iter(feeds.values())))},
+        "noise_floor": floor,
+        "samples_info": info,
     }

@@ -10,7 +10,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 
@@ -31,6 +31,27 @@ def read_model(path, name: str) -> onnx.ModelProto:
     return model
 
 
+def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
+    """Fold the --bind constants into the graph: each named input becomes an initializer."""
+    from onnx import numpy_helper
+
+    folded = []
+    for value in list(model.graph.input):
+        if value.name not in bound:
+            continue
+        tensor = value.type.tensor_type
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        if None in dims:
+            raise StageError(f"--bind {value.name}: input {value.name!r} of {name} has dynamic dimensions {dims}; "
+                             f"only inputs of a fixed shape (a scalar, [1]) can be fixed to a constant")
+        dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
+        constant = np.full(dims, bound[value.name], dtype=dtype)
+        model.graph.initializer.append(numpy_helper.from_array(constant, value.name))
+        model.graph.input.remove(value)
+        folded.append(value.name)
+    return folded
+
+
 def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
     weights = {init.name for init in model.graph.initializer}
     inputs = []
@@ -41,17 +62,18 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
         dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
         shape = shapes.get(value.name)
-        if shape and (len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], shape[1:]))):
+        if shape is not None and (len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims, shape))):
             raise StageError(f"--input-shape {value.name}:{','.join(map(str, shape))} does not fit {name}, "
                              f"whose input is {dims}")
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise StageError(f"input {value.name!r} of {name} is {dtype}; only float inputs are supported")
-        inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, "NCHW", name))
+        if np.dtype(dtype).kind not in "fiub":
+            raise StageError(f"input {value.name!r} of {name} is {dtype}; modelferry feeds float, integer and "
+                             f"boolean inputs")
+        inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, "channels_first", name))
     samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
 
-def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray], name: str) -> dict[str, np.ndarray]:
+def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray], inputs: list[dict], name: str) -> dict[str, np.ndarray]:
     """ONNX Runtime's outputs, a whole batch at once where the batch is dynamic, else one by one."""
     import onnxruntime as ort
 
@@ -59,15 +81,17 @@ def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray], name: str) -> dic
         session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT's own exception types
         raise StageError(f"{name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
-    dynamic = all(not isinstance(i.shape[0], int) for i in session.get_inputs())
-    count = len(next(iter(feeds.values())))
-    chunks = [slice(0, count)] if dynamic else [slice(i, i + 1) for i in range(count)]
+    dynamic = all(i.shape and not isinstance(i.shape[0], int) for i in session.get_inputs())
     names = [o.name for o in session.get_outputs()]
-    parts: dict[str, list] = {n: [] for n in names}
-    for chunk in chunks:
-        for n, value in zip(names, session.run(names, {k: v[chunk] for k, v in feeds.items()})):
-            parts[n].append(value)
-    return {n: np.concatenate(v) for n, v in parts.items()}
+
+    def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            return dict(zip(names, session.run(names, run)))
+        except Exception as exc:  # ORT's own exception types: the op that failed is in the message
+            raise StageError(f"{name} fails in ONNX Runtime on the samples "
+                             f"({', '.join(f'{k}: {v.dtype}{list(v.shape)}' for k, v in run.items())}): "
+                             f"{str(exc).splitlines()[0]}") from None
+    return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
 def run(ctx: StageContext) -> dict:
@@ -77,6 +101,13 @@ def run(ctx: StageContext) -> dict:
     model = read_model(path, name)
     metrics = {"opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
                "nodes_in": len(model.graph.node)}
+    bound = ctx.option("bind", {})
+    if bound:
+        metrics["bound"] = {key: bound[key] for key in bind_inputs(model, bound, name)}
+        unknown = sorted(set(bound) - set(metrics["bound"]))
+        if unknown:
+            raise StageError(f"--bind names {unknown}, but the inputs of {name} are "
+                             f"{[v.name for v in model.graph.input]}")
     if ctx.option("simplify"):
         from onnxsim import simplify
 
@@ -86,12 +117,15 @@ def run(ctx: StageContext) -> dict:
         model = simplified
     metrics["nodes"] = len(model.graph.node)
     inputs = _signature(model, ctx.option("input_shapes", {}), name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
+    samples_lib.check_described(ctx.config, inputs, name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     serialized = model.SerializeToString()
-    golden = run_onnx(serialized, feeds, name)
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: run_onnx(serialized, f, inputs, name),
+                                                   name)
+    files.update(written)
     (ctx.out / "model.onnx").write_bytes(serialized)
     files["model"] = "model.onnx"
-    outputs = samples_lib.output_specs(golden)
+    outputs = samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs))
     return {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
-            "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics}
+            "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics,
+            "noise_floor": floor, "samples_info": info}

@@ -13,8 +13,9 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     # A SavedModel also feeds TFJS, which has no grouped convolutions: onnx2tf splits them.
-    convert_into(source.file("model"), manifest["inputs"], ctx.out, portable=True, keep_tflite=False)
-    inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, manifest["inputs"], manifest["outputs"])
+    safe_inputs, safe_outputs = convert_into(source.file("model"), manifest["inputs"], manifest["outputs"], ctx.out,
+                                             portable=True)
+    inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, safe_inputs, safe_outputs, moved=True)
     return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
             "files": {"model": "saved_model", **source.carry_to(ctx.out)}, "inputs": inputs, "outputs": outputs,
             "metrics": {"signature": KEY}}

@@ -19,8 +19,10 @@ def _details(specs: dict) -> list[dict]:
              "dtype": spec.dtype.name, "quantization": NO_QUANTIZATION} for name, spec in specs.items()]
 
 
-def describe(path: Path, key: str, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The signature's inputs and outputs, in the source's order, with layouts."""
+def describe(path: Path, key: str, inputs: list[dict], outputs: list[dict],
+             moved: bool = False) -> tuple[list[dict], list[dict]]:
+    """The signature's inputs and outputs, in the source's order, with layouts.
+    `moved`: made by onnx2tf, which moves channels-first tensors channels-last."""
     _, fn = signature(path, path.name, key)
-    return (match(_details(fn.structured_input_signature[1]), inputs, "input", path),
-            match(_details(fn.structured_outputs), outputs, "output", path))
+    return (match(_details(fn.structured_input_signature[1]), inputs, "input", path, "always" if moved else None),
+            match(_details(fn.structured_outputs), outputs, "output", path, "by_shape" if moved else None))

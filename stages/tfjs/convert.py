@@ -41,19 +41,20 @@ def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name
 
 
 def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[dict]:
-    """Each manifest tensor with the graph model's signature key as its name (by name, else by order)."""
+    """Each manifest tensor with the graph model's signature key as its name, matched by name
+    (the converter keeps the SavedModel signature's keys); a lone tensor needs no name."""
     if len(keys) != len(specs):
         raise StageError(f"{where} has {what}s {keys}, the source has {[s['source_name'] for s in specs]}")
-    left = list(keys)
-    named = {}
-    for index, spec in enumerate(specs):
-        for candidate in (spec["name"], spec["source_name"]):
-            if candidate in left:
-                named[index] = candidate
-                left.remove(candidate)
-                break
-    rest = iter(left)
-    return [{**spec, "name": named.get(index) or next(rest)} for index, spec in enumerate(specs)]
+    if len(keys) == 1:
+        return [{**specs[0], "name": keys[0]}]
+    matched = []
+    for spec in specs:
+        found = next((c for c in (spec["name"], spec["source_name"]) if c in keys), None)
+        if found is None:
+            raise StageError(f"{where}: no {what} is named {spec['source_name']!r} (it has {keys}); the names "
+                             f"were lost, and modelferry does not pair {what}s by position")
+        matched.append({**spec, "name": found})
+    return matched
 
 
 def describe(model_dir: Path, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:

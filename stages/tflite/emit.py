@@ -1,4 +1,11 @@
-"""emit/tflite: ONNX -> TFLite fp32 with onnx2tf, keeping its SavedModel for quantize."""
+"""emit/tflite: ONNX -> TFLite fp32 with onnx2tf, keeping its SavedModel for quantize.
+
+Names: onnx2tf rejects ONNX names that are not TF scope names (`Softmax@0`),
+so it converts a copy with safe names (stages/onnx/names.py); its SavedModel
+is then signed with the model's names (stages/savedmodel/resign.py) and the
+fp32 TFLite file is made from it by TF's converter, as the quantized files
+are, so every TFLite file's signature runner takes and returns the source's
+names."""
 from __future__ import annotations
 
 import os
@@ -8,8 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
+from stages import layout as layouts
 from stages.context import StageContext
 from stages.errors import StageError
+from stages.onnx import names
+from stages.savedmodel.resign import resign
 from stages.tflite import signature
 
 TOOLS = ("onnx2tf", "tensorflow-cpu", "onnx", "ai-edge-litert")
@@ -29,7 +39,8 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
     np.save(work / ONNX2TF_SAMPLE, rng.uniform(0, 1, (20, 128, 128, 3)).astype(np.float32))
     # onnx2tf runs onnxsim on its input in place: give it a copy.
     model = work / "model.onnx"
-    shutil.copyfile(onnx_path, model)
+    if onnx_path != model:
+        shutil.copyfile(onnx_path, model)
     # onnx2tf finds onnxsim through PATH; make sure it is this runtime's.
     bin_dir = str(Path(os.sys.executable).parent)
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}"
@@ -41,7 +52,8 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
             overwrite_input_shape=[f"{spec['name']}:{','.join(map(str, spec['shape']))}" for spec in inputs],
             # onnx2tf takes 4-D inputs for NCHW and moves channels last; an ONNX graph exported
             # from TF, Keras or TFLite is channels-last already and must stay so.
-            keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs if s.get("layout") == "NHWC"] or None,
+            keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs
+                                                   if layouts.is_channels_last(s.get("layout"))] or None,
             output_signaturedefs=True,
             disable_group_convolution=portable,
             copy_onnx_input_output_names_to_tflite=True,
@@ -50,35 +62,49 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
     except SystemExit as exc:  # onnx2tf exits on some unsupported graphs
         raise StageError(f"onnx2tf could not convert {onnx_path.name} (exit {exc.code}); "
                          f"see the log tail for the op it stopped at") from None
-    tflite = output / "model_float32.tflite"
-    if not tflite.is_file():
-        raise StageError(f"onnx2tf wrote no TFLite file for {onnx_path.name}")
+    if not (output / "saved_model.pb").is_file():
+        raise StageError(f"onnx2tf wrote no SavedModel for {onnx_path.name}")
     return output
 
 
-def convert_into(onnx_path: Path, inputs: list[dict], out: Path, portable: bool = False,
-                 keep_tflite: bool = True) -> None:
-    """onnx2tf in a scratch directory; keeps out/saved_model and (keep_tflite) out/model_float32.tflite."""
+def convert_into(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path,
+                 portable: bool = False) -> tuple[list[dict], list[dict]]:
+    """onnx2tf in a scratch directory; keeps out/saved_model, signed with the ONNX graph's names.
+    Returns the manifest's inputs and outputs named as in that SavedModel (safe names)."""
     with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp:
         work = Path(tmp)
+        model, safe_inputs, safe_outputs = names.safe_copy(onnx_path, work / "safe.onnx", inputs, outputs)
         cwd = os.getcwd()
         os.chdir(work)  # onnx2tf writes scratch files into the working directory
         try:
-            output = convert(onnx_path, work, inputs, portable)
+            output = convert(model, work, safe_inputs, portable)
         finally:
             os.chdir(cwd)
-        if keep_tflite:
-            shutil.copyfile(output / "model_float32.tflite", out / "model_float32.tflite")
-        shutil.copytree(output, out / "saved_model", ignore=shutil.ignore_patterns("*.tflite", "*.onnx", "*.json"))
+        kept = work / "kept"
+        shutil.copytree(output, kept, ignore=shutil.ignore_patterns("*.tflite", "*.onnx", "*.json"))
+        resign(kept, out / "saved_model", "serving_default", safe_outputs)
+    return safe_inputs, safe_outputs
+
+
+def tflite_from_saved_model(saved_model: Path, out: Path, name: str) -> int:
+    import tensorflow as tf
+
+    try:
+        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
+    except Exception as exc:  # the converter raises many types; its first line names the op
+        raise StageError(f"TFLiteConverter could not convert onnx2tf's SavedModel of {name}: "
+                         f"{str(exc).splitlines()[0]}") from None
+    out.write_bytes(flatbuffer)
+    return len(flatbuffer)
 
 
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    convert_into(source.file("model"), manifest["inputs"], ctx.out)
-    inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", manifest["inputs"],
-                                         manifest["outputs"])
+    safe_inputs, safe_outputs = convert_into(source.file("model"), manifest["inputs"], manifest["outputs"], ctx.out)
+    size = tflite_from_saved_model(ctx.out / "saved_model", ctx.out / "model_float32.tflite",
+                                   ctx.user_file_name("model"))
+    inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", safe_inputs, safe_outputs, moved=True)
     files = {"model": "model_float32.tflite", "saved_model": "saved_model", **source.carry_to(ctx.out)}
     return {**manifest, "format": "tflite", "precision": "fp32", "files": files,
-            "inputs": inputs, "outputs": outputs,
-            "metrics": {"bytes": (ctx.out / "model_float32.tflite").stat().st_size}}
+            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": size}}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.tflite import signature
@@ -55,11 +55,10 @@ def _calibration(ctx: StageContext, inputs: list[dict]):
     arrays = samples_lib.load_npz(source.file("calibration"), "calibration file")
     arrays = samples_lib.apply_preprocess(arrays, source.manifest.get("preprocess"))
     names = _signature_inputs(str(source.file("saved_model")), inputs)
-    count = min(len(a) for a in arrays.values())
 
     def dataset():
-        for i in range(count):
-            yield {name: samples_lib.to_target_layout(arrays[spec["source_name"]][i:i + 1], spec)
+        for run in feeding.runs(arrays, [{**spec, "name": spec["source_name"]} for spec in inputs], batched=False):
+            yield {name: samples_lib.to_target_layout(run[spec["source_name"]], spec)
                    for name, spec in zip(names, inputs)}
     return dataset
 
@@ -81,7 +80,7 @@ def run(ctx: StageContext) -> dict:
         raise StageError(f"TFLite {mode} quantization failed: {str(exc).splitlines()[0]}") from None
     name = f"model_{mode}.tflite"
     (ctx.out / name).write_bytes(flatbuffer)
-    inputs, outputs = signature.describe(ctx.out / name, manifest["inputs"], manifest["outputs"])
+    inputs, outputs = signature.describe(ctx.out / name, manifest["inputs"], manifest["outputs"])  # layouts as made
     files = {"model": name, **source.carry_to(ctx.out)}
     return {**manifest, "format": "tflite", "precision": mode, "files": files,
             "inputs": inputs, "outputs": outputs, "metrics": {"bytes": len(flatbuffer)}}

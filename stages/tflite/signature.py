@@ -16,7 +16,8 @@ from stages.match import match
 
 
 class TFLiteModel:
-    """Runs a TFLite file by tensor name, batch by batch as its input shape allows."""
+    """Runs a TFLite file by name: its signature's keys where it has one signature (the names
+    users know), else its tensors' names; batch by batch as its input shape allows."""
 
     def __init__(self, path: Path):
         self.path = path
@@ -25,17 +26,28 @@ class TFLiteModel:
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise StageError(f"{path.name} does not load in LiteRT: {str(exc).splitlines()[0]}") from None
-        self.inputs = self.interpreter.get_input_details()
-        self.outputs = self.interpreter.get_output_details()
+        signatures = self.interpreter.get_signature_list()
+        self.runner = self.interpreter.get_signature_runner(next(iter(signatures))) if len(signatures) == 1 else None
+        if self.runner is not None:
+            self.inputs = [{**d, "name": key} for key, d in self.runner.get_input_details().items()]
+            self.outputs = [{**d, "name": key} for key, d in self.runner.get_output_details().items()]
+        else:
+            self.inputs = self.interpreter.get_input_details()
+            self.outputs = self.interpreter.get_output_details()
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if self.runner is not None:
+            return {key: np.asarray(value).copy() for key, value in self.runner(**feeds).items()}
         for details in self.inputs:
             self.interpreter.set_tensor(details["index"], feeds[details["name"]])
         self.interpreter.invoke()
         return {d["name"]: self.interpreter.get_tensor(d["index"]).copy() for d in self.outputs}
 
 
-def describe(path: Path, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The file's inputs and outputs, in the source's order, with layout and quantization."""
+def describe(path: Path, inputs: list[dict], outputs: list[dict],
+             moved: bool = False) -> tuple[list[dict], list[dict]]:
+    """The file's inputs and outputs, in the source's order, with layout and quantization.
+    `moved`: made by onnx2tf, which moves channels-first tensors channels-last."""
     model = TFLiteModel(path)
-    return match(model.inputs, inputs, "input", path), match(model.outputs, outputs, "output", path)
+    return (match(model.inputs, inputs, "input", path, "always" if moved else None),
+            match(model.outputs, outputs, "output", path, "by_shape" if moved else None))

@@ -11,7 +11,7 @@ import sys
 
 import numpy as np
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 
@@ -64,21 +64,24 @@ def run(ctx: StageContext) -> dict:
     names = friendly_names(model)
     shapes = ctx.option("input_shapes", {})
     inputs = [samples_lib.input_spec(names[d["name"]], [None if s < 0 else int(s) for s in d["shape_signature"]],
-                                     shapes.get(names[d["name"]]), np.dtype(d["dtype"]).name, "NHWC", name)
+                                     shapes.get(names[d["name"]]), np.dtype(d["dtype"]).name, "channels_last", name)
               for d in model.inputs]
     samples_lib.check_shapes_named(shapes, inputs, name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
+    samples_lib.check_described(ctx.config, inputs, name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     tensor = {friendly: tensor_name for tensor_name, friendly in names.items()}
-    golden: dict[str, list] = {names[d["name"]]: [] for d in model.outputs}
-    for i in range(len(next(iter(feeds.values())))):  # TFLite files run a sample at a time
-        outputs = model({tensor[key]: value[i:i + 1] for key, value in feeds.items()})
-        for tensor_name, value in outputs.items():
-            golden[names[tensor_name]].append(value)
-    golden = {key: np.concatenate(parts) for key, parts in golden.items()}
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+
+    def call(run: dict) -> dict:   # TFLite files run a sample at a time
+        outputs = model({tensor[key]: value for key, value in run.items()})
+        return {names[tensor_name]: value for tensor_name, value in outputs.items()}
+
+    golden, written, floor = samples_lib.reference(
+        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched=False), name)
+    files.update(written)
     shutil.copyfile(path, ctx.out / "model.tflite")
     files["model"] = "model.tflite"
     return {"format": "tflite-source", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, layout4d="NHWC"),
+            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)}}
+            "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)},
+            "noise_floor": floor, "samples_info": info}

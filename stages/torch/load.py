@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.torch.archive import SUFFIX
@@ -45,8 +45,8 @@ def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
                 len(override) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], override[1:]))):
             raise StageError(f"--input-shape {input_name}:{','.join(map(str, override))} does not fit {name}, "
                              f"whose input is {dims}")
-        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, "float32", "NCHW",
-                                             name))
+        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, "float32",
+                                             "channels_first", name))
     return inputs
 
 
@@ -56,12 +56,14 @@ def run(ctx: StageContext) -> dict:
     path, name = source.file("model"), ctx.user_file_name("model")
     model = open_model(kind, path, name)
     inputs = signature(model, source, ctx.option("input_shapes", {}), name)
-    feeds, files = samples_lib.reference_inputs(source, inputs, ctx.out)
-    golden = forward(model, feeds)
-    files.update(samples_lib.write_reference(ctx.out, feeds, golden, name))
+    samples_lib.check_described(ctx.config, inputs, name)
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f), name)
+    files.update(written)
     copy = f"model{SUFFIX[kind]}"   # torch.export.load wants the .pt2 suffix
     shutil.copyfile(path, ctx.out / copy)
     files["model"] = copy
-    return {"format": kind, "files": files, "inputs": inputs, "outputs": samples_lib.output_specs(golden),
+    return {"format": kind, "files": files, "inputs": inputs,
+            "outputs": samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"static_batch": model.static_batch}}
+            "metrics": {"static_batch": model.static_batch}, "noise_floor": floor, "samples_info": info}

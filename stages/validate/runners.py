@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from stages import samples as samples_lib
+from stages import feeding, samples as samples_lib
 from stages.bundle import Bundle
 from stages.errors import StageError
 
@@ -41,19 +41,16 @@ def _dequantize(y: np.ndarray, spec: dict) -> np.ndarray:
 
 
 def _run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool) -> dict[str, np.ndarray]:
-    """Feed the samples (all at once, or one by one for batch-1 models) and collect the outputs."""
+    """Feed the samples (all at once, or one by one for batch-1 models: stages/feeding.py) and
+    collect the outputs, in the source's layout and by the source's names."""
     spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
-    count = len(next(iter(feeds.values())))
-    chunks = [slice(0, count)] if batched else [slice(i, i + 1) for i in range(count)]
-    results: dict[str, list] = {spec["source_name"]: [] for spec in spec_out}
-    for chunk in chunks:
-        inputs = {spec["name"]: _quantize(samples_lib.to_target_layout(feeds[spec["source_name"]][chunk], spec), spec)
-                  for spec in spec_in}
-        outputs = call(inputs)
-        for spec in spec_out:
-            value = _dequantize(outputs[spec["name"]], spec)
-            results[spec["source_name"]].append(samples_lib.to_source_layout(value, spec))
-    return {name: np.concatenate(parts) for name, parts in results.items()}
+
+    def by_source_names(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outputs = call({spec["name"]: _quantize(samples_lib.to_target_layout(run[spec["source_name"]], spec), spec)
+                        for spec in spec_in})
+        return {spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
+                for spec in spec_out}
+    return feeding.run_all(by_source_names, feeds, spec_in, batched)
 
 
 @runner("onnx")
@@ -66,7 +63,7 @@ def run_onnx(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarr
     except Exception as exc:  # ORT raises its own exception types for bad models
         raise StageError(f"{path.name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
     names = [spec["name"] for spec in bundle.manifest["outputs"]]
-    batched = all(not isinstance(value.shape[0], int) for value in session.get_inputs())
+    batched = all(value.shape and not isinstance(value.shape[0], int) for value in session.get_inputs())
     return _run_samples(lambda inputs: dict(zip(names, session.run(names, inputs))), bundle, feeds, batched)
 
 
@@ -90,7 +87,7 @@ def run_savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np
     def call(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {name: value.numpy() for name, value in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}
 
-    batched = all(spec.shape[0] is None for spec in fn.structured_input_signature[1].values())
+    batched = all(spec.shape.rank and spec.shape[0] is None for spec in fn.structured_input_signature[1].values())
     return _run_samples(call, bundle, feeds, batched)
 
 

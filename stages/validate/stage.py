@@ -21,12 +21,15 @@ def run(ctx: StageContext) -> dict:
     gates = Gates(**ctx.option("gates", {}))
     precision = target.manifest.get("precision", "fp32")
     golden = samples_lib.load_npz(target.file("golden"), "golden outputs")
+    floors = target.manifest.get("noise_floor") or {}
     actual = run_target(target)
     outputs = {}
     for name, want in golden.items():
         metrics = compare(want, actual[name])
-        passed, gate = gates.check(precision, metrics, want)
+        passed, gate = gates.check(precision, metrics, want, floors.get(name, 0.0))
         outputs[name] = {**metrics, "passed": passed, "gate": gate}
+        if name in floors:
+            outputs[name]["noise_floor"] = floors[name]
     worst = min(outputs, key=lambda n: (outputs[n]["passed"], outputs[n]["cosine"], -outputs[n]["max_abs_err"]))
     parity = {
         "precision": precision,
@@ -37,6 +40,8 @@ def run(ctx: StageContext) -> dict:
         "cosine": outputs[worst]["cosine"],
         "outputs": outputs,
     }
+    if worst in floors:
+        parity["noise_floor"] = floors[worst]
     for key in ("top1_agreement",):
         if key in outputs[worst]:
             parity[key] = outputs[worst][key]

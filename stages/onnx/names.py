@@ -1,0 +1,93 @@
+"""A graph pass: ONNX names that converters to TF reject, made safe, with the map back.
+
+TF scope names are `[A-Za-z0-9.][A-Za-z0-9_.\\-/]*`; ONNX allows any string, and
+real models have `Softmax@0`, `x:0`, `conv 1`. onnx2tf turns node and tensor
+names into TF scopes and fails on those ("'Softmax@0' is not a valid scope
+name"). Renaming covers nodes, tensors (graph inputs and outputs, weights,
+value_info, node inputs and outputs, subgraphs too). The manifest keeps the
+model's own name as `source_name`; `name` becomes the safe one, which is what
+the converted artifact carries.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+TF_SCOPE = re.compile(r"^[A-Za-z0-9.][A-Za-z0-9_.\-/]*$")
+UNSAFE = re.compile(r"[^A-Za-z0-9_.\-/]")
+
+
+def safe(name: str, taken: set[str]) -> str:
+    """A TF-safe version of `name`, not in `taken`."""
+    if not name or TF_SCOPE.match(name):
+        return name
+    base = UNSAFE.sub("_", name)
+    base = base if TF_SCOPE.match(base) else f"t_{base}"
+    candidate, n = base, 1
+    while candidate in taken:
+        candidate, n = f"{base}_{n}", n + 1
+    return candidate
+
+
+def _graphs(graph):
+    yield graph
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.g.node:
+                yield from _graphs(attribute.g)
+            for sub in attribute.graphs:
+                yield from _graphs(sub)
+
+
+def rename(model) -> dict[str, str]:
+    """Make every node and tensor name of `model` TF-safe in place; returns {old: new} of those changed."""
+    graphs = list(_graphs(model.graph))
+    tensors, nodes = set(), set()
+    for graph in graphs:
+        tensors.update(v.name for v in (*graph.input, *graph.output, *graph.value_info))
+        tensors.update(t.name for t in graph.initializer)
+        for node in graph.node:
+            tensors.update(node.input)
+            tensors.update(node.output)
+            nodes.add(node.name)
+    taken = tensors | nodes
+    changed = {}
+    for name in sorted(tensors):
+        new = safe(name, taken)
+        if new != name:
+            changed[name] = new
+            taken.add(new)
+    node_names = {}
+    for name in sorted(nodes):
+        new = safe(name, taken)
+        if new != name:
+            node_names[name] = new
+            taken.add(new)
+
+    def fix(name: str) -> str:
+        return changed.get(name, name)
+    for graph in graphs:
+        for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
+            value.name = fix(value.name)
+        for node in graph.node:
+            node.name = node_names.get(node.name, node.name)
+            node.input[:] = [fix(n) for n in node.input]
+            node.output[:] = [fix(n) for n in node.output]
+    return changed
+
+
+def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict]) -> tuple[Path, list[dict], list[dict]]:
+    """`path` copied to `dest` with safe names; the manifest's inputs and outputs named as in the copy."""
+    import onnx
+
+    model = onnx.load(str(path))
+    changed = rename(model)
+    if changed:
+        onnx.save(model, str(dest))
+    else:
+        shutil.copyfile(path, dest)
+
+    def named(specs: list[dict]) -> list[dict]:
+        return [{**spec, "name": changed.get(spec["name"], spec["name"])} for spec in specs]
+    return dest, named(inputs), named(outputs)
