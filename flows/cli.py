@@ -105,6 +105,10 @@ def convert(
     gate_fp32_max_abs: float = typer.Option(1e-4, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
     gate_fp16_cosine: float = typer.Option(0.999, help="fp16 gate: cosine similarity >= this."),
     gate_int8_cosine: float = typer.Option(0.99, help="int8 and dynamic-range gate: cosine similarity >= this."),
+    gate_fp16_max_abs: float = typer.Option(1e-3, help="fp16 also passes with max abs error <= this x max(1, max|golden|) "
+                                                     "(a cosine means nothing on outputs near 0)."),
+    gate_int8_max_abs: float = typer.Option(1e-2, help="int8 and dynamic-range also pass with max abs error <= this x "
+                                                     "max(1, max|golden|)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
 ):
@@ -128,7 +132,8 @@ def convert(
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
             runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
-                        int8_cosine=gate_int8_cosine))
+                        int8_cosine=gate_int8_cosine, fp16_max_abs=gate_fp16_max_abs,
+                        int8_max_abs=gate_int8_max_abs))
     except (ValueError, ValidationError) as exc:
         messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
             if isinstance(exc, ValidationError) else [str(exc)]
@@ -187,6 +192,12 @@ def _interrupt(signum, frame):
 
 def _print_summary(report: dict, location: str, seconds: float) -> None:
     from rich.table import Table
+
+    samples = report.get("samples") or {}
+    if samples.get("synthetic"):
+        console.print(f"[yellow]note:[/] the samples were made up ({escape(samples['samples'])}); for gates that "
+                      f"mean something, give real inputs (--samples FILE.npz or a folder of pictures) or say what "
+                      f"the inputs are (--input-range, --mean/--std)")
 
     table = Table(title=f"{report['model']}: {report['status']} in {seconds:.1f}s")
     for column in ("target", "precision", "max abs err", "cosine", "top-1", "parity", "file"):

@@ -44,8 +44,15 @@ def _preprocess(manifest: dict) -> dict | None:
 
 
 def _signature(specs: list[dict]) -> list[dict]:
-    keep = ("name", "shape", "dtype", "layout", "quantization")
-    return [{k: spec[k] for k in keep if k in spec} for spec in specs]
+    """The artifact's tensors under the model's own names (and the artifact's, where it renamed them)."""
+    keep = ("shape", "dtype", "layout", "quantization", "batch_axis", "matched_by")
+    described = []
+    for spec in specs:
+        entry = {"name": spec.get("source_name", spec["name"]), **{k: spec[k] for k in keep if k in spec}}
+        if spec["name"] != entry["name"]:
+            entry["name_in_artifact"] = spec["name"]
+        described.append(entry)
+    return described
 
 
 def build(*, run_id: str, source: dict, results: list[TargetResult], stages: list[StageOutcome],
@@ -80,6 +87,8 @@ def build(*, run_id: str, source: dict, results: list[TargetResult], stages: lis
         "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
                     "cached": s.cached} for s in stages],
     }
+    if first.get("samples_info"):
+        report["samples"] = first["samples_info"]
     preprocess = _preprocess(first)
     if preprocess:
         report["preprocess"] = preprocess

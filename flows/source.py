@@ -102,7 +102,7 @@ def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
 
 # How a source file's name tells its framework: suffix -> (format, what the user calls it).
 # A prefix without suffix is an MXNet checkpoint; a directory is a TF SavedModel.
-SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": ("keras", "Keras"),
+SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": ("keras", "Keras"), ".hdf5": ("keras", "Keras"),
                 ".pb": ("graphdef", "frozen TF GraphDef"), ".tflite": ("tflite", "TFLite"),
                 ".pt": ("torchscript", "TorchScript"), ".pth": ("torchscript", "TorchScript"),
                 ".pt2": ("torch-export", "torch.export")}

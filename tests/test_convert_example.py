@@ -33,7 +33,13 @@ def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
     assert by[("tflite", "fp16")]["parity"]["cosine"] >= 0.999
     assert by[("tflite", "int8")]["parity"]["cosine"] >= 0.99
     assert by[("tflite", "fp32")]["inputs"][0] == {"name": "data", "shape": [1, 112, 112, 3],
-                                                  "dtype": "float32", "layout": "NHWC"}
+                                                  "dtype": "float32", "layout": "NHWC", "batch_axis": 0}
+    # Every TFLite file keeps the model's names in its signature: fp32 (onnx2tf's graph through TF's
+    # converter) and the quantized ones alike, not Identity or StatefulPartitionedCall:0.
+    for precision in ("fp32", "fp16", "int8"):
+        tensors = by[("tflite", precision)]["inputs"] + by[("tflite", precision)]["outputs"]
+        assert [t.get("name_in_artifact", t["name"]) for t in tensors] == ["data", "fc7"], tensors
+        assert not any("matched_by" in t for t in tensors)
     int8_input = by[("tflite", "int8")]["inputs"][0]
     assert int8_input["dtype"] == "int8" and int8_input["quantization"]["scale"] > 0
     assert report["source"]["format"] == "mxnet" and len(report["source"]["sha256"]) == 64
@@ -137,7 +143,7 @@ def test_unchanged_rerun_skips_every_stage_and_keeps_earlier_runs(example_run, e
 def test_a_target_that_fails_its_gate_is_not_published(example_run, env):
     """A stricter int8 gate than the model can meet: int8 fails loudly, the rest is published."""
     args = [a for a in example_run["args"]]
-    result = run_cli(env, "convert", *args, "--gate-int8-cosine", "0.999999")
+    result = run_cli(env, "convert", *args, "--gate-int8-cosine", "0.999999", "--gate-int8-max-abs", "0")
     assert result.returncode == 1
     err = " ".join(result.stderr.split())
     assert "tflite/int8 failed its gate: worst output fc7_output" in err

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from stages.errors import StageError
 
-SUFFIXES = (".keras", ".h5")
+SUFFIXES = (".keras", ".h5", ".hdf5")
 
 
 def model_config(path: Path, name: str) -> dict:

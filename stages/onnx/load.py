@@ -31,6 +31,11 @@ def read_model(path, name: str) -> onnx.ModelProto:
     return model
 
 
+def _dims(tensor) -> list[int | None]:
+    """A tensor type's dimensions, None where dynamic (a dim_param, no value, or the -1 some exporters write)."""
+    return [d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None for d in tensor.shape.dim]
+
+
 def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
     """Fold the --bind constants into the graph: each named input becomes an initializer."""
     from onnx import numpy_helper
@@ -40,7 +45,7 @@ def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
         if value.name not in bound:
             continue
         tensor = value.type.tensor_type
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        dims = _dims(tensor)
         if None in dims:
             raise StageError(f"--bind {value.name}: input {value.name!r} of {name} has dynamic dimensions {dims}; "
                              f"only inputs of a fixed shape (a scalar, [1]) can be fixed to a constant")
@@ -60,7 +65,7 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
             continue
         tensor = value.type.tensor_type
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
-        dims = [d.dim_value if d.HasField("dim_value") else None for d in tensor.shape.dim]
+        dims = _dims(tensor)
         shape = shapes.get(value.name)
         if shape is not None and (len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims, shape))):
             raise StageError(f"--input-shape {value.name}:{','.join(map(str, shape))} does not fit {name}, "

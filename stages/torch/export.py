@@ -32,11 +32,15 @@ def _summary(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _example(manifest: dict, feeds: dict[str, np.ndarray], batch: int) -> tuple:
+def _example(manifest: dict, feeds: dict[str, np.ndarray], batch: int, model: TorchModel) -> tuple:
+    """forward()'s arguments for tracing: `batch` samples of each input, the bound constants."""
     import torch
 
-    return tuple(torch.from_numpy(np.ascontiguousarray(feeds[spec["source_name"]][:batch]))
-                 for spec in manifest["inputs"])
+    from stages import feeding
+
+    tensors = {spec["source_name"]: torch.from_numpy(np.ascontiguousarray(
+        feeding.take(feeds[spec["source_name"]], spec, slice(0, batch)))) for spec in manifest["inputs"]}
+    return tuple(model.call_args(tensors))
 
 
 def _torchscript_program(model: TorchModel, example: tuple, name: str):
@@ -66,7 +70,10 @@ def export_torchscript(model: TorchModel, examples: dict[int, tuple], opset: int
     example = examples[2]
     try:
         module = _torchscript_program(model, example, name).module(check_guards=False)
-        return _export(module, example, opset, names, tuple({0: batch} for _ in example))
+        axes = {spec_name: axis for spec_name, axis in model.batch_axes.items()}
+        order = model.arguments or model.inputs
+        dynamic = tuple({axes[arg]: batch} if axes.get(arg) is not None else None for arg in order)
+        return _export(module, example, opset, names, dynamic)
     except Exception as exc:  # a graph that fixes its batch: export it as it is (or say why not, below)
         print(f"dynamic batch not possible, exporting batch 1: {_summary(exc)}", file=sys.stderr)
     example = examples[1]
@@ -92,10 +99,11 @@ def run(ctx: StageContext) -> dict:
     name = ctx.user_file_name("model")
     requested = int(ctx.option("opset", 13))
     opset = max(requested, MIN_OPSET)
-    model = open_model(source.format, source.file("model"), name)
+    model = open_model(source.format, source.file("model"), name, ctx.option("bind"))
     with np.load(source.file("samples"), allow_pickle=False) as npz:
         feeds = {key: npz[key] for key in npz.files}
-    examples = {batch: _example(manifest, feeds, batch) for batch in (1, 2)}
+    model.batch_axes = {spec["source_name"]: spec.get("batch_axis", 0) for spec in manifest["inputs"]}
+    examples = {batch: _example(manifest, feeds, batch, model) for batch in (1, 2)}
     names = ([s["name"] for s in manifest["inputs"]], [s["name"] for s in manifest["outputs"]])
     try:
         program = EXPORTERS[source.format](model, examples, opset, names, name)

@@ -54,11 +54,11 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     kind = KINDS[ctx.impl.name]
     path, name = source.file("model"), ctx.user_file_name("model")
-    model = open_model(kind, path, name)
+    model = open_model(kind, path, name, ctx.option("bind"))
     inputs = signature(model, source, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f), name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f, inputs), name)
     files.update(written)
     copy = f"model{SUFFIX[kind]}"   # torch.export.load wants the .pt2 suffix
     shutil.copyfile(path, ctx.out / copy)
@@ -66,4 +66,5 @@ def run(ctx: StageContext) -> dict:
     return {"format": kind, "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"static_batch": model.static_batch}, "noise_floor": floor, "samples_info": info}
+            "metrics": {"static_batch": model.static_batch, **({"bound": model.bound} if model.bound else {})},
+            "noise_floor": floor, "samples_info": info}

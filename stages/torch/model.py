@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,14 @@ class TorchModel:
     inputs: list[str]                         # forward() argument names, in order
     dims: dict[str, list[int | None] | None]  # per input: known dims, or None when the file does not say
     program: Any = None                       # the ExportedProgram (torch-export)
+    bound: dict[str, Any] = field(default_factory=dict)   # forward() arguments fixed by --bind
+    arguments: list[str] = field(default_factory=list)    # every forward() argument, in order
+    batch_axes: dict[str, int | None] = field(default_factory=dict)   # per input (from the manifest)
+
+    def call_args(self, tensors: dict) -> list:
+        """forward()'s positional arguments: the tensors by name, the bound constants in their places."""
+        order = self.arguments or self.inputs
+        return [tensors[name] if name in tensors else self.bound[name] for name in order]
 
     @property
     def static_batch(self) -> int | None:
@@ -38,7 +46,10 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
-def open_torchscript(path: Path, name: str) -> TorchModel:
+SCALARS = {"IntType": int, "FloatType": float, "BoolType": bool}
+
+
+def open_torchscript(path: Path, name: str, bind: dict | None = None) -> TorchModel:
     import torch
 
     archive.expect(path, name, "torchscript")
@@ -48,14 +59,27 @@ def open_torchscript(path: Path, name: str) -> TorchModel:
     except (RuntimeError, ValueError, OSError) as exc:
         raise StageError(f"{name} is not a readable TorchScript archive: {_first_line(exc)}") from None
     module.eval()
-    inputs = []
+    bind = dict(bind or {})
+    inputs, bound, arguments = [], {}, []
     for argument in module.forward.schema.arguments[1:]:   # [0] is self
-        if argument.type.kind() == "TensorType":
+        kind = argument.type.kind()
+        if argument.name in bind:
+            if kind not in SCALARS:
+                raise StageError(f"--bind {argument.name}: forward() of {name} takes {argument.name}: "
+                                 f"{argument.type}; only int, float and bool arguments can be bound")
+            bound[argument.name] = SCALARS[kind](bind.pop(argument.name))
+        elif kind == "TensorType":
             inputs.append(argument.name)
-        elif not argument.has_default_value():
-            raise StageError(f"forward() of {name} takes {argument.name}: {argument.type}; only tensor inputs "
-                             f"are supported")
-    return TorchModel("torchscript", module, inputs, {n: None for n in inputs})
+        elif argument.has_default_value():
+            continue
+        else:
+            fix = f"; fix it with --bind {argument.name}=VALUE" if kind in SCALARS else ""
+            raise StageError(f"forward() of {name} takes {argument.name}: {argument.type}, not a tensor{fix}")
+        arguments.append(argument.name)
+    if bind:
+        raise StageError(f"--bind names {sorted(bind)}, but forward() of {name} takes "
+                         f"{[a.name for a in module.forward.schema.arguments[1:]]}")
+    return TorchModel("torchscript", module, inputs, {n: None for n in inputs}, bound=bound, arguments=arguments)
 
 
 @contextmanager
@@ -107,7 +131,12 @@ def open_export(path: Path, name: str) -> TorchModel:
 OPENERS = {"torchscript": open_torchscript, "torch-export": open_export}
 
 
-def open_model(kind: str, path: Path, name: str) -> TorchModel:
+def open_model(kind: str, path: Path, name: str, bind: dict | None = None) -> TorchModel:
+    if kind == "torchscript":
+        return open_torchscript(path, name, bind)
+    if bind:
+        raise StageError(f"--bind applies to TorchScript forward() arguments and ONNX inputs; {name} is a "
+                         f"torch.export program, whose non-tensor arguments were fixed when it was exported")
     return OPENERS[kind](path, name)
 
 
@@ -131,27 +160,27 @@ def output_names(outputs) -> tuple[list[str], list]:
     return names, values
 
 
-def forward(model: TorchModel, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def forward(model: TorchModel, feeds: dict[str, np.ndarray], specs: list[dict] | None = None) -> dict[str, np.ndarray]:
     """The model's outputs on the feeds, by output name; one sample at a time where the batch is fixed."""
     import torch
 
-    count = len(next(iter(feeds.values())))
+    from stages import feeding
+
     batch = model.static_batch
     if batch not in (None, 1):
         raise StageError(f"the model is fixed to a batch of {batch}; export it with a dynamic batch "
                          f"(dynamic_shapes) or with batch 1")
-    chunks = [slice(0, count)] if batch is None else [slice(i, i + 1) for i in range(count)]
-    parts: dict[str, list] = {}
-    with torch.no_grad():
-        for chunk in chunks:
-            args = [torch.from_numpy(np.ascontiguousarray(feeds[n][chunk])) for n in model.inputs]
-            try:
-                names, values = output_names(model.module(*args))
-            except StageError:
-                raise
-            except Exception as exc:  # the model's own error on these inputs
-                raise StageError(f"the model fails on inputs shaped "
-                                 f"{[tuple(a.shape) for a in args]}: {_first_line(exc)}") from None
-            for out_name, value in zip(names, values):
-                parts.setdefault(out_name, []).append(value.detach().cpu().numpy())
-    return {n: np.concatenate(v) for n, v in parts.items()}
+
+    def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        tensors = {n: torch.from_numpy(np.ascontiguousarray(run[n])) for n in model.inputs}
+        try:
+            with torch.no_grad():
+                names, values = output_names(model.module(*model.call_args(tensors)))
+        except StageError:
+            raise
+        except Exception as exc:  # the model's own error on these inputs
+            raise StageError(f"the model fails on inputs shaped "
+                             f"{[tuple(a.shape) for a in tensors.values()]}: {_first_line(exc)}") from None
+        return {out_name: value.detach().cpu().numpy() for out_name, value in zip(names, values)}
+    return feeding.run_all(call, feeds, specs or [{"name": n, "source_name": n} for n in model.inputs],
+                           batched=batch is None)

