@@ -162,9 +162,11 @@ def convert(
         raise typer.Exit(130)
     except ConversionError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
-        if exc.log_tail:
+        if exc.log_tail and verbose:
             console.print("[dim]last lines of the stage's log:[/]")
             console.print(exc.log_tail, markup=False)
+        elif exc.log_tail:
+            console.print("[dim](-v shows the last lines of the stage's log)[/]")
         console.print("[red]nothing was published[/]")
         raise typer.Exit(1)
     _print_summary(result.report, result.location, time.monotonic() - started)
@@ -190,6 +192,10 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _error(value: float) -> str:
+    return "–" if value >= 1e300 else f"{value:.3g}"   # 1e300: not measurable (shapes differ, not finite)
+
+
 def _print_summary(report: dict, location: str, seconds: float) -> None:
     from rich.table import Table
 
@@ -204,7 +210,7 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
         table.add_column(column)
     for a in report["artifacts"]:
         p = a["parity"]
-        table.add_row(a["target"], a["precision"], f"{p['max_abs_err']:.3g}", f"{p['cosine']:.6f}",
+        table.add_row(a["target"], a["precision"], _error(p['max_abs_err']), f"{p['cosine']:.6f}",
                       f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
                       "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       a["path"] or "not published")
@@ -213,7 +219,7 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
         p = a["parity"]
         if not p["passed"]:
             console.print(f"[red]✗ {a['target']}/{a['precision']} failed its gate:[/] worst output "
-                          f"{escape(p['worst_output'])}, max abs err {p['max_abs_err']:.3g}, cosine {p['cosine']:.6f} "
+                          f"{escape(p['worst_output'])}, max abs err {_error(p['max_abs_err'])}, cosine {p['cosine']:.6f} "
                           f"(gate: {escape(p['gate'])}); not published")
     console.print(f"published to {location}/ (report.json, report.html)")
 

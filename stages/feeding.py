@@ -31,7 +31,7 @@ def take(array: np.ndarray, spec: dict, index: slice) -> np.ndarray:
     """Samples `index` of one input's array, shaped as the model takes them."""
     axis = spec.get("batch_axis", 0)
     if axis is None:  # unbatched: one whole input per sample, on a leading axis of our own
-        return array[index.start]
+        return np.asarray(array[index.start])
     return np.take(array, range(*index.indices(array.shape[axis])), axis=axis)
 
 

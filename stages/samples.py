@@ -112,7 +112,9 @@ def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, fa
         shape[batch_axis] = 1
     else:
         batch_axis = 0 if shape and shape[0] == 1 else None
-    layout = layouts.for_rank(family, len(shape)) if _kind(dtype) == "float" else None
+    # A tensor whose batch is not its first axis (a recurrent state [2, batch, 128]) has no channel axis
+    # to move: converters must keep it as it is.
+    layout = layouts.for_rank(family, len(shape)) if _kind(dtype) == "float" and batch_axis in (0, None) else None
     return {"name": name, "shape": shape, "dtype": dtype, "layout": layout, "source_layout": layout,
             "source_name": name, "batch_axis": batch_axis}
 

@@ -9,6 +9,7 @@ names."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -54,6 +55,9 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
             # from TF, Keras or TFLite is channels-last already and must stay so.
             keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs
                                                    if layouts.is_channels_last(s.get("layout"))] or None,
+            # and a 3-5-D tensor with no channel axis (a state [2, batch, 128]) as it is
+            keep_ncw_or_nchw_or_ncdhw_input_names=[s["name"] for s in inputs
+                                                   if s.get("layout") is None and 3 <= len(s["shape"]) <= 5] or None,
             output_signaturedefs=True,
             disable_group_convolution=portable,
             copy_onnx_input_output_names_to_tflite=True,
@@ -61,10 +65,31 @@ def convert(onnx_path: Path, work: Path, inputs: list[dict], portable: bool = Fa
         )
     except SystemExit as exc:  # onnx2tf exits on some unsupported graphs
         raise StageError(f"onnx2tf could not convert {onnx_path.name} (exit {exc.code}); "
-                         f"see the log tail for the op it stopped at") from None
+                         f"run with -v for the log, which names the op it stopped at") from None
+    except Exception as exc:  # onnx2tf raises whatever the TF op it builds raises
+        import traceback
+
+        traceback.print_exc()
+        raise StageError(f"onnx2tf could not convert the model: {onnx2tf_reason(exc)}") from None
     if not (output / "saved_model.pb").is_file():
         raise StageError(f"onnx2tf wrote no SavedModel for {onnx_path.name}")
     return output
+
+
+LAYER = re.compile(r'calling layer "(?P<layer>[^"]+)"')
+NODE = re.compile(r"name='(?P<node>[^']+)'")
+
+
+def onnx2tf_reason(exc: BaseException) -> str:
+    """One line from an onnx2tf failure: the TF layer and ONNX node it stopped at, and why."""
+    text = str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    cause = next((line for line in lines if not line.startswith(("Exception encountered", "Call arguments", "•"))),
+                 type(exc).__name__)
+    layer, node = LAYER.search(text), NODE.search(text)
+    where = " ".join(part for part in (f"layer {layer['layer']}" if layer else "",
+                                       f"(ONNX node {node['node']})" if node else "") if part)
+    return f"{where}: {cause}"[:400] if where else cause[:400]
 
 
 def convert_into(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path,

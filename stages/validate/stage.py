@@ -27,6 +27,8 @@ def run(ctx: StageContext) -> dict:
     for name, want in golden.items():
         metrics = compare(want, actual[name])
         passed, gate = gates.check(precision, metrics, want, floors.get(name, 0.0))
+        if "shape_mismatch" in metrics:
+            passed, gate = False, f"shape {metrics['shape_mismatch'][1]}, the source's is {metrics['shape_mismatch'][0]}"
         outputs[name] = {**metrics, "passed": passed, "gate": gate}
         if name in floors:
             outputs[name]["noise_floor"] = floors[name]
