@@ -121,3 +121,19 @@ def test_unreadable_or_misnamed_files(env, torch_models, tmp_path, name, make, m
     err = " ".join(result.stderr.split())
     assert result.returncode == 1 and message in err, err[-2000:]
     assert snapshot(out) == {}
+
+
+def test_a_non_tensor_forward_argument_is_bound(env, torch_models, tmp_path):
+    """forward(image, scale: int): refused without a value, naming the option; with --bind scale=3 the
+    golden outputs and the ONNX graph both take 3."""
+    args = [str(torch_models / "scaled.pt"), "--to", "onnx", "--calibration", str(torch_models / "calib.npz")]
+    refused = run_cli(env, "convert", *args, "--out", str(tmp_path / "refused"))
+    assert refused.returncode == 1
+    assert "takes scale: int, not a tensor; fix it with --bind scale=VALUE" in " ".join(refused.stderr.split())
+    assert not (tmp_path / "refused" / "scaled").exists()
+
+    out = tmp_path / "bound"
+    result = run_cli(env, "convert", *args, "--bind", "scale=3", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    onnx, = read_report(latest_run(out, "scaled"))["artifacts"]
+    assert [i["name"] for i in onnx["inputs"]] == ["image"] and onnx["parity"]["max_abs_err"] < 1e-4

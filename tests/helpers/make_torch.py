@@ -10,6 +10,7 @@ taken back to 1x8x8, values 0..255. Writes:
   evil.pt2     digits.pt2 whose example inputs are that plain pickle (markers/evil.ran): torch.export.load
                unpickles it when torch.load(weights_only=True) refuses it
   weights.pt   the state_dict only
+  scaled.pt    TorchScript (torch.jit.script) whose forward(image, scale: int) takes a Python int
   calib.npz    64 digits under the input's name
 Each trap is sprung once here, to prove it works, and its marker removed.
 """
@@ -55,6 +56,20 @@ torch.jit.save(torch.jit.trace(model, x[:2]), out / "digits.pt")
 program = torch.export.export(model, (x[:2],), dynamic_shapes=({0: torch.export.Dim("batch")},))
 torch.export.save(program, out / "digits.pt2")
 torch.save(model.state_dict(), out / "weights.pt")
+
+
+class Scaled(torch.nn.Module):
+    """The digits net with a non-tensor argument, as audio models take `sr: int`."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, image, scale: int):
+        return self.net(image) * scale
+
+
+torch.jit.save(torch.jit.script(Scaled(model)), out / "scaled.pt")
 np.savez(out / "calib.npz", image=images[:64])
 
 
