@@ -128,11 +128,14 @@ def check_shapes_named(shapes: dict, inputs: list[dict], where: str) -> None:
 
 
 def check_described(options: dict, inputs: list[dict], where: str) -> None:
-    """--input-range may only name inputs the model has."""
+    """--input-range may only name inputs the model has; --mean/--std need an image input."""
     known = {spec["name"] for spec in inputs}
     unknown = sorted(set(options.get("input_ranges") or {}) - known)
     if unknown:
         raise StageError(f"--input-range names {unknown}, but the inputs of {where} are {sorted(known)}")
+    if options.get("normalize") and not any(looks_like_image(spec) for spec in inputs):
+        raise StageError(f"--mean, --std and --channel-order describe image inputs (4-D, 1 or 3 channels); the "
+                         f"inputs of {where} are {[(s['name'], s['shape']) for s in inputs]}: use --input-range")
 
 
 def channel_axis(spec: dict) -> int | None:
@@ -197,7 +200,7 @@ def _user_arrays(source, role: str, inputs: list[dict], described: dict) -> tupl
     if role in (source.manifest.get("picture_roles") or []):
         made, said = pictures.inputs(load_npz(path, what), inputs, described, path.name)
         rest, rest_said = synthetic([s for s in inputs if s["name"] not in made], described,
-                                    count=feeding.name_count(next(iter(made.values())), inputs[0]))
+                                    count=len(next(iter(made.values()))))   # pictures are batch-first
         return {**made, **rest}, "; ".join([said, *(f"{n}: {w}" for n, w in rest_said.items())])
     user = (source.manifest.get("user_files") or {}).get(role, path.name)
     return check_inputs(load_npz(path, what), inputs, path, what), f"from {user}"

@@ -86,6 +86,7 @@ def onnx2tf_reason(exc: BaseException) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     cause = next((line for line in lines if not line.startswith(("Exception encountered", "Call arguments", "•"))),
                  type(exc).__name__)
+    cause = cause.split(" for '{{node ")[0]   # TF repeats the node's whole definition after this
     layer, node = LAYER.search(text), NODE.search(text)
     where = " ".join(part for part in (f"layer {layer['layer']}" if layer else "",
                                        f"(ONNX node {node['node']})" if node else "") if part)

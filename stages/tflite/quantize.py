@@ -40,11 +40,19 @@ MODES = {"fp16": _fp16, "dynamic": _dynamic, "int8": _int8}
 
 
 def _signature_inputs(saved_model: str, inputs: list[dict]) -> list[str]:
-    """The SavedModel's serving input names, in the order of `inputs` (by name, else by order)."""
+    """The SavedModel's serving input names, in the order of `inputs`, matched by name."""
     import tensorflow as tf
 
     keys = list(tf.saved_model.load(saved_model).signatures["serving_default"].structured_input_signature[1])
-    return [spec["source_name"] if spec["source_name"] in keys else key for spec, key in zip(inputs, keys)]
+    if len(keys) == 1 and len(inputs) == 1:
+        return keys
+    names = []
+    for spec in inputs:
+        found = next((name for name in (spec["name"], spec["source_name"]) if name in keys), None)
+        if found is None:
+            raise StageError(f"the SavedModel to quantize has inputs {keys}; none is named {spec['source_name']!r}")
+        names.append(found)
+    return names
 
 
 def _calibration(ctx: StageContext, inputs: list[dict]):
