@@ -206,11 +206,12 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
                       f"the inputs are (--input-range, --mean/--std)")
 
     table = Table(title=f"{report['model']}: {report['status']} in {seconds:.1f}s")
-    for column in ("target", "precision", "max abs err", "cosine", "top-1", "parity", "file"):
+    for column in ("target", "precision", "max abs err", "noise floor", "cosine", "top-1", "parity", "file"):
         table.add_column(column)
     for a in report["artifacts"]:
         p = a["parity"]
-        table.add_row(a["target"], a["precision"], _error(p['max_abs_err']), f"{p['cosine']:.6f}",
+        table.add_row(a["target"], a["precision"], _error(p['max_abs_err']),
+                      f"{p['noise_floor']:.2g}" if "noise_floor" in p else "–", f"{p['cosine']:.6f}",
                       f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
                       "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       a["path"] or "not published")

@@ -19,7 +19,9 @@ def _fmt(value) -> str:
 
 def _signature(specs: list[dict]) -> str:
     return "<br>".join(f"<code>{escape(s['name'])}</code> {escape(str(s['shape']))} {escape(s['dtype'])}"
-                       f"{' ' + escape(s['layout']) if s.get('layout') else ''}" for s in specs)
+                       f"{' ' + escape(s['layout']) if s.get('layout') else ''}"
+                       f"{' (in the artifact: <code>' + escape(s['name_in_artifact']) + '</code>)' if s.get('name_in_artifact') else ''}"
+                       for s in specs)
 
 
 def render(report: dict) -> str:
@@ -32,7 +34,8 @@ def render(report: dict) -> str:
         rows.append(
             f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>"
             f"<td>{a['bytes']:,}</td><td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
-            f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
+            f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p.get('noise_floor', '–'))}</td>"
+            f"<td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
             f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>"
             f"<td class='{state}'>{state}</td><td><code>{escape(p['worst_output'])}</code></td></tr>")
     stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td>"
@@ -48,9 +51,10 @@ def render(report: dict) -> str:
 <h1>{escape(report['model'])} <span class="{status}">{status}</span></h1>
 <p>Run <code>{escape(report['run_id'])}</code>, {escape(report['created_at'])}. Source: {escape(source['format'])},
 sha256 <code>{escape(source['sha256'][:16])}…</code></p>{pre_html}
+<p>Samples: {escape((report.get('samples') or {}).get('samples', 'not recorded'))}</p>
 <h2>Artifacts</h2>
 <table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>
-<th>max abs err</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
+<th>max abs err</th><th>source's noise floor</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
 <th>worst output</th></tr>{''.join(rows)}</table>
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>

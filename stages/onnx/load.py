@@ -57,6 +57,15 @@ def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
     return folded
 
 
+# Exporters whose graphs keep TensorFlow's layout: their 3-5-D inputs are channels-last (NWC, NHWC).
+CHANNELS_LAST_PRODUCERS = ("tf2onnx", "keras2onnx")
+
+
+def _family(model: onnx.ModelProto) -> str:
+    """The layout family of the graph's inputs, from the exporter that wrote it (the file says which)."""
+    return "channels_last" if model.producer_name in CHANNELS_LAST_PRODUCERS else "channels_first"
+
+
 def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
     weights = {init.name for init in model.graph.initializer}
     inputs = []
@@ -73,7 +82,7 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
         if np.dtype(dtype).kind not in "fiub":
             raise StageError(f"input {value.name!r} of {name} is {dtype}; modelferry feeds float, integer and "
                              f"boolean inputs")
-        inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, "channels_first", name))
+        inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, _family(model), name))
     samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 

@@ -45,6 +45,8 @@ def friendly_names(model) -> dict[str, str]:
     """Tensor name -> the name users know: the signature's keys ("image", not
     "serving_default_image:0") when the file has one signature, else the tensor's own."""
     names = {d["name"]: d["name"] for d in model.inputs + model.outputs}
+    if model.runner is not None:   # TFLiteModel already names tensors by the signature's keys
+        return names
     signatures = model.interpreter.get_signature_list()
     if len(signatures) == 1:
         runner = model.interpreter.get_signature_runner(next(iter(signatures)))
