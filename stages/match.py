@@ -79,18 +79,15 @@ def _shapes(source: dict) -> list[list[int]]:
     return [same, layouts.permuted_shape(same, lay, layouts.swapped(lay))]
 
 
-def match(details: list[dict], sources: list[dict], what: str, path: Path, moved: str | None = None,
-          aliases: dict[str, str] | None = None) -> list[dict]:
+def match(details: list[dict], sources: list[dict], what: str, path: Path, moved: str | None = None) -> list[dict]:
     """`details`: the target's tensors as dicts of name, shape, dtype and (scale, zero_point) quantization.
 
-    `moved`: how the converter moved layouts (see _layout). `aliases`: target name -> the manifest
-    name it stands for, where the stage knows a renaming."""
-    aliases = aliases or {}
+    `moved`: how the converter moved layouts (see _layout)."""
     remaining = list(details)
     picked: dict[int, tuple[dict, str]] = {}
     for index, source in enumerate(sources):
         names = {source["name"], source.get("source_name", source["name"])}
-        pick = next((d for d in remaining if d["name"] in names or aliases.get(d["name"]) in names), None)
+        pick = next((d for d in remaining if d["name"] in names), None)
         if pick is not None:
             remaining.remove(pick)
             picked[index] = (pick, "name")
