@@ -65,11 +65,24 @@ def _spec(details: dict, source: dict, what: str, path: Path, moved: str | None,
     return spec
 
 
-def renamed(specs: list[dict], values) -> list[dict]:
+def renamed(specs: list[dict], values, expected: list[set[str]] | None = None) -> list[dict]:
     """The manifest's tensor specs, in order, named as an exported graph's inputs or outputs
-    (ONNX `graph.input`/`graph.output`); the source's name stays as `source_name`."""
-    return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
-            for value, spec in zip(values, specs)]
+    (ONNX `graph.input`/`graph.output`); the source's name stays as `source_name`.
+
+    `expected`: per spec, the names the exporter gives its tensor (tf2onnx names them after the
+    TF or TFLite tensors); without it the exporter was given the names and order (torch, MXNet)."""
+    values = list(values)
+    if expected is None:
+        return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
+                for value, spec in zip(values, specs)]
+    named = []
+    for spec, names in zip(specs, expected):
+        value = next((v for v in values if v.name in names), None)
+        if value is None:
+            raise StageError(f"the exported ONNX graph has {[v.name for v in values]}; none is the source's "
+                             f"{spec.get('source_name', spec['name'])!r} (looked for {sorted(names)})")
+        named.append({**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])})
+    return named
 
 
 def _shapes(source: dict) -> list[list[int]]:

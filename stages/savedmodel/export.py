@@ -15,13 +15,11 @@ def run(ctx: StageContext) -> dict:
     opset = int(ctx.option("opset", 13))
     proto = tf2onnx_cli.convert(["--saved-model", str(source.file("model")), "--signature_def", key],
                                 ctx.out / "model.onnx", ctx.user_file_name("model"), opset)
-    by_source = {spec["source_name"]: spec for spec in manifest["outputs"]}
-    outputs = []
-    for value, spec in zip(proto.graph.output, manifest["outputs"]):
-        # tf2onnx names outputs after the signature's keys where it can ("logits:0" or "logits").
-        matched = by_source.get(value.name.split(":")[0], spec)
-        outputs.append({**matched, "name": value.name})
     manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
-    manifest["outputs"] = outputs
+    if len(manifest["outputs"]) > 1:   # tf2onnx names outputs after the signature's keys ("logits:0" or "logits")
+        manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output,
+                                      [{s["source_name"], f"{s['source_name']}:0"} for s in manifest["outputs"]])
+    else:
+        manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node), "signature": key}}

@@ -18,7 +18,9 @@ def run(ctx: StageContext) -> dict:
     proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)
     # TFLite's fused tensor names ("a/Relu;a/BiasAdd") are no TF op names: onnx2tf would stop at them.
     onnx.save(tf2onnx_cli.tidy_names(proto), out)
-    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
-    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
+    # tf2onnx names the graph's tensors after the TFLite file's (made safe by tidy_names).
+    for role in ("inputs", "outputs"):
+        expected = [{tf2onnx_cli.UNSAFE.sub("_", spec.get("tensor", spec["name"]))} for spec in manifest[role]]
+        manifest[role] = renamed(manifest[role], getattr(proto.graph, role[:-1]), expected)
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

@@ -82,8 +82,13 @@ def run(ctx: StageContext) -> dict:
     files.update(written)
     shutil.copyfile(path, ctx.out / "model.tflite")
     files["model"] = "model.tflite"
-    return {"format": "tflite-source", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
+    tensors = {d["name"]: d.get("tensor", d["name"]) for d in model.inputs + model.outputs}
+    for spec in inputs:
+        spec["tensor"] = tensors[tensor[spec["name"]]]
+    outputs = samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs))
+    for spec in outputs:
+        spec["tensor"] = tensors[tensor[spec["name"]]]
+    return {"format": "tflite-source", "files": files, "inputs": inputs, "outputs": outputs,
             "source": source.manifest.get("source", {}), "precision": "fp32",
             "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)},
             "noise_floor": floor, "samples_info": info}
