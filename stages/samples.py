@@ -114,7 +114,8 @@ def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, fa
         batch_axis = 0 if shape and shape[0] == 1 else None
     # A tensor whose batch is not its first axis (a recurrent state [2, batch, 128]) has no channel axis
     # to move: converters must keep it as it is.
-    layout = layouts.for_rank(family, len(shape)) if _kind(dtype) == "float" and batch_axis in (0, None) else None
+    # (Converters move integer and boolean tensors channels-last too: the layout is not about dtype.)
+    layout = layouts.for_rank(family, len(shape)) if batch_axis in (0, None) else None
     return {"name": name, "shape": shape, "dtype": dtype, "layout": layout, "source_layout": layout,
             "source_name": name, "batch_axis": batch_axis}
 
@@ -275,7 +276,7 @@ def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first", 
     """The outputs' signature: one run's shape (golden joins `samples` runs' outputs on axis 0)."""
     specs = []
     for name, value in golden.items():
-        lay = layouts.for_rank(family, value.ndim) if np.issubdtype(value.dtype, np.floating) else None
+        lay = layouts.for_rank(family, value.ndim)
         shape = [int(d) for d in value.shape]
         if shape:
             shape[0] = 1 if samples is None else (shape[0] // samples if shape[0] % samples == 0 else shape[0])
