@@ -50,6 +50,9 @@ CLASSES: list[tuple[str, str]] = [
     (r"only float inputs|dynamic dimensions|--input-shape|samples file|holds no samples"
      r"|invalid dimensions for input|invalid rank for input|unexpected input data type", "modelferry: inputs"),
     (r"no input matches", "modelferry: inputs"),
+    # float8/bfloat16/complex inputs: no TFLite tensor type can hold them, so the route is refused up front
+    (r"is (float8\w*|float4\w*|bfloat16|complex\w*|u?int4|u?int2); modelferry feeds", "input type TFLite lacks"),
+    (r"does not load in ONNX Runtime", "ONNX Runtime"),
     (r"no output matches", "modelferry: outputs"),
     (r"onnx\.checker|not a readable ONNX model|no graph nodes", "ONNX model"),
     (r"^load/onnx .*not finite", "ONNX Runtime: output not finite"),

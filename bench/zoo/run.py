@@ -47,7 +47,8 @@ class Row:
 def _parity(artifact: dict) -> str:
     parity = artifact["parity"]
     floor = f", floor {parity['noise_floor']:.1e}" if parity.get("noise_floor") else ""
-    return f"max abs {parity['max_abs_err']:.1e}, cos {parity['cosine']:.6f}{floor}"
+    error = "–" if parity["max_abs_err"] >= 1e300 else f"{parity['max_abs_err']:.1e}"   # 1e300: not measurable
+    return f"max abs {error}, cos {parity['cosine']:.6f}{floor}"
 
 
 def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path) -> Row:
