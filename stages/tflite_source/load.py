@@ -41,20 +41,6 @@ def open_model(path, name: str):
         raise StageError(f"{name} does not load in LiteRT (truncated?): {exc}") from None
 
 
-def friendly_names(model) -> dict[str, str]:
-    """Tensor name -> the name users know: the signature's keys ("image", not
-    "serving_default_image:0") when the file has one signature, else the tensor's own."""
-    names = {d["name"]: d["name"] for d in model.inputs + model.outputs}
-    if model.runner is not None:   # TFLiteModel already names tensors by the signature's keys
-        return names
-    signatures = model.interpreter.get_signature_list()
-    if len(signatures) == 1:
-        runner = model.interpreter.get_signature_runner(next(iter(signatures)))
-        for details in (runner.get_input_details(), runner.get_output_details()):
-            names.update({d["name"]: key for key, d in details.items()})
-    return names
-
-
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     path, name = source.file("model"), ctx.user_file_name("model")
@@ -63,31 +49,24 @@ def run(ctx: StageContext) -> dict:
     if quantized:
         raise StageError(f"{name} has integer inputs or outputs ({', '.join(quantized)}); modelferry reads "
                          f"float TFLite files as sources")
-    names = friendly_names(model)
+    # TFLiteModel names tensors by the signature's keys ("image", not "serving_default_image:0")
+    # where the file has one signature, else by the tensors' own names.
     shapes = ctx.option("input_shapes", {})
-    inputs = [samples_lib.input_spec(names[d["name"]], [None if s < 0 else int(s) for s in d["shape_signature"]],
-                                     shapes.get(names[d["name"]]), np.dtype(d["dtype"]).name, "channels_last", name)
+    inputs = [samples_lib.input_spec(d["name"], [None if s < 0 else int(s) for s in d["shape_signature"]],
+                                     shapes.get(d["name"]), np.dtype(d["dtype"]).name, "channels_last", name)
               for d in model.inputs]
     samples_lib.check_shapes_named(shapes, inputs, name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    tensor = {friendly: tensor_name for tensor_name, friendly in names.items()}
-
-    def call(run: dict) -> dict:   # TFLite files run a sample at a time
-        outputs = model({tensor[key]: value for key, value in run.items()})
-        return {names[tensor_name]: value for tensor_name, value in outputs.items()}
-
-    golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched=False), name)
+    golden, written, floor = samples_lib.reference(   # TFLite files run a sample at a time
+        ctx.out, feeds, lambda f: feeding.run_all(model, f, inputs, batched=False), name)
     files.update(written)
     shutil.copyfile(path, ctx.out / "model.tflite")
     files["model"] = "model.tflite"
     tensors = {d["name"]: d.get("tensor", d["name"]) for d in model.inputs + model.outputs}
-    for spec in inputs:
-        spec["tensor"] = tensors[tensor[spec["name"]]]
     outputs = samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs))
-    for spec in outputs:
-        spec["tensor"] = tensors[tensor[spec["name"]]]
+    for spec in inputs + outputs:   # the flatbuffer's own names, which tf2onnx's graph carries
+        spec["tensor"] = tensors[spec["name"]]
     return {"format": "tflite-source", "files": files, "inputs": inputs, "outputs": outputs,
             "source": source.manifest.get("source", {}), "precision": "fp32",
             "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)},
