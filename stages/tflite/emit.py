@@ -22,6 +22,7 @@ from stages.errors import StageError
 from stages.onnx import names
 from stages.savedmodel.resign import resign
 from stages.tflite import signature
+from stages.tflite.convert import from_saved_model
 
 TOOLS = ("onnx2tf", "tensorflow-cpu", "onnx", "ai-edge-litert")
 
@@ -112,24 +113,14 @@ def convert_into(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: 
     return safe_inputs, safe_outputs
 
 
-def tflite_from_saved_model(saved_model: Path, out: Path, name: str) -> int:
-    import tensorflow as tf
-
-    try:
-        flatbuffer = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
-    except Exception as exc:  # the converter raises many types; its first line names the op
-        raise StageError(f"TFLiteConverter could not convert onnx2tf's SavedModel of {name}: "
-                         f"{str(exc).splitlines()[0]}") from None
-    out.write_bytes(flatbuffer)
-    return len(flatbuffer)
 
 
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     safe_inputs, safe_outputs = convert_into(source.file("model"), manifest["inputs"], manifest["outputs"], ctx.out)
-    size = tflite_from_saved_model(ctx.out / "saved_model", ctx.out / "model_float32.tflite",
-                                   ctx.user_file_name("model"))
+    size = from_saved_model(ctx.out / "saved_model", ctx.out / "model_float32.tflite",
+                            f"onnx2tf's SavedModel of {ctx.user_file_name('model')}")
     inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", safe_inputs, safe_outputs, moved=True)
     files = {"model": "model_float32.tflite", "saved_model": "saved_model", **source.carry_to(ctx.out)}
     return {**manifest, "format": "tflite", "precision": "fp32", "files": files,
