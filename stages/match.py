@@ -70,9 +70,10 @@ def renamed(specs: list[dict], values, expected: list[set[str]] | None = None) -
     (ONNX `graph.input`/`graph.output`); the source's name stays as `source_name`.
 
     `expected`: per spec, the names the exporter gives its tensor (tf2onnx names them after the
-    TF or TFLite tensors); without it the exporter was given the names and order (torch, MXNet)."""
+    TF or TFLite tensors); without it the exporter was given the names and order (torch, MXNet).
+    A lone tensor needs no name to be paired."""
     values = list(values)
-    if expected is None:
+    if expected is None or len(specs) == len(values) == 1:
         return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
                 for value, spec in zip(values, specs)]
     named = []

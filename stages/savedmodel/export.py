@@ -16,10 +16,8 @@ def run(ctx: StageContext) -> dict:
     proto = tf2onnx_cli.convert(["--saved-model", str(source.file("model")), "--signature_def", key],
                                 ctx.out / "model.onnx", ctx.user_file_name("model"), opset)
     manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
-    if len(manifest["outputs"]) > 1:   # tf2onnx names outputs after the signature's keys ("logits:0" or "logits")
-        manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output,
-                                      [{s["source_name"], f"{s['source_name']}:0"} for s in manifest["outputs"]])
-    else:
-        manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
+    # tf2onnx names outputs after the signature's keys ("logits:0" or "logits")
+    manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output,
+                                  [{s["source_name"], f"{s['source_name']}:0"} for s in manifest["outputs"]])
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node), "signature": key}}
