@@ -28,10 +28,21 @@ def resize(picture: np.ndarray, height: int, width: int) -> np.ndarray:
     return top * (1 - wy) + bottom * wy
 
 
+def channel_axis(spec: dict) -> int | None:
+    """The channel axis of an image-like input (4-D float, batch first, 1 or 3 channels), else None."""
+    lay = spec.get("source_layout") or spec.get("layout")
+    if len(spec["shape"]) != 4 or not lay or np.dtype(spec["dtype"]).kind != "f" or spec.get("batch_axis", 0) != 0:
+        return None
+    axis = lay.index("C")
+    return axis if spec["shape"][axis] in (1, 3) else None
+
+
+def looks_like_image(spec: dict) -> bool:
+    return channel_axis(spec) is not None
+
+
 def _geometry(spec: dict) -> tuple[int, int, int, int]:
     """(channel axis, channels, height, width) of a 4-D image input, in its source layout."""
-    from stages.samples import channel_axis
-
     axis = channel_axis(spec)
     if axis is None:
         raise StageError(f"input {spec['name']!r} {spec['shape']} is not an image input (4-D with 1 or 3 channels)")
@@ -39,20 +50,28 @@ def _geometry(spec: dict) -> tuple[int, int, int, int]:
     return axis, spec["shape"][axis], spatial[0], spatial[1]
 
 
+def _channels(pixels: np.ndarray, channels: int, order: str = "rgb") -> np.ndarray:
+    """HxWx3 RGB pixels as the input's channels: grey (luma), RGB or BGR."""
+    if channels == 1:
+        return (pixels @ LUMA)[..., None]
+    return pixels[..., ::-1] if order == "bgr" else pixels
+
+
+def _laid_out(pixels: np.ndarray, axis: int) -> np.ndarray:
+    """HxWxC -> CxHxW where the input is channels-first."""
+    return np.moveaxis(pixels, -1, 0) if axis == 1 else pixels
+
+
 def _normalized(pixels: np.ndarray, spec: dict, norm: dict) -> np.ndarray:
     """HxWx3 RGB pixels (0-255) -> the input's channels, order, normalization and layout (C first or last)."""
     axis, channels, _, _ = _geometry(spec)
-    if channels == 1:
-        pixels = (pixels @ LUMA)[..., None]
-    elif norm.get("channel_order", "rgb") == "bgr":
-        pixels = pixels[..., ::-1]
+    pixels = _channels(pixels, channels, norm.get("channel_order", "rgb"))
     mean = np.asarray(norm.get("mean") or [0.0], dtype=np.float32)
     std = np.asarray(norm.get("std") or [1.0], dtype=np.float32)
     for values, what in ((mean, "--mean"), (std, "--std")):
         if values.size not in (1, channels):
             raise StageError(f"{what} has {values.size} values; input {spec['name']!r} has {channels} channels")
-    pixels = (pixels - mean) / std
-    return np.moveaxis(pixels, -1, 0) if axis == 1 else pixels
+    return _laid_out((pixels - mean) / std, axis)
 
 
 def described(norm: dict) -> str:
@@ -67,7 +86,7 @@ def described(norm: dict) -> str:
 def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: dict,
            where: str) -> tuple[dict[str, np.ndarray], str]:
     """The pictures of a folder as the model's one image input; returns ({name: samples}, what they are)."""
-    images = [spec for spec in specs if _is_image(spec)]
+    images = [spec for spec in specs if looks_like_image(spec)]
     if len(images) != 1:
         raise StageError(f"a folder of pictures fits a model with one image input (4-D, 1 or 3 channels); "
                          f"{where} gives pictures, and the model's inputs are "
@@ -83,12 +102,6 @@ def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: d
     return {spec["name"]: batch}, f"{len(pictures)} pictures resized to {height}x{width}" + (f", {how}" if how else "")
 
 
-def _is_image(spec: dict) -> bool:
-    from stages.samples import looks_like_image
-
-    return looks_like_image(spec)
-
-
 def synthetic(spec: dict, shape: tuple[int, ...], rng, span, norm: dict) -> tuple[np.ndarray, str]:
     """Smooth random pictures (low-frequency colour fields, as natural images are) in 0-255, then
     normalized like real pictures; or scaled into the user's --input-range."""
@@ -100,10 +113,8 @@ def synthetic(spec: dict, shape: tuple[int, ...], rng, span, norm: dict) -> tupl
         picture = resize(coarse, height, width) + rng.normal(0, 8, (height, width, 3)).astype(np.float32)
         made.append(np.clip(picture, 0, 255))
     if span is not None:
-        scaled = [np.moveaxis((p @ LUMA)[..., None] if channels == 1 else p, -1, 0) if axis == 1 else
-                  ((p @ LUMA)[..., None] if channels == 1 else p) for p in made]
         lo, hi = float(span[0]), float(span[1])
-        batch = np.stack([lo + s / 255.0 * (hi - lo) for s in scaled])
+        batch = np.stack([lo + _laid_out(_channels(p, channels), axis) / 255.0 * (hi - lo) for p in made])
         return batch.astype(spec["dtype"]), f"smooth synthetic pictures scaled to [{lo:g}, {hi:g}]"
     batch = np.stack([_normalized(p, spec, norm) for p in made]).astype(spec["dtype"])
     how = described(norm)

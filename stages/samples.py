@@ -15,6 +15,7 @@ import numpy as np
 
 from stages import feeding, layout as layouts
 from stages import pictures
+from stages.pictures import looks_like_image
 from stages.errors import StageError
 
 SAMPLE_COUNT = 8
@@ -137,19 +138,6 @@ def check_described(options: dict, inputs: list[dict], where: str) -> None:
     if options.get("normalize") and not any(looks_like_image(spec) for spec in inputs):
         raise StageError(f"--mean, --std and --channel-order describe image inputs (4-D, 1 or 3 channels); the "
                          f"inputs of {where} are {[(s['name'], s['shape']) for s in inputs]}: use --input-range")
-
-
-def channel_axis(spec: dict) -> int | None:
-    """The channel axis of an image-like input (4-D, 1 or 3 channels), else None."""
-    lay = spec.get("source_layout") or spec.get("layout")
-    if len(spec["shape"]) != 4 or not lay or _kind(spec["dtype"]) != "float" or spec.get("batch_axis", 0) != 0:
-        return None
-    axis = lay.index("C")
-    return axis if spec["shape"][axis] in (1, 3) else None
-
-
-def looks_like_image(spec: dict) -> bool:
-    return channel_axis(spec) is not None
 
 
 def _batched_shape(spec: dict, count: int) -> tuple[int, ...]:
