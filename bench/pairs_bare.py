@@ -2,9 +2,10 @@
 
 A hop is one export/emit step of the plan. Its bare script (bench/bare/) reads the
 same file the stage read (the model in the step's input bundle), times only the
-converter call and prints JSON. Identical calls are timed once: onnx2tf writes the
-TFLite file and the SavedModel in one call, so emit/tflite and emit/onnx-savedmodel
-of one source share it.
+converter call and prints JSON. Identical calls are timed once. onnx2tf.convert, called
+by hand, writes the SavedModel and the TFLite file in one call: it is the bare
+converter of emit/onnx2tf, and TF's converter after it (emit/savedmodel-tflite on
+onnx2tf's SavedModel) has no bare hop of its own.
 """
 from __future__ import annotations
 
@@ -69,8 +70,7 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
     ("export", "tflite"): lambda b: Call("tf", "tf2onnx_cli.py", ("--", "--tflite", b.file("model"))),
     ("export", "torch"): lambda b: Call("torch", "torch_onnx.py", (b.file("model"), "--input-shape",
                                                                    _shape(b.manifest["inputs"][0]))),
-    ("emit", "tflite"): _onnx2tf,
-    ("emit", "onnx-savedmodel"): _onnx2tf,
+    ("emit", "onnx2tf"): _onnx2tf,
     ("emit", "keras-tflite"): lambda b: Call("tf", "tflite_converter.py", ("--keras", b.file("model"))),
     ("emit", "savedmodel-tflite"): lambda b: Call("tf", "tflite_converter.py", (
         "--saved-model", b.file("model"), "--signature", _signature(b))),

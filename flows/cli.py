@@ -109,6 +109,8 @@ def convert(
                                                      "(a cosine means nothing on outputs near 0)."),
     gate_int8_max_abs: float = typer.Option(1e-2, help="int8 and dynamic-range also pass with max abs error <= this x "
                                                      "max(1, max|golden|)."),
+    fallback: bool = typer.Option(True, "--fallback/--no-fallback", help="When a converter fails or its artifact "
+                                  "misses the gate, try the next route to that target (--plan lists them)."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
 ):
@@ -131,6 +133,7 @@ def convert(
             rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
             runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
+            fallback=fallback,
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
                         int8_cosine=gate_int8_cosine, fp16_max_abs=gate_fp16_max_abs,
                         int8_max_abs=gate_int8_max_abs))
@@ -209,7 +212,10 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
     for column in ("target", "precision", "max abs err", "noise floor", "cosine", "top-1", "parity", "file"):
         table.add_column(column)
     for a in report["artifacts"]:
-        p = a["parity"]
+        p = a.get("parity")
+        if p is None:
+            table.add_row(a["target"], a["precision"], "–", "–", "–", "–", "[red]not made[/]", "not published")
+            continue
         table.add_row(a["target"], a["precision"], _error(p['max_abs_err']),
                       f"{p['noise_floor']:.2g}" if "noise_floor" in p else "–", f"{p['cosine']:.6f}",
                       f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
@@ -217,11 +223,11 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
                       a["path"] or "not published")
     console.print(table)
     for a in report["artifacts"]:
-        p = a["parity"]
-        if not p["passed"]:
-            console.print(f"[red]✗ {a['target']}/{a['precision']} failed its gate:[/] worst output "
-                          f"{escape(p['worst_output'])}, max abs err {_error(p['max_abs_err'])}, cosine {p['cosine']:.6f} "
-                          f"(gate: {escape(p['gate'])}); not published")
+        if a["published"] and a["attempts"] and a["attempts"][0]["outcome"] != "passed":
+            console.print(f"[yellow]↪ {a['target']}/{a['precision']}[/] made by a fallback route: "
+                          f"{escape(a['route'])}")
+        elif not a["published"]:
+            console.print(f"[red]✗ {a['target']}/{a['precision']}:[/] {escape(a['reason'])}; not published")
     console.print(f"published to {location}/ (report.json, report.html)")
 
 

@@ -69,6 +69,7 @@ class ConvertRequest(BaseModel):
     stage_memory: str | None = None   # docker: memory limit per stage container, e.g. "4g"
     stage_cpus: float | None = None
     stage_timeout_s: float = 1800.0
+    fallback: bool = True             # try the next route when a converter fails or misses its gate
     gates: Gates = Field(default_factory=Gates)
 
     @field_validator("targets")

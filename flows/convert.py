@@ -9,14 +9,14 @@ from prefect import flow
 
 from flows import progress
 from flows.config import ConvertRequest
-from flows.plan import plan, steps_by_id
+from flows.plan import plan as make_plan
 from flows.publish import publish
-from flows.report import TargetResult, build
+from flows.report import build
+from flows.routes import Steps, make
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from flows.store import open_store
-from flows.tasks import StageOutcome, run_stage
-from stages.bundle import Bundle
+from flows.tasks import StageOutcome
 
 
 @dataclass
@@ -35,33 +35,26 @@ def _run_id(request: ConvertRequest, source_sha: str) -> str:
 @flow(name="convert", log_prints=False, persist_result=False)
 def convert(request: ConvertRequest) -> RunResult:
     source = resolve(request.source, request.epoch)
-    steps = plan(request, source.bundle_format)
+    plan = make_plan(request, source.bundle_format)
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it
     spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus))
     progress.reporter.note(why)
     runtime = select(spec)
-    for image in sorted({step.image for step in steps}):
+    for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
         runtime.ensure(image)
-    source_bundle = source.bundle(calibration=request.calibration, samples=request.samples)
+    steps = Steps(source.bundle(calibration=request.calibration, samples=request.samples), spec,
+                  request.stage_timeout_s)
 
-    # load → surgery → export → emit → quantize → validate, as planned from the registry
-    done: dict[str, StageOutcome] = {}
-    for step in steps:
-        inputs = [done[i].bundle for i in step.inputs] or [source_bundle]
-        done[step.id] = run_stage(step.stage, step.impl, step.config, inputs, spec,
-                                  request.stage_timeout_s, step.label)
+    # load → surgery: every route starts from them, so a failure here stops the run
+    for step in plan.trunk:
+        steps.run(step)
+    # export → emit → quantize → validate, artifact by artifact, each by its first route that passes
+    results = [make(artifact, steps, plan.trunk) for artifact in plan.artifacts]
 
-    results = []
-    for step in steps:
-        if step.stage == "validate":
-            made = steps_by_id(steps)[step.inputs[0]]
-            results.append(TargetResult(*made.artifact, Bundle.read(done[made.id].bundle),
-                                        Bundle.read(done[step.id].bundle).manifest["metrics"]["parity"]))
-    edits = Bundle.read(done["surgery"].bundle).manifest["metrics"]["edits"] if "surgery" in done else None
-    stages = list(done.values())
-
+    model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
-                   stages=stages, model=source.name, surgery=edits)
+                   stages=steps.outcomes(), model=source.name, trunk=model,
+                   surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
     location = publish(store, report, results)
-    return RunResult(report=report, location=f"{store.url.rstrip('/')}/{location}", stages=stages)
+    return RunResult(report=report, location=f"{store.url.rstrip('/')}/{location}", stages=steps.outcomes())

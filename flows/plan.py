@@ -1,13 +1,17 @@
 """The planner: from a source format and the requested targets to a DAG of stage steps.
 
-Everything comes from the registry (`stages/catalog.py`): which load stage
-reads the source, whether a surgery stage exists for its format, the
-shortest chain of export/emit stages to each target (steps shared between
-targets run once), a quantize step per mode and a validate step per artifact.
+Everything comes from the registry (`stages/catalog.py`): which load stage reads the source, whether a
+surgery stage exists for its format, every chain of export/emit stages (a *route*) to each target, a
+quantize step per mode and a validate step per artifact.
+
+An artifact (target, precision) has routes in the order the registry prefers them: the sum of the
+preferences its converters declare, then the fewer hops, then registry order. The flow makes the
+artifact by the first route; when a converter on it fails or its artifact misses the gate, by the next.
+A quantized artifact is made from the fp32 artifact of its route, and only where that one passed its gate.
+Steps that routes share (the same converter on the same input) run once.
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field
 
 from flows.config import ConvertRequest
@@ -15,6 +19,7 @@ from flows.errors import ConversionError
 from stages import catalog
 
 CONVERTERS = ("export", "emit")   # stages that turn one format into another
+MAX_HOPS = 4
 
 
 @dataclass(frozen=True)
@@ -25,7 +30,7 @@ class Step:
     inputs: tuple[str, ...]          # ids of the steps whose bundles this one reads; () = the source
     config: dict = field(hash=False, compare=False)
     label: str = ""
-    artifact: tuple[str, str] | None = None   # (target, precision) when this step's bundle is published
+    artifact: tuple[str, str] | None = None   # (target, precision) when this step's bundle is an artifact
 
     @property
     def image(self) -> str:
@@ -36,7 +41,61 @@ class Step:
         return f"{self.stage}/{self.impl} {self.label}".strip()
 
 
-def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
+@dataclass(frozen=True)
+class Route:
+    """One way to make an artifact: the steps after the trunk (the last one makes it), and its validation."""
+    steps: tuple[Step, ...]
+    validate: Step
+    needs: Step | None = None        # a quantized artifact's: the validation of the fp32 artifact it comes from
+
+    @property
+    def made_by(self) -> Step:
+        return self.steps[-1]
+
+    def describe(self, trunk: list[Step]) -> str:
+        """`load/onnx → emit/onnx2tf → emit/savedmodel-tflite` (the trunk's last step, then the route)."""
+        chain = {step.id: step for step in (*trunk[-1:], *self.steps)}
+        return " → ".join(step.name for step in chain.values())
+
+
+@dataclass(frozen=True)
+class Artifact:
+    target: str
+    precision: str
+    routes: tuple[Route, ...]        # in order of preference
+
+    @property
+    def name(self) -> str:
+        return f"{self.target}/{self.precision}"
+
+
+@dataclass
+class Plan:
+    trunk: list[Step]                # load (and surgery): every route starts from its last step
+    artifacts: list[Artifact]
+
+    @property
+    def steps(self) -> list[Step]:
+        """The steps of every artifact's preferred route, shared ones once, in an order that runs."""
+        return _ordered(self.trunk, [a.routes[0] for a in self.artifacts])
+
+    @property
+    def every_step(self) -> list[Step]:
+        """The steps of every route, fallbacks included."""
+        return _ordered(self.trunk, [route for a in self.artifacts for route in a.routes])
+
+
+def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
+    steps = {step.id: step for step in trunk}
+    for route in routes:   # converters and quantizers first, then validations, as the DAG reads
+        for step in route.steps:
+            steps.setdefault(step.id, step)
+    for route in routes:
+        steps.setdefault(route.validate.id, route.validate)
+    return list(steps.values())
+
+
+def _config(stage: str, request: ConvertRequest, impl: catalog.Impl | None = None, option: str = "") -> dict:
     # Options that are off add nothing, so they do not change the cache keys of existing runs;
     # those that say how to open the source go to every stage that opens it.
     opening = {"trust_custom_code": True} if request.trust_custom_code else {}
@@ -49,88 +108,116 @@ def _config(stage: str, request: ConvertRequest, option: str = "") -> dict:
     described = {"input_ranges": request.input_ranges} if request.input_ranges else {}
     if request.normalize.given():
         described["normalize"] = request.normalize.model_dump()
+    route = {}
+    if impl is not None and impl.settings:
+        route["settings"] = impl.settings_dict()
+    if impl is not None and "portable" in impl.takes and "tfjs" in request.targets:
+        route["portable"] = True     # the SavedModel may go on to TFJS (one run serves every target)
     configs = {
         "load": lambda: {"input_shapes": request.input_shapes,
                          **({"simplify": True} if request.simplify else {}), **opening, **graph, **described},
         "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
                             "output_layer": request.output_layer},
-        "export": lambda: {"opset": request.opset, **opening},
-        "emit": lambda: {**opening},
+        "export": lambda: {"opset": request.opset, **opening, **route},
+        "emit": lambda: {**opening, **route},
         "quantize": lambda: {"mode": option},
         "validate": lambda: {"gates": request.gates.model_dump()},
     }
     return configs[stage]()
 
 
-def _route(start: str, goal: str) -> list[catalog.Impl]:
-    """The shortest chain of converters from format `start` to `goal` (registry order breaks ties)."""
-    queue, seen = deque([(start, [])]), {start}
-    while queue:
-        fmt, path = queue.popleft()
+def routes(start: str, goal: str) -> list[tuple[catalog.Impl, ...]]:
+    """Every chain of converters from format `start` to `goal` (no format twice, at most MAX_HOPS),
+    preferred first: the lowest sum of declared preferences, then the fewest hops, then registry order."""
+    order = {impl.key: index for index, impl in enumerate(catalog.IMPLS)}
+    found: list[tuple[catalog.Impl, ...]] = []
+
+    def walk(fmt: str, chain: tuple[catalog.Impl, ...], seen: frozenset[str]) -> None:
         if fmt == goal:
-            return path
+            found.append(chain)
+            return
+        if len(chain) == MAX_HOPS:
+            return
         for impl in catalog.IMPLS:
             if impl.stage in CONVERTERS and fmt in impl.consumes and impl.produces not in seen:
-                seen.add(impl.produces)
-                queue.append((impl.produces, path + [impl]))
-    raise ConversionError("plan", f"no chain of stages turns a {start!r} model into {goal!r}")
+                walk(impl.produces, chain + (impl,), seen | {impl.produces})
+
+    walk(start, (), frozenset({start}))
+    if not found:
+        raise ConversionError("plan", f"no chain of stages turns a {start!r} model into {goal!r}")
+    return sorted(found, key=lambda chain: (sum(i.preference for i in chain), len(chain),
+                                            [order[i.key] for i in chain]))
 
 
 def _surgery_requested(request: ConvertRequest) -> bool:
     return bool(request.strip_preprocess or request.rename or request.output_layer)
 
 
-def plan(request: ConvertRequest, source_format: str) -> list[Step]:
-    steps: dict[str, Step] = {}
-
-    def add(step: Step) -> Step:
-        return steps.setdefault(step.id, step)
-
+def plan(request: ConvertRequest, source_format: str) -> Plan:
     load = catalog.find("load", source_format)
-    current = add(Step("load", "load", load.name, (), _config("load", request)))
+    trunk = [Step("load", "load", load.name, (), _config("load", request))]
     model_format = load.produces
     try:
         surgery = catalog.find("surgery", model_format)
-        current = add(Step("surgery", "surgery", surgery.name, (current.id,), _config("surgery", request)))
+        trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request)))
     except KeyError:
         if _surgery_requested(request):
             raise ConversionError("plan", f"--strip-preprocess, --rename and --output-layer apply to "
                                           f"MXNet sources; this source is {model_format!r}") from None
 
-    artifacts: list[Step] = []
+    artifacts: list[Artifact] = []
     for target in request.targets:
         goal = catalog.TARGETS[target]
-        node = current
-        for impl in _route(model_format, goal):
-            node = add(Step(f"{impl.stage}:{impl.produces}<-{node.id}", impl.stage, impl.name, (node.id,),
-                            _config(impl.stage, request)))
-        artifact = Step(node.id, node.stage, node.impl, node.inputs, node.config, node.label,
-                        artifact=(target, "fp32"))
-        steps[node.id] = artifact
-        artifacts.append(artifact)
+        validate = catalog.find("validate", goal)
+        chains = routes(model_format, goal)
+        if not request.fallback:
+            chains = chains[:1]
+        fp32_routes = []
+        for chain in chains:
+            steps, node = [], trunk[-1]
+            for impl in chain:
+                node = Step(f"{impl.stage}/{impl.name}<-{node.id}", impl.stage, impl.name, (node.id,),
+                            _config(impl.stage, request, impl))
+                steps.append(node)
+            if not steps:   # the source is the target already (a SavedModel to SavedModel)
+                steps.append(node)
+            fp32_routes.append(Route(tuple(steps), Step(f"validate:{steps[-1].id}", "validate", validate.name,
+                                                        (steps[-1].id,), _config("validate", request), "fp32",
+                                                        artifact=(target, "fp32"))))
+        artifacts.append(Artifact(target, "fp32", tuple(fp32_routes)))
         for mode in (m for m in request.quantize if m in catalog.quantize_modes(target)):
             quantize = catalog.find("quantize", goal)
-            artifacts.append(add(Step(f"quantize:{target}/{mode}", "quantize", quantize.name, (node.id,),
-                                      _config("quantize", request, mode), label=mode,
-                                      artifact=(target, mode))))
-    for artifact in artifacts:
-        target, precision = artifact.artifact
-        validate = catalog.find("validate", catalog.TARGETS[target])
-        add(Step(f"validate:{target}/{precision}", "validate", validate.name, (artifact.id,),
-                 _config("validate", request), label=precision))
-    return list(steps.values())
+            quantized = []
+            for route in fp32_routes:
+                made = route.made_by
+                if not catalog.get(made.stage, made.impl).quantizable:
+                    continue
+                step = Step(f"quantize/{mode}<-{made.id}", "quantize", quantize.name, (made.id,),
+                            _config("quantize", request, option=mode), label=mode)
+                quantized.append(Route(route.steps + (step,),
+                                       Step(f"validate:{step.id}", "validate", validate.name, (step.id,),
+                                            _config("validate", request), mode, artifact=(target, mode)),
+                                       needs=route.validate))
+            artifacts.append(Artifact(target, mode, tuple(quantized)))
+    return Plan(trunk, artifacts)
 
 
-def describe(steps: list[Step]) -> str:
-    """The DAG as text, one step a line, for `modelferry convert --plan`."""
+def describe(plan: Plan) -> str:
+    """The DAG as text, one step a line, for `modelferry convert --plan`; then each artifact's fallbacks."""
+    steps = plan.steps
+    by_id = {step.id: step for step in plan.every_step}
+    made = {route.made_by.id: a for a in plan.artifacts for route in a.routes[:1]}
     width = max(len(step.name) for step in steps)
     lines = []
     for step in steps:
-        reads = ", ".join(steps_by_id(steps)[i].name for i in step.inputs) or "the source files"
-        publishes = f"  => publishes {step.artifact[0]} {step.artifact[1]}" if step.artifact else ""
+        reads = ", ".join(by_id[i].name for i in step.inputs) or "the source files"
+        artifact = made.get(step.id)
+        publishes = f"  => publishes {artifact.target} {artifact.precision}" if artifact and step.stage != "validate" \
+            else ""
         lines.append(f"{step.name.ljust(width)}  {('[' + step.image + ']').ljust(8)} <- {reads}{publishes}")
+    fallbacks = [(a, route) for a in plan.artifacts if a.precision == "fp32" for route in a.routes[1:]]
+    if fallbacks:
+        lines.append("fallback routes, tried in this order when the one above fails or misses its gate "
+                     "(a quantized artifact comes from the route whose fp32 artifact passed):")
+        lines += [f"  {a.name}: {route.describe(plan.trunk)}" for a, route in fallbacks]
     return "\n".join(lines)
-
-
-def steps_by_id(steps: list[Step]) -> dict[str, Step]:
-    return {step.id: step for step in steps}

@@ -11,7 +11,7 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.report import TargetResult
+from flows.routes import Made
 from flows.report_html import render
 from flows.store import Store
 
@@ -25,7 +25,7 @@ def put(store: Store, key: str, path: Path) -> None:
         store.put_file(f"{key}/{file.relative_to(path).as_posix()}", file)
 
 
-def publish(store: Store, report: dict, results: list[TargetResult]) -> str:
+def publish(store: Store, report: dict, results: list[Made]) -> str:
     prefix = f"{report['model']}/{report['run_id']}"
     published = {}
     for result, entry in zip(results, report["artifacts"]):

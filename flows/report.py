@@ -1,33 +1,22 @@
 """report.json: what was converted, how close each artifact is to the source, what was published."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from flows.routes import Made
 from flows.tasks import StageOutcome
-from stages.bundle import Bundle, content_sha256
+from stages.bundle import content_sha256
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor")
 
 
-@dataclass
-class TargetResult:
-    target: str          # onnx, tflite
-    precision: str       # fp32, fp16, dynamic, int8
-    artifact: Bundle     # the emitted/quantized bundle
-    parity: dict         # validate's metrics.parity
-
-    @property
-    def passed(self) -> bool:
-        return bool(self.parity.get("passed"))
-
-    def file_name(self, model: str) -> str:
-        """model.onnx, model_fp16.tflite; a directory target (SavedModel, TFJS): model_savedmodel/, model_tfjs_fp16/."""
-        if self.artifact.file("model").is_dir():
-            return f"{model}_{self.target}" + ("" if self.precision == "fp32" else f"_{self.precision}")
-        suffix = Path(self.artifact.manifest["files"]["model"]).suffix
-        return f"{model}{suffix}" if self.target == "onnx" else f"{model}_{self.precision}{suffix}"
+def file_name(made: Made, model: str) -> str:
+    """model.onnx, model_fp16.tflite; a directory target (SavedModel, TFJS): model_savedmodel/, model_tfjs_fp16/."""
+    if made.artifact.file("model").is_dir():
+        return f"{model}_{made.target}" + ("" if made.precision == "fp32" else f"_{made.precision}")
+    suffix = Path(made.artifact.manifest["files"]["model"]).suffix
+    return f"{model}{suffix}" if made.target == "onnx" else f"{model}_{made.precision}{suffix}"
 
 
 def size(path: Path) -> int:
@@ -55,26 +44,28 @@ def _signature(specs: list[dict]) -> list[dict]:
     return described
 
 
-def build(*, run_id: str, source: dict, results: list[TargetResult], stages: list[StageOutcome],
-          model: str, surgery: dict | None) -> dict:
-    artifacts = []
-    for result in results:
-        path = result.artifact.file("model")
-        artifacts.append({
-            "target": result.target,
-            "precision": result.precision,
-            "path": result.file_name(model) if result.passed else None,
-            "published": result.passed,
-            "sha256": content_sha256(path),
-            "bytes": size(path),
-            "inputs": _signature(result.artifact.manifest["inputs"]),
-            "outputs": _signature(result.artifact.manifest["outputs"]),
-            "parity": {k: result.parity[k] for k in PARITY_FIELDS if k in result.parity}
-                      | {"gate": result.parity["outputs"][result.parity["worst_output"]]["gate"],
-                         "outputs": result.parity["outputs"]},
-        })
+def _artifact(made: Made, model: str) -> dict:
+    entry = {"target": made.target, "precision": made.precision,
+             "path": file_name(made, model) if made.passed else None, "published": made.passed,
+             "route": made.route, "attempts": made.attempts}
+    if not made.passed:
+        entry["reason"] = made.reason
+    if made.artifact is None:   # no route made it
+        return entry
+    path = made.artifact.file("model")
+    parity = made.parity
+    return {**entry, "sha256": content_sha256(path), "bytes": size(path),
+            "inputs": _signature(made.artifact.manifest["inputs"]),
+            "outputs": _signature(made.artifact.manifest["outputs"]),
+            "parity": {k: parity[k] for k in PARITY_FIELDS if k in parity}
+                      | {"gate": parity["outputs"][parity["worst_output"]]["gate"], "outputs": parity["outputs"]}}
+
+
+def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome],
+          model: str, trunk: dict, surgery: dict | None) -> dict:
+    """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing)."""
+    artifacts = [_artifact(made, model) for made in results]
     failed = [f"{a['target']}/{a['precision']}" for a in artifacts if not a["published"]]
-    first = results[0].artifact.manifest if results else {}
     report = {
         "status": "failed" if failed else "passed",
         "run_id": run_id,
@@ -87,9 +78,9 @@ def build(*, run_id: str, source: dict, results: list[TargetResult], stages: lis
         "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
                     "cached": s.cached} for s in stages],
     }
-    if first.get("samples_info"):
-        report["samples"] = first["samples_info"]
-    preprocess = _preprocess(first)
+    if trunk.get("samples_info"):
+        report["samples"] = trunk["samples_info"]
+    preprocess = _preprocess(trunk)
     if preprocess:
         report["preprocess"] = preprocess
     return report

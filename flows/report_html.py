@@ -7,7 +7,7 @@ STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 th{background:#f3f3f3}.passed{color:#176317;font-weight:600}.failed{color:#b00020;font-weight:600}
-code{background:#f6f6f6;padding:1px 4px}
+code{background:#f6f6f6;padding:1px 4px}.muted{color:#666}
 """
 
 
@@ -24,20 +24,27 @@ def _signature(specs: list[dict]) -> str:
                        for s in specs)
 
 
+def _attempts(attempts: list[dict]) -> str:
+    return "<br>".join(f"<span class='{'passed' if a['outcome'] == 'passed' else 'muted'}'>{escape(a['outcome'])}</span>: "
+                       f"{escape(a['route'])}{' — ' + escape(a['reason']) if a.get('reason') else ''}" for a in attempts)
+
+
 def render(report: dict) -> str:
     status = report["status"]
     rows = []
     for a in report["artifacts"]:
-        p = a["parity"]
-        state = "passed" if p["passed"] else "failed"
+        state = "passed" if a["published"] else "failed"
         link = f'<a href="{escape(a["path"])}">{escape(a["path"])}</a>' if a["path"] else "not published"
+        p = a.get("parity")
+        measured = (f"<td>{a['bytes']:,}</td><td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
+                    f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p.get('noise_floor', '–'))}</td>"
+                    f"<td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
+                    f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>") if p else \
+            f"<td colspan='9'>no route made it: {escape(a.get('reason', ''))}</td>"
+        worst = f"<code>{escape(p['worst_output'])}</code>" if p else "–"
         rows.append(
-            f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>"
-            f"<td>{a['bytes']:,}</td><td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
-            f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p.get('noise_floor', '–'))}</td>"
-            f"<td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
-            f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>"
-            f"<td class='{state}'>{state}</td><td><code>{escape(p['worst_output'])}</code></td></tr>")
+            f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>{measured}"
+            f"<td class='{state}'>{state}</td><td>{worst}</td><td>{_attempts(a.get('attempts', []))}</td></tr>")
     stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td>"
                      f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
                      for s in report["stages"])
@@ -55,7 +62,7 @@ sha256 <code>{escape(source['sha256'][:16])}…</code></p>{pre_html}
 <h2>Artifacts</h2>
 <table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>
 <th>max abs err</th><th>source's noise floor</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
-<th>worst output</th></tr>{''.join(rows)}</table>
+<th>worst output</th><th>routes (the first that passed made it)</th></tr>{''.join(rows)}</table>
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """

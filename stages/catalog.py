@@ -16,6 +16,11 @@ STAGES = ("load", "surgery", "export", "emit", "quantize", "validate")
 
 @dataclass(frozen=True)
 class Impl:
+    """A stage implementation. For converters (export, emit): `preference` orders the routes to a target
+    (lower first; the planner sums it over a route), `settings` are fixed options the row passes to its
+    module (one module, several rows: onnx2tf with other options is another route), and `takes` names
+    what the planner may add from the request (`portable`: the output may go on to TFJS). `quantizable`:
+    whether the target's quantize stage can start from what this converter makes."""
     stage: str
     name: str
     image: str
@@ -24,10 +29,17 @@ class Impl:
     produces: str
     summary: str
     options: tuple[str, ...] = field(default=())
+    preference: int = 0
+    settings: tuple[tuple[str, object], ...] = field(default=())
+    takes: tuple[str, ...] = field(default=())
+    quantizable: bool = True
 
     @property
     def key(self) -> tuple[str, str]:
         return (self.stage, self.name)
+
+    def settings_dict(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self.settings}
 
 
 IMPLS: tuple[Impl, ...] = (
@@ -67,12 +79,20 @@ IMPLS: tuple[Impl, ...] = (
          "float TFLite file (.tflite); LiteRT computes golden"),
     Impl("export", "tflite", "tf", "stages.tflite_source.export", ("tflite-source",), "onnx",
          "TFLite -> ONNX (tf2onnx)"),
-    Impl("emit", "tflite", "tf", "stages.tflite.emit", ("onnx",), "tflite",
-         "ONNX -> TFLite fp32 (onnx2tf)"),
+    Impl("emit", "tflite-as-is", "tf", "stages.tflite_source.as_is", ("tflite-source",), "tflite",
+         "a TFLite source as the TFLite artifact, validated, not converted", quantizable=False),
     Impl("emit", "keras-savedmodel", "tf", "stages.keras.savedmodel", ("keras",), "savedmodel",
          "Keras -> TF SavedModel with Keras' export()"),
-    Impl("emit", "onnx-savedmodel", "tf", "stages.savedmodel.from_onnx", ("onnx",), "savedmodel",
-         "ONNX -> TF SavedModel, channels-last (onnx2tf)"),
+    # ONNX -> TF: onnx2tf first; where it fails or misses the gate, onnx2tf keeping the inputs' layout
+    # (no NHWC guesses for broadcasting), then without onnxsim and strict mode.
+    Impl("emit", "onnx2tf", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
+         "ONNX -> TF SavedModel, channels-last (onnx2tf); TFLite and TFJS come from it", takes=("portable",)),
+    Impl("emit", "onnx2tf-keep-layout", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
+         "ONNX -> TF SavedModel with onnx2tf, inputs kept in their ONNX layout", preference=1,
+         settings=(("keep_input_layouts", True),), takes=("portable",)),
+    Impl("emit", "onnx2tf-plain", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
+         "ONNX -> TF SavedModel with onnx2tf, without onnxsim and strict mode", preference=2,
+         settings=(("not_use_onnxsim", True), ("disable_strict_mode", True)), takes=("portable",)),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
          "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
     Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",

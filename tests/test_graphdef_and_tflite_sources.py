@@ -27,7 +27,7 @@ def test_frozen_graph_to_onnx_tflite_and_savedmodel(env, keras_models, session_d
     # The placeholder was found without --inputs; TFLite comes from TF's converter, not onnx2tf.
     assert got[("tflite", "fp32")]["inputs"][0]["shape"] == [1, 8, 8, 1]
     assert {"load/graphdef", "export/graphdef", "emit/graphdef-savedmodel", "emit/savedmodel-tflite"} \
-        <= set(stages_of(report)) and "emit/tflite" not in stages_of(report)
+        <= set(stages_of(report)) and "emit/onnx2tf" not in stages_of(report)
     assert (run / "digits_savedmodel" / "saved_model.pb").is_file()
 
 
@@ -67,9 +67,11 @@ def test_tflite_source_to_onnx_tflite_and_savedmodel(env, keras_models, session_
     got = {a["target"]: a for a in report["artifacts"]}
     assert set(got) == {"onnx", "tflite", "savedmodel", "tfjs"}
     assert all(a["parity"]["passed"] and a["parity"]["max_abs_err"] < 1e-4 for a in got.values())
-    # A channels-last source stays channels-last through ONNX and onnx2tf.
-    assert got["tflite"]["inputs"][0]["shape"] == [1, 8, 8, 1]
-    assert {"load/tflite", "export/tflite", "emit/tflite"} <= set(stages_of(report))
+    # The TFLite source is its own TFLite artifact, validated; the others go through ONNX, and a
+    # channels-last source stays channels-last through ONNX and onnx2tf.
+    assert got["tflite"]["route"] == "load/tflite → emit/tflite-as-is"
+    assert got["savedmodel"]["route"] == "load/tflite → export/tflite → emit/onnx2tf"
+    assert got["tflite"]["inputs"][0]["shape"] == got["savedmodel"]["inputs"][0]["shape"] == [1, 8, 8, 1]
 
 
 @pytest.mark.parametrize("name, source, cut, message", [

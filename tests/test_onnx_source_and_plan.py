@@ -28,10 +28,15 @@ def test_plan_prints_the_dag_without_running(env, face, tmp_path):
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
                      "--quantize", "fp16,int8", "--calibration", str(face / "calib.npz"), "--out", str(out), "--plan")
     assert result.returncode == 0, result.stderr
-    lines = [line.split()[0] for line in result.stderr.splitlines()[1:]]
-    assert lines == ["load/mxnet", "surgery/mxnet", "export/mxnet", "emit/tflite", "quantize/tflite",
-                     "quantize/tflite", "validate/onnx", "validate/tflite", "validate/tflite", "validate/tflite"]
-    assert "emit/tflite" in result.stderr and "<- export/mxnet" in result.stderr
+    lines = result.stderr.splitlines()[1:]
+    fallbacks = lines.index(next(line for line in lines if line.startswith("fallback routes")))
+    assert [line.split()[0] for line in lines[:fallbacks]] == [
+        "load/mxnet", "surgery/mxnet", "export/mxnet", "emit/onnx2tf", "emit/savedmodel-tflite", "quantize/tflite",
+        "quantize/tflite", "validate/onnx", "validate/tflite", "validate/tflite", "validate/tflite"]
+    assert "emit/onnx2tf" in result.stderr and "<- export/mxnet" in result.stderr
+    # each fp32 artifact's other routes, in the order they are tried
+    assert lines[fallbacks + 1].split(": ", 1) == [
+        "  tflite/fp32", "surgery/mxnet → export/mxnet → emit/onnx2tf-keep-layout → emit/savedmodel-tflite"]
     assert not out.exists()
 
 
@@ -40,8 +45,8 @@ def test_plan_for_an_onnx_source_skips_export(env, example_run, tmp_path):
     shutil.copyfile(example_run["run"] / "model.onnx", source)
     result = run_cli(env, "convert", str(source), "--to", "tflite", "--plan")
     assert result.returncode == 0, result.stderr
-    steps = [line.split()[0] for line in result.stderr.splitlines()[1:]]
-    assert steps == ["load/onnx", "emit/tflite", "validate/tflite"]
+    steps = [line.split()[0] for line in result.stderr.splitlines()[1:4]]
+    assert steps == ["load/onnx", "emit/onnx2tf", "emit/savedmodel-tflite"]
 
 
 def test_surgery_options_on_an_onnx_source_are_refused(env, example_run, tmp_path):

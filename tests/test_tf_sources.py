@@ -22,7 +22,7 @@ def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
     # Keras is channels-last: no transposes anywhere.
     assert got[("tflite", "fp32")]["inputs"][0]["shape"] == [1, 8, 8, 1]
     stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
-    assert "emit/keras-tflite" in stages and "emit/tflite" not in stages  # no ONNX detour for TFLite
+    assert "emit/keras-tflite" in stages and "emit/onnx2tf" not in stages  # no ONNX detour for TFLite
     assert "export/keras" in stages and "emit/keras-savedmodel" in stages
     # The SavedModel is published as a directory, validated in TensorFlow (validate/savedmodel).
     saved = got[("savedmodel", "fp32")]

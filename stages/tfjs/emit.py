@@ -24,8 +24,10 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     key = signature_key(ctx)
-    convert.convert(source.file("model"), ctx.out / MODEL_DIR, key, [], ctx.user_file_name("model"))
-    shutil.copytree(source.file("model"), ctx.out / "saved_model")
+    # onnx2tf's SavedModel with grouped convolutions split, where it made one: TFJS has no grouped convolutions
+    saved_model = source.file("portable_model" if source.has("portable_model") else "model")
+    convert.convert(saved_model, ctx.out / MODEL_DIR, key, [], ctx.user_file_name("model"))
+    shutil.copytree(saved_model, ctx.out / "saved_model")
     inputs, outputs = convert.describe(ctx.out / MODEL_DIR, manifest["inputs"], manifest["outputs"])
     files = {"model": MODEL_DIR, "saved_model": "saved_model", **source.carry_to(ctx.out)}
     return {**manifest, "format": "tfjs", "precision": "fp32", "signature": key, "files": files,

@@ -78,6 +78,9 @@ def run(ctx: StageContext) -> dict:
     if mode not in MODES:
         raise StageError(f"unknown quantization mode {mode!r}; choose one of {', '.join(MODES)}")
     source = ctx.source
+    if not source.has("saved_model"):
+        raise StageError("TF's TFLiteConverter quantizes from a SavedModel, and this TFLite file was not made "
+                         "from one")
     manifest = source.inherited()
     calibration = _calibration(ctx, manifest["inputs"]) if mode == "int8" else None
     converter = tf.lite.TFLiteConverter.from_saved_model(str(source.file("saved_model")))

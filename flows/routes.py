@@ -1,0 +1,128 @@
+"""Making an artifact by its routes, in order: the first whose stages run and whose artifact passes
+its gate makes it; the report says why each other route was not used.
+
+Steps are run once per flow run (routes share them), and a step that failed is not run again for
+another artifact: its failure is remembered with its reason.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flows import progress
+from flows.errors import StageFailed
+from flows.plan import Artifact, Route, Step
+from flows.runtimes import RuntimeSpec
+from flows.tasks import StageOutcome, run_stage
+from stages.bundle import Bundle
+
+PASSED, FAILED, MISSED, SKIPPED, NOT_TRIED = "passed", "stage failed", "missed its gate", "skipped", "not tried"
+
+
+class Steps:
+    """Runs plan steps on demand, each at most once; remembers outcomes and failures."""
+
+    def __init__(self, source_bundle: Path, spec: RuntimeSpec, timeout_s: float):
+        self.source_bundle, self.spec, self.timeout_s = source_bundle, spec, timeout_s
+        self.done: dict[str, StageOutcome] = {}
+        self.failed: dict[str, StageFailed] = {}
+
+    def run(self, step: Step) -> StageOutcome:
+        if step.id in self.failed:
+            raise self.failed[step.id]
+        if step.id not in self.done:
+            inputs = [self.done[i].bundle for i in step.inputs] or [self.source_bundle]
+            try:
+                self.done[step.id] = run_stage(step.stage, step.impl, step.config, inputs, self.spec,
+                                               self.timeout_s, step.label)
+            except StageFailed as exc:
+                self.failed[step.id] = exc
+                raise
+        return self.done[step.id]
+
+    def bundle(self, step: Step) -> Bundle:
+        return Bundle.read(self.run(step).bundle)
+
+    def parity(self, validate: Step) -> dict:
+        return self.bundle(validate).manifest["metrics"]["parity"]
+
+    def outcomes(self) -> list[StageOutcome]:
+        return list(self.done.values())
+
+
+@dataclass
+class Made:
+    """What became of one artifact: the bundle and parity of the route that made it (or of the first
+    route that made one that missed its gate), and every route's outcome."""
+    target: str
+    precision: str
+    artifact: Bundle | None = None
+    parity: dict | None = None
+    route: str | None = None
+    attempts: list[dict] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.parity and self.parity.get("passed"))
+
+    @property
+    def reason(self) -> str:
+        """One line: why it was not published (the preferred route's failure, and how many others failed)."""
+        if self.passed:
+            return ""
+        tried = [a for a in self.attempts if a["outcome"] in (FAILED, MISSED)]
+        first = tried[0] if tried else (self.attempts[0] if self.attempts else {"reason": "no route"})
+        others = f" ({len(tried) - 1} other route{'s' if len(tried) > 2 else ''} failed too: see report.json)" \
+            if len(tried) > 1 else ""
+        return f"{first['reason']}{others}"
+
+
+def _gate_summary(parity: dict) -> str:
+    worst = parity["outputs"][parity["worst_output"]]
+    return (f"output {parity['worst_output']}: max abs err {parity['max_abs_err']:.3g}, cosine "
+            f"{parity['cosine']:.6f} (gate: {worst['gate']})")
+
+
+def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
+    """Try the artifact's routes in order until one makes an artifact that passes its gate."""
+    made = Made(artifact.target, artifact.precision)
+    for route in artifact.routes:
+        name = route.describe(trunk)
+        if made.passed:
+            made.attempts.append({"route": name, "outcome": NOT_TRIED, "reason": "an earlier route passed"})
+            continue
+        if route.needs is not None and not _fp32_passed(route, steps):
+            made.attempts.append({"route": name, "outcome": SKIPPED,
+                                  "reason": "the fp32 artifact of this route was not made or missed its gate"})
+            continue
+        try:
+            for step in route.steps:
+                steps.run(step)
+            parity = steps.parity(route.validate)
+        except StageFailed as exc:
+            made.attempts.append({"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)})
+            _next(artifact, route)
+            continue
+        outcome = PASSED if parity["passed"] else MISSED
+        made.attempts.append({"route": name, "outcome": outcome,
+                              "reason": "" if parity["passed"] else f"{artifact.name} {_gate_summary(parity)}"})
+        if parity["passed"] or made.parity is None:
+            made.artifact, made.parity, made.route = steps.bundle(route.made_by), parity, name
+        if not parity["passed"]:
+            _next(artifact, route)
+    return made
+
+
+def _next(artifact: Artifact, failed: Route) -> None:
+    later = artifact.routes[artifact.routes.index(failed) + 1:]
+    if later:
+        progress.reporter.note(f"{artifact.name}: trying the next route ({len(later)} left)")
+
+
+def _fp32_passed(route: Route, steps: Steps) -> bool:
+    try:
+        for step in route.steps[:-1]:
+            steps.run(step)
+        return bool(steps.parity(route.needs)["passed"])
+    except StageFailed:
+        return False

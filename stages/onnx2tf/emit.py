@@ -1,0 +1,48 @@
+"""emit/onnx2tf: ONNX -> TF SavedModel, channels-last, with onnx2tf; TFLite and TFJS are made from it.
+
+Names: onnx2tf rejects ONNX names that are not TF scope names (`Softmax@0`), so it converts a copy
+with safe names (stages/onnx/names.py), and the SavedModel's signature takes and returns them.
+
+One onnx2tf run serves the SavedModel and TFLite targets. TFJS has no grouped convolutions ("depth of
+input must match input depth for filter"): where the route goes on to TFJS (`portable`) and the graph
+has one, a second SavedModel with them split goes into the bundle as `portable_model`.
+
+A route's `settings` (the registry row's) pass other onnx2tf options: stages/onnx2tf/convert.py.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from stages.context import StageContext
+from stages.onnx import names
+from stages.onnx2tf import convert
+from stages.savedmodel import signature
+
+TOOLS = ("onnx2tf", "tensorflow-cpu", "tf-keras", "onnx")
+
+
+def saved_model(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path, settings: dict) -> None:
+    with tempfile.TemporaryDirectory(prefix="onnx2tf-") as tmp:
+        model = convert.build(onnx_path, Path(tmp), convert.onnx2tf_options(inputs, settings))
+        convert.save(model, out, [spec["name"] for spec in inputs], [spec["name"] for spec in outputs])
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    settings = ctx.option("settings", {})
+    with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
+        model, inputs, outputs = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
+                                                 manifest["inputs"], manifest["outputs"])
+        saved_model(model, inputs, outputs, ctx.out / "saved_model", settings)
+        files = {"model": "saved_model"}
+        if ctx.option("portable") and not settings.get("disable_group_convolution") \
+                and convert.has_grouped_convolution(model):
+            saved_model(model, inputs, outputs, ctx.out / "portable_model",
+                        {**settings, "disable_group_convolution": True})
+            files["portable_model"] = "portable_model"
+    inputs, outputs = signature.describe(ctx.out / "saved_model", convert.SIGNATURE, inputs, outputs, moved=True)
+    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": convert.SIGNATURE,
+            "files": {**files, **source.carry_to(ctx.out)}, "inputs": inputs, "outputs": outputs,
+            "metrics": {"signature": convert.SIGNATURE}}
