@@ -47,6 +47,7 @@ class Route:
     steps: tuple[Step, ...]
     validate: Step
     needs: Step | None = None        # a quantized artifact's: the validation of the fp32 artifact it comes from
+    diagnose: Step | None = None     # run when the artifact misses its gate: where it leaves the route's ONNX graph
 
     @property
     def made_by(self) -> Step:
@@ -149,6 +150,19 @@ def routes(start: str, goal: str) -> list[tuple[catalog.Impl, ...]]:
                                             [order[i.key] for i in chain]))
 
 
+def _diagnosis(trunk: list[Step], steps: list[Step] | tuple[Step, ...], made: Step, goal: str) -> Step | None:
+    """The step that locates where `made` (a `goal` artifact) leaves the ONNX graph of its route (the last
+    one on it), where the registry has one for its format and the route has an ONNX graph."""
+    graphs = [s for s in (*trunk, *steps) if catalog.get(s.stage, s.impl).produces == "onnx"]
+    try:
+        impl = catalog.find("diagnose", goal)
+    except KeyError:
+        return None
+    if not graphs or graphs[-1].id == made.id:
+        return None
+    return Step(f"diagnose:{made.id}", "diagnose", impl.name, (made.id, graphs[-1].id), {}, made.label)
+
+
 def _surgery_requested(request: ConvertRequest) -> bool:
     return bool(request.strip_preprocess or request.rename or request.output_layer)
 
@@ -183,7 +197,8 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                 steps.append(node)
             fp32_routes.append(Route(tuple(steps), Step(f"validate:{steps[-1].id}", "validate", validate.name,
                                                         (steps[-1].id,), _config("validate", request), "fp32",
-                                                        artifact=(target, "fp32"))))
+                                                        artifact=(target, "fp32")),
+                                     diagnose=_diagnosis(trunk, steps, steps[-1], goal)))
         artifacts.append(Artifact(target, "fp32", tuple(fp32_routes)))
         for mode in (m for m in request.quantize if m in catalog.quantize_modes(target)):
             quantize = catalog.find("quantize", goal)
@@ -197,7 +212,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                 quantized.append(Route(route.steps + (step,),
                                        Step(f"validate:{step.id}", "validate", validate.name, (step.id,),
                                             _config("validate", request), mode, artifact=(target, mode)),
-                                       needs=route.validate))
+                                       needs=route.validate, diagnose=_diagnosis(trunk, route.steps, step, goal)))
             artifacts.append(Artifact(target, mode, tuple(quantized)))
     return Plan(trunk, artifacts)
 

@@ -50,6 +50,8 @@ def _artifact(made: Made, model: str) -> dict:
              "route": made.route, "attempts": made.attempts}
     if not made.passed:
         entry["reason"] = made.reason
+    if made.divergence is not None:
+        entry["divergence"] = made.divergence
     if made.artifact is None:   # no route made it
         return entry
     path = made.artifact.file("model")

@@ -29,6 +29,18 @@ def _attempts(attempts: list[dict]) -> str:
                        f"{escape(a['route'])}{' — ' + escape(a['reason']) if a.get('reason') else ''}" for a in attempts)
 
 
+def _divergence(artifact: dict) -> str:
+    d = artifact["divergence"]
+    where = f"{escape(artifact['target'])}/{escape(artifact['precision'])}"
+    if not d.get("layer"):
+        return f"<p>{where}: no single diverging layer: {escape(d.get('why', ''))}</p>"
+    after = "no tensor of its size" if d.get("error_after") is None else _fmt(d["error_after"])
+    return (f"<p>{where}: first diverging layer <code>{escape(d['layer'])}</code> ({escape(d['op'])}), output "
+            f"<code>{escape(d['output'])}</code>: relative error {_fmt(d['error_before'])} on its inputs, {after} on its "
+            f"output (nearest tensor in the artifact: <code>{escape(str(d.get('artifact_tensor')))}</code>; "
+            f"{d['reproduced']} of {d['compared']} tensors reproduced within {_fmt(d['threshold'])})</p>")
+
+
 def render(report: dict) -> str:
     status = report["status"]
     rows = []
@@ -45,6 +57,7 @@ def render(report: dict) -> str:
         rows.append(
             f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>{measured}"
             f"<td class='{state}'>{state}</td><td>{worst}</td><td>{_attempts(a.get('attempts', []))}</td></tr>")
+    located = "".join(_divergence(a) for a in report["artifacts"] if a.get("divergence"))
     stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td>"
                      f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
                      for s in report["stages"])
@@ -63,6 +76,7 @@ sha256 <code>{escape(source['sha256'][:16])}…</code></p>{pre_html}
 <table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>
 <th>max abs err</th><th>source's noise floor</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
 <th>worst output</th><th>routes (the first that passed made it)</th></tr>{''.join(rows)}</table>
+{('<h2>Where the failed artifacts diverge</h2>' + located) if located else ''}
 <h2>Stages</h2><table><tr><th>stage</th><th>time</th></tr>{stages}</table>
 </body></html>
 """

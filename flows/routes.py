@@ -60,6 +60,7 @@ class Made:
     parity: dict | None = None
     route: str | None = None
     attempts: list[dict] = field(default_factory=list)
+    divergence: dict | None = None   # where the reported artifact leaves its ONNX graph, when it missed its gate
 
     @property
     def passed(self) -> bool:
@@ -103,11 +104,14 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
             made.attempts.append({"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)})
             _next(artifact, route)
             continue
-        outcome = PASSED if parity["passed"] else MISSED
-        made.attempts.append({"route": name, "outcome": outcome,
-                              "reason": "" if parity["passed"] else f"{artifact.name} {_gate_summary(parity)}"})
+        attempt = {"route": name, "outcome": PASSED if parity["passed"] else MISSED, "reason": ""}
+        if not parity["passed"]:
+            attempt["divergence"] = diagnose(route, steps)
+            attempt["reason"] = f"{artifact.name} {_gate_summary(parity)}{said(attempt['divergence'])}"
+        made.attempts.append(attempt)
         if parity["passed"] or made.parity is None:
             made.artifact, made.parity, made.route = steps.bundle(route.made_by), parity, name
+            made.divergence = attempt.get("divergence")
         if not parity["passed"]:
             _next(artifact, route)
     return made
@@ -117,6 +121,27 @@ def _next(artifact: Artifact, failed: Route) -> None:
     later = artifact.routes[artifact.routes.index(failed) + 1:]
     if later:
         progress.reporter.note(f"{artifact.name}: trying the next route ({len(later)} left)")
+
+
+def diagnose(route: Route, steps: Steps) -> dict:
+    """Where the route's artifact first leaves its ONNX graph (stages/diagnose), or why that is not known."""
+    if route.diagnose is None:
+        return {"layer": None, "why": "this route has no ONNX graph to compare the artifact with, or no "
+                                      "layer-by-layer comparison for its format"}
+    try:
+        return steps.bundle(route.diagnose).manifest["metrics"]["divergence"]
+    except StageFailed as exc:
+        return {"layer": None, "why": f"the comparison failed: {exc}"}
+
+
+def said(divergence: dict | None) -> str:
+    """`; first diverging layer: conv_3 (Conv), error 2e-07 before, 0.41 after` (relative to the tensor's
+    largest value), or nothing where none was located."""
+    if not divergence or not divergence.get("layer"):
+        return ""
+    after = divergence.get("error_after")
+    return (f"; first diverging layer: {divergence['layer']} ({divergence['op']}), relative error "
+            f"{divergence['error_before']:.2g} before, {'no tensor of its size' if after is None else f'{after:.2g}'} after")
 
 
 def _fp32_passed(route: Route, steps: Steps) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STAGES = ("load", "surgery", "export", "emit", "quantize", "validate")
+STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose")
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,11 @@ IMPLS: tuple[Impl, ...] = (
     Impl("emit", "onnx2tf-plain", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
          "ONNX -> TF SavedModel with onnx2tf, without onnxsim and strict mode", preference=2,
          settings=(("not_use_onnxsim", True), ("disable_strict_mode", True)), takes=("portable",)),
+    # onnx-tf: ONNX's semantics op for op, no layout guesses; it reads opset 13, in TF 2.15.1 of its own
+    Impl("emit", "onnx-opset13", "tf", "stages.onnx.downgrade", ("onnx",), "onnx-opset13",
+         "ONNX -> ONNX at opset 13 (ONNX's version converter), for onnx-tf"),
+    Impl("emit", "onnx-tf", "onnxtf", "stages.onnx_tf.emit", ("onnx-opset13",), "savedmodel",
+         "ONNX (opset 13) -> TF SavedModel with onnx-tf 1.10, channels-first kept", preference=3),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
          "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
     Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",
@@ -107,6 +112,11 @@ IMPLS: tuple[Impl, ...] = (
          "TF SavedModel in TensorFlow against the source's golden outputs"),
     Impl("validate", "tfjs", "tfjs", "stages.validate.stage", ("tfjs",), "parity",
          "TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) against the source's golden outputs"),
+    # Run only when an artifact misses its gate: the first layer where it leaves its route's ONNX graph.
+    Impl("diagnose", "tflite", "tf", "stages.diagnose.stage", ("tflite",), "divergence",
+         "TFLite (every tensor LiteRT keeps) layer by layer against the ONNX graph in ONNX Runtime"),
+    Impl("diagnose", "savedmodel", "tf", "stages.diagnose.stage", ("savedmodel",), "divergence",
+         "TF SavedModel (every tensor of its frozen graph) layer by layer against the ONNX graph in ONNX Runtime"),
 )
 
 _BY_KEY = {impl.key: impl for impl in IMPLS}

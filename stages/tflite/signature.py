@@ -19,10 +19,11 @@ class TFLiteModel:
     """Runs a TFLite file by name: its signature's keys where it has one signature (the names
     users know), else its tensors' names; batch by batch as its input shape allows."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, keep_all_tensors: bool = False):
+        """`keep_all_tensors`: every intermediate tensor stays readable after a run (for diagnosis)."""
         self.path = path
         try:
-            self.interpreter = Interpreter(model_path=str(path))
+            self.interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=keep_all_tensors)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise StageError(f"{path.name} does not load in LiteRT: {str(exc).splitlines()[0]}") from None

@@ -40,14 +40,20 @@ def _dequantize(y: np.ndarray, spec: dict) -> np.ndarray:
     return ((y.astype(np.float32) - q["zero_point"]) * q["scale"]).astype(np.float32)
 
 
+def target_feeds(bundle: Bundle, run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """One run of the samples (source names, source layout) as the artifact takes it: its names,
+    layouts and quantization."""
+    return {spec["name"]: _quantize(samples_lib.to_target_layout(run[spec["source_name"]], spec), spec)
+            for spec in bundle.manifest["inputs"]}
+
+
 def _run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool) -> dict[str, np.ndarray]:
     """Feed the samples (all at once, or one by one for batch-1 models: stages/feeding.py) and
     collect the outputs, in the source's layout and by the source's names."""
     spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
 
     def by_source_names(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outputs = call({spec["name"]: _quantize(samples_lib.to_target_layout(run[spec["source_name"]], spec), spec)
-                        for spec in spec_in})
+        outputs = call(target_feeds(bundle, run))
         return {spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
                 for spec in spec_out}
     return feeding.run_all(by_source_names, feeds, spec_in, batched)
