@@ -227,7 +227,7 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
             console.print(f"[yellow]↪ {a['target']}/{a['precision']}[/] made by a fallback route: "
                           f"{escape(a['route'])}")
         elif not a["published"]:
-            console.print(f"[red]✗ {a['target']}/{a['precision']}:[/] {escape(a['reason'])}; not published")
+            console.print(f"[red]✗ {a['target']}/{a['precision']}[/] {escape(a['reason'])}; not published")
     console.print(f"published to {location}/ (report.json, report.html)")
 
 

@@ -68,14 +68,19 @@ class Made:
 
     @property
     def reason(self) -> str:
-        """One line: why it was not published (the preferred route's failure, and how many others failed)."""
+        """One line: why it was not published. The artifact that missed its gate, where one was made (its
+        worst output and first diverging layer), else the preferred route's failure; and how many others failed."""
         if self.passed:
             return ""
         tried = [a for a in self.attempts if a["outcome"] in (FAILED, MISSED)]
-        first = tried[0] if tried else (self.attempts[0] if self.attempts else {"reason": "no route"})
         others = f" ({len(tried) - 1} other route{'s' if len(tried) > 2 else ''} failed too: see report.json)" \
             if len(tried) > 1 else ""
-        return f"{first['reason']}{others}"
+        if self.parity is not None:
+            p = self.parity
+            return (f"failed its gate: worst output {p['worst_output']}, max abs err {p['max_abs_err']:.3g}, cosine "
+                    f"{p['cosine']:.6f} (gate: {p['outputs'][p['worst_output']]['gate']}){said(self.divergence)}{others}")
+        first = tried[0] if tried else (self.attempts[0] if self.attempts else {"reason": "no route"})
+        return f"not made: {first['reason']}{others}"
 
 
 def _gate_summary(parity: dict) -> str:
@@ -85,12 +90,14 @@ def _gate_summary(parity: dict) -> str:
 
 
 def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
-    """Try the artifact's routes in order until one makes an artifact that passes its gate."""
-    made = Made(artifact.target, artifact.precision)
+    """Try the artifact's routes in order until one makes an artifact that passes its gate. A quantized
+    artifact is made once, on the first route whose fp32 artifact passed: its one quantizer is the hop
+    that decides, and no other route has another."""
+    made, decided = Made(artifact.target, artifact.precision), ""
     for route in artifact.routes:
         name = route.describe(trunk)
-        if made.passed:
-            made.attempts.append({"route": name, "outcome": NOT_TRIED, "reason": "an earlier route passed"})
+        if decided:
+            made.attempts.append({"route": name, "outcome": NOT_TRIED, "reason": decided})
             continue
         if route.needs is not None and not _fp32_passed(route, steps):
             made.attempts.append({"route": name, "outcome": SKIPPED,
@@ -102,7 +109,10 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
             parity = steps.parity(route.validate)
         except StageFailed as exc:
             made.attempts.append({"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)})
-            _next(artifact, route)
+            if route.needs is not None:
+                decided = "quantized on the first route whose fp32 artifact passed"
+            else:
+                _next(artifact, route)
             continue
         attempt = {"route": name, "outcome": PASSED if parity["passed"] else MISSED, "reason": ""}
         if not parity["passed"]:
@@ -112,7 +122,11 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
         if parity["passed"] or made.parity is None:
             made.artifact, made.parity, made.route = steps.bundle(route.made_by), parity, name
             made.divergence = attempt.get("divergence")
-        if not parity["passed"]:
+        if route.needs is not None:
+            decided = "quantized on the first route whose fp32 artifact passed"
+        elif parity["passed"]:
+            decided = "an earlier route passed"
+        else:
             _next(artifact, route)
     return made
 
