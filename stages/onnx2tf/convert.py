@@ -106,19 +106,14 @@ def save(model, out: Path, input_names: list[str], output_names: list[str]) -> N
 
 
 def has_grouped_convolution(onnx_path: Path) -> bool:
-    """Whether the graph has a Conv with 1 < group < channels (TF runs it; TFJS cannot)."""
+    """Whether the graph has a Conv with group > 1. TF runs grouped convolutions, TFJS does not, and
+    onnx2tf makes some depthwise ones grouped too (seen: BlazeFace from TFLite, "depth of input (24)
+    must match input depth for filter 1" in TFJS)."""
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
-    weights = {init.name: list(init.dims) for init in model.graph.initializer}
-    for node in model.graph.node:
-        if node.op_type != "Conv":
-            continue
-        group = next((a.i for a in node.attribute if a.name == "group"), 1)
-        shape = weights.get(node.input[1]) if len(node.input) > 1 else None
-        if group > 1 and (shape is None or len(shape) < 2 or shape[1] > 1):   # shape[1] == 1: depthwise
-            return True
-    return False
+    return any(node.op_type == "Conv" and next((a.i for a in node.attribute if a.name == "group"), 1) > 1
+               for node in model.graph.node)
 
 
 LAYER = re.compile(r'calling layer "(?P<layer>[^"]+)"')

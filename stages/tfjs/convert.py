@@ -7,6 +7,7 @@ the console script, which joins and re-splits them on spaces.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -32,8 +33,13 @@ def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name
     argv = [sys.executable, "-c", CONVERTER, "--input_format=tf_saved_model",
             "--output_format=tfjs_graph_model", f"--signature_name={signature}", *flags,
             str(saved_model), str(out)]
+    # Without oneDNN's graph rewrites: TF's grappler (which the converter runs) would otherwise fuse
+    # oneDNN-only ops into the graph, such as a Conv2D with _FusedHardSwish, which no TFJS backend runs
+    # ("Activation _fusedhardswish has not been implemented for the CPU backend").
+    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
+                              env=env)
     except subprocess.TimeoutExpired:
         raise StageError(f"{name} tensorflowjs_converter did not finish within {TIMEOUT_S}s") from None
     if done.returncode != 0:

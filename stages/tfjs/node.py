@@ -1,4 +1,5 @@
-"""Run a TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) from Python, one call per batch.
+"""Run a TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) from Python: one Node.js process for
+every run of the samples (the model loads once).
 
 The runtime provides `node` on PATH and @tensorflow/tfjs on NODE_PATH; run.js
 beside this file loads model.json and its weight shards from disk and runs
@@ -39,19 +40,26 @@ class NodeGraphModel:
         return all(spec.shape and spec.shape[0] == -1 for spec in self.inputs.values())
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return self.run_many([feeds])[0]
+
+    def run_many(self, runs: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+        """Each run's outputs, from one Node.js process."""
         with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
             work = Path(tmp)
-            request = {"model": str(self.model_dir), "out": str(work), "outputs": self.outputs, "inputs": {}}
-            for index, (name, value) in enumerate(feeds.items()):
-                dtype = self.inputs[name].dtype
-                file = f"in{index}.bin"
-                np.ascontiguousarray(value, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).tofile(work / file)
-                request["inputs"][name] = {"file": file, "dtype": dtype, "shape": list(value.shape)}
+            request = {"model": str(self.model_dir), "out": str(work), "outputs": self.outputs, "runs": []}
+            for run, feeds in enumerate(runs):
+                specs = {}
+                for index, (name, value) in enumerate(feeds.items()):
+                    dtype = self.inputs[name].dtype
+                    file = f"in{run}_{index}.bin"
+                    np.ascontiguousarray(value, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).tofile(work / file)
+                    specs[name] = {"file": file, "dtype": dtype, "shape": list(value.shape)}
+                request["runs"].append(specs)
             (work / "request.json").write_text(json.dumps(request))
             self._run(work / "request.json")
             written = json.loads((work / "outputs.json").read_text())
-            return {name: np.fromfile(work / spec["file"], dtype=DTYPES[spec["dtype"]]).reshape(spec["shape"])
-                    for name, spec in written.items()}
+            return [{name: np.fromfile(work / spec["file"], dtype=DTYPES[spec["dtype"]]).reshape(spec["shape"])
+                     for name, spec in outputs.items()} for outputs in written]
 
     def _run(self, request: Path) -> None:
         try:

@@ -3,11 +3,12 @@
 //   node run.js REQUEST.json
 //
 // REQUEST.json: {"model": "<dir with model.json>", "out": "<dir>",
-//                "inputs": {"<signature input>": {"file": "x.bin", "dtype": "float32", "shape": [..]}},
+//                "runs": [{"<signature input>": {"file": "x.bin", "dtype": "float32", "shape": [..]}}, ...],
 //                "outputs": ["<signature output>", ...]}
 // Input files hold the tensor's values, little-endian, row-major. The weights are read from
-// disk through a custom IO handler (no fetch, no network). For each output this writes
-// <out>/<index>.bin and finally <out>/outputs.json: {"<name>": {"file", "dtype", "shape"}}.
+// disk through a custom IO handler (no fetch, no network). The model loads once; for each run and
+// output this writes <out>/<run>_<index>.bin and finally <out>/outputs.json:
+// [{"<name>": {"file", "dtype", "shape"}}, ...], one object per run.
 // A failure exits 1 with "error: <reason>" as the last stderr line.
 'use strict';
 const fs = require('fs');
@@ -50,25 +51,30 @@ async function main(requestPath) {
   const dir = path.dirname(requestPath);
   await tf.setBackend('cpu');
   const model = await loadModel(request.model);
-  const inputs = {};
-  for (const [name, spec] of Object.entries(request.inputs)) inputs[name] = readTensor(dir, spec);
-  let results;
-  try {
-    results = model.execute(inputs, request.outputs);
-  } catch (err) {  // graphs with control flow or dynamic shapes only run asynchronously
-    if (!/executeAsync/.test(String(err && err.message))) throw err;
-    results = await model.executeAsync(inputs, request.outputs);
+  const all = [];
+  for (let run = 0; run < request.runs.length; run++) {
+    const inputs = {};
+    for (const [name, spec] of Object.entries(request.runs[run])) inputs[name] = readTensor(dir, spec);
+    let results;
+    try {
+      results = model.execute(inputs, request.outputs);
+    } catch (err) {  // graphs with control flow or dynamic shapes only run asynchronously
+      if (!/executeAsync/.test(String(err && err.message))) throw err;
+      results = await model.executeAsync(inputs, request.outputs);
+    }
+    if (!Array.isArray(results)) results = [results];
+    const written = {};
+    for (let i = 0; i < results.length; i++) {
+      const tensor = results[i];
+      const values = await tensor.data();
+      const file = `${run}_${i}.bin`;
+      fs.writeFileSync(path.join(request.out, file), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+      written[request.outputs[i]] = {file, dtype: tensor.dtype, shape: tensor.shape};
+    }
+    tf.dispose([...Object.values(inputs), ...results]);
+    all.push(written);
   }
-  if (!Array.isArray(results)) results = [results];
-  const written = {};
-  for (let i = 0; i < results.length; i++) {
-    const tensor = results[i];
-    const values = await tensor.data();
-    const file = `${i}.bin`;
-    fs.writeFileSync(path.join(request.out, file), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
-    written[request.outputs[i]] = {file, dtype: tensor.dtype, shape: tensor.shape};
-  }
-  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify(written));
+  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify(all));
 }
 
 main(process.argv[2]).catch((err) => {

@@ -101,9 +101,12 @@ def run_savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np
 def run_tfjs(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     from stages.tfjs.node import NodeGraphModel
 
-    # One Node.js process per call: all samples at once where the batch is dynamic.
+    # One Node.js process for every run (all samples in one run where the batch is dynamic): the runs
+    # are made first and run together; the outputs are then handed back in the same order.
     model = NodeGraphModel(bundle.file("model"))
-    return _run_samples(model, bundle, feeds, batched=model.dynamic_batch)
+    runs = feeding.runs(feeds, bundle.manifest["inputs"], model.dynamic_batch)
+    outputs = iter(model.run_many([target_feeds(bundle, run) for run in runs]))
+    return _run_samples(lambda _: next(outputs), bundle, feeds, batched=model.dynamic_batch)
 
 
 def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
