@@ -93,11 +93,11 @@ IMPLS: tuple[Impl, ...] = (
     Impl("emit", "onnx2tf-plain", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
          "ONNX -> TF SavedModel with onnx2tf, without onnxsim and strict mode", preference=2,
          settings=(("not_use_onnxsim", True), ("disable_strict_mode", True)), takes=("portable",)),
-    # onnx-tf: ONNX's semantics op for op, no layout guesses; it reads opset 13, in TF 2.15.1 of its own
-    Impl("emit", "onnx-opset13", "tf", "stages.onnx.downgrade", ("onnx",), "onnx-opset13",
-         "ONNX -> ONNX at opset 13 (ONNX's version converter), for onnx-tf"),
-    Impl("emit", "onnx-tf", "onnxtf", "stages.onnx_tf.emit", ("onnx-opset13",), "savedmodel",
-         "ONNX (opset 13) -> TF SavedModel with onnx-tf 1.10, channels-first kept", preference=3),
+    # onnx-tf: ONNX's semantics op for op, no layout guesses; it reads opset 11, in TF 2.15.1 of its own
+    Impl("emit", "onnx-opset11", "tf", "stages.onnx.downgrade", ("onnx",), "onnx-opset11",
+         "ONNX -> ONNX at opset 11, op by op (inputs back to attributes, newer ops expanded), for onnx-tf"),
+    Impl("emit", "onnx-tf", "onnxtf", "stages.onnx_tf.emit", ("onnx-opset11",), "savedmodel",
+         "ONNX (opset 11) -> TF SavedModel with onnx-tf 1.10, channels-first kept", preference=3),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
          "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
     Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",

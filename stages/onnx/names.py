@@ -30,21 +30,22 @@ def safe(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _graphs(graph):
+def graphs(graph):
+    """A graph and every subgraph in it (If branches, Loop and Scan bodies)."""
     yield graph
     for node in graph.node:
         for attribute in node.attribute:
             if attribute.g.node:
-                yield from _graphs(attribute.g)
+                yield from graphs(attribute.g)
             for sub in attribute.graphs:
-                yield from _graphs(sub)
+                yield from graphs(sub)
 
 
 def rename(model) -> dict[str, str]:
     """Make every node and tensor name of `model` TF-safe in place; returns {old: new} of those changed."""
-    graphs = list(_graphs(model.graph))
+    every = list(graphs(model.graph))
     tensors, nodes = set(), set()
-    for graph in graphs:
+    for graph in every:
         tensors.update(v.name for v in (*graph.input, *graph.output, *graph.value_info))
         tensors.update(t.name for t in graph.initializer)
         for node in graph.node:
@@ -67,7 +68,7 @@ def rename(model) -> dict[str, str]:
 
     def fix(name: str) -> str:
         return changed.get(name, name)
-    for graph in graphs:
+    for graph in every:
         for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
             value.name = fix(value.name)
         for node in graph.node:

@@ -1,4 +1,4 @@
-"""emit/onnx-tf: ONNX (opset 13) -> TF SavedModel with onnx-tf 1.10, in its own runtime (TF 2.15.1).
+"""emit/onnx-tf: ONNX (opset 11) -> TF SavedModel with onnx-tf 1.10, in its own runtime (TF 2.15.1).
 
 The fallback where onnx2tf fails or misses the gate: onnx-tf keeps ONNX's semantics op for op and its
 layouts (channels-first stays channels-first, with transposes around each convolution), so it makes
