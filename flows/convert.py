@@ -12,7 +12,7 @@ from flows.config import ConvertRequest
 from flows.plan import plan as make_plan
 from flows.publish import publish
 from flows.report import build
-from flows.routes import Steps, make
+from flows.routes import Steps, make, no_artifact
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from flows.store import open_store
@@ -51,6 +51,8 @@ def convert(request: ConvertRequest) -> RunResult:
         steps.run(step)
     # export → emit → quantize → validate, artifact by artifact, each by its first route that passes
     results = [make(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+    if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
+        raise no_artifact(results)
 
     model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,

@@ -61,6 +61,7 @@ class Made:
     route: str | None = None
     attempts: list[dict] = field(default_factory=list)
     divergence: dict | None = None   # where the reported artifact leaves its ONNX graph, when it missed its gate
+    failure: StageFailed | None = field(default=None, repr=False)   # the preferred route's, when no route made it
 
     @property
     def passed(self) -> bool:
@@ -108,6 +109,7 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
                 steps.run(step)
             parity = steps.parity(route.validate)
         except StageFailed as exc:
+            made.failure = made.failure or exc
             made.attempts.append({"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)})
             if route.needs is not None:
                 decided = "quantized on the first route whose fp32 artifact passed"
@@ -156,6 +158,15 @@ def said(divergence: dict | None) -> str:
     after = divergence.get("error_after")
     return (f"; first diverging layer: {divergence['layer']} ({divergence['op']}), relative error "
             f"{divergence['error_before']:.2g} before, {'no tensor of its size' if after is None else f'{after:.2g}'} after")
+
+
+def no_artifact(results: list[Made]) -> StageFailed:
+    """The error of a run in which no route made any artifact: the preferred route's failure, and where
+    the other routes failed."""
+    first = next(made.failure for made in results if made.failure)
+    others = sorted({a["stage"] for made in results for a in made.attempts if a["outcome"] == FAILED} - {first.stage})
+    also = f" (the other routes failed too, in {', '.join(others)})" if others else ""
+    return type(first)(first.stage, first.cause + also, first.file, first.log_tail)
 
 
 def _fp32_passed(route: Route, steps: Steps) -> bool:

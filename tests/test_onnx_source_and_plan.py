@@ -36,7 +36,7 @@ def test_plan_prints_the_dag_without_running(env, face, tmp_path):
     assert "emit/onnx2tf" in result.stderr and "<- export/mxnet" in result.stderr
     # each fp32 artifact's other routes, in the order they are tried
     assert lines[fallbacks + 1].split(": ", 1) == [
-        "  tflite/fp32", "surgery/mxnet → export/mxnet → emit/onnx2tf-keep-layout → emit/savedmodel-tflite"]
+        "  tflite/fp32", "surgery/mxnet → export/mxnet → emit/onnx-tfops → emit/savedmodel-tflite"]
     assert not out.exists()
 
 

@@ -1,0 +1,39 @@
+"""An ONNX graph as a TF SavedModel by modelferry's own translation (stages/tfops/graph.py): one
+tf.function that evaluates the graph op by op, inputs at the manifest's static shapes."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from stages.errors import StageError
+from stages.tfops.graph import Evaluator
+
+SIGNATURE = "serving_default"
+
+
+def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) -> None:
+    """`inputs`/`outputs`: the manifest's specs, named as in the graph (TF-safe names)."""
+    import onnx
+    import tensorflow as tf
+
+    model = onnx.load(str(onnx_path))
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    evaluator = Evaluator(opset)
+    graph_inputs = [value.name for value in model.graph.input
+                    if value.name not in {init.name for init in model.graph.initializer}]
+    specs = {spec["name"]: spec for spec in inputs}
+    missing = [name for name in graph_inputs if name not in specs]
+    if missing:
+        raise StageError(f"the graph's inputs {missing} are not in the manifest")
+    signature = [tf.TensorSpec(specs[name]["shape"], tf.as_dtype(specs[name]["dtype"]), name=name)
+                 for name in graph_inputs]
+    names = [spec["name"] for spec in outputs]
+
+    def serve(*tensors):
+        results = evaluator.run_graph(model.graph, dict(zip(graph_inputs, tensors)))
+        by_name = dict(zip([value.name for value in model.graph.output], results))
+        return {name: tf.identity(by_name[name], name=name) for name in names}
+
+    module = tf.Module()
+    module.serve = tf.function(serve, input_signature=signature)
+    concrete = module.serve.get_concrete_function()   # traces the graph: handler errors surface here
+    tf.saved_model.save(module, str(out), signatures={SIGNATURE: concrete})

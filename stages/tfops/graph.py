@@ -1,0 +1,127 @@
+"""Evaluate an ONNX graph with TF ops, node by node, inside a tf.function (modelferry's own translation).
+
+Initializers become constants; each node's handler (stages/tfops/ops) gets the node's inputs as tensors
+and returns its outputs; subgraphs (If branches) are evaluated the same way with the outer names in
+scope. The result keeps the graph's semantics and layouts, so no layout is guessed."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from stages.errors import StageError
+from stages.tfops.ops import HANDLERS, load_all
+
+
+class Unsupported(StageError):
+    """An op (or a form of it) this translation has no handler for."""
+
+
+@dataclass
+class Node:
+    """One ONNX node as a handler sees it."""
+    op: str
+    name: str
+    attrs: dict
+    outputs: int
+    version: int
+    proto: object = field(repr=False, default=None)
+
+    def attr(self, name: str, default=None):
+        return self.attrs.get(name, default)
+
+
+def _attributes(proto) -> dict:
+    from onnx import helper
+
+    attrs = {}
+    for attribute in proto.attribute:
+        value = helper.get_attribute_value(attribute)
+        if isinstance(value, bytes):
+            value = value.decode()
+        elif isinstance(value, list) and value and isinstance(value[0], bytes):
+            value = [v.decode() for v in value]
+        attrs[attribute.name] = value
+    return attrs
+
+
+class Evaluator:
+    """Runs graphs (and their subgraphs) on TF tensors; one per traced function."""
+
+    def __init__(self, opset: int):
+        load_all()
+        self.opset = opset
+
+    def version(self, op_type: str, domain: str) -> int:
+        from onnx import defs
+        try:
+            return defs.get_schema(op_type, self.opset, domain).since_version
+        except Exception:
+            return self.opset
+
+    def run_graph(self, graph, scope: dict, known: dict | None = None) -> list:
+        """Evaluate `graph` with `scope` (outer tensors by name); returns its outputs' tensors.
+
+        Values known when the graph is built (initializers, Constants, shapes that are static, and every
+        node whose inputs are all known) are computed right away, eagerly, and enter the graph as
+        constants: shape arithmetic folds, and handlers that need a value (Reshape's shape, Pad's pads)
+        find it, whatever ops computed it."""
+        import tensorflow as tf
+        from onnx import numpy_helper
+
+        env, known = dict(scope), dict(known or {})
+
+        def constant(name: str, value) -> None:
+            known[name] = np.asarray(value)
+            env[name] = tf.constant(known[name])
+
+        for init in graph.initializer:
+            constant(init.name, numpy_helper.to_array(init))
+        for proto in graph.node:
+            handler = HANDLERS.get(proto.op_type)
+            if handler is None or proto.domain not in ("", "ai.onnx"):
+                raise Unsupported(f"no TF translation of {proto.op_type} (node {proto.name or proto.output[0]})")
+            node = Node(proto.op_type, proto.name or proto.output[0], _attributes(proto), len(proto.output),
+                        self.version(proto.op_type, proto.domain), proto)
+            names = [name for name in proto.input if name]
+            inputs = [env[name] if name else None for name in proto.input]
+            shaped = proto.op_type in ("Shape", "Size") and inputs[0].shape.is_fully_defined()
+            folds = not getattr(handler, "subgraphs", False) and proto.op_type not in NOT_FOLDED \
+                and (shaped or all(name in known for name in names))
+            try:
+                if folds:   # eagerly, outside the traced function
+                    with tf.init_scope():
+                        given = [tf.zeros(i.shape, i.dtype) if shaped else tf.constant(known[name]) if name else None
+                                 for name, i in zip(proto.input, inputs)]
+                        results = handler(node, given)
+                        results = [np.asarray(r) for r in (results if isinstance(results, (list, tuple)) else [results])]
+                    for name, value in zip(proto.output, results):
+                        if name:
+                            constant(name, value)
+                    continue
+                results = handler(node, inputs, self, env, known) if getattr(handler, "subgraphs", False) \
+                    else handler(node, inputs)
+            except Unsupported:
+                raise
+            except Exception as exc:   # TF raises many types; name the node
+                cause = " ".join(str(exc).split())[:300]
+                raise StageError(f"node {node.name} ({node.op}): {type(exc).__name__}: {cause}") from None
+            results = results if isinstance(results, (list, tuple)) else [results]
+            for name, value in zip(proto.output, results):
+                if name:
+                    env[name] = value
+        return [env[value.name] for value in graph.output]
+
+
+# Ops whose value must not be computed once when the graph is built.
+NOT_FOLDED = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
+
+
+def static(tensor) -> np.ndarray | None:
+    """The value of a tensor known when the graph is built (a constant, or folded from constants)."""
+    import tensorflow as tf
+
+    if tensor is None:
+        return None
+    value = tf.get_static_value(tensor)
+    return None if value is None else np.asarray(value)

@@ -1,0 +1,206 @@
+"""Elementwise ONNX ops: unary maths, binary arithmetic with broadcasting, comparisons, activations."""
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+from stages.tfops.ops import op
+
+UNARY = {
+    "Abs": tf.abs, "Neg": tf.negative, "Exp": tf.exp, "Log": tf.math.log, "Sqrt": tf.sqrt,
+    "Reciprocal": tf.math.reciprocal, "Floor": tf.floor, "Ceil": tf.math.ceil, "Round": tf.round,
+    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": tf.tan, "Asin": tf.asin, "Acos": tf.acos,
+    "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
+    "Softsign": tf.nn.softsign, "Not": tf.logical_not, "IsNaN": tf.math.is_nan, "Identity": tf.identity,
+    "BitwiseNot": tf.bitwise.invert,
+}
+
+
+def _unary(fn):
+    return lambda node, x: fn(x[0])
+
+
+for _name, _fn in UNARY.items():
+    op(_name)(_unary(_fn))
+
+
+# Inverse hyperbolics and friends, in ops TFLite has as builtins
+op("Sinh")(lambda node, x: (tf.exp(x[0]) - tf.exp(-x[0])) / 2)
+op("Cosh")(lambda node, x: (tf.exp(x[0]) + tf.exp(-x[0])) / 2)
+op("Asinh")(lambda node, x: tf.math.log(x[0] + tf.sqrt(x[0] * x[0] + 1)))
+op("Acosh")(lambda node, x: tf.math.log(x[0] + tf.sqrt(x[0] * x[0] - 1)))
+op("Atanh")(lambda node, x: 0.5 * tf.math.log((1 + x[0]) / (1 - x[0])))
+op("Softplus")(lambda node, x: tf.math.log(tf.exp(x[0]) + 1))
+
+
+def _same(a, b):
+    """Two operands of one dtype (ONNX requires it; constants folded from numpy may be wider)."""
+    return a, tf.cast(b, a.dtype) if b.dtype != a.dtype else b
+
+
+def _binary(fn):
+    def handler(node, x):
+        a, b = _same(x[0], x[1])
+        return fn(a, b)
+    return handler
+
+
+BINARY = {
+    "Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "And": tf.logical_and, "Or": tf.logical_or,
+    "Xor": tf.math.logical_xor, "Equal": tf.equal, "Greater": tf.greater, "Less": tf.less,
+    "GreaterOrEqual": tf.greater_equal, "LessOrEqual": tf.less_equal,
+    "BitwiseAnd": tf.bitwise.bitwise_and, "BitwiseOr": tf.bitwise.bitwise_or, "BitwiseXor": tf.bitwise.bitwise_xor,
+}
+for _name, _fn in BINARY.items():
+    op(_name)(_binary(_fn))
+
+
+@op("Div")
+def div(node, x):
+    a, b = _same(x[0], x[1])
+    return tf.math.truncatediv(a, b) if a.dtype.is_integer else tf.divide(a, b)
+
+
+@op("Pow")
+def power(node, x):
+    base, exponent = x
+    if base.dtype.is_floating:
+        return tf.pow(base, tf.cast(exponent, base.dtype))
+    return tf.cast(tf.pow(tf.cast(base, tf.float64), tf.cast(exponent, tf.float64)), base.dtype)
+
+
+@op("Mod")
+def mod(node, x):
+    a, b = _same(x[0], x[1])
+    if node.attr("fmod", 0):   # the sign of the dividend, like C's fmod
+        return tf.math.truncatemod(a, b)
+    return tf.math.floormod(a, b)   # the sign of the divisor, like Python's %
+
+
+@op("BitShift")
+def bit_shift(node, x):
+    a, b = _same(x[0], x[1])
+    return tf.bitwise.left_shift(a, b) if node.attr("direction") == "LEFT" else tf.bitwise.right_shift(a, b)
+
+
+def _variadic(fn):
+    def handler(node, x):
+        result = x[0]
+        for other in x[1:]:
+            result = fn(*_same(result, other))
+        return result
+    return handler
+
+
+op("Max")(_variadic(tf.maximum))
+op("Min")(_variadic(tf.minimum))
+op("Sum")(_variadic(tf.add))
+
+
+@op("Mean")
+def mean(node, x):
+    return _variadic(tf.add)(node, x) / tf.cast(len(x), x[0].dtype)
+
+
+@op("IsInf")
+def is_inf(node, x):
+    inf = tf.math.is_inf(x[0])
+    positive, negative = node.attr("detect_positive", 1), node.attr("detect_negative", 1)
+    if positive and negative:
+        return inf
+    return tf.logical_and(inf, x[0] > 0 if positive else x[0] < 0) if positive or negative else tf.zeros_like(inf)
+
+
+@op("Clip")
+def clip(node, x):
+    value = x[0]
+    low = x[1] if len(x) > 1 and x[1] is not None else node.attr("min")
+    high = x[2] if len(x) > 2 and x[2] is not None else node.attr("max")
+    if low is not None:
+        value = tf.maximum(value, tf.cast(low, value.dtype))
+    if high is not None:
+        value = tf.minimum(value, tf.cast(high, value.dtype))
+    return value
+
+
+@op("LeakyRelu")
+def leaky_relu(node, x):
+    return tf.nn.leaky_relu(x[0], alpha=node.attr("alpha", 0.01))
+
+
+@op("PRelu")
+def prelu(node, x):
+    a, slope = _same(x[0], x[1])
+    return tf.where(a < 0, a * slope, a)
+
+
+@op("Elu")
+def elu(node, x):
+    alpha = node.attr("alpha", 1.0)
+    return tf.where(x[0] < 0, alpha * (tf.exp(x[0]) - 1), x[0])
+
+
+@op("Celu")
+def celu(node, x):
+    alpha = node.attr("alpha", 1.0)
+    return tf.maximum(x[0], 0.0) + tf.minimum(0.0, alpha * (tf.exp(x[0] / alpha) - 1))
+
+
+@op("Selu")
+def selu(node, x):
+    alpha, gamma = node.attr("alpha", 1.67326319217681884765625), node.attr("gamma", 1.05070102214813232421875)
+    return gamma * tf.where(x[0] > 0, x[0], alpha * (tf.exp(x[0]) - 1))
+
+
+@op("ThresholdedRelu")
+def thresholded_relu(node, x):
+    return tf.where(x[0] > node.attr("alpha", 1.0), x[0], tf.zeros_like(x[0]))
+
+
+@op("HardSigmoid")
+def hard_sigmoid(node, x):
+    return tf.clip_by_value(node.attr("alpha", 0.2) * x[0] + node.attr("beta", 0.5), 0.0, 1.0)
+
+
+@op("HardSwish")
+def hard_swish(node, x):
+    return x[0] * tf.clip_by_value(x[0] / 6 + 0.5, 0.0, 1.0)
+
+
+@op("Mish")
+def mish(node, x):
+    return x[0] * tf.tanh(tf.math.log(tf.exp(x[0]) + 1))
+
+
+@op("Gelu")
+def gelu(node, x):
+    v = x[0]
+    if node.attr("approximate", "none") == "tanh":
+        return 0.5 * v * (1 + tf.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v * v * v)))
+    return 0.5 * v * (1 + tf.math.erf(v / math.sqrt(2)))
+
+
+@op("Shrink")
+def shrink(node, x):
+    bias, lambd = node.attr("bias", 0.0), node.attr("lambd", 0.5)
+    v = x[0]
+    return tf.where(v < -lambd, v + tf.cast(bias, v.dtype),
+                    tf.where(v > lambd, v - tf.cast(bias, v.dtype), tf.zeros_like(v)))
+
+
+@op("Where")
+def where(node, x):
+    a, b = _same(x[1], x[2])
+    return tf.where(x[0], a, b)
+
+
+@op("Cast")
+def cast(node, x):
+    from stages.tfops.ops.types import tf_dtype
+    return tf.cast(x[0], tf_dtype(node.attr("to")))
+
+
+@op("CastLike")
+def cast_like(node, x):
+    return tf.cast(x[0], x[1].dtype)

@@ -1,0 +1,317 @@
+"""Shape and indexing ops: reshapes, transposes, slices, gathers, scatters, padding, constants."""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from stages.tfops.graph import static
+from stages.tfops.ops import op
+from stages.tfops.ops.types import tf_dtype
+
+
+def _ints(tensor) -> list[int] | None:
+    value = static(tensor)
+    return None if value is None else [int(v) for v in np.ravel(value)]
+
+
+@op("Constant")
+def constant(node, x):
+    from onnx import numpy_helper
+    attrs = node.attrs
+    if "value" in attrs:
+        return tf.constant(numpy_helper.to_array(attrs["value"]))
+    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
+                       ("value_ints", np.int64)):
+        if key in attrs:
+            return tf.constant(np.asarray(attrs[key], dtype=dtype))
+    raise ValueError(f"Constant with {sorted(attrs)} is not supported")
+
+
+@op("ConstantOfShape")
+def constant_of_shape(node, x):
+    from onnx import numpy_helper
+    value = numpy_helper.to_array(node.attr("value")) if node.attr("value") is not None else np.zeros(1, np.float32)
+    return tf.fill(tf.cast(x[0], tf.int32), tf.constant(value.reshape(())))
+
+
+@op("Shape")
+def shape(node, x):
+    dims = tf.shape(x[0], out_type=tf.int64)
+    start, end = node.attr("start", 0), node.attr("end")
+    return dims[start:end] if (start or end is not None) else dims
+
+
+@op("Size")
+def size(node, x):
+    return tf.size(x[0], out_type=tf.int64)
+
+
+@op("Reshape")
+def reshape(node, x):
+    value = x[0]
+    target = _ints(x[1])
+    if target is not None and not node.attr("allowzero", 0) and 0 in target:
+        have = tf.shape(value)
+        return tf.reshape(value, [have[i] if d == 0 else d for i, d in enumerate(target)])
+    if target is None and not node.attr("allowzero", 0):
+        dims = tf.cast(x[1], tf.int32)
+        have = tf.shape(value)[:tf.size(dims)]
+        dims = tf.where(tf.equal(dims, 0), have, dims)
+        return tf.reshape(value, dims)
+    return tf.reshape(value, target if target is not None else tf.cast(x[1], tf.int32))
+
+
+@op("Flatten")
+def flatten(node, x):
+    value, axis = x[0], node.attr("axis", 1)
+    shape = tf.shape(value)
+    axis = axis + value.shape.rank if axis < 0 else axis
+    return tf.reshape(value, tf.stack([tf.reduce_prod(shape[:axis]), tf.reduce_prod(shape[axis:])]))
+
+
+@op("Squeeze")
+def squeeze(node, x):
+    axes = _ints(x[1]) if len(x) > 1 and x[1] is not None else node.attr("axes")
+    return tf.squeeze(x[0], axis=list(axes) if axes else None)
+
+
+@op("Unsqueeze")
+def unsqueeze(node, x):
+    axes = _ints(x[1]) if len(x) > 1 and x[1] is not None else list(node.attr("axes"))
+    value = x[0]
+    rank = value.shape.rank + len(axes)
+    for axis in sorted(a % rank for a in axes):
+        value = tf.expand_dims(value, axis)
+    return value
+
+
+@op("Transpose")
+def transpose(node, x):
+    perm = node.attr("perm")
+    return tf.transpose(x[0], perm=list(perm) if perm is not None else None)
+
+
+@op("Concat")
+def concat(node, x):
+    parts = [v for v in x if v is not None]
+    dtype = parts[0].dtype
+    return tf.concat([tf.cast(v, dtype) for v in parts], axis=node.attr("axis"))
+
+
+@op("Split")
+def split(node, x):
+    value, axis = x[0], node.attr("axis", 0)
+    sizes = _ints(x[1]) if len(x) > 1 and x[1] is not None else node.attr("split")
+    if sizes:
+        return tf.split(value, list(sizes), axis=axis)
+    parts = node.attr("num_outputs", node.outputs)
+    length = value.shape[axis]
+    if length is not None and length % parts:   # opset 18: the last part is smaller
+        step = -(-length // parts)
+        return tf.split(value, [step] * (parts - 1) + [length - step * (parts - 1)], axis=axis)
+    return tf.split(value, parts, axis=axis)
+
+
+@op("Slice")
+def slice_(node, x):
+    value = x[0]
+    if node.version < 10:
+        starts, ends, axes, steps = node.attr("starts"), node.attr("ends"), node.attr("axes"), None
+    else:
+        starts, ends = _ints(x[1]), _ints(x[2])
+        axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else None
+        steps = _ints(x[4]) if len(x) > 4 and x[4] is not None else None
+    rank = value.shape.rank
+    axes = [a % rank for a in (axes or range(len(starts)))]
+    steps = steps or [1] * len(axes)
+    index = [slice(None)] * rank
+    for axis, start, end, step in zip(axes, starts, ends, steps):
+        index[axis] = _bounds(start, end, step, value.shape[axis])
+    return value[tuple(index)]
+
+
+def _bounds(start: int, end: int, step: int, dim: int | None) -> slice:
+    """ONNX's clamped slice bounds (TFLite's converter refuses bounds past the axis, TF clamps them)."""
+    if dim is None:
+        big = 2 ** 62
+        start = None if (step > 0 and start <= -big) or (step < 0 and start >= big) else start
+        end = None if (step > 0 and end >= big) or (step < 0 and end <= -big) else end
+        return slice(start, end, step)
+    start = start + dim if start < 0 else start
+    end = end + dim if end < 0 else end
+    if step > 0:
+        return slice(min(max(start, 0), dim), min(max(end, 0), dim), step)
+    start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+    return slice(start, None if end < 0 else end, step)
+
+
+@op("Gather")
+def gather(node, x):
+    indices = tf.cast(x[1], tf.int64)
+    axis = node.attr("axis", 0)
+    size = tf.cast(tf.shape(x[0])[axis], tf.int64)
+    return tf.gather(x[0], tf.where(indices < 0, indices + size, indices), axis=axis)
+
+
+@op("GatherElements")
+def gather_elements(node, x):
+    value, indices = x[0], tf.cast(x[1], tf.int64)
+    axis = node.attr("axis", 0) % value.shape.rank
+    size = tf.cast(tf.shape(value)[axis], tf.int64)
+    indices = tf.where(indices < 0, indices + size, indices)
+    grids = tf.meshgrid(*[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))],
+                        indexing="ij")
+    grids[axis] = indices
+    return tf.gather_nd(value, tf.stack(grids, axis=-1))
+
+
+@op("GatherND")
+def gather_nd(node, x):
+    return tf.gather_nd(x[0], tf.cast(x[1], tf.int64), batch_dims=node.attr("batch_dims", 0))
+
+
+@op("ScatterND")
+def scatter_nd(node, x):
+    reduction = node.attr("reduction", "none")
+    fn = {"none": tf.tensor_scatter_nd_update, "add": tf.tensor_scatter_nd_add, "mul": None,
+          "max": tf.tensor_scatter_nd_max, "min": tf.tensor_scatter_nd_min}[reduction]
+    if fn is None:
+        raise ValueError("ScatterND with reduction='mul' is not supported")
+    return fn(x[0], tf.cast(x[1], tf.int64), x[2])
+
+
+@op("ScatterElements", "Scatter")
+def scatter_elements(node, x):
+    value, indices, updates = x[0], tf.cast(x[1], tf.int64), x[2]
+    axis = node.attr("axis", 0) % value.shape.rank
+    size = tf.cast(tf.shape(value)[axis], tf.int64)
+    indices = tf.where(indices < 0, indices + size, indices)
+    grids = tf.meshgrid(*[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))],
+                        indexing="ij")
+    grids[axis] = indices
+    coordinates = tf.reshape(tf.stack(grids, axis=-1), [-1, value.shape.rank])
+    flat = tf.reshape(updates, [-1])
+    fn = {"none": tf.tensor_scatter_nd_update, "add": tf.tensor_scatter_nd_add,
+          "max": tf.tensor_scatter_nd_max, "min": tf.tensor_scatter_nd_min}[node.attr("reduction", "none")]
+    return fn(value, coordinates, flat)
+
+
+@op("Expand")
+def expand(node, x):
+    target = tf.cast(x[1], tf.int32)
+    return x[0] * tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target), dtype=x[0].dtype) \
+        if x[0].dtype != tf.bool else tf.logical_and(x[0], tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target),
+                                                                   dtype=tf.bool))
+
+
+@op("Tile")
+def tile(node, x):
+    return tf.tile(x[0], tf.cast(x[1], tf.int32))
+
+
+@op("Range")
+def range_(node, x):
+    return tf.range(x[0], x[1], x[2])
+
+
+@op("Pad")
+def pad(node, x):
+    value = x[0]
+    rank = value.shape.rank
+    if node.version < 11:
+        pads, constant = node.attr("pads"), node.attr("value", 0.0)
+        axes = list(range(rank))
+    else:
+        pads = _ints(x[1])
+        constant = x[2] if len(x) > 2 and x[2] is not None else 0
+        axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else list(range(rank))
+    axes = [a % rank for a in axes]
+    begin, end = [0] * rank, [0] * rank
+    for i, axis in enumerate(axes):
+        begin[axis], end[axis] = pads[i], pads[i + len(axes)]
+    # negative pads crop
+    if any(p < 0 for p in begin + end):
+        index = tuple(slice(-b if b < 0 else None, e if e < 0 else None) for b, e in zip(begin, end))
+        value = value[index]
+        begin, end = [max(b, 0) for b in begin], [max(e, 0) for e in end]
+    mode = node.attr("mode", "constant")
+    paddings = [[b, e] for b, e in zip(begin, end)]
+    if mode == "constant":
+        return tf.pad(value, paddings, constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
+                      if isinstance(constant, tf.Tensor) else constant)
+    if mode == "reflect":
+        return tf.pad(value, paddings, mode="REFLECT")
+    if mode == "edge":
+        for axis, (b, e) in enumerate(paddings):
+            if b or e:
+                first = tf.gather(value, [0] * b, axis=axis) if b else None
+                last_index = value.shape[axis] - 1 if value.shape[axis] is not None else tf.shape(value)[axis] - 1
+                last = tf.gather(value, tf.fill([e], last_index), axis=axis) if e else None
+                value = tf.concat([p for p in (first, value, last) if p is not None], axis=axis)
+        return value
+    raise ValueError(f"Pad mode {mode!r} is not supported")
+
+
+@op("Trilu")
+def trilu(node, x):
+    value = x[0]
+    k = int(static(x[1])) if len(x) > 1 and x[1] is not None else 0
+    rows, cols = tf.shape(value)[-2], tf.shape(value)[-1]
+    i = tf.range(rows)[:, None]
+    j = tf.range(cols)[None, :]
+    keep = (j - i >= k) if node.attr("upper", 1) else (j - i <= k)
+    return tf.where(keep, value, tf.zeros_like(value))
+
+
+@op("OneHot")
+def one_hot(node, x):
+    indices, depth, values = x
+    depth = tf.cast(tf.reshape(depth, []), tf.int64)
+    indices = tf.cast(indices, tf.int64)
+    indices = tf.where(indices < 0, indices + depth, indices)
+    return tf.one_hot(indices, tf.cast(depth, tf.int32), on_value=values[1], off_value=values[0],
+                      axis=node.attr("axis", -1))
+
+
+@op("DepthToSpace")
+def depth_to_space(node, x):
+    value, block = x[0], node.attr("blocksize")
+    if node.attr("mode", "DCR") == "DCR":
+        return tf.transpose(tf.nn.depth_to_space(tf.transpose(value, [0, 2, 3, 1]), block), [0, 3, 1, 2])
+    n, c, h, w = tf.unstack(tf.shape(value))
+    cr = tf.reshape(value, tf.stack([n, c // (block * block), block, block, h, w]))
+    cr = tf.transpose(cr, [0, 1, 4, 2, 5, 3])
+    return tf.reshape(cr, tf.stack([n, c // (block * block), h * block, w * block]))
+
+
+@op("SpaceToDepth")
+def space_to_depth(node, x):
+    return tf.transpose(tf.nn.space_to_depth(tf.transpose(x[0], [0, 2, 3, 1]), node.attr("blocksize")), [0, 3, 1, 2])
+
+
+@op("NonZero")
+def non_zero(node, x):
+    return tf.transpose(tf.where(tf.not_equal(x[0], tf.zeros_like(x[0]))))
+
+
+@op("Einsum")
+def einsum(node, x):
+    return tf.einsum(node.attr("equation").replace(" ", ""), *x)
+
+
+@op("EyeLike")
+def eye_like(node, x):
+    shape = tf.shape(x[0])
+    dtype = tf_dtype(node.attr("dtype")) if node.attr("dtype") else x[0].dtype
+    k = node.attr("k", 0)
+    i = tf.range(shape[0])[:, None]
+    j = tf.range(shape[1])[None, :]
+    return tf.cast(tf.equal(j - i, k), dtype)
+
+
+@op("Dropout")
+def dropout(node, x):
+    outputs = [tf.identity(x[0])]
+    if node.outputs > 1:
+        outputs.append(tf.ones_like(x[0], dtype=tf.bool))
+    return outputs
