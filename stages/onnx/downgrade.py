@@ -19,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from stages.context import StageContext
+from stages.onnx import functions
 from stages.errors import StageError
 
 TOOLS = ("onnx",)
@@ -165,36 +166,6 @@ def pad(node, graph: Graph, version: int):
     return [node]
 
 
-def _function(node, schema, graph: Graph) -> list:
-    """The node replaced by its ONNX function body, names made unique."""
-    from onnx import helper
-
-    body = schema.function_body
-    mapping = dict(zip(body.input, node.input))
-    mapping.update(zip(body.output, node.output))
-    attributes = {a.name: a for a in node.attribute}
-    nodes = []
-    for inner in body.node:
-        renamed = [mapping.setdefault(name, graph.fresh(f"{node.name or node.output[0]}/{name}")) if name else ""
-                   for name in inner.input]
-        outputs = [mapping.setdefault(name, graph.fresh(f"{node.name or node.output[0]}/{name}")) for name in inner.output]
-        made = helper.make_node(inner.op_type, renamed, outputs, name=graph.fresh(node.name or inner.op_type),
-                                domain=inner.domain)
-        for attribute in inner.attribute:
-            if attribute.ref_attr_name:   # the function's attribute, from the node (or the schema's default)
-                source = attributes.get(attribute.ref_attr_name) or schema.attributes[attribute.ref_attr_name].default_value
-                if not source.name:
-                    continue
-                copy = type(attribute)()
-                copy.CopyFrom(source)
-                copy.name = attribute.name
-                made.attribute.append(copy)
-            else:
-                made.attribute.append(attribute)
-        nodes.append(made)
-    return nodes
-
-
 def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], changed: set[str]) -> list:
     from onnx import defs
 
@@ -224,10 +195,11 @@ def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], chang
             older = None
         try:
             if older is None or older.since_version > OPSET:   # no such op at the target opset: its function body
-                if not schema.has_function:
+                function = functions.body(node, version)
+                if function is None:
                     raise Refused(f"{node.op_type} came in opset {schema.since_version} and has no function body "
                                   f"to expand")
-                queue[:0] = _function(node, schema, graph)
+                queue[:0] = functions.inline(node, function, graph.fresh, version)
                 changed.add(f"{node.op_type} (expanded)")
                 continue
             rewritten = REWRITES[node.op_type](node, graph, schema.since_version) if node.op_type in REWRITES else [node]

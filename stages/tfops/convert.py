@@ -34,6 +34,6 @@ def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) ->
         return {name: tf.identity(by_name[name], name=name) for name in names}
 
     module = tf.Module()
-    module.serve = tf.function(serve, input_signature=signature)
+    module.serve = tf.function(serve, input_signature=signature, autograph=False)
     concrete = module.serve.get_concrete_function()   # traces the graph: handler errors surface here
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: concrete})

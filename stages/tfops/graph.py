@@ -5,6 +5,7 @@ and returns its outputs; subgraphs (If branches) are evaluated the same way with
 scope. The result keeps the graph's semantics and layouts, so no layout is guessed."""
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,6 +52,7 @@ class Evaluator:
     def __init__(self, opset: int):
         load_all()
         self.opset = opset
+        self.names = itertools.count()   # inner names of inlined function bodies are made unique with it
 
     def version(self, op_type: str, domain: str) -> int:
         from onnx import defs
@@ -58,6 +60,24 @@ class Evaluator:
             return defs.get_schema(op_type, self.opset, domain).since_version
         except Exception:
             return self.opset
+
+    def as_function(self, proto, env: dict, known: dict) -> list:
+        """A node no handler translates, evaluated as the ops of its ONNX function body."""
+        from onnx import helper
+
+        from stages.onnx import functions
+        from stages.tfops.ops.types import type_proto
+
+        where = f"{proto.op_type} (node {proto.name or proto.output[0]})"
+        try:
+            function = functions.body(proto, self.opset, [type_proto(env[name]) for name in proto.input if name])
+        except Exception as exc:   # onnx's C++ side refuses some nodes' context
+            raise Unsupported(f"no TF translation of {where}, and its ONNX function body: {exc}") from None
+        if function is None:
+            raise Unsupported(f"no TF translation of {where}")
+        nodes = functions.inline(proto, function, lambda base: f"{base}__{next(self.names)}", self.opset)
+        body = helper.make_graph(nodes, where, [], [helper.make_empty_tensor_value_info(o) for o in proto.output if o])
+        return self.run_graph(body, env, known)
 
     def run_graph(self, graph, scope: dict, known: dict | None = None) -> list:
         """Evaluate `graph` with `scope` (outer tensors by name); returns its outputs' tensors.
@@ -80,7 +100,12 @@ class Evaluator:
         for proto in graph.node:
             handler = HANDLERS.get(proto.op_type)
             if handler is None or proto.domain not in ("", "ai.onnx"):
-                raise Unsupported(f"no TF translation of {proto.op_type} (node {proto.name or proto.output[0]})")
+                for name, value in zip(proto.output, self.as_function(proto, env, known)):
+                    if name:
+                        env[name] = value
+                        if static(value) is not None:
+                            known[name] = static(value)
+                continue
             node = Node(proto.op_type, proto.name or proto.output[0], _attributes(proto), len(proto.output),
                         self.version(proto.op_type, proto.domain), proto)
             names = [name for name in proto.input if name]

@@ -10,7 +10,7 @@ from stages.tfops.ops import op
 UNARY = {
     "Abs": tf.abs, "Neg": tf.negative, "Exp": tf.exp, "Log": tf.math.log, "Sqrt": tf.sqrt,
     "Reciprocal": tf.math.reciprocal, "Floor": tf.floor, "Ceil": tf.math.ceil, "Round": tf.round,
-    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": tf.tan, "Asin": tf.asin, "Acos": tf.acos,
+    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": lambda v: tf.sin(v) / tf.cos(v), "Asin": tf.asin, "Acos": tf.acos,
     "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
     "Softsign": tf.nn.softsign, "Not": tf.logical_not, "IsNaN": tf.math.is_nan, "Identity": tf.identity,
     "BitwiseNot": tf.bitwise.invert,
@@ -39,27 +39,51 @@ def _same(a, b):
     return a, tf.cast(b, a.dtype) if b.dtype != a.dtype else b
 
 
-def _binary(fn):
+# Element types TFLite's arithmetic and comparison kernels lack: computed in a wider type, cast back.
+WIDER = {tf.uint16: tf.int32, tf.uint32: tf.int64, tf.uint64: tf.int64, tf.int8: tf.int32, tf.int16: tf.int32,
+         tf.float16: tf.float32, tf.float64: tf.float32}
+LOGICAL = (tf.logical_and, tf.logical_or, tf.math.logical_xor)
+
+
+def widened(fn, keep_type: bool = True):
+    """`fn` on operands widened where TFLite has no kernel for their type; the result in the operands'
+    type again (`keep_type`), or as `fn` makes it (comparisons: bool)."""
+    def wrapped(*operands):
+        dtype = operands[0].dtype
+        wide = WIDER.get(dtype)
+        if wide is None:
+            return fn(*operands)
+        result = fn(*[tf.cast(v, wide) for v in operands])
+        return tf.cast(result, dtype) if keep_type else result
+    return wrapped
+
+
+def _binary(fn, keep_type: bool = True):
+    call = fn if fn in LOGICAL else widened(fn, keep_type)
+
     def handler(node, x):
         a, b = _same(x[0], x[1])
-        return fn(a, b)
+        return call(a, b)
     return handler
 
 
 BINARY = {
     "Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "And": tf.logical_and, "Or": tf.logical_or,
-    "Xor": tf.math.logical_xor, "Equal": tf.equal, "Greater": tf.greater, "Less": tf.less,
-    "GreaterOrEqual": tf.greater_equal, "LessOrEqual": tf.less_equal,
-    "BitwiseAnd": tf.bitwise.bitwise_and, "BitwiseOr": tf.bitwise.bitwise_or, "BitwiseXor": tf.bitwise.bitwise_xor,
+    "Xor": tf.math.logical_xor, "BitwiseAnd": tf.bitwise.bitwise_and, "BitwiseOr": tf.bitwise.bitwise_or,
+    "BitwiseXor": tf.bitwise.bitwise_xor,
 }
 for _name, _fn in BINARY.items():
     op(_name)(_binary(_fn))
+COMPARISONS = {"Equal": tf.equal, "Greater": tf.greater, "Less": tf.less, "GreaterOrEqual": tf.greater_equal,
+               "LessOrEqual": tf.less_equal}
+for _name, _fn in COMPARISONS.items():
+    op(_name)(_binary(_fn, keep_type=False))
 
 
 @op("Div")
 def div(node, x):
     a, b = _same(x[0], x[1])
-    return tf.math.truncatediv(a, b) if a.dtype.is_integer else tf.divide(a, b)
+    return tf.truncatediv(a, b) if a.dtype.is_integer else tf.divide(a, b)
 
 
 @op("Pow")
@@ -74,7 +98,7 @@ def power(node, x):
 def mod(node, x):
     a, b = _same(x[0], x[1])
     if node.attr("fmod", 0):   # the sign of the dividend, like C's fmod
-        return tf.math.truncatemod(a, b)
+        return tf.truncatemod(a, b)
     return tf.math.floormod(a, b)   # the sign of the divisor, like Python's %
 
 
@@ -93,9 +117,9 @@ def _variadic(fn):
     return handler
 
 
-op("Max")(_variadic(tf.maximum))
-op("Min")(_variadic(tf.minimum))
-op("Sum")(_variadic(tf.add))
+op("Max")(_variadic(widened(tf.maximum)))
+op("Min")(_variadic(widened(tf.minimum)))
+op("Sum")(_variadic(widened(tf.add)))
 
 
 @op("Mean")

@@ -257,7 +257,10 @@ def gemm(node, x):
     y = tf.matmul(a, b, transpose_a=bool(node.attr("transA", 0)), transpose_b=bool(node.attr("transB", 0)))
     y = node.attr("alpha", 1.0) * y if node.attr("alpha", 1.0) != 1.0 else y
     if c is not None:
-        y = y + (node.attr("beta", 1.0) * c if node.attr("beta", 1.0) != 1.0 else c)
+        c = node.attr("beta", 1.0) * c if node.attr("beta", 1.0) != 1.0 else c
+        if c.shape.rank == 2 and c.shape[0] == 1:   # oneDNN's MatMul+Add fusion takes a 1-D bias only
+            c = tf.reshape(c, [-1])
+        y = y + c
     return y
 
 

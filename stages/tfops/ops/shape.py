@@ -121,6 +121,8 @@ def slice_(node, x):
         starts, ends = _ints(x[1]), _ints(x[2])
         axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else None
         steps = _ints(x[4]) if len(x) > 4 and x[4] is not None else None
+        if starts is None or ends is None:
+            return _dynamic_slice(value, x)
     rank = value.shape.rank
     axes = [a % rank for a in (axes or range(len(starts)))]
     steps = steps or [1] * len(axes)
@@ -128,6 +130,31 @@ def slice_(node, x):
     for axis, start, end, step in zip(axes, starts, ends, steps):
         index[axis] = _bounds(start, end, step, value.shape[axis])
     return value[tuple(index)]
+
+
+def _dynamic_slice(value, x):
+    """Slice bounds known only at run time (axes and steps known): ONNX's clamping, a backwards slice
+    as a forward one over the reversed axis, then one strided slice."""
+    rank = value.shape.rank
+    count = x[1].shape[0]
+    axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else list(range(count))
+    steps = _ints(x[4]) if len(x) > 4 and x[4] is not None else [1] * count
+    if axes is None or steps is None:
+        raise ValueError("Slice axes or steps known only at run time are not supported")
+    shape = tf.shape(value, out_type=tf.int64)
+    begin, end, stride = [tf.constant(0, tf.int64)] * rank, list(tf.unstack(shape)), [1] * rank
+    starts, ends = tf.unstack(tf.cast(x[1], tf.int64)), tf.unstack(tf.cast(x[2], tf.int64))
+    for i, axis in enumerate(a % rank for a in axes):
+        dim, step = shape[axis], steps[i]
+        first = tf.where(starts[i] < 0, starts[i] + dim, starts[i])
+        last = tf.where(ends[i] < 0, ends[i] + dim, ends[i])
+        if step < 0:
+            value = tf.reverse(value, [axis])
+            first, last = dim - 1 - tf.clip_by_value(first, 0, dim - 1), dim - 1 - tf.clip_by_value(last, -1, dim - 1)
+        else:
+            first, last = tf.clip_by_value(first, 0, dim), tf.clip_by_value(last, 0, dim)
+        begin[axis], end[axis], stride[axis] = first, last, abs(step)
+    return tf.strided_slice(value, tf.stack(begin), tf.stack(end), tf.constant(stride, tf.int64))
 
 
 def _bounds(start: int, end: int, step: int, dim: int | None) -> slice:
@@ -225,6 +252,11 @@ def pad(node, x):
         pads = _ints(x[1])
         constant = x[2] if len(x) > 2 and x[2] is not None else 0
         axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else list(range(rank))
+        if pads is None and node.attr("mode", "constant") == "constant" and len(axes) == rank:
+            # pads known only at run time (non-negative): TFLite's PAD takes them as a tensor
+            paddings = tf.transpose(tf.reshape(tf.cast(x[1], tf.int32), [2, rank]))
+            return tf.pad(value, paddings, constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
+                          if isinstance(constant, tf.Tensor) else constant)
     axes = [a % rank for a in axes]
     begin, end = [0] * rank, [0] * rank
     for i, axis in enumerate(axes):
@@ -255,7 +287,7 @@ def pad(node, x):
 @op("Trilu")
 def trilu(node, x):
     value = x[0]
-    k = int(static(x[1])) if len(x) > 1 and x[1] is not None else 0
+    k = tf.cast(tf.reshape(x[1], []), tf.int32) if len(x) > 1 and x[1] is not None else 0
     rows, cols = tf.shape(value)[-2], tf.shape(value)[-1]
     i = tf.range(rows)[:, None]
     j = tf.range(cols)[None, :]
