@@ -44,7 +44,7 @@ CLASSES: list[tuple[str, str]] = [
     (r"^timeout", "timeout"),
     (r"^usage", "modelferry: usage"),
     (r"^skipped", "benchmark: inputs not an array"),
-    (r"^gate", "parity: onnx2tf/LiteRT numerics"),
+    (r"^gate", "parity: every route missed the gate"),
     # load/onnx refuses or misreads the inputs: dtypes, shapes, --input-shape, the samples file;
     # ONNX Runtime's complaints about fed inputs come from how load/onnx batches and casts samples.
     (r"only float inputs|dynamic dimensions|--input-shape|samples file|holds no samples"
@@ -52,12 +52,12 @@ CLASSES: list[tuple[str, str]] = [
     (r"no input matches", "modelferry: inputs"),
     # float8/bfloat16/complex inputs: no TFLite tensor type can hold them, so the route is refused up front
     (r"is (float8\w*|float4\w*|bfloat16|complex\w*|u?int4|u?int2); modelferry feeds", "input type TFLite lacks"),
-    (r"does not load in ONNX Runtime", "ONNX Runtime"),
+    (r"runs neither in ONNX Runtime nor|does not load in ONNX Runtime", "ONNX Runtime and onnx.reference"),
     (r"no output matches", "modelferry: outputs"),
     (r"onnx\.checker|not a readable ONNX model|no graph nodes", "ONNX model"),
     (r"^load/onnx .*not finite", "ONNX Runtime: output not finite"),
     (r"^load/onnx", "ONNX Runtime"),
-    (r"^emit/|onnx2tf", "onnx2tf"),
+    (r"^emit/|onnx2tf", "converters: every route failed"),
     (r"^(plan|publish)", "modelferry"),
     (r"^validate/tflite|LiteRT", "LiteRT"),
     (r"", "other"),
@@ -90,6 +90,7 @@ class Result:
     stage: str = ""       # the failed stage/impl
     reason: str = ""
     fault: str = ""       # a CLASSES class, for anything but published
+    route: str = ""       # the converters that made the published TFLite file
 
     @property
     def passed(self) -> bool:
@@ -149,7 +150,13 @@ def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float) 
                       fault=classify("timeout", "", ""))
     seconds = time.monotonic() - started
     (out.parent / f"{test.name}.log").write_text(log)
-    return judge(test, proc.returncode, log, seconds)
+    result = judge(test, proc.returncode, log, seconds)
+    reports = sorted(out.glob("*/*/report.json"))
+    if reports:
+        artifact = json.loads(reports[-1].read_text())["artifacts"][0]
+        result.route = " → ".join(step for step in (artifact.get("route") or "").split(" → ")[1:]
+                                  if step != "emit/savedmodel-tflite")
+    return result
 
 
 def last_line(log: str) -> str:
@@ -173,17 +180,18 @@ def judge(test: Test, code: int, log: str, seconds: float) -> Result:
 
 
 def markdown(results: list[Result], versions: dict[str, str], command: str) -> str:
-    rows = ["| op | test | verdict | s | fault | reason |", "| --- | --- | --- | ---: | --- | --- |"]
+    rows = ["| op | test | verdict | converter | s | fault | reason |", "| --- | --- | --- | --- | ---: | --- | --- |"]
     for r in sorted(results, key=lambda r: (r.test.ops[:1], r.test.name)):
         verdict = r.verdict + (f" ({r.stage})" if r.stage else "")
         name = r.test.name + (" †" if r.test.input_shapes() else "")
-        rows.append(f"| {', '.join(r.test.ops) or '–'} | {name} | {verdict} | {r.seconds:.1f} | "
-                    f"{r.fault or ''} | {one_line(r.reason)} |")
+        rows.append(f"| {', '.join(r.test.ops) or '–'} | {name} | {verdict} | {r.route if r.passed else ''} | "
+                    f"{r.seconds:.1f} | {r.fault or ''} | {one_line(r.reason)} |")
     ran = [r for r in results if r.verdict != "skipped"]
     passed = sum(r.passed for r in ran)
     verdicts = Counter(r.verdict for r in results)
     faults = Counter(r.fault for r in results if r.fault)
     stages = Counter(r.stage for r in results if r.stage)
+    routes = Counter(r.route for r in results if r.passed)
     summary = [
         "",
         f"**pass rate: {passed}/{len(ran)} published"
@@ -195,6 +203,9 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
         "",
         "| failure class | tests |", "| --- | ---: |",
         *(f"| {f} | {n} |" for f, n in faults.most_common()),
+        "",
+        "| converter that made the published file | tests |", "| --- | ---: |",
+        *(f"| {route or '(the source)'} | {n} |" for route, n in routes.most_common()),
     ]
     if stages:
         summary += ["", "| failed stage | tests |", "| --- | ---: |", *(f"| {s} | {n} |" for s, n in stages.most_common())]

@@ -53,21 +53,24 @@ def _fresh_home(scratch: Path, source: str, shared_venvs: str) -> dict[str, str]
 
 def _pairs_of(run, targets: list[str], bare_runtime: str, env: dict[str, str], bare_cache: dict) -> list[Pair]:
     from pairs_bare import call_for, run as run_bare
-    from pairs_flow import route, route_formats
+    from pairs_flow import route_formats, steps_of
 
     pairs = []
     for target in targets:
-        steps = route(run.steps, target)
+        steps = steps_of(run, target)
         text = " → ".join(route_formats(run.source, steps))
-        if target in run.errors:
-            pairs.append(Pair(run.source, target, text, None, None, None, run.errors[target]))
+        made = " → ".join(step.name for step in steps if step.stage in ("export", "emit"))
+        if target in run.errors and target not in run.parity:
+            pairs.append(Pair(run.source, target, text, None, None, None, run.errors[target], made))
             continue
-        seconds = sum(run.seconds[step.name] for step in steps)
+        seconds = sum(run.seconds.get(step.name, 0.0) for step in steps)
         bare, why = 0.0, ""
-        for step in steps:
+        for index, step in enumerate(steps):
             if step.stage not in ("export", "emit"):
                 continue
-            call = call_for(step, run.bundles[step.inputs[0]] if step.inputs else None)
+            call = call_for(step, run.bundles[step.inputs[0]] if step.inputs else None, steps[index - 1])
+            if call is None:    # a hop the previous hop's bare converter makes too (onnx2tf writes TFLite)
+                continue
             if call not in bare_cache:
                 print(f"[{run.source}] bare {call.script} for {step.name} …", file=sys.stderr, flush=True)
                 bare_cache[call] = run_bare(call, bare_runtime, env)
@@ -79,7 +82,8 @@ def _pairs_of(run, targets: list[str], bare_runtime: str, env: dict[str, str], b
                 why = why or f"bare {timing.converter}: {timing.error}"
             else:
                 bare += timing.seconds
-        pairs.append(Pair(run.source, target, text, seconds, None if why else bare, run.parity.get(target), why))
+        pairs.append(Pair(run.source, target, text, seconds, None if why else bare, run.parity.get(target),
+                          why or run.errors.get(target, ""), made))
     return pairs
 
 

@@ -81,7 +81,14 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
 }
 
 
-def call_for(step: Step, input_bundle: Path) -> Call:
+# Hops whose bare converter is the previous hop's: onnx2tf.convert, called by hand, writes the TFLite file too.
+INCLUDED = {(("emit", "onnx2tf"), ("emit", "savedmodel-tflite"))}
+
+
+def call_for(step: Step, input_bundle: Path, previous: Step | None = None) -> Call | None:
+    """The bare call of a converter step; None where the previous hop's bare converter does its work."""
+    if previous is not None and ((previous.stage, previous.impl), (step.stage, step.impl)) in INCLUDED:
+        return None
     try:
         make = CALLS[(step.stage, step.impl)]
     except KeyError:

@@ -1,8 +1,7 @@
 """bench/pairs: one `convert` of a source to every target, in-process, timed stage by stage.
 
-The flow stops at the first stage that fails; the targets whose route does not
-go through that stage are then converted again in the same cache (their finished
-stages are reused, and keep the seconds of their first, cold run).
+Each target's artifact is made by the first of its routes that passes (flows/routes.py); the row
+shows that route, its stages' cold seconds and the bare converters of its hops.
 """
 from __future__ import annotations
 
@@ -15,7 +14,8 @@ from flows import progress
 from flows.cache import BundleCache, stage_key
 from flows.config import ConvertRequest
 from flows.convert import convert
-from flows.plan import Step, plan, steps_by_id
+from flows.errors import ConversionError
+from flows.plan import Plan, Route, Step, plan
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from stages import catalog
@@ -48,30 +48,31 @@ class Recorder:
 @dataclass
 class SourceRun:
     source: str
-    steps: dict[str, Step]                 # the plan for every target, by step id
+    plan: Plan                             # every target's routes
     seconds: dict[str, float]              # cold wall time of each stage process, by step name
     bundles: dict[str, Path | None]        # each step's bundle in the cache (None: not made)
+    routes: dict[str, Route] = field(default_factory=dict)   # target -> the route that made its fp32 artifact
     parity: dict[str, dict] = field(default_factory=dict)    # target -> the fp32 artifact's parity
     errors: dict[str, str] = field(default_factory=dict)     # target -> why it has no artifact
-    wall: float = 0.0                      # the convert runs' wall time, retries included
+    wall: float = 0.0                      # the convert run's wall time
 
 
-def route(steps: dict[str, Step], target: str) -> list[Step]:
-    """The steps a target's fp32 artifact needs, source first, then its validation."""
-    made = next(step for step in steps.values() if step.artifact == (target, "fp32"))
-    chain = [made]
-    while chain[-1].inputs:
-        chain.append(steps[chain[-1].inputs[0]])
-    return [*reversed(chain), steps[f"validate:{target}/fp32"]]
+def steps_of(run: SourceRun, target: str) -> list[Step]:
+    """The steps of the route that made a target's fp32 artifact (the preferred one where none did):
+    the trunk, the converters, then its validation."""
+    artifact = next(a for a in run.plan.artifacts if a.target == target and a.precision == "fp32")
+    route = run.routes.get(target, artifact.routes[0])
+    chain = {step.id: step for step in (*run.plan.trunk, *route.steps)}
+    return [*chain.values(), route.validate]
 
 
-def _bundles(request: ConvertRequest, steps: dict[str, Step]) -> dict[str, Path | None]:
+def _bundles(request: ConvertRequest, steps: list[Step]) -> dict[str, Path | None]:
     """Where each step's bundle is in the cache: the same keys the flow computed."""
     spec, _ = resolve_auto(RuntimeSpec(request.runtime))
     engine, cache = select(spec), BundleCache()
     source = resolve(request.source, request.epoch).bundle(calibration=request.calibration, samples=request.samples)
     found: dict[str, Path | None] = {}
-    for step in steps.values():
+    for step in steps:
         inputs = [found.get(i) for i in step.inputs] or [source]
         if any(path is None for path in inputs):
             found[step.id] = None
@@ -86,30 +87,27 @@ def run_source(source: str, path: Path, input_shapes: dict[str, list[int]], targ
     recorder = Recorder(source)
     progress.use(recorder)
     request = ConvertRequest(source=path, input_shapes=input_shapes, targets=targets, out=str(out), runtime=runtime)
-    fmt = resolve(path, None).bundle_format
-    steps = steps_by_id(plan(request, fmt))
-    run = SourceRun(source, steps, recorder.seconds, {})
-    remaining, seen = list(targets), set()
+    made = plan(request, resolve(path, None).bundle_format)
+    run = SourceRun(source, made, recorder.seconds, {})
     started = time.monotonic()
-    while remaining:
-        request = request.model_copy(update={"targets": remaining})
-        try:
-            result = convert(request)
-        except Exception as exc:  # a stage failed: keep what finished, retry the targets that do not need it
-            failed = {name: why for name, why in recorder.failures.items() if name not in seen}
-            seen.update(failed)
-            for target in remaining:
-                hit = [step.name for step in route(steps, target) if step.name in failed]
-                if hit or not failed:   # no stage failed: the run itself did, for every target
-                    run.errors[target] = f"{hit[0]}: {failed[hit[0]]}" if hit else str(exc)
-            remaining = [t for t in remaining if t not in run.errors]
+    try:
+        report = convert(request).report
+    except ConversionError as exc:   # no route made any artifact
+        run.errors = {target: str(exc) for target in targets}
+        report = {"artifacts": []}
+    for artifact in report["artifacts"]:
+        if artifact["precision"] != "fp32":
             continue
-        for artifact in result.report["artifacts"]:
-            if artifact["precision"] == "fp32":
-                run.parity[artifact["target"]] = artifact["parity"]
-        break
+        target = artifact["target"]
+        planned = next(a for a in made.artifacts if a.target == target and a.precision == "fp32")
+        if artifact.get("route"):
+            run.routes[target] = next(r for r in planned.routes if r.describe(made.trunk) == artifact["route"])
+        if artifact.get("parity"):
+            run.parity[target] = artifact["parity"]
+        if not artifact["published"]:
+            run.errors[target] = artifact["reason"]
     run.wall = time.monotonic() - started
-    run.bundles = _bundles(request, steps)
+    run.bundles = _bundles(request, made.every_step)
     return run
 
 

@@ -2,21 +2,20 @@
 
     make bench-zoo ZOO_ARGS="--write"
     .venv/bin/python -m bench.zoo.run [--models rapidocr-cls,silero-vad] [--targets tflite,onnx]
-                                      [--runtime venv] [--timeout 1800] [--write | --out FILE]
+                                      [--runtime venv] [--timeout 1800] [--no-bare] [--write | --out FILE]
 
-One `modelferry convert` per model x target (the load and export stages are
-cached, so a model's later targets reuse them), with the options a user would
-give so that the samples fit the model (bench/zoo/catalog.py). Prints a
-table: model, target, verdict (published, gate failed, stage failed), the
-route of stages, the parity of the fp32 artifact, seconds, and the one-line
-reason when it did not publish.
+One `modelferry convert` per model x target, with the options a user would give so that the samples
+fit the model (bench/zoo/catalog.py), each model in a cold bundle cache of its own (its later targets
+reuse its load and export stages). Per row: the verdict (published, gate failed, not made), the route
+that made the fp32 artifact, its parity, and for a failure the one-line reason and the first
+diverging layer; the seconds of the stages on that route next to the seconds of the same converters
+called by hand (bench/bare/, in the same runtime, on the same files the stages read).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -30,7 +29,6 @@ from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "modelferry"
 RESULTS = REPO / "bench" / "results" / "zoo.md"
-ERROR = re.compile(r"^error: (?P<reason>\[(?P<stage>[^\]]+)\].*)$", re.M)
 
 
 @dataclass
@@ -40,18 +38,82 @@ class Row:
     verdict: str
     route: str = ""
     parity: str = ""
-    seconds: float = 0.0
+    seconds: float = 0.0         # the stages on the route that made the artifact (or all, when none did)
+    bare: float | None = None    # the same converters by hand
     reason: str = ""
+    divergence: str = ""
+    bare_note: str = ""          # why there is no bare time (the bare converter failed on the model …)
 
 
-def _parity(artifact: dict) -> str:
-    parity = artifact["parity"]
+def _parity(parity: dict) -> str:
     floor = f", floor {parity['noise_floor']:.1e}" if parity.get("noise_floor") else ""
     error = "–" if parity["max_abs_err"] >= 1e300 else f"{parity['max_abs_err']:.1e}"   # 1e300: not measurable
     return f"max abs {error}, cos {parity['cosine']:.6f}{floor}"
 
 
-def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path) -> Row:
+def _divergence(artifact: dict) -> str:
+    found = artifact.get("divergence") or next((a["divergence"] for a in artifact.get("attempts", [])
+                                                if a.get("divergence")), None)
+    if not found:
+        return ""
+    if not found.get("layer"):
+        return found.get("why", "")[:120]
+    after = "no tensor of its size" if found.get("error_after") is None else f"{found['error_after']:.2g}"
+    return f"{found['layer']} ({found['op']}): {found['error_before']:.2g} → {after}"
+
+
+def _route_stages(route: str, stages: list[dict]) -> float:
+    names = set(route.split(" → "))
+    return sum(s["seconds"] for s in stages if f"{s['stage']}/{s['impl']}" in names and not s["label"]) + \
+        sum(s["seconds"] for s in stages if s["stage"] == "validate" and s["label"] == "fp32")
+
+
+# Converters that are modelferry's own (or run in a runtime no bare script covers): no bare time.
+OWN = {"onnx-tfops", "onnx-opset11", "onnx-tf", "tflite-as-is"}
+
+
+class Bare:
+    """The bare converters of a route's hops, found by (stage, impl) in the model's own cold cache."""
+
+    def __init__(self, home: Path, runtime: str):
+        self.home, self.runtime, self.timings = home, runtime, {}
+
+    def bundles(self) -> dict[str, Path]:
+        found = {}
+        for manifest in sorted((self.home / "bundles").glob("*/manifest.json"), key=lambda p: p.stat().st_mtime):
+            provenance = json.loads(manifest.read_text()).get("provenance", {})
+            if provenance:
+                found[f"{provenance['stage']}/{provenance['impl']}"] = manifest.parent
+        return found
+
+    def seconds(self, route: str) -> tuple[float | None, str]:
+        from flows.plan import Step
+        from bench.pairs_bare import call_for, run
+
+        names = route.split(" → ")
+        bundles, total = self.bundles(), 0.0
+        steps = [Step(name, *name.split("/"), (), {}) for name in names]
+        for index, step in enumerate(steps):
+            if step.stage not in ("export", "emit"):
+                continue
+            if step.impl in OWN:
+                return None, ""
+            try:
+                call = call_for(step, bundles[names[index - 1]], steps[index - 1])
+            except KeyError as exc:
+                return None, str(exc).strip('"')
+            if call is None:
+                continue
+            if call not in self.timings:
+                self.timings[call] = run(call, self.runtime, dict(os.environ))
+            timing = self.timings[call]
+            if timing.seconds is None:
+                return None, f"bare {timing.converter}: {timing.error}"
+            total += timing.seconds
+        return total, ""
+
+
+def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None) -> Row:
     argv = [str(CLI), "convert", str(fetch.source(model, download=False)), "--to", target, *model.options,
             "--out", str(out), "--runtime", runtime]
     started = time.monotonic()
@@ -60,35 +122,46 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     except subprocess.TimeoutExpired:
         return Row(model.name, target, "timeout", seconds=timeout, reason=f"no result within {timeout:.0f} s")
     seconds = time.monotonic() - started
-    reports = sorted(out.glob(f"*/*/report.json"), key=lambda p: p.stat().st_mtime)
-    if done.returncode == 2 or not reports and not ERROR.search(done.stderr):
-        tail = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
-        return Row(model.name, target, "usage" if done.returncode == 2 else "crashed", seconds=seconds,
-                   reason=tail[0][:200])
+    reports = sorted(out.glob("*/*/report.json"), key=lambda p: p.stat().st_mtime)
     if not reports:
-        error = ERROR.search(done.stderr)
-        return Row(model.name, target, f"stage failed", route=error["stage"], seconds=seconds,
-                   reason=error["reason"][:200])
+        lines = [line for line in done.stderr.splitlines() if line.startswith("error:")] or \
+            [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
+        return Row(model.name, target, "usage" if done.returncode == 2 else "not made", seconds=seconds,
+                   reason=lines[-1].removeprefix("error: ")[:240])
     report = json.loads(reports[-1].read_text())
-    route = " → ".join(f"{s['stage']}/{s['impl']}" for s in report["stages"] if s["stage"] not in ("validate",)
-                       and not s["label"])
-    fp32 = next((a for a in report["artifacts"] if a["precision"] == "fp32"), report["artifacts"][0])
-    verdict = "published" if fp32["published"] else "gate failed"
-    reason = "" if fp32["published"] else f"{fp32['parity']['worst_output']}: {fp32['parity']['gate']}"
-    return Row(model.name, target, verdict, route, _parity(fp32), seconds, reason)
+    fp32 = next(a for a in report["artifacts"] if a["precision"] == "fp32")
+    verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
+    row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
+              _route_stages(fp32["route"], report["stages"]) if fp32.get("route") else seconds,
+              reason=fp32.get("reason", "")[:240], divergence=_divergence(fp32))
+    if bare is not None and fp32.get("route"):
+        row.bare, row.bare_note = bare.seconds(fp32["route"])
+    return row
 
 
 def table(rows: list[Row]) -> str:
-    lines = ["| model | target | verdict | route | fp32 parity | s | reason |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
+             "first diverging layer |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- |"]
     for row in rows:
-        lines.append(f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | "
-                     f"{row.seconds:.1f} | {row.reason.replace('|', '/')} |")
+        bare = "—" if row.bare is None else f"{row.bare:.1f}"
+        if row.bare is None and any(f"/{own}" in row.route for own in OWN):
+            bare = "— (own)"
+        elif row.bare_note:
+            bare = f"— ({row.bare_note[:80]})"
+        lines.append(f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
+                     f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} |")
     passed = sum(row.verdict == "published" for row in rows)
-    lines.append("")
-    lines.append(f"**{passed}/{len(rows)} model x target pairs published** "
-                 f"({100 * passed / max(1, len(rows)):.0f} %)")
+    lines += ["", f"**{passed}/{len(rows)} model x target pairs published** ({100 * passed / max(1, len(rows)):.0f} %)"]
     return "\n".join(lines)
+
+
+def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
+    """A cold bundle cache for one model; the runtimes' venvs are the shared ones."""
+    home = scratch / f"home-{model.name}"
+    home.mkdir()
+    (home / "venvs").symlink_to(shared)
+    return home
 
 
 def main() -> int:
@@ -97,18 +170,21 @@ def main() -> int:
     parser.add_argument("--targets", help="comma-separated targets (default: each model's own list)")
     parser.add_argument("--runtime", default="venv")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument("--no-bare", action="store_true", help="do not time the bare converters")
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.relative_to(REPO)}")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     models = [BY_NAME[name] for name in args.models.split(",")] if args.models else list(MODELS)
     rows = []
+    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
     with tempfile.TemporaryDirectory(prefix="zoo-") as tmp:
         for model in models:
+            os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
+            bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
             for target in (args.targets.split(",") if args.targets else model.targets):
-                out = Path(tmp) / f"{model.name}-{target}"
-                row = convert(model, target, args.runtime, args.timeout, out)
-                print(f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s {row.reason}",
-                      file=sys.stderr, flush=True)
+                row = convert(model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare)
+                print(f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
+                      f"{row.reason} {row.divergence}", file=sys.stderr, flush=True)
                 rows.append(row)
     text = table(rows)
     print(text)

@@ -1,7 +1,8 @@
 """load/onnx: an ONNX model as the source: checked, optionally simplified, run in ONNX Runtime.
 
-ONNX Runtime is the source framework here, so its outputs are the golden
-ones every target is held to.
+ONNX Runtime is the source framework here, so its outputs are the golden ones every target is held
+to; where it cannot load the model (an opset newer than it knows, an op it lacks), ONNX's own
+reference implementation computes them, and the stage's metrics say so (`golden_by`).
 """
 from __future__ import annotations
 
@@ -108,6 +109,46 @@ def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray], inputs: list[dict
     return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
+def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray], inputs: list[dict],
+                  name: str) -> dict[str, np.ndarray]:
+    """ONNX's own reference implementation (onnx.reference, numpy): the golden outputs where ONNX Runtime
+    cannot run the model (an opset newer than it knows, an op it lacks)."""
+    from onnx.reference import ReferenceEvaluator
+
+    try:
+        evaluator = ReferenceEvaluator(model)
+    except Exception as exc:   # the evaluator raises whatever its op implementation raises
+        raise StageError(f"{name} runs neither in ONNX Runtime nor in ONNX's reference implementation: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    names = [value.name for value in model.graph.output]
+    dynamic = all(spec["shape"] and spec.get("batch_axis", 0) == 0 for spec in inputs) and \
+        all(not v.type.tensor_type.shape.dim or not v.type.tensor_type.shape.dim[0].HasField("dim_value")
+            for v in model.graph.input if v.name in {spec["name"] for spec in inputs})
+
+    def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            return dict(zip(names, (np.asarray(v) for v in evaluator.run(None, run))))
+        except Exception as exc:
+            raise StageError(f"{name} fails in ONNX's reference implementation on the samples: "
+                             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    return feeding.run_all(call, feeds, inputs, batched=dynamic)
+
+
+def golden_runner(model: onnx.ModelProto, inputs: list[dict], name: str, metrics: dict):
+    """ONNX Runtime, where it loads the model; else ONNX's reference implementation (said in the metrics)."""
+    import onnxruntime as ort
+
+    serialized = model.SerializeToString()
+    try:
+        ort.InferenceSession(serialized, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT's own exception types
+        metrics["golden_by"] = "onnx.reference"
+        metrics["onnxruntime_refused"] = str(exc).splitlines()[0][:300]
+        return lambda feeds: run_reference(model, feeds, inputs, name)
+    metrics["golden_by"] = "onnxruntime"
+    return lambda feeds: run_onnx(serialized, feeds, inputs, name)
+
+
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     path = source.file("model")
@@ -133,11 +174,9 @@ def run(ctx: StageContext) -> dict:
     inputs = _signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    serialized = model.SerializeToString()
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: run_onnx(serialized, f, inputs, name),
-                                                   name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, inputs, name, metrics), name)
     files.update(written)
-    (ctx.out / "model.onnx").write_bytes(serialized)
+    (ctx.out / "model.onnx").write_bytes(model.SerializeToString())
     files["model"] = "model.onnx"
     outputs = samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs))
     return {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
