@@ -15,9 +15,8 @@ import tempfile
 from pathlib import Path
 
 from stages.context import StageContext
-from stages.onnx import names
 from stages.onnx2tf import convert
-from stages.savedmodel import signature
+from stages.savedmodel import from_onnx
 
 TOOLS = ("onnx2tf", "tensorflow-cpu", "tf-keras", "onnx")
 
@@ -29,20 +28,14 @@ def saved_model(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: P
 
 
 def run(ctx: StageContext) -> dict:
-    source = ctx.source
-    manifest = source.inherited()
     settings = ctx.option("settings", {})
-    with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
-        model, inputs, outputs = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
-                                                 manifest["inputs"], manifest["outputs"])
-        saved_model(model, inputs, outputs, ctx.out / "saved_model", settings)
-        files = {"model": "saved_model"}
+
+    def both(path: Path, inputs: list[dict], outputs: list[dict], out: Path) -> dict[str, str]:
+        saved_model(path, inputs, outputs, out, settings)
         if ctx.option("portable") and not settings.get("disable_group_convolution") \
-                and convert.has_grouped_convolution(model):
-            saved_model(model, inputs, outputs, ctx.out / "portable_model",
+                and convert.has_grouped_convolution(path):
+            saved_model(path, inputs, outputs, ctx.out / "portable_model",
                         {**settings, "disable_group_convolution": True})
-            files["portable_model"] = "portable_model"
-    inputs, outputs = signature.describe(ctx.out / "saved_model", convert.SIGNATURE, inputs, outputs, moved=True)
-    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": convert.SIGNATURE,
-            "files": {**files, **source.carry_to(ctx.out)}, "inputs": inputs, "outputs": outputs,
-            "metrics": {"signature": convert.SIGNATURE}}
+            return {"portable_model": "portable_model"}
+        return {}
+    return from_onnx.emit(ctx, both, moved=True)

@@ -135,6 +135,9 @@ class Evaluator:
             for name, value in zip(proto.output, results):
                 if name:
                     env[name] = value
+        missing = [value.name for value in graph.output if value.name not in env]
+        if missing:   # a function body that leaves out an optional output the node asks for
+            raise Unsupported(f"{graph.name}: its ONNX function body does not compute {missing}")
         return [env[value.name] for value in graph.output]
 
 

@@ -40,8 +40,8 @@ def _same(a, b):
 
 
 # Element types TFLite's arithmetic and comparison kernels lack: computed in a wider type, cast back.
-WIDER = {tf.uint16: tf.int32, tf.uint32: tf.int64, tf.uint64: tf.int64, tf.int8: tf.int32, tf.int16: tf.int32,
-         tf.float16: tf.float32, tf.float64: tf.float32}
+WIDER = {tf.uint8: tf.int32, tf.uint16: tf.int32, tf.uint32: tf.int64, tf.uint64: tf.int64, tf.int8: tf.int32,
+         tf.int16: tf.int32, tf.float16: tf.float32, tf.float64: tf.float32}
 LOGICAL = (tf.logical_and, tf.logical_or, tf.math.logical_xor)
 
 
@@ -104,8 +104,15 @@ def mod(node, x):
 
 @op("BitShift")
 def bit_shift(node, x):
+    """Unsigned shifts as arithmetic, which TFLite has kernels for: a << b = a * 2^b, a >> b = a // 2^b,
+    wrapping to the type's width as ONNX does."""
     a, b = _same(x[0], x[1])
-    return tf.bitwise.left_shift(a, b) if node.attr("direction") == "LEFT" else tf.bitwise.right_shift(a, b)
+    wide = tf.int64
+    power = tf.cast(tf.pow(2.0, tf.cast(b, tf.float32)), wide)   # powers of two are exact in float32
+    value = tf.cast(a, wide)
+    shifted = value * power if node.attr("direction") == "LEFT" else tf.math.floordiv(value, power)
+    bits = a.dtype.size * 8
+    return tf.cast(tf.math.floormod(shifted, tf.constant(2 ** bits, wide)) if bits < 64 else shifted, a.dtype)
 
 
 def _variadic(fn):

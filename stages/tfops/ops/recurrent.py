@@ -1,6 +1,8 @@
 """ONNX's recurrent layers (LSTM, GRU, RNN), unrolled over a sequence length known when the graph is built."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import tensorflow as tf
 
 from stages.tfops.graph import Unsupported
@@ -28,6 +30,28 @@ def _steps(node, x):
     return tf.unstack(data, axis=0)
 
 
+@dataclass
+class Layer:
+    """What every recurrent layer reads: the time steps, weights W and R [dirs, gates*hidden, …], the bias
+    B [dirs, 2*gates*hidden] (or None), the initial state h0 [dirs, batch, hidden] (or None)."""
+    steps: list
+    w: object
+    r: object
+    hidden: int
+    b: object
+    h0: object
+
+    def initial(self, h0, d: int):
+        return h0[d] if h0 is not None else tf.zeros(tf.stack([tf.shape(self.steps[0])[0], self.hidden]),
+                                                    self.steps[0].dtype)
+
+
+def _layer(node, x) -> Layer:
+    def given(i):
+        return x[i] if len(x) > i and x[i] is not None else None
+    return Layer(_steps(node, x), x[1], x[2], node.attr("hidden_size") or x[2].shape[-1], given(3), given(5))
+
+
 def _directions(node) -> list[bool]:
     """Per direction: whether it runs backwards."""
     return {"forward": [False], "reverse": [True], "bidirectional": [False, True]}[node.attr("direction", "forward")]
@@ -45,21 +69,16 @@ def _outputs(node, sequences, finals_h, finals_c=None):
 
 @op("LSTM")
 def lstm(node, x):
-    steps = _steps(node, x)
-    w, r = x[1], x[2]
-    hidden = node.attr("hidden_size") or r.shape[-1]
-    b = x[3] if len(x) > 3 and x[3] is not None else None
-    h0 = x[5] if len(x) > 5 and x[5] is not None else None
+    layer = _layer(node, x)
+    steps, w, r, hidden, b = layer.steps, layer.w, layer.r, layer.hidden, layer.b
     c0 = x[6] if len(x) > 6 and x[6] is not None else None
     if len(x) > 7 and x[7] is not None or node.attr("input_forget", 0) or node.attr("clip") is not None:
         raise Unsupported(f"LSTM {node.name}: peepholes, input_forget or clip")
     acts = _activations(node, 3, ["Sigmoid", "Tanh", "Tanh"])
-    batch = tf.shape(steps[0])[0]
     sequences, finals_h, finals_c = [], [], []
     for d, backwards in enumerate(_directions(node)):
         f, g, h_act = acts[3 * d: 3 * d + 3]
-        h = h0[d] if h0 is not None else tf.zeros(tf.stack([batch, hidden]), steps[0].dtype)
-        c = c0[d] if c0 is not None else tf.zeros(tf.stack([batch, hidden]), steps[0].dtype)
+        h, c = layer.initial(layer.h0, d), layer.initial(c0, d)
         bias = b[d][:4 * hidden] + b[d][4 * hidden:] if b is not None else 0.0
         out = []
         for step in (reversed(steps) if backwards else steps):
@@ -76,20 +95,16 @@ def lstm(node, x):
 
 @op("GRU")
 def gru(node, x):
-    steps = _steps(node, x)
-    w, r = x[1], x[2]
-    hidden = node.attr("hidden_size") or r.shape[-1]
-    b = x[3] if len(x) > 3 and x[3] is not None else None
-    h0 = x[5] if len(x) > 5 and x[5] is not None else None
+    layer = _layer(node, x)
+    steps, w, r, hidden, b = layer.steps, layer.w, layer.r, layer.hidden, layer.b
     if node.attr("clip") is not None:
         raise Unsupported(f"GRU {node.name}: clip")
     acts = _activations(node, 2, ["Sigmoid", "Tanh"])
     before_reset = node.attr("linear_before_reset", 0)
-    batch = tf.shape(steps[0])[0]
     sequences, finals = [], []
     for d, backwards in enumerate(_directions(node)):
         f, g = acts[2 * d: 2 * d + 2]
-        h = h0[d] if h0 is not None else tf.zeros(tf.stack([batch, hidden]), steps[0].dtype)
+        h = layer.initial(layer.h0, d)
         wb, rb = (b[d][:3 * hidden], b[d][3 * hidden:]) if b is not None else (0.0, 0.0)
         wz, wr, wh = tf.split(w[d], 3, axis=0)
         rz, rr, rh = tf.split(r[d], 3, axis=0)
@@ -112,16 +127,12 @@ def gru(node, x):
 
 @op("RNN")
 def rnn(node, x):
-    steps = _steps(node, x)
-    w, r = x[1], x[2]
-    hidden = node.attr("hidden_size") or r.shape[-1]
-    b = x[3] if len(x) > 3 and x[3] is not None else None
-    h0 = x[5] if len(x) > 5 and x[5] is not None else None
+    layer = _layer(node, x)
+    steps, w, r, hidden, b = layer.steps, layer.w, layer.r, layer.hidden, layer.b
     acts = _activations(node, 1, ["Tanh"])
-    batch = tf.shape(steps[0])[0]
     sequences, finals = [], []
     for d, backwards in enumerate(_directions(node)):
-        h = h0[d] if h0 is not None else tf.zeros(tf.stack([batch, hidden]), steps[0].dtype)
+        h = layer.initial(layer.h0, d)
         bias = b[d][:hidden] + b[d][hidden:] if b is not None else 0.0
         out = []
         for step in (reversed(steps) if backwards else steps):

@@ -180,16 +180,19 @@ def gather(node, x):
     return tf.gather(x[0], tf.where(indices < 0, indices + size, indices), axis=axis)
 
 
-@op("GatherElements")
-def gather_elements(node, x):
-    value, indices = x[0], tf.cast(x[1], tf.int64)
-    axis = node.attr("axis", 0) % value.shape.rank
+def _coordinates(value, indices, axis: int):
+    """Per element of `indices` (an index along `axis`), its full coordinates in `value` (..., rank)."""
+    indices = tf.cast(indices, tf.int64)
     size = tf.cast(tf.shape(value)[axis], tf.int64)
-    indices = tf.where(indices < 0, indices + size, indices)
     grids = tf.meshgrid(*[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))],
                         indexing="ij")
-    grids[axis] = indices
-    return tf.gather_nd(value, tf.stack(grids, axis=-1))
+    grids[axis] = tf.where(indices < 0, indices + size, indices)
+    return tf.stack(grids, axis=-1)
+
+
+@op("GatherElements")
+def gather_elements(node, x):
+    return tf.gather_nd(x[0], _coordinates(x[0], x[1], node.attr("axis", 0) % x[0].shape.rank))
 
 
 @op("GatherND")
@@ -209,14 +212,9 @@ def scatter_nd(node, x):
 
 @op("ScatterElements", "Scatter")
 def scatter_elements(node, x):
-    value, indices, updates = x[0], tf.cast(x[1], tf.int64), x[2]
-    axis = node.attr("axis", 0) % value.shape.rank
-    size = tf.cast(tf.shape(value)[axis], tf.int64)
-    indices = tf.where(indices < 0, indices + size, indices)
-    grids = tf.meshgrid(*[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))],
-                        indexing="ij")
-    grids[axis] = indices
-    coordinates = tf.reshape(tf.stack(grids, axis=-1), [-1, value.shape.rank])
+    value, updates = x[0], x[2]
+    coordinates = tf.reshape(_coordinates(value, x[1], node.attr("axis", 0) % value.shape.rank),
+                             [-1, value.shape.rank])
     flat = tf.reshape(updates, [-1])
     fn = {"none": tf.tensor_scatter_nd_update, "add": tf.tensor_scatter_nd_add,
           "max": tf.tensor_scatter_nd_max, "min": tf.tensor_scatter_nd_min}[node.attr("reduction", "none")]

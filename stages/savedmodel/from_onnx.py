@@ -1,0 +1,32 @@
+"""What every ONNX -> SavedModel converter stage shares: the graph with TF-safe names, then the bundle.
+
+A converter is a function (safe ONNX path, inputs, outputs, SavedModel dir) that writes the SavedModel
+with signature `serving_default` taking and returning the graph's (safe) names; `moved` says whether it
+moves channels last (onnx2tf) or keeps ONNX's layouts (modelferry's translation, onnx-tf)."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from stages.context import StageContext
+from stages.onnx import names
+from stages.savedmodel import signature
+
+KEY = "serving_default"
+Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
+
+
+def emit(ctx: StageContext, converter: Converter, moved: bool = False) -> dict:
+    """Run `converter` on the source bundle's ONNX graph; the SavedModel bundle's manifest. The converter
+    may return more files for the bundle (role -> name under ctx.out)."""
+    source = ctx.source
+    manifest = source.inherited()
+    with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
+        path, inputs, outputs = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
+                                                manifest["inputs"], manifest["outputs"])
+        extra = converter(path, inputs, outputs, ctx.out / "saved_model") or {}
+    inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, inputs, outputs, moved=moved)
+    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
+            "files": {"model": "saved_model", **extra, **source.carry_to(ctx.out)}, "inputs": inputs,
+            "outputs": outputs, "metrics": {"signature": KEY}}

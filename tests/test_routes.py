@@ -1,0 +1,92 @@
+"""Fallback routes and the first diverging layer, on real models.
+
+A trained model from a wheel (basic-pitch's ONNX, exported by tf2onnx) on which onnx2tf crashes; ONNX's own
+node test for Clip, on which onnx2tf's TFLite file is silently wrong (the gate catches it, the diagnosis
+names the layer, the next route makes it right); and a trained classifier whose int8 file is held to a
+gate it cannot meet, to find where its quantization error jumps."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from tests.conftest import REPO, in_runtime, newest_report, run_cli, snapshot
+from tests.test_zoo import _convert
+
+
+def test_a_converter_that_crashes_hands_over_to_the_next_route(env, tmp_path):
+    """onnx2tf fails in basic-pitch's constant-Q transform (a Mul whose operands it laid out differently);
+    modelferry's own translation makes TFLite and SavedModel files that pass, and the report says so."""
+    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "tflite,savedmodel")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for artifact in report["artifacts"]:
+        crashed, made = artifact["attempts"][:2]
+        assert crashed["outcome"] == "stage failed" and crashed["stage"] == "emit/onnx2tf"
+        assert "onnx2tf could not convert the model: ONNX node" in crashed["reason"] and "(Mul)" in crashed["reason"]
+        assert made["outcome"] == "passed" and "emit/onnx-tfops" in made["route"]
+        assert artifact["route"] == made["route"] and artifact["published"] and artifact["parity"]["passed"]
+        assert all(a["outcome"] == "not tried" for a in artifact["attempts"][2:])
+    assert sorted(t["name"] for t in report["artifacts"][0]["outputs"]) == sorted(
+        o["name"] for o in report["artifacts"][1]["outputs"])
+    # the failed onnx2tf run served both targets: it ran once
+    assert result.stderr.count("✗ emit/onnx2tf:") == 1
+    assert result.stderr.count("made by a fallback route") == 2
+
+
+def _node_test(env, tmp_path, name: str) -> tuple[str, str]:
+    in_runtime(env, "tf", str(REPO / "bench" / "conformance_inputs.py"), "--tests", name, "--out", str(tmp_path))
+    entry, = json.loads((tmp_path / "tests.json").read_text())
+    return entry["model"], entry["samples"]
+
+
+def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, tmp_path):
+    """ONNX's node test `test_clip_outbounds`: onnx2tf's TFLite clips wrongly. Held to its one route, the
+    gate fails and names the Clip node as the first diverging layer; with fallbacks, the next route passes."""
+    model, samples = _node_test(env, tmp_path / "inputs", "test_clip_outbounds")
+    out = tmp_path / "out"
+    alone = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out), "--no-fallback")
+    assert alone.returncode == 1
+    err = " ".join(alone.stderr.split())
+    assert "✗ tflite/fp32 failed its gate: worst output y" in err
+    assert "first diverging layer: y (Clip), relative error 0 before" in err
+    report = newest_report(out, "model")
+    divergence = report["artifacts"][0]["divergence"]
+    assert (divergence["layer"], divergence["op"], divergence["output"]) == ("y", "Clip", "y")
+    assert divergence["error_before"] == 0 and divergence["error_after"] > divergence["threshold"]
+    assert not report["artifacts"][0]["published"]
+    html = next((out / "model").glob("*/report.html")).read_text()
+    assert "first diverging layer <code>y</code> (Clip)" in html
+
+    before = snapshot(out)
+    fixed = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out))
+    assert fixed.returncode == 0, fixed.stderr[-3000:]
+    tflite, = newest_report(out, "model")["artifacts"]
+    missed = tflite["attempts"][0]
+    assert missed["outcome"] == "missed its gate" and missed["divergence"]["layer"] == "y"
+    assert tflite["published"] and tflite["route"] == "load/onnx → emit/onnx-tfops → emit/savedmodel-tflite"
+    assert all(snapshot(out)[key] == value for key, value in before.items())   # the failed run's files stay
+
+
+def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, tmp_path):
+    """PaddleOCR's direction classifier to int8, calibrated on pictures and held to a gate int8 cannot
+    meet: the report says which layer's error jumps first (or that it builds up evenly), from the tensors
+    of the real int8 file against the ONNX graph's."""
+    from PIL import Image
+
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    for index, digit in enumerate(np.load(face / "labels.npz")["data"][:8]):
+        Image.fromarray(np.ascontiguousarray(digit.transpose(1, 2, 0)).astype(np.uint8)).save(folder / f"{index}.png")
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "int8",
+                              "--calibration", str(folder), "--gate-int8-cosine", "0.9999999",
+                              "--gate-int8-max-abs", "0")
+    assert result.returncode == 1
+    int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
+    assert not int8["published"] and int8["attempts"][0]["outcome"] == "missed its gate"
+    divergence = int8["divergence"]
+    assert divergence["compared"] > 20 and divergence["reproduced"] >= 1
+    if divergence["layer"]:
+        assert divergence["error_after"] > divergence["threshold"] >= divergence["error_before"]
+        assert f"first diverging layer: {divergence['layer']} ({divergence['op']})" in " ".join(result.stderr.split())
+    else:
+        assert "builds up" in divergence["why"]
