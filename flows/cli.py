@@ -111,6 +111,8 @@ def convert(
                                                      "max(1, max|golden|)."),
     fallback: bool = typer.Option(True, "--fallback/--no-fallback", help="When a converter fails or its artifact "
                                   "misses the gate, try the next route to that target (--plan lists them)."),
+    via: Optional[str] = typer.Option(None, help="Only routes through these converters, comma-separated (e.g. "
+                                      "onnx-tf, onnx-tfops), for the targets such a route reaches."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
 ):
@@ -133,7 +135,7 @@ def convert(
             rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
             runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
-            fallback=fallback,
+            fallback=fallback, via=_split(via),
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
                         int8_cosine=gate_int8_cosine, fp16_max_abs=gate_fp16_max_abs,
                         int8_max_abs=gate_int8_max_abs))

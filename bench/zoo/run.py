@@ -62,10 +62,16 @@ def _divergence(artifact: dict) -> str:
     return f"{found['layer']} ({found['op']}): {found['error_before']:.2g} → {after}"
 
 
-def _route_stages(route: str, stages: list[dict]) -> float:
-    names = set(route.split(" → "))
-    return sum(s["seconds"] for s in stages if f"{s['stage']}/{s['impl']}" in names and not s["label"]) + \
-        sum(s["seconds"] for s in stages if s["stage"] == "validate" and s["label"] == "fp32")
+def _route_stages(route: str, stages: list[dict], cold: dict[str, float]) -> float:
+    """The seconds of the route's stages and of the fp32 validation; a stage an earlier target of the
+    model ran (cached here) counts with the seconds of its cold run."""
+    for s in stages:
+        if not s["cached"]:
+            cold.setdefault(f"{s['stage']}/{s['impl']} {s['label']}".strip(), s["seconds"])
+    names = {f"{s['stage']}/{s['impl']} {s['label']}".strip() for s in stages
+             if f"{s['stage']}/{s['impl']}" in set(route.split(" → ")) and not s["label"]
+             or s["stage"] == "validate" and s["label"] == "fp32"}
+    return sum(cold.get(name, 0.0) for name in names)
 
 
 # Converters that are modelferry's own (or run in a runtime no bare script covers): no bare time.
@@ -113,7 +119,8 @@ class Bare:
         return total, ""
 
 
-def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None) -> Row:
+def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None,
+            cold: dict[str, float]) -> Row:
     argv = [str(CLI), "convert", str(fetch.source(model, download=False)), "--to", target, *model.options,
             "--out", str(out), "--runtime", runtime]
     started = time.monotonic()
@@ -132,7 +139,7 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     fp32 = next(a for a in report["artifacts"] if a["precision"] == "fp32")
     verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
     row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
-              _route_stages(fp32["route"], report["stages"]) if fp32.get("route") else seconds,
+              _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,
               reason=fp32.get("reason", "")[:240], divergence=_divergence(fp32))
     if bare is not None and fp32.get("route"):
         row.bare, row.bare_note = bare.seconds(fp32["route"])
@@ -181,8 +188,10 @@ def main() -> int:
         for model in models:
             os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
             bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
+            cold: dict[str, float] = {}   # each stage's seconds in its cold run, for the model's later targets
             for target in (args.targets.split(",") if args.targets else model.targets):
-                row = convert(model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare)
+                row = convert(model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare,
+                              cold)
                 print(f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
                       f"{row.reason} {row.divergence}", file=sys.stderr, flush=True)
                 rows.append(row)
