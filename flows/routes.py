@@ -90,6 +90,9 @@ def _gate_summary(parity: dict) -> str:
             f"{parity['cosine']:.6f} (gate: {worst['gate']})")
 
 
+QUANTIZED_ONCE = "quantized on the first route whose fp32 artifact passed"
+
+
 def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
     """Try the artifact's routes in order until one makes an artifact that passes its gate. A quantized
     artifact is made once, on the first route whose fp32 artifact passed: its one quantizer is the hop
@@ -104,33 +107,34 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
             made.attempts.append({"route": name, "outcome": SKIPPED,
                                   "reason": "the fp32 artifact of this route was not made or missed its gate"})
             continue
-        try:
-            for step in route.steps:
-                steps.run(step)
-            parity = steps.parity(route.validate)
-        except StageFailed as exc:
-            made.failure = made.failure or exc
-            made.attempts.append({"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)})
-            if route.needs is not None:
-                decided = "quantized on the first route whose fp32 artifact passed"
-            else:
-                _next(artifact, route)
-            continue
-        attempt = {"route": name, "outcome": PASSED if parity["passed"] else MISSED, "reason": ""}
-        if not parity["passed"]:
-            attempt["divergence"] = diagnose(route, steps)
-            attempt["reason"] = f"{artifact.name} {_gate_summary(parity)}{said(attempt['divergence'])}"
+        attempt, parity, failure = _attempt(artifact, route, name, steps)
         made.attempts.append(attempt)
-        if parity["passed"] or made.parity is None:
+        made.failure = made.failure or failure
+        if parity is not None and (parity["passed"] or made.parity is None):
             made.artifact, made.parity, made.route = steps.bundle(route.made_by), parity, name
             made.divergence = attempt.get("divergence")
         if route.needs is not None:
-            decided = "quantized on the first route whose fp32 artifact passed"
-        elif parity["passed"]:
+            decided = QUANTIZED_ONCE
+        elif parity is not None and parity["passed"]:
             decided = "an earlier route passed"
         else:
             _next(artifact, route)
     return made
+
+
+def _attempt(artifact: Artifact, route: Route, name: str, steps: Steps) -> tuple[dict, dict | None, StageFailed | None]:
+    """One route: its steps and validation; (the attempt as report.json has it, the parity, the failure)."""
+    try:
+        for step in route.steps:
+            steps.run(step)
+        parity = steps.parity(route.validate)
+    except StageFailed as exc:
+        return {"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)}, None, exc
+    if parity["passed"]:
+        return {"route": name, "outcome": PASSED, "reason": ""}, parity, None
+    divergence = diagnose(route, steps)
+    return {"route": name, "outcome": MISSED, "divergence": divergence,
+            "reason": f"{artifact.name} {_gate_summary(parity)}{said(divergence)}"}, parity, None
 
 
 def _next(artifact: Artifact, failed: Route) -> None:
