@@ -85,22 +85,20 @@ IMPLS: tuple[Impl, ...] = (
          "Keras -> TF SavedModel with Keras' export()"),
     # ONNX -> TF: onnx2tf first (channels-last graphs, as phones run them); where it fails or misses the
     # gate, modelferry's own op-by-op translation (ONNX's layouts kept, nothing guessed), then onnx2tf
-    # keeping the inputs' layout, onnx2tf without onnxsim and strict mode, and onnx-tf.
+    # without onnxsim and strict mode, and onnx-tf. (onnx2tf keeping the inputs' layouts was a route too:
+    # on real models its files crashed LiteRT or diverged at the first Conv, and it rescued none.)
     Impl("emit", "onnx2tf", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
          "ONNX -> TF SavedModel, channels-last (onnx2tf); TFLite and TFJS come from it", takes=("portable",)),
     Impl("emit", "onnx-tfops", "tf", "stages.tfops.emit", ("onnx",), "savedmodel",
          "ONNX -> TF SavedModel op by op with TF's own ops (modelferry), ONNX's layouts kept", preference=1),
-    Impl("emit", "onnx2tf-keep-layout", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
-         "ONNX -> TF SavedModel with onnx2tf, inputs kept in their ONNX layout", preference=2,
-         settings=(("keep_input_layouts", True),), takes=("portable",)),
     Impl("emit", "onnx2tf-plain", "tf", "stages.onnx2tf.emit", ("onnx",), "savedmodel",
-         "ONNX -> TF SavedModel with onnx2tf, without onnxsim and strict mode", preference=3,
+         "ONNX -> TF SavedModel with onnx2tf, without onnxsim and strict mode", preference=2,
          settings=(("not_use_onnxsim", True), ("disable_strict_mode", True)), takes=("portable",)),
     # onnx-tf: ONNX's semantics op for op, no layout guesses; it reads opset 11, in TF 2.15.1 of its own
     Impl("emit", "onnx-opset11", "tf", "stages.onnx.downgrade", ("onnx",), "onnx-opset11",
          "ONNX -> ONNX at opset 11, op by op (inputs back to attributes, newer ops expanded), for onnx-tf"),
     Impl("emit", "onnx-tf", "onnxtf", "stages.onnx_tf.emit", ("onnx-opset11",), "savedmodel",
-         "ONNX (opset 11) -> TF SavedModel with onnx-tf 1.10, channels-first kept", preference=4),
+         "ONNX (opset 11) -> TF SavedModel with onnx-tf 1.10, channels-first kept", preference=3),
     Impl("quantize", "tflite", "tf", "stages.tflite.quantize", ("tflite",), "tflite",
          "TFLite fp16, dynamic-range and full-int8", options=("fp16", "dynamic", "int8")),
     Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",

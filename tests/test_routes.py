@@ -15,7 +15,7 @@ import pytest
 from tests.conftest import REPO, in_runtime, newest_report, run_cli, snapshot
 from tests.test_zoo import _convert
 
-ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-keep-layout", "onnx2tf-plain", "onnx-tf"]
+ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-plain", "onnx-tf"]
 
 
 @pytest.mark.parametrize("converter", ONNX_TO_TF)

@@ -43,6 +43,7 @@ class Row:
     reason: str = ""
     divergence: str = ""
     bare_note: str = ""          # why there is no bare time (the bare converter failed on the model …)
+    earlier: str = ""            # why the routes before the one that made it were not used
 
 
 def _parity(parity: dict) -> str:
@@ -141,6 +142,10 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
               _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,
               reason=fp32.get("reason", "")[:240], divergence=_divergence(fp32))
+    row.earlier = "; ".join(f"{a['stage'] if a.get('stage') else a['route'].split(' → ')[-1]}: "
+                            f"{a['reason'].split('] ', 1)[-1][:110]}"
+                            for a in fp32.get("attempts", []) if a["outcome"] in ("stage failed", "missed its gate")
+                            and a["route"] != fp32.get("route"))[:260]
     if bare is not None and fp32.get("route"):
         row.bare, row.bare_note = bare.seconds(fp32["route"])
     return row
@@ -148,8 +153,8 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
 
 def table(rows: list[Row]) -> str:
     lines = ["| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
-             "first diverging layer |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- |"]
+             "first diverging layer | routes before it, and why not |",
+             "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |"]
     for row in rows:
         bare = "—" if row.bare is None else f"{row.bare:.1f}"
         if row.bare is None and any(f"/{own}" in row.route for own in OWN):
@@ -157,7 +162,8 @@ def table(rows: list[Row]) -> str:
         elif row.bare_note:
             bare = f"— ({row.bare_note[:80]})"
         lines.append(f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
-                     f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} |")
+                     f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} | "
+                     f"{row.earlier.replace('|', '/')} |")
     passed = sum(row.verdict == "published" for row in rows)
     lines += ["", f"**{passed}/{len(rows)} model x target pairs published** ({100 * passed / max(1, len(rows)):.0f} %)"]
     return "\n".join(lines)

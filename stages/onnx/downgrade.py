@@ -123,14 +123,27 @@ def split_input(node, graph: Graph, version: int):
 
 @rewrite("Softmax", "LogSoftmax", "Hardmax")
 def last_axis(node, graph: Graph, version: int):
-    """Opset 13 normalizes along one axis, opset 11 over everything from `axis` on: the same on the last axis."""
+    """Opset 13 normalizes along one axis, opset 11 over everything from `axis` on: the same on the last
+    axis. Another axis is moved last (Transpose), normalized there, and moved back."""
+    from onnx import helper
+
     if version < 13:
         return [node]
     axis = _attribute(node, "axis", -1)
     rank = graph.ranks.get(node.input[0])
-    if axis != -1 and (rank is None or axis != rank - 1):
-        raise Refused(f"axis {axis} is not the last axis (opset {OPSET} flattens from the axis on)")
-    return [_copy(node, axis=-1 if rank is None else rank - 1)]
+    if rank is None:
+        if axis == -1:
+            return [node]
+        raise Refused(f"axis {axis} of an input whose rank is not known")
+    axis %= rank
+    if axis == rank - 1:
+        return [_copy(node, axis=axis)]
+    perm = [d for d in range(rank) if d != axis] + [axis]
+    back = [perm.index(d) for d in range(rank)]
+    moved, normalized = graph.fresh(f"{node.output[0]}/moved"), graph.fresh(f"{node.output[0]}/normalized")
+    return [helper.make_node("Transpose", [node.input[0]], [moved], name=graph.fresh(node.name), perm=perm),
+            helper.make_node(node.op_type, [moved], [normalized], name=node.name, axis=rank - 1),
+            helper.make_node("Transpose", [normalized], list(node.output), name=graph.fresh(node.name), perm=back)]
 
 
 def defaults_only(**defaults):
@@ -148,9 +161,16 @@ def defaults_only(**defaults):
     return check
 
 
+@rewrite("Reshape")
+def reshape(node, graph: Graph, version: int):
+    """allowzero=1 (opset 14) differs from opset 11's Reshape only where the shape holds a 0."""
+    if _attribute(node, "allowzero", 0) and 0 in graph.constant(node.input[1], "shape input").tolist():
+        raise Refused("allowzero=1 with a 0 in its shape has no opset-11 form")
+    return defaults_only(allowzero=1 if _attribute(node, "allowzero", 0) else 0)(node, graph, version)
+
+
 REWRITES.update({
     "Shape": defaults_only(start=0, end=None),
-    "Reshape": defaults_only(allowzero=0),
     "Cast": defaults_only(saturate=1),
     "BatchNormalization": defaults_only(training_mode=0),
     "Resize": defaults_only(antialias=0, keep_aspect_ratio_policy="stretch", axes=None),

@@ -42,10 +42,6 @@ def onnx2tf_options(inputs: list[dict], settings: dict) -> dict:
         non_verbose=True,
         disable_model_save=True,
     )
-    if settings.get("keep_input_layouts"):   # no input moves: onnx2tf transposes inside instead
-        options["keep_shape_absolutely_input_names"] = [spec["name"] for spec in inputs]
-        options["keep_nwc_or_nhwc_or_ndhwc_input_names"] = None
-        options["keep_ncw_or_nchw_or_ncdhw_input_names"] = None
     for name in ("disable_strict_mode", "not_use_onnxsim", "disable_group_convolution",
                  "enable_rnn_unroll", "enable_batchmatmul_unfold"):
         if settings.get(name):
