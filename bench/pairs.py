@@ -68,7 +68,11 @@ def _pairs_of(run, targets: list[str], bare_runtime: str, env: dict[str, str], b
         for index, step in enumerate(steps):
             if step.stage not in ("export", "emit"):
                 continue
-            call = call_for(step, run.bundles[step.inputs[0]] if step.inputs else None, steps[index - 1])
+            try:
+                call = call_for(step, run.bundles[step.inputs[0]] if step.inputs else None, steps[index - 1])
+            except KeyError as exc:   # a converter with no bare script (modelferry's own translation, onnx-tf)
+                why = why or str(exc).strip("'\"")
+                continue
             if call is None:    # a hop the previous hop's bare converter makes too (onnx2tf writes TFLite)
                 continue
             if call not in bare_cache:

@@ -83,11 +83,15 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
 
 # Hops whose bare converter is the previous hop's: onnx2tf.convert, called by hand, writes the TFLite file too.
 INCLUDED = {(("emit", "onnx2tf"), ("emit", "savedmodel-tflite"))}
+# Hops that convert nothing: a TFLite source taken as the TFLite artifact.
+NOTHING = {("emit", "tflite-as-is")}
 
 
 def call_for(step: Step, input_bundle: Path, previous: Step | None = None) -> Call | None:
-    """The bare call of a converter step; None where the previous hop's bare converter does its work."""
-    if previous is not None and ((previous.stage, previous.impl), (step.stage, step.impl)) in INCLUDED:
+    """The bare call of a converter step; None where the previous hop's bare converter does its work,
+    or the hop converts nothing."""
+    if (step.stage, step.impl) in NOTHING or previous is not None and \
+            ((previous.stage, previous.impl), (step.stage, step.impl)) in INCLUDED:
         return None
     try:
         make = CALLS[(step.stage, step.impl)]

@@ -70,7 +70,9 @@ class VenvRuntime:
         return f"venv:{image}:{runtime_sha256(image)[:16]}"
 
     def path(self, image: str) -> Path:
-        return self.root / f"{image}-{runtime_sha256(image)[:16]}{LAYOUT}"
+        # The real path, not one through a symlink (a test's home links the shared venvs): the venv's
+        # console scripts (onnxsim, which onnx2tf runs; tensorflowjs_converter) name their Python by it.
+        return self.root.resolve() / f"{image}-{runtime_sha256(image)[:16]}{LAYOUT}"
 
     def python(self, image: str) -> Path:
         return self.path(image) / "bin" / "python"
