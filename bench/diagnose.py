@@ -18,54 +18,57 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 CLI = REPO / ".venv" / "bin" / "modelferry"
 
 
-def calibration(model, folder: Path) -> Path:
-    """Eight inputs in the ranges the model's options give (--input-range), else N(0, 1)."""
-    import onnx
+# Runs in the tf runtime (it has onnx): the graph's node count, and eight inputs in the ranges the
+# model's options give (--input-range), else N(0, 1), as a calibration .npz.
+PREPARE = """
+import json, sys
+import numpy as np, onnx
+source, out, ranges, shapes = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+graph = onnx.load(source, load_external_data=False).graph
+weights = {init.name for init in graph.initializer}
+rng, arrays = np.random.default_rng(0), {}
+for value in graph.input:
+    if value.name in weights:
+        continue
+    dims = shapes.get(value.name) or [d.dim_value if d.dim_value > 0 else 1 for d in value.type.tensor_type.shape.dim]
+    dims = [8, *dims[1:]]
+    lo, hi = ranges.get(value.name, (None, None))
+    arrays[value.name] = (rng.uniform(lo, hi, dims) if lo is not None else rng.standard_normal(dims)).astype(np.float32)
+np.savez(out, **arrays)
+print(len(graph.node))
+"""
 
-    from bench.zoo import fetch
 
-    graph = onnx.load(str(fetch.source(model, download=False)), load_external_data=False).graph
-    ranges = {}
-    options = list(model.options)
+def prepare(model, source: Path, folder: Path) -> tuple[int, Path]:
+    options, ranges, shapes = list(model.options), {}, {}
     for flag, value in zip(options, options[1:]):
+        name, _, given = value.rpartition(":")
         if flag == "--input-range":
-            name, _, span = value.rpartition(":")
-            ranges[name] = [float(v) for v in span.split(",")]
-    rng, arrays = np.random.default_rng(0), {}
-    weights = {init.name for init in graph.initializer}
-    for value in graph.input:
-        if value.name in weights:
-            continue
-        dims = [d.dim_value if d.dim_value > 0 else 8 if i == 0 else 1
-                for i, d in enumerate(value.type.tensor_type.shape.dim)]
-        dims[0] = 8
-        lo, hi = ranges.get(value.name, (None, None))
-        arrays[value.name] = (rng.uniform(lo, hi, dims) if lo is not None else rng.standard_normal(dims)).astype(np.float32)
+            ranges[name] = [float(v) for v in given.split(",")]
+        elif flag == "--input-shape":
+            shapes[name] = [int(v) for v in given.split(",")]
     path = folder / f"{model.name}-calibration.npz"
-    np.savez(path, **arrays)
-    return path
+    done = subprocess.run([str(CLI), "runtime", "exec", "tf", "--", "python", "-c", PREPARE, str(source), str(path),
+                           json.dumps(ranges), json.dumps(shapes)], capture_output=True, text=True, check=True)
+    return int(done.stdout.strip().splitlines()[-1]), path
 
 
 def measure(name: str, runtime: str, work: Path) -> dict:
-    import onnx
-
     from bench.zoo import fetch
     from bench.zoo.catalog import BY_NAME
 
     model = BY_NAME[name]
     source = fetch.source(model, download=False)
-    nodes = len(onnx.load(str(source), load_external_data=False).graph.node)
+    nodes, calibration = prepare(model, source, work)
     out = work / name
     argv = [str(CLI), "convert", str(source), "--to", "tflite", "--quantize", "int8", *model.options,
-            "--calibration", str(calibration(model, work)), "--gate-int8-cosine", "0.9999999",
-            "--gate-int8-max-abs", "0", "--no-fallback", "--runtime", runtime, "--out", str(out)]
+            "--calibration", str(calibration), "--gate-int8-cosine", "0.9999999",
+            "--gate-int8-max-abs", "0", "--runtime", runtime, "--out", str(out)]
     done = subprocess.run(argv, capture_output=True, text=True)
     reports = sorted(out.glob("*/*/report.json"))
     if not reports:
@@ -88,7 +91,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     rows = []
+    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
     with tempfile.TemporaryDirectory(prefix="modelferry-bench-diagnose-") as tmp:
+        home = Path(tmp) / "home"   # a cold bundle cache; the shared runtimes
+        home.mkdir()
+        (home / "venvs").symlink_to(shared)
+        os.environ["MODELFERRY_HOME"] = str(home)
         for name in args.models.split(","):
             rows.append(measure(name, args.runtime, Path(tmp)))
             print(rows[-1], file=sys.stderr, flush=True)
@@ -99,7 +107,7 @@ def main() -> None:
         print(f"| {row['model']} | {row['nodes']} | {row['made']:.1f} | {row['diagnose']:.1f} | "
               f"{row['diagnose'] / row['made']:.2f}× | {row['compared']} | {row['layer']} |")
     print(f"\n`bench/diagnose.py --models {args.models} --runtime {args.runtime}`: int8 TFLite held to cosine "
-          f"0.9999999 on the preferred route only; seconds are the stage processes' wall times (each pays its "
+          f"0.9999999, diagnosed once; seconds are the stage processes' wall times (each pays its "
           f"own start and framework import).")
 
 
