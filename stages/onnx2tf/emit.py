@@ -38,4 +38,4 @@ def run(ctx: StageContext) -> dict:
                         {**settings, "disable_group_convolution": True})
             return {"portable_model": "portable_model"}
         return {}
-    return from_onnx.emit(ctx, both, moved=True)
+    return from_onnx.emit(ctx, both, moved=True, tflite=True)

@@ -10,22 +10,35 @@ from pathlib import Path
 from typing import Callable
 
 from stages.context import StageContext
+from stages.errors import StageError
 from stages.onnx import names
 from stages.savedmodel import signature
+from stages.tflite.convert import from_saved_model
 
 KEY = "serving_default"
+TFLITE = "model_float32.tflite"
 Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
 
 
-def emit(ctx: StageContext, converter: Converter, moved: bool = False) -> dict:
+def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False) -> dict:
     """Run `converter` on the source bundle's ONNX graph; the SavedModel bundle's manifest. The converter
-    may return more files for the bundle (role -> name under ctx.out)."""
+    may return more files for the bundle (role -> name under ctx.out).
+
+    `tflite`: also make the fp32 TFLite file from the SavedModel now, with TF's converter (TF is loaded
+    already); emit/savedmodel-tflite then takes it instead of starting TF again. Where TF's converter
+    fails here, the bundle has none and emit/savedmodel-tflite says why."""
     source = ctx.source
     manifest = source.inherited()
     with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
         path, inputs, outputs = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
                                                 manifest["inputs"], manifest["outputs"])
         extra = converter(path, inputs, outputs, ctx.out / "saved_model") or {}
+    if tflite:
+        try:
+            from_saved_model(ctx.out / "saved_model", ctx.out / TFLITE, ctx.user_file_name("model"), KEY)
+            extra["tflite"] = TFLITE
+        except StageError:
+            pass
     inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, inputs, outputs, moved=moved)
     return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
             "files": {"model": "saved_model", **extra, **source.carry_to(ctx.out)}, "inputs": inputs,
