@@ -240,19 +240,23 @@ def noise_floor(golden: dict[str, np.ndarray], again: dict[str, np.ndarray]) -> 
     return floor
 
 
-def reference(out: Path, feeds: dict[str, np.ndarray], run, where: str) -> tuple[dict, dict, dict]:
+def reference(out: Path, feeds: dict[str, np.ndarray], run, where: str, info: dict) -> tuple[dict, dict, dict]:
     """Golden outputs of the source (`run(feeds)`), its float32 noise floor, and the files written.
+    `info`: what the samples are (reference_inputs).
 
     Returns (golden, files, noise floor per output)."""
     golden = run(feeds)
     floor = noise_floor(golden, run(nudged(feeds)))
-    return golden, write_reference(out, feeds, golden, where), floor
+    return golden, write_reference(out, feeds, golden, where, made_up=info.get("synthetic", True)), floor
 
 
-def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str) -> dict:
-    """samples.npz and golden.npz, refusing outputs that are not finite."""
+def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str,
+                    made_up: bool = True) -> dict:
+    """samples.npz and golden.npz. Outputs that are not finite on made-up samples are refused (samples
+    that do not fit the model, or corrupt weights); on the user's own samples they are the model's answer
+    (log of 0, a mask of -inf), and the gate holds the target to the same values there."""
     for name, value in golden.items():
-        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+        if made_up and np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
             raise StageError(f"{where}: output {name!r} is not finite on the samples; the model's weights may "
                              f"be corrupt, or the samples do not fit it (see --input-range, --mean/--std)")
     np.savez(out / "samples.npz", **feeds)

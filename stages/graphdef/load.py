@@ -60,7 +60,7 @@ def run(ctx: StageContext) -> dict:
         except Exception as exc:  # TF raises many types for graphs it cannot import or run
             raise StageError(f"TensorFlow could not run {name} from {input_names} to {output_names}: "
                              f"{str(exc).splitlines()[0]}") from None
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name, info)
     files.update(written)
     shutil.copyfile(path, ctx.out / "model.pb")
     files["model"] = "model.pb"

@@ -35,7 +35,7 @@ def run(ctx: StageContext) -> dict:
     inputs = signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: predict(model, f), name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: predict(model, f), name, info)
     files.update(written)
     copy = f"model{path.suffix}"
     shutil.copyfile(path, ctx.out / copy)

@@ -47,7 +47,8 @@ def run(ctx: StageContext) -> dict:
     samples_lib.check_described(ctx.config, inputs, symbol_path.name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, lambda f: checkpoint.run(symbol, arg, aux, f, where=symbol_path.name), symbol_path.name)
+        ctx.out, feeds, lambda f: checkpoint.run(symbol, arg, aux, f, where=symbol_path.name), symbol_path.name,
+        info)
     files.update(written)
     shutil.copyfile(symbol_path, ctx.out / "model-symbol.json")
     shutil.copyfile(params_path, ctx.out / "model-0000.params")

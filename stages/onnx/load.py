@@ -176,7 +176,8 @@ def run(ctx: StageContext) -> dict:
     inputs = _signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, inputs, name, metrics), name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, inputs, name, metrics), name,
+                                                   info)
     files.update(written)
     (ctx.out / "model.onnx").write_bytes(model.SerializeToString())
     files["model"] = "model.onnx"

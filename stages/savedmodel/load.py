@@ -33,7 +33,7 @@ def run(ctx: StageContext) -> dict:
         return {k: np.asarray(v) for k, v in fn(**{k: tf.constant(v) for k, v in run.items()}).items()}
 
     golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched), name)
+        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched), name, info)
     files.update(written)
     shutil.copytree(path, ctx.out / "saved_model")
     files["model"] = "saved_model"

@@ -59,7 +59,7 @@ def run(ctx: StageContext) -> dict:
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(   # TFLite files run a sample at a time
-        ctx.out, feeds, lambda f: feeding.run_all(model, f, inputs, batched=False), name)
+        ctx.out, feeds, lambda f: feeding.run_all(model, f, inputs, batched=False), name, info)
     files.update(written)
     shutil.copyfile(path, ctx.out / "model.tflite")
     files["model"] = "model.tflite"

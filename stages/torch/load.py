@@ -58,7 +58,7 @@ def run(ctx: StageContext) -> dict:
     inputs = signature(model, source, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f, inputs), name)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f, inputs), name, info)
     files.update(written)
     copy = f"model{SUFFIX[kind]}"   # torch.export.load wants the .pt2 suffix
     shutil.copyfile(path, ctx.out / copy)

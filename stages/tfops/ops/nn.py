@@ -133,8 +133,26 @@ def _ceil_extra(node, x, kernel, strides, dilations, pads) -> list[int]:
     return extra
 
 
+def _pool_windows(x, kind: str, kernel, strides, dilations):
+    """Pooling over dilated windows as strided slices, one per kernel offset, reduced pairwise: what TF's
+    pool does by space-to-batch, which TFLite lacks past 2-D and with strides."""
+    import itertools
+
+    sizes = x.shape[1:-1]
+    outs = [(size - ((k - 1) * d + 1)) // s + 1 for size, k, s, d in zip(sizes, kernel, strides, dilations)]
+    result = None
+    for offsets in itertools.product(*[range(k) for k in kernel]):
+        index = (slice(None), *[slice(o * d, o * d + (n - 1) * s + 1, s)
+                                for o, d, n, s in zip(offsets, dilations, outs, strides)], slice(None))
+        window = x[index]
+        result = window if result is None else (tf.maximum(result, window) if kind == "MAX" else result + window)
+    return result if kind == "MAX" else result / float(np.prod(kernel))
+
+
 def _pool_last(x, kind: str, kernel, strides, dilations):
     rank = len(kernel)
+    if rank == 3 or any(d > 1 for d in dilations) or any(s > k for s, k in zip(strides, kernel)):
+        return _pool_windows(x, kind, kernel, strides, dilations)   # TFLite has no 3-D pooling
     if rank == 1:
         y = tf.nn.pool(tf.expand_dims(x, 1), [1, kernel[0]], kind, strides=[1, strides[0]], padding="VALID",
                        dilations=[1, dilations[0]])
@@ -148,8 +166,6 @@ def max_pool(node, x):
         raise Unsupported(f"MaxPool {node.name}: the Indices output")
     kernel = list(node.attr("kernel_shape"))
     strides, dilations, pads = _spatial(node, x[0], kernel)
-    if any(d > 1 for d in dilations) and any(s > 1 for s in strides):
-        raise Unsupported(f"MaxPool {node.name}: dilations with strides")
     extra = _ceil_extra(node, x[0], kernel, strides, dilations, pads)
     count = len(kernel)
     pads = pads[:count] + [p + e for p, e in zip(pads[count:], extra)]
@@ -276,62 +292,176 @@ def matmul(node, x):
     return tf.matmul(a, b)
 
 
-def _resize_sizes(node, x) -> list[int]:
-    """The output's spatial sizes, from `sizes` or `scales` (N and C must not change)."""
-    data = x[0]
-    shape = data.shape.as_list()
-    if None in shape:
-        raise Unsupported(f"{node.op} {node.name}: resizing needs static input sizes")
+def _resize_inputs(node, x) -> tuple[list[float] | None, list[int] | None, list[float] | None]:
+    """(roi, scales, sizes) as the graph gives them, known when the graph is built (None: not given)."""
+    def known(i):
+        if len(x) <= i or x[i] is None:
+            return None
+        value = static(x[i])
+        if value is None:
+            raise Unsupported(f"{node.op} {node.name}: its {('roi', 'scales', 'sizes')[i - 1]} are known only at "
+                              f"run time")
+        return value.tolist() if value.size else None
     if node.op == "Upsample":
-        scales = node.attr("scales") if node.version < 9 else static(x[1]).tolist()
-        sizes = None
+        return None, node.attr("scales") if node.version < 9 else known(1), None
+    return known(1), known(2), known(3)
+
+
+def _axis_matrix(node, size_in: int, axis: int, rank: int, roi, scales, sizes) -> np.ndarray:
+    """How the op maps one axis of `size_in` elements: the [out, in] matrix ONNX's reference implementation
+    makes of an identity (interpolation is separable along axes, antialiasing included)."""
+    from onnx import helper, numpy_helper
+    from onnx.reference import ReferenceEvaluator
+
+    shape = [size_in] + [1] * (rank - 1)
+    shape[axis] = size_in
+    eye = np.zeros(shape, np.float32)
+    for j in range(size_in):
+        index = [j] + [0] * (rank - 1)
+        index[axis] = j
+        eye[tuple(index)] = 1.0
+    attrs = {k: v for k, v in node.attrs.items() if k != "axes"}
+    if node.op == "Upsample":
+        attrs = {"mode": attrs.get("mode", "nearest"), "coordinate_transformation_mode": "asymmetric",
+                 "nearest_mode": "floor"}
+    inputs, initializers = ["x"], []
+
+    def constant(name, values, dtype):
+        initializers.append(numpy_helper.from_array(np.asarray(values, dtype), name))
+        inputs.append(name)
+    if roi:   # this axis's part of the region of interest; the whole of every other axis
+        box = [0.0] * rank + [1.0] * rank
+        box[axis], box[axis + rank] = roi[axis], roi[axis + rank]
+        roi = box
+    if roi:
+        constant("roi", roi, np.float32)
     else:
-        sizes = static(x[3]) if len(x) > 3 and x[3] is not None else None
-        scales = static(x[2]) if len(x) > 2 and x[2] is not None else None
-        sizes = sizes.tolist() if sizes is not None and sizes.size else None
-        scales = scales.tolist() if scales is not None and scales.size else None
-        axes = node.attr("axes")
-        if axes is not None:
-            full_sizes = list(shape) if sizes else None
-            full_scales = [1.0] * len(shape) if scales else None
-            for i, axis in enumerate(axes):
-                if sizes:
-                    full_sizes[axis] = sizes[i]
-                if scales:
-                    full_scales[axis] = scales[i]
-            sizes, scales = full_sizes, full_scales
-    if sizes is None:
-        sizes = [int(math.floor(s * f)) for s, f in zip(shape, scales)]
-    if sizes[:2] != shape[:2]:
-        raise Unsupported(f"{node.op} {node.name}: resizing the batch or channel axis")
-    return sizes[2:]
+        inputs.append("")
+    if sizes is not None:
+        full = [size_in] + [1] * (rank - 1)
+        full[axis] = sizes[axis]
+        inputs.append("")
+        constant("sizes", full, np.int64)
+    else:
+        full = [1.0] * rank
+        full[axis] = scales[axis]
+        constant("scales", full, np.float32)
+    graph = helper.make_graph([helper.make_node("Resize", inputs, ["y"], **attrs)], "axis",
+                              [helper.make_tensor_value_info("x", 1, shape)],
+                              [helper.make_tensor_value_info("y", 1, None)], initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", max(node.version, 19))])
+    y = ReferenceEvaluator(model).run(None, {"x": eye})[0]
+    return y.reshape(size_in, -1).T   # y[j, …, o, …] (every other axis of size 1) = M[o, j]
 
 
 @op("Resize", "Upsample")
 def resize(node, x):
+    """Any ONNX resize (every mode, coordinate transform and antialias) of static sizes: per resized axis,
+    a matrix product with the [out, in] map ONNX's reference implementation gives that axis. Exact to the
+    spec, and TFLite runs it as fully connected layers."""
+    data = x[0]
+    shape = data.shape.as_list()
+    if None in shape:
+        raise Unsupported(f"{node.op} {node.name}: resizing needs static input sizes")
+    roi, scales, sizes = _resize_inputs(node, x)
+    rank = len(shape)
+    axes = [a % rank for a in (node.attr("axes") or range(rank))]
+    if node.attr("axes") is not None:   # roi, scales, sizes given for these axes only
+        given_scales, given_sizes, given_roi = scales, sizes, roi
+        scales = [1.0] * rank if given_scales else None
+        sizes = list(shape) if given_sizes else None
+        roi = [0.0] * rank + [1.0] * rank if given_roi else None
+        for i, axis in enumerate(axes):
+            if given_scales:
+                scales[axis] = given_scales[i]
+            if given_sizes:
+                sizes[axis] = given_sizes[i]
+            if given_roi:
+                roi[axis], roi[axis + rank] = given_roi[i], given_roi[i + len(axes)]
+    if roi and node.attr("coordinate_transformation_mode") == "tf_crop_and_resize" and \
+            any(not 0.0 <= v <= 1.0 for v in roi):
+        raise Unsupported(f"{node.op} {node.name}: a crop that reaches outside the input (extrapolated values "
+                          f"are not separable by axis)")
+    policy = node.attr("keep_aspect_ratio_policy", "stretch")
+    if sizes and policy != "stretch":   # one scale for every resized axis, from their sizes
+        ratios = [sizes[a] / shape[a] for a in axes]
+        scale = min(ratios) if policy == "not_larger" else max(ratios)
+        sizes = [int(np.floor(scale * shape[a] + 0.5)) if a in axes else shape[a] for a in range(rank)]
+        node = type(node)(node.op, node.name, {k: v for k, v in node.attrs.items() if k != "keep_aspect_ratio_policy"},
+                          node.outputs, node.version, node.proto)
+    moving = [a for a in range(rank) if (sizes[a] != shape[a] if sizes else scales[a] != 1.0)] if sizes or scales \
+        else []
+    if 0 in moving:
+        raise Unsupported(f"{node.op} {node.name}: resizing the batch axis")
+    out = [(sizes[a] if sizes else int(np.floor(shape[a] * scales[a]))) for a in range(rank)]
+    if moving and min(moving) >= 2 and out[:2] == shape[:2] and roi is None and \
+            all(out[a] >= shape[a] for a in moving):   # TF's own resize agrees with ONNX when upsampling
+        made = _native(node, data, out[2:])
+        if made is not None:
+            return made
+    y = data if data.dtype == tf.float32 else tf.cast(data, tf.float32)
+    for axis in moving:
+        matrix = _axis_matrix(node, shape[axis], axis, rank, roi, scales, sizes)
+        moved = tf.experimental.numpy.moveaxis(y, axis, -1)
+        y = tf.experimental.numpy.moveaxis(tf.tensordot(moved, tf.constant(matrix.T.astype(np.float32)), axes=1),
+                                           -1, axis)
+    return tf.cast(y, data.dtype) if data.dtype != tf.float32 else y
+
+
+def _native(node, data, sizes: list[int]):
+    """TF's own resize where it computes exactly what ONNX asks (2-D, no antialias): cheaper than matrices."""
     mode = node.attr("mode", "nearest")
-    if node.attr("antialias", 0):
-        raise Unsupported(f"{node.op} {node.name}: antialias")
-    sizes = _resize_sizes(node, x)
-    if len(sizes) != 2:
-        raise Unsupported(f"{node.op} {node.name}: {len(sizes)}-D resizing")
     coordinates = node.attr("coordinate_transformation_mode", "asymmetric" if node.op == "Upsample"
                             or node.version < 11 else "half_pixel")
-    data = _last(x[0])
+    nearest = node.attr("nearest_mode", "round_prefer_floor")
+    if len(sizes) != 2 or node.attr("antialias", 0) or data.dtype != tf.float32:
+        return None
     if coordinates == "pytorch_half_pixel" and all(s > 1 for s in sizes):
         coordinates = "half_pixel"
+    last = _last(data)
     if mode == "linear" and coordinates in ("half_pixel", "align_corners", "asymmetric"):
-        y = tf.compat.v1.image.resize_bilinear(data, sizes, align_corners=coordinates == "align_corners",
+        y = tf.compat.v1.image.resize_bilinear(last, sizes, align_corners=coordinates == "align_corners",
                                                half_pixel_centers=coordinates == "half_pixel")
-    elif mode == "nearest" and coordinates in ("asymmetric", "align_corners") and \
-            node.attr("nearest_mode", "round_prefer_floor") in ("floor", "round_prefer_ceil") and \
-            (coordinates == "asymmetric") == (node.attr("nearest_mode", "round_prefer_floor") == "floor"):
-        y = tf.compat.v1.image.resize_nearest_neighbor(data, sizes, align_corners=coordinates == "align_corners")
-    elif mode == "nearest" and coordinates in ("half_pixel", "tf_half_pixel_for_nn"):
-        y = tf.compat.v1.image.resize_nearest_neighbor(data, sizes, half_pixel_centers=True)
-    elif mode == "nearest" and node.op == "Upsample":
-        y = tf.compat.v1.image.resize_nearest_neighbor(data, sizes)
+    elif mode == "nearest" and (node.op == "Upsample" or (coordinates, nearest) == ("asymmetric", "floor")):
+        y = tf.compat.v1.image.resize_nearest_neighbor(last, sizes)
     else:
-        raise Unsupported(f"{node.op} {node.name}: mode {mode} with {coordinates} coordinates "
-                          f"({node.attr('nearest_mode', 'round_prefer_floor')})")
-    return _first(tf.cast(y, x[0].dtype))
+        return None
+    return _first(y)
+
+
+@op("DFT")
+def dft(node, x):
+    """The discrete Fourier transform of a static length as two matrix products (cosines and sines known
+    when the graph is built): TFLite has no complex numbers, and this is exact to float32."""
+    value = x[0]
+    rank = value.shape.rank
+    if node.version >= 20:
+        given = len(x) > 2 and x[2] is not None
+        if given and static(x[2]) is None:
+            raise Unsupported(f"DFT {node.name}: an axis known only at run time")
+        axis = int(static(x[2])) if given else -2
+    else:
+        axis = node.attr("axis", 1)
+    axis %= rank
+    moved = tf.experimental.numpy.moveaxis(value, axis, -2)   # [..., N, 1 or 2]
+    size = moved.shape[-2]
+    length = int(static(x[1])) if len(x) > 1 and x[1] is not None else size
+    if size is None:
+        raise Unsupported(f"DFT {node.name}: a signal length not known when the graph is built")
+    if length > size:
+        moved = tf.pad(moved, [[0, 0]] * (moved.shape.rank - 2) + [[0, length - size], [0, 0]])
+    elif length < size:
+        moved = moved[..., :length, :]
+    real = moved[..., 0]
+    imaginary = moved[..., 1] if moved.shape[-1] == 2 else tf.zeros_like(real)
+    bins = length // 2 + 1 if node.attr("onesided", 0) else length
+    angle = 2 * np.pi * np.outer(np.arange(bins), np.arange(length)) / length
+    cosines = tf.constant(np.cos(angle).T.astype(np.float32), real.dtype)
+    sines = tf.constant(np.sin(angle).T.astype(np.float32), real.dtype)
+    if node.attr("inverse", 0):
+        out_real = (tf.tensordot(real, cosines, 1) - tf.tensordot(imaginary, sines, 1)) / length
+        out_imaginary = (tf.tensordot(imaginary, cosines, 1) + tf.tensordot(real, sines, 1)) / length
+    else:
+        out_real = tf.tensordot(real, cosines, 1) + tf.tensordot(imaginary, sines, 1)
+        out_imaginary = tf.tensordot(imaginary, cosines, 1) - tf.tensordot(real, sines, 1)
+    return tf.experimental.numpy.moveaxis(tf.stack([out_real, out_imaginary], axis=-1), -2, axis)

@@ -14,6 +14,16 @@ def _ints(tensor) -> list[int] | None:
     return None if value is None else [int(v) for v in np.ravel(value)]
 
 
+def _given_ints(node, x, index: int, what: str) -> list[int] | None:
+    """An optional input that must be known when the graph is built (None: not given)."""
+    if len(x) <= index or x[index] is None:
+        return None
+    values = _ints(x[index])
+    if values is None:
+        raise ValueError(f"{node.op}'s {what} known only at run time is not supported")
+    return values
+
+
 @op("Constant")
 def constant(node, x):
     from onnx import numpy_helper
@@ -71,13 +81,13 @@ def flatten(node, x):
 
 @op("Squeeze")
 def squeeze(node, x):
-    axes = _ints(x[1]) if len(x) > 1 and x[1] is not None else node.attr("axes")
+    axes = _given_ints(node, x, 1, "axes") if len(x) > 1 and x[1] is not None else node.attr("axes")
     return tf.squeeze(x[0], axis=list(axes) if axes else None)
 
 
 @op("Unsqueeze")
 def unsqueeze(node, x):
-    axes = _ints(x[1]) if len(x) > 1 and x[1] is not None else list(node.attr("axes"))
+    axes = _given_ints(node, x, 1, "axes") if len(x) > 1 and x[1] is not None else list(node.attr("axes"))
     value = x[0]
     rank = value.shape.rank + len(axes)
     for axis in sorted(a % rank for a in axes):
@@ -101,7 +111,7 @@ def concat(node, x):
 @op("Split")
 def split(node, x):
     value, axis = x[0], node.attr("axis", 0)
-    sizes = _ints(x[1]) if len(x) > 1 and x[1] is not None else node.attr("split")
+    sizes = _given_ints(node, x, 1, "split") if len(x) > 1 and x[1] is not None else node.attr("split")
     if sizes:
         return tf.split(value, list(sizes), axis=axis)
     parts = node.attr("num_outputs", node.outputs)
@@ -345,3 +355,28 @@ def dropout(node, x):
     if node.outputs > 1:
         outputs.append(tf.ones_like(x[0], dtype=tf.bool))
     return outputs
+
+
+@op("TensorScatter")
+def tensor_scatter(node, x):
+    """The update written into the cache along `axis`, each batch row from its write index on (modulo the
+    cache's length in circular mode): a one-hot matrix product, exact, with ops TFLite has."""
+    cache, update = x[0], x[1]
+    rank = cache.shape.rank
+    axis = node.attr("axis", -2) % rank
+    length, count, batch = cache.shape[axis], update.shape[axis], cache.shape[0]
+    if None in (length, count, batch):
+        raise ValueError("TensorScatter needs static cache and update shapes")
+    start = tf.cast(x[2], tf.int64) if len(x) > 2 and x[2] is not None else tf.zeros([batch], tf.int64)
+    positions = start[:, None] + tf.range(count, dtype=tf.int64)[None, :]                # [B, S]
+    if node.attr("mode", "linear") == "circular":
+        positions = tf.math.floormod(positions, length)
+    writes = tf.one_hot(positions, length, dtype=cache.dtype)                              # [B, S, L]
+    moved_cache = tf.experimental.numpy.moveaxis(cache, axis, -1)                          # [B, ..., L]
+    moved_update = tf.experimental.numpy.moveaxis(update, axis, -1)                        # [B, ..., S]
+    middle = moved_cache.shape[1:-1]
+    rows = int(np.prod(middle)) if middle else 1
+    written = tf.matmul(tf.reshape(moved_update, [batch, rows, count]), writes)           # [B, R, L]
+    kept = 1 - tf.reduce_max(writes, axis=1, keepdims=True)                                # [B, 1, L]
+    result = tf.reshape(moved_cache, [batch, rows, length]) * kept + written
+    return tf.experimental.numpy.moveaxis(tf.reshape(result, moved_cache.shape), -1, axis)
