@@ -9,8 +9,11 @@ The onnx wheel in the tf runtime ships onnx/backend/test/data/node/<test>/model.
 test_data_set_0/input_K.pb: one model per operator variant, with its inputs. For each picked
 test (default: 40, every k-th of the sorted names), bench/conformance_inputs.py (in the tf
 runtime, one process for all) writes the inputs as a samples .npz keyed by graph input name,
-dtype kept; then `modelferry convert model.onnx --to tflite --samples that.npz --runtime venv`
-runs, one test at a time, in a cold bundle cache, with a per-test timeout. Each run is
+dtype kept, except the inputs that ONNX's op schema calls the op's parameters (axes, pads, scales,
+sizes …): a real model carries those as constants, so they are fixed with `--bind name=values`
+(`--no-bind` keeps them as inputs, as the tests have them); then `modelferry convert model.onnx
+--to tflite --samples that.npz --runtime venv` runs, one test at a time, in a cold bundle cache,
+with a per-test timeout. Each run is
 classified: published (exit 0), gate (a FAILED parity row), stage (a stage failed: its
 [stage/impl] and one-line reason), usage (exit 2), timeout, skipped (inputs that cannot be an
 .npz); failures are tagged with who is at fault by the CLASSES registry of reason patterns.
@@ -75,6 +78,12 @@ class Test:
     samples: str = ""
     inputs: list[dict] = field(default_factory=list)
     skip: str = ""
+    bind: dict = field(default_factory=dict)   # parameter inputs (axes, pads, sizes …) fixed to their values
+    samples_all: str = ""                      # every input, the parameters too (for --no-bind)
+
+    def binds(self) -> list[str]:
+        return [arg for name, value in self.bind.items()
+                for arg in ("--bind", f"{name}={','.join(map(repr, value)) if isinstance(value, list) else repr(value)}")]
 
     def input_shapes(self) -> list[str]:
         """--input-shape only where load/onnx needs it: a dynamic dimension past the batch."""
@@ -128,11 +137,13 @@ def pick(names: list[str], args) -> list[str]:
     return [names[i * len(names) // args.sample] for i in range(args.sample)]  # every k-th, spread out
 
 
-def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float) -> Result:
-    argv = [str(modelferry), "convert", test.model, "--to", "tflite", "--samples", test.samples,
-            "--out", str(out), "--runtime", "venv"]
+def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float, bind: bool = True) -> Result:
+    argv = [str(modelferry), "convert", test.model, "--to", "tflite",
+            "--samples", test.samples if bind else test.samples_all, "--out", str(out), "--runtime", "venv"]
     for shape in test.input_shapes():
-        argv += ["--input-shape", shape]
+        if not bind or shape.split(":")[0] not in test.bind:
+            argv += ["--input-shape", shape]
+    argv += test.binds() if bind else []
     started = time.monotonic()
     # Its own session, so a timeout ends the CLI and the stage processes it started, and nothing else.
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -226,6 +237,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="work directory (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, npz, artifacts)")
     parser.add_argument("--modelferry", type=Path, help="the CLI to measure (default: this venv's modelferry)")
+    parser.add_argument("--no-bind", action="store_true", help="keep the ops' parameter inputs as model inputs")
     args = parser.parse_args()
     out_md = args.out or (DEFAULT_MD if args.write else None)
 
@@ -261,7 +273,7 @@ def main() -> None:
             out = work / "out" / test.name
             shutil.rmtree(out, ignore_errors=True)
             out.parent.mkdir(parents=True, exist_ok=True)
-            result = convert(modelferry, test, out, env, args.timeout)
+            result = convert(modelferry, test, out, env, args.timeout, bind=not args.no_bind)
         results.append(result)
         print(f"[{n}/{len(tests)}] {test.name}: {result.verdict} {result.stage} {result.seconds:.1f}s "
               f"{one_line(result.reason)}", file=sys.stderr, flush=True)

@@ -5,7 +5,8 @@
 
 --where prints {"node_dir", "versions"} as JSON. Otherwise, per test: its test_data_set_0/input_K.pb
 is the K-th graph input that is not an initializer; the arrays keep their dtype (a scalar stays
-0-d) and go to DIR/<test>.npz keyed by input name; DIR/tests.json lists each test's ops
+0-d) and go to DIR/<test>.npz keyed by input name, but for the inputs that ONNX's schema calls the op's
+parameters (axes, pads, sizes …), which go to `bind` (passed as --bind); DIR/tests.json lists each test's ops
 (node op_types), inputs (name, dtype, shape, whether the model's dims are static) and, where
 the inputs cannot become an .npz (sequences, optionals), why it is skipped.
 """
@@ -44,6 +45,32 @@ def _dims(value: onnx.ValueInfoProto) -> list[int | None]:
     return [d.dim_value if d.HasField("dim_value") else None for d in value.type.tensor_type.shape.dim]
 
 
+# What ONNX's op schemas call the inputs that are an op's parameters, not its data: a real model carries
+# them as constants (its axes, pads, target sizes), and converters to TF need them so.
+PARAMETERS = {"axes", "pads", "starts", "ends", "steps", "split", "shape", "sizes", "scales", "roi", "repeats",
+              "k", "depth", "axis", "dft_length", "output_shape", "kernel_shape", "block_shape", "start", "limit",
+              "delta", "frame_step", "frame_length", "window", "max_output_boxes_per_class"}
+
+
+def parameters(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> dict:
+    """The graph inputs that feed a node input its schema calls a parameter (0-D or 1-D): name -> value."""
+    from onnx import defs
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    found = {}
+    for node in model.graph.node:
+        try:
+            formal = [i.name for i in defs.get_schema(node.op_type, opset, node.domain).inputs]
+        except Exception:
+            continue
+        for position, name in enumerate(node.input):
+            if name in inputs and position < len(formal) and formal[position] in PARAMETERS \
+                    and inputs[name].ndim <= 1 and inputs[name].dtype.kind in "iuf":
+                value = inputs[name]
+                found[name] = value.tolist() if value.ndim else value.item()
+    return found
+
+
 def describe(test: str, out: Path) -> dict:
     """Write <out>/<test>.npz; return the test's entry for tests.json."""
     folder = NODE_DIR / test
@@ -63,9 +90,11 @@ def describe(test: str, out: Path) -> dict:
         dims = _dims(value)
         entry["inputs"].append({"name": value.name, "dtype": array.dtype.name, "shape": list(array.shape),
                                 "dims": dims})
+    entry["bind"] = parameters(model, arrays)
     path = out / f"{test}.npz"
-    np.savez(path, **arrays)
-    entry["samples"] = str(path)
+    np.savez(path, **{name: array for name, array in arrays.items() if name not in entry["bind"]})
+    np.savez(out / f"{test}-all.npz", **arrays)
+    entry["samples"], entry["samples_all"] = str(path), str(out / f"{test}-all.npz")
     return entry
 
 

@@ -53,7 +53,7 @@ class ConvertRequest(BaseModel):
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
     input_ranges: dict[str, list[float]] = Field(default_factory=dict)   # name -> [lo, hi]
     normalize: Normalize = Field(default_factory=Normalize)
-    bind: dict[str, float | int | bool] = Field(default_factory=dict)      # name -> constant
+    bind: dict[str, float | int | bool | list[float | int | bool]] = Field(default_factory=dict)  # name -> constant
     strip_preprocess: bool = False
     simplify: bool = False
     trust_custom_code: bool = False
@@ -147,20 +147,27 @@ def parse_input_range(text: str) -> tuple[str, list[float]]:
     return name, [lo, hi]
 
 
-def parse_bind(text: str) -> tuple[str, float | int | bool]:
-    """`sr=16000` -> ("sr", 16000): a scalar forward() argument or input, fixed to a constant."""
-    name, sep, value = text.partition("=")
-    if not sep or not name or not value:
-        raise ValueError(f"--bind {text!r} should look like sr=16000")
+def _bound_value(value: str, text: str) -> float | int | bool:
     if value.lower() in ("true", "false"):
-        return name, value.lower() == "true"
+        return value.lower() == "true"
     try:
-        return name, int(value)
+        return int(value)
     except ValueError:
         try:
-            return name, float(value)
+            return float(value)
         except ValueError:
             raise ValueError(f"--bind {text!r}: the value must be a number or true/false") from None
+
+
+def parse_bind(text: str) -> tuple[str, float | int | bool | list[float | int | bool]]:
+    """`sr=16000` -> ("sr", 16000): a scalar forward() argument or input, fixed to a constant;
+    `axes=2,3` -> ("axes", [2, 3]): a 1-D ONNX input (its axes, sizes, pads) fixed to those values."""
+    name, sep, value = text.partition("=")
+    if not sep or not name or not value:
+        raise ValueError(f"--bind {text!r} should look like sr=16000 (or axes=2,3 for a 1-D input)")
+    if "," in value:
+        return name, [_bound_value(v.strip(), text) for v in value.split(",") if v.strip()]
+    return name, _bound_value(value, text)
 
 
 def parse_floats(text: str | None, flag: str) -> list[float]:

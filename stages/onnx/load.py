@@ -51,7 +51,14 @@ def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
             raise StageError(f"--bind {value.name}: input {value.name!r} of {name} has dynamic dimensions {dims}; "
                              f"only inputs of a fixed shape (a scalar, [1]) can be fixed to a constant")
         dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
-        constant = np.full(dims, bound[value.name], dtype=dtype)
+        given = bound[value.name]
+        if isinstance(given, list):   # a 1-D input's values
+            if len(dims) != 1 or dims[0] != len(given):
+                raise StageError(f"--bind {value.name}: {len(given)} values for input {value.name!r} of {name}, "
+                                 f"whose shape is {dims}")
+            constant = np.asarray(given, dtype=dtype)
+        else:
+            constant = np.full(dims, given, dtype=dtype)
         model.graph.initializer.append(numpy_helper.from_array(constant, value.name))
         model.graph.input.remove(value)
         folded.append(value.name)

@@ -64,7 +64,7 @@ def open_torchscript(path: Path, name: str, bind: dict | None = None) -> TorchMo
     for argument in module.forward.schema.arguments[1:]:   # [0] is self
         kind = argument.type.kind()
         if argument.name in bind:
-            if kind not in SCALARS:
+            if kind not in SCALARS or isinstance(bind[argument.name], list):
                 raise StageError(f"--bind {argument.name}: forward() of {name} takes {argument.name}: "
                                  f"{argument.type}; only int, float and bool arguments can be bound")
             bound[argument.name] = SCALARS[kind](bind.pop(argument.name))

@@ -22,6 +22,8 @@ def _reduce(fn):
         axes = _axes(node, x)
         if axes is None and node.attr("noop_with_empty_axes", 0):
             return tf.identity(x[0])
+        if x[0].dtype == tf.bool:   # ReduceMax/Min of booleans: any/all, through integers
+            return tf.cast(fn(tf.cast(x[0], tf.int32), axes, bool(node.attr("keepdims", 1))), tf.bool)
         return fn(x[0], axes, bool(node.attr("keepdims", 1)))
     return handler
 
@@ -90,9 +92,12 @@ op("Hardmax")(_normalize(_hardmax))
 
 @op("CumSum")
 def cumsum(node, x):
+    """reverse as reverse, sum, reverse: TFLite's CUMSUM has no reverse."""
     axis = static(x[1])
-    return tf.cumsum(x[0], axis=int(axis) if axis is not None else x[1],
-                     exclusive=bool(node.attr("exclusive", 0)), reverse=bool(node.attr("reverse", 0)))
+    axis = int(axis) if axis is not None else x[1]
+    value = tf.reverse(x[0], [axis]) if node.attr("reverse", 0) else x[0]
+    summed = tf.cumsum(value, axis=axis, exclusive=bool(node.attr("exclusive", 0)))
+    return tf.reverse(summed, [axis]) if node.attr("reverse", 0) else summed
 
 
 @op("TopK")
