@@ -59,16 +59,17 @@ def test_a_converter_that_crashes_hands_over_to_the_next_route(env, tmp_path):
     assert result.stderr.count("made by a fallback route") == 2
 
 
-def _node_test(env, tmp_path, name: str) -> tuple[str, str]:
+def _node_test(env, tmp_path, name: str) -> dict:
     in_runtime(env, "tf", str(REPO / "bench" / "conformance_inputs.py"), "--tests", name, "--out", str(tmp_path))
     entry, = json.loads((tmp_path / "tests.json").read_text())
-    return entry["model"], entry["samples"]
+    return entry
 
 
 def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, tmp_path):
     """ONNX's node test `test_clip_outbounds`: onnx2tf's TFLite clips wrongly. Held to its one route, the
     gate fails and names the Clip node as the first diverging layer; with fallbacks, the next route passes."""
-    model, samples = _node_test(env, tmp_path / "inputs", "test_clip_outbounds")
+    entry = _node_test(env, tmp_path / "inputs", "test_clip_outbounds")
+    model, samples = entry["model"], entry["samples"]
     out = tmp_path / "out"
     alone = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out), "--no-fallback")
     assert alone.returncode == 1
@@ -116,3 +117,17 @@ def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, 
         assert f"first diverging layer: {divergence['layer']} ({divergence['op']})" in " ".join(result.stderr.split())
     else:
         assert "builds up" in divergence["why"]
+
+
+def test_an_ops_parameter_input_bound_to_its_values(env, tmp_path):
+    """ONNX's Resize test takes its scales as a graph input; bound to their values (--bind scales=1,1,2,2,
+    as a real model carries them), the Resize is known when the graph is built and converts exactly."""
+    entry = _node_test(env, tmp_path / "inputs", "test_resize_upsample_scales_linear_align_corners")
+    assert entry["bind"] == {"scales": [1.0, 1.0, 2.0, 2.0]}
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
+                     "--bind", "scales=1,1,2,2", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    tflite, = newest_report(out, "model")["artifacts"]
+    assert tflite["published"] and [t["name"] for t in tflite["inputs"]] == ["X"]
+    assert tflite["parity"]["max_abs_err"] < 1e-5

@@ -133,3 +133,29 @@ def test_command_line_values():
     assert parse_bind("sr=16000") == ("sr", 16000) and parse_bind("flag=true") == ("flag", True)
     with pytest.raises(ValueError, match="low <= high"):
         parse_input_range("x:1,0")
+
+
+def test_bind_takes_a_scalar_or_the_values_of_a_1d_input():
+    assert parse_bind("sr=16000") == ("sr", 16000) and parse_bind("flag=true") == ("flag", True)
+    assert parse_bind("axes=2,3") == ("axes", [2, 3])
+    assert parse_bind("scales=1,1,0.5,0.5") == ("scales", [1, 1, 0.5, 0.5])
+    with pytest.raises(ValueError, match="must be a number"):
+        parse_bind("axes=2,x")
+
+
+def test_golden_outputs_that_are_not_finite_are_refused_on_made_up_samples_only(tmp_path):
+    golden = {"y": np.array([1.0, -np.inf], np.float32)}
+    with pytest.raises(StageError, match="not finite on the samples"):
+        samples_lib.write_reference(tmp_path, {"x": np.zeros(2, np.float32)}, golden, "m.onnx", made_up=True)
+    written = samples_lib.write_reference(tmp_path, {"x": np.zeros(2, np.float32)}, golden, "m.onnx", made_up=False)
+    assert np.load(tmp_path / written["golden"])["y"][1] == -np.inf
+
+
+def test_where_the_source_is_not_finite_the_target_must_be_the_same():
+    from stages.validate.compare import INF, compare
+
+    golden = np.array([[0.5, -np.inf, np.nan, 2.0]])
+    assert compare(golden, golden.copy())["max_abs_err"] == 0
+    assert compare(golden, np.array([[0.6, -np.inf, np.nan, 2.0]]))["max_abs_err"] == pytest.approx(0.1)
+    assert compare(golden, np.array([[0.5, -np.inf, 0.0, 2.0]]))["max_abs_err"] == INF
+    assert compare(golden, np.array([[0.5, np.inf, np.nan, 2.0]]))["non_finite"] is True
