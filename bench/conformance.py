@@ -1,7 +1,7 @@
 """Benchmark: how many of ONNX's own backend node tests modelferry turns into a validated TFLite file.
 
     make bench-conformance CONFORMANCE_ARGS="--sample 40 --write"
-    .venv/bin/python bench/conformance.py [--sample N | --tests test_relu,test_add | --all]
+    .venv/bin/python bench/conformance.py [--sample N [--offset 0.5] | --tests test_relu,test_add | --all]
                                           [--timeout 300] [--write | --out FILE] [--work DIR --keep]
                                           [--modelferry PATH-OF-ANOTHER-CHECKOUT'S-CLI]
 
@@ -83,7 +83,7 @@ class Test:
 
     def binds(self) -> list[str]:
         return [arg for name, value in self.bind.items()
-                for arg in ("--bind", f"{name}={','.join(map(repr, value)) if isinstance(value, list) else repr(value)}")]
+                for arg in ("--bind", f"{name}=[{','.join(map(repr, value))}]" if isinstance(value, list) else f"{name}={value!r}")]
 
     def input_shapes(self) -> list[str]:
         """--input-shape only where load/onnx needs it: a dynamic dimension past the batch."""
@@ -134,7 +134,8 @@ def pick(names: list[str], args) -> list[str]:
         return wanted
     if args.all or args.sample >= len(names):
         return names
-    return [names[i * len(names) // args.sample] for i in range(args.sample)]  # every k-th, spread out
+    # every k-th, spread out; --offset 0.5 picks the ones half-way between (a sample disjoint from the default)
+    return [names[int((i + args.offset) * len(names) / args.sample)] for i in range(args.sample)]
 
 
 def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float, bind: bool = True) -> Result:
@@ -229,6 +230,8 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=40, help="every k-th of the sorted test names (default 40)")
+    parser.add_argument("--offset", type=float, default=0.0,
+                        help="start the sample this fraction of a step in (0 <= f < 1; default 0)")
     parser.add_argument("--tests", help="comma-separated test names instead of a sample")
     parser.add_argument("--all", action="store_true", help="every node test (1600+: many hours)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per test (default 300)")
@@ -239,6 +242,8 @@ def main() -> None:
     parser.add_argument("--modelferry", type=Path, help="the CLI to measure (default: this venv's modelferry)")
     parser.add_argument("--no-bind", action="store_true", help="keep the ops' parameter inputs as model inputs")
     args = parser.parse_args()
+    if not 0 <= args.offset < 1:
+        parser.error("--offset must be at least 0 and below 1")
     out_md = args.out or (DEFAULT_MD if args.write else None)
 
     modelferry = args.modelferry or Path(sys.executable).parent / "modelferry"

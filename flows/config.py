@@ -161,12 +161,15 @@ def _bound_value(value: str, text: str) -> float | int | bool:
 
 def parse_bind(text: str) -> tuple[str, float | int | bool | list[float | int | bool]]:
     """`sr=16000` -> ("sr", 16000): a scalar forward() argument or input, fixed to a constant;
-    `axes=2,3` -> ("axes", [2, 3]): a 1-D ONNX input (its axes, sizes, pads) fixed to those values."""
+    `axes=2,3` or `axes=[2,3]` -> ("axes", [2, 3]): a 1-D ONNX input (its axes, sizes, pads) fixed to those
+    values; `axes=[]`: an empty one (ReduceSum's "every axis")."""
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
-        raise ValueError(f"--bind {text!r} should look like sr=16000 (or axes=2,3 for a 1-D input)")
-    if "," in value:
-        return name, [_bound_value(v.strip(), text) for v in value.split(",") if v.strip()]
+        raise ValueError(f"--bind {text!r} should look like sr=16000 (or axes=2,3 for a 1-D input, axes=[] "
+                         f"for an empty one)")
+    listed = value.startswith("[") and value.endswith("]")
+    if listed or "," in value:
+        return name, [_bound_value(v.strip(), text) for v in value.strip("[]").split(",") if v.strip()]
     return name, _bound_value(value, text)
 
 

@@ -60,3 +60,11 @@ def test_quantized_artifacts_are_held_to_a_looser_threshold():
                 "out": noisy.mean(axis=(2, 3)).reshape(1, 4)}
     assert locate(NODES, REFERENCE, artifact, ["p"], "fp32")["layer"] == "relu"
     assert locate(NODES, REFERENCE, artifact, ["p"], "int8")["layer"] is None
+
+
+def test_a_graph_with_no_float_tensor_to_compare_says_so_rather_than_blaming_a_build_up():
+    """IsInf on an input holding inf: the input is not finite and the output is boolean, so nothing pairs."""
+    nodes = [Node("isinf", "IsInf", ("x",), ("y",))]
+    found = locate(nodes, {"x": np.array([1.0, np.inf], np.float32)}, {"x": np.array([1.0, np.inf], np.float32)},
+                   ["y"], "fp32")
+    assert found["layer"] is None and "no tensor of the graph could be compared" in found["why"]

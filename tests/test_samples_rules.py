@@ -139,6 +139,7 @@ def test_bind_takes_a_scalar_or_the_values_of_a_1d_input():
     assert parse_bind("sr=16000") == ("sr", 16000) and parse_bind("flag=true") == ("flag", True)
     assert parse_bind("axes=2,3") == ("axes", [2, 3])
     assert parse_bind("scales=1,1,0.5,0.5") == ("scales", [1, 1, 0.5, 0.5])
+    assert parse_bind("axes=[1]") == ("axes", [1]) and parse_bind("axes=[]") == ("axes", [])
     with pytest.raises(ValueError, match="must be a number"):
         parse_bind("axes=2,x")
 

@@ -109,6 +109,10 @@ def locate(nodes: list[Node], reference: dict[str, np.ndarray], artifact: dict[s
         return {**summary, "layer": node.name, "op": node.op, "output": outputs[0],
                 "error_before": before, "error_after": after,
                 "artifact_tensor": paired[outputs[0]].tensor}
+    if not any(np.isfinite(p.error) for p in paired.values()):
+        return {**summary, "layer": None,
+                "why": "no tensor of the graph could be compared: the diagnosis compares float tensors that are "
+                       "finite on the samples, and this graph computes none"}
     return {**summary, "layer": None,
             "why": f"every layer's tensor is within {limit:.2g} of the ONNX graph's somewhere in the artifact: "
                    f"the error builds up across layers rather than jumping at one"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stages.errors import StageError
-from stages.tfops.graph import Evaluator
+from stages.tfops.graph import Evaluator, computable
 
 SIGNATURE = "serving_default"
 
@@ -28,12 +28,21 @@ def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) ->
                  for name in graph_inputs]
     names = [spec["name"] for spec in outputs]
 
+    declared = {spec["name"]: tf.as_dtype(spec["dtype"]) for spec in outputs if spec.get("dtype")}
+
     def serve(*tensors):
-        results = evaluator.run_graph(model.graph, dict(zip(graph_inputs, tensors)))
+        results = evaluator.run_graph(model.graph, dict(zip(graph_inputs, map(computable, tensors))))
         by_name = dict(zip([value.name for value in model.graph.output], results))
-        return {name: tf.identity(by_name[name], name=name) for name in names}
+        return {name: tf.identity(_as(by_name[name], declared.get(name)), name=name) for name in names}
 
     module = tf.Module()
     module.serve = tf.function(serve, input_signature=signature, autograph=False)
     concrete = module.serve.get_concrete_function()   # traces the graph: handler errors surface here
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: concrete})
+
+
+def _as(tensor, dtype):
+    """An output in its declared type again (float64 outputs are computed in float32)."""
+    import tensorflow as tf
+
+    return tf.cast(tensor, dtype) if dtype is not None and tensor.dtype != dtype else tensor

@@ -92,8 +92,8 @@ class Evaluator:
         env, known = dict(scope), dict(known or {})
 
         def constant(name: str, value) -> None:
-            known[name] = np.asarray(value)
-            env[name] = tf.constant(known[name])
+            known[name] = np.asarray(value)   # folding goes on in the value's own precision
+            env[name] = computable(tf.constant(known[name]))
 
         for init in graph.initializer:
             constant(init.name, numpy_helper.to_array(init))
@@ -134,11 +134,21 @@ class Evaluator:
             results = results if isinstance(results, (list, tuple)) else [results]
             for name, value in zip(proto.output, results):
                 if name:
-                    env[name] = value
+                    env[name] = computable(value)
         missing = [value.name for value in graph.output if value.name not in env]
         if missing:   # a function body that leaves out an optional output the node asks for
             raise Unsupported(f"{graph.name}: its ONNX function body does not compute {missing}")
         return [env[value.name] for value in graph.output]
+
+
+def computable(tensor):
+    """float64 as float32: TFLite has no float64 kernels, so the graph computes in float32 between its
+    inputs and outputs (which keep their declared types: stages/tfops/convert.py casts at both ends)."""
+    import tensorflow as tf
+
+    if tensor is not None and getattr(tensor, "dtype", None) == tf.float64:
+        return tf.cast(tensor, tf.float32)
+    return tensor
 
 
 # Ops whose value must not be computed once when the graph is built.

@@ -13,7 +13,6 @@ UNARY = {
     "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": lambda v: tf.sin(v) / tf.cos(v), "Asin": tf.asin, "Acos": tf.acos,
     "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
     "Softsign": tf.nn.softsign, "Not": tf.logical_not, "IsNaN": tf.math.is_nan, "Identity": tf.identity,
-    "BitwiseNot": tf.bitwise.invert,
 }
 
 
@@ -98,8 +97,29 @@ def power(node, x):
 def mod(node, x):
     a, b = _same(x[0], x[1])
     if node.attr("fmod", 0):   # the sign of the dividend, like C's fmod
-        return tf.truncatemod(a, b)
-    return tf.math.floormod(a, b)   # the sign of the divisor, like Python's %
+        return widened(_truncated_mod)(a, b)
+    return widened(tf.math.floormod)(a, b)   # the sign of the divisor, like Python's %
+
+
+def _truncated_mod(a, b):
+    """C's fmod from the floored remainder (TFLite has FloorMod, not TruncateMod): where the floored one
+    is not zero and its sign is not the dividend's, it is one divisor off."""
+    floored = tf.math.floormod(a, b)
+    zero = tf.zeros_like(floored)
+    off = tf.logical_and(tf.not_equal(floored, zero), tf.not_equal(floored < zero, a < zero))
+    return tf.where(off, floored - b, floored)
+
+
+@op("BitwiseNot")
+def bitwise_not(node, x):
+    """~a as arithmetic (TFLite has no bitwise invert): -a - 1 for signed types, the type's largest value
+    minus a for unsigned ones; exact, computed in int64."""
+    a = x[0]
+    if a.dtype == tf.uint64:
+        return tf.bitwise.invert(a)
+    value = tf.cast(a, tf.int64)
+    inverted = (a.dtype.max - value) if a.dtype.is_unsigned else (-value - 1)
+    return tf.cast(inverted, a.dtype)
 
 
 @op("BitShift")
@@ -136,11 +156,16 @@ def mean(node, x):
 
 @op("IsInf")
 def is_inf(node, x):
-    inf = tf.math.is_inf(x[0])
+    """Beyond the type's largest finite value: TFLite's converter turns IsInf, and comparisons with an
+    infinite constant, into ops that are false everywhere (seen with TF 2.21)."""
+    value = x[0]
+    largest = value.dtype.max
     positive, negative = node.attr("detect_positive", 1), node.attr("detect_negative", 1)
     if positive and negative:
-        return inf
-    return tf.logical_and(inf, x[0] > 0 if positive else x[0] < 0) if positive or negative else tf.zeros_like(inf)
+        return tf.abs(value) > largest
+    if positive:
+        return value > largest
+    return value < -largest if negative else tf.zeros_like(value, tf.bool)
 
 
 @op("Clip")
@@ -271,3 +296,23 @@ def dequantize_linear(node, x):
     axis = node.attr("axis", 1)
     shifted = tf.cast(value, tf.float32) - tf.cast(_per_axis(point, value, axis), tf.float32)
     return tf.cast(shifted * tf.cast(_per_axis(scale, value, axis), tf.float32), scale.dtype)
+
+
+def _rows(param, columns: bool = False):
+    """A QLinearMatMul scale or zero point: per tensor, or per row of its operand (per column of b)."""
+    if param.shape.rank == 0 or param.shape.num_elements() == 1:
+        return tf.reshape(tf.cast(param, tf.float32), [])
+    return tf.reshape(tf.cast(param, tf.float32), [1, -1] if columns else [-1, 1])
+
+
+@op("QLinearMatMul")
+def qlinear_matmul(node, x):
+    """The integer product of the zero-point-shifted operands (exact in float32 up to 2^24), rescaled by
+    a_scale * b_scale / y_scale, rounded half to even, shifted by y's zero point and saturated."""
+    a, a_scale, a_point, b, b_scale, b_point, y_scale, y_point = x
+    shifted_a = tf.cast(a, tf.float32) - _rows(a_point)
+    shifted_b = tf.cast(b, tf.float32) - _rows(b_point, columns=True)
+    scale = _rows(a_scale) * _rows(b_scale, columns=True) / _rows(y_scale)
+    result = tf.round(tf.matmul(shifted_a, shifted_b) * scale) + _rows(y_point)
+    info = y_point.dtype
+    return tf.cast(tf.clip_by_value(result, float(info.min), float(info.max)), info)

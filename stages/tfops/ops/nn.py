@@ -212,8 +212,22 @@ def batch_normalization(node, x):
     data, scale, bias, mean, var = x[:5]
     rank = data.shape.rank
     eps = node.attr("epsilon", 1e-5)
+    if node.attr("training_mode", 0):
+        return _batch_statistics(data, scale, bias, mean, var, eps, node.attr("momentum", 0.9))
     factor = scale / tf.sqrt(var + eps)
     return data * _per_channel(factor, rank) + _per_channel(bias - mean * factor, rank)
+
+
+def _batch_statistics(data, scale, bias, mean, var, eps, momentum):
+    """training_mode=1: normalized by this batch's mean and (population) variance over every axis but
+    the channels; the running mean and variance moved towards them by 1 - momentum (ONNX's spec)."""
+    rank = data.shape.rank
+    axes = [0, *range(2, rank)]
+    batch_mean = tf.reduce_mean(data, axes)
+    batch_var = tf.reduce_mean(tf.square(data - _per_channel(batch_mean, rank)), axes)
+    factor = scale / tf.sqrt(batch_var + eps)
+    y = (data - _per_channel(batch_mean, rank)) * _per_channel(factor, rank) + _per_channel(bias, rank)
+    return [y, mean * momentum + batch_mean * (1 - momentum), var * momentum + batch_var * (1 - momentum)]
 
 
 @op("InstanceNormalization")
@@ -465,3 +479,75 @@ def dft(node, x):
         out_real = tf.tensordot(real, cosines, 1) + tf.tensordot(imaginary, sines, 1)
         out_imaginary = tf.tensordot(imaginary, cosines, 1) - tf.tensordot(real, sines, 1)
     return tf.experimental.numpy.moveaxis(tf.stack([out_real, out_imaginary], axis=-1), -2, axis)
+
+
+CUBIC_A = -0.75   # Keys' cubic convolution, as ONNX's GridSample and Resize use
+
+
+def _grid_taps(coordinate, mode: str):
+    """(index, weight) pairs along one axis for each sampled point: the neighbours the mode reads."""
+    if mode == "nearest":
+        return [(tf.cast(tf.cast(coordinate, tf.int32), tf.float32), tf.ones_like(coordinate))]   # truncated
+    base = tf.floor(coordinate)
+    t = coordinate - base
+    if mode == "linear":
+        return [(base, 1 - t), (base + 1, t)]
+    a = CUBIC_A
+    weights = [((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+               ((a + 2) * t - (a + 3)) * t * t + 1,
+               ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+               ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a]
+    return [(base + offset, w) for offset, w in zip((-1, 0, 1, 2), weights)]
+
+
+def _reflect(value, low: float, high: float):
+    """Mirrored at the borders until inside [low, high] (ONNX's _gs_reflect)."""
+    span = high - low
+    if span <= 0:
+        return tf.fill(tf.shape(value), tf.constant(low, value.dtype))
+    t = tf.math.floormod(value - low, 2 * span)
+    return low + tf.where(t <= span, t, 2 * span - t)
+
+
+@op("GridSample")
+def grid_sample(node, x):
+    """X [N, C, H, W] read at grid [N, Ho, Wo, (x, y)] in [-1, 1]: nearest, linear or cubic taps per axis,
+    padded with zeros, the border or reflections, as ONNX's reference computes it; each tap a batched
+    gather of the flattened image."""
+    data, grid = x[0], tf.cast(x[1], tf.float32)
+    if data.shape.rank != 4 or None in data.shape[1:] or None in grid.shape[1:]:
+        raise Unsupported(f"GridSample {node.name}: only 2-D images of static shape")
+    mode = {"bilinear": "linear", "bicubic": "cubic"}.get(node.attr("mode", "linear"), node.attr("mode", "linear"))
+    padding = node.attr("padding_mode", "zeros")
+    corners = bool(node.attr("align_corners", 0))
+    _, channels, height, width = data.shape
+    out_h, out_w = grid.shape[1], grid.shape[2]
+    axes = []
+    for size, normalized in ((height, grid[..., 1]), (width, grid[..., 0])):
+        coordinate = (normalized + 1) / 2 * (size - 1) if corners else ((normalized + 1) * size - 1) / 2
+        if mode == "nearest":
+            coordinate = tf.round(coordinate)   # half to even
+        low, high = (0.0, size - 1.0) if corners else (-0.5, size - 0.5)
+        if padding == "border":   # only what lies past the borders moves (inside, the taps clamp instead)
+            outside = (coordinate < low) | (coordinate > high)
+            coordinate = tf.where(outside, tf.clip_by_value(coordinate, 0.0, size - 1.0), coordinate)
+        elif padding == "reflection":
+            coordinate = _reflect(coordinate, low, high)
+        taps = []
+        for index, weight in _grid_taps(coordinate, mode):
+            if padding == "zeros":
+                weight = weight * tf.cast((index >= 0) & (index <= size - 1), tf.float32)
+            elif padding == "reflection":
+                index = tf.cast(tf.cast(_reflect(index, low, high), tf.int32), tf.float32)
+            taps.append((tf.cast(tf.clip_by_value(index, 0.0, size - 1.0), tf.int32), weight))
+        axes.append(taps)
+    pixels = tf.reshape(tf.transpose(tf.cast(data, tf.float32), [0, 2, 3, 1]), [-1, height * width, channels])
+    total = None
+    for row, row_weight in axes[0]:
+        for column, column_weight in axes[1]:
+            flat = tf.reshape(row * width + column, [-1, out_h * out_w])
+            weight = tf.reshape(row_weight * column_weight, [-1, out_h * out_w, 1])
+            term = tf.gather(pixels, flat, batch_dims=1) * weight
+            total = term if total is None else total + term
+    result = tf.transpose(tf.reshape(total, [-1, out_h, out_w, channels]), [0, 3, 1, 2])
+    return tf.cast(result, data.dtype)

@@ -336,7 +336,56 @@ def non_zero(node, x):
 
 @op("Einsum")
 def einsum(node, x):
-    return tf.einsum(node.attr("equation").replace(" ", ""), *x)
+    """Einsum as transposes, sums and batched matrix products (TFLite has no Einsum kernel: TF's converter
+    lowers only some equations). Operands are folded left to right; an index summed in one operand only is
+    summed first. Repeated indices within one operand (diagonals) and broadcast ellipses are refused."""
+    equation = node.attr("equation").replace(" ", "")
+    inputs, arrow, output = equation.partition("->")
+    terms = inputs.split(",")
+    if "." in equation or any(len(set(t)) != len(t) for t in terms):
+        raise ValueError(f"Einsum {equation!r}: ellipses and repeated indices within an operand are not supported")
+    if not arrow:   # implicit output: the indices seen once, in alphabetical order
+        output = "".join(sorted(c for c in set(inputs) if inputs.count(c) == 1 and c != ","))
+    dtype = x[0].dtype
+    wide = tf.float32 if dtype == tf.float64 else dtype   # TFLite has no float64 kernels
+    operands = list(zip(terms, [tf.cast(v, wide) for v in x]))
+    term, value = operands[0]
+    for index, (other_term, other) in enumerate(operands[1:], start=1):
+        later = output + "".join(t for t, _ in operands[index + 1:])
+        term, value = _contract(term, value, other_term, other, later)
+    term, value = _sum_out(term, value, output)
+    value = tf.transpose(value, [term.index(c) for c in output]) if term != output else value
+    return tf.cast(value, dtype) if wide != dtype else value
+
+
+def _sum_out(term: str, value, keep: str):
+    """`value` summed over the indices of `term` that `keep` does not have."""
+    axes = [i for i, c in enumerate(term) if c not in keep]
+    if not axes:
+        return term, value
+    return "".join(c for c in term if c in keep), tf.reduce_sum(value, axes)
+
+
+def _contract(a_term: str, a, b_term: str, b, later: str):
+    """Two operands as one: batch indices (in both, still needed), contracted ones (in both, not needed
+    later), and each side's own, as one batched matrix product [batch, left, k] x [batch, k, right]."""
+    a_term, a = _sum_out(a_term, a, b_term + later)
+    b_term, b = _sum_out(b_term, b, a_term + later)
+    batch = [c for c in a_term if c in b_term and c in later]
+    summed = [c for c in a_term if c in b_term and c not in later]
+    left = [c for c in a_term if c not in b_term]
+    right = [c for c in b_term if c not in a_term]
+    sizes = {**{c: a.shape[i] for i, c in enumerate(a_term)}, **{c: b.shape[i] for i, c in enumerate(b_term)}}
+    if None in sizes.values():
+        raise ValueError("Einsum needs static operand shapes")
+    count = lambda letters: int(np.prod([sizes[c] for c in letters])) if letters else 1  # noqa: E731
+    a3 = tf.reshape(tf.transpose(a, [a_term.index(c) for c in batch + left + summed]),
+                    [count(batch), count(left), count(summed)])
+    b3 = tf.reshape(tf.transpose(b, [b_term.index(c) for c in batch + summed + right]),
+                    [count(batch), count(summed), count(right)])
+    product = tf.matmul(a3, b3)
+    term = "".join(batch + left + right)
+    return term, tf.reshape(product, [sizes[c] for c in term])
 
 
 @op("EyeLike")

@@ -25,4 +25,7 @@ def tf_dtype(onnx_type: int):
     try:
         return ONNX_TO_TF[onnx_type]
     except KeyError:
-        raise StageError(f"ONNX element type {onnx_type} has no TF dtype") from None
+        from onnx import TensorProto
+
+        name = TensorProto.DataType.Name(onnx_type) if onnx_type in TensorProto.DataType.values() else onnx_type
+        raise StageError(f"ONNX element type {name} has no TF or TFLite counterpart") from None
