@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stages.errors import StageError
-from stages.tfops.ops import HANDLERS, load_all
+from stages.tfops.ops import handler_for, load_all
 
 
 class Unsupported(StageError):
@@ -98,8 +98,8 @@ class Evaluator:
         for init in graph.initializer:
             constant(init.name, numpy_helper.to_array(init))
         for proto in graph.node:
-            handler = HANDLERS.get(proto.op_type)
-            if handler is None or proto.domain not in ("", "ai.onnx"):
+            handler = handler_for(proto.op_type, proto.domain)
+            if handler is None:
                 for name, value in zip(proto.output, self.as_function(proto, env, known)):
                     if name:
                         env[name] = value

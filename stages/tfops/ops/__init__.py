@@ -11,6 +11,11 @@ from typing import Callable
 HANDLERS: dict[str, Callable] = {}
 
 
+def handler_for(op_type: str, domain: str):
+    """The handler of an ONNX op: keyed by its type in the default domain, `domain:type` in any other."""
+    return HANDLERS.get(op_type if domain in ("", "ai.onnx") else f"{domain}:{op_type}")
+
+
 def op(*names: str):
     def register(fn):
         for name in names:
@@ -20,4 +25,4 @@ def op(*names: str):
 
 
 def load_all() -> None:
-    from stages.tfops.ops import control, elementwise, nn, recurrent, reduce, shape  # noqa: F401
+    from stages.tfops.ops import control, elementwise, nn, recurrent, reduce, shape, training  # noqa: F401
