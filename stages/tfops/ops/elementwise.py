@@ -68,8 +68,7 @@ def _binary(fn, keep_type: bool = True):
 
 BINARY = {
     "Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "And": tf.logical_and, "Or": tf.logical_or,
-    "Xor": tf.math.logical_xor, "BitwiseAnd": tf.bitwise.bitwise_and, "BitwiseOr": tf.bitwise.bitwise_or,
-    "BitwiseXor": tf.bitwise.bitwise_xor,
+    "Xor": tf.math.logical_xor, "BitwiseXor": tf.bitwise.bitwise_xor,
 }
 for _name, _fn in BINARY.items():
     op(_name)(_binary(_fn))
@@ -108,6 +107,18 @@ def _truncated_mod(a, b):
     zero = tf.zeros_like(floored)
     off = tf.logical_and(tf.not_equal(floored, zero), tf.not_equal(floored < zero, a < zero))
     return tf.where(off, floored - b, floored)
+
+
+@op("BitwiseAnd", "BitwiseOr")
+def bitwise_and_or(node, x):
+    """From XOR, the one bitwise kernel TFLite has: a + b = (a ^ b) + 2 (a & b) and a | b = (a & b) + (a ^ b),
+    exact in int32 for 8- and 16-bit types (wider ones keep TF's own op: TFLite divides no int64)."""
+    a, b = _same(x[0], x[1])
+    if a.dtype.size > 2:
+        return (tf.bitwise.bitwise_and if node.op == "BitwiseAnd" else tf.bitwise.bitwise_or)(a, b)
+    either = tf.cast(tf.bitwise.bitwise_xor(a, b), tf.int32)
+    both = tf.math.floordiv(tf.cast(a, tf.int32) + tf.cast(b, tf.int32) - either, 2)
+    return tf.cast(both if node.op == "BitwiseAnd" else both + either, a.dtype)
 
 
 @op("BitwiseNot")
