@@ -49,7 +49,7 @@ def _dims(value: onnx.ValueInfoProto) -> list[int | None]:
 # them as constants (its axes, pads, target sizes), and converters to TF need them so.
 PARAMETERS = {"axes", "pads", "starts", "ends", "steps", "split", "shape", "sizes", "scales", "roi", "repeats",
               "k", "depth", "axis", "dft_length", "output_shape", "kernel_shape", "block_shape", "start", "limit",
-              "delta", "frame_step", "frame_length", "window", "max_output_boxes_per_class"}
+              "delta", "frame_step", "frame_length", "window", "max_output_boxes_per_class", "image_shape"}
 
 
 def parameters(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> dict:

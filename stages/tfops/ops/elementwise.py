@@ -307,23 +307,3 @@ def dequantize_linear(node, x):
     axis = node.attr("axis", 1)
     shifted = tf.cast(value, tf.float32) - tf.cast(_per_axis(point, value, axis), tf.float32)
     return tf.cast(shifted * tf.cast(_per_axis(scale, value, axis), tf.float32), scale.dtype)
-
-
-def _rows(param, columns: bool = False):
-    """A QLinearMatMul scale or zero point: per tensor, or per row of its operand (per column of b)."""
-    if param.shape.rank == 0 or param.shape.num_elements() == 1:
-        return tf.reshape(tf.cast(param, tf.float32), [])
-    return tf.reshape(tf.cast(param, tf.float32), [1, -1] if columns else [-1, 1])
-
-
-@op("QLinearMatMul")
-def qlinear_matmul(node, x):
-    """The integer product of the zero-point-shifted operands (exact in float32 up to 2^24), rescaled by
-    a_scale * b_scale / y_scale, rounded half to even, shifted by y's zero point and saturated."""
-    a, a_scale, a_point, b, b_scale, b_point, y_scale, y_point = x
-    shifted_a = tf.cast(a, tf.float32) - _rows(a_point)
-    shifted_b = tf.cast(b, tf.float32) - _rows(b_point, columns=True)
-    scale = _rows(a_scale) * _rows(b_scale, columns=True) / _rows(y_scale)
-    result = tf.round(tf.matmul(shifted_a, shifted_b) * scale) + _rows(y_point)
-    info = y_point.dtype
-    return tf.cast(tf.clip_by_value(result, float(info.min), float(info.max)), info)

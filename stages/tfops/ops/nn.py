@@ -551,3 +551,76 @@ def grid_sample(node, x):
             total = term if total is None else total + term
     result = tf.transpose(tf.reshape(total, [-1, out_h, out_w, channels]), [0, 3, 1, 2])
     return tf.cast(result, data.dtype)
+
+
+@op("LpPool")
+def lp_pool(node, x):
+    """(sum of |x|^p over each window)^(1/p), zero-padded: a sum pool of |x|^p (square and root for p=2)."""
+    p = node.attr("p", 2)
+    kernel = list(node.attr("kernel_shape"))
+    strides, dilations, pads = _spatial(node, x[0], kernel)
+    count = len(kernel)
+    extra = _ceil_extra(node, x[0], kernel, strides, dilations, pads)
+    full = pads[:count] + [q + e for q, e in zip(pads[count:], extra)]
+    powered = tf.square(x[0]) if p == 2 else tf.pow(tf.abs(x[0]), float(p))
+    total = _pool_last(_last(_pad_spatial(powered, full)), "AVG", kernel, strides, dilations) * float(np.prod(kernel))
+    return _first(tf.sqrt(total) if p == 2 else tf.pow(total, 1.0 / p))
+
+
+@op("MaxUnpool")
+def max_unpool(node, x):
+    """Each value written at its MaxPool index (flat over the shape the pooling implies), zeros elsewhere;
+    an output_shape beyond that shape pads it with zeros at the end, as ONNX's reference does."""
+    data, indices = x[0], x[1]
+    kernel = list(node.attr("kernel_shape"))
+    count = len(kernel)
+    strides = list(node.attr("strides", [1] * count))
+    pads = list(node.attr("pads", [0] * 2 * count))
+    shape = [*data.shape[:2], *[(s - 1) * st + k - pads[i] - pads[i + count]
+                                for i, (s, st, k) in enumerate(zip(data.shape[2:], strides, kernel))]]
+    flat = tf.scatter_nd(tf.reshape(tf.cast(indices, tf.int32), [-1, 1]), tf.reshape(data, [-1]),
+                         [int(np.prod(shape))])
+    result = tf.reshape(flat, shape)
+    if len(x) > 2 and x[2] is not None:
+        wanted = static(x[2])
+        if wanted is None:
+            raise Unsupported(f"MaxUnpool {node.name}: an output_shape known only at run time")
+        result = tf.pad(result, [[0, int(w) - s] for w, s in zip(wanted, shape)])
+    return result
+
+
+COL2IM_LIMIT = 1 << 26   # elements of the scatter matrix Col2Im builds
+
+
+@op("Col2Im")
+def col2im(node, x):
+    """Columns [N, C*prod(block), L] summed back into images [N, C, *image]: a constant 0/1 matrix from
+    (block offset, column) to (padded) pixel, cropped by the pads."""
+    import itertools
+
+    image, block = static(x[1]), static(x[2])
+    if image is None or block is None:
+        raise Unsupported(f"Col2Im {node.name}: image_shape and block_shape known only at run time")
+    image, block = [int(v) for v in image], [int(v) for v in block]
+    rank = len(image)
+    dilations = list(node.attr("dilations", [1] * rank))
+    pads = list(node.attr("pads", [0] * 2 * rank))
+    strides = list(node.attr("strides", [1] * rank))
+    padded = [s + pads[i] + pads[i + rank] for i, s in enumerate(image)]
+    counts = [(p - ((b - 1) * d + 1)) // s + 1 for p, b, d, s in zip(padded, block, dilations, strides)]
+    positions, locations = int(np.prod(block)), int(np.prod(counts))
+    pixels = int(np.prod(padded))
+    if positions * locations * pixels > COL2IM_LIMIT:
+        raise Unsupported(f"Col2Im {node.name}: too large to build as one matrix")
+    scatter = np.zeros((positions * locations, pixels), np.float32)
+    for k, offset in enumerate(itertools.product(*[range(b) for b in block])):
+        for l, where in enumerate(itertools.product(*[range(c) for c in counts])):
+            pixel = np.ravel_multi_index([w * s + o * d for w, s, o, d in zip(where, strides, offset, dilations)],
+                                         padded)
+            scatter[k * locations + l, pixel] = 1.0
+    data = x[0]
+    batch, channels = data.shape[0], data.shape[1] // positions
+    summed = tf.matmul(tf.reshape(tf.cast(data, tf.float32), [-1, positions * locations]), scatter)
+    result = tf.reshape(summed, [batch, channels, *padded])
+    crop = tuple([slice(None), slice(None), *[slice(pads[i], pads[i] + image[i]) for i in range(rank)]])
+    return tf.cast(result[crop], data.dtype)

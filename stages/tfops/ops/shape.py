@@ -429,3 +429,9 @@ def tensor_scatter(node, x):
     kept = 1 - tf.reduce_max(writes, axis=1, keepdims=True)                                # [B, 1, L]
     result = tf.reshape(moved_cache, [batch, rows, length]) * kept + written
     return tf.experimental.numpy.moveaxis(tf.reshape(result, moved_cache.shape), -1, axis)
+
+
+@op("ReverseSequence")
+def reverse_sequence(node, x):
+    return tf.reverse_sequence(x[0], tf.cast(x[1], tf.int32), seq_axis=node.attr("time_axis", 0),
+                               batch_axis=node.attr("batch_axis", 1))
