@@ -56,7 +56,35 @@ def inline(node, function, fresh: Callable[[str], str], opset: int) -> list:
                 copy.CopyFrom(source)
                 copy.name = attribute.name
                 made.attribute.append(copy)
+            elif attribute.type in (attribute.GRAPH, attribute.GRAPHS):   # If/Loop bodies see the renamed names
+                made.attribute.append(_with_outer_names(attribute, lambda outer: mapping.get(outer, outer)))
             else:
                 made.attribute.append(attribute)
         nodes.append(made)
     return nodes
+
+
+def _with_outer_names(attribute, rename: Callable[[str], str]):
+    """A graph attribute whose references to names outside it are renamed (its own names are kept)."""
+    copy = type(attribute)()
+    copy.CopyFrom(attribute)
+    for graph in ([copy.g] if copy.type == copy.GRAPH else list(copy.graphs)):
+        _rename_outer(graph, rename)
+    return copy
+
+
+def _rename_outer(graph, rename: Callable[[str], str]) -> None:
+    own = {value.name for value in graph.input} | {init.name for init in graph.initializer} | \
+        {name for node in graph.node for name in node.output}
+
+    def fix(name: str) -> str:
+        return name if not name or name in own else rename(name)
+
+    for node in graph.node:
+        node.input[:] = [fix(name) for name in node.input]
+        for attribute in node.attribute:
+            for inner in ([attribute.g] if attribute.type == attribute.GRAPH else
+                          list(attribute.graphs) if attribute.type == attribute.GRAPHS else []):
+                _rename_outer(inner, fix)
+    for value in graph.output:
+        value.name = fix(value.name)

@@ -271,39 +271,3 @@ def cast(node, x):
 @op("CastLike")
 def cast_like(node, x):
     return tf.cast(x[0], x[1].dtype)
-
-
-def _per_axis(param, value, axis: int):
-    """A per-tensor (0-D or 1-element) or per-axis (1-D) quantization parameter, shaped to broadcast."""
-    if param.shape.rank == 0 or param.shape.num_elements() == 1:
-        return tf.reshape(param, [])
-    shape = [1] * value.shape.rank
-    shape[axis % value.shape.rank] = -1
-    return tf.reshape(param, shape)
-
-
-@op("QuantizeLinear")
-def quantize_linear(node, x):
-    value, scale = x[0], x[1]
-    point = x[2] if len(x) > 2 and x[2] is not None else tf.zeros([], tf.uint8)
-    if node.attr("block_size", 0):
-        raise ValueError("QuantizeLinear with block_size is not supported")
-    axis = node.attr("axis", 1)
-    wide = tf.cast(value, tf.float32) / tf.cast(_per_axis(scale, value, axis), tf.float32)
-    quantized = tf.round(wide) + tf.cast(_per_axis(point, value, axis), tf.float32)   # round half to even
-    info = point.dtype
-    low, high = (info.min, info.max) if info.is_integer else (None, None)
-    if low is not None:
-        quantized = tf.clip_by_value(quantized, float(low), float(high))
-    return tf.cast(quantized, point.dtype)
-
-
-@op("DequantizeLinear")
-def dequantize_linear(node, x):
-    value, scale = x[0], x[1]
-    point = x[2] if len(x) > 2 and x[2] is not None else tf.zeros([], value.dtype)
-    if node.attr("block_size", 0):
-        raise ValueError("DequantizeLinear with block_size is not supported")
-    axis = node.attr("axis", 1)
-    shifted = tf.cast(value, tf.float32) - tf.cast(_per_axis(point, value, axis), tf.float32)
-    return tf.cast(shifted * tf.cast(_per_axis(scale, value, axis), tf.float32), scale.dtype)

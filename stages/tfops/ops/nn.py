@@ -93,8 +93,7 @@ def conv(node, x):
 def conv_transpose(node, x):
     data, w = x[0], x[1]
     bias = x[2] if len(x) > 2 else None
-    if node.attr("group", 1) != 1:
-        raise Unsupported(f"ConvTranspose {node.name} with group > 1")
+    group = node.attr("group", 1)
     kernel = list(node.attr("kernel_shape") or w.shape[2:])
     count = len(kernel)
     if count != 2:
@@ -109,9 +108,12 @@ def conv_transpose(node, x):
     # the full output, then cropped by the pads (and grown by output_padding)
     full = [(s - 1) * st + (k - 1) * d + 1 + e for s, st, k, d, e in zip(sizes, strides, kernel, dilations, extra)]
     n = tf.shape(data)[0]
-    filters = tf.transpose(w, [2, 3, 1, 0])   # [kh, kw, out, in]
-    y = tf.nn.conv2d_transpose(_last(data), filters, tf.stack([n, full[0], full[1], w.shape[1]]),
-                               [1, *strides, 1], "VALID", dilations=[1, *dilations, 1])
+    outputs = []   # one transposed convolution per group: input channels C/g -> output channels M/g
+    for part, weights in zip(tf.split(_last(data), group, axis=-1), tf.split(w, group, axis=0)):
+        filters = tf.transpose(weights, [2, 3, 1, 0])   # [kh, kw, out, in]
+        outputs.append(tf.nn.conv2d_transpose(part, filters, tf.stack([n, full[0], full[1], weights.shape[1]]),
+                                              [1, *strides, 1], "VALID", dilations=[1, *dilations, 1]))
+    y = outputs[0] if group == 1 else tf.concat(outputs, axis=-1)
     y = y[:, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3], :]
     if bias is not None:
         y = y + bias

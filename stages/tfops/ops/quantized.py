@@ -1,12 +1,54 @@
-"""Integer and quantized ONNX ops (QLinearMatMul, QLinearConv, MatMulInteger, ConvInteger): the integers
-less their zero points, multiplied in float32 (exact below 2^24), rescaled where the op says so, rounded
-half to even and saturated as ONNX's reference does."""
+"""Quantized and integer ONNX ops (QuantizeLinear, DequantizeLinear, QLinearMatMul, QLinearConv,
+MatMulInteger, ConvInteger): the integers less their zero points, multiplied in float32 (exact below
+2^24), rescaled where the op says so, rounded half to even and saturated as ONNX's reference does."""
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
 
 from stages.tfops.ops import op
 from stages.tfops.ops.nn import conv
+from stages.tfops.ops.types import tf_dtype
+
+
+def _per_axis(param, value, axis: int, block: int = 0):
+    """A quantization parameter shaped to broadcast: per tensor (0-D or 1 element), per axis (1-D), or
+    per block of `block` elements along the axis (blocked quantization: the parameter's axis repeated)."""
+    rank = value.shape.rank
+    axis %= rank
+    if block:
+        return tf.gather(param, np.arange(value.shape[axis]) // block, axis=axis)
+    if param.shape.rank == 0 or param.shape.num_elements() == 1:
+        return tf.reshape(param, [])
+    shape = [1] * rank
+    shape[axis] = -1
+    return tf.reshape(param, shape)
+
+
+def _linear(node, x, default_point):
+    """(value, scale, zero point), the parameters shaped to the value."""
+    value, scale = x[0], x[1]
+    point = x[2] if len(x) > 2 and x[2] is not None else tf.zeros_like(scale, default_point)
+    axis, block = node.attr("axis", 1), node.attr("block_size", 0)
+    return value, tf.cast(_per_axis(scale, value, axis, block), tf.float32), _per_axis(point, value, axis, block)
+
+
+@op("QuantizeLinear")
+def quantize_linear(node, x):
+    wanted = node.attr("output_dtype", 0)   # the zero point's type, or this, or uint8
+    value, scale, point = _linear(node, x, tf_dtype(wanted) if wanted else tf.uint8)
+    quantized = tf.round(tf.cast(value, tf.float32) / scale) + tf.cast(point, tf.float32)   # half to even
+    info = point.dtype
+    if info.is_integer:
+        quantized = tf.clip_by_value(quantized, float(info.min), float(info.max))
+    return tf.cast(quantized, info)
+
+
+@op("DequantizeLinear")
+def dequantize_linear(node, x):
+    value, scale, point = _linear(node, x, x[0].dtype)
+    shifted = tf.cast(value, tf.float32) - tf.cast(point, tf.float32)
+    return tf.cast(shifted * scale, x[1].dtype)
 
 
 def _rows(param, columns: bool = False):

@@ -260,9 +260,12 @@ def pad(node, x):
         pads = _ints(x[1])
         constant = x[2] if len(x) > 2 and x[2] is not None else 0
         axes = _ints(x[3]) if len(x) > 3 and x[3] is not None else list(range(rank))
-        if pads is None and node.attr("mode", "constant") == "constant" and len(axes) == rank:
-            # pads known only at run time (non-negative): TFLite's PAD takes them as a tensor
-            paddings = tf.transpose(tf.reshape(tf.cast(x[1], tf.int32), [2, rank]))
+        if pads is None and node.attr("mode", "constant") == "constant" and axes is not None:
+            # pads known only at run time (non-negative): TFLite's PAD takes them as a tensor, one row
+            # per axis (the axes not named get none)
+            pairs = tf.transpose(tf.reshape(tf.cast(x[1], tf.int32), [2, len(axes)]))
+            named = [a % rank for a in axes]
+            paddings = pairs if named == list(range(rank)) else tf.scatter_nd([[a] for a in named], pairs, [rank, 2])
             return tf.pad(value, paddings, constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
                           if isinstance(constant, tf.Tensor) else constant)
     axes = [a % rank for a in axes]
@@ -288,6 +291,23 @@ def pad(node, x):
                 last_index = value.shape[axis] - 1 if value.shape[axis] is not None else tf.shape(value)[axis] - 1
                 last = tf.gather(value, tf.fill([e], last_index), axis=axis) if e else None
                 value = tf.concat([p for p in (first, value, last) if p is not None], axis=axis)
+        return value
+    if mode == "wrap":   # the other end's values, as numpy's "wrap"
+        for axis, (b, e) in enumerate(paddings):
+            size = value.shape[axis]
+            if (b or e) and (size is None or max(b, e) > size):
+                raise ValueError(f"Pad mode 'wrap' by more than the axis' size {size}")
+            if b or e:
+                index = [slice(None)] * value.shape.rank
+                parts = []
+                if b:
+                    index[axis] = slice(size - b, size)
+                    parts.append(value[tuple(index)])
+                parts.append(value)
+                if e:
+                    index[axis] = slice(0, e)
+                    parts.append(value[tuple(index)])
+                value = tf.concat(parts, axis=axis)
         return value
     raise ValueError(f"Pad mode {mode!r} is not supported")
 
