@@ -4,6 +4,7 @@ TF's CPU kernels are channels-last: each op moves channels last, runs, and moves
 graph keeps ONNX's layout everywhere (TFLite's converter removes what cancels out)."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -162,26 +163,29 @@ def _pool_last(x, kind: str, kernel, strides, dilations):
     return tf.nn.pool(x, kernel, kind, strides=strides, padding="VALID", dilations=dilations)
 
 
+def _pool_pads(node, x, kernel: list[int]):
+    """(strides, dilations, pads, ceil_mode's extra end padding, pads with that extra) of a pooling node."""
+    strides, dilations, pads = _spatial(node, x, kernel)
+    extra = _ceil_extra(node, x, kernel, strides, dilations, pads)
+    count = len(kernel)
+    return strides, dilations, pads, extra, pads[:count] + [p + e for p, e in zip(pads[count:], extra)]
+
+
 @op("MaxPool")
 def max_pool(node, x):
     if node.outputs > 1:
         raise Unsupported(f"MaxPool {node.name}: the Indices output")
     kernel = list(node.attr("kernel_shape"))
-    strides, dilations, pads = _spatial(node, x[0], kernel)
-    extra = _ceil_extra(node, x[0], kernel, strides, dilations, pads)
-    count = len(kernel)
-    pads = pads[:count] + [p + e for p, e in zip(pads[count:], extra)]
+    strides, dilations, _, _, full = _pool_pads(node, x[0], kernel)
     low = x[0].dtype.min if x[0].dtype.is_integer else -np.inf
-    return _first(_pool_last(_last(_pad_spatial(x[0], pads, low)), "MAX", kernel, strides, dilations))
+    return _first(_pool_last(_last(_pad_spatial(x[0], full, low)), "MAX", kernel, strides, dilations))
 
 
 @op("AveragePool")
 def average_pool(node, x):
     kernel = list(node.attr("kernel_shape"))
-    strides, dilations, pads = _spatial(node, x[0], kernel)
     count = len(kernel)
-    extra = _ceil_extra(node, x[0], kernel, strides, dilations, pads)
-    full = pads[:count] + [p + e for p, e in zip(pads[count:], extra)]
+    strides, dilations, pads, extra, full = _pool_pads(node, x[0], kernel)
     data = _last(_pad_spatial(x[0], full))
     total = _pool_last(data, "AVG", kernel, strides, dilations)
     if not any(full) or (node.attr("count_include_pad", 0) and not any(extra)):
@@ -403,8 +407,7 @@ def resize(node, x):
         ratios = [sizes[a] / shape[a] for a in axes]
         scale = min(ratios) if policy == "not_larger" else max(ratios)
         sizes = [int(np.floor(scale * shape[a] + 0.5)) if a in axes else shape[a] for a in range(rank)]
-        node = type(node)(node.op, node.name, {k: v for k, v in node.attrs.items() if k != "keep_aspect_ratio_policy"},
-                          node.outputs, node.version, node.proto)
+        node = dataclasses.replace(node, attrs={k: v for k, v in node.attrs.items() if k != "keep_aspect_ratio_policy"})
     moving = [a for a in range(rank) if (sizes[a] != shape[a] if sizes else scales[a] != 1.0)] if sizes or scales \
         else []
     if 0 in moving:
@@ -560,10 +563,7 @@ def lp_pool(node, x):
     """(sum of |x|^p over each window)^(1/p), zero-padded: a sum pool of |x|^p (square and root for p=2)."""
     p = node.attr("p", 2)
     kernel = list(node.attr("kernel_shape"))
-    strides, dilations, pads = _spatial(node, x[0], kernel)
-    count = len(kernel)
-    extra = _ceil_extra(node, x[0], kernel, strides, dilations, pads)
-    full = pads[:count] + [q + e for q, e in zip(pads[count:], extra)]
+    strides, dilations, _, _, full = _pool_pads(node, x[0], kernel)
     powered = tf.square(x[0]) if p == 2 else tf.pow(tf.abs(x[0]), float(p))
     total = _pool_last(_last(_pad_spatial(powered, full)), "AVG", kernel, strides, dilations) * float(np.prod(kernel))
     return _first(tf.sqrt(total) if p == 2 else tf.pow(total, 1.0 / p))

@@ -25,23 +25,34 @@ def _per_axis(param, value, axis: int, block: int = 0):
     return tf.reshape(param, shape)
 
 
+def _scaled(param, value, axis: int, block: int = 0):
+    """A quantization parameter as float32, shaped to broadcast against `value` (see _per_axis)."""
+    return tf.cast(_per_axis(param, value, axis, block), tf.float32)
+
+
 def _linear(node, x, default_point):
     """(value, scale, zero point), the parameters shaped to the value."""
     value, scale = x[0], x[1]
     point = x[2] if len(x) > 2 and x[2] is not None else tf.zeros_like(scale, default_point)
     axis, block = node.attr("axis", 1), node.attr("block_size", 0)
-    return value, tf.cast(_per_axis(scale, value, axis, block), tf.float32), _per_axis(point, value, axis, block)
+    return value, _scaled(scale, value, axis, block), _per_axis(point, value, axis, block)
+
+
+def _saturated(value, point):
+    """Rounded half to even, shifted by the zero point (shaped to `value`), clipped to the range of its
+    integer type, in its type."""
+    info = point.dtype
+    result = tf.round(value) + tf.cast(point, tf.float32)
+    if info.is_integer:
+        result = tf.clip_by_value(result, float(info.min), float(info.max))
+    return tf.cast(result, info)
 
 
 @op("QuantizeLinear")
 def quantize_linear(node, x):
     wanted = node.attr("output_dtype", 0)   # the zero point's type, or this, or uint8
     value, scale, point = _linear(node, x, tf_dtype(wanted) if wanted else tf.uint8)
-    quantized = tf.round(tf.cast(value, tf.float32) / scale) + tf.cast(point, tf.float32)   # half to even
-    info = point.dtype
-    if info.is_integer:
-        quantized = tf.clip_by_value(quantized, float(info.min), float(info.max))
-    return tf.cast(quantized, info)
+    return _saturated(tf.cast(value, tf.float32) / scale, point)
 
 
 @op("DequantizeLinear")
@@ -51,41 +62,22 @@ def dequantize_linear(node, x):
     return tf.cast(shifted * scale, x[1].dtype)
 
 
-def _rows(param, columns: bool = False):
-    """A QLinearMatMul scale: per tensor, or per row of its operand (per column of b)."""
-    if param.shape.rank == 0 or param.shape.num_elements() == 1:
-        return tf.reshape(tf.cast(param, tf.float32), [])
-    return tf.reshape(tf.cast(param, tf.float32), [1, -1] if columns else [-1, 1])
-
-
-def _saturated(value, point):
-    """Rounded half to even, shifted by the zero point, clipped to its type's range, in its type."""
-    info = point.dtype
-    result = tf.round(value) + tf.cast(tf.reshape(point, []) if point.shape.num_elements() == 1 else point, tf.float32)
-    return tf.cast(tf.clip_by_value(result, float(info.min), float(info.max)), info)
+def _shifted(value, point, axis: int = 1):
+    """An integer tensor minus its zero point (per tensor, or 1-D along `axis`), as float32 (exact below
+    2^24)."""
+    shifted = tf.cast(value, tf.float32)
+    return shifted if point is None else shifted - _scaled(point, value, axis)
 
 
 @op("QLinearMatMul")
 def qlinear_matmul(node, x):
-    """a_scale * b_scale / y_scale times the integer product, a's zero point per row, b's per column."""
+    """a_scale * b_scale / y_scale times the integer product; a's and y's parameters per row, b's per column."""
     a, a_scale, a_point, b, b_scale, b_point, y_scale, y_point = x
-    product = tf.matmul(_shifted(a, a_point, axis=a.shape.rank - 2), _shifted(b, b_point, axis=b.shape.rank - 1))
-    return _saturated(product * (_rows(a_scale) * _rows(b_scale, columns=True) / _rows(y_scale)), y_point)
-
-
-def _shifted(value, point, axis: int | None = None):
-    """An integer tensor minus its zero point, as float32 (exact below 2^24); a 1-D zero point per `axis`."""
-    shifted = tf.cast(value, tf.float32)
-    if point is None:
-        return shifted
-    point = tf.cast(point, tf.float32)
-    if point.shape.rank and point.shape.num_elements() > 1:
-        shape = [1] * value.shape.rank
-        shape[axis] = -1
-        point = tf.reshape(point, shape)
-    else:
-        point = tf.reshape(point, [])
-    return shifted - point
+    a_rows, b_columns = a.shape.rank - 2, b.shape.rank - 1
+    product = tf.matmul(_shifted(a, a_point, a_rows), _shifted(b, b_point, b_columns))
+    rows = product.shape.rank - 2
+    scale = _scaled(a_scale, a, a_rows) * _scaled(b_scale, b, b_columns) / _scaled(y_scale, product, rows)
+    return _saturated(product * scale, _per_axis(y_point, product, rows))
 
 
 def _optional(x, index):
@@ -107,16 +99,14 @@ def qlinear_conv(node, x):
     bias = _optional(x, 8)
     product = conv(node, [_shifted(data, x_point), _shifted(w, w_point, axis=0)])
     if bias is not None:
-        product = product + tf.reshape(tf.cast(bias, tf.float32), [-1, *[1] * (product.shape.rank - 2)])
-    w_scale = tf.cast(w_scale, tf.float32)
-    if w_scale.shape.rank and w_scale.shape.num_elements() > 1:
-        w_scale = tf.reshape(w_scale, [-1, *[1] * (product.shape.rank - 2)])
-    return _saturated(product * (tf.cast(x_scale, tf.float32) * w_scale / tf.cast(y_scale, tf.float32)), y_point)
+        product = product + _scaled(bias, product, 1)
+    scale = _scaled(x_scale, product, 1) * _scaled(w_scale, product, 1) / _scaled(y_scale, product, 1)
+    return _saturated(product * scale, _per_axis(y_point, product, 1))
 
 
 @op("MatMulInteger")
 def matmul_integer(node, x):
     """The product of the zero-point-shifted integers (a's zero point per row, b's per column) as int32."""
     a, b = x[0], x[1]
-    return tf.cast(tf.round(tf.matmul(_shifted(a, _optional(x, 2), axis=a.shape.rank - 2),
-                                      _shifted(b, _optional(x, 3), axis=b.shape.rank - 1))), tf.int32)
+    return tf.cast(tf.round(tf.matmul(_shifted(a, _optional(x, 2), a.shape.rank - 2),
+                                      _shifted(b, _optional(x, 3), b.shape.rank - 1))), tf.int32)

@@ -14,10 +14,11 @@ def _ints(tensor) -> list[int] | None:
     return None if value is None else [int(v) for v in np.ravel(value)]
 
 
-def _given_ints(node, x, index: int, what: str) -> list[int] | None:
-    """An optional input that must be known when the graph is built (None: not given)."""
+def _given_ints(node, x, index: int, what: str, default=None) -> list[int] | None:
+    """An optional input that must be known when the graph is built (`default` where it is not given: the
+    attribute of the opset before it became an input)."""
     if len(x) <= index or x[index] is None:
-        return None
+        return default
     values = _ints(x[index])
     if values is None:
         raise ValueError(f"{node.op}'s {what} known only at run time is not supported")
@@ -81,13 +82,13 @@ def flatten(node, x):
 
 @op("Squeeze")
 def squeeze(node, x):
-    axes = _given_ints(node, x, 1, "axes") if len(x) > 1 and x[1] is not None else node.attr("axes")
+    axes = _given_ints(node, x, 1, "axes", node.attr("axes"))
     return tf.squeeze(x[0], axis=list(axes) if axes else None)
 
 
 @op("Unsqueeze")
 def unsqueeze(node, x):
-    axes = _given_ints(node, x, 1, "axes") if len(x) > 1 and x[1] is not None else list(node.attr("axes"))
+    axes = list(_given_ints(node, x, 1, "axes", node.attr("axes")))
     value = x[0]
     rank = value.shape.rank + len(axes)
     for axis in sorted(a % rank for a in axes):
@@ -111,7 +112,7 @@ def concat(node, x):
 @op("Split")
 def split(node, x):
     value, axis = x[0], node.attr("axis", 0)
-    sizes = _given_ints(node, x, 1, "split") if len(x) > 1 and x[1] is not None else node.attr("split")
+    sizes = _given_ints(node, x, 1, "split", node.attr("split"))
     if sizes:
         return tf.split(value, list(sizes), axis=axis)
     parts = node.attr("num_outputs", node.outputs)
