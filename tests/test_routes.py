@@ -146,3 +146,18 @@ def test_modelferrys_own_translation_makes_what_the_others_cannot(env, tmp_path,
     tflite, = newest_report(out, "model")["artifacts"]
     assert tflite["published"] and "emit/onnx-tfops" in tflite["route"]
     assert tflite["parity"]["max_abs_err"] <= 1e-4
+
+
+def test_binding_a_1d_input_to_the_wrong_number_of_values_is_refused_and_nothing_is_published(env, tmp_path):
+    """--bind scales=2,2 for Resize's 4-value scales input: load/onnx names the input, the count and the
+    input's shape; the run exits non-zero and the store is as it was."""
+    entry = _node_test(env, tmp_path / "inputs", "test_resize_upsample_scales_linear_align_corners")
+    out = tmp_path / "out"
+    out.mkdir()
+    before = snapshot(out)
+    result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
+                     "--bind", "scales=2,2", "--out", str(out))
+    assert result.returncode == 1
+    err = " ".join(result.stderr.split())
+    assert "[load/onnx]" in err and "--bind scales: 2 values for input 'scales'" in err and "[4]" in err
+    assert snapshot(out) == before
