@@ -6,11 +6,13 @@ never names: two models with one file name never share a key.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 from flows import STAGES_ROOT
@@ -67,14 +69,33 @@ class BundleCache:
         path.mkdir()
         return path
 
+    @contextmanager
+    def claim(self, key: str):
+        """Hold the key while its bundle is made: a concurrent run (another process, or another branch
+        of this one) waits here, then finds the bundle made instead of making it again."""
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / key, "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            yield
+
     def commit(self, scratch: Path, key: str) -> Path:
+        """Make a finished scratch directory the bundle of `key`: its hash sidecar first, then the bundle,
+        each by an atomic rename. A bundle that is there is never replaced (a run may be reading it)."""
         final = self.root / key
-        if (final / MANIFEST).is_file():  # a concurrent run finished first
-            shutil.rmtree(scratch, ignore_errors=True)
-            return final
-        shutil.rmtree(final, ignore_errors=True)
-        os.replace(scratch, final)
-        (self.root / f"{key}.sha256").write_text(tree_sha256(final))
+        with open(self.root / f".{key}.commit", "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            if (final / MANIFEST).is_file():  # a concurrent run finished first
+                shutil.rmtree(scratch, ignore_errors=True)
+                return final
+            if final.exists():   # an unfinished directory of a crashed run (no manifest): nobody reads it
+                shutil.rmtree(final)
+            sidecar = self.root / f"{key}.sha256"
+            tmp = self.root / f".{key}.sha256.{uuid.uuid4().hex[:8]}"
+            tmp.write_text(tree_sha256(scratch))
+            os.replace(tmp, sidecar)
+            os.replace(scratch, final)
+        (self.root / f".{key}.commit").unlink(missing_ok=True)
         return final
 
     def discard(self, scratch: Path) -> None:

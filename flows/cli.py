@@ -31,7 +31,10 @@ app = typer.Typer(help=f"Convert trained models between frameworks, validated ag
                        f"{_support_matrix()}", no_args_is_help=True, add_completion=False)
 images_app = typer.Typer(help="Runtime images: one pinned lock file per framework.", no_args_is_help=True)
 runtime_app = typer.Typer(help="Run things inside a stage runtime.", no_args_is_help=True)
+server_app = typer.Typer(help="modelferry's Prefect server on 127.0.0.1: started once, used by every "
+                                  "conversion after it (PREFECT_API_URL, when set, wins).", no_args_is_help=True)
 app.add_typer(images_app, name="images")
+app.add_typer(server_app, name="server")
 app.add_typer(runtime_app, name="runtime")
 
 
@@ -56,6 +59,16 @@ class RichReporter:
 
     def note(self, text):
         console.print(f"[dim]{text}[/]")
+
+
+def _use_server() -> None:
+    from flows.server import ServerError, use
+
+    try:
+        use(note=lambda text: console.print(f"[dim]{escape(text)}[/]"))
+    except ServerError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1)
 
 
 def _split(values: Optional[str]) -> list[str]:
@@ -96,11 +109,17 @@ def convert(
     graph_outputs: Optional[str] = typer.Option(None, "--outputs", help="Frozen GraphDef sources: output node names, "
                                                 "comma-separated (default: the graph's one end node)."),
     out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
+    name: Optional[str] = typer.Option(None, help="The model's name in the store, OUT/NAME/ (default: the "
+                                       "source's file name, or its folder's where that is generic: "
+                                       "face/model-symbol.json is face)."),
     s3_endpoint_url: Optional[str] = typer.Option(None, envvar="MODELFERRY_S3_ENDPOINT_URL",
                                                   help="S3-compatible endpoint (MinIO, …)."),
     runtime: str = typer.Option("auto", help="auto (Docker where an engine answers, else venv) | docker | venv."),
     stage_memory: Optional[str] = typer.Option(None, help="docker: memory limit per stage, e.g. 4g (default 6g)."),
-    stage_cpus: Optional[float] = typer.Option(None, help="docker: CPUs per stage (default: all)."),
+    stage_cpus: Optional[float] = typer.Option(None, help="CPU cores each stage runs on, pinned (default: the "
+                                               "machine's cores / --jobs)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Stages run at once, one per independent "
+                                       "branch of the DAG (default: one per core; 1 runs them one by one)."),
     stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
     gate_fp32_max_abs: float = typer.Option(1e-4, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
     gate_fp16_cosine: float = typer.Option(0.999, help="fp16 gate: cosine similarity >= this."),
@@ -123,7 +142,7 @@ def convert(
 
     try:
         request = ConvertRequest(
-            source=source, epoch=epoch, targets=_split(to), quantize=_split(quantize),
+            source=source, name=name, epoch=epoch, targets=_split(to), quantize=_split(quantize),
             calibration=calibration, samples=samples,
             input_shapes=dict(parse_input_shape(s) for s in input_shape),
             input_ranges=dict(parse_input_range(r) for r in input_range),
@@ -134,7 +153,7 @@ def convert(
             graph_inputs=_split(graph_inputs), graph_outputs=_split(graph_outputs),
             rename=dict(parse_rename(r) for r in rename),
             output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
-            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, stage_timeout_s=stage_timeout,
+            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, jobs=jobs, stage_timeout_s=stage_timeout,
             fallback=fallback, via=_split(via),
             gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
                         int8_cosine=gate_int8_cosine, fp16_max_abs=gate_fp16_max_abs,
@@ -150,19 +169,20 @@ def convert(
         _print_plan(request)
         return
     _prefect_defaults(verbose)
+    _use_server()   # before Prefect is imported: it reads PREFECT_API_URL once
     from flows import progress
     from flows.convert import convert as convert_flow
     from flows.errors import ConversionError
 
     progress.use(RichReporter())
-    from flows.prefect_local import prepare
-
-    prepare(progress.reporter.note)
-    signal.signal(signal.SIGTERM, _interrupt)  # so running stage containers are removed
+    signal.signal(signal.SIGTERM, _interrupt)  # so running stage processes and containers are ended
     started = time.monotonic()
     try:
         result = convert_flow(request)
     except KeyboardInterrupt:
+        from flows.runtimes import reaper
+
+        reaper.stop_all()
         console.print("[red]interrupted[/]: nothing was published")
         raise typer.Exit(130)
     except ConversionError as exc:
@@ -194,6 +214,9 @@ def _print_plan(request) -> None:
 
 
 def _interrupt(signum, frame):
+    from flows.runtimes import reaper
+
+    reaper.stop_all()   # stages run in the branches' threads: end them, and start no other
     raise KeyboardInterrupt
 
 
@@ -277,6 +300,43 @@ def runtime_exec(ctx: typer.Context, image: str = typer.Argument(...),
         console.print(f"[red]error:[/] no runtime image {image!r}; known: {', '.join(catalog.images())}")
         raise typer.Exit(2)
     sys.exit(select(RuntimeSpec(runtime)).exec(image, ctx.args))
+
+
+@server_app.command("start", help="Start the Prefect server in the background (its home: MODELFERRY_HOME/server).")
+def server_start(port: Optional[int] = typer.Option(None, help="Port on 127.0.0.1 (default 4200, else a free one).")):
+    from flows import server
+
+    try:
+        state = server.start(port, note=lambda text: console.print(f"[dim]{escape(text)}[/]"))
+    except server.ServerError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1)
+    console.print(f"Prefect server running: {state.ui} (API {state.url}, pid {state.pid})")
+
+
+@server_app.command("stop", help="Stop the Prefect server.")
+def server_stop():
+    from flows import server
+
+    state = server.stop()
+    console.print(f"stopped the Prefect server on port {state.port} (pid {state.pid})" if state
+                  else "no modelferry Prefect server was running")
+
+
+@server_app.command("status", help="Whether the Prefect server runs and answers; exit code 1 when not.")
+def server_status():
+    from flows import server
+
+    state = server.status()
+    if state is None:
+        console.print("no modelferry Prefect server is running (`modelferry server start`)")
+        raise typer.Exit(1)
+    healthy = server.answers(state.url)
+    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(state.started_at))
+    console.print(f"Prefect server {'running' if healthy else 'NOT ANSWERING'}: {state.ui} (API {state.url}, "
+                  f"pid {state.pid}, since {since}; log {server.log_file()})")
+    if not healthy:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

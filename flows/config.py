@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, Field, field_validator, model_validator
@@ -43,8 +44,13 @@ class Normalize(BaseModel):
         return bool(self.mean or self.std or self.channel_order != "rgb")
 
 
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
 class ConvertRequest(BaseModel):
     source: Path
+    name: str | None = None     # the model's name in the store (default: told by the source's file name)
+    origin: str | None = None   # where the source came from (s3://…, models:/…); default: its absolute path
     epoch: int | None = None
     targets: list[str] = Field(default_factory=lambda: ["onnx", "tflite"])
     quantize: list[str] = Field(default_factory=list)
@@ -67,7 +73,8 @@ class ConvertRequest(BaseModel):
     s3_endpoint_url: str | None = None
     runtime: str = "auto"
     stage_memory: str | None = None   # docker: memory limit per stage container, e.g. "4g"
-    stage_cpus: float | None = None
+    stage_cpus: float | None = Field(default=None, gt=0)   # cores per stage (default: cores / jobs)
+    jobs: int | None = Field(default=None, ge=1)           # stages at once (default: one per core)
     stage_timeout_s: float = 1800.0
     fallback: bool = True             # try the next route when a converter fails or misses its gate
     via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
@@ -89,6 +96,13 @@ class ConvertRequest(BaseModel):
             raise ValueError(f"unknown quantization mode(s) {unknown}; "
                              f"choose from {', '.join(catalog.QUANTIZE_MODES)}")
         return list(dict.fromkeys(modes))
+
+    @field_validator("name")
+    @classmethod
+    def _store_name(cls, name: str | None) -> str | None:
+        if name is not None and not NAME.match(name):
+            raise ValueError(f"--name {name!r}: use letters, digits, '.', '_' and '-' (a key in the store)")
+        return name
 
     @field_validator("via")
     @classmethod

@@ -2,17 +2,20 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.config import ConvertRequest
+from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
-from flows.publish import publish
+from flows.publish import check_name, publish
 from flows.report import build
-from flows.routes import Steps, make, no_artifact
+from flows.routes import Made, Steps, make, no_artifact
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
 from flows.store import open_store
@@ -27,9 +30,17 @@ class RunResult:
 
 
 def _run_id(request: ConvertRequest, source_sha: str) -> str:
+    """Sortable by time; the digest tells runs of one request apart from others at a glance, and the
+    random tail keeps two identical runs started in the same second apart."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     digest = hashlib.sha256((source_sha + request.fingerprint()).encode()).hexdigest()[:8]
-    return f"{stamp}-{digest}"
+    return f"{stamp}-{digest}-{secrets.token_hex(3)}"
+
+
+@task(name="artifact", task_run_name="{artifact.target}/{artifact.precision}", cache_policy=NO_CACHE)
+def make_artifact(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
+    """One artifact's branch of the DAG (its stages are tasks of their own, shared between branches)."""
+    return make(artifact, steps, trunk)
 
 
 @flow(name="convert", log_prints=False, persist_result=False)
@@ -38,7 +49,9 @@ def convert(request: ConvertRequest) -> RunResult:
     plan = make_plan(request, source.bundle_format)
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it
-    spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus))
+    name, origin = request.name or source.name, request.origin or str(request.source.resolve())
+    check_name(store, name, origin)   # and so does a name another model publishes under
+    spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus, request.jobs))
     progress.reporter.note(why)
     runtime = select(spec)
     for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
@@ -49,14 +62,16 @@ def convert(request: ConvertRequest) -> RunResult:
     # load → surgery: every route starts from them, so a failure here stops the run
     for step in plan.trunk:
         steps.run(step)
-    # export → emit → quantize → validate, artifact by artifact, each by its first route that passes
-    results = [make(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+    # export → emit → quantize → validate: one branch per artifact, each by its first route that passes,
+    # side by side as far as the CPU budget lets them; a branch that fails stops no other
+    branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+    results = [branch.result() for branch in branches]
     if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
         raise no_artifact(results)
 
     model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
-                   stages=steps.outcomes(), model=source.name, trunk=model,
+                   stages=steps.outcomes(), model=name, trunk=model,
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
-    location = publish(store, report, results)
+    location = publish(store, report, results, origin)
     return RunResult(report=report, location=f"{store.url.rstrip('/')}/{location}", stages=steps.outcomes())

@@ -1,19 +1,34 @@
 """Publish a run: artifacts that passed their gate, the reports, then the run manifest last.
 
-Layout: <out>/<model>/<run_id>/{artifacts, report.json, report.html, run.json}
-and <out>/<model>/latest.json pointing at the newest passed run. Each run has
-its own prefix, so earlier artifacts at the same --out are never overwritten;
-a run without run.json is unfinished.
+Layout: <out>/<model>/<run_id>/{artifacts, report.json, report.html, run.json}, <out>/<model>/latest.json
+pointing at the newest passed run, and <out>/<model>/model.json saying which source owns the name.
+
+- Each run has its own prefix, so earlier artifacts at the same --out are never overwritten.
+- A run is finished when its run.json is there. While it is published, publishing.json says by whom;
+  the next run of the model removes a run that has neither run.json nor a live publisher (a publish
+  interrupted midway), so nothing half-written stays behind looking like a result.
+- latest.json moves by compare-and-swap (a lock file locally, S3's conditional writes), and only
+  forward: two runs finishing together never leave it on the older one.
 """
 from __future__ import annotations
 
 import json
+import os
+import socket
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flows.routes import Made
+from flows import progress
+from flows.errors import StoreError
+from flows.report import strict_json
 from flows.report_html import render
+from flows.routes import Made
 from flows.store import Store
+
+MARKER = "publishing.json"
+FINISHED = "run.json"
+STALE_S = 6 * 3600     # a publisher on another machine that has not finished in this long is gone
 
 
 def put(store: Store, key: str, path: Path) -> None:
@@ -25,21 +40,88 @@ def put(store: Store, key: str, path: Path) -> None:
         store.put_file(f"{key}/{file.relative_to(path).as_posix()}", file)
 
 
-def publish(store: Store, report: dict, results: list[Made]) -> str:
-    prefix = f"{report['model']}/{report['run_id']}"
+def check_name(store: Store, model: str, origin: str) -> None:
+    """Refuse, before any work, a name another source already publishes under."""
+    owner = store.get_bytes(f"{model}/model.json")
+    if owner is not None and json.loads(owner).get("source") != origin:
+        raise StoreError(f"the name {model!r} belongs to another model ({json.loads(owner).get('source')}); "
+                         f"give this one its own with --name", store.url)
+
+
+def _claim_name(store: Store, model: str, origin: str) -> None:
+    claim = json.dumps({"name": model, "source": origin}, indent=2).encode()
+    if not store.swap(f"{model}/model.json", claim, None):
+        check_name(store, model, origin)   # there already: ours, or another source's that came first
+
+
+def _alive_here(marker: dict) -> bool:
+    if marker.get("host") != socket.gethostname():
+        return time.time() - marker.get("started_at", 0) < STALE_S
+    try:
+        os.kill(int(marker["pid"]), 0)
+        return True
+    except (ProcessLookupError, KeyError, ValueError):
+        return False
+    except PermissionError:
+        return True
+
+
+def sweep(store: Store, model: str) -> list[str]:
+    """Remove the runs of `model` whose publishing was interrupted; returns their ids."""
+    runs: dict[str, list[str]] = {}
+    for key in store.list(f"{model}/"):
+        parts = key.split("/")
+        if len(parts) > 2:
+            runs.setdefault(parts[1], []).append(key)
+    removed = []
+    for run_id, keys in sorted(runs.items()):
+        names = {key.split("/", 2)[2] for key in keys}
+        if FINISHED in names:
+            continue
+        if MARKER in names:
+            marker = store.get_bytes(f"{model}/{run_id}/{MARKER}")
+            try:
+                if marker is not None and _alive_here(json.loads(marker)):
+                    continue   # being published right now
+            except ValueError:
+                pass
+        store.delete(sorted(keys, key=lambda k: k.endswith(MARKER)))   # the marker last
+        removed.append(run_id)
+    return removed
+
+
+def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list[str]) -> None:
+    latest = json.dumps({"run_id": run_id, "prefix": prefix, "files": files}, indent=2).encode()
+    key = f"{model}/latest.json"
+    while True:
+        current, version = store.get_versioned(key)
+        if current is not None and json.loads(current).get("run_id", "") > run_id:
+            return   # a newer run finished first: it stays the latest
+        if store.swap(key, latest, version):
+            return
+
+
+def publish(store: Store, report: dict, results: list[Made], origin: str) -> str:
+    model = report["model"]
+    _claim_name(store, model, origin)
+    cleaned = sweep(store, model)
+    if cleaned:
+        progress.reporter.note(f"removed {len(cleaned)} unfinished run(s) of {model} left by an interrupted "
+                               f"publish: {', '.join(cleaned)}")
+    prefix = f"{model}/{report['run_id']}"
+    marker = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()}
+    store.put_bytes(f"{prefix}/{MARKER}", json.dumps(marker).encode(), "application/json")
     published = {}
     for result, entry in zip(results, report["artifacts"]):
         if entry["published"]:
             put(store, f"{prefix}/{entry['path']}", result.artifact.file("model"))
             published[entry["path"]] = entry["sha256"]
-    report_json = json.dumps(report, indent=2, sort_keys=True).encode()
-    store.put_bytes(f"{prefix}/report.json", report_json, "application/json")
     store.put_bytes(f"{prefix}/report.html", render(report).encode(), "text/html; charset=utf-8")
+    store.put_bytes(f"{prefix}/report.json", strict_json(report).encode(), "application/json")
     run = {"run_id": report["run_id"], "status": report["status"], "files": published,
            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    store.put_bytes(f"{prefix}/run.json", json.dumps(run, indent=2).encode(), "application/json")
+    store.put_bytes(f"{prefix}/{FINISHED}", json.dumps(run, indent=2).encode(), "application/json")
+    store.delete([f"{prefix}/{MARKER}"])
     if report["status"] == "passed":
-        latest = {"run_id": report["run_id"], "prefix": prefix, "files": sorted(published)}
-        store.put_bytes(f"{report['model']}/latest.json", json.dumps(latest, indent=2).encode(),
-                        "application/json")
+        _move_latest(store, model, report["run_id"], prefix, sorted(published))
     return prefix

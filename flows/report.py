@@ -1,6 +1,8 @@
 """report.json: what was converted, how close each artifact is to the source, what was published."""
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -9,6 +11,22 @@ from flows.tasks import StageOutcome
 from stages.bundle import content_sha256
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor")
+
+
+def finite(value):
+    """A value with every float that is not finite (inf, nan) made null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(item) for item in value]
+    return value
+
+
+def strict_json(report: dict) -> str:
+    """report.json as strict JSON (no Infinity or NaN, which most parsers refuse): those become null."""
+    return json.dumps(finite(report), indent=2, sort_keys=True, allow_nan=False)
 
 
 def file_name(made: Made, model: str) -> str:
@@ -78,7 +96,8 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
         "failed_targets": failed,
         "surgery": surgery or {},
         "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
-                    "cached": s.cached} for s in stages],
+                    "cached": s.cached} | ({"started_at": round(s.started_at, 3), "cores": list(s.cores)}
+                                           if not s.cached else {}) for s in stages],
     }
     if trunk.get("samples_info"):
         report["samples"] = trunk["samples_info"]

@@ -6,6 +6,7 @@ another artifact: its failure is remembered with its reason.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,25 +21,41 @@ PASSED, FAILED, MISSED, SKIPPED, NOT_TRIED = "passed", "stage failed", "missed i
 
 
 class Steps:
-    """Runs plan steps on demand, each at most once; remembers outcomes and failures."""
+    """Runs plan steps on demand, each at most once, from any branch's thread: a branch that needs a
+    step another branch is running waits for it. Remembers outcomes and failures."""
 
     def __init__(self, source_bundle: Path, spec: RuntimeSpec, timeout_s: float):
         self.source_bundle, self.spec, self.timeout_s = source_bundle, spec, timeout_s
         self.done: dict[str, StageOutcome] = {}
         self.failed: dict[str, StageFailed] = {}
+        self._running: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
 
     def run(self, step: Step) -> StageOutcome:
-        if step.id in self.failed:
-            raise self.failed[step.id]
-        if step.id not in self.done:
+        while True:
+            with self._lock:
+                if step.id in self.failed:
+                    raise self.failed[step.id]
+                if step.id in self.done:
+                    return self.done[step.id]
+                running = self._running.get(step.id)
+                if running is None:
+                    self._running[step.id] = threading.Event()
+                    break
+            running.wait()   # another branch runs it: then its outcome or failure is there
+        try:
             inputs = [self.done[i].bundle for i in step.inputs] or [self.source_bundle]
-            try:
-                self.done[step.id] = run_stage(step.stage, step.impl, step.config, inputs, self.spec,
-                                               self.timeout_s, step.label)
-            except StageFailed as exc:
+            outcome = run_stage(step.stage, step.impl, step.config, inputs, self.spec, self.timeout_s, step.label)
+            with self._lock:
+                self.done[step.id] = outcome
+            return outcome
+        except StageFailed as exc:
+            with self._lock:
                 self.failed[step.id] = exc
-                raise
-        return self.done[step.id]
+            raise
+        finally:
+            with self._lock:
+                self._running.pop(step.id).set()
 
     def bundle(self, step: Step) -> Bundle:
         return Bundle.read(self.run(step).bundle)

@@ -15,6 +15,18 @@ from stages import catalog
 from stages.bundle import content_sha256, tree_sha256
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
+# File names that say nothing of the model (insightface's model-symbol.json, a SavedModel exported to
+# export/1/): in the store, the nearest folder above with a name of its own names the model instead.
+GENERIC_NAMES = {"model", "models", "saved_model", "savedmodel", "frozen_graph", "frozen_inference_graph", "graph",
+                 "net", "network", "weights", "checkpoint", "checkpoints", "export", "exported", "module", "onnx"}
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def store_name(path: Path, stem: str) -> str:
+    """The model's name in the store: the file's stem, or its folder's where the stem is generic."""
+    names = [stem, *(p.name for p in path.resolve().parents)]
+    name = next((n for n in names if n and n.lower() not in GENERIC_NAMES and not n.isdigit()), stem)
+    return UNSAFE.sub("-", name).strip("-.") or "model"
 
 
 @dataclass
@@ -81,7 +93,7 @@ def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
         params = Path(f"{prefix}-{epoch:04d}.params")
     if not params.is_file():
         raise ConversionError("load", "the parameters file is missing", file=str(params))
-    return SourceFiles(format="mxnet", name=prefix.name, files={"symbol": symbol, "params": params})
+    return SourceFiles(format="mxnet", name=store_name(symbol, prefix.name), files={"symbol": symbol, "params": params})
 
 
 def single_file(fmt: str, what: str):
@@ -89,7 +101,7 @@ def single_file(fmt: str, what: str):
     def resolve_file(path: Path, epoch: int | None) -> SourceFiles:
         if not path.is_file():
             raise ConversionError("load", f"the {what} file is missing", file=str(path))
-        return SourceFiles(format=fmt, name=path.stem, files={"model": path})
+        return SourceFiles(format=fmt, name=store_name(path, path.stem), files={"model": path})
     return resolve_file
 
 
@@ -97,7 +109,7 @@ def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
     if not (path / "saved_model.pb").is_file():
         raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
                               file=str(path))
-    return SourceFiles(format="savedmodel", name=path.resolve().name, files={"model": path})
+    return SourceFiles(format="savedmodel", name=store_name(path, path.resolve().name), files={"model": path})
 
 
 # How a source file's name tells its framework: suffix -> (format, what the user calls it).

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
+from flows.budget import BUDGET
 from flows.cache import BundleCache, stage_key
 from flows.errors import StageFailed, TransientStageFailure
 from flows.runtimes import Invocation, RuntimeSpec, select
@@ -23,6 +24,8 @@ class StageOutcome:
     seconds: float      # wall time of the stage process (0 when cached)
     cached: bool
     label: str = ""     # what distinguishes runs of one impl: fp16, int8 …
+    started_at: float = 0.0          # wall clock (epoch seconds) when its process started
+    cores: tuple[int, ...] = ()      # the CPU cores it ran on
 
     @property
     def name(self) -> str:
@@ -44,22 +47,32 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
     cache = BundleCache()
     key = stage_key(stage, impl, config, inputs, engine.identity(spec.image))
     hit = cache.get(key)
-    if hit:
-        progress.reporter.finished(name, 0.0, cached=True)
-        return StageOutcome(stage, impl, hit, 0.0, cached=True, label=label)
+    if hit is None:
+        with cache.claim(key):   # one maker per key, across runs: the others wait, then find its bundle
+            hit = cache.get(key)
+            if hit is None:
+                return _make(name, Invocation(stage=stage, impl=impl, image=spec.image, config=config,
+                                              inputs=inputs, out=cache.scratch(key), timeout_s=timeout_s),
+                             runtime, label, key, cache)
+    progress.reporter.finished(name, 0.0, cached=True)
+    return StageOutcome(stage, impl, hit, 0.0, cached=True, label=label)
 
-    progress.reporter.started(name, spec.image, engine.name)
-    scratch = cache.scratch(key)
-    started = time.monotonic()
+
+def _make(name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, key: str,
+          cache: BundleCache) -> StageOutcome:
+    engine, scratch = select(runtime), invocation.out
     try:
-        engine.run(Invocation(stage=stage, impl=impl, image=spec.image, config=config,
-                              inputs=inputs, out=scratch, timeout_s=timeout_s))
+        with BUDGET.take(runtime.allotment) as cores:   # waits while other branches hold the cores
+            progress.reporter.started(name, invocation.image, engine.name)
+            started, started_at = time.monotonic(), time.time()
+            engine.run(replace(invocation, cores=cores))
+            seconds = time.monotonic() - started
     except BaseException as exc:  # failed, timed out or interrupted: leave no half-written bundle
         cache.discard(scratch)
         if isinstance(exc, StageFailed):
             progress.reporter.failed(name, exc.cause)
         raise
-    seconds = time.monotonic() - started
     bundle = cache.commit(scratch, key)
     progress.reporter.finished(name, seconds, cached=False)
-    return StageOutcome(stage, impl, bundle, seconds, cached=False, label=label)
+    return StageOutcome(invocation.stage, invocation.impl, bundle, seconds, cached=False, label=label,
+                        started_at=started_at, cores=cores)

@@ -124,17 +124,27 @@ def example_run(env, face, session_dir):
             "--quantize", "fp16,dynamic,int8", "--calibration", str(face / "calib.npz"), "--out", str(out)]
     result = run_cli(env, "convert", *args)
     assert result.returncode == 0, result.stderr[-5000:]
-    return {"args": args, "out": out, "result": result, "run": latest_run(out, "model")}
+    return {"args": args, "out": out, "result": result, "run": latest_run(out, "face")}
 
 
-def latest_run(out: Path, model: str) -> Path:
-    latest = json.loads((out / model / "latest.json").read_text())
+def model_dir(out: Path, model: str | None = None) -> Path:
+    """out/<model>, or the one model folder under `out` when no name is given."""
+    if model is not None:
+        return out / model
+    folders = [p for p in out.iterdir() if p.is_dir()] if out.is_dir() else []
+    assert len(folders) <= 1, f"several models under {out}: {folders}"
+    return folders[0] if folders else out / "(none)"
+
+
+def latest_run(out: Path, model: str | None = None) -> Path:
+    latest = json.loads((model_dir(out, model) / "latest.json").read_text())
     return out / latest["prefix"]
 
 
-def newest_report(out: Path, model: str) -> dict | None:
+def newest_report(out: Path, model: str | None = None) -> dict | None:
     """The report of the newest run of `model` under `out`, passed or not (None: nothing published)."""
-    runs = sorted(p for p in (out / model).glob("*/report.json")) if (out / model).is_dir() else []
+    folder = model_dir(out, model)
+    runs = sorted(folder.glob("*/report.json")) if folder.is_dir() else []
     return json.loads(runs[-1].read_text()) if runs else None
 
 

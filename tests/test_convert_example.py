@@ -48,7 +48,7 @@ def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
     assert manifest["status"] == "passed"
     assert manifest["files"] == {a["path"]: a["sha256"] for a in report["artifacts"]}
     html = (run / "report.html").read_text()
-    assert "model_int8.tflite" in html and "passed" in html
+    assert "face_int8.tflite" in html and "passed" in html
 
 
 def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_dir):
@@ -59,7 +59,7 @@ def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_d
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 held = np.load("{face / 'labels.npz'}")
-m = Interpreter(model_path="{run / 'model_int8.tflite'}"); m.allocate_tensors()
+m = Interpreter(model_path="{run / 'face_int8.tflite'}"); m.allocate_tensors()
 i, o = m.get_input_details()[0], m.get_output_details()[0]
 (s, z), (os_, oz) = i["quantization"], o["quantization"]
 pred = []
@@ -82,7 +82,7 @@ def test_fix_gamma_batchnorm_matches_mxnet(example_run, face, env, session_dir):
     mx_out, onnx_out = session_dir / "fg_mx.npz", session_dir / "fg_onnx.npz"
     in_runtime(env, "mxnet", "tests/helpers/mxnet_forward.py", str(face / "model"), str(inputs), str(mx_out),
                "--print-param", "fc1_gamma")
-    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "model.onnx"), str(inputs), str(onnx_out))
+    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "face.onnx"), str(inputs), str(onnx_out))
     mx_result, onnx_result = np.load(mx_out), np.load(onnx_out)
     assert np.abs(mx_result["param"] - 1).max() > 0.05  # the trap is really set
     np.testing.assert_allclose(onnx_result["out:fc7"], mx_result["fc7_output"], atol=1e-4, rtol=1e-4)
@@ -95,7 +95,7 @@ def test_strip_preprocess_records_mean_scale_and_matches_on_normalized_input(fac
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
                      "--to", "onnx", "--strip-preprocess", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    run = latest_run(out, "model")
+    run = latest_run(out, "face")
     report = read_report(run)
     assert report["preprocess"] == {"input": "data", "mean": 127.5, "scale": 0.0078125,
                                     "removed": ["_minusscalar0", "_mulscalar0"]}
@@ -105,7 +105,7 @@ def test_strip_preprocess_records_mean_scale_and_matches_on_normalized_input(fac
     np.savez(norm_npz, data=(raw - 127.5) * 0.0078125)
     mx_out, onnx_out = session_dir / "strip_mx.npz", session_dir / "strip_onnx.npz"
     in_runtime(env, "mxnet", "tests/helpers/mxnet_forward.py", str(face / "model"), str(raw_npz), str(mx_out))
-    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "model.onnx"), str(norm_npz), str(onnx_out))
+    in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "face.onnx"), str(norm_npz), str(onnx_out))
     stripped = np.load(onnx_out)["out:fc7"]
     np.testing.assert_allclose(stripped, np.load(mx_out)["fc7_output"], atol=1e-4, rtol=1e-4)
 
@@ -117,7 +117,7 @@ def test_output_layer_cut_and_rename(face, env, session_dir):
                      "--to", "onnx", "--output-layer", "fc1", "--rename", "fc1_weight=pre_fc1_weight",
                      "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    report = read_report(latest_run(out, "model"))
+    report = read_report(latest_run(out, "face"))
     onnx_artifact, = report["artifacts"]
     assert onnx_artifact["outputs"][0]["shape"] == [1, 32]
     assert onnx_artifact["parity"]["passed"]
@@ -129,7 +129,7 @@ def test_unchanged_rerun_skips_every_stage_and_keeps_earlier_runs(example_run, e
     before = snapshot(example_run["out"])
     result = run_cli(env, "convert", *example_run["args"])
     assert result.returncode == 0, result.stderr[-3000:]
-    rerun = latest_run(example_run["out"], "model")
+    rerun = latest_run(example_run["out"], "face")
     report = read_report(rerun)
     assert rerun != example_run["run"]
     assert report["stages"] and all(stage["cached"] for stage in report["stages"])
@@ -147,16 +147,16 @@ def test_a_target_that_fails_its_gate_is_not_published(example_run, env):
     assert result.returncode == 1
     err = " ".join(result.stderr.split())
     assert "tflite/int8 failed its gate: worst output fc7_output" in err
-    failed, = [p for p in (example_run["out"] / "model").iterdir()
+    failed, = [p for p in (example_run["out"] / "face").iterdir()
                if p.is_dir() and read_report(p)["status"] == "failed"]
     report = read_report(failed)
     assert set(report["failed_targets"]) == {"tflite/int8", "tflite/dynamic"}
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
     assert int8["published"] is False and int8["path"] is None
     assert int8["parity"]["worst_output"] == "fc7_output" and int8["parity"]["cosine"] < 0.999999
-    assert not (failed / "model_int8.tflite").exists() and (failed / "model_fp32.tflite").exists()
+    assert not (failed / "face_int8.tflite").exists() and (failed / "face_fp32.tflite").exists()
     assert json.loads((failed / "run.json").read_text())["status"] == "failed"
-    assert latest_run(example_run["out"], "model") != failed  # latest.json still names a passed run
+    assert latest_run(example_run["out"], "face") != failed  # latest.json still names a passed run
 
 
 def test_input_shape_declared_in_the_symbol(face, env, tmp_path):
@@ -169,5 +169,5 @@ def test_input_shape_declared_in_the_symbol(face, env, tmp_path):
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(symbol), "--to", "onnx", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = read_report(latest_run(out, "model"))["artifacts"]
+    artifact, = read_report(latest_run(out, "m"))["artifacts"]
     assert artifact["inputs"][0]["shape"] == [1, 3, 112, 112] and artifact["parity"]["passed"]

@@ -48,7 +48,7 @@ def docker_run(docker_env, face, session_dir, example_run):
     args = [a if a != str(example_run["out"]) else str(out) for a in example_run["args"]]
     result = run_cli(docker_env, "convert", *args, "--runtime", "docker")
     assert result.returncode == 0, result.stderr[-5000:]
-    return {"out": out, "run": latest_run(out, "model"), "result": result}
+    return {"out": out, "run": latest_run(out, "face"), "result": result}
 
 
 def _bundles_made_in_docker(home) -> list[dict]:

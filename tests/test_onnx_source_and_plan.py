@@ -9,7 +9,7 @@ from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli, snapsh
 def test_onnx_source_to_tflite(example_run, env, session_dir):
     """The ONNX the example produced, as a source of its own: ONNX Runtime is the golden."""
     source = session_dir / "face.onnx"
-    shutil.copyfile(example_run["run"] / "model.onnx", source)
+    shutil.copyfile(example_run["run"] / "face.onnx", source)
     out = session_dir / "from-onnx"
     result = run_cli(env, "convert", str(source), "--to", "onnx,tflite,savedmodel,tfjs", "--quantize", "fp16", "--simplify",
                      "--out", str(out))
@@ -42,7 +42,7 @@ def test_plan_prints_the_dag_without_running(env, face, tmp_path):
 
 def test_plan_for_an_onnx_source_skips_export(env, example_run, tmp_path):
     source = tmp_path / "m.onnx"
-    shutil.copyfile(example_run["run"] / "model.onnx", source)
+    shutil.copyfile(example_run["run"] / "face.onnx", source)
     result = run_cli(env, "convert", str(source), "--to", "tflite", "--plan")
     assert result.returncode == 0, result.stderr
     steps = [line.split()[0] for line in result.stderr.splitlines()[1:4]]
@@ -51,7 +51,7 @@ def test_plan_for_an_onnx_source_skips_export(env, example_run, tmp_path):
 
 def test_surgery_options_on_an_onnx_source_are_refused(env, example_run, tmp_path):
     source = tmp_path / "m.onnx"
-    shutil.copyfile(example_run["run"] / "model.onnx", source)
+    shutil.copyfile(example_run["run"] / "face.onnx", source)
     result = run_cli(env, "convert", str(source), "--strip-preprocess", "--plan")
     assert result.returncode == 1 and "[plan] --strip-preprocess, --rename and --output-layer apply to MXNet sources" \
         in " ".join(result.stderr.split())
@@ -59,7 +59,7 @@ def test_surgery_options_on_an_onnx_source_are_refused(env, example_run, tmp_pat
 
 def test_truncated_onnx(env, example_run, tmp_path):
     source = tmp_path / "broken.onnx"
-    source.write_bytes((example_run["run"] / "model.onnx").read_bytes()[:3000])
+    source.write_bytes((example_run["run"] / "face.onnx").read_bytes()[:3000])
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(source), "--out", str(out))
     err = " ".join(result.stderr.split())

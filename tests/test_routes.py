@@ -12,7 +12,7 @@ import numpy as np
 
 import pytest
 
-from tests.conftest import REPO, in_runtime, newest_report, run_cli, snapshot
+from tests.conftest import REPO, in_runtime, model_dir, newest_report, run_cli, snapshot
 from tests.test_zoo import _convert
 
 ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-plain", "onnx-tf"]
@@ -76,18 +76,18 @@ def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, t
     err = " ".join(alone.stderr.split())
     assert "✗ tflite/fp32 failed its gate: worst output y" in err
     assert "first diverging layer: y (Clip), relative error 0 before" in err
-    report = newest_report(out, "model")
+    report = newest_report(out)
     divergence = report["artifacts"][0]["divergence"]
     assert (divergence["layer"], divergence["op"], divergence["output"]) == ("y", "Clip", "y")
     assert divergence["error_before"] == 0 and divergence["error_after"] > divergence["threshold"]
     assert not report["artifacts"][0]["published"]
-    html = next((out / "model").glob("*/report.html")).read_text()
+    html = next(model_dir(out).glob("*/report.html")).read_text()
     assert "first diverging layer <code>y</code> (Clip)" in html
 
     before = snapshot(out)
     fixed = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out))
     assert fixed.returncode == 0, fixed.stderr[-3000:]
-    tflite, = newest_report(out, "model")["artifacts"]
+    tflite, = newest_report(out)["artifacts"]
     missed = tflite["attempts"][0]
     assert missed["outcome"] == "missed its gate" and missed["divergence"]["layer"] == "y"
     assert tflite["published"] and tflite["route"] == "load/onnx → emit/onnx-tfops → emit/savedmodel-tflite"
@@ -128,7 +128,7 @@ def test_an_ops_parameter_input_bound_to_its_values(env, tmp_path):
     result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
                      "--bind", "scales=1,1,2,2", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite, = newest_report(out, "model")["artifacts"]
+    tflite, = newest_report(out)["artifacts"]
     assert tflite["published"] and [t["name"] for t in tflite["inputs"]] == ["X"]
     assert tflite["parity"]["max_abs_err"] < 1e-5
 
@@ -143,7 +143,7 @@ def test_modelferrys_own_translation_makes_what_the_others_cannot(env, tmp_path,
     result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
                      "--via", "onnx-tfops", "--no-fallback", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite, = newest_report(out, "model")["artifacts"]
+    tflite, = newest_report(out)["artifacts"]
     assert tflite["published"] and "emit/onnx-tfops" in tflite["route"]
     assert tflite["parity"]["max_abs_err"] <= 1e-4
 

@@ -23,9 +23,9 @@ def test_publish_to_s3(face, env, moto_server):
                      "--to", "onnx,tflite", "--out", "s3://models/prod/face", "--s3-endpoint-url", endpoint)
     assert result.returncode == 0, result.stderr[-3000:]
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models", Prefix="prod/face/")["Contents"]}
-    latest = json.loads(s3.get_object(Bucket="models", Key="prod/face/model/latest.json")["Body"].read())
+    latest = json.loads(s3.get_object(Bucket="models", Key="prod/face/face/latest.json")["Body"].read())
     prefix = f"prod/face/{latest['prefix']}"
-    assert {f"{prefix}/{name}" for name in ("model.onnx", "model_fp32.tflite", "report.json", "report.html",
+    assert {f"{prefix}/{name}" for name in ("face.onnx", "face_fp32.tflite", "report.json", "report.html",
                                              "run.json")} <= keys
     report = json.loads(s3.get_object(Bucket="models", Key=f"{prefix}/report.json")["Body"].read())
     for artifact in report["artifacts"]:

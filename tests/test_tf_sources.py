@@ -90,13 +90,13 @@ def test_mxnet_to_savedmodel_and_tfjs_is_channels_last(env, face, session_dir):
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
                      "--to", "savedmodel,tfjs", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    run = latest_run(out, "model")
+    run = latest_run(out, "face")
     artifact, tfjs = read_report(run)["artifacts"]
     assert tfjs["target"] == "tfjs" and tfjs["parity"]["passed"] and tfjs["parity"]["max_abs_err"] < 1e-4
     assert artifact["target"] == "savedmodel" and artifact["parity"]["passed"]
     assert artifact["parity"]["max_abs_err"] < 1e-4
     assert artifact["inputs"][0]["shape"] == [1, 112, 112, 3] and artifact["inputs"][0]["layout"] == "NHWC"
-    assert (run / "model_savedmodel" / "saved_model.pb").is_file()
+    assert (run / "face_savedmodel" / "saved_model.pb").is_file()
 
 
 def test_savedmodel_unknown_signature(env, keras_models, tmp_path):

@@ -18,8 +18,7 @@ def _convert(env, name: str, out, *extra: str):
     model = BY_NAME[name]
     source = fetch.source(model, download=False)   # `make zoo` brought it; tests reach only 127.0.0.1
     result = run_cli(env, "convert", str(source), *model.options, "--out", str(out), *extra)
-    stem = source.name if source.is_dir() else source.stem
-    return result, newest_report(out, stem)
+    return result, newest_report(out)
 
 
 def test_onnx_names_that_are_not_tf_scopes_convert_and_keep_the_models_names(env, tmp_path):

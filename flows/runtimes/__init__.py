@@ -5,7 +5,7 @@ virtualenv made from the same lock file where no Docker engine answers.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from flows.runtimes.base import Invocation, Runtime, StageRun
@@ -16,7 +16,13 @@ class RuntimeSpec:
     """Which runtime, with which limits: what a flow hands to its tasks."""
     name: str = "auto"
     memory: str | None = None     # docker memory limit, e.g. "4g"
-    cpus: float | None = None
+    cpus: float | None = None     # cores per stage (flows.budget)
+    jobs: int | None = None       # stages at once
+
+    @property
+    def allotment(self):
+        from flows.budget import Allotment
+        return Allotment(self.jobs, self.cpus)
 
 
 def _venv(spec: RuntimeSpec) -> Runtime:
@@ -42,10 +48,10 @@ def resolve_auto(spec: RuntimeSpec) -> tuple[RuntimeSpec, str]:
         try:
             from flows.images import base_image, docker_client
             base_image(docker_client())
-            return RuntimeSpec("docker", spec.memory, spec.cpus), "runtime: docker (a Docker engine answered)"
+            return replace(spec, name="docker"), "runtime: docker (a Docker engine answered)"
         except Exception as exc:
-            return RuntimeSpec("venv"), f"runtime: venv (Docker engine answered, but {exc})"
-    return RuntimeSpec("venv"), "runtime: venv (no Docker engine answered)"
+            return replace(spec, name="venv"), f"runtime: venv (Docker engine answered, but {exc})"
+    return replace(spec, name="venv"), "runtime: venv (no Docker engine answered)"
 
 
 @lru_cache(maxsize=None)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from flows import IMAGES_ROOT
 from flows.errors import StageFailed, TransientStageFailure
+from flows.runtimes import reaper
 from flows.runtimes.npm import package_lock_sha256
 
 EXIT_TRANSIENT = 75
@@ -26,6 +27,16 @@ class Invocation:
     inputs: list[Path]
     out: Path
     timeout_s: float = 1800.0
+    cores: tuple[int, ...] = ()   # the CPU cores the stage may use (flows.budget); () for all
+
+
+# Thread pools of the frameworks a stage loads, sized to its cores (affinity alone does not tell them).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                    "MXNET_CPU_WORKER_NTHREADS", "UV_THREADPOOL_SIZE")
+
+
+def thread_environment(cores: tuple[int, ...]) -> dict[str, str]:
+    return {name: str(len(cores)) for name in THREAD_VARIABLES} if cores else {}
 
 
 @dataclass
@@ -83,14 +94,25 @@ def stage_argv(invocation: Invocation, config: Path, inputs: list[str], out: str
 
 
 def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, log_path: Path) -> StageRun:
-    """Run a stage process, keeping its log; map its exit code to the contract."""
+    """Run a stage process in its own process group, on its cores, keeping its log; map its exit code to
+    the contract. A timeout or an interrupt ends the whole group, and so does the stage's end: nothing it
+    started outlives it."""
+    if invocation.cores:
+        argv = ["taskset", "--cpu-list", ",".join(map(str, invocation.cores)), *argv]
+        env = {**env, **thread_environment(invocation.cores)}
     started = time.monotonic()
+    stage = f"{invocation.stage}/{invocation.impl}"
     with open(log_path, "wb") as log:
-        try:
-            code = subprocess.run(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                  timeout=invocation.timeout_s, stdin=subprocess.DEVNULL).returncode
-        except subprocess.TimeoutExpired:
-            code = None
+        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        with reaper.tracked(stage, lambda: reaper.kill_group(process)):
+            try:
+                code = process.wait(invocation.timeout_s)
+            except subprocess.TimeoutExpired:
+                code = None
+            reaper.kill_group(process, grace_s=0 if code is not None else reaper.GRACE_S)
+    if reaper.stopping():
+        raise StageFailed(stage, "interrupted")
     seconds = time.monotonic() - started
     text = log_path.read_text(errors="replace")
     if code == 0:

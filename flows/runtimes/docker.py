@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from flows.errors import StageFailed
+from flows.runtimes import reaper
 from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, write_config
 
 # The image's own non-root user; used when the caller is root, so that
@@ -91,25 +92,30 @@ class DockerRuntime:
     def _run_container(self, image: str, command: list[str], volumes: dict, invocation: Invocation,
                        entrypoint: list[str] | None = None, working_dir: str = "/tmp") -> StageRun:
         started = time.monotonic()
+        cores = invocation.cores
         container = self.client.containers.create(
             self.tag(image), command=command, entrypoint=entrypoint, volumes=volumes, working_dir=working_dir,
             network_mode="none", read_only=True, tmpfs={"/tmp": "rw,exec,size=4g"},
             user=self._user(), mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
-            nano_cpus=int(self.limits.cpus * 1e9), pids_limit=self.limits.pids,
+            nano_cpus=int((len(cores) if cores else self.limits.cpus) * 1e9), pids_limit=self.limits.pids,
+            cpuset_cpus=",".join(map(str, cores)) or None,
             security_opt=["no-new-privileges"], cap_drop=["ALL"],
             environment={"MODELFERRY_RUNTIME": self.identity(image)},
             labels={LABEL: f"{invocation.stage}/{invocation.impl}", "modelferry.pid": str(os.getpid())})
         try:
-            container.start()
-            try:
-                code = container.wait(timeout=invocation.timeout_s)["StatusCode"]
-            except Exception:  # the wait timed out (requests' ReadTimeout/ConnectionError)
-                container.kill()
-                code = None
+            with reaper.tracked(f"{invocation.stage}/{invocation.impl}", container.kill):
+                container.start()
+                try:
+                    code = container.wait(timeout=invocation.timeout_s)["StatusCode"]
+                except Exception:  # the wait timed out (requests' ReadTimeout/ConnectionError)
+                    container.kill()
+                    code = None
             log = container.logs(stdout=True, stderr=True).decode(errors="replace")
             state = self.client.api.inspect_container(container.id)["State"]
         finally:
             container.remove(force=True)
+        if reaper.stopping():
+            raise StageFailed(f"{invocation.stage}/{invocation.impl}", "interrupted")
         seconds = time.monotonic() - started
         if code == 0:
             return StageRun(seconds=seconds, log=log)

@@ -1,6 +1,8 @@
 """A local directory as the store; every write lands atomically."""
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import shutil
 import uuid
@@ -45,6 +47,28 @@ class LocalStore:
     def get_bytes(self, key: str) -> bytes | None:
         path = self.root / key
         return path.read_bytes() if path.is_file() else None
+
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        data = self.get_bytes(key)
+        return data, None if data is None else hashlib.sha256(data).hexdigest()
+
+    def swap(self, key: str, data: bytes, expected: str | None, content_type: str = "application/json") -> bool:
+        target = self._target(key)
+        with open(target.with_name(f".{target.name}.lock"), "w") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)   # compare and replace as one step, across processes
+            if self.get_versioned(key)[1] != expected:
+                return False
+            self.put_bytes(key, data, content_type)
+            return True
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            (self.root / key).unlink(missing_ok=True)
+        for key in keys:   # and the folders they leave empty
+            for folder in (self.root / key).parents:
+                if folder == self.root or not folder.is_dir() or any(folder.iterdir()):
+                    break
+                folder.rmdir()
 
     def list(self, prefix: str = "") -> list[str]:
         if not self.root.is_dir():

@@ -76,6 +76,38 @@ class S3Store:
                 return None
             raise self._fail(exc, f"reading {key}") from None
 
+    def get_versioned(self, key: str) -> tuple[bytes | None, str | None]:
+        try:
+            found = self.client.get_object(Bucket=self.bucket, Key=self._key(key))
+            return found["Body"].read(), found["ETag"]
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None, None
+            raise self._fail(exc, f"reading {key}") from None
+
+    def swap(self, key: str, data: bytes, expected: str | None, content_type: str = "application/json") -> bool:
+        """S3's conditional writes: If-Match the ETag read, or If-None-Match * for a new object."""
+        condition = {"IfMatch": expected} if expected else {"IfNoneMatch": "*"}
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type,
+                                   **condition)
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict",
+                                                               "412", "409"):
+                return False
+            raise self._fail(exc, f"uploading {key}") from None
+        except BotoCoreError as exc:
+            raise self._fail(exc, f"uploading {key}") from None
+
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):   # DeleteObjects takes 1000 keys at a time
+            batch = [{"Key": self._key(k)} for k in keys[start:start + 1000]]
+            try:
+                self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
+            except (BotoCoreError, ClientError) as exc:
+                raise self._fail(exc, "deleting an unfinished run") from None
+
     def list(self, prefix: str = "") -> list[str]:
         keys, strip = [], len(self.prefix) + 1 if self.prefix else 0
         paginator = self.client.get_paginator("list_objects_v2")

@@ -1,0 +1,64 @@
+"""The CPU budget: how many stages run at once, and on which cores.
+
+One budget per process (the machine's cores do not multiply with the runs in it: a batch's
+conversions share it). A stage takes `stage_cpus` cores from it for as long as its process runs, and
+at most `jobs` stages hold cores at once; a stage that finds too few free cores waits. The cores it
+got are pinned: docker's --cpuset-cpus, the venv process's CPU affinity, so that two stages on two
+cores never share one.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+def machine_cpus() -> list[int]:
+    """The cores this process may run on."""
+    try:
+        return sorted(os.sched_getaffinity(0))
+    except AttributeError:   # not Linux
+        return list(range(os.cpu_count() or 1))
+
+
+@dataclass(frozen=True)
+class Allotment:
+    """What one run asks of the budget."""
+    jobs: int | None = None          # stages at once; default: one per core
+    stage_cpus: float | None = None  # cores per stage; default: cores / jobs
+
+    def resolve(self, cores: int) -> tuple[int, int]:
+        jobs = max(1, self.jobs or cores)
+        per_stage = math.ceil(self.stage_cpus) if self.stage_cpus else max(1, cores // jobs)
+        if per_stage > cores:
+            raise ValueError(f"--stage-cpus {self.stage_cpus:g} is more than this machine's {cores} cores")
+        return jobs, per_stage
+
+
+class CpuBudget:
+    def __init__(self, cores: list[int] | None = None):
+        self.cores = cores or machine_cpus()
+        self._free = list(self.cores)
+        self._running = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def take(self, allotment: Allotment):
+        """Wait for the cores one stage of this run may use; yields their ids."""
+        jobs, per_stage = allotment.resolve(len(self.cores))
+        with self._changed:
+            self._changed.wait_for(lambda: self._running < jobs and len(self._free) >= per_stage)
+            mine, self._free = self._free[:per_stage], self._free[per_stage:]
+            self._running += 1
+        try:
+            yield tuple(mine)
+        finally:
+            with self._changed:
+                self._free = sorted(self._free + mine)
+                self._running -= 1
+                self._changed.notify_all()
+
+
+BUDGET = CpuBudget()
