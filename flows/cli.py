@@ -47,18 +47,24 @@ def _prefect_defaults(verbose: bool) -> None:
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
+def _who() -> str:
+    from flows.progress import model
+
+    return f"[magenta]{escape(model.get())}[/] " if model.get() else ""
+
+
 class RichReporter:
     def started(self, name, image, runtime):
-        console.print(f"[cyan]▶[/] {name} [dim]({image} image, {runtime})[/] …")
+        console.print(f"{_who()}[cyan]▶[/] {name} [dim]({image} image, {runtime})[/] …")
 
     def finished(self, name, seconds, cached):
-        console.print(f"[green]✓[/] {name} " + ("[dim]cached[/]" if cached else f"{seconds:.1f}s"))
+        console.print(f"{_who()}[green]✓[/] {name} " + ("[dim]cached[/]" if cached else f"{seconds:.1f}s"))
 
     def failed(self, name, reason):
-        console.print(f"[red]✗[/] {name}: {escape(reason)}")
+        console.print(f"{_who()}[red]✗[/] {name}: {escape(reason)}")
 
     def note(self, text):
-        console.print(f"[dim]{text}[/]")
+        console.print(f"{_who()}[dim]{escape(text)}[/]")
 
 
 def _use_server() -> None:
@@ -135,33 +141,12 @@ def convert(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
 ):
-    from pydantic import ValidationError
-
-    from flows.config import (ConvertRequest, Gates, Normalize, parse_bind, parse_floats, parse_input_range,
-                              parse_input_shape, parse_rename)
+    from flows.options import error_messages, request_from_options
 
     try:
-        request = ConvertRequest(
-            source=source, name=name, epoch=epoch, targets=_split(to), quantize=_split(quantize),
-            calibration=calibration, samples=samples,
-            input_shapes=dict(parse_input_shape(s) for s in input_shape),
-            input_ranges=dict(parse_input_range(r) for r in input_range),
-            normalize=Normalize(mean=parse_floats(mean, "--mean"), std=parse_floats(std, "--std"),
-                                channel_order=channel_order),
-            bind=dict(parse_bind(b) for b in bind),
-            strip_preprocess=strip_preprocess, simplify=simplify, trust_custom_code=trust_custom_code, signature=signature,
-            graph_inputs=_split(graph_inputs), graph_outputs=_split(graph_outputs),
-            rename=dict(parse_rename(r) for r in rename),
-            output_layer=output_layer, opset=opset, out=out, s3_endpoint_url=s3_endpoint_url,
-            runtime=runtime, stage_memory=stage_memory, stage_cpus=stage_cpus, jobs=jobs, stage_timeout_s=stage_timeout,
-            fallback=fallback, via=_split(via),
-            gates=Gates(fp32_max_abs=gate_fp32_max_abs, fp16_cosine=gate_fp16_cosine,
-                        int8_cosine=gate_int8_cosine, fp16_max_abs=gate_fp16_max_abs,
-                        int8_max_abs=gate_int8_max_abs))
-    except (ValueError, ValidationError) as exc:
-        messages = [e["msg"].removeprefix("Value error, ") for e in exc.errors()] \
-            if isinstance(exc, ValidationError) else [str(exc)]
-        for message in messages:
+        request = request_from_options(dict(locals()))
+    except ValueError as exc:
+        for message in error_messages(exc):
             console.print(f"[red]error:[/] {escape(message)}")
         raise typer.Exit(2)
 
@@ -197,6 +182,56 @@ def convert(
     _print_summary(result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":
         raise typer.Exit(1)
+
+
+@app.command(help="Convert every model of a YAML manifest (keys: convert's long options with underscores), "
+                  "up to --parallel at once; publish each, and a batch report under OUT/_batches/.")
+def batch(manifest: Path = typer.Argument(..., help="models.yaml: `out`, `defaults` and `models` (each with a "
+                                          "`source`: a path relative to the manifest, or s3://bucket/key)."),
+          parallel: int = typer.Option(1, "--parallel", "-p", min=1, help="Conversions at once (their stages "
+                                       "share one CPU budget)."),
+          verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs.")):
+    from flows.batch import ManifestError, convert_command, load
+
+    try:
+        load(manifest, convert_command())   # every entry checked before any work
+    except ManifestError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+    _prefect_defaults(verbose)
+    _use_server()
+    from flows import progress
+    from flows.batch import table_rows
+    from flows.batch_flow import batch as batch_flow
+
+    progress.use(RichReporter())
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        report = batch_flow(str(manifest.resolve()), parallel)
+    except KeyboardInterrupt:
+        from flows.runtimes import reaper
+
+        reaper.stop_all()
+        console.print("[red]interrupted[/]: the batch report was not published")
+        raise typer.Exit(130)
+    _print_batch(report, table_rows(report))
+    if report["status"] != "passed":
+        raise typer.Exit(1)
+
+
+def _print_batch(report: dict, rows: list[dict]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"batch {report['batch_id']}: {report['status']} ({report['counts']['passed']} passed, "
+                        f"{report['counts']['failed']} failed, {report['counts']['error']} errors) in "
+                        f"{report['seconds']:.1f}s at --parallel {report['parallel']}")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        style = "green" if row["status"] == "passed" else "red"
+        table.add_row(*[f"[{style}]{escape(str(v))}[/]" if k == "status" else escape(str(v)) for k, v in row.items()])
+    console.print(table)
+    console.print(f"batch report: {report['location']}/report.html")
 
 
 def _print_plan(request) -> None:

@@ -13,6 +13,7 @@ from flows import progress
 from flows.config import ConvertRequest
 from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
+from flows.prefect_artifacts import record_conversion
 from flows.publish import check_name, publish
 from flows.report import build
 from flows.routes import Made, Steps, make, no_artifact
@@ -73,5 +74,6 @@ def convert(request: ConvertRequest) -> RunResult:
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
                    stages=steps.outcomes(), model=name, trunk=model,
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
-    location = publish(store, report, results, origin)
-    return RunResult(report=report, location=f"{store.url.rstrip('/')}/{location}", stages=steps.outcomes())
+    location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
+    record_conversion(report, location)
+    return RunResult(report=report, location=location, stages=steps.outcomes())

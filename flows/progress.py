@@ -1,7 +1,12 @@
 """Stage progress as the user sees it; the CLI installs a rich reporter."""
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Protocol
+
+# Which conversion a line is about, where several run at once (a batch): set per conversion, and
+# carried into its branches' threads with the context.
+model: ContextVar[str] = ContextVar("model", default="")
 
 
 class Reporter(Protocol):

@@ -65,6 +65,11 @@ def test_the_server_outlives_a_call_and_every_conversion_uses_it(env, face, tmp_
         assert [r for r in runs if r["name"]], "the conversion's flow run is not on the server"
         flows = {f["id"]: f["name"] for f in api(url, "/flows/filter")}
         assert {flows[r["flow_id"]] for r in runs} == {"convert"}
+        artifact, = api(url, "/artifacts/filter", {"artifacts": {"key": {"any_": ["convert-face"]}}})
+        report = read_report(latest_run(tmp_path / "out", "face"))
+        assert artifact["type"] == "markdown" and artifact["flow_run_id"] == runs[0]["id"]
+        assert f"| onnx | fp32 | passed | {report['artifacts'][0]['parity']['max_abs_err']:.3g} |" in artifact["data"]
+        assert (latest_run(tmp_path / "out", "face") / "report.html").as_uri() in artifact["data"]
     finally:
         stopped = run_cli(home, "server", "stop")
     assert stopped.returncode == 0 and f"port {port}" in stopped.stderr
