@@ -91,33 +91,38 @@ def load(path: Path, command) -> tuple[str, list[Entry]]:
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ManifestError(f"{where}: `defaults` is a mapping of convert's options")
-    base = path.resolve().parent
     out = str(data.get("out") or defaults.get("out") or "./artifacts")
     entries = []
     for index, model in enumerate(data["models"]):
         if not isinstance(model, dict) or not model.get("source"):
             raise ManifestError(f"{where}: model #{index + 1} has no `source`")
-        options = {"out": out, **defaults, **model}
-        source = str(options.pop("source"))
-        for key in PATH_OPTIONS:
-            if options.get(key):
-                options[key] = _local(base, str(options[key]))
-        if "://" not in str(options["out"]):
-            options["out"] = _local(base, str(options["out"]))
-        local = source if is_remote(source) else _local(base, source)
         try:
-            argv = [local if not is_remote(source) else "remote-source", *entry_argv(options, command)]
-            with command.make_context("convert", argv) as ctx:
-                request = request_from_options(ctx.params)
-        except ValueError as exc:
-            raise ManifestError(f"{where}: model #{index + 1} ({source}): {'; '.join(error_messages(exc))}") from None
-        except Exception as exc:   # click's usage errors: a value the option does not take
-            message = getattr(exc, "format_message", lambda: str(exc))()
-            raise ManifestError(f"{where}: model #{index + 1} ({source}): {message}") from None
-        if is_remote(source):
-            request = request.model_copy(update={"origin": source})
-        entries.append(Entry(index, source, request))
+            entries.append(entry(index, {"out": out, **defaults, **model}, path.resolve().parent, command))
+        except ManifestError as exc:
+            raise ManifestError(f"{where}: model #{index + 1} ({model['source']}): {exc}") from None
     return out, entries
+
+
+def entry(index: int, options: dict, base: Path, command) -> Entry:
+    """One model: `source` and convert's options by their long names; relative paths from `base`."""
+    options = dict(options)
+    source = str(options.pop("source"))
+    for key in PATH_OPTIONS:
+        if options.get(key):
+            options[key] = _local(base, str(options[key]))
+    if options.get("out") and "://" not in str(options["out"]):
+        options["out"] = _local(base, str(options["out"]))
+    try:
+        argv = ["remote-source" if is_remote(source) else _local(base, source), *entry_argv(options, command)]
+        with command.make_context("convert", argv) as ctx:
+            request = request_from_options(ctx.params)
+    except ValueError as exc:
+        raise ManifestError("; ".join(error_messages(exc))) from None
+    except Exception as exc:   # click's usage errors: a value the option does not take
+        raise ManifestError(getattr(exc, "format_message", lambda: str(exc))()) from None
+    if is_remote(source):
+        request = request.model_copy(update={"origin": source})
+    return Entry(index, source, request)
 
 
 def resolve_remote(entry: Entry) -> ConvertRequest:

@@ -234,6 +234,26 @@ def _print_batch(report: dict, rows: list[dict]) -> None:
     console.print(f"batch report: {report['location']}/report.html")
 
 
+@app.command(help="Register the convert and batch deployments of infra/prefect.yaml (and the `modelferry` process "
+                  "work pool) on the Prefect server; then run `prefect worker start --pool modelferry` on each "
+                  "machine that converts.")
+def deploy(manifest: Optional[Path] = typer.Option(None, help="The manifest the batch deployment's schedule converts "
+                                                   "(without it, the batch deployment has no schedule)."),
+           cron: Optional[str] = typer.Option(None, help="The batch schedule, in cron syntax (default: "
+                                              "infra/prefect.yaml's, nightly at 03:00 UTC).")):
+    _prefect_defaults(False)
+    _use_server()
+    from flows.deploy import deploy as register
+
+    if manifest is not None and not manifest.is_file():
+        console.print(f"[red]error:[/] {manifest}: no such manifest")
+        raise typer.Exit(2)
+    for deployment in register(manifest, cron):
+        when = f", scheduled {', '.join(deployment.schedules)}" if deployment.schedules else ""
+        console.print(f"deployment {deployment.name} on work pool modelferry{when}")
+    console.print("start a worker: prefect worker start --pool modelferry")
+
+
 def _print_plan(request) -> None:
     from flows.errors import ConversionError
     from flows.plan import describe, plan
