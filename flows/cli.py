@@ -77,6 +77,15 @@ def _use_server() -> None:
         raise typer.Exit(1)
 
 
+def _in_this_process():
+    """Prefect settings for a flow run by the CLI itself. No heartbeats: they tell a server that a run whose
+    process died (a worker's flow run) has crashed; here the CLI is the process and reports its own end
+    (SIGTERM and Ctrl-C mark the run crashed), and stopping the heartbeat thread costs up to 1 s per call."""
+    import prefect.settings as settings
+
+    return settings.temporary_settings(updates={settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
 def _split(values: Optional[str]) -> list[str]:
     return [v.strip() for v in (values or "").split(",") if v.strip()]
 
@@ -163,7 +172,8 @@ def convert(
     signal.signal(signal.SIGTERM, _interrupt)  # so running stage processes and containers are ended
     started = time.monotonic()
     try:
-        result = convert_flow(request)
+        with _in_this_process():
+            result = convert_flow(request)
     except KeyboardInterrupt:
         from flows.runtimes import reaper
 
@@ -207,7 +217,8 @@ def batch(manifest: Path = typer.Argument(..., help="models.yaml: `out`, `defaul
     progress.use(RichReporter())
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        report = batch_flow(str(manifest.resolve()), parallel)
+        with _in_this_process():
+            report = batch_flow(str(manifest.resolve()), parallel)
     except KeyboardInterrupt:
         from flows.runtimes import reaper
 

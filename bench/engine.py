@@ -1,0 +1,101 @@
+"""Benchmark: what Prefect and the CLI cost per conversion, with modelferry's server running.
+
+    .venv/bin/python bench/engine.py [--repeat 3] [--out bench/results/engine.md]
+
+The bundled MobileFaceNet → ONNX + TFLite (fp32, fp16), through the CLI as a user runs it, in a fresh
+MODELFERRY_HOME (the runtimes' venvs shared) with its own server:
+- a cold conversion one stage at a time (--jobs 1): wall time minus the stages' own time is the
+  orchestration's overhead (goal ≤ 2 s);
+- an unchanged re-run (goal ≤ 3 s in all);
+- the same cold conversion with --jobs 2 (branches side by side);
+- beside them, what each call paid before: Prefect's temporary server, started by an empty flow in a
+  fresh process without PREFECT_API_URL, and `modelferry server start` once.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = REPO / ".venv" / "bin"
+FACE = REPO / "examples" / "models" / "face"
+EMPTY_FLOW = "from prefect import flow\n@flow\ndef hello():\n    return 1\nhello()\n"
+
+
+def timed(argv: list[str], env: dict) -> float:
+    started = time.monotonic()
+    done = subprocess.run(argv, env=env, cwd=REPO, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:3])} failed: {done.stderr[-3000:]}")
+    return time.monotonic() - started
+
+
+def stage_seconds(out: Path) -> float:
+    latest = json.loads((out / "face" / "latest.json").read_text())
+    report = json.loads((out / latest["prefix"] / "report.json").read_text())
+    return sum(s["seconds"] for s in report["stages"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--out", type=Path, help="also write the table here (markdown)")
+    args = parser.parse_args()
+    if not (FACE / "model-symbol.json").is_file():
+        raise SystemExit("run `make example` first: it builds the bundled model")
+
+    scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-engine-"))
+    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
+    (scratch / "home").mkdir()
+    (scratch / "home" / "venvs").symlink_to(shared / "venvs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(MODELFERRY_HOME=str(scratch / "home"), PREFECT_HOME=str(scratch / "prefect-client"))
+    modelferry = str(BIN / "modelferry")
+    rows = []
+    try:
+        cold_start = timed([modelferry, "server", "start"], env)
+        rows.append(("`modelferry server start` (once, fresh database)", cold_start, None, None, "—"))
+        temp = [timed([str(BIN / "python"), "-c", EMPTY_FLOW], {**env, "PREFECT_HOME": str(scratch / f"eph{i}")})
+                for i in range(args.repeat)]
+        rows.append(("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None, "—"))
+
+        convert = [modelferry, "convert", str(FACE / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
+                   "--to", "onnx,tflite", "--quantize", "fp16"]
+        for jobs in (1, 2):
+            walls, works = [], []
+            for i in range(args.repeat):
+                shutil.rmtree(scratch / "home" / "bundles", ignore_errors=True)
+                out = scratch / f"out-{jobs}-{i}"
+                walls.append(timed([*convert, "--out", str(out), "--jobs", str(jobs)], env))
+                works.append(stage_seconds(out))
+            wall, work = statistics.median(walls), statistics.median(works)
+            rows.append((f"convert, cold cache, --jobs {jobs}", wall, work, wall - work if jobs == 1 else None,
+                         "overhead ≤ 2 s" if jobs == 1 else "—"))
+        again = [timed([*convert, "--out", str(scratch / "out-1-0"), "--jobs", "1"], env) for _ in range(args.repeat)]
+        rows.append(("convert, unchanged re-run", statistics.median(again), 0.0, statistics.median(again), "≤ 3 s in all"))
+    finally:
+        subprocess.run([modelferry, "server", "stop"], env=env, capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    lines = [f"Median of {args.repeat} runs; MobileFaceNet (examples/models/face) → ONNX + TFLite fp32/fp16, venv "
+             f"runtime, {os.cpu_count()} cores.", "",
+             "| measurement | wall s | stages s | overhead s | goal |", "|---|---|---|---|---|"]
+    for name, wall, work, overhead, goal in rows:
+        fmt = lambda v: "—" if v is None else f"{v:.2f}"
+        lines.append(f"| {name} | {fmt(wall)} | {fmt(work)} | {fmt(overhead)} | {goal} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(f"# Orchestration overhead (bench/engine.py)\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
