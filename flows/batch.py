@@ -141,7 +141,7 @@ def outcome_of(entry: Entry, report: dict | None, location: str | None, seconds:
     targets = {f"{a['target']}/{a['precision']}": "passed" if a["published"] else a.get("reason", "failed")
                for a in report["artifacts"]}
     return Outcome(entry.index, entry.source, report["status"], model=report["model"], location=location,
-                   seconds=round(seconds, 2), stages_run=sum(not s["cached"] for s in report["stages"]),
+                   seconds=round(seconds, 2), stages_run=sum(not s["cached"] for s in report["stages"] + report["failed_stages"]),
                    targets=targets)
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flows import STAGES_ROOT
+from flows.errors import StageFailed
 from flows.settings import home
 from stages.bundle import MANIFEST, content_sha256, tree_sha256
 
@@ -97,6 +98,22 @@ class BundleCache:
             os.replace(scratch, final)
         (self.root / f".{key}.commit").unlink(missing_ok=True)
         return final
+
+    def failure(self, key: str) -> StageFailed | None:
+        """The remembered failure of `key` (the stage said why, and would say it again), or None."""
+        path = self.root / f"{key}.failed.json"
+        if not path.is_file():
+            return None
+        known = json.loads(path.read_text())
+        failed = StageFailed(known["stage"], known["cause"], log_tail=known.get("log_tail", ""))
+        failed.settled = failed.cached = True
+        return failed
+
+    def remember_failure(self, key: str, failed: StageFailed) -> None:
+        path = self.root / f"{key}.failed.json"
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}")
+        tmp.write_text(json.dumps({"stage": failed.stage, "cause": failed.cause, "log_tail": failed.log_tail}))
+        os.replace(tmp, path)
 
     def discard(self, scratch: Path) -> None:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -72,7 +72,7 @@ def convert(request: ConvertRequest) -> RunResult:
 
     model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
     report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
-                   stages=steps.outcomes(), model=name, trunk=model,
+                   stages=steps.outcomes(), failures=steps.failures, model=name, trunk=model,
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)

@@ -12,7 +12,11 @@ class ConversionError(Exception):
 
 
 class StageFailed(ConversionError):
-    """A stage process exited with a permanent failure."""
+    """A stage process exited with a permanent failure. `settled`: the stage itself said why (its
+    `error:` line, a normal exit), so the same inputs fail the same way again and the failure may be
+    cached; not a timeout, a signal or an interrupt. `cached`: this failure was remembered, not run."""
+    settled: bool = False
+    cached: bool = False
 
 
 class TransientStageFailure(StageFailed):

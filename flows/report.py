@@ -81,7 +81,7 @@ def _artifact(made: Made, model: str) -> dict:
                       | {"gate": parity["outputs"][parity["worst_output"]]["gate"], "outputs": parity["outputs"]}}
 
 
-def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome],
+def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome], failures: list,
           model: str, trunk: dict, surgery: dict | None) -> dict:
     """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing)."""
     artifacts = [_artifact(made, model) for made in results]
@@ -98,6 +98,8 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
         "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
                     "cached": s.cached} | ({"started_at": round(s.started_at, 3), "cores": list(s.cores)}
                                            if not s.cached else {}) for s in stages],
+        "failed_stages": [{"stage": step.stage, "impl": step.impl, "label": step.label, "cached": exc.cached,
+                           "reason": exc.cause} for step, exc in failures],
     }
     if trunk.get("samples_info"):
         report["samples"] = trunk["samples_info"]

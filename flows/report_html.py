@@ -61,6 +61,9 @@ def render(report: dict) -> str:
     stages = "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td>"
                      f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
                      for s in report["stages"])
+    stages += "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td><td class='failed'>"
+                      f"failed{' (remembered from an earlier run)' if s['cached'] else ''}: {escape(s['reason'])}</td></tr>"
+                      for s in report.get("failed_stages", []))
     pre = report.get("preprocess")
     pre_html = (f"<p>Preprocessing stripped from the model — feed <code>(x - {_fmt(pre.get('mean'))}) × "
                 f"{_fmt(pre.get('scale'))}</code> (removed: {escape(', '.join(pre.get('removed', [])))})</p>"

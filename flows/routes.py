@@ -28,6 +28,7 @@ class Steps:
         self.source_bundle, self.spec, self.timeout_s = source_bundle, spec, timeout_s
         self.done: dict[str, StageOutcome] = {}
         self.failed: dict[str, StageFailed] = {}
+        self.failures: list[tuple[Step, StageFailed]] = []   # in the order they failed, for the report
         self._running: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -52,6 +53,7 @@ class Steps:
         except StageFailed as exc:
             with self._lock:
                 self.failed[step.id] = exc
+                self.failures.append((step, exc))
             raise
         finally:
             with self._lock:

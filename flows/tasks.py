@@ -50,6 +50,10 @@ def run_stage(stage: str, impl: str, config: dict, inputs: list[Path], runtime: 
     if hit is None:
         with cache.claim(key):   # one maker per key, across runs: the others wait, then find its bundle
             hit = cache.get(key)
+            known = cache.failure(key) if hit is None else None
+            if known is not None:   # it failed on these very inputs, and said why: it would again
+                progress.reporter.failed(f"{name} (failed on these inputs before)", known.cause)
+                raise known
             if hit is None:
                 return _make(name, Invocation(stage=stage, impl=impl, image=spec.image, config=config,
                                               inputs=inputs, out=cache.scratch(key), timeout_s=timeout_s),
@@ -71,6 +75,8 @@ def _make(name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, k
         cache.discard(scratch)
         if isinstance(exc, StageFailed):
             progress.reporter.failed(name, exc.cause)
+            if exc.settled:
+                cache.remember_failure(key, exc)
         raise
     bundle = cache.commit(scratch, key)
     progress.reporter.finished(name, seconds, cached=False)

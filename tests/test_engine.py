@@ -98,7 +98,7 @@ def test_a_prefect_api_url_that_does_not_answer_is_a_clear_error(env, face, tmp_
 
 def _intervals(report: dict) -> list[tuple[float, float, str, tuple]]:
     return [(s["started_at"], s["started_at"] + s["seconds"], f"{s['stage']}/{s['impl']} {s['label']}", tuple(s["cores"]))
-            for s in report["stages"] if not s["cached"]]
+            for s in report["stages"] if "started_at" in s]
 
 
 def _overlaps(report: dict) -> list[tuple]:
@@ -132,13 +132,21 @@ def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
     """basic-pitch's ONNX held to onnx2tf (--no-fallback), which crashes on it: the TFLite branch fails,
     the ONNX branch still validates and is published; the run exits 1 and the report says which target
     failed and why."""
-    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback")
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])   # nothing cached yet
+    result, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback")
     assert result.returncode == 1
     assert report["status"] == "failed" and report["failed_targets"] == ["tflite/fp32"]
     onnx, tflite = report["artifacts"]
     assert onnx["published"] and onnx["parity"]["passed"]
     assert not tflite["published"] and "onnx2tf could not convert the model" in tflite["reason"]
     assert "✗ tflite/fp32" in result.stderr
+    failed, = report["failed_stages"]
+    assert (failed["stage"], failed["impl"], failed["cached"]) == ("emit", "onnx2tf", False)
+
+    # the stage said why it failed: on the same inputs it would again, so a re-run does not run it
+    again, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback")
+    assert again.returncode == 1 and "▶" not in again.stderr
+    assert report["failed_stages"][0]["cached"] and report["failed_stages"][0]["reason"] == failed["reason"]
 
 
 def test_two_identical_runs_at_once_share_the_work_and_neither_corrupts_the_other(env, face, tmp_path):

@@ -135,4 +135,6 @@ def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
     died = f"crashed (signal {-code}); see the log tail" if code < 0 else f"exited with code {code}"
     reason = reasons[-1] if reasons else died
     error = TransientStageFailure if code == EXIT_TRANSIENT else StageFailed
-    raise error(stage, reason, log_tail=tail)
+    failure = error(stage, reason, log_tail=tail)
+    failure.settled = error is StageFailed and code > 0 and bool(reasons)
+    raise failure
