@@ -68,7 +68,7 @@ def convert_command():
     return typer.main.get_command(app).commands["convert"]
 
 
-def _local(manifest_dir: Path, value: str) -> str:
+def local_path(manifest_dir: Path, value: str) -> str:
     path = Path(value).expanduser()
     return str(path if path.is_absolute() else manifest_dir / path)
 
@@ -109,11 +109,11 @@ def entry(index: int, options: dict, base: Path, command) -> Entry:
     source = str(options.pop("source"))
     for key in PATH_OPTIONS:
         if options.get(key):
-            options[key] = _local(base, str(options[key]))
+            options[key] = local_path(base, str(options[key]))
     if options.get("out") and "://" not in str(options["out"]):
-        options["out"] = _local(base, str(options["out"]))
+        options["out"] = local_path(base, str(options["out"]))
     try:
-        argv = ["remote-source" if is_remote(source) else _local(base, source), *entry_argv(options, command)]
+        argv = ["remote-source" if is_remote(source) else local_path(base, source), *entry_argv(options, command)]
         with command.make_context("convert", argv) as ctx:
             request = request_from_options(ctx.params)
     except ValueError as exc:
@@ -129,9 +129,12 @@ def resolve_remote(entry: Entry) -> ConvertRequest:
     """The request with its source fetched where it is a URI (the name in the store told by the URI)."""
     if not is_remote(entry.source):
         return entry.request
-    fetched = fetch(entry.source, entry.request.s3_endpoint_url)
-    return entry.request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
-                                            "name": entry.request.name or fetched.name})
+    return with_fetched(entry.request, fetch(entry.source, entry.request.s3_endpoint_url))
+
+
+def with_fetched(request: ConvertRequest, fetched) -> ConvertRequest:
+    return request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
+                                      "name": request.name or fetched.name})
 
 
 def outcome_of(entry: Entry, report: dict | None, location: str | None, seconds: float,

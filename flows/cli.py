@@ -35,6 +35,10 @@ server_app = typer.Typer(help="modelferry's Prefect server on 127.0.0.1: started
                                   "conversion after it (PREFECT_API_URL, when set, wins).", no_args_is_help=True)
 app.add_typer(images_app, name="images")
 app.add_typer(server_app, name="server")
+hooks_app = typer.Typer(help="MLflow model-registry hooks: a new version (or tag, or alias) that matches a rule "
+                             "is converted and the results written back to the registry (MLFLOW_TRACKING_URI).",
+                        no_args_is_help=True)
+app.add_typer(hooks_app, name="hooks")
 app.add_typer(runtime_app, name="runtime")
 
 
@@ -403,6 +407,72 @@ def server_status():
                   f"pid {state.pid}, since {since}; log {server.log_file()})")
     if not healthy:
         raise typer.Exit(1)
+
+
+def _rules(path: Path):
+    from flows.batch import ManifestError
+    from flows.hooks.rules import load
+
+    try:
+        return load(path)
+    except ManifestError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(2)
+
+
+DISPATCH_HELP = ("auto: through the convert-model/convert deployment when a worker of the modelferry pool is "
+                 "online, else here; deployment; local.")
+
+
+@hooks_app.command("serve", help="Serve MLflow 3 webhooks (model_version.created, tag and alias events): verify "
+                                 "each delivery's signature, convert matching versions once, write back.")
+def hooks_serve(rules: Path = typer.Option(..., help="hooks.yaml: `rules:`, each with a `model` glob, optional "
+                                           "`tags`, and a batch manifest entry's keys."),
+                host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+                port: int = typer.Option(8787, help="Port to listen on."),
+                secret_env: str = typer.Option("MODELFERRY_HOOK_SECRET", help="The environment variable that holds "
+                                               "the webhook's secret (as given to MLflow's create_webhook)."),
+                dispatch: str = typer.Option("auto", help=DISPATCH_HELP),
+                parallel: int = typer.Option(1, min=1, help="Conversions at once when they run here.")):
+    secret = os.environ.get(secret_env)
+    if not secret:
+        console.print(f"[red]error:[/] ${secret_env} is not set: the webhook's secret is needed to verify deliveries")
+        raise typer.Exit(2)
+    checked = _rules(rules)
+    _prefect_defaults(False)
+    _use_server()
+    from flows import progress
+    from flows.hooks.service import serve
+
+    progress.use(RichReporter())
+    try:
+        with _in_this_process():
+            serve(checked, secret, host, port, dispatch, parallel)
+    except KeyboardInterrupt:
+        from flows.runtimes import reaper
+
+        reaper.stop_all()
+
+
+@hooks_app.command("reconcile", help="Convert the versions that match a rule and have no result yet (MLflow does "
+                                     "not redeliver a lost event); waits for the conversions run here.")
+def hooks_reconcile(rules: Path = typer.Option(..., help="hooks.yaml, as for `hooks serve`."),
+                    dispatch: str = typer.Option("auto", help=DISPATCH_HELP),
+                    parallel: int = typer.Option(1, min=1, help="Conversions at once when they run here."),
+                    stale_after: float = typer.Option(3600, help="Seconds after which a claimed version with no "
+                                                      "result is taken over (its conversion died).")):
+    checked = _rules(rules)
+    _prefect_defaults(False)
+    _use_server()
+    from flows import progress
+    from flows.hooks.service import reconcile
+
+    progress.use(RichReporter())
+    with _in_this_process():
+        found = reconcile(checked, dispatch, parallel, stale_after)
+    for uri, outcome in found:
+        console.print(f"{escape(uri)}: {escape(outcome)}")
+    console.print(f"{len(found)} version(s) without a result" if found else "every matching version has a result")
 
 
 def main() -> None:  # pragma: no cover

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -28,6 +29,7 @@ class RunResult:
     report: dict
     location: str          # where the run was published
     stages: list[StageOutcome]
+    files: dict[str, Path] = field(default_factory=dict)   # each published artifact's name -> its local file
 
 
 def _run_id(request: ConvertRequest, source_sha: str) -> str:
@@ -76,4 +78,6 @@ def convert(request: ConvertRequest) -> RunResult:
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)
-    return RunResult(report=report, location=location, stages=steps.outcomes())
+    files = {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"])
+             if entry["published"]}
+    return RunResult(report=report, location=location, stages=steps.outcomes(), files=files)

@@ -1,4 +1,5 @@
-"""Sources that are not local files: `s3://bucket/key`, fetched into MODELFERRY_HOME/downloads.
+"""Sources that are not local files: `s3://bucket/key` and `models:/name/version` (flows/mlflow_registry.py),
+fetched into MODELFERRY_HOME/downloads.
 
 A download is kept by the object's ETag: an unchanged object is not fetched again, so an unchanged
 batch re-run reads nothing from the bucket but the objects' heads. The name the model gets in the store
@@ -19,15 +20,16 @@ from flows.errors import ConversionError
 from flows.settings import home
 from flows.source import store_name
 
-SCHEMES = ("s3://",)
+SCHEMES = ("s3://", "models:/")
 PARAMS = re.compile(r"-\d{4}\.params$")
 
 
 @dataclass(frozen=True)
 class Fetched:
     path: Path       # the local file (or folder) to convert
-    origin: str      # the URI the user gave
+    origin: str      # where the model comes from (the URI; a registered model's name for every version)
     name: str        # the model's name in the store, told by the URI
+    exact: str = ""  # the very version fetched (models:/name/3 for models:/name@alias)
 
 
 def is_remote(source: str) -> bool:
@@ -37,6 +39,10 @@ def is_remote(source: str) -> bool:
 def fetch(source: str, s3_endpoint_url: str | None = None) -> Fetched:
     if source.startswith("s3://"):
         return _fetch_s3(source, s3_endpoint_url)
+    if source.startswith("models:/"):
+        from flows import mlflow_registry
+
+        return mlflow_registry.fetch(source)
     raise ConversionError("load", f"cannot fetch {source}: sources are local paths or s3:// URIs", file=source)
 
 

@@ -1,0 +1,1 @@
+"""MLflow registry hooks: webhooks in, conversions out, results written back to the registry."""

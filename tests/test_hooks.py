@@ -1,0 +1,194 @@
+"""MLflow registry hooks against a real `mlflow server` (SQLite backend) on 127.0.0.1, whose own webhooks
+call a real `modelferry hooks serve`: a new version that matches a rule is converted, the converted files
+land on the version's run and its tags say the verdict; forged or stale deliveries do nothing; 50
+concurrent deliveries of one event give one conversion; `hooks reconcile` finds what no event announced."""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MODELFERRY, REPO, free_port, latest_run, read_report, run_cli, wait_http
+from tests.test_engine import own_home
+
+SECRET = "a-webhook-secret"
+
+
+@pytest.fixture(scope="session")
+def mlflow_url(env, session_dir):
+    """`mlflow server` from images/mlflow's lock, with webhooks allowed to reach 127.0.0.1."""
+    from flows.runtimes.venv import VenvRuntime
+
+    runtime = VenvRuntime()
+    runtime.ensure("mlflow")
+    port, folder = free_port(), session_dir / "mlflow"
+    folder.mkdir()
+    server_env = {**env, "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+                  "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+                  "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
+    log = open(folder / "server.log", "wb")
+    server = subprocess.Popen([str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1",
+                               "--port", str(port), "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
+                               "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
+                              env=server_env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", 240, server)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(30)
+        log.close()
+
+
+def _client(url: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=url, registry_uri=url)
+
+
+def _register(client, name: str, face: Path, experiment: str) -> str:
+    """A run with the face checkpoint as its `model` artifacts, registered as a new version of `name`."""
+    try:
+        experiment_id = client.create_experiment(experiment)
+    except Exception:
+        experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    run = client.create_run(experiment_id)
+    for file in ("model-symbol.json", "model-0000.params"):
+        client.log_artifact(run.info.run_id, str(face / file), "model")
+    client.set_terminated(run.info.run_id)
+    try:
+        client.create_registered_model(name)
+    except Exception:
+        pass
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    return str(version.version)
+
+
+def _tags(client, name: str, version: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tags = client.get_model_version(name, version).tags
+        if "modelferry.status" in tags:
+            return tags
+        time.sleep(2)
+    raise AssertionError(f"{name}/{version} got no modelferry.status within {timeout}s")
+
+
+def _post(port: int, body: bytes, headers: dict) -> tuple[int, str]:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/mlflow", data=body, method="POST",
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())["outcome"]
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())["outcome"]
+
+
+def _signed(body: bytes, secret: str = SECRET, stamp: int | None = None) -> dict:
+    from flows.hooks.signature import sign
+
+    delivery, stamp = str(uuid.uuid4()), str(stamp or int(time.time()))
+    return {"X-MLflow-Delivery-Id": delivery, "X-MLflow-Timestamp": stamp,
+            "X-MLflow-Signature": sign(secret, delivery, stamp, body)}
+
+
+def test_mlflow_webhooks_convert_new_versions_and_write_back(env, face, mlflow_url, tmp_path):
+    client = _client(mlflow_url)
+    race_version = _register(client, "race-faces", face, "hooks")   # before any webhook: no event for it
+    out = tmp_path / "out"
+    rules = tmp_path / "hooks.yaml"
+    rules.write_text(f"""
+rules:
+  - model: "faces-*"
+    to: [onnx, tflite]
+    input_shape: {{data: [1, 3, 112, 112]}}
+    out: {out}
+  - model: "race-*"
+    to: onnx
+    input_shape: {{data: [1, 3, 112, 112]}}
+    out: {out}
+""")
+    port = free_port()
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], MLFLOW_TRACKING_URI=mlflow_url,
+                    HOOK_SECRET=SECRET)
+    log = open(tmp_path / "hooks.log", "w")
+    hooks = subprocess.Popen([MODELFERRY, "hooks", "serve", "--rules", str(rules), "--port", str(port),
+                              "--secret-env", "HOOK_SECRET", "--dispatch", "local"], env=home, cwd=REPO,
+                             stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while _post_ok(port) is False:
+            assert hooks.poll() is None and time.monotonic() < deadline, (tmp_path / "hooks.log").read_text()
+            time.sleep(0.5)
+        client.create_webhook("modelferry", f"http://127.0.0.1:{port}/mlflow", secret=SECRET,
+                              events=["model_version.created", "model_version_tag.set", "model_version_alias.created"])
+
+        # MLflow itself delivers model_version.created for a new version of faces-r100
+        version = _register(client, "faces-r100", face, "hooks")
+        tags = _tags(client, "faces-r100", version)
+        assert tags["modelferry.status"] == "passed"
+        assert tags["modelferry.onnx.fp32"].startswith("passed: max abs err")
+        assert tags["modelferry.tflite.fp32"].startswith("passed: max abs err")
+        run = latest_run(out, "faces-r100")
+        assert tags["modelferry.report"] == f"{run}/report.html"
+        report = read_report(run)
+        assert report["source"]["format"] == "mxnet" and report["status"] == "passed"
+        run_id = client.get_model_version("faces-r100", version).run_id
+        logged = {a.path for a in client.list_artifacts(run_id, "modelferry/onnx")} | \
+            {a.path for a in client.list_artifacts(run_id, "modelferry/tflite")}
+        assert logged == {"modelferry/onnx/faces-r100.onnx", "modelferry/tflite/faces-r100_fp32.tflite"}
+
+        # forged, unsigned and stale deliveries: refused, nothing claimed
+        event = json.dumps({"entity": "model_version", "action": "created", "timestamp": "now",
+                            "data": {"name": "race-faces", "version": race_version, "tags": {}}}).encode()
+        assert _post(port, event, _signed(event, secret="not-the-secret"))[0] == 401
+        assert _post(port, event, {})[0] == 401
+        assert _post(port, event, _signed(event, stamp=int(time.time()) - 3600))[0] == 400
+        assert not (tmp_path / "home" / "hooks" / "claims").exists() or len(
+            list((tmp_path / "home" / "hooks" / "claims").rglob("*.json"))) == 1   # faces-r100's only
+
+        # 50 deliveries of one event, at once: one conversion
+        with ThreadPoolExecutor(50) as pool:
+            answers = list(pool.map(lambda _: _post(port, event, _signed(event)), range(50)))
+        accepted = [a for a in answers if a[0] == 202]
+        assert len(accepted) == 1 and all(a == (200, "duplicate: this version is converted (or being converted) "
+                                                     "already") for a in answers if a[0] != 202), answers
+        assert _tags(client, "race-faces", race_version)["modelferry.status"] == "passed"
+
+        # the tags written back fired model_version_tag.set: each was ignored, nothing converted twice
+        text = (tmp_path / "hooks.log").read_text()
+        assert text.count("accepted: converting here") == 2
+        assert "ignored: a tag modelferry wrote itself" in text
+    finally:
+        hooks.terminate()
+        hooks.wait(60)
+        log.close()
+        for hook in client.list_webhooks():
+            client.delete_webhook(hook.webhook_id)
+
+    # a version registered while nobody listened: reconcile finds it, once
+    missed = _register(client, "race-faces", face, "hooks")
+    found = run_cli(home, "hooks", "reconcile", "--rules", str(rules), "--dispatch", "local")
+    assert found.returncode == 0, found.stderr[-3000:]
+    assert f"models:/race-faces/{missed}: accepted" in found.stderr and "1 version(s) without a result" in found.stderr
+    assert client.get_model_version("race-faces", missed).tags["modelferry.status"] == "passed"
+    again = run_cli(home, "hooks", "reconcile", "--rules", str(rules), "--dispatch", "local")
+    assert again.returncode == 0 and "every matching version has a result" in again.stderr
+
+
+def _post_ok(port: int) -> bool:
+    try:
+        _post(port, b"{}", {})
+        return True
+    except OSError:
+        return False
