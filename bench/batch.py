@@ -15,13 +15,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 MODELFERRY = str(REPO / ".venv" / "bin" / "modelferry")
+from bench.scratch import emit, fresh_home  # noqa: E402
 
 
 def manifest_entry(source: Path, options: tuple[str, ...]) -> dict:
@@ -52,12 +52,7 @@ def main() -> None:
     from bench.zoo.catalog import MODELS
 
     models = MODELS[:args.models]
-    scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-batch-"))
-    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
-    (scratch / "home").mkdir()
-    (scratch / "home" / "venvs").symlink_to(shared / "venvs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(MODELFERRY_HOME=str(scratch / "home"), PREFECT_HOME=str(scratch / "prefect-client"))
+    scratch, env = fresh_home("batch")
     targets = args.targets.split(",")
     entries = [{**manifest_entry(fetch.source(m, download=False), m.options), "name": m.name,
                 "to": [t for t in targets if t in m.targets]} for m in models]
@@ -91,10 +86,7 @@ def main() -> None:
         ratio = f"{base / wall:.2f}×" if "cold" in name else "—"
         lines.append(f"| {name} | {wall:.1f} | {counts['passed']} / {counts['failed']} / {counts['error']} | "
                      f"{60 * len(models) / wall:.1f} | {ratio} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(f"# Batch throughput (bench/batch.py)\n\n{text}\n")
+    emit("Batch throughput (bench/batch.py)", lines, args.out)
 
 
 if __name__ == "__main__":

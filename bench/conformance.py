@@ -227,6 +227,19 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
     return "\n".join(head + rows + summary) + "\n"
 
 
+def run_one(n: int, test: "Test", tests: list, work: Path, modelferry: str, env: dict, args) -> "Result":
+    if test.skip:
+        result = Result(test, "skipped", reason=test.skip, fault=classify("skipped", "", test.skip))
+    else:
+        out = work / "out" / test.name
+        shutil.rmtree(out, ignore_errors=True)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        result = convert(modelferry, test, out, env, args.timeout, bind=not args.no_bind)
+    print(f"[{n}/{len(tests)}] {test.name}: {result.verdict} {result.stage} {result.seconds:.1f}s "
+          f"{one_line(result.reason)}", file=sys.stderr, flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=40, help="every k-th of the sorted test names (default 40)")
@@ -270,18 +283,12 @@ def main() -> None:
            "PREFECT_LOGGING_LEVEL": "ERROR", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
            "COLUMNS": "250", "NO_COLOR": "1"}
 
-    results = []
-    for n, test in enumerate(tests, 1):
-        if test.skip:
-            result = Result(test, "skipped", reason=test.skip, fault=classify("skipped", "", test.skip))
-        else:
-            out = work / "out" / test.name
-            shutil.rmtree(out, ignore_errors=True)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            result = convert(modelferry, test, out, env, args.timeout, bind=not args.no_bind)
-        results.append(result)
-        print(f"[{n}/{len(tests)}] {test.name}: {result.verdict} {result.stage} {result.seconds:.1f}s "
-              f"{one_line(result.reason)}", file=sys.stderr, flush=True)
+    from flows import server
+
+    sys.path.insert(0, str(REPO))
+    with server.session() as url:   # one Prefect server for every conversion; stopped if this started it
+        env["PREFECT_API_URL"] = url
+        results = [run_one(n, test, tests, work, modelferry, env, args) for n, test in enumerate(tests, 1)]
 
     command = "bench/conformance.py " + " ".join(sys.argv[1:])
     text = markdown(results, where["versions"], command.strip())

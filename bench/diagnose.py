@@ -92,7 +92,9 @@ def main() -> None:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     rows = []
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
-    with tempfile.TemporaryDirectory(prefix="modelferry-bench-diagnose-") as tmp:
+    from flows import server
+
+    with tempfile.TemporaryDirectory(prefix="modelferry-bench-diagnose-") as tmp, server.session():
         home = Path(tmp) / "home"   # a cold bundle cache; the shared runtimes
         home.mkdir()
         (home / "venvs").symlink_to(shared)

@@ -20,11 +20,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.scratch import emit, fresh_home  # noqa: E402
 BIN = REPO / ".venv" / "bin"
 FACE = REPO / "examples" / "models" / "face"
 EMPTY_FLOW = "from prefect import flow\n@flow\ndef hello():\n    return 1\nhello()\n"
@@ -52,12 +53,7 @@ def main() -> None:
     if not (FACE / "model-symbol.json").is_file():
         raise SystemExit("run `make example` first: it builds the bundled model")
 
-    scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-engine-"))
-    shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
-    (scratch / "home").mkdir()
-    (scratch / "home" / "venvs").symlink_to(shared / "venvs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(MODELFERRY_HOME=str(scratch / "home"), PREFECT_HOME=str(scratch / "prefect-client"))
+    scratch, env = fresh_home("engine")
     modelferry = str(BIN / "modelferry")
     rows = []
     try:
@@ -91,10 +87,7 @@ def main() -> None:
     for name, wall, work, overhead, goal in rows:
         fmt = lambda v: "—" if v is None else f"{v:.2f}"
         lines.append(f"| {name} | {fmt(wall)} | {fmt(work)} | {fmt(overhead)} | {goal} |")
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(f"# Orchestration overhead (bench/engine.py)\n\n{text}\n")
+    emit("Orchestration overhead (bench/engine.py)", lines, args.out)
 
 
 if __name__ == "__main__":

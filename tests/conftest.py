@@ -6,6 +6,7 @@ stores are per test session.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -186,3 +187,30 @@ def copy_checkpoint(face: Path, dest: Path) -> Path:
     for name in ("model-symbol.json", "model-0000.params"):
         shutil.copyfile(face / name, dest / name)
     return dest / "model-symbol.json"
+
+
+@pytest.fixture(scope="session")
+def mlflow_url(env, session_dir):
+    """`mlflow server` from images/mlflow's lock, with webhooks allowed to reach 127.0.0.1."""
+    from flows.runtimes.venv import VenvRuntime
+
+    runtime = VenvRuntime()
+    runtime.ensure("mlflow")
+    port, folder = free_port(), session_dir / "mlflow"
+    folder.mkdir()
+    server_env = {**env, "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+                  "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+                  "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
+    log = open(folder / "server.log", "wb")
+    server = subprocess.Popen([str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1",
+                               "--port", str(port), "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
+                               "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
+                              env=server_env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/health", 240, server)
+        yield url
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(30)
+        log.close()

@@ -10,6 +10,7 @@ import urllib.request
 
 from tests.conftest import BIN, REPO, latest_run, read_report, run_cli
 from tests.test_engine import own_home, strict
+from tests.test_hooks import _client, _register, _tags
 
 
 def _deployments(url: str) -> dict[str, dict]:
@@ -23,8 +24,8 @@ def _prefect(home: dict, *args: str, timeout: float = 900) -> subprocess.Complet
                           timeout=timeout)
 
 
-def test_a_worker_runs_the_batch_and_convert_deployments(env, face, tmp_path):
-    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
+def test_a_worker_runs_the_batch_and_convert_deployments(env, face, mlflow_url, tmp_path):
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], MLFLOW_TRACKING_URI=mlflow_url)
     out = tmp_path / "out"
     manifest = tmp_path / "models.yaml"
     manifest.write_text(f"out: {out}\ndefaults: {{to: [onnx, tflite]}}\nmodels:\n"
@@ -57,6 +58,20 @@ def test_a_worker_runs_the_batch_and_convert_deployments(env, face, tmp_path):
         assert ran.returncode == 0 and "Completed" in ran.stdout, (ran.stdout + ran.stderr)[-3000:]
         one, = read_report(latest_run(tmp_path / "one", "face-one"))["artifacts"]
         assert one["published"] and one["parity"]["passed"]
+
+        # with a worker online, a registry version a rule matches is converted through the deployment
+        client = _client(mlflow_url)
+        version = _register(client, "deployed-faces", face, "deploy")
+        rules = tmp_path / "hooks.yaml"
+        rules.write_text(f"rules:\n  - model: deployed-*\n    to: onnx\n    input_shape: {{data: [1, 3, 112, 112]}}\n"
+                         f"    out: {tmp_path / 'registry'}\n")
+        found = run_cli(home, "hooks", "reconcile", "--rules", str(rules))
+        assert found.returncode == 0, found.stderr[-3000:]
+        assert f"models:/deployed-faces/{version}: accepted: flow run" in " ".join(found.stderr.split())
+        assert "of convert-model/convert" in " ".join(found.stderr.split())
+        tags = _tags(client, "deployed-faces", version)
+        assert tags["modelferry.status"] == "passed" and tags["modelferry.onnx.fp32"].startswith("passed")
+        assert latest_run(tmp_path / "registry", "deployed-faces").is_dir()
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(30)

@@ -4,9 +4,7 @@ land on the version's run and its tags say the verdict; forged or stale deliveri
 concurrent deliveries of one event give one conversion; `hooks reconcile` finds what no event announced."""
 from __future__ import annotations
 
-import base64
 import json
-import os
 import subprocess
 import time
 import urllib.error
@@ -15,39 +13,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import MODELFERRY, REPO, free_port, latest_run, read_report, run_cli, wait_http
+from tests.conftest import MODELFERRY, REPO, free_port, latest_run, read_report, run_cli
 from tests.test_engine import own_home
 
 SECRET = "a-webhook-secret"
-
-
-@pytest.fixture(scope="session")
-def mlflow_url(env, session_dir):
-    """`mlflow server` from images/mlflow's lock, with webhooks allowed to reach 127.0.0.1."""
-    from flows.runtimes.venv import VenvRuntime
-
-    runtime = VenvRuntime()
-    runtime.ensure("mlflow")
-    port, folder = free_port(), session_dir / "mlflow"
-    folder.mkdir()
-    server_env = {**env, "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-                  "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-                  "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
-    log = open(folder / "server.log", "wb")
-    server = subprocess.Popen([str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1",
-                               "--port", str(port), "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
-                               "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
-                              env=server_env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(f"{url}/health", 240, server)
-        yield url
-    finally:
-        os.killpg(server.pid, 15)
-        server.wait(30)
-        log.close()
 
 
 def _client(url: str):

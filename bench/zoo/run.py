@@ -25,6 +25,7 @@ from pathlib import Path
 
 from bench.zoo import fetch
 from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from flows import server
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "modelferry"
@@ -190,7 +191,9 @@ def main() -> int:
     models = [BY_NAME[name] for name in args.models.split(",")] if args.models else list(MODELS)
     rows = []
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
-    with tempfile.TemporaryDirectory(prefix="zoo-") as tmp:
+    # One Prefect server for every conversion (each model's home is cold, but its server need not be);
+    # stopped at the end if this started it.
+    with tempfile.TemporaryDirectory(prefix="zoo-") as tmp, server.session():
         for model in models:
             os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
             bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
