@@ -275,3 +275,17 @@ def test_sigterm_ends_every_running_stage_and_publishes_nothing(env, face, tmp_p
     time.sleep(1)
     assert _processes_under(scratch) == []
     assert not out.exists() or not list(out.rglob("run.json"))
+
+
+def test_a_stage_that_times_out_is_ended_with_everything_it_started(env, face, tmp_path):
+    """--stage-timeout shorter than the TF stages take: the stage is ended with its whole process group,
+    the run says which stage timed out, and nothing it started is left running."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], TMPDIR=str(scratch))
+    out = tmp_path / "out"
+    result = run_cli(home, *face_args(face, out, "--to", "tflite", "--no-fallback", "--runtime", "venv",
+                                      "--stage-timeout", "3"))
+    assert result.returncode == 1
+    assert "timed out after 3s" in " ".join(result.stderr.split())
+    assert _processes_under(scratch) == []
