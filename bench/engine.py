@@ -64,7 +64,7 @@ def main() -> None:
         rows.append(("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None, "—"))
 
         convert = [modelferry, "convert", str(FACE / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
-                   "--to", "onnx,tflite", "--quantize", "fp16"]
+                   "--to", "onnx,tflite", "--quantize", "fp16", "--runtime", "venv"]
         for jobs in (1, 2):
             walls, works = [], []
             for i in range(args.repeat):

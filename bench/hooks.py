@@ -69,7 +69,8 @@ def main() -> None:
                   "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
     rules = scratch / "hooks.yaml"
     rules.write_text(json.dumps({"rules": [{"model": "bench-*", "to": ["onnx", "tflite"],
-                                            "input_shape": {"data": [1, 3, 112, 112]}, "out": str(scratch / "out")}]}))
+                                            "input_shape": {"data": [1, 3, 112, 112]}, "out": str(scratch / "out"),
+                                            "runtime": "venv"}]}))
     processes, rows = [], []
     try:
         processes.append(subprocess.Popen(
