@@ -1,7 +1,8 @@
 """Content-addressed bundle cache: an unchanged stage re-run does no work.
 
 A stage's key is sha256(stage, impl, canonical config, the content hashes of
-its input bundles, the runtime image's identity, the stage code). Content,
+its input bundles, the runtime image's identity, the stage's own code and the
+stages modules it imports: flows/code.py). Content,
 never names: two models with one file name never share a key.
 """
 from __future__ import annotations
@@ -15,25 +16,11 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-from flows import STAGES_ROOT
+from flows.code import stage_code_sha256
 from flows.errors import StageFailed
 from flows.settings import home
+from stages import catalog
 from stages.bundle import MANIFEST, content_sha256, tree_sha256
-
-_code_hash: str | None = None
-CODE_SUFFIXES = (".py", ".js")   # stage code: Python, and the JS that runs TFJS models in Node
-
-
-def stages_code_sha256() -> str:
-    global _code_hash
-    if _code_hash is None:
-        digest = hashlib.sha256()
-        root = STAGES_ROOT / "stages"
-        for path in sorted(p for p in root.rglob("*") if p.suffix in CODE_SUFFIXES):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-        _code_hash = digest.hexdigest()
-    return _code_hash
-
 
 def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_identity: str) -> str:
     material = {
@@ -42,7 +29,7 @@ def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_i
         "config": config,
         "inputs": [bundle_sha256(path) for path in inputs],
         "runtime": runtime_identity,
-        "code": stages_code_sha256(),
+        "code": stage_code_sha256(catalog.get(stage, impl).module),   # its own code and what it imports
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

@@ -18,11 +18,13 @@ import tempfile
 from pathlib import Path
 
 from flows import IMAGES_ROOT, STAGES_ROOT
-from flows.cache import stages_code_sha256
+from flows.code import image_files
+from flows.code import sha256 as code_sha256
 from flows.runtimes.base import lock_path, lock_sha256
 from flows.runtimes.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
 from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
+from stages import catalog
 from stages.bundle import sha256_file
 
 LOCK_COMMAND = "modelferry images lock"
@@ -131,7 +133,7 @@ def tag_for(client, name: str, base: str) -> str:
     apt = IMAGES_ROOT / name / "apt.txt"
     digest.update(apt.read_bytes() if apt.is_file() else b"")
     digest.update(lock_sha256(name).encode())
-    digest.update(stages_code_sha256().encode())
+    digest.update(code_sha256(image_code(name)).encode())
     digest.update(client.images.get(base).id.encode())
     if package_lock(name):  # Node packages and the node binary copied in (images without them keep their tags)
         digest.update(package_lock_sha256(name).encode())
@@ -174,8 +176,15 @@ def _context(name: str, folder: Path) -> None:
                 os.link(path, folder / sub / path.name)
             except OSError:
                 shutil.copyfile(path, folder / sub / path.name)
-    shutil.copytree(STAGES_ROOT / "stages", folder / "stages",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for path in image_code(name):   # the code of this image's stages only: what its tag hashes
+        target = folder / path.relative_to(STAGES_ROOT)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def image_code(name: str) -> frozenset[Path]:
+    """The files of every stage that runs in image `name`, and of what they import."""
+    return image_files(tuple(impl.module for impl in catalog.IMPLS if impl.image == name))
 
 
 def build(name: str, base: str | None = None, client=None, log=print, *, nocache: bool = False,

@@ -1,0 +1,87 @@
+"""Which code a stage runs: its module and every `stages` module it imports, found by reading the source.
+
+A stage's cache key and its image's tag hash this code only, so editing one framework's folder does not
+invalidate the bundles (or rebuild the images) of the others. The entry point (`python -m stages`) and
+what it imports are part of every stage. Imports are read statically, anywhere in a file (lazy imports
+inside functions too); the JavaScript beside an included module (TFJS's run.js) comes with it.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from flows import STAGES_ROOT
+
+PACKAGE = "stages"
+ENTRY = "stages.__main__"
+SIDE_FILES = (".js",)   # code run by an included module that is not Python
+
+
+def _file(module: str) -> Path | None:
+    """The file of a `stages.…` module: a .py file, or a package's __init__.py."""
+    base = STAGES_ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """The `stages` modules a file imports (including `from stages.x import y` where y is a module)."""
+    found: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
+
+
+@lru_cache(maxsize=None)
+def closure(module: str) -> frozenset[Path]:
+    """Every file `module` needs: itself, what it imports (transitively), the packages' __init__.py on the
+    way, and the side files (.js) in their folders."""
+    files: set[Path] = set()
+    todo = [module, ENTRY]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        parts = name.split(".")
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]   # importing a.b.c runs a/ and a/b/
+        path = _file(name)
+        if path is None:
+            continue   # an attribute imported from a module, not a module
+        files.add(path)
+        files.update(p for p in path.parent.iterdir() if p.suffix in SIDE_FILES)
+        todo += sorted(_imports(path, name))
+    return frozenset(files)
+
+
+def sha256(files: frozenset[Path] | set[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(files):
+        digest.update(path.relative_to(STAGES_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=None)
+def stage_code_sha256(module: str) -> str:
+    """What a stage's cache key holds of its code."""
+    return sha256(closure(module))
+
+
+def image_files(modules: tuple[str, ...]) -> frozenset[Path]:
+    """The code an image needs: every file its stages run."""
+    return frozenset().union(*(closure(module) for module in modules))

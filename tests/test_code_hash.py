@@ -1,0 +1,41 @@
+"""A stage's cache key and its image's tag hash the stage's own code and what it imports, not all of
+stages/: editing one framework's folder leaves the other frameworks' bundles and images as they were."""
+from __future__ import annotations
+
+import ast
+
+from flows import STAGES_ROOT
+from flows.code import closure, image_files
+from flows.images import image_code
+from stages import catalog
+
+
+def names(files) -> set[str]:
+    return {p.relative_to(STAGES_ROOT).as_posix() for p in files}
+
+
+def test_a_stage_hashes_its_own_folder_and_what_it_imports_only():
+    mxnet = names(closure("stages.mxnet.load"))
+    assert "stages/mxnet/load.py" in mxnet and "stages/__main__.py" in mxnet and "stages/bundle.py" in mxnet
+    assert not any(n.startswith(("stages/tfops/", "stages/tfjs/", "stages/onnx2tf/", "stages/torch/")) for n in mxnet)
+    tfops = names(closure("stages.tfops.emit"))
+    assert {"stages/tfops/ops/quantized.py", "stages/tfops/graph.py"} <= tfops   # registered on import
+    validate = names(closure("stages.validate.stage"))
+    assert "stages/tfjs/run.js" in validate   # the JavaScript the TFJS runner starts comes with it
+
+
+def test_every_stages_import_in_an_images_code_is_in_that_image():
+    """What an image copies is enough to import each of its stages: every `stages.…` module its files
+    import is among them (checked by reading the files)."""
+    for image in catalog.images():
+        files = image_code(image)
+        have = {p.relative_to(STAGES_ROOT).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+                for p in files if p.suffix == ".py"}
+        for path in files:
+            if path.suffix != ".py":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("stages"):
+                    assert node.module in have, f"{image}: {path} imports {node.module}, not in the image"
+        assert files == image_files(tuple(i.module for i in catalog.IMPLS if i.image == image))
+    assert not any(n.startswith("stages/tfops/") for n in names(image_code("mxnet")))
