@@ -409,6 +409,16 @@ def server_status():
         raise typer.Exit(1)
 
 
+@app.command("support-matrix", help="Print which route the planner takes from each source to each target, the "
+                                    "quantization modes and the stage implementations (from the registry).")
+def support_matrix(write: bool = typer.Option(False, "--write", help="Also put it in README.md, between its markers.")):
+    from flows.matrix import support_matrix as matrix, write_readme
+
+    print(matrix())
+    if write:
+        console.print("README.md updated" if write_readme() else "README.md was current")
+
+
 def _rules(path: Path):
     from flows.batch import ManifestError
     from flows.hooks.rules import load

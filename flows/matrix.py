@@ -1,0 +1,58 @@
+"""The README's support matrix, made from the registry (stages/catalog.py) and the planner.
+
+`modelferry support-matrix --write` puts it between the README's markers; a test fails when the README's
+copy is stale, so the table never claims a route the registry does not have (or misses one it has).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from flows import REPO_ROOT
+
+BEGIN, END = "<!-- support-matrix: begin (modelferry support-matrix --write) -->", "<!-- support-matrix: end -->"
+README = REPO_ROOT / "README.md"
+
+
+def _converters(route) -> str:
+    return " → ".join(step.name for step in route.steps if step.stage in ("export", "emit")) or "(the source itself)"
+
+
+def support_matrix() -> str:
+    from flows.config import ConvertRequest
+    from flows.plan import plan
+    from stages import catalog
+
+    targets = list(catalog.TARGETS)
+    lines = ["| source \\ target | " + " | ".join(targets) + " |", "|---" * (len(targets) + 1) + "|"]
+    for source, bundle_format in catalog.SOURCES.items():
+        cells = []
+        for target in targets:
+            artifact, = plan(ConvertRequest(source=Path("model"), targets=[target]), bundle_format).artifacts
+            routes = artifact.routes
+            more = f" (+{len(routes) - 1} fallback{'s' if len(routes) > 2 else ''})" if len(routes) > 1 else ""
+            cells.append(f"{_converters(routes[0])}{more}")
+        lines.append(f"| {source} | " + " | ".join(cells) + " |")
+    lines += ["", "| target | --quantize |", "|---|---|"]
+    lines += [f"| {t} | {', '.join(catalog.quantize_modes(t)) or '—'} |" for t in targets]
+    lines += ["", "| stage | implementation | runtime | what it does |", "|---|---|---|---|"]
+    lines += [f"| {i.stage} | {i.name} | {i.image} | {i.summary.replace('|', '/')} |" for i in catalog.IMPLS]
+    return "\n".join(lines)
+
+
+def readme_copy(text: str | None = None) -> str | None:
+    text = README.read_text() if text is None else text
+    found = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, re.S)
+    return found.group(1) if found else None
+
+
+def write_readme() -> bool:
+    """Put the matrix in the README; False when it was current already."""
+    text = README.read_text()
+    if readme_copy(text) == support_matrix():
+        return False
+    if BEGIN not in text or END not in text:
+        raise ValueError(f"{README} has no {BEGIN} … {END} markers")
+    start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    README.write_text(text[:start] + "\n" + support_matrix() + "\n" + text[end:])
+    return True
