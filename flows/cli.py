@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from flows.config import DEFAULT_GATES
 from flows.source import known_sources
 from stages import catalog
 
@@ -140,12 +141,12 @@ def convert(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Stages run at once, one per independent "
                                        "branch of the DAG (default: one per core; 1 runs them one by one)."),
     stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
-    gate_fp32_max_abs: float = typer.Option(1e-4, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
-    gate_fp16_cosine: float = typer.Option(0.999, help="fp16 gate: cosine similarity >= this."),
-    gate_int8_cosine: float = typer.Option(0.99, help="int8 and dynamic-range gate: cosine similarity >= this."),
-    gate_fp16_max_abs: float = typer.Option(1e-3, help="fp16 also passes with max abs error <= this x max(1, max|golden|) "
+    gate_fp32_max_abs: float = typer.Option(DEFAULT_GATES.fp32_max_abs, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
+    gate_fp16_cosine: float = typer.Option(DEFAULT_GATES.fp16_cosine, help="fp16 gate: cosine similarity >= this."),
+    gate_int8_cosine: float = typer.Option(DEFAULT_GATES.int8_cosine, help="int8 and dynamic-range gate: cosine similarity >= this."),
+    gate_fp16_max_abs: float = typer.Option(DEFAULT_GATES.fp16_max_abs, help="fp16 also passes with max abs error <= this x max(1, max|golden|) "
                                                      "(a cosine means nothing on outputs near 0)."),
-    gate_int8_max_abs: float = typer.Option(1e-2, help="int8 and dynamic-range also pass with max abs error <= this x "
+    gate_int8_max_abs: float = typer.Option(DEFAULT_GATES.int8_max_abs, help="int8 and dynamic-range also pass with max abs error <= this x "
                                                      "max(1, max|golden|)."),
     fallback: bool = typer.Option(True, "--fallback/--no-fallback", help="When a converter fails or its artifact "
                                   "misses the gate, try the next route to that target (--plan lists them)."),

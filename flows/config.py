@@ -9,15 +9,19 @@ from pathlib import Path
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from stages import catalog
+from stages.validate.compare import Gates as _Rules
+
+DEFAULT_GATES = _Rules()
 
 
 class Gates(BaseModel):
-    """The parity gates (stages/validate/compare.py says how each is applied)."""
-    fp32_max_abs: float = 1e-4
-    fp16_cosine: float = 0.999
-    int8_cosine: float = 0.99
-    fp16_max_abs: float = 1e-3
-    int8_max_abs: float = 1e-2
+    """The parity gates. Their defaults and how each is applied live in one place, the validate stage's
+    stages/validate/compare.py; this is the request's typed copy of the values."""
+    fp32_max_abs: float = DEFAULT_GATES.fp32_max_abs
+    fp16_cosine: float = DEFAULT_GATES.fp16_cosine
+    int8_cosine: float = DEFAULT_GATES.int8_cosine
+    fp16_max_abs: float = DEFAULT_GATES.fp16_max_abs
+    int8_max_abs: float = DEFAULT_GATES.int8_max_abs
 
 
 class Normalize(BaseModel):
