@@ -105,6 +105,10 @@ IMPLS: tuple[Impl, ...] = (
          "TF SavedModel -> TFJS graph model (tensorflowjs_converter)"),
     Impl("quantize", "tfjs", "tfjs", "stages.tfjs.quantize", ("tfjs",), "tfjs",
          "TFJS fp16 and uint8 (dynamic) weight quantization", options=("fp16", "dynamic")),
+    Impl("emit", "openvino", "openvino", "stages.openvino.emit", ("onnx",), "openvino",
+         "ONNX -> OpenVINO IR (.xml + .bin, fp32 weights) with openvino.convert_model"),
+    Impl("quantize", "openvino", "openvino", "stages.openvino.quantize", ("openvino",), "openvino",
+         "OpenVINO IR with fp16-compressed weights", options=("fp16",)),
     Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
          "ONNX in ONNX Runtime against the source's golden outputs"),
     Impl("validate", "tflite", "tf", "stages.validate.stage", ("tflite",), "parity",
@@ -113,6 +117,8 @@ IMPLS: tuple[Impl, ...] = (
          "TF SavedModel in TensorFlow against the source's golden outputs"),
     Impl("validate", "tfjs", "tfjs", "stages.validate.stage", ("tfjs",), "parity",
          "TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) against the source's golden outputs"),
+    Impl("validate", "openvino", "openvino", "stages.validate.stage", ("openvino",), "parity",
+         "OpenVINO IR on CPU, inference precision pinned to f32, against the source's golden outputs"),
     # Run only when an artifact misses its gate: the first layer where it leaves its route's ONNX graph.
     Impl("diagnose", "tflite", "tf", "stages.diagnose.stage", ("tflite",), "divergence",
          "TFLite (every tensor LiteRT keeps) layer by layer against the ONNX graph in ONNX Runtime"),
@@ -123,7 +129,7 @@ IMPLS: tuple[Impl, ...] = (
 _BY_KEY = {impl.key: impl for impl in IMPLS}
 
 # What a user names with --to, and the bundle format that answers it.
-TARGETS = {"onnx": "onnx", "tflite": "tflite", "savedmodel": "savedmodel", "tfjs": "tfjs"}
+TARGETS = {"onnx": "onnx", "tflite": "tflite", "savedmodel": "savedmodel", "tfjs": "tfjs", "openvino": "openvino"}
 SOURCES = {"mxnet": "mxnet-checkpoint", "onnx": "onnx-file", "keras": "keras-file",
            "savedmodel": "savedmodel-dir", "graphdef": "graphdef-file", "tflite": "tflite-file",
            "torchscript": "torchscript-file", "torch-export": "torch-export-file"}

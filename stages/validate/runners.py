@@ -109,6 +109,14 @@ def run_tfjs(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarr
     return _run_samples(lambda _: next(outputs), bundle, feeds, batched=model.dynamic_batch)
 
 
+@runner("openvino")
+def run_openvino(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    from stages.openvino.model import IRModel
+
+    model = IRModel(bundle.file("model"))
+    return _run_samples(model, bundle, feeds, model.batched)
+
+
 def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
     """The target's outputs on the source's samples, preprocessed as its manifest says."""
     try:

@@ -1,0 +1,1 @@
+"""OpenVINO: ONNX -> IR (.xml + .bin), run on CPU with the inference precision pinned to f32."""

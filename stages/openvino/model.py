@@ -1,0 +1,51 @@
+"""An OpenVINO IR folder (model.xml + model.bin), converted, saved and run."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from stages.errors import StageError
+
+XML = "model.xml"
+
+
+def size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
+def save(model, folder: Path, fp16_weights: bool) -> None:
+    """IR with fp32 weights, or fp16-compressed weights (decompressed to f32 when it runs)."""
+    import openvino as ov
+
+    folder.mkdir(parents=True)
+    ov.save_model(model, str(folder / XML), compress_to_fp16=fp16_weights)
+
+
+def check_names(model, manifest: dict, what: str) -> None:
+    """The IR keeps the ONNX tensor names; say which ones it lost rather than guess among tensors."""
+    have = {name for port in (*model.inputs, *model.outputs) for name in port.get_names()}
+    lost = [spec["name"] for spec in (*manifest["inputs"], *manifest["outputs"]) if spec["name"] not in have]
+    if lost:
+        raise StageError(f"{what}: OpenVINO's IR lost the tensor name(s) {', '.join(lost)}; "
+                         f"it names them {', '.join(sorted(have))}")
+
+
+class IRModel:
+    """Called with {input name: array}, returns {output name: array}; CPU, f32 inference precision."""
+
+    def __init__(self, folder: Path):
+        import openvino as ov
+
+        core = ov.Core()
+        try:
+            model = core.read_model(str(folder / XML))
+            self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        except Exception as exc:   # OpenVINO raises RuntimeError with a multi-line message
+            raise StageError(f"{folder.name} does not load in OpenVINO: {str(exc).strip().splitlines()[0]}") from None
+        self.batched = all(port.get_partial_shape().rank.get_length() > 0
+                           and port.get_partial_shape()[0].is_dynamic for port in model.inputs)
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        result = self.compiled(inputs)
+        return {name: np.asarray(result[port]) for port in self.compiled.outputs for name in port.get_names()}
