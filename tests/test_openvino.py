@@ -1,0 +1,41 @@
+"""The OpenVINO target: ONNX -> IR (.xml + .bin) with openvino.convert_model, validated on CPU with the
+inference precision pinned to f32, in its own runtime; on the bundled MobileFaceNet and on real models."""
+from __future__ import annotations
+
+from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli
+from tests.test_zoo import _convert
+
+
+def test_mobilefacenet_to_openvino_fp32_and_fp16(env, face, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "openvino", "--quantize", "fp16", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "face")
+    fp32, fp16 = read_report(run)["artifacts"]
+    assert (fp32["precision"], fp16["precision"]) == ("fp32", "fp16")
+    assert fp32["route"].endswith("export/mxnet → emit/openvino") and fp32["parity"]["max_abs_err"] < 1e-4
+    assert fp16["parity"]["passed"] and fp16["parity"]["cosine"] > 0.999
+    for artifact in (fp32, fp16):
+        assert sorted(p.name for p in (run / artifact["path"]).iterdir()) == ["model.bin", "model.xml"]
+        assert [t["name"] for t in artifact["outputs"]] == ["fc7_output"]   # the model's own names
+    weights = {a["precision"]: (run / a["path"] / "model.bin").stat().st_size for a in (fp32, fp16)}
+    assert weights["fp16"] < 0.6 * weights["fp32"]   # compress_to_fp16 only for the fp16 artifact
+
+
+def test_a_real_model_to_openvino(env, tmp_path):
+    """PaddleOCR's text-direction classifier (rapidocr's ONNX) within the fp32 gate of ONNX Runtime's outputs."""
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "openvino")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_a_model_openvino_cannot_convert_says_why_and_publishes_no_ir(env, tmp_path):
+    """silero-vad's ONNX: OpenVINO's converter refuses it; the one-line reason names the converter and the
+    file, and no IR is published (the ONNX target, asked beside it, still is)."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,openvino")
+    assert result.returncode == 1
+    onnx, openvino = report["artifacts"]
+    assert onnx["published"] and not openvino["published"]
+    assert "OpenVINO could not convert silero_vad.onnx" in openvino["reason"]
