@@ -22,7 +22,6 @@ from pathlib import Path
 import yaml
 
 from flows.config import ConvertRequest
-from flows.errors import ConversionError
 from flows.options import entry_argv, error_messages, request_from_options
 from flows.remote import fetch, is_remote
 
@@ -119,7 +118,8 @@ def entry(index: int, options: dict, base: Path, command) -> Entry:
     except ValueError as exc:
         raise ManifestError("; ".join(error_messages(exc))) from None
     except Exception as exc:   # click's usage errors: a value the option does not take
-        raise ManifestError(getattr(exc, "format_message", lambda: str(exc))()) from None
+        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+        raise ManifestError(message) from None
     if is_remote(source):
         request = request.model_copy(update={"origin": source})
     return Entry(index, source, request)

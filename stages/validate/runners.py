@@ -6,7 +6,6 @@ serves every target.
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
