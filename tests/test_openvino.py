@@ -6,13 +6,16 @@ from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli
 from tests.test_zoo import _convert
 
 
-def test_mobilefacenet_to_openvino_fp32_and_fp16(env, face, tmp_path):
+def test_mobilefacenet_to_openvino_fp32_fp16_and_int8(env, face, tmp_path):
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "openvino", "--quantize", "fp16", "--out", str(out))
+                     "--to", "openvino", "--quantize", "fp16,int8", "--calibration", str(face / "calib.npz"),
+                     "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "face")
-    fp32, fp16 = read_report(run)["artifacts"]
+    fp32, fp16, int8 = read_report(run)["artifacts"]
+    assert int8["parity"]["passed"] and int8["parity"]["top1_agreement"] == 1.0
+    assert "FakeQuantize" in (run / int8["path"] / "model.xml").read_text()   # NNCF calibrated it
     assert (fp32["precision"], fp16["precision"]) == ("fp32", "fp16")
     assert fp32["route"].endswith("export/mxnet → emit/openvino") and fp32["parity"]["max_abs_err"] < 1e-4
     assert fp16["parity"]["passed"] and fp16["parity"]["cosine"] > 0.999
