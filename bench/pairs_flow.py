@@ -86,7 +86,8 @@ def run_source(source: str, path: Path, input_shapes: dict[str, list[int]], targ
                runtime: str, out: Path) -> SourceRun:
     recorder = Recorder(source)
     progress.use(recorder)
-    request = ConvertRequest(source=path, input_shapes=input_shapes, targets=targets, out=str(out), runtime=runtime)
+    request = ConvertRequest(source=path, name=f"{resolve(path, None).name}-{source}", input_shapes=input_shapes,
+                             targets=targets, out=str(out), runtime=runtime)   # one name per source format
     made = plan(request, resolve(path, None).bundle_format)
     run = SourceRun(source, made, recorder.seconds, {})
     started = time.monotonic()
