@@ -53,8 +53,8 @@ def directory() -> Path:
     return home() / "server"
 
 
-def _state_file() -> Path:
-    return directory() / "server.json"
+def _state_file(where: Path | None = None) -> Path:
+    return (where or directory()) / "server.json"
 
 
 def log_file() -> Path:
@@ -79,9 +79,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _read() -> ServerState | None:
+def _read(where: Path | None = None) -> ServerState | None:
     try:
-        return ServerState(**json.loads(_state_file().read_text()))
+        return ServerState(**json.loads(_state_file(where).read_text()))
     except (OSError, ValueError, TypeError):
         return None
 
@@ -92,13 +92,14 @@ def _write(state: ServerState) -> None:
     os.replace(tmp, _state_file())
 
 
-def status() -> ServerState | None:
-    """The running server, or None (a state file whose process is gone is removed)."""
-    state = _read()
+def status(where: Path | None = None) -> ServerState | None:
+    """The running server (of `where`, default this MODELFERRY_HOME's), or None; a state file whose
+    process is gone is removed."""
+    state = _read(where)
     if state is None:
         return None
     if not _alive(state.pid):
-        _state_file().unlink(missing_ok=True)
+        _state_file(where).unlink(missing_ok=True)
         return None
     return state
 
@@ -199,26 +200,26 @@ def _reap(pid: int) -> None:
         pass
 
 
-def stop() -> ServerState | None:
+def stop(where: Path | None = None) -> ServerState | None:
     """Stop the running server; the state it had, or None when none ran."""
-    state = status()
+    state = status(where)
     if state is None:
         return None
     _kill_group(state.pid)
-    _state_file().unlink(missing_ok=True)
+    _state_file(where).unlink(missing_ok=True)
     return state
 
 
 @contextmanager
 def session(note=lambda text: None):
     """`use()` for a script: a server this started is stopped when the block ends."""
-    had = os.environ.get("PREFECT_API_URL") or status()
+    had, where = os.environ.get("PREFECT_API_URL") or status(), directory()   # the script may move MODELFERRY_HOME
     url = use(note)
     try:
         yield url
     finally:
         if not had:
-            stop()
+            stop(where)
             os.environ.pop("PREFECT_API_URL", None)
 
 
