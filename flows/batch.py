@@ -23,7 +23,7 @@ import yaml
 
 from flows.config import ConvertRequest
 from flows.options import entry_argv, error_messages, request_from_options
-from flows.remote import fetch, is_remote
+from flows.remote import Fetched, fetch, is_remote
 
 TOP_KEYS = ("out", "defaults", "models")
 PATH_OPTIONS = ("calibration", "samples")
@@ -120,21 +120,17 @@ def entry(index: int, options: dict, base: Path, command) -> Entry:
     except Exception as exc:   # click's usage errors: a value the option does not take
         message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
         raise ManifestError(message) from None
-    if is_remote(source):
-        request = request.model_copy(update={"origin": source})
     return Entry(index, source, request)
 
 
-def resolve_remote(entry: Entry) -> ConvertRequest:
-    """The request with its source fetched where it is a URI (the name in the store told by the URI)."""
+def resolve_remote(entry: Entry) -> tuple[ConvertRequest, Fetched | None]:
+    """The request with its source fetched where it is a URI (its origin the URI, its name in the store
+    told by the URI), and what was fetched; a local source as it is, and None."""
     if not is_remote(entry.source):
-        return entry.request
-    return with_fetched(entry.request, fetch(entry.source, entry.request.s3_endpoint_url))
-
-
-def with_fetched(request: ConvertRequest, fetched) -> ConvertRequest:
-    return request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
-                                      "name": request.name or fetched.name})
+        return entry.request, None
+    fetched = fetch(entry.source, entry.request.s3_endpoint_url)
+    return entry.request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
+                                            "name": entry.request.name or fetched.name}), fetched
 
 
 def outcome_of(entry: Entry, report: dict | None, location: str | None, seconds: float,

@@ -22,7 +22,7 @@ def convert_entry(entry: Entry) -> Outcome:
     started = time.monotonic()
     progress.model.set(entry.label)
     try:
-        request = resolve_remote(entry)
+        request, _ = resolve_remote(entry)
         progress.model.set(request.name or resolve(request.source, request.epoch).name)
         result = convert(request)
     except ConversionError as exc:

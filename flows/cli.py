@@ -5,6 +5,7 @@ import os
 import signal
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -91,8 +92,20 @@ def _in_this_process():
     return settings.temporary_settings(updates={settings.PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
-def _split(values: Optional[str]) -> list[str]:
-    return [v.strip() for v in (values or "").split(",") if v.strip()]
+@contextmanager
+def _engine(verbose: bool = False):
+    """What every command that runs flows here needs: quiet Prefect defaults and a server (before Prefect is
+    imported: it reads PREFECT_API_URL once), progress on the console, SIGTERM and Ctrl-C ending every
+    running stage in every branch, and the CLI's own Prefect settings."""
+    _prefect_defaults(verbose)
+    _use_server()
+    from flows import progress
+
+    progress.use(RichReporter())
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    with _in_this_process():
+        yield
 
 
 @app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
@@ -167,22 +180,15 @@ def convert(
     if show_plan:
         _print_plan(request)
         return
-    _prefect_defaults(verbose)
-    _use_server()   # before Prefect is imported: it reads PREFECT_API_URL once
-    from flows import progress
-    from flows.convert import convert as convert_flow
     from flows.errors import ConversionError
 
-    progress.use(RichReporter())
-    signal.signal(signal.SIGTERM, _interrupt)  # so running stage processes and containers are ended
-    started = time.monotonic()
     try:
-        with _in_this_process():
+        with _engine(verbose):
+            from flows.convert import convert as convert_flow
+
+            started = time.monotonic()
             result = convert_flow(request)
     except KeyboardInterrupt:
-        from flows.runtimes import reaper
-
-        reaper.stop_all()
         console.print("[red]interrupted[/]: nothing was published")
         raise typer.Exit(130)
     except ConversionError as exc:
@@ -213,21 +219,14 @@ def batch(manifest: Path = typer.Argument(..., help="models.yaml: `out`, `defaul
     except ManifestError as exc:
         console.print(f"[red]error:[/] {escape(str(exc))}")
         raise typer.Exit(2)
-    _prefect_defaults(verbose)
-    _use_server()
-    from flows import progress
     from flows.batch import table_rows
-    from flows.batch_flow import batch as batch_flow
 
-    progress.use(RichReporter())
-    signal.signal(signal.SIGTERM, _interrupt)
     try:
-        with _in_this_process():
+        with _engine(verbose):
+            from flows.batch_flow import batch as batch_flow
+
             report = batch_flow(str(manifest.resolve()), parallel)
     except KeyboardInterrupt:
-        from flows.runtimes import reaper
-
-        reaper.stop_all()
         console.print("[red]interrupted[/]: the batch report was not published")
         raise typer.Exit(130)
     _print_batch(report, table_rows(report))
@@ -257,14 +256,14 @@ def deploy(manifest: Optional[Path] = typer.Option(None, help="The manifest the 
                                                    "(without it, the batch deployment has no schedule)."),
            cron: Optional[str] = typer.Option(None, help="The batch schedule, in cron syntax (default: "
                                               "infra/prefect.yaml's, nightly at 03:00 UTC).")):
-    _prefect_defaults(False)
-    _use_server()
-    from flows.deploy import deploy as register
-
     if manifest is not None and not manifest.is_file():
         console.print(f"[red]error:[/] {manifest}: no such manifest")
         raise typer.Exit(2)
-    for deployment in register(manifest, cron):
+    with _engine():
+        from flows.deploy import deploy as register
+
+        registered = register(manifest, cron)
+    for deployment in registered:
         when = f", scheduled {', '.join(deployment.schedules)}" if deployment.schedules else ""
         console.print(f"deployment {deployment.name} on work pool modelferry{when}")
     console.print("start a worker: prefect worker start --pool modelferry")
@@ -450,19 +449,13 @@ def hooks_serve(rules: Path = typer.Option(..., help="hooks.yaml: `rules:`, each
         console.print(f"[red]error:[/] ${secret_env} is not set: the webhook's secret is needed to verify deliveries")
         raise typer.Exit(2)
     checked = _rules(rules)
-    _prefect_defaults(False)
-    _use_server()
-    from flows import progress
-    from flows.hooks.service import serve
-
-    progress.use(RichReporter())
     try:
-        with _in_this_process():
+        with _engine():
+            from flows.hooks.service import serve
+
             serve(checked, secret, host, port, dispatch, parallel)
     except KeyboardInterrupt:
-        from flows.runtimes import reaper
-
-        reaper.stop_all()
+        pass   # the conversions running here were ended with it
 
 
 @hooks_app.command("reconcile", help="Convert the versions that match a rule and have no result yet (MLflow does "
@@ -473,13 +466,9 @@ def hooks_reconcile(rules: Path = typer.Option(..., help="hooks.yaml, as for `ho
                     stale_after: float = typer.Option(3600, help="Seconds after which a claimed version with no "
                                                       "result is taken over (its conversion died).")):
     checked = _rules(rules)
-    _prefect_defaults(False)
-    _use_server()
-    from flows import progress
-    from flows.hooks.service import reconcile
+    with _engine():
+        from flows.hooks.service import reconcile
 
-    progress.use(RichReporter())
-    with _in_this_process():
         found = reconcile(checked, dispatch, parallel, stale_after)
     for uri, outcome in found:
         console.print(f"{escape(uri)}: {escape(outcome)}")

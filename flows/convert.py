@@ -15,7 +15,7 @@ from flows.config import ConvertRequest
 from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
 from flows.prefect_artifacts import record_conversion
-from flows.publish import check_name, publish
+from flows.publish import check_name, publish, published_files
 from flows.report import build
 from flows.routes import Made, Steps, make, no_artifact
 from flows.runtimes import RuntimeSpec, resolve_auto, select
@@ -78,6 +78,5 @@ def convert(request: ConvertRequest) -> RunResult:
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)
-    files = {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"])
-             if entry["published"]}
-    return RunResult(report=report, location=location, stages=steps.outcomes(), files=files)
+    return RunResult(report=report, location=location, stages=steps.outcomes(),
+                     files=published_files(report, results))

@@ -8,10 +8,9 @@ from pathlib import Path
 from prefect import flow
 
 from flows import progress
-from flows.batch import convert_command, entry, outcome_of, with_fetched
+from flows.batch import convert_command, entry, outcome_of, resolve_remote
 from flows.convert import convert
 from flows.errors import ConversionError
-from flows.remote import fetch, is_remote
 
 
 @flow(name="convert-model", log_prints=False, persist_result=False)
@@ -25,8 +24,7 @@ def convert_model(source: str, options: dict | None = None) -> dict:
     one = entry(0, {"source": source, **(options or {})}, Path(os.getcwd()), convert_command())
     registry, fetched = source.startswith("models:/"), None
     try:
-        fetched = fetch(source, one.request.s3_endpoint_url) if is_remote(source) else None
-        request = with_fetched(one.request, fetched) if fetched else one.request
+        request, fetched = resolve_remote(one)
         progress.model.set(request.name or "")
         result = convert(request)
     except ConversionError as exc:

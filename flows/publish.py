@@ -24,6 +24,7 @@ from flows.errors import StoreError
 from flows.report import strict_json
 from flows.report_html import render
 from flows.routes import Made
+from flows.server import pid_alive
 from flows.store import Store
 
 MARKER = "publishing.json"
@@ -58,12 +59,9 @@ def _alive_here(marker: dict) -> bool:
     if marker.get("host") != socket.gethostname():
         return time.time() - marker.get("started_at", 0) < STALE_S
     try:
-        os.kill(int(marker["pid"]), 0)
-        return True
-    except (ProcessLookupError, KeyError, ValueError):
+        return pid_alive(int(marker["pid"]))
+    except (KeyError, ValueError):
         return False
-    except PermissionError:
-        return True
 
 
 def sweep(store: Store, model: str) -> list[str]:
@@ -101,6 +99,12 @@ def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list
             return
 
 
+def published_files(report: dict, results: list[Made]) -> dict[str, Path]:
+    """Each artifact that passed its gate: its name in the store -> its file (or folder) in the cache."""
+    return {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"])
+            if entry["published"]}
+
+
 def publish(store: Store, report: dict, results: list[Made], origin: str) -> str:
     model = report["model"]
     _claim_name(store, model, origin)
@@ -111,11 +115,9 @@ def publish(store: Store, report: dict, results: list[Made], origin: str) -> str
     prefix = f"{model}/{report['run_id']}"
     marker = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()}
     store.put_bytes(f"{prefix}/{MARKER}", json.dumps(marker).encode(), "application/json")
-    published = {}
-    for result, entry in zip(results, report["artifacts"]):
-        if entry["published"]:
-            put(store, f"{prefix}/{entry['path']}", result.artifact.file("model"))
-            published[entry["path"]] = entry["sha256"]
+    for path, local in published_files(report, results).items():
+        put(store, f"{prefix}/{path}", local)
+    published = {a["path"]: a["sha256"] for a in report["artifacts"] if a["published"]}
     store.put_bytes(f"{prefix}/report.html", render(report).encode(), "text/html; charset=utf-8")
     store.put_bytes(f"{prefix}/report.json", strict_json(report).encode(), "application/json")
     run = {"run_id": report["run_id"], "status": report["status"], "files": published,

@@ -69,7 +69,8 @@ def answers(url: str, timeout: float = 2.0) -> bool:
         return False
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this machine with that pid runs (one of another user's counts too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -98,7 +99,7 @@ def status(where: Path | None = None) -> ServerState | None:
     state = _read(where)
     if state is None:
         return None
-    if not _alive(state.pid):
+    if not pid_alive(state.pid):
         _state_file(where).unlink(missing_ok=True)
         return None
     return state

@@ -111,8 +111,6 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
             except subprocess.TimeoutExpired:
                 code = None
             reaper.kill_group(process, grace_s=0 if code is not None else reaper.GRACE_S)
-    if reaper.stopping():
-        raise StageFailed(stage, "interrupted")
     seconds = time.monotonic() - started
     text = log_path.read_text(errors="replace")
     if code == 0:

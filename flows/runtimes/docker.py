@@ -114,8 +114,6 @@ class DockerRuntime:
             state = self.client.api.inspect_container(container.id)["State"]
         finally:
             container.remove(force=True)
-        if reaper.stopping():
-            raise StageFailed(f"{invocation.stage}/{invocation.impl}", "interrupted")
         seconds = time.monotonic() - started
         if code == 0:
             return StageRun(seconds=seconds, log=log)

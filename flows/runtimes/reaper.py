@@ -18,34 +18,32 @@ from flows.errors import StageFailed
 GRACE_S = 5.0
 
 _lock = threading.Lock()
-_running: dict[int, Callable[[], None]] = {}
+_running: set[Callable[[], None]] = set()
 _stopping = False
 
 
 @contextmanager
 def tracked(stage: str, kill: Callable[[], None]):
-    """Register `kill` for what a stage runs while the block runs."""
+    """Register `kill` for what a stage runs while the block runs; a stage that was running when
+    everything was stopped ends as interrupted, whatever its process said."""
     with _lock:
         if _stopping:
             raise StageFailed(stage, "interrupted before it started")
-        token = id(kill)
-        _running[token] = kill
+        _running.add(kill)
     try:
         yield
     finally:
         with _lock:
-            _running.pop(token, None)
-
-
-def stopping() -> bool:
-    return _stopping
+            _running.discard(kill)
+    if _stopping:
+        raise StageFailed(stage, "interrupted")
 
 
 def stop_all() -> None:
     global _stopping
     with _lock:
         _stopping = True
-        kills = list(_running.values())
+        kills = list(_running)
     for kill in kills:
         try:
             kill()
@@ -53,24 +51,24 @@ def stop_all() -> None:
             pass
 
 
-def kill_group(process: subprocess.Popen, grace_s: float = GRACE_S) -> None:
-    """SIGTERM to the process's whole group (a stage's tf2onnx, onnx2tf or node children too), then
-    SIGKILL to whatever is left after `grace_s`."""
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            break
-        try:
-            process.wait(wait)
-            if sig == signal.SIGTERM:
-                os.killpg(process.pid, signal.SIGKILL)   # the leader is gone; its children may not be
-        except subprocess.TimeoutExpired:
-            continue
-        except (ProcessLookupError, PermissionError):
-            pass
-        break
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
     try:
-        process.wait(grace_s)
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):   # the group is gone already
+        pass
+
+
+def _wait(process: subprocess.Popen, seconds: float) -> None:
+    try:
+        process.wait(seconds)
     except subprocess.TimeoutExpired:
         pass
+
+
+def kill_group(process: subprocess.Popen, grace_s: float = GRACE_S) -> None:
+    """SIGTERM to the process's whole group (a stage's tf2onnx, onnx2tf or node children too), then
+    SIGKILL to whatever is left after `grace_s`: the leader may be gone while its children are not."""
+    _signal_group(process, signal.SIGTERM)
+    _wait(process, grace_s)
+    _signal_group(process, signal.SIGKILL)
+    _wait(process, grace_s)
