@@ -29,7 +29,7 @@ def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_i
         "config": config,
         "inputs": [bundle_sha256(path) for path in inputs],
         "runtime": runtime_identity,
-        "code": stage_code_sha256(catalog.get(stage, impl).module),   # its own code and what it imports
+        "code": stage_code_sha256(catalog.get(stage, impl).modules),   # its own code and what it imports
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 

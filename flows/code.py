@@ -77,11 +77,11 @@ def sha256(files: frozenset[Path] | set[Path]) -> str:
 
 
 @lru_cache(maxsize=None)
-def stage_code_sha256(module: str) -> str:
-    """What a stage's cache key holds of its code."""
-    return sha256(closure(module))
+def stage_code_sha256(modules: tuple[str, ...]) -> str:
+    """What a stage's cache key holds of its code: its modules (its own, its runner's) and their imports."""
+    return sha256(image_files(modules))
 
 
 def image_files(modules: tuple[str, ...]) -> frozenset[Path]:
-    """The code an image needs: every file its stages run."""
+    """The code an image needs: every file its stages run (and the registries that declare them)."""
     return frozenset().union(*(closure(module) for module in modules))

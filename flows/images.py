@@ -183,8 +183,10 @@ def _context(name: str, folder: Path) -> None:
 
 
 def image_code(name: str) -> frozenset[Path]:
-    """The files of every stage that runs in image `name`, and of what they import."""
-    return image_files(tuple(impl.module for impl in catalog.IMPLS if impl.image == name))
+    """The files of every stage that runs in image `name`, of what they import, and the registries that
+    declare them (the stage entry point finds its row there)."""
+    impls = [impl for impl in catalog.IMPLS if impl.image == name]
+    return image_files(tuple(dict.fromkeys(m for impl in impls for m in (*impl.modules, catalog.home(impl)))))
 
 
 def build(name: str, base: str | None = None, client=None, log=print, *, nocache: bool = False,

@@ -1,0 +1,12 @@
+"""Frozen TF GraphDefs: to a SavedModel (then TF's own TFLite) or to ONNX."""
+from stages.impl import Impl
+
+IMPLS = (
+    Impl("load", "graphdef", "tf", "stages.graphdef.load", ("graphdef-file",), "graphdef",
+         "frozen TF GraphDef (.pb); --inputs/--outputs, else found in the graph"),
+    Impl("emit", "graphdef-savedmodel", "tf", "stages.graphdef.savedmodel", ("graphdef",), "savedmodel",
+         "frozen GraphDef -> TF SavedModel (its TFLite then comes from TF's converter)"),
+    Impl("export", "graphdef", "tf", "stages.graphdef.export", ("graphdef",), "onnx",
+         "frozen GraphDef -> ONNX (tf2onnx)"),
+)
+SOURCES = {"graphdef": "graphdef-file"}

@@ -1,0 +1,42 @@
+"""A registry row: one stage implementation, declared in its framework's `registry.py`.
+
+Pure Python on purpose: the orchestrator imports every framework's registry without any framework.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Impl:
+    """A stage implementation. For converters (export, emit): `preference` orders the routes to a target
+    (lower first; the planner sums it over a route), `settings` are fixed options the row passes to its
+    module (one module, several rows: onnx2tf with other options is another route), and `takes` names
+    what the planner may add from the request (`portable`: the output may go on to TFJS). `quantizable`:
+    whether the target's quantize stage can start from what this converter makes. For validate rows,
+    `runner` is the framework's module whose `run_samples(bundle, feeds)` runs the artifact."""
+    stage: str
+    name: str
+    image: str
+    module: str
+    consumes: tuple[str, ...]
+    produces: str
+    summary: str
+    options: tuple[str, ...] = field(default=())
+    preference: int = 0
+    settings: tuple[tuple[str, object], ...] = field(default=())
+    takes: tuple[str, ...] = field(default=())
+    quantizable: bool = True
+    runner: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.stage, self.name)
+
+    def settings_dict(self) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in self.settings}
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The modules the stage runs: its own, and its runner's (what its cache key and image hold)."""
+        return (self.module, self.runner) if self.runner else (self.module,)

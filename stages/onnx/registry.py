@@ -1,0 +1,14 @@
+"""ONNX: a source, the IR every route goes through, and a target run in ONNX Runtime."""
+from stages.impl import Impl
+
+IMPLS = (
+    Impl("load", "onnx", "tf", "stages.onnx.load", ("onnx-file",), "onnx",
+         "ONNX model (.onnx), checked; --simplify runs onnxsim"),
+    # for onnx-tf (stages/onnx_tf), which reads opset 11
+    Impl("emit", "onnx-opset11", "tf", "stages.onnx.downgrade", ("onnx",), "onnx-opset11",
+         "ONNX -> ONNX at opset 11, op by op (inputs back to attributes, newer ops expanded), for onnx-tf"),
+    Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
+         "ONNX in ONNX Runtime against the source's golden outputs", runner="stages.onnx.runner"),
+)
+SOURCES = {"onnx": "onnx-file"}
+TARGETS = {"onnx": "onnx"}

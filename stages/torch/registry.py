@@ -1,0 +1,12 @@
+"""PyTorch archives (TorchScript, torch.export), read without unpickling, exported to ONNX."""
+from stages.impl import Impl
+
+IMPLS = (
+    Impl("load", "torchscript", "torch", "stages.torch.load", ("torchscript-file",), "torchscript",
+         "TorchScript archive (.pt, .pth from torch.jit.save); pickled modules are refused"),
+    Impl("load", "torch-export", "torch", "stages.torch.load", ("torch-export-file",), "torch-export",
+         "torch.export archive (.pt2 from torch.export.save)"),
+    Impl("export", "torch", "torch", "stages.torch.export", ("torchscript", "torch-export"), "onnx",
+         "PyTorch -> ONNX (torch.onnx.export, dynamo)"),
+)
+SOURCES = {"torchscript": "torchscript-file", "torch-export": "torch-export-file"}
