@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stages.bundle import Bundle
-from stages.catalog import Impl
+from stages.impl import Impl
 
 
 @dataclass

@@ -1,0 +1,34 @@
+"""emit/ncnn: ONNX -> ncnn .param + .bin with pnnx, fp32 weights, blobs mapped back to the model's names.
+
+The bundle keeps the ONNX graph it came from (role `onnx`, not published) so that the fp16 artifact is
+made by pnnx from the same graph."""
+from __future__ import annotations
+
+import shutil
+import sys
+
+from stages.context import StageContext
+from stages.ncnn import pnnx
+from stages.ncnn.model import check_layers
+
+TOOLS = ("pnnx", "ncnn", "onnx", "numpy")
+FOLDER = "ncnn"
+
+
+def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    what = ctx.user_file_name("model")
+    folder = ctx.out / folder_name
+    ignored = pnnx.convert(onnx_file, manifest, folder, fp16, what)
+    check_layers(folder, what)
+    for line in ignored:
+        print(f"pnnx: {line}", file=sys.stderr)
+    shutil.copyfile(onnx_file, ctx.out / "graph.onnx")
+    metrics = {"bytes": pnnx.size(folder), **({"pnnx_ignored": ignored} if ignored else {})}
+    return {**manifest, "format": "ncnn", "precision": "fp16" if fp16 else "fp32",
+            "files": {"model": folder_name, "onnx": "graph.onnx", **source.carry_to(ctx.out)}, "metrics": metrics}
+
+
+def run(ctx: StageContext) -> dict:
+    return make(ctx, ctx.source.file("model"), fp16=False, folder_name=FOLDER)

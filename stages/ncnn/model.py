@@ -1,0 +1,74 @@
+"""An ncnn model (.param + .bin + names.json), loaded and run with the ncnn Python binding.
+
+fp32: fp16 storage, packing and arithmetic off (on x86 with F16C, ncnn otherwise stores InnerProduct
+weights as fp16), bf16 off. fp16: all three on, as a phone runs it. Set before load_param, or they do
+not apply. Mats are CHW without the batch dimension: the batch-1 axis is dropped on the way in and put
+back on the way out.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from stages.errors import StageError
+from stages.ncnn.pnnx import BIN, NAMES, PARAM, layers
+
+
+def check_layers(folder: Path, what: str) -> None:
+    """Every layer type of the param file is one ncnn has: what pnnx could not convert stays under its
+    own type (torch's or pnnx's name), and ncnn would refuse the file only when it is loaded."""
+    import ncnn
+
+    unknown = [(kind, name) for kind, name, _, _ in layers(folder / PARAM) if ncnn.layer_to_index(kind) < 0]
+    if unknown:
+        listed = ", ".join(f"{kind} ({name})" for kind, name in unknown[:5])
+        raise StageError(f"{what}: pnnx left op(s) ncnn has no layer for: {listed}"
+                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+
+
+class NcnnModel:
+    """Called with {input name: array} (batch 1), returns {output name: array} shaped as `outputs` say."""
+
+    def __init__(self, folder: Path, outputs: list[dict], fp16: bool):
+        import ncnn
+
+        names = json.loads((folder / NAMES).read_text())
+        self.blobs_in = {name: blob for blob, name in names["inputs"].items()}
+        self.blobs_out = {name: blob for blob, name in names["outputs"].items()}
+        self.shapes = {spec["name"]: [1 if not isinstance(d, int) else d for d in spec["shape"]] for spec in outputs}
+        net = ncnn.Net()
+        for option in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic"):
+            setattr(net.opt, option, fp16)
+        net.opt.use_bf16_storage = False
+        net.opt.num_threads = 1
+        if net.load_param(str(folder / PARAM)) != 0 or net.load_model(str(folder / BIN)) != 0:
+            raise StageError(f"{folder.name} does not load in ncnn (its param or bin file is not ncnn's)")
+        self.net = net
+
+    def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        import ncnn
+
+        with self.net.create_extractor() as ex:
+            for name, array in inputs.items():
+                if array.shape[0] != 1:
+                    raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
+                # a Mat made from an array only points at it: cloned, it owns its data (the extractor
+                # keeps only a reference, and the array may be gone when the net runs)
+                ex.input(self.blobs_in[name], ncnn.Mat(np.ascontiguousarray(array[0], dtype=np.float32)).clone())
+            results = {}
+            for name, blob in self.blobs_out.items():
+                ret, mat = ex.extract(blob)
+                if ret != 0:
+                    raise StageError(f"ncnn could not compute output {name} (blob {blob}): error {ret}")
+                results[name] = self._shaped(name, blob, np.array(mat))
+        return results
+
+    def _shaped(self, name: str, blob: str, value: np.ndarray) -> np.ndarray:
+        shape = self.shapes[name]
+        if value.size != math.prod(shape):
+            raise StageError(f"ncnn's output {name} (blob {blob}) has shape {list(value.shape)}, "
+                             f"{value.size} values; the model's is {shape}")
+        return value.reshape(shape)

@@ -1,0 +1,92 @@
+"""pnnx, the static binary inside its wheel (run directly: the wheel's Python side imports torch).
+
+`pnnx model.onnx inputshape=[1,3,112,112]f32 fp16=0` reads ONNX and writes model.ncnn.param/.bin among
+its other files. It names the blobs in0, in1 … and out0, out1 … in the order of the graph's inputs and
+outputs; `names.json` beside the param file maps them back to the model's tensor names. Ops it cannot
+express it either leaves under their own type (ncnn then has no such layer) or drops with an "ignore"
+line (pnnx's words): both are reported, and the gate decides.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from stages.errors import StageError
+
+PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
+DTYPES = {"float32": "f32"}   # ncnn's blobs are float; an integer input cannot be fed
+OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
+
+
+def binary() -> Path:
+    spec = importlib.util.find_spec("pnnx")
+    if spec is None or not spec.submodule_search_locations:
+        raise StageError("the pnnx wheel is not installed in this runtime")
+    return Path(next(iter(spec.submodule_search_locations))) / "pnnx"
+
+
+def input_shapes(inputs: list[dict], what: str) -> str:
+    """pnnx's inputshape argument: each input at batch 1, with its element type."""
+    shapes = []
+    for spec in inputs:
+        if spec["dtype"] not in DTYPES:
+            raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only")
+        shape = list(spec["shape"])
+        if shape and not isinstance(shape[0], int):
+            shape[0] = 1
+        if not all(isinstance(d, int) and d > 0 for d in shape):
+            raise StageError(f"{what}: input {spec['name']} has the dynamic shape {spec['shape']}; "
+                             f"give it with --input-shapes")
+        if shape[0] != 1:
+            raise StageError(f"{what}: input {spec['name']} has batch {shape[0]}; ncnn runs batch 1")
+        if len(shape) > 5:
+            raise StageError(f"{what}: input {spec['name']} has rank {len(shape)}; ncnn's Mats hold at most 4 dims")
+        shapes.append("[" + ",".join(map(str, shape)) + "]" + DTYPES[spec["dtype"]])
+    return ",".join(shapes)
+
+
+def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
+    """Write folder/model.ncnn.param, .bin and names.json; return the ops pnnx said it ignored."""
+    folder.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as work:
+        work = Path(work)
+        model = work / "model.onnx"
+        shutil.copyfile(onnx_file, model)
+        argv = [str(binary()), str(model), f"inputshape={input_shapes(manifest['inputs'], what)}",
+                f"fp16={int(fp16)}", f"ncnnparam={folder / PARAM}", f"ncnnbin={folder / BIN}",
+                *(f"{key}={work / key}" for key in OUTPUT_FILES)]
+        done = subprocess.run(argv, cwd=work, capture_output=True, text=True)
+    log = (done.stdout + done.stderr).splitlines()
+    if done.returncode != 0 or not (folder / PARAM).is_file():
+        reason = next((line for line in reversed(log) if line.strip()), f"exit code {done.returncode}")
+        raise StageError(f"pnnx could not convert {what}: {reason.strip()}")
+    names = {"inputs": {f"in{i}": spec["name"] for i, spec in enumerate(manifest["inputs"])},
+             "outputs": {f"out{i}": spec["name"] for i, spec in enumerate(manifest["outputs"])}}
+    (folder / NAMES).write_text(json.dumps(names, indent=2) + "\n")
+    return [line.strip() for line in log if line.startswith("ignore ")]
+
+
+LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")
+
+
+def layers(param: Path) -> list[tuple[str, str, list[str], list[str]]]:
+    """(type, name, bottoms, tops) of every layer of an ncnn .param file."""
+    lines = param.read_text().splitlines()[2:]
+    found = []
+    for line in lines:
+        match = LAYER.match(line.strip())
+        if not match:
+            continue
+        kind, name, n_in, n_out, rest = match.groups()
+        blobs = rest.split()
+        found.append((kind, name, blobs[:int(n_in)], blobs[int(n_in):int(n_in) + int(n_out)]))
+    return found
+
+
+def size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())

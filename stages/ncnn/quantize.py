@@ -1,0 +1,17 @@
+"""quantize/ncnn: fp16 — pnnx's fp16 weights from the same ONNX graph, run with fp16 storage and
+arithmetic on (the fp16 gate applies). ncnn's int8 tools (ncnn2table, ncnn2int8) are not in the wheels."""
+from __future__ import annotations
+
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.ncnn.emit import make
+
+TOOLS = ("pnnx", "ncnn", "numpy")
+MODES = ("fp16",)
+
+
+def run(ctx: StageContext) -> dict:
+    mode = ctx.option("mode")
+    if mode not in MODES:
+        raise StageError(f"unknown ncnn quantization mode {mode!r}; choose one of {', '.join(MODES)}")
+    return make(ctx, ctx.source.file("onnx"), fp16=True, folder_name=f"ncnn_{mode}")
