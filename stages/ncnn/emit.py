@@ -4,6 +4,7 @@ The bundle keeps the ONNX graph it came from (role `onnx`, not published) so tha
 made by pnnx from the same graph."""
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 
@@ -15,13 +16,18 @@ TOOLS = ("pnnx", "ncnn", "onnx", "numpy")
 FOLDER = "ncnn"
 
 
-def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
+def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict) -> dict:
+    """The ncnn files of `onnx_file` in out/<folder_name>; `names`: pnnx's blob names -> the graph's."""
     source = ctx.source
     manifest = source.inherited()
     what = ctx.user_file_name("model")
     folder = ctx.out / folder_name
     ignored = pnnx.convert(onnx_file, manifest, folder, fp16, what)
-    check_layers(folder, what)
+    check_layers(folder, what, ignored)
+    (folder / pnnx.NAMES).write_text(json.dumps(names, indent=2) + "\n")
+    for kind in ("inputs", "outputs"):   # the artifact's tensors are the blobs
+        blob = {name: blob for blob, name in names[kind].items()}
+        manifest[kind] = [{**spec, "name": blob.get(spec["name"], spec["name"])} for spec in manifest[kind]]
     for line in ignored:
         print(f"pnnx: {line}", file=sys.stderr)
     shutil.copyfile(onnx_file, ctx.out / "graph.onnx")
@@ -31,4 +37,5 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
 
 
 def run(ctx: StageContext) -> dict:
-    return make(ctx, ctx.source.file("model"), fp16=False, folder_name=FOLDER)
+    names = pnnx.blob_names(ctx.source.manifest)
+    return make(ctx, ctx.source.file("model"), fp16=False, folder_name=FOLDER, names=names)

@@ -1,4 +1,4 @@
-"""An ncnn model (.param + .bin + names.json), loaded and run with the ncnn Python binding.
+"""An ncnn model (.param + .bin), loaded and run with the ncnn Python binding, its tensors named by blob.
 
 fp32: fp16 storage, packing and arithmetic off (on x86 with F16C, ncnn otherwise stores InnerProduct
 weights as fp16), bf16 off. fp16: all three on, as a phone runs it. Set before load_param, or they do
@@ -7,37 +7,36 @@ back on the way out.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from stages.errors import StageError
-from stages.ncnn.pnnx import BIN, NAMES, PARAM, layers
+from stages.ncnn.pnnx import BIN, PARAM, layers
 
 
-def check_layers(folder: Path, what: str) -> None:
+def check_layers(folder: Path, what: str, ignored: list[str]) -> None:
     """Every layer type of the param file is one ncnn has: what pnnx could not convert stays under its
-    own type (torch's or pnnx's name), and ncnn would refuse the file only when it is loaded."""
+    own type (ONNX's, torch's or pnnx's name), and ncnn would refuse the file (or crash) when loading it.
+    `ignored`: pnnx's own "ignore <op> <node> param …" lines, which say why."""
     import ncnn
 
     unknown = [(kind, name) for kind, name, _, _ in layers(folder / PARAM) if ncnn.layer_to_index(kind) < 0]
     if unknown:
         listed = ", ".join(f"{kind} ({name})" for kind, name in unknown[:5])
+        why = next((line for line in ignored if unknown[0][1] in line.split()), "")
         raise StageError(f"{what}: pnnx left op(s) ncnn has no layer for: {listed}"
-                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""))
+                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+                         + (f" (pnnx: {why})" if why else ""))
 
 
 class NcnnModel:
-    """Called with {input name: array} (batch 1), returns {output name: array} shaped as `outputs` say."""
+    """Called with {input blob: array} (batch 1), returns {output blob: array} shaped as `outputs` say."""
 
     def __init__(self, folder: Path, outputs: list[dict], fp16: bool):
         import ncnn
 
-        names = json.loads((folder / NAMES).read_text())
-        self.blobs_in = {name: blob for blob, name in names["inputs"].items()}
-        self.blobs_out = {name: blob for blob, name in names["outputs"].items()}
         self.shapes = {spec["name"]: [1 if not isinstance(d, int) else d for d in spec["shape"]] for spec in outputs}
         net = ncnn.Net()
         for option in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic"):
@@ -57,18 +56,18 @@ class NcnnModel:
                     raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
                 # a Mat made from an array only points at it: cloned, it owns its data (the extractor
                 # keeps only a reference, and the array may be gone when the net runs)
-                ex.input(self.blobs_in[name], ncnn.Mat(np.ascontiguousarray(array[0], dtype=np.float32)).clone())
+                ex.input(name, ncnn.Mat(np.ascontiguousarray(array[0], dtype=np.float32)).clone())
             results = {}
-            for name, blob in self.blobs_out.items():
-                ret, mat = ex.extract(blob)
+            for name in self.shapes:
+                ret, mat = ex.extract(name)
                 if ret != 0:
-                    raise StageError(f"ncnn could not compute output {name} (blob {blob}): error {ret}")
-                results[name] = self._shaped(name, blob, np.array(mat))
+                    raise StageError(f"ncnn could not compute output blob {name}: error {ret}")
+                results[name] = self._shaped(name, np.array(mat))
         return results
 
-    def _shaped(self, name: str, blob: str, value: np.ndarray) -> np.ndarray:
+    def _shaped(self, name: str, value: np.ndarray) -> np.ndarray:
         shape = self.shapes[name]
         if value.size != math.prod(shape):
-            raise StageError(f"ncnn's output {name} (blob {blob}) has shape {list(value.shape)}, "
+            raise StageError(f"ncnn's output blob {name} has shape {list(value.shape)}, "
                              f"{value.size} values; the model's is {shape}")
         return value.reshape(shape)

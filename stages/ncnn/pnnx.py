@@ -2,14 +2,14 @@
 
 `pnnx model.onnx inputshape=[1,3,112,112]f32 fp16=0` reads ONNX and writes model.ncnn.param/.bin among
 its other files. It names the blobs in0, in1 … and out0, out1 … in the order of the graph's inputs and
-outputs; `names.json` beside the param file maps them back to the model's tensor names. Ops it cannot
+outputs; the bundle's manifest uses the blob names, and `names.json` beside the param file maps them back
+to the model's tensor names for whoever runs the files. Ops it cannot
 express it either leaves under their own type (ncnn then has no such layer) or drops with an "ignore"
 line (pnnx's words): both are reported, and the gate decides.
 """
 from __future__ import annotations
 
 import importlib.util
-import json
 import re
 import shutil
 import subprocess
@@ -43,15 +43,22 @@ def input_shapes(inputs: list[dict], what: str) -> str:
             raise StageError(f"{what}: input {spec['name']} has the dynamic shape {spec['shape']}; "
                              f"give it with --input-shapes")
         if shape[0] != 1:
-            raise StageError(f"{what}: input {spec['name']} has batch {shape[0]}; ncnn runs batch 1")
+            raise StageError(f"{what}: input {spec['name']} is {shape}: ncnn's blobs have no batch axis and "
+                             f"pnnx takes the first dimension for one, which must then be 1")
         if len(shape) > 5:
             raise StageError(f"{what}: input {spec['name']} has rank {len(shape)}; ncnn's Mats hold at most 4 dims")
         shapes.append("[" + ",".join(map(str, shape)) + "]" + DTYPES[spec["dtype"]])
     return ",".join(shapes)
 
 
+def blob_names(manifest: dict) -> dict[str, dict[str, str]]:
+    """pnnx's blob names -> the graph's tensor names, in the order of the graph's inputs and outputs."""
+    return {"inputs": {f"in{i}": spec["name"] for i, spec in enumerate(manifest["inputs"])},
+            "outputs": {f"out{i}": spec["name"] for i, spec in enumerate(manifest["outputs"])}}
+
+
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
-    """Write folder/model.ncnn.param, .bin and names.json; return the ops pnnx said it ignored."""
+    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored."""
     folder.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as work:
         work = Path(work)
@@ -65,9 +72,6 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
     if done.returncode != 0 or not (folder / PARAM).is_file():
         reason = next((line for line in reversed(log) if line.strip()), f"exit code {done.returncode}")
         raise StageError(f"pnnx could not convert {what}: {reason.strip()}")
-    names = {"inputs": {f"in{i}": spec["name"] for i, spec in enumerate(manifest["inputs"])},
-             "outputs": {f"out{i}": spec["name"] for i, spec in enumerate(manifest["outputs"])}}
-    (folder / NAMES).write_text(json.dumps(names, indent=2) + "\n")
     return [line.strip() for line in log if line.startswith("ignore ")]
 
 

@@ -2,9 +2,12 @@
 arithmetic on (the fp16 gate applies). ncnn's int8 tools (ncnn2table, ncnn2int8) are not in the wheels."""
 from __future__ import annotations
 
+import json
+
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.ncnn.emit import make
+from stages.ncnn.pnnx import NAMES
 
 TOOLS = ("pnnx", "ncnn", "numpy")
 MODES = ("fp16",)
@@ -14,4 +17,5 @@ def run(ctx: StageContext) -> dict:
     mode = ctx.option("mode")
     if mode not in MODES:
         raise StageError(f"unknown ncnn quantization mode {mode!r}; choose one of {', '.join(MODES)}")
-    return make(ctx, ctx.source.file("onnx"), fp16=True, folder_name=f"ncnn_{mode}")
+    names = json.loads((ctx.source.file("model") / NAMES).read_text())
+    return make(ctx, ctx.source.file("onnx"), fp16=True, folder_name=f"ncnn_{mode}", names=names)

@@ -1,0 +1,83 @@
+"""The ncnn target: ONNX -> .param + .bin with pnnx (the static binary of its wheel), validated with the
+ncnn binding in its own runtime (fp16 storage and arithmetic off for fp32, on for fp16); on the bundled
+MobileFaceNet, a Keras MTCNN PNet built here, and real models."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli
+from tests.test_zoo import _convert
+
+FILES = ["model.ncnn.bin", "model.ncnn.param", "names.json"]
+
+
+@pytest.fixture(scope="module")
+def keras_pnet(env, session_dir):
+    out = session_dir / "keras_pnet"
+    in_runtime(env, "tf", "tests/helpers/make_keras_pnet.py", str(out))
+    return out / "pnet.keras"
+
+
+def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "ncnn", "--quantize", "fp16", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "face")
+    fp32, fp16 = read_report(run)["artifacts"]
+    assert fp32["route"].endswith("export/mxnet → emit/ncnn") and fp32["parity"]["max_abs_err"] < 1e-4
+    assert fp16["precision"] == "fp16" and fp16["parity"]["passed"] and fp16["parity"]["cosine"] > 0.999
+    for artifact in (fp32, fp16):
+        folder = run / artifact["path"]
+        assert sorted(p.name for p in folder.iterdir()) == FILES
+        # the blobs pnnx names in0/out0, mapped back to the model's own names
+        assert json.loads((folder / "names.json").read_text()) == {"inputs": {"in0": "data"}, "outputs": {"out0": "fc7"}}
+        assert [(t["name"], t["name_in_artifact"]) for t in artifact["outputs"]] == [("fc7_output", "out0")]
+    weights = {a["precision"]: (run / a["path"] / "model.ncnn.bin").stat().st_size for a in (fp32, fp16)}
+    assert weights["fp16"] < 0.6 * weights["fp32"]   # fp16 weights only in the fp16 artifact
+
+
+def test_a_keras_mtcnn_pnet_to_ncnn(env, keras_pnet, tmp_path):
+    """PReLU shared over space, max pooling, two outputs (a softmax and a box head), from Keras through
+    tf2onnx: both outputs within the fp32 gate of Keras' own (inputs 0-255: the box head's values are large), by the model's output names."""
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(keras_pnet), "--to", "ncnn", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = read_report(latest_run(out, "pnet"))["artifacts"]
+    assert artifact["route"] == "load/keras → export/keras → emit/ncnn"
+    assert set(artifact["parity"]["outputs"]) == {"prob", "box"}
+    assert artifact["published"] and all(o["passed"] and o["cosine"] > 0.99999
+                                         for o in artifact["parity"]["outputs"].values())
+
+
+def test_a_real_model_to_ncnn(env, tmp_path):
+    """PaddleOCR's text-direction classifier (rapidocr's ONNX: HardSwish, squeeze-excite) within the fp32
+    gate of ONNX Runtime's outputs."""
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tmp_path):
+    """basic-pitch's ONNX: pnnx keeps its 4-d Pad ops as ONNX's (ncnn has no such layer; loading the
+    file would crash ncnn). The one-line reason names the op, the node and pnnx's own words; the ONNX
+    target asked beside it is still published."""
+    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,ncnn")
+    assert result.returncode == 1
+    onnx, ncnn = report["artifacts"]
+    assert onnx["published"] and not ncnn["published"]
+    assert "nmp.onnx: pnnx left op(s) ncnn has no layer for: Pad (" in ncnn["reason"]
+    assert "(pnnx: ignore Pad " in ncnn["reason"]
+
+
+def test_an_input_ncnn_cannot_take_is_refused_before_conversion(env, tmp_path):
+    """silero-vad's `state` input is [2, 1, 128]: ncnn's blobs have no batch axis and pnnx would take
+    the 2 for one. Refused, naming the input."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,ncnn")
+    assert result.returncode == 1
+    onnx, artifact = report["artifacts"]
+    assert onnx["published"] and not artifact["published"]
+    assert "silero_vad.onnx: input state is [2, 1, 128]: ncnn's blobs have no batch axis" in artifact["reason"]
