@@ -51,12 +51,15 @@ class NcnnModel:
         import ncnn
 
         with self.net.create_extractor() as ex:
+            # the extractor keeps only a reference to each input Mat: they (and the arrays they were made
+            # from) must live until every output is extracted, or ncnn reads freed memory
+            held = []
             for name, array in inputs.items():
                 if array.shape[0] != 1:
                     raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
-                # a Mat made from an array only points at it: cloned, it owns its data (the extractor
-                # keeps only a reference, and the array may be gone when the net runs)
-                ex.input(name, ncnn.Mat(np.ascontiguousarray(array[0], dtype=np.float32)).clone())
+                data = np.ascontiguousarray(array[0], dtype=np.float32)
+                held.append((data, ncnn.Mat(data)))
+                ex.input(name, held[-1][1])
             results = {}
             for name in self.shapes:
                 ret, mat = ex.extract(name)

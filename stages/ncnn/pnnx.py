@@ -4,8 +4,9 @@
 its other files. It names the blobs in0, in1 … and out0, out1 … in the order of the graph's inputs and
 outputs; the bundle's manifest uses the blob names, and `names.json` beside the param file maps them back
 to the model's tensor names for whoever runs the files. Ops it cannot
-express it either leaves under their own type (ncnn then has no such layer) or drops with an "ignore"
-line (pnnx's words): both are reported, and the gate decides.
+express it leaves under their own type with an "ignore" line (pnnx's words; ncnn then has no such layer):
+constant Pads it cannot express are written as Concat and the graph converted again (stages/ncnn/pads.py);
+what is left is reported.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from stages.errors import StageError
+from stages.ncnn import pads
 
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float; an integer input cannot be fed
@@ -57,22 +59,37 @@ def blob_names(manifest: dict) -> dict[str, dict[str, str]]:
             "outputs": {f"out{i}": spec["name"] for i, spec in enumerate(manifest["outputs"])}}
 
 
-def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
-    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored."""
-    folder.mkdir(parents=True)
-    with tempfile.TemporaryDirectory() as work:
-        work = Path(work)
-        model = work / "model.onnx"
-        shutil.copyfile(onnx_file, model)
-        argv = [str(binary()), str(model), f"inputshape={input_shapes(manifest['inputs'], what)}",
-                f"fp16={int(fp16)}", f"ncnnparam={folder / PARAM}", f"ncnnbin={folder / BIN}",
-                *(f"{key}={work / key}" for key in OUTPUT_FILES)]
-        done = subprocess.run(argv, cwd=work, capture_output=True, text=True)
+def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
+    work = model.parent
+    argv = [str(binary()), str(model), f"inputshape={input_shapes(manifest['inputs'], what)}",
+            f"fp16={int(fp16)}", f"ncnnparam={folder / PARAM}", f"ncnnbin={folder / BIN}",
+            *(f"{key}={work / key}" for key in OUTPUT_FILES)]
+    done = subprocess.run(argv, cwd=work, capture_output=True, text=True)
     log = (done.stdout + done.stderr).splitlines()
     if done.returncode != 0 or not (folder / PARAM).is_file():
         reason = next((line for line in reversed(log) if line.strip()), f"exit code {done.returncode}")
         raise StageError(f"pnnx could not convert {what}: {reason.strip()}")
     return [line.strip() for line in log if line.startswith("ignore ")]
+
+
+def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], int]:
+    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and how many of the
+    graph's Pads were written as Concat first (only when pnnx could not express one: stages/ncnn/pads.py)."""
+    import onnx
+
+    folder.mkdir(parents=True)
+    with tempfile.TemporaryDirectory() as work:
+        model = Path(work) / "model.onnx"
+        shutil.copyfile(onnx_file, model)
+        ignored = _run(model, manifest, folder, fp16, what)
+        rewritten = 0
+        if any(line.split()[1:2] == ["Pad"] for line in ignored):
+            graph = onnx.load(str(model))
+            rewritten = pads.as_concat(graph, manifest["inputs"])
+            if rewritten:
+                onnx.save(graph, str(model))
+                ignored = _run(model, manifest, folder, fp16, what)
+    return ignored, rewritten
 
 
 LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")
