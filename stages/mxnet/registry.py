@@ -1,4 +1,5 @@
-"""MXNet checkpoints: read, repaired by graph surgery, exported to ONNX."""
+"""MXNet: checkpoints read, repaired by graph surgery and exported to ONNX; and MXNet as a target, emitted
+from ONNX op by op and run in MXNet."""
 from stages.impl import Impl
 
 IMPLS = (
@@ -8,5 +9,10 @@ IMPLS = (
          "strip baked-in preprocessing, rename params, cut at a layer, fix_gamma"),
     Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
          "MXNet -> ONNX with the exporter's known faults repaired"),
+    Impl("emit", "mxnet", "mxnet", "stages.mxnet.emit", ("onnx",), "mxnet-model",
+         "ONNX -> MXNet symbol + params op by op (modelferry): BatchNorm eps, fix_gamma, pooling convention written out"),
+    Impl("validate", "mxnet", "mxnet", "stages.validate.stage", ("mxnet-model",), "parity",
+         "MXNet checkpoint in MXNet (inference mode) against the source's golden outputs", runner="stages.mxnet.runner"),
 )
 SOURCES = {"mxnet": "mxnet-checkpoint"}
+TARGETS = {"mxnet": "mxnet-model"}

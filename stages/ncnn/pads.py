@@ -11,33 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _constant(model, name: str):
-    from onnx import numpy_helper
-
-    for init in model.graph.initializer:
-        if init.name == name:
-            return numpy_helper.to_array(init)
-    for node in model.graph.node:
-        if node.op_type == "Constant" and node.output[0] == name and node.attribute[0].name == "value":
-            return numpy_helper.to_array(node.attribute[0].t)
-    return None
-
-
-def _shapes(model, inputs: list[dict]) -> dict[str, list]:
-    import onnx
-    from onnx import shape_inference
-
-    fixed = onnx.ModelProto()
-    fixed.CopyFrom(model)
-    given = {spec["name"]: [d if isinstance(d, int) else 1 for d in spec["shape"]] for spec in inputs}
-    for value in fixed.graph.input:
-        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
-            dim.Clear()
-            dim.dim_value = size
-    inferred = shape_inference.infer_shapes(fixed)
-    return {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-            for v in (*inferred.graph.value_info, *inferred.graph.input)}
+from stages.onnx.static import constant as _constant, shapes as _shapes
 
 
 def _padding(model, node, shapes) -> tuple[list[int], np.ndarray, float] | None:

@@ -1,0 +1,113 @@
+"""emit/mxnet: ONNX -> an MXNet checkpoint (model-symbol.json + model-0000.params), op by op.
+
+Each ONNX node becomes MXNet symbols through its handler (stages/mxnet/onnx_ops.py). Shape-only
+computations (Shape, Gather of a shape, Concat of constants …) are evaluated here at the signature's
+static shapes with ONNX's reference implementation, so Reshape takes a constant shape. The symbol is
+then bound and run once on zeros, so a checkpoint that MXNet cannot run is never published. The
+artifact's outputs are MXNet's (`<ONNX output name>_output`), in the graph's output order.
+"""
+from __future__ import annotations
+
+import mxnet as mx
+import numpy as np
+
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.mxnet import checkpoint
+from stages.mxnet.onnx_ops import HANDLERS, Graph, Unsupported
+from stages.onnx import static
+
+TOOLS = ("mxnet", "onnx", "numpy")
+FOLDER = "mxnet"
+PREFIX = "model"
+
+
+def _fold(node, g: Graph) -> list[np.ndarray] | None:
+    """The outputs of a node computable now: a Constant, the Shape of a static tensor, or any node whose
+    inputs are all constants (evaluated with ONNX's reference implementation)."""
+    from onnx import helper, numpy_helper
+
+    if node.op_type == "Constant":
+        return [numpy_helper.to_array(node.attribute[0].t)] if node.attribute[0].name == "value" else None
+    if node.op_type == "Shape":
+        shape = g.shapes.get(node.input[0])
+        if shape is None or any(not isinstance(d, int) for d in shape):
+            return None
+        a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
+        return [np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)]
+    if not node.input or not all(not name or name in g.constants for name in node.input):
+        return None
+    from onnx.reference import ReferenceEvaluator
+
+    inputs = [helper.make_tensor_value_info(name or f"_{i}", 1, None) for i, name in enumerate(node.input)]
+    graph = helper.make_graph([node], "fold", inputs, [helper.make_tensor_value_info(o, 1, None) for o in node.output])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", g.opset)])
+    try:
+        return ReferenceEvaluator(model).run(None, {name: g.constants[name] for name in node.input if name})
+    except Exception:   # noqa: BLE001 - an op the reference cannot evaluate is converted instead
+        return None
+
+
+def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
+    g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=opset)
+    from onnx import numpy_helper
+
+    g.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})
+    for spec in manifest["inputs"]:
+        g.symbols[spec["name"]] = mx.sym.var(spec["name"], shape=tuple(spec["shape"]), dtype=spec["dtype"])
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
+        folded = _fold(node, g)
+        if folded is not None:
+            g.constants.update(zip(node.output, (np.asarray(v) for v in folded)))
+            continue
+        handler = HANDLERS.get(node.op_type)
+        if handler is None:
+            raise StageError(f"{what}: the MXNet emitter has no conversion for {node.op_type} "
+                             f"(node {node.name!r})")
+        try:
+            g.symbols[node.output[0]] = handler(g, node)
+        except Unsupported as exc:
+            raise StageError(f"{what}: {exc}") from None
+        except mx.base.MXNetError as exc:
+            raise StageError(f"{what}: MXNet refused {node.op_type} node {node.name!r}: "
+                             f"{checkpoint._first_line(exc)}") from None
+    heads = []
+    for output in model.graph.output:
+        if output.name not in g.symbols and output.name not in g.constants:
+            raise StageError(f"{what}: output {output.name} is not made by any node")
+        heads.append(mx.sym.identity(g.tensor(output.name), name=output.name)
+                     if output.name in g.constants or output.name in g.symbols and _is_var(g.symbols[output.name])
+                     else g.symbols[output.name])
+    symbol = mx.sym.Group(heads) if len(heads) > 1 else heads[0]
+    used = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
+    return symbol, {k: v for k, v in g.arg.items() if k in used}, {k: v for k, v in g.aux.items() if k in used}
+
+
+def _is_var(symbol) -> bool:
+    return symbol.list_outputs() == [symbol.name]
+
+
+def run(ctx: StageContext) -> dict:
+    import json
+
+    import onnx
+
+    source = ctx.source
+    manifest = source.inherited()
+    what = ctx.user_file_name("model")
+    symbol, arg, aux = build(onnx.load(str(source.file("model"))), manifest, what)
+    feeds = {spec["name"]: np.zeros(spec["shape"], spec["dtype"]) for spec in manifest["inputs"]}
+    checkpoint.run(symbol, arg, aux, feeds, where=f"the MXNet symbol made from {what}")   # it runs
+    names = symbol.list_outputs()
+    folder = ctx.out / FOLDER
+    folder.mkdir()
+    files = checkpoint.write_checkpoint(folder, json.loads(symbol.tojson()), arg, aux, PREFIX)
+    manifest["outputs"] = [{**spec, "name": name} for spec, name in zip(manifest["outputs"], names)]
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    return {**manifest, "format": "mxnet-model", "precision": "fp32",
+            "files": {"model": FOLDER, **{role: f"{FOLDER}/{name}" for role, name in files.items()},
+                      **source.carry_to(ctx.out)},
+            "metrics": {"bytes": size}}

@@ -1,0 +1,428 @@
+"""ONNX ops as MXNet symbols, one handler per op (the MXNet target's emitter, stages/mxnet/emit.py).
+
+MXNet's own importer (mx.contrib.onnx) ignores ceil_mode, pads AveragePool as if count_include_pad=1
+and leaves BatchNorm at MXNet's eps 1e-3 when the attribute is absent. Here every default that differs
+between the two is written out: BatchNorm with the node's eps, fix_gamma=False and use_global_stats;
+pooling with explicit stride, convention and padding, the convention chosen only where it gives ONNX's
+output size; asymmetric padding as an explicit pad. What MXNet cannot express exactly is refused, naming
+the op and the node: never an approximation.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import mxnet as mx
+import numpy as np
+
+from stages.errors import StageError
+
+HANDLERS: dict[str, Callable] = {}
+
+
+def handles(*ops: str):
+    def register(fn):
+        for op in ops:
+            HANDLERS[op] = fn
+        return fn
+    return register
+
+
+class Unsupported(StageError):
+    pass
+
+
+@dataclass
+class Graph:
+    """What the handlers share: symbols by tensor name, constants (initializers and Constant nodes),
+    static shapes (ONNX's shape inference at the signature's shapes), and the params made so far."""
+    symbols: dict = field(default_factory=dict)
+    constants: dict = field(default_factory=dict)
+    shapes: dict = field(default_factory=dict)
+    arg: dict = field(default_factory=dict)
+    aux: dict = field(default_factory=dict)
+    opset: int = 13
+
+    def constant(self, name: str, node, what: str) -> np.ndarray:
+        if name not in self.constants:
+            raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph; "
+                              f"MXNet's symbol needs it constant")
+        return self.constants[name]
+
+    def param(self, name: str, value: np.ndarray, aux: bool = False) -> mx.sym.Symbol:
+        (self.aux if aux else self.arg)[name] = mx.nd.array(value, dtype=value.dtype)
+        return mx.sym.var(name, shape=value.shape, dtype=value.dtype)
+
+    def tensor(self, name: str) -> mx.sym.Symbol:
+        """A tensor as a symbol; a constant one becomes a parameter of its own."""
+        if name not in self.symbols:
+            if name not in self.constants:
+                raise Unsupported(f"tensor {name!r} is used before it is made")
+            self.symbols[name] = self.param(name, self.constants[name])
+        return self.symbols[name]
+
+    def rank(self, name: str, node) -> int:
+        if name in self.constants:
+            return self.constants[name].ndim
+        shape = self.shapes.get(name)
+        if shape is None:
+            raise Unsupported(f"{node.op_type} node {node.name!r}: the rank of {name} is unknown")
+        return len(shape)
+
+
+def attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _pads(node, spatial: int) -> tuple[list[int], list[int]]:
+    pads = list(attrs(node).get("pads", [0] * 2 * spatial))
+    if attrs(node).get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: auto_pad is not supported; export with explicit pads")
+    return pads[:spatial], pads[spatial:]
+
+
+def _explicit_pad(x, begin: list[int], end: list[int], value: float, node):
+    if len(begin) != 2:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: asymmetric padding of {len(begin)}-d data "
+                          f"(MXNet's pad takes 4-d data)")
+    return mx.sym.pad(x, mode="constant", constant_value=value,
+                      pad_width=(0, 0, 0, 0, begin[0], end[0], begin[1], end[1]), name=f"{node.name}_pad")
+
+
+def _name(node) -> str:
+    return node.output[0]
+
+
+@handles("Conv")
+def conv(g: Graph, node):
+    a = attrs(node)
+    weight = g.constant(node.input[1], node, "weight")
+    spatial = weight.ndim - 2
+    begin, end = _pads(node, spatial)
+    x = g.tensor(node.input[0])
+    if begin != end:
+        x, begin = _explicit_pad(x, begin, end, 0.0, node), [0] * spatial
+    bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    return mx.sym.Convolution(
+        x, weight=g.param(node.input[1], weight), bias=g.tensor(bias) if bias else None,
+        kernel=tuple(weight.shape[2:]), stride=tuple(a.get("strides", [1] * spatial)),
+        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin), num_filter=weight.shape[0],
+        num_group=a.get("group", 1), no_bias=bias is None, name=_name(node))
+
+
+@handles("ConvTranspose")
+def conv_transpose(g: Graph, node):
+    a = attrs(node)
+    weight = g.constant(node.input[1], node, "weight")
+    spatial = weight.ndim - 2
+    begin, end = _pads(node, spatial)
+    if begin != end or any(a.get("output_padding", [0] * spatial)) or "output_shape" in a:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: asymmetric pads, output_padding or output_shape")
+    bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
+    group = a.get("group", 1)
+    return mx.sym.Deconvolution(
+        g.tensor(node.input[0]), weight=g.param(node.input[1], weight), bias=g.tensor(bias) if bias else None,
+        kernel=tuple(weight.shape[2:]), stride=tuple(a.get("strides", [1] * spatial)),
+        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin), num_filter=weight.shape[1] * group,
+        num_group=group, no_bias=bias is None, name=_name(node))
+
+
+@handles("BatchNormalization")
+def batch_norm(g: Graph, node):
+    a = attrs(node)
+    if len(node.output) > 1 and any(node.output[1:]):
+        raise Unsupported(f"BatchNormalization node {node.name!r} is in training mode (running stats as outputs)")
+    gamma, beta, mean, var = (g.constant(n, node, what) for n, what in
+                              zip(node.input[1:], ("scale", "bias", "mean", "variance")))
+    # MXNet's defaults would be eps 1e-3 and fix_gamma=True (gamma ignored): both written out
+    return mx.sym.BatchNorm(
+        g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), beta=g.param(node.input[2], beta),
+        moving_mean=g.param(node.input[3], mean, aux=True), moving_var=g.param(node.input[4], var, aux=True),
+        eps=float(a.get("epsilon", 1e-5)), momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
+        use_global_stats=True, name=_name(node))
+
+
+def _pool_sizes(n: int, k: int, s: int, p0: int, p1: int, d: int = 1) -> tuple[int, int, int]:
+    """Output sizes along one axis: ONNX floor, ONNX ceil (a last window that starts in the end padding
+    dropped, as ONNX's reference and PyTorch do), MXNet 'full' (ceil, no such clamp)."""
+    span = n + p0 + p1 - d * (k - 1) - 1
+    floor = span // s + 1
+    ceil = math.ceil(span / s) + 1
+    full = ceil
+    if (ceil - 1) * s >= n + p0:
+        ceil -= 1
+    return floor, ceil, full
+
+
+@handles("MaxPool", "AveragePool")
+def pool(g: Graph, node):
+    a = attrs(node)
+    kernel = list(a["kernel_shape"])
+    spatial = len(kernel)
+    strides = list(a.get("strides", [1] * spatial))   # ONNX's default stride is 1, as MXNet's
+    if any(d != 1 for d in a.get("dilations", [1] * spatial)):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: dilated pooling")
+    if len(node.output) > 1 and node.output[1]:
+        raise Unsupported(f"MaxPool node {node.name!r}: the Indices output")
+    begin, end = _pads(node, spatial)
+    shape = g.shapes.get(node.input[0])
+    if shape is None or any(not isinstance(d, int) for d in shape[2:]):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: the input's spatial size is unknown")
+    ceil_mode = bool(a.get("ceil_mode", 0))
+    is_max = node.op_type == "MaxPool"
+    include_pad = bool(a.get("count_include_pad", 0))
+    x = g.tensor(node.input[0])
+    if begin != end:
+        if not is_max and not include_pad:
+            raise Unsupported(f"AveragePool node {node.name!r}: asymmetric pads without count_include_pad "
+                              f"(MXNet divides by the window inside its own, symmetric padding)")
+        x = _explicit_pad(x, begin, end, -np.inf if is_max else 0.0, node)
+        shape = [*shape[:2], *(n + b + e for n, b, e in zip(shape[2:], begin, end))]
+        begin = end = [0] * spatial
+    sizes = [_pool_sizes(n, k, s, p, p) for n, k, s, p in zip(shape[2:], kernel, strides, begin)]
+    want = [c if ceil_mode else f for f, c, _ in sizes]
+    if want == [f for f, _, _ in sizes]:
+        convention = "valid"
+    elif want == [full for _, _, full in sizes]:
+        convention = "full"
+    else:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: ceil_mode gives {want}, which neither of MXNet's "
+                          f"pooling conventions gives")
+    return mx.sym.Pooling(x, kernel=tuple(kernel), stride=tuple(strides), pad=tuple(begin),
+                          pool_type="max" if is_max else "avg", pooling_convention=convention,
+                          count_include_pad=include_pad, name=_name(node))
+
+
+@handles("GlobalAveragePool", "GlobalMaxPool")
+def global_pool(g: Graph, node):
+    kind = "avg" if node.op_type == "GlobalAveragePool" else "max"
+    spatial = g.rank(node.input[0], node) - 2
+    return mx.sym.Pooling(g.tensor(node.input[0]), kernel=(1,) * spatial, global_pool=True, pool_type=kind,
+                          name=_name(node))
+
+
+ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softrelu", "Softsign": "softsign"}
+
+
+@handles(*ACTIVATIONS)
+def activation(g: Graph, node):
+    return mx.sym.Activation(g.tensor(node.input[0]), act_type=ACTIVATIONS[node.op_type], name=_name(node))
+
+
+@handles("LeakyRelu")
+def leaky_relu(g: Graph, node):
+    return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="leaky", slope=float(attrs(node).get("alpha", 0.01)),
+                            name=_name(node))
+
+
+@handles("Elu")
+def elu(g: Graph, node):
+    return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="elu", slope=float(attrs(node).get("alpha", 1.0)),
+                            name=_name(node))
+
+
+@handles("PRelu")
+def prelu(g: Graph, node):
+    slope = g.constant(node.input[1], node, "slope")
+    rank = g.rank(node.input[0], node)
+    channels = g.shapes[node.input[0]][1] if rank > 1 else None
+    # ONNX broadcasts the slope; MXNet's prelu has one per channel (axis 1), or one for all
+    per_channel = slope.size == channels and slope.ndim <= rank - 1 and \
+        all(d == 1 for d in slope.shape[1:]) and (slope.ndim == rank - 1 or slope.ndim == 1 and rank == 2)
+    if slope.size == 1 or per_channel:
+        gamma = slope.reshape(-1).astype(np.float32)
+        return mx.sym.LeakyReLU(g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), act_type="prelu",
+                                name=_name(node))
+    raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
+
+
+@handles("Clip")
+def clip(g: Graph, node):
+    a = attrs(node)
+    low = a.get("min", -np.inf)
+    high = a.get("max", np.inf)
+    if len(node.input) > 1 and node.input[1]:
+        low = float(g.constant(node.input[1], node, "min"))
+    if len(node.input) > 2 and node.input[2]:
+        high = float(g.constant(node.input[2], node, "max"))
+    return mx.sym.clip(g.tensor(node.input[0]), a_min=float(low), a_max=float(high), name=_name(node))
+
+
+@handles("HardSigmoid")
+def hard_sigmoid(g: Graph, node):
+    a = attrs(node)
+    return mx.sym.hard_sigmoid(g.tensor(node.input[0]), alpha=float(a.get("alpha", 0.2)),
+                               beta=float(a.get("beta", 0.5)), name=_name(node))
+
+
+@handles("HardSwish")
+def hard_swish(g: Graph, node):
+    x = g.tensor(node.input[0])
+    return mx.sym.broadcast_mul(x, mx.sym.hard_sigmoid(x, alpha=1 / 6, beta=0.5), name=_name(node))
+
+
+BINARY = {"Add": mx.sym.broadcast_add, "Sub": mx.sym.broadcast_sub, "Mul": mx.sym.broadcast_mul,
+          "Div": mx.sym.broadcast_div, "Pow": mx.sym.broadcast_power, "Max": mx.sym.broadcast_maximum,
+          "Min": mx.sym.broadcast_minimum}
+
+
+@handles(*BINARY)
+def binary(g: Graph, node):
+    if len(node.input) != 2:
+        raise Unsupported(f"{node.op_type} node {node.name!r} with {len(node.input)} inputs")
+    left, right = node.input
+    # MXNet broadcasts only between equal ranks: a lower-rank operand gets ONNX's leading ones
+    rank = max(g.rank(left, node), g.rank(right, node))
+    sides = []
+    for name in (left, right):
+        if name in g.constants and name not in g.symbols:
+            value = g.constants[name]
+            g.symbols[name] = g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape))
+            sides.append(g.symbols[name])
+        else:
+            sym = g.tensor(name)
+            missing = rank - g.rank(name, node)
+            sides.append(mx.sym.reshape(sym, shape=(1,) * missing + (0,) * g.rank(name, node)) if missing else sym)
+    return BINARY[node.op_type](*sides, name=_name(node))
+
+
+UNARY = {"Exp": mx.sym.exp, "Log": mx.sym.log, "Sqrt": mx.sym.sqrt, "Abs": mx.sym.abs, "Neg": mx.sym.negative,
+         "Reciprocal": mx.sym.reciprocal, "Floor": mx.sym.floor, "Ceil": mx.sym.ceil, "Erf": mx.sym.erf}
+
+
+@handles(*UNARY)
+def unary(g: Graph, node):
+    return UNARY[node.op_type](g.tensor(node.input[0]), name=_name(node))
+
+
+@handles("Identity", "Dropout")
+def identity(g: Graph, node):
+    return mx.sym.identity(g.tensor(node.input[0]), name=_name(node))
+
+
+@handles("Gemm")
+def gemm(g: Graph, node):
+    a = attrs(node)
+    if a.get("transA", 0) or g.rank(node.input[0], node) != 2:
+        raise Unsupported(f"Gemm node {node.name!r}: transA or a non-2-d input")
+    weight = g.constant(node.input[1], node, "B") * float(a.get("alpha", 1.0))
+    if not a.get("transB", 0):
+        weight = weight.T
+    bias = None
+    if len(node.input) > 2 and node.input[2]:
+        c = g.constant(node.input[2], node, "C") * float(a.get("beta", 1.0))
+        if c.size != weight.shape[0]:
+            raise Unsupported(f"Gemm node {node.name!r}: C of shape {list(c.shape)} is not a bias")
+        bias = g.param(node.input[2], c.reshape(-1).astype(np.float32))
+    return mx.sym.FullyConnected(g.tensor(node.input[0]), weight=g.param(node.input[1], np.ascontiguousarray(weight)),
+                                 bias=bias, num_hidden=weight.shape[0], no_bias=bias is None, flatten=False,
+                                 name=_name(node))
+
+
+@handles("MatMul")
+def matmul(g: Graph, node):
+    if node.input[1] in g.constants and g.constants[node.input[1]].ndim == 2:
+        weight = np.ascontiguousarray(g.constants[node.input[1]].T)
+        return mx.sym.FullyConnected(g.tensor(node.input[0]), weight=g.param(node.input[1], weight),
+                                     num_hidden=weight.shape[0], no_bias=True, flatten=False, name=_name(node))
+    return mx.sym.linalg.gemm2(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node)) \
+        if g.rank(node.input[0], node) == g.rank(node.input[1], node) else \
+        mx.sym.batch_dot(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node))
+
+
+@handles("Flatten")
+def flatten(g: Graph, node):
+    axis = attrs(node).get("axis", 1)
+    rank = g.rank(node.input[0], node)
+    axis = axis + rank if axis < 0 else axis
+    if axis == 1:
+        return mx.sym.flatten(g.tensor(node.input[0]), name=_name(node))
+    shape = g.shapes[node.input[0]]
+    return mx.sym.reshape(g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])),
+                          name=_name(node))
+
+
+def _static_shape(g: Graph, node) -> tuple[int, ...]:
+    shape = g.shapes.get(node.output[0])
+    if shape is None or any(not isinstance(d, int) for d in shape):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
+    return tuple(shape)
+
+
+@handles("Reshape")
+def reshape(g: Graph, node):
+    # ONNX's shape input may be computed (Shape -> Gather -> Concat): the static output shape serves
+    return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
+
+
+@handles("Squeeze", "Unsqueeze")
+def squeeze(g: Graph, node):
+    return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
+
+
+@handles("Transpose")
+def transpose(g: Graph, node):
+    perm = attrs(node).get("perm") or list(reversed(range(g.rank(node.input[0], node))))
+    return mx.sym.transpose(g.tensor(node.input[0]), axes=tuple(perm), name=_name(node))
+
+
+@handles("Concat")
+def concat(g: Graph, node):
+    axis = attrs(node)["axis"]
+    axis = axis + g.rank(node.output[0], node) if axis < 0 else axis
+    return mx.sym.concat(*(g.tensor(name) for name in node.input), dim=axis, name=_name(node))
+
+
+@handles("Softmax", "LogSoftmax")
+def softmax(g: Graph, node):
+    rank = g.rank(node.input[0], node)
+    axis = attrs(node).get("axis", -1 if g.opset >= 13 else 1)
+    axis = axis + rank if axis < 0 else axis
+    if g.opset < 13 and axis != rank - 1:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis}")
+    fn = mx.sym.softmax if node.op_type == "Softmax" else mx.sym.log_softmax
+    return fn(g.tensor(node.input[0]), axis=axis, name=_name(node))
+
+
+REDUCE = {"ReduceMean": mx.sym.mean, "ReduceSum": mx.sym.sum, "ReduceMax": mx.sym.max, "ReduceMin": mx.sym.min}
+
+
+@handles(*REDUCE)
+def reduce(g: Graph, node):
+    a = attrs(node)
+    axes = a.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = [int(v) for v in g.constant(node.input[1], node, "axes")]
+    keep = bool(a.get("keepdims", 1))
+    if axes is None:
+        return REDUCE[node.op_type](g.tensor(node.input[0]), keepdims=keep, name=_name(node))
+    return REDUCE[node.op_type](g.tensor(node.input[0]), axis=tuple(axes), keepdims=keep, name=_name(node))
+
+
+@handles("Pad")
+def pad(g: Graph, node):
+    a = attrs(node)
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    pads = [int(v) for v in (a["pads"] if "pads" in a else g.constant(node.input[1], node, "pads"))]
+    value = 0.0
+    if len(node.input) > 2 and node.input[2]:
+        value = float(g.constant(node.input[2], node, "value"))
+    rank = len(pads) // 2
+    if rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2]) or mode not in ("constant", "edge", "reflect"):
+        raise Unsupported(f"Pad node {node.name!r}: MXNet pads only the spatial axes of 4-d and 5-d data "
+                          f"(pads {pads}, mode {mode})")
+    width = [w for axis in range(rank) for w in (pads[axis], pads[axis + rank])]
+    return mx.sym.pad(g.tensor(node.input[0]), mode=mode, pad_width=tuple(width), constant_value=value,
+                      name=_name(node))
+
+
+@handles("Cast")
+def cast(g: Graph, node):
+    from onnx import helper
+
+    dtype = helper.tensor_dtype_to_np_dtype(attrs(node)["to"])
+    return mx.sym.cast(g.tensor(node.input[0]), dtype=np.dtype(dtype).name, name=_name(node))
