@@ -79,6 +79,7 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
         b.file("model"), "--input", b.manifest["inputs"][0]["name"], "--output", b.manifest["outputs"][0]["name"])),
     ("emit", "tfjs"): lambda b: Call("tfjs", "tfjs_converter.py", (b.file("model"), "--signature", _signature(b))),
     ("emit", "openvino"): lambda b: Call("openvino", "openvino_convert.py", (b.file("model"),)),
+    ("emit", "mxnet"): lambda b: Call("mxnet", "mxnet_import.py", (b.file("model"),)),
     ("emit", "ncnn"): lambda b: Call("ncnn", "pnnx_convert.py", (b.file("model"), "--input-shape",
                                                                  _shape(b.manifest["inputs"][0]))),
 }

@@ -229,9 +229,10 @@ def prelu(g: Graph, node):
     slope = g.constant(node.input[1], node, "slope")
     rank = g.rank(node.input[0], node)
     channels = g.shapes[node.input[0]][1] if rank > 1 else None
-    # ONNX broadcasts the slope; MXNet's prelu has one per channel (axis 1), or one for all
-    per_channel = slope.size == channels and slope.ndim <= rank - 1 and \
-        all(d == 1 for d in slope.shape[1:]) and (slope.ndim == rank - 1 or slope.ndim == 1 and rank == 2)
+    # ONNX broadcasts the slope (aligned on the right); MXNet's prelu has one per channel (axis 1), or one
+    aligned = (1,) * (rank - slope.ndim) + slope.shape if slope.ndim <= rank else slope.shape
+    per_channel = len(aligned) == rank and rank > 1 and aligned[1] == channels and \
+        all(d == 1 for i, d in enumerate(aligned) if i != 1)
     if slope.size == 1 or per_channel:
         gamma = slope.reshape(-1).astype(np.float32)
         return mx.sym.LeakyReLU(g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), act_type="prelu",
@@ -354,8 +355,13 @@ def _static_shape(g: Graph, node) -> tuple[int, ...]:
 
 @handles("Reshape")
 def reshape(g: Graph, node):
-    # ONNX's shape input may be computed (Shape -> Gather -> Concat): the static output shape serves
-    return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
+    # a constant shape (folded, when the graph computes it from Shape) keeps ONNX's 0 (copy) and -1
+    # (infer), which MXNet's reshape reads the same way; allowzero=1 would mean a real 0
+    if node.input[1] in g.constants and not attrs(node).get("allowzero", 0):
+        shape = tuple(int(d) for d in g.constants[node.input[1]])
+    else:
+        shape = _static_shape(g, node)
+    return mx.sym.reshape(g.tensor(node.input[0]), shape=shape, name=_name(node))
 
 
 @handles("Squeeze", "Unsqueeze")
@@ -381,9 +387,14 @@ def softmax(g: Graph, node):
     rank = g.rank(node.input[0], node)
     axis = attrs(node).get("axis", -1 if g.opset >= 13 else 1)
     axis = axis + rank if axis < 0 else axis
-    if g.opset < 13 and axis != rank - 1:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis}")
     fn = mx.sym.softmax if node.op_type == "Softmax" else mx.sym.log_softmax
+    if g.opset < 13 and axis != rank - 1:   # before opset 13: over the dims from `axis` on, flattened
+        shape = g.shapes.get(node.input[0])
+        if shape is None or any(not isinstance(d, int) for d in shape):
+            raise Unsupported(f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis} "
+                              f"and the input's shape is unknown")
+        flat = mx.sym.reshape(g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])))
+        return mx.sym.reshape(fn(flat, axis=-1), shape=tuple(shape), name=_name(node))
     return fn(g.tensor(node.input[0]), axis=axis, name=_name(node))
 
 
@@ -412,6 +423,8 @@ def pad(g: Graph, node):
     if len(node.input) > 2 and node.input[2]:
         value = float(g.constant(node.input[2], node, "value"))
     rank = len(pads) // 2
+    if mode == "constant" and (rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2])):
+        return _pad_by_concat(g, node, pads, value)
     if rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2]) or mode not in ("constant", "edge", "reflect"):
         raise Unsupported(f"Pad node {node.name!r}: MXNet pads only the spatial axes of 4-d and 5-d data "
                           f"(pads {pads}, mode {mode})")
@@ -420,9 +433,75 @@ def pad(g: Graph, node):
                       name=_name(node))
 
 
+def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
+    """Constant padding on any axis, exactly: blocks of the pad value concatenated along each padded axis."""
+    shape = g.shapes.get(node.input[0])
+    rank = len(pads) // 2
+    if shape is None or any(not isinstance(d, int) for d in shape) or any(p < 0 for p in pads):
+        raise Unsupported(f"Pad node {node.name!r}: pads {pads} on axes MXNet's pad does not take, and the "
+                          f"input's shape is unknown (or the pads crop)")
+    x, shape = g.tensor(node.input[0]), list(shape)
+    for axis in range(rank):
+        before, after = pads[axis], pads[axis + rank]
+        if not (before or after):
+            continue
+        parts = []
+        for side, count in (("before", before), ("after", after)):
+            if count:
+                block = np.full([*shape[:axis], count, *shape[axis + 1:]], value, np.float32)
+                parts.append((side, g.param(f"{node.name}_pad_{side}_{axis}", block)))
+        x = mx.sym.concat(*[p for side, p in parts if side == "before"], x,
+                          *[p for side, p in parts if side == "after"], dim=axis)
+        shape[axis] += before + after
+    return mx.sym.identity(x, name=_name(node))
+
+
 @handles("Cast")
 def cast(g: Graph, node):
     from onnx import helper
 
     dtype = helper.tensor_dtype_to_np_dtype(attrs(node)["to"])
     return mx.sym.cast(g.tensor(node.input[0]), dtype=np.dtype(dtype).name, name=_name(node))
+
+
+@handles("Slice")
+def slice_(g: Graph, node):
+    a = attrs(node)
+    shape = g.shapes.get(node.input[0])
+    if shape is None or any(not isinstance(d, int) for d in shape):
+        raise Unsupported(f"Slice node {node.name!r}: the input's shape is unknown")
+    if "starts" in a:   # opset < 10
+        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        starts, ends = (g.constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
+        axes = g.constant(node.input[3], node, "axes") if len(node.input) > 3 and node.input[3] else None
+        steps = g.constant(node.input[4], node, "steps") if len(node.input) > 4 and node.input[4] else None
+    rank = len(shape)
+    axes = [int(x) + rank if int(x) < 0 else int(x) for x in (range(len(starts)) if axes is None else axes)]
+    steps = [1] * len(axes) if steps is None else [int(x) for x in steps]
+    begin, end, step = [None] * rank, [None] * rank, [None] * rank
+    for axis, start, stop, stride in zip(axes, starts, ends, steps):
+        n = shape[axis]
+        start, stop = int(start), int(stop)
+        start = max(-1 if stride < 0 else 0, min(start + n if start < 0 else start, n - 1 if stride < 0 else n))
+        stop = max(-1, min(stop + n if stop < 0 else stop, n))
+        begin[axis], end[axis], step[axis] = start, (None if stop < 0 else stop), stride
+    return mx.sym.slice(g.tensor(node.input[0]), begin=tuple(begin), end=tuple(end), step=tuple(step),
+                        name=_name(node))
+
+
+@handles("Gather")
+def gather(g: Graph, node):
+    indices = g.constant(node.input[1], node, "indices")
+    rank = g.rank(node.input[0], node)
+    axis = attrs(node).get("axis", 0)
+    axis = axis + rank if axis < 0 else axis
+    shape = g.shapes.get(node.input[0])
+    if shape is None or not isinstance(shape[axis], int):
+        raise Unsupported(f"Gather node {node.name!r}: the size of axis {axis} is unknown")
+    indices = np.where(indices < 0, indices + shape[axis], indices)
+    if indices.ndim == 0:   # one index: the axis goes away
+        part = mx.sym.slice_axis(g.tensor(node.input[0]), axis=axis, begin=int(indices), end=int(indices) + 1)
+        return mx.sym.reshape(part, shape=_static_shape(g, node), name=_name(node))
+    return mx.sym.take(g.tensor(node.input[0]), g.param(node.input[1], indices.astype(np.int64)), axis=axis,
+                       mode="raise", name=_name(node))

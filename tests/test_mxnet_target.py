@@ -1,0 +1,65 @@
+"""The MXNet target: ONNX -> symbol JSON + params with modelferry's own emitter (one handler per op), run
+and validated in MXNet; a PyTorch ResNet-style network, the bundled MobileFaceNet, a real model, and an op
+it cannot convert."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli
+from tests.test_zoo import _convert
+
+
+def nodes(run, artifact: dict, op: str) -> list[dict]:
+    graph = json.loads((run / artifact["path"] / "model-symbol.json").read_text())
+    return [node for node in graph["nodes"] if node["op"] == op]
+
+
+@pytest.fixture(scope="module")
+def resnet(env, session_dir):
+    out = session_dir / "torch_resnet"
+    in_runtime(env, "torch", "tests/helpers/make_torch_resnet.py", str(out))
+    return out / "resnet.pt"
+
+
+def test_a_pytorch_resnet_to_mxnet_keeps_ceil_mode_pooling(env, resnet, tmp_path):
+    """MaxPool(3, stride 2, padding 1, ceil_mode) on a 32x32 map: 17x17 in PyTorch, 16x16 in MXNet's
+    default 'valid' convention (what MXNet's own ONNX importer writes). The emitter writes 'full' with the
+    stride and padding spelt out, and the checkpoint matches PyTorch's outputs."""
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(resnet), "--input-shape", "image:1,3,64,64", "--to", "mxnet",
+                     "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "resnet")
+    artifact, = read_report(run)["artifacts"]
+    assert artifact["route"] == "load/torchscript → export/torch → emit/mxnet"
+    assert artifact["parity"]["passed"] and artifact["parity"]["max_abs_err"] < 1e-4
+    assert sorted(p.name for p in (run / artifact["path"]).iterdir()) == ["model-0000.params", "model-symbol.json"]
+    pool, = nodes(run, artifact, "Pooling")
+    assert {k: pool["attrs"][k] for k in ("pooling_convention", "stride", "pad", "kernel")} == {
+        "pooling_convention": "full", "stride": "(2, 2)", "pad": "(1, 1)", "kernel": "(3, 3)"}
+
+
+def test_mobilefacenet_through_onnx_back_to_mxnet_keeps_batchnorm_exact(env, face, tmp_path):
+    """insightface's BatchNorm eps (2e-5) and gamma survive: MXNet's defaults (eps 1e-3, fix_gamma=True)
+    are never left to apply."""
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "mxnet", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "face")
+    artifact, = read_report(run)["artifacts"]
+    assert artifact["parity"]["max_abs_err"] < 1e-4 and artifact["parity"]["top1_agreement"] == 1.0
+    norms = nodes(run, artifact, "BatchNorm")
+    assert norms and all(n["attrs"]["fix_gamma"] == "False" and n["attrs"]["use_global_stats"] == "True"
+                         and abs(float(n["attrs"]["eps"]) - 2e-5) < 1e-9 for n in norms)
+    assert [t["name_in_artifact"] for t in artifact["outputs"]] == ["fc7_output"]
+
+
+def test_a_real_model_to_mxnet(env, tmp_path):
+    """PaddleOCR's text-direction classifier (rapidocr's ONNX: HardSwish, squeeze-excite, Softmax)."""
+    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
