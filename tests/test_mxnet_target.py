@@ -63,3 +63,12 @@ def test_a_real_model_to_mxnet(env, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
+    """silero-vad's ONNX holds an If: refused with the op and its node; the ONNX target is still published."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,mxnet")
+    assert result.returncode == 1
+    onnx, mxnet = report["artifacts"]
+    assert onnx["published"] and not mxnet["published"]
+    assert "silero_vad.onnx: the MXNet emitter has no conversion for If (node 'If_0')" in mxnet["reason"]

@@ -30,7 +30,7 @@ def _fold(node, g: Graph) -> list[np.ndarray] | None:
     if node.op_type == "Constant":
         return [numpy_helper.to_array(node.attribute[0].t)] if node.attribute[0].name == "value" else None
     if node.op_type == "Shape":
-        shape = g.shapes.get(node.input[0])
+        shape = g.shape(node.input[0])
         if shape is None or any(not isinstance(d, int) for d in shape):
             return None
         a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
@@ -50,7 +50,8 @@ def _fold(node, g: Graph) -> list[np.ndarray] | None:
 
 def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-    g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=opset)
+    g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=opset,
+              input_shapes={spec["name"]: tuple(spec["shape"]) for spec in manifest["inputs"]})
     from onnx import numpy_helper
 
     g.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})

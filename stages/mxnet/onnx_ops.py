@@ -43,6 +43,7 @@ class Graph:
     arg: dict = field(default_factory=dict)
     aux: dict = field(default_factory=dict)
     opset: int = 13
+    input_shapes: dict = field(default_factory=dict)
 
     def constant(self, name: str, node, what: str) -> np.ndarray:
         if name not in self.constants:
@@ -62,10 +63,26 @@ class Graph:
             self.symbols[name] = self.param(name, self.constants[name])
         return self.symbols[name]
 
-    def rank(self, name: str, node) -> int:
+    def shape(self, name: str) -> list | None:
+        """A tensor's static shape: a constant's, ONNX's shape inference's where it knows every dim, else
+        MXNet's own inference on the symbol built so far (exact: the inputs' shapes are fixed)."""
         if name in self.constants:
-            return self.constants[name].ndim
-        shape = self.shapes.get(name)
+            return list(self.constants[name].shape)
+        known = self.shapes.get(name)
+        if known is not None and all(isinstance(d, int) for d in known):
+            return known
+        if name in self.symbols:
+            try:
+                _, shapes, _ = self.symbols[name].infer_shape(**self.input_shapes)
+            except mx.base.MXNetError:
+                return known
+            if shapes and shapes[0] is not None:
+                self.shapes[name] = list(shapes[0])
+                return self.shapes[name]
+        return known
+
+    def rank(self, name: str, node) -> int:
+        shape = self.shape(name)
         if shape is None:
             raise Unsupported(f"{node.op_type} node {node.name!r}: the rank of {name} is unknown")
         return len(shape)
@@ -168,7 +185,7 @@ def pool(g: Graph, node):
     if len(node.output) > 1 and node.output[1]:
         raise Unsupported(f"MaxPool node {node.name!r}: the Indices output")
     begin, end = _pads(node, spatial)
-    shape = g.shapes.get(node.input[0])
+    shape = g.shape(node.input[0])
     if shape is None or any(not isinstance(d, int) for d in shape[2:]):
         raise Unsupported(f"{node.op_type} node {node.name!r}: the input's spatial size is unknown")
     ceil_mode = bool(a.get("ceil_mode", 0))
@@ -228,7 +245,7 @@ def elu(g: Graph, node):
 def prelu(g: Graph, node):
     slope = g.constant(node.input[1], node, "slope")
     rank = g.rank(node.input[0], node)
-    channels = g.shapes[node.input[0]][1] if rank > 1 else None
+    channels = g.shape(node.input[0])[1] if rank > 1 else None
     # ONNX broadcasts the slope (aligned on the right); MXNet's prelu has one per channel (axis 1), or one
     aligned = (1,) * (rank - slope.ndim) + slope.shape if slope.ndim <= rank else slope.shape
     per_channel = len(aligned) == rank and rank > 1 and aligned[1] == channels and \
@@ -341,13 +358,13 @@ def flatten(g: Graph, node):
     axis = axis + rank if axis < 0 else axis
     if axis == 1:
         return mx.sym.flatten(g.tensor(node.input[0]), name=_name(node))
-    shape = g.shapes[node.input[0]]
+    shape = g.shape(node.input[0])
     return mx.sym.reshape(g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])),
                           name=_name(node))
 
 
 def _static_shape(g: Graph, node) -> tuple[int, ...]:
-    shape = g.shapes.get(node.output[0])
+    shape = g.shapes.get(node.output[0])   # ONNX's inference: the output is not built yet
     if shape is None or any(not isinstance(d, int) for d in shape):
         raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
     return tuple(shape)
@@ -366,7 +383,22 @@ def reshape(g: Graph, node):
 
 @handles("Squeeze", "Unsqueeze")
 def squeeze(g: Graph, node):
-    return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
+    shape = g.shape(node.input[0])
+    axes = attrs(node).get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = [int(a) for a in g.constant(node.input[1], node, "axes")]
+    if shape is None or any(not isinstance(d, int) for d in shape) or (axes is None and node.op_type == "Unsqueeze"):
+        return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
+    if node.op_type == "Squeeze":
+        rank = len(shape)
+        drop = {a + rank if a < 0 else a for a in axes} if axes is not None else {i for i, d in enumerate(shape) if d == 1}
+        out = [d for i, d in enumerate(shape) if i not in drop]
+    else:
+        rank = len(shape) + len(axes)
+        add = {a + rank if a < 0 else a for a in axes}
+        dims = iter(shape)
+        out = [1 if i in add else next(dims) for i in range(rank)]
+    return mx.sym.reshape(g.tensor(node.input[0]), shape=tuple(out), name=_name(node))
 
 
 @handles("Transpose")
@@ -389,7 +421,7 @@ def softmax(g: Graph, node):
     axis = axis + rank if axis < 0 else axis
     fn = mx.sym.softmax if node.op_type == "Softmax" else mx.sym.log_softmax
     if g.opset < 13 and axis != rank - 1:   # before opset 13: over the dims from `axis` on, flattened
-        shape = g.shapes.get(node.input[0])
+        shape = g.shape(node.input[0])
         if shape is None or any(not isinstance(d, int) for d in shape):
             raise Unsupported(f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis} "
                               f"and the input's shape is unknown")
@@ -425,17 +457,27 @@ def pad(g: Graph, node):
     rank = len(pads) // 2
     if mode == "constant" and (rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2])):
         return _pad_by_concat(g, node, pads, value)
-    if rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2]) or mode not in ("constant", "edge", "reflect"):
+    if mode not in ("constant", "edge", "reflect"):
+        raise Unsupported(f"Pad node {node.name!r}: mode {mode}")
+    x, shape = g.tensor(node.input[0]), g.shape(node.input[0])
+    if rank in (2, 3) and not pads[0] and not pads[rank] and shape and all(isinstance(d, int) for d in shape):
+        # MXNet pads 4-d data: a 2-d or 3-d tensor is padded as a 4-d view with its last axes at the end
+        lead = 4 - rank
+        view = [0] * (2 * lead) + [w for axis in range(rank) for w in (pads[axis], pads[axis + rank])]
+        padded = mx.sym.pad(mx.sym.reshape(x, shape=(1,) * lead + tuple(shape)), mode=mode,
+                            pad_width=tuple(view), constant_value=value)
+        out = [d + pads[axis] + pads[axis + rank] for axis, d in enumerate(shape)]
+        return mx.sym.reshape(padded, shape=tuple(out), name=_name(node))
+    if rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2]):
         raise Unsupported(f"Pad node {node.name!r}: MXNet pads only the spatial axes of 4-d and 5-d data "
                           f"(pads {pads}, mode {mode})")
     width = [w for axis in range(rank) for w in (pads[axis], pads[axis + rank])]
-    return mx.sym.pad(g.tensor(node.input[0]), mode=mode, pad_width=tuple(width), constant_value=value,
-                      name=_name(node))
+    return mx.sym.pad(x, mode=mode, pad_width=tuple(width), constant_value=value, name=_name(node))
 
 
 def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
     """Constant padding on any axis, exactly: blocks of the pad value concatenated along each padded axis."""
-    shape = g.shapes.get(node.input[0])
+    shape = g.shape(node.input[0])
     rank = len(pads) // 2
     if shape is None or any(not isinstance(d, int) for d in shape) or any(p < 0 for p in pads):
         raise Unsupported(f"Pad node {node.name!r}: pads {pads} on axes MXNet's pad does not take, and the "
@@ -467,7 +509,7 @@ def cast(g: Graph, node):
 @handles("Slice")
 def slice_(g: Graph, node):
     a = attrs(node)
-    shape = g.shapes.get(node.input[0])
+    shape = g.shape(node.input[0])
     if shape is None or any(not isinstance(d, int) for d in shape):
         raise Unsupported(f"Slice node {node.name!r}: the input's shape is unknown")
     if "starts" in a:   # opset < 10
@@ -496,7 +538,7 @@ def gather(g: Graph, node):
     rank = g.rank(node.input[0], node)
     axis = attrs(node).get("axis", 0)
     axis = axis + rank if axis < 0 else axis
-    shape = g.shapes.get(node.input[0])
+    shape = g.shape(node.input[0])
     if shape is None or not isinstance(shape[axis], int):
         raise Unsupported(f"Gather node {node.name!r}: the size of axis {axis} is unknown")
     indices = np.where(indices < 0, indices + shape[axis], indices)

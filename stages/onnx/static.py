@@ -19,7 +19,7 @@ def constant(model, name: str) -> np.ndarray | None:
 
 def shapes(model, inputs: list[dict]) -> dict[str, list]:
     """Every tensor's shape ONNX's shape inference finds with the inputs fixed at the signature's shapes
-    (a dynamic batch at 1); unknown dims are None."""
+    (a dynamic batch at 1); unknown dims are None, and a tensor of unknown rank is left out."""
     import onnx
     from onnx import shape_inference
 
@@ -32,4 +32,5 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
             dim.dim_value = size
     inferred = shape_inference.infer_shapes(fixed)
     return {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-            for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)}
+            for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
+            if v.type.tensor_type.HasField("shape")}
