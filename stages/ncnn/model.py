@@ -51,15 +51,16 @@ class NcnnModel:
         import ncnn
 
         with self.net.create_extractor() as ex:
-            # the extractor keeps only a reference to each input Mat: they (and the arrays they were made
-            # from) must live until every output is extracted, or ncnn reads freed memory
+            # a Mat made from an array only points at the array's memory (ncnn's layers may want their own,
+            # aligned): each input is cloned into ncnn's memory, and held until every output is extracted,
+            # since the extractor keeps only a reference to it (a temporary one is freed before it is read)
             held = []
             for name, array in inputs.items():
                 if array.shape[0] != 1:
                     raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
                 data = np.ascontiguousarray(array[0], dtype=np.float32)
-                held.append((data, ncnn.Mat(data)))
-                ex.input(name, held[-1][1])
+                held.append(ncnn.Mat(data).clone())
+                ex.input(name, held[-1])
             results = {}
             for name in self.shapes:
                 ret, mat = ex.extract(name)
