@@ -12,6 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.config import ConvertRequest
+from flows.errors import RuntimeUnavailable
 from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
 from flows.prefect_artifacts import record_conversion
@@ -58,7 +59,10 @@ def convert(request: ConvertRequest) -> RunResult:
     progress.reporter.note(why)
     runtime = select(spec)
     for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
-        runtime.ensure(image)
+        try:
+            runtime.ensure(image)
+        except RuntimeUnavailable:   # a container-only runtime without Docker: its stages fail, saying why;
+            pass                     # the other targets go on
     steps = Steps(source.bundle(calibration=request.calibration, samples=request.samples), spec,
                   request.stage_timeout_s)
 

@@ -19,6 +19,11 @@ class StageFailed(ConversionError):
     cached: bool = False
 
 
+class RuntimeUnavailable(StageFailed):
+    """A stage's runtime cannot be made here (a container-only runtime where no Docker engine answers):
+    the stages that need it fail with this reason, and the others go on."""
+
+
 class TransientStageFailure(StageFailed):
     """A stage exited 75: worth a retry."""
 

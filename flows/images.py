@@ -20,7 +20,7 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.code import image_files
 from flows.code import sha256 as code_sha256
-from flows.runtimes.base import lock_path, lock_sha256
+from flows.runtimes.base import debian, lock_path, lock_sha256
 from flows.runtimes.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
 from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
@@ -38,6 +38,8 @@ class ImageError(Exception):
 
 def lock(name: str) -> None:
     folder = IMAGES_ROOT / name
+    if debian(name) is not None:
+        return   # pinned by its Debian release (images/<name>/debian.txt), not by a lock
     argv = [uv_binary(), "pip", "compile", "-q", "--python-version", "3.11", "--generate-hashes",
             "--custom-compile-command", LOCK_COMMAND, str(folder / "requirements.in"),
             "-o", str(folder / "requirements.lock")]
@@ -121,6 +123,31 @@ def base_image(client, explicit: str | None = None) -> str:
                      f"one from Debian's packages with infra/base-image.sh")
 
 
+BASE_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "base-image.sh"
+
+
+def debian_base(name: str) -> str:
+    """The base tag of a runtime made of one Debian release's packages: named by what it holds."""
+    return f"modelferry/base:{name}-{lock_sha256(name)[:12]}"
+
+
+def make_debian_base(client, name: str, log=print) -> str:
+    """debootstrap the release with the runtime's packages and import it (infra/base-image.sh), once."""
+    tag = debian_base(name)
+    try:
+        client.images.get(tag)
+        return tag
+    except Exception:   # docker.errors.ImageNotFound
+        pass
+    suite, packages = debian(name)
+    log(f"making {tag}: Debian {suite} with {', '.join(packages)} (debootstrap, a few minutes, once) …")
+    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite, ",".join(packages)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ImageError(f"making the base of {name} ({suite}: {', '.join(packages)}) failed: "
+                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return tag
+
+
 def dockerfile(name: str) -> Path:
     """The runtime's own Dockerfile, else the shared one (a venv from the lock, the stage code)."""
     own = IMAGES_ROOT / name / "Dockerfile"
@@ -128,6 +155,8 @@ def dockerfile(name: str) -> Path:
 
 
 def tag_for(client, name: str, base: str) -> str:
+    if debian(name) is not None:
+        base = debian_base(name)
     digest = hashlib.sha256()
     digest.update(dockerfile(name).read_bytes())
     apt = IMAGES_ROOT / name / "apt.txt"
@@ -168,8 +197,10 @@ def _context(name: str, folder: Path) -> None:
     if modules is not None:  # the host's node and the locked packages: the build has no network
         shutil.copytree(modules, folder / "node_modules", copy_function=_link_or_copy, symlinks=True)
         shutil.copy2(standalone_node(), folder / "node")
-    shutil.copyfile(lock_path(name), folder / "requirements.lock")
-    for sub, files in (("wheels", wheels(name).glob("*.whl")), ("debs", debs(name))):
+    made_of_debian = debian(name) is not None   # its packages are in its base: no lock, wheels or debs
+    if not made_of_debian:
+        shutil.copyfile(lock_path(name), folder / "requirements.lock")
+    for sub, files in (("wheels", [] if made_of_debian else wheels(name).glob("*.whl")), ("debs", debs(name))):
         (folder / sub).mkdir()
         for path in files:
             try:
@@ -196,7 +227,7 @@ def build(name: str, base: str | None = None, client=None, log=print, *, nocache
     `nocache` and `tag` are for benchmarks: a cold build under a throwaway tag.
     """
     client = client or docker_client()
-    base = base_image(client, base)
+    base = make_debian_base(client, name, log) if debian(name) is not None else base_image(client, base)
     if tag is None:
         tag = tag_for(client, name, base)
         try:

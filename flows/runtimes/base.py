@@ -45,6 +45,20 @@ class StageRun:
     log: str = field(repr=False, default="")
 
 
+DEBIAN = "debian.txt"
+
+
+def debian(image: str) -> tuple[str, list[str]] | None:
+    """(suite, packages) of a runtime made of one Debian release's own packages (images/<name>/debian.txt:
+    the suite on its first line, then packages), which exists only as a container image; else None."""
+    path = IMAGES_ROOT / image / DEBIAN
+    if not path.is_file():
+        return None
+    words = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+    words = [w for w in words if w]
+    return words[0], words[1:]
+
+
 def lock_path(image: str) -> Path:
     path = IMAGES_ROOT / image / "requirements.lock"
     if not path.is_file():
@@ -53,6 +67,9 @@ def lock_path(image: str) -> Path:
 
 
 def lock_sha256(image: str) -> str:
+    """What pins the runtime: its lock file, or the Debian release and packages it is made of."""
+    if debian(image) is not None:
+        return hashlib.sha256((IMAGES_ROOT / image / DEBIAN).read_bytes()).hexdigest()
     return hashlib.sha256(lock_path(image).read_bytes()).hexdigest()
 
 

@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 
 from flows import STAGES_ROOT
-from flows.runtimes.base import (Invocation, StageRun, lock_path, run_process, runtime_sha256, stage_argv,
+from flows.errors import RuntimeUnavailable
+from flows.runtimes.base import (Invocation, StageRun, debian, lock_path, run_process, runtime_sha256, stage_argv,
                                  write_config)
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
@@ -78,6 +79,12 @@ class VenvRuntime:
         return self.path(image) / "bin" / "python"
 
     def ensure(self, image: str) -> None:
+        made_of = debian(image)
+        if made_of is not None:
+            raise RuntimeUnavailable(f"ensure/{image}", f"the {image} runtime is Debian {made_of[0]}'s own "
+                                     f"{', '.join(made_of[1])} (no wheel of it exists), so it runs only as a "
+                                     f"container image: start a Docker engine (infra/docker-engine.sh) and "
+                                     f"use --runtime docker or auto")
         venv = self.path(image)
         if (venv / COMPLETE).exists():
             return
@@ -130,7 +137,10 @@ class VenvRuntime:
         return f"{self.path(image) / 'bin'}{os.pathsep}{SYSTEM_PATH}"
 
     def run(self, invocation: Invocation) -> StageRun:
-        self.ensure(invocation.image)
+        try:
+            self.ensure(invocation.image)
+        except RuntimeUnavailable as exc:   # named after the stage that needed the runtime
+            raise RuntimeUnavailable(f"{invocation.stage}/{invocation.impl}", exc.cause) from None
         with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
             work = Path(tmp)
             config = write_config(invocation, work)

@@ -22,32 +22,6 @@ FOLDER = "mxnet"
 PREFIX = "model"
 
 
-def _fold(node, g: Graph) -> list[np.ndarray] | None:
-    """The outputs of a node computable now: a Constant, the Shape of a static tensor, or any node whose
-    inputs are all constants (evaluated with ONNX's reference implementation)."""
-    from onnx import helper, numpy_helper
-
-    if node.op_type == "Constant":
-        return [numpy_helper.to_array(node.attribute[0].t)] if node.attribute[0].name == "value" else None
-    if node.op_type == "Shape":
-        shape = g.shape(node.input[0])
-        if shape is None or any(not isinstance(d, int) for d in shape):
-            return None
-        a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
-        return [np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)]
-    if not node.input or not all(not name or name in g.constants for name in node.input):
-        return None
-    from onnx.reference import ReferenceEvaluator
-
-    inputs = [helper.make_tensor_value_info(name or f"_{i}", 1, None) for i, name in enumerate(node.input)]
-    graph = helper.make_graph([node], "fold", inputs, [helper.make_tensor_value_info(o, 1, None) for o in node.output])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", g.opset)])
-    try:
-        return ReferenceEvaluator(model).run(None, {name: g.constants[name] for name in node.input if name})
-    except Exception:   # noqa: BLE001 - an op the reference cannot evaluate is converted instead
-        return None
-
-
 def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=opset,
@@ -60,7 +34,7 @@ def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx"):
             raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
-        folded = _fold(node, g)
+        folded = static.fold(node, g.constants, g.shape, g.opset)
         if folded is not None:
             g.constants.update(zip(node.output, (np.asarray(v) for v in folded)))
             continue

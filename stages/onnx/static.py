@@ -34,3 +34,30 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     return {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
             for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
             if v.type.tensor_type.HasField("shape")}
+
+
+def fold(node, constants: dict, shape_of, opset: int) -> list[np.ndarray] | None:
+    """The outputs of a node computable before any framework runs the graph: a Constant, the Shape of a
+    tensor whose shape is static (`shape_of(name)`), or any node whose inputs are all in `constants`
+    (evaluated with ONNX's reference implementation). None: the node must be converted."""
+    from onnx import helper, numpy_helper
+
+    if node.op_type == "Constant":
+        return [numpy_helper.to_array(node.attribute[0].t)] if node.attribute[0].name == "value" else None
+    if node.op_type == "Shape":
+        shape = shape_of(node.input[0])
+        if shape is None or any(not isinstance(d, int) for d in shape):
+            return None
+        a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
+        return [np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)]
+    if not node.input or not all(not name or name in constants for name in node.input):
+        return None
+    from onnx.reference import ReferenceEvaluator
+
+    inputs = [helper.make_tensor_value_info(name or f"_{i}", 1, None) for i, name in enumerate(node.input)]
+    graph = helper.make_graph([node], "fold", inputs, [helper.make_tensor_value_info(o, 1, None) for o in node.output])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    try:
+        return ReferenceEvaluator(model).run(None, {name: constants[name] for name in node.input if name})
+    except Exception:   # noqa: BLE001 - an op the reference cannot evaluate is converted instead
+        return None

@@ -1,0 +1,315 @@
+"""ONNX ops as Caffe layers, one handler per op (the Caffe target's emitter, stages/caffe/net.py).
+
+Every top is named after the ONNX tensor it holds, so the net's outputs keep the model's names. What
+BVLC Caffe 1.0 cannot express exactly is refused naming the op and the node (asymmetric padding, an
+AveragePool that excludes its padding, Permute, Pad, Resize …): never an approximation. Notes from its
+code (../shared/TARGETS.md): Pooling rounds up unless round_mode is FLOOR, and drops a last window that
+would start in the padding, as ONNX does; BatchNorm divides its statistics by blob 2 (written as 1) and
+is followed by Scale for gamma and beta; Eltwise does not broadcast (per-channel constants are Scale or
+Bias layers on axis 1).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from stages.caffe.prototxt import Enum, Layer
+from stages.errors import StageError
+
+HANDLERS: dict[str, Callable] = {}
+
+
+def handles(*ops: str):
+    def register(fn):
+        for op in ops:
+            HANDLERS[op] = fn
+        return fn
+    return register
+
+
+class Unsupported(StageError):
+    pass
+
+
+@dataclass
+class Net:
+    """What the handlers share: constants, shapes at the signature's input shapes, the layers made, and
+    the tensors that are another's alias (Identity, Dropout)."""
+    constants: dict = field(default_factory=dict)
+    shapes: dict = field(default_factory=dict)
+    layers: list = field(default_factory=list)
+    alias: dict = field(default_factory=dict)
+    opset: int = 13
+
+    def name(self, tensor: str) -> str:
+        return self.alias.get(tensor, tensor)
+
+    def shape(self, tensor: str) -> list | None:
+        if tensor in self.constants:
+            return list(self.constants[tensor].shape)
+        return self.shapes.get(tensor)
+
+    def constant(self, tensor: str, node, what: str) -> np.ndarray:
+        if tensor not in self.constants:
+            raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({tensor}) is computed in the graph; "
+                              f"Caffe needs it constant")
+        return self.constants[tensor]
+
+    def add(self, node, kind: str, bottoms: list[str], params: dict | None = None,
+            blobs: list | None = None, top: str | None = None) -> str:
+        top = top or node.output[0]
+        for bottom in bottoms:
+            if bottom in self.constants:
+                raise Unsupported(f"{node.op_type} node {node.name!r}: input {bottom} is a constant; Caffe "
+                                  f"takes constants only as a layer's weights")
+        self.layers.append(Layer(top, kind, [self.name(b) for b in bottoms], [top], params or {},
+                                 [np.ascontiguousarray(b, np.float32) for b in blobs or []]))
+        return top
+
+
+def attrs(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _symmetric_pads(node, spatial: int) -> list[int]:
+    a = attrs(node)
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: auto_pad; export with explicit pads")
+    pads = list(a.get("pads", [0] * 2 * spatial))
+    if pads[:spatial] != pads[spatial:]:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: asymmetric padding {pads}, which Caffe cannot "
+                          f"express")
+    return pads[:spatial]
+
+
+def _hw(values: list[int], node) -> tuple[int, int]:
+    if len(values) != 2:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: {len(values)}-d, Caffe's layer here is 2-d")
+    return values[0], values[1]
+
+
+@handles("Conv")
+def conv(net: Net, node):
+    a = attrs(node)
+    weight = net.constant(node.input[1], node, "weight")
+    kh, kw = _hw(list(weight.shape[2:]), node)
+    ph, pw = _hw(_symmetric_pads(node, 2), node)
+    sh, sw = _hw(list(a.get("strides", [1, 1])), node)
+    dh, dw = _hw(list(a.get("dilations", [1, 1])), node)
+    if dh != dw:
+        raise Unsupported(f"Conv node {node.name!r}: dilations {dh}x{dw}; Caffe's is one for both axes")
+    bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
+    params = {"num_output": weight.shape[0], "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
+              "stride_h": sh, "stride_w": sw, "pad_h": ph, "pad_w": pw, "group": a.get("group", 1)}
+    if dh != 1:
+        params["dilation"] = dh
+    return net.add(node, "Convolution", [node.input[0]], {"convolution_param": params},
+                   [weight] + ([bias] if bias is not None else []))
+
+
+@handles("BatchNormalization")
+def batch_norm(net: Net, node):
+    if len(node.output) > 1 and any(node.output[1:]):
+        raise Unsupported(f"BatchNormalization node {node.name!r} is in training mode")
+    gamma, beta, mean, var = (net.constant(n, node, what) for n, what in
+                              zip(node.input[1:], ("scale", "bias", "mean", "variance")))
+    eps = float(attrs(node).get("epsilon", 1e-5))
+    normalized = net.add(node, "BatchNorm", [node.input[0]], {"batch_norm_param": {"use_global_stats": True, "eps": eps}},
+                         [mean, var, np.ones(1)], top=f"{node.output[0]}/normalized")
+    return net.add(node, "Scale", [normalized], {"scale_param": {"bias_term": True}}, [gamma, beta])
+
+
+@handles("Relu")
+def relu(net: Net, node):
+    return net.add(node, "ReLU", [node.input[0]])
+
+
+@handles("LeakyRelu")
+def leaky_relu(net: Net, node):
+    return net.add(node, "ReLU", [node.input[0]], {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}})
+
+
+@handles("PRelu")
+def prelu(net: Net, node):
+    slope = net.constant(node.input[1], node, "slope")
+    shape = net.shape(node.input[0])
+    channels = shape[1] if shape and len(shape) > 1 else None
+    aligned = (1,) * (len(shape) - slope.ndim) + slope.shape if shape and slope.ndim <= len(shape) else slope.shape
+    if slope.size == 1:
+        return net.add(node, "PReLU", [node.input[0]], {"prelu_param": {"channel_shared": True}}, [slope.reshape(1)])
+    if channels and len(aligned) == len(shape) and aligned[1] == channels and \
+            all(d == 1 for i, d in enumerate(aligned) if i != 1):
+        return net.add(node, "PReLU", [node.input[0]], {}, [slope.reshape(-1)])
+    raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
+
+
+@handles("Sigmoid")
+def sigmoid(net: Net, node):
+    return net.add(node, "Sigmoid", [node.input[0]])
+
+
+@handles("Tanh")
+def tanh(net: Net, node):
+    return net.add(node, "TanH", [node.input[0]])
+
+
+@handles("Clip")
+def clip(net: Net, node):
+    a = attrs(node)
+    low, high = a.get("min"), a.get("max")
+    if len(node.input) > 1 and node.input[1]:
+        low = float(net.constant(node.input[1], node, "min"))
+    if len(node.input) > 2 and node.input[2]:
+        high = float(net.constant(node.input[2], node, "max"))
+    if low is None or high is None:
+        raise Unsupported(f"Clip node {node.name!r}: one-sided; Caffe's Clip takes both bounds")
+    return net.add(node, "Clip", [node.input[0]], {"clip_param": {"min": float(low), "max": float(high)}})
+
+
+@handles("MaxPool", "AveragePool")
+def pool(net: Net, node):
+    a = attrs(node)
+    kh, kw = _hw(list(a["kernel_shape"]), node)
+    sh, sw = _hw(list(a.get("strides", [1, 1])), node)
+    ph, pw = _hw(_symmetric_pads(node, 2), node)
+    if any(d != 1 for d in a.get("dilations", [1, 1])):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: dilated pooling")
+    is_max = node.op_type == "MaxPool"
+    if not is_max and (ph or pw) and not a.get("count_include_pad", 0):
+        raise Unsupported(f"AveragePool node {node.name!r}: padding excluded from the average "
+                          f"(count_include_pad=0); Caffe divides by the window with its padding")
+    params = {"pool": Enum("MAX" if is_max else "AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh,
+              "stride_w": sw, "pad_h": ph, "pad_w": pw, "round_mode": Enum("CEIL" if a.get("ceil_mode", 0) else "FLOOR")}
+    return net.add(node, "Pooling", [node.input[0]], {"pooling_param": params})
+
+
+@handles("GlobalAveragePool", "GlobalMaxPool")
+def global_pool(net: Net, node):
+    kind = Enum("AVE" if node.op_type == "GlobalAveragePool" else "MAX")
+    return net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": kind, "global_pooling": True}})
+
+
+def _per_channel(net: Net, node, value: np.ndarray, tensor: str) -> np.ndarray | None:
+    """A constant that broadcasts over `tensor` as one value per channel (axis 1), as a (C,) vector."""
+    shape = net.shape(tensor)
+    if not shape or len(shape) < 2 or value.ndim > len(shape):
+        return None
+    aligned = (1,) * (len(shape) - value.ndim) + value.shape
+    if aligned[1] == shape[1] and all(d == 1 for i, d in enumerate(aligned) if i != 1):
+        return value.reshape(-1)
+    return None
+
+
+@handles("Add", "Sub", "Mul", "Div")
+def arithmetic(net: Net, node):
+    left, right = node.input
+    op = node.op_type
+    if left in net.constants and op in ("Add", "Mul"):
+        left, right = right, left
+    if left in net.constants:
+        raise Unsupported(f"{op} node {node.name!r}: a constant on the left of {op}")
+    if right not in net.constants:
+        if net.shape(left) != net.shape(right) or None in (net.shape(left) or [None]):
+            raise Unsupported(f"{op} node {node.name!r}: shapes {net.shape(left)} and {net.shape(right)}; "
+                              f"Caffe's Eltwise does not broadcast")
+        if op == "Div":
+            raise Unsupported(f"Div node {node.name!r}: of two tensors; Caffe has no elementwise division")
+        params = {"operation": Enum("PROD" if op == "Mul" else "SUM")}
+        if op == "Sub":
+            params["coeff"] = [1.0, -1.0]
+        return net.add(node, "Eltwise", [left, right], {"eltwise_param": params})
+    value = net.constants[right].astype(np.float64)
+    if value.size == 1:
+        v = float(value.reshape(-1)[0])
+        power = {"Add": {"shift": v}, "Sub": {"shift": -v}, "Mul": {"scale": v}, "Div": {"scale": 1.0 / v}}[op]
+        return net.add(node, "Power", [left], {"power_param": {"power": 1.0, **power}})
+    channel = _per_channel(net, node, value, left)
+    if channel is None:
+        raise Unsupported(f"{op} node {node.name!r}: a constant of shape {list(value.shape)} that is neither one "
+                          f"value nor one per channel")
+    if op in ("Add", "Sub"):
+        return net.add(node, "Bias", [left], {"bias_param": {"axis": 1, "num_axes": 1}},
+                       [channel if op == "Add" else -channel])
+    return net.add(node, "Scale", [left], {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": False}},
+                   [channel if op == "Mul" else 1.0 / channel])
+
+
+@handles("Gemm")
+def gemm(net: Net, node):
+    a = attrs(node)
+    if a.get("transA", 0):
+        raise Unsupported(f"Gemm node {node.name!r}: transA")
+    weight = net.constant(node.input[1], node, "B") * float(a.get("alpha", 1.0))
+    if not a.get("transB", 0):
+        weight = weight.T
+    bias = None
+    if len(node.input) > 2 and node.input[2]:
+        bias = net.constant(node.input[2], node, "C").reshape(-1) * float(a.get("beta", 1.0))
+        if bias.size != weight.shape[0]:
+            raise Unsupported(f"Gemm node {node.name!r}: C is not one bias per output")
+    return net.add(node, "InnerProduct", [node.input[0]],
+                   {"inner_product_param": {"num_output": weight.shape[0], "bias_term": bias is not None}},
+                   [weight] + ([bias] if bias is not None else []))
+
+
+@handles("MatMul")
+def matmul(net: Net, node):
+    weight = net.constant(node.input[1], node, "B")
+    shape = net.shape(node.input[0])
+    if weight.ndim != 2 or not shape:
+        raise Unsupported(f"MatMul node {node.name!r}: Caffe's InnerProduct takes a 2-d constant B")
+    return net.add(node, "InnerProduct", [node.input[0]],
+                   {"inner_product_param": {"num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}},
+                   [weight.T])
+
+
+@handles("Flatten")
+def flatten(net: Net, node):
+    axis = attrs(node).get("axis", 1)
+    rank = len(net.shape(node.input[0]) or [])
+    axis = axis + rank if axis < 0 else axis
+    if axis == 0:
+        return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [1, -1]}}})
+    return net.add(node, "Flatten", [node.input[0]], {"flatten_param": {"axis": axis}})
+
+
+@handles("Reshape", "Squeeze", "Unsqueeze")
+def reshape(net: Net, node):
+    shape = net.shapes.get(node.output[0])
+    if node.op_type == "Reshape" and node.input[1] in net.constants and not attrs(node).get("allowzero", 0):
+        dims = [int(d) for d in net.constants[node.input[1]]]   # 0 copies and -1 infers, in Caffe as in ONNX
+    elif shape and all(isinstance(d, int) for d in shape):
+        dims = list(shape)
+    else:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
+    return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": dims}}})
+
+
+@handles("Concat")
+def concat(net: Net, node):
+    axis = attrs(node)["axis"]
+    rank = len(net.shape(node.output[0]) or net.shape(node.input[0]) or [])
+    axis = axis + rank if axis < 0 else axis
+    return net.add(node, "Concat", list(node.input), {"concat_param": {"axis": axis}})
+
+
+@handles("Softmax")
+def softmax(net: Net, node):
+    shape = net.shape(node.input[0]) or []
+    rank = len(shape)
+    axis = attrs(node).get("axis", -1 if net.opset >= 13 else 1)
+    axis = axis + rank if axis < 0 else axis
+    if net.opset < 13 and axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
+        raise Unsupported(f"Softmax node {node.name!r}: opset {net.opset} flattens from axis {axis}; Caffe's "
+                          f"Softmax is over one axis")
+    return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis}})
+
+
+@handles("Identity", "Dropout")
+def identity(net: Net, node):
+    net.alias[node.output[0]] = net.name(node.input[0])
+    return net.alias[node.output[0]]

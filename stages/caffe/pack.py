@@ -1,0 +1,41 @@
+"""emit/caffe: the net of emit/caffe-net loaded in pycaffe (Caffe parses and shapes it: a prototxt it
+cannot build fails here, in its own words), its weights filled blob by blob (shapes checked), saved as
+model.caffemodel; published as a folder with model.prototxt."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+
+from stages.caffe.model import caffe
+from stages.context import StageContext
+from stages.errors import StageError
+
+TOOLS = ("numpy",)
+FOLDER = "caffe"
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    manifest = source.inherited()
+    folder = ctx.out / FOLDER
+    folder.mkdir()
+    shutil.copyfile(source.file("prototxt"), folder / "model.prototxt")
+    net = caffe().Net(str(folder / "model.prototxt"), caffe().TEST)
+    listing = json.loads(source.file("blobs").read_text())
+    with np.load(source.file("weights"), allow_pickle=False) as weights:
+        for layer, keys in listing.items():
+            params = net.params[layer]
+            if len(params) != len(keys):
+                raise StageError(f"Caffe's layer {layer} has {len(params)} blobs; the emitter wrote {len(keys)}")
+            for blob, key in zip(params, keys):
+                value = weights[key]
+                if value.size != blob.data.size:
+                    raise StageError(f"Caffe's layer {layer} wants a blob of shape {list(blob.data.shape)}; "
+                                     f"the emitter wrote {list(value.shape)}")
+                blob.data[...] = value.reshape(blob.data.shape)
+    net.save(str(folder / "model.caffemodel"))
+    size = sum(p.stat().st_size for p in folder.iterdir())
+    return {**manifest, "format": "caffe", "precision": "fp32",
+            "files": {"model": FOLDER, **source.carry_to(ctx.out)}, "metrics": {"bytes": size}}
