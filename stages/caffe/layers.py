@@ -147,6 +147,11 @@ def prelu(net: Net, node):
     raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
 
 
+@handles("Neg")
+def neg(net: Net, node):
+    return net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0, "scale": -1.0}})
+
+
 @handles("Sigmoid")
 def sigmoid(net: Net, node):
     return net.add(node, "Sigmoid", [node.input[0]])

@@ -17,11 +17,52 @@ TOOLS = ("onnx", "numpy")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 
+TO_NCHW, TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
+
+
+def _perm(node) -> list[int] | None:
+    return next((list(a.ints) for a in node.attribute if a.name == "perm"), None) if node.op_type == "Transpose" else None
+
+
+def channels_first(model, manifest: dict) -> tuple[set[str], set[str]]:
+    """The Transpose nodes at the graph's edges that Caffe needs no layer for (it has no Permute): an NHWC
+    input transposed to NCHW by every consumer becomes an NCHW input, and an NHWC output transposed from
+    an NCHW tensor becomes that NCHW tensor. tf2onnx leaves Keras and TF graphs this way. The manifest
+    says so (layout NCHW, the source's NHWC), so the runner feeds and reads them transposed."""
+    consumers: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    outputs = {o.name for o in model.graph.output}
+    skipped, moved = set(), set()
+    for spec in manifest["inputs"]:
+        users = consumers.get(spec["name"], [])
+        if len(spec["shape"]) == 4 and users and all(_perm(n) == TO_NCHW for n in users) \
+                and spec.get("layout") in (None, "NHWC") and spec.get("source_layout") in (None, "NHWC"):
+            skipped.update(n.output[0] for n in users)
+            moved.add(spec["name"])
+    for node in model.graph.node:
+        spec = next((s for s in manifest["outputs"] if s["name"] == node.output[0]), None)
+        if spec and _perm(node) == TO_NHWC and node.output[0] in outputs and len(spec["shape"]) == 4 \
+                and spec.get("layout") in (None, "NHWC") and spec.get("source_layout") in (None, "NHWC"):
+            skipped.add(node.output[0])
+            moved.add(node.output[0])
+    return skipped, moved
+
+
+def _nchw(spec: dict) -> dict:
+    n, h, w, c = spec["shape"]
+    return {**spec, "shape": [n, c, h, w], "layout": "NCHW", "source_layout": "NHWC"}
+
+
 def build(model, manifest: dict, what: str) -> Net:
     from onnx import numpy_helper
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-    net = Net(shapes=static.shapes(model, manifest["inputs"]), opset=opset)
+    net = Net(shapes=static.shapes(model, manifest["inputs"]), opset=opset)   # the ONNX graph's own shapes
+    skipped, moved = channels_first(model, manifest)
+    manifest["inputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["inputs"]]
+    manifest["outputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["outputs"]]
     net.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})
     for spec in manifest["inputs"]:
         if spec["dtype"] != "float32":
@@ -31,6 +72,9 @@ def build(model, manifest: dict, what: str) -> Net:
     for node in model.graph.node:
         if node.domain not in ("", "ai.onnx"):
             raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
+        if node.output[0] in skipped:   # an edge Transpose: the tensor is its input, in NCHW
+            net.alias[node.output[0]] = net.name(node.input[0])
+            continue
         folded = static.fold(node, net.constants, net.shape, opset)
         if folded is not None:
             net.constants.update(zip(node.output, (np.asarray(v) for v in folded)))
