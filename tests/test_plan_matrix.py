@@ -25,8 +25,9 @@ def test_every_source_reaches_every_target(source, target):
     steps = made.steps
     assert steps[0].stage == "load" and steps[-1].name == f"validate/{target} fp32"
     assert [s.artifact for s in steps if s.artifact] == [(target, "fp32")]
-    for step in made.every_step:
-        assert (REPO / "images" / step.image / "requirements.lock").is_file(), step.name
+    for step in made.every_step:   # a runtime pinned by a lock, or by the Debian release it is made of
+        folder = REPO / "images" / step.image
+        assert (folder / "requirements.lock").is_file() or (folder / "debian.txt").is_file(), step.name
 
 
 def test_pytorch_to_tfjs_goes_through_onnx_and_a_savedmodel():

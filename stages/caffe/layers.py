@@ -152,6 +152,25 @@ def neg(net: Net, node):
     return net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0, "scale": -1.0}})
 
 
+def _hard_sigmoid(net: Net, node, alpha: float, beta: float, top: str | None = None) -> str:
+    """clip(alpha * x + beta, 0, 1), ONNX's definition, as Power then Clip."""
+    line = net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0, "scale": alpha, "shift": beta}},
+                   top=f"{node.output[0]}/affine")
+    return net.add(node, "Clip", [line], {"clip_param": {"min": 0.0, "max": 1.0}}, top=top)
+
+
+@handles("HardSigmoid")
+def hard_sigmoid(net: Net, node):
+    a = attrs(node)
+    return _hard_sigmoid(net, node, float(a.get("alpha", 0.2)), float(a.get("beta", 0.5)))
+
+
+@handles("HardSwish")
+def hard_swish(net: Net, node):
+    gate = _hard_sigmoid(net, node, 1 / 6, 0.5, top=f"{node.output[0]}/gate")
+    return net.add(node, "Eltwise", [node.input[0], gate], {"eltwise_param": {"operation": Enum("PROD")}})
+
+
 @handles("Sigmoid")
 def sigmoid(net: Net, node):
     return net.add(node, "Sigmoid", [node.input[0]])

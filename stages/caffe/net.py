@@ -81,8 +81,7 @@ def build(model, manifest: dict, what: str) -> Net:
             continue
         handler = HANDLERS.get(node.op_type)
         if handler is None:
-            raise StageError(f"{what}: the Caffe emitter has no conversion for {node.op_type} (node {node.name!r}); "
-                             f"BVLC Caffe 1.0 has no such layer")
+            raise StageError(f"{what}: the Caffe emitter has no conversion for {node.op_type} (node {node.name!r})")
         try:
             handler(net, node)
         except Unsupported as exc:

@@ -1,0 +1,60 @@
+"""The Caffe target: ONNX -> prototxt + caffemodel with modelferry's own emitter, loaded, filled, saved and
+validated in pycaffe (Debian bullseye's BVLC Caffe 1.0) in its container runtime; under venv it says it
+needs the container runtime and the other targets go on."""
+from __future__ import annotations
+
+import re
+
+from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli
+from tests.test_docker import docker_env  # noqa: F401 - the fixture: a Docker engine and the images built
+from tests.test_ncnn import keras_pnet  # noqa: F401 - the fixture: MTCNN's PNet in Keras
+from tests.test_zoo import _convert
+
+FILES = ["model.caffemodel", "model.prototxt"]
+
+
+def layer_types(run, artifact: dict) -> list[str]:
+    return re.findall(r'^  type: "(\w+)"', (run / artifact["path"] / "model.prototxt").read_text(), re.M)
+
+
+def test_mobilefacenet_to_caffe(docker_env, face, tmp_path):  # noqa: F811
+    """insightface's MobileFaceNet (PReLU, BatchNorm with eps 2e-5, depthwise convolutions) within the
+    fp32 gate of MXNet's own outputs, by the model's output name."""
+    out = tmp_path / "out"
+    result = run_cli(docker_env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "caffe", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "face")
+    artifact, = read_report(run)["artifacts"]
+    assert artifact["route"].endswith("export/mxnet → emit/caffe-net → emit/caffe")
+    assert artifact["parity"]["max_abs_err"] < 1e-4 and artifact["parity"]["top1_agreement"] == 1.0
+    assert sorted(p.name for p in (run / artifact["path"]).iterdir()) == FILES
+    types = layer_types(run, artifact)
+    assert {"BatchNorm", "Scale", "PReLU", "Convolution", "InnerProduct"} <= set(types)
+    assert "eps: 1.9999999494757503e-05" in (run / artifact["path"] / "model.prototxt").read_text()
+
+
+def test_a_keras_mtcnn_pnet_to_caffe(docker_env, keras_pnet, tmp_path):  # noqa: F811
+    """Keras' PNet through tf2onnx: PReLU as ReLU/Neg/Scale/Eltwise, max pooling, a softmax and a box head;
+    the NHWC transposes at the graph's edges need no layer (Caffe has no Permute): its input and outputs
+    are NCHW, and the report says so."""
+    out = tmp_path / "out"
+    result = run_cli(docker_env, "convert", str(keras_pnet), "--to", "caffe", "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out, "pnet")
+    artifact, = read_report(run)["artifacts"]
+    assert set(artifact["parity"]["outputs"]) == {"prob", "box"} and artifact["parity"]["passed"]
+    assert all(o["cosine"] > 0.99999 for o in artifact["parity"]["outputs"].values())
+    assert [(t["name"], t["layout"], t["shape"]) for t in artifact["inputs"]] == [("image", "NCHW", [1, 3, 48, 48])]
+    assert "Pooling" in layer_types(run, artifact)
+
+
+def test_without_docker_caffe_says_it_needs_the_container_runtime_and_onnx_goes_on(env, face, tmp_path):
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
+                     "--to", "onnx,caffe", "--runtime", "venv", "--out", str(out))
+    assert result.returncode == 1
+    onnx, caffe = read_report(latest_run(out, "face"))["artifacts"]
+    assert onnx["published"] and not caffe["published"]
+    assert "[emit/caffe] the caffe runtime is Debian bullseye's own python3-caffe" in caffe["reason"]
+    assert "start a Docker engine" in caffe["reason"]
