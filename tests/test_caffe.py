@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli
+from tests.conftest import INPUT_SHAPE, latest_run, newest_report, read_report, run_cli
 from tests.test_docker import docker_env  # noqa: F401 - the fixture: a Docker engine and the images built
 from tests.test_ncnn import keras_pnet  # noqa: F401 - the fixture: MTCNN's PNet in Keras
 from tests.test_zoo import _convert
@@ -54,7 +54,7 @@ def test_without_docker_caffe_says_it_needs_the_container_runtime_and_onnx_goes_
     result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
                      "--to", "onnx,caffe", "--runtime", "venv", "--out", str(out))
     assert result.returncode == 1
-    onnx, caffe = read_report(latest_run(out, "face"))["artifacts"]
+    onnx, caffe = newest_report(out, "face")["artifacts"]
     assert onnx["published"] and not caffe["published"]
     assert "[emit/caffe] the caffe runtime is Debian bullseye's own python3-caffe" in caffe["reason"]
     assert "start a Docker engine" in caffe["reason"]
