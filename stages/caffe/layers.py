@@ -199,16 +199,52 @@ def pool(net: Net, node):
     a = attrs(node)
     kh, kw = _hw(list(a["kernel_shape"]), node)
     sh, sw = _hw(list(a.get("strides", [1, 1])), node)
-    ph, pw = _hw(_symmetric_pads(node, 2), node)
     if any(d != 1 for d in a.get("dilations", [1, 1])):
         raise Unsupported(f"{node.op_type} node {node.name!r}: dilated pooling")
     is_max = node.op_type == "MaxPool"
+    round_mode = "CEIL" if a.get("ceil_mode", 0) else "FLOOR"
+    if is_max:   # padding is never the maximum: Caffe's windows, clipped to the map, start where ONNX's do
+        ph, pw, round_mode = _max_pool_padding(net, node, (kh, kw), (sh, sw), bool(a.get("ceil_mode", 0)))
+    else:
+        ph, pw = _hw(_symmetric_pads(node, 2), node)
     if not is_max and (ph or pw) and not a.get("count_include_pad", 0):
         raise Unsupported(f"AveragePool node {node.name!r}: padding excluded from the average "
                           f"(count_include_pad=0); Caffe divides by the window with its padding")
     params = {"pool": Enum("MAX" if is_max else "AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh,
-              "stride_w": sw, "pad_h": ph, "pad_w": pw, "round_mode": Enum("CEIL" if a.get("ceil_mode", 0) else "FLOOR")}
+              "stride_w": sw, "pad_h": ph, "pad_w": pw, "round_mode": Enum(round_mode)}
     return net.add(node, "Pooling", [node.input[0]], {"pooling_param": params})
+
+
+def _onnx_pool_size(n: int, k: int, s: int, begin: int, end: int, ceil: bool) -> int:
+    span = n + begin + end - k
+    out = (-(-span // s) if ceil else span // s) + 1
+    return out - 1 if ceil and (out - 1) * s >= n + begin else out
+
+
+def _caffe_pool_size(n: int, k: int, s: int, pad: int, mode: str, padded: bool) -> int:
+    """Caffe's PoolingLayer::Reshape: the last window is dropped when it would start in the padding,
+    checked whenever either axis is padded."""
+    span = n + 2 * pad - k
+    out = (-(-span // s) if mode == "CEIL" else span // s) + 1
+    return out - 1 if padded and (out - 1) * s >= n + pad else out
+
+
+def _max_pool_padding(net: Net, node, kernel, strides, ceil: bool) -> tuple[int, int, str]:
+    """Caffe's pad (the begin pads) and round_mode that give ONNX's output size, asymmetric pads included
+    (TF's SAME pads only at the end): the windows start at the same places, and Caffe clips them to the
+    map as the max over ONNX's padding would. Refused where no round mode gives ONNX's size."""
+    pads = list(attrs(node).get("pads", [0, 0, 0, 0]))
+    shape = net.shape(node.input[0])
+    if pads[:2] == pads[2:]:
+        return pads[0], pads[1], "CEIL" if ceil else "FLOOR"
+    if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
+        raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads} on a map of unknown size")
+    want = [_onnx_pool_size(n, k, s, b, e, ceil) for n, k, s, b, e in zip(shape[2:], kernel, strides, pads[:2], pads[2:])]
+    for mode in ("FLOOR", "CEIL"):
+        padded = bool(pads[0] or pads[1])
+        if [_caffe_pool_size(n, k, s, b, mode, padded) for n, k, s, b in zip(shape[2:], kernel, strides, pads[:2])] == want:
+            return pads[0], pads[1], mode
+    raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads}, which no Caffe round mode matches")
 
 
 @handles("GlobalAveragePool", "GlobalMaxPool")

@@ -50,6 +50,52 @@ def channels_first(model, manifest: dict) -> tuple[set[str], set[str]]:
     return skipped, moved
 
 
+def transposes_into_dense(model, shapes: dict) -> set[str]:
+    """Transpose -> Flatten (or a Reshape to [N, K]) -> Gemm/MatMul with constant weights, as MTCNN's ONet
+    and RNet permute before their first dense layer (to match weights trained in Caffe): the permutation
+    moves into the weights' input columns, exactly, so no Permute layer is needed. Rewrites the model in
+    place; returns the Transposes now skipped."""
+    from onnx import numpy_helper
+
+    consumers: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    inits = {init.name: init for init in model.graph.initializer}
+    skipped = set()
+    for node in model.graph.node:
+        perm, shape = _perm(node), shapes.get(node.input[0]) if node.input else None
+        if not perm or perm[0] != 0 or not shape or not all(isinstance(d, int) for d in shape):
+            continue
+        flat = consumers.get(node.output[0], [])
+        if len(flat) != 1 or flat[0].op_type not in ("Flatten", "Reshape"):
+            continue
+        flat = flat[0]
+        if len(shapes.get(flat.output[0]) or []) != 2 or (flat.op_type == "Flatten" and
+                                                          any(a.name == "axis" and a.i != 1 for a in flat.attribute)):
+            continue
+        dense = consumers.get(flat.output[0], [])
+        if len(dense) != 1 or dense[0].op_type not in ("Gemm", "MatMul") or dense[0].input[1] not in inits \
+                or len(consumers.get(dense[0].input[1], [])) != 1:
+            continue
+        dense = dense[0]
+        attrs = {a.name: a.i for a in dense.attribute}
+        if attrs.get("transA", 0):
+            continue
+        # position j of the flattened transposed tensor holds element order[j] of the flattened input
+        order = np.arange(int(np.prod(shape[1:]))).reshape(shape[1:]).transpose([d - 1 for d in perm[1:]]).reshape(-1)
+        weight = numpy_helper.to_array(inits[dense.input[1]])
+        moved = np.empty_like(weight)
+        if dense.op_type == "Gemm" and attrs.get("transB", 0):
+            moved[:, order] = weight
+        else:
+            moved[order, :] = weight
+        inits[dense.input[1]].CopyFrom(numpy_helper.from_array(moved, dense.input[1]))
+        flat.input[0] = node.input[0]
+        skipped.add(node.output[0])
+    return skipped
+
+
 def _nchw(spec: dict) -> dict:
     n, h, w, c = spec["shape"]
     return {**spec, "shape": [n, c, h, w], "layout": "NCHW", "source_layout": "NHWC"}
@@ -61,6 +107,7 @@ def build(model, manifest: dict, what: str) -> Net:
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     net = Net(shapes=static.shapes(model, manifest["inputs"]), opset=opset)   # the ONNX graph's own shapes
     skipped, moved = channels_first(model, manifest)
+    skipped |= transposes_into_dense(model, net.shapes)
     manifest["inputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["inputs"]]
     manifest["outputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["outputs"]]
     net.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})
