@@ -87,6 +87,10 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
 
 # Hops whose bare converter is the previous hop's: onnx2tf.convert, called by hand, writes the TFLite file too.
 INCLUDED = {(("emit", "onnx2tf"), ("emit", "savedmodel-tflite"))}
+# Hops with no bare converter to run beside them, and why.
+OWN = {("emit", "caffe-net"): "no bare ONNX -> Caffe converter runs here (MMdnn pins TF 1.15; the onnx2caffe "
+                              "scripts each carry a fork's caffe.proto): the emitter is modelferry's own",
+       ("emit", "caffe"): "pycaffe loading the net and saving the weights is the emitter's own second half"}
 # Hops that convert nothing: a TFLite source taken as the TFLite artifact.
 NOTHING = {("emit", "tflite-as-is")}
 
@@ -97,6 +101,8 @@ def call_for(step: Step, input_bundle: Path, previous: Step | None = None) -> Ca
     if (step.stage, step.impl) in NOTHING or previous is not None and \
             ((previous.stage, previous.impl), (step.stage, step.impl)) in INCLUDED:
         return None
+    if (step.stage, step.impl) in OWN:
+        raise KeyError(OWN[(step.stage, step.impl)])
     try:
         make = CALLS[(step.stage, step.impl)]
     except KeyError:

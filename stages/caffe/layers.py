@@ -97,18 +97,37 @@ def conv(net: Net, node):
     a = attrs(node)
     weight = net.constant(node.input[1], node, "weight")
     kh, kw = _hw(list(weight.shape[2:]), node)
-    ph, pw = _hw(_symmetric_pads(node, 2), node)
     sh, sw = _hw(list(a.get("strides", [1, 1])), node)
     dh, dw = _hw(list(a.get("dilations", [1, 1])), node)
     if dh != dw:
         raise Unsupported(f"Conv node {node.name!r}: dilations {dh}x{dw}; Caffe's is one for both axes")
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+        raise Unsupported(f"Conv node {node.name!r}: auto_pad; export with explicit pads")
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    _hw(pads[:2], node)
+    # asymmetric pads (TF's SAME): a symmetric pad that starts the windows one or more strides early,
+    # then a crop of those first outputs (and of the extra last ones) to ONNX's output, exactly
+    shifts = [-(-(end - begin) // stride) if end > begin else 0
+              for begin, end, stride in zip(pads[:2], pads[2:], (sh, sw))]
+    ph, pw = (begin + shift * stride for begin, shift, stride in zip(pads[:2], shifts, (sh, sw)))
+    cropped = pads[:2] != pads[2:]
     bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
     params = {"num_output": weight.shape[0], "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
               "stride_h": sh, "stride_w": sw, "pad_h": ph, "pad_w": pw, "group": a.get("group", 1)}
     if dh != 1:
         params["dilation"] = dh
-    return net.add(node, "Convolution", [node.input[0]], {"convolution_param": params},
-                   [weight] + ([bias] if bias is not None else []))
+    top = net.add(node, "Convolution", [node.input[0]], {"convolution_param": params},
+                  [weight] + ([bias] if bias is not None else []), top=f"{node.output[0]}/uncropped" if cropped else None)
+    if not cropped:
+        return top
+    shape = net.shapes.get(node.output[0])
+    if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"Conv node {node.name!r}: asymmetric padding {pads} on a map of unknown size")
+    # Crop takes its output shape from a second bottom: a constant blob of that shape (batch 1, as the
+    # net's inputs are declared)
+    reference = net.add(node, "DummyData", [], {"dummy_data_param": {"shape": {"dim": list(shape)}}},
+                        top=f"{node.output[0]}/shape")
+    return net.add(node, "Crop", [top, reference], {"crop_param": {"axis": 2, "offset": shifts}})
 
 
 @handles("BatchNormalization")
@@ -340,6 +359,62 @@ def matmul(net: Net, node):
     return net.add(node, "InnerProduct", [node.input[0]],
                    {"inner_product_param": {"num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}},
                    [weight.T])
+
+
+@handles("Pad")
+def pad(net: Net, node):
+    """Constant padding, exactly: blocks of the pad value (DummyData with a constant filler) concatenated
+    along each padded axis. Caffe has no Pad layer; the other modes are refused."""
+    a = attrs(node)
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    pads = [int(v) for v in (a["pads"] if "pads" in a else net.constant(node.input[1], node, "pads"))]
+    value = float(net.constant(node.input[2], node, "value")) if len(node.input) > 2 and node.input[2] else 0.0
+    shape = net.shape(node.input[0])
+    rank = len(pads) // 2
+    if mode != "constant" or any(p < 0 for p in pads) or pads[0] or pads[rank]:
+        raise Unsupported(f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
+                          f"constant padding off the batch axis is composed")
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"Pad node {node.name!r}: the padded tensor's shape is unknown")
+    current, shape = node.input[0], list(shape)
+    axes = [axis for axis in range(rank) if pads[axis] or pads[axis + rank]]
+    for index, axis in enumerate(axes):
+        parts = []
+        for side, count in (("before", pads[axis]), ("after", pads[axis + rank])):
+            if count:
+                block = [*shape[:axis], count, *shape[axis + 1:]]
+                parts.append((side, net.add(node, "DummyData", [], {"dummy_data_param": {
+                    "shape": {"dim": block}, "data_filler": {"type": "constant", "value": value}}},
+                    top=f"{node.output[0]}/{side}_{axis}")))
+        bottoms = [t for side, t in parts if side == "before"] + [current] + [t for side, t in parts if side == "after"]
+        last = index == len(axes) - 1
+        current = net.add(node, "Concat", bottoms, {"concat_param": {"axis": axis}},
+                          top=None if last else f"{node.output[0]}/padded_{axis}")
+        shape[axis] += pads[axis] + pads[axis + rank]
+    if not axes:
+        return identity(net, node)
+    return current
+
+
+@handles("ReduceMean")
+def reduce_mean(net: Net, node):
+    """The mean over a 4-d map's spatial axes: global average pooling (then a reshape without keepdims)."""
+    a = attrs(node)
+    axes = a.get("axes")
+    if axes is None and len(node.input) > 1 and node.input[1]:
+        axes = [int(x) for x in net.constant(node.input[1], node, "axes")]
+    shape = net.shape(node.input[0]) or []
+    if len(shape) != 4 or sorted(x % 4 for x in axes or []) != [2, 3]:
+        raise Unsupported(f"ReduceMean node {node.name!r}: over axes {axes} of a {len(shape)}-d tensor; Caffe "
+                          f"averages a 4-d map's spatial axes only")
+    keep = bool(a.get("keepdims", 1))
+    pooled = net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
+                     top=None if keep else f"{node.output[0]}/pooled")
+    if keep:
+        return pooled
+    net.shapes.setdefault(node.output[0], shape[:2])
+    return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": [0, -1]}}})
 
 
 @handles("Flatten")
