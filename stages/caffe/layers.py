@@ -1,12 +1,13 @@
 """ONNX ops as Caffe layers, one handler per op (the Caffe target's emitter, stages/caffe/net.py).
 
-Every top is named after the ONNX tensor it holds, so the net's outputs keep the model's names. What
-BVLC Caffe 1.0 cannot express exactly is refused naming the op and the node (asymmetric padding, an
-AveragePool that excludes its padding, Permute, Pad, Resize …): never an approximation. Notes from its
-code (../shared/TARGETS.md): Pooling rounds up unless round_mode is FLOOR, and drops a last window that
-would start in the padding, as ONNX does; BatchNorm divides its statistics by blob 2 (written as 1) and
-is followed by Scale for gamma and beta; Eltwise does not broadcast (per-channel constants are Scale or
-Bias layers on axis 1).
+Every top is named after the ONNX tensor it holds, so the net's outputs keep the model's names. Where
+BVLC Caffe 1.0 has no layer for an op, it is composed exactly from layers it has (asymmetric padding as a
+shifted symmetric pad and a Crop, a constant Pad as Concat with constant blocks, HardSwish as Power, Clip
+and Eltwise …) or refused naming the op and the node (a Transpose inside the graph, Slice, an AveragePool
+that excludes its padding …): never an approximation. Notes from its code (../shared/TARGETS.md): Pooling
+rounds up unless round_mode is FLOOR, and drops a last window that would start in the padding, as ONNX
+does; BatchNorm divides its statistics by blob 2 (written as 1) and is followed by Scale for gamma and
+beta; Eltwise does not broadcast (per-channel constants are Scale or Bias layers on axis 1).
 """
 from __future__ import annotations
 
