@@ -12,26 +12,13 @@ beta; Eltwise does not broadcast (per-channel constants are Scale or Bias layers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
-from stages.errors import StageError
+from stages.onnx.emitter import OpTable, Unsupported, attrs
 
-HANDLERS: dict[str, Callable] = {}
-
-
-def handles(*ops: str):
-    def register(fn):
-        for op in ops:
-            HANDLERS[op] = fn
-        return fn
-    return register
-
-
-class Unsupported(StageError):
-    pass
+LAYERS = OpTable("Caffe")
 
 
 @dataclass
@@ -70,12 +57,6 @@ class Net:
         return top
 
 
-def attrs(node) -> dict:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
 def _symmetric_pads(node, spatial: int) -> list[int]:
     a = attrs(node)
     if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -93,7 +74,7 @@ def _hw(values: list[int], node) -> tuple[int, int]:
     return values[0], values[1]
 
 
-@handles("Conv")
+@LAYERS.handles("Conv")
 def conv(net: Net, node):
     a = attrs(node)
     weight = net.constant(node.input[1], node, "weight")
@@ -131,7 +112,7 @@ def conv(net: Net, node):
     return net.add(node, "Crop", [top, reference], {"crop_param": {"axis": 2, "offset": shifts}})
 
 
-@handles("BatchNormalization")
+@LAYERS.handles("BatchNormalization")
 def batch_norm(net: Net, node):
     if len(node.output) > 1 and any(node.output[1:]):
         raise Unsupported(f"BatchNormalization node {node.name!r} is in training mode")
@@ -143,17 +124,17 @@ def batch_norm(net: Net, node):
     return net.add(node, "Scale", [normalized], {"scale_param": {"bias_term": True}}, [gamma, beta])
 
 
-@handles("Relu")
+@LAYERS.handles("Relu")
 def relu(net: Net, node):
     return net.add(node, "ReLU", [node.input[0]])
 
 
-@handles("LeakyRelu")
+@LAYERS.handles("LeakyRelu")
 def leaky_relu(net: Net, node):
     return net.add(node, "ReLU", [node.input[0]], {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}})
 
 
-@handles("PRelu")
+@LAYERS.handles("PRelu")
 def prelu(net: Net, node):
     slope = net.constant(node.input[1], node, "slope")
     shape = net.shape(node.input[0])
@@ -167,7 +148,7 @@ def prelu(net: Net, node):
     raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
 
 
-@handles("Neg")
+@LAYERS.handles("Neg")
 def neg(net: Net, node):
     return net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0, "scale": -1.0}})
 
@@ -179,29 +160,29 @@ def _hard_sigmoid(net: Net, node, alpha: float, beta: float, top: str | None = N
     return net.add(node, "Clip", [line], {"clip_param": {"min": 0.0, "max": 1.0}}, top=top)
 
 
-@handles("HardSigmoid")
+@LAYERS.handles("HardSigmoid")
 def hard_sigmoid(net: Net, node):
     a = attrs(node)
     return _hard_sigmoid(net, node, float(a.get("alpha", 0.2)), float(a.get("beta", 0.5)))
 
 
-@handles("HardSwish")
+@LAYERS.handles("HardSwish")
 def hard_swish(net: Net, node):
     gate = _hard_sigmoid(net, node, 1 / 6, 0.5, top=f"{node.output[0]}/gate")
     return net.add(node, "Eltwise", [node.input[0], gate], {"eltwise_param": {"operation": Enum("PROD")}})
 
 
-@handles("Sigmoid")
+@LAYERS.handles("Sigmoid")
 def sigmoid(net: Net, node):
     return net.add(node, "Sigmoid", [node.input[0]])
 
 
-@handles("Tanh")
+@LAYERS.handles("Tanh")
 def tanh(net: Net, node):
     return net.add(node, "TanH", [node.input[0]])
 
 
-@handles("Clip")
+@LAYERS.handles("Clip")
 def clip(net: Net, node):
     a = attrs(node)
     low, high = a.get("min"), a.get("max")
@@ -214,7 +195,7 @@ def clip(net: Net, node):
     return net.add(node, "Clip", [node.input[0]], {"clip_param": {"min": float(low), "max": float(high)}})
 
 
-@handles("MaxPool", "AveragePool")
+@LAYERS.handles("MaxPool", "AveragePool")
 def pool(net: Net, node):
     a = attrs(node)
     kh, kw = _hw(list(a["kernel_shape"]), node)
@@ -267,7 +248,7 @@ def _max_pool_padding(net: Net, node, kernel, strides, ceil: bool) -> tuple[int,
     raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads}, which no Caffe round mode matches")
 
 
-@handles("GlobalAveragePool", "GlobalMaxPool")
+@LAYERS.handles("GlobalAveragePool", "GlobalMaxPool")
 def global_pool(net: Net, node):
     kind = Enum("AVE" if node.op_type == "GlobalAveragePool" else "MAX")
     return net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": kind, "global_pooling": True}})
@@ -291,7 +272,7 @@ def _channel_tensor(net: Net, left: str, right: str) -> bool:
                 and any(d != 1 for d in a[2:]))
 
 
-@handles("Add", "Sub", "Mul", "Div")
+@LAYERS.handles("Add", "Sub", "Mul", "Div")
 def arithmetic(net: Net, node):
     left, right = node.input
     op = node.op_type
@@ -331,7 +312,7 @@ def arithmetic(net: Net, node):
                    [channel if op == "Mul" else 1.0 / channel])
 
 
-@handles("Gemm")
+@LAYERS.handles("Gemm")
 def gemm(net: Net, node):
     a = attrs(node)
     if a.get("transA", 0):
@@ -350,7 +331,7 @@ def gemm(net: Net, node):
                    [weight] + ([bias] if bias is not None else []))
 
 
-@handles("MatMul")
+@LAYERS.handles("MatMul")
 def matmul(net: Net, node):
     weight = net.constant(node.input[1], node, "B")
     shape = net.shape(node.input[0])
@@ -362,7 +343,7 @@ def matmul(net: Net, node):
                    [weight.T])
 
 
-@handles("Pad")
+@LAYERS.handles("Pad")
 def pad(net: Net, node):
     """Constant padding, exactly: blocks of the pad value (DummyData with a constant filler) concatenated
     along each padded axis. Caffe has no Pad layer; the other modes are refused."""
@@ -398,7 +379,7 @@ def pad(net: Net, node):
     return current
 
 
-@handles("ReduceMean")
+@LAYERS.handles("ReduceMean")
 def reduce_mean(net: Net, node):
     """The mean over a 4-d map's spatial axes: global average pooling (then a reshape without keepdims)."""
     a = attrs(node)
@@ -418,7 +399,7 @@ def reduce_mean(net: Net, node):
     return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": [0, -1]}}})
 
 
-@handles("Flatten")
+@LAYERS.handles("Flatten")
 def flatten(net: Net, node):
     axis = attrs(node).get("axis", 1)
     rank = len(net.shape(node.input[0]) or [])
@@ -428,7 +409,7 @@ def flatten(net: Net, node):
     return net.add(node, "Flatten", [node.input[0]], {"flatten_param": {"axis": axis}})
 
 
-@handles("Reshape", "Squeeze", "Unsqueeze")
+@LAYERS.handles("Reshape", "Squeeze", "Unsqueeze")
 def reshape(net: Net, node):
     shape = net.shapes.get(node.output[0])
     if node.op_type == "Reshape" and node.input[1] in net.constants and not attrs(node).get("allowzero", 0):
@@ -444,7 +425,7 @@ def reshape(net: Net, node):
     return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": dims}}})
 
 
-@handles("Concat")
+@LAYERS.handles("Concat")
 def concat(net: Net, node):
     axis = attrs(node)["axis"]
     rank = len(net.shape(node.output[0]) or net.shape(node.input[0]) or [])
@@ -452,7 +433,7 @@ def concat(net: Net, node):
     return net.add(node, "Concat", list(node.input), {"concat_param": {"axis": axis}})
 
 
-@handles("Softmax")
+@LAYERS.handles("Softmax")
 def softmax(net: Net, node):
     shape = net.shape(node.input[0]) or []
     rank = len(shape)
@@ -464,7 +445,7 @@ def softmax(net: Net, node):
     return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis}})
 
 
-@handles("Identity", "Dropout")
+@LAYERS.handles("Identity", "Dropout")
 def identity(net: Net, node):
     net.alias[node.output[0]] = net.name(node.input[0])
     return net.alias[node.output[0]]

@@ -22,7 +22,8 @@ class CaffeModel:
     """Called with {input blob: array}, returns {output blob: array} (the model's tensor names)."""
 
     def __init__(self, prototxt: Path, caffemodel: Path, outputs: list[str]):
-        self.net = caffe().Net(str(prototxt), str(caffemodel), caffe().TEST)
+        pycaffe = caffe()
+        self.net = pycaffe.Net(str(prototxt), str(caffemodel), pycaffe.TEST)
         missing = [name for name in outputs if name not in self.net.blobs]
         if missing:
             raise StageError(f"{prototxt.name} has no blob for output(s) {', '.join(missing)}")

@@ -8,10 +8,10 @@ import json
 import numpy as np
 
 from stages.caffe import prototxt
-from stages.caffe.layers import HANDLERS, Net, Unsupported
+from stages.caffe.layers import LAYERS, Net
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.onnx import static
+from stages.onnx import emitter, static
 
 TOOLS = ("onnx", "numpy")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
@@ -102,37 +102,23 @@ def _nchw(spec: dict) -> dict:
 
 
 def build(model, manifest: dict, what: str) -> Net:
-    from onnx import numpy_helper
-
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-    net = Net(shapes=static.shapes(model, manifest["inputs"]), opset=opset)   # the ONNX graph's own shapes
+    version = emitter.opset(model)
+    net = Net(shapes=static.shapes(model, manifest["inputs"]), opset=version)   # the ONNX graph's own shapes
     skipped, moved = channels_first(model, manifest)
     skipped |= transposes_into_dense(model, net.shapes)
     manifest["inputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["inputs"]]
     manifest["outputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["outputs"]]
-    net.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})
+    net.constants.update(emitter.initializers(model))
     for spec in manifest["inputs"]:
         if spec["dtype"] != "float32":
             raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; Caffe's blobs are float")
         net.layers.append(prototxt.Layer(spec["name"], "Input", [], [spec["name"]],
                                          {"input_param": {"shape": {"dim": [int(d) for d in spec["shape"]]}}}))
-    for node in model.graph.node:
-        if node.domain not in ("", "ai.onnx"):
-            raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
+    for node in emitter.nodes(model, net.constants, net.shape, version, what):
         if node.output[0] in skipped:   # an edge Transpose: the tensor is its input, in NCHW
             net.alias[node.output[0]] = net.name(node.input[0])
             continue
-        folded = static.fold(node, net.constants, net.shape, opset)
-        if folded is not None:
-            net.constants.update(zip(node.output, (np.asarray(v) for v in folded)))
-            continue
-        handler = HANDLERS.get(node.op_type)
-        if handler is None:
-            raise StageError(f"{what}: the Caffe emitter has no conversion for {node.op_type} (node {node.name!r})")
-        try:
-            handler(net, node)
-        except Unsupported as exc:
-            raise StageError(f"{what}: {exc}") from None
+        LAYERS(net, node, what)
     for output in model.graph.output:   # an output that is another tensor's alias gets a blob of its own
         if output.name in net.constants:
             raise StageError(f"{what}: output {output.name} is a constant; Caffe's outputs are computed")

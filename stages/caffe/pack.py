@@ -22,7 +22,8 @@ def run(ctx: StageContext) -> dict:
     folder = ctx.out / FOLDER
     folder.mkdir()
     shutil.copyfile(source.file("prototxt"), folder / "model.prototxt")
-    net = caffe().Net(str(folder / "model.prototxt"), caffe().TEST)
+    pycaffe = caffe()
+    net = pycaffe.Net(str(folder / "model.prototxt"), pycaffe.TEST)
     listing = json.loads(source.file("blobs").read_text())
     with np.load(source.file("weights"), allow_pickle=False) as weights:
         for layer, keys in listing.items():

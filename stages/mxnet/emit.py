@@ -14,8 +14,8 @@ import numpy as np
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.mxnet import checkpoint
-from stages.mxnet.onnx_ops import HANDLERS, Graph, Unsupported
-from stages.onnx import static
+from stages.mxnet.onnx_ops import OPS, Graph
+from stages.onnx import emitter, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
@@ -23,29 +23,15 @@ PREFIX = "model"
 
 
 def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
-    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
-    g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=opset,
+    version = emitter.opset(model)
+    g = Graph(shapes=static.shapes(model, manifest["inputs"]), opset=version,
               input_shapes={spec["name"]: tuple(spec["shape"]) for spec in manifest["inputs"]})
-    from onnx import numpy_helper
-
-    g.constants.update({init.name: numpy_helper.to_array(init) for init in model.graph.initializer})
+    g.constants.update(emitter.initializers(model))
     for spec in manifest["inputs"]:
         g.symbols[spec["name"]] = mx.sym.var(spec["name"], shape=tuple(spec["shape"]), dtype=spec["dtype"])
-    for node in model.graph.node:
-        if node.domain not in ("", "ai.onnx"):
-            raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
-        folded = static.fold(node, g.constants, g.shape, g.opset)
-        if folded is not None:
-            g.constants.update(zip(node.output, (np.asarray(v) for v in folded)))
-            continue
-        handler = HANDLERS.get(node.op_type)
-        if handler is None:
-            raise StageError(f"{what}: the MXNet emitter has no conversion for {node.op_type} "
-                             f"(node {node.name!r})")
+    for node in emitter.nodes(model, g.constants, g.shape, version, what):
         try:
-            g.symbols[node.output[0]] = handler(g, node)
-        except Unsupported as exc:
-            raise StageError(f"{what}: {exc}") from None
+            g.symbols[node.output[0]] = OPS(g, node, what)
         except mx.base.MXNetError as exc:
             raise StageError(f"{what}: MXNet refused {node.op_type} node {node.name!r}: "
                              f"{checkpoint._first_line(exc)}") from None

@@ -11,26 +11,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable
 
 import mxnet as mx
 import numpy as np
 
-from stages.errors import StageError
+from stages.onnx.emitter import OpTable, Unsupported, attrs
 
-HANDLERS: dict[str, Callable] = {}
-
-
-def handles(*ops: str):
-    def register(fn):
-        for op in ops:
-            HANDLERS[op] = fn
-        return fn
-    return register
-
-
-class Unsupported(StageError):
-    pass
+OPS = OpTable("MXNet")
 
 
 @dataclass
@@ -88,12 +75,6 @@ class Graph:
         return len(shape)
 
 
-def attrs(node) -> dict:
-    from onnx import helper
-
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
 def _pads(node, spatial: int) -> tuple[list[int], list[int]]:
     pads = list(attrs(node).get("pads", [0] * 2 * spatial))
     if attrs(node).get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
@@ -113,7 +94,7 @@ def _name(node) -> str:
     return node.output[0]
 
 
-@handles("Conv")
+@OPS.handles("Conv")
 def conv(g: Graph, node):
     a = attrs(node)
     weight = g.constant(node.input[1], node, "weight")
@@ -130,7 +111,7 @@ def conv(g: Graph, node):
         num_group=a.get("group", 1), no_bias=bias is None, name=_name(node))
 
 
-@handles("ConvTranspose")
+@OPS.handles("ConvTranspose")
 def conv_transpose(g: Graph, node):
     a = attrs(node)
     weight = g.constant(node.input[1], node, "weight")
@@ -147,7 +128,7 @@ def conv_transpose(g: Graph, node):
         num_group=group, no_bias=bias is None, name=_name(node))
 
 
-@handles("BatchNormalization")
+@OPS.handles("BatchNormalization")
 def batch_norm(g: Graph, node):
     a = attrs(node)
     if len(node.output) > 1 and any(node.output[1:]):
@@ -174,7 +155,7 @@ def _pool_sizes(n: int, k: int, s: int, p0: int, p1: int, d: int = 1) -> tuple[i
     return floor, ceil, full
 
 
-@handles("MaxPool", "AveragePool")
+@OPS.handles("MaxPool", "AveragePool")
 def pool(g: Graph, node):
     a = attrs(node)
     kernel = list(a["kernel_shape"])
@@ -213,7 +194,7 @@ def pool(g: Graph, node):
                           count_include_pad=include_pad, name=_name(node))
 
 
-@handles("GlobalAveragePool", "GlobalMaxPool")
+@OPS.handles("GlobalAveragePool", "GlobalMaxPool")
 def global_pool(g: Graph, node):
     kind = "avg" if node.op_type == "GlobalAveragePool" else "max"
     spatial = g.rank(node.input[0], node) - 2
@@ -224,24 +205,24 @@ def global_pool(g: Graph, node):
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softrelu", "Softsign": "softsign"}
 
 
-@handles(*ACTIVATIONS)
+@OPS.handles(*ACTIVATIONS)
 def activation(g: Graph, node):
     return mx.sym.Activation(g.tensor(node.input[0]), act_type=ACTIVATIONS[node.op_type], name=_name(node))
 
 
-@handles("LeakyRelu")
+@OPS.handles("LeakyRelu")
 def leaky_relu(g: Graph, node):
     return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="leaky", slope=float(attrs(node).get("alpha", 0.01)),
                             name=_name(node))
 
 
-@handles("Elu")
+@OPS.handles("Elu")
 def elu(g: Graph, node):
     return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="elu", slope=float(attrs(node).get("alpha", 1.0)),
                             name=_name(node))
 
 
-@handles("PRelu")
+@OPS.handles("PRelu")
 def prelu(g: Graph, node):
     slope = g.constant(node.input[1], node, "slope")
     rank = g.rank(node.input[0], node)
@@ -257,7 +238,7 @@ def prelu(g: Graph, node):
     raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
 
 
-@handles("Clip")
+@OPS.handles("Clip")
 def clip(g: Graph, node):
     a = attrs(node)
     low = a.get("min", -np.inf)
@@ -269,14 +250,14 @@ def clip(g: Graph, node):
     return mx.sym.clip(g.tensor(node.input[0]), a_min=float(low), a_max=float(high), name=_name(node))
 
 
-@handles("HardSigmoid")
+@OPS.handles("HardSigmoid")
 def hard_sigmoid(g: Graph, node):
     a = attrs(node)
     return mx.sym.hard_sigmoid(g.tensor(node.input[0]), alpha=float(a.get("alpha", 0.2)),
                                beta=float(a.get("beta", 0.5)), name=_name(node))
 
 
-@handles("HardSwish")
+@OPS.handles("HardSwish")
 def hard_swish(g: Graph, node):
     x = g.tensor(node.input[0])
     return mx.sym.broadcast_mul(x, mx.sym.hard_sigmoid(x, alpha=1 / 6, beta=0.5), name=_name(node))
@@ -287,7 +268,7 @@ BINARY = {"Add": mx.sym.broadcast_add, "Sub": mx.sym.broadcast_sub, "Mul": mx.sy
           "Min": mx.sym.broadcast_minimum}
 
 
-@handles(*BINARY)
+@OPS.handles(*BINARY)
 def binary(g: Graph, node):
     if len(node.input) != 2:
         raise Unsupported(f"{node.op_type} node {node.name!r} with {len(node.input)} inputs")
@@ -311,17 +292,17 @@ UNARY = {"Exp": mx.sym.exp, "Log": mx.sym.log, "Sqrt": mx.sym.sqrt, "Abs": mx.sy
          "Reciprocal": mx.sym.reciprocal, "Floor": mx.sym.floor, "Ceil": mx.sym.ceil, "Erf": mx.sym.erf}
 
 
-@handles(*UNARY)
+@OPS.handles(*UNARY)
 def unary(g: Graph, node):
     return UNARY[node.op_type](g.tensor(node.input[0]), name=_name(node))
 
 
-@handles("Identity", "Dropout")
+@OPS.handles("Identity", "Dropout")
 def identity(g: Graph, node):
     return mx.sym.identity(g.tensor(node.input[0]), name=_name(node))
 
 
-@handles("Gemm")
+@OPS.handles("Gemm")
 def gemm(g: Graph, node):
     a = attrs(node)
     if a.get("transA", 0) or g.rank(node.input[0], node) != 2:
@@ -340,7 +321,7 @@ def gemm(g: Graph, node):
                                  name=_name(node))
 
 
-@handles("MatMul")
+@OPS.handles("MatMul")
 def matmul(g: Graph, node):
     if node.input[1] in g.constants and g.constants[node.input[1]].ndim == 2:
         weight = np.ascontiguousarray(g.constants[node.input[1]].T)
@@ -351,7 +332,7 @@ def matmul(g: Graph, node):
         mx.sym.batch_dot(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node))
 
 
-@handles("Flatten")
+@OPS.handles("Flatten")
 def flatten(g: Graph, node):
     axis = attrs(node).get("axis", 1)
     rank = g.rank(node.input[0], node)
@@ -370,7 +351,7 @@ def _static_shape(g: Graph, node) -> tuple[int, ...]:
     return tuple(shape)
 
 
-@handles("Reshape")
+@OPS.handles("Reshape")
 def reshape(g: Graph, node):
     # a constant shape (folded, when the graph computes it from Shape) keeps ONNX's 0 (copy) and -1
     # (infer), which MXNet's reshape reads the same way; allowzero=1 would mean a real 0
@@ -381,7 +362,7 @@ def reshape(g: Graph, node):
     return mx.sym.reshape(g.tensor(node.input[0]), shape=shape, name=_name(node))
 
 
-@handles("Squeeze", "Unsqueeze")
+@OPS.handles("Squeeze", "Unsqueeze")
 def squeeze(g: Graph, node):
     shape = g.shape(node.input[0])
     axes = attrs(node).get("axes")
@@ -401,20 +382,20 @@ def squeeze(g: Graph, node):
     return mx.sym.reshape(g.tensor(node.input[0]), shape=tuple(out), name=_name(node))
 
 
-@handles("Transpose")
+@OPS.handles("Transpose")
 def transpose(g: Graph, node):
     perm = attrs(node).get("perm") or list(reversed(range(g.rank(node.input[0], node))))
     return mx.sym.transpose(g.tensor(node.input[0]), axes=tuple(perm), name=_name(node))
 
 
-@handles("Concat")
+@OPS.handles("Concat")
 def concat(g: Graph, node):
     axis = attrs(node)["axis"]
     axis = axis + g.rank(node.output[0], node) if axis < 0 else axis
     return mx.sym.concat(*(g.tensor(name) for name in node.input), dim=axis, name=_name(node))
 
 
-@handles("Softmax", "LogSoftmax")
+@OPS.handles("Softmax", "LogSoftmax")
 def softmax(g: Graph, node):
     rank = g.rank(node.input[0], node)
     axis = attrs(node).get("axis", -1 if g.opset >= 13 else 1)
@@ -433,7 +414,7 @@ def softmax(g: Graph, node):
 REDUCE = {"ReduceMean": mx.sym.mean, "ReduceSum": mx.sym.sum, "ReduceMax": mx.sym.max, "ReduceMin": mx.sym.min}
 
 
-@handles(*REDUCE)
+@OPS.handles(*REDUCE)
 def reduce(g: Graph, node):
     a = attrs(node)
     axes = a.get("axes")
@@ -445,7 +426,7 @@ def reduce(g: Graph, node):
     return REDUCE[node.op_type](g.tensor(node.input[0]), axis=tuple(axes), keepdims=keep, name=_name(node))
 
 
-@handles("Pad")
+@OPS.handles("Pad")
 def pad(g: Graph, node):
     a = attrs(node)
     mode = a.get("mode", b"constant")
@@ -498,7 +479,7 @@ def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
     return mx.sym.identity(x, name=_name(node))
 
 
-@handles("Cast")
+@OPS.handles("Cast")
 def cast(g: Graph, node):
     from onnx import helper
 
@@ -506,7 +487,7 @@ def cast(g: Graph, node):
     return mx.sym.cast(g.tensor(node.input[0]), dtype=np.dtype(dtype).name, name=_name(node))
 
 
-@handles("Slice")
+@OPS.handles("Slice")
 def slice_(g: Graph, node):
     a = attrs(node)
     shape = g.shape(node.input[0])
@@ -532,7 +513,7 @@ def slice_(g: Graph, node):
                         name=_name(node))
 
 
-@handles("Gather")
+@OPS.handles("Gather")
 def gather(g: Graph, node):
     indices = g.constant(node.input[1], node, "indices")
     rank = g.rank(node.input[0], node)
