@@ -1,6 +1,7 @@
 """The `modelferry` command line."""
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import sys
@@ -108,7 +109,32 @@ def _engine(verbose: bool = False):
         yield
 
 
+# A framework option's kind -> its flag's Python type for typer, and the flag's default when not given.
+CLI_TYPES = {"flag": (bool, False), "text": (Optional[str], None), "int": (Optional[int], None),
+             "names": (Optional[str], None), "pairs": (List[str], [])}
+
+
+def _framework_option(declared: catalog.Declared) -> inspect.Parameter:
+    option = declared.option
+    python, default = CLI_TYPES[option.kind]
+    names = [f"{option.cli_flag}/--no-{option.cli_flag[2:]}"] if option.kind == "flag" else [option.cli_flag]
+    value = option.default if option.default is not None else default
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=python,
+                             default=typer.Option(value, *names, help=option.help,
+                                                  rich_help_panel=f"Options of {declared.framework} (stages/{declared.framework})"))
+
+
+def _with_framework_options(command):
+    """The command with each framework's own options (`OPTIONS` in stages/<fw>/registry.py) as flags: its
+    `**framework` becomes one keyword parameter per option, which typer reads from the signature."""
+    signature = inspect.signature(command)
+    fixed = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    command.__signature__ = signature.replace(parameters=fixed + [_framework_option(d) for d in catalog.OPTIONS])
+    return command
+
+
 @app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
+@_with_framework_options
 def convert(
     source: Path = typer.Argument(..., help=f"The model: {known_sources()}."),
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
@@ -127,20 +153,6 @@ def convert(
     channel_order: str = typer.Option("rgb", help="Image inputs: rgb or bgr."),
     bind: List[str] = typer.Option([], help="name=value: fix a scalar input or forward() argument to a constant "
                                             "(e.g. sr=16000; repeatable)."),
-    epoch: Optional[int] = typer.Option(None, help="Checkpoint epoch when SOURCE is a prefix."),
-    strip_preprocess: bool = typer.Option(False, help="Remove baked-in mean/scale ops after the inputs; recorded in the report."),
-    rename: List[str] = typer.Option([], help="old=new: rename a parameter and its node together (repeatable)."),
-    output_layer: Optional[str] = typer.Option(None, help="Cut the graph at this layer's output (e.g. fc1)."),
-    opset: int = typer.Option(13, help="ONNX opset."),
-    simplify: bool = typer.Option(False, help="ONNX sources: simplify with onnxsim first."),
-    trust_custom_code: bool = typer.Option(False, help="Keras sources: allow Lambda layers and custom "
-                                                       "objects, which run code from the file."),
-    signature: Optional[str] = typer.Option(None, help="TF SavedModel sources: the signature (default "
-                                                       "serving_default)."),
-    graph_inputs: Optional[str] = typer.Option(None, "--inputs", help="Frozen GraphDef sources: input placeholder "
-                                               "names, comma-separated (default: every Placeholder)."),
-    graph_outputs: Optional[str] = typer.Option(None, "--outputs", help="Frozen GraphDef sources: output node names, "
-                                                "comma-separated (default: the graph's one end node)."),
     out: str = typer.Option("./artifacts", help="Local directory or s3://bucket/prefix."),
     name: Optional[str] = typer.Option(None, help="The model's name in the store, OUT/NAME/ (default: the "
                                        "source's file name, or its folder's where that is generic: "
@@ -167,11 +179,12 @@ def convert(
                                       "onnx-tf, onnx-tfops), for the targets such a route reaches."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
+    **framework,   # each framework's own options (stages/<fw>/registry.py): see _with_framework_options
 ):
     from flows.options import error_messages, request_from_options
 
     try:
-        request = request_from_options(dict(locals()))
+        request = request_from_options({**locals(), **framework})
     except ValueError as exc:
         for message in error_messages(exc):
             console.print(f"[red]error:[/] {escape(message)}")

@@ -6,9 +6,10 @@ import json
 import re
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, create_model, field_validator, model_validator
 
 from stages import catalog
+from stages.options import KINDS
 from stages.validate.compare import Gates as _Rules
 
 DEFAULT_GATES = _Rules()
@@ -48,6 +49,14 @@ class Normalize(BaseModel):
         return bool(self.mean or self.std or self.channel_order != "rgb")
 
 
+def _framework_options() -> type[BaseModel]:
+    """The frameworks' own options (`OPTIONS` in stages/<fw>/registry.py) as one typed model."""
+    fields = {d.option.name: (KINDS[d.option.kind].python, Field(default_factory=lambda o=d.option: o.initial))
+              for d in catalog.OPTIONS}
+    return create_model("FrameworkOptions", __config__={"extra": "forbid"}, **fields)
+
+
+FrameworkOptions = _framework_options()
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -55,7 +64,6 @@ class ConvertRequest(BaseModel):
     source: Path
     name: str | None = None     # the model's name in the store (default: told by the source's file name)
     origin: str | None = None   # where the source came from (s3://…, models:/…); default: its absolute path
-    epoch: int | None = None
     targets: list[str] = Field(default_factory=lambda: ["onnx", "tflite"])
     quantize: list[str] = Field(default_factory=list)
     calibration: Path | None = None
@@ -64,15 +72,7 @@ class ConvertRequest(BaseModel):
     input_ranges: dict[str, list[float]] = Field(default_factory=dict)   # name -> [lo, hi]
     normalize: Normalize = Field(default_factory=Normalize)
     bind: dict[str, float | int | bool | list[float | int | bool]] = Field(default_factory=dict)  # name -> constant
-    strip_preprocess: bool = False
-    simplify: bool = False
-    trust_custom_code: bool = False
-    signature: str | None = None      # TF SavedModel signature (default serving_default)
-    graph_inputs: list[str] = Field(default_factory=list)    # frozen GraphDef: placeholder names
-    graph_outputs: list[str] = Field(default_factory=list)   # frozen GraphDef: output node names
-    rename: dict[str, str] = Field(default_factory=dict)
-    output_layer: str | None = None
-    opset: int = 13
+    options: FrameworkOptions = Field(default_factory=FrameworkOptions)   # each framework's own (--epoch, --opset …)
     out: str = "./artifacts"
     s3_endpoint_url: str | None = None
     runtime: str = "auto"
@@ -83,6 +83,21 @@ class ConvertRequest(BaseModel):
     fallback: bool = True             # try the next route when a converter fails or misses its gate
     via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
     gates: Gates = Field(default_factory=Gates)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _options_by_name(cls, data):
+        """A framework's option may be given by its name beside the others (`epoch=0`), as a manifest says it."""
+        if isinstance(data, dict) and any(d.option.name in data for d in catalog.OPTIONS):
+            data = dict(data)
+            named = {d.option.name: data.pop(d.option.name) for d in catalog.OPTIONS if d.option.name in data}
+            data["options"] = {**dict(data.get("options") or {}), **named}
+        return data
+
+    @property
+    def epoch(self) -> int | None:
+        """MXNet sources: the checkpoint's epoch (the resolver of the source's files reads it)."""
+        return self.options.epoch
 
     @field_validator("targets")
     @classmethod
@@ -198,8 +213,9 @@ def parse_floats(text: str | None, flag: str) -> list[float]:
         raise ValueError(f"{flag} {text!r} should be numbers, comma-separated (one, or one per channel)") from None
 
 
-def parse_rename(text: str) -> tuple[str, str]:
-    old, sep, new = text.partition("=")
-    if not sep or not old or not new:
-        raise ValueError(f"--rename {text!r} should look like old_name=new_name")
-    return old, new
+def parse_pair(text: str, flag: str, separator: str = "=") -> tuple[str, str]:
+    """`--rename old=new` -> ("old", "new")."""
+    key, sep, value = text.partition(separator)
+    if not sep or not key or not value:
+        raise ValueError(f"{flag} {text!r} should look like key{separator}value")
+    return key, value

@@ -37,7 +37,17 @@ def support_matrix() -> str:
     lines += [f"| {t} | {', '.join(catalog.quantize_modes(t)) or '—'} |" for t in targets]
     lines += ["", "| stage | implementation | runtime | what it does |", "|---|---|---|---|"]
     lines += [f"| {i.stage} | {i.name} | {i.image} | {i.summary.replace('|', '/')} |" for i in catalog.IMPLS]
+    lines += ["", "| framework option | declared in | given to | what it does |", "|---|---|---|---|"]
+    lines += [f"| `{d.option.cli_flag}` | stages/{d.framework} | {_reached(d)} | {d.option.help.replace('|', '/')} |"
+              for d in catalog.OPTIONS]
     return "\n".join(lines)
+
+
+def _reached(declared) -> str:
+    from stages import catalog
+
+    steps = [f"{i.stage}/{i.name}" for i in catalog.IMPLS if declared.reaches(i)]
+    return ", ".join(steps) or "the orchestrator (it picks the source's files)"
 
 
 def readme_copy(text: str | None = None) -> str | None:

@@ -9,31 +9,47 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from flows.config import (ConvertRequest, Gates, Normalize, parse_bind, parse_floats, parse_input_range,
-                          parse_input_shape, parse_rename)
+                          parse_input_shape, parse_pair)
+from stages import catalog
+from stages.options import KINDS, Option
 
 # Options given as `name:value` / `name=value`, repeated: a manifest may write them as a mapping.
-PAIRED = {"input_shape": ":", "input_range": ":", "bind": "=", "rename": "="}
+PAIRED = {"input_shape": ":", "input_range": ":", "bind": "=",
+          **{d.option.name: KINDS["pairs"].separator for d in catalog.OPTIONS if d.option.kind == "pairs"}}
 
 
 def split(values: str | None) -> list[str]:
     return [v.strip() for v in (values or "").split(",") if v.strip()]
 
 
+# A framework option's command-line value (as the command parsed it) -> the request's typed value.
+FROM_COMMAND_LINE = {
+    "flag": lambda value, option: bool(value),
+    "text": lambda value, option: value,
+    "int": lambda value, option: value,
+    "names": lambda value, option: split(value),
+    "pairs": lambda value, option: dict(parse_pair(v, option.cli_flag, KINDS["pairs"].separator) for v in value),
+}
+
+
+def framework_options(p: dict) -> dict:
+    """The frameworks' own options (stages/<fw>/registry.py) among the command's parameters, typed."""
+    declared: list[Option] = [d.option for d in catalog.OPTIONS]
+    return {o.name: FROM_COMMAND_LINE[o.kind](p[o.name], o) for o in declared if o.name in p}
+
+
 def request_from_options(p: dict) -> ConvertRequest:
     """The convert command's parameters (by their Python names) as a ConvertRequest; ValueError when wrong."""
     try:
         return ConvertRequest(
-            source=p["source"], name=p["name"], epoch=p["epoch"], targets=split(p["to"]), quantize=split(p["quantize"]),
+            source=p["source"], name=p["name"], targets=split(p["to"]), quantize=split(p["quantize"]),
             calibration=p["calibration"], samples=p["samples"],
             input_shapes=dict(parse_input_shape(s) for s in p["input_shape"]),
             input_ranges=dict(parse_input_range(r) for r in p["input_range"]),
             normalize=Normalize(mean=parse_floats(p["mean"], "--mean"), std=parse_floats(p["std"], "--std"),
                                 channel_order=p["channel_order"]),
             bind=dict(parse_bind(b) for b in p["bind"]),
-            strip_preprocess=p["strip_preprocess"], simplify=p["simplify"], trust_custom_code=p["trust_custom_code"],
-            signature=p["signature"], graph_inputs=split(p["graph_inputs"]), graph_outputs=split(p["graph_outputs"]),
-            rename=dict(parse_rename(r) for r in p["rename"]),
-            output_layer=p["output_layer"], opset=p["opset"], out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
+            options=framework_options(p), out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
             runtime=p["runtime"], stage_memory=p["stage_memory"], stage_cpus=p["stage_cpus"], jobs=p["jobs"],
             stage_timeout_s=p["stage_timeout"], fallback=p["fallback"], via=split(p["via"]),
             gates=Gates(fp32_max_abs=p["gate_fp32_max_abs"], fp16_cosine=p["gate_fp16_cosine"],

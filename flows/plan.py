@@ -96,35 +96,34 @@ def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
     return list(steps.values())
 
 
-def _config(stage: str, request: ConvertRequest, impl: catalog.Impl | None = None, option: str = "") -> dict:
+def _framework(stage: str, request: ConvertRequest, impl: catalog.Impl) -> dict:
+    """The frameworks' own options given in the request that reach this step (stages/options.py)."""
+    values = request.options.model_dump()
+    return {d.option.name: values[d.option.name] for d in catalog.OPTIONS
+            if d.reaches(impl) and d.option.given(values[d.option.name])}
+
+
+def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str = "") -> dict:
     # Options that are off add nothing, so they do not change the cache keys of existing runs;
-    # those that say how to open the source go to every stage that opens it.
-    opening = {"trust_custom_code": True} if request.trust_custom_code else {}
-    if request.signature:
-        opening["signature"] = request.signature
-    if request.bind:
-        opening["bind"] = request.bind
-    graph = {key: names for key, names in (("graph_inputs", request.graph_inputs),
-                                           ("graph_outputs", request.graph_outputs)) if names}
+    # --bind says how to open the source: it goes to every stage that opens it.
+    opening = {"bind": request.bind} if request.bind else {}
     described = {"input_ranges": request.input_ranges} if request.input_ranges else {}
     if request.normalize.given():
         described["normalize"] = request.normalize.model_dump()
     route = {}
-    if impl is not None and impl.settings:
+    if impl.settings:
         route["settings"] = impl.settings_dict()
-    if impl is not None and "portable" in impl.takes and "tfjs" in request.targets:
+    if "portable" in impl.takes and "tfjs" in request.targets:
         route["portable"] = True     # the SavedModel may go on to TFJS (one run serves every target)
     configs = {
-        "load": lambda: {"input_shapes": request.input_shapes,
-                         **({"simplify": True} if request.simplify else {}), **opening, **graph, **described},
-        "surgery": lambda: {"strip_preprocess": request.strip_preprocess, "rename": request.rename,
-                            "output_layer": request.output_layer},
-        "export": lambda: {"opset": request.opset, **opening, **route},
+        "load": lambda: {"input_shapes": request.input_shapes, **opening, **described},
+        "surgery": lambda: {},
+        "export": lambda: {**opening, **route},
         "emit": lambda: {**opening, **route},
         "quantize": lambda: {"mode": option},
         "validate": lambda: {"gates": request.gates.model_dump()},
     }
-    return configs[stage]()
+    return {**configs[stage](), **_framework(stage, request, impl)}
 
 
 def routes(start: str, goal: str) -> list[tuple[catalog.Impl, ...]]:
@@ -163,21 +162,36 @@ def _diagnosis(trunk: list[Step], steps: list[Step] | tuple[Step, ...], made: St
     return Step(f"diagnose:{made.id}", "diagnose", impl.name, (made.id, graphs[-1].id), {}, made.label)
 
 
-def _surgery_requested(request: ConvertRequest) -> bool:
-    return bool(request.strip_preprocess or request.rename or request.output_layer)
+def _refuse_foreign_source_options(request: ConvertRequest, source_format: str) -> None:
+    """An option of the stages that read a source (--epoch, --signature, --strip-preprocess …) given for a
+    source of another framework: refused, naming the sources it applies to, rather than silently ignored."""
+    values = request.options.model_dump()
+    foreign = [d for d in catalog.OPTIONS if d.option.reads_source and d.option.given(values[d.option.name])
+               and source_format not in {catalog.SOURCES[s] for s in d.sources}]
+    by_sources: dict[tuple[str, ...], list[str]] = {}
+    for declared in foreign:
+        by_sources.setdefault(declared.sources, []).append(declared.option.cli_flag)
+    if by_sources:
+        name = next(s for s, fmt in catalog.SOURCES.items() if fmt == source_format)
+        raise ConversionError("plan", "; ".join(
+            f"{_and(flags)} appl{'ies' if len(flags) == 1 else 'y'} to {_and(list(sources))} sources"
+            for sources, flags in by_sources.items()) + f"; this source is {name!r}")
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def plan(request: ConvertRequest, source_format: str) -> Plan:
+    _refuse_foreign_source_options(request, source_format)
     load = catalog.find("load", source_format)
-    trunk = [Step("load", "load", load.name, (), _config("load", request))]
+    trunk = [Step("load", "load", load.name, (), _config("load", request, load))]
     model_format = load.produces
     try:
         surgery = catalog.find("surgery", model_format)
-        trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request)))
+        trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request, surgery)))
     except KeyError:
-        if _surgery_requested(request):
-            raise ConversionError("plan", f"--strip-preprocess, --rename and --output-layer apply to "
-                                          f"MXNet sources; this source is {model_format!r}") from None
+        pass
 
     artifacts: list[Artifact] = []
     pinned: list[str] = []
@@ -200,7 +214,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
             if not steps:   # the source is the target already (a SavedModel to SavedModel)
                 steps.append(node)
             fp32_routes.append(Route(tuple(steps), Step(f"validate:{steps[-1].id}", "validate", validate.name,
-                                                        (steps[-1].id,), _config("validate", request), "fp32",
+                                                        (steps[-1].id,), _config("validate", request, validate), "fp32",
                                                         artifact=(target, "fp32")),
                                      diagnose=_diagnosis(trunk, steps, steps[-1], goal)))
         artifacts.append(Artifact(target, "fp32", tuple(fp32_routes)))
@@ -212,10 +226,10 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                 if not catalog.get(made.stage, made.impl).quantizable:
                     continue
                 step = Step(f"quantize/{mode}<-{made.id}", "quantize", quantize.name, (made.id,),
-                            _config("quantize", request, option=mode), label=mode)
+                            _config("quantize", request, quantize, option=mode), label=mode)
                 quantized.append(Route(route.steps + (step,),
                                        Step(f"validate:{step.id}", "validate", validate.name, (step.id,),
-                                            _config("validate", request), mode, artifact=(target, mode)),
+                                            _config("validate", request, validate), mode, artifact=(target, mode)),
                                        needs=route.validate, diagnose=_diagnosis(trunk, route.steps, step, goal)))
             artifacts.append(Artifact(target, mode, tuple(quantized)))
     if request.via and not pinned:

@@ -11,10 +11,12 @@ image only the registries of the frameworks it holds are there, and only those a
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 
 from stages.impl import Impl
+from stages.options import Option
 
 STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose")
 REGISTRY = "registry"
@@ -26,11 +28,38 @@ def registries() -> list[str]:
     return [f"stages.{path.parent.name}.{REGISTRY}" for path in sorted(root.glob(f"*/{REGISTRY}.py"))]
 
 
-def _gather() -> tuple[tuple[Impl, ...], dict[str, str], dict[str, str], dict[tuple[str, str], str]]:
+@dataclasses.dataclass(frozen=True)
+class Declared:
+    """A framework's option as the catalog holds it: with the registry that declares it and the sources
+    that framework answers (the ones a source option applies to)."""
+    option: Option
+    registry: str
+    sources: tuple[str, ...]
+
+    @property
+    def framework(self) -> str:
+        return self.registry.split(".")[1]
+
+    def reaches(self, impl: Impl) -> bool:
+        """Whether a step of `impl` gets the option's value in its config."""
+        return self.option.reaches(impl.stage, _HOMES[impl.key] == self.registry, impl.consumes)
+
+
+def _options(module, name: str, taken: dict[str, str]) -> list[Declared]:
+    declared = []
+    for option in getattr(module, "OPTIONS", ()):
+        if option.name in taken:
+            raise ValueError(f"{name} declares option {option.name}, already declared by {taken[option.name]}")
+        declared.append(Declared(option, name, tuple(getattr(module, "SOURCES", {}))))
+    return declared
+
+
+def _gather():
     impls: list[Impl] = []
     targets: dict[str, str] = {}
     sources: dict[str, str] = {}
     homes: dict[tuple[str, str], str] = {}
+    options: list[Declared] = []
     for name in registries():
         module = importlib.import_module(name)
         for impl in module.IMPLS:
@@ -40,12 +69,14 @@ def _gather() -> tuple[tuple[Impl, ...], dict[str, str], dict[str, str], dict[tu
             impls.append(impl)
         targets.update(getattr(module, "TARGETS", {}))
         sources.update(getattr(module, "SOURCES", {}))
-    return tuple(impls), targets, sources, homes
+        options += _options(module, name, {d.option.name: d.registry for d in options})
+    return tuple(impls), targets, sources, homes, tuple(options)
 
 
 # IMPLS: every row. TARGETS: what a user names with --to -> the bundle format that answers it.
 # SOURCES: a source format's name -> the bundle format its load stage reads.
-IMPLS, TARGETS, SOURCES, _HOMES = _gather()
+# OPTIONS: every framework's own options (stages/options.py), in registry order.
+IMPLS, TARGETS, SOURCES, _HOMES, OPTIONS = _gather()
 _BY_KEY = {impl.key: impl for impl in IMPLS}
 
 

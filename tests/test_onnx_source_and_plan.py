@@ -53,7 +53,7 @@ def test_surgery_options_on_an_onnx_source_are_refused(env, example_run, tmp_pat
     source = tmp_path / "m.onnx"
     shutil.copyfile(example_run["run"] / "face.onnx", source)
     result = run_cli(env, "convert", str(source), "--strip-preprocess", "--plan")
-    assert result.returncode == 1 and "[plan] --strip-preprocess, --rename and --output-layer apply to MXNet sources" \
+    assert result.returncode == 1 and "[plan] --strip-preprocess applies to mxnet sources; this source is 'onnx'" \
         in " ".join(result.stderr.split())
 
 

@@ -1,5 +1,6 @@
 """Frozen TF GraphDefs: to a SavedModel (then TF's own TFLite) or to ONNX."""
 from stages.impl import Impl
+from stages.options import Option
 
 IMPLS = (
     Impl("load", "graphdef", "tf", "stages.graphdef.load", ("graphdef-file",), "graphdef",
@@ -10,3 +11,9 @@ IMPLS = (
          "frozen GraphDef -> ONNX (tf2onnx)"),
 )
 SOURCES = {"graphdef": "graphdef-file"}
+OPTIONS = (
+    Option("graph_inputs", "names", "Frozen GraphDef sources: input placeholder names, comma-separated (default: "
+           "every Placeholder).", stages=("load",), flag="--inputs"),
+    Option("graph_outputs", "names", "Frozen GraphDef sources: output node names, comma-separated (default: the "
+           "graph's one end node).", stages=("load",), flag="--outputs"),
+)

@@ -1,6 +1,7 @@
 """MXNet: checkpoints read, repaired by graph surgery and exported to ONNX; and MXNet as a target, emitted
 from ONNX op by op and run in MXNet."""
 from stages.impl import Impl
+from stages.options import Option
 
 IMPLS = (
     Impl("load", "mxnet", "mxnet", "stages.mxnet.load", ("mxnet-checkpoint",), "mxnet",
@@ -15,4 +16,11 @@ IMPLS = (
          "MXNet checkpoint in MXNet (inference mode) against the source's golden outputs", runner="stages.mxnet.runner"),
 )
 SOURCES = {"mxnet": "mxnet-checkpoint"}
+OPTIONS = (
+    Option("epoch", "int", "Checkpoint epoch when SOURCE is a prefix."),
+    Option("strip_preprocess", "flag", "Remove baked-in mean/scale ops after the inputs; recorded in the report.",
+           stages=("surgery",)),
+    Option("rename", "pairs", "old=new: rename a parameter and its node together (repeatable).", stages=("surgery",)),
+    Option("output_layer", "text", "Cut the graph at this layer's output (e.g. fc1).", stages=("surgery",)),
+)
 TARGETS = {"mxnet": "mxnet-model"}

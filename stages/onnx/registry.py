@@ -1,5 +1,6 @@
 """ONNX: a source, the IR every route goes through, and a target run in ONNX Runtime."""
 from stages.impl import Impl
+from stages.options import ANY, Option
 
 IMPLS = (
     Impl("load", "onnx", "tf", "stages.onnx.load", ("onnx-file",), "onnx",
@@ -12,3 +13,8 @@ IMPLS = (
 )
 SOURCES = {"onnx": "onnx-file"}
 TARGETS = {"onnx": "onnx"}
+OPTIONS = (
+    Option("simplify", "flag", "ONNX sources: simplify with onnxsim first.", stages=("load",)),
+    Option("opset", "int", "ONNX opset of the exported graph (every source's export to ONNX).", stages=("export",),
+           default=13, formats=ANY),
+)

@@ -1,5 +1,6 @@
 """TF SavedModels: a source (to ONNX, or to TFLite by TF itself) and a target run in TensorFlow."""
 from stages.impl import Impl
+from stages.options import Option
 
 IMPLS = (
     Impl("load", "savedmodel", "tf", "stages.savedmodel.load", ("savedmodel-dir",), "savedmodel",
@@ -13,3 +14,7 @@ IMPLS = (
 )
 SOURCES = {"savedmodel": "savedmodel-dir"}
 TARGETS = {"savedmodel": "savedmodel"}
+OPTIONS = (
+    Option("signature", "text", "TF SavedModel sources: the signature (default serving_default).",
+           stages=("load",)),   # the load stage records it; the stages after it read the manifest
+)

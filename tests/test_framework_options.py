@@ -1,0 +1,112 @@
+"""A framework's own options are declared once, in its registry.py, and everything else comes from that:
+the convert command's flags (in the framework's --help panel), a manifest's keys, the request's typed
+fields and the configs of the steps they reach."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from flows.batch import ManifestError, convert_command, load
+from flows.config import ConvertRequest
+from flows.errors import ConversionError
+from flows.plan import plan
+from stages import catalog
+from stages.impl import Impl
+from stages.options import Option
+
+from tests.conftest import run_cli
+
+
+def _manifest(tmp_path: Path, entry: str) -> Path:
+    manifest = tmp_path / "models.yaml"
+    manifest.write_text(f"out: {tmp_path / 'out'}\nmodels:\n  - source: face/model-symbol.json\n{entry}")
+    return manifest
+
+
+def _configs(request: ConvertRequest, source: str) -> dict[str, dict]:
+    return {step.name: step.config for step in plan(request, catalog.SOURCES[source]).every_step}
+
+
+def test_every_declared_option_is_a_flag_of_convert_in_its_frameworks_panel():
+    params = {p.name: p for p in convert_command().params}
+    for declared in catalog.OPTIONS:
+        param = params[declared.option.name]
+        assert declared.option.cli_flag in param.opts
+        assert param.rich_help_panel == f"Options of {declared.framework} (stages/{declared.framework})"
+    assert {"epoch", "rename", "opset", "signature", "graph_outputs"} <= {d.option.name for d in catalog.OPTIONS}
+
+
+def test_help_shows_each_framework_panel(env):
+    result = run_cli(env, "convert", "--help")
+    assert result.returncode == 0
+    for framework in {d.framework for d in catalog.OPTIONS}:
+        assert f"Options of {framework} (stages/{framework})" in result.stdout
+
+
+def test_a_manifest_says_framework_options_by_name_and_they_reach_their_steps(tmp_path):
+    (tmp_path / "face").mkdir()
+    manifest = _manifest(tmp_path, "    epoch: 0\n    rename: {fc1_weight: pre_fc1_weight}\n    output_layer: fc1\n"
+                                   "    opset: 17\n    to: [onnx, tflite]\n")
+    _, (entry,) = load(manifest, convert_command())
+    options = entry.request.options
+    assert (options.epoch, options.rename, options.output_layer, options.opset) == (0, {"fc1_weight": "pre_fc1_weight"},
+                                                                                   "fc1", 17)
+    configs = _configs(entry.request, "mxnet")
+    assert configs["surgery/mxnet"] == {"rename": {"fc1_weight": "pre_fc1_weight"}, "output_layer": "fc1"}
+    assert configs["export/mxnet"]["opset"] == 17
+    # an option reaches only its own stages: nothing of MXNet's surgery in the load or the emitters
+    assert not {"rename", "output_layer", "epoch"} & {k for name, c in configs.items() if name != "surgery/mxnet"
+                                                      for k in c}
+
+
+def test_a_framework_option_with_a_wrong_value_names_the_flag(tmp_path):
+    (tmp_path / "face").mkdir()
+    with pytest.raises(ManifestError, match=r"--rename 'fc1_weight' should look like key=value"):
+        load(_manifest(tmp_path, "    rename: [fc1_weight]\n"), convert_command())
+    with pytest.raises(ManifestError, match=r"Invalid value for '--opset'"):
+        load(_manifest(tmp_path, "    opset: seventeen\n"), convert_command())
+
+
+def test_keras_trust_reaches_the_keras_stages_and_no_others():
+    request = ConvertRequest(source=Path("m.keras"), targets=["onnx", "tflite", "savedmodel"], trust_custom_code=True)
+    trusted = sorted(name for name, config in _configs(request, "keras").items() if config.get("trust_custom_code"))
+    assert trusted == ["emit/keras-savedmodel", "emit/keras-tflite", "export/keras", "load/keras"]
+
+
+def test_an_option_off_adds_nothing_to_a_steps_config():
+    """Options not given do not change the cache keys of runs made before they existed."""
+    configs = _configs(ConvertRequest(source=Path("m.onnx"), targets=["tflite"]), "onnx")
+    assert configs["load/onnx"] == {"input_shapes": {}}
+
+
+@pytest.mark.parametrize("source,flags,message", [
+    ("onnx", {"signature": "predict"}, "--signature applies to savedmodel sources; this source is 'onnx'"),
+    ("keras", {"epoch": 3, "graph_outputs": ["y"]}, "--outputs applies to graphdef sources; --epoch applies to "
+                                                    "mxnet sources; this source is 'keras'"),
+    ("torchscript", {"strip_preprocess": True, "output_layer": "fc1"},
+     "--strip-preprocess and --output-layer apply to mxnet sources; this source is 'torchscript'"),
+])
+def test_a_source_option_for_another_frameworks_source_is_refused(source, flags, message):
+    with pytest.raises(ConversionError, match=message):
+        plan(ConvertRequest(source=Path("model"), targets=["onnx"], **flags), catalog.SOURCES[source])
+
+
+def test_converter_options_apply_wherever_a_route_has_the_converter():
+    """--opset is the IR's option: an ONNX source, which is not exported, takes it without complaint."""
+    configs = _configs(ConvertRequest(source=Path("m.onnx"), targets=["tflite"], opset=17), "onnx")
+    assert not any("opset" in config for config in configs.values())
+
+
+def test_a_new_frameworks_options_are_gathered_from_its_registry():
+    """What the catalog does with a registry module: its options with its sources, refusing a name taken."""
+    module = SimpleNamespace(IMPLS=(Impl("load", "demo", "tf", "stages.demo.load", ("demo-file",), "demo", "x"),),
+                             SOURCES={"demo": "demo-file"},
+                             OPTIONS=(Option("demo_level", "int", "how much", stages=("load",)),))
+    declared, = catalog._options(module, "stages.demo.registry", {})
+    assert (declared.framework, declared.sources, declared.option.cli_flag) == ("demo", ("demo",), "--demo-level")
+    with pytest.raises(ValueError, match="stages.demo.registry declares option demo_level, already declared by"):
+        catalog._options(module, "stages.demo.registry", {"demo_level": "stages.other.registry"})
+    with pytest.raises(ValueError, match="kind 'float' is not one of"):
+        Option("x", "float", "")
