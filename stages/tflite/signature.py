@@ -39,11 +39,29 @@ class TFLiteModel:
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if self.runner is not None:
-            return {key: np.asarray(value).copy() for key, value in self.runner(**feeds).items()}
+            try:
+                return {key: np.asarray(value).copy() for key, value in self.runner(**feeds).items()}
+            except ValueError as exc:   # the run is done; an output of no elements may be what could not be read
+                subgraph = getattr(self.runner, "_subgraph_index", 0)
+                return _outputs(self.runner.get_output_details(),
+                                lambda d: self.interpreter.get_tensor(d["index"], subgraph), exc)
         for details in self.inputs:
             self.interpreter.set_tensor(details["index"], feeds[details["name"]])
         self.interpreter.invoke()
-        return {d["name"]: self.interpreter.get_tensor(d["index"]).copy() for d in self.outputs}
+        try:
+            return {d["name"]: self.interpreter.get_tensor(d["index"]).copy() for d in self.outputs}
+        except ValueError as exc:
+            return _outputs({d["name"]: d for d in self.interpreter.get_output_details()},
+                            lambda d: self.interpreter.get_tensor(d["index"]), exc)
+
+
+def _outputs(details: dict[str, dict], get, refusal: ValueError) -> dict[str, np.ndarray]:
+    """The outputs after a run, where LiteRT's get_tensor refused one: it refuses a tensor of no elements
+    ("Invalid tensor size"), whose value is its shape's empty array. Any other refusal is raised."""
+    if not any(0 in d["shape"] for d in details.values()):
+        raise refusal
+    return {key: np.zeros(d["shape"], d["dtype"]) if 0 in d["shape"] else np.asarray(get(d)).copy()
+            for key, d in details.items()}
 
 
 def describe(path: Path, inputs: list[dict], outputs: list[dict],

@@ -25,4 +25,5 @@ def op(*names: str):
 
 
 def load_all() -> None:
-    from stages.tfops.ops import control, elementwise, ml, nn, quantized, recurrent, reduce, shape, training  # noqa: F401
+    from stages.tfops.ops import (control, detection, elementwise, ml, nn, quantized, recurrent, reduce,  # noqa: F401
+                                  shape, training)

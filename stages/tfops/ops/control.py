@@ -48,3 +48,23 @@ def loop(node, x, evaluator, env, known):
     results = tf.while_loop(keep_going, step, [tf.constant(0, tf.int64), tf.reshape(tf.cast(condition, tf.bool), []),
                                                *carried])
     return list(results[2:])
+
+
+# Optionals of one tensor: a graph's tensors are all present, so an optional is its tensor or nothing
+@op("Optional")
+def optional(node, x):
+    if not x or x[0] is None:
+        raise Unsupported(f"Optional {node.name} with no element (an empty optional as a tensor)")
+    return tf.identity(x[0])
+
+
+@op("OptionalHasElement")
+def optional_has_element(node, x):
+    return tf.constant(bool(x) and x[0] is not None)
+
+
+@op("OptionalGetElement")
+def optional_get_element(node, x):
+    if not x or x[0] is None:
+        raise Unsupported(f"OptionalGetElement {node.name} of an empty optional")
+    return tf.identity(x[0])

@@ -44,11 +44,27 @@ WIDER = {tf.uint8: tf.int32, tf.uint16: tf.int32, tf.uint32: tf.int64, tf.uint64
 LOGICAL = (tf.logical_and, tf.logical_or, tf.math.logical_xor)
 
 
+# uint64 has no wider type and TFLite cannot cast it: its bits are read as int64 (TFLite's BITCAST). Adding,
+# subtracting and multiplying give the same bits modulo 2**64; an order comparison flips where the signs differ.
+MODULAR = (tf.add, tf.subtract, tf.multiply, tf.equal, tf.not_equal)
+ORDERS = (tf.greater, tf.less, tf.greater_equal, tf.less_equal)
+
+
+def _unsigned64(fn, a, b):
+    ia, ib = tf.bitcast(a, tf.int64), tf.bitcast(b, tf.int64)
+    if fn in ORDERS:
+        return tf.math.logical_xor(fn(ia, ib), tf.math.logical_xor(ia < 0, ib < 0))
+    result = fn(ia, ib)
+    return tf.bitcast(result, tf.uint64) if result.dtype == tf.int64 else result
+
+
 def widened(fn, keep_type: bool = True):
     """`fn` on operands widened where TFLite has no kernel for their type; the result in the operands'
     type again (`keep_type`), or as `fn` makes it (comparisons: bool)."""
     def wrapped(*operands):
         dtype = operands[0].dtype
+        if dtype == tf.uint64 and len(operands) == 2 and fn in MODULAR + ORDERS:
+            return _unsigned64(fn, *operands)
         wide = WIDER.get(dtype)
         if wide is None:
             return fn(*operands)
@@ -81,7 +97,29 @@ for _name, _fn in COMPARISONS.items():
 @op("Div")
 def div(node, x):
     a, b = _same(x[0], x[1])
-    return tf.truncatediv(a, b) if a.dtype.is_integer else tf.divide(a, b)
+    if not a.dtype.is_integer:
+        return tf.divide(a, b)
+    if a.dtype in (tf.int64, tf.uint32):
+        return _divide_int64(a, b)
+    return widened(lambda p, q: tf.raw_ops.Div(x=p, y=q))(a, b)   # TFLite's DIV: int32, truncating like ONNX
+
+
+def _divide_int64(a, b):
+    """a / b truncated, exact, for 64-bit integers: TFLite divides int64 in no kernel, but has int64 FLOOR_MOD,
+    MUL and SUB. The remainder (truncated, the dividend's sign) is exact; the quotient of the exact multiple
+    that is left is estimated in float32 and corrected with the exact error three times (each pass leaves
+    2**-24 of the error: after three, under 1 for any int64)."""
+    dtype = a.dtype
+    if dtype != tf.int64:
+        a, b = tf.cast(a, tf.int64), tf.cast(b, tf.int64)
+    remainder = _truncated_mod(a, b)
+    multiple = a - remainder
+    quotient = tf.zeros_like(multiple)
+    divisor = tf.cast(b, tf.float32)
+    for _ in range(3):
+        error = multiple - quotient * b
+        quotient = quotient + tf.cast(tf.round(tf.cast(error, tf.float32) / divisor), tf.int64)
+    return quotient if dtype == tf.int64 else tf.cast(quotient, dtype)
 
 
 @op("Pow")

@@ -153,8 +153,9 @@ def _dynamic_slice(value, x):
     if axes is None or steps is None:
         raise ValueError("Slice axes or steps known only at run time are not supported")
     shape = tf.shape(value, out_type=tf.int64)
-    begin, end, stride = [tf.constant(0, tf.int64)] * rank, list(tf.unstack(shape)), [1] * rank
-    starts, ends = tf.unstack(tf.cast(x[1], tf.int64)), tf.unstack(tf.cast(x[2], tf.int64))
+    # one element at a time by strided slices: TFLite's UNPACK has no int64 kernel
+    begin, end, stride = [tf.constant(0, tf.int64)] * rank, [shape[i] for i in range(rank)], [1] * rank
+    starts, ends = ([tf.cast(bounds, tf.int64)[i] for i in range(count)] for bounds in (x[1], x[2]))
     for i, axis in enumerate(a % rank for a in axes):
         dim, step = shape[axis], steps[i]
         first = tf.where(starts[i] < 0, starts[i] + dim, starts[i])
