@@ -16,6 +16,8 @@ TESTS = [
     "test_affine_grid_2d", "test_adam", "test_nesterov_momentum", "test_batchnorm_example_training_mode",
     "test_bitwise_not_3d", "test_mod_mixed_sign_float64", "test_isinf", "test_wrap_pad",
     "test_center_crop_pad_crop_axes_hwc_expanded", "test_ai_onnx_ml_array_feature_extractor",
+    "test_nonmaxsuppression_center_point_box_format", "test_nonmaxsuppression_suppress_by_IOU_and_scores",
+    "test_nonmaxsuppression_two_batches", "test_add_uint64", "test_greater_equal_uint64", "test_div_uint32",
 ]
 
 
