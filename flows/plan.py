@@ -12,6 +12,7 @@ Steps that routes share (the same converter on the same input) run once.
 """
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 
 from flows.config import ConvertRequest
@@ -96,7 +97,7 @@ def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
     return list(steps.values())
 
 
-def _framework(stage: str, request: ConvertRequest, impl: catalog.Impl) -> dict:
+def _framework(request: ConvertRequest, impl: catalog.Impl) -> dict:
     """The frameworks' own options given in the request that reach this step (stages/options.py)."""
     values = request.options.model_dump()
     return {d.option.name: values[d.option.name] for d in catalog.OPTIONS
@@ -123,7 +124,7 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
         "quantize": lambda: {"mode": option},
         "validate": lambda: {"gates": request.gates.model_dump()},
     }
-    return {**configs[stage](), **_framework(stage, request, impl)}
+    return {**configs[stage](), **_framework(request, impl)}
 
 
 def routes(start: str, goal: str) -> list[tuple[catalog.Impl, ...]]:
@@ -187,11 +188,9 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
     load = catalog.find("load", source_format)
     trunk = [Step("load", "load", load.name, (), _config("load", request, load))]
     model_format = load.produces
-    try:
+    with suppress(KeyError):   # a surgery stage, where the model's framework has one
         surgery = catalog.find("surgery", model_format)
         trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request, surgery)))
-    except KeyError:
-        pass
 
     artifacts: list[Artifact] = []
     pinned: list[str] = []
