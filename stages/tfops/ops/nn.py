@@ -111,14 +111,28 @@ def conv_transpose(node, x):
     n = tf.shape(data)[0]
     outputs = []   # one transposed convolution per group: input channels C/g -> output channels M/g
     for part, weights in zip(tf.split(_last(data), group, axis=-1), tf.split(w, group, axis=0)):
-        filters = tf.transpose(weights, [2, 3, 1, 0])   # [kh, kw, out, in]
+        filters = _dilated(tf.transpose(weights, [2, 3, 1, 0]), dilations)   # [kh, kw, out, in]
         outputs.append(tf.nn.conv2d_transpose(part, filters, tf.stack([n, full[0], full[1], weights.shape[1]]),
-                                              [1, *strides, 1], "VALID", dilations=[1, *dilations, 1]))
+                                              [1, *strides, 1], "VALID"))
     y = outputs[0] if group == 1 else tf.concat(outputs, axis=-1)
     y = y[:, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3], :]
     if bias is not None:
         y = y + bias
     return _first(y)
+
+
+def _dilated(kernel, dilations: list[int]):
+    """A [kh, kw, …] kernel with d - 1 zeros between its taps on each axis: the same transposed convolution
+    without dilations, which TF's CPU kernel for it lacks."""
+    for axis, d in enumerate(dilations):
+        if d == 1:
+            continue
+        rank, taps = kernel.shape.rank, kernel.shape[axis]
+        spaced = tf.pad(tf.expand_dims(kernel, axis + 1), [[0, d - 1] if i == axis + 1 else [0, 0]
+                                                            for i in range(rank + 1)])
+        shape = [taps * d if i == axis else size for i, size in enumerate(kernel.shape)]
+        kernel = tf.reshape(spaced, shape)[(slice(None),) * axis + (slice(0, (taps - 1) * d + 1),)]
+    return kernel
 
 
 def _ceil_extra(node, x, kernel, strides, dilations, pads) -> list[int]:
