@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from typing import Dict, List, Optional   # not `str | None`: the caffe runtime's Python is 3.9
 
 ANY = ("*",)   # `formats`: every format (an option of the IR, read by whatever writes it)
 READS_SOURCE = frozenset({"load", "surgery"})
@@ -24,10 +25,10 @@ class Kind:
 
 KINDS = {
     "flag": Kind(bool, False),                     # --simplify / --no-simplify
-    "text": Kind(str | None, None),                # --signature serving_default
-    "int": Kind(int | None, None),                 # --epoch 7
-    "names": Kind(list[str], []),                  # --outputs a,b (comma-separated)
-    "pairs": Kind(dict[str, str], {}, "="),        # --rename old=new, repeated
+    "text": Kind(Optional[str], None),             # --signature serving_default
+    "int": Kind(Optional[int], None),              # --epoch 7
+    "names": Kind(List[str], []),                  # --outputs a,b (comma-separated)
+    "pairs": Kind(Dict[str, str], {}, "="),        # --rename old=new, repeated
 }
 
 
