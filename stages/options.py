@@ -8,7 +8,7 @@ framework's options without any framework.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Dict, List, Optional   # not `str | None`: the caffe runtime's Python is 3.9
 
 ANY = ("*",)   # `formats`: every format (an option of the IR, read by whatever writes it)
@@ -37,17 +37,17 @@ class Option:
     """`name`: the manifest key and the stage-config key (`--name-with-dashes` unless `flag` says otherwise).
     `stages`: the stages whose steps get the value: the declaring framework's own rows of those stages, and
     the rows of other frameworks that read one of `formats` (`ANY`: every row of those stages); `()`: the
-    orchestrator reads it (MXNet's --epoch picks the checkpoint's files). An option of the stages that read the source (load,
-    surgery, or none) given for a source of another framework is refused by the planner. `default`: the
-    value when the option is not given (None: the kind's empty value); a value other than the empty one
-    is always passed on."""
+    orchestrator reads it (MXNet's --epoch picks the checkpoint's files). An option of the stages that read
+    the source (load, surgery, or none) given for a source of another framework is refused by the planner.
+    `default`: the value when the option is not given (None: the kind's empty value); a value other than
+    the empty one is always passed on."""
     name: str
     kind: str
     help: str
     stages: tuple[str, ...] = ()
     flag: str = ""
     default: object = None
-    formats: tuple[str, ...] = field(default=())
+    formats: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.kind not in KINDS:
