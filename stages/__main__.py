@@ -21,6 +21,14 @@ from stages.bundle import MANIFEST, Bundle, sha256_file, write_json_atomic
 from stages.context import StageContext
 from stages.errors import EXIT_FAILED, StageError
 
+# Numerics pinned in every runtime, before any framework is imported. TensorFlow turns its oneDNN
+# kernels on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX, so one model's golden outputs
+# depended on the CPU that made them: basic-pitch's onset moved by 1.6e-4 between TF's two kernel
+# families (on an AVX2-only EPYC), while TFLite and TFJS agree with the oneDNN family within 2e-6.
+PINNED_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+for _name, _value in PINNED_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+
 
 def _tool_versions(names: list[str]) -> dict[str, str]:
     versions = {"python": platform.python_version()}
