@@ -150,6 +150,23 @@ def test_modelferrys_own_translation_makes_what_the_others_cannot(env, tmp_path,
     assert tflite["parity"]["max_abs_err"] <= 1e-4
 
 
+def test_an_op_the_own_translation_cannot_follow_is_refused_naming_its_node(env, tmp_path):
+    """RoiAlign with sampling_ratio 0 (samples per bin from each roi's size): pinned to emit/onnx-tfops, the
+    stage refuses it, naming the op, the node and why, instead of sampling a fixed grid; nothing is published."""
+    models = tmp_path / "models"
+    in_runtime(env, "tf", str(REPO / "tests" / "helpers" / "make_onnx_refused.py"), str(models))
+    out = tmp_path / "out"
+    out.mkdir()
+    before = snapshot(out)
+    result = run_cli(env, "convert", str(models / "roialign_adaptive.onnx"), "--to", "tflite", "--via", "onnx-tfops",
+                     "--no-fallback", "--out", str(out))
+    assert result.returncode == 1
+    err = " ".join(result.stderr.split())
+    assert "[emit/onnx-tfops] modelferry's ONNX -> TF translation: RoiAlign pool: sampling_ratio 0" in err
+    assert "nothing was published" in err and "depend on the rois' values" in err
+    assert snapshot(out) == before
+
+
 def test_binding_a_1d_input_to_the_wrong_number_of_values_is_refused_and_nothing_is_published(env, tmp_path):
     """--bind scales=2,2 for Resize's 4-value scales input: load/onnx names the input, the count and the
     input's shape; the run exits non-zero and the store is as it was."""
