@@ -20,8 +20,9 @@ weights = [numpy_helper.from_array(np.array([[0, 0, 4, 4], [2, 1, 7, 6]], dtype=
            numpy_helper.from_array(np.array([0, 0], dtype=np.int64), "batch_indices")]
 node = helper.make_node("RoiAlign", ["x", "rois", "batch_indices"], ["y"], name="pool",
                         output_height=2, output_width=2, sampling_ratio=0)
-graph = helper.make_graph([node], "roialign_adaptive", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])],
-                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2, 2, 2])], weights)
+x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])
+y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2, 2, 2])
+graph = helper.make_graph([node], "roialign_adaptive", [x], [y], weights)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8)
 onnx.checker.check_model(model, full_check=True)
 onnx.save(model, str(out / "roialign_adaptive.onnx"))
