@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from flows.code import stage_code_sha256
-from flows.errors import StageFailed
+from flows.errors import ConversionError, StageFailed
 from flows.settings import home
 from stages import catalog
 from stages.bundle import MANIFEST, content_sha256, tree_sha256
@@ -109,18 +109,26 @@ class BundleCache:
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root
 
-    def put_source(self, files: dict[str, Path], manifest: dict, known: dict[str, str] | None = None) -> Path:
+    def put_source(self, files: dict[str, Path], manifest: dict, known: dict[str, str] | None = None,
+                   beside: dict[str, Path] | None = None) -> Path:
         """The user's model files as the load stage's input bundle, copied (never linked: a file the
-        user rewrites in place must not change a cached bundle).
+        user rewrites in place must not change a cached bundle), a block at a time.
 
         `known` holds content hashes the caller already computed, so large weights are read once.
         The same file may serve two roles (--samples and --calibration): each role gets its own copy.
+        `beside`: files the model names by a path relative to it (external data), copied to that path
+        next to the model; the manifest lists them under `beside`.
         """
-        known = known or {}
+        known, beside = known or {}, beside or {}
+        if beside:
+            manifest = {**manifest, "beside": sorted(beside)}
         digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
         for role, path in sorted(files.items()):
             content = known.get(role) or content_sha256(path)
             digest.update(role.encode() + b"\0" + content.encode())
+        for relative, path in sorted(beside.items()):
+            content = known.get(f"beside:{relative}") or content_sha256(path)
+            digest.update(relative.encode() + b"\0" + content.encode())
         key = "source-" + digest.hexdigest()
         if self.get(key):
             return self.root / key
@@ -133,5 +141,12 @@ class BundleCache:
                 shutil.copytree(path, scratch / name)
             else:
                 shutil.copyfile(path, scratch / name)
+        for relative, path in beside.items():
+            if relative == MANIFEST or relative in names.values():
+                shutil.rmtree(scratch, ignore_errors=True)
+                raise ConversionError("load", f"the model keeps weights in {relative!r}, the name of one of its "
+                                              f"own files", file=str(path))
+            (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, scratch / relative)
         (scratch / MANIFEST).write_text(json.dumps({**manifest, "files": names}, indent=2, sort_keys=True))
         return self.commit(scratch, key)

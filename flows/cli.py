@@ -211,7 +211,8 @@ def convert(
             console.print(exc.log_tail, markup=False)
         elif exc.log_tail:
             console.print("[dim](-v shows the last lines of the stage's log)[/]")
-        console.print("[red]nothing was published[/]")
+        console.print("[red]nothing was published[/]" + (f"; the run's report: {escape(exc.report_location)}/report.json"
+                                                         if exc.report_location else ""))
         raise typer.Exit(1)
     _print_summary(result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":

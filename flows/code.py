@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+import threading
+from functools import lru_cache, wraps
 from pathlib import Path
 
 from flows import STAGES_ROOT
@@ -17,6 +18,22 @@ from flows import STAGES_ROOT
 PACKAGE = "stages"
 ENTRY = "stages.__main__"
 SIDE_FILES = (".js",)   # code run by an included module that is not Python
+# Prefect runs a flow's tasks in threads, and each computes its stage's key. CPython 3.11's `ast.parse` is
+# not safe to run in two threads at once ("AST constructor recursion depth mismatch", seen in five of
+# twelve `--jobs 2` re-runs), so every file is read and parsed once per process, under this lock.
+_PARSING = threading.RLock()
+
+
+def _once(function):
+    """lru_cache, computed under the process's parse lock: one thread computes, the others wait for it."""
+    cached = lru_cache(maxsize=None)(function)
+
+    @wraps(function)
+    def locked(*args):
+        with _PARSING:
+            return cached(*args)
+    locked.cache_clear = cached.cache_clear
+    return locked
 
 
 def _file(module: str) -> Path | None:
@@ -46,7 +63,7 @@ def _imports(path: Path, module: str) -> set[str]:
     return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
 
 
-@lru_cache(maxsize=None)
+@_once
 def closure(module: str) -> frozenset[Path]:
     """Every file `module` needs: itself, what it imports (transitively), the packages' __init__.py on the
     way, and the side files (.js) in their folders."""
@@ -76,12 +93,13 @@ def sha256(files: frozenset[Path] | set[Path]) -> str:
     return digest.hexdigest()
 
 
-@lru_cache(maxsize=None)
+@_once
 def stage_code_sha256(modules: tuple[str, ...]) -> str:
     """What a stage's cache key holds of its code: its modules (its own, its runner's) and their imports."""
     return sha256(image_files(modules))
 
 
+@_once
 def image_files(modules: tuple[str, ...]) -> frozenset[Path]:
     """The code an image needs: every file its stages run (and the registries that declare them)."""
     return frozenset().union(*(closure(module) for module in modules))

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows import progress
 from flows.config import ConvertRequest
-from flows.errors import RuntimeUnavailable
+from flows.errors import ConversionError, RuntimeUnavailable
 from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
 from flows.prefect_artifacts import record_conversion
@@ -65,22 +65,35 @@ def convert(request: ConvertRequest) -> RunResult:
             pass                     # the other targets go on
     steps = Steps(source.bundle(calibration=request.calibration, samples=request.samples), spec,
                   request.stage_timeout_s)
-
-    # load → surgery: every route starts from them, so a failure here stops the run
-    for step in plan.trunk:
-        steps.run(step)
-    # export → emit → quantize → validate: one branch per artifact, each by its first route that passes,
-    # side by side as far as the CPU budget lets them; a branch that fails stops no other
-    branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
-    results = [branch.result() for branch in branches]
-    if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
-        raise no_artifact(results)
+    run_id = _run_id(request, source.info["sha256"])
+    results: list[Made] = []
+    try:
+        # load → surgery: every route starts from them, so a failure here stops the run
+        for step in plan.trunk:
+            steps.run(step)
+        # export → emit → quantize → validate: one branch per artifact, each by its first route that passes,
+        # side by side as far as the CPU budget lets them; a branch that fails stops no other
+        branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+        results = [branch.result() for branch in branches]
+        if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
+            raise no_artifact(results)
+    except ConversionError as exc:   # the run started: its report says how far it got, and nothing else is published
+        report = build(run_id=run_id, source=source.info, results=results, stages=steps.outcomes(),
+                       failures=steps.failures, model=name, trunk=_trunk(steps, plan), surgery=None, error=str(exc))
+        exc.report_location = f"{store.url.rstrip('/')}/{publish(store, report, [], origin, claim=False)}"
+        raise
 
     model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
-    report = build(run_id=_run_id(request, source.info["sha256"]), source=source.info, results=results,
+    report = build(run_id=run_id, source=source.info, results=results,
                    stages=steps.outcomes(), failures=steps.failures, model=name, trunk=model,
                    surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)
     return RunResult(report=report, location=location, stages=steps.outcomes(),
                      files=published_files(report, results))
+
+
+def _trunk(steps: Steps, plan) -> dict:
+    """The manifest of the furthest trunk stage that finished (empty when the first one failed)."""
+    done = [step for step in plan.trunk if step.id in steps.done]
+    return steps.bundle(done[-1]).manifest if done else {}

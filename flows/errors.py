@@ -5,6 +5,8 @@ from __future__ import annotations
 class ConversionError(Exception):
     """A conversion failed; `str()` is the one line shown to the user."""
 
+    report_location: str | None = None   # where the failed run's report.json was published, when it started
+
     def __init__(self, stage: str, cause: str, file: str | None = None, log_tail: str = ""):
         self.stage, self.cause, self.file, self.log_tail = stage, cause, file, log_tail
         where = f" ({file})" if file else ""

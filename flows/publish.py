@@ -105,9 +105,12 @@ def published_files(report: dict, results: list[Made]) -> dict[str, Path]:
             if entry["published"]}
 
 
-def publish(store: Store, report: dict, results: list[Made], origin: str) -> str:
+def publish(store: Store, report: dict, results: list[Made], origin: str, claim: bool = True) -> str:
+    """The run's passed artifacts and its reports. `claim`: take the model's name for this source (a run that
+    failed before making anything publishes its report only, and claims nothing)."""
     model = report["model"]
-    _claim_name(store, model, origin)
+    if claim:
+        _claim_name(store, model, origin)
     cleaned = sweep(store, model)
     if cleaned:
         progress.reporter.note(f"removed {len(cleaned)} unfinished run(s) of {model} left by an interrupted "

@@ -82,12 +82,13 @@ def _artifact(made: Made, model: str) -> dict:
 
 
 def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome], failures: list,
-          model: str, trunk: dict, surgery: dict | None) -> dict:
-    """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing)."""
+          model: str, trunk: dict, surgery: dict | None, error: str | None = None) -> dict:
+    """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing), or
+    of the furthest stage before the run failed. `error`: why the whole run failed (nothing published)."""
     artifacts = [_artifact(made, model) for made in results]
     failed = [f"{a['target']}/{a['precision']}" for a in artifacts if not a["published"]]
     report = {
-        "status": "failed" if failed else "passed",
+        "status": "failed" if failed or error else "passed",
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": model,
@@ -101,6 +102,11 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
         "failed_stages": [{"stage": step.stage, "impl": step.impl, "label": step.label, "cached": exc.cached,
                            "reason": exc.cause} for step, exc in failures],
     }
+    if error:
+        report["error"] = error
+    trust = (trunk.get("metrics") or {}).get("trust")
+    if trust:
+        report["trust"] = trust
     if trunk.get("samples_info"):
         report["samples"] = trunk["samples_info"]
     preprocess = _preprocess(trunk)

@@ -69,11 +69,17 @@ def render(report: dict) -> str:
                 f"{_fmt(pre.get('scale'))}</code> (removed: {escape(', '.join(pre.get('removed', [])))})</p>"
                 if pre and "mean" in pre else "")
     source = report["source"]
+    error = (f"<p class='failed'>The run failed before any artifact was made: {escape(report['error'])}</p>"
+             if report.get("error") else "")
+    trust = report.get("trust")
+    trust_html = (f"<p class='failed'>Custom code trusted (--trust-custom-code): the model's own code ran unchecked"
+                  f"{': ' + escape(', '.join(trust.get('let_through', []))) if trust.get('let_through') else ''}</p>"
+                  if trust and trust.get("custom_code_trusted") else "")
     return f"""<!doctype html><html><head><meta charset="utf-8">
 <title>modelferry: {escape(report['model'])} — {status}</title><style>{STYLE}</style></head><body>
 <h1>{escape(report['model'])} <span class="{status}">{status}</span></h1>
 <p>Run <code>{escape(report['run_id'])}</code>, {escape(report['created_at'])}. Source: {escape(source['format'])},
-sha256 <code>{escape(source['sha256'][:16])}…</code></p>{pre_html}
+sha256 <code>{escape(source['sha256'][:16])}…</code></p>{error}{trust_html}{pre_html}
 <p>Samples: {escape((report.get('samples') or {}).get('samples', 'not recorded'))}</p>
 <h2>Artifacts</h2>
 <table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>

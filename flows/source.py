@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from flows.cache import BundleCache
 from flows.errors import ConversionError
 from stages import catalog
 from stages.bundle import content_sha256, tree_sha256
+from stages.onnx import external
 
 PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 # File names that say nothing of the model (insightface's model-symbol.json, a SavedModel exported to
@@ -34,6 +35,9 @@ class SourceFiles:
     format: str
     name: str
     files: dict[str, Path]
+    # Files the model names by a path relative to itself (an ONNX model's external data): copied beside it,
+    # at that path, into the bundle. Their content is part of the source's identity.
+    beside: dict[str, Path] = field(default_factory=dict)
 
     @property
     def bundle_format(self) -> str:
@@ -43,15 +47,21 @@ class SourceFiles:
     def info(self) -> dict:
         """What the report says of the source: format, one sha256 over its files, and each file's."""
         hashes = {role: content_sha256(path) for role, path in self.files.items()}
-        combined = hashlib.sha256("".join(hashes[k] for k in sorted(hashes)).encode()).hexdigest()
-        return {"format": self.format, "name": self.name, "sha256": combined,
+        beside = {relative: content_sha256(path) for relative, path in self.beside.items()}
+        combined = hashlib.sha256("".join([*(hashes[k] for k in sorted(hashes)),
+                                           *(f"{k}\0{beside[k]}" for k in sorted(beside))]).encode()).hexdigest()
+        info = {"format": self.format, "name": self.name, "sha256": combined,
                 "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
+        if beside:
+            info["beside"] = {relative: {"sha256": digest} for relative, digest in beside.items()}
+        return info
 
     def bundle(self, **extras: Path | None) -> Path:
         """The load stage's input bundle: the model files plus calibration/samples when given
         (an .npz, or a folder of pictures, decoded here)."""
         extras = {role: path for role, path in extras.items() if path}
         known = {role: entry["sha256"] for role, entry in self.info["files"].items()}
+        known.update({f"beside:{relative}": entry["sha256"] for relative, entry in self.info.get("beside", {}).items()})
         manifest = {"format": self.bundle_format, "source": self.info,
                     "user_files": {role: path.name for role, path in extras.items()}}
         cache = BundleCache()
@@ -64,7 +74,7 @@ class SourceFiles:
                     manifest["user_files"][role] = f"{path.name}/ ({len(picture_folder.files(path))} pictures)"
                 elif not path.is_file():
                     raise ConversionError("load", f"the {role} file is missing", file=str(path))
-            return cache.put_source({**self.files, **extras}, manifest, known)
+            return cache.put_source({**self.files, **extras}, manifest, known, beside=self.beside)
 
 def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
     """Accept `prefix-symbol.json`, `prefix-NNNN.params`, or a prefix with --epoch."""
@@ -105,6 +115,16 @@ def single_file(fmt: str, what: str):
     return resolve_file
 
 
+def resolve_onnx(path: Path, epoch: int | None) -> SourceFiles:
+    """An ONNX file, and the external data files it names (weights kept in a .bin beside it)."""
+    source = single_file("onnx", "ONNX")(path, epoch)
+    try:
+        source.beside = external.files(path, path.name)
+    except external.ExternalDataError as exc:
+        raise ConversionError("load", str(exc), file=str(path)) from None
+    return source
+
+
 def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
     if not (path / "saved_model.pb").is_file():
         raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
@@ -119,7 +139,8 @@ SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": 
                 ".pt": ("torchscript", "TorchScript"), ".pth": ("torchscript", "TorchScript"),
                 ".pt2": ("torch-export", "torch.export")}
 RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, "": resolve_mxnet,
-             **{suffix: single_file(fmt, what) for suffix, (fmt, what) in SINGLE_FILES.items()}}
+             **{suffix: single_file(fmt, what) for suffix, (fmt, what) in SINGLE_FILES.items()},
+             ".onnx": resolve_onnx}
 
 
 def known_sources() -> str:

@@ -19,6 +19,10 @@ from stages.pictures import looks_like_image
 from stages.errors import StageError
 
 SAMPLE_COUNT = 8
+# What the samples of one input may take in memory: a declared shape far beyond any real input (a
+# dimension of 200000 where the model means "dynamic") is refused with its numbers, not met by a
+# MemoryError (or, where the kernel overcommits, by the OOM killer).
+MAX_SAMPLE_BYTES = 2 << 30
 
 
 def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
@@ -86,12 +90,40 @@ def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, 
             raise StageError(f"{what} {path.name}: {spec['name']!r} has shape {tuple(arrays[spec['name']].shape)}, "
                              f"the model needs {_expected(spec)}")
         checked[spec["name"]] = _cast(array, spec, f"{what} {path.name}")
+        _check_finite(checked[spec["name"]], spec, f"{what} {path.name}")
         counts[spec["name"]] = feeding.name_count(checked[spec["name"]], spec)
     if 0 in counts.values():
         raise StageError(f"{what} {path.name}: {[n for n, c in counts.items() if c == 0]} hold no samples")
     if len(set(counts.values())) > 1:
         raise StageError(f"{what} {path.name}: the inputs hold different numbers of samples {counts}")
     return checked
+
+
+def _check_finite(array: np.ndarray, spec: dict, where: str) -> None:
+    """NaN or Inf in a sample would make every comparison of it pass (NaN == NaN is never checked)."""
+    if _kind(array.dtype.name) != "float" or np.all(np.isfinite(array)):
+        return
+    axis = spec.get("batch_axis", 0)
+    axis = 0 if axis is None else axis
+    bad = ~np.isfinite(np.moveaxis(array, axis, 0).reshape(array.shape[axis], -1)).all(axis=1)
+    samples = [int(i) for i in np.flatnonzero(bad)]
+    what = "NaN" if np.isnan(array).any() else "Inf"
+    raise StageError(f"{where}: {spec['name']!r} holds {what} in sample{'s' if len(samples) > 1 else ''} "
+                     f"{', '.join(map(str, samples[:8]))}{' …' if len(samples) > 8 else ''}; samples must be "
+                     f"finite numbers")
+
+
+def _gib(count: float) -> str:
+    return f"{count / (1 << 30):.3g} GiB" if count >= 1 << 30 else f"{count / (1 << 20):.3g} MiB"
+
+
+def check_size(name: str, shape: list[int], dtype: str, where: str) -> None:
+    """The samples of an input must fit in memory."""
+    size = SAMPLE_COUNT * int(np.prod([max(int(d), 1) for d in shape], dtype=np.float64)) * np.dtype(dtype).itemsize
+    if size > MAX_SAMPLE_BYTES:
+        raise StageError(f"input {name!r} of {where} is {dtype}{list(shape)}: its {SAMPLE_COUNT} samples would "
+                         f"take {_gib(size)}, past the limit of {_gib(MAX_SAMPLE_BYTES)}; pass --input-shape "
+                         f"{name}:… with the size it really takes")
 
 
 def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, family: str | None,
@@ -108,7 +140,15 @@ def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, fa
                              f"pass --input-shape {name}:{','.join('1' if d is None else str(d) for d in dims)} "
                              f"(its real shape)")
         shape = [1 if d is None else int(d) for d in dims]
-    if dynamic:
+    if override is None and 0 in shape:
+        raise StageError(f"input {name!r} of {where} declares a dimension of size 0 ({dims}): it would hold no "
+                         f"values, and nothing could be compared; if that dimension is dynamic, pass "
+                         f"--input-shape {name}:{','.join('1' if d in (None, 0) else str(d) for d in dims)} "
+                         f"(its real shape)")
+    check_size(name, shape, dtype, where)
+    # The batch is the first dynamic axis, unless the user sized that axis beyond one sample: an OCR
+    # model's [1, 1, 64, 'width'] given as 1,1,64,160 keeps its width (and batches on its static axis 0).
+    if dynamic and (dynamic[0] == 0 or override is None or override[dynamic[0]] == 1):
         batch_axis = dynamic[0]
         shape[batch_axis] = 1
     else:

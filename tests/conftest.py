@@ -153,11 +153,37 @@ def read_report(run_dir: Path) -> dict:
     return json.loads((run_dir / "report.json").read_text())
 
 
+RUN_RECORDS = ("report.json", "report.html", "run.json")
+
+
+def failed_runs(root: Path) -> list[Path]:
+    """The run folders under root of runs that failed and published no artifact: only their records."""
+    found = []
+    for run in sorted(root.glob("*/*/run.json")) if root.exists() else []:
+        record = json.loads(run.read_text())
+        if record["status"] == "failed" and not record["files"]:
+            found.append(run.parent)
+    return found
+
+
 def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under root with its bytes: to prove nothing was published or lost."""
+    """Every file under root with its bytes: to prove nothing was published or lost. A run that failed
+    without publishing anything leaves its report (every run that starts has one); that is not an
+    artifact, so it is left out here: failure_report() reads it."""
     if not root.exists():
         return {}
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    records = {run / name for run in failed_runs(root) for name in RUN_RECORDS}
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p not in records}
+
+
+def failure_report(out: Path, model: str | None = None) -> dict:
+    """The report of the newest run of `model` that failed without publishing anything."""
+    runs = [run for run in failed_runs(out) if model is None or run.parent.name == model]
+    assert runs, f"no failed run's report under {out}"
+    report = json.loads((runs[-1] / "report.json").read_text())
+    assert report["status"] == "failed" and not any(a["published"] for a in report["artifacts"])
+    return report
 
 
 @pytest.fixture(scope="session")

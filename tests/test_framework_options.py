@@ -69,10 +69,16 @@ def test_a_framework_option_with_a_wrong_value_names_the_flag(tmp_path):
         load(_manifest(tmp_path, "    opset: seventeen\n"), convert_command())
 
 
-def test_keras_trust_reaches_the_keras_stages_and_no_others():
+def test_trust_reaches_every_stage_that_opens_the_model_and_no_others():
     request = ConvertRequest(source=Path("m.keras"), targets=["onnx", "tflite", "savedmodel"], trust_custom_code=True)
-    trusted = sorted(name for name, config in _configs(request, "keras").items() if config.get("trust_custom_code"))
-    assert trusted == ["emit/keras-savedmodel", "emit/keras-tflite", "export/keras", "load/keras"]
+    configs = _configs(request, "keras")
+    trusted = sorted(name for name, config in configs.items() if config.get("trust_custom_code"))
+    assert {"emit/keras-savedmodel", "emit/keras-tflite", "export/keras", "load/keras"} <= set(trusted)
+    assert not [name for name in trusted if name.split("/")[0] not in ("load", "export", "emit")]
+    for file, source in {"m.onnx": "onnx", "m.pb": "graphdef", "m.pt": "torchscript", "m.pt2": "torch-export",
+                         "m.tflite": "tflite"}.items():
+        loads = _configs(ConvertRequest(source=Path(file), targets=["onnx"], trust_custom_code=True), source)
+        assert any(name.startswith("load/") and config.get("trust_custom_code") for name, config in loads.items())
 
 
 def test_an_option_off_adds_nothing_to_a_steps_config():

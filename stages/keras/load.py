@@ -20,11 +20,22 @@ def signature(model, shapes: dict, name: str) -> list[dict]:
     return inputs
 
 
+def output_names(model) -> list[str]:
+    """The outputs' names: a functional model's output layers; a Keras 3 Sequential model has no
+    `output_names`, and its one output is its last layer's."""
+    names = getattr(model, "output_names", None)
+    if names:
+        return list(names)
+    if len(model.outputs) == 1 and model.layers:
+        return [model.layers[-1].name]
+    return [tensor.name for tensor in model.outputs]
+
+
 def predict(model, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     arrays = [feeds[tensor.name] for tensor in model.inputs]
     outputs = model(arrays if len(arrays) > 1 else arrays[0], training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return {name: np.asarray(value) for name, value in zip(model.output_names, outputs)}
+    return {name: np.asarray(value) for name, value in zip(output_names(model), outputs)}
 
 
 def run(ctx: StageContext) -> dict:

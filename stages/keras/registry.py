@@ -1,6 +1,5 @@
 """Keras models: read in safe mode, exported to ONNX, or to TFLite and SavedModel by TF itself."""
 from stages.impl import Impl
-from stages.options import Option
 
 IMPLS = (
     Impl("load", "keras", "tf", "stages.keras.load", ("keras-file",), "keras",
@@ -13,7 +12,3 @@ IMPLS = (
          "Keras -> TF SavedModel with Keras' export()"),
 )
 SOURCES = {"keras": "keras-file"}
-OPTIONS = (
-    Option("trust_custom_code", "flag", "Keras sources: allow Lambda layers and custom objects, which run code "
-           "from the file.", stages=("load", "export", "emit")),
-)

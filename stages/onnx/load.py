@@ -6,6 +6,8 @@ reference implementation computes them, and the stage's metrics say so (`golden_
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnx
 from google.protobuf.message import DecodeError
@@ -14,22 +16,80 @@ from onnx import helper
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
+from stages.onnx import allowlist
 
 TOOLS = ("onnx", "onnxruntime", "onnxsim", "numpy")
 
 
-def read_model(path, name: str) -> onnx.ModelProto:
+# Above this much weight, the load stage's model keeps its weights in a file beside it (protobuf cannot
+# serialize a message of 2 GiB or more) and ONNX Runtime reads the model from disk.
+INLINE_LIMIT = 1536 << 20
+
+
+def _user_paths(text: str, path: Path, name: str) -> str:
+    """An onnx error names the bundle's copy; the user knows their own file."""
+    return text.replace(str(path.parent) + "/", "").replace(str(path), name)
+
+
+def newest_opset() -> int:
+    from onnx import defs
+
+    return defs.onnx_opset_version()
+
+
+def check_opset(model: onnx.ModelProto, name: str) -> None:
+    """An opset newer than this onnx knows would load, then fail later in every runtime: refuse it now."""
+    newest = newest_opset()
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx") and entry.version > newest:
+            raise StageError(f"{name} declares ONNX opset {entry.version}; the newest opset the runtimes here "
+                             f"know is {newest} (onnx {onnx.__version__}): export it at opset {newest} or lower")
+
+
+def external_tensors(model: onnx.ModelProto) -> list:
+    from onnx.external_data_helper import _get_all_tensors, uses_external_data
+
+    return [tensor for tensor in _get_all_tensors(model) if uses_external_data(tensor)]
+
+
+def read_model(path: Path, name: str, trusted: bool = False) -> tuple[onnx.ModelProto, dict]:
+    """The model with its weights, checked, and what the trust policy said of it; `name` is the user's
+    file, named in every error."""
     try:
-        model = onnx.load(str(path))
+        model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, ValueError, OSError) as exc:
-        raise StageError(f"{name} is not a readable ONNX model (truncated or not ONNX): {exc}") from None
+        raise StageError(f"{name} is not a readable ONNX model (truncated or not ONNX): "
+                         f"{_user_paths(str(exc), path, name)}") from None
     if not model.graph.node:
         raise StageError(f"{name} is not an ONNX model: it has no graph nodes")
+    check_opset(model, name)
+    trust = allowlist.check(model, name, trusted)
     try:
-        onnx.checker.check_model(model)
+        # By path: the checker then also checks every external data file (inside the model's folder, there).
+        onnx.checker.check_model(str(path))
     except onnx.checker.ValidationError as exc:
-        raise StageError(f"{name} fails onnx.checker: {str(exc).splitlines()[0]}") from None
-    return model
+        raise StageError(f"{name} fails onnx.checker: {_user_paths(str(exc).splitlines()[0], path, name)}") from None
+    if external_tensors(model):
+        from onnx.external_data_helper import load_external_data_for_model
+
+        try:
+            load_external_data_for_model(model, str(path.parent))
+        except (OSError, ValueError) as exc:
+            raise StageError(f"{name}: its external data cannot be read: {_user_paths(str(exc), path, name)}") from None
+    return model, trust
+
+
+def write_model(model: onnx.ModelProto, out: Path) -> Path:
+    """model.onnx in the bundle: whole, or with its weights in model.onnx.data where they are too large
+    for one protobuf message (the bundle then lists that file under `beside`)."""
+    path = out / "model.onnx"
+    size = sum(len(t.raw_data) for t in model.graph.initializer)
+    if size < INLINE_LIMIT:
+        path.write_bytes(model.SerializeToString())
+    else:
+        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                        location="model.onnx.data", size_threshold=1024)
+    return path
 
 
 def _dims(tensor) -> list[int | None]:
@@ -95,12 +155,12 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
     return inputs
 
 
-def run_onnx(model_bytes: bytes, feeds: dict[str, np.ndarray], inputs: list[dict], name: str) -> dict[str, np.ndarray]:
+def run_onnx(model_file: Path, feeds: dict[str, np.ndarray], inputs: list[dict], name: str) -> dict[str, np.ndarray]:
     """ONNX Runtime's outputs, a whole batch at once where the batch is dynamic, else one by one."""
     import onnxruntime as ort
 
     try:
-        session = ort.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+        session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT's own exception types
         raise StageError(f"{name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
     dynamic = all(i.shape and not isinstance(i.shape[0], int) for i in session.get_inputs())
@@ -141,15 +201,13 @@ def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray], inputs: 
     return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
-def golden_runner(model: onnx.ModelProto, inputs: list[dict], name: str, metrics: dict):
-    """ONNX Runtime; where it cannot load or run the model, ONNX's reference implementation (said in the
-    metrics, with ONNX Runtime's reason)."""
-    serialized = model.SerializeToString()
-
+def golden_runner(model: onnx.ModelProto, model_file: Path, inputs: list[dict], name: str, metrics: dict):
+    """ONNX Runtime (on the bundle's model file); where it cannot load or run the model, ONNX's reference
+    implementation (said in the metrics, with ONNX Runtime's reason)."""
     def golden(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if metrics.get("golden_by") != "onnx.reference":
             try:
-                outputs = run_onnx(serialized, feeds, inputs, name)
+                outputs = run_onnx(model_file, feeds, inputs, name)
                 metrics["golden_by"] = "onnxruntime"
                 return outputs
             except StageError as exc:   # an opset newer than it knows, an op or attribute it lacks
@@ -162,9 +220,9 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     path = source.file("model")
     name = ctx.user_file_name("model")
-    model = read_model(path, name)
+    model, trust = read_model(path, name, bool(ctx.option("trust_custom_code")))
     metrics = {"opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
-               "nodes_in": len(model.graph.node)}
+               "nodes_in": len(model.graph.node), "trust": trust}
     bound = ctx.option("bind", {})
     if bound:
         metrics["bound"] = {key: bound[key] for key in bind_inputs(model, bound, name)}
@@ -183,12 +241,15 @@ def run(ctx: StageContext) -> dict:
     inputs = _signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, inputs, name, metrics), name,
-                                                   info)
+    model_file = write_model(model, ctx.out)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, model_file, inputs, name,
+                                                                                 metrics), name, info)
     files.update(written)
-    (ctx.out / "model.onnx").write_bytes(model.SerializeToString())
-    files["model"] = "model.onnx"
+    files["model"] = model_file.name
     outputs = samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs))
-    return {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
-            "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics,
-            "noise_floor": floor, "samples_info": info}
+    manifest = {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
+                "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics,
+                "noise_floor": floor, "samples_info": info}
+    if (ctx.out / "model.onnx.data").is_file():
+        manifest["beside"] = ["model.onnx.data"]
+    return manifest
