@@ -214,8 +214,9 @@ def parse_floats(text: str | None, flag: str) -> list[float]:
 
 
 def parse_pair(text: str, flag: str, separator: str = "=") -> tuple[str, str]:
-    """`--rename old=new` -> ("old", "new")."""
-    key, sep, value = text.partition(separator)
+    """`--rename old=new` -> ("old", "new"); `--input-dtype x:0:int64` -> ("x:0", "int64") (a tensor's name may
+    hold ':', as TF's do; what follows the last one never does)."""
+    key, sep, value = text.rpartition(separator) if separator == ":" else text.partition(separator)
     if not sep or not key or not value:
         raise ValueError(f"{flag} {text!r} should look like key{separator}value")
     return key, value

@@ -11,11 +11,11 @@ from pydantic import ValidationError
 from flows.config import (ConvertRequest, Gates, Normalize, parse_bind, parse_floats, parse_input_range,
                           parse_input_shape, parse_pair)
 from stages import catalog
-from stages.options import KINDS, Option
+from stages.options import Option
 
 # Options given as `name:value` / `name=value`, repeated: a manifest may write them as a mapping.
 PAIRED = {"input_shape": ":", "input_range": ":", "bind": "=",
-          **{d.option.name: KINDS["pairs"].separator for d in catalog.OPTIONS if d.option.kind == "pairs"}}
+          **{d.option.name: d.option.pair_separator for d in catalog.OPTIONS if d.option.kind == "pairs"}}
 
 
 def split(values: str | None) -> list[str]:
@@ -28,7 +28,7 @@ FROM_COMMAND_LINE = {
     "text": lambda value, option: value,
     "int": lambda value, option: value,
     "names": lambda value, option: split(value),
-    "pairs": lambda value, option: dict(parse_pair(v, option.cli_flag, KINDS["pairs"].separator) for v in value),
+    "pairs": lambda value, option: dict(parse_pair(v, option.cli_flag, option.pair_separator) for v in value),
 }
 
 

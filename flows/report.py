@@ -52,7 +52,7 @@ def _preprocess(manifest: dict) -> dict | None:
 
 def _signature(specs: list[dict]) -> list[dict]:
     """The artifact's tensors under the model's own names (and the artifact's, where it renamed them)."""
-    keep = ("shape", "dtype", "layout", "quantization", "batch_axis", "matched_by")
+    keep = ("shape", "dtype", "source_dtype", "note", "layout", "quantization", "batch_axis", "matched_by")
     described = []
     for spec in specs:
         entry = {"name": spec.get("source_name", spec["name"]), **{k: spec[k] for k in keep if k in spec}}

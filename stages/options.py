@@ -48,6 +48,7 @@ class Option:
     flag: str = ""
     default: object = None
     formats: tuple[str, ...] = ()
+    separator: str = ""   # `pairs`: between a key and its value, where not the kind's (`--input-dtype ids:int64`)
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -56,6 +57,10 @@ class Option:
     @property
     def cli_flag(self) -> str:
         return self.flag or "--" + self.name.replace("_", "-")
+
+    @property
+    def pair_separator(self) -> str:
+        return self.separator or KINDS[self.kind].separator
 
     @property
     def initial(self) -> object:

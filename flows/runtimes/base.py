@@ -7,7 +7,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 from flows import IMAGES_ROOT
 from flows.errors import StageFailed, TransientStageFailure
@@ -110,10 +110,12 @@ def stage_argv(invocation: Invocation, config: Path, inputs: list[str], out: str
     return argv
 
 
-def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, log_path: Path) -> StageRun:
+def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, log_path: Path,
+                exit_status: Callable[[int | None], int | None] | None = None) -> StageRun:
     """Run a stage process in its own process group, on its cores, keeping its log; map its exit code to
     the contract. A timeout or an interrupt ends the whole group, and so does the stage's end: nothing it
-    started outlives it."""
+    started outlives it. `exit_status` turns the code of a wrapper around the stage (bwrap) into the
+    stage's own."""
     if invocation.cores:
         argv = ["taskset", "--cpu-list", ",".join(map(str, invocation.cores)), *argv]
         env = {**env, **thread_environment(invocation.cores)}
@@ -128,6 +130,8 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
             except subprocess.TimeoutExpired:
                 code = None
             reaper.kill_group(process, grace_s=0 if code is not None else reaper.GRACE_S)
+    if exit_status is not None:
+        code = exit_status(code)
     seconds = time.monotonic() - started
     text = log_path.read_text(errors="replace")
     if code == 0:

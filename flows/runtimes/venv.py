@@ -1,7 +1,9 @@
 """The venv runtime: one virtualenv per lock file, made by uv, cached by the lock's hash.
 
 The fallback where no Docker engine answers: same stage contract, same
-pinned packages, but no network or filesystem isolation.
+pinned packages; each stage process runs inside bubblewrap (flows/runtimes/sandbox.py:
+its inputs read-only, only its output and work directories and a private /tmp
+writable, no network), unless MODELFERRY_SANDBOX=off.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import tempfile
 from pathlib import Path
 
 from flows import STAGES_ROOT
-from flows.errors import RuntimeUnavailable
+from flows.errors import RuntimeUnavailable, StageFailed
+from flows.runtimes import sandbox
 from flows.runtimes.base import (Invocation, StageRun, debian, lock_path, run_process, runtime_sha256, stage_argv,
                                  write_config)
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
@@ -136,20 +139,58 @@ class VenvRuntime:
     def _path(self, image: str) -> str:
         return f"{self.path(image) / 'bin'}{os.pathsep}{SYSTEM_PATH}"
 
+    def containment(self) -> str:
+        """What the stages run under, for the report: "bubblewrap", or "none (MODELFERRY_SANDBOX=off)"."""
+        return "bubblewrap" if sandbox.enabled() else f"none ({sandbox.SWITCH}=off)"
+
     def run(self, invocation: Invocation) -> StageRun:
+        stage = f"{invocation.stage}/{invocation.impl}"
+        contained = sandbox.enabled()
         try:
             self.ensure(invocation.image)
+            bwrap = sandbox.bwrap_binary() if contained else None
         except RuntimeUnavailable as exc:   # named after the stage that needed the runtime
-            raise RuntimeUnavailable(f"{invocation.stage}/{invocation.impl}", exc.cause) from None
+            raise RuntimeUnavailable(stage, exc.cause) from None
         with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
-            work = Path(tmp)
+            # The log lies beside the work dir, not in it: the stage may write in its work dir, and a
+            # link it left there as stage.log would make the host read any file into the failure.
+            work, log = Path(tmp) / "work", Path(tmp) / "stage.log"
+            work.mkdir()
             config = write_config(invocation, work)
             argv = [str(self.python(invocation.image)),
                     *stage_argv(invocation, config, [str(p) for p in invocation.inputs], str(invocation.out))]
-            return run_process(argv, invocation, self.environment(invocation.image), work, work / "stage.log")
+            env = self.environment(invocation.image)
+            if not contained:
+                return run_process(argv, invocation, env, work, log)
+            invocation.out.mkdir(parents=True, exist_ok=True)   # bwrap binds only what exists
+            argv = sandbox.argv(argv, venv=self.path(invocation.image), inputs=list(invocation.inputs),
+                                out=invocation.out, work=work, read_only=self._read_only(invocation.image),
+                                bwrap=bwrap)
+            try:
+                run = run_process(argv, invocation, {**env, **sandbox.ENVIRONMENT}, work, log,
+                                  exit_status=sandbox.exit_code)
+            except StageFailed as exc:
+                reason = sandbox.setup_failure(log.read_text(errors="replace"))
+                if reason is None:
+                    raise
+                raise RuntimeUnavailable(stage, f"bubblewrap could not make its sandbox ({reason}); set "
+                                                f"{sandbox.SWITCH}=off to run stages uncontained",
+                                         log_tail=exc.log_tail) from None
+        sandbox.check_output(stage, invocation.out)
+        return run
+
+    def _read_only(self, image: str) -> list[Path]:
+        """What a stage reads besides its venv and interpreter: the `stages` package (alone of the
+        repository: PYTHONPATH is its parent) and, for a Node.js runtime, the folder of `node`."""
+        folders = [STAGES_ROOT / "stages"]
+        if package_lock(image):
+            folders.append(node_binary().parent)
+        return folders
 
     def exec(self, image: str, argv: list[str]) -> int:
         """Run any command inside the runtime (e.g. the example builder)."""
+        # Not sandboxed: `runtime exec` runs the project's own scripts (example and test-model builders),
+        # which read and write where their caller says; models from outside go through stages.
         self.ensure(image)
         env = {**os.environ, **self.environment(image)}
         return subprocess.run(argv, env=env).returncode

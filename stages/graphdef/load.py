@@ -12,7 +12,7 @@ import numpy as np
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.graphdef.model import endpoints, function, placeholder, read
+from stages.graphdef.model import check, endpoints, function, placeholder, read
 
 TOOLS = ("tensorflow-cpu", "numpy")
 
@@ -46,6 +46,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     path, name = source.file("model"), ctx.user_file_name("model")
     graph = read(path, name)
+    trust = check(graph, name, bool(ctx.option("trust_custom_code")))
     input_names, output_names = endpoints(graph, name, ctx.option("graph_inputs", []),
                                           ctx.option("graph_outputs", []))
     inputs = signature(graph, input_names, ctx.option("input_shapes", {}), name)
@@ -67,5 +68,5 @@ def run(ctx: StageContext) -> dict:
     return {"format": "graphdef", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names},
+            "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names, "trust": trust},
             "noise_floor": floor, "samples_info": info}

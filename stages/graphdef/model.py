@@ -10,10 +10,17 @@ import difflib
 from pathlib import Path
 
 from stages.errors import StageError
+from stages.graphdef import allowlist
+from stages.trust.policy import verdict
 
 NOT_OUTPUTS = {"Const", "Placeholder", "PlaceholderWithDefault", "NoOp", "Assert", "SaveV2", "RestoreV2",
                "VarHandleOp", "VariableV2", "Variable", "Print", "PrintV2"}
 VARIABLES = {"VariableV2", "Variable", "VarHandleOp"}
+
+
+def check(graph, name: str, trusted: bool) -> dict:
+    """Every op of the graph (and of its function library) on TF's allowlist, unless trusted."""
+    return verdict(allowlist.check_graph(graph), name, trusted)
 
 
 def read(path: Path, name: str):

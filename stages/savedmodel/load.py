@@ -7,7 +7,7 @@ import numpy as np
 
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
-from stages.savedmodel.model import signature
+from stages.savedmodel.model import check, signature
 
 TOOLS = ("tensorflow-cpu", "numpy")
 
@@ -18,6 +18,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     path, name = source.file("model"), ctx.user_file_name("model")
     key = ctx.option("signature") or "serving_default"
+    trust = check(path, name, bool(ctx.option("trust_custom_code")))
     _, fn = signature(path, name, key)
     shapes = ctx.option("input_shapes", {})
     # TensorFlow's default layout is channels-last.
@@ -40,4 +41,4 @@ def run(ctx: StageContext) -> dict:
     return {"format": "savedmodel", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32", "signature": key,
-            "metrics": {"signature": key}, "noise_floor": floor, "samples_info": info}
+            "metrics": {"signature": key, "trust": trust}, "noise_floor": floor, "samples_info": info}

@@ -1,7 +1,39 @@
-"""Open a TF SavedModel's serving signature."""
+"""Open a TF SavedModel's serving signature, after its graph has been checked against TF's allowlist."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from stages.errors import StageError
+from stages.graphdef import allowlist
+from stages.trust.policy import verdict
+
+
+def meta_graph(path: Path, name: str):
+    """The serving meta graph of saved_model.pb, parsed (no op runs): the one tagged `serve`, else the first."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
+    except (DecodeError, OSError) as exc:
+        raise StageError(f"{name} is not a readable TF SavedModel: its saved_model.pb does not parse ({exc})") from None
+    if not saved.meta_graphs:
+        raise StageError(f"{name} is not a readable TF SavedModel: its saved_model.pb holds no graph")
+    tagged = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags]
+    return (tagged or list(saved.meta_graphs))[0]
+
+
+def check(path: Path, name: str, trusted: bool) -> dict:
+    """Every op of the SavedModel's graph and functions on TF's allowlist (unless trusted), and its weights
+    there; returns what the trust policy recorded."""
+    graph = meta_graph(path, name)
+    record = verdict(allowlist.check_saved_model(graph), name, trusted)
+    variables = any(node.op in ("VarHandleOp", "VariableV2") for node in graph.graph_def.node)
+    if variables and not (Path(path) / "variables" / "variables.index").is_file():
+        raise StageError(f"{name} has variables but no variables/variables.index beside its saved_model.pb: its "
+                         f"weights are missing; copy the whole SavedModel directory")
+    return record
 
 
 def signature(path, name: str, key: str):
@@ -9,8 +41,10 @@ def signature(path, name: str, key: str):
 
     try:
         loaded = tf.saved_model.load(str(path))
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise StageError(f"{name} is not a readable TF SavedModel: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, RuntimeError, tf.errors.OpError) as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        raise StageError(f"{name} is not a readable TF SavedModel: {type(exc).__name__}: "
+                         f"{' '.join(lines[:2])[:400]}") from None
     if key not in loaded.signatures:
         raise StageError(f"{name} has no signature {key!r}; it has {sorted(loaded.signatures)} "
                          f"(choose one with --signature)")

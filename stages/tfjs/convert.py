@@ -47,6 +47,32 @@ def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name
     if not (out / "model.json").is_file():
         raise StageError(f"{name} tensorflowjs_converter wrote no model.json: {_reason(done.stderr)}")
     restore_output_keys(saved_model, out, signature)
+    narrow_int64(out)
+
+
+# TFJS has no int64: @tensorflow/tfjs computes DT_INT64 tensors as int32. The artifact says so itself.
+NARROWED = {"DT_INT64": "DT_INT32", "DT_UINT64": "DT_INT32"}
+
+
+def narrow_int64(out: Path) -> list[str]:
+    """Rewrite model.json's int64 signature tensors and placeholders as int32, the dtype TFJS really takes and
+    returns (token ids past 2^31 do not exist in practice); returns the keys rewritten."""
+    path = out / "model.json"
+    model = json.loads(path.read_text())
+    holder = model if "signature" in model else model.get("userDefinedMetadata", {})
+    narrowed = []
+    for group in ("inputs", "outputs"):
+        for key, info in holder.get("signature", {}).get(group, {}).items():
+            if info.get("dtype") in NARROWED:
+                info["dtype"] = NARROWED[info["dtype"]]
+                narrowed.append(key)
+    for node in model.get("modelTopology", {}).get("node", []):
+        dtype = node.get("attr", {}).get("dtype", {})
+        if node.get("op") == "Placeholder" and dtype.get("type") in NARROWED:
+            dtype["type"] = NARROWED[dtype["type"]]
+    if narrowed:
+        path.write_text(json.dumps(model))
+    return narrowed
 
 
 FROZEN_OUTPUT = re.compile(r"^Identity(?:_(\d+))?:0$")
@@ -99,12 +125,24 @@ def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[di
     return matched
 
 
+def _typed(specs: list[dict], tensors: dict) -> list[dict]:
+    """Each spec with the dtype the graph model takes or returns, and the source's where TFJS narrowed it."""
+    typed = []
+    for spec in specs:
+        dtype = tensors[spec["name"]].dtype
+        if dtype != spec["dtype"] and spec["dtype"] in ("int64", "uint64"):
+            spec = {**spec, "dtype": dtype, "source_dtype": spec["dtype"],
+                    "note": f"TFJS has no {spec['dtype']}: the model takes and returns {dtype}"}
+        typed.append(spec)
+    return typed
+
+
 def describe(model_dir: Path, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:
-    """The manifest's inputs and outputs named as model.json's signature names them."""
+    """The manifest's inputs and outputs named and typed as model.json's signature names and types them."""
     model = read_model_json(model_dir)
     where = f"{model_dir.name}/model.json"
-    return (_match(list(model.inputs), inputs, "input", where),
-            _match(list(model.outputs), outputs, "output", where))
+    return (_typed(_match(list(model.inputs), inputs, "input", where), model.inputs),
+            _typed(_match(list(model.outputs), outputs, "output", where), model.outputs))
 
 
 def size(model_dir: Path) -> int:

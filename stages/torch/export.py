@@ -99,7 +99,8 @@ def run(ctx: StageContext) -> dict:
     name = ctx.user_file_name("model")
     requested = int(ctx.option("opset", 13))
     opset = max(requested, MIN_OPSET)
-    model = open_model(source.format, source.file("model"), name, ctx.option("bind"))
+    model = open_model(source.format, source.file("model"), name, ctx.option("bind"),
+                       bool(ctx.option("trust_custom_code")))
     with np.load(source.file("samples"), allow_pickle=False) as npz:
         feeds = {key: npz[key] for key in npz.files}
     model.batch_axes = {spec["source_name"]: spec.get("batch_axis", 0) for spec in manifest["inputs"]}

@@ -27,8 +27,34 @@ def _user_arrays(source) -> dict:
     return {}
 
 
-def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
+DTYPES = ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")
+
+
+def _dtype(model: TorchModel, input_name: str, given: dict, arrays: dict, name: str) -> str:
+    """An input's dtype: the program's (torch.export), else --input-dtype, else the user's array of that name,
+    else float32 (TorchScript records none)."""
+    if model.dtypes.get(input_name):
+        if input_name in given and given[input_name] != model.dtypes[input_name]:
+            raise StageError(f"--input-dtype {input_name}:{given[input_name]} does not fit {name}, whose input "
+                             f"{input_name!r} is {model.dtypes[input_name]}")
+        return model.dtypes[input_name]
+    if input_name in given:
+        return given[input_name]
+    if input_name in arrays:
+        return arrays[input_name].dtype.name
+    return "float32"
+
+
+def signature(model: TorchModel, source, shapes: dict, name: str, dtypes: dict | None = None) -> list[dict]:
     samples_lib.check_shapes_named(shapes, [{"name": input_name} for input_name in model.inputs], name)
+    dtypes = dtypes or {}
+    unknown = sorted(set(dtypes) - set(model.inputs))
+    if unknown:
+        raise StageError(f"--input-dtype names {unknown}, but the inputs of {name} are {model.inputs}")
+    wrong = {k: v for k, v in dtypes.items() if v not in DTYPES}
+    if wrong:
+        raise StageError(f"--input-dtype {', '.join(f'{k}:{v}' for k, v in wrong.items())}: choose one of "
+                         f"{', '.join(DTYPES)}")
     arrays = None
     inputs = []
     for input_name in model.inputs:
@@ -45,7 +71,10 @@ def signature(model: TorchModel, source, shapes: dict, name: str) -> list[dict]:
                 len(override) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], override[1:]))):
             raise StageError(f"--input-shape {input_name}:{','.join(map(str, override))} does not fit {name}, "
                              f"whose input is {dims}")
-        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, "float32",
+        if arrays is None and not model.dtypes.get(input_name) and input_name not in dtypes:
+            arrays = _user_arrays(source)
+        dtype = _dtype(model, input_name, dtypes, arrays or {}, name)
+        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, dtype,
                                              "channels_first", name))
     return inputs
 
@@ -54,8 +83,8 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     kind = KINDS[ctx.impl.name]
     path, name = source.file("model"), ctx.user_file_name("model")
-    model = open_model(kind, path, name, ctx.option("bind"))
-    inputs = signature(model, source, ctx.option("input_shapes", {}), name)
+    model = open_model(kind, path, name, ctx.option("bind"), bool(ctx.option("trust_custom_code")))
+    inputs = signature(model, source, ctx.option("input_shapes", {}), name, ctx.option("input_dtype", {}))
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f, inputs), name, info)
@@ -66,5 +95,6 @@ def run(ctx: StageContext) -> dict:
     return {"format": kind, "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"static_batch": model.static_batch, **({"bound": model.bound} if model.bound else {})},
+            "metrics": {"static_batch": model.static_batch, "trust": model.trust,
+                        **({"bound": model.bound} if model.bound else {})},
             "noise_floor": floor, "samples_info": info}

@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from stages.errors import StageError
-from stages.torch import archive
+from stages.torch import allowlist, archive
+from stages.trust.policy import verdict
 
 
 @dataclass
@@ -29,6 +30,8 @@ class TorchModel:
     bound: dict[str, Any] = field(default_factory=dict)   # forward() arguments fixed by --bind
     arguments: list[str] = field(default_factory=list)    # every forward() argument, in order
     batch_axes: dict[str, int | None] = field(default_factory=dict)   # per input (from the manifest)
+    dtypes: dict[str, str | None] = field(default_factory=dict)       # per input, where the file says (torch.export)
+    trust: dict = field(default_factory=dict)                         # what the allowlist check recorded
 
     def call_args(self, tensors: dict) -> list:
         """forward()'s positional arguments: the tensors by name, the bound constants in their places."""
@@ -46,19 +49,35 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
+def reason(exc: BaseException) -> str:
+    """The framework's own reason, on one line: the TorchScript interpreter's first line only says that an
+    operation failed, and its last line says why (an embedding given a FloatTensor)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if len(lines) > 1 and "TorchScript interpreter" in lines[0]:
+        return f"{lines[0]} {lines[-1]}"
+    return lines[0]
+
+
 SCALARS = {"IntType": int, "FloatType": float, "BoolType": bool}
 
 
-def open_torchscript(path: Path, name: str, bind: dict | None = None) -> TorchModel:
+def open_torchscript(path: Path, name: str, bind: dict | None = None, trusted: bool = False) -> TorchModel:
     import torch
 
     archive.expect(path, name, "torchscript")
+    # The code is read before torch.jit.load, which compiles it and runs __setstate__ methods.
+    trust = verdict(allowlist.check_torchscript_code(path), name, trusted)
     try:
         # TorchScript's own C++ unpickler: it resolves only torch types and the archive's compiled classes.
         module = torch.jit.load(str(path), map_location="cpu")
     except (RuntimeError, ValueError, OSError) as exc:
         raise StageError(f"{name} is not a readable TorchScript archive: {_first_line(exc)}") from None
     module.eval()
+    found = allowlist.check_torchscript_graph(module.inlined_graph)   # forward() with every call inlined
+    if found:   # ops the code did not name, but the compiled graph holds
+        trust["let_through"] = [*trust.get("let_through", []), *verdict(found, name, trusted)["let_through"]]
     bind = dict(bind or {})
     inputs, bound, arguments = [], {}, []
     for argument in module.forward.schema.arguments[1:]:   # [0] is self
@@ -79,7 +98,8 @@ def open_torchscript(path: Path, name: str, bind: dict | None = None) -> TorchMo
     if bind:
         raise StageError(f"--bind names {sorted(bind)}, but forward() of {name} takes "
                          f"{[a.name for a in module.forward.schema.arguments[1:]]}")
-    return TorchModel("torchscript", module, inputs, {n: None for n in inputs}, bound=bound, arguments=arguments)
+    return TorchModel("torchscript", module, inputs, {n: None for n in inputs}, bound=bound, arguments=arguments,
+                      trust=trust)
 
 
 @contextmanager
@@ -96,10 +116,11 @@ def _weights_only_loads():
             os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = saved
 
 
-def open_export(path: Path, name: str) -> TorchModel:
+def open_export(path: Path, name: str, trusted: bool = False) -> TorchModel:
     import torch
 
     archive.expect(path, name, "torch-export")
+    trust = verdict(allowlist.check_export(path), name, trusted)   # before torch.export.load builds the graph
     try:
         with _weights_only_loads():
             program = torch.export.load(str(path))
@@ -115,29 +136,39 @@ def open_export(path: Path, name: str) -> TorchModel:
         if program.module_call_graph and program.module_call_graph[0].signature else []
     if len(names) != len(user_inputs):
         names = user_inputs
-    dims = {}
+    dims, dtypes = {}, {}
     for arg_name, placeholder in zip(names, user_inputs):
         value = placeholders[placeholder].meta.get("val")
         if not isinstance(value, torch.Tensor):
             raise StageError(f"input {arg_name!r} of {name} is not a tensor ({type(value).__name__}); only tensor "
                              f"inputs are supported")
-        if not value.dtype.is_floating_point:
-            raise StageError(f"input {arg_name!r} of {name} is {value.dtype}; only float inputs are supported")
+        dtypes[arg_name] = numpy_dtype(value.dtype, f"input {arg_name!r} of {name}")
         dims[arg_name] = [d if isinstance(d, int) else None for d in value.shape]
-    return TorchModel("torch-export", program.module(), names, dims, program)
+    return TorchModel("torch-export", program.module(), names, dims, program, dtypes=dtypes, trust=trust)
+
+
+def numpy_dtype(dtype, what: str) -> str:
+    """A torch dtype's numpy name (torch.int64 -> int64); complex and quantized dtypes are refused."""
+    import torch
+
+    known = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16", torch.int64: "int64",
+             torch.int32: "int32", torch.int16: "int16", torch.int8: "int8", torch.uint8: "uint8", torch.bool: "bool"}
+    if dtype not in known:
+        raise StageError(f"{what} is {dtype}; modelferry feeds float, integer and boolean inputs")
+    return known[dtype]
 
 
 # The bundle format of a loaded model -> how to open its file.
 OPENERS = {"torchscript": open_torchscript, "torch-export": open_export}
 
 
-def open_model(kind: str, path: Path, name: str, bind: dict | None = None) -> TorchModel:
+def open_model(kind: str, path: Path, name: str, bind: dict | None = None, trusted: bool = False) -> TorchModel:
     if kind == "torchscript":
-        return open_torchscript(path, name, bind)
+        return open_torchscript(path, name, bind, trusted)
     if bind:
         raise StageError(f"--bind applies to TorchScript forward() arguments and ONNX inputs; {name} is a "
                          f"torch.export program, whose non-tensor arguments were fixed when it was exported")
-    return OPENERS[kind](path, name)
+    return OPENERS[kind](path, name, trusted)
 
 
 def output_names(outputs) -> tuple[list[str], list]:
@@ -179,8 +210,11 @@ def forward(model: TorchModel, feeds: dict[str, np.ndarray], specs: list[dict] |
         except StageError:
             raise
         except Exception as exc:  # the model's own error on these inputs
-            raise StageError(f"the model fails on inputs shaped "
-                             f"{[tuple(a.shape) for a in tensors.values()]}: {_first_line(exc)}") from None
+            shapes = ", ".join(f"{n}: {str(a.dtype).replace('torch.', '')}{list(a.shape)}" for n, a in tensors.items())
+            hint = ("; TorchScript does not record its inputs' dtypes: give an integer input's with --input-dtype "
+                    "NAME:int64" if model.kind == "torchscript" and any(a.dtype.is_floating_point
+                                                                         for a in tensors.values()) else "")
+            raise StageError(f"the model fails on inputs {shapes}: {reason(exc)}{hint}") from None
         return {out_name: value.detach().cpu().numpy() for out_name, value in zip(names, values)}
     return feeding.run_all(call, feeds, specs or [{"name": n, "source_name": n} for n in model.inputs],
                            batched=batch is None)

@@ -1,5 +1,6 @@
 """PyTorch archives (TorchScript, torch.export), read without unpickling, exported to ONNX."""
 from stages.impl import Impl
+from stages.options import Option
 
 IMPLS = (
     Impl("load", "torchscript", "torch", "stages.torch.load", ("torchscript-file",), "torchscript",
@@ -10,3 +11,8 @@ IMPLS = (
          "PyTorch -> ONNX (torch.onnx.export, dynamo)"),
 )
 SOURCES = {"torchscript": "torchscript-file", "torch-export": "torch-export-file"}
+OPTIONS = (
+    Option("input_dtype", "pairs", "TorchScript sources: an input's dtype, which TorchScript does not record "
+           "(name:int64, repeated; default float32, or the dtype of the --samples/--calibration array of that name).",
+           stages=("load",), separator=":"),
+)
