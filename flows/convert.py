@@ -79,14 +79,16 @@ def convert(request: ConvertRequest) -> RunResult:
             raise no_artifact(results)
     except ConversionError as exc:   # the run started: its report says how far it got, and nothing else is published
         report = build(run_id=run_id, source=source.info, results=results, stages=steps.outcomes(),
-                       failures=steps.failures, model=name, trunk=_trunk(steps, plan), surgery=None, error=str(exc))
+                       failures=steps.failures, model=name, trunk=_trunk(steps, plan), surgery=None, error=str(exc),
+                       trusted=request.options.trust_custom_code)
         exc.report_location = f"{store.url.rstrip('/')}/{publish(store, report, [], origin, claim=False)}"
         raise
 
     model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
     report = build(run_id=run_id, source=source.info, results=results,
                    stages=steps.outcomes(), failures=steps.failures, model=name, trunk=model,
-                   surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None)
+                   surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None,
+                   trusted=request.options.trust_custom_code)
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)
     return RunResult(report=report, location=location, stages=steps.outcomes(),

@@ -82,7 +82,7 @@ def _artifact(made: Made, model: str) -> dict:
 
 
 def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome], failures: list,
-          model: str, trunk: dict, surgery: dict | None, error: str | None = None) -> dict:
+          model: str, trunk: dict, surgery: dict | None, error: str | None = None, trusted: bool = False) -> dict:
     """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing), or
     of the furthest stage before the run failed. `error`: why the whole run failed (nothing published)."""
     artifacts = [_artifact(made, model) for made in results]
@@ -104,9 +104,8 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
     }
     if error:
         report["error"] = error
-    trust = (trunk.get("metrics") or {}).get("trust")
-    if trust:
-        report["trust"] = trust
+    # what the source's allowlist check let through, or at least that --trust-custom-code was given
+    report["trust"] = (trunk.get("metrics") or {}).get("trust") or {"custom_code_trusted": trusted}
     if trunk.get("samples_info"):
         report["samples"] = trunk["samples_info"]
     preprocess = _preprocess(trunk)

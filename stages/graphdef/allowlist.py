@@ -75,6 +75,16 @@ UpperBound LowerBound Rsqrt Square StridedSliceGrad TensorStridedSliceUpdate Res
 
 ALLOWED = CONVERTED | PLUMBING | MATH
 
+# Not allowed, and named here because other formats embed TF ops by name (TFLite's custom and Flex ops): the
+# ops that reach files, the network, processes or Python. (Everything else outside ALLOWED is refused too.)
+REACHING_OUT = frozenset("""
+WriteFile ReadFile MatchingFiles PrintV2 Print ImmutableConst PyFunc PyFuncStateless EagerPyFunc SaveV2 RestoreV2
+Save SaveSlices Restore RestoreSlice MergeV2Checkpoints TextLineDataset TFRecordDataset FixedLengthRecordDataset
+InitializeTableFromTextFile InitializeTableFromTextFileV2 CreateSummaryFileWriter WriteSummary DebugIdentity
+DebugIdentityV2 DebugIdentityV3 DebugNanCount DebugNumericSummary TFRecordReaderV2 TextLineReaderV2
+WholeFileReaderV2 ReaderReadV2 DecodeProtoV2 EncodeProto ExperimentalRebatchDataset
+""".split())
+
 # A SavedModel's saver: `saver_filename` feeds the functions its save and restore nodes call.
 SAVER = frozenset("""
 SaveV2 SaveSlices RestoreV2 RestoreSlice MergeV2Checkpoints ShardedFilename StringJoin StaticRegexFullMatch

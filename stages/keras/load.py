@@ -7,7 +7,7 @@ import numpy as np
 
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
-from stages.keras.model import load
+from stages.keras.model import load, model_config, unsafe_layers
 
 TOOLS = ("keras", "tensorflow-cpu", "numpy")
 
@@ -43,6 +43,7 @@ def run(ctx: StageContext) -> dict:
     path, name = source.file("model"), ctx.user_file_name("model")
     trust = bool(ctx.option("trust_custom_code", False))
     model = load(path, name, trust)
+    let_through = unsafe_layers(model_config(path, name)) if trust else []
     inputs = signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
@@ -54,5 +55,6 @@ def run(ctx: StageContext) -> dict:
     return {"format": "keras", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"trusted_custom_code": trust, "layers": len(model.layers)},
+            "metrics": {"trust": {"custom_code_trusted": trust, **({"let_through": let_through} if let_through else {})},
+                        "layers": len(model.layers)},
             "noise_floor": floor, "samples_info": info}

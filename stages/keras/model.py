@@ -18,6 +18,11 @@ def model_config(path: Path, name: str) -> dict:
     try:
         if path.suffix == ".keras":
             with zipfile.ZipFile(path) as archive:
+                escaping = [n for n in archive.namelist()
+                            if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or ":" in n]
+                if escaping:   # Keras skips them today; a file that holds them was made to write elsewhere
+                    raise StageError(f"{name} holds zip members that point outside it ({', '.join(escaping[:3])}); "
+                                     f"refused")
                 return json.loads(archive.read("config.json"))
         import h5py
 
@@ -43,6 +48,8 @@ def unsafe_layers(config) -> list[str]:
             name = (node.get("config") or {}).get("name", "?") if isinstance(node.get("config"), dict) else "?"
             if cls == "Lambda":
                 found.append(f"{name} (Lambda)")
+            elif cls == "__lambda__":   # a Python lambda stored as bytecode (an activation, say)
+                found.append(f"{name} (a Python lambda)")
             elif cls and module and not str(module).startswith(("keras", "tf_keras", "builtins")):
                 found.append(f"{name} ({module}.{cls})")
             for value in node.values():

@@ -7,7 +7,8 @@ import shutil
 from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.mxnet import checkpoint
+from stages.mxnet import allowlist, checkpoint
+from stages.trust.policy import verdict
 
 TOOLS = ("mxnet", "numpy")
 
@@ -40,6 +41,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     symbol_path, params_path = source.file("symbol"), source.file("params")
     graph = checkpoint.read_symbol_json(symbol_path)
+    trust = verdict(allowlist.check(graph), ctx.user_file_name("symbol"), bool(ctx.option("trust_custom_code")))
     symbol = checkpoint.symbol_from_json(graph, symbol_path)
     arg, aux = checkpoint.read_params(params_path)
 
@@ -61,7 +63,7 @@ def run(ctx: StageContext) -> dict:
         "outputs": outputs,
         "source": source.manifest.get("source", {}),
         "precision": "fp32",
-        "metrics": {"samples": len(next(iter(feeds.values())))},
+        "metrics": {"samples": len(next(iter(feeds.values()))), "trust": trust},
         "noise_floor": floor,
         "samples_info": info,
     }

@@ -14,18 +14,22 @@ import numpy as np
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
+from stages.tflite_source import allowlist
+from stages.trust.policy import verdict
 
 TOOLS = ("ai-edge-litert", "numpy")
 IDENTIFIER = b"TFL3"   # the flatbuffer file identifier, at bytes 4..8
 
 
-def open_model(path, name: str):
+def open_model(path, name: str, trusted: bool = False):
+    """The checked model, and what the trust policy recorded."""
     from stages.tflite.signature import TFLiteModel
 
     head = path.read_bytes()[:8]
     if len(head) < 8 or head[4:8] != IDENTIFIER:
         raise StageError(f"{name} is not a TFLite flatbuffer (no {IDENTIFIER.decode()} identifier): "
                          f"another format with a .tflite name?")
+    trust = verdict(allowlist.check(allowlist.read(path, name)), name, trusted, "TF op")
     # LiteRT does not verify a flatbuffer: a truncated one can crash the process. Probe it in a
     # child process first, so a bad file is an error in the user's words, not a dead stage.
     probe = subprocess.run([sys.executable, "-c", "import sys; from ai_edge_litert.interpreter import Interpreter; "
@@ -36,7 +40,7 @@ def open_model(path, name: str):
                  else (probe.stderr.strip().splitlines() or ["LiteRT refused it"])[-1])
         raise StageError(f"{name} is not a readable TFLite file (truncated or corrupt): {cause}")
     try:
-        return TFLiteModel(path)
+        return TFLiteModel(path), trust
     except StageError as exc:
         raise StageError(f"{name} does not load in LiteRT (truncated?): {exc}") from None
 
@@ -44,7 +48,7 @@ def open_model(path, name: str):
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     path, name = source.file("model"), ctx.user_file_name("model")
-    model = open_model(path, name)
+    model, trust = open_model(path, name, bool(ctx.option("trust_custom_code")))
     quantized = [d["name"] for d in model.inputs + model.outputs if d["dtype"] not in (np.float32, np.float16)]
     if quantized:
         raise StageError(f"{name} has integer inputs or outputs ({', '.join(quantized)}); modelferry reads "
@@ -69,5 +73,5 @@ def run(ctx: StageContext) -> dict:
         spec["tensor"] = tensors[spec["name"]]
     return {"format": "tflite-source", "files": files, "inputs": inputs, "outputs": outputs,
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs)},
+            "metrics": {"tensors_in": len(model.inputs), "tensors_out": len(model.outputs), "trust": trust},
             "noise_floor": floor, "samples_info": info}

@@ -1,0 +1,60 @@
+"""TFLite's allowlist, read off the flatbuffer before LiteRT opens it.
+
+TFLite's builtin ops compute. A custom op either has a kernel in the runtime or fails to load, except one
+kind: Flex ops (`FlexWriteFile`, custom code "Flex" + a TF op's name) carry TensorFlow ops, which a
+runtime with the Flex delegate runs as TensorFlow would. They are held to TensorFlow's allowlist, and a
+custom op named after a TF op that reaches files or processes (`WriteFile`) is refused too.
+The file's structure is checked too: a flatbuffer cut short names offsets past its end, which LiteRT
+does not verify.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from stages.errors import StageError
+from stages.graphdef.allowlist import ALLOWED, REACHING_OUT
+from stages.trust.policy import Found
+
+FLEX = "Flex"
+CUSTOM = 32   # BuiltinOperator.CUSTOM
+
+
+def read(path: Path, name: str):
+    """The flatbuffer's Model, with its structure checked (every subgraph, tensor, op and buffer readable)."""
+    from ai_edge_litert import schema_py_generated as schema   # LiteRT's copy: no TensorFlow import
+
+    data = path.read_bytes()
+    try:
+        model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
+    except Exception as exc:   # flatbuffers raises struct.error, IndexError … on offsets past the end
+        raise StageError(f"{name} is not a readable TFLite file: the flatbuffer is cut short or corrupt (its "
+                         f"{len(data)} bytes end before what it refers to: {type(exc).__name__})") from None
+    if not model.subgraphs or not model.subgraphs[0].operators and not model.subgraphs[0].tensors:
+        raise StageError(f"{name} is not a readable TFLite file: it holds no graph ({len(data)} bytes; cut short?)")
+    return model
+
+
+def _text(value) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value or "")
+
+
+def check(model) -> list[Found]:
+    """The Flex ops whose TensorFlow op is not on TensorFlow's allowlist, and custom ops named after one that
+    reaches out."""
+    codes = model.operatorCodes or []
+    found = []
+    for index, subgraph in enumerate(model.subgraphs or []):
+        tensors = subgraph.tensors or []
+        for op_index, op in enumerate(subgraph.operators or []):
+            code = codes[op.opcodeIndex] if op.opcodeIndex < len(codes) else None
+            builtin = max(getattr(code, "builtinCode", 0), getattr(code, "deprecatedBuiltinCode", 0)) if code else 0
+            custom = _text(code.customCode) if code is not None else ""
+            if builtin != CUSTOM:
+                continue
+            flex = custom.startswith(FLEX)
+            if (flex and custom[len(FLEX):] in ALLOWED) or (not flex and custom not in REACHING_OUT):
+                continue
+            outputs = list(op.outputs) if op.outputs is not None else []
+            node = _text(tensors[outputs[0]].name) if outputs and 0 <= outputs[0] < len(tensors) else f"op {op_index}"
+            found.append(Found(custom, node, f"subgraph {index}" if index else ""))
+    return found
