@@ -41,7 +41,9 @@ PAYLOADS = {
     "savev2": (lambda: tf.raw_ops.SaveV2(prefix=marker("tf-savev2"), tensor_names=["w"], shape_and_slices=[""],
                                          tensors=[tf.constant([1.0])]), "SaveV2"),
     "dataset": (lambda: tf.data.TextLineDataset(str(canary)).reduce(0, lambda a, _: a + 1), "Dataset"),
-    "summary": (lambda: tf.summary.create_file_writer(marker("tf-summary")).init(), "Summary"),
+    "summary": (lambda: tf.raw_ops.CreateSummaryFileWriter(
+        writer=tf.raw_ops.SummaryWriter(shared_name="evil"), logdir=marker("tf-summary"), max_queue=1,
+        flush_millis=1, filename_suffix=".evil"), "CreateSummaryFileWriter"),
 }
 
 
