@@ -1,9 +1,12 @@
 """export/graphdef: frozen TF GraphDef -> ONNX with tf2onnx, between the load stage's nodes."""
 from __future__ import annotations
 
+import onnx
+
 from stages import tf2onnx_cli
 from stages.context import StageContext
 from stages.match import renamed
+from stages.onnx.names import own_names
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -18,5 +21,7 @@ def run(ctx: StageContext) -> dict:
                                 ctx.user_file_name("model"), opset)
     manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
     manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
+    manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
+    onnx.save(proto, ctx.out / "model.onnx")
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

@@ -7,6 +7,7 @@ from stages.context import StageContext
 from stages.errors import StageError
 from stages.keras.model import load
 from stages.match import renamed
+from stages.onnx.names import own_names
 
 TOOLS = ("tf2onnx", "keras", "tensorflow-cpu", "onnx")
 
@@ -32,5 +33,7 @@ def run(ctx: StageContext) -> dict:
     onnx.save(proto, ctx.out / "model.onnx")
     manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
     manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
+    manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
+    onnx.save(proto, ctx.out / "model.onnx")
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}

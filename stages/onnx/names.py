@@ -66,16 +66,41 @@ def rename(model) -> dict[str, str]:
             node_names[name] = new
             taken.add(new)
 
+    apply(model, changed, node_names)
+    return changed
+
+
+def apply(model, changed: dict[str, str], node_names: dict[str, str] | None = None) -> None:
+    """Rename tensors (and nodes) everywhere in `model`, subgraphs included."""
+    node_names = node_names or {}
+
     def fix(name: str) -> str:
         return changed.get(name, name)
-    for graph in every:
+    for graph in graphs(model.graph):
         for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
             value.name = fix(value.name)
         for node in graph.node:
             node.name = node_names.get(node.name, node.name)
             node.input[:] = [fix(n) for n in node.input]
             node.output[:] = [fix(n) for n in node.output]
-    return changed
+
+
+def own_names(model, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict], list[dict]]:
+    """The graph's inputs and outputs given the model's own names (`source_name`) where the exporter named
+    them otherwise (tf2onnx's `serving_default_input_2_0`, `StatefulPartitionedCall_1`): a user of the file
+    tells outputs of one shape apart by them. A name another tensor of the graph holds is left as it is."""
+    taken = {name for graph in graphs(model.graph) for node in graph.node for name in (*node.input, *node.output)}
+    taken |= {v.name for v in (*model.graph.input, *model.graph.output, *model.graph.initializer)}
+    changed: dict[str, str] = {}
+    for spec in (*inputs, *outputs):
+        own = spec.get("source_name", spec["name"])
+        if own != spec["name"] and own not in taken and own not in changed.values():
+            changed[spec["name"]] = own
+    apply(model, changed)
+
+    def named(specs: list[dict]) -> list[dict]:
+        return [{**spec, "name": changed.get(spec["name"], spec["name"])} for spec in specs]
+    return named(inputs), named(outputs)
 
 
 def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict]) -> tuple[Path, list[dict], list[dict]]:

@@ -1,9 +1,12 @@
 """export/savedmodel: TF SavedModel -> ONNX with tf2onnx (its command line, on the chosen signature)."""
 from __future__ import annotations
 
+import onnx
+
 from stages import tf2onnx_cli
 from stages.context import StageContext
 from stages.match import renamed
+from stages.onnx.names import own_names
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -19,5 +22,7 @@ def run(ctx: StageContext) -> dict:
     # tf2onnx names outputs after the signature's keys ("logits:0" or "logits")
     manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output,
                                   [{s["source_name"], f"{s['source_name']}:0"} for s in manifest["outputs"]])
+    manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
+    onnx.save(proto, ctx.out / "model.onnx")
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node), "signature": key}}

@@ -6,6 +6,7 @@ import onnx
 from stages import tf2onnx_cli
 from stages.context import StageContext
 from stages.match import renamed
+from stages.onnx.names import own_names
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
@@ -22,5 +23,7 @@ def run(ctx: StageContext) -> dict:
     for role in ("inputs", "outputs"):
         expected = [{tf2onnx_cli.UNSAFE.sub("_", spec.get("tensor", spec["name"]))} for spec in manifest[role]]
         manifest[role] = renamed(manifest[role], getattr(proto.graph, role[:-1]), expected)
+    manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
+    onnx.save(proto, ctx.out / "model.onnx")
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
             "metrics": {"opset": opset, "nodes": len(proto.graph.node)}}
