@@ -8,7 +8,12 @@ export UV_NATIVE_TLS ?= true
 
 .PHONY: setup example test bench bench-pairs bench-conformance lock zoo bench-zoo
 
+# venv stages run inside bubblewrap: installed here when missing, if we are root with apt-get (Debian).
 setup: $(BIN)/.installed
+	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || \
+	  echo "note: venv stages run inside bubblewrap, which is not installed: install Debian's bubblewrap" \
+	       "(apt-get install bubblewrap), or set MODELFERRY_SANDBOX=off to run them uncontained" >&2
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m pip install -q --disable-pip-version-check uv

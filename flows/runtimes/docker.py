@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from flows.errors import StageFailed
-from flows.runtimes import reaper
+from flows.runtimes import reaper, sandbox
 from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, write_config
 
 # The image's own non-root user; used when the caller is root, so that
@@ -87,7 +87,10 @@ class DockerRuntime:
             if os.getuid() == 0:
                 os.chown(invocation.out, IMAGE_UID, IMAGE_UID)
             command = stage_argv(invocation, Path("/config/config.json"), inputs, "/out")[2:]
-            return self._run_container(invocation.image, command, volumes, invocation)
+            run = self._run_container(invocation.image, command, volumes, invocation)
+            # A container can leave a link to a host path in /out: the host must not follow it.
+            sandbox.check_output(f"{invocation.stage}/{invocation.impl}", invocation.out)
+            return run
 
     def _run_container(self, image: str, command: list[str], volumes: dict, invocation: Invocation,
                        entrypoint: list[str] | None = None, working_dir: str = "/tmp") -> StageRun:

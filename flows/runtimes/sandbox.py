@@ -2,7 +2,8 @@
 
 A stage runs a model, and a model can carry code (a Keras Lambda let in by --trust-custom-code, an op the
 allowlist cannot see through). Under bubblewrap the stage gets new PID, IPC, UTS, cgroup, user and network
-namespaces (only its own loopback: the host's 127.0.0.1 is out of reach), no capabilities, and a root made of:
+namespaces (only its own loopback: the host's 127.0.0.1 is out of reach), no capabilities, no way to make
+further user namespaces, and a root made of:
 
   read-only   /usr (and /bin, /lib, /lib64, /sbin as the host has them), the runtime's venv, the Python
               installation the venv's interpreter links to, the repository's `stages` package (and nothing
@@ -12,8 +13,9 @@ namespaces (only its own loopback: the host's 127.0.0.1 is out of reach), no cap
               where converters such as onnx2tf write)
   private     /tmp (a tmpfs; HOME is /tmp/home), /proc of its own PID namespace, a minimal /dev
 
-Everything else of the host (/etc, /root, /home, the rest of the bundle cache, the rest of the repository)
-does not exist inside. Every path keeps its host name, so the stage's argv needs no rewriting.
+Everything else of the host (/etc, the rest of /root and /home, the rest of the bundle cache and of the
+repository, the host's /tmp) does not exist inside: a folder on the way to a bound path is there, empty
+but for that path. Every path keeps its host name, so the stage's argv needs no rewriting.
 MODELFERRY_SANDBOX=off runs stages without it.
 """
 from __future__ import annotations
@@ -32,7 +34,10 @@ ENVIRONMENT = {"HOME": HOME, "TMPDIR": "/tmp"}
 USR_ALIASES = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
 # Read by oneDNN, OpenVINO and XNNPACK to size their pools; nothing in it is the host's data.
 CPU_TOPOLOGY = "/sys/devices/system/cpu"
-NAMESPACES = ("--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL")
+# Every namespace bwrap knows; a user namespace for sure (not just "if possible"), so that the stage
+# cannot make more of them (--disable-userns): nested user namespaces are where kernel exploits start.
+NAMESPACES = ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+              "--cap-drop", "ALL")
 
 
 def enabled() -> bool:
@@ -127,7 +132,7 @@ def setup_failure(log: str) -> str | None:
     return lines[-1] if lines and not any(line.startswith("error: ") for line in log.splitlines()) else None
 
 
-def check_output(stage: str, out: Path) -> None:
+def check_output(stage: str, out: Path, log_tail: str = "") -> None:
     """Refuse what the host must not follow out of a stage's output: a link to anywhere outside it (the
     host would read and publish the file it names), a FIFO or device (reading it would hang the host)."""
     root = out.resolve()
@@ -138,7 +143,8 @@ def check_output(stage: str, out: Path) -> None:
                 target = os.readlink(path)
                 if not _under(path.resolve(), [root]):
                     raise StageFailed(stage, f"wrote {path.relative_to(out)} as a link to {target}, outside "
-                                             f"its output: refused (a stage may only publish its own files)")
+                                             f"its output: refused (a stage may only publish its own files)",
+                                      log_tail=log_tail)
             elif not (path.is_dir() or path.is_file()):
                 raise StageFailed(stage, f"wrote {path.relative_to(out)}, which is not a regular file "
-                                         f"(a FIFO, socket or device): refused")
+                                         f"(a FIFO, socket or device): refused", log_tail=log_tail)

@@ -18,8 +18,8 @@ from pathlib import Path
 from flows import STAGES_ROOT
 from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import sandbox
-from flows.runtimes.base import (Invocation, StageRun, debian, lock_path, run_process, runtime_sha256, stage_argv,
-                                 write_config)
+from flows.runtimes.base import (LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path, run_process,
+                                 runtime_sha256, stage_argv, write_config)
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
@@ -176,7 +176,7 @@ class VenvRuntime:
                 raise RuntimeUnavailable(stage, f"bubblewrap could not make its sandbox ({reason}); set "
                                                 f"{sandbox.SWITCH}=off to run stages uncontained",
                                          log_tail=exc.log_tail) from None
-        sandbox.check_output(stage, invocation.out)
+        sandbox.check_output(stage, invocation.out, log_tail="\n".join(run.log.splitlines()[-LOG_TAIL_LINES:]))
         return run
 
     def _read_only(self, image: str) -> list[Path]:

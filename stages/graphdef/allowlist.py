@@ -52,7 +52,7 @@ UnsortedSegmentSum Where While ZerosLike
 # lists and arrays, TF1 control flow, Keras' shape asserts, and the kernels Grappler fuses.
 PLUMBING = frozenset("""
 StatefulPartitionedCall PartitionedCall Case StatelessCase VarHandleOp ReadVariableOp AssignVariableOp
-AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp Assert Snapshot PreventGradient
+AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp DisableCopyOnRead Assert Snapshot PreventGradient
 Switch Merge Enter Exit NextIteration LoopCond RefSwitch RefMerge RefEnter RefExit RefNextIteration ControlTrigger
 EmptyTensorList TensorListPushBack TensorListPopBack TensorListElementShape TensorListConcatV2 TensorListSplit
 TensorListScatterIntoExistingList TensorListGather TensorListScatterV2 TensorListFromTensor

@@ -118,8 +118,8 @@ def files(path: Path, name: str) -> dict[str, Path]:
     folder = path.resolve().parent
     try:
         wanted = locations(path)
-    except ExternalDataError as exc:
-        raise ExternalDataError(f"{name}: {exc}") from None
+    except ExternalDataError:   # not a readable model: the load stage reads it and says what is wrong with it
+        return {}
     found = {}
     for location in wanted:
         relative = PurePosixPath(location.replace("\\", "/"))

@@ -23,8 +23,8 @@ out.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 
-def model(inputs, nodes, initializers=(), opset=17):
-    graph = helper.make_graph(nodes, "m", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+def model(inputs, nodes, initializers=(), opset=17, output=("N", 3)):
+    graph = helper.make_graph(nodes, "m", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(output))],
                               list(initializers))
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
@@ -47,12 +47,12 @@ stamped.opset_import[0].version = 99
 conv = numpy_helper.from_array(rng.standard_normal((2, 1, 3, 3)).astype(np.float32), "K")
 onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1, 64, "width"])],
                 [helper.make_node("Conv", ["x", "K"], ["c"]), helper.make_node("ReduceMean", ["c"], ["y"], axes=[2])],
-                [conv], opset=13), out / "ocr.onnx")
+                [conv], opset=13, output=(1, 2, 1, "w")), out / "ocr.onnx")
 onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 0, 4])],
-                [helper.make_node("Relu", ["x"], ["y"])]), out / "zero.onnx")
+                [helper.make_node("Relu", ["x"], ["y"])], output=(1, 0, 4)), out / "zero.onnx")
 onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [200000, 200000, 3])],
-                [helper.make_node("Relu", ["x"], ["y"])]), out / "huge.onnx")
-(out / "external").mkdir(exist_ok=True)
+                [helper.make_node("Relu", ["x"], ["y"])], output=(200000, 200000, 3)), out / "huge.onnx")
+(out / "external" / "weights").mkdir(parents=True, exist_ok=True)
 onnx.save_model(tiny, str(out / "external" / "model.onnx"), save_as_external_data=True, location="weights/w.bin",
                 size_threshold=0)
 
