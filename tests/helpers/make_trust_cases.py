@@ -9,6 +9,7 @@
   external/model.onnx   tiny.onnx with W in external/weights/w.bin (external data)
   sequential.keras      a Keras 3 Sequential model, trained (x -> its sign pattern), outputs named by its last layer
   novars/               a SavedModel copied without its variables/ folder
+  embed.onnx            ids int64 [N, 8] (token ids): y = mean of their embeddings
 """
 import shutil
 import sys
@@ -52,6 +53,10 @@ onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 0, 4]
                 [helper.make_node("Relu", ["x"], ["y"])], output=(1, 0, 4)), out / "zero.onnx")
 onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [200000, 200000, 3])],
                 [helper.make_node("Relu", ["x"], ["y"])], output=(200000, 200000, 3)), out / "huge.onnx")
+table = numpy_helper.from_array(rng.standard_normal((50, 6)).astype(np.float32), "table")
+onnx.save(model([helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 8])],
+                [helper.make_node("Gather", ["table", "ids"], ["e"]), helper.make_node("ReduceMean", ["e"], ["y"], axes=[1])],
+                [table], opset=13, output=("N", 6)), out / "embed.onnx")
 (out / "external" / "weights").mkdir(parents=True, exist_ok=True)
 onnx.save_model(tiny, str(out / "external" / "model.onnx"), save_as_external_data=True, location="weights/w.bin",
                 size_threshold=0)
