@@ -136,3 +136,27 @@ def test_torchscript_without_its_dtypes_says_why_and_how(env, tmp_path):
     assert "[load/torchscript]" in err and "--input-dtype" in err
     assert "Long" in err or "Int" in err, err   # the interpreter's last line, not only its first
     assert json.dumps(failure_report(tmp_path / "out")["failed_stages"]).count("load") >= 1
+
+
+# The runtime that reads each format's own files.
+READ_IN = {"onnx": "tf", "tflite": "tf", "savedmodel": "tf", "tfjs": "tf", "openvino": "openvino", "mxnet": "mxnet",
+           "ncnn": "ncnn"}
+
+
+def test_every_artifact_carries_the_models_own_names(env, cases, tmp_path):
+    """Two outputs of one shape, left and right: each published file, opened with its own format's tools and
+    without report.json, names them (ncnn through names.json beside its blobs)."""
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", str(cases / "two.onnx"), "--input-range", "features:-1,1",
+                     "--to", ",".join(READ_IN), "--out", str(out), timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(out)
+    report = read_report(run)
+    for artifact in report["artifacts"]:
+        assert artifact["published"], artifact
+        named = run_cli(env, "runtime", "exec", READ_IN[artifact["target"]], "--", "python",
+                        "tests/helpers/artifact_names.py", artifact["target"], str(run / artifact["path"]))
+        assert named.returncode == 0, named.stderr[-2000:]
+        names = json.loads(named.stdout.strip().splitlines()[-1])
+        assert {"left", "right"} <= set(names["outputs"]), (artifact["target"], names)
+        assert "features" in names["inputs"], (artifact["target"], names)

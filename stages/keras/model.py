@@ -48,7 +48,8 @@ def unsafe_layers(config) -> list[str]:
             name = (node.get("config") or {}).get("name", "?") if isinstance(node.get("config"), dict) else "?"
             if cls == "Lambda":
                 found.append(f"{name} (Lambda)")
-            elif cls == "__lambda__":   # a Python lambda stored as bytecode (an activation, say)
+                return   # its function is the Lambda's own code, named once
+            if cls == "__lambda__":   # a Python lambda stored as bytecode (an activation, say)
                 found.append(f"{name} (a Python lambda)")
             elif cls and module and not str(module).startswith(("keras", "tf_keras", "builtins")):
                 found.append(f"{name} ({module}.{cls})")

@@ -10,6 +10,7 @@
   sequential.keras      a Keras 3 Sequential model, trained (x -> its sign pattern), outputs named by its last layer
   novars/               a SavedModel copied without its variables/ folder
   embed.onnx            ids int64 [N, 8] (token ids): y = mean of their embeddings
+  two.onnx              features [N, 4] -> left, right: two outputs of one shape [N, 3]
 """
 import shutil
 import sys
@@ -57,6 +58,15 @@ table = numpy_helper.from_array(rng.standard_normal((50, 6)).astype(np.float32),
 onnx.save(model([helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 8])],
                 [helper.make_node("Gather", ["table", "ids"], ["e"]), helper.make_node("ReduceMean", ["e"], ["y"], axes=[1])],
                 [table], opset=13, output=("N", 6)), out / "embed.onnx")
+left = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W_left")
+right = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W_right")
+two = helper.make_graph(
+    [helper.make_node("MatMul", ["features", "W_left"], ["l"]), helper.make_node("Relu", ["l"], ["left"]),
+     helper.make_node("MatMul", ["features", "W_right"], ["r"]), helper.make_node("Sigmoid", ["r"], ["right"])],
+    "two", [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", 4])],
+    [helper.make_tensor_value_info("left", TensorProto.FLOAT, ["N", 3]),
+     helper.make_tensor_value_info("right", TensorProto.FLOAT, ["N", 3])], [left, right])
+onnx.save(helper.make_model(two, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), out / "two.onnx")
 (out / "external" / "weights").mkdir(parents=True, exist_ok=True)
 onnx.save_model(tiny, str(out / "external" / "model.onnx"), save_as_external_data=True, location="weights/w.bin",
                 size_threshold=0)
