@@ -143,3 +143,40 @@ def test_no_container_is_left_after_an_interrupted_stage(docker_env, face, tmp_p
     reader.join(5)
     assert stage_containers() == []
     assert snapshot(out) == {}
+
+
+from tests.test_sandbox import connections, escape_attempts, files_holding, listener  # noqa: E402,F401
+
+
+def test_a_lambda_layer_cannot_escape_a_container(docker_env, tmp_path, listener):  # noqa: F811
+    """The docker runtime, checked for what bubblewrap gives a venv stage: inputs read-only, no network (the
+    host's 127.0.0.1 out of reach), nothing else of the host; a link left in /out is not followed."""
+    import secrets
+
+    from tests.conftest import in_runtime
+
+    from pathlib import Path
+
+    bundles = Path(docker_env["MODELFERRY_HOME"]) / "bundles"
+    marker, canary = tmp_path / "marker", tmp_path / "secret" / "canary.txt"
+    marker.mkdir()
+    canary.parent.mkdir()
+    token = secrets.token_hex(16).encode()
+    canary.write_bytes(token)
+    host = listener()
+    model = tmp_path / "escape_docker.keras"
+    in_runtime(docker_env, "tf", "tests/helpers/make_keras_lambda_escape.py", str(model), "--marker", str(marker),
+               "--canary", str(canary), "--port", str(host.port), "--repository", str(REPO))
+    out = tmp_path / "out"
+    result = run_cli({**docker_env, "COLUMNS": "100000"}, "convert", str(model), "--to", "onnx",
+                     "--trust-custom-code", "--runtime", "docker", "--out", str(out), "-v")
+    output = result.stdout + result.stderr
+    tried = escape_attempts(output)
+    assert not (marker / "escaped").exists() and tried["marker"].startswith(("FileNotFoundError", "OSError")), tried
+    assert connections(host) == [] and not tried["connect"].startswith("done"), tried
+    assert tried["canary-0"].startswith("FileNotFoundError"), tried
+    assert "Read-only file system" in tried["input"], tried
+    assert tried["repository"].startswith("FileNotFoundError"), tried
+    assert re.search(r"\[load/keras\] wrote leak-0 as a link to \S+, outside its output: refused", output), output[-2000:]
+    assert result.returncode == 1 and token.decode() not in output
+    assert files_holding(out, token) == [] and files_holding(bundles, token) == []
