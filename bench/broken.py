@@ -61,6 +61,7 @@ def build(scratch: Path, env: dict) -> list[Case]:
     torch_digits = ["--calibration", str(torch / "calib.npz")]
     originals = {  # a real file of each format, and what converting it takes
         "face-symbol.json": (FACE / "model-symbol.json", face_args),
+        "face-0000.params": (FACE / "model-0000.params", face_args),
         "digits.onnx": (small / "tiny.onnx", []),
         "digits.keras": (keras / "digits.keras", digits), "digits.h5": (keras / "digits.h5", digits),
         "digits.pb": (keras / "digits.pb", digits), "digits.tflite": (keras / "digits.tflite", digits),
@@ -68,26 +69,27 @@ def build(scratch: Path, env: dict) -> list[Case]:
     }
     rng = np.random.default_rng(0)
     for label, (path, args) in originals.items():
-        stem, suffix = label.split(".", 1)
         data = path.read_bytes()
+
+        def placed(folder: str) -> Path:
+            """The file's copy under broken/<folder>/ (an MXNet symbol with its .params beside it)."""
+            target = broken / folder / label
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if label.endswith("-symbol.json"):
+                _copy(FACE / "model-0000.params", target.parent / label.replace("-symbol.json", "-0000.params"))
+            if label.endswith(".params"):
+                _copy(FACE / "model-symbol.json", target.parent / label.replace("-0000.params", "-symbol.json"))
+            return target
+
         for fraction in (0.1, 0.5, 0.9):
-            cut = _copy(path, broken / f"cut{int(fraction * 100)}" / f"{stem}.{suffix}")
+            cut = placed(f"cut{int(fraction * 100)}")
             cut.write_bytes(data[:int(len(data) * fraction)])
-            if suffix == "symbol.json":   # the params travel beside the symbol
-                _copy(FACE / "model-0000.params", cut.parent / f"{stem}-0000.params")
-                cut = cut.rename(cut.parent / f"{stem}-symbol.json")
             cases.append(Case(f"{label} cut at {int(fraction * 100)} %", cut, cut.name, args))
-        empty = broken / "empty" / (f"{stem}-symbol.json" if suffix == "symbol.json" else label)
-        empty.parent.mkdir(parents=True, exist_ok=True)
+        empty = placed("empty")
         empty.write_bytes(b"")
-        if suffix == "symbol.json":
-            _copy(FACE / "model-0000.params", empty.parent / f"{stem}-0000.params")
         cases.append(Case(f"{label}: empty", empty, empty.name, args))
-        noise = broken / "noise" / empty.name
-        noise.parent.mkdir(parents=True, exist_ok=True)
+        noise = placed("noise")
         noise.write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
-        if suffix == "symbol.json":
-            _copy(FACE / "model-0000.params", noise.parent / f"{stem}-0000.params")
         cases.append(Case(f"{label}: noise", noise, noise.name, args))
     # another format's file under a name
     for wrong, real in (("onnx-as.pt", small / "tiny.onnx"), ("keras-as.onnx", keras / "digits.keras"),
@@ -133,11 +135,16 @@ def build(scratch: Path, env: dict) -> list[Case]:
     samples = broken / "samples"
     samples.mkdir(parents=True, exist_ok=True)
     good = rng.standard_normal((8, 4)).astype(np.float32)
-    for name, arrays in (("wrongkey.npz", {"image": good}), ("wrongshape.npz", {"x": good[:, :3]}),
-                         ("strings.npz", {"x": np.array([["a"] * 4] * 8)}), ("empty.npz", {"x": good[:0]}),
-                         ("twokeys.npz", {"x": good, "y": good})):
+    for name, arrays in (("wrongshape.npz", {"x": good[:, :3]}), ("strings.npz", {"x": np.array([["a"] * 4] * 8)}),
+                         ("empty.npz", {"x": good[:0]}), ("wrongrank.npz", {"x": good[:, :, None]})):
         np.savez(samples / name, **arrays)
         cases.append(Case(f"samples {name}", tiny, name, ["--samples", str(samples / name)]))
+    np.savez(samples / "fractions.npz", ids=rng.uniform(0, 9, (8, 8)))
+    cases.append(Case("fractions for an int64 input", small / "embed.onnx", "fractions.npz",
+                      ["--samples", str(samples / "fractions.npz")]))
+    np.savez(samples / "wrongkeys.npz", left=good, right=good)
+    cases.append(Case("samples whose keys are not the inputs", small / "two.onnx", "wrongkeys.npz",
+                      ["--samples", str(samples / "wrongkeys.npz")]))
     np.save(samples / "objects.npy", np.array([{"a": 1}] * 8, dtype=object), allow_pickle=True)
     with zipfile.ZipFile(samples / "pickled.npz", "w") as archive:
         archive.write(samples / "objects.npy", "x.npy")

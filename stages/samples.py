@@ -34,15 +34,16 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         raise StageError(f"{what} {path.name} is not a readable .npz of arrays: {exc}") from None
 
 
-def _kind(dtype: str) -> str:
-    kind = np.dtype(dtype).kind
+def _kind(dtype) -> str:
+    """float, int or bool; another dtype's numpy kind letter (U for text, O for objects)."""
+    kind = (dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)).kind
     return {"f": "float", "i": "int", "u": "int", "b": "bool"}.get(kind, kind)
 
 
 def _cast(array: np.ndarray, spec: dict, where: str) -> np.ndarray:
     """The array in the input's dtype; integers from a float file only when they are whole numbers."""
     want = np.dtype(spec["dtype"])
-    have = _kind(array.dtype.name)
+    have = _kind(array.dtype)
     if _kind(want.name) == "float" and have in ("float", "int", "bool"):
         return np.ascontiguousarray(array, dtype=want)
     if _kind(want.name) in ("int", "bool") and have in ("int", "bool"):
@@ -101,7 +102,7 @@ def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, 
 
 def _check_finite(array: np.ndarray, spec: dict, where: str) -> None:
     """NaN or Inf in a sample would make every comparison of it pass (NaN == NaN is never checked)."""
-    if _kind(array.dtype.name) != "float" or np.all(np.isfinite(array)):
+    if _kind(array.dtype) != "float" or np.all(np.isfinite(array)):
         return
     axis = spec.get("batch_axis", 0)
     axis = 0 if axis is None else axis
@@ -264,7 +265,7 @@ def reference_inputs(source, inputs: list[dict], out: Path,
 
 def nudged(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The feeds moved by one float32 ulp (integer inputs unchanged)."""
-    return {name: np.nextafter(value, np.inf).astype(value.dtype) if _kind(value.dtype.name) == "float" else value
+    return {name: np.nextafter(value, np.inf).astype(value.dtype) if _kind(value.dtype) == "float" else value
             for name, value in feeds.items()}
 
 

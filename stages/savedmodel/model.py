@@ -41,7 +41,7 @@ def signature(path, name: str, key: str):
 
     try:
         loaded = tf.saved_model.load(str(path))
-    except (OSError, ValueError, RuntimeError, tf.errors.OpError) as exc:
+    except Exception as exc:   # TF raises many types for a damaged SavedModel (IndexError for variables cut short)
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         raise StageError(f"{name} is not a readable TF SavedModel: {type(exc).__name__}: "
                          f"{' '.join(lines[:2])[:400]}") from None
