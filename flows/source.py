@@ -137,6 +137,7 @@ def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
 SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": ("keras", "Keras"), ".hdf5": ("keras", "Keras"),
                 ".pb": ("graphdef", "frozen TF GraphDef"), ".tflite": ("tflite", "TFLite"),
                 ".pt": ("torchscript", "TorchScript"), ".pth": ("torchscript", "TorchScript"),
+                ".jit": ("torchscript", "TorchScript"), ".torchscript": ("torchscript", "TorchScript"),
                 ".pt2": ("torch-export", "torch.export")}
 RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, "": resolve_mxnet,
              **{suffix: single_file(fmt, what) for suffix, (fmt, what) in SINGLE_FILES.items()},

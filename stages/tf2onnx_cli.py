@@ -12,8 +12,25 @@ import onnx
 from stages.errors import StageError
 
 
+# tf2onnx 1.17 writes some ops whatever opset it is asked for (TFLite's HARD_SWISH as HardSwish, which came in
+# opset 14): the checker names the op and the opset it needs, and the conversion is made again at that one.
+TOO_NEW = re.compile(r"No Op registered for (\w+) with domain_version of (\d+)")
+NEWEST_RETRY = 17
+
+
 def convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.ModelProto:
-    """`python -m tf2onnx.convert <source_args> --opset N --output out`; the checked model."""
+    """`python -m tf2onnx.convert <source_args> --opset N --output out`; the checked model (at a newer opset
+    where tf2onnx wrote an op the asked one lacks: the model's metrics say which opset it has)."""
+    try:
+        return _convert(source_args, out, name, opset)
+    except StageError as exc:
+        if not TOO_NEW.search(str(exc)) or opset >= NEWEST_RETRY:
+            raise
+        out.unlink(missing_ok=True)
+        return _convert(source_args, out, name, NEWEST_RETRY)
+
+
+def _convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.ModelProto:
     done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", *source_args, "--opset", str(opset),
                            "--output", str(out)], capture_output=True, text=True)
     if done.returncode != 0 or not out.is_file():
@@ -48,3 +65,8 @@ def tidy_names(proto: onnx.ModelProto) -> onnx.ModelProto:
     if len(set(names.values())) != len(names):
         raise StageError("renaming the ONNX graph's tensors to names TF accepts made two of them the same")
     return proto
+
+
+def opset_of(proto: onnx.ModelProto) -> int:
+    """The ONNX opset the model was written at."""
+    return next(o.version for o in proto.opset_import if o.domain in ("", "ai.onnx"))

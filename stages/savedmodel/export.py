@@ -25,4 +25,4 @@ def run(ctx: StageContext) -> dict:
     manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
     onnx.save(proto, ctx.out / "model.onnx")
     return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
-            "metrics": {"opset": opset, "nodes": len(proto.graph.node), "signature": key}}
+            "metrics": {"opset": tf2onnx_cli.opset_of(proto), "nodes": len(proto.graph.node), "signature": key}}
