@@ -89,7 +89,8 @@ class DockerRuntime:
             command = stage_argv(invocation, Path("/config/config.json"), inputs, "/out")[2:]
             run = self._run_container(invocation.image, command, volumes, invocation)
             # A container can leave a link to a host path in /out: the host must not follow it.
-            sandbox.check_output(f"{invocation.stage}/{invocation.impl}", invocation.out)
+            sandbox.check_output(f"{invocation.stage}/{invocation.impl}", invocation.out,
+                                 log_tail="\n".join(run.log.splitlines()[-25:]))
             return run
 
     def _run_container(self, image: str, command: list[str], volumes: dict, invocation: Invocation,
