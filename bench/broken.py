@@ -73,7 +73,7 @@ def build(scratch: Path, env: dict) -> list[Case]:
 
         def placed(folder: str) -> Path:
             """The file's copy under broken/<folder>/ (an MXNet symbol with its .params beside it)."""
-            target = broken / folder / label
+            target = broken / folder / label.replace(".", "_") / label   # a folder per file: companions apart
             target.parent.mkdir(parents=True, exist_ok=True)
             if label.endswith("-symbol.json"):
                 _copy(FACE / "model-0000.params", target.parent / label.replace("-symbol.json", "-0000.params"))
