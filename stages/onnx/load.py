@@ -162,7 +162,8 @@ def run_onnx(model_file: Path, feeds: dict[str, np.ndarray], inputs: list[dict],
     try:
         session = ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT's own exception types
-        raise StageError(f"{name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
+        raise StageError(f"{name} does not load in ONNX Runtime: "
+                         f"{_user_paths(str(exc).splitlines()[0], model_file, name)}") from None
     dynamic = all(i.shape and not isinstance(i.shape[0], int) for i in session.get_inputs())
     names = [o.name for o in session.get_outputs()]
 
