@@ -78,27 +78,30 @@ def _code_refusal(dotted: str, refused_ops: frozenset[str]) -> str | None:
     return None if _op_allowed(namespace, op, refused_ops) else f"{namespace}::{op}"
 
 
+def _entries(path: Path, folder: str, suffix: str):
+    """(name inside the folder, bytes) of the archive's entries under `<root>/<folder>/` that end in `suffix`."""
+    with zipfile.ZipFile(path) as archive:
+        for entry in archive.namelist():
+            if f"/{folder}/" in entry and entry.endswith(suffix):
+                yield entry.split(f"/{folder}/", 1)[1], archive.read(entry)
+
+
 def check_torchscript_code(path: Path) -> list[Found]:
     """The ops outside the allowlist that the archive's code names (read as text, never run)."""
     refused_ops = file_ops()
     found = []
-    with zipfile.ZipFile(path) as archive:
-        for entry in archive.namelist():
-            if "/code/" not in entry or not entry.endswith(".py"):
-                continue
-            source = archive.read(entry).decode("utf-8", "replace")
-            try:
-                tree = ast.parse(source)
-            except SyntaxError as exc:
-                found.append(Found("unreadable code", f"line {exc.lineno}", entry.split("/code/", 1)[1]))
-                continue
-            where = entry.split("/code/", 1)[1]
-            for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
-                for node in ast.walk(function):
-                    dotted = _dotted(node) if isinstance(node, ast.Attribute) else None
-                    refusal = dotted and _code_refusal(dotted, refused_ops)
-                    if refusal:
-                        found.append(Found(refusal, f"{function.name}, line {node.lineno}", where))
+    for where, data in _entries(path, "code", ".py"):
+        try:
+            tree = ast.parse(data.decode("utf-8", "replace"))
+        except SyntaxError as exc:
+            found.append(Found("unreadable code", f"line {exc.lineno}", where))
+            continue
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            for node in ast.walk(function):
+                dotted = _dotted(node) if isinstance(node, ast.Attribute) else None
+                refusal = dotted and _code_refusal(dotted, refused_ops)
+                if refusal:
+                    found.append(Found(refusal, f"{function.name}, line {node.lineno}", where))
     return found
 
 
@@ -144,17 +147,14 @@ def check_export(path: Path) -> list[Found]:
     """The nodes of a torch.export archive's graphs (models/*.json) whose target is outside the allowlist."""
     refused_ops = file_ops()
     found = []
-    with zipfile.ZipFile(path) as archive:
-        for entry in archive.namelist():
-            if "/models/" not in entry or not entry.endswith(".json"):
-                continue
-            try:
-                program = json.loads(archive.read(entry))
-            except ValueError:
-                found.append(Found("unreadable graph", entry.split("/", 1)[-1]))
-                continue
-            for node in _export_nodes(program):
-                target = str(node["target"])
-                if not _target_allowed(target, refused_ops):
-                    found.append(Found(target, str(node.get("name", "?")), entry.split("/", 1)[-1]))
+    for where, data in _entries(path, "models", ".json"):
+        try:
+            program = json.loads(data)
+        except ValueError:
+            found.append(Found("unreadable graph", f"models/{where}"))
+            continue
+        for node in _export_nodes(program):
+            target = str(node["target"])
+            if not _target_allowed(target, refused_ops):
+                found.append(Found(target, str(node.get("name", "?")), f"models/{where}"))
     return found
