@@ -55,7 +55,7 @@ def main() -> None:
     scratch, env = fresh_home("batch")
     targets = args.targets.split(",")
     entries = [{**manifest_entry(fetch.source(m, download=False), m.options), "name": m.name,
-                "to": [t for t in targets if t in m.targets], "runtime": "venv"} for m in models]
+                "to": [t for t in targets if t in (m.targets or targets)], "runtime": "venv"} for m in models]
     rows = []
     try:
         subprocess.run([MODELFERRY, "server", "start"], env=env, check=True, capture_output=True)

@@ -25,7 +25,7 @@ class ZooModel:
     members: dict[str, str]     # path inside the wheel -> sha256
     source: str                 # the path (under the model's folder) given to `modelferry convert`
     options: tuple[str, ...] = ()
-    targets: tuple[str, ...] = ("onnx", "tflite", "savedmodel", "tfjs")
+    targets: tuple[str, ...] = ()   # empty: every target the registry offers
     what: str = ""
     traits: tuple[str, ...] = field(default=())
     build: tuple[str, str] | None = None   # (runtime, script): made from the wheel's own code and weights
@@ -84,7 +84,6 @@ MODELS: tuple[ZooModel, ...] = (
              "silero_vad/data/silero_vad.onnx",
              ("--input-shape", "input:1,576", "--input-range", "input:-1,1", "--input-range", "state:0,0",
               "--bind", "sr=16000"),
-             targets=("onnx", "tflite", "savedmodel", "tfjs"),
              what="voice activity detector (ONNX, If branches)",
              traits=("int64 scalar input sr", "recurrent state [2, batch, 128]")),
     ZooModel("basic-pitch-savedmodel", BASIC_PITCH, PITCH_SAVEDMODEL, f"{PITCH_DIR}/nmp", AUDIO,

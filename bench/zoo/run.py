@@ -26,10 +26,13 @@ from pathlib import Path
 from bench.zoo import fetch
 from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
 from flows import server
+from stages import catalog
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "modelferry"
 RESULTS = REPO / "bench" / "results" / "zoo.md"
+# A model's targets in this order: ONNX first (the others start from its stages, cached by then).
+ORDER = ("onnx", "tflite", "savedmodel", "tfjs", "openvino", "ncnn", "mxnet", "caffe")
 
 
 @dataclass
@@ -181,7 +184,8 @@ def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", help="comma-separated names (default: all)")
-    parser.add_argument("--targets", help="comma-separated targets (default: each model's own list)")
+    parser.add_argument("--targets", help="comma-separated targets (default: each model's own list, else every "
+                                          "target the registry offers)")
     parser.add_argument("--runtime", default="venv")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--no-bare", action="store_true", help="do not time the bare converters")
@@ -190,6 +194,11 @@ def main() -> int:
     args = parser.parse_args()
     models = [BY_NAME[name] for name in args.models.split(",")] if args.models else list(MODELS)
     rows = []
+    every = [target for target in ORDER if target in catalog.TARGETS] + \
+        sorted(set(catalog.TARGETS) - set(ORDER))
+    out = args.out or (RESULTS if args.write else None)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
     # One Prefect server for every conversion (each model's home is cold, but its server need not be);
     # stopped at the end if this started it.
@@ -198,18 +207,15 @@ def main() -> int:
             os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
             bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
             cold: dict[str, float] = {}   # each stage's seconds in its cold run, for the model's later targets
-            for target in (args.targets.split(",") if args.targets else model.targets):
+            for target in (args.targets.split(",") if args.targets else model.targets or every):
                 row = convert(model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare,
                               cold)
                 print(f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
                       f"{row.reason} {row.divergence}", file=sys.stderr, flush=True)
                 rows.append(row)
-    text = table(rows)
-    print(text)
-    target = args.out or (RESULTS if args.write else None)
-    if target:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text + "\n")
+                if out:      # after every row: a run cut short keeps what it measured
+                    out.write_text(table(rows) + "\n")
+    print(table(rows))
     return 0
 
 
