@@ -70,7 +70,7 @@ def _bundles(request: ConvertRequest, steps: list[Step]) -> dict[str, Path | Non
     """Where each step's bundle is in the cache: the same keys the flow computed."""
     spec, _ = resolve_auto(RuntimeSpec(request.runtime))
     engine, cache = select(spec), BundleCache()
-    source = resolve(request.source, request.epoch).bundle(calibration=request.calibration, samples=request.samples)
+    source = resolve(request.source, dict(request.options)).bundle(calibration=request.calibration, samples=request.samples)
     found: dict[str, Path | None] = {}
     for step in steps:
         inputs = [found.get(i) for i in step.inputs] or [source]
@@ -86,9 +86,9 @@ def run_source(source: str, path: Path, input_shapes: dict[str, list[int]], targ
                runtime: str, out: Path) -> SourceRun:
     recorder = Recorder(source)
     progress.use(recorder)
-    request = ConvertRequest(source=path, name=f"{resolve(path, None).name}-{source}", input_shapes=input_shapes,
+    request = ConvertRequest(source=path, name=f"{resolve(path).name}-{source}", input_shapes=input_shapes,
                              targets=targets, out=str(out), runtime=runtime)   # one name per source format
-    made = plan(request, resolve(path, None).bundle_format)
+    made = plan(request, resolve(path).bundle_format)
     run = SourceRun(source, made, recorder.seconds, {})
     started = time.monotonic()
     try:

@@ -73,7 +73,7 @@ def main() -> None:
     try:
         model = scratch / "tiny.onnx"
         subprocess.run([python, "-c", TINY_ONNX, str(model)], check=True, env=runtime.environment("tf"))
-        source = resolve(model, None).bundle()
+        source = resolve(model).bundle()
 
         def stage(mode: str) -> None:
             os.environ[sandbox.SWITCH] = mode

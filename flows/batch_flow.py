@@ -23,7 +23,7 @@ def convert_entry(entry: Entry) -> Outcome:
     progress.model.set(entry.label)
     try:
         request, _ = resolve_remote(entry)
-        progress.model.set(request.name or resolve(request.source, request.epoch).name)
+        progress.model.set(request.name or resolve(request.source, dict(request.options)).name)
         result = convert(request)
     except ConversionError as exc:
         progress.reporter.note(f"{entry.label}: {exc}")

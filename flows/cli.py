@@ -289,7 +289,7 @@ def _print_plan(request) -> None:
     from flows.source import resolve
 
     try:
-        source = resolve(request.source, request.epoch)
+        source = resolve(request.source, dict(request.options))
         console.print(f"{source.name} ({source.format}) -> {', '.join(request.targets)}", markup=False)
         console.print(describe(plan(request, source.bundle_format)), markup=False)
     except ConversionError as exc:

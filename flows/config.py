@@ -94,11 +94,6 @@ class ConvertRequest(BaseModel):
             data["options"] = {**dict(data.get("options") or {}), **named}
         return data
 
-    @property
-    def epoch(self) -> int | None:
-        """MXNet sources: the checkpoint's epoch (the resolver of the source's files reads it)."""
-        return self.options.epoch
-
     @field_validator("targets")
     @classmethod
     def _known_targets(cls, targets: list[str]) -> list[str]:

@@ -49,7 +49,7 @@ def make_artifact(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
 
 @flow(name="convert", log_prints=False, persist_result=False)
 def convert(request: ConvertRequest) -> RunResult:
-    source = resolve(request.source, request.epoch)
+    source = resolve(request.source, dict(request.options))
     plan = make_plan(request, source.bundle_format)
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it

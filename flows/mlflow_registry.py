@@ -17,7 +17,7 @@ from pathlib import Path
 
 from flows.errors import ConversionError
 from flows.settings import home
-from flows.source import SINGLE_FILES
+from stages import catalog
 
 SCHEME = "models:/"
 TAG_PREFIX = "modelferry."
@@ -57,13 +57,13 @@ def parse(uri: str) -> Version:
 
 
 def find_model(root: Path, uri: str) -> Path:
-    """The one model file (or SavedModel folder) among a version's files."""
-    found = []
+    """The one model among a version's files: the file (or folder) a source format declares as the one that
+    names its model (stages/sources.py); files inside a model's folder are that model's."""
+    found: list[Path] = []
     for path in sorted(root.rglob("*")):
-        if path.name == "saved_model.pb":
-            found.append(path.parent)
-        elif path.name.endswith("-symbol.json") or (path.is_file() and path.suffix in SINGLE_FILES
-                                                    and not any(p.name == "variables" for p in path.parents)):
+        if any(path.is_relative_to(model) for model in found if model.is_dir()):
+            continue
+        if any(kind.is_entry(path) for kind in catalog.SOURCE_KINDS):
             found.append(path)
     if len(found) != 1:
         what = "no model file" if not found else f"several model files ({', '.join(p.name for p in found)})"

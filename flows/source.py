@@ -7,15 +7,14 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Mapping
 
 from flows import picture_folder
 from flows.cache import BundleCache
 from flows.errors import ConversionError
-from stages import catalog
+from stages import catalog, sources
 from stages.bundle import content_sha256, tree_sha256
-from stages.onnx import external
 
-PARAMS_RE = re.compile(r"^(?P<prefix>.+)-(?P<epoch>\d{4})\.params$")
 # File names that say nothing of the model (insightface's model-symbol.json, a SavedModel exported to
 # export/1/): in the store, the nearest folder above with a name of its own names the model instead.
 GENERIC_NAMES = {"model", "models", "saved_model", "savedmodel", "frozen_graph", "frozen_inference_graph", "graph",
@@ -76,91 +75,20 @@ class SourceFiles:
                     raise ConversionError("load", f"the {role} file is missing", file=str(path))
             return cache.put_source({**self.files, **extras}, manifest, known, beside=self.beside)
 
-def resolve_mxnet(path: Path, epoch: int | None) -> SourceFiles:
-    """Accept `prefix-symbol.json`, `prefix-NNNN.params`, or a prefix with --epoch."""
-    text = str(path)
-    if text.endswith("-symbol.json"):
-        prefix = Path(text[: -len("-symbol.json")])
-    elif match := PARAMS_RE.match(path.name):
-        prefix = path.with_name(match["prefix"])
-        epoch = int(match["epoch"]) if epoch is None else epoch
-    elif path.suffix in ("", ".") or not path.exists():
-        prefix = path
-    else:
-        raise ConversionError("load", "not an MXNet checkpoint: pass prefix-symbol.json, "
-                              "prefix-NNNN.params, or the prefix with --epoch", file=text)
-    symbol = Path(f"{prefix}-symbol.json")
-    if not symbol.is_file():
-        raise ConversionError("load", "the symbol file is missing", file=str(symbol))
-    if epoch is None:
-        found = sorted(prefix.parent.glob(f"{prefix.name}-[0-9][0-9][0-9][0-9].params"))
-        if len(found) != 1:
-            what = "no .params file beside it" if not found else \
-                f"several epochs ({', '.join(p.name for p in found)}); pick one with --epoch"
-            raise ConversionError("load", f"cannot tell which parameters to use: {what}", file=str(symbol))
-        params = found[0]
-    else:
-        params = Path(f"{prefix}-{epoch:04d}.params")
-    if not params.is_file():
-        raise ConversionError("load", "the parameters file is missing", file=str(params))
-    return SourceFiles(format="mxnet", name=store_name(symbol, prefix.name), files={"symbol": symbol, "params": params})
 
-
-def single_file(fmt: str, what: str):
-    """A resolver for a model that is one file (ONNX, Keras)."""
-    def resolve_file(path: Path, epoch: int | None) -> SourceFiles:
-        if not path.is_file():
-            raise ConversionError("load", f"the {what} file is missing", file=str(path))
-        return SourceFiles(format=fmt, name=store_name(path, path.stem), files={"model": path})
-    return resolve_file
-
-
-def resolve_onnx(path: Path, epoch: int | None) -> SourceFiles:
-    """An ONNX file, and the external data files it names (weights kept in a .bin beside it)."""
-    source = single_file("onnx", "ONNX")(path, epoch)
+def resolve(path: Path, options: Mapping[str, object] | None = None) -> SourceFiles:
+    """Which framework a source is in and which files make it, as the frameworks' registries declare
+    (stages/sources.py): told by its name, by its content where names collide, and by the options that pick
+    among its files (MXNet's --epoch)."""
     try:
-        source.beside = external.files(path, path.name)
-    except external.ExternalDataError as exc:
-        raise ConversionError("load", str(exc), file=str(path)) from None
-    return source
-
-
-def resolve_savedmodel(path: Path, epoch: int | None) -> SourceFiles:
-    if not (path / "saved_model.pb").is_file():
-        raise ConversionError("load", "a directory source must be a TF SavedModel (no saved_model.pb)",
-                              file=str(path))
-    return SourceFiles(format="savedmodel", name=store_name(path, path.resolve().name), files={"model": path})
-
-
-# How a source file's name tells its framework: suffix -> (format, what the user calls it).
-# A prefix without suffix is an MXNet checkpoint; a directory is a TF SavedModel.
-SINGLE_FILES = {".onnx": ("onnx", "ONNX"), ".keras": ("keras", "Keras"), ".h5": ("keras", "Keras"), ".hdf5": ("keras", "Keras"),
-                ".pb": ("graphdef", "frozen TF GraphDef"), ".tflite": ("tflite", "TFLite"),
-                ".pt": ("torchscript", "TorchScript"), ".pth": ("torchscript", "TorchScript"),
-                ".jit": ("torchscript", "TorchScript"), ".torchscript": ("torchscript", "TorchScript"),
-                ".pt2": ("torch-export", "torch.export")}
-RESOLVERS = {".json": resolve_mxnet, ".params": resolve_mxnet, "": resolve_mxnet,
-             **{suffix: single_file(fmt, what) for suffix, (fmt, what) in SINGLE_FILES.items()},
-             ".onnx": resolve_onnx}
+        kind = sources.choose(path, catalog.SOURCE_KINDS)
+        found = kind.files(path, dict(options or {}))
+    except sources.SourceError as exc:
+        raise ConversionError("load", exc.message, file=exc.file) from None
+    anchor = next(iter(found.files.values()))
+    return SourceFiles(format=kind.format, name=store_name(anchor, found.stem), files=found.files,
+                       beside=found.beside)
 
 
 def known_sources() -> str:
-    singles = {}
-    for suffix, (_, what) in SINGLE_FILES.items():
-        singles.setdefault(what, []).append(suffix)
-    files = "; ".join(f"{what} ({', '.join(suffixes)})" for what, suffixes in singles.items())
-    return (f"MXNet checkpoints (prefix-symbol.json, prefix-NNNN.params); {files}; "
-            f"and TF SavedModel directories")
-
-
-def resolve(path: Path, epoch: int | None) -> SourceFiles:
-    """Which framework a source is in, told by its file name (or a SavedModel's directory)."""
-    if path.is_dir():
-        return resolve_savedmodel(path, epoch)
-    suffix = path.suffix if path.suffix in RESOLVERS else ("" if not path.exists() else path.suffix)
-    try:
-        resolver = RESOLVERS[suffix]
-    except KeyError:
-        raise ConversionError("load", f"modelferry does not read {suffix!r} files; sources are "
-                              f"{known_sources()}", file=str(path)) from None
-    return resolver(path, epoch)
+    return sources.described(catalog.SOURCE_KINDS)

@@ -3,7 +3,7 @@
 Each framework's folder declares its rows in `stages/<framework>/registry.py`: `IMPLS` (which stage of
 the DAG an implementation serves, which runtime image it runs in, which module holds its `run()`, which
 bundle formats it reads and writes, and for validate rows the module that runs the artifact), and the
-`SOURCES` and `TARGETS` it answers. The CLI's --help, the planner and the stage entry point all read the
+`SOURCES` (how their files are recognised: stages/sources.py) and `TARGETS` it answers. The CLI's --help, the planner and the stage entry point all read the
 table gathered here; adding a framework is adding a folder.
 
 Pure Python on purpose: the orchestrator imports it without any framework. Inside a stage's runtime
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from stages.impl import Impl
 from stages.options import Option
+from stages.sources import Source
 
 STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose")
 REGISTRY = "registry"
@@ -50,14 +51,14 @@ def _options(module, name: str, taken: dict[str, str]) -> list[Declared]:
     for option in getattr(module, "OPTIONS", ()):
         if option.name in taken:
             raise ValueError(f"{name} declares option {option.name}, already declared by {taken[option.name]}")
-        declared.append(Declared(option, name, tuple(getattr(module, "SOURCES", {}))))
+        declared.append(Declared(option, name, tuple(source.format for source in getattr(module, "SOURCES", ()))))
     return declared
 
 
 def _gather():
     impls: list[Impl] = []
     targets: dict[str, str] = {}
-    sources: dict[str, str] = {}
+    sources: list[Source] = []
     homes: dict[tuple[str, str], str] = {}
     options: list[Declared] = []
     for name in registries():
@@ -68,15 +69,20 @@ def _gather():
             homes[impl.key] = name
             impls.append(impl)
         targets.update(getattr(module, "TARGETS", {}))
-        sources.update(getattr(module, "SOURCES", {}))
+        for source in getattr(module, "SOURCES", ()):
+            if source.format in {known.format for known in sources}:
+                raise ValueError(f"{name} declares source {source.format}, already declared by another registry")
+            sources.append(source)
         options += _options(module, name, {d.option.name: d.registry for d in options})
-    return tuple(impls), targets, sources, homes, tuple(options)
+    return tuple(impls), targets, tuple(sources), homes, tuple(options)
 
 
 # IMPLS: every row. TARGETS: what a user names with --to -> the bundle format that answers it.
+# SOURCE_KINDS: how each source format's files are recognised (stages/sources.py), in registry order.
 # SOURCES: a source format's name -> the bundle format its load stage reads.
 # OPTIONS: every framework's own options (stages/options.py), in registry order.
-IMPLS, TARGETS, SOURCES, _HOMES, OPTIONS = _gather()
+IMPLS, TARGETS, SOURCE_KINDS, _HOMES, OPTIONS = _gather()
+SOURCES = {source.format: source.bundle for source in SOURCE_KINDS}
 _BY_KEY = {impl.key: impl for impl in IMPLS}
 
 

@@ -15,6 +15,7 @@ from flows.plan import plan
 from stages import catalog
 from stages.impl import Impl
 from stages.options import Option
+from stages.sources import Source
 
 from tests.conftest import run_cli
 
@@ -108,7 +109,7 @@ def test_converter_options_apply_wherever_a_route_has_the_converter():
 def test_a_new_frameworks_options_are_gathered_from_its_registry():
     """What the catalog does with a registry module: its options with its sources, refusing a name taken."""
     module = SimpleNamespace(IMPLS=(Impl("load", "demo", "tf", "stages.demo.load", ("demo-file",), "demo", "x"),),
-                             SOURCES={"demo": "demo-file"},
+                             SOURCES=(Source("demo", "demo-file", "Demo", ("*.demo",)),),
                              OPTIONS=(Option("demo_level", "int", "how much", stages=("load",)),))
     declared, = catalog._options(module, "stages.demo.registry", {})
     assert (declared.framework, declared.sources, declared.option.cli_flag) == ("demo", ("demo",), "--demo-level")

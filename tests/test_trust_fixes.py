@@ -160,3 +160,26 @@ def test_every_artifact_carries_the_models_own_names(env, cases, tmp_path):
         names = json.loads(named.stdout.strip().splitlines()[-1])
         assert {"left", "right"} <= set(names["outputs"]), (artifact["target"], names)
         assert "features" in names["inputs"], (artifact["target"], names)
+
+
+def test_an_s3_source_brings_the_external_data_its_onnx_names(env, cases, tmp_path, moto_server):
+    """The .onnx names weights/w.bin: fetched with it (its format says so), nothing else of the folder."""
+    import boto3
+
+    endpoint = moto_server()
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket="incoming")
+    s3.upload_file(str(cases / "external" / "model.onnx"), "incoming", "ext/model.onnx")
+    s3.upload_file(str(cases / "external" / "weights" / "w.bin"), "incoming", "ext/weights/w.bin")
+    s3.put_object(Bucket="incoming", Key="ext/unrelated.bin", Body=b"not the model's")
+    out = tmp_path / "out"
+    result = run_cli(env, "convert", "s3://incoming/ext/model.onnx", "--to", "onnx", "--out", str(out),
+                     "--s3-endpoint-url", endpoint)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_report(latest_run(out, "ext"))
+    assert list(report["source"]["beside"]) == ["weights/w.bin"] and report["artifacts"][0]["published"]
+    downloads = Path(env["MODELFERRY_HOME"]) / "downloads"
+    fetched = {p.relative_to(p.parents[1]).as_posix() for p in downloads.glob("*/files/**/*") if p.is_file()}
+    assert "files/model.onnx" in fetched and "weights/w.bin" in {f.split("files/")[-1] for f in fetched}
+    assert not any(f.endswith("unrelated.bin") for f in fetched)

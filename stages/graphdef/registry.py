@@ -1,5 +1,6 @@
 """Frozen TF GraphDefs: to a SavedModel (then TF's own TFLite) or to ONNX."""
 from stages.impl import Impl
+from stages.sources import Source
 from stages.options import Option
 
 IMPLS = (
@@ -10,7 +11,8 @@ IMPLS = (
     Impl("export", "graphdef", "tf", "stages.graphdef.export", ("graphdef",), "onnx",
          "frozen GraphDef -> ONNX (tf2onnx)"),
 )
-SOURCES = {"graphdef": "graphdef-file"}
+SOURCES = (Source("graphdef", "graphdef-file", "frozen TF GraphDef", ("*.pb",),
+                  sniff=lambda path: path.name != "saved_model.pb"),)
 OPTIONS = (
     Option("graph_inputs", "names", "Frozen GraphDef sources: input placeholder names, comma-separated (default: "
            "every Placeholder).", stages=("load",), flag="--inputs"),

@@ -1,5 +1,6 @@
 """Keras models: read in safe mode, exported to ONNX, or to TFLite and SavedModel by TF itself."""
 from stages.impl import Impl
+from stages.sources import Source
 
 IMPLS = (
     Impl("load", "keras", "tf", "stages.keras.load", ("keras-file",), "keras",
@@ -11,4 +12,4 @@ IMPLS = (
     Impl("emit", "keras-savedmodel", "tf", "stages.keras.savedmodel", ("keras",), "savedmodel",
          "Keras -> TF SavedModel with Keras' export()"),
 )
-SOURCES = {"keras": "keras-file"}
+SOURCES = (Source("keras", "keras-file", "Keras", ("*.keras", "*.h5", "*.hdf5")),)

@@ -1,6 +1,8 @@
 """MXNet: checkpoints read, repaired by graph surgery and exported to ONNX; and MXNet as a target, emitted
 from ONNX op by op and run in MXNet."""
 from stages.impl import Impl
+from stages.mxnet import source
+from stages.sources import PREFIX, Source
 from stages.options import Option
 
 IMPLS = (
@@ -15,7 +17,10 @@ IMPLS = (
     Impl("validate", "mxnet", "mxnet", "stages.validate.stage", ("mxnet-model",), "parity",
          "MXNet checkpoint in MXNet (inference mode) against the source's golden outputs", runner="stages.mxnet.runner"),
 )
-SOURCES = {"mxnet": "mxnet-checkpoint"}
+SOURCES = (Source("mxnet", "mxnet-checkpoint", "MXNet checkpoint", ("*-symbol.json", "*.params", PREFIX),
+                  shown="prefix-symbol.json + prefix-NNNN.params, or the prefix with --epoch",
+                  entries=("*-symbol.json",), sniff=source.sniff, resolve=source.resolve,
+                  companions=source.companions, options=("epoch",)),)
 OPTIONS = (
     Option("epoch", "int", "Checkpoint epoch when SOURCE is a prefix."),
     Option("strip_preprocess", "flag", "Remove baked-in mean/scale ops after the inputs; recorded in the report.",

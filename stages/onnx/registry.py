@@ -1,5 +1,7 @@
 """ONNX: a source, the IR every route goes through, and a target run in ONNX Runtime."""
 from stages.impl import Impl
+from stages.onnx import source
+from stages.sources import Source
 from stages.options import ANY, Option
 
 IMPLS = (
@@ -11,7 +13,7 @@ IMPLS = (
     Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
          "ONNX in ONNX Runtime against the source's golden outputs", runner="stages.onnx.runner"),
 )
-SOURCES = {"onnx": "onnx-file"}
+SOURCES = (Source("onnx", "onnx-file", "ONNX", ("*.onnx",), resolve=source.resolve, companions=source.companions),)
 TARGETS = {"onnx": "onnx"}
 OPTIONS = (
     Option("simplify", "flag", "ONNX sources: simplify with onnxsim first.", stages=("load",)),

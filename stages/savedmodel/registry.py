@@ -1,5 +1,7 @@
 """TF SavedModels: a source (to ONNX, or to TFLite by TF itself) and a target run in TensorFlow."""
 from stages.impl import Impl
+from stages.savedmodel import source
+from stages.sources import FOLDER, Source
 from stages.options import Option
 
 IMPLS = (
@@ -12,7 +14,8 @@ IMPLS = (
     Impl("validate", "savedmodel", "tf", "stages.validate.stage", ("savedmodel",), "parity",
          "TF SavedModel in TensorFlow against the source's golden outputs", runner="stages.savedmodel.runner"),
 )
-SOURCES = {"savedmodel": "savedmodel-dir"}
+SOURCES = (Source("savedmodel", "savedmodel-dir", "TF SavedModel", (FOLDER, source.PROTO), shown="a folder with saved_model.pb",
+                  entries=(FOLDER,), sniff=source.sniff, resolve=source.resolve),)
 TARGETS = {"savedmodel": "savedmodel"}
 OPTIONS = (
     Option("signature", "text", "TF SavedModel sources: the signature (default serving_default).",

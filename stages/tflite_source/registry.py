@@ -1,5 +1,6 @@
 """Float TFLite files as a source: to ONNX, or taken as the TFLite artifact as they are."""
 from stages.impl import Impl
+from stages.sources import Source
 
 IMPLS = (
     Impl("load", "tflite", "tf", "stages.tflite_source.load", ("tflite-file",), "tflite-source",
@@ -9,4 +10,4 @@ IMPLS = (
     Impl("emit", "tflite-as-is", "tf", "stages.tflite_source.as_is", ("tflite-source",), "tflite",
          "a TFLite source as the TFLite artifact, validated, not converted", quantizable=False),
 )
-SOURCES = {"tflite": "tflite-file"}
+SOURCES = (Source("tflite", "tflite-file", "TFLite", ("*.tflite",)),)

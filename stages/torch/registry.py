@@ -1,5 +1,6 @@
 """PyTorch archives (TorchScript, torch.export), read without unpickling, exported to ONNX."""
 from stages.impl import Impl
+from stages.sources import Source
 from stages.options import Option
 
 IMPLS = (
@@ -10,7 +11,8 @@ IMPLS = (
     Impl("export", "torch", "torch", "stages.torch.export", ("torchscript", "torch-export"), "onnx",
          "PyTorch -> ONNX (torch.onnx.export, dynamo)"),
 )
-SOURCES = {"torchscript": "torchscript-file", "torch-export": "torch-export-file"}
+SOURCES = (Source("torchscript", "torchscript-file", "TorchScript", ("*.pt", "*.pth", "*.jit", "*.torchscript")),
+           Source("torch-export", "torch-export-file", "torch.export", ("*.pt2",)))
 OPTIONS = (
     Option("input_dtype", "pairs", "TorchScript sources: an input's dtype, which TorchScript does not record "
            "(name:int64, repeated; default float32, or the dtype of the --samples/--calibration array of that name).",
