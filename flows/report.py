@@ -92,7 +92,8 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "model": model,
-        "source": source,
+        # how the load stage read the source, where it chose (a checkpoint's frozen outputs, a SavedModel's tags)
+        "source": {**source, "read": trunk["read"]} if trunk.get("read") else source,
         "artifacts": artifacts,
         "failed_targets": failed,
         "surgery": surgery or {},

@@ -124,6 +124,8 @@ def choose(path: Path, sources) -> Source:
     if len(named) > 1:
         sniffed = [source for source in named if source.sniff is not None and source.sniff(path)]
         named = sniffed or [source for source in named if source.sniff is None]
+        if not named and not path.exists():
+            raise SourceError("no such file or folder", path)
         if not named:
             raise SourceError(f"not a model modelferry reads: it is neither "
                               f"{' nor '.join(s.help for s in sources if s.answers(path))}", path)

@@ -34,7 +34,7 @@ def test_a_savedmodel_is_its_folder_or_its_saved_model_pb(tmp_path):
     for pointed in (tmp_path / "sm", tmp_path / "sm" / "saved_model.pb"):
         found = resolve(pointed)
         assert (found.format, found.files, found.name) == ("savedmodel", {"model": tmp_path / "sm"}, "sm")
-    with pytest.raises(ConversionError, match="no saved_model.pb"):
+    with pytest.raises(ConversionError, match="neither TF1 checkpoint .* nor TF SavedModel"):
         resolve(touch(tmp_path / "empty" / "notes.txt").parent)
 
 

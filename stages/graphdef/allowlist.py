@@ -48,11 +48,12 @@ TruncateDiv Unique UniqueWithCounts Unpack UnsortedSegmentMax UnsortedSegmentMin
 UnsortedSegmentSum Where While ZerosLike
 """.split())
 
-# What TF writes into graphs itself: function calls, resource variables and their reads, in-memory tensor
+# What TF writes into graphs itself: function calls, resource and TF1 ref variables, in-memory tensor
 # lists and arrays, TF1 control flow, Keras' shape asserts, and the kernels Grappler fuses.
 PLUMBING = frozenset("""
 StatefulPartitionedCall PartitionedCall Case StatelessCase VarHandleOp ReadVariableOp AssignVariableOp
 AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp DisableCopyOnRead Assert Snapshot PreventGradient
+VariableV2 Variable Assign AssignAdd AssignSub IsVariableInitialized
 Switch Merge Enter Exit NextIteration LoopCond RefSwitch RefMerge RefEnter RefExit RefNextIteration ControlTrigger
 EmptyTensorList TensorListPushBack TensorListPopBack TensorListElementShape TensorListConcatV2 TensorListSplit
 TensorListScatterIntoExistingList TensorListGather TensorListScatterV2 TensorListFromTensor
@@ -136,13 +137,17 @@ def check_graph(graph, saver_roots: frozenset[str] = frozenset(), served_roots: 
     only it depends on (none that a signature or the init op, `served_roots`, also needs) and in the
     functions only those nodes call."""
     library = {function.signature.name: function for function in graph.library.function}
-    saver = _ancestors(graph, set(saver_roots)) - _ancestors(graph, set(served_roots))
+    served = _ancestors(graph, set(served_roots))
+    saver = _ancestors(graph, set(saver_roots)) - served
+    # A SavedModel runs only what its signatures, its init op and its saver need: a TF1 training graph's
+    # optimizer and summaries are never run, and not judged. A frozen graph (no roots) is judged whole.
+    runs = (served | saver) if served_roots else {node.name for node in graph.node}
     saver_calls = [f for node in graph.node if node.name in saver for f in _called(node.attr)]
-    other_calls = [f for node in graph.node if node.name not in saver for f in _called(node.attr)]
+    other_calls = [f for node in graph.node if node.name not in saver for f in _called(node.attr)]   # all, strictly
     strict = _reachable(other_calls, library)
     saver_only = _reachable(saver_calls, library) - strict
-    found = [Found(node.op, node.name) for node in graph.node
-             if node.op not in ALLOWED and not (node.name in saver and node.op in SAVER)]
+    found = [Found(node.op, node.name) for node in graph.node if node.name in runs
+             and node.op not in ALLOWED and not (node.name in saver and node.op in SAVER)]
     for name, function in library.items():
         allowed = ALLOWED | SAVER if name in saver_only else ALLOWED
         found += [Found(node.op, node.name, f"function {name}") for node in function.node_def

@@ -5,8 +5,6 @@ in the graph; the bundle's input and output names are those node names.
 """
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 
 from stages import feeding, samples as samples_lib
@@ -43,9 +41,15 @@ def evaluate(fn, feeds: dict[str, np.ndarray], inputs: list[dict], outputs: list
 
 
 def run(ctx: StageContext) -> dict:
+    path, name = ctx.source.file("model"), ctx.user_file_name("model")
+    return from_graph(ctx, read(path, name), name, path.read_bytes())
+
+
+def from_graph(ctx: StageContext, graph, name: str, data: bytes, read: dict | None = None) -> dict:
+    """The bundle of a frozen graph (`data`, parsed as `graph`): its ops checked, its inputs and outputs
+    found or named, the golden outputs TF computes on the samples. `read`: how the source was read, for
+    the report."""
     source = ctx.source
-    path, name = source.file("model"), ctx.user_file_name("model")
-    graph = read(path, name)
     trust = check(graph, name, bool(ctx.option("trust_custom_code")))
     input_names, output_names = endpoints(graph, name, ctx.option("graph_inputs", []),
                                           ctx.option("graph_outputs", []))
@@ -63,10 +67,11 @@ def run(ctx: StageContext) -> dict:
                              f"{str(exc).splitlines()[0]}") from None
     golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name, info)
     files.update(written)
-    shutil.copyfile(path, ctx.out / "model.pb")
+    (ctx.out / "model.pb").write_bytes(data)
     files["model"] = "model.pb"
     return {"format": "graphdef", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
             "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names, "trust": trust},
+            **({"read": read} if read else {}),
             "noise_floor": floor, "samples_info": info}

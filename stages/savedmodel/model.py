@@ -8,8 +8,9 @@ from stages.graphdef import allowlist
 from stages.trust.policy import verdict
 
 
-def meta_graph(path: Path, name: str):
-    """The serving meta graph of saved_model.pb, parsed (no op runs): the one tagged `serve`, else the first."""
+def meta_graph(path: Path, name: str, tags: list[str] | None = None):
+    """The meta graph of saved_model.pb, parsed (no op runs): the one of the tag set `tags`, else the one
+    tagged `serve`, else the only one."""
     from google.protobuf.message import DecodeError
     from tensorflow.core.protobuf import saved_model_pb2
 
@@ -20,14 +21,28 @@ def meta_graph(path: Path, name: str):
         raise StageError(f"{name} is not a readable TF SavedModel: its saved_model.pb does not parse ({exc})") from None
     if not saved.meta_graphs:
         raise StageError(f"{name} is not a readable TF SavedModel: its saved_model.pb holds no graph")
+    sets = [sorted(m.meta_info_def.tags) for m in saved.meta_graphs]
+    if tags:
+        chosen = [m for m in saved.meta_graphs if sorted(m.meta_info_def.tags) == sorted(tags)]
+        if not chosen:
+            raise StageError(f"{name} has no meta graph tagged {','.join(tags)}; its tag sets are {sets} "
+                             f"(choose one with --tags)")
+        return chosen[0]
     tagged = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags]
+    if not tagged and len(saved.meta_graphs) > 1:
+        raise StageError(f"{name} has no meta graph tagged serve; its tag sets are {sets} (choose one with --tags)")
     return (tagged or list(saved.meta_graphs))[0]
 
 
-def check(path: Path, name: str, trusted: bool) -> dict:
+def tag_set(path: Path, name: str, tags: list[str] | None = None) -> list[str]:
+    """The tags of the meta graph that is read."""
+    return sorted(meta_graph(path, name, tags).meta_info_def.tags)
+
+
+def check(path: Path, name: str, trusted: bool, tags: list[str] | None = None) -> dict:
     """Every op of the SavedModel's graph and functions on TF's allowlist (unless trusted), and its weights
     there; returns what the trust policy recorded."""
-    graph = meta_graph(path, name)
+    graph = meta_graph(path, name, tags)
     record = verdict(allowlist.check_saved_model(graph), name, trusted)
     variables = any(node.op in ("VarHandleOp", "VariableV2") for node in graph.graph_def.node)
     if variables and not (Path(path) / "variables" / "variables.index").is_file():
@@ -36,11 +51,11 @@ def check(path: Path, name: str, trusted: bool) -> dict:
     return record
 
 
-def signature(path, name: str, key: str):
+def signature(path, name: str, key: str, tags: list[str] | None = None):
     import tensorflow as tf
 
     try:
-        loaded = tf.saved_model.load(str(path))
+        loaded = tf.saved_model.load(str(path), tags=tags or None)
     except Exception as exc:   # TF raises many types for a damaged SavedModel (IndexError for variables cut short)
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
         raise StageError(f"{name} is not a readable TF SavedModel: {type(exc).__name__}: "

@@ -20,4 +20,6 @@ TARGETS = {"savedmodel": "savedmodel"}
 OPTIONS = (
     Option("signature", "text", "TF SavedModel sources: the signature (default serving_default).",
            stages=("load",)),   # the load stage records it; the stages after it read the manifest
+    Option("tags", "names", "TF SavedModel sources: the tag set of the meta graph to read, comma-separated "
+           "(default serve, else the only one; a TF1 model's train, eval …).", stages=("load",)),
 )
