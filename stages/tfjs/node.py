@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from stages.errors import StageError
-from stages.tfjs.graph import read_model_json
+from stages.tfjs.graph import MODEL_JSON, TensorSpec, read_model_json
 
 RUN_JS = Path(__file__).with_name("run.js")
 DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
@@ -26,14 +26,18 @@ TIMEOUT_S = 900
 class NodeGraphModel:
     """Callable like the other runners' models: {input name: array} -> {output name: array}."""
 
-    def __init__(self, model_dir: Path):
-        self.model_dir = model_dir
+    def __init__(self, model_dir: Path, inputs: dict[str, TensorSpec] | None = None,
+                 outputs: list[str] | None = None, model_json: str = MODEL_JSON):
+        """`inputs`/`outputs`: the graph's nodes to feed and fetch, where model.json's signature does not
+        say (a source's model.json, named as its user named it: `model_json`)."""
+        self.model_dir, self.model_json = model_dir, model_json
         self.node = shutil.which("node")
         if not self.node:
             raise StageError(f"{model_dir.name} runs in Node.js, but this runtime has no `node` on PATH")
-        model = read_model_json(model_dir)
-        self.inputs = model.inputs
-        self.outputs = list(model.outputs)
+        if inputs is None or outputs is None:
+            model = read_model_json(model_dir)
+            inputs, outputs = model.inputs, list(model.outputs)
+        self.inputs, self.outputs = inputs, list(outputs)
 
     @property
     def dynamic_batch(self) -> bool:
@@ -46,7 +50,8 @@ class NodeGraphModel:
         """Each run's outputs, from one Node.js process."""
         with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
             work = Path(tmp)
-            request = {"model": str(self.model_dir), "out": str(work), "outputs": self.outputs, "runs": []}
+            request = {"model": str(self.model_dir), "json": self.model_json, "out": str(work),
+                       "outputs": self.outputs, "runs": []}
             for run, feeds in enumerate(runs):
                 specs = {}
                 for index, (name, value) in enumerate(feeds.items()):
@@ -71,4 +76,5 @@ class NodeGraphModel:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
             reason = reasons[-1] if reasons else (lines[-1] if lines else f"node exited with {done.returncode}")
-            raise StageError(f"{self.model_dir.name}/model.json does not run in Node.js (@tensorflow/tfjs): {reason}")
+            raise StageError(f"{self.model_dir.name}/{self.model_json} does not run in Node.js (@tensorflow/tfjs): "
+                             f"{reason}")

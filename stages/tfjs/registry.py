@@ -1,7 +1,12 @@
-"""TFJS graph models: converted from a SavedModel, quantized, and run in Node.js."""
+"""TFJS graph models: a source (rebuilt as a frozen GraphDef, golden outputs from Node.js), and a target
+converted from a SavedModel, quantized, and run in Node.js."""
 from stages.impl import Impl
+from stages.sources import Source
+from stages.tfjs import source
 
 IMPLS = (
+    Impl("load", "tfjs", "tfjs", "stages.tfjs.load", ("tfjs-model",), "graphdef",
+         "TFJS graph model (model.json + shards): golden outputs from Node.js; rebuilt as a frozen GraphDef"),
     Impl("emit", "tfjs", "tfjs", "stages.tfjs.emit", ("savedmodel",), "tfjs",
          "TF SavedModel -> TFJS graph model (tensorflowjs_converter)"),
     Impl("quantize", "tfjs", "tfjs", "stages.tfjs.quantize", ("tfjs",), "tfjs",
@@ -11,3 +16,5 @@ IMPLS = (
          runner="stages.tfjs.runner"),
 )
 TARGETS = {"tfjs": "tfjs"}
+SOURCES = (Source("tfjs", "tfjs-model", "TFJS graph model", ("*.json",), shown="model.json + its weight shards",
+                  sniff=source.sniff, resolve=source.resolve, companions=source.companions),)

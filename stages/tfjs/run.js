@@ -2,7 +2,7 @@
 //
 //   node run.js REQUEST.json
 //
-// REQUEST.json: {"model": "<dir with model.json>", "out": "<dir>",
+// REQUEST.json: {"model": "<dir with model.json>", "json": "<its name, default model.json>", "out": "<dir>",
 //                "runs": [{"<signature input>": {"file": "x.bin", "dtype": "float32", "shape": [..]}}, ...],
 //                "outputs": ["<signature output>", ...]}
 // Input files hold the tensor's values, little-endian, row-major. The weights are read from
@@ -32,8 +32,8 @@ function readWeights(modelDir) {
   };
 }
 
-async function loadModel(modelDir) {
-  const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+async function loadModel(modelDir, jsonName) {
+  const json = JSON.parse(fs.readFileSync(path.join(modelDir, jsonName || 'model.json'), 'utf8'));
   const artifacts = await tf.io.getModelArtifactsForJSON(json, readWeights(modelDir));
   return tf.loadGraphModel(tf.io.fromMemory(artifacts));
 }
@@ -50,7 +50,7 @@ async function main(requestPath) {
   const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
   const dir = path.dirname(requestPath);
   await tf.setBackend('cpu');
-  const model = await loadModel(request.model);
+  const model = await loadModel(request.model, request.json);
   const all = [];
   for (let run = 0; run < request.runs.length; run++) {
     const inputs = {};

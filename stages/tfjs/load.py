@@ -1,0 +1,72 @@
+"""load/tfjs: a TFJS graph model (model.json + its weight shards).
+
+The graph is rebuilt as a frozen TF GraphDef (stages/tfjs/rebuild.py) and checked against TF's allowlist
+before anything runs; the golden outputs come from Node.js running the user's own model.json with
+@tensorflow/tfjs, as the model's users run it. The bundle is a frozen GraphDef: every GraphDef route
+(tf2onnx, TF's SavedModel and TFLite) starts from it, and each is held to Node's outputs.
+"""
+from __future__ import annotations
+
+from stages import feeding, samples as samples_lib
+from stages.context import StageContext
+from stages.errors import StageError
+from stages.graphdef.load import signature
+from stages.graphdef.model import check, endpoints, placeholder
+from stages.tfjs import rebuild
+from stages.tfjs.graph import TensorSpec
+from stages.tfjs.node import NodeGraphModel
+
+TOOLS = ("tensorflow-cpu", "numpy", "@tensorflow/tfjs")
+# A Placeholder's dtype -> what @tensorflow/tfjs computes it in (it has no uint8 tensors: int32 holds them).
+NODE_DTYPES = {"float32": "float32", "int32": "int32", "uint8": "int32", "bool": "bool"}
+
+
+def _node(tensor: str) -> str:
+    return tensor.split(":")[0]
+
+
+def ends(model: dict, graph, name: str) -> tuple[list[str], list[str]]:
+    """Inputs and outputs: the signature's (by node name), else the Placeholders and the one end node."""
+    declared = model.get("signature") or model.get("userDefinedMetadata", {}).get("signature") or {}
+    if declared.get("inputs") and declared.get("outputs"):
+        return ([_node(info.get("name", key)) for key, info in declared["inputs"].items()],
+                [_node(info.get("name", key)) for key, info in declared["outputs"].items()])
+    return endpoints(graph, name, [], [])
+
+
+def run(ctx: StageContext) -> dict:
+    source = ctx.source
+    path, name = source.file("model"), ctx.user_file_name("model")
+    model = rebuild.read(path, name)
+    graph = rebuild.graph_def(model, path.parent, name)
+    trust = check(graph, name, bool(ctx.option("trust_custom_code")))
+    input_names, output_names = ends(model, graph, name)
+    inputs = signature(graph, input_names, ctx.option("input_shapes", {}), name)
+    samples_lib.check_described(ctx.config, inputs, name)
+    unfed = [spec for spec in inputs if spec["dtype"] not in NODE_DTYPES]
+    if unfed:
+        raise StageError(f"input {unfed[0]['name']!r} of {name} is {unfed[0]['dtype']}, which @tensorflow/tfjs "
+                         f"cannot take (it takes {', '.join(NODE_DTYPES)})")
+    feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
+    batched = all((placeholder(graph, n)[0] or [None])[0] is None for n in input_names)
+    node = NodeGraphModel(path.parent, {spec["name"]: TensorSpec(spec["name"], NODE_DTYPES[spec["dtype"]], None)
+                                        for spec in inputs}, output_names, model_json=path.name)
+
+    def golden_of(f: dict) -> dict:
+        runs = list(feeding.runs(f, inputs, batched))
+        outputs = iter(node.run_many(runs))
+        return feeding.run_all(lambda _: next(outputs), f, inputs, batched)
+
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name, info)
+    files.update(written)
+    (ctx.out / "model.pb").write_bytes(graph.SerializeToString())
+    files["model"] = "model.pb"
+    quantized = sorted({w["quantization"]["dtype"] for group in model.get("weightsManifest", [])
+                        for w in group.get("weights", []) if w.get("quantization")})
+    return {"format": "graphdef", "files": files, "inputs": inputs,
+            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
+            "source": source.manifest.get("source", {}), "precision": "fp32",
+            "metrics": {"nodes": len(graph.node), "inputs": input_names, "outputs": output_names, "trust": trust},
+            "read": {"rebuilt": "frozen GraphDef", "golden": "Node.js @tensorflow/tfjs", "nodes": len(graph.node),
+                     "quantized_weights": quantized},
+            "noise_floor": floor, "samples_info": info}
