@@ -136,7 +136,8 @@ def _with_framework_options(command):
 @app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
 @_with_framework_options
 def convert(
-    source: Path = typer.Argument(..., help=f"The model: {known_sources()}."),
+    source: str = typer.Argument(..., help=f"The model: {known_sources()}; or s3://bucket/key (its companion "
+                                           "files come with it), or models:/name/version (MLflow)."),
     to: str = typer.Option("onnx,tflite", "--to", help=f"Targets, comma-separated: {', '.join(catalog.TARGETS)}."),
     quantize: Optional[str] = typer.Option(None, help="Quantized variants, comma-separated: " + "; ".join(
         f"{t}: {', '.join(catalog.quantize_modes(t))}" for t in catalog.TARGETS if catalog.quantize_modes(t)) + "."),
@@ -182,6 +183,7 @@ def convert(
     **framework,   # each framework's own options (stages/<fw>/registry.py): see _with_framework_options
 ):
     from flows.options import error_messages, request_from_options
+    from flows.remote import fetch, is_remote
 
     try:
         request = request_from_options({**locals(), **framework})
@@ -190,10 +192,20 @@ def convert(
             console.print(f"[red]error:[/] {escape(message)}")
         raise typer.Exit(2)
 
+    from flows.errors import ConversionError
+
+    if is_remote(source):   # fetched once (kept by ETag), then converted like a local file
+        try:
+            fetched = fetch(source, request.s3_endpoint_url)
+        except ConversionError as exc:
+            console.print(f"[red]error:[/] {escape(str(exc))}")
+            console.print("[red]nothing was published[/]")
+            raise typer.Exit(1)
+        request = request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
+                                             "name": request.name or fetched.name})
     if show_plan:
         _print_plan(request)
         return
-    from flows.errors import ConversionError
 
     try:
         with _engine(verbose):
