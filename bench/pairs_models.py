@@ -33,6 +33,8 @@ MODELS = (
     SourceModel("keras", "tf", "mobilenetv2.keras"),
     SourceModel("savedmodel", "tf", "mobilenetv2_savedmodel"),
     SourceModel("graphdef", "tf", "mobilenetv2.pb"),
+    SourceModel("tf-checkpoint", "tf", "mobilenetv2_ckpt"),
+    SourceModel("tfjs", "tfjs", "mobilenetv2/model.json"),
     SourceModel("tflite", "tf", "mobilenetv2.tflite"),
     SourceModel("torchscript", "torch", "mobilenetv2.pt", {"image": [1, 3, 224, 224]}),
     SourceModel("torch-export", "torch", "mobilenetv2.pt2"),

@@ -6,7 +6,8 @@ ops, the original node's name kept on the last one so its readers are unchanged:
 - `_FusedConv2D`, `FusedDepthwiseConv2dNative`, `_FusedMatMul`: the op, then BiasAdd, then the activation
   (Relu, Relu6, Elu, Sigmoid, Tanh, LeakyRelu with its alpha, Prelu with its alpha input);
 - `Prelu(x, alpha)`: Relu(x) - alpha * Relu(-x).
-Parsing runs nothing; the result is checked against TF's allowlist like any frozen graph.
+TF's private attributes (`_input_shapes` …) are dropped. Parsing runs nothing; the result is checked
+against TF's allowlist like any frozen graph.
 """
 from __future__ import annotations
 
@@ -155,6 +156,8 @@ def graph_def(model: dict, folder: Path, name: str):
         return made
 
     for node in parsed.node:
+        for key in [key for key in node.attr if key.startswith("_")]:
+            del node.attr[key]   # TF's private attributes (the converter's _input_shapes, with symbolic sizes)
         if "T" not in node.attr and (node.op in FUSED or node.op == "Prelu"):
             node.attr["T"].type = types_pb2.DT_FLOAT   # the TFJS converter may leave a float op's T out
         if node.op in FUSED:
