@@ -34,7 +34,7 @@ def read(path: Path, name: str):
     return model
 
 
-def _text(value) -> str:
+def text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value or "")
 
 
@@ -48,13 +48,13 @@ def check(model) -> list[Found]:
         for op_index, op in enumerate(subgraph.operators or []):
             code = codes[op.opcodeIndex] if op.opcodeIndex < len(codes) else None
             builtin = max(getattr(code, "builtinCode", 0), getattr(code, "deprecatedBuiltinCode", 0)) if code else 0
-            custom = _text(code.customCode) if code is not None else ""
+            custom = text(code.customCode) if code is not None else ""
             if builtin != CUSTOM:
                 continue
             flex = custom.startswith(FLEX)
             if (flex and custom[len(FLEX):] in ALLOWED) or (not flex and custom not in REACHING_OUT):
                 continue
             outputs = list(op.outputs) if op.outputs is not None else []
-            node = _text(tensors[outputs[0]].name) if outputs and 0 <= outputs[0] < len(tensors) else f"op {op_index}"
+            node = text(tensors[outputs[0]].name) if outputs and 0 <= outputs[0] < len(tensors) else f"op {op_index}"
             found.append(Found(custom, node, f"subgraph {index}" if index else ""))
     return found

@@ -5,10 +5,36 @@ import onnx
 
 from stages import tf2onnx_cli
 from stages.context import StageContext
+from stages.errors import StageError
+from stages.tflite_source import allowlist
 from stages.match import renamed
 from stages.onnx.names import own_names
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
+
+
+DENSIFY = 124   # BuiltinOperator.DENSIFY
+
+
+def what_tf2onnx_cannot_read(path, name: str) -> str:
+    """The op and node of the file that tf2onnx has no reading for, where the file says: weights stored sparse
+    (a DENSIFY op expands them at run time) or a custom op (MediaPipe's Convolution2DTransposeBias …)."""
+    model = allowlist.read(path, name)
+    codes = model.operatorCodes or []
+    for subgraph in model.subgraphs or []:
+        tensors = subgraph.tensors or []
+        for op in subgraph.operators or []:
+            code = codes[op.opcodeIndex] if op.opcodeIndex < len(codes) else None
+            builtin = max(getattr(code, "builtinCode", 0), getattr(code, "deprecatedBuiltinCode", 0)) if code else 0
+            outputs = list(op.outputs) if op.outputs is not None else []
+            node = allowlist.text(tensors[outputs[0]].name) if outputs else "?"
+            if builtin == DENSIFY:
+                return (f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
+                        f"which tf2onnx does not read")
+            if builtin == allowlist.CUSTOM:
+                return (f"it holds the custom op {allowlist.text(code.customCode)} (node {node!r}), which tf2onnx "
+                        f"does not read")
+    return ""
 
 
 def run(ctx: StageContext) -> dict:
@@ -16,7 +42,11 @@ def run(ctx: StageContext) -> dict:
     manifest = source.inherited()
     opset = int(ctx.option("opset", 13))
     out = ctx.out / "model.onnx"
-    proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)
+    try:
+        proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)
+    except StageError as exc:
+        cause = what_tf2onnx_cannot_read(source.file("model"), ctx.user_file_name("model"))
+        raise StageError(f"{exc}{f'; {cause}' if cause else ''}") from None
     # TFLite's fused tensor names ("a/Relu;a/BiasAdd") are no TF op names: onnx2tf would stop at them.
     onnx.save(tf2onnx_cli.tidy_names(proto), out)
     # tf2onnx names the graph's tensors after the TFLite file's (made safe by tidy_names).
