@@ -86,3 +86,15 @@ def test_a_folder_of_pictures_as_samples(env, face, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert report["samples"]["synthetic"] is False
     assert report["samples"]["samples"].startswith("6 pictures resized to 48x192")
+
+
+@pytest.mark.parametrize("name, cause", [
+    ("mediapipe-pose-detection", "its weights are stored sparse and expanded at run time by a DENSIFY op (node "),
+    ("mediapipe-selfie-segmentation", "it holds the custom op Convolution2DTransposeBias (node 'segment'), which "
+                                      "tf2onnx does not read"),
+])
+def test_what_tf2onnx_cannot_read_in_a_tflite_file_is_named(env, tmp_path, name, cause):
+    result, report = _convert(env, name, tmp_path / "out", "--to", "onnx")
+    assert result.returncode == 1
+    error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
+    assert "[export/tflite]" in error and cause in error
