@@ -82,7 +82,8 @@ def resolve(path: Path, options: Mapping[str, object] | None = None) -> SourceFi
     among its files (MXNet's --epoch)."""
     try:
         kind = sources.choose(path, catalog.SOURCE_KINDS)
-        found = kind.files(path, dict(options or {}))
+        given = dict(options or {})
+        found = kind.files(path, {name: given.get(name) for name in kind.options})
     except sources.SourceError as exc:
         raise ConversionError("load", exc.message, file=exc.file) from None
     anchor = next(iter(found.files.values()))

@@ -46,7 +46,7 @@ def test_a_batch_from_a_folder_and_s3_into_s3(env, face, moto_server, tmp_path):
     result = run_cli(home, "batch", str(manifest), "--parallel", "2")
     assert result.returncode == 1, result.stderr[-4000:]   # one model has no files
     err = " ".join(result.stderr.split())
-    assert "(2 passed, 0 failed, 1 errors)" in err and "the symbol file is missing" in err
+    assert "(2 passed, 0 failed, 1 errors)" in err and "missing/model-symbol.json) no such file or folder" in err
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models", Prefix="converted/")["Contents"]}
     report_key, = [k for k in keys if k.startswith("converted/_batches/") and k.endswith("/report.json")]
     report = strict(s3.get_object(Bucket="models", Key=report_key)["Body"].read().decode())
