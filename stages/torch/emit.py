@@ -169,6 +169,8 @@ def run(ctx: StageContext) -> dict:
                "parameters": len(built.parameters)}
     if fixed:
         metrics["batch_fixed"] = fixed
+    # the artifact's inputs are forward()'s arguments (the report shows both names where they differ)
+    manifest["inputs"] = [{**spec, "name": built.arguments[spec["name"]]} for spec in manifest["inputs"]]
     files = {"model": FOLDER, **{role: f"{FOLDER}/{name}" for role, name in (
         ("pt2", "model.pt2"), ("torchscript", "model.pt"), ("state_dict", "state_dict.pt"), ("names", "names.json"))}}
     return {**manifest, "format": "pytorch", "files": {**files, **source.carry_to(ctx.out)}, "metrics": metrics}

@@ -19,10 +19,9 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     path = bundle.file("pt2")
     model = open_export(path, path.name)
     names = json.loads(bundle.file("names").read_text())
-    arguments, outputs = names["inputs"], names["outputs"]
+    arguments, outputs = list(names["inputs"].values()), names["outputs"]   # the manifest's inputs are these
     batched = [spec for spec in bundle.manifest["inputs"] if spec.get("batch_axis") is not None]
-    dynamic = bool(batched) and all(model.dims[arguments[spec["name"]]][spec["batch_axis"]] is None
-                                    for spec in batched)
+    dynamic = bool(batched) and all(model.dims[spec["name"]][spec["batch_axis"]] is None for spec in batched)
 
     def call(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         tensors = [torch.from_numpy(np.ascontiguousarray(inputs[name])) for name in arguments]

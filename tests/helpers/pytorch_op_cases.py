@@ -68,8 +68,8 @@ def run_case(name) -> list[str]:
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     problems = []
     for dynamic in ((True, False) if batched else (False,)):
-        specs = [{"name": n, "shape": [1 if d == "N" else d for d in s], "batch_axis": 0 if "N" in s else None,
-                  "dtype": "float32" if t == F32 else "int64"} for n, t, s in inputs]
+        specs = [{"name": n, "shape": [1 if d == "N" else d for d in s], "dtype": "float32" if t == F32 else "int64",
+                  "batch_axis": s.index("N") if "N" in s else None} for n, t, s in inputs]
         try:
             built = build(model, specs, f"{name}.onnx", dynamic)
         except NeedsStaticBatch as exc:
@@ -84,7 +84,7 @@ def run_case(name) -> list[str]:
             if dynamic:
                 batch_dim = torch.export.Dim("batch", max=built.batch_limit) if built.batch_limit else \
                     torch.export.Dim("batch")
-                dims = tuple({0: batch_dim} if "N" in s else None for _, _, s in inputs)
+                dims = tuple({s.index("N"): batch_dim} if "N" in s else None for _, _, s in inputs)
                 got_exported = torch.export.export(built.module, args, dynamic_shapes=dims).module()(*args)
                 got = got_exported
         got = got if isinstance(got, tuple) else (got,)
@@ -289,6 +289,22 @@ case("if_on_a_constant_condition",   # the branch taken is converted in its plac
                        else_branch=helper.make_graph([node("Relu", ["x"], ["e"])], "else", [],
                                                      [helper.make_tensor_value_info("e", F32, None)]))],
      [("x", F32, ["N", 4])], ["y"], {"flag": np.array(False)})
+# -- recurrent ---------------------------------------------------------------------------------------------
+H = 5
+case("lstm_forward_with_states",
+     [node("LSTM", ["x", "W", "R", "B", "", "h0", "c0"], ["y", "yh", "yc"], hidden_size=H)],
+     [("x", F32, [7, "N", 3]), ("h0", F32, [1, "N", H]), ("c0", F32, [1, "N", H])], ["y", "yh", "yc"],
+     {"W": w(1, 4 * H, 3), "R": w(1, 4 * H, H), "B": w(1, 8 * H)})
+case("lstm_bidirectional",
+     [node("LSTM", ["x", "W", "R", "B"], ["y", "yh"], hidden_size=H, direction="bidirectional")],
+     [("x", F32, [6, "N", 3])], ["y", "yh"], {"W": w(2, 4 * H, 3), "R": w(2, 4 * H, H), "B": w(2, 8 * H)})
+case("lstm_reverse_whole_lengths",
+     [node("LSTM", ["x", "W", "R", "", "lens"], ["y", "", "yc"], hidden_size=H, direction="reverse")],
+     [("x", F32, [6, 2, 3])], ["y", "yc"],
+     {"W": w(1, 4 * H, 3), "R": w(1, 4 * H, H), "lens": np.array([6, 6], np.int32)}, batch=False)
+case("gru_linear_before_reset",
+     [node("GRU", ["x", "W", "R", "B"], ["y", "yh"], hidden_size=H, linear_before_reset=1, direction="bidirectional")],
+     [("x", F32, [4, 2, 3])], ["y", "yh"], {"W": w(2, 3 * H, 3), "R": w(2, 3 * H, H), "B": w(2, 6 * H)}, batch=False)
 # -- resize ---------------------------------------------------------------------------------------------------
 for transform, rounding in (("asymmetric", "floor"), ("half_pixel", "round_prefer_floor"),
                             ("align_corners", "round_prefer_ceil"), ("pytorch_half_pixel", "ceil")):

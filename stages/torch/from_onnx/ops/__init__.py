@@ -27,4 +27,4 @@ def axis_of(axis: int, rank: int, node) -> int:
 
 
 # They register their handlers in OPS.
-from stages.torch.from_onnx.ops import control, elementwise, nn, reduce, resize, shape  # noqa: E402,F401
+from stages.torch.from_onnx.ops import control, elementwise, nn, recurrent, reduce, resize, shape  # noqa: E402,F401
