@@ -31,6 +31,13 @@ def check_names(model, manifest: dict, what: str) -> None:
                          f"it names them {', '.join(sorted(have))}")
 
 
+def reason(exc: BaseException) -> str:
+    """OpenVINO's cause, past the lines that only say where in its sources it was raised."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    said = [line for line in lines if not line.startswith("Exception from ")]
+    return " ".join(said[:2])[:400] if said else (lines[0] if lines else type(exc).__name__)
+
+
 class IRModel:
     """Called with {input name: array}, returns {output name: array}; CPU, f32 inference precision."""
 
@@ -42,7 +49,7 @@ class IRModel:
             model = core.read_model(str(folder / XML))
             self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         except Exception as exc:   # OpenVINO raises RuntimeError with a multi-line message
-            raise StageError(f"{folder.name} does not load in OpenVINO: {str(exc).strip().splitlines()[0]}") from None
+            raise StageError(f"{folder.name} does not load in OpenVINO: {reason(exc)}") from None
         self.batched = all(port.get_partial_shape().rank.get_length() > 0
                            and port.get_partial_shape()[0].is_dynamic for port in model.inputs)
 

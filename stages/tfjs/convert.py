@@ -117,7 +117,9 @@ def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[di
         return [{**specs[0], "name": keys[0]}]
     matched = []
     for spec in specs:
-        found = next((c for c in (spec["name"], spec["source_name"]) if c in keys), None)
+        # the converter may key a tensor by its TF name ("input_ids:0"): the same name, at output index 0
+        names = (spec["name"], spec["source_name"])
+        found = next((c for c in (*names, *(f"{n}:0" for n in names)) if c in keys), None)
         if found is None:
             raise StageError(f"{where}: no {what} is named {spec['source_name']!r} (it has {keys}); the names "
                              f"were lost, and modelferry does not pair {what}s by position")

@@ -14,11 +14,14 @@ TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
 
 DENSIFY = 124   # BuiltinOperator.DENSIFY
+# BuiltinOperator codes of TFLite's resource variables (a Keras RNN's state kept across calls)
+VARIABLES = {129: "CALL_ONCE", 142: "VAR_HANDLE", 143: "READ_VARIABLE", 144: "ASSIGN_VARIABLE"}
 
 
 def what_tf2onnx_cannot_read(path, name: str) -> str:
     """The op and node of the file that tf2onnx has no reading for, where the file says: weights stored sparse
-    (a DENSIFY op expands them at run time) or a custom op (MediaPipe's Convolution2DTransposeBias …)."""
+    (a DENSIFY op expands them at run time), resource variables, or a custom op (MediaPipe's
+    Convolution2DTransposeBias …)."""
     model = allowlist.read(path, name)
     codes = model.operatorCodes or []
     for subgraph in model.subgraphs or []:
@@ -31,6 +34,9 @@ def what_tf2onnx_cannot_read(path, name: str) -> str:
             if builtin == DENSIFY:
                 return (f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
                         f"which tf2onnx does not read")
+            if builtin in VARIABLES and outputs:   # CALL_ONCE has no output to name it by: its VAR_HANDLE has
+                return (f"it keeps state in resource variables ({VARIABLES[builtin]} node {node!r}), which tf2onnx "
+                        f"does not read")
             if builtin == allowlist.CUSTOM:
                 return (f"it holds the custom op {allowlist.text(code.customCode)} (node {node!r}), which tf2onnx "
                         f"does not read")
