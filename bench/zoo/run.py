@@ -3,6 +3,7 @@
     make bench-zoo ZOO_ARGS="--write"
     .venv/bin/python -m bench.zoo.run [--models rapidocr-cls,silero-vad] [--targets tflite,onnx]
                                       [--runtime venv] [--timeout 1800] [--no-bare] [--write | --out FILE]
+                                      [--update EARLIER.md]
 
 One `modelferry convert` per model x target, with the options a user would give so that the samples
 fit the model (bench/zoo/catalog.py), each model in a cold bundle cache of its own (its later targets
@@ -155,22 +156,50 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     return row
 
 
-def table(rows: list[Row]) -> str:
-    lines = ["| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
-             "first diverging layer | routes before it, and why not |",
-             "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |"]
-    for row in rows:
-        bare = "—" if row.bare is None else f"{row.bare:.1f}"
-        if row.bare is None and any(f"/{own}" in row.route for own in OWN):
-            bare = "— (own)"
-        elif row.bare_note:
-            bare = f"— ({row.bare_note[:80]})"
-        lines.append(f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
-                     f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} | "
-                     f"{row.earlier.replace('|', '/')} |")
-    passed = sum(row.verdict == "published" for row in rows)
-    lines += ["", f"**{passed}/{len(rows)} model x target pairs published** ({100 * passed / max(1, len(rows)):.0f} %)"]
+HEADER = ["| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
+          "first diverging layer | routes before it, and why not |",
+          "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+
+
+def kept_rows(path: Path) -> dict[tuple[str, str], str]:
+    """The rows of an earlier table (--update), by (model, target), as written."""
+    if not path.is_file():
+        return {}
+    rows = {}
+    for line in path.read_text().splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if line.startswith("| ") and len(cells) > 3 and cells[1] not in ("model", "---"):
+            rows[(cells[1], cells[2])] = line
+    return rows
+
+
+def table(rows: list[Row], kept: dict[tuple[str, str], str] | None = None) -> str:
+    """The rows of this run, and those of `kept` (an earlier table) it did not make again, in that table's
+    order."""
+    made = {(row.model, row.target): row for row in rows}
+    lines, verdicts = list(HEADER), []
+    for key, line in (kept or {}).items():
+        row = made.pop(key, None)
+        lines.append(line if row is None else _line(row))
+        verdicts.append(line.split("|")[3].strip() if row is None else row.verdict)
+    for row in made.values():
+        lines.append(_line(row))
+        verdicts.append(row.verdict)
+    passed = sum(verdict == "published" for verdict in verdicts)
+    lines += ["", f"**{passed}/{len(verdicts)} model x target pairs published** "
+                  f"({100 * passed / max(1, len(verdicts)):.0f} %)"]
     return "\n".join(lines)
+
+
+def _line(row: Row) -> str:
+    bare = "—" if row.bare is None else f"{row.bare:.1f}"
+    if row.bare is None and any(f"/{own}" in row.route for own in OWN):
+        bare = "— (own)"
+    elif row.bare_note:
+        bare = f"— ({row.bare_note[:80]})"
+    return (f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
+            f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} | "
+            f"{row.earlier.replace('|', '/')} |")
 
 
 def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
@@ -191,12 +220,15 @@ def main() -> int:
     parser.add_argument("--no-bare", action="store_true", help="do not time the bare converters")
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.relative_to(REPO)}")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--update", type=Path, help="an earlier table: the rows this run makes replace its rows, "
+                                                    "the others are kept (written to --out, else to it)")
     args = parser.parse_args()
     models = [BY_NAME[name] for name in args.models.split(",")] if args.models else list(MODELS)
     rows = []
     every = [target for target in ORDER if target in catalog.TARGETS] + \
         sorted(set(catalog.TARGETS) - set(ORDER))
-    out = args.out or (RESULTS if args.write else None)
+    out = args.out or args.update or (RESULTS if args.write else None)
+    kept = kept_rows(args.update) if args.update else None
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
@@ -214,8 +246,8 @@ def main() -> int:
                       f"{row.reason} {row.divergence}", file=sys.stderr, flush=True)
                 rows.append(row)
                 if out:      # after every row: a run cut short keeps what it measured
-                    out.write_text(table(rows) + "\n")
-    print(table(rows))
+                    out.write_text(table(rows, kept) + "\n")
+    print(table(rows, kept))
     return 0
 
 
