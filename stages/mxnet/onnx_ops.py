@@ -268,15 +268,12 @@ BINARY = {"Add": mx.sym.broadcast_add, "Sub": mx.sym.broadcast_sub, "Mul": mx.sy
           "Min": mx.sym.broadcast_minimum}
 
 
-@OPS.handles(*BINARY)
-def binary(g: Graph, node):
-    if len(node.input) != 2:
-        raise Unsupported(f"{node.op_type} node {node.name!r} with {len(node.input)} inputs")
-    left, right = node.input
-    # MXNet broadcasts only between equal ranks: a lower-rank operand gets ONNX's leading ones
-    rank = max(g.rank(left, node), g.rank(right, node))
+def _operands(g: Graph, names, node) -> list:
+    """The symbols of an elementwise op's inputs at one rank: MXNet broadcasts only between equal ranks, so a
+    lower-rank operand gets ONNX's leading ones."""
+    rank = max(g.rank(name, node) for name in names)
     sides = []
-    for name in (left, right):
+    for name in names:
         if name in g.constants and name not in g.symbols:
             value = g.constants[name]
             g.symbols[name] = g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape))
@@ -285,7 +282,25 @@ def binary(g: Graph, node):
             sym = g.tensor(name)
             missing = rank - g.rank(name, node)
             sides.append(mx.sym.reshape(sym, shape=(1,) * missing + (0,) * g.rank(name, node)) if missing else sym)
-    return BINARY[node.op_type](*sides, name=_name(node))
+    return sides
+
+
+@OPS.handles(*BINARY)
+def binary(g: Graph, node):
+    if len(node.input) != 2:
+        raise Unsupported(f"{node.op_type} node {node.name!r} with {len(node.input)} inputs")
+    return BINARY[node.op_type](*_operands(g, node.input, node), name=_name(node))
+
+
+@OPS.handles("Sum")
+def sum_(g: Graph, node):
+    """ONNX's variadic, broadcasting Sum (TF's AddN, as tf2onnx writes it): broadcast adds, left to right."""
+    sides = _operands(g, node.input, node)
+    total = sides[0] if len(sides) > 1 else mx.sym.identity(sides[0], name=_name(node))
+    for index, side in enumerate(sides[1:], 1):
+        last = index == len(sides) - 1
+        total = mx.sym.broadcast_add(total, side, name=_name(node) if last else f"{_name(node)}_{index}")
+    return total
 
 
 UNARY = {"Exp": mx.sym.exp, "Log": mx.sym.log, "Sqrt": mx.sym.sqrt, "Abs": mx.sym.abs, "Neg": mx.sym.negative,
