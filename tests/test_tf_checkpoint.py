@@ -104,3 +104,14 @@ def test_a_tf1_savedmodel_tagged_train_is_read_and_saved_again_for_the_routes(en
     assert report["source"]["read"] == {"signature": "serving_default", "tags": ["train"],
                                         "saved_again": "tags train -> serve"}
     assert [t["name"] for t in report["artifacts"][0]["outputs"]] == ["probs"]
+
+
+def test_a_damaged_weights_index_is_named(env, checkpoints, tmp_path):
+    folder = tmp_path / "damaged"
+    folder.mkdir()
+    for path in (checkpoints / "ref").glob("model.ckpt-300.*"):
+        data = path.read_bytes()
+        (folder / path.name).write_bytes(data[:100] if path.suffix == ".index" else data)
+    result = run_cli(env, "convert", str(folder), "--outputs", "probs", "--to", "onnx", "--out", str(tmp_path / "out"))
+    assert result.returncode == 1
+    assert "model.ckpt-300.index, the weights of model.ckpt-300.meta, cannot be read" in " ".join(result.stderr.split())

@@ -42,8 +42,9 @@ def outputs_of(meta, given: list[str], name: str) -> list[str]:
                      f"(its graph holds the training ops too)")
 
 
-def freeze(meta, prefix: Path, outputs: list[str], name: str):
-    """The GraphDef that computes `outputs`, its variables made constants from the checkpoint at `prefix`."""
+def freeze(meta, prefix: Path, outputs: list[str], name: str, weights: str):
+    """The GraphDef that computes `outputs`, its variables made constants from the checkpoint at `prefix`
+    (`weights`: the user's name for its .index, for errors)."""
     import tensorflow as tf
     from tensorflow.core.framework import graph_pb2
 
@@ -55,7 +56,8 @@ def freeze(meta, prefix: Path, outputs: list[str], name: str):
     try:
         reader = tf.train.load_checkpoint(str(prefix))
     except Exception as exc:   # DataLossError, NotFoundError …: a damaged index or shard
-        raise StageError(f"the weights of {name} cannot be read: {str(exc).splitlines()[0][:300]}") from None
+        raise StageError(f"{weights}, the weights of {name}, cannot be read: "
+                         f"{str(exc).splitlines()[0][:300]}") from None
     stored = reader.get_variable_to_dtype_map()
     frozen = graph_pb2.GraphDef()
     frozen.versions.CopyFrom(graph.versions)

@@ -14,7 +14,7 @@ def run(ctx: StageContext) -> dict:
     meta = meta_graph(meta_path, name)
     outputs = outputs_of(meta, ctx.option("graph_outputs", []), name)
     prefix = meta_path.with_name(meta_path.name[: -len(".meta")])
-    graph = freeze(meta, prefix, outputs, name)
+    graph = freeze(meta, prefix, outputs, name, ctx.user_file_name("index"))
     ctx.config["graph_outputs"] = outputs   # the frozen graph's outputs, named or the signature's
     return from_graph(ctx, graph, name, graph.SerializeToString(),
                       {"frozen": "checkpoint", "outputs": outputs, "nodes": len(graph.node),
