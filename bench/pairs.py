@@ -116,7 +116,7 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-pairs-"))
     shared_venvs = _scratch_env(scratch)["shared_venvs"]
     models = args.models or scratch / "models"
-    build_s = pairs_models.build(models, {pairs_models.BY_SOURCE[s].builder for s in sources},
+    build_s = pairs_models.build(models, pairs_models.builders(sources),
                        {**os.environ, "MODELFERRY_HOME": str(Path(shared_venvs).parent)})
 
     from prefect import flow

@@ -22,6 +22,7 @@ class SourceModel:
     builder: str                    # the runtime whose bench/models/make_<builder>.py writes it
     file: str                       # under MODELS/<builder>/
     input_shapes: dict[str, list[int]] = field(default_factory=dict)   # what the file does not record
+    needs: tuple[str, ...] = ()     # builders whose files this builder reads (they run first)
 
     def path(self, models: Path) -> Path:
         return models / self.builder / self.file
@@ -34,12 +35,17 @@ MODELS = (
     SourceModel("savedmodel", "tf", "mobilenetv2_savedmodel"),
     SourceModel("graphdef", "tf", "mobilenetv2.pb"),
     SourceModel("tf-checkpoint", "tf", "mobilenetv2_ckpt"),
-    SourceModel("tfjs", "tfjs", "mobilenetv2/model.json"),
+    SourceModel("tfjs", "tfjs", "mobilenetv2/model.json", needs=("tf",)),
     SourceModel("tflite", "tf", "mobilenetv2.tflite"),
     SourceModel("torchscript", "torch", "mobilenetv2.pt", {"image": [1, 3, 224, 224]}),
     SourceModel("torch-export", "torch", "mobilenetv2.pt2"),
 )
 BY_SOURCE = {model.source: model for model in MODELS}
+
+
+def builders(sources) -> set[str]:
+    """The builders that make the sources' files, and those they read from."""
+    return {name for source in sources for name in (BY_SOURCE[source].builder, *BY_SOURCE[source].needs)}
 
 
 def torch_stages_present() -> bool:
