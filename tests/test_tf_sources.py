@@ -114,4 +114,5 @@ def test_a_directory_that_is_not_a_savedmodel(env, tmp_path):
     folder.mkdir()
     result = run_cli(env, "convert", str(folder), "--out", str(tmp_path / "out"))
     err = " ".join(result.stderr.split())
-    assert result.returncode == 1 and "must be a TF SavedModel (no saved_model.pb)" in err
+    assert result.returncode == 1 and "weights) not a model modelferry reads: it is neither TF1 checkpoint" in err
+    assert "nor TF SavedModel (a folder with saved_model.pb)" in err
