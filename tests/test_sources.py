@@ -62,7 +62,8 @@ def test_an_unknown_file_is_refused_naming_what_is_read(tmp_path):
 def sniffing_sources():
     """Two formats answering one suffix, told apart by content, as an MXNet symbol and a TFJS model.json are."""
     symbol = Source("sym", "sym-file", "symbol", ("*.json",), sniff=lambda p: b'"nodes"' in sources.head(p))
-    graph = Source("graph", "graph-file", "graph model", ("*.json",), sniff=lambda p: b'"modelTopology"' in sources.head(p),
+    graph = Source("graph", "graph-file", "graph model", ("*.json",),
+                   sniff=lambda p: b'"modelTopology"' in sources.head(p),
                    resolve=lambda p, o: Found({"model": p, "weights": p.with_name("w.bin")}, "g"))
     return (symbol, graph)
 

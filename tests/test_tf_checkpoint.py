@@ -43,7 +43,8 @@ def test_a_trained_checkpoint_converts_with_its_training_graph_cut_away(env, che
     report = _converted(env, out, checkpoints / "ref", "--outputs", "probs", "--samples",
                         str(checkpoints / "features.npz"))
     read = report["source"]["read"]
-    assert read["frozen"] == "checkpoint" and read["outputs"] == ["probs"] and read["nodes"] < read["checkpoint_nodes"] / 3
+    assert read["frozen"] == "checkpoint" and read["outputs"] == ["probs"]
+    assert read["nodes"] < read["checkpoint_nodes"] / 3   # the gradients, Adam's slots and the saver cut away
     assert [t["name"] for t in report["artifacts"][0]["outputs"]] == ["probs"]
     # The frozen graph computes what the trained session did: the published ONNX, run here, against it.
     run = latest_run(out)
