@@ -45,14 +45,15 @@ def run(ctx: StageContext) -> dict:
     return from_graph(ctx, read(path, name), name, path.read_bytes())
 
 
-def from_graph(ctx: StageContext, graph, name: str, data: bytes, read: dict | None = None) -> dict:
+def from_graph(ctx: StageContext, graph, name: str, data: bytes, read: dict | None = None,
+               outputs: list[str] | None = None) -> dict:
     """The bundle of a frozen graph (`data`, parsed as `graph`): its ops checked, its inputs and outputs
-    found or named, the golden outputs TF computes on the samples. `read`: how the source was read, for
-    the report."""
+    found or named (`outputs`, else --outputs), the golden outputs TF computes on the samples. `read`: how
+    the source was read, for the report."""
     source = ctx.source
     trust = check(graph, name, bool(ctx.option("trust_custom_code")))
     input_names, output_names = endpoints(graph, name, ctx.option("graph_inputs", []),
-                                          ctx.option("graph_outputs", []))
+                                          outputs or ctx.option("graph_outputs", []))
     inputs = signature(graph, input_names, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)

@@ -15,7 +15,6 @@ def run(ctx: StageContext) -> dict:
     outputs = outputs_of(meta, ctx.option("graph_outputs", []), name)
     prefix = meta_path.with_name(meta_path.name[: -len(".meta")])
     graph = freeze(meta, prefix, outputs, name, ctx.user_file_name("index"))
-    ctx.config["graph_outputs"] = outputs   # the frozen graph's outputs, named or the signature's
     return from_graph(ctx, graph, name, graph.SerializeToString(),
                       {"frozen": "checkpoint", "outputs": outputs, "nodes": len(graph.node),
-                       "checkpoint_nodes": len(meta.graph_def.node)})
+                       "checkpoint_nodes": len(meta.graph_def.node)}, outputs)

@@ -9,6 +9,7 @@ does not verify.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from stages.errors import StageError
@@ -38,23 +39,43 @@ def text(value) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, (bytes, bytearray)) else str(value or "")
 
 
-def check(model) -> list[Found]:
-    """The Flex ops whose TensorFlow op is not on TensorFlow's allowlist, and custom ops named after one that
-    reaches out."""
+@dataclass(frozen=True)
+class Operator:
+    """One operator of the flatbuffer: its builtin code, its custom code (custom ops), the name of its first
+    output tensor (None where it has none), its index and its subgraph's."""
+    builtin: int
+    custom: str
+    output: str | None
+    index: int
+    subgraph: int
+
+    @property
+    def node(self) -> str:
+        return self.output if self.output is not None else f"op {self.index}"
+
+
+def operators(model):
+    """Every operator of every subgraph, in order."""
     codes = model.operatorCodes or []
-    found = []
     for index, subgraph in enumerate(model.subgraphs or []):
         tensors = subgraph.tensors or []
         for op_index, op in enumerate(subgraph.operators or []):
             code = codes[op.opcodeIndex] if op.opcodeIndex < len(codes) else None
             builtin = max(getattr(code, "builtinCode", 0), getattr(code, "deprecatedBuiltinCode", 0)) if code else 0
-            custom = text(code.customCode) if code is not None else ""
-            if builtin != CUSTOM:
-                continue
-            flex = custom.startswith(FLEX)
-            if (flex and custom[len(FLEX):] in ALLOWED) or (not flex and custom not in REACHING_OUT):
-                continue
             outputs = list(op.outputs) if op.outputs is not None else []
-            node = text(tensors[outputs[0]].name) if outputs and 0 <= outputs[0] < len(tensors) else f"op {op_index}"
-            found.append(Found(custom, node, f"subgraph {index}" if index else ""))
+            output = text(tensors[outputs[0]].name) if outputs and 0 <= outputs[0] < len(tensors) else None
+            yield Operator(builtin, text(code.customCode) if code is not None else "", output, op_index, index)
+
+
+def check(model) -> list[Found]:
+    """The Flex ops whose TensorFlow op is not on TensorFlow's allowlist, and custom ops named after one that
+    reaches out."""
+    found = []
+    for op in operators(model):
+        if op.builtin != CUSTOM:
+            continue
+        flex = op.custom.startswith(FLEX)
+        if (flex and op.custom[len(FLEX):] in ALLOWED) or (not flex and op.custom not in REACHING_OUT):
+            continue
+        found.append(Found(op.custom, op.node, f"subgraph {op.subgraph}" if op.subgraph else ""))
     return found

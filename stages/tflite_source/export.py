@@ -22,24 +22,16 @@ def what_tf2onnx_cannot_read(path, name: str) -> str:
     """The op and node of the file that tf2onnx has no reading for, where the file says: weights stored sparse
     (a DENSIFY op expands them at run time), resource variables, or a custom op (MediaPipe's
     Convolution2DTransposeBias …)."""
-    model = allowlist.read(path, name)
-    codes = model.operatorCodes or []
-    for subgraph in model.subgraphs or []:
-        tensors = subgraph.tensors or []
-        for op in subgraph.operators or []:
-            code = codes[op.opcodeIndex] if op.opcodeIndex < len(codes) else None
-            builtin = max(getattr(code, "builtinCode", 0), getattr(code, "deprecatedBuiltinCode", 0)) if code else 0
-            outputs = list(op.outputs) if op.outputs is not None else []
-            node = allowlist.text(tensors[outputs[0]].name) if outputs else "?"
-            if builtin == DENSIFY:
-                return (f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
-                        f"which tf2onnx does not read")
-            if builtin in VARIABLES and outputs:   # CALL_ONCE has no output to name it by: its VAR_HANDLE has
-                return (f"it keeps state in resource variables ({VARIABLES[builtin]} node {node!r}), which tf2onnx "
-                        f"does not read")
-            if builtin == allowlist.CUSTOM:
-                return (f"it holds the custom op {allowlist.text(code.customCode)} (node {node!r}), which tf2onnx "
-                        f"does not read")
+    for op in allowlist.operators(allowlist.read(path, name)):
+        node = op.output if op.output is not None else "?"
+        if op.builtin == DENSIFY:
+            return (f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
+                    f"which tf2onnx does not read")
+        if op.builtin in VARIABLES and op.output is not None:   # CALL_ONCE has no output: its VAR_HANDLE has
+            return (f"it keeps state in resource variables ({VARIABLES[op.builtin]} node {node!r}), which tf2onnx "
+                    f"does not read")
+        if op.builtin == allowlist.CUSTOM:
+            return f"it holds the custom op {op.custom} (node {node!r}), which tf2onnx does not read"
     return ""
 
 

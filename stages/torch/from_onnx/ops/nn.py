@@ -60,13 +60,18 @@ def torch_pad(begin: list[int], end: list[int]) -> list[int]:
     return [w for b, e in zip(reversed(begin), reversed(end)) for w in (b, e)]
 
 
-@OPS.handles("Conv")
-def conv(g, node):
+def _geometry(g, node):
+    """A convolution's attributes, spatial rank, kernel, strides and dilations (ONNX's defaults filled in)."""
     a = attrs(node)
     weight = g.shape(node.input[1])
     spatial = _spatial(len(weight) - 2, node)
     kernel = list(a.get("kernel_shape", weight[2:]))
-    strides, dilations = list(a.get("strides", [1] * spatial)), list(a.get("dilations", [1] * spatial))
+    return a, spatial, kernel, list(a.get("strides", [1] * spatial)), list(a.get("dilations", [1] * spatial))
+
+
+@OPS.handles("Conv")
+def conv(g, node):
+    a, spatial, kernel, strides, dilations = _geometry(g, node)
     begin, end = pads(g, node, node.input[0], kernel, strides, dilations)
     x = g.tensor(node.input[0])
     if begin != end:
@@ -80,11 +85,7 @@ def conv(g, node):
 
 @OPS.handles("ConvTranspose")
 def conv_transpose(g, node):
-    a = attrs(node)
-    weight = g.shape(node.input[1])
-    spatial = _spatial(len(weight) - 2, node)
-    kernel = list(a.get("kernel_shape", weight[2:]))
-    strides, dilations = list(a.get("strides", [1] * spatial)), list(a.get("dilations", [1] * spatial))
+    a, spatial, kernel, strides, dilations = _geometry(g, node)
     extra = list(a.get("output_padding", [0] * spatial))
     auto = text(a.get("auto_pad", "NOTSET"))
     if "output_shape" in a or auto in ("SAME_UPPER", "SAME_LOWER"):
