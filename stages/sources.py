@@ -73,6 +73,12 @@ class Source:
             return True
         return any(fnmatch.fnmatch(path.name, pattern) for pattern in self.names if pattern not in (FOLDER, PREFIX))
 
+    def closeness(self, path: Path) -> int:
+        """How much of the name of `path` this format's patterns spell out (`*-symbol.json` says more of
+        `model-symbol.json` than `*.json`), to tell which format a file that none recognises was meant as."""
+        return max((len(pattern.replace("*", "")) for pattern in self.names
+                    if pattern not in (FOLDER, PREFIX) and fnmatch.fnmatch(path.name, pattern)), default=0)
+
     def is_entry(self, path: Path) -> bool:
         """Whether `path`, among a folder's files, is the file (or folder) that names a model of this format."""
         patterns = self.entries or self.names
@@ -127,6 +133,11 @@ def choose(path: Path, sources) -> Source:
         if not named and not path.exists():
             raise SourceError("no such file or folder", path)
         if not named:
+            claimed = [source for source in sources if source.answers(path)]
+            closest = max(source.closeness(path) for source in claimed)
+            named = [source for source in claimed if source.closeness(path) == closest]
+            if len(named) == 1:     # `model-symbol.json` is MXNet's to refuse, in its own words
+                return named[0]
             raise SourceError(f"not a model modelferry reads: it is neither "
                               f"{' nor '.join(s.help for s in sources if s.answers(path))}", path)
     if len(named) == 1:

@@ -76,6 +76,14 @@ def test_where_suffixes_collide_the_content_tells(tmp_path):
         sources.choose(touch(tmp_path / "c.json", '{"other": 1}'), both)
 
 
+def test_a_file_no_format_recognises_goes_to_the_one_whose_name_it_has(tmp_path):
+    """`model-symbol.json` that is no symbol is MXNet's to refuse (its load names what is wrong), not a
+    guess between MXNet and TFJS."""
+    symbol, graph = sniffing_sources()
+    named = Source("sym", "sym-file", "symbol", ("*-symbol.json",), sniff=symbol.sniff)
+    assert sources.choose(touch(tmp_path / "m-symbol.json", '{"model": 1}'), (named, graph)).format == "sym"
+
+
 def test_a_registry_version_holds_one_model_found_by_the_declarations(tmp_path):
     root = tmp_path / "version"
     touch(root / "model" / "saved_model.pb")
