@@ -10,7 +10,8 @@ from flows.routes import Made
 from flows.tasks import StageOutcome
 from stages.bundle import content_sha256
 
-PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor")
+PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor",
+                 "validator")
 
 
 def finite(value):

@@ -50,11 +50,21 @@ def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: boo
     return feeding.run_all(by_source_names, feeds, spec_in, batched)
 
 
-def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
-    """The target's outputs on the source's samples, preprocessed as its manifest says."""
+def runner(bundle: Bundle):
+    """The runner module of the target's validate row."""
     try:
-        run = importlib.import_module(catalog.find("validate", bundle.format).runner).run_samples
+        return importlib.import_module(catalog.find("validate", bundle.format).runner)
     except (KeyError, ValueError):
         raise StageError(f"no runner for {bundle.format!r} artifacts") from None
+
+
+def validator(bundle: Bundle) -> str | None:
+    """What ran the artifact, where its runner says so (`VALIDATOR`): the report names it."""
+    return getattr(runner(bundle), "VALIDATOR", None)
+
+
+def run_target(bundle: Bundle) -> dict[str, np.ndarray]:
+    """The target's outputs on the source's samples, preprocessed as its manifest says."""
+    run = runner(bundle).run_samples
     raw = samples_lib.load_npz(bundle.file("samples"), "samples")
     return run(bundle, samples_lib.apply_preprocess(raw, bundle.manifest.get("preprocess")))

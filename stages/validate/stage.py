@@ -11,7 +11,7 @@ import json
 from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.validate.compare import Gates, compare
-from stages.validate.runners import run_target
+from stages.validate.runners import run_target, validator
 
 TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")
 
@@ -44,6 +44,8 @@ def run(ctx: StageContext) -> dict:
     }
     if worst in floors:
         parity["noise_floor"] = floors[worst]
+    if validator(target):
+        parity["validator"] = validator(target)
     for key in ("top1_agreement",):
         if key in outputs[worst]:
             parity[key] = outputs[worst][key]
