@@ -387,15 +387,20 @@ def images_list():
 
 @runtime_app.command("exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
                      help="Run a command in a runtime's environment: modelferry runtime exec mxnet -- python x.py "
-                          "(docker: hardened like a stage, the working directory mounted read-only)")
+                          "(docker: hardened like a stage, the working directory mounted read-only, the "
+                          "--writable folders read-write)")
 def runtime_exec(ctx: typer.Context, image: str = typer.Argument(...),
-                 runtime: str = typer.Option("venv", help="venv | docker.")):
+                 runtime: str = typer.Option("venv", help="venv | docker."),
+                 writable: List[Path] = typer.Option([], help="A folder the command writes (docker: mounted "
+                                                     "read-write; made if missing). Repeatable.")):
     from flows.runtimes import RuntimeSpec, select
 
     if image not in catalog.images():
         console.print(f"[red]error:[/] no runtime image {image!r}; known: {', '.join(catalog.images())}")
         raise typer.Exit(2)
-    sys.exit(select(RuntimeSpec(runtime)).exec(image, ctx.args))
+    for folder in writable:
+        folder.mkdir(parents=True, exist_ok=True)
+    sys.exit(select(RuntimeSpec(runtime)).exec(image, ctx.args, [folder.resolve() for folder in writable]))
 
 
 @server_app.command("start", help="Start the Prefect server in the background (its home: MODELFERRY_HOME/server).")

@@ -127,13 +127,18 @@ class DockerRuntime:
                                      f"raise it with --stage-memory", log_tail="\n".join(log.splitlines()[-25:]))
         raise_failure(invocation, code, log)
 
-    def exec(self, image: str, argv: list[str]) -> int:
-        """Run a command in the image under the same hardening (for helpers and checks)."""
+    def exec(self, image: str, argv: list[str], writable: list[Path] = ()) -> int:
+        """Run a command in the image under the same hardening (for helpers and checks): the working
+        directory read-only, `writable` read-write."""
         self.ensure(image)
         cwd = os.getcwd()
         invocation = Invocation(stage="exec", impl=image, image=image, config={}, inputs=[], out=Path(cwd))
+        mounts = {cwd: {"bind": cwd, "mode": "ro"}, **{str(f): {"bind": str(f), "mode": "rw"} for f in writable}}
+        for folder in writable:
+            if os.getuid() == 0:
+                os.chown(folder, IMAGE_UID, IMAGE_UID)
         try:
-            run = self._run_container(image, argv[1:], {cwd: {"bind": cwd, "mode": "ro"}},
+            run = self._run_container(image, argv[1:], mounts,
                                       invocation, entrypoint=[argv[0]], working_dir=cwd)
             print(run.log, end="")
             return 0

@@ -187,7 +187,7 @@ class VenvRuntime:
             folders.append(node_binary().parent)
         return folders
 
-    def exec(self, image: str, argv: list[str]) -> int:
+    def exec(self, image: str, argv: list[str], writable: list[Path] = ()) -> int:
         """Run any command inside the runtime (e.g. the example builder)."""
         # Not sandboxed: `runtime exec` runs the project's own scripts (example and test-model builders),
         # which read and write where their caller says; models from outside go through stages.

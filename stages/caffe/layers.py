@@ -312,6 +312,18 @@ def arithmetic(net: Net, node):
                    [channel if op == "Mul" else 1.0 / channel])
 
 
+@LAYERS.handles("Sum", "Max")
+def variadic(net: Net, node):
+    """ONNX's Sum and Max of same-shaped tensors: one Eltwise SUM or MAX."""
+    shapes = [net.shape(name) for name in node.input]
+    if any(shape != shapes[0] or None in (shape or [None]) for shape in shapes):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: shapes {shapes}; Caffe's Eltwise does not broadcast")
+    if len(node.input) == 1:
+        return net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0}})
+    operation = "SUM" if node.op_type == "Sum" else "MAX"
+    return net.add(node, "Eltwise", list(node.input), {"eltwise_param": {"operation": Enum(operation)}})
+
+
 @LAYERS.handles("Gemm")
 def gemm(net: Net, node):
     a = attrs(node)

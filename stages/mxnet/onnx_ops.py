@@ -210,6 +210,14 @@ def activation(g: Graph, node):
     return mx.sym.Activation(g.tensor(node.input[0]), act_type=ACTIVATIONS[node.op_type], name=_name(node))
 
 
+@OPS.handles("LRN")
+def lrn(g: Graph, node):
+    """Across channels: x / (bias + alpha / size * sum of x^2 over `size` channels)^beta, as MXNet's LRN."""
+    a = attrs(node)
+    return mx.sym.LRN(g.tensor(node.input[0]), alpha=float(a.get("alpha", 1e-4)), beta=float(a.get("beta", 0.75)),
+                      knorm=float(a.get("bias", 1.0)), nsize=int(a["size"]), name=_name(node))
+
+
 @OPS.handles("LeakyRelu")
 def leaky_relu(g: Graph, node):
     return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="leaky", slope=float(attrs(node).get("alpha", 0.01)),

@@ -1,0 +1,2 @@
+"""A Caffe net as ONNX, one handler per layer type (stages/caffe/to_onnx/layers/), exactly or refused
+naming the layer."""
