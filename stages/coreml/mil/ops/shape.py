@@ -230,3 +230,9 @@ def one_hot(c):
 @handles("non_zero")
 def non_zero(c):
     return np.argwhere(c["x"]).astype(np.int32)
+
+
+@handles("crop")
+def crop(c):
+    x, rows, cols = c["x"], c.ints("crop_height"), c.ints("crop_width")
+    return x[..., rows[0]:x.shape[-2] - rows[1], cols[0]:x.shape[-1] - cols[1]]
