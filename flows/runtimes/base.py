@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -143,6 +144,9 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
 LOG_NOISE = ("oneDNN custom operations are on", "All log messages before absl::InitializeLog()")
 
 
+GLOG_FATAL = re.compile(r"^F\d{4} [\d:.]+\s+\d+ (\S+\] .*)")
+
+
 def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
     lines = [line for line in log.splitlines() if line.strip() and not any(n in line for n in LOG_NOISE)]
     # The tail is there for context: leave out the reason line the user already sees.
@@ -152,6 +156,11 @@ def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
         raise StageFailed(stage, f"timed out after {invocation.timeout_s:.0f}s", log_tail=tail)
     reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
     died = f"crashed (signal {-code}); see the log tail" if code < 0 else f"exited with code {code}"
+    if code > 128 and not reasons:   # a container's process killed by a signal
+        died = f"crashed (signal {code - 128}); see the log tail"
+    fatal = [match[1] for line in lines if (match := GLOG_FATAL.match(line))]
+    if fatal:   # a C++ framework's CHECK failure (Caffe, MXNet: glog) aborts without an `error:` line
+        died = f"{died.split(';')[0]}: {fatal[-1]}"
     reason = reasons[-1] if reasons else died
     error = TransientStageFailure if code == EXIT_TRANSIENT else StageFailed
     failure = error(stage, reason, log_tail=tail)

@@ -41,14 +41,31 @@ def _signature(declared: dict, shapes: dict, where: str) -> list[dict]:
 
 
 class Net:
-    """The pycaffe net, run one sample at a time (a Reshape may have its batch of 1 written in)."""
+    """The pycaffe net, run one sample at a time (a Reshape may have its batch of 1 written in).
 
-    def __init__(self, prototxt, caffemodel, where: str):
+    Caffe copies weights by layer name and aborts (or crashes) on a blob of the wrong size, and keeps a
+    layer the weights file lacks at its random initial values: the weights are read here, checked layer
+    by layer against the net Caffe built, and copied in."""
+
+    def __init__(self, prototxt, caffemodel, where: str, weights_name: str):
         pycaffe = caffe()
+        trained = read.weights(caffemodel, weights_name)
         try:
-            self.net = pycaffe.Net(str(prototxt), str(caffemodel), pycaffe.TEST)
+            self.net = pycaffe.Net(str(prototxt), pycaffe.TEST)
         except Exception as exc:   # pycaffe raises few errors: most of Caffe's checks abort the process
-            raise StageError(f"{where}: Caffe cannot load it: {exc}") from None
+            raise StageError(f"{where}: Caffe cannot build the net: {exc}") from None
+        for layer, blobs in self.net.params.items():
+            if layer not in trained:
+                raise StageError(f"{weights_name} has no weights for layer {layer!r} of {where}: is it the "
+                                 f"model's own .caffemodel?")
+            if len(trained[layer]) != len(blobs):
+                raise StageError(f"{weights_name} has {len(trained[layer])} blobs for layer {layer!r}; {where} "
+                                 f"makes it with {len(blobs)}")
+            for index, (blob, values) in enumerate(zip(blobs, trained[layer])):
+                if values.size != blob.data.size:
+                    raise StageError(f"{weights_name}: layer {layer!r} blob {index} holds {values.size} values; "
+                                     f"{where} makes it {list(blob.data.shape)}")
+                blob.data[...] = values.reshape(blob.data.shape)
 
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         count = len(next(iter(feeds.values())))
@@ -89,7 +106,7 @@ def run(ctx: StageContext) -> dict:
                         ctx.option("input_shapes", {}), where)
     samples_lib.check_described(ctx.config, inputs, where)
 
-    net = Net(prototxt, caffemodel, f"{where} with {ctx.user_file_name('caffemodel')}")
+    net = Net(prototxt, caffemodel, where, ctx.user_file_name("caffemodel"))
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(ctx.out, feeds, net, where, info)
     files.update(written)

@@ -118,3 +118,23 @@ def describe(layer) -> dict:
     """The layer as the export stage reads it (JSON)."""
     return {"name": layer.name, "type": type_of(layer), "bottom": list(layer.bottom), "top": list(layer.top),
             "params": _params(layer)}
+
+
+def weights(path: Path, where: str) -> dict:
+    """Layer name -> its blobs (float32 arrays, flat) from a .caffemodel, read with caffe.proto (V1 and V2);
+    a file cut short or not a NetParameter is refused here, before Caffe would crash on it."""
+    import numpy as np
+    from google.protobuf.message import DecodeError
+
+    net = caffe_pb2().NetParameter()
+    try:
+        net.ParseFromString(path.read_bytes())
+    except (DecodeError, RuntimeError, ValueError) as exc:
+        raise StageError(f"{where} cannot be read: it is cut short or is not a Caffe model ({exc})") from None
+    found = {}
+    for layer in every_layer(net):
+        if layer.blobs:
+            found[layer.name] = [np.asarray(blob.double_data or blob.data, dtype=np.float32) for blob in layer.blobs]
+    if not found:
+        raise StageError(f"{where} holds no weights: is it a Caffe model (.caffemodel)?")
+    return found
