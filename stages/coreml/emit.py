@@ -28,6 +28,10 @@ INPUT_DTYPES = {"float32": np.float32, "float16": np.float32, "float64": np.floa
                 "int32": np.int32, "int16": np.int32, "int8": np.int32, "uint8": np.int32}   # what Core ML takes
 
 
+# coremltools' words when an output is an input passed through (its name sanitizer finds the input renamed)
+ECHO = re.compile(r"Main block's input name, '([^']*)', is different from its corresponding var's name, '([^']*)'")
+
+
 def _summary(exc: BaseException) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc))
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -75,13 +79,20 @@ def convert(script, inputs, outputs: list[str], what: str):
                           convert_to="mlprogram", compute_precision=ct.precision.FLOAT32, skip_model_load=True)
     except Exception as exc:   # noqa: BLE001 - coremltools raises many types, often pages long
         print(str(exc)[-4000:], file=sys.stderr)
+        echoed = ECHO.search(str(exc))
+        if echoed:
+            raise StageError(f"{what}: output {echoed.group(2)} is input {echoed.group(1)} unchanged, and a Core ML "
+                             f"model cannot give an input a second name as an output") from None
         raise StageError(f"coremltools cannot convert the PyTorch program made from {what}: {_summary(exc)}") from None
 
 
 def _check_names(mlmodel, inputs: list[str], outputs: list[str], what: str) -> None:
-    description = mlmodel.get_spec().description
-    got = ([f.name for f in description.input], [f.name for f in description.output])
-    if sorted(got[0]) != sorted(inputs) or sorted(got[1]) != sorted(outputs):
+    spec = mlmodel.get_spec()
+    main = spec.mlProgram.functions["main"]
+    got = ([f.name for f in spec.description.input], [f.name for f in spec.description.output])
+    program = ([v.name for v in main.inputs], list(main.block_specializations[main.opset].outputs))
+    if sorted(got[0]) != sorted(inputs) or sorted(got[1]) != sorted(outputs) or \
+            sorted(program[0]) != sorted(inputs) or sorted(program[1]) != sorted(outputs):
         raise StageError(f"the Core ML model made from {what} renamed its features: inputs {got[0]}, outputs "
                          f"{got[1]}; modelferry named them {inputs} and {outputs}")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 RESERVED = {"any", "bool", "program", "func", "tensor", "list", "dict", "tuple", "true", "false", "string", "bf16",
-            "fp16", "fp32", "fp64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+            "fp16", "fp32", "fp64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "state"}
 
 
 def identifiers(names: list[str]) -> dict[str, str]:
@@ -15,8 +15,10 @@ def identifiers(names: list[str]) -> dict[str, str]:
     made = {}
     for name in names:
         base = re.sub(r"[^A-Za-z0-9_]", "_", name)
-        if not re.match(r"[A-Za-z_]", base) or base in RESERVED:
+        if not re.match(r"[A-Za-z_]", base):
             base = f"_{base}"
+        if base in RESERVED:   # coremltools' own spelling of a reserved word as a name
+            base = f"{base}_workaround"
         candidate, index = base, 0
         while candidate in taken:
             candidate, index = f"{base}_{index}", index + 1
