@@ -15,7 +15,13 @@ from stages.context import StageContext
 from stages.errors import StageError
 
 TOOLS = ("onnx", "numpy")
+BATCH = "N"
 OPSETS = range(13, 18)   # the handlers write opset 13's ops (Split's sizes and ReduceSum's axes as inputs)
+
+
+def batched(shape: list) -> list:
+    """Caffe batches every blob on axis 0: the ONNX graph takes any batch there (its Reshapes copy it)."""
+    return [BATCH, *shape[1:]] if shape else shape
 
 
 def build(net: dict, weights, where: str) -> Graph:
@@ -40,12 +46,12 @@ def run(ctx: StageContext) -> dict:
     manifest = source.inherited()
     with np.load(source.file("weights"), allow_pickle=False) as weights:
         g = build(net, dict(weights), where)
-    inputs = [value(spec["name"], spec["shape"]) for spec in manifest["inputs"]]
+    inputs = [value(spec["name"], batched(spec["shape"])) for spec in manifest["inputs"]]
     outputs = []
     for spec in manifest["outputs"]:
         if g.current.get(spec["name"]) != spec["name"]:
             raise StageError(f"{where}: output blob {spec['name']!r} is also an input; ONNX cannot name both so")
-        outputs.append(value(spec["name"], g.shape(spec["name"])))
+        outputs.append(value(spec["name"], batched(g.shape(spec["name"]))))
     graph = helper.make_graph(g.nodes, net.get("name") or "caffe", inputs, outputs, g.initializers)
     model = helper.make_model(graph, producer_name="modelferry", opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))

@@ -4,7 +4,7 @@ Caffe's blobs are its tensors' names, and in-place layers (top == bottom: ReLU, 
 write the same blob again. ONNX names each value once, so every write but a blob's last gets a version
 name (`conv1/relu1`: the blob as the layer wrote it) and the last keeps the blob's own name: the outputs,
 and every tensor a target shows, carry the net's names. Shapes are Caffe's own (net.json, as pycaffe
-shaped the net for one sample), so the graph is static at batch 1, as the net was run."""
+shaped the net for one sample); the batch axis stays free (Reshape targets copy it)."""
 from __future__ import annotations
 
 from collections import Counter
@@ -85,6 +85,13 @@ class Graph:
             array = array.astype(np.float32)
         self.initializers.append(numpy_helper.from_array(array, name))
         return name
+
+    def target_shape(self, layer: "Layer") -> str:
+        """The top's shape as a Reshape's target, its batch copied from the bottom (0) where Caffe kept it."""
+        top = self.shape(layer.top[0])
+        if top and top[0] == self.shape(layer.bottom[0])[0]:
+            top[0] = 0
+        return self.ints(f"{layer.name}/shape", top)
 
     def ints(self, hint: str, values) -> str:
         return self.const(hint, np.asarray(values, dtype=np.int64))

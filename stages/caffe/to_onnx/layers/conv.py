@@ -79,4 +79,4 @@ def inner_product(g: Graph, layer: Layer) -> None:
         g.last("Gemm", inputs, layer, transB=0 if transpose else 1)
         return
     product = g.step("Gemm", inputs, layer, "gemm", transB=0 if transpose else 1)
-    g.last("Reshape", [product, g.ints(f"{layer.name}/shape", top)], layer)
+    g.last("Reshape", [product, g.target_shape(layer)], layer)

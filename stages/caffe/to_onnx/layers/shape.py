@@ -19,7 +19,7 @@ def reshape(g: Graph, layer: Layer) -> None:
     if len(top) == 2 and top[0] == g.shape(layer.bottom[0])[0]:
         g.last("Flatten", [layer.inputs[0]], layer, axis=1)
     else:
-        g.last("Reshape", [layer.inputs[0], g.ints(f"{layer.name}/shape", top)], layer)
+        g.last("Reshape", [layer.inputs[0], g.target_shape(layer)], layer)
 
 
 @handles("Crop")
