@@ -161,3 +161,38 @@ def test_mobilefacenet_round_trip_through_modelferrys_caffe_target(docker_env, f
     in_runtime(docker_env, "tf", "tests/helpers/onnx_forward.py", str(again / "face_caffe.onnx"), str(samples),
                str(onnx_out))
     np.testing.assert_allclose(np.load(onnx_out)["out:fc7"], np.load(mx_out)["fc7_output"], atol=1e-4, rtol=1e-4)
+
+
+def zoo_source(name: str):
+    from bench.zoo import fetch
+    from bench.zoo.catalog import BY_NAME
+
+    try:
+        return fetch.source(BY_NAME[name], download=False)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+def test_the_original_mtcnn_caffe_nets_to_ncnn_and_their_conventions(docker_env, tmp_path):  # noqa: F811
+    """The seed's conversion: MTCNN's ONet as the original Caffe model (det3.prototxt, facenet-pytorch's weights
+    transposed back) to ncnn, within the gate. And the rebuild is the original's: on transposed images, its
+    ONNX gives what facenet-pytorch's ONet gives on the images themselves (face probability, box, landmarks)."""
+    det3 = zoo_source("mtcnn-onet-caffe")
+    result = convert(docker_env, det3, tmp_path / "out", "--to", "onnx,ncnn", "--mean", "127.5", "--std", "128")
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(tmp_path / "out", "det3")
+    report = read_report(run)
+    assert all(a["published"] for a in report["artifacts"])
+    ncnn = report["artifacts"][1]
+    assert set(ncnn["parity"]["outputs"]) == {"prob1", "conv6-2", "conv6-3"} and ncnn["parity"]["max_abs_err"] < 1e-4
+    images = np.random.default_rng(0).uniform(-1, 1, (4, 3, 48, 48)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", x=images)
+    np.savez(tmp_path / "xt.npz", data=np.ascontiguousarray(images.transpose(0, 1, 3, 2)))
+    in_runtime(docker_env, "torch", "tests/helpers/pt2_forward.py", str(zoo_source("mtcnn-onet-pt2")),
+               str(tmp_path / "x.npz"), str(tmp_path / "torch.npz"))
+    in_runtime(docker_env, "tf", "tests/helpers/onnx_forward.py", str(run / "det3.onnx"), str(tmp_path / "xt.npz"),
+               str(tmp_path / "caffe.npz"))
+    torch_out, caffe_out = np.load(tmp_path / "torch.npz"), np.load(tmp_path / "caffe.npz")
+    # facenet-pytorch's ONet returns (box, landmarks, probability)
+    for ours, theirs in (("conv6-2", "out0"), ("conv6-3", "out1"), ("prob1", "out2")):
+        np.testing.assert_allclose(caffe_out[f"out:{ours}"], torch_out[theirs], atol=1e-4, rtol=1e-4)

