@@ -108,6 +108,7 @@ CASES = {   # name -> (module, input shapes, precisions)
     "pixel_shuffle": (only(nn.PixelShuffle(2)), [(1, 8, 5, 6)], ("fp32",)),
     "lstm": (Fn(lambda l, x: l[0](x)[0], nn.LSTM(6, 5, batch_first=True)), [(1, 7, 6)], ("fp32",)),
     "lstm bidirectional": (Fn(lambda l, x: l[0](x)[0], nn.LSTM(6, 5, bidirectional=True)), [(7, 1, 6)], ("fp32",)),
+    "gru (a while_loop)": (Fn(lambda l, x: l[0](x)[0], nn.GRU(6, 5, batch_first=True)), [(1, 7, 6)], ("fp32",)),
     "clip + clamp": (Fn(lambda l, x: torch.clamp(x, -0.5, 0.7) + torch.clamp(x, min=0.1)), [IMAGE], ("fp32",)),
 }
 

@@ -3,6 +3,7 @@ numpy. Constants come from the program or its blob file; every other op goes to 
 from __future__ import annotations
 
 import json
+from collections import ChainMap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,19 @@ def model_file(package: Path) -> Path:
     if not path.is_relative_to(package.resolve()) or not path.is_file():
         raise StageError(f"{package.name}: its root model {item['path']} is not a file inside the package")
     return path
+
+
+def _stored(value, dtype: str):
+    """An op's result as the program holds it: float32 (rounded to fp16 where declared fp16), integers in
+    MIL's own width; a list (make_list …) as it is."""
+    if isinstance(value, list):
+        return value
+    array = np.asarray(value) if not isinstance(value, np.ndarray) else value
+    if array.dtype.kind == "f" and array.dtype != np.float32:
+        array = array.astype(np.float32)
+    elif array.dtype.kind in "iub" and dtype in values.NUMPY and dtype != "STRING":
+        array = array.astype(values.NUMPY[dtype])   # numpy's int64 back to MIL's int32
+    return _round(array, dtype)
 
 
 def _round(array, dtype: str):
@@ -80,15 +94,22 @@ class Program:
             self._blobs[file_name] = BlobFile(path)
         return self._blobs[file_name]
 
+    def operations(self, block=None):
+        """Every operation of the program, those of nested blocks (loop bodies, branches) after their op."""
+        for op in (block or self.block).operations:
+            yield op
+            for nested in op.blocks:
+                yield from self.operations(nested)
+
     def op_types(self) -> list[str]:
-        return [op.type for op in self.block.operations]
+        return [op.type for op in self.operations()]
 
     def unsupported(self) -> list[tuple[str, str]]:
         """(op type, the value it makes) of each op no handler runs, in program order."""
-        return [(op.type, op.outputs[0].name if op.outputs else "") for op in self.block.operations
-                if op.type != "const" and (op.type not in HANDLERS or op.blocks)]
+        return [(op.type, op.outputs[0].name if op.outputs else "") for op in self.operations()
+                if op.type != "const" and op.type not in HANDLERS]
 
-    def _argument(self, argument, env: dict, what: str):
+    def _argument(self, argument, env, what: str):
         found = []
         for binding in argument.arguments:
             if binding.WhichOneof("binding") == "name":
@@ -97,16 +118,17 @@ class Program:
                 found.append(values.decode(binding.value, self.blobs, what))
         return found[0] if len(found) == 1 else tuple(found)
 
-    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        missing = self.unsupported()
-        if missing:
-            op_type, made = missing[0]
-            raise Unsupported(f"the Core ML program {self.package.name} uses MIL op {op_type} (making {made!r}), "
-                              f"which modelferry's MIL interpreter does not know")
-        env: dict = {}
-        for tensor in self.inputs:
-            env[tensor.name] = _round(np.asarray(feeds[tensor.name]).astype(values.NUMPY[tensor.dtype]), tensor.dtype)
-        for op in self.block.operations:
+    def _nested(self, block, env):
+        """A nested block as a function of its inputs' values -> its outputs' values; it sees the values of
+        the scopes around it."""
+        def run(inputs) -> list:
+            scope = ChainMap({var.name: value for var, value in zip(block.inputs, inputs)}, env)
+            self._operations(block.operations, scope)
+            return [scope[name] for name in block.outputs]
+        return run
+
+    def _operations(self, operations, env) -> None:
+        for op in operations:
             names = [output.name for output in op.outputs]
             if op.type == "const":
                 env[names[0]] = values.decode(op.attributes["val"], self.blobs, f"constant {names[0]}")
@@ -114,7 +136,8 @@ class Program:
             call = Call(op.type, {parameter: self._argument(argument, env, f"{op.type} {names[0]}")
                                   for parameter, argument in op.inputs.items()},
                         names, [values.dtype_name(output.type) for output in op.outputs],
-                        [values.shape(output.type) for output in op.outputs])
+                        [values.shape(output.type) for output in op.outputs],
+                        [self._nested(block, env) for block in op.blocks])
             try:
                 result = HANDLERS[op.type](call)
             except StageError:
@@ -123,11 +146,21 @@ class Program:
                 raise StageError(f"MIL op {op.type} (making {names[0]!r}) fails in the interpreter: "
                                  f"{type(exc).__name__}: {exc}") from None
             results = result if isinstance(result, tuple) else (result,)
-            for name, dtype, array in zip(names, call.out_dtypes, results):
-                array = np.asarray(array) if not isinstance(array, np.ndarray) else array
-                if array.dtype.kind == "f" and array.dtype != np.float32:
-                    array = array.astype(np.float32)
-                elif array.dtype.kind in "iub" and dtype in values.NUMPY and dtype != "STRING":
-                    array = array.astype(values.NUMPY[dtype])   # numpy's int64 back to MIL's int32
-                env[name] = _round(array, dtype)
+            for name, dtype, value in zip(names, call.out_dtypes, results):
+                env[name] = _stored(value, dtype)
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        missing = self.unsupported()
+        if missing:
+            op_type, made = missing[0]
+            raise Unsupported(f"the Core ML program {self.package.name} uses MIL op {op_type} (making {made!r}), "
+                              f"which modelferry's MIL interpreter does not know")
+        absent = [tensor.name for tensor in self.inputs if tensor.name not in feeds]
+        if absent:
+            raise StageError(f"the Core ML program {self.package.name} takes {[t.name for t in self.inputs]}; "
+                             f"nothing feeds {absent}")
+        env: dict = {}
+        for tensor in self.inputs:
+            env[tensor.name] = _round(np.asarray(feeds[tensor.name]).astype(values.NUMPY[tensor.dtype]), tensor.dtype)
+        self._operations(self.block.operations, env)
         return {name: env[name] for name in self.outputs}

@@ -2,7 +2,7 @@
 names and declared types of what it makes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,6 +16,7 @@ class Call:
     outputs: list[str]      # the names of the values it makes
     out_dtypes: list[str]   # their MIL data types (FLOAT32, FLOAT16, INT32, BOOL …)
     out_shapes: list        # their shapes as the program declares them (None where a dimension is open)
+    blocks: list = field(default_factory=list)   # nested blocks (loop, branches): values in -> values out
 
     @property
     def name(self) -> str:
