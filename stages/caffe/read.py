@@ -37,7 +37,12 @@ def parse(path: Path, where: str):
 
     net = caffe_pb2().NetParameter()
     try:
-        text_format.Merge(path.read_text(errors="replace"), net)
+        text = path.read_bytes().decode()
+    except UnicodeDecodeError:
+        raise StageError(f"{where} is not text: a .prototxt is Caffe's text format (the weights are the "
+                         f".caffemodel)") from None
+    try:
+        text_format.Merge(text, net)
     except text_format.ParseError as exc:
         raise StageError(f"{where} is not a Caffe net definition Caffe can parse: {exc}") from None
     if not net.layer and not net.layers:
