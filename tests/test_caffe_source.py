@@ -31,6 +31,7 @@ def caffe_nets(docker_env, session_dir):  # noqa: F811
     in_caffe(docker_env, out, "digits", str(out / "digits.npz"), str(out / "lenet"))
     in_caffe(docker_env, out, "layers", str(out / "layers"))
     in_caffe(docker_env, out, "v1", str(out / "v1"))
+    in_caffe(docker_env, out, "more", str(out / "more"))
     return out
 
 
@@ -73,6 +74,18 @@ def test_every_layer_family_in_place_layers_and_the_nets_names(docker_env, caffe
     assert nodes["pool1"]["op"] == "MaxPool" and nodes["within"]["op"] == "Mul"
     assert {"BatchNormalization", "ConvTranspose", "LRN", "PRelu", "Split", "Sum", "Max"} <= \
         {node["op"] for node in nodes.values()}
+
+
+def test_the_rarer_layers(docker_env, caffe_nets, tmp_path):  # noqa: F811
+    """Scale by a second bottom (squeeze-excite, axis 0, with a learned bias), Bias, Swish, Clip, BNLL, Exp and
+    Log with a base, MVN, Crop (one offset, and one per axis), Tile, Reduction (SUMSQ, MEAN), ArgMax on an
+    axis, Threshold, Silence: every output by its blob's name, in ONNX, TFLite and PyTorch."""
+    result = convert(docker_env, caffe_nets / "more" / "more.prototxt", tmp_path / "out",
+                     "--to", "onnx,tflite,pytorch", "--input-range", "data:0,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for artifact in read_report(latest_run(tmp_path / "out", "more"))["artifacts"]:
+        assert artifact["published"], artifact["target"]
+        assert set(artifact["parity"]["outputs"]) == {"sum", "mean", "argmax", "step"}
 
 
 def test_a_v1_net_with_input_dims(docker_env, caffe_nets, tmp_path):  # noqa: F811

@@ -3,6 +3,7 @@ write them (in-place layers, V2 `layer` blocks, Input layers or `input:` fields)
 
   make_caffe.py layers OUT          a net of every layer family the Caffe source reads, random weights
   make_caffe.py digits DATA OUT     LeNet trained in pycaffe on DATA.npz (scikit-learn's digits)
+  make_caffe.py more OUT            the rarer layers: Scale/Bias by a second bottom, Crop, Tile, Reduction …
   make_caffe.py v1 OUT              the same small net as an old V1 prototxt (`layers`, enum types)
   make_caffe.py net PROTOTXT OUT    any net definition, random weights (for refusal tests)
 """
@@ -53,6 +54,34 @@ layer { name: "fc" type: "InnerProduct" bottom: "flat" top: "fc"
   inner_product_param { num_output: 10 weight_filler { type: "gaussian" std: 0.05 } bias_filler { type: "gaussian" std: 0.1 } } }
 layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
 layer { name: "shaped" type: "Reshape" bottom: "left" top: "shaped" reshape_param { shape { dim: 0 dim: -1 dim: 2 } } }
+"""
+
+MORE = """name: "more"
+input: "data"
+input_shape { dim: 1 dim: 4 dim: 10 dim: 10 }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param { num_output: 4 kernel_size: 3 pad: 1 weight_filler { type: "gaussian" std: 0.3 } } }
+layer { name: "gate" type: "Sigmoid" bottom: "conv" top: "gate" }
+layer { name: "pooled" type: "Pooling" bottom: "gate" top: "pooled" pooling_param { pool: AVE global_pooling: true } }
+layer { name: "flatgate" type: "Flatten" bottom: "pooled" top: "flatgate" }
+layer { name: "excite" type: "Scale" bottom: "conv" bottom: "flatgate" top: "excite"
+  scale_param { axis: 0 bias_term: true bias_filler { type: "gaussian" std: 0.2 } } }
+layer { name: "bias" type: "Bias" bottom: "excite" top: "excite" bias_param { filler { type: "gaussian" std: 0.3 } } }
+layer { name: "swish" type: "Swish" bottom: "excite" top: "swish" swish_param { beta: 1.5 } }
+layer { name: "clip" type: "Clip" bottom: "swish" top: "clip" clip_param { min: -0.5 max: 1.5 } }
+layer { name: "bnll" type: "BNLL" bottom: "clip" top: "bnll" }
+layer { name: "exp" type: "Exp" bottom: "bnll" top: "exp" exp_param { base: 2 scale: 0.5 shift: -0.25 } }
+layer { name: "log" type: "Log" bottom: "exp" top: "log" log_param { base: 10 scale: 2 shift: 1 } }
+layer { name: "mvn" type: "MVN" bottom: "log" top: "mvn" }
+layer { name: "crop" type: "Crop" bottom: "mvn" bottom: "data" top: "crop" crop_param { axis: 2 offset: 0 } }
+layer { name: "small" type: "Pooling" bottom: "crop" top: "small" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
+layer { name: "cropped" type: "Crop" bottom: "crop" bottom: "small" top: "cropped" crop_param { axis: 2 offset: 1 offset: 2 } }
+layer { name: "tile" type: "Tile" bottom: "cropped" top: "tile" tile_param { axis: 1 tiles: 2 } }
+layer { name: "sum" type: "Reduction" bottom: "tile" top: "sum" reduction_param { operation: SUMSQ axis: 2 coeff: 0.5 } }
+layer { name: "mean" type: "Reduction" bottom: "tile" top: "mean" reduction_param { operation: MEAN axis: 1 } }
+layer { name: "argmax" type: "ArgMax" bottom: "mvn" top: "argmax" argmax_param { axis: 1 } }
+layer { name: "step" type: "Threshold" bottom: "mvn" top: "step" threshold_param { threshold: 0.2 } }
+layer { name: "silence" type: "Silence" bottom: "gate" }
 """
 
 V1 = """name: "old"
@@ -149,6 +178,8 @@ def main(argv: list[str]) -> None:
     what = argv[0]
     if what == "layers":
         random_net(LAYERS, Path(argv[1]), "layers")
+    elif what == "more":
+        random_net(MORE, Path(argv[1]), "more")
     elif what == "v1":
         random_net(V1, Path(argv[1]), "old")
     elif what == "digits":

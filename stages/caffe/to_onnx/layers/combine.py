@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from stages.caffe.read import SET
 from stages.caffe.to_onnx.graph import Graph, Layer
 from stages.caffe.to_onnx.registry import handles
-
-SET = "__set__"
 
 
 @handles("Eltwise")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from stages.caffe.read import SET
 from stages.caffe.to_onnx.graph import Graph, Layer
 from stages.caffe.to_onnx.registry import handles
-
-SET = "__set__"
 
 
 @handles("BatchNorm")
@@ -51,8 +50,8 @@ def _second_bottom(g: Graph, layer: Layer, param: dict) -> str:
     dims = g.shape(layer.bottom[1])
     if axis + len(dims) == rank:
         return layer.inputs[1]
-    return g.step("Reshape", [layer.inputs[1], g.ints(f"{layer.name}/operand_shape",
-                                                       dims + [1] * (rank - axis - len(dims)))], layer, "operand")
+    trailing = list(range(axis + len(dims), rank))   # unit axes after it (whatever its batch)
+    return g.step("Unsqueeze", [layer.inputs[1], g.ints(f"{layer.name}/operand_axes", trailing)], layer, "operand")
 
 
 @handles("Scale")
@@ -64,7 +63,13 @@ def scale(g: Graph, layer: Layer) -> None:
         g.last("Mul", [layer.inputs[0], factor], layer)
         return
     scaled = g.step("Mul", [layer.inputs[0], factor], layer, "scaled")
-    g.last("Add", [scaled, _operand(g, layer, param, 0 if two else 1, "bias")], layer)
+    if two:   # the learned bias has the second bottom's shape, from `axis`
+        rank, axis, dims = len(g.shape(layer.bottom[0])), int(param.get("axis", 1)), g.shape(layer.bottom[1])
+        axis = axis + rank if axis < 0 else axis
+        term = g.const(f"{layer.name}/bias", g.blob(layer, 0).reshape(dims + [1] * (rank - axis - len(dims))))
+    else:
+        term = _operand(g, layer, param, 1, "bias")
+    g.last("Add", [scaled, term], layer)
 
 
 @handles("Bias")

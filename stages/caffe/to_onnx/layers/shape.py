@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from stages.caffe.read import SET
 from stages.caffe.to_onnx.graph import Graph, Layer
 from stages.caffe.to_onnx.registry import handles
 
@@ -72,7 +73,7 @@ def reduction(g: Graph, layer: Layer) -> None:
 @handles("ArgMax")
 def argmax(g: Graph, layer: Layer) -> None:
     param = layer.param("argmax_param")
-    if "axis" not in param.get("__set__", []) or param.get("out_max_val") or int(param.get("top_k", 1)) != 1:
+    if "axis" not in param.get(SET, []) or param.get("out_max_val") or int(param.get("top_k", 1)) != 1:
         g.refuse(layer, "only ArgMax along an axis, top_k 1, without out_max_val has an ONNX counterpart here")
     index = g.step("ArgMax", [layer.inputs[0]], layer, "index", axis=int(param["axis"]), keepdims=1)
     g.last("Cast", [index], layer, to=1)
