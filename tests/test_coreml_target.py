@@ -43,14 +43,18 @@ def test_mobilefacenet_to_coreml_fp32_and_fp16(env, face, tmp_path):
     assert fp32["published"] and fp32["parity"]["passed"] and fp32["parity"]["max_abs_err"] < 1e-4
     assert fp16["published"] and fp16["parity"]["passed"] and fp16["parity"]["cosine"] >= 0.999
     assert fp16["parity"]["max_abs_err"] > fp32["parity"]["max_abs_err"]   # it did compute in fp16
-    assert fp16["bytes"] < 0.6 * fp32["bytes"]                            # weights stored in fp16
+    weights = {precision: sum(f.stat().st_size for f in (run / by[precision]["path"]).rglob("weight.bin"))
+               for precision in by}
+    assert 0 < weights["fp16"] < 0.6 * weights["fp32"]                   # weights stored in fp16
     for artifact in (fp32, fp16):
         assert artifact["parity"]["validator"] == VALIDATOR
         folder = run / artifact["path"]
         assert sorted(p.name for p in folder.iterdir()) == ["model.mlpackage", "names.json"]
         assert (folder / "model.mlpackage" / "Manifest.json").is_file()
         names = json.loads((folder / "names.json").read_text())
-        assert names["inputs"] == {"data": "data"} and names["outputs"] == {"fc7": "fc7"}
+        # the model's own names (MXNet's, as the report shows them) are the Core ML features' names
+        assert names["inputs"] == {"data": "data"} and names["outputs"] == {"fc7_output": "fc7_output"}
+        assert [t["name"] for t in artifact["inputs"] + artifact["outputs"]] == ["data", "fc7_output"]
     assert {fp32["path"], fp16["path"]} == {"face_coreml", "face_coreml_fp16"}
 
 

@@ -113,7 +113,8 @@ def run(ctx: StageContext) -> dict:
     by_output = {spec["name"]: spec for spec in specs_out}
     named = identifiers([spec["source_name"] for spec in specs_in] +
                         [by_output[name]["source_name"] for name in order])
-    script = open_torchscript(source.file("torchscript"), source.file("torchscript").name)
+    script = open_torchscript(source.file("torchscript"), source.file("torchscript").name,
+                              bool(ctx.option("trust_custom_code")))
     sample = _one_sample(source)
     inputs = _input_types(ct, source, sample, arguments, named, what)
     outputs = [named[by_output[name]["source_name"]] for name in order]
