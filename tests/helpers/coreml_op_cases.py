@@ -68,7 +68,8 @@ CASES = {   # name -> (module, input shapes, precisions)
     "avg_pool pad excluded ceil": (only(nn.AvgPool2d(3, 2, padding=1, ceil_mode=True, count_include_pad=False)),
                                    [IMAGE], ("fp32",)),
     "global avg pool": (only(nn.AdaptiveAvgPool2d(1)), [IMAGE], ("fp32",)),
-    "batch_norm + relu6 + hardswish": (Fn(lambda l, x: F.hardswish(F.relu6(l[0](x) * 3)), bn(4)), [IMAGE], ("fp32", "fp16")),
+    "batch_norm + relu6 + hardswish": (Fn(lambda l, x: F.hardswish(F.relu6(l[0](x) * 3)), bn(4)), [IMAGE],
+                                       ("fp32", "fp16")),
     "prelu + leaky + elu": (Fn(lambda l, x: F.elu(F.leaky_relu(l[0](x), 0.1)), nn.PReLU(4, 0.2)), [IMAGE], ("fp32",)),
     "sigmoid tanh silu gelu": (Fn(lambda l, x: torch.sigmoid(x) + torch.tanh(x) + F.silu(x) + F.gelu(x)
                                   + F.gelu(x, approximate="tanh")), [IMAGE], ("fp32",)),
@@ -182,7 +183,8 @@ def unknown(x):
     return mb.space_to_batch(x=y, block_shape=[2, 2], paddings=[[0, 0], [0, 0]], name="moved")
 
 
-ct.convert(unknown, convert_to="mlprogram", skip_model_load=True, compute_precision=ct.precision.FLOAT32).save(str(work / "unknown.mlpackage"))
+ct.convert(unknown, convert_to="mlprogram", skip_model_load=True,
+           compute_precision=ct.precision.FLOAT32).save(str(work / "unknown.mlpackage"))
 try:
     Program(work / "unknown.mlpackage").run({"x": np.ones((1, 4, 8, 8), np.float32)})
     failures.append("a program with space_to_batch ran")

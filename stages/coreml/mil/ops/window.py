@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 
-def padding(c, spatial: list[int], kernel: list[int], strides: list[int], dilations: list[int]) -> list[tuple[int, int]]:
+def padding(c, spatial: list[int], kernel: list[int], strides: list[int],
+            dilations: list[int]) -> list[tuple[int, int]]:
     """(before, after) per spatial dim for MIL's pad_type: valid, custom (`pad`), same, same_lower."""
     pad_type = c.get("pad_type", "valid")
     if pad_type == "custom":
@@ -27,7 +28,8 @@ def out_sizes(c, spatial, kernel, strides, dilations, pads) -> list[int]:
     declared = c.out_shapes[0] if c.out_shapes else None
     if declared is not None and len(declared) >= len(spatial):
         return list(declared[-len(spatial):])
-    return [(n + b + e - (k - 1) * d - 1) // s + 1 for n, k, s, d, (b, e) in zip(spatial, kernel, strides, dilations, pads)]
+    return [(n + b + e - (k - 1) * d - 1) // s + 1
+            for n, k, s, d, (b, e) in zip(spatial, kernel, strides, dilations, pads)]
 
 
 def padded(x: np.ndarray, pads, outs, kernel, strides, dilations, fill: float) -> np.ndarray:
