@@ -82,6 +82,8 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
     ("emit", "mxnet"): lambda b: Call("mxnet", "mxnet_import.py", (b.file("model"),)),
     ("emit", "ncnn"): lambda b: Call("ncnn", "pnnx_convert.py", (b.file("model"), "--input-shape",
                                                                  _shape(b.manifest["inputs"][0]))),
+    ("emit", "coreml"): lambda b: Call("coreml", "coremltools_convert.py", (
+        b.file("torchscript"), "--input-shape", ",".join(["1", *_shape(b.manifest["inputs"][0]).split(",")[1:]]))),
 }
 
 
@@ -90,7 +92,11 @@ INCLUDED = {(("emit", "onnx2tf"), ("emit", "savedmodel-tflite"))}
 # Hops with no bare converter to run beside them, and why.
 OWN = {("emit", "caffe-net"): "no bare ONNX -> Caffe converter runs here (MMdnn pins TF 1.15; the onnx2caffe "
                               "scripts each carry a fork's caffe.proto): the emitter is modelferry's own",
-       ("emit", "caffe"): "pycaffe loading the net and saving the weights is the emitter's own second half"}
+       ("emit", "caffe"): "pycaffe loading the net and saving the weights is the emitter's own second half",
+       ("export", "caffe"): "no bare Caffe -> ONNX converter runs here (caffe2onnx and MMdnn each pin a fork's "
+                            "caffe.proto and an old ONNX): the emitter is modelferry's own",
+       ("emit", "pytorch"): "no bare ONNX -> PyTorch converter is pinned here (onnx2torch is not in the torch "
+                            "image): the emitter is modelferry's own torch.fx builder"}
 # Hops that convert nothing: a TFLite source taken as the TFLite artifact.
 NOTHING = {("emit", "tflite-as-is")}
 

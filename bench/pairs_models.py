@@ -36,6 +36,7 @@ MODELS = (
     SourceModel("graphdef", "tf", "mobilenetv2.pb"),
     SourceModel("tf-checkpoint", "tf", "mobilenetv2_ckpt"),
     SourceModel("tfjs", "tfjs", "mobilenetv2/model.json", needs=("tf",)),
+    SourceModel("tfjs-layers", "tfjs", "mobilenetv2_layers/model.json", needs=("tf",)),
     SourceModel("tflite", "tf", "mobilenetv2.tflite"),
     SourceModel("torchscript", "torch", "mobilenetv2.pt", {"image": [1, 3, 224, 224]}),
     SourceModel("torch-export", "torch", "mobilenetv2.pt2"),

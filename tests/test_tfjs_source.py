@@ -102,9 +102,10 @@ def test_shards_outside_the_folder_missing_or_short_are_refused_naming_the_file(
     assert "its weight shards end before weight" in _refused(env, tmp_path, broken)
 
 
-def test_a_layers_model_is_named_as_such(env, tmp_path, broken):
+def test_a_graph_labelled_a_layers_model_is_read_as_one_and_refused_in_its_words(env, tmp_path, broken):
     _edit(broken, lambda m: m.update(format="layers-model"))
-    assert "is a TFJS layers model (a Keras topology)" in _refused(env, tmp_path, broken)
+    err = _refused(env, tmp_path, broken)
+    assert "[load/tfjs-layers]" in err and "holds no Keras model (modelTopology.model_config" in err
 
 
 def test_an_s3_tfjs_source_brings_its_shards(env, tmp_path, moto_server):

@@ -523,4 +523,26 @@ MODELS += (
           'MediaPipe hand landmarks lite (float16 weights)', ()),
 )
 
+# nsfwjs' three models, shipped as JavaScript modules (the model.json object, base64 shards): two TFJS layers
+# models (Keras 2.2.4 topologies, uint8-quantized weights) and one graph model, taken out by a Node.js `vm`
+# that evaluates each module's value only (bench/zoo/build_nsfwjs.py). nsfwjs feeds pixels / 255, RGB.
+NSFWJS = npm("nsfwjs@4.4.0", "nsfwjs-4.4.0.tgz", "585cd178f3b994337c4d10a87b080d342fc52f8b9bf0085c4d1f345a3a1c5382")
+
+
+def nsfwjs(name: str, folder: str, input_name: str, what: str, traits: tuple[str, ...] = ()) -> ZooModel:
+    return ZooModel(f"nsfwjs-{name}", NSFWJS, {}, f"nsfwjs/{folder}/model.json",
+                    ("--input-range", f"{input_name}:0,1"), what=f"nsfwjs' NSFW image classifier, {what}",
+                    traits=traits,
+                    build=("tfjs", "bench/zoo/build_nsfwjs.py"))
+
+
+MODELS += (
+    nsfwjs("mobilenet-v2", "mobilenet_v2", "input_1", "MobileNetV2 224x224 (TFJS layers model, Keras 2.2.4, uint8 "
+           "weights)", ("TFJS layers model",)),
+    nsfwjs("inception-v3", "inception_v3", "input_1", "InceptionV3 299x299 (TFJS layers model, Keras 2.2.4, uint8 "
+           "weights)", ("TFJS layers model",)),
+    nsfwjs("mobilenet-v2-mid", "mobilenet_v2_mid", "input", "MobileNetV2 224x224, mid-size (TFJS graph model, TFJS "
+           "converter 1.7)"),
+)
+
 BY_NAME = {model.name: model for model in MODELS}

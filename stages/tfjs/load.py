@@ -50,7 +50,7 @@ def run(ctx: StageContext) -> dict:
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     batched = all((placeholder(graph, n)[0] or [None])[0] is None for n in input_names)
     node = NodeGraphModel(path.parent, {spec["name"]: TensorSpec(spec["name"], NODE_DTYPES[spec["dtype"]], None)
-                                        for spec in inputs}, output_names, model_json=path.name)
+                                        for spec in inputs}, output_names, model_json=path.name, shown=name)
 
     def golden_of(f: dict) -> dict:
         runs = list(feeding.runs(f, inputs, batched))

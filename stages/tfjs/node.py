@@ -27,10 +27,14 @@ class NodeGraphModel:
     """Callable like the other runners' models: {input name: array} -> {output name: array}."""
 
     def __init__(self, model_dir: Path, inputs: dict[str, TensorSpec] | None = None,
-                 outputs: list[str] | None = None, model_json: str = MODEL_JSON):
+                 outputs: list[str] | None = None, model_json: str = MODEL_JSON, layers: bool = False,
+                 shown: str | None = None):
         """`inputs`/`outputs`: the graph's nodes to feed and fetch, where model.json's signature does not
-        say (a source's model.json, named as its user named it: `model_json`)."""
-        self.model_dir, self.model_json = model_dir, model_json
+        say (a source's model.json, named as its user named it: `model_json`). `layers`: a layers model
+        (tf.loadLayersModel), fed and fetched by its input and output layers' names. `shown`: the model's
+        name in errors (default: its folder and model.json)."""
+        self.model_dir, self.model_json, self.layers = model_dir, model_json, layers
+        self.shown = shown or f"{model_dir.name}/{model_json}"
         self.node = shutil.which("node")
         if not self.node:
             raise StageError(f"{model_dir.name} runs in Node.js, but this runtime has no `node` on PATH")
@@ -51,7 +55,7 @@ class NodeGraphModel:
         with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
             work = Path(tmp)
             request = {"model": str(self.model_dir), "json": self.model_json, "out": str(work),
-                       "outputs": self.outputs, "runs": []}
+                       "outputs": self.outputs, "runs": [], "layers": self.layers}
             for run, feeds in enumerate(runs):
                 specs = {}
                 for index, (name, value) in enumerate(feeds.items()):
@@ -71,10 +75,9 @@ class NodeGraphModel:
             done = subprocess.run([self.node, str(RUN_JS), str(request)], capture_output=True, text=True,
                                   timeout=TIMEOUT_S, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise StageError(f"{self.model_dir.name} did not finish in Node.js within {TIMEOUT_S}s") from None
+            raise StageError(f"{self.shown} did not finish in Node.js within {TIMEOUT_S}s") from None
         if done.returncode != 0:
             lines = [line for line in done.stderr.splitlines() if line.strip()]
             reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
             reason = reasons[-1] if reasons else (lines[-1] if lines else f"node exited with {done.returncode}")
-            raise StageError(f"{self.model_dir.name}/{self.model_json} does not run in Node.js (@tensorflow/tfjs): "
-                             f"{reason}")
+            raise StageError(f"{self.shown} does not run in Node.js (@tensorflow/tfjs): {reason}")

@@ -4,7 +4,10 @@
 //
 // REQUEST.json: {"model": "<dir with model.json>", "json": "<its name, default model.json>", "out": "<dir>",
 //                "runs": [{"<signature input>": {"file": "x.bin", "dtype": "float32", "shape": [..]}}, ...],
-//                "outputs": ["<signature output>", ...]}
+//                "outputs": ["<signature output>", ...], "layers": false}
+// With "layers": true the model is a layers model (tf.loadLayersModel), its inputs named as its input
+// layers (model.inputNames) and its outputs as its output layers (model.outputNames): each name asked
+// for must be one of them.
 // Input files hold the tensor's values, little-endian, row-major. The weights are read from
 // disk through a custom IO handler (no fetch, no network). The model loads once; for each run and
 // output this writes <out>/<run>_<index>.bin and finally <out>/outputs.json:
@@ -32,10 +35,43 @@ function readWeights(modelDir) {
   };
 }
 
-async function loadModel(modelDir, jsonName) {
+async function loadModel(modelDir, jsonName, layers) {
   const json = JSON.parse(fs.readFileSync(path.join(modelDir, jsonName || 'model.json'), 'utf8'));
   const artifacts = await tf.io.getModelArtifactsForJSON(json, readWeights(modelDir));
-  return tf.loadGraphModel(tf.io.fromMemory(artifacts));
+  return (layers ? tf.loadLayersModel : tf.loadGraphModel)(tf.io.fromMemory(artifacts));
+}
+
+function named(names, wanted, what) {
+  const missing = wanted.filter((name) => !names.includes(name));
+  if (missing.length) throw new Error(`the model has no ${what} ${missing.join(', ')} (it has ${names.join(', ')})`);
+}
+
+// A graph model's outputs.
+async function execute(model, inputs, outputs) {
+  try {
+    return model.execute(inputs, outputs);
+  } catch (err) {  // graphs with control flow or dynamic shapes only run asynchronously
+    if (!/executeAsync/.test(String(err && err.message))) throw err;
+    return model.executeAsync(inputs, outputs);
+  }
+}
+
+// A layers model's outputs, in the order asked for.
+function predict(model, inputs, outputs) {
+  if (!(model.inputNames && model.inputNames.length)) {  // a Sequential model: one input, one output, unnamed here
+    if (Object.keys(inputs).length !== 1 || outputs.length !== 1) {
+      throw new Error('a Sequential model takes one input and gives one output');
+    }
+    return [model.predict(Object.values(inputs)[0])];
+  }
+  named(model.inputNames, Object.keys(inputs), 'input');
+  named(model.outputNames, outputs, 'output');
+  const missing = model.inputNames.filter((name) => !(name in inputs));
+  if (missing.length) throw new Error(`no value given for input ${missing.join(', ')}`);
+  const ordered = model.inputNames.map((name) => inputs[name]);
+  let results = model.predict(ordered.length === 1 ? ordered[0] : ordered);
+  if (!Array.isArray(results)) results = [results];
+  return outputs.map((name) => results[model.outputNames.indexOf(name)]);
 }
 
 function readTensor(dir, spec) {
@@ -50,18 +86,13 @@ async function main(requestPath) {
   const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
   const dir = path.dirname(requestPath);
   await tf.setBackend('cpu');
-  const model = await loadModel(request.model, request.json);
+  const model = await loadModel(request.model, request.json, request.layers);
   const all = [];
   for (let run = 0; run < request.runs.length; run++) {
     const inputs = {};
     for (const [name, spec] of Object.entries(request.runs[run])) inputs[name] = readTensor(dir, spec);
-    let results;
-    try {
-      results = model.execute(inputs, request.outputs);
-    } catch (err) {  // graphs with control flow or dynamic shapes only run asynchronously
-      if (!/executeAsync/.test(String(err && err.message))) throw err;
-      results = await model.executeAsync(inputs, request.outputs);
-    }
+    let results = request.layers ? predict(model, inputs, request.outputs)
+      : await execute(model, inputs, request.outputs);
     if (!Array.isArray(results)) results = [results];
     const written = {};
     for (let i = 0; i < results.length; i++) {

@@ -1,6 +1,6 @@
-"""How a TFJS graph model is recognised: a `.json` holding a `modelTopology` (not an MXNet symbol, which is
-told apart by its content), with the weight shards its `weightsManifest` names beside it (pure Python:
-the orchestrator reads it)."""
+"""How a TFJS model is recognised: a `.json` holding a `modelTopology` (not an MXNet symbol, which is told
+apart by its content), a graph model's (a GraphDef) or a layers model's (a Keras topology), with the weight
+shards its `weightsManifest` names beside it (pure Python: the orchestrator reads it)."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,27 @@ from typing import Mapping, Tuple
 
 from stages.sources import Found, SourceError, escape, head
 
-GRAPH = re.compile(rb'"format"\s*:\s*"(graph|layers)-model"|"modelTopology"')
+FORMAT = re.compile(rb'"format"\s*:\s*"(graph|layers)-model"')
+KERAS = re.compile(rb'"keras_version"|"model_config"|"class_name"')
 
 
-def sniff(path: Path) -> bool:
-    return bool(GRAPH.search(head(path)))
+def kind(path: Path) -> str | None:
+    """"graph" or "layers" (a Keras topology), by model.json's `format`, else by what its modelTopology holds
+    (TFJS before 1.0 wrote no format); None for a .json that is no TFJS model."""
+    text = head(path)
+    if found := FORMAT.search(text):
+        return found[1].decode()
+    if b'"modelTopology"' in text:
+        return "layers" if KERAS.search(text) else "graph"
+    return None
+
+
+def is_graph(path: Path) -> bool:
+    return kind(path) == "graph"
+
+
+def is_layers(path: Path) -> bool:
+    return kind(path) == "layers"
 
 
 def shards(path: Path) -> list[str]:
