@@ -24,11 +24,9 @@ from stages.errors import StageError
 from stages.keras.load import output_names, predict, signature
 from stages.keras.model import unsafe_layers
 from stages.tfjs import rebuild
-from stages.tfjs.graph import TensorSpec
-from stages.tfjs.node import NodeGraphModel
+from stages.tfjs.node import NodeGraphModel, fed, outputs_of
 
 TOOLS = ("tf-keras", "keras", "tensorflow-cpu", "numpy", "@tensorflow/tfjs")
-NODE_DTYPES = {"float32": "float32", "int32": "int32", "bool": "bool"}
 AGREE = 1e-4   # the rebuilt Keras model against Node.js, relative to the outputs' magnitude: both are fp32
 # Arguments Keras 2 (tf_keras, and tensorflowjs writing its models) puts in a layer's config that Keras 3's
 # class does not take, with the one value Keras 3 means without them: dropped at that value, else refused.
@@ -163,20 +161,13 @@ def run(ctx: StageContext) -> dict:
                       ctx.out / "model.h5", name)
     inputs = signature(model, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
-    unfed = [spec for spec in inputs if spec["dtype"] not in NODE_DTYPES]
-    if unfed:
-        raise StageError(f"input {unfed[0]['name']!r} of {name} is {unfed[0]['dtype']}, which @tensorflow/tfjs "
-                         f"cannot take (it takes {', '.join(NODE_DTYPES)})")
+    node = NodeGraphModel(path.parent, fed(inputs, name), output_names(model), model_json=path.name, layers=True,
+                          shown=name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     batched = all(tensor.shape[0] is None for tensor in model.inputs)
-    specs = {spec["source_name"]: TensorSpec(spec["source_name"], NODE_DTYPES[spec["dtype"]], None) for spec in inputs}
-    node = NodeGraphModel(path.parent, specs, output_names(model), model_json=path.name, layers=True,
-                          shown=name)
 
     def golden_of(f: dict) -> dict:
-        runs = list(feeding.runs(f, inputs, batched))
-        outputs = iter(node.run_many(runs))
-        golden = feeding.run_all(lambda _: next(outputs), f, inputs, batched)
+        golden = outputs_of(node, f, inputs, batched)
         agree(feeding.run_all(lambda feed: predict(model, feed), f, inputs, batched), golden, name)
         return golden
 

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 from stages import feeding, samples as samples_lib
 from stages.context import StageContext
-from stages.errors import StageError
 from stages.graphdef.load import signature
 from stages.graphdef.model import check, endpoints, placeholder
 from stages.tfjs import rebuild
-from stages.tfjs.graph import TensorSpec
-from stages.tfjs.node import NodeGraphModel
+from stages.tfjs.node import NodeGraphModel, fed, outputs_of
 
 TOOLS = ("tensorflow-cpu", "numpy", "@tensorflow/tfjs")
-# A Placeholder's dtype -> what @tensorflow/tfjs computes it in (it has no uint8 tensors: int32 holds them).
-NODE_DTYPES = {"float32": "float32", "int32": "int32", "uint8": "int32", "bool": "bool"}
 
 
 def _node(tensor: str) -> str:
@@ -43,21 +39,11 @@ def run(ctx: StageContext) -> dict:
     input_names, output_names = ends(model, graph, name)
     inputs = signature(graph, input_names, ctx.option("input_shapes", {}), name)
     samples_lib.check_described(ctx.config, inputs, name)
-    unfed = [spec for spec in inputs if spec["dtype"] not in NODE_DTYPES]
-    if unfed:
-        raise StageError(f"input {unfed[0]['name']!r} of {name} is {unfed[0]['dtype']}, which @tensorflow/tfjs "
-                         f"cannot take (it takes {', '.join(NODE_DTYPES)})")
+    node = NodeGraphModel(path.parent, fed(inputs, name), output_names, model_json=path.name, shown=name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     batched = all((placeholder(graph, n)[0] or [None])[0] is None for n in input_names)
-    node = NodeGraphModel(path.parent, {spec["name"]: TensorSpec(spec["name"], NODE_DTYPES[spec["dtype"]], None)
-                                        for spec in inputs}, output_names, model_json=path.name, shown=name)
-
-    def golden_of(f: dict) -> dict:
-        runs = list(feeding.runs(f, inputs, batched))
-        outputs = iter(node.run_many(runs))
-        return feeding.run_all(lambda _: next(outputs), f, inputs, batched)
-
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_of, name, info)
+    golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: outputs_of(node, f, inputs, batched),
+                                                   name, info)
     files.update(written)
     (ctx.out / "model.pb").write_bytes(graph.SerializeToString())
     files["model"] = "model.pb"

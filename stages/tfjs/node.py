@@ -15,12 +15,32 @@ from pathlib import Path
 
 import numpy as np
 
+from stages import feeding
 from stages.errors import StageError
 from stages.tfjs.graph import MODEL_JSON, TensorSpec, read_model_json
 
 RUN_JS = Path(__file__).with_name("run.js")
 DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 TIMEOUT_S = 900
+# A source input's dtype -> what @tensorflow/tfjs computes it in (it has no uint8 tensors: int32 holds them).
+NODE_DTYPES = {"float32": "float32", "int32": "int32", "uint8": "int32", "bool": "bool"}
+
+
+def fed(inputs: list[dict], name: str) -> dict[str, TensorSpec]:
+    """What Node.js is fed for each of a source's inputs (by its name), refusing a dtype TFJS has no tensor for."""
+    unfed = [spec for spec in inputs if spec["dtype"] not in NODE_DTYPES]
+    if unfed:
+        raise StageError(f"input {unfed[0]['name']!r} of {name} is {unfed[0]['dtype']}, which @tensorflow/tfjs "
+                         f"cannot take (it takes {', '.join(NODE_DTYPES)})")
+    return {spec["source_name"]: TensorSpec(spec["source_name"], NODE_DTYPES[spec["dtype"]], None) for spec in inputs}
+
+
+def outputs_of(node: "NodeGraphModel", feeds: dict[str, np.ndarray], inputs: list[dict],
+               batched: bool) -> dict[str, np.ndarray]:
+    """The model's outputs on every sample, from one Node.js process (a batch per call where it takes one)."""
+    runs = list(feeding.runs(feeds, inputs, batched))
+    outputs = iter(node.run_many(runs))
+    return feeding.run_all(lambda _: next(outputs), feeds, inputs, batched)
 
 
 class NodeGraphModel:
