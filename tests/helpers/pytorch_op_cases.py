@@ -192,6 +192,13 @@ case("softmax_axis_and_old_opset",
      [node("Softmax", ["x"], ["y"], axis=1), node("LogSoftmax", ["x"], ["z"], axis=1)],
      [("x", F32, ["N", 3, 4])], ["y", "z"], opset=11)
 case("softmax_13", [node("Softmax", ["x"], ["y"], axis=1)], [("x", F32, ["N", 3, 4])], ["y"])
+case("gathernd",   # constant indices, negative ones among them; and indices that are an input
+     [node("GatherND", ["x", "ij"], ["pairs"]), node("GatherND", ["x", "k"], ["rows"])],
+     [("x", F32, [4, 5, 6]), ("k", I64, [2, 3, 1])], ["pairs", "rows"],
+     {"ij": np.array([[1, 2], [-1, 0], [3, -5]], np.int64)}, batch=False)
+case("gathernd_batch_dims",
+     [node("GatherND", ["x", "i"], ["y"], batch_dims=1), node("GatherND", ["x", "ij"], ["z"], batch_dims=1)],
+     [("x", F32, ["N", 5, 6]), ("i", I64, ["N", 3, 1]), ("ij", I64, ["N", 2])], ["y", "z"])
 case("variadic_and_logic",
      [node("Max", ["x", "c", "x"], ["mx"]), node("Min", ["x", "c"], ["mn"]),
       node("Sum", ["x", "c", "c"], ["sm"]), node("Mean", ["x", "c"], ["me"]),

@@ -194,6 +194,24 @@ def gather_elements(g, node):
     return g.call(torch.gather, g.tensor(node.input[0]), axis, wrapped, name=_out(node))
 
 
+@OPS.handles("GatherND")
+def gather_nd(g, node):
+    """data[b0, …, i0, …, ik-1]: the batch_dims leading axes walked together (an arange along each, shaped to
+    broadcast against the indices), then one advanced index per column of the indices' last axis."""
+    batch_dims = int(attrs(node).get("batch_dims", 0))
+    indices, rank = _indices(g, node.input[1]), g.rank(node.input[1])
+    depth = g.shape(node.input[1])[-1]
+    if g.varies(node.input[1], rank - 1):
+        raise Unsupported(f"GatherND node {node.name!r}: the last axis of its indices ({node.input[1]}) changes with "
+                          f"the batch")
+    walked = []
+    for axis in range(batch_dims):
+        steps = g.call(torch.arange, g.dim(node.input[0], axis))
+        walked.append(g.call(torch.Tensor.reshape, steps, [-1 if i == axis else 1 for i in range(rank - 1)]))
+    columns = [g.call(operator.getitem, indices, (Ellipsis, column)) for column in range(depth)]
+    return g.call(operator.getitem, g.tensor(node.input[0]), tuple(walked + columns), name=_out(node))
+
+
 @OPS.handles("Expand")
 def expand(g, node):
     sizes = g.ints(node.input[1], node, "shape")
