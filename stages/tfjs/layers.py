@@ -181,6 +181,7 @@ def run(ctx: StageContext) -> dict:
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
             "metrics": {"layers": len(model.layers), "trust": trusted},
-            "read": {"rebuilt": "Keras .h5 (tf_keras weights, the model's own topology, read by Keras 3)", "golden": "Node.js @tensorflow/tfjs loadLayersModel",
-                     "layers": len(model.layers), "quantized_weights": quantized},
+            "read": {"rebuilt": "Keras .h5 (tf_keras weights, the model's own topology, read by Keras 3)",
+                     "golden": "Node.js @tensorflow/tfjs loadLayersModel", "layers": len(model.layers),
+                     "quantized_weights": quantized},
             "noise_floor": floor, "samples_info": info}

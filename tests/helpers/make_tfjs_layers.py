@@ -47,7 +47,8 @@ subprocess.run([str(Path(sys.executable).with_name("tensorflowjs_converter")), "
 
 recurrent = keras.Sequential([keras.Input((10, 8), name="series"),
                               layers.LSTM(16, return_sequences=True, name="lstm"),
-                              layers.GRU(8, reset_after=False, name="gru"), layers.Dense(3, name="scores")], name="recurrent")
+                              layers.GRU(8, reset_after=False, name="gru"),   # TFJS has no reset_after GRU
+                              layers.Dense(3, name="scores")], name="recurrent")
 tfjs.converters.save_keras_model(recurrent, str(out / "recurrent"))
 
 marker = str(out / "lambda-ran")
