@@ -63,14 +63,19 @@ def unsafe_layers(config) -> list[str]:
     return found
 
 
-def load(path: Path, name: str, trust_custom_code: bool):
-    import keras
-
-    config = model_config(path, name)
+def refuse_unsafe(config, name: str, trust_custom_code: bool) -> list[str]:
+    """The layers that would run code from the file (unsafe_layers), refused unless the user trusts it."""
     risky = unsafe_layers(config)
     if risky and not trust_custom_code:
         raise StageError(f"{name} holds code that loading would run: {', '.join(risky[:5])}; refused in "
                          f"safe mode. Pass --trust-custom-code only for files you trust")
+    return risky
+
+
+def load(path: Path, name: str, trust_custom_code: bool):
+    import keras
+
+    refuse_unsafe(model_config(path, name), name, trust_custom_code)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=not trust_custom_code)
     except (ValueError, TypeError, OSError) as exc:

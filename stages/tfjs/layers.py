@@ -22,12 +22,12 @@ from stages import feeding, samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.keras.load import output_names, predict, signature
-from stages.keras.model import unsafe_layers
+from stages.keras.model import refuse_unsafe
 from stages.tfjs import rebuild
 from stages.tfjs.node import NodeGraphModel, fed, outputs_of
+from stages.validate.compare import Gates, compare
 
 TOOLS = ("tf-keras", "keras", "tensorflow-cpu", "numpy", "@tensorflow/tfjs")
-AGREE = 1e-4   # the rebuilt Keras model against Node.js, relative to the outputs' magnitude: both are fp32
 # Arguments Keras 2 (tf_keras, and tensorflowjs writing its models) puts in a layer's config that Keras 3's
 # class does not take, with the one value Keras 3 means without them: dropped at that value, else refused.
 # TRAINING: what only training reads (initializers, regularizers, constraints), dropped whatever it is.
@@ -63,10 +63,7 @@ def check_classes(config: dict, name: str, trust: bool) -> list[str]:
     must be one of Keras' own (tf_keras.layers), named with its layer where it is not."""
     import tf_keras
 
-    risky = unsafe_layers(config)
-    if risky and not trust:
-        raise StageError(f"{name} holds code that loading would run: {', '.join(risky[:5])}; refused in safe "
-                         f"mode. Pass --trust-custom-code only for files you trust")
+    risky = refuse_unsafe(config, name, trust)
     layers = (config.get("config") or {}).get("layers", []) if isinstance(config.get("config"), dict) else []
     unknown = [f"{layer.get('name', (layer.get('config') or {}).get('name', '?'))} ({layer.get('class_name')})"
                for layer in layers if isinstance(layer, dict)
@@ -87,7 +84,7 @@ def rebuilt(config: dict, weights: dict[str, np.ndarray], name: str):
     except (ValueError, TypeError, KeyError) as exc:
         raise StageError(f"{name}: its Keras topology does not build in tf_keras {tf_keras.__version__}: "
                          f"{str(exc).splitlines()[0]}") from None
-    values = []
+    values = []   # tensorflowjs' keras_tfjs_loader maps them so, but names no weight it cannot find
     for layer in model.layers:
         for variable in layer.weights:
             wanted = normalize_weight_name(variable.name)
@@ -138,17 +135,18 @@ def as_keras3(model, config: dict, path: Path, name: str):
 
 
 def agree(keras_out: dict[str, np.ndarray], golden: dict[str, np.ndarray], name: str) -> None:
+    """The rebuilt Keras model held to Node.js's outputs under the fp32 gate every artifact meets."""
     for output, expected in golden.items():
         got = keras_out[output]
         if got.shape != expected.shape:
             raise StageError(f"{name}: output {output!r} of the Keras model rebuilt from it is shaped "
                              f"{list(got.shape)}; Node.js gives {list(expected.shape)}")
-        error = float(np.max(np.abs(got.astype(np.float64) - expected))) if got.size else 0.0
-        scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
-        if not error <= AGREE * scale:
+        metrics = compare(expected, got)
+        passed, _ = Gates().check("fp32", metrics, expected)
+        if not passed:
             raise StageError(f"{name}: the Keras model rebuilt from it differs from Node.js at output {output!r} "
-                             f"(max abs error {error:.3g}): its weights do not map onto Keras' layers as "
-                             f"TFJS maps them")
+                             f"(max abs error {metrics['max_abs_err']:.3g}): its weights do not map onto Keras' "
+                             f"layers as TFJS maps them")
 
 
 def run(ctx: StageContext) -> dict:
