@@ -4,6 +4,7 @@ MobileFaceNet, a Keras MTCNN PNet built here, and real models."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -71,6 +72,17 @@ def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tm
     assert onnx["published"] and not ncnn["published"]
     assert "nmp.onnx: pnnx left op(s) ncnn has no layer for: ReduceMin (" in ncnn["reason"]
     assert "Pad (" in ncnn["reason"] and "(pnnx: ignore ReduceMin " in ncnn["reason"]
+
+
+def test_a_param_file_ncnn_refuses_names_the_layer(env, tmp_path):
+    """openWakeWord's melspectrogram: pnnx writes a param file that ncnn's own loader refuses. The reason
+    names the layer ncnn refused and its type (read from what ncnn says while loading), not just that the
+    files do not load."""
+    result, report = _convert(env, "openwakeword-melspectrogram", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 1
+    artifact, = report["artifacts"]
+    assert not artifact["published"]
+    assert re.search(r"ncnn cannot load the files pnnx wrote: layer \S+ \(\w+\): ncnn says ", artifact["reason"])
 
 
 def test_an_input_ncnn_cannot_take_is_refused_before_conversion(env, tmp_path):

@@ -35,10 +35,11 @@ def test_a_real_model_to_openvino(env, tmp_path):
 
 
 def test_a_model_openvino_cannot_convert_says_why_and_publishes_no_ir(env, tmp_path):
-    """silero-vad's ONNX: OpenVINO's converter refuses it; the one-line reason names the converter and the
-    file, and no IR is published (the ONNX target, asked beside it, still is)."""
+    """silero-vad's ONNX: OpenVINO's converter refuses it; the one-line reason names the converter, the
+    file, the node and its op, and no IR is published (the ONNX target, asked beside it, still is)."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,openvino")
     assert result.returncode == 1
     onnx, openvino = report["artifacts"]
     assert onnx["published"] and not openvino["published"]
-    assert "OpenVINO could not convert silero_vad.onnx" in openvino["reason"]
+    assert "OpenVINO could not convert silero_vad.onnx: node If_0_" in openvino["reason"]
+    assert "/decoder/decoder/2/Conv (Conv): The input data tensor's rank has to be known" in openvino["reason"]

@@ -8,12 +8,18 @@ back on the way out.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
 
 from stages.errors import StageError
+from stages.ncnn.logs import stderr_lines
 from stages.ncnn.pnnx import BIN, PARAM, layers
+
+# ncnn's loader names a layer it refuses by its index: "layer load_param 1 lstm_0 failed",
+# "invalid bottom_count or top_count for one_blob_only layer 23"
+REFUSED = re.compile(r"\blayer (?:load_param |load_model )?(\d+)\b")
 
 
 def check_layers(folder: Path, what: str, ignored: list[str]) -> None:
@@ -31,6 +37,21 @@ def check_layers(folder: Path, what: str, ignored: list[str]) -> None:
                          + (f" (pnnx: {why})" if why else ""))
 
 
+def refusal(folder: Path, said: list[str]) -> str:
+    """Why ncnn would not load the files: the layer its loader names by index (looked up in the param file
+    for its name and type), and its own words."""
+    for line in said:
+        match = REFUSED.search(line)
+        if match:
+            found = layers(folder / PARAM)
+            index = int(match.group(1))
+            if index < len(found):
+                kind, name, _, _ = found[index]
+                return f"ncnn cannot load the files pnnx wrote: layer {name} ({kind}): ncnn says \"{line}\""
+    last = said[-1] if said else "no reason given"
+    return f"ncnn cannot load the files pnnx wrote ({folder.name}): {last}"
+
+
 class NcnnModel:
     """Called with {input blob: array} (batch 1), returns {output blob: array} shaped as `outputs` say."""
 
@@ -43,8 +64,10 @@ class NcnnModel:
             setattr(net.opt, option, fp16)
         net.opt.use_bf16_storage = False
         net.opt.num_threads = 1
-        if net.load_param(str(folder / PARAM)) != 0 or net.load_model(str(folder / BIN)) != 0:
-            raise StageError(f"{folder.name} does not load in ncnn (its param or bin file is not ncnn's)")
+        with stderr_lines() as said:
+            loaded = net.load_param(str(folder / PARAM)) == 0 and net.load_model(str(folder / BIN)) == 0
+        if not loaded:
+            raise StageError(refusal(folder, said))
         self.net = net
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -18,7 +18,7 @@ def run(ctx: StageContext) -> dict:
     try:
         model = ov.convert_model(str(source.file("model")))
     except Exception as exc:   # names the op it has no conversion for
-        raise StageError(f"OpenVINO could not convert {what}: {str(exc).strip().splitlines()[-1]}") from None
+        raise StageError(f"OpenVINO could not convert {what}: {ir.reason(exc)}") from None
     ir.check_names(model, manifest, what)
     ir.save(model, ctx.out / FOLDER, fp16_weights=False)
     return {**manifest, "format": "openvino", "precision": "fp32",

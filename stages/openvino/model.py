@@ -1,6 +1,7 @@
 """An OpenVINO IR folder (model.xml + model.bin), converted, saved and run."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +9,12 @@ import numpy as np
 from stages.errors import StageError
 
 XML = "model.xml"
+# OpenVINO's messages: where in its sources, then the node (an ONNX one while converting, its own while
+# validating the IR), then why
+NOISE = re.compile(r"Exception from |Check '.*' failed at |FrontEnd API failed|Errors during ONNX translation|"
+                   r"\[ONNX Frontend\] Conversion failed")
+ONNX_NODE = re.compile(r"While validating ONNX node '<Node\((?P<op>\w+)\): (?P<name>[^>]+)>'")
+VALIDATING = re.compile(r"While validating node '\w+::(?P<op>\w+) (?P<name>[^ ']+)")
 
 
 def size(folder: Path) -> int:
@@ -32,10 +39,16 @@ def check_names(model, manifest: dict, what: str) -> None:
 
 
 def reason(exc: BaseException) -> str:
-    """OpenVINO's cause, past the lines that only say where in its sources it was raised."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    said = [line for line in lines if not line.startswith("Exception from ")]
-    return " ".join(said[:2])[:400] if said else (lines[0] if lines else type(exc).__name__)
+    """OpenVINO's cause, past the lines that only say where in its sources it was raised; where it names the
+    node it was converting or validating, that node and its op first."""
+    text = str(exc)
+    said = [line.strip() for line in text.splitlines() if line.strip() and not NOISE.match(line.strip())]
+    node = ONNX_NODE.search(text) or VALIDATING.search(text)
+    if node:
+        op, name = node.group("op"), node.group("name")
+        why = next((line for line in said if not line.startswith("While validating")), "")
+        return f"node {name} ({op}): {why[:300]}" if why else f"node {name} ({op})"
+    return " ".join(said[:2])[:400] if said else type(exc).__name__
 
 
 class IRModel:
@@ -49,7 +62,7 @@ class IRModel:
             model = core.read_model(str(folder / XML))
             self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
         except Exception as exc:   # OpenVINO raises RuntimeError with a multi-line message
-            raise StageError(f"{folder.name} does not load in OpenVINO: {reason(exc)}") from None
+            raise StageError(f"OpenVINO cannot load the IR in {folder.name}/: {reason(exc)}") from None
         self.batched = all(port.get_partial_shape().rank.get_length() > 0
                            and port.get_partial_shape()[0].is_dynamic for port in model.inputs)
 
