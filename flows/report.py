@@ -75,6 +75,8 @@ def _artifact(made: Made, model: str) -> dict:
         return entry
     path = made.artifact.file("model")
     parity = made.parity
+    if made.artifact.manifest.get("legalized"):   # graph rewrites a converter needed, by pass: nodes rewritten
+        entry["legalized"] = made.artifact.manifest["legalized"]
     return {**entry, "sha256": content_sha256(path), "bytes": size(path),
             "inputs": _signature(made.artifact.manifest["inputs"]),
             "outputs": _signature(made.artifact.manifest["outputs"]),

@@ -18,7 +18,9 @@ MANIFEST = "manifest.json"
 # Files every stage carries forward so that validate needs only the target runtime.
 CARRIED_ROLES = ("samples", "golden", "calibration")
 # Manifest fields a stage inherits from its input unless it sets them itself.
-INHERITED_FIELDS = ("inputs", "outputs", "preprocess", "source", "precision", "noise_floor", "samples_info")
+# `legalized`: what ONNX legalization passes rewrote on the way (stages/onnx/legalize), told in the report
+INHERITED_FIELDS = ("inputs", "outputs", "preprocess", "source", "precision", "noise_floor", "samples_info",
+                    "legalized")
 
 
 def sha256_file(path: Path) -> str:

@@ -18,7 +18,8 @@ TESTS = [
     "test_center_crop_pad_crop_axes_hwc_expanded", "test_ai_onnx_ml_array_feature_extractor",
     "test_nonmaxsuppression_center_point_box_format", "test_nonmaxsuppression_suppress_by_IOU_and_scores",
     "test_nonmaxsuppression_two_batches", "test_add_uint64", "test_greater_equal_uint64", "test_div_uint32",
-    "test_roialign_aligned_true", "test_roialign_aligned_false", "test_roialign_mode_max",
+    "test_roialign_aligned_true", "test_roialign_aligned_false", "test_roialign_mode_max", "test_gelu_default_2",
+    "test_gelu_tanh_2",
 ]
 
 

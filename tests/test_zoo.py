@@ -1,8 +1,8 @@
 """Real trained models from PyPI wheels (bench/zoo: pinned by version and sha256), a representative few.
 
 The whole zoo to every target is `make bench-zoo`; here: a classifier whose ONNX names onnx2tf rejects,
-a SavedModel with two outputs of one shape, int64 and recurrent inputs, a TorchScript network built from
-the wheel's own module code, and a folder of pictures as samples.
+a SavedModel with two outputs of one shape, int64 and recurrent inputs, a BERT-style encoder to TFLite,
+a TorchScript network built from the wheel's own module code, and a folder of pictures as samples.
 """
 from __future__ import annotations
 
@@ -63,6 +63,20 @@ def test_int64_scalar_and_recurrent_state_of_a_real_model(env, tmp_path):
     assert tflite["route"] == "load/onnx → emit/onnx-tfops → emit/savedmodel-tflite"
     assert tflite["published"] and tflite["parity"]["max_abs_err"] < 1e-4
     assert "made by a fallback route" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bert_style_encoder_reaches_tflite_and_tfjs(env, tmp_path):
+    """all-MiniLM-L6-v2 as TorchScript (int64 ids and mask, exact GELU, L2-normalized output). onnx2tf made
+    ReduceL2 a tf.norm it could not build, and TFLite has no Erf: the ONNX legalization passes rewrite the
+    ReduceL2 as Sqrt(ReduceSumSquare) and each GELU in the form TFLite fuses into its GELU builtin (Erf kept
+    for TFJS), and onnx2tf's own route makes both, within the fp32 gate; the report says what was rewritten."""
+    result, report = _convert(env, "minilm-pt", tmp_path / "out", "--to", "tflite,tfjs")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for artifact in report["artifacts"]:
+        assert artifact["published"], artifact.get("reason")
+        assert "emit/onnx2tf" in artifact["route"]
+        assert artifact["legalized"]["reduce-l2"] == 1 and artifact["legalized"]["gelu"] >= 6
+        assert [t["name"] for t in artifact["inputs"]] == ["input_ids", "attention_mask"]
 
 
 def test_torchscript_built_from_the_wheels_own_code_and_weights(env, tmp_path):

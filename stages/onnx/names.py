@@ -103,17 +103,22 @@ def own_names(model, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict
     return named(inputs), named(outputs)
 
 
-def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict]) -> tuple[Path, list[dict], list[dict]]:
-    """`path` copied to `dest` with safe names; the manifest's inputs and outputs named as in the copy."""
+def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict],
+              passes: tuple[str, ...] = ()) -> tuple[Path, list[dict], list[dict], dict[str, int]]:
+    """`path` copied to `dest` with safe names, then legalized by `passes` (stages/onnx/legalize); the
+    manifest's inputs and outputs named as in the copy, and what each pass rewrote."""
     import onnx
+
+    from stages.onnx import legalize
 
     model = onnx.load(str(path))
     changed = rename(model)
-    if changed:
+    legalized = legalize.apply(model, passes)
+    if changed or legalized:
         onnx.save(model, str(dest))
     else:
         shutil.copyfile(path, dest)
 
     def named(specs: list[dict]) -> list[dict]:
         return [{**spec, "name": changed.get(spec["name"], spec["name"])} for spec in specs]
-    return dest, named(inputs), named(outputs)
+    return dest, named(inputs), named(outputs), legalized

@@ -19,6 +19,8 @@ from stages.onnx2tf import convert
 from stages.savedmodel import from_onnx
 
 TOOLS = ("onnx2tf", "tensorflow-cpu", "tf-keras", "onnx")
+# onnx2tf makes ReduceL2 a tf.norm that takes no one-axis list, and GELU into ops TFLite or TFJS lack
+PASSES = ("gelu", "reduce-l2")
 
 
 def saved_model(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path, settings: dict) -> None:
@@ -38,4 +40,4 @@ def run(ctx: StageContext) -> dict:
                         {**settings, "disable_group_convolution": True})
             return {"portable_model": "portable_model"}
         return {}
-    return from_onnx.emit(ctx, both, moved=True, tflite=True)
+    return from_onnx.emit(ctx, both, moved=True, tflite=True, passes=PASSES)

@@ -20,9 +20,11 @@ TFLITE = "model_float32.tflite"
 Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
 
 
-def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False) -> dict:
-    """Run `converter` on the source bundle's ONNX graph; the SavedModel bundle's manifest. The converter
-    may return more files for the bundle (role -> name under ctx.out).
+def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False,
+         passes: tuple[str, ...] = ()) -> dict:
+    """Run `converter` on the source bundle's ONNX graph, legalized by `passes` (stages/onnx/legalize); the
+    SavedModel bundle's manifest, which records what the passes rewrote (`legalized`). The converter may
+    return more files for the bundle (role -> name under ctx.out).
 
     `tflite`: also make the fp32 TFLite file from the SavedModel now, with TF's converter (TF is loaded
     already); emit/savedmodel-tflite then takes it instead of starting TF again. Where TF's converter
@@ -30,8 +32,8 @@ def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: b
     source = ctx.source
     manifest = source.inherited()
     with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
-        path, inputs, outputs = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
-                                                manifest["inputs"], manifest["outputs"])
+        path, inputs, outputs, legalized = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
+                                                           manifest["inputs"], manifest["outputs"], passes)
         extra = converter(path, inputs, outputs, ctx.out / "saved_model") or {}
     if tflite:
         try:
@@ -42,4 +44,4 @@ def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: b
     inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, inputs, outputs, moved=moved)
     return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
             "files": {"model": "saved_model", **extra, **source.carry_to(ctx.out)}, "inputs": inputs,
-            "outputs": outputs, "metrics": {"signature": KEY}}
+            "outputs": outputs, "metrics": {"signature": KEY}, **({"legalized": legalized} if legalized else {})}

@@ -22,4 +22,4 @@ def _translate(path, inputs, outputs, saved_model) -> None:
 
 
 def run(ctx: StageContext) -> dict:
-    return from_onnx.emit(ctx, _translate, tflite=True)
+    return from_onnx.emit(ctx, _translate, tflite=True, passes=("gelu",))   # GELU in the form TFLite fuses

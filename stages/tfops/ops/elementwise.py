@@ -1,8 +1,6 @@
 """Elementwise ONNX ops: unary maths, binary arithmetic with broadcasting, comparisons, activations."""
 from __future__ import annotations
 
-import math
-
 import tensorflow as tf
 
 from stages.tfops.ops import op
@@ -278,12 +276,15 @@ def mish(node, x):
     return x[0] * tf.tanh(tf.math.log(tf.exp(x[0]) + 1))
 
 
-@op("Gelu")
+@op("Gelu", "com.microsoft:Gelu")
 def gelu(node, x):
+    """In the forms TFLite's converter fuses into its GELU builtin (Erf alone has none): tf.nn.gelu's for
+    tanh, and ½x(1 + erf(x·(1/√2))) for the exact one (tf.nn.gelu's exact form uses Erfc, which TFJS
+    lacks). com.microsoft's Gelu is the exact one: stages/onnx/legalize/gelu.py makes it."""
     v = x[0]
     if node.attr("approximate", "none") == "tanh":
-        return 0.5 * v * (1 + tf.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v * v * v)))
-    return 0.5 * v * (1 + tf.math.erf(v / math.sqrt(2)))
+        return tf.nn.gelu(v, approximate=True)
+    return 0.5 * v * (1 + tf.math.erf(v * tf.cast(0.7071067811865476, v.dtype)))
 
 
 @op("Shrink")

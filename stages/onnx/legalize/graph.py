@@ -1,0 +1,141 @@
+"""A mutable view of an ONNX graph for rewriting passes: who makes and who reads each tensor, the values
+known when the graph is built, and node removal and insertion that keep the nodes in topological order."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+
+class Graph:
+    def __init__(self, model):
+        from onnx import numpy_helper
+
+        self.model = model
+        self.graph = model.graph
+        self.constants = {init.name: numpy_helper.to_array(init) for init in self.graph.initializer}
+        for node in self.graph.node:
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
+                value = constant_of(node)
+                if value is not None:
+                    self.constants[node.output[0]] = value
+        self.outputs = {value.name for value in self.graph.output}
+        self.index()
+
+    def index(self) -> None:
+        self.producer = {name: node for node in self.graph.node for name in node.output if name}
+        self.consumers: dict[str, list] = defaultdict(list)
+        for node in self.graph.node:
+            for name in node.input:
+                if name:
+                    self.consumers[name].append(node)
+
+    @property
+    def opset(self) -> int:
+        return next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), 1)
+
+    def made_by(self, name: str, op_type: str):
+        """The node of `op_type` (default domain) that makes `name`, else None."""
+        node = self.producer.get(name)
+        return node if node is not None and node.op_type == op_type and node.domain in ("", "ai.onnx") else None
+
+    def only_reader(self, name: str, op_type: str):
+        """The one node that reads `name`, if it is of `op_type` and `name` is not a graph output."""
+        readers = self.consumers.get(name, [])
+        if len(readers) != 1 or name in self.outputs:
+            return None
+        node = readers[0]
+        return node if node.op_type == op_type and node.domain in ("", "ai.onnx") else None
+
+    def scalar(self, name: str) -> float | None:
+        """The value of a constant tensor that holds one number (any shape of size 1), else None."""
+        value = self.constants.get(name)
+        if value is None or value.size != 1 or not np.issubdtype(value.dtype, np.floating):
+            return None
+        return float(value.reshape(()))
+
+    def other(self, node, name: str) -> str | None:
+        """A binary node's input that is not `name` (None if both are, or the node is not binary)."""
+        if len(node.input) != 2 or list(node.input).count(name) != 1:
+            return None
+        return node.input[1] if node.input[0] == name else node.input[0]
+
+    def replace(self, removed: list, added: list) -> None:
+        """Take out `removed` and put `added` (in order) where the last removed node stood: every input of
+        the new nodes is made before it, and every reader of their outputs comes after it. Nodes are known
+        by their outputs (each tensor has one maker), since protobuf copies a node put into a graph."""
+        from onnx import NodeProto
+
+        gone = {tuple(node.output) for node in removed}
+        last = max((i for i, node in enumerate(self.graph.node) if tuple(node.output) in gone), default=-1)
+        rebuilt = []
+        for i, node in enumerate(self.graph.node):
+            if tuple(node.output) not in gone:
+                rebuilt.append(copy(node, NodeProto))
+            if i == last:
+                rebuilt.extend(added)
+        del self.graph.node[:]
+        self.graph.node.extend(rebuilt)
+        self.index()
+
+    def elem_type(self, name: str):
+        """The numpy type of a tensor, where the graph declares it (float32 where it does not)."""
+        from onnx import helper
+
+        if name in self.constants:
+            return self.constants[name].dtype
+        for value in (*self.graph.input, *self.graph.value_info, *self.graph.output):
+            if value.name == name and value.type.tensor_type.elem_type:
+                return np.dtype(helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
+        return np.dtype(np.float32)
+
+    def constant(self, name: str, value: float, dtype) -> str:
+        """A new scalar initializer named `name` (made unique), of `dtype`; its name."""
+        from onnx import numpy_helper
+
+        taken = {init.name for init in self.graph.initializer} | set(self.producer) | set(self.consumers)
+        unique, n = name, 1
+        while unique in taken:
+            unique, n = f"{name}_{n}", n + 1
+        self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), unique))
+        self.constants[unique] = np.asarray(value, dtype=dtype)
+        return unique
+
+    def prune(self) -> None:
+        """Drop the constants (initializers, Constant nodes) that a rewrite left unread."""
+        read = set(self.consumers) | self.outputs
+        keep = [init for init in self.graph.initializer if init.name in read]
+        if len(keep) != len(self.graph.initializer):
+            from onnx import TensorProto
+            keep = [copy(init, TensorProto) for init in keep]
+            del self.graph.initializer[:]
+            self.graph.initializer.extend(keep)
+        unread = [node for node in self.graph.node if node.op_type == "Constant" and node.output[0] not in read]
+        if unread:
+            self.replace(unread, [])
+
+    def import_domain(self, domain: str, version: int) -> None:
+        from onnx import helper
+
+        if not any(o.domain == domain for o in self.model.opset_import):
+            self.model.opset_import.append(helper.make_opsetid(domain, version))
+
+
+def copy(message, kind):
+    made = kind()
+    made.CopyFrom(message)
+    return made
+
+
+def constant_of(node) -> np.ndarray | None:
+    from onnx import helper, numpy_helper
+
+    for attribute in node.attribute:
+        value = helper.get_attribute_value(attribute)
+        if attribute.name == "value":
+            return numpy_helper.to_array(value)
+        if attribute.name in ("value_float", "value_int"):
+            return np.asarray(value)
+        if attribute.name in ("value_floats", "value_ints"):
+            return np.asarray(list(value))
+    return None

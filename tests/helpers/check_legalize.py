@@ -1,0 +1,113 @@
+"""Run in the tf runtime: each ONNX legalization pass on small graphs in every form it matches, held to
+ONNX Runtime on the graph before the pass (the same outputs, within float rounding), with the ops it
+must leave behind; and the forms it must leave alone. Prints one line per case, exits 1 on a failure."""
+from __future__ import annotations
+
+import math
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper, numpy_helper
+
+from stages.onnx.legalize import apply
+
+FLOAT = onnx.TensorProto.FLOAT
+
+
+def graph(nodes, constants: dict, opset: int = 17, shape=(2, 8, 16), rank: int = 3):
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in constants.items()]
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", FLOAT, list(shape))],
+                          [helper.make_tensor_value_info("y", FLOAT, ["a", "b", "c"][:rank])], inits)
+    return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
+
+
+def n(op, inputs, output, **attrs):
+    return helper.make_node(op, inputs, [output], name=f"{op}_{output}", **attrs)
+
+
+K = {"sqrt2": math.sqrt(2), "inv_sqrt2": 1 / math.sqrt(2), "one": 1.0, "half": 0.5, "three": 3.0,
+     "cubic": 0.044715, "scale": math.sqrt(2 / math.pi)}
+
+
+def tail(act, x="x", order="x_then_half"):
+    """1 + act, times x and ½ in the three orders exporters write."""
+    if order == "x_then_half":
+        return [n("Add", [act, "one"], "a"), n("Mul", [x, "a"], "p"), n("Mul", ["p", "half"], "y")]
+    if order == "half_last_other_side":
+        return [n("Add", ["one", act], "a"), n("Mul", ["a", "half"], "p"), n("Mul", [x, "p"], "y")]
+    return [n("Mul", [x, "half"], "h"), n("Add", [act, "one"], "a"), n("Mul", ["h", "a"], "y")]
+
+
+CASES = {
+    # name: (model, passes, ops that must be gone, ops that must be there, rewrites expected)
+    "erf, x/√2, (x·(1+e))·½ (torch, PyTorch's exporter)":
+        (graph([n("Div", ["x", "sqrt2"], "d"), n("Erf", ["d"], "e"), *tail("e")], K), ("gelu",), {"Div"}, {"Erf"}, 1),
+    "erf, x·1/√2, x·((1+e)·½)":
+        (graph([n("Mul", ["inv_sqrt2", "x"], "d"), n("Erf", ["d"], "e"), *tail("e", order="half_last_other_side")], K),
+         ("gelu",), set(), {"Erf"}, 1),
+    "erf, already (x·½)·(1+erf(x·1/√2))":
+        (graph([n("Mul", ["x", "inv_sqrt2"], "d"), n("Erf", ["d"], "e"), *tail("e", order="half_first")], K),
+         ("gelu",), set(), {"Erf"}, 0),
+    "erf whose inner tensor is read elsewhere (not a GELU to rewrite)":
+        (graph([n("Div", ["x", "sqrt2"], "d"), n("Erf", ["d"], "e"), n("Add", ["e", "one"], "a"),
+                n("Mul", ["x", "a"], "p"), n("Mul", ["p", "half"], "q"), n("Add", ["q", "a"], "y")], K),
+         ("gelu",), set(), {"Div"}, 0),
+    "Gelu node (opset 20), exact":
+        (graph([n("Gelu", ["x"], "y")], {}, opset=20), ("gelu",), {"Gelu"}, {"Erf"}, 1),
+    "Gelu node (opset 20), tanh":
+        (graph([n("Gelu", ["x"], "y", approximate="tanh")], {}, opset=20), ("gelu",), {"Gelu"}, {"Tanh", "Pow"}, 1),
+    "tanh, Pow(x, 3)":
+        (graph([n("Pow", ["x", "three"], "c"), n("Mul", ["c", "cubic"], "m"), n("Add", ["x", "m"], "i"),
+                n("Mul", ["i", "scale"], "s"), n("Tanh", ["s"], "t"), *tail("t")], K), ("gelu",), set(), {"Tanh"}, 1),
+    "tanh, x·(x·x)":
+        (graph([n("Mul", ["x", "x"], "sq"), n("Mul", ["x", "sq"], "c"), n("Mul", ["cubic", "c"], "m"),
+                n("Add", ["m", "x"], "i"), n("Mul", ["scale", "i"], "s"), n("Tanh", ["s"], "t"), *tail("t")], K),
+         ("gelu",), set(), {"Tanh", "Pow"}, 1),
+    "ReduceL2, axes as an attribute (opset 13)":
+        (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
+         {"ReduceSumSquare", "Sqrt"}, 1),
+    "ReduceL2, axes as an input (opset 18)":
+        (graph([n("ReduceL2", ["x", "axes"], "y", keepdims=0)], {}, opset=18, rank=2), ("reduce-l2",), {"ReduceL2"},
+         {"ReduceSumSquare", "Sqrt"}, 1),
+}
+
+
+def unread(model) -> set[str]:
+    return {i.name for i in model.graph.initializer} - {i for node in model.graph.node for i in node.input}
+
+
+def run(model, x: np.ndarray) -> np.ndarray:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3   # the cases share constants that some do not read
+    return ort.InferenceSession(model.SerializeToString(), options).run(None, {"x": x})[0]
+
+
+def main() -> int:
+    failed = 0
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((2, 8, 16)) * 3).astype(np.float32)
+    for name, (model, passes, gone, there, expected) in CASES.items():
+        if "axes" in {i.name for i in model.graph.input} or any("axes" in node.input for node in model.graph.node):
+            model.graph.initializer.append(numpy_helper.from_array(np.array([1], np.int64), "axes"))
+        onnx.checker.check_model(model)
+        unread_before = unread(model)
+        before = run(model, x)
+        changed = apply(model, passes)
+        onnx.checker.check_model(model)
+        after = run(model, x)
+        ops = {node.op_type for node in model.graph.node}
+        err = float(np.abs(before - after).max())
+        problems = [f"rewrote {changed.get(passes[0], 0)}, expected {expected}"] * (changed.get(passes[0], 0) != expected)
+        problems += [f"{op} left" for op in gone & ops] + [f"no {op}" for op in there - ops]
+        problems += [f"max abs err {err:.1e}"] * (err > 1e-5 * max(1.0, float(np.abs(before).max())))
+        left = unread(model) - unread_before
+        problems += [f"constants left unread {sorted(left)}"] * bool(left)
+        print(f"{'FAIL' if problems else 'ok  '} {name}: {changed} max abs err {err:.1e} {'; '.join(problems)}")
+        failed += bool(problems)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
