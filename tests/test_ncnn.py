@@ -74,6 +74,17 @@ def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tm
     assert "Pad (" in ncnn["reason"] and "(pnnx: ignore ReduceMin " in ncnn["reason"]
 
 
+def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_path):
+    """ddddocr's detector (a YOLOX): its "Focus" input layer takes x[..., ::2, ::2] and three other phases,
+    which pnnx leaves as Tensor.slice with step 2. The strided-slice pass writes each as Reshape, a plain
+    Slice and Reshape, pnnx converts that graph, and the ncnn files pass the fp32 gate; the report says so."""
+    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-3
+    assert artifact["legalized"] == {"strided-slice": 8}
+
+
 def test_a_param_file_ncnn_refuses_names_the_layer(env, tmp_path):
     """openWakeWord's melspectrogram: pnnx writes a param file that ncnn's own loader refuses. The reason
     names the layer ncnn refused and its type (read from what ncnn says while loading), not just that the

@@ -26,7 +26,7 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
     if source.format == "ncnn":   # the fp32 artifact's tensors are named by blob; the graph's by the model
         graph = {kind: [{**spec, "name": names[kind][spec["name"]]} for spec in manifest[kind]]
                  for kind in ("inputs", "outputs")}
-    ignored, pads_rewritten = pnnx.convert(onnx_file, graph, folder, fp16, what)
+    ignored, legalized = pnnx.convert(onnx_file, graph, folder, fp16, what)
     check_layers(folder, what, ignored)
     (folder / pnnx.NAMES).write_text(json.dumps(names, indent=2) + "\n")
     for kind in ("inputs", "outputs"):   # the artifact's tensors are the blobs
@@ -35,8 +35,9 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
     for line in ignored:
         print(f"pnnx: {line}", file=sys.stderr)
     shutil.copyfile(onnx_file, ctx.out / "graph.onnx")
-    metrics = {"bytes": pnnx.size(folder), **({"pnnx_ignored": ignored} if ignored else {}),
-               **({"pads_as_concat": pads_rewritten} if pads_rewritten else {})}
+    metrics = {"bytes": pnnx.size(folder), **({"pnnx_ignored": ignored} if ignored else {})}
+    if legalized:
+        manifest["legalized"] = {**manifest.get("legalized", {}), **legalized}
     return {**manifest, "format": "ncnn", "precision": "fp16" if fp16 else "fp32",
             "files": {"model": folder_name, "onnx": "graph.onnx", **source.carry_to(ctx.out)}, "metrics": metrics}
 

@@ -5,8 +5,8 @@ its other files. It names the blobs in0, in1 … and out0, out1 … in the order
 outputs; the bundle's manifest uses the blob names, and `names.json` beside the param file maps them back
 to the model's tensor names for whoever runs the files. Ops it cannot
 express it leaves under their own type with an "ignore" line (pnnx's words; ncnn then has no such layer):
-constant Pads it cannot express are written as Concat and the graph converted again (stages/ncnn/pads.py);
-what is left is reported.
+where it leaves ops, the graph is legalized (stages/onnx/legalize: constant Pads as Concat, strided Slices
+as Reshape and crop) and converted again; what is left is reported.
 """
 from __future__ import annotations
 
@@ -18,11 +18,13 @@ import tempfile
 from pathlib import Path
 
 from stages.errors import StageError
-from stages.ncnn import pads
+from stages.onnx import legalize
 
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float; an integer input cannot be fed
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
+# the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
+PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 
 
 def binary() -> Path:
@@ -72,9 +74,9 @@ def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> li
     return [line.strip() for line in log if line.startswith("ignore ")]
 
 
-def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], int]:
-    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and how many of the
-    graph's Pads were written as Concat first (only when pnnx could not express one: stages/ncnn/pads.py)."""
+def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:
+    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and what the
+    legalization passes rewrote (only where pnnx left ops: the graph is then converted again)."""
     import onnx
 
     folder.mkdir(parents=True)
@@ -82,14 +84,18 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
         model = Path(work) / "model.onnx"
         shutil.copyfile(onnx_file, model)
         ignored = _run(model, manifest, folder, fp16, what)
-        rewritten = 0
-        if any(line.split()[1:2] == ["Pad"] for line in ignored):
+        legalized = {}
+        left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
+        passes = tuple(rewrite for op, rewrite in PASSES.items() if op in left)
+        if passes:
             graph = onnx.load(str(model))
-            rewritten = pads.as_concat(graph, manifest["inputs"])
-            if rewritten:
+            legalized = legalize.apply(graph, passes, manifest["inputs"])
+            if legalized:
                 onnx.save(graph, str(model))
+                shutil.rmtree(folder)
+                folder.mkdir()
                 ignored = _run(model, manifest, folder, fp16, what)
-    return ignored, rewritten
+    return ignored, legalized
 
 
 LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")

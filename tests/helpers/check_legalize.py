@@ -17,7 +17,8 @@ FLOAT = onnx.TensorProto.FLOAT
 
 
 def graph(nodes, constants: dict, opset: int = 17, shape=(2, 8, 16), rank: int = 3):
-    inits = [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in constants.items()]
+    inits = [numpy_helper.from_array(v if isinstance(v, np.ndarray) else np.asarray(v, np.float32), k)
+             for k, v in constants.items()]
     g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", FLOAT, list(shape))],
                           [helper.make_tensor_value_info("y", FLOAT, ["a", "b", "c"][:rank])], inits)
     return helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
@@ -38,6 +39,20 @@ def tail(act, x="x", order="x_then_half"):
     if order == "half_last_other_side":
         return [n("Add", ["one", act], "a"), n("Mul", ["a", "half"], "p"), n("Mul", [x, "p"], "y")]
     return [n("Mul", [x, "half"], "h"), n("Add", [act, "one"], "a"), n("Mul", ["h", "a"], "y")]
+
+
+END = np.iinfo(np.int64).max
+
+
+def ints(*values):
+    return np.asarray(values, np.int64)
+
+
+def focus(start, end, axes, steps, shape=(2, 8, 16)):
+    """x[...] sliced with steps, as YOLOv5's Focus layer does (batch dynamic where `shape` says None)."""
+    return graph([n("Slice", ["x", "starts", "ends", "slice_axes", "steps"], "y")],
+                 {"starts": ints(*start), "ends": ints(*end), "slice_axes": ints(*axes), "steps": ints(*steps)},
+                 shape=shape)
 
 
 CASES = {
@@ -65,6 +80,14 @@ CASES = {
         (graph([n("Mul", ["x", "x"], "sq"), n("Mul", ["x", "sq"], "c"), n("Mul", ["cubic", "c"], "m"),
                 n("Add", ["m", "x"], "i"), n("Mul", ["scale", "i"], "s"), n("Tanh", ["s"], "t"), *tail("t")], K),
          ("gelu",), set(), {"Tanh", "Pow"}, 1),
+    "strided Slice on two axes, phase (1, 0) (Focus), dynamic batch":
+        (focus([1, 0], [END, END], [1, 2], [2, 2], shape=("N", 8, 16)), ("strided-slice",), set(), {"Reshape"}, 1),
+    "strided Slice with a negative start and a plain crop on another axis":
+        (focus([-15, 2], [END, 10], [2, 1], [2, 1]), ("strided-slice",), set(), {"Reshape", "Slice"}, 1),
+    "strided Slice whose axis is no multiple of its step (left alone)":
+        (focus([0], [END], [2], [3]), ("strided-slice",), set(), {"Slice"}, 0),
+    "strided Slice that stops short of the end (left alone)":
+        (focus([0], [8], [2], [2]), ("strided-slice",), set(), {"Slice"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

@@ -3,27 +3,33 @@
 the graph, never on the bundle's. A converter names the passes it wants (`apply(model, ("gelu", …))`);
 what each pass changed is returned, and the stage records it in its manifest as `legalized`.
 
-    gelu       x·½·(1 + erf(x/√2)) and x·½·(1 + tanh(√(2/π)(x + 0.044715x³))), as one Gelu node
-    reduce-l2  ReduceL2 as Sqrt(ReduceSumSquare)
+    gelu            GELU (Gelu, or its Erf or tanh formula) in the form TFLite fuses into its GELU builtin
+    reduce-l2       ReduceL2 as Sqrt(ReduceSumSquare)
+    strided-slice   a Slice with a step as Reshape, a Slice without one, and Reshape
+    pad-as-concat   a constant Pad as Concat with constant blocks
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import gelu, reduce_l2
+from stages.onnx.legalize import gelu, pad_concat, reduce_l2, strided_slice
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
     "gelu": gelu.run,
     "reduce-l2": reduce_l2.run,
+    "strided-slice": strided_slice.run,
+    "pad-as-concat": pad_concat.run,
 }
 
 
-def apply(model, passes: tuple[str, ...]) -> dict[str, int]:
-    """Run `passes` on `model` in place, in the order given; {pass: nodes it rewrote} for those that did."""
+def apply(model, passes: tuple[str, ...], inputs: list[dict] | None = None) -> dict[str, int]:
+    """Run `passes` on `model` in place, in the order given; {pass: nodes it rewrote} for those that did.
+    `inputs`: the manifest's input specs, for the passes that need shapes."""
     changed = {}
     for name in passes:
-        graph = Graph(model)
+        graph = Graph(model, inputs)
         count = PASSES[name](graph)
         if count:
+            graph.index()   # a pass may have rebuilt the node list itself
             graph.prune()
             changed[name] = count
     return changed

@@ -8,10 +8,12 @@ import numpy as np
 
 
 class Graph:
-    def __init__(self, model):
+    def __init__(self, model, inputs: list[dict] | None = None):
         from onnx import numpy_helper
 
         self.model = model
+        self.inputs = inputs or []   # the manifest's input specs: shape inference starts from them
+        self._shapes: dict | None = None
         self.graph = model.graph
         self.constants = {init.name: numpy_helper.to_array(init) for init in self.graph.initializer}
         for node in self.graph.node:
@@ -29,6 +31,15 @@ class Graph:
             for name in node.input:
                 if name:
                     self.consumers[name].append(node)
+
+    def shape(self, name: str) -> list | None:
+        """A tensor's shape by ONNX's shape inference at the inputs' shapes (batch 1 where dynamic; the
+        dims it cannot tell are None), computed once per pass; None where it knows not even the rank."""
+        from stages.onnx.static import shapes
+
+        if self._shapes is None:
+            self._shapes = shapes(self.model, self.inputs)
+        return self._shapes.get(name)
 
     @property
     def opset(self) -> int:
@@ -89,8 +100,8 @@ class Graph:
                 return np.dtype(helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
         return np.dtype(np.float32)
 
-    def constant(self, name: str, value: float, dtype) -> str:
-        """A new scalar initializer named `name` (made unique), of `dtype`; its name."""
+    def constant(self, name: str, value, dtype) -> str:
+        """A new initializer named `name` (made unique) holding `value` as `dtype` (None: its own); its name."""
         from onnx import numpy_helper
 
         taken = {init.name for init in self.graph.initializer} | set(self.producer) | set(self.consumers)

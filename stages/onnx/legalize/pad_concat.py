@@ -11,7 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from stages.onnx.legalize.graph import Graph
 from stages.onnx.static import constant as _constant, shapes as _shapes
+
+
+def run(graph: Graph) -> int:
+    return as_concat(graph.model, graph.inputs)
 
 
 def _padding(model, node, shapes) -> tuple[list[int], np.ndarray, float] | None:
