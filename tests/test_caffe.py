@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import INPUT_SHAPE, latest_run, newest_report, read_report, run_cli
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
 from tests.test_docker import docker_env  # noqa: F401 - the fixture: a Docker engine and the images built
 from tests.test_ncnn import keras_pnet  # noqa: F401 - the fixture: MTCNN's PNet in Keras
 from tests.test_zoo import _convert
@@ -67,6 +67,24 @@ def test_a_real_model_to_caffe(docker_env, tmp_path):  # noqa: F811
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+
+
+def test_strided_slices_upsampling_and_deconvolution_are_composed_exactly(docker_env, tmp_path):  # noqa: F811
+    """A decoder-shaped ONNX model built here (tests/helpers/make_onnx_upsample.py): YOLOv5's Focus (strided
+    Slices), nearest Resize in PaddleOCR's and PyTorch's modes, ConvTranspose and a crop. Caffe has none of
+    a strided Slice, Upsample or Interp: the strided-slice pass makes Reshape + crop, each nearest Resize is a
+    Deconvolution of ones, each crop a Crop. MXNet (UpSampling) and ncnn (the same pass where pnnx left the
+    slices) take it too; all within the fp32 gate, the reports saying what was rewritten."""
+    in_runtime(docker_env, "tf", "tests/helpers/make_onnx_upsample.py", str(tmp_path))
+    result = run_cli(docker_env, "convert", str(tmp_path / "upsample.onnx"), "--to", "caffe,mxnet,ncnn",
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = newest_report(tmp_path / "out")
+    by = {a["target"]: a for a in report["artifacts"]}
+    assert all(a["published"] and a["parity"]["cosine"] > 0.999999 for a in by.values())
+    assert by["caffe"]["legalized"] == {"strided-slice": 4}
+    types = layer_types(latest_run(tmp_path / "out"), by["caffe"])
+    assert types.count("Deconvolution") == 3 and types.count("Crop") == 9 and "Slice" not in types
 
 
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811

@@ -1,6 +1,7 @@
 """ONNX legalization passes (stages/onnx/legalize), each held to ONNX Runtime on the graph before it, in
 the tf runtime: GELU in each form exporters write (and the forms it must leave alone), ReduceL2 with its
-axes as an attribute and as an input. The passes on a real model: tests/test_zoo.py (MiniLM to TFLite)."""
+axes as an attribute and as an input, a strided Slice; and the nearest Resize decision the emitters share.
+The passes on real models: tests/test_zoo.py (MiniLM to TFLite), tests/test_ncnn.py (YOLOX's Focus)."""
 from __future__ import annotations
 
 from tests.conftest import run_cli
@@ -11,3 +12,11 @@ def test_every_pass_is_exact_on_every_form_it_matches(env):
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert len([line for line in lines if line.startswith("ok")]) == 14, result.stdout
+
+
+def test_nearest_resize_is_decided_by_onnxs_own_index_formula(env):
+    """stages/onnx/resize.py, which lets the MXNet and Caffe emitters write a nearest Resize as integer
+    upsampling, against ONNX's reference Resize in every coordinate transformation and nearest mode."""
+    result = run_cli(env, "runtime", "exec", "mxnet", "--", "python", "tests/helpers/check_resize.py")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert result.stdout.startswith("ok: 54 of 100"), result.stdout

@@ -65,6 +65,15 @@ def test_a_real_model_to_mxnet(env, tmp_path):
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
 
 
+def test_a_detector_whose_nearest_resize_is_upsampling(env, tmp_path):
+    """ddddocr's detector (a YOLOX: Focus slices, SiLU, nearest Resize x2 in PaddleOCR's asymmetric/floor
+    mode): each Resize, found to repeat every element twice by ONNX's own index formula, is UpSampling."""
+    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
     """silero-vad's ONNX holds an If: refused with the op and its node; the ONNX target is still published."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,mxnet")

@@ -17,6 +17,7 @@ import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
 from stages.onnx.emitter import OpTable, Unsupported, attrs
+from stages.onnx.resize import nearest_factors
 
 LAYERS = OpTable("Caffe")
 
@@ -105,11 +106,40 @@ def conv(net: Net, node):
     shape = net.shapes.get(node.output[0])
     if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
         raise Unsupported(f"Conv node {node.name!r}: asymmetric padding {pads} on a map of unknown size")
-    # Crop takes its output shape from a second bottom: a constant blob of that shape (batch 1, as the
-    # net's inputs are declared)
+    return _crop(net, node, top, shape, 2, shifts)
+
+
+def _crop(net: Net, node, bottom: str, shape: list[int], axis: int, offsets: list[int]) -> str:
+    """`bottom` cropped to `shape` from `axis` on, at `offsets`. Crop takes its output shape from a second
+    bottom: a constant blob of that shape (batch 1, as the net's inputs are declared)."""
     reference = net.add(node, "DummyData", [], {"dummy_data_param": {"shape": {"dim": list(shape)}}},
                         top=f"{node.output[0]}/shape")
-    return net.add(node, "Crop", [top, reference], {"crop_param": {"axis": 2, "offset": shifts}})
+    return net.add(node, "Crop", [bottom, reference], {"crop_param": {"axis": axis, "offset": offsets}})
+
+
+@LAYERS.handles("ConvTranspose")
+def conv_transpose(net: Net, node):
+    """Caffe's Deconvolution: the same weight layout as ONNX's (in, out / group, kh, kw), symmetric pads;
+    an output_padding or output_shape Caffe cannot take is refused."""
+    a = attrs(node)
+    weight = net.constant(node.input[1], node, "weight")
+    kh, kw = _hw(list(weight.shape[2:]), node)
+    sh, sw = _hw(list(a.get("strides", [1, 1])), node)
+    dh, dw = _hw(list(a.get("dilations", [1, 1])), node)
+    ph, pw = _symmetric_pads(node, 2)
+    if dh != dw:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: dilations {dh}x{dw}; Caffe's is one for both axes")
+    if any(a.get("output_padding", [])) or "output_shape" in a:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: output_padding or output_shape, which Caffe's "
+                          f"Deconvolution has not")
+    group = a.get("group", 1)
+    bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
+    params = {"num_output": weight.shape[1] * group, "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
+              "stride_h": sh, "stride_w": sw, "pad_h": ph, "pad_w": pw, "group": group}
+    if dh != 1:
+        params["dilation"] = dh
+    return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
+                   [weight] + ([bias] if bias is not None else []))
 
 
 @LAYERS.handles("BatchNormalization")
@@ -455,6 +485,45 @@ def softmax(net: Net, node):
         raise Unsupported(f"Softmax node {node.name!r}: opset {net.opset} flattens from axis {axis}; Caffe's "
                           f"Softmax is over one axis")
     return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis}})
+
+
+@LAYERS.handles("Slice")
+def slice_(net: Net, node):
+    """A Slice without a step as a Crop (a strided one is rewritten before: stages/onnx/legalize/strided_slice.py)."""
+    shape, out = net.shape(node.input[0]), net.shapes.get(node.output[0])
+    if not shape or not out or not all(isinstance(d, int) for d in (*shape, *out)):
+        raise Unsupported(f"Slice node {node.name!r}: its input or output shape is not static")
+    a = attrs(node)
+    if "starts" in a:   # opset < 10
+        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        starts, ends = (net.constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
+        axes = net.constant(node.input[3], node, "axes") if len(node.input) > 3 and node.input[3] else None
+        steps = net.constant(node.input[4], node, "steps") if len(node.input) > 4 and node.input[4] else None
+    rank = len(shape)
+    axes = [int(x) % rank for x in (range(len(starts)) if axes is None else axes)]
+    if steps is not None and any(int(x) != 1 for x in steps):
+        raise Unsupported(f"Slice node {node.name!r}: steps {[int(x) for x in steps]}; Caffe crops without a step")
+    offsets = dict.fromkeys(range(rank), 0)
+    for axis, start in zip(axes, starts):
+        start = int(start) + shape[axis] if int(start) < 0 else int(start)
+        offsets[axis] = max(0, min(start, shape[axis]))
+    first = min(axes)
+    return _crop(net, node, node.input[0], out, first, [offsets[axis] for axis in range(first, rank)])
+
+
+@LAYERS.handles("Resize", "Upsample")
+def resize(net: Net, node):
+    """A nearest Resize that repeats each element kh x kw times (decided against ONNX's own index formula,
+    stages/onnx/resize.py) as a Deconvolution of ones, one group per channel, kernel = stride = (kh, kw):
+    every output takes exactly one input, times 1. BVLC Caffe has no Upsample or Interp layer."""
+    shape = net.shape(node.input[0])
+    kh, kw = nearest_factors(node, shape, net.shapes.get(node.output[0]), net.constants, "Caffe")
+    channels = shape[1]
+    params = {"num_output": channels, "bias_term": False, "kernel_h": kh, "kernel_w": kw, "stride_h": kh,
+              "stride_w": kw, "group": channels}
+    return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
+                   [np.ones((channels, 1, kh, kw), np.float32)])
 
 
 @LAYERS.handles("Identity", "Dropout")

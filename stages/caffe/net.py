@@ -11,9 +11,10 @@ from stages.caffe import prototxt
 from stages.caffe.layers import LAYERS, Net
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.onnx import emitter, static
+from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
+PASSES = ("strided-slice",)   # Caffe's Slice and Crop take no step
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 
@@ -133,7 +134,11 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     what = ctx.user_file_name("model")
-    net = build(onnx.load(str(source.file("model"))), manifest, what)
+    model = onnx.load(str(source.file("model")))
+    legalized = legalize.apply(model, PASSES, manifest["inputs"])
+    if legalized:
+        manifest["legalized"] = {**manifest.get("legalized", {}), **legalized}
+    net = build(model, manifest, what)
     (ctx.out / PROTOTXT).write_text(prototxt.write(manifest.get("source", {}).get("name") or "model", net.layers))
     arrays, listing = {}, {}
     for index, layer in enumerate(net.layers):

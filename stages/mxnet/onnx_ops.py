@@ -16,6 +16,7 @@ import mxnet as mx
 import numpy as np
 
 from stages.onnx.emitter import OpTable, Unsupported, attrs
+from stages.onnx.resize import nearest_factors
 
 OPS = OpTable("MXNet")
 
@@ -534,6 +535,18 @@ def slice_(g: Graph, node):
         begin[axis], end[axis], step[axis] = start, (None if stop < 0 else stop), stride
     return mx.sym.slice(g.tensor(node.input[0]), begin=tuple(begin), end=tuple(end), step=tuple(step),
                         name=_name(node))
+
+
+@OPS.handles("Resize", "Upsample")
+def resize(g: Graph, node):
+    """A nearest Resize that repeats each element k times on both spatial axes (decided against ONNX's own
+    index formula, stages/onnx/resize.py) is UpSampling; anything else is refused, naming why."""
+    kh, kw = nearest_factors(node, g.shape(node.input[0]), g.shape(node.output[0]), g.constants, "MXNet")
+    if kh != kw:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: factors {kh}x{kw}; MXNet's UpSampling scales "
+                          f"both axes alike")
+    return mx.sym.UpSampling(g.tensor(node.input[0]), scale=kh, sample_type="nearest", num_args=1,
+                             name=_name(node))
 
 
 @OPS.handles("Gather")

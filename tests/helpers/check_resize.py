@@ -1,0 +1,51 @@
+"""Run in a runtime with onnx: stages/onnx/resize.py's index formula against ONNX's reference Resize for
+every coordinate transformation and nearest mode (opset 19) on several sizes and factors, and its decision
+(integer upsampling or not) against the reference's output. Exits 1 on any difference."""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+from onnx import helper, numpy_helper
+from onnx.reference import ReferenceEvaluator
+
+from stages.onnx.emitter import Unsupported
+from stages.onnx.resize import nearest_factors, source_index
+
+TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric")
+MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
+
+
+def main() -> int:
+    wrong, accepted = [], 0
+    for transform in TRANSFORMS:
+        for mode in MODES:
+            for size, k in ((4, 2), (5, 3), (3, 4), (7, 2), (1, 2)):
+                x = np.arange(size * size, dtype=np.float32).reshape(1, 1, size, size)
+                scales = np.array([1, 1, k, k], np.float32)
+                node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest",
+                                        coordinate_transformation_mode=transform, nearest_mode=mode)
+                graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 1, size, size])],
+                                          [helper.make_tensor_value_info("y", 1, None)],
+                                          [numpy_helper.from_array(scales, "s")])
+                y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                       ).run(None, {"x": x})[0][0, 0]
+                index = source_index(np.arange(size * k), size, size * k, float(k), transform, mode)
+                case = f"{transform} {mode} {size}x{k}"
+                if not np.array_equal(x[0, 0][index][:, index], y):
+                    wrong.append(f"index formula differs: {case}")
+                repeats = np.array_equal(y, np.repeat(np.repeat(x[0, 0], k, 0), k, 1))
+                try:
+                    nearest_factors(node, [1, 1, size, size], [1, 1, size * k, size * k], {"s": scales}, "X")
+                    accepted += 1
+                    if not repeats:
+                        wrong.append(f"taken for an upsampling, is not: {case}")
+                except Unsupported:
+                    if repeats:
+                        wrong.append(f"an upsampling refused: {case}")
+    print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference")
+    return 1 if wrong else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
