@@ -74,6 +74,16 @@ def test_a_detector_whose_nearest_resize_is_upsampling(env, tmp_path):
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
 
 
+def test_a_bert_style_encoder_with_token_ids(env, tmp_path):
+    """paraphrase-MiniLM-L3 (ONNX opset 17): int64 ids feed a Gather (MXNet's take), LayerNormalization,
+    Erf, the attention mask through Equal, Where and Expand (bools held as 1 and 0); within the fp32 gate."""
+    result, report = _convert(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+    assert [t["dtype"] for t in artifact["inputs"]] == ["int64", "int64"]
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
     """silero-vad's ONNX holds an If: refused with the op and its node; the ONNX target is still published."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,mxnet")

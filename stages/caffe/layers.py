@@ -454,8 +454,9 @@ def flatten(net: Net, node):
 @LAYERS.handles("Reshape", "Squeeze", "Unsqueeze")
 def reshape(net: Net, node):
     shape = net.shapes.get(node.output[0])
-    if node.op_type == "Reshape" and node.input[1] in net.constants and not attrs(node).get("allowzero", 0):
-        dims = [int(d) for d in net.constants[node.input[1]]]   # 0 copies and -1 infers, in Caffe as in ONNX
+    given = net.constants.get(node.input[1]) if node.op_type == "Reshape" else None
+    if given is not None and (not attrs(node).get("allowzero", 0) or 0 not in given):   # no 0: allowzero moot
+        dims = [int(d) for d in given]   # 0 copies and -1 infers, in Caffe as in ONNX
     elif shape and all(isinstance(d, int) for d in shape):
         dims = list(shape)
     else:

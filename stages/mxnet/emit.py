@@ -31,7 +31,8 @@ def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
         g.symbols[spec["name"]] = mx.sym.var(spec["name"], shape=tuple(spec["shape"]), dtype=spec["dtype"])
     for node in emitter.nodes(model, g.constants, g.shape, version, what):
         try:
-            g.symbols[node.output[0]] = OPS(g, node, what)
+            made = OPS(g, node, what)
+            g.symbols.update(zip(node.output, made) if isinstance(made, list) else [(node.output[0], made)])
         except mx.base.MXNetError as exc:
             raise StageError(f"{what}: MXNet refused {node.op_type} node {node.name!r}: "
                              f"{checkpoint._first_line(exc)}") from None

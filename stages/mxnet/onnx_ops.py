@@ -40,6 +40,8 @@ class Graph:
         return self.constants[name]
 
     def param(self, name: str, value: np.ndarray, aux: bool = False) -> mx.sym.Symbol:
+        if value.dtype == np.bool_:   # MXNet's symbols have no bool: 1 and 0 (see COMPARE)
+            value = value.astype(np.float32)
         (self.aux if aux else self.arg)[name] = mx.nd.array(value, dtype=value.dtype)
         return mx.sym.var(name, shape=value.shape, dtype=value.dtype)
 
@@ -60,8 +62,10 @@ class Graph:
         if known is not None and all(isinstance(d, int) for d in known):
             return known
         if name in self.symbols:
+            symbol = self.symbols[name]
+            used = set(symbol.list_arguments())   # infer_shape refuses the inputs a symbol does not read
             try:
-                _, shapes, _ = self.symbols[name].infer_shape(**self.input_shapes)
+                _, shapes, _ = symbol.infer_shape(**{k: v for k, v in self.input_shapes.items() if k in used})
             except mx.base.MXNetError:
                 return known
             if shapes and shapes[0] is not None:
@@ -301,6 +305,121 @@ def binary(g: Graph, node):
     return BINARY[node.op_type](*_operands(g, node.input, node), name=_name(node))
 
 
+# comparisons and logic: MXNet's symbols have no bool, so a bool tensor is held as 1 and 0 in its operands'
+# type (what MXNet's own comparisons give); Where, Not, And, Or and Cast read it so
+COMPARE = {"Equal": mx.sym.broadcast_equal, "Greater": mx.sym.broadcast_greater, "Less": mx.sym.broadcast_lesser,
+           "GreaterOrEqual": mx.sym.broadcast_greater_equal, "LessOrEqual": mx.sym.broadcast_lesser_equal}
+LOGIC = {"And": mx.sym.broadcast_logical_and, "Or": mx.sym.broadcast_logical_or, "Xor": mx.sym.broadcast_logical_xor}
+
+
+@OPS.handles(*COMPARE)
+def compare(g: Graph, node):
+    return COMPARE[node.op_type](*_operands(g, node.input, node), name=_name(node))
+
+
+@OPS.handles(*LOGIC)
+def logic(g: Graph, node):
+    """Bools that came from operands of different types (int64 ids, float scores) meet here: as float32."""
+    sides = [mx.sym.cast(side, dtype="float32") for side in _operands(g, node.input, node)]
+    return LOGIC[node.op_type](*sides, name=_name(node))
+
+
+@OPS.handles("IsNaN")
+def is_nan(g: Graph, node):
+    x = g.tensor(node.input[0])
+    return mx.sym.broadcast_not_equal(x, x, name=_name(node))   # only NaN differs from itself
+
+
+@OPS.handles("IsInf")
+def is_inf(g: Graph, node):
+    a = attrs(node)
+    x = g.tensor(node.input[0])
+    sides = [mx.sym._internal._equal_scalar(x, scalar=sign * float("inf"))
+             for sign, wanted in ((1, a.get("detect_positive", 1)), (-1, a.get("detect_negative", 1))) if wanted]
+    if not sides:
+        return mx.sym.zeros_like(x, name=_name(node))
+    return sides[0] if len(sides) == 1 else mx.sym.broadcast_logical_or(*sides, name=_name(node))
+
+
+@OPS.handles("Not")
+def not_(g: Graph, node):
+    return mx.sym.logical_not(g.tensor(node.input[0]), name=_name(node))
+
+
+def _broadcast(g: Graph, node, *shapes) -> tuple[int, ...]:
+    """ONNX's (numpy's) broadcast of static shapes."""
+    if any(shape is None or any(not isinstance(d, int) for d in shape) for shape in shapes):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its operands' shapes are not static")
+    return tuple(np.broadcast_shapes(*(tuple(shape) for shape in shapes)))
+
+
+@OPS.handles("Where")
+def where(g: Graph, node):
+    """MXNet's where takes three tensors of one shape: each is broadcast to the output's (static) shape."""
+    shape = _broadcast(g, node, *(g.shape(name) for name in node.input))
+    sides = [mx.sym.broadcast_to(side, shape=shape) for side in _operands(g, node.input, node)]
+    return mx.sym.where(*sides, name=_name(node))
+
+
+@OPS.handles("Expand")
+def expand(g: Graph, node):
+    """ONNX's bidirectional broadcast of the input's and the given (constant) shape."""
+    shape = _broadcast(g, node, g.shape(node.input[0]), [int(d) for d in g.constant(node.input[1], node, "shape")])
+    x = g.tensor(node.input[0])
+    missing = len(shape) - g.rank(node.input[0], node)
+    if missing:
+        x = mx.sym.reshape(x, shape=(1,) * missing + (0,) * g.rank(node.input[0], node))
+    return mx.sym.broadcast_to(x, shape=shape, name=_name(node))
+
+
+@OPS.handles("LayerNormalization")
+def layer_norm(g: Graph, node):
+    """MXNet's LayerNorm normalizes over one axis: ONNX's over the axes from `axis` on, flattened into one
+    where there are several (static shapes), with Scale and B broadcast to them."""
+    a = attrs(node)
+    shape = g.shape(node.input[0])
+    if shape is None or any(not isinstance(d, int) for d in shape):
+        raise Unsupported(f"LayerNormalization node {node.name!r}: the input's shape is not static")
+    rank = len(shape)
+    axis = a.get("axis", -1)
+    axis = axis + rank if axis < 0 else axis
+    normalized = tuple(shape[axis:])
+    scale = np.broadcast_to(g.constant(node.input[1], node, "scale"), normalized).reshape(-1)
+    bias = (np.broadcast_to(g.constant(node.input[2], node, "bias"), normalized).reshape(-1)
+            if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+    x = g.tensor(node.input[0])
+    flat = axis != rank - 1
+    if flat:
+        x = mx.sym.reshape(x, shape=tuple(shape[:axis]) + (math.prod(normalized),))
+    out = mx.sym.LayerNorm(x, g.param(f"{node.input[1]}__flat", scale.astype(np.float32)),
+                           g.param(f"{node.output[0]}__bias", bias.astype(np.float32)), axis=-1,
+                           eps=float(a.get("epsilon", 1e-5)), name=f"{_name(node)}__flat" if flat else _name(node))
+    return mx.sym.reshape(out, shape=tuple(shape), name=_name(node)) if flat else out
+
+
+@OPS.handles("Split")
+def split(g: Graph, node):
+    """Pieces along one axis as slice_axis, one per output (sizes from `split`, or even ones)."""
+    a = attrs(node)
+    shape = g.shape(node.input[0])
+    rank = g.rank(node.input[0], node)
+    axis = a.get("axis", 0)
+    axis = axis + rank if axis < 0 else axis
+    if shape is None or not isinstance(shape[axis], int):
+        raise Unsupported(f"Split node {node.name!r}: the size of axis {axis} is unknown")
+    if "split" in a:
+        sizes = [int(v) for v in a["split"]]
+    elif len(node.input) > 1 and node.input[1]:
+        sizes = [int(v) for v in g.constant(node.input[1], node, "split")]
+    else:
+        count = len(node.output)
+        sizes = [-(-shape[axis] // count)] * count
+        sizes[-1] = shape[axis] - sum(sizes[:-1])
+    starts = np.cumsum([0, *sizes[:-1]])
+    return [mx.sym.slice_axis(g.tensor(node.input[0]), axis=axis, begin=int(start), end=int(start + size), name=out)
+            for start, size, out in zip(starts, sizes, node.output)]
+
+
 @OPS.handles("Sum")
 def sum_(g: Graph, node):
     """ONNX's variadic, broadcasting Sum (TF's AddN, as tf2onnx writes it): broadcast adds, left to right."""
@@ -379,8 +498,9 @@ def _static_shape(g: Graph, node) -> tuple[int, ...]:
 def reshape(g: Graph, node):
     # a constant shape (folded, when the graph computes it from Shape) keeps ONNX's 0 (copy) and -1
     # (infer), which MXNet's reshape reads the same way; allowzero=1 would mean a real 0
-    if node.input[1] in g.constants and not attrs(node).get("allowzero", 0):
-        shape = tuple(int(d) for d in g.constants[node.input[1]])
+    given = g.constants.get(node.input[1])
+    if given is not None and (not attrs(node).get("allowzero", 0) or 0 not in given):   # no 0: allowzero moot
+        shape = tuple(int(d) for d in given)
     else:
         shape = _static_shape(g, node)
     return mx.sym.reshape(g.tensor(node.input[0]), shape=shape, name=_name(node))
@@ -435,7 +555,12 @@ def softmax(g: Graph, node):
     return fn(g.tensor(node.input[0]), axis=axis, name=_name(node))
 
 
-REDUCE = {"ReduceMean": mx.sym.mean, "ReduceSum": mx.sym.sum, "ReduceMax": mx.sym.max, "ReduceMin": mx.sym.min}
+REDUCE = {"ReduceMean": mx.sym.mean, "ReduceSum": mx.sym.sum, "ReduceMax": mx.sym.max, "ReduceMin": mx.sym.min,
+          "ReduceProd": mx.sym.prod,
+          # as ONNX defines them (MXNet's norm over two axes would be a matrix norm)
+          "ReduceL1": lambda x, name=None, **kw: mx.sym.sum(mx.sym.abs(x), name=name, **kw),
+          "ReduceL2": lambda x, name=None, **kw: mx.sym.sqrt(mx.sym.sum(mx.sym.square(x), **kw), name=name),
+          "ReduceSumSquare": lambda x, name=None, **kw: mx.sym.sum(mx.sym.square(x), name=name, **kw)}
 
 
 @OPS.handles(*REDUCE)
@@ -508,6 +633,8 @@ def cast(g: Graph, node):
     from onnx import helper
 
     dtype = helper.tensor_dtype_to_np_dtype(attrs(node)["to"])
+    if dtype == np.bool_:   # a bool is held as 1 and 0 in the operand's type (see COMPARE)
+        return mx.sym._internal._not_equal_scalar(g.tensor(node.input[0]), scalar=0.0, name=_name(node))
     return mx.sym.cast(g.tensor(node.input[0]), dtype=np.dtype(dtype).name, name=_name(node))
 
 
@@ -549,12 +676,26 @@ def resize(g: Graph, node):
                              name=_name(node))
 
 
+@OPS.handles("GatherND")
+def gather_nd(g: Graph, node):
+    """MXNet's gather_nd reads each index tuple down its indices' first axis, ONNX's along the last: the
+    indices are transposed so. batch_dims > 0 is refused."""
+    if attrs(node).get("batch_dims", 0):
+        raise Unsupported(f"GatherND node {node.name!r}: batch_dims {attrs(node)['batch_dims']}")
+    rank = g.rank(node.input[1], node)
+    indices = mx.sym.transpose(g.tensor(node.input[1]), axes=(rank - 1, *range(rank - 1)))
+    return mx.sym.gather_nd(g.tensor(node.input[0]), indices, name=_name(node))
+
+
 @OPS.handles("Gather")
 def gather(g: Graph, node):
-    indices = g.constant(node.input[1], node, "indices")
     rank = g.rank(node.input[0], node)
     axis = attrs(node).get("axis", 0)
     axis = axis + rank if axis < 0 else axis
+    if node.input[1] not in g.constants:   # token ids, computed or fed: take, a negative index from the end
+        return mx.sym.take(g.tensor(node.input[0]), g.tensor(node.input[1]), axis=axis, mode="wrap",
+                           name=_name(node))
+    indices = g.constant(node.input[1], node, "indices")
     shape = g.shape(node.input[0])
     if shape is None or not isinstance(shape[axis], int):
         raise Unsupported(f"Gather node {node.name!r}: the size of axis {axis} is unknown")
