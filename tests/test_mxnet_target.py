@@ -84,6 +84,15 @@ def test_a_bert_style_encoder_with_token_ids(env, tmp_path):
     assert [t["dtype"] for t in artifact["inputs"]] == ["int64", "int64"]
 
 
+def test_a_bidirectional_lstm_as_mxnets_fused_rnn(env, tmp_path):
+    """ddddocr's OCR model: a CNN, then a bidirectional ONNX LSTM (hidden 512) repacked into MXNet's fused RNN
+    (gates reordered, both directions' weights then biases in one parameter); within the fp32 gate."""
+    result, report = _convert(env, "ddddocr-ocr", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
     """silero-vad's ONNX holds an If: refused with the op and its node; the ONNX target is still published."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,mxnet")

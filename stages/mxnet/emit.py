@@ -13,7 +13,7 @@ import numpy as np
 
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.mxnet import checkpoint
+from stages.mxnet import checkpoint, recurrent  # noqa: F401 - recurrent registers LSTM and GRU
 from stages.mxnet.onnx_ops import OPS, Graph
 from stages.onnx import emitter, static
 
