@@ -93,10 +93,23 @@ def test_a_bidirectional_lstm_as_mxnets_fused_rnn(env, tmp_path):
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
 
 
+def test_an_if_decided_when_the_graph_is_built_and_an_lstm(env, tmp_path):
+    """silero-vad's opset-18 export: its If tests the sample rate, bound to 16000 (--bind), so the
+    constant-if pass puts the taken branch in the graph; its LSTM becomes MXNet's fused RNN. The report
+    says what was rewritten."""
+    result, report = _convert(env, "silero-vad-ifless", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+    assert artifact["legalized"] == {"constant-if": 1}
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
-    """silero-vad's ONNX holds an If: refused with the op and its node; the ONNX target is still published."""
+    """silero-vad's ONNX: its outer If (on the bound sample rate) is decided, but the branch holds an If on a
+    shape ONNX's inference cannot tell: refused with the op and its node; the ONNX target is still published."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,mxnet")
     assert result.returncode == 1
     onnx, mxnet = report["artifacts"]
     assert onnx["published"] and not mxnet["published"]
-    assert "silero_vad.onnx: the MXNet emitter has no conversion for If (node 'If_0')" in mxnet["reason"]
+    assert "silero_vad.onnx: the MXNet emitter has no conversion for If (node 'If_0_then_branch__Inline_0__/decoder/If')" \
+        in mxnet["reason"]

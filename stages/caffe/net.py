@@ -14,7 +14,7 @@ from stages.errors import StageError
 from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
-PASSES = ("strided-slice",)   # Caffe's Slice and Crop take no step
+PASSES = ("constant-if", "strided-slice")   # Caffe has no control flow; its Slice and Crop take no step
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

@@ -15,10 +15,11 @@ from stages.context import StageContext
 from stages.errors import StageError
 from stages.mxnet import checkpoint, recurrent  # noqa: F401 - recurrent registers LSTM and GRU
 from stages.mxnet.onnx_ops import OPS, Graph
-from stages.onnx import emitter, static
+from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
+PASSES = ("constant-if",)   # MXNet's symbol has no control flow
 PREFIX = "model"
 
 
@@ -60,7 +61,11 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     what = ctx.user_file_name("model")
-    symbol, arg, aux = build(onnx.load(str(source.file("model"))), manifest, what)
+    model = onnx.load(str(source.file("model")))
+    legalized = legalize.apply(model, PASSES, manifest["inputs"])
+    if legalized:
+        manifest["legalized"] = {**manifest.get("legalized", {}), **legalized}
+    symbol, arg, aux = build(model, manifest, what)
     feeds = {spec["name"]: np.zeros(spec["shape"], spec["dtype"]) for spec in manifest["inputs"]}
     checkpoint.run(symbol, arg, aux, feeds, where=f"the MXNet symbol made from {what}")   # it runs
     names = symbol.list_outputs()

@@ -55,6 +55,19 @@ def focus(start, end, axes, steps, shape=(2, 8, 16)):
                  shape=shape)
 
 
+def branch(op: str, name: str):
+    return helper.make_graph([n(op, ["x"], f"{name}_y")], name, [],
+                             [helper.make_tensor_value_info(f"{name}_y", FLOAT, ["a", "b", "c"])])
+
+
+def if_on_shape(axis_size: int):
+    """y = If(Shape(x)[1] == axis_size, then: Relu(x), else: Neg(x)); x is [2, 8, 16]."""
+    return graph([n("Shape", ["x"], "shape"), n("Gather", ["shape", "one_index"], "size", axis=0),
+                  n("Equal", ["size", "wanted"], "cond"),
+                  n("If", ["cond"], "y", then_branch=branch("Relu", "then"), else_branch=branch("Neg", "else"))],
+                 {"one_index": np.asarray(1, np.int64), "wanted": np.asarray(axis_size, np.int64)})
+
+
 CASES = {
     # name: (model, passes, ops that must be gone, ops that must be there, rewrites expected)
     "erf, x/√2, (x·(1+e))·½ (torch, PyTorch's exporter)":
@@ -88,6 +101,10 @@ CASES = {
         (focus([0], [END], [2], [3]), ("strided-slice",), set(), {"Slice"}, 0),
     "strided Slice that stops short of the end (left alone)":
         (focus([0], [8], [2], [2]), ("strided-slice",), set(), {"Slice"}, 0),
+    "If on a static shape, then branch taken":
+        (if_on_shape(8), ("constant-if",), {"If", "Neg"}, {"Relu"}, 1),
+    "If on a static shape, else branch taken":
+        (if_on_shape(9), ("constant-if",), {"If", "Relu"}, {"Neg"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

@@ -7,10 +7,11 @@ what each pass changed is returned, and the stage records it in its manifest as 
     reduce-l2       ReduceL2 as Sqrt(ReduceSumSquare)
     strided-slice   a Slice with a step as Reshape, a Slice without one, and Reshape
     pad-as-concat   a constant Pad as Concat with constant blocks
+    constant-if     an If whose condition is known when the graph is built, as the branch it takes
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import gelu, pad_concat, reduce_l2, strided_slice
+from stages.onnx.legalize import constant_if, gelu, pad_concat, reduce_l2, strided_slice
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -18,6 +19,7 @@ PASSES = {
     "reduce-l2": reduce_l2.run,
     "strided-slice": strided_slice.run,
     "pad-as-concat": pad_concat.run,
+    "constant-if": constant_if.run,
 }
 
 

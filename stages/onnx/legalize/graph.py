@@ -41,6 +41,20 @@ class Graph:
             self._shapes = shapes(self.model, self.inputs)
         return self._shapes.get(name)
 
+    def folded(self) -> dict:
+        """The value of every tensor computable when the graph is built: its constants, then every node of
+        constants only and the Shape of a static tensor (stages/onnx/static.fold), in order."""
+        from stages.onnx.static import fold
+
+        values = dict(self.constants)
+        for node in self.graph.node:
+            if node.op_type in ("If", "Loop", "Scan"):
+                continue
+            made = fold(node, values, self.shape, self.opset)
+            if made is not None:
+                values.update((name, np.asarray(value)) for name, value in zip(node.output, made) if name)
+        return values
+
     @property
     def opset(self) -> int:
         return next((o.version for o in self.model.opset_import if o.domain in ("", "ai.onnx")), 1)
@@ -88,6 +102,7 @@ class Graph:
         del self.graph.node[:]
         self.graph.node.extend(rebuilt)
         self.index()
+        self._shapes = None   # inferred again when next asked: the rewrite may have made new tensors
 
     def elem_type(self, name: str):
         """The numpy type of a tensor, where the graph declares it (float32 where it does not)."""
