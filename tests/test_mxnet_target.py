@@ -111,5 +111,5 @@ def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env,
     assert result.returncode == 1
     onnx, mxnet = report["artifacts"]
     assert onnx["published"] and not mxnet["published"]
-    assert "silero_vad.onnx: the MXNet emitter has no conversion for If (node 'If_0_then_branch__Inline_0__/decoder/If')" \
-        in mxnet["reason"]
+    assert "silero_vad.onnx: the MXNet emitter has no conversion for If " \
+        "(node 'If_0_then_branch__Inline_0__/decoder/If')" in mxnet["reason"]

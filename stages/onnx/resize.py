@@ -43,8 +43,8 @@ def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, trans
 
 
 def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[int]:
-    """[kh, kw]: the integer factors (of a 4-d NCHW tensor's last two axes) by which this nearest Resize repeats each element, or Unsupported
-    naming why it is not one (another mode, a crop (roi), sizes that are no multiple, an index map that
+    """[kh, kw]: the integer factors (of a 4-d NCHW tensor's last two axes) by which this nearest Resize
+    repeats each element, or Unsupported naming why it is not one (another mode, a crop (roi), sizes that are no multiple, an index map that
     differs from i // k anywhere)."""
     a = attrs(node)
     decode = (lambda v: v.decode() if isinstance(v, bytes) else v)

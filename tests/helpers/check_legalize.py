@@ -139,7 +139,8 @@ def main() -> int:
         after = run(model, x)
         ops = {node.op_type for node in model.graph.node}
         err = float(np.abs(before - after).max())
-        problems = [f"rewrote {changed.get(passes[0], 0)}, expected {expected}"] * (changed.get(passes[0], 0) != expected)
+        count = changed.get(passes[0], 0)
+        problems = [f"rewrote {count}, expected {expected}"] * (count != expected)
         problems += [f"{op} left" for op in gone & ops] + [f"no {op}" for op in there - ops]
         problems += [f"max abs err {err:.1e}"] * (err > 1e-5 * max(1.0, float(np.abs(before).max())))
         left = unread(model) - unread_before
