@@ -44,10 +44,11 @@ def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, trans
 
 def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[int]:
     """[kh, kw]: the integer factors (of a 4-d NCHW tensor's last two axes) by which this nearest Resize
-    repeats each element, or Unsupported naming why it is not one (another mode, a crop (roi), sizes that are no multiple, an index map that
-    differs from i // k anywhere)."""
+    repeats each element, or Unsupported naming why it is not one (another mode, a crop (roi), sizes that
+    are no multiple, an index map that differs from i // k anywhere)."""
     a = attrs(node)
-    decode = (lambda v: v.decode() if isinstance(v, bytes) else v)
+    def decode(value):
+        return value.decode() if isinstance(value, bytes) else value
     mode = decode(a.get("mode", "nearest"))
     # Upsample and opset 10's Resize (inputs X, scales) take floor(i / scale); opset 11 on has the attributes
     legacy = len(node.input) <= 2
