@@ -104,6 +104,15 @@ def test_an_if_decided_when_the_graph_is_built_and_an_lstm(env, tmp_path):
     assert artifact["legalized"] == {"constant-if": 1}
 
 
+def test_grouped_linear_layers_written_as_einsum(env, tmp_path):
+    """DeepFilterNet's encoder: its grouped linear layers are Einsum 'btgi,gih->btgh' (MXNet's legacy API
+    has none), written as one batched matrix product between transposes and reshapes; with its GRU."""
+    result, report = _convert(env, "deepfilternet-enc", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
     """silero-vad's ONNX: its outer If (on the bound sample rate) is decided, but the branch holds an If on a
     shape ONNX's inference cannot tell: refused with the op and its node; the ONNX target is still published."""

@@ -19,7 +19,7 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
-PASSES = ("constant-if",)   # MXNet's symbol has no control flow
+PASSES = ("constant-if", "einsum")   # MXNet's symbol has no control flow, its legacy API no einsum
 PREFIX = "model"
 
 

@@ -16,6 +16,7 @@ import mxnet as mx
 import numpy as np
 
 from stages.onnx.emitter import OpTable, Unsupported, attrs
+from stages.onnx.legalize import einsum as einsum_plan
 from stages.onnx.resize import nearest_factors
 
 OPS = OpTable("MXNet")
@@ -674,6 +675,30 @@ def resize(g: Graph, node):
                           f"both axes alike")
     return mx.sym.UpSampling(g.tensor(node.input[0]), scale=kh, sample_type="nearest", num_args=1,
                              name=_name(node))
+
+
+@OPS.handles("Einsum")
+def einsum(g: Graph, node):
+    """A two-operand Einsum as one batched matrix product between transposes and reshapes (the einsum
+    pass's plan, at the shapes MXNet infers where ONNX's inference could not tell them)."""
+    found = einsum_plan.plan(einsum_plan.equation_of(node), [g.shape(name) for name in node.input])
+    if found is None:
+        raise Unsupported(f"Einsum node {node.name!r}: {einsum_plan.equation_of(node)!r} is not one batched "
+                          f"matrix product of static shapes")
+    left, right, out, sizes, batch, contracted, own_left, own_right = found
+
+    def flat(indices) -> int:
+        return math.prod(sizes[i] for i in indices)
+
+    def prepared(name: str, term: str, order: list[str], dims: tuple[int, int, int]):
+        moved = mx.sym.transpose(g.tensor(name), axes=tuple(term.index(i) for i in order))
+        return mx.sym.reshape(moved, shape=dims)
+    a = prepared(node.input[0], left, batch + own_left + contracted, (flat(batch), flat(own_left), flat(contracted)))
+    b = prepared(node.input[1], right, batch + contracted + own_right,
+                 (flat(batch), flat(contracted), flat(own_right)))
+    produced = batch + own_left + own_right
+    product = mx.sym.reshape(mx.sym.batch_dot(a, b), shape=tuple(sizes[i] for i in produced) or (1,))
+    return mx.sym.transpose(product, axes=tuple(produced.index(i) for i in out), name=_name(node))
 
 
 @OPS.handles("GatherND")

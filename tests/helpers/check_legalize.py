@@ -105,6 +105,18 @@ CASES = {
         (if_on_shape(8), ("constant-if",), {"If", "Neg"}, {"Relu"}, 1),
     "If on a static shape, else branch taken":
         (if_on_shape(9), ("constant-if",), {"If", "Relu"}, {"Neg"}, 1),
+    "Einsum, a linear layer 'bti,ih->bth'":
+        (graph([n("Einsum", ["x", "w"], "y", equation="bti,ih->bth")],
+               {"w": np.random.default_rng(1).standard_normal((16, 4)).astype(np.float32)}, opset=13),
+         ("einsum",), {"Einsum"}, {"MatMul"}, 1),
+    "Einsum, grouped and reordered 'bti,tih->bht'":
+        (graph([n("Einsum", ["x", "w"], "y", equation="bti,tih->bht")],
+               {"w": np.random.default_rng(2).standard_normal((8, 16, 4)).astype(np.float32)}, opset=13),
+         ("einsum",), {"Einsum"}, {"MatMul", "Transpose"}, 1),
+    "Einsum summing an index out of one operand (left alone)":
+        (graph([n("Einsum", ["x", "w"], "y", equation="bti,ih->bt")],
+               {"w": np.random.default_rng(3).standard_normal((16, 4)).astype(np.float32)}, opset=13, rank=2),
+         ("einsum",), set(), {"Einsum"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

@@ -8,10 +8,11 @@ what each pass changed is returned, and the stage records it in its manifest as 
     strided-slice   a Slice with a step as Reshape, a Slice without one, and Reshape
     pad-as-concat   a constant Pad as Concat with constant blocks
     constant-if     an If whose condition is known when the graph is built, as the branch it takes
+    einsum          a two-operand Einsum as Transpose, Reshape and a batched MatMul
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import constant_if, gelu, pad_concat, reduce_l2, strided_slice
+from stages.onnx.legalize import constant_if, einsum, gelu, pad_concat, reduce_l2, strided_slice
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -20,6 +21,7 @@ PASSES = {
     "strided-slice": strided_slice.run,
     "pad-as-concat": pad_concat.run,
     "constant-if": constant_if.run,
+    "einsum": einsum.run,
 }
 
 

@@ -14,6 +14,7 @@ class Graph:
         self.model = model
         self.inputs = inputs or []   # the manifest's input specs: shape inference starts from them
         self._shapes: dict | None = None
+        self._folded: dict | None = None
         self.graph = model.graph
         self.constants = {init.name: numpy_helper.to_array(init) for init in self.graph.initializer}
         for node in self.graph.node:
@@ -37,16 +38,39 @@ class Graph:
         dims it cannot tell are None), computed once per pass; None where it knows not even the rank."""
         from stages.onnx.static import shapes
 
+        if name in self.constants:
+            return list(self.constants[name].shape)
         if self._shapes is None:
             self._shapes = shapes(self.model, self.inputs)
-        return self._shapes.get(name)
+        inferred = self._shapes.get(name)
+        made = self.producer.get(name)
+        if (inferred is None or None in inferred or not inferred) and made is not None and made.op_type == "Reshape":
+            return self._reshaped(made) or inferred
+        return inferred
+
+    def _reshaped(self, node) -> list | None:
+        """A Reshape's output shape from its input's static shape and its target shape, where that is
+        known when the graph is built (computed from Shape and constants: ONNX's inference leaves it out)."""
+        source = self.shape(node.input[0])
+        target = self.folded().get(node.input[1])
+        if source is None or None in source or target is None:
+            return None
+        allow_zero = any(a.name == "allowzero" and a.i for a in node.attribute)
+        dims = [source[i] if d == 0 and not allow_zero else int(d) for i, d in enumerate(target.reshape(-1))]
+        if dims.count(-1) == 1:
+            known = int(np.prod([d for d in dims if d != -1]))
+            dims[dims.index(-1)] = int(np.prod(source)) // known if known else 0
+        return dims if int(np.prod(dims)) == int(np.prod(source)) else None
 
     def folded(self) -> dict:
         """The value of every tensor computable when the graph is built: its constants, then every node of
-        constants only and the Shape of a static tensor (stages/onnx/static.fold), in order."""
+        constants only and the Shape of a static tensor (stages/onnx/static.fold), in order; computed once
+        per version of the graph."""
         from stages.onnx.static import fold
 
-        values = dict(self.constants)
+        if self._folded is not None:
+            return self._folded
+        values = self._folded = dict(self.constants)
         for node in self.graph.node:
             if node.op_type in ("If", "Loop", "Scan"):
                 continue
@@ -102,7 +126,7 @@ class Graph:
         del self.graph.node[:]
         self.graph.node.extend(rebuilt)
         self.index()
-        self._shapes = None   # inferred again when next asked: the rewrite may have made new tensors
+        self._shapes = self._folded = None   # again when next asked: the rewrite may have made new tensors
 
     def elem_type(self, name: str):
         """The numpy type of a tensor, where the graph declares it (float32 where it does not)."""
