@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from flows import IMAGES_ROOT, STAGES_ROOT
@@ -30,6 +31,7 @@ from stages.bundle import sha256_file
 LOCK_COMMAND = "modelferry images lock"
 DEFAULT_BASES = ("python:3.11-slim-bookworm", "modelferry/base:bookworm-py311")
 COMPLETE = ".complete"
+PRUNE_AFTER = timedelta(hours=1)   # an older image of a runtime is removed once it is this old
 
 
 class ImageError(Exception):
@@ -250,9 +252,16 @@ def build(name: str, base: str | None = None, client=None, log=print, *, nocache
 
 
 def prune(client, name: str, keep: str, log=print) -> None:
-    """Remove the runtime's older images (each tag is a content hash: they are never used again).
-    An image a container still uses stays; so do images not made by modelferry."""
+    """Remove the runtime's older images (each tag is a content hash: a new run never uses them again).
+    An image a container still uses stays; so do images not made by modelferry, and images made in the
+    last PRUNE_AFTER: a run planned before the newer build (a batch, a second run) may not have started
+    its container yet."""
+    now = datetime.now(timezone.utc)
     for image in client.images.list(filters={"label": f"modelferry.image={name}"}):
+        created = datetime.fromisoformat(image.attrs.get("Created", "1970-01-01T00:00:00")[:19]).replace(
+            tzinfo=timezone.utc)
+        if now - created < PRUNE_AFTER:
+            continue
         for old in (t for t in image.tags if t.startswith(f"modelferry/{name}:") and t != keep):
             try:
                 client.images.remove(old)

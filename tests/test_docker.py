@@ -180,3 +180,16 @@ def test_a_lambda_layer_cannot_escape_a_container(docker_env, tmp_path, listener
     assert re.search(r"\[load/keras\] wrote leak-0 as a link to \S+, outside its output: refused", output), output[-2000:]
     assert result.returncode == 1 and token.decode() not in output
     assert files_holding(out, token) == [] and files_holding(bundles, token) == []
+
+
+def test_an_image_removed_under_a_run_is_a_plain_failure_not_a_traceback(docker_env):
+    """A run planned with one build of a runtime image, then another build prunes it (a code update during a
+    batch): the stage fails saying so, with the image's tag, instead of docker's ImageNotFound traceback.
+    (Images younger than flows.images.PRUNE_AFTER are not pruned, so this takes a long-running run.)"""
+    from flows.errors import StageFailed
+    from flows.runtimes.docker import DockerRuntime
+
+    engine = DockerRuntime()
+    engine._tags["tf"] = "modelferry/tf:0000000000000000"   # as planned; the engine has no such image now
+    with pytest.raises(StageFailed, match=r"its image modelferry/tf:0000000000000000 is gone \(ImageNotFound\)"):
+        engine.identity("tf")

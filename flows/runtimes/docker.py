@@ -61,7 +61,13 @@ class DockerRuntime:
 
     def identity(self, image: str) -> str:
         """The image ID: what the stage really ran in, for cache keys and provenance."""
-        return f"docker:{self.client.images.get(self.tag(image)).id}"
+        tag = self.tag(image)
+        try:
+            return f"docker:{self.client.images.get(tag).id}"
+        except Exception as exc:   # docker.errors.ImageNotFound, or the engine went away
+            raise StageFailed(f"runtime/{image}", f"its image {tag} is gone ({type(exc).__name__}): a newer "
+                              f"modelferry build replaced it while this run was using it, or it was removed; "
+                              f"run again") from None
 
     def ensure(self, image: str) -> None:
         from flows.images import build
