@@ -212,6 +212,15 @@ def tanh(net: Net, node):
     return net.add(node, "TanH", [node.input[0]])
 
 
+# ONNX ops that are one Caffe layer without parameters
+PLAIN = {"Abs": "AbsVal", "Exp": "Exp", "Log": "Log"}
+
+
+@LAYERS.handles(*PLAIN)
+def plain(net: Net, node):
+    return net.add(node, PLAIN[node.op_type], [node.input[0]])
+
+
 @LAYERS.handles("Clip")
 def clip(net: Net, node):
     a = attrs(node)

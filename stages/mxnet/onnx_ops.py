@@ -17,7 +17,7 @@ import numpy as np
 
 from stages.onnx.emitter import OpTable, Unsupported, attrs
 from stages.onnx.legalize import einsum as einsum_plan
-from stages.onnx.resize import nearest_factors
+from stages.onnx.resize import bilinear, nearest_factors
 
 OPS = OpTable("MXNet")
 
@@ -668,8 +668,14 @@ def slice_(g: Graph, node):
 @OPS.handles("Resize", "Upsample")
 def resize(g: Graph, node):
     """A nearest Resize that repeats each element k times on both spatial axes (decided against ONNX's own
-    index formula, stages/onnx/resize.py) is UpSampling; anything else is refused, naming why."""
-    kh, kw = nearest_factors(node, g.shape(node.input[0]), g.shape(node.output[0]), g.constants, "MXNet")
+    index formula, stages/onnx/resize.py) is UpSampling; a linear one in PyTorch's coordinates is
+    BilinearResize2D; anything else is refused, naming why."""
+    shape_in, shape_out = g.shape(node.input[0]), g.shape(node.output[0])
+    if attrs(node).get("mode", b"nearest") in (b"linear", "linear"):
+        corners = bilinear(node, shape_in, shape_out, g.constants, "MXNet")
+        return mx.sym.contrib.BilinearResize2D(g.tensor(node.input[0]), height=shape_out[2], width=shape_out[3],
+                                               align_corners=corners, name=_name(node))
+    kh, kw = nearest_factors(node, shape_in, shape_out, g.constants, "MXNet")
     if kh != kw:
         raise Unsupported(f"{node.op_type} node {node.name!r}: factors {kh}x{kw}; MXNet's UpSampling scales "
                           f"both axes alike")

@@ -1,7 +1,13 @@
-"""ONNX's nearest-neighbour Resize, decided exactly: the source index of every output index as ONNX's
-spec computes it (coordinate transformation, then nearest_mode, then the clamp), compared with a plain
-integer upsampling (output i takes input i // k). Where they agree on every axis, an emitter may write the
-Resize as its framework's integer upsampling (MXNet's UpSampling, a Caffe Deconvolution of ones)."""
+"""ONNX's Resize, decided exactly for the frameworks' fixed forms.
+
+Nearest: the source index of every output index as ONNX's spec computes it (coordinate transformation,
+then nearest_mode, then the clamp), compared with a plain integer upsampling (output i takes input i // k).
+Where they agree on every axis, an emitter may write the Resize as its framework's integer upsampling
+(MXNet's UpSampling, a Caffe Deconvolution of ones).
+
+Linear: the coordinate transformations that are PyTorch's (half_pixel where no output axis has size 1,
+pytorch_half_pixel, align_corners), which MXNet's BilinearResize2D computes (tests/helpers/check_resize.py
+holds it to ONNX's reference)."""
 from __future__ import annotations
 
 import math
@@ -42,30 +48,69 @@ def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, trans
     return np.clip(index, 0, size_in - 1).astype(np.int64)
 
 
+def _modes(node) -> tuple[str, str, str, dict]:
+    a = attrs(node)
+
+    def decode(value):
+        return value.decode() if isinstance(value, bytes) else value
+    legacy = len(node.input) <= 2   # Upsample and opset 10's Resize (X, scales): floor(i / scale)
+    return (decode(a.get("mode", "nearest")),
+            decode(a.get("coordinate_transformation_mode", "asymmetric" if legacy else "half_pixel")),
+            decode(a.get("nearest_mode", "floor" if legacy else "round_prefer_floor")), a)
+
+
+def _scales(node, a: dict, constants: dict) -> np.ndarray | None:
+    """The scales a Resize (or Upsample) was given, where they are constants."""
+    name = node.input[1] if len(node.input) == 2 else (node.input[2] if len(node.input) > 2 else "")
+    if name:
+        return constants.get(name) if name in constants and constants[name].size else None
+    return np.asarray(a["scales"]) if "scales" in a else None
+
+
+def _plain(node, a: dict, transform: str, shape_in, shape_out, what: str) -> None:
+    where = f"{node.op_type} node {node.name!r}"
+    if transform == "tf_crop_and_resize" or a.get("antialias") or a.get("axes") is not None \
+            or a.get("keep_aspect_ratio_policy", b"stretch") not in (b"stretch", "stretch"):
+        raise Unsupported(f"{where}: {transform}, antialias, axes or an aspect policy; {what} has plain "
+                          f"resizing only")
+    if not shape_in or not shape_out or len(shape_in) != 4 or len(shape_out) != 4 \
+            or not all(isinstance(d, int) for d in (*shape_in[1:], *shape_out[1:])):
+        raise Unsupported(f"{where}: its input or output is not a 4-d tensor of static shape")
+    if shape_in[1] != shape_out[1]:
+        raise Unsupported(f"{where}: it resizes the channels")
+
+
+def bilinear(node, shape_in: list, shape_out: list, constants: dict, what: str) -> bool:
+    """align_corners, for a linear Resize of a 4-d tensor's last two axes that PyTorch's bilinear resize
+    (MXNet's BilinearResize2D) computes exactly; Unsupported naming why otherwise. PyTorch's scale is
+    input / output size: given scales must be exactly output / input."""
+    mode, transform, _, a = _modes(node)
+    _plain(node, a, transform, shape_in, shape_out, what)
+    where = f"{node.op_type} node {node.name!r}"
+    given = _scales(node, a, constants)
+    if given is not None and given.size == 4 and any(
+            abs(float(given[axis]) - shape_out[axis] / shape_in[axis]) > 1e-6 for axis in (2, 3)):
+        raise Unsupported(f"{where}: scales {given.tolist()} are not the output's sizes over the input's")
+    if mode != "linear":
+        raise Unsupported(f"{where}: mode {mode}; {what} has bilinear and integer nearest resizing only")
+    if transform == "half_pixel" and 1 in shape_out[2:]:
+        transform = "an output of size 1 with half_pixel"
+    if transform not in ("half_pixel", "pytorch_half_pixel", "align_corners"):
+        raise Unsupported(f"{where}: linear with {transform}; {what}'s bilinear resize takes half_pixel or "
+                          f"align_corners coordinates")
+    return transform == "align_corners"
+
+
 def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[int]:
     """[kh, kw]: the integer factors (of a 4-d NCHW tensor's last two axes) by which this nearest Resize
     repeats each element, or Unsupported naming why it is not one (another mode, a crop (roi), sizes that
     are no multiple, an index map that differs from i // k anywhere)."""
-    a = attrs(node)
-    def decode(value):
-        return value.decode() if isinstance(value, bytes) else value
-    mode = decode(a.get("mode", "nearest"))
-    # Upsample and opset 10's Resize (inputs X, scales) take floor(i / scale); opset 11 on has the attributes
-    legacy = len(node.input) <= 2
-    transform = decode(a.get("coordinate_transformation_mode", "asymmetric" if legacy else "half_pixel"))
-    nearest = decode(a.get("nearest_mode", "floor" if legacy else "round_prefer_floor"))
+    mode, transform, nearest, a = _modes(node)
     where = f"Resize node {node.name!r}"
     if mode != "nearest":
         raise Unsupported(f"{where}: mode {mode}; {what} has integer nearest upsampling only")
-    if transform == "tf_crop_and_resize" or a.get("antialias") or a.get("axes") is not None \
-            or a.get("keep_aspect_ratio_policy", b"stretch") not in (b"stretch", "stretch"):
-        raise Unsupported(f"{where}: {transform}, antialias, axes or an aspect policy; {what} has plain "
-                          f"upsampling only")
-    if not shape_in or not shape_out or len(shape_in) != 4 or len(shape_out) != 4 \
-            or not all(isinstance(d, int) for d in (*shape_in[1:], *shape_out[1:])):
-        raise Unsupported(f"{where}: its input or output is not a 4-d tensor of static shape")
-    scales_name = node.input[1] if len(node.input) == 2 else (node.input[2] if len(node.input) > 2 else "")
-    given = constants.get(scales_name) if scales_name else np.asarray(a["scales"]) if "scales" in a else None
+    _plain(node, a, transform, shape_in, shape_out, what)
+    given = _scales(node, a, constants)
     factors = []
     for axis, (size_in, size_out) in enumerate(zip(shape_in, shape_out)):
         if axis == 0:

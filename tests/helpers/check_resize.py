@@ -1,6 +1,7 @@
-"""Run in a runtime with onnx: stages/onnx/resize.py's index formula against ONNX's reference Resize for
+"""Run in the mxnet runtime: stages/onnx/resize.py's index formula against ONNX's reference Resize for
 every coordinate transformation and nearest mode (opset 19) on several sizes and factors, and its decision
-(integer upsampling or not) against the reference's output. Exits 1 on any difference."""
+(integer upsampling or not) against the reference's output; then each linear Resize it takes for MXNet's
+BilinearResize2D, run in MXNet, against the reference. Exits 1 on any difference."""
 from __future__ import annotations
 
 import sys
@@ -10,7 +11,7 @@ from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from stages.onnx.emitter import Unsupported
-from stages.onnx.resize import nearest_factors, source_index
+from stages.onnx.resize import bilinear, nearest_factors, source_index
 
 TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric")
 MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
@@ -43,8 +44,35 @@ def main() -> int:
                 except Unsupported:
                     if repeats:
                         wrong.append(f"an upsampling refused: {case}")
-    print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference")
+    taken = linear(wrong)
+    print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference; "
+          f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it")
     return 1 if wrong else 0
+
+
+def linear(wrong: list[str]) -> int:
+    import mxnet as mx
+
+    rng, taken = np.random.default_rng(0), 0
+    for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
+        for h, w, oh, ow in ((4, 5, 8, 10), (5, 7, 15, 21), (8, 8, 4, 4), (6, 9, 7, 5), (3, 3, 1, 1)):
+            x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
+            node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                                    coordinate_transformation_mode=transform)
+            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
+                                      [helper.make_tensor_value_info("y", 1, None)],
+                                      [numpy_helper.from_array(np.array([1, 2, oh, ow], np.int64), "sizes")])
+            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                   ).run(None, {"x": x})[0]
+            try:
+                corners = bilinear(node, [1, 2, h, w], [1, 2, oh, ow], {}, "MXNet")
+            except Unsupported:
+                continue
+            taken += 1
+            made = mx.nd.contrib.BilinearResize2D(mx.nd.array(x), height=oh, width=ow, align_corners=corners)
+            if np.abs(made.asnumpy() - y).max() > 2e-6:
+                wrong.append(f"BilinearResize2D differs: {transform} {h}x{w} -> {oh}x{ow}")
+    return taken
 
 
 if __name__ == "__main__":
