@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
-from stages.onnx.emitter import OpTable, Unsupported, attrs
+from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
 from stages.onnx.resize import nearest_factors
 
 LAYERS = OpTable("Caffe")
@@ -499,21 +499,14 @@ def softmax(net: Net, node):
 
 @LAYERS.handles("Slice")
 def slice_(net: Net, node):
-    """A Slice without a step as a Crop (a strided one is rewritten before: stages/onnx/legalize/strided_slice.py)."""
+    """A Slice without a step as a Crop (a strided one is rewritten before: legalize/strided_slice.py)."""
     shape, out = net.shape(node.input[0]), net.shapes.get(node.output[0])
     if not shape or not out or not all(isinstance(d, int) for d in (*shape, *out)):
         raise Unsupported(f"Slice node {node.name!r}: its input or output shape is not static")
-    a = attrs(node)
-    if "starts" in a:   # opset < 10
-        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
-    else:
-        starts, ends = (net.constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
-        axes = net.constant(node.input[3], node, "axes") if len(node.input) > 3 and node.input[3] else None
-        steps = net.constant(node.input[4], node, "steps") if len(node.input) > 4 and node.input[4] else None
     rank = len(shape)
-    axes = [int(x) % rank for x in (range(len(starts)) if axes is None else axes)]
-    if steps is not None and any(int(x) != 1 for x in steps):
-        raise Unsupported(f"Slice node {node.name!r}: steps {[int(x) for x in steps]}; Caffe crops without a step")
+    starts, _, axes, steps = slice_params(node, net.constant, rank)
+    if any(step != 1 for step in steps):
+        raise Unsupported(f"Slice node {node.name!r}: steps {steps}; Caffe crops without a step")
     offsets = dict.fromkeys(range(rank), 0)
     for axis, start in zip(axes, starts):
         start = int(start) + shape[axis] if int(start) < 0 else int(start)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import mxnet as mx
 import numpy as np
 
-from stages.onnx.emitter import OpTable, Unsupported, attrs
+from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
 from stages.onnx.legalize import einsum as einsum_plan
 from stages.onnx.resize import bilinear, nearest_factors
 
@@ -641,19 +641,11 @@ def cast(g: Graph, node):
 
 @OPS.handles("Slice")
 def slice_(g: Graph, node):
-    a = attrs(node)
     shape = g.shape(node.input[0])
     if shape is None or any(not isinstance(d, int) for d in shape):
         raise Unsupported(f"Slice node {node.name!r}: the input's shape is unknown")
-    if "starts" in a:   # opset < 10
-        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
-    else:
-        starts, ends = (g.constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
-        axes = g.constant(node.input[3], node, "axes") if len(node.input) > 3 and node.input[3] else None
-        steps = g.constant(node.input[4], node, "steps") if len(node.input) > 4 and node.input[4] else None
     rank = len(shape)
-    axes = [int(x) + rank if int(x) < 0 else int(x) for x in (range(len(starts)) if axes is None else axes)]
-    steps = [1] * len(axes) if steps is None else [int(x) for x in steps]
+    starts, ends, axes, steps = slice_params(node, g.constant, rank)
     begin, end, step = [None] * rank, [None] * rank, [None] * rank
     for axis, start, stop, stride in zip(axes, starts, ends, steps):
         n = shape[axis]

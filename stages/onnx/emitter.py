@@ -23,6 +23,21 @@ def attrs(node) -> dict:
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def slice_params(node, constant, rank: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """A Slice's starts, ends, axes (made non-negative) and steps: attributes before opset 10, constant
+    inputs after (`constant(name, node, what)`, the emitter's, refuses a computed one)."""
+    a = attrs(node)
+    if "starts" in a:   # opset < 10
+        starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
+    else:
+        starts, ends = (constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
+        axes = constant(node.input[3], node, "axes") if len(node.input) > 3 and node.input[3] else None
+        steps = constant(node.input[4], node, "steps") if len(node.input) > 4 and node.input[4] else None
+    axes = [int(x) + rank if int(x) < 0 else int(x) for x in (range(len(starts)) if axes is None else axes)]
+    steps = [1] * len(axes) if steps is None else [int(x) for x in steps]
+    return [int(x) for x in starts], [int(x) for x in ends], axes, steps
+
+
 def opset(model, default: int = 13) -> int:
     return next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), default)
 

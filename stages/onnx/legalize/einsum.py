@@ -16,13 +16,7 @@ from stages.onnx.legalize.graph import Graph
 
 
 def run(graph: Graph) -> int:
-    count = 0
-    for node in [n for n in graph.graph.node if n.op_type == "Einsum" and n.domain in ("", "ai.onnx")]:
-        plan = _plan(graph, node)
-        if plan is not None:
-            graph.replace([node], _nodes(graph, node, *plan))
-            count += 1
-    return count
+    return graph.rewrite_each("Einsum", _plan, _nodes)
 
 
 def _plan(graph: Graph, node):

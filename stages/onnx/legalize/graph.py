@@ -109,6 +109,17 @@ class Graph:
             return None
         return node.input[1] if node.input[0] == name else node.input[0]
 
+    def rewrite_each(self, op_type: str, plan, nodes) -> int:
+        """Every node of `op_type` (default domain) for which `plan(self, node)` is not None replaced by
+        `nodes(self, node, *plan)`; how many."""
+        count = 0
+        for node in [n for n in self.graph.node if n.op_type == op_type and n.domain in ("", "ai.onnx")]:
+            found = plan(self, node)
+            if found is not None:
+                self.replace([node], nodes(self, node, *found))
+                count += 1
+        return count
+
     def replace(self, removed: list, added: list) -> None:
         """Take out `removed` and put `added` (in order) where the last removed node stood: every input of
         the new nodes is made before it, and every reader of their outputs comes after it. Nodes are known
