@@ -3,25 +3,19 @@ known when the graph is built, and node removal and insertion that keep the node
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 
 
 class Graph:
     def __init__(self, model, inputs: list[dict] | None = None):
-        from onnx import numpy_helper
-
         self.model = model
         self.inputs = inputs or []   # the manifest's input specs: shape inference starts from them
         self._shapes: dict | None = None
         self._folded: dict | None = None
         self.graph = model.graph
-        self.constants = {init.name: numpy_helper.to_array(init) for init in self.graph.initializer}
-        for node in self.graph.node:
-            if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
-                value = constant_of(node)
-                if value is not None:
-                    self.constants[node.output[0]] = value
+        self.constants = Constants(self.graph)
         self.outputs = {value.name for value in self.graph.output}
         self.index()
 
@@ -38,6 +32,8 @@ class Graph:
         dims it cannot tell are None), computed once per pass; None where it knows not even the rank."""
         from stages.onnx.static import shapes
 
+        if name in self.constants.protos:
+            return list(self.constants.protos[name].dims)
         if name in self.constants:
             return list(self.constants[name].shape)
         if self._shapes is None:
@@ -70,7 +66,7 @@ class Graph:
 
         if self._folded is not None:
             return self._folded
-        values = self._folded = dict(self.constants)
+        values = self._folded = Known(self.constants)
         for node in self.graph.node:
             if node.op_type in ("If", "Loop", "Scan"):
                 continue
@@ -159,7 +155,7 @@ class Graph:
         while unique in taken:
             unique, n = f"{name}_{n}", n + 1
         self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), unique))
-        self.constants[unique] = np.asarray(value, dtype=dtype)
+        self.constants.values[unique] = np.asarray(value, dtype=dtype)
         return unique
 
     def prune(self) -> None:
@@ -182,15 +178,70 @@ class Graph:
             self.model.opset_import.append(helper.make_opsetid(domain, version))
 
 
+class Constants(Mapping):
+    """The graph's initializers and Constant nodes' values by name, each made a numpy array when first
+    read: a pass that reads a few scalars does not copy a model's weights."""
+
+    def __init__(self, graph):
+        self.protos = {init.name: init for init in graph.initializer}
+        self.nodes = {node.output[0]: node for node in graph.node
+                      if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and constant_of(node, peek=True)}
+        self.values: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self.values:
+            from onnx import numpy_helper
+
+            if name in self.protos:
+                self.values[name] = numpy_helper.to_array(self.protos[name])
+            elif name in self.nodes:
+                self.values[name] = constant_of(self.nodes[name])
+            else:
+                raise KeyError(name)
+        return self.values[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.values or name in self.protos or name in self.nodes
+
+    def __iter__(self):
+        return iter({**dict.fromkeys(self.protos), **dict.fromkeys(self.nodes), **dict.fromkeys(self.values)})
+
+    def __len__(self) -> int:
+        return len(set(self.protos) | set(self.nodes) | set(self.values))
+
+
+class Known(dict):
+    """Values computed when the graph is built, over its constants (read from them only when asked)."""
+
+    def __init__(self, constants: Constants):
+        super().__init__()
+        self.constants = constants
+
+    def __missing__(self, name: str) -> np.ndarray:
+        return self.constants[name]
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name) or name in self.constants
+
+    def get(self, name, default=None):
+        return self[name] if name in self else default
+
+
 def copy(message, kind):
     made = kind()
     made.CopyFrom(message)
     return made
 
 
-def constant_of(node) -> np.ndarray | None:
+VALUE_ATTRIBUTES = ("value", "value_float", "value_int", "value_floats", "value_ints")
+
+
+def constant_of(node, peek: bool = False):
+    """A Constant node's value (`peek`: only whether it has one this reads)."""
     from onnx import helper, numpy_helper
 
+    if peek:
+        return any(a.name in VALUE_ATTRIBUTES for a in node.attribute)
     for attribute in node.attribute:
         value = helper.get_attribute_value(attribute)
         if attribute.name == "value":
