@@ -113,6 +113,16 @@ def test_grouped_linear_layers_written_as_einsum(env, tmp_path):
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
 
 
+def test_a_constant_several_nodes_share_is_one_parameter(env, tmp_path):
+    """basic-pitch's ONNX (tf2onnx's const_fold_opt__ constants, each read by several nodes): one name is one
+    parameter. Two variables of one name made MXNet's MKLDNN executor refuse to bind ("Input argument
+    NDArray cannot be un-allocated"); now it runs within the fp32 gate, Equal and Where included."""
+    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+
+
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
     """silero-vad's ONNX: its outer If (on the bound sample rate) is decided, but the branch holds an If on a
     shape ONNX's inference cannot tell: refused with the op and its node; the ONNX target is still published."""

@@ -31,6 +31,7 @@ class Graph:
     shapes: dict = field(default_factory=dict)
     arg: dict = field(default_factory=dict)
     aux: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)   # name -> (its variable, its value)
     opset: int = 13
     input_shapes: dict = field(default_factory=dict)
 
@@ -41,10 +42,20 @@ class Graph:
         return self.constants[name]
 
     def param(self, name: str, value: np.ndarray, aux: bool = False) -> mx.sym.Symbol:
+        """A parameter holding `value`. One name is one parameter: asked again for the same value (a weight
+        two nodes share) it is the same one; for another value under that name, a new name."""
         if value.dtype == np.bool_:   # MXNet's symbols have no bool: 1 and 0 (see COMPARE)
             value = value.astype(np.float32)
-        (self.aux if aux else self.arg)[name] = mx.nd.array(value, dtype=value.dtype)
-        return mx.sym.var(name, shape=value.shape, dtype=value.dtype)
+        unique, n = name, 1
+        while unique in self.params:
+            made, held = self.params[unique]
+            if held.dtype == value.dtype and held.shape == value.shape and np.array_equal(held, value):
+                return made
+            unique, n = f"{name}__{n}", n + 1
+        (self.aux if aux else self.arg)[unique] = mx.nd.array(value, dtype=value.dtype)
+        made = mx.sym.var(unique, shape=value.shape, dtype=value.dtype)
+        self.params[unique] = (made, value)
+        return made
 
     def tensor(self, name: str) -> mx.sym.Symbol:
         """A tensor as a symbol; a constant one becomes a parameter of its own."""
@@ -288,10 +299,9 @@ def _operands(g: Graph, names, node) -> list:
     rank = max(g.rank(name, node) for name in names)
     sides = []
     for name in names:
-        if name in g.constants and name not in g.symbols:
+        if name in g.constants and name not in g.symbols:   # at this rank here, its own shape elsewhere
             value = g.constants[name]
-            g.symbols[name] = g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape))
-            sides.append(g.symbols[name])
+            sides.append(g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape)))
         else:
             sym = g.tensor(name)
             missing = rank - g.rank(name, node)
