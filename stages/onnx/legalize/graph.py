@@ -171,12 +171,6 @@ class Graph:
         if unread:
             self.replace(unread, [])
 
-    def import_domain(self, domain: str, version: int) -> None:
-        from onnx import helper
-
-        if not any(o.domain == domain for o in self.model.opset_import):
-            self.model.opset_import.append(helper.make_opsetid(domain, version))
-
 
 class Constants(Mapping):
     """The graph's initializers and Constant nodes' values by name, each made a numpy array when first

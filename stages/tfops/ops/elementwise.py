@@ -280,7 +280,7 @@ def mish(node, x):
 def gelu(node, x):
     """In the forms TFLite's converter fuses into its GELU builtin (Erf alone has none): tf.nn.gelu's for
     tanh, and ½x(1 + erf(x·(1/√2))) for the exact one (tf.nn.gelu's exact form uses Erfc, which TFJS
-    lacks). com.microsoft's Gelu is the exact one: stages/onnx/legalize/gelu.py makes it."""
+    lacks). com.microsoft's Gelu (ONNX Runtime's contrib op, in graphs ORT has optimized) is the exact one."""
     v = x[0]
     if node.attr("approximate", "none") == "tanh":
         return tf.nn.gelu(v, approximate=True)
