@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from stages.onnx.legalize.graph import Graph
+from stages.onnx.legalize.graph import Graph, Steps
 
 
 def run(graph: Graph) -> int:
@@ -55,17 +55,8 @@ def plan(equation: str, shapes: list):
 
 
 def _nodes(graph: Graph, node, left, right, out, sizes, batch, contracted, own_left, own_right) -> list:
-    from onnx import helper
-
-    name, made = node.name or node.output[0], []
-
-    def step(op: str, label: str, inputs: list[str], last: bool = False, **attributes) -> str:
-        output = node.output[0] if last else f"{name}/{label}_out"
-        made.append(helper.make_node(op, inputs, [output], name=name if last else f"{name}/{label}", **attributes))
-        return output
-
-    def shape_of(indices) -> str:
-        return graph.constant(f"{name}/shape", np.asarray([sizes[i] for i in indices] or [1], np.int64), None)
+    name = node.name or node.output[0]
+    step = Steps(name, node.output[0])
 
     def flat(indices) -> int:
         return math.prod(sizes[i] for i in indices)
@@ -81,10 +72,9 @@ def _nodes(graph: Graph, node, left, right, out, sizes, batch, contracted, own_l
                  [flat(batch), flat(contracted), flat(own_right)])
     product = step("MatMul", "product", [a, b])
     produced = batch + own_left + own_right
-    unflat = step("Reshape", "unflat", [product, shape_of(produced)])
-    if produced == list(out):
-        made[-1].output[0] = node.output[0]
-        made[-1].name = name
-        return made
-    step("Transpose", "ordered", [unflat], last=True, perm=[produced.index(i) for i in out])
-    return made
+    shape = graph.constant(f"{name}/shape", np.asarray([sizes[i] for i in produced] or [1], np.int64), None)
+    in_order = produced == list(out)
+    unflat = step("Reshape", "unflat", [product, shape], last=in_order)
+    if not in_order:
+        step("Transpose", "ordered", [unflat], last=True, perm=[produced.index(i) for i in out])
+    return step.made

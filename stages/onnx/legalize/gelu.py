@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from stages.onnx.legalize.graph import Graph
+from stages.onnx.legalize.graph import Graph, Steps
 
 SQRT2 = math.sqrt(2.0)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -138,17 +138,11 @@ def canonical(graph: Graph, match) -> bool:
 
 def make(graph: Graph, x: str, out: str, name: str, approximate: str, dtype) -> list:
     """The nodes of the canonical form, the last one named `name` and making `out`, the others `name/…`."""
-    from onnx import helper
-
-    made: list = []
+    steps = Steps(name, out)
 
     def step(op: str, label: str, *inputs: str | float) -> str:
-        last = label == "gelu"
-        names = [graph.constant(f"{name}/{label}/{i}", v, dtype) if isinstance(v, float) else v
-                 for i, v in enumerate(inputs)]
-        output = out if last else f"{name}/{label}_out"
-        made.append(helper.make_node(op, names, [output], name=name if last else f"{name}/{label}"))
-        return output
+        return steps(op, label, [graph.constant(f"{name}/{label}/{i}", v, dtype) if isinstance(v, float) else v
+                                 for i, v in enumerate(inputs)], last=label == "gelu")
 
     half = step("Mul", "half_x", x, 0.5)
     if approximate == "tanh":
@@ -157,7 +151,7 @@ def make(graph: Graph, x: str, out: str, name: str, approximate: str, dtype) -> 
     else:
         activated = step("Erf", "erf", step("Mul", "scaled", x, 1 / SQRT2))
     step("Mul", "gelu", half, step("Add", "one_plus", activated, 1.0))
-    return made
+    return steps.made
 
 
 def _dtype(graph: Graph, node):

@@ -221,6 +221,23 @@ class Known(dict):
         return self[name] if name in self else default
 
 
+class Steps:
+    """The nodes a rewrite puts in place of one, built in order: each named `name/label` and making
+    `name/label_out`; the last one named `name` and making `out`, the replaced node's output, so that its
+    readers see no change. Called with (op, label, inputs, last=…, **attributes), returns the output."""
+
+    def __init__(self, name: str, out: str):
+        self.name, self.out, self.made = name, out, []
+
+    def __call__(self, op: str, label: str, inputs, last: bool = False, **attributes) -> str:
+        from onnx import helper
+
+        output = self.out if last else f"{self.name}/{label}_out"
+        self.made.append(helper.make_node(op, list(inputs), [output],
+                                          name=self.name if last else f"{self.name}/{label}", **attributes))
+        return output
+
+
 def copy(message, kind):
     made = kind()
     made.CopyFrom(message)

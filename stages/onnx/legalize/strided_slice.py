@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.onnx.legalize.graph import Graph
+from stages.onnx.legalize.graph import Graph, Steps
 
 
 def run(graph: Graph) -> int:
@@ -46,30 +46,24 @@ def _plan(graph: Graph, node):
 
 
 def _nodes(graph: Graph, node, shape: list, strided: list, plain: list) -> list:
-    from onnx import helper
-
-    name, made, current = node.name or node.output[0], [], node.input[0]
+    name, current = node.name or node.output[0], node.input[0]
+    step = Steps(name, node.output[0])
     dims = [0, *shape[1:]]   # 0: Reshape copies the batch dim, whatever it is when the graph runs
 
     def ints(label: str, values) -> str:
         return graph.constant(f"{name}/{label}", np.asarray(values, dtype=np.int64), None)
 
-    def step(op: str, label: str, inputs: list[str], last: bool) -> str:
-        output = node.output[0] if last else f"{name}/{label}_out"
-        made.append(helper.make_node(op, inputs, [output], name=name if last else f"{name}/{label}"))
-        return output
-
     for i, (axis, start, stride) in enumerate(strided):
         split = [*dims[:axis], dims[axis] // stride, stride, *dims[axis + 1:]]
-        current = step("Reshape", f"split_{axis}", [current, ints(f"split_{axis}", split)], False)
+        current = step("Reshape", f"split_{axis}", [current, ints(f"split_{axis}", split)])
         current = step("Slice", f"phase_{axis}", [current, ints(f"phase_{axis}_start", [start]),
                                                    ints(f"phase_{axis}_end", [start + 1]),
-                                                   ints(f"phase_{axis}_axis", [axis + 1])], False)
+                                                   ints(f"phase_{axis}_axis", [axis + 1])])
         dims = [*dims[:axis], dims[axis] // stride, *dims[axis + 1:]]
         last = i == len(strided) - 1 and not plain
-        current = step("Reshape", f"join_{axis}", [current, ints(f"join_{axis}", dims)], last)
+        current = step("Reshape", f"join_{axis}", [current, ints(f"join_{axis}", dims)], last=last)
     if plain:
-        axes, starts, ends = zip(*[(a, s, e) for a, s, e in plain])
+        axes, starts, ends = zip(*plain)
         step("Slice", "crop", [current, ints("crop_start", starts), ints("crop_end", ends), ints("crop_axes", axes)],
-             True)
-    return made
+             last=True)
+    return step.made
