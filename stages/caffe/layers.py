@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
-from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
+from stages.onnx.emitter import OpTable, Unsupported, attrs, reshape_target, slice_params
 from stages.onnx.resize import nearest_factors
 
 LAYERS = OpTable("Caffe")
@@ -463,9 +463,9 @@ def flatten(net: Net, node):
 @LAYERS.handles("Reshape", "Squeeze", "Unsqueeze")
 def reshape(net: Net, node):
     shape = net.shapes.get(node.output[0])
-    given = net.constants.get(node.input[1]) if node.op_type == "Reshape" else None
-    if given is not None and (not attrs(node).get("allowzero", 0) or 0 not in given):   # no 0: allowzero moot
-        dims = [int(d) for d in given]   # 0 copies and -1 infers, in Caffe as in ONNX
+    target = reshape_target(node, net.constants)
+    if target is not None:
+        dims = target   # 0 copies and -1 infers, in Caffe as in ONNX
     elif shape and all(isinstance(d, int) for d in shape):
         dims = list(shape)
     else:

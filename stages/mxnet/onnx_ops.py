@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import mxnet as mx
 import numpy as np
 
-from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
+from stages.onnx.emitter import OpTable, Unsupported, attrs, reshape_target, slice_params
 from stages.onnx.legalize import einsum as einsum_plan
 from stages.onnx.resize import bilinear, nearest_factors
 
@@ -507,13 +507,9 @@ def _static_shape(g: Graph, node) -> tuple[int, ...]:
 
 @OPS.handles("Reshape")
 def reshape(g: Graph, node):
-    # a constant shape (folded, when the graph computes it from Shape) keeps ONNX's 0 (copy) and -1
-    # (infer), which MXNet's reshape reads the same way; allowzero=1 would mean a real 0
-    given = g.constants.get(node.input[1])
-    if given is not None and (not attrs(node).get("allowzero", 0) or 0 not in given):   # no 0: allowzero moot
-        shape = tuple(int(d) for d in given)
-    else:
-        shape = _static_shape(g, node)
+    # a constant shape (folded, when the graph computes it from Shape) keeps ONNX's 0 (copy) and -1 (infer)
+    target = reshape_target(node, g.constants)
+    shape = tuple(target) if target is not None else _static_shape(g, node)
     return mx.sym.reshape(g.tensor(node.input[0]), shape=shape, name=_name(node))
 
 

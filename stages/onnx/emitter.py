@@ -38,6 +38,15 @@ def slice_params(node, constant, rank: int) -> tuple[list[int], list[int], list[
     return [int(x) for x in starts], [int(x) for x in ends], axes, steps
 
 
+def reshape_target(node, constants: dict) -> list[int] | None:
+    """A Reshape's target shape where it is a constant the MXNet and Caffe reshapes read as ONNX does (0
+    copies, -1 infers); None where the graph computes it, or where allowzero=1 makes a 0 a real 0."""
+    given = constants.get(node.input[1]) if node.op_type == "Reshape" and len(node.input) > 1 else None
+    if given is None or (attrs(node).get("allowzero", 0) and 0 in given):
+        return None
+    return [int(d) for d in given]
+
+
 def opset(model, default: int = 13) -> int:
     return next((o.version for o in model.opset_import if o.domain in DEFAULT_DOMAINS), default)
 
