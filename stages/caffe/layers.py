@@ -3,11 +3,12 @@
 Every top is named after the ONNX tensor it holds, so the net's outputs keep the model's names. Where
 BVLC Caffe 1.0 has no layer for an op, it is composed exactly from layers it has (asymmetric padding as a
 shifted symmetric pad and a Crop, a constant Pad as Concat with constant blocks, HardSwish as Power, Clip
-and Eltwise …) or refused naming the op and the node (a Transpose inside the graph, Slice, an AveragePool
-that excludes its padding …): never an approximation. Notes from its code (../shared/TARGETS.md): Pooling
-rounds up unless round_mode is FLOOR, and drops a last window that would start in the padding, as ONNX
-does; BatchNorm divides its statistics by blob 2 (written as 1) and is followed by Scale for gamma and
-beta; Eltwise does not broadcast (per-channel constants are Scale or Bias layers on axis 1).
+and Eltwise, a Transpose as a BatchReindex of rows …) or refused naming the op and the node (an
+AveragePool that excludes its padding, a reflect Pad …): never an approximation. Notes from its code
+(../shared/TARGETS.md): Pooling rounds up unless round_mode is FLOOR, and drops a last window that would start
+in the padding, as ONNX does; BatchNorm divides its statistics by blob 2 (written as 1) and is followed by
+Scale for gamma and beta; Eltwise does not broadcast (per-channel constants are Scale or Bias layers on axis
+1).
 """
 from __future__ import annotations
 
@@ -221,6 +222,22 @@ def plain(net: Net, node):
     return net.add(node, PLAIN[node.op_type], [node.input[0]])
 
 
+POWERS = {"Sqrt": 0.5, "Reciprocal": -1.0}
+
+
+@LAYERS.handles("Pow", *POWERS)
+def power(net: Net, node):
+    """x to a constant power (Pow with one exponent, Sqrt, Reciprocal): Caffe's Power layer."""
+    exponent = POWERS.get(node.op_type)
+    if exponent is None:
+        value = net.constant(node.input[1], node, "exponent")
+        if value.size != 1:
+            raise Unsupported(f"Pow node {node.name!r}: an exponent of shape {list(value.shape)}; Caffe's Power "
+                              f"takes one")
+        exponent = float(value.reshape(-1)[0])
+    return net.add(node, "Power", [node.input[0]], {"power_param": {"power": exponent}})
+
+
 @LAYERS.handles("Clip")
 def clip(net: Net, node):
     a = attrs(node)
@@ -317,33 +334,22 @@ def arithmetic(net: Net, node):
     op = node.op_type
     if left in net.constants and op in ("Add", "Mul"):
         left, right = right, left
-    if left in net.constants:
-        raise Unsupported(f"{op} node {node.name!r}: a constant on the left of {op}")
+    if left in net.constants:   # a constant minuend or dividend
+        return _elementwise(net, node, [left, right])
     if right not in net.constants and op == "Mul" and _channel_tensor(net, left, right):
         # squeeze-excite: x [N, C, H, W] times s [N, C, 1, 1]; Scale takes s as its second bottom once it
         # is shaped [N, C], matching x's first two axes
         flat = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [0, -1]}}},
                        top=f"{node.output[0]}/by_channel")
         return net.add(node, "Scale", [left, flat], {"scale_param": {"axis": 0, "bias_term": False}})
-    if right not in net.constants:
-        if net.shape(left) != net.shape(right) or None in (net.shape(left) or [None]):
-            raise Unsupported(f"{op} node {node.name!r}: shapes {net.shape(left)} and {net.shape(right)}; "
-                              f"Caffe's Eltwise does not broadcast")
-        if op == "Div":
-            raise Unsupported(f"Div node {node.name!r}: of two tensors; Caffe has no elementwise division")
-        params = {"operation": Enum("PROD" if op == "Mul" else "SUM")}
-        if op == "Sub":
-            params["coeff"] = [1.0, -1.0]
-        return net.add(node, "Eltwise", [left, right], {"eltwise_param": params})
-    value = net.constants[right].astype(np.float64)
+    value = net.constants[right].astype(np.float64) if right in net.constants else None
+    if value is None or (value.size > 1 and _per_channel(net, node, value, left) is None):
+        return _elementwise(net, node, [left, right])
     if value.size == 1:
         v = float(value.reshape(-1)[0])
         power = {"Add": {"shift": v}, "Sub": {"shift": -v}, "Mul": {"scale": v}, "Div": {"scale": 1.0 / v}}[op]
         return net.add(node, "Power", [left], {"power_param": {"power": 1.0, **power}})
     channel = _per_channel(net, node, value, left)
-    if channel is None:
-        raise Unsupported(f"{op} node {node.name!r}: a constant of shape {list(value.shape)} that is neither one "
-                          f"value nor one per channel")
     if op in ("Add", "Sub"):
         return net.add(node, "Bias", [left], {"bias_param": {"axis": 1, "num_axes": 1}},
                        [channel if op == "Add" else -channel])
@@ -351,16 +357,51 @@ def arithmetic(net: Net, node):
                    [channel if op == "Mul" else 1.0 / channel])
 
 
-@LAYERS.handles("Sum", "Max")
+@LAYERS.handles("Sum", "Max", "Min")
 def variadic(net: Net, node):
-    """ONNX's Sum and Max of same-shaped tensors: one Eltwise SUM or MAX."""
-    shapes = [net.shape(name) for name in node.input]
-    if any(shape != shapes[0] or None in (shape or [None]) for shape in shapes):
-        raise Unsupported(f"{node.op_type} node {node.name!r}: shapes {shapes}; Caffe's Eltwise does not broadcast")
     if len(node.input) == 1:
         return net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0}})
-    operation = "SUM" if node.op_type == "Sum" else "MAX"
-    return net.add(node, "Eltwise", list(node.input), {"eltwise_param": {"operation": Enum(operation)}})
+    return _elementwise(net, node, list(node.input))
+
+
+def _elementwise(net: Net, node, names: list[str]) -> str:
+    """Tensors (or constants) combined element by element as ONNX broadcasts them: each brought to the
+    output's shape (a constant as a Parameter blob; an axis of 1 repeated by Tile), then one Eltwise. Sub
+    is SUM with coefficients 1 and -1; Min is -max(-a, -b); Div multiplies by the divisor's reciprocal
+    (Power -1: within a rounding of the quotient)."""
+    shapes = [net.shape(name) for name in names]
+    if any(shape is None or not all(isinstance(d, int) for d in shape) for shape in shapes):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: shapes {shapes}; Caffe's Eltwise needs them static")
+    out = list(np.broadcast_shapes(*[tuple(shape) for shape in shapes]))
+    net.shapes.setdefault(node.output[0], out)
+    tops = [_broadcast(net, node, name, shape, out, f"{node.output[0]}/{index}")
+            for index, (name, shape) in enumerate(zip(names, shapes))]
+    op = node.op_type
+    if op == "Div":
+        tops[1] = net.add(node, "Power", [tops[1]], {"power_param": {"power": -1.0}}, top=f"{node.output[0]}/reciprocal")
+    if op == "Min":
+        tops = [net.add(node, "Power", [top], {"power_param": {"scale": -1.0}}, top=f"{top}/negated") for top in tops]
+        most = net.add(node, "Eltwise", tops, {"eltwise_param": {"operation": Enum("MAX")}}, top=f"{node.output[0]}/max")
+        return net.add(node, "Power", [most], {"power_param": {"scale": -1.0}})
+    params = {"operation": Enum({"Mul": "PROD", "Div": "PROD", "Max": "MAX"}.get(op, "SUM"))}
+    if op == "Sub":
+        params["coeff"] = [1.0, -1.0]
+    return net.add(node, "Eltwise", tops, {"eltwise_param": params})
+
+
+def _broadcast(net: Net, node, name: str, shape: list[int], out: list[int], top: str) -> str:
+    """`name` (a tensor or a constant) at the shape `out` it broadcasts to, as a blob."""
+    aligned = [1] * (len(out) - len(shape)) + list(shape)
+    if name in net.constants:
+        value = np.asarray(net.constants[name], np.float32).reshape(aligned)
+        name = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": aligned}}}, [value],
+                       top=f"{top}/constant")
+    elif aligned != list(shape):
+        name = net.add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": aligned}}}, top=f"{top}/aligned")
+    for axis, (have, want) in enumerate(zip(aligned, out)):
+        if have != want:
+            name = net.add(node, "Tile", [name], {"tile_param": {"axis": axis, "tiles": want}}, top=f"{top}/tiled_{axis}")
+    return name
 
 
 @LAYERS.handles("Gemm")
@@ -384,14 +425,35 @@ def gemm(net: Net, node):
 
 @LAYERS.handles("MatMul")
 def matmul(net: Net, node):
-    weight = net.constant(node.input[1], node, "B")
+    """x times a 2-d constant: InnerProduct on x's last axis. Any other product (attention's two computed
+    tensors, a batched constant) is composed: A [..., m, k] as [..., m, 1, k] and B as [..., 1, n, k] (B
+    permuted), each tiled to [..., m, n, k], multiplied (Eltwise PROD) and summed over k (Reduction)."""
     shape = net.shape(node.input[0])
-    if weight.ndim != 2 or not shape:
-        raise Unsupported(f"MatMul node {node.name!r}: Caffe's InnerProduct takes a 2-d constant B")
-    net.shapes.setdefault(node.output[0], [*shape[:-1], weight.shape[1]])
-    return net.add(node, "InnerProduct", [node.input[0]],
-                   {"inner_product_param": {"num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}},
-                   [weight.T])
+    weight = net.constants.get(node.input[1])
+    if weight is not None and weight.ndim == 2 and shape:
+        net.shapes.setdefault(node.output[0], [*shape[:-1], weight.shape[1]])
+        return net.add(node, "InnerProduct", [node.input[0]], {"inner_product_param": {
+            "num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}}, [weight.T])
+    other = net.shape(node.input[1])
+    if not shape or not other or not all(isinstance(d, int) for d in (*shape, *other)) \
+            or len(shape) < 2 or len(other) < 2:
+        raise Unsupported(f"MatMul node {node.name!r}: shapes {shape} and {other}; Caffe's product needs them "
+                          f"static, of rank 2 or more")
+    batch = list(np.broadcast_shapes(tuple(shape[:-2]), tuple(other[:-2])))
+    (m, k), n = shape[-2:], other[-1]
+    rank, top = len(batch) + 3, node.output[0]
+    net.shapes.setdefault(top, [*batch, m, n])
+    left = _broadcast(net, node, node.input[0], shape, [*batch, m, k], f"{top}/a")
+    left = net.add(node, "Reshape", [left], {"reshape_param": {"shape": {"dim": [*batch, m, 1, k]}}}, top=f"{top}/a_rows")
+    right = _broadcast(net, node, node.input[1], other, [*batch, k, n], f"{top}/b")
+    right = _permute(net, node, right, [*batch, k, n], [*range(len(batch)), len(batch) + 1, len(batch)], f"{top}/b_t")
+    right = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [*batch, 1, n, k]}}},
+                    top=f"{top}/b_rows")
+    left = net.add(node, "Tile", [left], {"tile_param": {"axis": rank - 2, "tiles": n}}, top=f"{top}/a_tiled")
+    right = net.add(node, "Tile", [right], {"tile_param": {"axis": rank - 3, "tiles": m}}, top=f"{top}/b_tiled")
+    product = net.add(node, "Eltwise", [left, right], {"eltwise_param": {"operation": Enum("PROD")}},
+                      top=f"{top}/products")
+    return net.add(node, "Reduction", [product], {"reduction_param": {"operation": Enum("SUM"), "axis": rank - 1}})
 
 
 @LAYERS.handles("Pad")
@@ -430,24 +492,43 @@ def pad(net: Net, node):
     return current
 
 
-@LAYERS.handles("ReduceMean")
-def reduce_mean(net: Net, node):
-    """The mean over a 4-d map's spatial axes: global average pooling (then a reshape without keepdims)."""
+REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceSumSquare": "SUMSQ", "ReduceL1": "ASUM"}
+
+
+@LAYERS.handles(*REDUCTIONS)
+def reduce(net: Net, node):
+    """The mean over a 4-d map's spatial axes is global average pooling; any other reduction is Caffe's
+    Reduction, which reduces every axis from its `axis` on: the reduced axes are permuted to the end first
+    where they are not there (stages/caffe/layers._permute), then the kept shape restored by a Reshape."""
     a = attrs(node)
     axes = a.get("axes")
     if axes is None and len(node.input) > 1 and node.input[1]:
         axes = [int(x) for x in net.constant(node.input[1], node, "axes")]
     shape = net.shape(node.input[0]) or []
-    if len(shape) != 4 or sorted(x % 4 for x in axes or []) != [2, 3]:
-        raise Unsupported(f"ReduceMean node {node.name!r}: over axes {axes} of a {len(shape)}-d tensor; Caffe "
-                          f"averages a 4-d map's spatial axes only")
-    keep = bool(a.get("keepdims", 1))
-    pooled = net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
-                     top=None if keep else f"{node.output[0]}/pooled")
-    if keep:
-        return pooled
-    net.shapes.setdefault(node.output[0], shape[:2])
-    return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": [0, -1]}}})
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its input's shape is not static")
+    rank, keep = len(shape), bool(a.get("keepdims", 1))
+    if axes is None and a.get("noop_with_empty_axes", 0):
+        return identity(net, node)
+    axes = sorted({int(x) % rank for x in (range(rank) if axes is None else axes)})
+    out = [1 if i in axes else d for i, d in enumerate(shape)] if keep else [d for i, d in enumerate(shape) if i not in axes]
+    net.shapes.setdefault(node.output[0], out)
+    if node.op_type == "ReduceMean" and rank == 4 and axes == [2, 3]:
+        pooled = net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
+                         top=None if keep else f"{node.output[0]}/pooled")
+        return pooled if keep else net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": out}}})
+    bottom, first = node.input[0], rank - len(axes)
+    if axes != list(range(first, rank)):
+        perm = [i for i in range(rank) if i not in axes] + axes
+        bottom = _permute(net, node, bottom, shape, perm, f"{node.output[0]}/permuted")
+    if first == 0:   # Caffe's Reduction to a scalar makes a blob of shape [], kept as [1]
+        bottom = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [1, -1]}}},
+                         top=f"{node.output[0]}/row")
+        first = 1
+    reduced = net.add(node, "Reduction", [bottom], {"reduction_param": {"operation": Enum(REDUCTIONS[node.op_type]),
+                                                                        "axis": first}},
+                      top=f"{node.output[0]}/reduced")
+    return net.add(node, "Reshape", [reduced], {"reshape_param": {"shape": {"dim": out or [1]}}})
 
 
 @LAYERS.handles("Flatten")
@@ -527,6 +608,40 @@ def resize(net: Net, node):
               "stride_w": kw, "group": channels}
     return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
                    [np.ones((channels, 1, kh, kw), np.float32)])
+
+
+@LAYERS.handles("Transpose")
+def transpose(net: Net, node):
+    shape = net.shape(node.input[0])
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"Transpose node {node.name!r}: its input's shape is not static")
+    perm = [int(p) for p in attrs(node).get("perm", range(len(shape) - 1, -1, -1))]
+    net.shapes.setdefault(node.output[0], [shape[p] for p in perm])
+    return _permute(net, node, node.input[0], shape, perm, node.output[0])
+
+
+def _permute(net: Net, node, bottom: str, shape: list[int], perm: list[int], top: str) -> str:
+    """BVLC Caffe has no Permute. A permutation that moves only axes of size 1 is a Reshape; any other is a
+    gather of rows, exactly (a copy): the tensor reshaped to [rows, row] (a row: the trailing axes the
+    permutation leaves in place), BatchReindex taking the rows in the permuted order from a Parameter blob
+    of row indices (floats, exact below 2^24 rows), and a Reshape to the permuted shape."""
+    out = [shape[p] for p in perm]
+    moved = [p for p in perm if shape[p] != 1]
+    if moved == sorted(moved):
+        return net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": out}}}, top=top)
+    kept = len(shape)
+    while kept and perm[kept - 1] == kept - 1:
+        kept -= 1
+    order = np.arange(int(np.prod(shape[:kept]))).reshape(shape[:kept]).transpose(perm[:kept]).reshape(-1)
+    if order.size >= 2 ** 24:
+        raise Unsupported(f"{node.op_type} node {node.name!r}: {order.size} rows to reorder; Caffe's BatchReindex "
+                          f"reads row indices as floats, exact below 2^24")
+    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [order.size, int(np.prod(shape[kept:]))]}}},
+                   top=f"{top}/rows")
+    index = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [order.size]}}},
+                    [order.astype(np.float32)], top=f"{top}/order")
+    gathered = net.add(node, "BatchReindex", [rows, index], top=f"{top}/gathered")
+    return net.add(node, "Reshape", [gathered], {"reshape_param": {"shape": {"dim": out}}}, top=top)
 
 
 @LAYERS.handles("Identity", "Dropout")

@@ -14,7 +14,7 @@ from stages.errors import StageError
 from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
-PASSES = ("constant-if", "strided-slice")   # Caffe has no control flow; its Slice and Crop take no step
+PASSES = ("constant-if", "strided-slice", "einsum")   # no control flow; Slice and Crop take no step; no Einsum
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

@@ -17,11 +17,16 @@ def constant(model, name: str) -> np.ndarray | None:
     return None
 
 
+SMALL = 4096   # values that say a shape (shapes, pads, axes, reshape targets), not weights
+
+
 def shapes(model, inputs: list[dict]) -> dict[str, list]:
     """Every tensor's shape ONNX's shape inference finds with the inputs fixed at the signature's shapes
-    (a dynamic batch at 1); unknown dims are None, and a tensor of unknown rank is left out."""
+    (a dynamic batch at 1); unknown dims are None, and a tensor of unknown rank is left out. Where a shape
+    depends on a value the graph computes from shapes and constants (a Pad's pads, a Reshape's target made
+    of Shape, Gather and Concat), that value is computed and inference runs again, until nothing new is
+    known: ONNX's inference alone stops at the first such tensor."""
     import onnx
-    from onnx import shape_inference
 
     fixed = onnx.ModelProto()
     fixed.CopyFrom(model)
@@ -30,10 +35,57 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
         for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
             dim.Clear()
             dim.dim_value = size
-    inferred = shape_inference.infer_shapes(fixed)
+    found = _infer(fixed)
+    for _ in range(4):
+        if not _freeze(fixed, found):
+            break
+        try:
+            found = _infer(fixed)
+        except Exception:   # noqa: BLE001 - what the first inference found stands
+            break
+    return found
+
+
+def _infer(model) -> dict[str, list]:
+    from onnx import shape_inference
+
+    inferred = shape_inference.infer_shapes(model)
     return {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
             for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
             if v.type.tensor_type.HasField("shape")}
+
+
+def _freeze(model, found: dict) -> int:
+    """Each node whose outputs are small values computable now (from small constants and static shapes)
+    replaced, in `model`, by Constant nodes holding them; how many were."""
+    from onnx import helper, numpy_helper
+
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
+    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer
+              if int(np.prod(init.dims)) <= SMALL}
+    nodes, count = [], 0
+    for node in model.graph.node:
+        made = None
+        if node.op_type == "Shape" or (node.op_type not in ("Constant", "If", "Loop", "Scan") and node.input
+                                       and all(not name or name in values for name in node.input)):
+            made = fold(node, values, found.get, opset)
+        elif node.op_type == "Constant":
+            made = fold(node, values, found.get, opset)
+            values.update((name, np.asarray(v)) for name, v in zip(node.output, made or []) if v.size <= SMALL)
+            nodes.append(node)
+            continue
+        if made is None or any(np.asarray(v).size > SMALL for v in made):
+            nodes.append(node)
+            continue
+        for name, value in zip(node.output, made):
+            if name:
+                values[name] = np.asarray(value)
+                nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(values[name])))
+        count += 1
+    if count:
+        del model.graph.node[:]
+        model.graph.node.extend(nodes)
+    return count
 
 
 def fold(node, constants: dict, shape_of, opset: int) -> list[np.ndarray] | None:
