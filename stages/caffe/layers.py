@@ -18,7 +18,7 @@ import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
 from stages.onnx.emitter import OpTable, Unsupported, attrs, reshape_target, slice_params
-from stages.onnx.resize import nearest_factors
+from stages.onnx.resize import linear_kernels, nearest_factors
 
 LAYERS = OpTable("Caffe")
 
@@ -110,12 +110,13 @@ def conv(net: Net, node):
     return _crop(net, node, top, shape, 2, shifts)
 
 
-def _crop(net: Net, node, bottom: str, shape: list[int], axis: int, offsets: list[int]) -> str:
+def _crop(net: Net, node, bottom: str, shape: list[int], axis: int, offsets: list[int], top: str | None = None) -> str:
     """`bottom` cropped to `shape` from `axis` on, at `offsets`. Crop takes its output shape from a second
     bottom: a constant blob of that shape (batch 1, as the net's inputs are declared)."""
+    top = top or node.output[0]
     reference = net.add(node, "DummyData", [], {"dummy_data_param": {"shape": {"dim": list(shape)}}},
-                        top=f"{node.output[0]}/shape")
-    return net.add(node, "Crop", [bottom, reference], {"crop_param": {"axis": axis, "offset": offsets}})
+                        top=f"{top}/shape")
+    return net.add(node, "Crop", [bottom, reference], {"crop_param": {"axis": axis, "offset": offsets}}, top=top)
 
 
 @LAYERS.handles("ConvTranspose")
@@ -347,7 +348,9 @@ def arithmetic(net: Net, node):
         return _elementwise(net, node, [left, right])
     if value.size == 1:
         v = float(value.reshape(-1)[0])
-        power = {"Add": {"shift": v}, "Sub": {"shift": -v}, "Mul": {"scale": v}, "Div": {"scale": 1.0 / v}}[op]
+        if op == "Div" and v == 0:
+            raise Unsupported(f"Div node {node.name!r}: a division by the constant 0")
+        power = {"Add": {"shift": v}, "Sub": {"shift": -v}, "Mul": {"scale": v}}.get(op) or {"scale": 1.0 / v}
         return net.add(node, "Power", [left], {"power_param": {"power": 1.0, **power}})
     channel = _per_channel(net, node, value, left)
     if op in ("Add", "Sub"):
@@ -598,16 +601,38 @@ def slice_(net: Net, node):
 
 @LAYERS.handles("Resize", "Upsample")
 def resize(net: Net, node):
-    """A nearest Resize that repeats each element kh x kw times (decided against ONNX's own index formula,
-    stages/onnx/resize.py) as a Deconvolution of ones, one group per channel, kernel = stride = (kh, kw):
-    every output takes exactly one input, times 1. BVLC Caffe has no Upsample or Interp layer."""
-    shape = net.shape(node.input[0])
-    kh, kw = nearest_factors(node, shape, net.shapes.get(node.output[0]), net.constants, "Caffe")
+    """BVLC Caffe has no Upsample or Interp layer: a Resize by integer factors is a Deconvolution, one group
+    per channel, stride = the factors. Nearest, where each element is repeated kh x kw times (decided against
+    ONNX's own index formula, stages/onnx/resize.py): a kernel of ones, every output one input times 1.
+    Linear (half_pixel, asymmetric): the input padded by one edge element on each side (Crop, Concat), the
+    kernel read off ONNX's interpolation weights and checked against them, and a Crop to ONNX's output."""
+    shape, out = net.shape(node.input[0]), net.shapes.get(node.output[0])
+    if attrs(node).get("mode", b"nearest") in (b"linear", "linear"):
+        return _linear_resize(net, node, shape, out)
+    kh, kw = nearest_factors(node, shape, out, net.constants, "Caffe")
     channels = shape[1]
     params = {"num_output": channels, "bias_term": False, "kernel_h": kh, "kernel_w": kw, "stride_h": kh,
               "stride_w": kw, "group": channels}
     return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
                    [np.ones((channels, 1, kh, kw), np.float32)])
+
+
+def _linear_resize(net: Net, node, shape: list, out: list) -> str:
+    (fh, kernel_h, top_h), (fw, kernel_w, top_w) = linear_kernels(node, shape, out, net.constants, "Caffe")
+    bottom, padded, name = node.input[0], list(shape), node.output[0]
+    for axis in (2, 3):
+        edge = [*padded[:axis], 1, *padded[axis + 1:]]
+        first = _crop(net, node, bottom, edge, axis, [0] * (4 - axis), top=f"{name}/first_{axis}")
+        last = _crop(net, node, bottom, edge, axis, [padded[axis] - 1] + [0] * (3 - axis), top=f"{name}/last_{axis}")
+        bottom = net.add(node, "Concat", [first, bottom, last], {"concat_param": {"axis": axis}},
+                         top=f"{name}/edged_{axis}")
+        padded[axis] += 2
+    channels = shape[1]
+    params = {"num_output": channels, "bias_term": False, "kernel_h": kernel_h.size, "kernel_w": kernel_w.size,
+              "stride_h": fh, "stride_w": fw, "group": channels}
+    weights = np.broadcast_to(np.outer(kernel_h, kernel_w), (channels, 1, kernel_h.size, kernel_w.size))
+    spread = net.add(node, "Deconvolution", [bottom], {"convolution_param": params}, [weights], top=f"{name}/spread")
+    return _crop(net, node, spread, list(out), 2, [top_h, top_w])
 
 
 @LAYERS.handles("Transpose")

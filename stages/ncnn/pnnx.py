@@ -20,8 +20,9 @@ from pathlib import Path
 from stages.errors import StageError
 from stages.onnx import legalize
 
+INTEGER = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
-DTYPES = {"float32": "f32"}   # ncnn's blobs are float; an integer input cannot be fed
+DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
@@ -39,7 +40,8 @@ def input_shapes(inputs: list[dict], what: str) -> str:
     shapes = []
     for spec in inputs:
         if spec["dtype"] not in DTYPES:
-            raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only")
+            raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only, and "
+                             f"only an integer input is taken as float")
         shape = list(spec["shape"])
         if shape and not isinstance(shape[0], int):
             shape[0] = 1
@@ -83,14 +85,19 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
     with tempfile.TemporaryDirectory() as work:
         model = Path(work) / "model.onnx"
         shutil.copyfile(onnx_file, model)
-        ignored = _run(model, manifest, folder, fp16, what)
         legalized = {}
+        if any(spec["dtype"] in INTEGER for spec in manifest["inputs"]):   # ncnn feeds floats only
+            graph = onnx.load(str(model))
+            legalized = legalize.apply(graph, ("int-inputs",), manifest["inputs"])
+            onnx.save(graph, str(model))
+        ignored = _run(model, manifest, folder, fp16, what)
         left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
         passes = tuple(rewrite for op, rewrite in PASSES.items() if op in left)
         if passes:
             graph = onnx.load(str(model))
-            legalized = legalize.apply(graph, passes, manifest["inputs"])
-            if legalized:
+            rewritten = legalize.apply(graph, passes, manifest["inputs"])
+            legalized.update(rewritten)
+            if rewritten:
                 onnx.save(graph, str(model))
                 shutil.rmtree(folder)
                 folder.mkdir()

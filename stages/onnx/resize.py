@@ -17,8 +17,9 @@ import numpy as np
 from stages.onnx.emitter import Unsupported, attrs
 
 
-def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, transform: str, mode: str) -> np.ndarray:
-    """ONNX Resize (nearest): the input index each output index `i` reads along one axis."""
+def source_coordinate(i: np.ndarray, size_in: int, size_out: int, scale: float, transform: str) -> np.ndarray:
+    """ONNX Resize: the input coordinate of each output index `i` along one axis, before rounding (nearest)
+    or interpolation (linear)."""
     if transform in ("half_pixel", "half_pixel_symmetric"):
         if transform == "half_pixel_symmetric":
             adjustment = size_out / (scale * size_in)
@@ -37,6 +38,12 @@ def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, trans
         x = (i + 0.5) / scale
     else:
         raise ValueError(transform)
+    return x
+
+
+def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, transform: str, mode: str) -> np.ndarray:
+    """ONNX Resize (nearest): the input index each output index `i` reads along one axis."""
+    x = source_coordinate(i, size_in, size_out, scale, transform)
     if mode == "floor":
         index = np.floor(x)
     elif mode == "ceil":
@@ -127,3 +134,55 @@ def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what
     if factors[0] != 1:
         raise Unsupported(f"{where}: it scales the channels ({factors[0]}x)")
     return factors[1:]
+
+
+def linear_kernels(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[tuple[int, np.ndarray, int]]:
+    """A linear Resize of a 4-d tensor's last two axes by integer factors, as a transposed convolution of
+    its input padded by one edge element on each side: per axis (stride = the factor, the kernel's taps,
+    the offset at which the output starts in the convolution's). The kernel is read off ONNX's own
+    interpolation weights and the result checked against them for every output index: a transform whose
+    weights are not one kernel shifted by the stride (align_corners) is Unsupported."""
+    mode, transform, _, a = _modes(node)
+    where = f"{node.op_type} node {node.name!r}"
+    if mode != "linear":
+        raise Unsupported(f"{where}: mode {mode}; {what} has linear resizing and integer nearest upsampling only")
+    _plain(node, a, transform, shape_in, shape_out, what)
+    given = _scales(node, a, constants)
+    kernels = []
+    for axis in (2, 3):
+        size_in, size_out = shape_in[axis], shape_out[axis]
+        if size_out % size_in:
+            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer multiple")
+        factor = size_out // size_in
+        scale = float(given[axis]) if given is not None and given.size == 4 else float(factor)
+        x = source_coordinate(np.arange(size_out), size_in, size_out, scale, transform)
+        padded = _interpolation(x + 1, size_in + 2)   # on the input with one edge element more on each side
+        rows, cols = np.nonzero(padded)
+        shifts = rows - factor * cols
+        low = int(shifts.min())
+        kernel = np.zeros(int(shifts.max()) - low + 1)
+        kernel[shifts - low] = padded[rows, cols]
+        rebuilt = np.zeros(((size_in + 1) * factor + kernel.size, size_in + 2))   # the convolution's matrix
+        for col in range(size_in + 2):
+            rebuilt[col * factor:col * factor + kernel.size, col] = kernel
+        rebuilt = rebuilt[-low:-low + size_out]
+        edged = rebuilt[:, 1:-1].copy()   # the pad elements are copies of the edges
+        edged[:, 0] += rebuilt[:, 0]
+        edged[:, -1] += rebuilt[:, -1]
+        if rebuilt.shape[0] != size_out or not np.allclose(edged, _interpolation(x, size_in), rtol=0, atol=1e-12):
+            raise Unsupported(f"{where}: linear with {transform} on axis {axis} is no one kernel shifted by the "
+                              f"factor; {what} resizes by a transposed convolution")
+        kernels.append((factor, kernel, -low))
+    return kernels
+
+
+def _interpolation(x: np.ndarray, size_in: int) -> np.ndarray:
+    """ONNX's linear Resize along one axis as a matrix (output x input), from each output's coordinate `x`:
+    clamped to the input, each output the two neighbours' weighted sum."""
+    x = np.clip(x, 0, size_in - 1)
+    low = np.floor(x).astype(np.int64)
+    high = np.minimum(low + 1, size_in - 1)
+    matrix = np.zeros((x.size, size_in))
+    np.add.at(matrix, (np.arange(x.size), low), 1 - (x - low))
+    np.add.at(matrix, (np.arange(x.size), high), x - low)
+    return matrix

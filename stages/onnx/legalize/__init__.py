@@ -9,10 +9,11 @@ what each pass changed is returned, and the stage records it in its manifest as 
     pad-as-concat   a constant Pad as Concat with constant blocks
     constant-if     an If whose condition is known when the graph is built, as the branch it takes
     einsum          a two-operand Einsum as Transpose, Reshape and a batched MatMul
+    int-inputs      an integer input taken as float32 and cast to its type inside (float-only targets)
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import constant_if, einsum, gelu, pad_concat, reduce_l2, strided_slice
+from stages.onnx.legalize import constant_if, einsum, gelu, int_inputs, pad_concat, reduce_l2, strided_slice
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -22,6 +23,7 @@ PASSES = {
     "pad-as-concat": pad_concat.run,
     "constant-if": constant_if.run,
     "einsum": einsum.run,
+    "int-inputs": int_inputs.run,
 }
 
 

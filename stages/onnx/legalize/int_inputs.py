@@ -1,0 +1,49 @@
+"""Integer inputs (token ids, raw bytes, uint8 pixels) for targets whose blobs are float only (ncnn, Caffe):
+the graph takes the input as float32 and casts it back to its integer type first thing. Exact for integers
+of magnitude up to 2^24, which a float32 holds exactly (token ids, bytes, pixels). The input's spec in the
+manifest (the `inputs` the pass is given) then says float32 and keeps the integer type as `integer_dtype`:
+the validation feeds the source's integer samples as floats, and the report shows both."""
+from __future__ import annotations
+
+from stages.onnx.legalize.graph import Graph, copy
+
+INTEGER = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 12: "uint32", 13: "uint64"}
+FLOAT = 1
+
+
+def run(graph: Graph) -> int:
+    from onnx import helper
+
+    specs = {spec["name"]: spec for spec in graph.inputs}
+    casts = []
+    for value in graph.graph.input:
+        kind = value.type.tensor_type.elem_type
+        if kind not in INTEGER or value.name in graph.constants or value.name in graph.outputs:
+            continue
+        inner = f"{value.name}/{INTEGER[kind]}"
+        for node in graph.graph.node:
+            _rename(node, value.name, inner)
+        value.type.tensor_type.elem_type = FLOAT
+        casts.append(helper.make_node("Cast", [value.name], [inner], name=f"{value.name}/cast", to=kind))
+        spec = specs.get(value.name)
+        if spec is not None:
+            spec.update(dtype="float32", integer_dtype=INTEGER[kind])
+    if casts:
+        from onnx import NodeProto
+
+        nodes = [*casts, *(copy(node, NodeProto) for node in graph.graph.node)]
+        del graph.graph.node[:]
+        graph.graph.node.extend(nodes)
+    return len(casts)
+
+
+def _rename(node, old: str, new: str) -> None:
+    """`node` (and the nodes of its subgraphs, which may read the outer graph's tensors) reading `new`
+    where it read `old`."""
+    for i, name in enumerate(node.input):
+        if name == old:
+            node.input[i] = new
+    for attribute in node.attribute:
+        for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+            for inner in sub.node:
+                _rename(inner, old, new)
