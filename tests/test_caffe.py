@@ -122,3 +122,21 @@ def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_pa
     onnx, caffe = report["artifacts"]
     assert onnx["published"] and not caffe["published"]
     assert "silero_vad.onnx: Pad node '" in caffe["reason"] and "mode reflect" in caffe["reason"]
+
+
+def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path):  # noqa: F811
+    """A token classifier built here (tests/helpers/make_onnx_tokens.py) takes int64 ids, as PyTorch
+    exports them; ncnn's and Caffe's blobs are float. The int-inputs pass takes the ids as float32 and casts
+    them inside; Caffe's Gather from the table is an Embed. Both within the fp32 gate, fed the source's
+    integer samples, and the reports say the input was taken as float."""
+    in_runtime(docker_env, "tf", "tests/helpers/make_onnx_tokens.py", str(tmp_path))
+    result = run_cli(docker_env, "convert", str(tmp_path / "tokens.onnx"), "--to", "caffe,ncnn",
+                     "--input-range", "ids:0,49", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    by = {a["target"]: a for a in newest_report(tmp_path / "out")["artifacts"]}
+    for artifact in by.values():
+        assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
+        assert artifact["legalized"].get("int-inputs") == 1
+        (spec,) = artifact["inputs"]
+        assert (spec["dtype"], spec["integer_dtype"]) == ("float32", "int64")
+    assert "Embed" in layer_types(latest_run(tmp_path / "out"), by["caffe"])

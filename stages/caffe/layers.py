@@ -31,6 +31,7 @@ class Net:
     shapes: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     alias: dict = field(default_factory=dict)
+    integral: set = field(default_factory=set)   # tensors of an integer type (held as floats, exactly)
     opset: int = 13
 
     def name(self, tensor: str) -> str:
@@ -311,15 +312,21 @@ def global_pool(net: Net, node):
     return net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": kind, "global_pooling": True}})
 
 
-def _per_channel(net: Net, node, value: np.ndarray, tensor: str) -> np.ndarray | None:
-    """A constant that broadcasts over `tensor` as one value per channel (axis 1), as a (C,) vector."""
+def _per_block(net: Net, value: np.ndarray, tensor: str) -> tuple[int, np.ndarray] | None:
+    """A constant that broadcasts over `tensor` as one value per element of a run of its axes (per channel:
+    axis 1; per feature: the last), as (the run's first axis, the values shaped as the run): Caffe's Scale
+    and Bias broadcast a blob over such a run."""
     shape = net.shape(tensor)
-    if not shape or len(shape) < 2 or value.ndim > len(shape):
+    if not shape or value.ndim > len(shape) or not all(isinstance(d, int) for d in shape):
         return None
     aligned = (1,) * (len(shape) - value.ndim) + value.shape
-    if aligned[1] == shape[1] and all(d == 1 for i, d in enumerate(aligned) if i != 1):
-        return value.reshape(-1)
-    return None
+    spread = [i for i, d in enumerate(aligned) if d != 1]
+    if not spread:
+        return None
+    first, last = spread[0], spread[-1]
+    if first == 0 or any(aligned[i] != shape[i] for i in range(first, last + 1)):
+        return None
+    return first, value.reshape(aligned[first:last + 1])
 
 
 def _channel_tensor(net: Net, left: str, right: str) -> bool:
@@ -344,7 +351,8 @@ def arithmetic(net: Net, node):
                        top=f"{node.output[0]}/by_channel")
         return net.add(node, "Scale", [left, flat], {"scale_param": {"axis": 0, "bias_term": False}})
     value = net.constants[right].astype(np.float64) if right in net.constants else None
-    if value is None or (value.size > 1 and _per_channel(net, node, value, left) is None):
+    block = _per_block(net, value, left) if value is not None and value.size > 1 else None
+    if value is None or (value.size > 1 and block is None):
         return _elementwise(net, node, [left, right])
     if value.size == 1:
         v = float(value.reshape(-1)[0])
@@ -352,12 +360,12 @@ def arithmetic(net: Net, node):
             raise Unsupported(f"Div node {node.name!r}: a division by the constant 0")
         power = {"Add": {"shift": v}, "Sub": {"shift": -v}, "Mul": {"scale": v}}.get(op) or {"scale": 1.0 / v}
         return net.add(node, "Power", [left], {"power_param": {"power": 1.0, **power}})
-    channel = _per_channel(net, node, value, left)
+    axis, block = block
+    run = {"axis": axis, "num_axes": block.ndim}
     if op in ("Add", "Sub"):
-        return net.add(node, "Bias", [left], {"bias_param": {"axis": 1, "num_axes": 1}},
-                       [channel if op == "Add" else -channel])
-    return net.add(node, "Scale", [left], {"scale_param": {"axis": 1, "num_axes": 1, "bias_term": False}},
-                   [channel if op == "Mul" else 1.0 / channel])
+        return net.add(node, "Bias", [left], {"bias_param": run}, [block if op == "Add" else -block])
+    return net.add(node, "Scale", [left], {"scale_param": {**run, "bias_term": False}},
+                   [block if op == "Mul" else 1.0 / block])
 
 
 @LAYERS.handles("Sum", "Max", "Min")
@@ -667,6 +675,65 @@ def _permute(net: Net, node, bottom: str, shape: list[int], perm: list[int], top
                     [order.astype(np.float32)], top=f"{top}/order")
     gathered = net.add(node, "BatchReindex", [rows, index], top=f"{top}/gathered")
     return net.add(node, "Reshape", [gathered], {"reshape_param": {"shape": {"dim": out}}}, top=top)
+
+
+INTEGERS = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 12: "uint32", 13: "uint64"}
+FLOATS = {1, 11}   # ONNX's FLOAT, DOUBLE: Caffe computes in float32 either way
+
+
+@LAYERS.handles("Cast")
+def cast(net: Net, node):
+    """Caffe's blobs are float32: a Cast to float, or to an integer type of a tensor that already holds
+    integers (a token-id input taken as float, stages/onnx/legalize/int_inputs.py), changes nothing. A
+    float cast to an integer (truncation) or to float16 (rounding) is refused."""
+    to = attrs(node)["to"]
+    if to not in FLOATS and not (to in INTEGERS and node.input[0] in net.integral):
+        raise Unsupported(f"Cast node {node.name!r}: to {INTEGERS.get(to, f'type {to}')} from a float tensor; "
+                          f"Caffe's blobs are float32, and it neither truncates nor rounds")
+    if to in INTEGERS:
+        net.integral.add(node.output[0])
+    return identity(net, node)
+
+
+@LAYERS.handles("Gather")
+def gather(net: Net, node):
+    """A constant table's rows picked by computed integer indices (an embedding): Caffe's Embed. Computed
+    data at constant indices: the indexed axis brought first (stages/caffe/layers._permute), its rows
+    picked by BatchReindex from a Parameter blob of the indices, and the axes put back."""
+    axis = attrs(node).get("axis", 0)
+    data, indices = node.input
+    if data in net.constants:
+        table = net.constants[data]
+        if table.ndim != 2 or axis % 2 != 0 or indices not in net.integral:
+            raise Unsupported(f"Gather node {node.name!r}: of a constant of shape {list(table.shape)} on axis "
+                              f"{axis}; Caffe's Embed takes rows of a 2-d table by integer indices")
+        shape = net.shape(indices) or []
+        net.shapes.setdefault(node.output[0], [*shape, table.shape[1]])
+        return net.add(node, "Embed", [indices], {"embed_param": {
+            "num_output": table.shape[1], "input_dim": table.shape[0], "bias_term": False}}, [table])
+    shape, picked = net.shape(data), net.constant(indices, node, "indices")
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"Gather node {node.name!r}: its data's shape is not static")
+    rank, axis = len(shape), axis % len(shape)
+    picked = np.where(picked < 0, picked + shape[axis], picked).astype(np.int64)
+    front = [axis, *(i for i in range(rank) if i != axis)]
+    top = node.output[0]
+    bottom = _permute(net, node, data, shape, front, f"{top}/front") if axis else data
+    moved = [shape[i] for i in front]
+    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [moved[0], -1]}}}, top=f"{top}/rows")
+    index = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [picked.size]}}},
+                    [picked.reshape(-1).astype(np.float32)], top=f"{top}/indices")
+    taken = net.add(node, "BatchReindex", [rows, index], top=f"{top}/taken")
+    gathered = [*picked.shape, *moved[1:]]   # the picked rows' axes in front, the others after
+    out = [*shape[:axis], *picked.shape, *shape[axis + 1:]]
+    net.shapes.setdefault(top, out)
+    if not axis:
+        return net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": out or [1]}}})
+    taken = net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": gathered or [1]}}},
+                    top=f"{top}/picked")
+    lead = picked.ndim
+    back = [*range(lead, lead + axis), *range(lead), *range(lead + axis, len(gathered))]
+    return _permute(net, node, taken, gathered, back, top)
 
 
 @LAYERS.handles("Identity", "Dropout")

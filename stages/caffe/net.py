@@ -14,7 +14,8 @@ from stages.errors import StageError
 from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
-PASSES = ("constant-if", "strided-slice", "einsum")   # no control flow; Slice and Crop take no step; no Einsum
+# no control flow; Slice and Crop take no step; no Einsum; blobs are float
+PASSES = ("constant-if", "strided-slice", "einsum", "int-inputs")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 
@@ -113,6 +114,8 @@ def build(model, manifest: dict, what: str) -> Net:
     for spec in manifest["inputs"]:
         if spec["dtype"] != "float32":
             raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; Caffe's blobs are float")
+        if spec.get("integer_dtype"):   # taken as float by the int-inputs pass: it holds integers
+            net.integral.add(spec["name"])
         net.layers.append(prototxt.Layer(spec["name"], "Input", [], [spec["name"]],
                                          {"input_param": {"shape": {"dim": [int(d) for d in spec["shape"]]}}}))
     for node in emitter.nodes(model, net.constants, net.shape, version, what):

@@ -20,7 +20,6 @@ from pathlib import Path
 from stages.errors import StageError
 from stages.onnx import legalize
 
-INTEGER = ("int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
@@ -76,19 +75,48 @@ def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> li
     return [line.strip() for line in log if line.startswith("ignore ")]
 
 
+CASTS = {"torch.long", "torch.int", "torch.int32", "torch.int64", "torch.float", "torch.float32"}
+
+
+def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
+    """pnnx leaves a Cast between float32 and an integer type as `Tensor.to`, a layer ncnn has not. ncnn's
+    blobs are float32 and hold the integers exactly (token ids taken as float, stages/onnx/legalize/
+    int_inputs.py): such a cast is ncnn's Noop, which passes its blob on. pnnx's lines for those nodes
+    are dropped from `ignored`; returns them and how many casts became Noop. A cast that would truncate
+    floats to integers shows in the gate, which compares the outputs."""
+    dtypes: dict[str, set[str]] = {}
+    for line in ignored:
+        words = line.split()   # ignore Tensor.to <node> param dtype=torch.long
+        if len(words) > 4 and words[1] == "Tensor.to" and words[4].startswith("dtype="):
+            dtypes.setdefault(words[2], set()).add(words[4].split("=", 1)[1])
+    nodes = {node for node, kinds in dtypes.items() if kinds <= CASTS}
+    if not nodes:
+        return ignored, 0
+    param = folder / PARAM
+    lines = param.read_text().splitlines()
+    for index, line in enumerate(lines):
+        match = LAYER.match(line.strip())
+        if match and match.group(1) == "Tensor.to" and match.group(2) in nodes:
+            n_in, n_out = int(match.group(3)), int(match.group(4))
+            blobs = match.group(5).split()[:n_in + n_out]
+            lines[index] = " ".join(["Noop", match.group(2), str(n_in), str(n_out), *blobs])
+    param.write_text("\n".join(lines) + "\n")
+    return [line for line in ignored if line.split()[2:3] and line.split()[2] not in nodes], len(nodes)
+
+
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:
     """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and what the
-    legalization passes rewrote (only where pnnx left ops: the graph is then converted again)."""
+    legalization passes rewrote: int-inputs first, where the graph takes integers; the others only where
+    pnnx left ops (the graph is then converted again)."""
     import onnx
 
     folder.mkdir(parents=True)
     with tempfile.TemporaryDirectory() as work:
         model = Path(work) / "model.onnx"
         shutil.copyfile(onnx_file, model)
-        legalized = {}
-        if any(spec["dtype"] in INTEGER for spec in manifest["inputs"]):   # ncnn feeds floats only
-            graph = onnx.load(str(model))
-            legalized = legalize.apply(graph, ("int-inputs",), manifest["inputs"])
+        graph = onnx.load(str(model))
+        legalized = legalize.apply(graph, ("int-inputs",), manifest["inputs"])   # ncnn feeds floats only
+        if legalized:
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
         left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
