@@ -242,15 +242,32 @@ def power(net: Net, node):
 
 @LAYERS.handles("Clip")
 def clip(net: Net, node):
-    a = attrs(node)
-    low, high = a.get("min"), a.get("max")
-    if len(node.input) > 1 and node.input[1]:
-        low = float(net.constant(node.input[1], node, "min"))
-    if len(node.input) > 2 and node.input[2]:
-        high = float(net.constant(node.input[2], node, "max"))
-    if low is None or high is None:
-        raise Unsupported(f"Clip node {node.name!r}: one-sided; Caffe's Clip takes both bounds")
-    return net.add(node, "Clip", [node.input[0]], {"clip_param": {"min": float(low), "max": float(high)}})
+    """Both bounds constant: Caffe's Clip. A lower bound of 0 alone: ReLU. Otherwise (one bound, or a bound
+    the graph computes, as a melspectrogram's top_db floor): Eltwise MAX with the lower bound, then MIN
+    with the upper, each broadcast to the tensor (stages/caffe/layers._elementwise)."""
+    from onnx import helper
+
+    a, top = attrs(node), node.output[0]
+    bounds = {"min": a.get("min"), "max": a.get("max")}
+    for index, key in ((1, "min"), (2, "max")):
+        if len(node.input) > index and node.input[index]:
+            name = node.input[index]
+            bounds[key] = float(net.constants[name].reshape(-1)[0]) if name in net.constants else name
+    low, high = bounds["min"], bounds["max"]
+    if isinstance(low, float) and isinstance(high, float):
+        return net.add(node, "Clip", [node.input[0]], {"clip_param": {"min": low, "max": high}})
+    if low == 0.0 and high is None:
+        return net.add(node, "ReLU", [node.input[0]])
+    current = node.input[0]
+    for op, key, bound in (("Max", "min", low), ("Min", "max", high)):
+        if bound is None:
+            continue
+        if isinstance(bound, float):
+            bound, net.constants[f"{top}/{key}_value"] = f"{top}/{key}_value", np.array(bound, np.float32)
+        last = op == "Min" or high is None
+        step = helper.make_node(op, [current, bound], [top if last else f"{top}/{key}_bounded"], name=node.name)
+        current = _elementwise(net, step, [current, bound])
+    return current
 
 
 @LAYERS.handles("MaxPool", "AveragePool")
@@ -503,7 +520,8 @@ def pad(net: Net, node):
     return current
 
 
-REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceSumSquare": "SUMSQ", "ReduceL1": "ASUM"}
+REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceSumSquare": "SUMSQ", "ReduceL1": "ASUM",
+              "ReduceMax": "MAX", "ReduceMin": "MIN"}
 
 
 @LAYERS.handles(*REDUCTIONS)
@@ -532,6 +550,8 @@ def reduce(net: Net, node):
     if axes != list(range(first, rank)):
         perm = [i for i in range(rank) if i not in axes] + axes
         bottom = _permute(net, node, bottom, shape, perm, f"{node.output[0]}/permuted")
+    if REDUCTIONS[node.op_type] in ("MAX", "MIN"):   # Reduction has no max: global max pooling of rows
+        return _reduce_max(net, node, bottom, int(np.prod(shape)) // int(np.prod(shape[first:])), out)
     if first == 0:   # Caffe's Reduction to a scalar makes a blob of shape [], kept as [1]
         bottom = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [1, -1]}}},
                          top=f"{node.output[0]}/row")
@@ -540,6 +560,21 @@ def reduce(net: Net, node):
                                                                         "axis": first}},
                       top=f"{node.output[0]}/reduced")
     return net.add(node, "Reshape", [reduced], {"reshape_param": {"shape": {"dim": out or [1]}}})
+
+
+def _reduce_max(net: Net, node, bottom: str, rows: int, out: list) -> str:
+    """The max (or min: -max(-x)) of each row of `bottom` (its reduced axes last): the rows as a map
+    [rows, 1, 1, row] and Caffe's global MAX pooling over it."""
+    top, lowest = node.output[0], node.op_type == "ReduceMin"
+    if lowest:
+        bottom = net.add(node, "Power", [bottom], {"power_param": {"scale": -1.0}}, top=f"{top}/negated")
+    rows_map = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [rows, 1, 1, -1]}}},
+                       top=f"{top}/rows")
+    pooled = net.add(node, "Pooling", [rows_map], {"pooling_param": {"pool": Enum("MAX"), "global_pooling": True}},
+                     top=f"{top}/pooled")
+    if lowest:
+        pooled = net.add(node, "Power", [pooled], {"power_param": {"scale": -1.0}}, top=f"{top}/pooled_min")
+    return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": out or [1]}}})
 
 
 @LAYERS.handles("Flatten")

@@ -14,8 +14,8 @@ from stages.errors import StageError
 from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
-# no control flow; Slice and Crop take no step; no Einsum; blobs are float
-PASSES = ("constant-if", "strided-slice", "einsum", "int-inputs")
+# no control flow; Slice and Crop take no step; no Einsum; blobs are float; layers are 2-d
+PASSES = ("constant-if", "strided-slice", "einsum", "int-inputs", "conv1d")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

@@ -117,6 +117,19 @@ CASES = {
         (graph([n("Einsum", ["x", "w"], "y", equation="bti,ih->bt")],
                {"w": np.random.default_rng(3).standard_normal((16, 4)).astype(np.float32)}, opset=13, rank=2),
          ("einsum",), set(), {"Einsum"}, 0),
+    "Conv 1-d, strided, dilated, asymmetric pads (opset 13)":
+        (graph([n("Conv", ["x", "w1", "b1"], "y", strides=[2], dilations=[2], pads=[3, 1], group=2)],
+               {"w1": np.random.default_rng(4).standard_normal((6, 4, 3)).astype(np.float32),
+                "b1": np.random.default_rng(5).standard_normal(6).astype(np.float32)}, opset=13),
+         ("conv1d",), set(), {"Unsqueeze", "Conv", "Squeeze"}, 1),
+    "ConvTranspose 1-d, output_padding (opset 11)":
+        (graph([n("ConvTranspose", ["x", "w1"], "y", strides=[2], pads=[1, 0], output_padding=[1])],
+               {"w1": np.random.default_rng(6).standard_normal((8, 3, 4)).astype(np.float32)}, opset=11),
+         ("conv1d",), set(), {"Unsqueeze", "ConvTranspose", "Squeeze"}, 1),
+    "Conv 2-d (left alone)":
+        (graph([n("Unsqueeze", ["x"], "x4", axes=[3]), n("Conv", ["x4", "w2"], "y4"), n("Squeeze", ["y4"], "y", axes=[3])],
+               {"w2": np.random.default_rng(7).standard_normal((4, 8, 3, 1)).astype(np.float32)}, opset=11),
+         ("conv1d",), set(), {"Conv"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),
