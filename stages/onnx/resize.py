@@ -112,12 +112,7 @@ def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what
     """[kh, kw]: the integer factors (of a 4-d NCHW tensor's last two axes) by which this nearest Resize
     repeats each element, or Unsupported naming why it is not one (another mode, a crop (roi), sizes that
     are no multiple, an index map that differs from i // k anywhere)."""
-    mode, transform, nearest, a = _modes(node)
-    where = f"Resize node {node.name!r}"
-    if mode != "nearest":
-        raise Unsupported(f"{where}: mode {mode}; {what} has integer nearest upsampling only")
-    _plain(node, a, transform, shape_in, shape_out, what)
-    given = _scales(node, a, constants)
+    where, transform, nearest, given = _resizing(node, "nearest", shape_in, shape_out, constants, what)
     factors = []
     for axis, (size_in, size_out) in enumerate(zip(shape_in, shape_out)):
         if axis == 0:
@@ -142,12 +137,7 @@ def linear_kernels(node, shape_in: list, shape_out: list, constants: dict, what:
     the offset at which the output starts in the convolution's). The kernel is read off ONNX's own
     interpolation weights and the result checked against them for every output index: a transform whose
     weights are not one kernel shifted by the stride (align_corners) is Unsupported."""
-    mode, transform, _, a = _modes(node)
-    where = f"{node.op_type} node {node.name!r}"
-    if mode != "linear":
-        raise Unsupported(f"{where}: mode {mode}; {what} has linear resizing and integer nearest upsampling only")
-    _plain(node, a, transform, shape_in, shape_out, what)
-    given = _scales(node, a, constants)
+    where, transform, _, given = _resizing(node, "linear", shape_in, shape_out, constants, what)
     kernels = []
     for axis in (2, 3):
         size_in, size_out = shape_in[axis], shape_out[axis]
@@ -174,6 +164,17 @@ def linear_kernels(node, shape_in: list, shape_out: list, constants: dict, what:
                               f"factor; {what} resizes by a transposed convolution")
         kernels.append((factor, kernel, -low))
     return kernels
+
+
+def _resizing(node, mode: str, shape_in: list, shape_out: list, constants: dict, what: str) -> tuple:
+    """(where, coordinate transform, nearest mode, the given scales) of a plain Resize in `mode`; else
+    Unsupported naming why."""
+    found, transform, nearest, a = _modes(node)
+    where = f"{node.op_type} node {node.name!r}"
+    if found != mode:
+        raise Unsupported(f"{where}: mode {found}; {what} takes {mode} resizing by integer factors here")
+    _plain(node, a, transform, shape_in, shape_out, what)
+    return where, transform, nearest, _scales(node, a, constants)
 
 
 def _interpolation(x: np.ndarray, size_in: int) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Run in the mxnet runtime: stages/onnx/resize.py's index formula against ONNX's reference Resize for
 every coordinate transformation and nearest mode (opset 19) on several sizes and factors, and its decision
 (integer upsampling or not) against the reference's output; then each linear Resize it takes for MXNet's
-BilinearResize2D, run in MXNet, against the reference. Exits 1 on any difference."""
+BilinearResize2D, run in MXNet, against the reference; and each linear Resize taken as Caffe's edge-padded
+Deconvolution (computed here as Caffe computes it) against the reference. Exits 1 on any difference."""
 from __future__ import annotations
 
 import sys
@@ -11,7 +12,7 @@ from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from stages.onnx.emitter import Unsupported
-from stages.onnx.resize import bilinear, nearest_factors, source_index
+from stages.onnx.resize import bilinear, linear_kernels, nearest_factors, source_index
 
 TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric")
 MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
@@ -45,8 +46,10 @@ def main() -> int:
                     if repeats:
                         wrong.append(f"an upsampling refused: {case}")
     taken = linear(wrong)
+    spread = transposed(wrong)
     print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference; "
-          f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it")
+          f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it; {spread} of 16 taken "
+          f"as an edge-padded transposed convolution (Caffe), all within 2e-6 of it")
     return 1 if wrong else 0
 
 
@@ -72,6 +75,41 @@ def linear(wrong: list[str]) -> int:
             made = mx.nd.contrib.BilinearResize2D(mx.nd.array(x), height=oh, width=ow, align_corners=corners)
             if np.abs(made.asnumpy() - y).max() > 2e-6:
                 wrong.append(f"BilinearResize2D differs: {transform} {h}x{w} -> {oh}x{ow}")
+    return taken
+
+
+def transposed(wrong: list[str]) -> int:
+    """linear_kernels (Caffe's Deconvolution of the edge-padded input, then a crop), computed here in numpy
+    as Caffe computes it, against ONNX's reference Resize; align_corners must be refused."""
+    rng, taken = np.random.default_rng(1), 0
+    for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
+        for h, w, fh, fw in ((4, 5, 2, 2), (5, 7, 3, 3), (6, 3, 2, 4), (2, 2, 4, 2)):
+            x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
+            node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="linear",
+                                    coordinate_transformation_mode=transform)
+            scales = np.array([1, 1, fh, fw], np.float32)
+            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
+                                      [helper.make_tensor_value_info("y", 1, None)],
+                                      [numpy_helper.from_array(scales, "s")])
+            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                   ).run(None, {"x": x})[0]
+            try:
+                (sh, kh, oh), (sw, kw, ow) = linear_kernels(node, [1, 2, h, w], [1, 2, h * fh, w * fw],
+                                                            {"s": scales}, "Caffe")
+            except Unsupported:
+                if transform != "align_corners":
+                    wrong.append(f"a transposed convolution refused: {transform} {h}x{w} by {fh}x{fw}")
+                continue
+            taken += 1
+            padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge").astype(np.float64)
+            full = np.zeros((1, 2, (h + 1) * sh + kh.size, (w + 1) * sw + kw.size))
+            for i in range(h + 2):
+                for j in range(w + 2):
+                    full[:, :, i * sh:i * sh + kh.size, j * sw:j * sw + kw.size] += \
+                        padded[:, :, i:i + 1, j:j + 1] * np.outer(kh, kw)
+            made = full[:, :, oh:oh + h * fh, ow:ow + w * fw]
+            if transform == "align_corners" or np.abs(made - y).max() > 2e-6:
+                wrong.append(f"transposed convolution differs: {transform} {h}x{w} by {fh}x{fw}")
     return taken
 
 
