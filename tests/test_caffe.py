@@ -138,5 +138,5 @@ def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path)
         assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
         assert artifact["legalized"].get("int-inputs") == 1
         (spec,) = artifact["inputs"]
-        assert (spec["dtype"], spec["integer_dtype"]) == ("float32", "int64")
+        assert (spec["dtype"], spec["source_dtype"]) == ("float32", "int64")
     assert "Embed" in layer_types(latest_run(tmp_path / "out"), by["caffe"])

@@ -114,7 +114,7 @@ def build(model, manifest: dict, what: str) -> Net:
     for spec in manifest["inputs"]:
         if spec["dtype"] != "float32":
             raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; Caffe's blobs are float")
-        if spec.get("integer_dtype"):   # taken as float by the int-inputs pass: it holds integers
+        if "int" in spec.get("source_dtype", ""):   # taken as float by the int-inputs pass: it holds integers
             net.integral.add(spec["name"])
         net.layers.append(prototxt.Layer(spec["name"], "Input", [], [spec["name"]],
                                          {"input_param": {"shape": {"dim": [int(d) for d in spec["shape"]]}}}))

@@ -1,8 +1,9 @@
 """Integer inputs (token ids, raw bytes, uint8 pixels) for targets whose blobs are float only (ncnn, Caffe):
 the graph takes the input as float32 and casts it back to its integer type first thing. Exact for integers
 of magnitude up to 2^24, which a float32 holds exactly (token ids, bytes, pixels). The input's spec in the
-manifest (the `inputs` the pass is given) then says float32 and keeps the integer type as `integer_dtype`:
-the validation feeds the source's integer samples as floats, and the report shows both."""
+manifest (the `inputs` the pass is given) then says float32, keeps the integer type as `source_dtype` and
+tells the user in a `note`: the validation feeds the source's integer samples as floats, and the report
+shows all three."""
 from __future__ import annotations
 
 from stages.onnx.legalize.graph import Graph, copy
@@ -27,7 +28,9 @@ def run(graph: Graph) -> int:
         casts.append(helper.make_node("Cast", [value.name], [inner], name=f"{value.name}/cast", to=kind))
         spec = specs.get(value.name)
         if spec is not None:
-            spec.update(dtype="float32", integer_dtype=INTEGER[kind])
+            spec.update(dtype="float32", source_dtype=INTEGER[kind],
+                        note=f"the artifact's blobs are float: it takes the {INTEGER[kind]} values as float32 and "
+                             f"casts them back inside (exact below 2^24)")
     if casts:
         from onnx import NodeProto
 
