@@ -140,5 +140,6 @@ def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path)
     assert caffe["legalized"] == {"int-inputs": 1}
     (spec,) = caffe["inputs"]
     assert (spec["dtype"], spec["source_dtype"]) == ("float32", "int64") and "casts them back" in spec["note"]
-    assert "Embed" in layer_types(latest_run(tmp_path / "out"), caffe)
+    run = sorted((tmp_path / "out" / "tokens").glob("*/report.json"))[-1].parent   # not "latest": one target failed
+    assert "Embed" in layer_types(run, caffe)
     assert not ncnn["published"] and "pnnx left op(s) ncnn has no layer for: Gather (" in ncnn["reason"]

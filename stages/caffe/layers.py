@@ -406,10 +406,12 @@ def _elementwise(net: Net, node, names: list[str]) -> str:
             for index, (name, shape) in enumerate(zip(names, shapes))]
     op = node.op_type
     if op == "Div":
-        tops[1] = net.add(node, "Power", [tops[1]], {"power_param": {"power": -1.0}}, top=f"{node.output[0]}/reciprocal")
+        tops[1] = net.add(node, "Power", [tops[1]], {"power_param": {"power": -1.0}},
+                          top=f"{node.output[0]}/reciprocal")
     if op == "Min":
         tops = [net.add(node, "Power", [top], {"power_param": {"scale": -1.0}}, top=f"{top}/negated") for top in tops]
-        most = net.add(node, "Eltwise", tops, {"eltwise_param": {"operation": Enum("MAX")}}, top=f"{node.output[0]}/max")
+        most = net.add(node, "Eltwise", tops, {"eltwise_param": {"operation": Enum("MAX")}},
+                       top=f"{node.output[0]}/max")
         return net.add(node, "Power", [most], {"power_param": {"scale": -1.0}})
     params = {"operation": Enum({"Mul": "PROD", "Div": "PROD", "Max": "MAX"}.get(op, "SUM"))}
     if op == "Sub":
@@ -428,7 +430,8 @@ def _broadcast(net: Net, node, name: str, shape: list[int], out: list[int], top:
         name = net.add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": aligned}}}, top=f"{top}/aligned")
     for axis, (have, want) in enumerate(zip(aligned, out)):
         if have != want:
-            name = net.add(node, "Tile", [name], {"tile_param": {"axis": axis, "tiles": want}}, top=f"{top}/tiled_{axis}")
+            name = net.add(node, "Tile", [name], {"tile_param": {"axis": axis, "tiles": want}},
+                           top=f"{top}/tiled_{axis}")
     return name
 
 
@@ -472,7 +475,8 @@ def matmul(net: Net, node):
     rank, top = len(batch) + 3, node.output[0]
     net.shapes.setdefault(top, [*batch, m, n])
     left = _broadcast(net, node, node.input[0], shape, [*batch, m, k], f"{top}/a")
-    left = net.add(node, "Reshape", [left], {"reshape_param": {"shape": {"dim": [*batch, m, 1, k]}}}, top=f"{top}/a_rows")
+    left = net.add(node, "Reshape", [left], {"reshape_param": {"shape": {"dim": [*batch, m, 1, k]}}},
+                   top=f"{top}/a_rows")
     right = _broadcast(net, node, node.input[1], other, [*batch, k, n], f"{top}/b")
     right = _permute(net, node, right, [*batch, k, n], [*range(len(batch)), len(batch) + 1, len(batch)], f"{top}/b_t")
     right = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [*batch, 1, n, k]}}},
@@ -540,10 +544,11 @@ def reduce(net: Net, node):
     if axes is None and a.get("noop_with_empty_axes", 0):
         return identity(net, node)
     axes = sorted({int(x) % rank for x in (range(rank) if axes is None else axes)})
-    out = [1 if i in axes else d for i, d in enumerate(shape)] if keep else [d for i, d in enumerate(shape) if i not in axes]
+    out = [1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes]
     net.shapes.setdefault(node.output[0], out)
     if node.op_type == "ReduceMean" and rank == 4 and axes == [2, 3]:
-        pooled = net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
+        pooled = net.add(node, "Pooling", [node.input[0]],
+                         {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
                          top=None if keep else f"{node.output[0]}/pooled")
         return pooled if keep else net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": out}}})
     bottom, first = node.input[0], rank - len(axes)
@@ -704,7 +709,8 @@ def _permute(net: Net, node, bottom: str, shape: list[int], perm: list[int], top
     if order.size >= 2 ** 24:
         raise Unsupported(f"{node.op_type} node {node.name!r}: {order.size} rows to reorder; Caffe's BatchReindex "
                           f"reads row indices as floats, exact below 2^24")
-    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [order.size, int(np.prod(shape[kept:]))]}}},
+    row = int(np.prod(shape[kept:]))
+    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [order.size, row]}}},
                    top=f"{top}/rows")
     index = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [order.size]}}},
                     [order.astype(np.float32)], top=f"{top}/order")

@@ -131,7 +131,8 @@ def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what
     return factors[1:]
 
 
-def linear_kernels(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[tuple[int, np.ndarray, int]]:
+def linear_kernels(node, shape_in: list, shape_out: list, constants: dict,
+                   what: str) -> list[tuple[int, np.ndarray, int]]:
     """A linear Resize of a 4-d tensor's last two axes by integer factors, as a transposed convolution of
     its input padded by one edge element on each side: per axis (stride = the factor, the kernel's taps,
     the offset at which the output starts in the convolution's). The kernel is read off ONNX's own

@@ -127,7 +127,8 @@ CASES = {
                {"w1": np.random.default_rng(6).standard_normal((8, 3, 4)).astype(np.float32)}, opset=11),
          ("conv1d",), set(), {"Unsqueeze", "ConvTranspose", "Squeeze"}, 1),
     "Conv 2-d (left alone)":
-        (graph([n("Unsqueeze", ["x"], "x4", axes=[3]), n("Conv", ["x4", "w2"], "y4"), n("Squeeze", ["y4"], "y", axes=[3])],
+        (graph([n("Unsqueeze", ["x"], "x4", axes=[3]), n("Conv", ["x4", "w2"], "y4"),
+                n("Squeeze", ["y4"], "y", axes=[3])],
                {"w2": np.random.default_rng(7).standard_normal((4, 8, 3, 1)).astype(np.float32)}, opset=11),
          ("conv1d",), set(), {"Conv"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
