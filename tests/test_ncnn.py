@@ -63,15 +63,15 @@ def test_a_real_model_to_ncnn(env, tmp_path):
 
 
 def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tmp_path):
-    """basic-pitch's ONNX: pnnx keeps its ReduceMin/ReduceMax and reflect Pads as ONNX's ops (ncnn has no
-    such layers; loading the file would crash ncnn). The one-line reason names the ops, their nodes and
-    pnnx's own words; the ONNX target asked beside it is still published."""
+    """basic-pitch's ONNX: pnnx keeps its ReduceMin/ReduceMax as ONNX's ops and its Equal/Where as torch's
+    (ncnn has no such layers; loading the file would crash ncnn). The one-line reason names the ops, their
+    nodes and pnnx's own words; the ONNX target asked beside it is still published."""
     result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,ncnn")
     assert result.returncode == 1
     onnx, ncnn = report["artifacts"]
     assert onnx["published"] and not ncnn["published"]
     assert "nmp.onnx: pnnx left op(s) ncnn has no layer for: ReduceMin (" in ncnn["reason"]
-    assert "Pad (" in ncnn["reason"] and "(pnnx: ignore ReduceMin " in ncnn["reason"]
+    assert "torch.where (" in ncnn["reason"] and "(pnnx: ignore ReduceMin " in ncnn["reason"]
 
 
 def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_path):

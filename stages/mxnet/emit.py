@@ -72,7 +72,8 @@ def run(ctx: StageContext) -> dict:
     folder = ctx.out / FOLDER
     folder.mkdir()
     files = checkpoint.write_checkpoint(folder, json.loads(symbol.tojson()), arg, aux, PREFIX)
-    manifest["outputs"] = [{**spec, "name": name} for spec, name in zip(manifest["outputs"], names)]
+    made = {output.name: name for output, name in zip(model.graph.output, names)}   # by name: the graph's
+    manifest["outputs"] = [{**spec, "name": made[spec["name"]]} for spec in manifest["outputs"]]   # order may differ
     size = sum(p.stat().st_size for p in folder.iterdir())
     return {**manifest, "format": "mxnet-model", "precision": "fp32",
             "files": {"model": FOLDER, **{role: f"{FOLDER}/{name}" for role, name in files.items()},

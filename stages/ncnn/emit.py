@@ -45,5 +45,5 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
 
 
 def run(ctx: StageContext) -> dict:
-    names = pnnx.blob_names(ctx.source.manifest)
+    names = pnnx.blob_names(ctx.source.file("model"))
     return make(ctx, ctx.source.file("model"), fp16=False, folder_name=FOLDER, names=names)

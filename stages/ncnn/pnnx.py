@@ -56,10 +56,17 @@ def input_shapes(inputs: list[dict], what: str) -> str:
     return ",".join(shapes)
 
 
-def blob_names(manifest: dict) -> dict[str, dict[str, str]]:
-    """pnnx's blob names -> the graph's tensor names, in the order of the graph's inputs and outputs."""
-    return {"inputs": {f"in{i}": spec["name"] for i, spec in enumerate(manifest["inputs"])},
-            "outputs": {f"out{i}": spec["name"] for i, spec in enumerate(manifest["outputs"])}}
+def blob_names(onnx_file: Path) -> dict[str, dict[str, str]]:
+    """pnnx's blob names -> the graph's tensor names: pnnx numbers them in0…, out0… in the ONNX graph's
+    own order of its inputs and outputs, which need not be the manifest's (a TFLite signature lists its
+    outputs by name; tf2onnx's graph keeps the interpreter's order)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_file), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    inputs = [value.name for value in graph.input if value.name not in weights]
+    return {"inputs": {f"in{i}": name for i, name in enumerate(inputs)},
+            "outputs": {f"out{i}": value.name for i, value in enumerate(graph.output)}}
 
 
 def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
