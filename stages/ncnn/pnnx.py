@@ -23,6 +23,8 @@ from stages.onnx import legalize
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
+# before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather
+FIRST = ("int-inputs", "embedding")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 
@@ -113,7 +115,7 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
 
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:
     """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and what the
-    legalization passes rewrote: int-inputs first, where the graph takes integers; the others only where
+    legalization passes rewrote: FIRST always (where they find anything to rewrite); the others only where
     pnnx left ops (the graph is then converted again)."""
     import onnx
 
@@ -122,7 +124,7 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
         model = Path(work) / "model.onnx"
         shutil.copyfile(onnx_file, model)
         graph = onnx.load(str(model))
-        legalized = legalize.apply(graph, ("int-inputs",), manifest["inputs"])   # ncnn feeds floats only
+        legalized = legalize.apply(graph, FIRST, manifest["inputs"])
         if legalized:
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
