@@ -32,6 +32,7 @@ class Net:
     layers: list = field(default_factory=list)
     alias: dict = field(default_factory=dict)
     integral: set = field(default_factory=set)   # tensors of an integer type (held as floats, exactly)
+    read: set = field(default_factory=set)   # the tensors some node or the graph's outputs read
     opset: int = 13
 
     def name(self, tensor: str) -> str:

@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from stages.caffe import prototxt
+from stages.caffe import prototxt, recurrent  # noqa: F401 - recurrent registers LSTM
 from stages.caffe.layers import LAYERS, Net
 from stages.context import StageContext
 from stages.errors import StageError
@@ -111,6 +111,7 @@ def build(model, manifest: dict, what: str) -> Net:
     manifest["inputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["inputs"]]
     manifest["outputs"] = [_nchw(s) if s["name"] in moved else s for s in manifest["outputs"]]
     net.constants.update(emitter.initializers(model))
+    net.read = {name for node in model.graph.node for name in node.input} | {o.name for o in model.graph.output}
     for spec in manifest["inputs"]:
         if spec["dtype"] != "float32":
             raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; Caffe's blobs are float")

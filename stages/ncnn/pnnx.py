@@ -84,24 +84,29 @@ def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> li
     return [line.strip() for line in log if line.startswith("ignore ")]
 
 
-CASTS = {"torch.long", "torch.int", "torch.int32", "torch.int64", "torch.float", "torch.float32"}
+FLOATS = {"torch.float", "torch.float32"}
+INTEGERS = {"torch.long", "torch.int", "torch.int32", "torch.int64"}
 
 
 def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
-    """pnnx leaves a Cast between float32 and an integer type as `Tensor.to`, a layer ncnn has not. ncnn's
-    blobs are float32 and hold the integers exactly (token ids taken as float, stages/onnx/legalize/
-    int_inputs.py): such a cast is ncnn's Noop, which passes its blob on. pnnx's lines for those nodes
-    are dropped from `ignored`; returns them and how many casts became Noop. A cast that would truncate
-    floats to integers shows in the gate, which compares the outputs."""
+    """pnnx leaves a Cast as `Tensor.to`, a layer ncnn has not. ncnn's blobs are float32: a cast to float
+    changes nothing (integers are held exactly), and neither does a cast to an integer type of an input
+    that holds integers (token ids taken as float, stages/onnx/legalize/int_inputs.py). Those become ncnn's
+    Noop, which passes its blob on, and pnnx's lines for them are dropped from `ignored`; returns them and
+    how many casts became Noop. A cast of a computed float to an integer (a truncation) stays, and is
+    refused with the other ops ncnn has no layer for."""
     dtypes: dict[str, set[str]] = {}
     for line in ignored:
         words = line.split()   # ignore Tensor.to <node> param dtype=torch.long
         if len(words) > 4 and words[1] == "Tensor.to" and words[4].startswith("dtype="):
             dtypes.setdefault(words[2], set()).add(words[4].split("=", 1)[1])
-    nodes = {node for node, kinds in dtypes.items() if kinds <= CASTS}
+    param = folder / PARAM
+    found = layers(param)
+    inputs = {tops[0] for kind, _, _, tops in found if kind == "Input"}
+    nodes = {name for kind, name, bottoms, _ in found if kind == "Tensor.to" and name in dtypes
+             and (dtypes[name] <= FLOATS or (dtypes[name] <= INTEGERS and bottoms and bottoms[0] in inputs))}
     if not nodes:
         return ignored, 0
-    param = folder / PARAM
     lines = param.read_text().splitlines()
     for index, line in enumerate(lines):
         match = LAYER.match(line.strip())

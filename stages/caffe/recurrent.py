@@ -1,0 +1,98 @@
+"""ONNX's LSTM as Caffe's LSTM layer, one per direction (registered on the Caffe emitter's table).
+
+Caffe's LSTM (BVLC 1.0) takes the sequence [T, N, I] and a `cont` blob [T, N] that is 0 where a sequence
+starts (the state before it is then zero) and 1 after: here a Parameter blob, so the initial state must be
+zero, as exporters write it when none is given. Its weights are W_xc [4H, I] with the bias b_c [4H] and
+W_hc [4H, H], gates in the order i, f, o, g (ONNX's is i, o, f, c): the gates are reordered and ONNX's two
+biases summed. A reverse direction runs on the sequence reversed along time (BatchReindex of the time
+rows) and is reversed back. Y is the directions' outputs stacked on axis 1; Y_h each direction's last
+step. Peepholes, clipping, other activations, sequence lengths, a nonzero initial state and Y_c (Caffe
+keeps the cell inside its layer) are refused, naming the node.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from stages.caffe.layers import LAYERS, Net, _crop
+from stages.onnx.emitter import Unsupported, attrs
+
+GATES = [0, 2, 1, 3]   # ONNX's i, o, f, c blocks in Caffe's order i, f, o, g
+
+
+@LAYERS.handles("LSTM")
+def lstm(net: Net, node):
+    a = attrs(node)
+    where = f"LSTM node {node.name!r}"
+    _plain(net, node, a, where)
+    hidden = int(a["hidden_size"])
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    shape = net.shape(node.input[0])
+    if not shape or len(shape) != 3 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{where}: its input is not a static [T, N, I] sequence")
+    steps, batch = shape[:2]
+    weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
+        else np.zeros((weights.shape[0], 8 * hidden), np.float32)
+    top = node.output[0] or f"{node.name}/Y"
+    cont = np.ones((steps, batch), np.float32)
+    cont[0] = 0
+    cont = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps, batch]}}}, [cont],
+                   top=f"{top}/cont")
+    backwards = None
+    outputs = []
+    for d in range(weights.shape[0]):
+        reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
+        sequence = node.input[0]
+        if reverse:
+            backwards = backwards or net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps]}}},
+                                             [np.arange(steps - 1, -1, -1, dtype=np.float32)], top=f"{top}/backwards")
+            sequence = net.add(node, "BatchReindex", [sequence, backwards], top=f"{top}/reversed_{d}")
+        h = net.add(node, "LSTM", [sequence, cont], {"recurrent_param": {"num_output": hidden}},
+                    [_gates(weights[d], hidden), _gates(bias[d, :4 * hidden] + bias[d, 4 * hidden:], hidden),
+                     _gates(recurrence[d], hidden)], top=f"{top}/h_{d}")
+        if reverse:
+            h = net.add(node, "BatchReindex", [h, backwards], top=f"{top}/h_{d}_in_order")
+        outputs.append(h)
+    if node.output[0]:
+        stacked = [net.add(node, "Reshape", [h], {"reshape_param": {"shape": {"dim": [steps, 1, batch, hidden]}}},
+                           top=f"{h}/stacked") for h in outputs]
+        net.shapes.setdefault(node.output[0], [steps, len(outputs), batch, hidden])
+        _join(net, node, stacked, 1, node.output[0])
+    if len(node.output) > 1 and node.output[1]:
+        last = []
+        for d, h in enumerate(outputs):
+            reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
+            last.append(_crop(net, node, h, [1, batch, hidden], 0, [0 if reverse else steps - 1, 0, 0],
+                              top=f"{node.output[1]}/{d}"))
+        net.shapes.setdefault(node.output[1], [len(outputs), batch, hidden])
+        _join(net, node, last, 0, node.output[1])
+    return top
+
+
+def _plain(net: Net, node, a: dict, where: str) -> None:
+    if a.get("layout", 0) or a.get("clip") is not None or a.get("input_forget", 0):
+        raise Unsupported(f"{where}: layout, clip or input_forget; Caffe's LSTM has none")
+    if a.get("activations") not in (None, [b"Sigmoid", b"Tanh", b"Tanh"] * 2, [b"Sigmoid", b"Tanh", b"Tanh"]):
+        raise Unsupported(f"{where}: activations {a['activations']}; Caffe's LSTM has sigmoid and tanh only")
+    if len(node.input) > 4 and node.input[4]:
+        raise Unsupported(f"{where}: sequence lengths; Caffe's LSTM runs every step")
+    if len(node.input) > 7 and node.input[7]:
+        raise Unsupported(f"{where}: peepholes; Caffe's LSTM has none")
+    for index, what in ((5, "initial_h"), (6, "initial_c")):
+        if len(node.input) > index and node.input[index]:
+            if np.any(net.constant(node.input[index], node, what)):
+                raise Unsupported(f"{where}: a nonzero {what}; Caffe's LSTM starts from zero")
+    if len(node.output) > 2 and node.output[2] and node.output[2] in net.read:
+        raise Unsupported(f"{where}: its cell state Y_c is read; Caffe's LSTM keeps it inside")
+
+
+def _gates(value: np.ndarray, hidden: int) -> np.ndarray:
+    blocks = value.reshape(4, hidden, *value.shape[1:])
+    return np.ascontiguousarray(blocks[GATES].reshape(value.shape))
+
+
+def _join(net: Net, node, parts: list[str], axis: int, top: str) -> str:
+    if len(parts) == 1:
+        return net.add(node, "Reshape", parts, {"reshape_param": {"shape": {"dim": net.shapes[top]}}}, top=top)
+    return net.add(node, "Concat", parts, {"concat_param": {"axis": axis}}, top=top)
