@@ -113,6 +113,19 @@ def test_a_real_transformer_block_to_caffe(docker_env, tmp_path):  # noqa: F811
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.9999
 
 
+def test_a_bidirectional_lstm_as_caffes_lstm(docker_env, tmp_path):  # noqa: F811
+    """ddddocr's OCR model: a CNN, then a bidirectional ONNX LSTM (hidden 512). Caffe's LSTM layer runs one
+    direction, gates in another order, from a zero state marked by its `cont` blob: one LSTM per direction,
+    the backward one on the sequence reversed along time (BatchReindex) and reversed back; within the fp32
+    gate."""
+    result, report = _convert(docker_env, "ddddocr-ocr", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+    types = layer_types(latest_run(tmp_path / "out"), artifact)
+    assert types.count("LSTM") == 2 and types.count("BatchReindex") >= 2
+
+
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
     """silero's VAD pads its audio by reflection before its STFT; Caffe has no Pad layer, and only constant
     padding is composed. Refused naming the node; no Caffe files are published, and the ONNX target asked

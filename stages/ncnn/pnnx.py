@@ -79,9 +79,23 @@ def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> li
     done = subprocess.run(argv, cwd=work, capture_output=True, text=True)
     log = (done.stdout + done.stderr).splitlines()
     if done.returncode != 0 or not (folder / PARAM).is_file():
-        reason = next((line for line in reversed(log) if line.strip()), f"exit code {done.returncode}")
-        raise StageError(f"pnnx could not convert {what}: {reason.strip()}")
+        raise StageError(f"pnnx could not convert {what}: {_failure(done.returncode, log)}")
     return [line.strip() for line in log if line.startswith("ignore ")]
+
+
+def _failure(code: int, log: list[str]) -> str:
+    """pnnx's last words, or, where it died on a signal after a pass banner ("############# pass_ncnn"),
+    the signal and the pass it was in."""
+    said = [line.strip() for line in log if line.strip()]
+    passes = [line.strip("# ") for line in said if line.startswith("####")]
+    words = [line for line in said if not line.startswith("####")]
+    if code < 0:
+        import signal
+
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        return f"pnnx crashed ({name})" + (f" in {passes[-1]}" if passes else "")
+    return words[-1] if words and not (said[-1].startswith("####")) else \
+        (f"exit code {code}" + (f" in {passes[-1]}" if passes else ""))
 
 
 FLOATS = {"torch.float", "torch.float32"}
