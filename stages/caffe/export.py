@@ -27,10 +27,10 @@ def batched(shape: list) -> list:
 def build(net: dict, weights, where: str) -> Graph:
     g = Graph(net, weights, where)
     for spec in net["layers"]:
-        handler = HANDLERS.get(spec["type"])
+        handler = HANDLERS.find(spec["type"])
         if handler is None:
             raise StageError(f"{where}: modelferry cannot write Caffe's {spec['type']} layer {spec['name']!r} as "
-                             f"ONNX (it reads {', '.join(sorted(HANDLERS))})")
+                             f"ONNX (it reads {', '.join(HANDLERS.ops())})")
         inputs = [g.read(blob, spec["name"]) for blob in spec["bottom"]]
         handler(g, Layer(spec["name"], spec["type"], spec["bottom"], inputs, spec["top"], spec["params"]))
     return g

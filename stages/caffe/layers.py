@@ -618,13 +618,23 @@ def concat(net: Net, node):
     return net.add(node, "Concat", list(node.input), {"concat_param": {"axis": axis}})
 
 
-@LAYERS.handles("Softmax")
+@LAYERS.handles("Softmax", since=13)
 def softmax(net: Net, node):
+    """Over one axis (default the last): Caffe's Softmax."""
+    rank = len(net.shape(node.input[0]) or [])
+    axis = attrs(node).get("axis", -1)
+    return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis + rank if axis < 0 else axis}})
+
+
+@LAYERS.handles("Softmax", until=12)
+def softmax_flattened(net: Net, node):
+    """Before opset 13, Softmax is over the tensor flattened from `axis` (default 1) on: Caffe's Softmax
+    over that axis where the axes after it are all 1 (or it is the last)."""
     shape = net.shape(node.input[0]) or []
     rank = len(shape)
-    axis = attrs(node).get("axis", -1 if net.opset >= 13 else 1)
+    axis = attrs(node).get("axis", 1)
     axis = axis + rank if axis < 0 else axis
-    if net.opset < 13 and axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
+    if axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
         raise Unsupported(f"Softmax node {node.name!r}: opset {net.opset} flattens from axis {axis}; Caffe's "
                           f"Softmax is over one axis")
     return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis}})

@@ -3,15 +3,13 @@ the walk over a graph's nodes that evaluates what is constant instead of convert
 handler raises for what its framework cannot express."""
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
 from stages.errors import StageError
+from stages.handlers import DEFAULT_DOMAINS, Registry
 from stages.onnx.static import fold
-
-DEFAULT_DOMAINS = ("", "ai.onnx")
-
 
 class Unsupported(StageError):
     """A node the framework cannot express exactly: the message names the op and the node."""
@@ -70,24 +68,20 @@ def nodes(model, constants: dict, shape_of, version: int, what: str) -> Iterator
         yield node
 
 
-class OpTable:
-    """One emitter's handlers, by ONNX op type; called on a node, it runs its handler."""
+class OpTable(Registry):
+    """One emitter's handlers (stages/handlers.Registry), by ONNX op type and opset; called on a node, it
+    runs the handler for the state's opset (`state.opset`)."""
 
     def __init__(self, framework: str):
+        super().__init__(framework)
         self.framework = framework
-        self.handlers: dict[str, Callable] = {}
-
-    def handles(self, *ops: str):
-        def register(fn):
-            for op in ops:
-                self.handlers[op] = fn
-            return fn
-        return register
 
     def __call__(self, state, node, what: str):
-        handler = self.handlers.get(node.op_type)
+        opset = getattr(state, "opset", None)
+        handler = self.find(node.op_type, node.domain, opset)
         if handler is None:
-            raise StageError(f"{what}: the {self.framework} emitter has no conversion for {node.op_type} "
+            at = f" at opset {opset}" if node.op_type in self and opset is not None else ""
+            raise StageError(f"{what}: the {self.framework} emitter has no conversion for {node.op_type}{at} "
                              f"(node {node.name!r})")
         try:
             return handler(state, node)

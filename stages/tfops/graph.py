@@ -98,7 +98,7 @@ class Evaluator:
         for init in graph.initializer:
             constant(init.name, numpy_helper.to_array(init))
         for proto in graph.node:
-            handler = handler_for(proto.op_type, proto.domain)
+            handler = handler_for(proto.op_type, proto.domain, self.version(proto.op_type, proto.domain))
             if handler is None:
                 for name, value in zip(proto.output, self.as_function(proto, env, known)):
                     if name:

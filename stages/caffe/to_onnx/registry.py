@@ -1,14 +1,11 @@
-"""Caffe layer type -> the handler that writes it as ONNX nodes (one module per family under layers/)."""
+"""Caffe layer type -> the handler that writes it as ONNX nodes (one module per family under layers/), in
+the registry every emitter of modelferry's shares (stages/handlers.py)."""
 from __future__ import annotations
 
-from typing import Callable
+from stages.handlers import Registry
 
-HANDLERS: dict[str, Callable] = {}
+HANDLERS = Registry("Caffe -> ONNX", reads="Caffe")
 
 
 def handles(*types: str):
-    def register(fn):
-        for kind in types:
-            HANDLERS[kind] = fn
-        return fn
-    return register
+    return HANDLERS.handles(*types)

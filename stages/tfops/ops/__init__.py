@@ -6,22 +6,19 @@ ONNX's semantics and layouts exactly (a Conv stays channels-first, with transpos
 channels-last kernel) and prefer ops that TFLite has as builtins. Modules register on import."""
 from __future__ import annotations
 
-from typing import Callable
+from stages.handlers import Registry
 
-HANDLERS: dict[str, Callable] = {}
-
-
-def handler_for(op_type: str, domain: str):
-    """The handler of an ONNX op: keyed by its type in the default domain, `domain:type` in any other."""
-    return HANDLERS.get(op_type if domain in ("", "ai.onnx") else f"{domain}:{op_type}")
+OPS = Registry("ONNX -> TF")
 
 
-def op(*names: str):
-    def register(fn):
-        for name in names:
-            HANDLERS[name] = fn
-        return fn
-    return register
+def handler_for(op_type: str, domain: str, version: int | None = None):
+    """The handler of an ONNX op at its opset: keyed by its type in the default domain, `domain:type` in
+    any other."""
+    return OPS.find(op_type, domain, version)
+
+
+def op(*names: str, since: int = 1, until: int | None = None):
+    return OPS.handles(*names, since=since, until=until)
 
 
 def load_all() -> None:
