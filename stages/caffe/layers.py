@@ -123,27 +123,40 @@ def _crop(net: Net, node, bottom: str, shape: list[int], axis: int, offsets: lis
 
 @LAYERS.handles("ConvTranspose")
 def conv_transpose(net: Net, node):
-    """Caffe's Deconvolution: the same weight layout as ONNX's (in, out / group, kh, kw), symmetric pads;
-    an output_padding or output_shape Caffe cannot take is refused."""
+    """Caffe's Deconvolution: the same weight layout as ONNX's (in, out / group, kh, kw). Symmetric pads are
+    its own; asymmetric pads or an output_padding (the extra rows ONNX adds at the end) are a Deconvolution
+    without padding and a Crop to ONNX's output, where that output lies inside the unpadded one (an
+    output_padding up to the end pad). output_shape is refused."""
     a = attrs(node)
     weight = net.constant(node.input[1], node, "weight")
     kh, kw = _hw(list(weight.shape[2:]), node)
     sh, sw = _hw(list(a.get("strides", [1, 1])), node)
     dh, dw = _hw(list(a.get("dilations", [1, 1])), node)
-    ph, pw = _symmetric_pads(node, 2)
     if dh != dw:
         raise Unsupported(f"ConvTranspose node {node.name!r}: dilations {dh}x{dw}; Caffe's is one for both axes")
-    if any(a.get("output_padding", [])) or "output_shape" in a:
-        raise Unsupported(f"ConvTranspose node {node.name!r}: output_padding or output_shape, which Caffe's "
-                          f"Deconvolution has not")
+    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET") or "output_shape" in a:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: auto_pad or output_shape; export with explicit pads")
+    pads = list(a.get("pads", [0, 0, 0, 0]))
+    extra = list(a.get("output_padding", [0, 0]))
+    cropped = pads[:2] != pads[2:] or any(extra)
+    if cropped and any(e > end for e, end in zip(extra, pads[2:])):
+        raise Unsupported(f"ConvTranspose node {node.name!r}: output_padding {extra} past its end pads {pads[2:]}; "
+                          f"Caffe's Deconvolution makes no rows beyond its kernel's reach")
     group = a.get("group", 1)
     bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
     params = {"num_output": weight.shape[1] * group, "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
-              "stride_h": sh, "stride_w": sw, "pad_h": ph, "pad_w": pw, "group": group}
+              "stride_h": sh, "stride_w": sw, "pad_h": 0 if cropped else pads[0], "pad_w": 0 if cropped else pads[1],
+              "group": group}
     if dh != 1:
         params["dilation"] = dh
-    return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
-                   [weight] + ([bias] if bias is not None else []))
+    top = net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
+                  [weight] + ([bias] if bias is not None else []), top=f"{node.output[0]}/uncropped" if cropped else None)
+    if not cropped:
+        return top
+    shape = net.shapes.get(node.output[0])
+    if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"ConvTranspose node {node.name!r}: padding {pads} on a map of unknown size")
+    return _crop(net, node, top, shape, 2, pads[:2])
 
 
 @LAYERS.handles("BatchNormalization")

@@ -1,4 +1,5 @@
-"""ONNX's LSTM as Caffe's LSTM layer, one per direction (registered on the Caffe emitter's table).
+"""ONNX's LSTM as Caffe's LSTM layer, one per direction, and ONNX's GRU unrolled over its steps
+(registered on the Caffe emitter's table).
 
 Caffe's LSTM (BVLC 1.0) takes the sequence [T, N, I] and a `cont` blob [T, N] that is 0 where a sequence
 starts (the state before it is then zero) and 1 after: here a Parameter blob, so the initial state must be
@@ -8,12 +9,20 @@ biases summed. A reverse direction runs on the sequence reversed along time (Bat
 rows) and is reversed back. Y is the directions' outputs stacked on axis 1; Y_h each direction's last
 step. Peepholes, clipping, other activations, sequence lengths, a nonzero initial state and Y_c (Caffe
 keeps the cell inside its layer) are refused, naming the node.
+
+BVLC Caffe has no GRU layer: a GRU is unrolled, step by step, from layers it has. The input's projection
+for every step at once (InnerProduct on axis 2, with the biases that add), sliced into steps and gates;
+per step the state's projection (InnerProduct, its weights shared by name across the steps, so the net
+holds them once), z and r by Sigmoid of sums, h~ by TanH (r applied after R's product with
+linear_before_reset, to the state before it otherwise), and h = h~ + z * (h_prev - h~). The initial state
+is a Parameter blob (a constant, zero where none is given).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from stages.caffe.layers import LAYERS, Net, _crop
+from stages.caffe.prototxt import Enum, Layer
 from stages.onnx.emitter import Unsupported, attrs
 
 GATES = [0, 2, 1, 3]   # ONNX's i, o, f, c blocks in Caffe's order i, f, o, g
@@ -96,3 +105,113 @@ def _join(net: Net, node, parts: list[str], axis: int, top: str) -> str:
     if len(parts) == 1:
         return net.add(node, "Reshape", parts, {"reshape_param": {"shape": {"dim": net.shapes[top]}}}, top=top)
     return net.add(node, "Concat", parts, {"concat_param": {"axis": axis}}, top=top)
+
+
+@LAYERS.handles("GRU")
+def gru(net: Net, node):
+    a = attrs(node)
+    where = f"GRU node {node.name!r}"
+    if a.get("layout", 0) or a.get("clip") is not None or (len(node.input) > 4 and node.input[4]) \
+            or a.get("activations") not in (None, [b"Sigmoid", b"Tanh"], [b"Sigmoid", b"Tanh"] * 2):
+        raise Unsupported(f"{where}: layout, clip, sequence lengths or other activations; Caffe's composition "
+                          f"is ONNX's default GRU")
+    hidden, reset_after = int(a["hidden_size"]), bool(a.get("linear_before_reset", 0))
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    shape = net.shape(node.input[0])
+    if not shape or len(shape) != 3 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{where}: its input is not a static [T, N, I] sequence")
+    steps, batch = shape[:2]
+    weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    directions = weights.shape[0]
+    bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
+        else np.zeros((directions, 6 * hidden), np.float32)
+    initial = net.constant(node.input[5], node, "initial_h") if len(node.input) > 5 and node.input[5] \
+        else np.zeros((directions, batch, hidden), np.float32)
+    top = node.output[0] or f"{node.name}/Y"
+    outputs = []
+    for d in range(directions):
+        reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
+        outputs.append(_gru_direction(net, node, f"{top}/d{d}", node.input[0], steps, batch, hidden, reverse,
+                                      weights[d], recurrence[d], bias[d], initial[d], reset_after))
+    if node.output[0]:
+        stacked = [net.add(node, "Reshape", [hs], {"reshape_param": {"shape": {"dim": [steps, 1, batch, hidden]}}},
+                           top=f"{hs}/stacked") for hs, _ in outputs]
+        net.shapes.setdefault(node.output[0], [steps, directions, batch, hidden])
+        _join(net, node, stacked, 1, node.output[0])
+    if len(node.output) > 1 and node.output[1]:
+        net.shapes.setdefault(node.output[1], [directions, batch, hidden])
+        _join(net, node, [last for _, last in outputs], 0, node.output[1])
+    return top
+
+
+def _gru_direction(net: Net, node, name: str, sequence: str, steps: int, batch: int, hidden: int,
+                   reverse: bool, w, r, b, h0, reset_after: bool) -> tuple[str, str]:
+    """One direction: (its outputs [T, N, H] in time order, its last state [1, N, H])."""
+    add = net.add
+    x_bias = b[:3 * hidden] + np.concatenate([b[3 * hidden:5 * hidden], np.zeros(hidden) if reset_after
+                                              else b[5 * hidden:]])
+    projected = add(node, "InnerProduct", [sequence], {"inner_product_param": {
+        "num_output": 3 * hidden, "bias_term": True, "axis": 2}}, [w, x_bias], top=f"{name}/x")
+    order = range(steps - 1, -1, -1) if reverse else range(steps)
+    if steps > 1:
+        sliced = [f"{name}/x{t}" for t in range(steps)]
+        net.layers.append(_slice(projected, sliced, 0, list(range(1, steps))))
+    else:
+        sliced = [projected]
+    state = add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [1, batch, hidden]}}},
+                [np.asarray(h0, np.float32).reshape(1, batch, hidden)], top=f"{name}/h0")
+    shared = {"zr": f"{name}/R_zr", "h": f"{name}/R_h"}
+    made = {}
+    for count, t in enumerate(order):
+        step = f"{name}/t{t}"
+        gates = [f"{step}/xz", f"{step}/xr", f"{step}/xh"]
+        net.layers.append(_slice(sliced[t], gates, 2, [hidden, 2 * hidden]))
+        xz, xr, xh = gates
+        first = count == 0
+        if reset_after:   # R's product of the state, its h part's bias included, before r
+            blobs = [r, b[3 * hidden:] * np.r_[np.zeros(2 * hidden), np.ones(hidden)]] if first else []
+            recurrent = add(node, "InnerProduct", [state], {"inner_product_param": {
+                "num_output": 3 * hidden, "bias_term": True, "axis": 2}, "param": [{"name": shared["zr"]},
+                                                                                   {"name": f"{shared['zr']}_b"}]},
+                blobs, top=f"{step}/h_projected")
+            parts = [f"{step}/hz", f"{step}/hr", f"{step}/hh"]
+            net.layers.append(_slice(recurrent, parts, 2, [hidden, 2 * hidden]))
+            hz, hr, hh = parts
+        else:
+            recurrent = add(node, "InnerProduct", [state], {"inner_product_param": {
+                "num_output": 2 * hidden, "bias_term": False, "axis": 2}, "param": [{"name": shared["zr"]}]},
+                [r[:2 * hidden]] if first else [], top=f"{step}/h_projected")
+            parts = [f"{step}/hz", f"{step}/hr"]
+            net.layers.append(_slice(recurrent, parts, 2, [hidden]))
+            hz, hr = parts
+        z = add(node, "Sigmoid", [add(node, "Eltwise", [xz, hz], {"eltwise_param": {"operation": Enum("SUM")}},
+                                      top=f"{step}/z_sum")], top=f"{step}/z")
+        r_gate = add(node, "Sigmoid", [add(node, "Eltwise", [xr, hr], {"eltwise_param": {"operation": Enum("SUM")}},
+                                           top=f"{step}/r_sum")], top=f"{step}/r")
+        if reset_after:
+            reset = add(node, "Eltwise", [r_gate, hh], {"eltwise_param": {"operation": Enum("PROD")}},
+                        top=f"{step}/r_hh")
+        else:
+            gated = add(node, "Eltwise", [r_gate, state], {"eltwise_param": {"operation": Enum("PROD")}},
+                        top=f"{step}/r_state")
+            reset = add(node, "InnerProduct", [gated], {"inner_product_param": {
+                "num_output": hidden, "bias_term": False, "axis": 2}, "param": [{"name": shared["h"]}]},
+                [r[2 * hidden:]] if first else [], top=f"{step}/r_hh")
+        candidate = add(node, "TanH", [add(node, "Eltwise", [xh, reset], {"eltwise_param": {
+            "operation": Enum("SUM")}}, top=f"{step}/h_sum")], top=f"{step}/h_candidate")
+        kept = add(node, "Eltwise", [state, candidate], {"eltwise_param": {"operation": Enum("SUM"),
+                                                                           "coeff": [1.0, -1.0]}},
+                   top=f"{step}/h_kept")
+        moved = add(node, "Eltwise", [z, kept], {"eltwise_param": {"operation": Enum("PROD")}}, top=f"{step}/z_kept")
+        state = add(node, "Eltwise", [candidate, moved], {"eltwise_param": {"operation": Enum("SUM")}},
+                    top=f"{step}/h")
+        made[t] = state
+    ordered = [made[t] for t in range(steps)]
+    outputs = ordered[0] if steps == 1 else add(node, "Concat", ordered, {"concat_param": {"axis": 0}},
+                                                   top=f"{name}/h_all")
+    return outputs, state
+
+
+def _slice(bottom: str, tops: list[str], axis: int, points: list[int]) -> Layer:
+    return Layer(f"{tops[0]}/slice", "Slice", [bottom], tops, {"slice_param": {"axis": axis, "slice_point": points}})
