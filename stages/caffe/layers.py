@@ -505,7 +505,7 @@ def matmul(net: Net, node):
 @LAYERS.handles("Pad")
 def pad(net: Net, node):
     """Constant padding, exactly: blocks of the pad value (DummyData with a constant filler) concatenated
-    along each padded axis. Caffe has no Pad layer; the other modes are refused."""
+    along each padded axis; reflect and edge padding by index (_pad_by_indices). Caffe has no Pad layer."""
     a = attrs(node)
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
@@ -513,11 +513,13 @@ def pad(net: Net, node):
     value = float(net.constant(node.input[2], node, "value")) if len(node.input) > 2 and node.input[2] else 0.0
     shape = net.shape(node.input[0])
     rank = len(pads) // 2
-    if mode != "constant" or any(p < 0 for p in pads) or pads[0] or pads[rank]:
-        raise Unsupported(f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
-                          f"constant padding off the batch axis is composed")
     if not shape or not all(isinstance(d, int) for d in shape):
         raise Unsupported(f"Pad node {node.name!r}: the padded tensor's shape is unknown")
+    if mode in ("reflect", "edge") and all(p >= 0 for p in pads):
+        return _pad_by_indices(net, node, mode, pads, list(shape))
+    if mode != "constant" or any(p < 0 for p in pads) or pads[0] or pads[rank]:
+        raise Unsupported(f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
+                          f"constant, reflect and edge padding off the batch axis is composed")
     current, shape = node.input[0], list(shape)
     axes = [axis for axis in range(rank) if pads[axis] or pads[axis + rank]]
     for index, axis in enumerate(axes):
@@ -535,6 +537,29 @@ def pad(net: Net, node):
         shape[axis] += pads[axis] + pads[axis + rank]
     if not axes:
         return identity(net, node)
+    return current
+
+
+def _pad_by_indices(net: Net, node, mode: str, pads: list[int], shape: list[int]) -> str:
+    """Reflect or edge padding: along each padded axis, the elements ONNX's padded tensor holds, taken by
+    index (stages/caffe/layers._take): reflect mirrors without repeating the edge, edge repeats it."""
+    rank, current, top = len(shape), node.input[0], node.output[0]
+    axes = [axis for axis in range(rank) if pads[axis] or pads[axis + rank]]
+    if not axes:
+        return identity(net, node)
+    for index, axis in enumerate(axes):
+        n, before, after = shape[axis], pads[axis], pads[axis + rank]
+        if mode == "reflect" and (before >= n or after >= n):
+            raise Unsupported(f"Pad node {node.name!r}: reflect pads {pads} as wide as the axis ({n})")
+        positions = np.arange(-before, n + after)
+        if mode == "reflect":
+            positions = np.abs(positions)
+            positions = np.where(positions > n - 1, 2 * (n - 1) - positions, positions)
+        else:
+            positions = np.clip(positions, 0, n - 1)
+        last = index == len(axes) - 1
+        current = _take(net, node, current, shape, axis, positions, top if last else f"{top}/padded_{axis}")
+        shape[axis] = positions.size
     return current
 
 
@@ -779,10 +804,16 @@ def gather(net: Net, node):
     shape, picked = net.shape(data), net.constant(indices, node, "indices")
     if not shape or not all(isinstance(d, int) for d in shape):
         raise Unsupported(f"Gather node {node.name!r}: its data's shape is not static")
-    rank, axis = len(shape), axis % len(shape)
+    return _take(net, node, data, shape, axis % len(shape), picked, node.output[0])
+
+
+def _take(net: Net, node, data: str, shape: list[int], axis: int, picked: np.ndarray, top: str) -> str:
+    """`data` at the constant indices `picked` along `axis` (numpy's take): the axis brought first
+    (stages/caffe/layers._permute), its rows picked by BatchReindex from a Parameter blob of the indices,
+    and the axes put back."""
+    rank = len(shape)
     picked = np.where(picked < 0, picked + shape[axis], picked).astype(np.int64)
     front = [axis, *(i for i in range(rank) if i != axis)]
-    top = node.output[0]
     bottom = _permute(net, node, data, shape, front, f"{top}/front") if axis else data
     moved = [shape[i] for i in front]
     rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [moved[0], -1]}}}, top=f"{top}/rows")
@@ -793,7 +824,7 @@ def gather(net: Net, node):
     out = [*shape[:axis], *picked.shape, *shape[axis + 1:]]
     net.shapes.setdefault(top, out)
     if not axis:
-        return net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": out or [1]}}})
+        return net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": out or [1]}}}, top=top)
     taken = net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": gathered or [1]}}},
                     top=f"{top}/picked")
     lead = picked.ndim

@@ -1,27 +1,28 @@
 """ONNX's LSTM as Caffe's LSTM layer, one per direction, and ONNX's GRU unrolled over its steps
 (registered on the Caffe emitter's table).
 
-Caffe's LSTM (BVLC 1.0) takes the sequence [T, N, I] and a `cont` blob [T, N] that is 0 where a sequence
-starts (the state before it is then zero) and 1 after: here a Parameter blob, so the initial state must be
-zero, as exporters write it when none is given. Its weights are W_xc [4H, I] with the bias b_c [4H] and
+Caffe's LSTM (BVLC 1.0) takes the sequence [T, N, I], a `cont` blob [T, N] (1: carry the state on; here
+all ones, a Parameter blob) and, with expose_hidden, the initial state and cell [1, N, H] as blobs (zeros
+or a constant as Parameter blobs, or the graph's own tensors, as silero's state), and gives the last state
+and cell as blobs. Its weights are W_xc [4H, I] with the bias b_c [4H] and
 W_hc [4H, H], gates in the order i, f, o, g (ONNX's is i, o, f, c): the gates are reordered and ONNX's two
 biases summed. A reverse direction runs on the sequence reversed along time (BatchReindex of the time
 rows) and is reversed back. Y is the directions' outputs stacked on axis 1; Y_h each direction's last
-step. Peepholes, clipping, other activations, sequence lengths, a nonzero initial state and Y_c (Caffe
-keeps the cell inside its layer) are refused, naming the node.
+step and Y_c its last cell. Peepholes, clipping, other activations and sequence lengths are refused,
+naming the node.
 
 BVLC Caffe has no GRU layer: a GRU is unrolled, step by step, from layers it has. The input's projection
 for every step at once (InnerProduct on axis 2, with the biases that add), sliced into steps and gates;
 per step the state's projection (InnerProduct, its weights shared by name across the steps, so the net
 holds them once), z and r by Sigmoid of sums, h~ by TanH (r applied after R's product with
 linear_before_reset, to the state before it otherwise), and h = h~ + z * (h_prev - h~). The initial state
-is a Parameter blob (a constant, zero where none is given).
+is taken as for the LSTM.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from stages.caffe.layers import LAYERS, Net, _crop
+from stages.caffe.layers import LAYERS, Net
 from stages.caffe.prototxt import Enum, Layer
 from stages.onnx.emitter import Unsupported, attrs
 
@@ -32,7 +33,7 @@ GATES = [0, 2, 1, 3]   # ONNX's i, o, f, c blocks in Caffe's order i, f, o, g
 def lstm(net: Net, node):
     a = attrs(node)
     where = f"LSTM node {node.name!r}"
-    _plain(net, node, a, where)
+    _plain(node, a, where)
     hidden = int(a["hidden_size"])
     direction = a.get("direction", b"forward")
     direction = direction.decode() if isinstance(direction, bytes) else direction
@@ -41,45 +42,62 @@ def lstm(net: Net, node):
         raise Unsupported(f"{where}: its input is not a static [T, N, I] sequence")
     steps, batch = shape[:2]
     weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    directions = weights.shape[0]
     bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
-        else np.zeros((weights.shape[0], 8 * hidden), np.float32)
+        else np.zeros((directions, 8 * hidden), np.float32)
     top = node.output[0] or f"{node.name}/Y"
-    cont = np.ones((steps, batch), np.float32)
-    cont[0] = 0
-    cont = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps, batch]}}}, [cont],
-                   top=f"{top}/cont")
+    cont = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps, batch]}}},
+                   [np.ones((steps, batch), np.float32)], top=f"{top}/cont")
+    starts = [_initial(net, node, index, directions, batch, hidden, f"{top}/{what}")
+              for index, what in ((5, "h0"), (6, "c0"))]
     backwards = None
-    outputs = []
-    for d in range(weights.shape[0]):
+    outputs, finals, cells = [], [], []
+    for d in range(directions):
         reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
         sequence = node.input[0]
         if reverse:
             backwards = backwards or net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps]}}},
                                              [np.arange(steps - 1, -1, -1, dtype=np.float32)], top=f"{top}/backwards")
             sequence = net.add(node, "BatchReindex", [sequence, backwards], top=f"{top}/reversed_{d}")
-        h = net.add(node, "LSTM", [sequence, cont], {"recurrent_param": {"num_output": hidden}},
-                    [_gates(weights[d], hidden), _gates(bias[d, :4 * hidden] + bias[d, 4 * hidden:], hidden),
-                     _gates(recurrence[d], hidden)], top=f"{top}/h_{d}")
-        if reverse:
-            h = net.add(node, "BatchReindex", [h, backwards], top=f"{top}/h_{d}_in_order")
+        made = [f"{top}/h_{d}", f"{top}/h_last_{d}", f"{top}/c_last_{d}"]
+        net.add(node, "LSTM", [sequence, cont, starts[0][d], starts[1][d]],
+                {"recurrent_param": {"num_output": hidden, "expose_hidden": True}},
+                [_gates(weights[d], hidden), _gates(bias[d, :4 * hidden] + bias[d, 4 * hidden:], hidden),
+                 _gates(recurrence[d], hidden)], top=made[0])
+        net.layers[-1].top = made   # the sequence, then the last state and cell
+        h = net.add(node, "BatchReindex", [made[0], backwards], top=f"{top}/h_{d}_in_order") if reverse else made[0]
         outputs.append(h)
+        finals.append(made[1])
+        cells.append(made[2])
     if node.output[0]:
         stacked = [net.add(node, "Reshape", [h], {"reshape_param": {"shape": {"dim": [steps, 1, batch, hidden]}}},
                            top=f"{h}/stacked") for h in outputs]
-        net.shapes.setdefault(node.output[0], [steps, len(outputs), batch, hidden])
+        net.shapes.setdefault(node.output[0], [steps, directions, batch, hidden])
         _join(net, node, stacked, 1, node.output[0])
-    if len(node.output) > 1 and node.output[1]:
-        last = []
-        for d, h in enumerate(outputs):
-            reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
-            last.append(_crop(net, node, h, [1, batch, hidden], 0, [0 if reverse else steps - 1, 0, 0],
-                              top=f"{node.output[1]}/{d}"))
-        net.shapes.setdefault(node.output[1], [len(outputs), batch, hidden])
-        _join(net, node, last, 0, node.output[1])
+    for index, last in ((1, finals), (2, cells)):
+        if len(node.output) > index and node.output[index]:
+            net.shapes.setdefault(node.output[index], [directions, batch, hidden])
+            _join(net, node, last, 0, node.output[index])
     return top
 
 
-def _plain(net: Net, node, a: dict, where: str) -> None:
+def _initial(net: Net, node, index: int, directions: int, batch: int, hidden: int, top: str) -> list[str]:
+    """Each direction's initial state [1, N, H] as a blob: ONNX's input `index` (initial_h, initial_c) split
+    by direction, a Parameter blob where it is a constant, zeros where it is absent."""
+    name = node.input[index] if len(node.input) > index and node.input[index] else None
+    if name is None or name in net.constants:
+        value = net.constants[name] if name else np.zeros((directions, batch, hidden), np.float32)
+        return [net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [1, batch, hidden]}}},
+                        [np.asarray(value[d:d + 1], np.float32)], top=f"{top}_{d}") for d in range(directions)]
+    if directions == 1:
+        return [name]
+    parts = [f"{top}_{d}" for d in range(directions)]
+    net.layers.append(Layer(f"{top}/split", "Slice", [net.name(name)], parts,
+                            {"slice_param": {"axis": 0, "slice_point": list(range(1, directions))}}))
+    return parts
+
+
+def _plain(node, a: dict, where: str) -> None:
     if a.get("layout", 0) or a.get("clip") is not None or a.get("input_forget", 0):
         raise Unsupported(f"{where}: layout, clip or input_forget; Caffe's LSTM has none")
     if a.get("activations") not in (None, [b"Sigmoid", b"Tanh", b"Tanh"] * 2, [b"Sigmoid", b"Tanh", b"Tanh"]):
@@ -88,12 +106,6 @@ def _plain(net: Net, node, a: dict, where: str) -> None:
         raise Unsupported(f"{where}: sequence lengths; Caffe's LSTM runs every step")
     if len(node.input) > 7 and node.input[7]:
         raise Unsupported(f"{where}: peepholes; Caffe's LSTM has none")
-    for index, what in ((5, "initial_h"), (6, "initial_c")):
-        if len(node.input) > index and node.input[index]:
-            if np.any(net.constant(node.input[index], node, what)):
-                raise Unsupported(f"{where}: a nonzero {what}; Caffe's LSTM starts from zero")
-    if len(node.output) > 2 and node.output[2] and node.output[2] in net.read:
-        raise Unsupported(f"{where}: its cell state Y_c is read; Caffe's LSTM keeps it inside")
 
 
 def _gates(value: np.ndarray, hidden: int) -> np.ndarray:
@@ -126,9 +138,8 @@ def gru(net: Net, node):
     directions = weights.shape[0]
     bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
         else np.zeros((directions, 6 * hidden), np.float32)
-    initial = net.constant(node.input[5], node, "initial_h") if len(node.input) > 5 and node.input[5] \
-        else np.zeros((directions, batch, hidden), np.float32)
     top = node.output[0] or f"{node.name}/Y"
+    initial = _initial(net, node, 5, directions, batch, hidden, f"{top}/h0")
     outputs = []
     for d in range(directions):
         reverse = direction == "reverse" or (direction == "bidirectional" and d == 1)
@@ -147,7 +158,8 @@ def gru(net: Net, node):
 
 def _gru_direction(net: Net, node, name: str, sequence: str, steps: int, batch: int, hidden: int,
                    reverse: bool, w, r, b, h0, reset_after: bool) -> tuple[str, str]:
-    """One direction: (its outputs [T, N, H] in time order, its last state [1, N, H])."""
+    """One direction from the state `h0` (a blob [1, N, H]): (its outputs [T, N, H] in time order, its last
+    state [1, N, H])."""
     add = net.add
     x_bias = b[:3 * hidden] + np.concatenate([b[3 * hidden:5 * hidden], np.zeros(hidden) if reset_after
                                               else b[5 * hidden:]])
@@ -159,8 +171,7 @@ def _gru_direction(net: Net, node, name: str, sequence: str, steps: int, batch: 
         net.layers.append(_slice(projected, sliced, 0, list(range(1, steps))))
     else:
         sliced = [projected]
-    state = add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [1, batch, hidden]}}},
-                [np.asarray(h0, np.float32).reshape(1, batch, hidden)], top=f"{name}/h0")
+    state = h0
     shared = {"zr": f"{name}/R_zr", "h": f"{name}/R_h"}
     made = {}
     for count, t in enumerate(order):
