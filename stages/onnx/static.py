@@ -18,6 +18,7 @@ def constant(model, name: str) -> np.ndarray | None:
 
 
 SMALL = 4096   # values that say a shape (shapes, pads, axes, reshape targets), not weights
+ROUNDS = 32
 
 
 def shapes(model, inputs: list[dict]) -> dict[str, list]:
@@ -36,7 +37,7 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
             dim.Clear()
             dim.dim_value = size
     found = _infer(fixed)
-    for _ in range(4):
+    for _ in range(ROUNDS):   # each round may make the next value computable (a transformer: a layer a round)
         if not _freeze(fixed, found):
             break
         try:
