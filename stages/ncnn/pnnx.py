@@ -23,8 +23,9 @@ from stages.onnx import legalize
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
-# before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather
-FIRST = ("int-inputs", "embedding")
+# before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
+# takes constant bounds only
+FIRST = ("int-inputs", "embedding", "clip-bounds")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 

@@ -131,6 +131,13 @@ CASES = {
                 n("Squeeze", ["y4"], "y", axes=[3])],
                {"w2": np.random.default_rng(7).standard_normal((4, 8, 3, 1)).astype(np.float32)}, opset=11),
          ("conv1d",), set(), {"Conv"}, 0),
+    "Clip with a computed floor (the max minus a constant) and a constant ceiling":
+        (graph([n("ReduceMax", ["x"], "top", keepdims=0), n("Sub", ["top", "span"], "floor"),
+                n("Clip", ["x", "floor", "ceiling"], "y")], {"span": np.float32(3.0), "ceiling": np.float32(2.5)},
+               opset=13), ("clip-bounds",), {"Clip"}, {"Max", "Min"}, 1),
+    "Clip with constant bounds (left alone)":
+        (graph([n("Clip", ["x", "low", "high"], "y")], {"low": np.float32(-1.0), "high": np.float32(1.0)},
+               opset=13), ("clip-bounds",), set(), {"Clip"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),
