@@ -126,15 +126,51 @@ def test_a_bidirectional_lstm_as_caffes_lstm(docker_env, tmp_path):  # noqa: F81
     assert types.count("LSTM") == 2 and types.count("BatchReindex") >= 2
 
 
+def test_a_gru_is_unrolled_for_caffe(docker_env, tmp_path):  # noqa: F811
+    """DeepFilterNet's encoder: a GRU (hidden 256, linear_before_reset, 100 steps), which BVLC Caffe has no
+    layer for, unrolled step by step (the state's weights shared by name, held once); its grouped linear
+    layers are Einsums (the einsum pass). Within the fp32 gate."""
+    result, report = _convert(docker_env, "deepfilternet-enc", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+    assert artifact["legalized"].get("einsum")
+    types = layer_types(latest_run(tmp_path / "out"), artifact)
+    assert types.count("TanH") == 100 and "LSTM" not in types
+
+
+def test_a_bert_style_sentence_encoder_to_caffe(docker_env, tmp_path):  # noqa: F811
+    """paraphrase-MiniLM-L3 (ONNX opset 14, int64 ids and mask): token ids taken as float into Embed,
+    LayerNormalization composed, the exact GELU's Erf by Abramowitz and Stegun (error below 1.5e-7),
+    attention's products and Softmax; every output within the fp32 gate."""
+    result, report = _convert(docker_env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and all(o["passed"] for o in artifact["parity"]["outputs"].values())
+    types = set(layer_types(latest_run(tmp_path / "out"), artifact))
+    assert {"Embed", "Threshold", "Exp", "Reduction", "Softmax"} <= types
+
+
+def test_silero_vad_with_its_state_and_reflect_padding_to_caffe(docker_env, tmp_path):  # noqa: F811
+    """silero's VAD: its If on the sample rate decided by --bind (constant-if), its STFT's reflect padding
+    taken by index, its LSTM fed the model's own state input through Caffe's expose_hidden, the new state
+    read from the layer's last-state tops. Within the fp32 gate, the state output included."""
+    result, report = _convert(docker_env, "silero-vad", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["passed"] and len(artifact["parity"]["outputs"]) == 2
+    assert "expose_hidden: true" in (latest_run(tmp_path / "out") / artifact["path"] / "model.prototxt").read_text()
+
+
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
-    """silero's VAD pads its audio by reflection before its STFT; Caffe has no Pad layer, and only constant
-    padding is composed. Refused naming the node; no Caffe files are published, and the ONNX target asked
+    """basic-pitch's ONNX divides "no nan": an Equal of two computed tensors, which no Caffe layer can
+    compute exactly. Refused naming the node; no Caffe files are published, and the ONNX target asked
     beside it still is."""
-    result, report = _convert(docker_env, "silero-vad", tmp_path / "out", "--to", "onnx,caffe")
+    result, report = _convert(docker_env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,caffe")
     assert result.returncode == 1
     onnx, caffe = report["artifacts"]
     assert onnx["published"] and not caffe["published"]
-    assert "silero_vad.onnx: Pad node '" in caffe["reason"] and "mode reflect" in caffe["reason"]
+    assert "nmp.onnx: the Caffe emitter has no conversion for Equal (node '" in caffe["reason"]
 
 
 def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path):  # noqa: F811

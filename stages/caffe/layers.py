@@ -917,3 +917,31 @@ def expand(net: Net, node):
     net.shapes.setdefault(node.output[0], out)
     net.alias[node.output[0]] = _broadcast(net, node, node.input[0], shape, out, f"{node.output[0]}/expanded")
     return net.alias[node.output[0]]
+
+
+@LAYERS.handles("Split")
+def split(net: Net, node):
+    """Caffe's Slice along the axis, at the running sums of the parts' sizes (given as an attribute before
+    opset 13, an input after, or equal parts)."""
+    a = attrs(node)
+    shape = net.shape(node.input[0])
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"Split node {node.name!r}: its input's shape is not static")
+    axis = a.get("axis", 0) % len(shape)
+    sizes = a.get("split")
+    if sizes is None and len(node.input) > 1 and node.input[1]:
+        sizes = [int(v) for v in net.constant(node.input[1], node, "split")]
+    count = len(node.output)
+    if sizes is None:
+        part = -(-shape[axis] // count)   # opset 18's num_outputs: the last part may be smaller
+        sizes = [min(part, shape[axis] - i * part) for i in range(count)]
+    if sum(sizes) != shape[axis] or len(sizes) != count:
+        raise Unsupported(f"Split node {node.name!r}: parts {sizes} of an axis of {shape[axis]}")
+    for name, size in zip(node.output, sizes):
+        net.shapes.setdefault(name, [*shape[:axis], size, *shape[axis + 1:]])
+    if count == 1:
+        return identity(net, node)
+    tops = [name or f"{node.name}/unused_{i}" for i, name in enumerate(node.output)]
+    net.layers.append(Layer(f"{node.name or tops[0]}/split", "Slice", [net.name(node.input[0])], tops,
+                            {"slice_param": {"axis": axis, "slice_point": list(np.cumsum(sizes)[:-1].tolist())}}))
+    return tops[0]
