@@ -769,14 +769,20 @@ def _permute(net: Net, node, bottom: str, shape: list[int], perm: list[int], top
 
 INTEGERS = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 12: "uint32", 13: "uint64"}
 FLOATS = {1, 11}   # ONNX's FLOAT, DOUBLE: Caffe computes in float32 either way
+BOOL = 9   # held as 1.0 and 0.0
 
 
 @LAYERS.handles("Cast")
 def cast(net: Net, node):
     """Caffe's blobs are float32: a Cast to float, or to an integer type of a tensor that already holds
-    integers (a token-id input taken as float, stages/onnx/legalize/int_inputs.py), changes nothing. A
-    float cast to an integer (truncation) or to float16 (rounding) is refused."""
+    integers (a token-id input taken as float, stages/onnx/legalize/int_inputs.py), changes nothing; a cast
+    to bool is x != 0 (Threshold of |x|). A float cast to an integer (truncation) or to float16 (rounding)
+    is refused."""
     to = attrs(node)["to"]
+    if to == BOOL:   # x != 0, as 1.0 or 0.0
+        net.integral.add(node.output[0])
+        size = net.add(node, "AbsVal", [node.input[0]], top=f"{node.output[0]}/abs")
+        return net.add(node, "Threshold", [size], {"threshold_param": {"threshold": 0.0}})
     if to not in FLOATS and not (to in INTEGERS and node.input[0] in net.integral):
         raise Unsupported(f"Cast node {node.name!r}: to {INTEGERS.get(to, f'type {to}')} from a float tensor; "
                           f"Caffe's blobs are float32, and it neither truncates nor rounds")
@@ -945,3 +951,47 @@ def split(net: Net, node):
     net.layers.append(Layer(f"{node.name or tops[0]}/split", "Slice", [net.name(node.input[0])], tops,
                             {"slice_param": {"axis": axis, "slice_point": list(np.cumsum(sizes)[:-1].tolist())}}))
     return tops[0]
+
+
+COMPARISONS = {"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual"}
+
+
+@LAYERS.handles(*COMPARISONS)
+def compare(net: Net, node):
+    """A comparison as 1.0 or 0.0, exactly, from the difference d = a - b of two (broadcast) operands, whose
+    sign is the comparison's for finite floats: Greater is Threshold(d) (d > 0), Less Threshold(-d), Equal
+    1 - Threshold(|d|); the OrEqual forms 1 - the opposite one."""
+    from onnx import helper
+
+    top, add = node.output[0], net.add
+    left, right = node.input
+    op = node.op_type
+    if op in ("Less", "GreaterOrEqual"):
+        left, right = right, left
+    step = helper.make_node("Sub", [left, right], [f"{top}/difference"], name=node.name)
+    difference = _elementwise(net, step, [left, right])
+    if op == "Equal":
+        difference = add(node, "AbsVal", [difference], top=f"{top}/distance")
+    positive = add(node, "Threshold", [difference], {"threshold_param": {"threshold": 0.0}},
+                   top=None if op in ("Greater", "Less") else f"{top}/positive")
+    net.integral.add(top)
+    if op in ("Greater", "Less"):
+        return positive
+    return add(node, "Power", [positive], {"power_param": {"scale": -1.0, "shift": 1.0}})
+
+
+@LAYERS.handles("Not")
+def not_(net: Net, node):
+    net.integral.add(node.output[0])
+    return net.add(node, "Power", [node.input[0]], {"power_param": {"scale": -1.0, "shift": 1.0}})
+
+
+@LAYERS.handles("And", "Or")
+def logical(net: Net, node):
+    """Of 1.0/0.0 tensors: And is their product, Or their max (broadcast as ONNX does)."""
+    from onnx import helper
+
+    net.integral.add(node.output[0])
+    step = helper.make_node("Mul" if node.op_type == "And" else "Max", list(node.input), list(node.output),
+                            name=node.name)
+    return _elementwise(net, step, list(node.input))
