@@ -60,5 +60,6 @@ class Registry:
 
     def listing(self) -> list[dict]:
         """Every (op, version range, handler) registered, by op."""
-        return [{"op": e.op, "since": e.since, "until": e.until, "handler": f"{e.handler.__module__}.{e.handler.__name__}"}
+        return [{"op": e.op, "since": e.since, "until": e.until,
+                 "handler": f"{e.handler.__module__}.{e.handler.__name__}"}
                 for op in self.ops() for e in sorted(self.entries[op], key=lambda e: e.since)]

@@ -18,7 +18,7 @@ import numpy as np
 
 from stages.caffe.prototxt import Enum, Layer
 from stages.onnx.emitter import OpTable, Unsupported, attrs, reshape_target, slice_params
-from stages.onnx.resize import linear_kernels, nearest_factors
+from stages.onnx.resize import linear_kernels, linear_strides, nearest_factors
 
 LAYERS = OpTable("Caffe")
 
@@ -150,7 +150,8 @@ def conv_transpose(net: Net, node):
     if dh != 1:
         params["dilation"] = dh
     top = net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
-                  [weight] + ([bias] if bias is not None else []), top=f"{node.output[0]}/uncropped" if cropped else None)
+                  [weight] + ([bias] if bias is not None else []),
+                  top=f"{node.output[0]}/uncropped" if cropped else None)
     if not cropped:
         return top
     shape = net.shapes.get(node.output[0])
@@ -702,7 +703,8 @@ def resize(net: Net, node):
     per channel, stride = the factors. Nearest, where each element is repeated kh x kw times (decided against
     ONNX's own index formula, stages/onnx/resize.py): a kernel of ones, every output one input times 1.
     Linear (half_pixel, asymmetric): the input padded by one edge element on each side (Crop, Concat), the
-    kernel read off ONNX's interpolation weights and checked against them, and a Crop to ONNX's output."""
+    kernel read off ONNX's interpolation weights and checked against them, and a Crop to ONNX's output.
+    Linear down by integer factors: a strided Convolution, its kernel read off and checked the same way."""
     shape, out = net.shape(node.input[0]), net.shapes.get(node.output[0])
     if attrs(node).get("mode", b"nearest") in (b"linear", "linear"):
         return _linear_resize(net, node, shape, out)
@@ -715,6 +717,13 @@ def resize(net: Net, node):
 
 
 def _linear_resize(net: Net, node, shape: list, out: list) -> str:
+    if shape and out and len(shape) == 4 and len(out) == 4 and all(o < i for o, i in zip(out[2:], shape[2:])):
+        (fh, kernel_h), (fw, kernel_w) = linear_strides(node, shape, out, net.constants, "Caffe")
+        channels = shape[1]
+        params = {"num_output": channels, "bias_term": False, "kernel_h": kernel_h.size, "kernel_w": kernel_w.size,
+                  "stride_h": fh, "stride_w": fw, "group": channels}
+        weights = np.broadcast_to(np.outer(kernel_h, kernel_w), (channels, 1, kernel_h.size, kernel_w.size))
+        return net.add(node, "Convolution", [node.input[0]], {"convolution_param": params}, [weights])
     (fh, kernel_h, top_h), (fw, kernel_w, top_w) = linear_kernels(node, shape, out, net.constants, "Caffe")
     bottom, padded, name = node.input[0], list(shape), node.output[0]
     for axis in (2, 3):
@@ -859,10 +868,12 @@ def layer_norm(net: Net, node):
     axis = a.get("axis", -1) % rank
     rows, width = int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))
     top, add = node.output[0], net.add
-    flat = add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [rows, width]}}}, top=f"{top}/rows")
+    flat = add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [rows, width]}}},
+               top=f"{top}/rows")
 
     def spread(name: str, label: str) -> str:   # a value per row, repeated across the row
-        column = add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": [rows, 1]}}}, top=f"{top}/{label}_col")
+        column = add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": [rows, 1]}}},
+                     top=f"{top}/{label}_col")
         return add(node, "Tile", [column], {"tile_param": {"axis": 1, "tiles": width}}, top=f"{top}/{label}_tiled")
 
     mean = add(node, "Reduction", [flat], {"reduction_param": {"operation": Enum("MEAN"), "axis": 1}},

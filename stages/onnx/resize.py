@@ -167,6 +167,38 @@ def linear_kernels(node, shape_in: list, shape_out: list, constants: dict,
     return kernels
 
 
+def linear_strides(node, shape_in: list, shape_out: list, constants: dict, what: str) -> list[tuple[int, np.ndarray]]:
+    """A linear Resize of a 4-d tensor's last two axes down by integer factors, as a strided convolution of
+    its input: per axis (stride = the factor, the kernel's taps). Every output's coordinate lies inside the
+    input (no edge to clamp); the kernel is read off ONNX's interpolation weights and checked against them
+    for every output index."""
+    where, transform, _, given = _resizing(node, "linear", shape_in, shape_out, constants, what)
+    kernels = []
+    for axis in (2, 3):
+        size_in, size_out = shape_in[axis], shape_out[axis]
+        if size_in % size_out:
+            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer fraction")
+        factor = size_in // size_out
+        scale = float(given[axis]) if given is not None and given.size == 4 else 1 / factor
+        x = source_coordinate(np.arange(size_out), size_in, size_out, scale, transform)
+        weights = _interpolation(x, size_in)
+        rows, cols = np.nonzero(weights)
+        shifts = cols - factor * rows
+        kernel = np.zeros(int(shifts.max()) + 1) if shifts.min() >= 0 else None
+        if kernel is not None:
+            kernel[shifts] = weights[rows, cols]
+            rebuilt = np.zeros_like(weights)
+            for row in range(size_out):
+                span = weights[row, factor * row:factor * row + kernel.size]
+                rebuilt[row, factor * row:factor * row + span.size] = kernel[:span.size]
+        if kernel is None or (size_in - kernel.size) // factor + 1 != size_out \
+                or not np.allclose(rebuilt, weights, rtol=0, atol=1e-12):
+            raise Unsupported(f"{where}: linear with {transform} on axis {axis} is no one kernel strided by the "
+                              f"factor; {what} resizes by a convolution")
+        kernels.append((factor, kernel))
+    return kernels
+
+
 def _resizing(node, mode: str, shape_in: list, shape_out: list, constants: dict, what: str) -> tuple:
     """(where, coordinate transform, nearest mode, the given scales) of a plain Resize in `mode`; else
     Unsupported naming why."""

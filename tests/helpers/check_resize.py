@@ -12,7 +12,7 @@ from onnx import helper, numpy_helper
 from onnx.reference import ReferenceEvaluator
 
 from stages.onnx.emitter import Unsupported
-from stages.onnx.resize import bilinear, linear_kernels, nearest_factors, source_index
+from stages.onnx.resize import bilinear, linear_kernels, linear_strides, nearest_factors, source_index
 
 TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "half_pixel_symmetric")
 MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
@@ -47,9 +47,11 @@ def main() -> int:
                         wrong.append(f"an upsampling refused: {case}")
     taken = linear(wrong)
     spread = transposed(wrong)
+    strides = strided(wrong)
     print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference; "
           f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it; {spread} of 16 taken "
-          f"as an edge-padded transposed convolution (Caffe), all within 2e-6 of it")
+          f"as an edge-padded transposed convolution (Caffe), all within 2e-6 of it; {strides} of 8 down by a "
+          f"strided convolution, all within 2e-6 of it")
     return 1 if wrong else 0
 
 
@@ -110,6 +112,36 @@ def transposed(wrong: list[str]) -> int:
             made = full[:, :, oh:oh + h * fh, ow:ow + w * fw]
             if transform == "align_corners" or np.abs(made - y).max() > 2e-6:
                 wrong.append(f"transposed convolution differs: {transform} {h}x{w} by {fh}x{fw}")
+    return taken
+
+
+def strided(wrong: list[str]) -> int:
+    """linear_strides (Caffe's strided Convolution for a linear Resize down by integer factors), computed here
+    as Caffe computes it, against ONNX's reference; align_corners must be refused."""
+    rng, taken = np.random.default_rng(2), 0
+    for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
+        for h, w, fh, fw in ((8, 6, 2, 2), (8, 12, 4, 2)):
+            x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
+            node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                                    coordinate_transformation_mode=transform)
+            sizes = np.array([1, 2, h // fh, w // fw], np.int64)
+            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
+                                      [helper.make_tensor_value_info("y", 1, None)],
+                                      [numpy_helper.from_array(sizes, "sizes")])
+            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+                                   ).run(None, {"x": x})[0]
+            try:
+                (sh, kh), (sw, kw) = linear_strides(node, [1, 2, h, w], sizes.tolist(), {}, "Caffe")
+            except Unsupported:
+                if transform != "align_corners":
+                    wrong.append(f"a strided convolution refused: {transform} {h}x{w} by 1/{fh}x1/{fw}")
+                continue
+            taken += 1
+            kernel = np.outer(kh, kw)
+            made = np.array([[[(x[0, c, i * sh:i * sh + kh.size, j * sw:j * sw + kw.size] * kernel).sum()
+                               for j in range(w // fw)] for i in range(h // fh)] for c in range(2)])
+            if transform == "align_corners" or np.abs(made - y[0]).max() > 2e-6:
+                wrong.append(f"strided convolution differs: {transform} {h}x{w} by 1/{fh}x1/{fw}")
     return taken
 
 
