@@ -340,8 +340,20 @@ def _max_pool_padding(net: Net, node, kernel, strides, ceil: bool) -> tuple[int,
 
 @LAYERS.handles("GlobalAveragePool", "GlobalMaxPool")
 def global_pool(net: Net, node):
+    """Caffe's global Pooling, which takes 4-d blobs only: a 1-d or 3-d map is pooled as [N, C, 1, L]."""
     kind = Enum("AVE" if node.op_type == "GlobalAveragePool" else "MAX")
-    return net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": kind, "global_pooling": True}})
+    shape = net.shape(node.input[0]) or []
+    if len(shape) == 4:
+        return net.add(node, "Pooling", [node.input[0]], {"pooling_param": {"pool": kind, "global_pooling": True}})
+    if len(shape) < 3 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: a map of shape {shape}")
+    top = node.output[0]
+    flat = net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [*shape[:2], 1, -1]}}},
+                   top=f"{top}/map")
+    pooled = net.add(node, "Pooling", [flat], {"pooling_param": {"pool": kind, "global_pooling": True}},
+                     top=f"{top}/pooled")
+    net.shapes.setdefault(top, [*shape[:2], *[1] * (len(shape) - 2)])
+    return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": net.shapes[top]}}})
 
 
 def _per_block(net: Net, value: np.ndarray, tensor: str) -> tuple[int, np.ndarray] | None:
