@@ -34,18 +34,8 @@ def lstm(net: Net, node):
     a = attrs(node)
     where = f"LSTM node {node.name!r}"
     _plain(node, a, where)
-    hidden = int(a["hidden_size"])
-    direction = a.get("direction", b"forward")
-    direction = direction.decode() if isinstance(direction, bytes) else direction
-    shape = net.shape(node.input[0])
-    if not shape or len(shape) != 3 or not all(isinstance(d, int) for d in shape):
-        raise Unsupported(f"{where}: its input is not a static [T, N, I] sequence")
-    steps, batch = shape[:2]
-    weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    hidden, direction, steps, batch, weights, recurrence, bias, top = _recurrence(net, node, 4)
     directions = weights.shape[0]
-    bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
-        else np.zeros((directions, 8 * hidden), np.float32)
-    top = node.output[0] or f"{node.name}/Y"
     cont = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [steps, batch]}}},
                    [np.ones((steps, batch), np.float32)], top=f"{top}/cont")
     starts = [_initial(net, node, index, directions, batch, hidden, f"{top}/{what}")
@@ -79,6 +69,22 @@ def lstm(net: Net, node):
             net.shapes.setdefault(node.output[index], [directions, batch, hidden])
             _join(net, node, last, 0, node.output[index])
     return top
+
+
+def _recurrence(net: Net, node, gates: int) -> tuple:
+    """An LSTM's (4 gates) or GRU's (3) shared facts: hidden size, direction, steps, batch, W, R, B (zeros
+    where absent: both biases, 2 x gates x hidden) and the name its outputs start from."""
+    a = attrs(node)
+    hidden = int(a["hidden_size"])
+    direction = a.get("direction", b"forward")
+    direction = direction.decode() if isinstance(direction, bytes) else direction
+    shape = net.shape(node.input[0])
+    if not shape or len(shape) != 3 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its input is not a static [T, N, I] sequence")
+    weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
+        else np.zeros((weights.shape[0], 2 * gates * hidden), np.float32)
+    return hidden, direction, shape[0], shape[1], weights, recurrence, bias, node.output[0] or f"{node.name}/Y"
 
 
 def _initial(net: Net, node, index: int, directions: int, batch: int, hidden: int, top: str) -> list[str]:
@@ -127,18 +133,9 @@ def gru(net: Net, node):
             or a.get("activations") not in (None, [b"Sigmoid", b"Tanh"], [b"Sigmoid", b"Tanh"] * 2):
         raise Unsupported(f"{where}: layout, clip, sequence lengths or other activations; Caffe's composition "
                           f"is ONNX's default GRU")
-    hidden, reset_after = int(a["hidden_size"]), bool(a.get("linear_before_reset", 0))
-    direction = a.get("direction", b"forward")
-    direction = direction.decode() if isinstance(direction, bytes) else direction
-    shape = net.shape(node.input[0])
-    if not shape or len(shape) != 3 or not all(isinstance(d, int) for d in shape):
-        raise Unsupported(f"{where}: its input is not a static [T, N, I] sequence")
-    steps, batch = shape[:2]
-    weights, recurrence = (net.constant(node.input[i], node, what) for i, what in ((1, "W"), (2, "R")))
+    reset_after = bool(a.get("linear_before_reset", 0))
+    hidden, direction, steps, batch, weights, recurrence, bias, top = _recurrence(net, node, 3)
     directions = weights.shape[0]
-    bias = net.constant(node.input[3], node, "B") if len(node.input) > 3 and node.input[3] \
-        else np.zeros((directions, 6 * hidden), np.float32)
-    top = node.output[0] or f"{node.name}/Y"
     initial = _initial(net, node, 5, directions, batch, hidden, f"{top}/h0")
     outputs = []
     for d in range(directions):

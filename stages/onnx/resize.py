@@ -140,12 +140,7 @@ def linear_kernels(node, shape_in: list, shape_out: list, constants: dict,
     weights are not one kernel shifted by the stride (align_corners) is Unsupported."""
     where, transform, _, given = _resizing(node, "linear", shape_in, shape_out, constants, what)
     kernels = []
-    for axis in (2, 3):
-        size_in, size_out = shape_in[axis], shape_out[axis]
-        if size_out % size_in:
-            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer multiple")
-        factor = size_out // size_in
-        scale = float(given[axis]) if given is not None and given.size == 4 else float(factor)
+    for axis, size_in, size_out, factor, scale in _factors(where, given, shape_in, shape_out, up=True):
         x = source_coordinate(np.arange(size_out), size_in, size_out, scale, transform)
         padded = _interpolation(x + 1, size_in + 2)   # on the input with one edge element more on each side
         rows, cols = np.nonzero(padded)
@@ -174,12 +169,7 @@ def linear_strides(node, shape_in: list, shape_out: list, constants: dict, what:
     for every output index."""
     where, transform, _, given = _resizing(node, "linear", shape_in, shape_out, constants, what)
     kernels = []
-    for axis in (2, 3):
-        size_in, size_out = shape_in[axis], shape_out[axis]
-        if size_in % size_out:
-            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer fraction")
-        factor = size_in // size_out
-        scale = float(given[axis]) if given is not None and given.size == 4 else 1 / factor
+    for axis, size_in, size_out, factor, scale in _factors(where, given, shape_in, shape_out, up=False):
         x = source_coordinate(np.arange(size_out), size_in, size_out, scale, transform)
         weights = _interpolation(x, size_in)
         rows, cols = np.nonzero(weights)
@@ -197,6 +187,20 @@ def linear_strides(node, shape_in: list, shape_out: list, constants: dict, what:
                               f"factor; {what} resizes by a convolution")
         kernels.append((factor, kernel))
     return kernels
+
+
+def _factors(where: str, given, shape_in: list, shape_out: list, up: bool):
+    """(axis, size in, size out, integer factor, scale) for the last two axes of a resize up (or down) by
+    integer factors; Unsupported where an axis is no multiple (or fraction)."""
+    for axis in (2, 3):
+        size_in, size_out = shape_in[axis], shape_out[axis]
+        big, small = (size_out, size_in) if up else (size_in, size_out)
+        if big % small:
+            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer "
+                              f"{'multiple' if up else 'fraction'}")
+        factor = big // small
+        scale = float(given[axis]) if given is not None and given.size == 4 else (factor if up else 1 / factor)
+        yield axis, size_in, size_out, factor, float(scale)
 
 
 def _resizing(node, mode: str, shape_in: list, shape_out: list, constants: dict, what: str) -> tuple:
