@@ -1018,3 +1018,30 @@ def logical(net: Net, node):
     step = helper.make_node("Mul" if node.op_type == "And" else "Max", list(node.input), list(node.output),
                             name=node.name)
     return _elementwise(net, step, list(node.input))
+
+
+@LAYERS.handles("ArgMax", "ArgMin")
+def arg_max(net: Net, node):
+    """Caffe's ArgMax on the axis (ArgMin: of -x). Among equal values Caffe's picks the last index: that is
+    ONNX's select_last_index=1; for ONNX's default (the first), the axis is reversed by index first
+    (stages/caffe/layers._take) and the index counted back from its end."""
+    a = attrs(node)
+    shape = net.shape(node.input[0])
+    if not shape or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: its input's shape is not static")
+    axis, top, add = a.get("axis", 0) % len(shape), node.output[0], net.add
+    keep = bool(a.get("keepdims", 1))
+    out = [1 if i == axis else d for i, d in enumerate(shape)]
+    net.shapes.setdefault(top, out if keep else [d for i, d in enumerate(shape) if i != axis])
+    net.integral.add(top)
+    bottom = node.input[0]
+    if node.op_type == "ArgMin":
+        bottom = add(node, "Power", [bottom], {"power_param": {"scale": -1.0}}, top=f"{top}/negated")
+    first = not a.get("select_last_index", 0)
+    if first:
+        bottom = _take(net, node, bottom, list(shape), axis, np.arange(shape[axis] - 1, -1, -1), f"{top}/reversed")
+    index = add(node, "ArgMax", [bottom], {"argmax_param": {"axis": axis}}, top=f"{top}/index")
+    if first:
+        index = add(node, "Power", [index], {"power_param": {"scale": -1.0, "shift": float(shape[axis] - 1)}},
+                    top=f"{top}/from_start")
+    return add(node, "Reshape", [index], {"reshape_param": {"shape": {"dim": net.shapes[top] or [1]}}})
