@@ -19,8 +19,7 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
-# MXNet's symbol has no control flow, its legacy API no einsum, its clip two constant bounds
-PASSES = ("constant-if", "einsum", "clip-bounds")
+PASSES = ("constant-if", "einsum")   # MXNet's symbol has no control flow, its legacy API no einsum
 PREFIX = "model"
 
 

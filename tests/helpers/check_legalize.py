@@ -135,6 +135,9 @@ CASES = {
         (graph([n("ReduceMax", ["x"], "top", keepdims=0), n("Sub", ["top", "span"], "floor"),
                 n("Clip", ["x", "floor", "ceiling"], "y")], {"span": np.float32(3.0), "ceiling": np.float32(2.5)},
                opset=13), ("clip-bounds",), {"Clip"}, {"Max", "Min"}, 1),
+    "Clip with a constant floor and an infinite ceiling":
+        (graph([n("Clip", ["x", "low", "inf"], "y")], {"low": np.float32(-1.0), "inf": np.float32(np.inf)},
+               opset=13), ("clip-bounds",), {"Clip", "Min"}, {"Max"}, 1),
     "Clip with constant bounds (left alone)":
         (graph([n("Clip", ["x", "low", "high"], "y")], {"low": np.float32(-1.0), "high": np.float32(1.0)},
                opset=13), ("clip-bounds",), set(), {"Clip"}, 0),
