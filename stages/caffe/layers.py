@@ -296,14 +296,37 @@ def pool(net: Net, node):
     round_mode = "CEIL" if a.get("ceil_mode", 0) else "FLOOR"
     if is_max:   # padding is never the maximum: Caffe's windows, clipped to the map, start where ONNX's do
         ph, pw, round_mode = _max_pool_padding(net, node, (kh, kw), (sh, sw), bool(a.get("ceil_mode", 0)))
+    elif any(a.get("pads", [])) and not a.get("count_include_pad", 0):
+        return _average_without_padding(net, node, (kh, kw), (sh, sw), list(a["pads"]), bool(a.get("ceil_mode", 0)))
     else:
         ph, pw = _hw(_symmetric_pads(node, 2), node)
-    if not is_max and (ph or pw) and not a.get("count_include_pad", 0):
-        raise Unsupported(f"AveragePool node {node.name!r}: padding excluded from the average "
-                          f"(count_include_pad=0); Caffe divides by the window with its padding")
     params = {"pool": Enum("MAX" if is_max else "AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh,
               "stride_w": sw, "pad_h": ph, "pad_w": pw, "round_mode": Enum(round_mode)}
     return net.add(node, "Pooling", [node.input[0]], {"pooling_param": params})
+
+
+def _average_without_padding(net: Net, node, kernel, strides, pads: list[int], ceil: bool) -> str:
+    """An AveragePool that leaves its padding out of each average (ONNX's default; TF's SAME): the input
+    padded with zeros (_constant_pad), Caffe's average over whole windows (the sum / kh*kw), and each output
+    scaled by kh*kw over the number of its window's elements inside the input (a constant map; Scale)."""
+    shape = net.shape(node.input[0])
+    if ceil or not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
+        raise Unsupported(f"AveragePool node {node.name!r}: padding left out of the average with ceil_mode or on "
+                          f"a map of unknown size")
+    top, (kh, kw), (sh, sw) = node.output[0], kernel, strides
+    padded = _constant_pad(net, node, node.input[0], list(shape), [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]],
+                           0.0, f"{top}/zero_padded")
+    summed = net.add(node, "Pooling", [padded], {"pooling_param": {
+        "pool": Enum("AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh, "stride_w": sw,
+        "round_mode": Enum("FLOOR")}}, top=f"{top}/whole_windows")
+    counts = []
+    for size, k, s, begin, end in zip(shape[2:], kernel, strides, pads[:2], pads[2:]):
+        starts = np.arange(0, size + begin + end - k + 1, s) - begin   # each window's first row, in the input
+        counts.append(np.minimum(starts + k, size) - np.maximum(starts, 0))
+    ratio = (kh * kw) / np.outer(counts[0], counts[1])
+    net.shapes.setdefault(top, [*shape[:2], *ratio.shape])
+    return net.add(node, "Scale", [summed], {"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
+                   [ratio.astype(np.float32)])
 
 
 def _onnx_pool_size(n: int, k: int, s: int, begin: int, end: int, ceil: bool) -> int:
@@ -533,7 +556,15 @@ def pad(net: Net, node):
     if mode != "constant" or any(p < 0 for p in pads) or pads[0] or pads[rank]:
         raise Unsupported(f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
                           f"constant, reflect and edge padding off the batch axis is composed")
-    current, shape = node.input[0], list(shape)
+    if not any(pads):
+        return identity(net, node)
+    return _constant_pad(net, node, node.input[0], list(shape), pads, value, node.output[0])
+
+
+def _constant_pad(net: Net, node, bottom: str, shape: list[int], pads: list[int], value: float, top: str) -> str:
+    """`bottom` padded by `pads` (ONNX's begins then ends) with `value`: DummyData blocks concatenated along
+    each padded axis."""
+    rank, current = len(shape), bottom
     axes = [axis for axis in range(rank) if pads[axis] or pads[axis + rank]]
     for index, axis in enumerate(axes):
         parts = []
@@ -542,14 +573,12 @@ def pad(net: Net, node):
                 block = [*shape[:axis], count, *shape[axis + 1:]]
                 parts.append((side, net.add(node, "DummyData", [], {"dummy_data_param": {
                     "shape": {"dim": block}, "data_filler": {"type": "constant", "value": value}}},
-                    top=f"{node.output[0]}/{side}_{axis}")))
+                    top=f"{top}/{side}_{axis}")))
         bottoms = [t for side, t in parts if side == "before"] + [current] + [t for side, t in parts if side == "after"]
         last = index == len(axes) - 1
         current = net.add(node, "Concat", bottoms, {"concat_param": {"axis": axis}},
-                          top=None if last else f"{node.output[0]}/padded_{axis}")
+                          top=top if last else f"{top}/padded_{axis}")
         shape[axis] += pads[axis] + pads[axis + rank]
-    if not axes:
-        return identity(net, node)
     return current
 
 

@@ -1,7 +1,8 @@
 """Test helper (tf runtime): a small attention block (opset 13), the shape of PaddleOCR's SVTR mixer, with
 what BVLC Caffe has no layer for and the Caffe emitter composes:
 
-  x [1, 8, 4, 6] -> Reshape [1, 8, 24] -> Transpose [1, 24, 8] (tokens)
+  x [1, 8, 4, 6] -> AveragePool 3x3 with asymmetric pads, leaving the padding out of each average (TF's
+  SAME) -> Reshape [1, 8, 24] -> Transpose [1, 24, 8] (tokens)
   -> LayerNorm written out: ReduceMean on the last axis, Sub and Div broadcast, Pow 2, Sqrt, a gamma per feature
   -> q, k, v (MatMul by constants) -> scores = q @ k^T (two computed tensors) -> Softmax -> @ v
   -> Max with a constant -> y: ReduceSum over the tokens (not the last axis) [1, 8]
@@ -29,7 +30,8 @@ weights = {
     "floor": np.array([-0.1], np.float32), "token_axis": np.array([1], np.int64),
 }
 nodes = [
-    helper.make_node("Reshape", ["x", "tokens"], ["flat"], name="flat"),
+    helper.make_node("AveragePool", ["x"], ["pooled"], kernel_shape=[3, 3], pads=[0, 0, 2, 2], name="pool_same"),
+    helper.make_node("Reshape", ["pooled", "tokens"], ["flat"], name="flat"),
     helper.make_node("Transpose", ["flat"], ["seq"], perm=[0, 2, 1], name="to_tokens"),
     helper.make_node("ReduceMean", ["seq"], ["mean"], axes=[-1], name="mean"),
     helper.make_node("Sub", ["seq", "mean"], ["centered"], name="center"),
