@@ -36,18 +36,18 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
         for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
             dim.Clear()
             dim.dim_value = size
-    found = _infer(fixed)
+    found = infer(fixed)
     for _ in range(ROUNDS):   # each round may make the next value computable (a transformer: a layer a round)
-        if not _freeze(fixed, found):
+        if not freeze(fixed, found):
             break
         try:
-            found = _infer(fixed)
+            found = infer(fixed)
         except Exception:   # noqa: BLE001 - what the first inference found stands
             break
     return found
 
 
-def _infer(model) -> dict[str, list]:
+def infer(model) -> dict[str, list]:
     from onnx import shape_inference
 
     inferred = shape_inference.infer_shapes(model)
@@ -56,7 +56,7 @@ def _infer(model) -> dict[str, list]:
             if v.type.tensor_type.HasField("shape")}
 
 
-def _freeze(model, found: dict) -> int:
+def freeze(model, found: dict) -> int:
     """Each node whose outputs are small values computable now (from small constants and static shapes)
     replaced, in `model`, by Constant nodes holding them; how many were."""
     from onnx import helper, numpy_helper
