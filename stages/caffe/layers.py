@@ -33,6 +33,7 @@ class Net:
     alias: dict = field(default_factory=dict)
     integral: set = field(default_factory=set)   # tensors of an integer type (held as floats, exactly)
     read: set = field(default_factory=set)   # the tensors some node or the graph's outputs read
+    blobs: set = field(default_factory=set)   # the constants given a Parameter layer of their own
     opset: int = 13
 
     def name(self, tensor: str) -> str:
@@ -49,13 +50,20 @@ class Net:
                               f"Caffe needs it constant")
         return self.constants[tensor]
 
+    def blob(self, constant: str) -> str:
+        """A constant as a blob a layer can take: a Parameter layer holding it, made once."""
+        top = f"{constant}/blob"
+        if top not in self.blobs:
+            value = np.asarray(self.constants[constant], np.float32)
+            self.layers.append(Layer(top, "Parameter", [], [top], {"parameter_param": {"shape": {
+                "dim": list(value.shape) or [1]}}}, [value.reshape(value.shape or (1,))]))
+            self.blobs.add(top)
+        return top
+
     def add(self, node, kind: str, bottoms: list[str], params: dict | None = None,
             blobs: list | None = None, top: str | None = None) -> str:
         top = top or node.output[0]
-        for bottom in bottoms:
-            if bottom in self.constants:
-                raise Unsupported(f"{node.op_type} node {node.name!r}: input {bottom} is a constant; Caffe "
-                                  f"takes constants only as a layer's weights")
+        bottoms = [self.blob(b) if b in self.constants else b for b in bottoms]
         self.layers.append(Layer(top, kind, [self.name(b) for b in bottoms], [top], params or {},
                                  [np.ascontiguousarray(b, np.float32) for b in blobs or []]))
         return top
