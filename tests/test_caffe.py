@@ -164,22 +164,24 @@ def test_silero_vad_with_its_state_and_reflect_padding_to_caffe(docker_env, tmp_
 
 
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
-    """basic-pitch's ONNX divides "no nan": an Equal of two computed tensors, which no Caffe layer can
-    compute exactly. Refused naming the node; no Caffe files are published, and the ONNX target asked
-    beside it still is."""
+    """basic-pitch's ONNX divides "no nan": a Where that picks 0 where the divisor is 0, over a quotient that
+    is inf or nan there. Caffe has no select; a blend of the two (c * a + (1 - c) * b) would carry the nan
+    through. Refused naming the node; no Caffe files are published, and the ONNX target asked beside it
+    still is."""
     result, report = _convert(docker_env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,caffe")
     assert result.returncode == 1
     onnx, caffe = report["artifacts"]
     assert onnx["published"] and not caffe["published"]
-    assert "nmp.onnx: the Caffe emitter has no conversion for Equal (node '" in caffe["reason"]
+    assert "nmp.onnx: the Caffe emitter has no conversion for Where (node '" in caffe["reason"]
 
 
 def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path):  # noqa: F811
     """A token classifier built here (tests/helpers/make_onnx_tokens.py) takes int64 ids, as PyTorch
     exports them, and its Gather writes out axis=0; ncnn's and Caffe's blobs are float. The int-inputs pass
     takes the ids as float32 and casts them inside. Caffe's Gather from the table is an Embed; for ncnn the
-    embedding pass drops the explicit axis, so pnnx writes ncnn's Embed too, and its casts are Noop. Both
-    within the fp32 gate, fed the source's integer samples; the reports say the input was taken as float."""
+    embedding pass drops the explicit axis, so pnnx writes ncnn's Embed too, and its casts are Noop; ncnn's
+    Embed reads its blob's bits as int32, so that artifact takes int32 ids. Both within the fp32 gate, fed
+    the source's integer samples; the reports say what each artifact takes."""
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_tokens.py", str(tmp_path))
     result = run_cli(docker_env, "convert", str(tmp_path / "tokens.onnx"), "--to", "caffe,ncnn",
                      "--input-range", "ids:0,49", "--out", str(tmp_path / "out"))
@@ -187,8 +189,10 @@ def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path)
     by = {a["target"]: a for a in newest_report(tmp_path / "out")["artifacts"]}
     for artifact in by.values():
         assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
-        (spec,) = artifact["inputs"]
-        assert (spec["dtype"], spec["source_dtype"]) == ("float32", "int64") and "casts them back" in spec["note"]
+    (spec,) = by["caffe"]["inputs"]
+    assert (spec["dtype"], spec["source_dtype"]) == ("float32", "int64") and "casts them back" in spec["note"]
+    (spec,) = by["ncnn"]["inputs"]   # ncnn's Embed reads the blob's bits as int32
+    assert (spec["dtype"], spec["source_dtype"]) == ("int32", "int64") and "int32 token ids" in spec["note"]
     assert by["caffe"]["legalized"] == {"int-inputs": 1}
     assert by["ncnn"]["legalized"] == {"int-inputs": 1, "embedding": 1}
     run = latest_run(tmp_path / "out")

@@ -81,7 +81,8 @@ class NcnnModel:
             for name, array in inputs.items():
                 if array.shape[0] != 1:
                     raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
-                data = np.ascontiguousarray(array[0], dtype=np.float32)
+                # int32 token ids stay int32: ncnn's Embed reads the blob's bits as int32 (stages/ncnn/pnnx.py)
+                data = np.ascontiguousarray(array[0], dtype=np.int32 if array.dtype == np.int32 else np.float32)
                 held.append(ncnn.Mat(data).clone())
                 ex.input(name, held[-1])
             results = {}

@@ -133,6 +133,34 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
     return [line for line in ignored if line.split()[2:3] and line.split()[2] not in nodes], len(nodes)
 
 
+PASSING = ("Noop", "Split")   # layers that hand their blob on unchanged
+
+
+def embedding_inputs(folder: Path) -> tuple[set[str], set[str]]:
+    """ncnn's Embed reads its input blob's bits as int32 token ids, every other layer reads floats: the
+    input blobs whose every reader (past Noop casts and Split) is an Embed, and those read by an Embed and
+    by other layers too."""
+    found = layers(folder / PARAM)
+    readers: dict[str, list[tuple[str, list[str]]]] = {}
+    for kind, _, bottoms, tops in found:
+        for bottom in bottoms:
+            readers.setdefault(bottom, []).append((kind, tops))
+
+    def kinds(blob: str) -> set[str]:
+        seen = set()
+        for kind, tops in readers.get(blob, []):
+            seen |= set().union(*(kinds(top) for top in tops)) if kind in PASSING else {kind}
+        return seen
+
+    only, mixed = set(), set()
+    for kind, _, _, tops in found:
+        if kind == "Input":
+            reach = kinds(tops[0])
+            if "Embed" in reach:
+                (only if reach == {"Embed"} else mixed).add(tops[0])
+    return only, mixed
+
+
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:
     """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and what the
     legalization passes rewrote: FIRST always (where they find anything to rewrite); the others only where
