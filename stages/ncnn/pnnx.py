@@ -24,8 +24,8 @@ PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
-# takes constant bounds only
-FIRST = ("int-inputs", "embedding", "clip-bounds")
+# takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis
+FIRST = ("int-inputs", "embedding", "clip-bounds", "sum-axes")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 

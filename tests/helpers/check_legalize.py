@@ -141,6 +141,12 @@ CASES = {
     "Clip with constant bounds (left alone)":
         (graph([n("Clip", ["x", "low", "high"], "y")], {"low": np.float32(-1.0), "high": np.float32(1.0)},
                opset=13), ("clip-bounds",), set(), {"Clip"}, 0),
+    "ReduceSum over one axis, keepdims=0 (a mean pooling's sum)":
+        (graph([n("ReduceSum", ["x", "axes"], "y", keepdims=0)], {}, opset=13, rank=2), ("sum-axes",), set(),
+         {"Unsqueeze", "ReduceSum"}, 1),
+    "ReduceSum over one axis, keepdims=1":
+        (graph([n("ReduceSum", ["x", "axes"], "y", keepdims=1)], {}, opset=13), ("sum-axes",), set(),
+         {"Unsqueeze", "ReduceSum", "Squeeze"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

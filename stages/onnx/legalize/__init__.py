@@ -11,6 +11,7 @@ what each pass changed is returned, and the stage records it in its manifest as 
     einsum          a two-operand Einsum as Transpose, Reshape and a batched MatMul
     embedding       an embedding Gather's explicit axis=0 dropped (the form pnnx makes ncnn's Embed of)
     clip-bounds     a Clip with a bound the graph computes as Max and Min
+    sum-axes        a one-axis ReduceSum (rank <= 3) over that axis and a new trailing one of size 1
     static-shapes   the graph at the signature's shapes, its shape computations folded into constants
     conv1d          a 1-d Conv or ConvTranspose as the 2-d one over a map of height 1
     int-inputs      an integer input taken as float32 and cast to its type inside (float-only targets)
@@ -18,7 +19,7 @@ what each pass changed is returned, and the stage records it in its manifest as 
 from __future__ import annotations
 
 from stages.onnx.legalize import (clip_bounds, constant_if, conv1d, einsum, embedding, gelu, int_inputs,
-                                   pad_concat, reduce_l2, static_shapes, strided_slice)
+                                   pad_concat, reduce_l2, static_shapes, strided_slice, sum_axes)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -33,6 +34,7 @@ PASSES = {
     "embedding": embedding.run,
     "clip-bounds": clip_bounds.run,
     "static-shapes": static_shapes.run,
+    "sum-axes": sum_axes.run,
 }
 
 
