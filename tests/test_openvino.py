@@ -2,7 +2,9 @@
 inference precision pinned to f32, in its own runtime; on the bundled MobileFaceNet and on real models."""
 from __future__ import annotations
 
-from tests.conftest import INPUT_SHAPE, latest_run, read_report, run_cli
+from bench.zoo import fetch
+from bench.zoo.catalog import BY_NAME
+from tests.conftest import INPUT_SHAPE, latest_run, newest_report, read_report, run_cli
 from tests.test_zoo import _convert
 
 
@@ -35,11 +37,20 @@ def test_a_real_model_to_openvino(env, tmp_path):
 
 
 def test_a_model_openvino_cannot_convert_says_why_and_publishes_no_ir(env, tmp_path):
-    """silero-vad's ONNX: OpenVINO's converter refuses it; the one-line reason names the converter, the
-    file, the node and its op, and no IR is published (the ONNX target, asked beside it, still is)."""
-    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,openvino")
+    """silero-vad's ONNX with its sample rate left an input: its If stays, and OpenVINO's converter refuses
+    it; the one-line reason names the converter, the file, the node and its op, and no IR is published (the
+    ONNX target, asked beside it, still is). With the rate bound (--bind sr=16000, the zoo's options) the
+    constant-if pass takes the branch first, and the IR is published within the fp32 gate."""
+    source = fetch.source(BY_NAME["silero-vad"], download=False)
+    result = run_cli(env, "convert", str(source), "--input-shape", "input:1,576", "--input-range", "input:-1,1",
+                     "--input-range", "state:0,0", "--input-range", "sr:16000,16000", "--to", "onnx,openvino",
+                     "--out", str(tmp_path / "free"))
     assert result.returncode == 1
-    onnx, openvino = report["artifacts"]
+    onnx, openvino = newest_report(tmp_path / "free")["artifacts"]
     assert onnx["published"] and not openvino["published"]
     assert "OpenVINO could not convert silero_vad.onnx: node If_0_" in openvino["reason"]
     assert "/decoder/decoder/2/Conv (Conv): The input data tensor's rank has to be known" in openvino["reason"]
+    result, report = _convert(env, "silero-vad", tmp_path / "bound", "--to", "openvino")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["legalized"].get("constant-if")
