@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from stages.caffe import prototxt, recurrent  # noqa: F401 - recurrent registers LSTM
+from stages.caffe import logic, normalize, prototxt, recurrent  # noqa: F401 - they register their handlers
 from stages.caffe.layers import LAYERS, Net
 from stages.context import StageContext
 from stages.errors import StageError
