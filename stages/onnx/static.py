@@ -83,9 +83,15 @@ def freeze(model, found: dict) -> int:
                 values[name] = np.asarray(value)
                 nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(values[name])))
         count += 1
-    if count:
+    if count:   # the kept nodes as copies: protobuf may not keep a removed element valid
+        from onnx import NodeProto
+
+        kept = []
+        for node in nodes:
+            kept.append(NodeProto())
+            kept[-1].CopyFrom(node)
         del model.graph.node[:]
-        model.graph.node.extend(nodes)
+        model.graph.node.extend(kept)
     return count
 
 
