@@ -2,7 +2,7 @@
 bound is infinite, as Max and Min with its finite bounds: ONNX's Clip is exactly min(max(x, lo), hi), and
 an infinite bound bounds nothing. Converters take a Clip's bounds as finite constants: OpenVINO folds a
 computed one into a Clamp its own loader refuses (min above max), and writes an infinite max into its IR
-as one it reads back as 0; ncnn's Clip layer takes one blob, MXNet's clip two numbers. A Clip with finite
+as one it reads back as 0; ncnn's Clip layer takes one blob and constant bounds. A Clip with finite
 constant bounds is left alone."""
 from __future__ import annotations
 
