@@ -29,8 +29,7 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     known: ONNX's inference alone stops at the first such tensor."""
     import onnx
 
-    fixed = onnx.ModelProto()
-    fixed.CopyFrom(model)
+    fixed, weights = _without_weights(model)
     given = {spec["name"]: [d if isinstance(d, int) else 1 for d in spec["shape"]] for spec in inputs}
     for value in fixed.graph.input:
         for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
@@ -44,7 +43,30 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
             found = infer(fixed)
         except Exception:   # noqa: BLE001 - what the first inference found stands
             break
-    return found
+    return {name: shape for name, shape in found.items() if name not in weights}
+
+
+def _without_weights(model) -> tuple:
+    """A copy of `model` whose large initializers (weights) are graph inputs of the same type and shape:
+    shape inference reads only their shapes, and each of its rounds then does not serialize the weights.
+    Returns the copy and the weights' names."""
+    import onnx
+    from onnx import helper
+
+    fixed = onnx.ModelProto()
+    fixed.CopyFrom(model)
+    small = [init for init in fixed.graph.initializer if int(np.prod(init.dims)) <= SMALL]
+    large = [init for init in fixed.graph.initializer if int(np.prod(init.dims)) > SMALL]
+    if large:
+        declared = {value.name for value in fixed.graph.input}
+        fixed.graph.input.extend(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+                                 for init in large if init.name not in declared)
+        kept = [onnx.TensorProto() for _ in small]
+        for copy, init in zip(kept, small):
+            copy.CopyFrom(init)
+        del fixed.graph.initializer[:]
+        fixed.graph.initializer.extend(kept)
+    return fixed, {init.name for init in large}
 
 
 def infer(model) -> dict[str, list]:
