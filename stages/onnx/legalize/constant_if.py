@@ -20,8 +20,9 @@ def _once(graph: Graph) -> int:
     from onnx import helper
 
     count = 0
-    values = graph.folded()
-    for node in [n for n in graph.graph.node if n.op_type == "If" and n.domain in ("", "ai.onnx")]:
+    branches = [n for n in graph.graph.node if n.op_type == "If" and n.domain in ("", "ai.onnx")]
+    values = graph.folded() if branches else {}   # folding the graph is the cost: only where an If is
+    for node in branches:
         condition = values.get(node.input[0])
         if condition is None or condition.size != 1:
             continue
