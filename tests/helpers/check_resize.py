@@ -18,6 +18,15 @@ TRANSFORMS = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric",
 MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 
+def reference(node, x: np.ndarray, **constants: np.ndarray) -> np.ndarray:
+    """ONNX's reference Resize (opset 19): `node` on `x`, its scales or sizes given as constants."""
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, list(x.shape))],
+                              [helper.make_tensor_value_info("y", 1, None)],
+                              [numpy_helper.from_array(value, name) for name, value in constants.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    return ReferenceEvaluator(model).run(None, {"x": x})[0]
+
+
 def main() -> int:
     wrong, accepted = [], 0
     for transform in TRANSFORMS:
@@ -27,11 +36,7 @@ def main() -> int:
                 scales = np.array([1, 1, k, k], np.float32)
                 node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest",
                                         coordinate_transformation_mode=transform, nearest_mode=mode)
-                graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 1, size, size])],
-                                          [helper.make_tensor_value_info("y", 1, None)],
-                                          [numpy_helper.from_array(scales, "s")])
-                y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                       ).run(None, {"x": x})[0][0, 0]
+                y = reference(node, x, s=scales)[0, 0]
                 index = source_index(np.arange(size * k), size, size * k, float(k), transform, mode)
                 case = f"{transform} {mode} {size}x{k}"
                 if not np.array_equal(x[0, 0][index][:, index], y):
@@ -64,11 +69,7 @@ def linear(wrong: list[str]) -> int:
             x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
             node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
                                     coordinate_transformation_mode=transform)
-            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
-                                      [helper.make_tensor_value_info("y", 1, None)],
-                                      [numpy_helper.from_array(np.array([1, 2, oh, ow], np.int64), "sizes")])
-            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                   ).run(None, {"x": x})[0]
+            y = reference(node, x, sizes=np.array([1, 2, oh, ow], np.int64))
             try:
                 corners = bilinear(node, [1, 2, h, w], [1, 2, oh, ow], {}, "MXNet")
             except Unsupported:
@@ -90,11 +91,7 @@ def transposed(wrong: list[str]) -> int:
             node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="linear",
                                     coordinate_transformation_mode=transform)
             scales = np.array([1, 1, fh, fw], np.float32)
-            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
-                                      [helper.make_tensor_value_info("y", 1, None)],
-                                      [numpy_helper.from_array(scales, "s")])
-            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                   ).run(None, {"x": x})[0]
+            y = reference(node, x, s=scales)
             try:
                 (sh, kh, oh), (sw, kw, ow) = linear_kernels(node, [1, 2, h, w], [1, 2, h * fh, w * fw],
                                                             {"s": scales}, "Caffe")
@@ -125,11 +122,7 @@ def strided(wrong: list[str]) -> int:
             node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
                                     coordinate_transformation_mode=transform)
             sizes = np.array([1, 2, h // fh, w // fw], np.int64)
-            graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, [1, 2, h, w])],
-                                      [helper.make_tensor_value_info("y", 1, None)],
-                                      [numpy_helper.from_array(sizes, "sizes")])
-            y = ReferenceEvaluator(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
-                                   ).run(None, {"x": x})[0]
+            y = reference(node, x, sizes=sizes)
             try:
                 (sh, kh), (sw, kw) = linear_strides(node, [1, 2, h, w], sizes.tolist(), {}, "Caffe")
             except Unsupported:
