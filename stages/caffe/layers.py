@@ -480,11 +480,11 @@ def _elementwise(net: Net, node, names: list[str]) -> str:
 def _broadcast(net: Net, node, name: str, shape: list[int], out: list[int], top: str) -> str:
     """`name` (a tensor or a constant) at the shape `out` it broadcasts to, as a blob."""
     aligned = [1] * (len(out) - len(shape)) + list(shape)
-    if name in net.constants:
-        value = np.asarray(net.constants[name], np.float32).reshape(aligned)
-        name = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": aligned}}}, [value],
-                       top=f"{top}/constant")
-    elif aligned != list(shape):
+    current = list(shape)
+    if name in net.constants:   # its Parameter blob (Net.blob), shared by every layer that reads it
+        current = list(np.shape(net.constants[name])) or [1]
+        name = net.blob(name)
+    if aligned != current:
         name = net.add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": aligned}}}, top=f"{top}/aligned")
     for axis, (have, want) in enumerate(zip(aligned, out)):
         if have != want:
