@@ -72,16 +72,12 @@ class OpTable(Registry):
     """One emitter's handlers (stages/handlers.Registry), by ONNX op type and opset; called on a node, it
     runs the handler for the state's opset (`state.opset`)."""
 
-    def __init__(self, framework: str):
-        super().__init__(framework)
-        self.framework = framework
-
     def __call__(self, state, node, what: str):
         opset = getattr(state, "opset", None)
         handler = self.find(node.op_type, node.domain, opset)
         if handler is None:
             at = f" at opset {opset}" if node.op_type in self and opset is not None else ""
-            raise StageError(f"{what}: the {self.framework} emitter has no conversion for {node.op_type}{at} "
+            raise StageError(f"{what}: the {self.name} emitter has no conversion for {node.op_type}{at} "
                              f"(node {node.name!r})")
         try:
             return handler(state, node)

@@ -17,8 +17,7 @@ def handler_for(op_type: str, domain: str, version: int | None = None):
     return OPS.find(op_type, domain, version)
 
 
-def op(*names: str, since: int = 1, until: int | None = None):
-    return OPS.handles(*names, since=since, until=until)
+op = OPS.handles   # @op("Relu", since=…, until=…): the name every handler module registers with
 
 
 def load_all() -> None:
