@@ -34,13 +34,16 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
     for kind in ("inputs", "outputs"):   # the artifact's tensors are the blobs
         blob = {name: blob for blob, name in names[kind].items()}
         manifest[kind] = [{**spec, "name": blob.get(spec["name"], spec["name"])} for spec in manifest[kind]]
-    ids, mixed = pnnx.embedding_inputs(folder)
+    ids, mixed, passed = pnnx.embedding_inputs(folder)
     if mixed:
         raise StageError(f"{what}: input {names['inputs'][sorted(mixed)[0]]} feeds ncnn's Embed, which reads its "
                          f"blob as int32 ids, and other layers, which read it as floats")
     manifest["inputs"] = [{**spec, "dtype": "int32", "source_dtype": spec.get("source_dtype", spec["dtype"]),
                            "note": "ncnn's Embed reads this blob's bits as int32 token ids: feed them as int32"}
                           if spec["name"] in ids else spec for spec in manifest["inputs"]]
+    manifest["outputs"] = [{**spec, "dtype": "int32", "int32_bits": True,
+                            "note": "the token ids passed on unchanged: the blob holds their int32 bits"}
+                           if spec["name"] in passed else spec for spec in manifest["outputs"]]
     for line in ignored:
         print(f"pnnx: {line}", file=sys.stderr)
     shutil.copyfile(onnx_file, ctx.out / "graph.onnx")

@@ -3,7 +3,7 @@
 fp32: fp16 storage, packing and arithmetic off (on x86 with F16C, ncnn otherwise stores InnerProduct
 weights as fp16), bf16 off. fp16: all three on, as a phone runs it. Set before load_param, or they do
 not apply. Mats are CHW without the batch dimension: the batch-1 axis is dropped on the way in and put
-back on the way out.
+back on the way out (an input the batch-axis pass marks `unbatched` is one blob as it is).
 """
 from __future__ import annotations
 
@@ -55,9 +55,12 @@ def refusal(folder: Path, said: list[str]) -> str:
 class NcnnModel:
     """Called with {input blob: array} (batch 1), returns {output blob: array} shaped as `outputs` say."""
 
-    def __init__(self, folder: Path, outputs: list[dict], fp16: bool):
+    def __init__(self, folder: Path, inputs: list[dict], outputs: list[dict], fp16: bool):
         import ncnn
 
+        # an input the batch-axis pass took with a batch axis of its own (stages/onnx/legalize): its whole array
+        self.unbatched = {spec["name"] for spec in inputs if spec.get("unbatched")}
+        self.ids = {spec["name"] for spec in outputs if spec.get("int32_bits")}   # token ids passed on
         self.shapes = {spec["name"]: [1 if not isinstance(d, int) else d for d in spec["shape"]] for spec in outputs}
         net = ncnn.Net()
         for option in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic"):
@@ -79,10 +82,11 @@ class NcnnModel:
             # since the extractor keeps only a reference to it (a temporary one is freed before it is read)
             held = []
             for name, array in inputs.items():
-                if array.shape[0] != 1:
+                if name not in self.unbatched and array.shape[0] != 1:
                     raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
+                blob = array if name in self.unbatched else array[0]
                 # int32 token ids stay int32: ncnn's Embed reads the blob's bits as int32 (stages/ncnn/pnnx.py)
-                data = np.ascontiguousarray(array[0], dtype=np.int32 if array.dtype == np.int32 else np.float32)
+                data = np.ascontiguousarray(blob, dtype=np.int32 if array.dtype == np.int32 else np.float32)
                 held.append(ncnn.Mat(data).clone())
                 ex.input(name, held[-1])
             results = {}
@@ -90,7 +94,8 @@ class NcnnModel:
                 ret, mat = ex.extract(name)
                 if ret != 0:
                     raise StageError(f"ncnn could not compute output blob {name}: error {ret}")
-                results[name] = self._shaped(name, np.array(mat))
+                value = np.array(mat)
+                results[name] = self._shaped(name, value.view(np.int32) if name in self.ids else value)
         return results
 
     def _shaped(self, name: str, value: np.ndarray) -> np.ndarray:

@@ -24,8 +24,9 @@ PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
-# takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis
-FIRST = ("int-inputs", "embedding", "clip-bounds", "sum-axes")
+# takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis; pnnx matches LSTM and GRU
+# nodes in one form only; pnnx takes each input's first axis for a batch of one
+FIRST = ("int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 
@@ -44,7 +45,7 @@ def input_shapes(inputs: list[dict], what: str) -> str:
         if spec["dtype"] not in DTYPES:
             raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only, and "
                              f"only an integer input is taken as float")
-        shape = list(spec["shape"])
+        shape = [1, *spec["shape"]] if spec.get("unbatched") else list(spec["shape"])   # the batch-axis pass
         if shape and not isinstance(shape[0], int):
             shape[0] = 1
         if not all(isinstance(d, int) and d > 0 for d in shape):
@@ -136,10 +137,11 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
 PASSING = ("Noop", "Split")   # layers that hand their blob on unchanged
 
 
-def embedding_inputs(folder: Path) -> tuple[set[str], set[str]]:
+def embedding_inputs(folder: Path) -> tuple[set[str], set[str], set[str]]:
     """ncnn's Embed reads its input blob's bits as int32 token ids, every other layer reads floats: the
-    input blobs whose every reader (past Noop casts and Split) is an Embed, and those read by an Embed and
-    by other layers too."""
+    input blobs whose every reader (past Noop casts and Split) is an Embed, those read by an Embed and by
+    other layers too, and the output blobs such an input reaches unchanged (an output that passes the ids
+    on, which then hold int32 bits)."""
     found = layers(folder / PARAM)
     readers: dict[str, list[tuple[str, list[str]]]] = {}
     for kind, _, bottoms, tops in found:
@@ -147,18 +149,25 @@ def embedding_inputs(folder: Path) -> tuple[set[str], set[str]]:
             readers.setdefault(bottom, []).append((kind, tops))
 
     def kinds(blob: str) -> set[str]:
+        if blob not in readers:   # read by no layer: a network output
+            return {OUTPUT + blob}
         seen = set()
-        for kind, tops in readers.get(blob, []):
+        for kind, tops in readers[blob]:
             seen |= set().union(*(kinds(top) for top in tops)) if kind in PASSING else {kind}
         return seen
 
-    only, mixed = set(), set()
+    only, mixed, passed = set(), set(), set()
     for kind, _, _, tops in found:
         if kind == "Input":
             reach = kinds(tops[0])
+            outputs = {k[len(OUTPUT):] for k in reach if k.startswith(OUTPUT)}
             if "Embed" in reach:
-                (only if reach == {"Embed"} else mixed).add(tops[0])
-    return only, mixed
+                (only if reach - {OUTPUT + o for o in outputs} == {"Embed"} else mixed).add(tops[0])
+                passed |= outputs
+    return only, mixed, passed
+
+
+OUTPUT = "output:"
 
 
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:

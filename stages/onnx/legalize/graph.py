@@ -146,17 +146,34 @@ class Graph:
                 return np.dtype(helper.tensor_dtype_to_np_dtype(value.type.tensor_type.elem_type))
         return np.dtype(np.float32)
 
-    def constant(self, name: str, value, dtype) -> str:
-        """A new initializer named `name` (made unique) holding `value` as `dtype` (None: its own); its name."""
-        from onnx import numpy_helper
-
+    def unused(self, name: str) -> str:
+        """`name`, made unique among the graph's tensors."""
         taken = {init.name for init in self.graph.initializer} | set(self.producer) | set(self.consumers)
         unique, n = name, 1
         while unique in taken:
             unique, n = f"{name}_{n}", n + 1
+        return unique
+
+    def constant(self, name: str, value, dtype) -> str:
+        """A new initializer named `name` (made unique) holding `value` as `dtype` (None: its own); its name."""
+        from onnx import numpy_helper
+
+        unique = self.unused(name)
         self.graph.initializer.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), unique))
         self.constants.values[unique] = np.asarray(value, dtype=dtype)
         return unique
+
+    def drop_unread(self) -> int:
+        """Take out the nodes none of whose outputs is read or a graph output (a rewrite made them dead),
+        until none is left; how many."""
+        count = 0
+        while True:
+            read = set(self.consumers) | self.outputs
+            dead = [node for node in self.graph.node if not any(name in read for name in node.output if name)]
+            if not dead:
+                return count
+            self.replace(dead, [])
+            count += len(dead)
 
     def prune(self) -> None:
         """Drop the constants (initializers, Constant nodes) that a rewrite left unread."""
