@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
 from tests.test_zoo import _convert
 
 FILES = ["model.ncnn.bin", "model.ncnn.param", "names.json"]
@@ -85,23 +85,64 @@ def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_p
     assert artifact["legalized"] == {"strided-slice": 8}
 
 
-def test_a_param_file_ncnn_refuses_names_the_layer(env, tmp_path):
-    """A grapheme-to-phoneme model's GRU: pnnx writes a param line for it that ncnn's own loader refuses. The
-    reason names the layer ncnn refused and its type (read from what ncnn says while loading), not just
-    that the files do not load. (openWakeWord's melspectrogram, this test's model before, now converts: its
-    computed and infinite Clip bounds are Max and Min, the clip-bounds pass.)"""
-    result, report = _convert(env, "g2p-pt", tmp_path / "out", "--to", "ncnn")
-    assert result.returncode == 1
+def test_lstm_and_gru_as_torch_export_writes_them_reach_ncnn(env, tmp_path):
+    """g2p_en's encoder-decoder through torch.export: its GRUs' weights are an Unsqueeze of a Concat, the
+    encoder's GRU has its Y unread and its Y_h starting the decoder; pnnx made ONNX-typed GRU layers of it
+    that ncnn refused to load. The recurrent pass folds the weights and reads Y through a Squeeze, Y_h as its
+    last step: pnnx writes ncnn's GRU, within the fp32 gate."""
+    result, report = _convert(env, "g2p-pt2", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
-    assert not artifact["published"]
-    assert re.search(r"ncnn cannot load the files pnnx wrote: layer \S+ \(GRU\): ncnn says ", artifact["reason"])
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+    assert artifact["legalized"]["recurrent"] == 2
 
 
-def test_an_input_ncnn_cannot_take_is_refused_before_conversion(env, tmp_path):
-    """silero-vad's `state` input is [2, 1, 128]: ncnn's blobs have no batch axis and pnnx would take
-    the 2 for one. Refused, naming the input."""
-    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx,ncnn")
+@pytest.fixture(scope="module")
+def lstm_state(env, session_dir):
+    out = session_dir / "lstm_state"
+    in_runtime(env, "tf", "tests/helpers/make_onnx_lstm_state.py", str(out))
+    return out
+
+
+STATES = ("--input-range", "x:-1,1", "--input-range", "h:-1,1", "--input-range", "c:-1,1")
+
+
+def test_an_lstm_step_with_its_state_is_written_as_ncnns_lstm(env, lstm_state, tmp_path):
+    """One LSTM step, its state in and out, Y unread (tests/helpers/make_onnx_lstm_state.py): pnnx leaves
+    it as ONNX's LSTM; modelferry writes ncnn's LSTM layer of three inputs and outputs, its weights where
+    pnnx's MemoryData held them. Within the fp32 gate on random states, both state outputs."""
+    result = run_cli(env, "convert", str(lstm_state / "lstm_step.onnx"), "--to", "ncnn", *STATES,
+                     "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    run = latest_run(tmp_path / "out", "lstm_step")
+    artifact, = read_report(run)["artifacts"]
+    assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"h_out", "c_out"}
+    assert all(o["passed"] for o in artifact["parity"]["outputs"].values())
+    param = (run / artifact["path"] / "model.ncnn.param").read_text()
+    assert re.search(r"^LSTM +\S+ +3 3 in0 in1 in2 \S+ out0 out1 0=16 1=512 2=0 3=16$", param, re.M), param
+    assert "MemoryData" not in param
+
+
+def test_a_param_file_ncnn_refuses_names_the_layer(env, lstm_state, tmp_path):
+    """A reverse LSTM over four steps with its state: no form pnnx or modelferry writes as ncnn's LSTM, and
+    pnnx leaves a param line ncnn's own loader refuses. The reason names the layer ncnn refused and its type
+    (read from what ncnn says while loading), not just that the files do not load."""
+    result = run_cli(env, "convert", str(lstm_state / "lstm_reverse.onnx"), "--to", "ncnn", *STATES,
+                     "--out", str(tmp_path / "out"))
     assert result.returncode == 1
-    onnx, artifact = report["artifacts"]
-    assert onnx["published"] and not artifact["published"]
-    assert "silero_vad.onnx: input state is [2, 1, 128]: ncnn's blobs have no batch axis" in artifact["reason"]
+    artifact, = newest_report(tmp_path / "out")["artifacts"]
+    assert not artifact["published"]
+    assert re.search(r"ncnn cannot load the files pnnx wrote: layer \S+ \(LSTM\): ncnn says ", artifact["reason"])
+
+
+def test_silero_vad_reaches_ncnn(env, tmp_path):
+    """silero-vad: an If on the sample rate (bound to 16000), a `state` input of [2, 1, 128] whose first axis
+    is no batch, an LSTM step. The If is folded, the state is one blob of its own (batch-axis: the report says
+    so), and the LSTM step is written as ncnn's; within the fp32 gate on random states."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "ncnn", "--input-range", "state:-1,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"output", "stateN"}
+    assert {"constant-if", "batch-axis"} <= set(artifact["legalized"])
+    state = next(spec for spec in artifact["inputs"] if spec["name"] == "state")
+    assert state["shape"] == [2, 1, 128] and "the whole [2, 1, 128] array is one blob" in state["note"]

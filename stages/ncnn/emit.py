@@ -27,7 +27,7 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
     if source.format == "ncnn":   # the fp32 artifact's tensors are named by blob; the graph's by the model
         graph = {kind: [{**spec, "name": names[kind][spec["name"]]} for spec in manifest[kind]]
                  for kind in ("inputs", "outputs")}
-    ignored, legalized = pnnx.convert(onnx_file, graph, folder, fp16, what)
+    ignored, legalized, steps = pnnx.convert(onnx_file, graph, folder, fp16, what)
     ignored, casts = pnnx.noop_casts(folder, ignored)
     check_layers(folder, what, ignored)
     (folder / pnnx.NAMES).write_text(json.dumps(names, indent=2) + "\n")
@@ -48,7 +48,7 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str, names: dict
         print(f"pnnx: {line}", file=sys.stderr)
     shutil.copyfile(onnx_file, ctx.out / "graph.onnx")
     metrics = {"bytes": pnnx.size(folder), **({"pnnx_ignored": ignored} if ignored else {}),
-               **({"casts_as_noop": casts} if casts else {})}
+               **({"casts_as_noop": casts} if casts else {}), **({"lstm_steps_written": steps} if steps else {})}
     if legalized:
         manifest["legalized"] = {**manifest.get("legalized", {}), **legalized}
     return {**manifest, "format": "ncnn", "precision": "fp16" if fp16 else "fp32",

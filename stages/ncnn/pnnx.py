@@ -23,10 +23,10 @@ from stages.onnx import legalize
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
-# before pnnx runs: ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
+# before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
 # takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis; pnnx matches LSTM and GRU
 # nodes in one form only; pnnx takes each input's first axis for a batch of one
-FIRST = ("int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis")
+FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 
@@ -170,10 +170,11 @@ def embedding_inputs(folder: Path) -> tuple[set[str], set[str], set[str]]:
 OUTPUT = "output:"
 
 
-def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict]:
-    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, and what the
-    legalization passes rewrote: FIRST always (where they find anything to rewrite); the others only where
-    pnnx left ops (the graph is then converted again)."""
+def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict, int]:
+    """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, what the legalization
+    passes rewrote (FIRST always, where they find anything to rewrite; the others only where pnnx left ops,
+    and the graph is then converted again), and how many LSTM steps pnnx left modelferry wrote as ncnn's
+    LSTM layer (stages/ncnn/lstm_step.py)."""
     import onnx
 
     folder.mkdir(parents=True)
@@ -196,7 +197,10 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
                 shutil.rmtree(folder)
                 folder.mkdir()
                 ignored = _run(model, manifest, folder, fp16, what)
-    return ignored, legalized
+        from stages.ncnn import lstm_step
+
+        ignored, steps = lstm_step.rewrite(folder, onnx.load(str(model)), manifest["inputs"], ignored)
+    return ignored, legalized, steps
 
 
 LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")
