@@ -25,8 +25,10 @@ DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is lega
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
 # takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis; pnnx matches LSTM and GRU
-# nodes in one form only; pnnx takes each input's first axis for a batch of one
-FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis")
+# nodes in one form only; pnnx takes each input's first axis for a batch of one, and drops a Transpose that
+# moves it
+FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
+         "transpose-as-reshape")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
 

@@ -203,6 +203,14 @@ CASES = {
         (graph([n("Relu", ["x"], "y")], {}, opset=13), ("batch-axis",), set(), {"Squeeze", "Relu"}, 1),
     "the same at opset 11 (Squeeze's axes an attribute)":
         (graph([n("Relu", ["x"], "y")], {}, opset=11), ("batch-axis",), set(), {"Squeeze", "Relu"}, 1),
+    "a Transpose that moves only an axis of size one":
+        (graph([n("Unsqueeze", ["x", "first_two"], "x5"), n("Transpose", ["x5"], "t", perm=[1, 0, 2, 3, 4]),
+                n("Squeeze", ["t", "first_two"], "y")], {"first_two": ints(0, 1)}, opset=13),
+         ("transpose-as-reshape",), {"Transpose"}, {"Reshape"}, 1),
+    "a Transpose that reorders axes larger than one (left alone)":
+        (graph([n("Unsqueeze", ["x", "first"], "x4"), n("Transpose", ["x4"], "t", perm=[0, 2, 1, 3]),
+                n("Squeeze", ["t", "first"], "y")], {"first": ints(0)}, opset=13),
+         ("transpose-as-reshape",), set(), {"Transpose"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

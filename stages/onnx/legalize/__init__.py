@@ -16,12 +16,14 @@ what each pass changed is returned, and the stage records it in its manifest as 
     conv1d          a 1-d Conv or ConvTranspose as the 2-d one over a map of height 1
     int-inputs      an integer input taken as float32 and cast to its type inside (float-only targets)
     batch-axis      an input whose first axis is not a batch of one taken with one, squeezed inside (ncnn)
+    transpose-as-reshape  a Transpose that moves only axes of size one as a Reshape
     recurrent       LSTM, GRU and RNN in pnnx's form: weights as initializers, no zero states, Y through Squeeze
 """
 from __future__ import annotations
 
 from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, einsum, embedding, gelu, int_inputs,
-                                   pad_concat, recurrent, reduce_l2, static_shapes, strided_slice, sum_axes)
+                                   pad_concat, recurrent, reduce_l2, static_shapes, strided_slice, sum_axes,
+                                   transpose_reshape)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -39,6 +41,7 @@ PASSES = {
     "sum-axes": sum_axes.run,
     "recurrent": recurrent.run,
     "batch-axis": batch_axis.run,
+    "transpose-as-reshape": transpose_reshape.run,
 }
 
 
