@@ -30,7 +30,7 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     import onnx
 
     fixed, weights = _without_weights(model)
-    given = {spec["name"]: [d if isinstance(d, int) else 1 for d in spec["shape"]] for spec in inputs}
+    given = {spec["name"]: signature_shape(spec) for spec in inputs}
     for value in fixed.graph.input:
         for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
             dim.Clear()
@@ -44,6 +44,13 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
         except Exception:   # noqa: BLE001 - what the first inference found stands
             break
     return {name: shape for name, shape in found.items() if name not in weights}
+
+
+def signature_shape(spec: dict) -> list[int]:
+    """An input's shape as the graph takes it: a dynamic dim at 1, and the leading axis of one the batch-axis
+    pass gave an input whose first axis is not a batch (stages/onnx/legalize/batch_axis.py)."""
+    shape = [d if isinstance(d, int) else 1 for d in spec["shape"]]
+    return [1, *shape] if spec.get("unbatched") else shape
 
 
 def _without_weights(model) -> tuple:

@@ -201,6 +201,11 @@ CASES = {
          ("recurrent",), {"Squeeze"}, {"GRU"}, 0),
     "an input whose first axis is not a batch of one (a recurrent state [2, 8, 16])":
         (graph([n("Relu", ["x"], "y")], {}, opset=13), ("batch-axis",), set(), {"Squeeze", "Relu"}, 1),
+    "the same, its layers picked by a Gather of one index (state[0] + state[1])":
+        (graph([n("Gather", ["x", "zero_index"], "first", axis=0), n("Gather", ["x", "one_index"], "second", axis=0),
+                n("Add", ["first", "second"], "y")], {"zero_index": np.asarray(0, np.int64),
+                                                       "one_index": np.asarray(1, np.int64)}, opset=13, rank=2),
+         ("batch-axis",), {"Squeeze"}, {"Gather", "Reshape"}, 1),
     "the same at opset 11 (Squeeze's axes an attribute)":
         (graph([n("Relu", ["x"], "y")], {}, opset=11), ("batch-axis",), set(), {"Squeeze", "Relu"}, 1),
     "a Transpose that moves only an axis of size one":

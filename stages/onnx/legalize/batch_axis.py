@@ -14,7 +14,7 @@ def run(graph: Graph) -> int:
     from onnx import NodeProto, helper
 
     specs = {spec["name"]: spec for spec in graph.inputs}
-    squeezes = []
+    squeezes, inners = [], {}
     for value in graph.graph.input:
         spec = specs.get(value.name)
         if spec is None or spec.get("unbatched") or value.name in graph.outputs:
@@ -35,9 +35,35 @@ def run(graph: Graph) -> int:
         else:
             squeeze = helper.make_node("Squeeze", [value.name], [inner], name=f"{value.name}/squeeze", axes=[0])
         squeezes.append(squeeze)
+        inners[inner] = (value.name, shape)
         spec.update(unbatched=True, note=f"ncnn's blobs have no batch axis: the whole {shape} array is one blob")
     if squeezes:
         nodes = [*squeezes, *(copy(node, NodeProto) for node in graph.graph.node)]
         del graph.graph.node[:]
         graph.graph.node.extend(nodes)
+        graph.index()
+        if graph.rewrite_each("Gather", lambda g, node: _picked(g, node, inners), _pick):
+            graph.drop_unread()   # a Squeeze whose every reader now picks from the input as given
     return len(squeezes)
+
+
+def _picked(graph: Graph, node, inners: dict):
+    """A Gather of one index along the first axis of an input the pass squeezed (a recurrent state's
+    layers: state[0], state[1]), which pnnx would take from its batch axis."""
+    axis = next((a.i for a in node.attribute if a.name == "axis"), 0)
+    index = graph.constants.get(node.input[1]) if len(node.input) > 1 else None
+    if node.input[0] not in inners or axis != 0 or index is None or np.ndim(index) != 0:
+        return None
+    return inners[node.input[0]]
+
+
+def _pick(graph: Graph, node, source: str, shape: list) -> list:
+    """The same index along the second axis of the input with its axis of one, reshaped to the layer's
+    shape."""
+    from onnx import helper
+
+    base = node.name or node.output[0]
+    picked = graph.unused(f"{base}/picked")
+    target = graph.constant(f"{base}/shape", shape[1:], np.int64)
+    return [helper.make_node("Gather", [source, node.input[1]], [picked], name=f"{base}/picked", axis=1),
+            helper.make_node("Reshape", [picked, target], list(node.output), name=base)]

@@ -12,7 +12,7 @@ from stages.onnx.legalize.graph import Graph
 
 
 def run(graph: Graph) -> int:
-    given = {spec["name"]: [d if isinstance(d, int) else 1 for d in spec["shape"]] for spec in graph.inputs}
+    given = {spec["name"]: static.signature_shape(spec) for spec in graph.inputs}
     for value in graph.graph.input:
         for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
             dim.Clear()
