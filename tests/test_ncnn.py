@@ -63,15 +63,28 @@ def test_a_real_model_to_ncnn(env, tmp_path):
 
 
 def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tmp_path):
-    """basic-pitch's ONNX: pnnx keeps its ReduceMin/ReduceMax as ONNX's ops and its Equal/Where as torch's
-    (ncnn has no such layers; loading the file would crash ncnn). The one-line reason names the ops, their
-    nodes and pnnx's own words; the ONNX target asked beside it is still published."""
-    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,ncnn")
+    """A MiniLM quantized to int8 (dynamic quantization's ops): pnnx keeps GatherND and others as ONNX's
+    or torch's ops, which ncnn has no layers for (loading the file would crash ncnn). The one-line reason
+    names the ops, their nodes and pnnx's own words; the ONNX target asked beside it is still published."""
+    result, report = _convert(env, "minilm-int8-onnx", tmp_path / "out", "--to", "onnx,ncnn")
     assert result.returncode == 1
     onnx, ncnn = report["artifacts"]
     assert onnx["published"] and not ncnn["published"]
-    assert "nmp.onnx: pnnx left op(s) ncnn has no layer for: ReduceMin (" in ncnn["reason"]
-    assert "torch.where (" in ncnn["reason"] and "(pnnx: ignore ReduceMin " in ncnn["reason"]
+    assert "model.onnx: pnnx left op(s) ncnn has no layer for: " in ncnn["reason"]
+    assert "GatherND (" in ncnn["reason"] and "(pnnx: ignore " in ncnn["reason"]
+
+
+def test_a_layer_ncnn_cannot_compute_is_named(env, tmp_path):
+    """basic-pitch's ONNX: its two-axis ReduceMin/ReduceMax and TensorFlow's div_no_nan (Equal, Where) are
+    legalized into ops pnnx converts (reduce-axes, div-no-nan), but pnnx writes its constant-Q transform's
+    layouts so that a Crop runs out of its blob. The reason names that layer, found by running the file
+    layer by layer, not only the output ncnn could not compute."""
+    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 1
+    ncnn, = report["artifacts"]
+    assert not ncnn["published"]
+    assert re.search(r"ncnn could not compute output blob out\d: layer \S+ \(\w+\) fails with error -100",
+                     ncnn["reason"]), ncnn["reason"]
 
 
 def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_path):

@@ -71,32 +71,49 @@ class NcnnModel:
             loaded = net.load_param(str(folder / PARAM)) == 0 and net.load_model(str(folder / BIN)) == 0
         if not loaded:
             raise StageError(refusal(folder, said))
-        self.net = net
+        self.net, self.folder = net, folder
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        import ncnn
-
+        results = {}
         with self.net.create_extractor() as ex:
-            # a Mat made from an array only points at the array's memory (ncnn's layers may want their own,
-            # aligned): each input is cloned into ncnn's memory, and held until every output is extracted,
-            # since the extractor keeps only a reference to it (a temporary one is freed before it is read)
-            held = []
-            for name, array in inputs.items():
-                if name not in self.unbatched and array.shape[0] != 1:
-                    raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
-                blob = array if name in self.unbatched else array[0]
-                # int32 token ids stay int32: ncnn's Embed reads the blob's bits as int32 (stages/ncnn/pnnx.py)
-                data = np.ascontiguousarray(blob, dtype=np.int32 if array.dtype == np.int32 else np.float32)
-                held.append(ncnn.Mat(data).clone())
-                ex.input(name, held[-1])
-            results = {}
+            held = self._feed(ex, inputs)   # noqa: F841 - the extractor reads them until the outputs are out
             for name in self.shapes:
                 ret, mat = ex.extract(name)
                 if ret != 0:
-                    raise StageError(f"ncnn could not compute output blob {name}: error {ret}")
+                    raise StageError(f"ncnn could not compute output blob {name}: {self._failing(inputs, ret)}")
                 value = np.array(mat)
                 results[name] = self._shaped(name, value.view(np.int32) if name in self.ids else value)
         return results
+
+    def _feed(self, ex, inputs: dict[str, np.ndarray]) -> list:
+        """Each input into the extractor. A Mat made from an array only points at the array's memory (ncnn's
+        layers may want their own, aligned): each is cloned into ncnn's memory, and must be held until every
+        output is extracted, since the extractor keeps only a reference to it."""
+        import ncnn
+
+        held = []
+        for name, array in inputs.items():
+            if name not in self.unbatched and array.shape[0] != 1:
+                raise StageError(f"input {name} has batch {array.shape[0]}; ncnn runs batch 1")
+            blob = array if name in self.unbatched else array[0]
+            # int32 token ids stay int32: ncnn's Embed reads the blob's bits as int32 (stages/ncnn/pnnx.py)
+            data = np.ascontiguousarray(blob, dtype=np.int32 if array.dtype == np.int32 else np.float32)
+            held.append(ncnn.Mat(data).clone())
+            ex.input(name, held[-1])
+        return held
+
+    def _failing(self, inputs: dict[str, np.ndarray], ret: int) -> str:
+        """The first layer, in the param file's order, whose output ncnn cannot compute, and its error."""
+        for kind, name, _, tops in layers(self.folder / PARAM):
+            for top in tops:
+                with self.net.create_extractor() as ex:
+                    held = self._feed(ex, inputs)   # noqa: F841
+                    code, _ = ex.extract(top)
+                if code != 0:
+                    return f"layer {name} ({kind}) fails with error {code}" + \
+                        (" (ncnn's code for a blob it could not make: an empty crop, shapes that do not fit)"
+                         if code == -100 else "")
+        return f"error {ret}"
 
     def _shaped(self, name: str, value: np.ndarray) -> np.ndarray:
         shape = self.shapes[name]

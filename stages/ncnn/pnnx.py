@@ -30,7 +30,8 @@ OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
          "transpose-as-reshape")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
-PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat"}
+PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat", "ReduceMin": "reduce-axes",
+          "ReduceMax": "reduce-axes", "torch.where": "div-no-nan"}
 
 
 def binary() -> Path:
@@ -189,7 +190,7 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
         left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
-        passes = tuple(rewrite for op, rewrite in PASSES.items() if op in left)
+        passes = tuple(dict.fromkeys(rewrite for op, rewrite in PASSES.items() if op in left))
         if passes:
             graph = onnx.load(str(model))
             rewritten = legalize.apply(graph, passes, manifest["inputs"])

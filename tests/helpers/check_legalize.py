@@ -216,6 +216,18 @@ CASES = {
         (graph([n("Unsqueeze", ["x", "first"], "x4"), n("Transpose", ["x4"], "t", perm=[0, 2, 1, 3]),
                 n("Squeeze", ["t", "first"], "y")], {"first": ints(0)}, opset=13),
          ("transpose-as-reshape",), set(), {"Transpose"}, 0),
+    "ReduceMax over two axes, keepdims=0 (opset 13)":
+        (graph([n("ReduceMax", ["x"], "y", axes=[1, 2], keepdims=0)], {}, opset=13, rank=1), ("reduce-axes",),
+         set(), {"ReduceMax"}, 1),
+    "ReduceMin over two axes as an input, keepdims=1 (opset 18)":
+        (graph([n("ReduceMin", ["x", "two_axes"], "y", keepdims=1)], {"two_axes": ints(0, 2)}, opset=18),
+         ("reduce-axes",), set(), {"ReduceMin"}, 1),
+    "div_no_nan: Where(Equal(d, 0), 0, x / d), d 0 in places":
+        (graph([n("ReduceMax", ["x"], "top", axes=[2], keepdims=1), n("Sub", ["top", "cut"], "lower"),
+                n("Relu", ["lower"], "d"), n("Equal", ["d", "zero"], "is_zero"), n("Div", ["x", "d"], "quotient"),
+                n("Where", ["is_zero", "zero", "quotient"], "y")], {"zero": np.float32(0.0), "cut": np.float32(5.0)},
+               opset=13),
+         ("div-no-nan",), {"Where", "Equal"}, {"Ceil", "Min", "Div", "Mul"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

@@ -17,13 +17,15 @@ what each pass changed is returned, and the stage records it in its manifest as 
     int-inputs      an integer input taken as float32 and cast to its type inside (float-only targets)
     batch-axis      an input whose first axis is not a batch of one taken with one, squeezed inside (ncnn)
     transpose-as-reshape  a Transpose that moves only axes of size one as a Reshape
+    reduce-axes     a ReduceMin or ReduceMax over several axes as one reduction per axis
+    div-no-nan      TensorFlow's div_no_nan (Where(Equal(d, 0), 0, x / d)) without a comparison
     recurrent       LSTM, GRU and RNN in pnnx's form: weights as initializers, no zero states, Y through Squeeze
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, einsum, embedding, gelu, int_inputs,
-                                   pad_concat, recurrent, reduce_l2, static_shapes, strided_slice, sum_axes,
-                                   transpose_reshape)
+from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, div_no_nan, einsum, embedding, gelu,
+                                   int_inputs, pad_concat, recurrent, reduce_axes, reduce_l2, static_shapes,
+                                   strided_slice, sum_axes, transpose_reshape)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -42,6 +44,8 @@ PASSES = {
     "recurrent": recurrent.run,
     "batch-axis": batch_axis.run,
     "transpose-as-reshape": transpose_reshape.run,
+    "reduce-axes": reduce_axes.run,
+    "div-no-nan": div_no_nan.run,
 }
 
 
