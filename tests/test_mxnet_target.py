@@ -137,11 +137,30 @@ def test_outputs_are_matched_by_name_not_by_position(env, tmp_path):
 
 
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
-    """openWakeWord's melspectrogram clips at a floor the graph computes (the max minus 80 dB); MXNet's clip
-    takes two numbers: refused with the op, its node and the bound; the ONNX target is still published."""
-    result, report = _convert(env, "openwakeword-melspectrogram", tmp_path / "out", "--to", "onnx,mxnet")
+    """A Keras GRU that tf2onnx writes as a Loop (the op MXNet's symbol has no form of): refused with the op
+    and its node; the ONNX target is still published."""
+    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "onnx,mxnet")
     assert result.returncode == 1
     onnx, mxnet = report["artifacts"]
     assert onnx["published"] and not mxnet["published"]
-    assert "melspectrogram.onnx: Clip node 'Clip_28': its min (onnx::Clip_36) is computed in the graph" \
-        in mxnet["reason"]
+    assert "gru_model.keras: the MXNet emitter has no conversion for Loop (node '" in mxnet["reason"]
+
+
+def test_a_computed_clip_bound_is_max_and_min(env, tmp_path):
+    """openWakeWord's melspectrogram clips twice at a floor the graph computes (the max minus 80 dB, a scalar):
+    MXNet's clip takes two numbers, so the clip-bounds pass writes Max and Min, the scalar held as MXNet's
+    (1,); within the fp32 gate."""
+    result, report = _convert(env, "openwakeword-melspectrogram", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["legalized"] == {"clip-bounds": 2}
+
+
+def test_a_transposed_convolution_with_output_padding(env, tmp_path):
+    """DeepFilterNet's ERB decoder: ConvTranspose with asymmetric pads and output_padding, written as MXNet's
+    Deconvolution of the whole output (with `adj` rows) and a crop; within the fp32 gate."""
+    result, report = _convert(env, "deepfilternet-erb-dec", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+

@@ -142,7 +142,10 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
         return Row(model.name, target, "usage" if done.returncode == 2 else "not made", seconds=seconds,
                    reason=lines[-1].removeprefix("error: ")[:240])
     report = json.loads(reports[-1].read_text())
-    fp32 = next(a for a in report["artifacts"] if a["precision"] == "fp32")
+    fp32 = next((a for a in report["artifacts"] if a["precision"] == "fp32"), None)
+    if fp32 is None:   # the run failed before any target (a source this runtime cannot load)
+        lines = [line for line in done.stderr.splitlines() if line.startswith("error:")] or ["no artifact"]
+        return Row(model.name, target, "not made", seconds=seconds, reason=lines[-1].removeprefix("error: ")[:240])
     verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
     row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
               _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,

@@ -106,7 +106,10 @@ SOURCE_LOCATION = re.compile(r"\[\d\d:\d\d:\d\d\] \S+:\d+: ")  # "[01:49:05] ../
 def _first_line(exc: Exception) -> str:
     lines = [SOURCE_LOCATION.sub("", line).strip() for line in str(exc).splitlines() if line.strip()]
     # MXNet puts the useful part after a stack trace; take the last "Error" line.
-    for line in reversed(lines):
+    for index in range(len(lines) - 1, -1, -1):
+        line = lines[index]
         if "Error" in line or "error" in line or "Check failed" in line:
+            if line.endswith(":") and index + 1 < len(lines):   # "… for the following arguments …:" + the list
+                line = f"{line} {lines[index + 1]}"
             return line[:300]
     return (lines[0] if lines else type(exc).__name__)[:300]

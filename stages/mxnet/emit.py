@@ -19,7 +19,8 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
-PASSES = ("constant-if", "einsum")   # MXNet's symbol has no control flow, its legacy API no einsum
+PASSES = ("constant-if", "einsum", "clip-bounds")   # MXNet's symbol has no control flow, its legacy API no einsum,
+# its clip constant bounds only
 PREFIX = "model"
 
 

@@ -130,19 +130,32 @@ def conv(g: Graph, node):
 
 @OPS.handles("ConvTranspose")
 def conv_transpose(g: Graph, node):
+    """Deconvolution; asymmetric pads and output_padding as the unpadded result, `adj` rows added at the
+    end where output_padding reaches past it (ONNX's and MXNet's both hold the bias only), then cropped:
+    ONNX's output is the full one from pads_begin to its length - pads_end + output_padding."""
     a = attrs(node)
     weight = g.constant(node.input[1], node, "weight")
     spatial = weight.ndim - 2
     begin, end = _pads(node, spatial)
-    if begin != end or any(a.get("output_padding", [0] * spatial)) or "output_shape" in a:
-        raise Unsupported(f"ConvTranspose node {node.name!r}: asymmetric pads, output_padding or output_shape")
+    extra = list(a.get("output_padding", [0] * spatial))
+    if "output_shape" in a:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: output_shape (export with pads instead)")
     bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
     group = a.get("group", 1)
-    return mx.sym.Deconvolution(
+    plain = begin == end and not any(extra)
+    adj = [max(0, e - p) for e, p in zip(extra, end)]
+    made = mx.sym.Deconvolution(
         g.tensor(node.input[0]), weight=g.param(node.input[1], weight), bias=g.tensor(bias) if bias else None,
         kernel=tuple(weight.shape[2:]), stride=tuple(a.get("strides", [1] * spatial)),
-        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin), num_filter=weight.shape[1] * group,
-        num_group=group, no_bias=bias is None, name=_name(node))
+        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin) if plain else (0,) * spatial,
+        adj=(0,) * spatial if plain else tuple(adj), num_filter=weight.shape[1] * group, num_group=group,
+        no_bias=bias is None, name=_name(node) if plain else f"{_name(node)}_full")
+    if plain:
+        return made
+    # the cropped end, counted back from the full output's end (which holds `adj` rows past it)
+    stops = [(p - e if p > e else None) for p, e in zip(end, extra)]
+    stops = [None if stop is None else -stop for stop in stops]
+    return mx.sym.slice(made, begin=(None, None, *begin), end=(None, None, *stops), name=_name(node))
 
 
 @OPS.handles("BatchNormalization")
@@ -295,8 +308,8 @@ BINARY = {"Add": mx.sym.broadcast_add, "Sub": mx.sym.broadcast_sub, "Mul": mx.sy
 
 def _operands(g: Graph, names, node) -> list:
     """The symbols of an elementwise op's inputs at one rank: MXNet broadcasts only between equal ranks, so a
-    lower-rank operand gets ONNX's leading ones."""
-    rank = max(g.rank(name, node) for name in names)
+    lower-rank operand gets ONNX's leading ones. MXNet's legacy arrays have no rank 0: a scalar is (1,)."""
+    rank = max(1, *(g.rank(name, node) for name in names))
     sides = []
     for name in names:
         if name in g.constants and name not in g.symbols:   # at this rank here, its own shape elsewhere
@@ -304,8 +317,9 @@ def _operands(g: Graph, names, node) -> list:
             sides.append(g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape)))
         else:
             sym = g.tensor(name)
-            missing = rank - g.rank(name, node)
-            sides.append(mx.sym.reshape(sym, shape=(1,) * missing + (0,) * g.rank(name, node)) if missing else sym)
+            for _ in range(rank - max(1, g.rank(name, node))):   # its rank as MXNet holds it
+                sym = mx.sym.expand_dims(sym, axis=0)
+            sides.append(sym)
     return sides
 
 
