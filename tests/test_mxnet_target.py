@@ -104,6 +104,17 @@ def test_an_if_decided_when_the_graph_is_built_and_an_lstm(env, tmp_path):
     assert artifact["legalized"] == {"constant-if": 1}
 
 
+def test_an_if_whose_branch_is_passed_on_by_identities(env, tmp_path):
+    """silero-vad's other export: its taken If branch ends in a chain of Identity nodes, which MXNet's _copy
+    once wrote, and MXNet's MKLDNN subgraph pass then lost an argument at bind ("Check failed:
+    in_arg_ctx_map.count(arg_name)"). An Identity is its input's symbol now; within the fp32 gate on random
+    states, by the model's output names."""
+    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "mxnet", "--input-range", "state:-1,1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and sorted(t["name"] for t in artifact["outputs"]) == ["output", "stateN"]
+
+
 def test_grouped_linear_layers_written_as_einsum(env, tmp_path):
     """DeepFilterNet's encoder: its grouped linear layers are Einsum 'btgi,gih->btgh' (MXNet's legacy API
     has none), written as one batched matrix product between transposes and reshapes; with its GRU."""

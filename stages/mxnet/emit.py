@@ -42,9 +42,9 @@ def build(model, manifest: dict, what: str) -> tuple[mx.sym.Symbol, dict, dict]:
     for output in model.graph.output:
         if output.name not in g.symbols and output.name not in g.constants:
             raise StageError(f"{what}: output {output.name} is not made by any node")
+        made = g.symbols.get(output.name)
         heads.append(mx.sym.identity(g.tensor(output.name), name=output.name)
-                     if output.name in g.constants or output.name in g.symbols and _is_var(g.symbols[output.name])
-                     else g.symbols[output.name])
+                     if made is None or _is_var(made) or made.name != output.name else made)
     symbol = mx.sym.Group(heads) if len(heads) > 1 else heads[0]
     used = set(symbol.list_arguments()) | set(symbol.list_auxiliary_states())
     return symbol, {k: v for k, v in g.arg.items() if k in used}, {k: v for k, v in g.aux.items() if k in used}

@@ -467,7 +467,10 @@ def unary(g: Graph, node):
 
 @OPS.handles("Identity", "Dropout")
 def identity(g: Graph, node):
-    return mx.sym.identity(g.tensor(node.input[0]), name=_name(node))
+    """The input's own symbol: a chain of MXNet's _copy (an If's branch passed on by Identity) made its MKLDNN
+    subgraph pass lose an argument at bind ("Check failed: in_arg_ctx_map.count(arg_name)"). A graph output
+    still gets its own name (stages/mxnet/emit.py)."""
+    return g.tensor(node.input[0])
 
 
 @OPS.handles("Gemm")
