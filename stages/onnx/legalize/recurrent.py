@@ -69,9 +69,9 @@ def _outputs(graph: Graph, node) -> bool:
     if attributes.get("direction", b"forward") != b"forward" or attributes.get("layout", 0) \
             or (len(node.input) > 4 and node.input[4]) or y_c in read or not read:
         return False
-    if len(node.output) == 1 and y not in graph.outputs \
+    if read == {y} and y not in graph.outputs \
             and all(r.op_type in ("Squeeze", "Transpose") for r in graph.consumers[y]):
-        return False
+        return False   # the form pnnx takes already
     base = node.name or y
     every, sequence = graph.unused(f"{base}/Y_every"), graph.unused(f"{base}/sequence")
     axis = graph.constant(f"{base}/direction_axis", [1], np.int64)
