@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, read_report, run_cli
+from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
 from tests.test_zoo import _convert
 
 
@@ -148,13 +148,26 @@ def test_outputs_are_matched_by_name_not_by_position(env, tmp_path):
 
 
 def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env, tmp_path):
-    """A Keras GRU that tf2onnx writes as a Loop (the op MXNet's symbol has no form of): refused with the op
-    and its node; the ONNX target is still published."""
-    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "onnx,mxnet")
+    """A RoiAlign (tests/helpers/make_onnx_refused.py), which the MXNet emitter has no conversion for:
+    refused with the op and its node; the ONNX target is still published."""
+    models = tmp_path / "models"
+    in_runtime(env, "tf", "tests/helpers/make_onnx_refused.py", str(models))
+    result = run_cli(env, "convert", str(models / "roialign_adaptive.onnx"), "--to", "onnx,mxnet",
+                     "--out", str(tmp_path / "out"))
     assert result.returncode == 1
-    onnx, mxnet = report["artifacts"]
+    onnx, mxnet = newest_report(tmp_path / "out")["artifacts"]
     assert onnx["published"] and not mxnet["published"]
-    assert "gru_model.keras: the MXNet emitter has no conversion for Loop (node '" in mxnet["reason"]
+    assert "roialign_adaptive.onnx: the MXNet emitter has no conversion for RoiAlign (node 'pool')" in mxnet["reason"]
+
+
+def test_a_keras_gru_that_tf2onnx_writes_as_a_loop(env, tmp_path):
+    """A Keras GRU tf2onnx could not rewrite: a Loop over 200 time steps (TensorFlow's while_loop), its trip
+    count and conditions known when the graph is built. The loop-unroll pass copies its body once per step;
+    MXNet's symbol (no control flow) then runs it within the fp32 gate."""
+    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["legalized"]["loop-unroll"] == 1
 
 
 def test_a_computed_clip_bound_is_max_and_min(env, tmp_path):

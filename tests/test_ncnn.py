@@ -136,6 +136,18 @@ def test_an_lstm_step_with_its_state_is_written_as_ncnns_lstm(env, lstm_state, t
     assert "MemoryData" not in param
 
 
+def test_a_keras_gru_written_as_a_loop_reaches_ncnn(env, tmp_path):
+    """A Keras GRU that tf2onnx writes as a Loop over 200 steps: pnnx leaves the Loop; unrolled (loop-unroll),
+    its steps' Gathers from the time-major input leave the Transpose pnnx cannot follow (gather-transpose)
+    and its gate Split gets its sizes (split-sizes: pnnx wrote a Slice without them, which crashed ncnn),
+    round after round; within the fp32 gate."""
+    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "ncnn")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
+    assert {"loop-unroll", "gather-transpose", "split-sizes"} <= set(artifact["legalized"])
+
+
 def test_a_param_file_ncnn_refuses_names_the_layer(env, lstm_state, tmp_path):
     """A reverse LSTM over four steps with its state: no form pnnx or modelferry writes as ncnn's LSTM, and
     pnnx leaves a param line ncnn's own loader refuses. The reason names the layer ncnn refused and its type

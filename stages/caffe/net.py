@@ -15,7 +15,7 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
 # no control flow; Slice and Crop take no step; no Einsum; blobs are float; layers are 2-d; no ReduceL2
-PASSES = ("constant-if", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2")
+PASSES = ("constant-if", "loop-unroll", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

@@ -19,8 +19,8 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
-PASSES = ("constant-if", "einsum", "clip-bounds")   # MXNet's symbol has no control flow, its legacy API no einsum,
-# its clip constant bounds only
+# MXNet's symbol has no control flow, its legacy API no einsum, its clip constant bounds only
+PASSES = ("constant-if", "loop-unroll", "einsum", "clip-bounds")
 PREFIX = "model"
 
 

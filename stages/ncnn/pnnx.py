@@ -26,12 +26,13 @@ OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
 # takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis; pnnx matches LSTM and GRU
 # nodes in one form only; pnnx takes each input's first axis for a batch of one, and drops a Transpose that
-# moves it
+# moves it, and writes a Split of equal parts as a Slice without its sizes
 FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
-         "transpose-as-reshape")
+         "transpose-as-reshape", "split-sizes")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat", "ReduceMin": "reduce-axes",
-          "ReduceMax": "reduce-axes", "torch.where": "div-no-nan"}
+          "ReduceMax": "reduce-axes", "torch.where": "div-no-nan", "Loop": "loop-unroll",
+          "Gather": "gather-transpose"}
 
 
 def binary() -> Path:
@@ -176,7 +177,7 @@ OUTPUT = "output:"
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict, int]:
     """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, what the legalization
     passes rewrote (FIRST always, where they find anything to rewrite; the others only where pnnx left ops,
-    and the graph is then converted again), and how many LSTM steps pnnx left modelferry wrote as ncnn's
+    and the graph is then converted again, round after round while a pass rewrites anything), and how many LSTM steps pnnx left modelferry wrote as ncnn's
     LSTM layer (stages/ncnn/lstm_step.py)."""
     import onnx
 
@@ -189,17 +190,20 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
         if legalized:
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
-        left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
-        passes = tuple(dict.fromkeys(rewrite for op, rewrite in PASSES.items() if op in left))
-        if passes:
+        for _ in range(len(PASSES)):   # a rewrite may bring ops to light that another pass writes (an unrolled Loop's)
+            left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
+            passes = tuple(dict.fromkeys(rewrite for op, rewrite in PASSES.items() if op in left))
             graph = onnx.load(str(model))
-            rewritten = legalize.apply(graph, passes, manifest["inputs"])
-            legalized.update(rewritten)
-            if rewritten:
-                onnx.save(graph, str(model))
-                shutil.rmtree(folder)
-                folder.mkdir()
-                ignored = _run(model, manifest, folder, fp16, what)
+            rewritten = legalize.apply(graph, passes, manifest["inputs"]) if passes else {}
+            if not rewritten:
+                break
+            rewritten.update(legalize.apply(graph, FIRST, manifest["inputs"]))   # on what the rewrite brought in
+            for name, count in rewritten.items():
+                legalized[name] = legalized.get(name, 0) + count
+            onnx.save(graph, str(model))
+            shutil.rmtree(folder)
+            folder.mkdir()
+            ignored = _run(model, manifest, folder, fp16, what)
         from stages.ncnn import lstm_step
 
         ignored, steps = lstm_step.rewrite(folder, onnx.load(str(model)), manifest["inputs"], ignored)

@@ -100,6 +100,22 @@ def recurrent(op: str, gates: int, rng, read: str, direction: str = "forward", e
     return graph(nodes, weights, opset=18)
 
 
+def loop(data_dependent: bool = False):
+    """A Loop of three iterations over x: v <- v * 0.5 + 1 carried, Relu(v) scanned; y = v + the scan's sum.
+    `data_dependent`: it goes on while max(v) < 100, which the graph computes."""
+    v_in, v_out, scan = (helper.make_tensor_value_info(name, FLOAT, None) for name in ("v", "v_out", "scan_out"))
+    i = helper.make_tensor_value_info("i", onnx.TensorProto.INT64, [])
+    cond_in, cond_out = (helper.make_tensor_value_info(name, onnx.TensorProto.BOOL, []) for name in ("c", "c_out"))
+    nodes = [n("Mul", ["v", "half"], "scaled"), n("Add", ["scaled", "one"], "v_out"), n("Relu", ["v_out"], "scan_out")]
+    nodes += [n("ReduceMax", ["v_out"], "top", keepdims=0), n("Less", ["top", "hundred"], "c_out")] if data_dependent \
+        else [n("Identity", ["c"], "c_out")]
+    body = helper.make_graph(nodes, "body", [i, cond_in, v_in], [cond_out, v_out, scan])
+    return graph([helper.make_node("Loop", ["trips", "go", "x"], ["v_final", "scanned"], name="loop", body=body),
+                  n("ReduceSum", ["scanned", "scan_axis"], "scan_sum", keepdims=0), n("Add", ["v_final", "scan_sum"], "y")],
+                 {"trips": np.asarray(3, np.int64), "go": np.asarray(True), "half": np.float32(0.5), "one": np.float32(1),
+                  "hundred": np.float32(100), "scan_axis": ints(0)}, opset=13)
+
+
 def if_on_shape(axis_size: int):
     """y = If(Shape(x)[1] == axis_size, then: Relu(x), else: Neg(x)); x is [2, 8, 16]."""
     return graph([n("Shape", ["x"], "shape"), n("Gather", ["shape", "one_index"], "size", axis=0),
@@ -228,6 +244,21 @@ CASES = {
                 n("Where", ["is_zero", "zero", "quotient"], "y")], {"zero": np.float32(0.0), "cut": np.float32(5.0)},
                opset=13),
          ("div-no-nan",), {"Where", "Equal"}, {"Ceil", "Min", "Div", "Mul"}, 1),
+    "a Loop of three iterations, its condition a constant: unrolled":
+        (loop(), ("loop-unroll",), {"Loop"}, {"Mul", "Add", "Relu", "Concat"}, 1),
+    "a Loop whose condition the graph computes from its data (left alone)":
+        (loop(data_dependent=True), ("loop-unroll",), set(), {"Loop"}, 0),
+    "a Gather of one time step from a time-major Transpose":
+        (graph([n("Transpose", ["x"], "time_major", perm=[1, 0, 2]), n("Gather", ["time_major", "three"], "y", axis=0)],
+               {"three": np.asarray(3, np.int64)}, opset=13, rank=2), ("gather-transpose",), {"Transpose"},
+         {"Gather"}, 1),
+    "a Gather from a Transpose whose other axes change order":
+        (graph([n("Transpose", ["x"], "t", perm=[2, 0, 1]), n("Gather", ["t", "second"], "y", axis=1)],
+               {"second": np.asarray(1, np.int64)}, opset=13, rank=2), ("gather-transpose",), set(),
+         {"Gather", "Transpose"}, 1),
+    "a Split into equal parts without sizes (TensorFlow's tf.split)":
+        (graph([helper.make_node("Split", ["x"], ["left", "right"], name="split", axis=-1),
+                n("Sub", ["left", "right"], "y")], {}, opset=13), ("split-sizes",), set(), {"Split"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

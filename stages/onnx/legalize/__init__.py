@@ -19,13 +19,16 @@ what each pass changed is returned, and the stage records it in its manifest as 
     transpose-as-reshape  a Transpose that moves only axes of size one as a Reshape
     reduce-axes     a ReduceMin or ReduceMax over several axes as one reduction per axis
     div-no-nan      TensorFlow's div_no_nan (Where(Equal(d, 0), 0, x / d)) without a comparison
+    loop-unroll     a Loop whose trip count and conditions are known when the graph is built, unrolled
+    gather-transpose  a Gather of one index from a Transpose's output as one from its input
+    split-sizes     a Split into equal parts with its sizes spelt out
     recurrent       LSTM, GRU and RNN in pnnx's form: weights as initializers, no zero states, Y through Squeeze
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, div_no_nan, einsum, embedding, gelu,
-                                   int_inputs, pad_concat, recurrent, reduce_axes, reduce_l2, static_shapes,
-                                   strided_slice, sum_axes, transpose_reshape)
+from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, div_no_nan, einsum, embedding,
+                                   gather_transpose, gelu, int_inputs, loop_unroll, pad_concat, recurrent, reduce_axes, reduce_l2, static_shapes,
+                                   split_sizes, strided_slice, sum_axes, transpose_reshape)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -46,6 +49,9 @@ PASSES = {
     "transpose-as-reshape": transpose_reshape.run,
     "reduce-axes": reduce_axes.run,
     "div-no-nan": div_no_nan.run,
+    "loop-unroll": loop_unroll.run,
+    "gather-transpose": gather_transpose.run,
+    "split-sizes": split_sizes.run,
 }
 
 
