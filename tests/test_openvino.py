@@ -54,3 +54,16 @@ def test_a_model_openvino_cannot_convert_says_why_and_publishes_no_ir(env, tmp_p
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["legalized"].get("constant-if")
+
+
+def test_int8_weights_run_at_fp32_parity_as_users_run_them(env, tmp_path):
+    """A MiniLM whose weights are int8 with a Cast and a scale: OpenVINO's CPU plugin quantizes the
+    activations that meet such weights by default, and missed the fp32 gate by 0.05. The IR carries the
+    runtime option that turns that off, which compile_model reads from the file on any machine; the
+    validation compiles it as a user would (only f32 precision asked), and it passes the gate."""
+    result, report = _convert(env, "minilm-int8-onnx", tmp_path / "out", "--to", "openvino")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-3
+    xml = (latest_run(tmp_path / "out") / artifact["path"] / "model.xml").read_text()
+    assert '<DYNAMIC_QUANTIZATION_GROUP_SIZE value="0" />' in xml
