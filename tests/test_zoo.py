@@ -11,7 +11,7 @@ import pytest
 
 from bench.zoo import fetch
 from bench.zoo.catalog import BY_NAME
-from tests.conftest import newest_report, run_cli
+from tests.conftest import latest_run, newest_report, run_cli
 
 
 def _convert(env, name: str, out, *extra: str):
@@ -112,3 +112,19 @@ def test_what_tf2onnx_cannot_read_in_a_tflite_file_is_named(env, tmp_path, name,
     assert result.returncode == 1
     error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
     assert "[export/tflite]" in error and cause in error
+
+
+def test_the_own_translations_savedmodel_holds_its_weights_once_as_variables(env, tmp_path):
+    """paraphrase-MiniLM (69 MB of ONNX) through modelferry's own ONNX → TF translation: its weights are the
+    SavedModel's variables, each once (saved_model.pb held them as constants, and the SavedModel was 138 MB,
+    near protobuf's 2 GB limit at 1 GB of weights); within the fp32 gate."""
+    result, report = _convert(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "savedmodel",
+                              "--via", "onnx-tfops")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["route"] == "load/onnx → emit/onnx-tfops"
+    folder = latest_run(tmp_path / "out") / artifact["path"]
+    weights = fetch.source(BY_NAME["paraphrase-minilm-onnx"], download=False).stat().st_size
+    graph = (folder / "saved_model.pb").stat().st_size
+    variables = sum(p.stat().st_size for p in (folder / "variables").iterdir())
+    assert graph < 0.05 * weights and 0.95 * weights < variables < 1.05 * weights, (graph, variables, weights)

@@ -38,6 +38,7 @@ def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) ->
     module = tf.Module()
     module.serve = tf.function(serve, input_signature=signature, autograph=False)
     concrete = module.serve.get_concrete_function()   # traces the graph: handler errors surface here
+    module.weights = evaluator.variables   # tracked: saved once as the SavedModel's variables
     tf.saved_model.save(module, str(out), signatures={SIGNATURE: concrete})
 
 

@@ -53,6 +53,26 @@ class Evaluator:
         load_all()
         self.opset = opset
         self.names = itertools.count()   # inner names of inlined function bodies are made unique with it
+        self.held: dict = {}   # the weights by their content: the SavedModel stores each once, beside its graph
+
+    @property
+    def variables(self) -> list:
+        return list(self.held.values())
+
+    def weight(self, value: np.ndarray):
+        """A weight as a variable made outside the traced function (its value stored in the SavedModel's
+        variables, not as a constant inside each function that reads it), read where it is used. One per
+        content: tf.function traces twice where the first trace makes variables, and the second must find
+        them; equal weights are stored once."""
+        import hashlib
+
+        import tensorflow as tf
+
+        key = (value.dtype.str, value.shape, hashlib.sha256(np.ascontiguousarray(value).tobytes()).hexdigest())
+        if key not in self.held:
+            with tf.init_scope():
+                self.held[key] = tf.Variable(value, trainable=False)
+        return self.held[key]
 
     def version(self, op_type: str, domain: str) -> int:
         from onnx import defs
@@ -93,7 +113,9 @@ class Evaluator:
 
         def constant(name: str, value) -> None:
             known[name] = np.asarray(value)   # folding goes on in the value's own precision
-            env[name] = computable(tf.constant(known[name]))
+            held = known[name].astype(np.float32) if known[name].dtype == np.float64 else known[name]
+            env[name] = self.weight(held) if held.size > WEIGHT and held.dtype.kind == "f" \
+                else computable(tf.constant(held))
 
         for init in graph.initializer:
             constant(init.name, numpy_helper.to_array(init))
@@ -150,6 +172,8 @@ def computable(tensor):
         return tf.cast(tensor, tf.float32)
     return tensor
 
+
+WEIGHT = 4096   # a float constant of more elements is a weight, held as a variable (shapes, pads, axes are not)
 
 # Ops whose value must not be computed once when the graph is built.
 NOT_FOLDED = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
