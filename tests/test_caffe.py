@@ -164,15 +164,27 @@ def test_silero_vad_with_its_state_and_reflect_padding_to_caffe(docker_env, tmp_
 
 
 def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_path):  # noqa: F811
-    """basic-pitch's ONNX divides "no nan": a Where that picks 0 where the divisor is 0, over a quotient that
-    is inf or nan there. Caffe has no select; a blend of the two (c * a + (1 - c) * b) would carry the nan
-    through. Refused naming the node; no Caffe files are published, and the ONNX target asked beside it
-    still is."""
-    result, report = _convert(docker_env, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,caffe")
+    """A RoiAlign (tests/helpers/make_onnx_refused.py), which Caffe has no layer or composition for: refused
+    naming the op and its node; no Caffe files are published, and the ONNX target asked beside it still is."""
+    models = tmp_path / "models"
+    in_runtime(docker_env, "tf", "tests/helpers/make_onnx_refused.py", str(models))
+    result = run_cli(docker_env, "convert", str(models / "roialign_adaptive.onnx"), "--to", "onnx,caffe",
+                     "--out", str(tmp_path / "out"))
     assert result.returncode == 1
-    onnx, caffe = report["artifacts"]
+    onnx, caffe = newest_report(tmp_path / "out")["artifacts"]
     assert onnx["published"] and not caffe["published"]
-    assert "nmp.onnx: the Caffe emitter has no conversion for Where (node '" in caffe["reason"]
+    assert "roialign_adaptive.onnx: the Caffe emitter has no conversion for RoiAlign (node 'pool')" in caffe["reason"]
+
+
+def test_tensorflows_div_no_nan_and_a_reflect_pad_of_a_sequence(docker_env, tmp_path):  # noqa: F811
+    """basic-pitch's ONNX divides "no nan": a Where that picks 0 where the divisor is 0, over a quotient that
+    is inf or nan there (Caffe has no select, and a blend c * a + (1 - c) * b would carry the nan through).
+    The div-no-nan pass writes it without a comparison, the divisor's sign from Caffe's Threshold; its
+    constant-Q transform reflect-pads a 1-d signal. Within the fp32 gate."""
+    result, report = _convert(docker_env, "basic-pitch-onnx", tmp_path / "out", "--to", "caffe")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["legalized"]["div-no-nan"] == 1
 
 
 def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path):  # noqa: F811

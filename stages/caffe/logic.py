@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from stages.caffe.layers import LAYERS, Net, _elementwise, _take
+from stages.caffe.prototxt import Enum
 from stages.onnx.emitter import Unsupported, attrs
 
 
@@ -34,6 +35,18 @@ def compare(net: Net, node):
     if op in ("Greater", "Less"):
         return positive
     return add(node, "Power", [positive], {"power_param": {"scale": -1.0, "shift": 1.0}})
+
+
+@LAYERS.handles("Sign")
+def sign(net: Net, node):
+    """Sign(x) = Threshold(x) - Threshold(-x): 1, 0 or -1, exactly, for finite x."""
+    top, add = node.output[0], net.add
+    x = node.input[0]
+    up = add(node, "Threshold", [x], {"threshold_param": {"threshold": 0.0}}, top=f"{top}/positive")
+    flipped = add(node, "Power", [x], {"power_param": {"scale": -1.0}}, top=f"{top}/negated")
+    down = add(node, "Threshold", [flipped], {"threshold_param": {"threshold": 0.0}}, top=f"{top}/negative")
+    net.integral.add(top)
+    return add(node, "Eltwise", [up, down], {"eltwise_param": {"operation": Enum("SUM"), "coeff": [1.0, -1.0]}})
 
 
 @LAYERS.handles("Not")

@@ -14,8 +14,9 @@ from stages.errors import StageError
 from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
-# no control flow; Slice and Crop take no step; no Einsum; blobs are float; layers are 2-d; no ReduceL2
-PASSES = ("constant-if", "loop-unroll", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2")
+# no control flow; Slice and Crop take no step; no Einsum; blobs are float; layers are 2-d; no ReduceL2; a Where
+# is a sum of products, and div_no_nan's unselected x / 0 would be NaN in it
+PASSES = ("constant-if", "loop-unroll", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2", "div-no-nan")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

@@ -243,7 +243,7 @@ CASES = {
                 n("Relu", ["lower"], "d"), n("Equal", ["d", "zero"], "is_zero"), n("Div", ["x", "d"], "quotient"),
                 n("Where", ["is_zero", "zero", "quotient"], "y")], {"zero": np.float32(0.0), "cut": np.float32(5.0)},
                opset=13),
-         ("div-no-nan",), {"Where", "Equal"}, {"Ceil", "Min", "Div", "Mul"}, 1),
+         ("div-no-nan",), {"Where", "Equal"}, {"Sign", "Div", "Mul"}, 1),
     "a Loop of three iterations, its condition a constant: unrolled":
         (loop(), ("loop-unroll",), {"Loop"}, {"Mul", "Add", "Relu", "Concat"}, 1),
     "a Loop whose condition the graph computes from its data (left alone)":

@@ -1,7 +1,7 @@
 """TensorFlow's div_no_nan, Where(Equal(d, 0), 0, x / d), as ops that need no comparison:
 
-    zero = 1 - Min(Ceil(Abs(d)), 1)      1 where d is 0, else 0 (the ceiling of a magnitude above 0 is 1 or more)
-    y    = x / (d + zero) * (1 - zero)   x / d where d is not 0 (d + 0 and · 1 change nothing), else 0
+    kept = Sign(Abs(d))                  0 where d is 0, else 1
+    y    = x / (d + (1 - kept)) * kept   x / d where d is not 0 (d + 0 and · 1 change nothing), else 0
 
 The same values for finite x and d (a NaN d, which Equal calls unequal to 0, gives NaN here as x / NaN does
 there). ncnn has no Equal or Where layer; basic-pitch's normalized log spectrogram divides so."""
@@ -40,8 +40,7 @@ def _nodes(graph: Graph, node, x: str, d: str) -> list:
     dtype = graph.elem_type(d)
     one = graph.constant(f"{steps.name}/one", 1, dtype)
     magnitude = steps("Abs", "magnitude", [d])
-    up = steps("Ceil", "ceiling", [magnitude])
-    nonzero = steps("Min", "nonzero", [up, one])
+    nonzero = steps("Sign", "nonzero", [magnitude])
     zero = steps("Sub", "zero", [one, nonzero])
     safe = steps("Add", "safe_divisor", [d, zero])
     quotient = steps("Div", "quotient", [x, safe])
