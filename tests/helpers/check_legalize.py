@@ -259,6 +259,9 @@ CASES = {
     "a Split into equal parts without sizes (TensorFlow's tf.split)":
         (graph([helper.make_node("Split", ["x"], ["left", "right"], name="split", axis=-1),
                 n("Sub", ["left", "right"], "y")], {}, opset=13), ("split-sizes",), set(), {"Split"}, 1),
+    "ReduceSum over the last axis of a rank-4 tensor, keepdims=0 (a complex spectrogram's magnitude)":
+        (graph([n("Unsqueeze", ["x", "first"], "x4"), n("ReduceSum", ["x4", "last"], "y", keepdims=0)],
+               {"first": ints(0), "last": ints(-1)}, opset=13), ("sum-axes",), set(), {"Unsqueeze", "ReduceSum"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

@@ -11,7 +11,7 @@ what each pass changed is returned, and the stage records it in its manifest as 
     einsum          a two-operand Einsum as Transpose, Reshape and a batched MatMul
     embedding       an embedding Gather's explicit axis=0 dropped (the form pnnx makes ncnn's Embed of)
     clip-bounds     a Clip with a bound the graph computes as Max and Min
-    sum-axes        a one-axis ReduceSum (rank <= 3) over that axis and a new trailing one of size 1
+    sum-axes        a one-axis ReduceSum (rank <= 4) over that axis and a new trailing one of size 1
     static-shapes   the graph at the signature's shapes, its shape computations folded into constants
     conv1d          a 1-d Conv or ConvTranspose as the 2-d one over a map of height 1
     int-inputs      an integer input taken as float32 and cast to its type inside (float-only targets)

@@ -1,9 +1,10 @@
-"""A ReduceSum over one axis of a tensor of rank 3 or less as a ReduceSum over that axis and a new trailing
+"""A ReduceSum over one axis of a tensor of rank 4 or less (a trailing axis more still fits ncnn's four dims past
+the batch) as a ReduceSum over that axis and a new trailing
 axis of size 1 (an Unsqueeze before it): a sum of the same terms, since a sum over one element is that
 element (a runtime may add them in another order: ONNX Runtime's results move by float rounding). pnnx
 turns a one-axis ReduceSum into torch.sum(dim=<int>), and from an int its ncnn pass writes a Reduction with
-no axes, which reduces nothing (a sentence encoder's mean pooling came out [16, 384] for [1, 384]); from
-two axes it writes them."""
+no axes, which reduces nothing (a sentence encoder's mean pooling came out [16, 384] for [1, 384];
+basic-pitch's magnitude of a complex spectrogram kept its two parts); from two axes it writes them."""
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,7 @@ def _plan(graph: Graph, node):
         return None
     axes = np.asarray(graph.constants[node.input[1]]).reshape(-1)
     shape = graph.shape(node.input[0])
-    if axes.size != 1 or shape is None or len(shape) > 3:
+    if axes.size != 1 or shape is None or len(shape) > 4:   # a trailing axis more: at most ncnn's 4 dims past the batch
         return None
     return int(axes[0]) % len(shape), len(shape)
 
