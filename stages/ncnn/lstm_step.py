@@ -125,6 +125,8 @@ def _plan(lines: list[str], index: int, model, shapes: dict, data: bytes):
     from onnx import numpy_helper
 
     by_name = {init.name: init for init in model.graph.initializer}
+    if any(parse(lines[i]).name not in by_name for i in memory):   # a MemoryData pnnx named otherwise
+        return None
     raw = b"".join(np.ascontiguousarray(numpy_helper.to_array(by_name[parse(lines[i]).name]), np.float32).tobytes()
                    for i in memory)
     start = data.find(raw)

@@ -23,10 +23,11 @@ from stages.onnx import legalize
 PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
 DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
-# before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes Embed only of an attribute-less Gather; ncnn's Clip
-# takes constant bounds only; pnnx writes a one-axis sum's Reduction without its axis; pnnx matches LSTM and GRU
-# nodes in one form only; pnnx takes each input's first axis for a batch of one, and drops a Transpose that
-# moves it, and writes a Split of equal parts as a Slice without its sizes
+# before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes
+# Embed only of an attribute-less Gather; ncnn's Clip takes constant bounds only; pnnx writes a one-axis sum's
+# Reduction without its axis; pnnx matches LSTM and GRU nodes in one form only; pnnx takes each input's first
+# axis for a batch of one, drops a Transpose that moves it, and writes a Split of equal parts as a Slice
+# without its sizes
 FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
          "transpose-as-reshape", "split-sizes")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
@@ -177,8 +178,8 @@ OUTPUT = "output:"
 def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> tuple[list[str], dict, int]:
     """Write folder/model.ncnn.param and .bin; return the ops pnnx said it ignored, what the legalization
     passes rewrote (FIRST always, where they find anything to rewrite; the others only where pnnx left ops,
-    and the graph is then converted again, round after round while a pass rewrites anything), and how many LSTM steps pnnx left modelferry wrote as ncnn's
-    LSTM layer (stages/ncnn/lstm_step.py)."""
+    and the graph is then converted again, round after round while a pass rewrites anything), and how many
+    LSTM steps pnnx left modelferry wrote as ncnn's LSTM layer (stages/ncnn/lstm_step.py)."""
     import onnx
 
     folder.mkdir(parents=True)

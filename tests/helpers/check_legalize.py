@@ -111,9 +111,10 @@ def loop(data_dependent: bool = False):
         else [n("Identity", ["c"], "c_out")]
     body = helper.make_graph(nodes, "body", [i, cond_in, v_in], [cond_out, v_out, scan])
     return graph([helper.make_node("Loop", ["trips", "go", "x"], ["v_final", "scanned"], name="loop", body=body),
-                  n("ReduceSum", ["scanned", "scan_axis"], "scan_sum", keepdims=0), n("Add", ["v_final", "scan_sum"], "y")],
-                 {"trips": np.asarray(3, np.int64), "go": np.asarray(True), "half": np.float32(0.5), "one": np.float32(1),
-                  "hundred": np.float32(100), "scan_axis": ints(0)}, opset=13)
+                  n("ReduceSum", ["scanned", "scan_axis"], "scan_sum", keepdims=0),
+                  n("Add", ["v_final", "scan_sum"], "y")],
+                 {"trips": np.asarray(3, np.int64), "go": np.asarray(True), "half": np.float32(0.5),
+                  "one": np.float32(1), "hundred": np.float32(100), "scan_axis": ints(0)}, opset=13)
 
 
 def if_on_shape(axis_size: int):
