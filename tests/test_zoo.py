@@ -128,3 +128,9 @@ def test_the_own_translations_savedmodel_holds_its_weights_once_as_variables(env
     graph = (folder / "saved_model.pb").stat().st_size
     variables = sum(p.stat().st_size for p in (folder / "variables").iterdir())
     assert graph < 0.05 * weights and 0.95 * weights < variables < 1.05 * weights, (graph, variables, weights)
+    script = ("import sys; from tensorflow.core.protobuf import saved_model_pb2 as s; m = s.SavedModel(); "
+              "m.ParseFromString(open(sys.argv[1], 'rb').read()); "
+              "print(sorted(f.signature.name.split('_')[3] for f in m.meta_graphs[0].graph_def.library.function "
+              "if f.signature.name.startswith('__inference_serve')))")
+    result = run_cli(env, "runtime", "exec", "tf", "--", "python", "-c", script, str(folder / "saved_model.pb"))
+    assert result.returncode == 0 and result.stdout.strip() == "['serve']", result.stdout + result.stderr[-2000:]

@@ -35,11 +35,14 @@ def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) ->
         by_name = dict(zip([value.name for value in model.graph.output], results))
         return {name: tf.identity(_as(by_name[name], declared.get(name)), name=name) for name in names}
 
+    # each function once in the SavedModel: a tf.function that makes variables is traced twice, so a first one,
+    # not saved, makes them (handler errors surface here) and the saved one finds them; and the signature is
+    # that function itself (given one of its concrete functions, save wrote the graph a second time)
+    tf.function(serve, input_signature=signature, autograph=False).get_concrete_function()
     module = tf.Module()
     module.serve = tf.function(serve, input_signature=signature, autograph=False)
-    concrete = module.serve.get_concrete_function()   # traces the graph: handler errors surface here
     module.weights = evaluator.variables   # tracked: saved once as the SavedModel's variables
-    tf.saved_model.save(module, str(out), signatures={SIGNATURE: concrete})
+    tf.saved_model.save(module, str(out), signatures={SIGNATURE: module.serve})
 
 
 def _as(tensor, dtype):
