@@ -191,7 +191,7 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
         if legalized:
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
-        for _ in range(len(PASSES)):   # a rewrite may bring ops to light that another pass writes (an unrolled Loop's)
+        for _ in range(len(PASSES)):   # a rewrite may bring ops to light that another pass writes (a Loop's)
             left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
             passes = tuple(dict.fromkeys(rewrite for op, rewrite in PASSES.items() if op in left))
             graph = onnx.load(str(model))

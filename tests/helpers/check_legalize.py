@@ -63,7 +63,8 @@ def branch(op: str, name: str):
 H = 4
 
 
-def recurrent(op: str, gates: int, rng, read: str, direction: str = "forward", exported: bool = True):
+def recurrent(op: str, gates: int, rng, read: str, direction: str = "forward", exported: bool = True,
+              opset: int = 18):
     """An `op` over x as [sequence 2, batch 8, features 16], hidden size 4, as torch.export writes it
     (`exported`: W and R an Unsqueeze of a Concat of their halves, the initial state a Slice of zeros),
     y its outputs as `read` says: "Y and Y_h" (their sum), "Y_h" (Y unread), "Y" (through Squeeze)."""
@@ -90,14 +91,21 @@ def recurrent(op: str, gates: int, rng, read: str, direction: str = "forward", e
     outputs = ["Y", "Y_h"]
     nodes.append(helper.make_node(op, ["x", w, r, "B", "", *states], outputs, name=op, hidden_size=H,
                                   direction=direction, **({"linear_before_reset": 1} if op == "GRU" else {})))
+    squeeze = {"axes": [1]} if opset < 13 else {}
+    y_axes = ["Y"] if opset < 13 else ["Y", "dir_axis"]
     if read == "Y and Y_h":
-        nodes += [n("Squeeze", ["Y", "dir_axis"], "Y_sequence"), n("Add", ["Y_sequence", "Y_h"], "y")]
+        nodes += [n("Squeeze", y_axes, "Y_sequence", **squeeze), n("Add", ["Y_sequence", "Y_h"], "y")]
     elif read == "Y_h":
         nodes.append(n("Identity", ["Y_h"], "y"))
     else:
-        nodes.append(n("Squeeze", ["Y", "dir_axis"], "y"))
+        nodes.append(n("Squeeze", y_axes, "y", **squeeze))
         nodes[-2].output.pop()
-    return graph(nodes, weights, opset=18)
+    if opset < 13:   # the exported Unsqueeze: its axes an attribute
+        for node in nodes:
+            if node.op_type == "Unsqueeze":
+                del node.input[1:]
+                node.attribute.append(helper.make_attribute("axes", [0]))
+    return graph(nodes, weights, opset=opset)
 
 
 def loop(data_dependent: bool = False):
@@ -206,6 +214,9 @@ CASES = {
          {"Unsqueeze", "ReduceSum", "Squeeze"}, 1),
     "LSTM as torch.export writes it: computed W and R, a zero initial state, Y and Y_h read":
         (recurrent("LSTM", 4, np.random.default_rng(8), "Y and Y_h"), ("recurrent",), {"Concat"},
+         {"LSTM", "Squeeze", "Slice"}, 1),
+    "the same LSTM at opset 11 (Squeeze's axes an attribute)":
+        (recurrent("LSTM", 4, np.random.default_rng(8), "Y and Y_h", opset=11), ("recurrent",), {"Concat"},
          {"LSTM", "Squeeze", "Slice"}, 1),
     "GRU as torch.export writes it, its Y unread":
         (recurrent("GRU", 3, np.random.default_rng(9), "Y_h"), ("recurrent",), {"Concat", "Unsqueeze"},
