@@ -23,7 +23,7 @@ class Graph:
         self.producer = {name: node for node in self.graph.node for name in node.output if name}
         self.consumers: dict[str, list] = defaultdict(list)
         for node in self.graph.node:
-            for name in node.input:
+            for name in dict.fromkeys([*node.input, *outer_reads(node)]):
                 if name:
                     self.consumers[name].append(node)
 
@@ -253,6 +253,19 @@ class Steps:
         self.made.append(helper.make_node(op, list(inputs), [output],
                                           name=self.name if last else f"{self.name}/{label}", **attributes))
         return output
+
+
+def outer_reads(node) -> set[str]:
+    """The names a node's subgraphs (an If's branches, a Loop's body) read from the graph around them: it
+    reads them too, and a rewrite must not take them away."""
+    names: set[str] = set()
+    for attribute in node.attribute:
+        for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+            made = {init.name for init in sub.initializer} | {value.name for value in sub.input}
+            made |= {name for inner in sub.node for name in inner.output}
+            for inner in sub.node:
+                names |= {name for name in (*inner.input, *outer_reads(inner)) if name and name not in made}
+    return names
 
 
 def copy(message, kind):

@@ -54,7 +54,8 @@ def _unrolled(graph: Graph, node) -> list | None:
         names = {**weights, body.input[0].name: iteration,
                  **{inner.name: outer for inner, outer in zip(body.input[2:], carried)}}
         if len(body.input) > 1:
-            names[body.input[1].name] = _constant(made, values, f"{base}/{step}/condition", np.asarray(condition, bool))
+            names[body.input[1].name] = _constant(made, values, f"{base}/{step}/condition",
+                                                  np.asarray(condition, bool))
         for inner in body.node:
             inputs = [names.get(name, name) if name else "" for name in inner.input]
             outputs = [f"{base}/{step}/{name}" if name else "" for name in inner.output]
@@ -72,23 +73,38 @@ def _unrolled(graph: Graph, node) -> list | None:
                 made.append(copy)
         condition = values.get(names.get(body.output[0].name, body.output[0].name))
         if condition is None:   # the loop's end depends on what it computes
-            return None
+            return _undone(graph, weights)
         carried = [names.get(out.name, out.name) for out in body.output[1:1 + len(carried)]]
         for index, out in enumerate(body.output[1 + len(carried):]):
             stacked[index].append(names.get(out.name, out.name))
     for outer, value in zip(node.output, carried):
         if outer:
             made.append(helper.make_node("Identity", [value], [outer], name=f"{base}/{outer}"))
-    axis = graph.constant(f"{base}/stack_axis", [0], np.int64)
+    if any(outer and not steps for outer, steps in zip(node.output[len(carried):], stacked)):
+        return _undone(graph, weights)   # no iteration ran: ONNX's scan output then has no elements of a known shape
+    axis = {"axes": [0]} if graph.opset < 13 else {}
+    stacking = [] if axis else [graph.constant(f"{base}/stack_axis", [0], np.int64)]
     for outer, steps in zip(node.output[len(carried):], stacked):
         if not outer:
             continue
-        if not steps:   # no iteration ran: ONNX's scan output then has no elements, whose shape is unknown here
-            return None
         rows = [f"{base}/{outer}/{i}" for i in range(len(steps))]
-        made += [helper.make_node("Unsqueeze", [step, axis], [row], name=row) for step, row in zip(steps, rows)]
+        made += [helper.make_node("Unsqueeze", [step, *stacking], [row], name=row, **axis)
+                 for step, row in zip(steps, rows)]
         made.append(helper.make_node("Concat", rows, [outer], name=f"{base}/{outer}", axis=0))
     return made
+
+
+def _undone(graph: Graph, weights: dict) -> None:
+    """The body's weights this pass put in the graph taken out again (the Loop stays)."""
+    from onnx import TensorProto
+
+    from stages.onnx.legalize.graph import copy
+
+    added = set(weights.values())
+    kept = [copy(init, TensorProto) for init in graph.graph.initializer if init.name not in added]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(kept)
+    return None
 
 
 def _constant(made: list, values, name: str, value: np.ndarray) -> str:
