@@ -36,7 +36,8 @@ def run(graph: Graph) -> int:
             squeeze = helper.make_node("Squeeze", [value.name], [inner], name=f"{value.name}/squeeze", axes=[0])
         squeezes.append(squeeze)
         inners[inner] = (value.name, shape)
-        spec.update(unbatched=True, note=f"ncnn's blobs have no batch axis: the whole {shape} array is one blob")
+        said = f"ncnn's blobs have no batch axis: the whole {shape} array is one blob"
+        spec.update(unbatched=True, note=f"{spec['note']}; {said}" if spec.get("note") else said)
     if squeezes:
         nodes = [*squeezes, *(copy(node, NodeProto) for node in graph.graph.node)]
         del graph.graph.node[:]
