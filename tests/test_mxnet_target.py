@@ -160,6 +160,16 @@ def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env,
     assert "roialign_adaptive.onnx: the MXNet emitter has no conversion for RoiAlign (node 'pool')" in mxnet["reason"]
 
 
+def test_movenets_keypoints_by_argmax_and_gathernd(env, tmp_path):
+    """MoveNet (an npm TFJS graph model): its keypoints are the ArgMax of a heatmap (MXNet's argmax, made
+    int64 as ONNX's), divided into rows and columns in integers, and read back by GatherND; within the fp32
+    gate."""
+    result, report = _convert(env, "human-movenet-lightning", tmp_path / "out", "--to", "mxnet")
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = report["artifacts"]
+    assert artifact["published"] and artifact["parity"]["passed"]
+
+
 def test_a_keras_gru_that_tf2onnx_writes_as_a_loop(env, tmp_path):
     """A Keras GRU tf2onnx could not rewrite: a Loop over 200 time steps (TensorFlow's while_loop), its trip
     count and conditions known when the graph is built. The loop-unroll pass copies its body once per step;

@@ -652,6 +652,18 @@ def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
     return mx.sym.identity(x, name=_name(node))
 
 
+@OPS.handles("ArgMax", "ArgMin")
+def arg_max(g: Graph, node):
+    """MXNet's argmax (the first index among equal values, ONNX's default), made int64 as ONNX's is."""
+    a = attrs(node)
+    if a.get("select_last_index", 0):
+        raise Unsupported(f"{node.op_type} node {node.name!r}: select_last_index (MXNet's picks the first)")
+    pick = mx.sym.argmax if node.op_type == "ArgMax" else mx.sym.argmin
+    index = pick(g.tensor(node.input[0]), axis=a.get("axis", 0), keepdims=bool(a.get("keepdims", 1)),
+                 name=f"{_name(node)}_float")
+    return mx.sym.cast(index, dtype="int64", name=_name(node))
+
+
 @OPS.handles("Cast")
 def cast(g: Graph, node):
     from onnx import helper
