@@ -16,12 +16,11 @@ the layer stays, and ncnn's loader refuses it by name (stages/ncnn/model.py).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from stages.ncnn.pnnx import BIN, LAYER, PARAM
+from stages.ncnn.pnnx import BIN, PARAM, Layer, parse
 
 WEIGHTLESS = {"Input", "Reshape", "ExpandDims", "Squeeze", "Split", "Permute", "Noop", "Crop", "Flatten",
               "Concat", "Slice"}
@@ -30,32 +29,14 @@ IFOG = (0, 2, 1, 3)   # ncnn's gate order, as indices into ONNX's i, o, f, c
 DEFAULTS = {"layout": 0, "input_forget": 0}   # any other value, or a clip or activations, is not ncnn's LSTM
 
 
-@dataclass
-class Layer:
-    kind: str
-    name: str
-    bottoms: list[str]
-    tops: list[str]
-    params: str
-
-
-def parse(line: str) -> Layer | None:
-    match = LAYER.match(line.strip())
-    if not match:
-        return None
-    kind, name, n_in, n_out, rest = match.groups()
-    blobs = rest.split()
-    n_in, n_out = int(n_in), int(n_out)
-    return Layer(kind, name, blobs[:n_in], blobs[n_in:n_in + n_out], " ".join(blobs[n_in + n_out:]))
-
-
 def rewrite(folder: Path, model, inputs: list[dict], ignored: list[str]) -> tuple[list[str], int]:
     """The left ONNX LSTM layers of folder's files that are one step with its state, rewritten as above
     (`model`: the ONNX graph pnnx converted, `inputs`: the specs it was converted at); returns pnnx's ignore
     lines without theirs, and how many were rewritten."""
     lines = (folder / PARAM).read_text().splitlines()
-    left = [i for i in range(2, len(lines)) if parse(lines[i]) and parse(lines[i]).kind == "LSTM"
-            and not parse(lines[i]).params]   # ncnn's own LSTM has its params
+    found: list[Layer | None] = [parse(line) for line in lines]
+    left = [i for i, layer in enumerate(found)
+            if i >= 2 and layer and layer.kind == "LSTM" and not layer.params]   # ncnn's own LSTM has its params
     if not left:
         return ignored, 0
     from stages.onnx.static import shapes as static_shapes
@@ -64,26 +45,27 @@ def rewrite(folder: Path, model, inputs: list[dict], ignored: list[str]) -> tupl
     data = (folder / BIN).read_bytes()
     done = []
     for index in left:
-        layer = parse(lines[index])
-        plan = _plan(lines, index, model, shapes, data)
+        plan = _plan(found, index, model, shapes, data)
         if plan is None:
             continue
         node, memory, (start, end) = plan
         packed, hidden, size = _weights(node, model)
         data = data[:start] + packed + data[end:]
+        layer = found[index]
         direction = DIRECTIONS[_attributes(node).get("direction", b"forward")]
         states = [b for b, name in zip(layer.bottoms, [n for n in node.input if n]) if not _is_weight(model, name)]
         made = dict(zip([i for i, name in enumerate(node.output) if name], layer.tops))   # pnnx drops unnamed ones
         tops = [made.get(i, f"{layer.name}_{label}") for i, label in enumerate(("y", "h", "c"))]
-        lines[index] = " ".join(["LSTM", layer.name, "3", "3", *states, *tops,
-                                 f"0={hidden}", f"1={size}", f"2={direction}", f"3={hidden}"])
+        found[index] = Layer("LSTM", layer.name, states, tops, [f"0={hidden}", f"1={size}", f"2={direction}",
+                                                                 f"3={hidden}"])
+        lines[index] = found[index].line()
         for gone in memory:
-            lines[gone] = ""
+            found[gone] = None
         done.append(layer.name)
     if not done:
         return ignored, 0
-    kept = [line for line in lines[2:] if line]
-    blobs = {blob for line in kept for blob in (parse(line).bottoms + parse(line).tops)}
+    kept = [line for line, layer in zip(lines[2:], found[2:]) if layer]
+    blobs = {blob for layer in found[2:] if layer for blob in (*layer.bottoms, *layer.tops)}
     (folder / PARAM).write_text("\n".join([lines[0], f"{len(kept)} {len(blobs)}", *kept]) + "\n")
     (folder / BIN).write_bytes(data)
     rewritten = {("LSTM", name) for name in done}
@@ -100,17 +82,18 @@ def _is_weight(model, name: str) -> bool:
     return any(init.name == name for init in model.graph.initializer)
 
 
-def _plan(lines: list[str], index: int, model, shapes: dict, data: bytes):
+def _plan(found: list, index: int, model, shapes: dict, data: bytes):
     """(the ONNX node, the MemoryData lines holding W, R and B, their byte range in the .bin), or None where
-    the layer is not one step of one direction with its state and Y unread, or its weights cannot be found."""
-    layer = parse(lines[index])
-    makers = {top: i for i in range(2, index) if parse(lines[i]) for top in parse(lines[i]).tops}
-    memory = sorted(makers[b] for b in layer.bottoms if b in makers and parse(lines[makers[b]]).kind == "MemoryData")
-    names = {parse(lines[i]).name for i in memory}
+    the layer is not one step of one direction with its state and Y unread, or its weights cannot be found.
+    `found`: the param file's layers by line (None: not a layer)."""
+    layer = found[index]
+    makers = {top: i for i, other in enumerate(found[:index]) if other for top in other.tops}
+    memory = sorted(makers[b] for b in layer.bottoms if b in makers and found[makers[b]].kind == "MemoryData")
+    names = {found[i].name for i in memory}
     node = next((n for n in model.graph.node if n.op_type == "LSTM" and n.input[1] in names), None)
     named = [i for i, name in enumerate(node.output) if name] if node is not None else []
     if node is None or len(named) != len(layer.tops) or not set(named) <= {0, 1, 2} \
-            or (0 in named and _read_after(lines, index, layer.tops[0])):
+            or (0 in named and _read_after(found, index, layer.tops[0])):
         return None
     a = _attributes(node)
     steps = (shapes.get(node.input[0]) or [None])[0]
@@ -118,16 +101,16 @@ def _plan(lines: list[str], index: int, model, shapes: dict, data: bytes):
             or any(a.get(key, value) != value for key, value in DEFAULTS.items()) or "clip" in a \
             or "activations" in a or len([n for n in node.input if n]) - len(memory) != 3:
         return None
-    between = [parse(lines[i]) for i in range(memory[0], index) if i not in memory and parse(lines[i])]
+    between = [found[i] for i in range(memory[0], index) if i not in memory and found[i]]
     if any(other.kind not in WEIGHTLESS for other in between) \
-            or any(_read_after(lines, i, parse(lines[i]).tops[0]) != [index] for i in memory):
+            or any(_read_after(found, i, found[i].tops[0]) != [index] for i in memory):
         return None
     from onnx import numpy_helper
 
     by_name = {init.name: init for init in model.graph.initializer}
-    if any(parse(lines[i]).name not in by_name for i in memory):   # a MemoryData pnnx named otherwise
+    if any(found[i].name not in by_name for i in memory):   # a MemoryData pnnx named otherwise
         return None
-    raw = b"".join(np.ascontiguousarray(numpy_helper.to_array(by_name[parse(lines[i]).name]), np.float32).tobytes()
+    raw = b"".join(np.ascontiguousarray(numpy_helper.to_array(by_name[found[i].name]), np.float32).tobytes()
                    for i in memory)
     start = data.find(raw)
     if start < 0 or data.find(raw, start + 1) >= 0:   # the weights must be where pnnx wrote them, once
@@ -153,6 +136,6 @@ def _weights(node, model) -> tuple[bytes, int, int]:
     return b"".join(flag + np.ascontiguousarray(p, np.float32).tobytes() for p in parts), hidden, w.size
 
 
-def _read_after(lines: list[str], index: int, blob: str) -> list[int]:
+def _read_after(found: list, index: int, blob: str) -> list[int]:
     """The lines after `index` whose layer reads `blob`."""
-    return [i for i in range(index + 1, len(lines)) if parse(lines[i]) and blob in parse(lines[i]).bottoms]
+    return [i for i in range(index + 1, len(found)) if found[i] and blob in found[i].bottoms]

@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stages.errors import StageError
@@ -130,11 +131,9 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
         return ignored, 0
     lines = param.read_text().splitlines()
     for index, line in enumerate(lines):
-        match = LAYER.match(line.strip())
-        if match and match.group(1) == "Tensor.to" and match.group(2) in nodes:
-            n_in, n_out = int(match.group(3)), int(match.group(4))
-            blobs = match.group(5).split()[:n_in + n_out]
-            lines[index] = " ".join(["Noop", match.group(2), str(n_in), str(n_out), *blobs])
+        layer = parse(line)
+        if layer and layer.kind == "Tensor.to" and layer.name in nodes:
+            lines[index] = Layer("Noop", layer.name, layer.bottoms, layer.tops).line()
     param.write_text("\n".join(lines) + "\n")
     return [line for line in ignored if line.split()[2:3] and line.split()[2] not in nodes], len(nodes)
 
@@ -214,18 +213,35 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
 LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")
 
 
+@dataclass
+class Layer:
+    """One line of an ncnn .param file: its layer's type, name, bottom and top blobs, and its k=v params."""
+    kind: str
+    name: str
+    bottoms: list[str]
+    tops: list[str]
+    params: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        return " ".join([self.kind, self.name, str(len(self.bottoms)), str(len(self.tops)), *self.bottoms,
+                         *self.tops, *self.params])
+
+
+def parse(line: str) -> Layer | None:
+    """The layer of a .param line, None for a line that is not one (the magic number, the counts)."""
+    match = LAYER.match(line.strip())
+    if not match:
+        return None
+    kind, name, n_in, n_out, rest = match.groups()
+    blobs = rest.split()
+    n_in, n_out = int(n_in), int(n_out)
+    return Layer(kind, name, blobs[:n_in], blobs[n_in:n_in + n_out], blobs[n_in + n_out:])
+
+
 def layers(param: Path) -> list[tuple[str, str, list[str], list[str]]]:
     """(type, name, bottoms, tops) of every layer of an ncnn .param file."""
-    lines = param.read_text().splitlines()[2:]
-    found = []
-    for line in lines:
-        match = LAYER.match(line.strip())
-        if not match:
-            continue
-        kind, name, n_in, n_out, rest = match.groups()
-        blobs = rest.split()
-        found.append((kind, name, blobs[:int(n_in)], blobs[int(n_in):int(n_in) + int(n_out)]))
-    return found
+    found = [parse(line) for line in param.read_text().splitlines()[2:]]
+    return [(layer.kind, layer.name, layer.bottoms, layer.tops) for layer in found if layer]
 
 
 def size(folder: Path) -> int:

@@ -30,11 +30,7 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     import onnx
 
     fixed, weights = _without_weights(model)
-    given = {spec["name"]: signature_shape(spec) for spec in inputs}
-    for value in fixed.graph.input:
-        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
-            dim.Clear()
-            dim.dim_value = size
+    fix_inputs(fixed, inputs)
     found = infer(fixed)
     for _ in range(ROUNDS):   # each round may make the next value computable (a transformer: a layer a round)
         if not freeze(fixed, found):
@@ -44,6 +40,15 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
         except Exception:   # noqa: BLE001 - what the first inference found stands
             break
     return {name: shape for name, shape in found.items() if name not in weights}
+
+
+def fix_inputs(model, inputs: list[dict]) -> None:
+    """`model`'s inputs declared at the shapes `inputs` (the manifest's specs) give them."""
+    given = {spec["name"]: signature_shape(spec) for spec in inputs}
+    for value in model.graph.input:
+        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
+            dim.Clear()
+            dim.dim_value = size
 
 
 def signature_shape(spec: dict) -> list[int]:

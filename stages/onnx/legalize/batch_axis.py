@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.onnx.legalize.graph import Graph, copy
-from stages.onnx.legalize.int_inputs import _rename
+from stages.onnx.legalize.graph import Graph, rename_reads
+from stages.onnx.static import signature_shape
 
 
 def run(graph: Graph) -> int:
-    from onnx import NodeProto, helper
+    from onnx import helper
 
     specs = {spec["name"]: spec for spec in graph.inputs}
     squeezes, inners = [], {}
@@ -19,30 +19,24 @@ def run(graph: Graph) -> int:
         spec = specs.get(value.name)
         if spec is None or spec.get("unbatched") or value.name in graph.outputs:
             continue
-        shape = [d if isinstance(d, int) else 1 for d in spec["shape"]]
+        shape = signature_shape(spec)
         if shape[:1] == [1]:
             continue
         inner = graph.unused(f"{value.name}/unbatched")
         for node in graph.graph.node:
-            _rename(node, value.name, inner)
+            rename_reads(node, value.name, inner)
         dims = value.type.tensor_type.shape.dim
         del dims[:]
         for size in [1, *shape]:
             dims.add().dim_value = size
-        if graph.opset >= 13:
-            axis = graph.constant(f"{value.name}/batch_axis", [0], np.int64)
-            squeeze = helper.make_node("Squeeze", [value.name, axis], [inner], name=f"{value.name}/squeeze")
-        else:
-            squeeze = helper.make_node("Squeeze", [value.name], [inner], name=f"{value.name}/squeeze", axes=[0])
-        squeezes.append(squeeze)
+        axis, attribute = graph.axes(f"{value.name}/batch_axis", [0])
+        squeezes.append(helper.make_node("Squeeze", [value.name, *axis], [inner], name=f"{value.name}/squeeze",
+                                         **attribute))
         inners[inner] = (value.name, shape)
         said = f"ncnn's blobs have no batch axis: the whole {shape} array is one blob"
         spec.update(unbatched=True, note=f"{spec['note']}; {said}" if spec.get("note") else said)
     if squeezes:
-        nodes = [*squeezes, *(copy(node, NodeProto) for node in graph.graph.node)]
-        del graph.graph.node[:]
-        graph.graph.node.extend(nodes)
-        graph.index()
+        graph.prepend(squeezes)
         if graph.rewrite_each("Gather", lambda g, node: _picked(g, node, inners), _pick):
             graph.drop_unread()   # a Squeeze whose every reader now picks from the input as given
     return len(squeezes)

@@ -36,13 +36,8 @@ def _nodes(graph: Graph, node, weight) -> list:
         elif a.name == "pads":   # [begin, end] -> [top, begin, bottom, end]
             value = [0, value[0], 0, value[1]]
         attributes[a.name] = value
-    if graph.opset >= 13:   # axes an input from opset 13, an attribute before
-        axis = graph.constant(f"{steps.name}/height_axis", [2], "int64")
-        taller = steps("Unsqueeze", "taller", [node.input[0], axis])
-        made = steps(node.op_type, "conv2d", [taller, kernel, *node.input[2:]], **attributes)
-        steps("Squeeze", "flatter", [made, axis], last=True)
-    else:
-        taller = steps("Unsqueeze", "taller", [node.input[0]], axes=[2])
-        made = steps(node.op_type, "conv2d", [taller, kernel, *node.input[2:]], **attributes)
-        steps("Squeeze", "flatter", [made], last=True, axes=[2])
+    axis, attribute = graph.axes(f"{steps.name}/height_axis", [2])
+    taller = steps("Unsqueeze", "taller", [node.input[0], *axis], **attribute)
+    made = steps(node.op_type, "conv2d", [taller, kernel, *node.input[2:]], **attributes)
+    steps("Squeeze", "flatter", [made, *axis], last=True, **attribute)
     return steps.made

@@ -175,15 +175,37 @@ class Graph:
             self.replace(dead, [])
             count += len(dead)
 
+    def keep_initializers(self, keep) -> None:
+        """Only the initializers for which `keep(name)` holds (copies: protobuf may not keep a removed
+        element valid)."""
+        kept = [init for init in self.graph.initializer if keep(init.name)]
+        if len(kept) != len(self.graph.initializer):
+            from onnx import TensorProto
+
+            kept = [copy(init, TensorProto) for init in kept]
+            del self.graph.initializer[:]
+            self.graph.initializer.extend(kept)
+
+    def prepend(self, nodes: list) -> None:
+        """`nodes` put first in the graph (they read only its inputs and constants)."""
+        from onnx import NodeProto
+
+        rebuilt = [*nodes, *(copy(node, NodeProto) for node in self.graph.node)]
+        del self.graph.node[:]
+        self.graph.node.extend(rebuilt)
+        self.index()
+
+    def axes(self, name: str, axes: list[int]) -> tuple[list[str], dict]:
+        """A Squeeze's or Unsqueeze's axes, as ONNX takes them at the graph's opset: (the extra input, an
+        initializer named from `name`, and no attribute) from opset 13, (no input, the attribute) before."""
+        if self.opset >= 13:
+            return [self.constant(name, axes, np.int64)], {}
+        return [], {"axes": list(axes)}
+
     def prune(self) -> None:
         """Drop the constants (initializers, Constant nodes) that a rewrite left unread."""
         read = set(self.consumers) | self.outputs
-        keep = [init for init in self.graph.initializer if init.name in read]
-        if len(keep) != len(self.graph.initializer):
-            from onnx import TensorProto
-            keep = [copy(init, TensorProto) for init in keep]
-            del self.graph.initializer[:]
-            self.graph.initializer.extend(keep)
+        self.keep_initializers(lambda name: name in read)
         unread = [node for node in self.graph.node if node.op_type == "Constant" and node.output[0] not in read]
         if unread:
             self.replace(unread, [])
@@ -253,6 +275,18 @@ class Steps:
         self.made.append(helper.make_node(op, list(inputs), [output],
                                           name=self.name if last else f"{self.name}/{label}", **attributes))
         return output
+
+
+def rename_reads(node, old: str, new: str) -> None:
+    """`node` (and the nodes of its subgraphs, which may read the outer graph's tensors) reading `new`
+    where it read `old`."""
+    for i, name in enumerate(node.input):
+        if name == old:
+            node.input[i] = new
+    for attribute in node.attribute:
+        for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
+            for inner in sub.node:
+                rename_reads(inner, old, new)
 
 
 def outer_reads(node) -> set[str]:

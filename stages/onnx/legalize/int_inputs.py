@@ -6,7 +6,7 @@ tells the user in a `note`: the validation feeds the source's integer samples as
 shows all three."""
 from __future__ import annotations
 
-from stages.onnx.legalize.graph import Graph, copy
+from stages.onnx.legalize.graph import Graph, rename_reads
 
 INTEGER = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 12: "uint32", 13: "uint64"}
 FLOAT = 1
@@ -23,7 +23,7 @@ def run(graph: Graph) -> int:
             continue
         inner = f"{value.name}/{INTEGER[kind]}"
         for node in graph.graph.node:
-            _rename(node, value.name, inner)
+            rename_reads(node, value.name, inner)
         value.type.tensor_type.elem_type = FLOAT
         casts.append(helper.make_node("Cast", [value.name], [inner], name=f"{value.name}/cast", to=kind))
         spec = specs.get(value.name)
@@ -32,21 +32,6 @@ def run(graph: Graph) -> int:
                         note=f"the artifact's blobs are float: it takes the {INTEGER[kind]} values as float32 and "
                              f"casts them back inside (exact below 2^24)")
     if casts:
-        from onnx import NodeProto
-
-        nodes = [*casts, *(copy(node, NodeProto) for node in graph.graph.node)]
-        del graph.graph.node[:]
-        graph.graph.node.extend(nodes)
+        graph.prepend(casts)
     return len(casts)
 
-
-def _rename(node, old: str, new: str) -> None:
-    """`node` (and the nodes of its subgraphs, which may read the outer graph's tensors) reading `new`
-    where it read `old`."""
-    for i, name in enumerate(node.input):
-        if name == old:
-            node.input[i] = new
-    for attribute in node.attribute:
-        for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
-            for inner in sub.node:
-                _rename(inner, old, new)

@@ -82,13 +82,12 @@ def _unrolled(graph: Graph, node) -> list | None:
             made.append(helper.make_node("Identity", [value], [outer], name=f"{base}/{outer}"))
     if any(outer and not steps for outer, steps in zip(node.output[len(carried):], stacked)):
         return _undone(graph, weights)   # no iteration ran: ONNX's scan output then has no elements of a known shape
-    axis = {"axes": [0]} if graph.opset < 13 else {}
-    stacking = [] if axis else [graph.constant(f"{base}/stack_axis", [0], np.int64)]
+    axis, attribute = graph.axes(f"{base}/stack_axis", [0])
     for outer, steps in zip(node.output[len(carried):], stacked):
         if not outer:
             continue
         rows = [f"{base}/{outer}/{i}" for i in range(len(steps))]
-        made += [helper.make_node("Unsqueeze", [step, *stacking], [row], name=row, **axis)
+        made += [helper.make_node("Unsqueeze", [step, *axis], [row], name=row, **attribute)
                  for step, row in zip(steps, rows)]
         made.append(helper.make_node("Concat", rows, [outer], name=f"{base}/{outer}", axis=0))
     return made
@@ -96,14 +95,8 @@ def _unrolled(graph: Graph, node) -> list | None:
 
 def _undone(graph: Graph, weights: dict) -> None:
     """The body's weights this pass put in the graph taken out again (the Loop stays)."""
-    from onnx import TensorProto
-
-    from stages.onnx.legalize.graph import copy
-
     added = set(weights.values())
-    kept = [copy(init, TensorProto) for init in graph.graph.initializer if init.name not in added]
-    del graph.graph.initializer[:]
-    graph.graph.initializer.extend(kept)
+    graph.keep_initializers(lambda name: name not in added)
     return None
 
 

@@ -74,11 +74,12 @@ def _outputs(graph: Graph, node) -> bool:
         return False   # the form pnnx takes already
     base = node.name or y
     every, sequence = graph.unused(f"{base}/Y_every"), graph.unused(f"{base}/sequence")
+    axis, attribute = graph.axes(f"{base}/direction_axis", [1])
     made = [helper.make_node(node.op_type, list(node.input), [every], name=node.name, domain=node.domain),
-            _axis_op(graph, "Squeeze", every, sequence, f"{base}/squeeze")]
+            helper.make_node("Squeeze", [every, *axis], [sequence], name=f"{base}/squeeze", **attribute)]
     made[0].attribute.extend(node.attribute)
     if y in read:
-        made.append(_axis_op(graph, "Unsqueeze", sequence, y, f"{base}/Y"))
+        made.append(helper.make_node("Unsqueeze", [sequence, *axis], [y], name=f"{base}/Y", **attribute))
     if y_h in read:
         last = [graph.constant(f"{base}/{label}", [value], np.int64)
                 for label, value in (("last", -1), ("end", END), ("time_axis", 0))]
@@ -86,12 +87,3 @@ def _outputs(graph: Graph, node) -> bool:
     graph.replace([node], made)
     return True
 
-
-def _axis_op(graph: Graph, op: str, source: str, out: str, name: str):
-    """Squeeze or Unsqueeze of the direction axis (1): an input from opset 13, an attribute before."""
-    from onnx import helper
-
-    if graph.opset < 13:
-        return helper.make_node(op, [source], [out], name=name, axes=[1])
-    axis = graph.constant(f"{name}/axis", [1], np.int64)
-    return helper.make_node(op, [source, axis], [out], name=name)

@@ -12,11 +12,7 @@ from stages.onnx.legalize.graph import Graph
 
 
 def run(graph: Graph) -> int:
-    given = {spec["name"]: static.signature_shape(spec) for spec in graph.inputs}
-    for value in graph.graph.input:
-        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
-            dim.Clear()
-            dim.dim_value = size
+    static.fix_inputs(graph.model, graph.inputs)
     count = 0
     for _ in range(static.ROUNDS):
         folded = static.freeze(graph.model, static.infer(graph.model))
