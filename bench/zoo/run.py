@@ -125,6 +125,12 @@ class Bare:
         return total, ""
 
 
+def _error(stderr: str, otherwise: list[str]) -> str:
+    """The CLI's last "error:" line, else the last of `otherwise`, as a one-line reason."""
+    lines = [line for line in stderr.splitlines() if line.startswith("error:")] or otherwise
+    return lines[-1].removeprefix("error: ")[:240]
+
+
 def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None,
             cold: dict[str, float]) -> Row:
     argv = [str(CLI), "convert", str(fetch.source(model, download=False)), "--to", target, *model.options,
@@ -137,15 +143,13 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     seconds = time.monotonic() - started
     reports = sorted(out.glob("*/*/report.json"), key=lambda p: p.stat().st_mtime)
     if not reports:
-        lines = [line for line in done.stderr.splitlines() if line.startswith("error:")] or \
-            [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
+        last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
         return Row(model.name, target, "usage" if done.returncode == 2 else "not made", seconds=seconds,
-                   reason=lines[-1].removeprefix("error: ")[:240])
+                   reason=_error(done.stderr, last))
     report = json.loads(reports[-1].read_text())
     fp32 = next((a for a in report["artifacts"] if a["precision"] == "fp32"), None)
     if fp32 is None:   # the run failed before any target (a source this runtime cannot load)
-        lines = [line for line in done.stderr.splitlines() if line.startswith("error:")] or ["no artifact"]
-        return Row(model.name, target, "not made", seconds=seconds, reason=lines[-1].removeprefix("error: ")[:240])
+        return Row(model.name, target, "not made", seconds=seconds, reason=_error(done.stderr, ["no artifact"]))
     verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
     row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
               _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,

@@ -153,8 +153,7 @@ def conv_transpose(g: Graph, node):
     if plain:
         return made
     # the cropped end, counted back from the full output's end (which holds `adj` rows past it)
-    stops = [(p - e if p > e else None) for p, e in zip(end, extra)]
-    stops = [None if stop is None else -stop for stop in stops]
+    stops = [e - p if p > e else None for p, e in zip(end, extra)]
     return mx.sym.slice(made, begin=(None, None, *begin), end=(None, None, *stops), name=_name(node))
 
 

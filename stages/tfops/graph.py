@@ -113,9 +113,8 @@ class Evaluator:
 
         def constant(name: str, value) -> None:
             known[name] = np.asarray(value)   # folding goes on in the value's own precision
-            held = known[name].astype(np.float32) if known[name].dtype == np.float64 else known[name]
-            env[name] = self.weight(held) if held.size > WEIGHT and held.dtype.kind == "f" \
-                else computable(tf.constant(held))
+            held = known[name].astype(np.float32) if known[name].dtype == np.float64 else known[name]   # computable
+            env[name] = self.weight(held) if held.size > WEIGHT and held.dtype.kind == "f" else tf.constant(held)
 
         for init in graph.initializer:
             constant(init.name, numpy_helper.to_array(init))
