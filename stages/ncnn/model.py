@@ -37,7 +37,7 @@ def check_layers(folder: Path, what: str, ignored: list[str]) -> None:
                          + (f" (pnnx: {why})" if why else ""))
 
 
-def refusal(folder: Path, said: list[str]) -> str:
+def refusal(folder: Path, said: list[str], writer: str = "pnnx") -> str:
     """Why ncnn would not load the files: the layer its loader names by index (looked up in the param file
     for its name and type), and its own words."""
     for line in said:
@@ -47,15 +47,15 @@ def refusal(folder: Path, said: list[str]) -> str:
             index = int(match.group(1))
             if index < len(found):
                 kind, name, _, _ = found[index]
-                return f"ncnn cannot load the files pnnx wrote: layer {name} ({kind}): ncnn says \"{line}\""
+                return f"ncnn cannot load the files {writer} wrote: layer {name} ({kind}): ncnn says \"{line}\""
     last = said[-1] if said else "no reason given"
-    return f"ncnn cannot load the files pnnx wrote ({folder.name}): {last}"
+    return f"ncnn cannot load the files {writer} wrote ({folder.name}): {last}"
 
 
 class NcnnModel:
     """Called with {input blob: array} (batch 1), returns {output blob: array} shaped as `outputs` say."""
 
-    def __init__(self, folder: Path, inputs: list[dict], outputs: list[dict], fp16: bool):
+    def __init__(self, folder: Path, inputs: list[dict], outputs: list[dict], fp16: bool, writer: str = "pnnx"):
         import ncnn
 
         # an input the batch-axis pass took with a batch axis of its own (stages/onnx/legalize): its whole array
@@ -70,7 +70,7 @@ class NcnnModel:
         with stderr_lines() as said:
             loaded = net.load_param(str(folder / PARAM)) == 0 and net.load_model(str(folder / BIN)) == 0
         if not loaded:
-            raise StageError(refusal(folder, said))
+            raise StageError(refusal(folder, said, writer))
         self.net, self.folder = net, folder
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

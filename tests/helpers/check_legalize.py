@@ -274,6 +274,23 @@ CASES = {
     "ReduceSum over the last axis of a rank-4 tensor, keepdims=0 (a complex spectrogram's magnitude)":
         (graph([n("Unsqueeze", ["x", "first"], "x4"), n("ReduceSum", ["x4", "last"], "y", keepdims=0)],
                {"first": ints(0), "last": ints(-1)}, opset=13), ("sum-axes",), set(), {"Unsqueeze", "ReduceSum"}, 1),
+    "Transpose, Softmax over the moved axis, Transpose back (tf2onnx's Keras softmax over channels)":
+        (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Softmax", ["nhwc"], "soft", axis=-1),
+                n("Transpose", ["soft"], "y", perm=[0, 2, 1])], {}, opset=13), ("transpose-pairs",), {"Transpose"},
+         {"Softmax"}, 2),
+    "the same pair around Relu, an Add of a per-channel constant and a ReduceMean that keeps its dims":
+        (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Relu", ["nhwc"], "r"),
+                n("Add", ["r", "per_channel"], "biased"), n("ReduceMean", ["biased"], "mean", axes=[1], keepdims=1),
+                n("Transpose", ["mean"], "y", perm=[0, 2, 1])],
+               {"per_channel": np.linspace(-1, 1, 8, dtype=np.float32)}, opset=13), ("transpose-pairs",),
+         {"Transpose"}, {"Relu", "Add", "ReduceMean"}, 2),
+    "two Transposes in a row as one":
+        (graph([n("Transpose", ["x"], "t", perm=[1, 0, 2]), n("Transpose", ["t"], "y", perm=[0, 2, 1])], {},
+               opset=13), ("transpose-pairs",), set(), {"Transpose"}, 1),
+    "a Softmax at opset 11 (from its axis on) over an axis the Transpose moves (left alone)":
+        (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Softmax", ["nhwc"], "soft", axis=2),
+                n("Transpose", ["soft"], "y", perm=[0, 2, 1])], {}, opset=11), ("transpose-pairs",), set(),
+         {"Transpose", "Softmax"}, 0),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),
