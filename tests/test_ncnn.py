@@ -178,3 +178,34 @@ def test_silero_vad_reaches_ncnn(env, tmp_path):
     assert {"constant-if", "batch-axis"} <= set(artifact["legalized"])
     state = next(spec for spec in artifact["inputs"] if spec["name"] == "state")
     assert state["shape"] == [2, 1, 128] and "the whole [2, 1, 128] array is one blob" in state["note"]
+
+
+def test_the_own_writers_layers_match_onnxs_reference(env):
+    """modelferry's own ncnn writer (stages/ncnn/layers.py), handler by handler: convolutions (grouped,
+    dilated, transposed), pooling, InnerProduct of rows, norms, Softmax, Crop, Slice, Permute of 4 and 5
+    axes, Interp, Reduction, BinaryOp with scalars on either side and blobs of two ranks, a one-hot of token
+    ids; each file run in ncnn against ONNX's reference implementation; and the refusals it must make
+    (tests/helpers/check_ncnn_layers.py, in the ncnn runtime)."""
+    result = run_cli(env, "runtime", "exec", "ncnn", "--", "python", "tests/helpers/check_ncnn_layers.py")
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert len([line for line in lines if line.startswith("ok ")]) == 29, result.stdout
+    assert len([line for line in lines if line.startswith("refused ")]) == 4, result.stdout
+
+
+def test_magika_reaches_ncnn_by_the_own_writer(env, tmp_path):
+    """magika (a file-type classifier from JAX through tf2onnx: a one-hot of raw bytes, dense layers, a
+    LayerNorm written out, a convolution): pnnx crashes in its ncnn pass, and the route after it, the
+    param file modelferry writes layer by layer, passes the fp32 gate, and its fp16 weights the fp16 gate.
+    The blobs keep the model's names."""
+    result, report = _convert(env, "magika", tmp_path / "out", "--to", "ncnn", "--quantize", "fp16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    by = {a["precision"]: a for a in report["artifacts"]}
+    assert by["fp32"]["route"] == "load/onnx → emit/ncnn-own" and by["fp32"]["parity"]["max_abs_err"] < 1e-5
+    assert by["fp16"]["route"].endswith("emit/ncnn-own → quantize/ncnn fp16") and by["fp16"]["published"]
+    run = latest_run(tmp_path / "out", "standard_v3_3")
+    for artifact in by.values():
+        names = json.loads((run / artifact["path"] / "names.json").read_text())
+        assert names == {"inputs": {"bytes": "bytes"}, "outputs": {"target_label": "target_label"}}
+    sizes = {p: (run / a["path"] / "model.ncnn.bin").stat().st_size for p, a in by.items()}
+    assert sizes["fp16"] < 0.55 * sizes["fp32"]

@@ -431,6 +431,32 @@ def conv(state: State, node):
                   tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
 
 
+@LAYERS.handles("ConvTranspose")
+def conv_transpose(state: State, node):
+    """Deconvolution: ONNX's weight [in, out / group, kh, kw] as ncnn's [out, in / group, kh, kw] per group."""
+    a = attrs(node)
+    weight = np.asarray(_constant(state, node.input[1], node, "weight"), np.float32)
+    if weight.ndim != 4 or "output_shape" in a:
+        raise Unsupported(f"ConvTranspose node {node.name!r}: this writer takes 2-d ones with pads, not output_shape")
+    group = int(a.get("group", 1))
+    in_channels, per_group, kh, kw = weight.shape
+    ordered = weight.reshape(group, in_channels // group, per_group, kh, kw).transpose(0, 2, 1, 3, 4)
+    dh, dw = a.get("dilations", [1, 1])
+    sh, sw = a.get("strides", [1, 1])
+    extra_h, extra_w = a.get("output_padding", [0, 0])
+    pads = _pads(node, a)
+    if pads[4] in (-233, -234):
+        raise Unsupported(f"ConvTranspose node {node.name!r}: auto_pad; export it with explicit pads")
+    bias = np.asarray(state.constants[node.input[2]], np.float32) if len(node.input) > 2 and node.input[2] else None
+    values = {0: per_group * group, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, **pads, 18: extra_w, 19: extra_h,
+              5: int(bias is not None), 6: weight.size}
+    kind = "Deconvolution"
+    if group > 1:
+        kind, values[7] = "DeconvolutionDepthWise", group
+    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values,
+                  tagged(ordered, state.net.fp16) + (raw(bias) if bias is not None else b""))
+
+
 def _pads(node, a: dict) -> dict[int, int]:
     """Conv and pooling pads as ncnn's left (4), top (14), right (15), bottom (16); ONNX's auto_pad SAME_*
     as ncnn's -233 (upper) and -234 (lower)."""
