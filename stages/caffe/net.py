@@ -15,8 +15,10 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("onnx", "numpy")
 # no control flow; Slice and Crop take no step; no Einsum; blobs are float; layers are 2-d; no ReduceL2; a Where
-# is a sum of products, and div_no_nan's unselected x / 0 would be NaN in it
-PASSES = ("constant-if", "loop-unroll", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2", "div-no-nan")
+# is a sum of products, and div_no_nan's unselected x / 0 would be NaN in it; Caffe permutes no axes (Transposes that
+# cancel, or that only reorder a dense layer's row, are taken out)
+PASSES = ("constant-if", "loop-unroll", "strided-slice", "einsum", "int-inputs", "conv1d", "reduce-l2", "div-no-nan",
+          "transpose-pairs", "transpose-flatten")
 PROTOTXT, WEIGHTS, BLOBS = "model.prototxt", "weights.npz", "blobs.json"
 
 

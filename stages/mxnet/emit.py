@@ -19,8 +19,9 @@ from stages.onnx import emitter, legalize, static
 
 TOOLS = ("mxnet", "onnx", "numpy")
 FOLDER = "mxnet"
-# MXNet's symbol has no control flow, its legacy API no einsum, its clip constant bounds only
-PASSES = ("constant-if", "loop-unroll", "einsum", "clip-bounds")
+# MXNet's symbol has no control flow, its legacy API no einsum, its clip constant bounds only; Transposes that cancel
+# (or only reorder a dense layer's row) are taken out
+PASSES = ("constant-if", "loop-unroll", "einsum", "clip-bounds", "transpose-pairs", "transpose-flatten")
 PREFIX = "model"
 
 

@@ -24,7 +24,7 @@ TOOLS = ("ncnn", "onnx", "numpy")
 FOLDER = "ncnn"
 WRITER = "modelferry"
 PASSES = ("constant-if", "loop-unroll", "int-inputs", "static-shapes", "conv1d", "einsum", "strided-slice", "transpose-as-reshape",
-          "transpose-pairs", "split-sizes")
+          "transpose-pairs", "transpose-flatten", "split-sizes")
 
 
 def build(model, inputs: list[dict], fp16: bool, what: str) -> tuple[Net, list[str]]:

@@ -28,9 +28,9 @@ OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # Embed only of an attribute-less Gather; ncnn's Clip takes constant bounds only; pnnx writes a one-axis sum's
 # Reduction without its axis; pnnx matches LSTM and GRU nodes in one form only; pnnx takes each input's first
 # axis for a batch of one, drops a Transpose that moves it, and writes a Split of equal parts as a Slice
-# without its sizes
+# without its sizes; and Transposes that cancel (or only reorder a dense layer's row) are layers saved
 FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
-         "transpose-as-reshape", "split-sizes")
+         "transpose-as-reshape", "split-sizes", "transpose-pairs", "transpose-flatten")
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
 PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat", "ReduceMin": "reduce-axes",
           "ReduceMax": "reduce-axes", "torch.where": "div-no-nan", "Loop": "loop-unroll",

@@ -291,6 +291,17 @@ CASES = {
         (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Softmax", ["nhwc"], "soft", axis=2),
                 n("Transpose", ["soft"], "y", perm=[0, 2, 1])], {}, opset=11), ("transpose-pairs",), set(),
          {"Transpose", "Softmax"}, 0),
+    "Transpose, Reshape to [batch, -1], MatMul (Keras' Flatten of NHWC before a Dense layer)":
+        (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Reshape", ["nhwc", "rows"], "flat"),
+                n("MatMul", ["flat", "dense"], "y")],
+               {"rows": ints(-1, 128), "dense": np.random.default_rng(3).standard_normal((128, 5)).astype(np.float32)},
+               opset=13, rank=2), ("transpose-flatten",), {"Transpose"}, {"Reshape", "MatMul"}, 1),
+    "the same with Flatten and Gemm (transB, a bias)":
+        (graph([n("Transpose", ["x"], "nhwc", perm=[0, 2, 1]), n("Flatten", ["nhwc"], "flat", axis=1),
+                n("Gemm", ["flat", "dense_t", "bias"], "y", transB=1)],
+               {"dense_t": np.random.default_rng(4).standard_normal((5, 128)).astype(np.float32),
+                "bias": np.linspace(-1, 1, 5, dtype=np.float32)}, opset=13, rank=2), ("transpose-flatten",),
+         {"Transpose"}, {"Flatten", "Gemm"}, 1),
     "ReduceL2, axes as an attribute (opset 13)":
         (graph([n("ReduceL2", ["x"], "y", axes=[2], keepdims=1)], {}, opset=13), ("reduce-l2",), {"ReduceL2"},
          {"ReduceSumSquare", "Sqrt"}, 1),

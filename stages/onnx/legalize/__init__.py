@@ -22,6 +22,7 @@ what each pass changed is returned, and the stage records it in its manifest as 
     loop-unroll     a Loop whose trip count and conditions are known when the graph is built, unrolled
     gather-transpose  a Gather of one index from a Transpose's output as one from its input
     split-sizes     a Split into equal parts with its sizes spelt out
+    transpose-flatten  a Transpose before a Flatten into a dense layer, as the dense layer's rows reordered
     transpose-pairs Transposes that undo each other around layout-free ops (Softmax, activations) taken out
     recurrent       LSTM, GRU and RNN in pnnx's form: weights as initializers, no zero states, Y through Squeeze
 """
@@ -30,7 +31,7 @@ from __future__ import annotations
 from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, div_no_nan, einsum, embedding,
                                    gather_transpose, gelu, int_inputs, loop_unroll, pad_concat, recurrent,
                                    reduce_axes, reduce_l2, split_sizes, static_shapes, strided_slice, sum_axes,
-                                   transpose_pairs, transpose_reshape)
+                                   transpose_flatten, transpose_pairs, transpose_reshape)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {
@@ -55,6 +56,7 @@ PASSES = {
     "gather-transpose": gather_transpose.run,
     "split-sizes": split_sizes.run,
     "transpose-pairs": transpose_pairs.run,
+    "transpose-flatten": transpose_flatten.run,
 }
 
 
