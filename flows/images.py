@@ -21,7 +21,7 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.code import image_files
 from flows.code import sha256 as code_sha256
-from flows.runtimes.base import debian, lock_path, lock_sha256
+from flows.runtimes.base import DEFAULT_PYTHON, PYTHON_SUITES, debian, lock_path, lock_sha256, python_version
 from flows.runtimes.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
 from flows.runtimes.venv import uv_binary, uv_env
 from flows.settings import home
@@ -42,7 +42,7 @@ def lock(name: str) -> None:
     folder = IMAGES_ROOT / name
     if debian(name) is not None:
         return   # pinned by its Debian release (images/<name>/debian.txt), not by a lock
-    argv = [uv_binary(), "pip", "compile", "-q", "--python-version", "3.11", "--generate-hashes",
+    argv = [uv_binary(), "pip", "compile", "-q", "--python-version", python_version(name), "--generate-hashes",
             "--custom-compile-command", LOCK_COMMAND, str(folder / "requirements.in"),
             "-o", str(folder / "requirements.lock")]
     if (folder / "overrides.txt").is_file():
@@ -61,12 +61,26 @@ def wheels(name: str) -> Path:
     # Requires-Python than they need (backports-strenum), hence the flag.
     done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
                            "--no-deps", "--require-hashes", "--only-binary=:all:", "--ignore-requires-python",
-                           "-r", str(lock_path(name)), "-d", str(folder)], capture_output=True, text=True)
+                           *_wheel_tags(name), "-r", str(lock_path(name)), "-d", str(folder)],
+                          capture_output=True, text=True)
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
         raise ImageError(f"downloading the wheels of {lock_path(name)} failed: {' '.join(errors[-3:])}")
     (folder / COMPLETE).touch()
     return folder
+
+
+def _wheel_tags(name: str) -> list[str]:
+    """pip download's target for a runtime on a Python other than the host's 3.11: that CPython on x86-64
+    Linux (manylinux of any glibc a Debian release of it has)."""
+    version = python_version(name)
+    if version == DEFAULT_PYTHON:
+        return []
+    platforms = [f"manylinux_2_{minor}_x86_64" for minor in range(17, 42)]
+    platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
+    cp = "cp" + version.replace(".", "")
+    return ["--python-version", version, "--implementation", "cp", "--abi", cp, "--abi", "abi3", "--abi", "none",
+            *(arg for platform in platforms for arg in ("--platform", platform))]
 
 
 def debs(name: str) -> list[Path]:
@@ -150,6 +164,38 @@ def make_debian_base(client, name: str, log=print) -> str:
     return tag
 
 
+def python_base_tag(name: str) -> str | None:
+    """The base image tag of a runtime on a Python other than the default, else None."""
+    version = python_version(name)
+    if version == DEFAULT_PYTHON:
+        return None
+    suite = PYTHON_SUITES.get(version)
+    if suite is None:
+        raise ImageError(f"no Debian release has Python {version} (images/{name}/python.txt) as its python3: "
+                         f"choose one of {', '.join(PYTHON_SUITES)}")
+    return f"modelferry/base:{suite}-py{version.replace('.', '')}"
+
+
+def python_base(client, name: str, log=print) -> str | None:
+    """The base of a runtime on a Python other than the default (images/<name>/python.txt): the Debian
+    release whose python3 it is, debootstrapped once (infra/base-image.sh); None for the default."""
+    tag = python_base_tag(name)
+    if tag is None:
+        return None
+    suite = PYTHON_SUITES[python_version(name)]
+    try:
+        client.images.get(tag)
+        return tag
+    except Exception:   # docker.errors.ImageNotFound
+        pass
+    log(f"making {tag}: Debian {suite} with its python3 (debootstrap, a few minutes, once) …")
+    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise ImageError(f"making the base of {name} (Debian {suite}) failed: "
+                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+    return tag
+
+
 def dockerfile(name: str) -> Path:
     """The runtime's own Dockerfile, else the shared one (a venv from the lock, the stage code)."""
     own = IMAGES_ROOT / name / "Dockerfile"
@@ -159,6 +205,7 @@ def dockerfile(name: str) -> Path:
 def tag_for(client, name: str, base: str) -> str:
     if debian(name) is not None:
         base = debian_base(name)
+    base = python_base_tag(name) or base
     digest = hashlib.sha256()
     digest.update(dockerfile(name).read_bytes())
     apt = IMAGES_ROOT / name / "apt.txt"
@@ -229,7 +276,8 @@ def build(name: str, base: str | None = None, client=None, log=print, *, nocache
     `nocache` and `tag` are for benchmarks: a cold build under a throwaway tag.
     """
     client = client or docker_client()
-    base = make_debian_base(client, name, log) if debian(name) is not None else base_image(client, base)
+    base = make_debian_base(client, name, log) if debian(name) is not None else \
+        python_base(client, name, log) or base_image(client, base)
     if tag is None:
         tag = tag_for(client, name, base)
         try:

@@ -201,6 +201,10 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
         through = [c for c in chains if set(request.via) <= {i.name for i in c}]
         if through:   # --via pins the converters of the targets it can reach; the others keep theirs
             chains, pinned = through, pinned + [target]
+        if any(m in catalog.quantize_modes(target) for m in request.quantize):
+            # quantized artifacts come from a route's fp32 one: a route they can come from goes first, so
+            # one route makes them all (onnx2tf 2's direct TFLite has no SavedModel for TF's quantizer)
+            chains = sorted(chains, key=lambda chain: bool(chain) and not chain[-1].quantizable)
         if not request.fallback:
             chains = chains[:1]
         fp32_routes = []

@@ -60,6 +60,19 @@ def debian(image: str) -> tuple[str, list[str]] | None:
     return words[0], words[1:]
 
 
+PYTHON = "python.txt"
+DEFAULT_PYTHON = "3.11"
+# the Debian release whose python3 is each version other than the default, for a container image's base
+PYTHON_SUITES = {"3.11": "bookworm", "3.13": "trixie"}
+
+
+def python_version(image: str) -> str:
+    """The Python a runtime runs on: images/<name>/python.txt (onnx2tf 2 needs 3.12 or later), else 3.11."""
+    path = IMAGES_ROOT / image / PYTHON
+    words = [line.split("#")[0].strip() for line in path.read_text().splitlines()] if path.is_file() else []
+    return next((w for w in words if w), DEFAULT_PYTHON)
+
+
 def lock_path(image: str) -> Path:
     path = IMAGES_ROOT / image / "requirements.lock"
     if not path.is_file():

@@ -18,8 +18,8 @@ from pathlib import Path
 from flows import STAGES_ROOT
 from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import sandbox
-from flows.runtimes.base import (LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path, run_process,
-                                 runtime_sha256, stage_argv, write_config)
+from flows.runtimes.base import (DEFAULT_PYTHON, LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path,
+                                 python_version, run_process, runtime_sha256, stage_argv, write_config)
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
@@ -64,6 +64,25 @@ def uv_env() -> dict[str, str]:
     return env
 
 
+def interpreter(image: str) -> str:
+    """The Python a runtime's venv is made from: 3.11 as uv finds it, another version (images/<name>/
+    python.txt) on PATH or among pyenv's installed versions (pyenv's shims answer only for the version
+    pyenv has selected)."""
+    version = python_version(image)
+    if version == DEFAULT_PYTHON:
+        return version
+    roots = [Path(os.environ["PYENV_ROOT"])] if os.environ.get("PYENV_ROOT") else []
+    roots.append(Path.home() / ".pyenv")
+    candidates = [shutil.which(f"python{version}")]
+    candidates += [str(p) for root in roots for p in sorted((root / "versions").glob(f"{version}.*/bin/python{version}"))]
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
+            return candidate
+    raise RuntimeUnavailable(f"ensure/{image}", f"the {image} runtime runs on Python {version}, which this machine "
+                             f"does not have (not on PATH, not among pyenv's versions): install it, or use "
+                             f"--runtime docker")
+
+
 class VenvRuntime:
     name = "venv"
 
@@ -100,7 +119,7 @@ class VenvRuntime:
             uv = uv_binary()
             print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)",
                   file=sys.stderr)
-            subprocess.run([uv, "venv", "-q", "--python", "3.11", str(venv)], check=True, env=uv_env())
+            subprocess.run([uv, "venv", "-q", "--python", interpreter(image), str(venv)], check=True, env=uv_env())
             # Compile bytecode now: stages run with PYTHONDONTWRITEBYTECODE, and without .pyc
             # files every stage start would compile TensorFlow or MXNet from source again.
             subprocess.run([uv, "pip", "sync", "-q", "--compile-bytecode", "--python",

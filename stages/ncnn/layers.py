@@ -254,13 +254,28 @@ def expand(state: State, node):
     otherwise its input plus zeros of its shape."""
     shape = state.shapes.get(node.output[0])
     readers = state.readers.get(node.output[0], [])
-    if node.output[0] not in state.outputs and readers and all(
-            reader.op_type in ELEMENTWISE and state.shapes.get(reader.output[0]) == shape for reader in readers):
+    if node.output[0] not in state.outputs and readers and all(_broadcasts(state, reader, node) for reader in readers):
         state.aliases[node.output[0]] = state.aliases.get(node.input[0], node.input[0])
         return
     zeros = np.zeros(shape, np.float32)
     state.constants[f"{node.output[0]}/zeros"] = zeros
     binary_layer(state, node, "Add", node.input[0], f"{node.output[0]}/zeros", state.out(node))
+
+
+def _broadcasts(state: State, reader, expand) -> bool:
+    """Whether `reader`, an element-wise op of two inputs, makes the same of the Expand's input as of its
+    output: its other operand broadcast with the unexpanded input gives the expanded shape."""
+    if reader.op_type not in ELEMENTWISE or len(reader.input) != 2 or reader.input[0] == reader.input[1]:
+        return False
+    other = reader.input[1] if reader.input[0] == expand.output[0] else reader.input[0]
+    shapes = [state.shapes.get(expand.input[0]), state.shapes.get(other) if other not in state.constants
+              else list(np.shape(state.constants[other])), state.shapes.get(expand.output[0])]
+    if any(shape is None or None in shape for shape in shapes):
+        return False
+    try:
+        return list(np.broadcast_shapes(tuple(shapes[0]), tuple(shapes[1]))) == shapes[2]
+    except ValueError:
+        return False
 
 
 @LAYERS.handles("Reshape", "Flatten", "Squeeze", "Unsqueeze")
@@ -519,7 +534,7 @@ def layer_norm(state: State, node):
 def prelu(state: State, node):
     slope = np.asarray(_constant(state, node.input[1], node, "slope"), np.float32)
     dims = state.dims(node.input[0])
-    if slope.size not in (1, dims[0]) or (slope.size > 1 and slope.reshape(-1).shape[0] != np.prod(slope.shape)):
+    if slope.size not in (1, dims[0]) or (slope.size > 1 and np.ndim(slope) < len(dims)):
         raise Unsupported(f"PRelu node {node.name!r}: its slope {list(slope.shape)} is not one per channel")
     state.net.add("PReLU", node.name, [state.blob(node.input[0], node)], [state.out(node)], {0: slope.size},
                   raw(slope.reshape(-1)))

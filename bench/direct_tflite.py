@@ -1,0 +1,110 @@
+"""ONNX -> TFLite fp32 on real models: modelferry's whole process next to bare onnx2tf 2, in one run.
+
+    .venv/bin/python bench/direct_tflite.py [--models ddddocr-det,rapidocr-cls] [--repeat 1] [--out FILE]
+
+Per zoo model whose source is an ONNX file, three whole processes, each timed from start to exit:
+- bare onnx2tf 2 (flatbuffer_direct) on the same file, in modelferry's onnx2tf2 runtime, with the
+  inputs at the signature's shapes and the ONNX names kept (-coion), as a user would run it by hand;
+- `modelferry convert MODEL --to tflite` on a cold bundle cache (load, golden outputs, the conversion by
+  emit/onnx2tf-direct, validation in LiteRT against the golden outputs, the report), a server running;
+- the same through onnx2tf 1, a SavedModel and TF's converter (`--via onnx2tf`): the route before.
+The best of `--repeat` runs each. Prints a markdown table (and writes it to --out)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.zoo import fetch
+from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from flows import server
+from flows.runtimes.venv import VenvRuntime
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = REPO / ".venv" / "bin" / "modelferry"
+
+
+INPUTS = ("import json, sys, onnx; g = onnx.load(sys.argv[1], load_external_data=False).graph; "
+          "w = {i.name for i in g.initializer}; print(json.dumps([[v.name, [d.dim_value for d in "
+          "v.type.tensor_type.shape.dim]] for v in g.input if v.name not in w]))")
+
+
+def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
+    """name:dims of each graph input (read in the onnx2tf2 runtime, which has onnx): a dynamic dim given by
+    the model's --input-shape, else taken as 1."""
+    given = {}
+    options = list(model.options)
+    for flag, value in zip(options, options[1:]):
+        if flag == "--input-shape":
+            for item in value.split(";"):
+                name, _, dims = item.rpartition(":")
+                given[name] = dims
+    found = json.loads(subprocess.run([str(python), "-c", INPUTS, str(source)], capture_output=True, text=True,
+                                      check=True).stdout)
+    return [f"{name}:{given.get(name) or ','.join(str(d) if d > 0 else '1' for d in dims)}" for name, dims in found]
+
+
+def timed(argv: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
+    return time.perf_counter() - start, done
+
+
+def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tuple[str, ...]) -> tuple[float, dict]:
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))   # a cold bundle cache, the shared venvs
+    (home / "venvs").symlink_to(shared)
+    out = home / "out"
+    seconds, done = timed([str(CLI), "convert", str(source), *model.options, "--to", "tflite", *via, "--out", str(out)],
+                          {**os.environ, "MODELFERRY_HOME": str(home)})
+    reports = sorted(out.glob("*/*/report.json"))
+    artifact = json.loads(reports[-1].read_text())["artifacts"][0] if reports else {"reason": done.stderr[-300:]}
+    return seconds, artifact
+
+
+def row(model: ZooModel, scratch: Path, shared: Path, repeat: int) -> str:
+    source = fetch.source(model, download=False)
+    python = VenvRuntime().python("onnx2tf2")
+    bare = []
+    for n in range(repeat):
+        seconds, done = timed([str(python), "-m", "onnx2tf", "-i", str(source), "-o", str(scratch / f"bare-{n}"),
+                               "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *shapes(model, source, python)])
+        bare.append(seconds if done.returncode == 0 else float("nan"))
+    direct = [convert(model, source, scratch, shared, ()) for _ in range(repeat)]
+    before = [convert(model, source, scratch, shared, ("--via", "onnx2tf")) for _ in range(repeat)]
+    b, (d, artifact), (o, old) = min(bare), min(direct, key=lambda x: x[0]), min(before, key=lambda x: x[0])
+    parity = artifact.get("parity") or {}
+    err = f"{parity['max_abs_err']:.1e}" if "max_abs_err" in parity else artifact.get("reason", "")[:80]
+    return (f"| {model.name} | {b:.1f} | {d:.1f} | {d / b:.1f}× | {artifact.get('route', '—')} | {err} | "
+            f"{o:.1f} | {o / d:.1f}× |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", help="comma-separated zoo names (default: every ONNX source)")
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
+        [m for m in MODELS if m.source.endswith(".onnx")]
+    VenvRuntime().ensure("onnx2tf2")
+    shared = VenvRuntime().root
+    lines = ["| model | bare onnx2tf 2 s | modelferry s | × bare | route | max abs err | modelferry via onnx2tf 1 s "
+             "| speed-up |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+    with tempfile.TemporaryDirectory(prefix="direct-") as tmp, server.session():
+        for model in models:
+            lines.append(row(model, Path(tmp), shared, args.repeat))
+            print(lines[-1], file=sys.stderr, flush=True)
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
