@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, create_model, field_validator, model_vali
 
 from stages import catalog
 from stages.options import KINDS
-from stages.validate.compare import Gates as _Rules
+from stages.validate.gates import Gates as _Rules
 
 DEFAULT_GATES = _Rules()
 

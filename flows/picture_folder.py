@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from flows.errors import ConversionError
 
 SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -22,6 +20,7 @@ def files(folder: Path) -> list[Path]:
 
 def decode(folder: Path, role: str, out: Path) -> Path:
     """`folder`'s pictures as `out` (.npz of HxWx3 uint8 RGB arrays, in file-name order)."""
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     found = files(folder)
