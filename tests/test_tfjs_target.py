@@ -71,3 +71,20 @@ def test_node_packages_are_part_of_the_runtime_identity(tmp_path):
     assert "NODE_PATH" not in venvs.environment("tf")
     node_path = venvs.environment("tfjs")["NODE_PATH"]
     assert node_path == str(venvs.path("tfjs") / "node" / "node_modules")
+
+
+def test_tfjs_runs_on_the_wasm_backend_within_the_gate_of_the_cpu_backend(env):
+    """TFJS graph models run in Node.js on @tensorflow/tfjs-backend-wasm (its .wasm files from the npm
+    package, read from disk): nsfwjs' MobileNetV2 from npm, on the same inputs on both backends, within
+    the fp32 gate of the pure-JS CPU backend's outputs (tests/helpers/tfjs_backends.py, in the tfjs runtime)."""
+    import re
+
+    from bench.zoo import fetch
+    from bench.zoo.catalog import BY_NAME
+
+    folder = fetch.source(BY_NAME["nsfwjs-mobilenet-v2-mid"], download=False).parent
+    result = run_cli(env, "runtime", "exec", "tfjs", "--", "python", "tests/helpers/tfjs_backends.py", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    found = re.search(r"wasm ran on (\w+) .* cpu on (\w+) .*max abs diff (\S+) of max (\S+)", result.stdout)
+    assert found and found.group(1) == "wasm" and found.group(2) == "cpu", result.stdout
+    assert float(found.group(3)) <= 1e-4 * max(1.0, float(found.group(4))), result.stdout

@@ -1,5 +1,5 @@
-"""Run a TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) from Python: one Node.js process for
-every run of the samples (the model loads once).
+"""Run a TFJS graph model in Node.js (@tensorflow/tfjs on its wasm backend, else the pure-JS CPU one) from
+Python: one Node.js process for every run of the samples (the model loads once).
 
 The runtime provides `node` on PATH and @tensorflow/tfjs on NODE_PATH; run.js
 beside this file loads model.json and its weight shards from disk and runs
@@ -48,11 +48,12 @@ class NodeGraphModel:
 
     def __init__(self, model_dir: Path, inputs: dict[str, TensorSpec] | None = None,
                  outputs: list[str] | None = None, model_json: str = MODEL_JSON, layers: bool = False,
-                 shown: str | None = None):
+                 shown: str | None = None, backend: str = "wasm"):
         """`inputs`/`outputs`: the graph's nodes to feed and fetch, where model.json's signature does not
         say (a source's model.json, named as its user named it: `model_json`). `layers`: a layers model
         (tf.loadLayersModel), fed and fetched by its input and output layers' names. `shown`: the model's
-        name in errors (default: its folder and model.json)."""
+        name in errors (default: its folder and model.json). `backend`: "wasm" (the CPU backend where it
+        lacks a kernel) or "cpu"."""
         self.model_dir, self.model_json, self.layers = model_dir, model_json, layers
         self.shown = shown or f"{model_dir.name}/{model_json}"
         self.node = shutil.which("node")
@@ -62,6 +63,8 @@ class NodeGraphModel:
             model = read_model_json(model_dir)
             inputs, outputs = model.inputs, list(model.outputs)
         self.inputs, self.outputs = inputs, list(outputs)
+        self.asked = backend
+        self.backend = ""   # the backend the last run ran on: "wasm", or "cpu" where wasm lacks a kernel
 
     @property
     def dynamic_batch(self) -> bool:
@@ -75,7 +78,7 @@ class NodeGraphModel:
         with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
             work = Path(tmp)
             request = {"model": str(self.model_dir), "json": self.model_json, "out": str(work),
-                       "outputs": self.outputs, "runs": [], "layers": self.layers}
+                       "outputs": self.outputs, "runs": [], "layers": self.layers, "backend": self.asked}
             for run, feeds in enumerate(runs):
                 specs = {}
                 for index, (name, value) in enumerate(feeds.items()):
@@ -86,7 +89,8 @@ class NodeGraphModel:
                 request["runs"].append(specs)
             (work / "request.json").write_text(json.dumps(request))
             self._run(work / "request.json")
-            written = json.loads((work / "outputs.json").read_text())
+            done = json.loads((work / "outputs.json").read_text())
+            self.backend, written = done["backend"], done["runs"]
             return [{name: np.fromfile(work / spec["file"], dtype=DTYPES[spec["dtype"]]).reshape(spec["shape"])
                      for name, spec in outputs.items()} for outputs in written]
 

@@ -15,7 +15,7 @@ IMPLS = (
     Impl("quantize", "tfjs", "tfjs", "stages.tfjs.quantize", ("tfjs",), "tfjs",
          "TFJS fp16 and uint8 (dynamic) weight quantization", options=("fp16", "dynamic")),
     Impl("validate", "tfjs", "tfjs", "stages.validate.stage", ("tfjs",), "parity",
-         "TFJS graph model in Node.js (pure-JS @tensorflow/tfjs) against the source's golden outputs",
+         "TFJS graph model in Node.js (@tensorflow/tfjs on its wasm backend) against the source's golden outputs",
          runner="stages.tfjs.runner"),
 )
 TARGETS = {"tfjs": "tfjs"}

@@ -1,4 +1,5 @@
-// Run a TFJS graph model once in Node.js with the pure-JS @tensorflow/tfjs (CPU backend).
+// Run a TFJS graph model in Node.js with @tensorflow/tfjs on its WebAssembly backend (XNNPACK, the .wasm
+// files from the npm package, read from disk), else its pure-JS CPU backend.
 //
 //   node run.js REQUEST.json
 //
@@ -11,12 +12,15 @@
 // Input files hold the tensor's values, little-endian, row-major. The weights are read from
 // disk through a custom IO handler (no fetch, no network). The model loads once; for each run and
 // output this writes <out>/<run>_<index>.bin and finally <out>/outputs.json:
-// [{"<name>": {"file", "dtype", "shape"}}, ...], one object per run.
+// {"backend": "wasm" | "cpu", "runs": [{"<name>": {"file", "dtype", "shape"}}, ...]}, one object per run.
+// "backend" in the request ("wasm", the default, or "cpu"): where the wasm backend cannot run the model
+// (a kernel it lacks), everything runs again on the CPU backend, and outputs.json says which ran.
 // A failure exits 1 with "error: <reason>" as the last stderr line.
 'use strict';
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
+require('@tensorflow/tfjs-backend-wasm');   // registers the 'wasm' backend; its .wasm files lie beside it
 
 const ARRAYS = {float32: Float32Array, int32: Int32Array, bool: Uint8Array};
 
@@ -82,10 +86,7 @@ function readTensor(dir, spec) {
   return tf.tensor(new Array(copy), spec.shape, spec.dtype);
 }
 
-async function main(requestPath) {
-  const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
-  const dir = path.dirname(requestPath);
-  await tf.setBackend('cpu');
+async function runAll(request, dir) {
   const model = await loadModel(request.model, request.json, request.layers);
   const all = [];
   for (let run = 0; run < request.runs.length; run++) {
@@ -105,7 +106,29 @@ async function main(requestPath) {
     tf.dispose([...Object.values(inputs), ...results]);
     all.push(written);
   }
-  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify(all));
+  model.dispose();
+  return all;
+}
+
+async function main(requestPath) {
+  const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
+  const dir = path.dirname(requestPath);
+  let backend = request.backend || 'wasm';
+  let runs;
+  if (backend === 'wasm') {
+    try {
+      if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+      runs = await runAll(request, dir);
+    } catch (err) {  // a kernel the wasm backend lacks: the CPU backend runs everything again
+      process.stderr.write(`wasm backend: ${String(err && err.message || err).split('\n')[0]}; running on cpu\n`);
+      backend = 'cpu';
+    }
+  }
+  if (backend === 'cpu') {
+    await tf.setBackend('cpu');
+    runs = await runAll(request, dir);
+  }
+  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify({backend, runs}));
 }
 
 main(process.argv[2]).catch((err) => {

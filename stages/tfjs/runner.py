@@ -1,4 +1,5 @@
-"""The TFJS graph model run in Node.js (pure-JS @tensorflow/tfjs), for validation."""
+"""The TFJS graph model run in Node.js (@tensorflow/tfjs on its wasm backend, the pure-JS CPU one where the
+wasm one lacks a kernel), for validation."""
 from __future__ import annotations
 
 import numpy as np
