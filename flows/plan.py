@@ -213,8 +213,10 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
             chains, pinned = through, pinned + [target]
         if any(m in catalog.quantize_modes(target) for m in request.quantize):
             # quantized artifacts come from a route's fp32 one: a route they can come from goes first, so
-            # one route makes them all (onnx2tf 2's direct TFLite has no SavedModel for TF's quantizer)
-            chains = sorted(chains, key=lambda chain: bool(chain) and not chain[-1].quantizable)
+            # one conversion makes them all (onnx2tf 2's direct TFLite has no SavedModel for TF's quantizer);
+            # a source that is its own artifact stays first, since it converts nothing
+            chains = sorted(chains, key=lambda chain: bool(chain) and not chain[-1].quantizable
+                            and not chain[-1].as_is)
         if not request.fallback:
             chains = chains[:1]
         fp32_routes = []

@@ -13,7 +13,8 @@ class Impl:
     (lower first; the planner sums it over a route), `settings` are fixed options the row passes to its
     module (one module, several rows: onnx2tf with other options is another route), and `takes` names
     what the planner may add from the request (`portable`: the output may go on to TFJS). `quantizable`:
-    whether the target's quantize stage can start from what this converter makes. For validate rows,
+    whether the target's quantize stage can start from what this converter makes; `as_is`: it converts
+    nothing (the source file is the artifact). For validate rows,
     `runner` is the framework's module whose `run_samples(bundle, feeds)` runs the artifact."""
     stage: str
     name: str
@@ -27,6 +28,7 @@ class Impl:
     settings: tuple[tuple[str, object], ...] = field(default=())
     takes: tuple[str, ...] = field(default=())
     quantizable: bool = True
+    as_is: bool = False
     runner: str = ""
 
     @property

@@ -15,7 +15,7 @@ def test_a_real_detector_to_tflite_by_onnx2tf_2s_direct_writer(env, tmp_path):
     artifact, = report["artifacts"]
     assert artifact["route"] == "load/onnx → emit/onnx2tf-direct" and artifact["published"]
     assert artifact["parity"]["max_abs_err"] < 1e-3 and artifact["parity"]["cosine"] > 0.99999
-    assert [t["source_name"] for t in artifact["inputs"]] == ["images"]
+    assert [t["name"] for t in artifact["inputs"]] == ["images"]
     assert artifact["inputs"][0]["shape"] == [1, 416, 416, 3]   # moved channels-last, as onnx2tf 1 does
 
 

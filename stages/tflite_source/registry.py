@@ -8,6 +8,6 @@ IMPLS = (
     Impl("export", "tflite", "tf", "stages.tflite_source.export", ("tflite-source",), "onnx",
          "TFLite -> ONNX (tf2onnx)"),
     Impl("emit", "tflite-as-is", "tf", "stages.tflite_source.as_is", ("tflite-source",), "tflite",
-         "a TFLite source as the TFLite artifact, validated, not converted", quantizable=False),
+         "a TFLite source as the TFLite artifact, validated, not converted", quantizable=False, as_is=True),
 )
 SOURCES = (Source("tflite", "tflite-file", "TFLite", ("*.tflite",)),)
