@@ -179,15 +179,6 @@ def _refuse_foreign_source_options(request: ConvertRequest, source_format: str) 
             for sources, flags in by_sources.items()) + f"; this source is {name!r}")
 
 
-def _sharing_first(chains: list, others: list) -> list:
-    """`chains` with those first whose every step but the last is the start of another target's preferred
-    route: one onnx2tf run makes the SavedModel and its TFLite file, where the request asks for both."""
-    def shares(chain) -> bool:
-        head = tuple(impl.key for impl in chain[:-1])
-        return bool(head) and any(tuple(impl.key for impl in other[:len(head)]) == head for other in others)
-    return sorted(chains, key=lambda chain: not shares(chain))
-
-
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
@@ -203,11 +194,10 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
 
     artifacts: list[Artifact] = []
     pinned: list[str] = []
-    firsts = {target: (routes(model_format, catalog.TARGETS[target]) or [()])[0] for target in request.targets}
     for target in request.targets:
         goal = catalog.TARGETS[target]
         validate = catalog.find("validate", goal)
-        chains = _sharing_first(routes(model_format, goal), [c for t, c in firsts.items() if t != target])
+        chains = routes(model_format, goal)
         through = [c for c in chains if set(request.via) <= {i.name for i in c}]
         if through:   # --via pins the converters of the targets it can reach; the others keep theirs
             chains, pinned = through, pinned + [target]

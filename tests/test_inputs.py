@@ -63,9 +63,9 @@ def test_a_scalar_int_input_is_fed_or_bound(env, onnx_inputs, tmp_path):
 
 
 def test_a_recurrent_state_with_batch_on_axis_1_is_fed_and_validated(env, onnx_inputs, tmp_path):
-    """state [2, N, 8]: samples along axis 1 on every side. onnx2tf broadcasts the sum of the state
-    wrongly (its output is [8, 8], not [1, 8]): the gate says so, that file is not used, and the next
-    route (modelferry's own translation, which keeps ONNX's layouts) makes the TFLite file."""
+    """state [2, N, 8]: samples along axis 1 on every side. onnx2tf 2's direct TFLite file (the preferred
+    route) takes it as it is. onnx2tf 1 broadcasts the sum of the state wrongly (its output is [8, 8], not
+    [1, 8]): held to that route, the gate says so and nothing is published."""
     state = np.random.default_rng(2).standard_normal((2, 5, 8)).astype(np.float32)
     x = np.random.default_rng(3).standard_normal((5, 16)).astype(np.float32)
     np.savez(tmp_path / "s.npz", x=x, state=state)
@@ -75,21 +75,27 @@ def test_a_recurrent_state_with_batch_on_axis_1_is_fed_and_validated(env, onnx_i
     assert by["onnx"]["published"] and by["onnx"]["parity"]["max_abs_err"] == 0
     assert by["onnx"]["inputs"][1]["batch_axis"] == 1 and by["onnx"]["inputs"][1]["shape"] == [2, 1, 8]
     assert result.returncode == 0, result.stderr[-3000:]
-    first, made = by["tflite"]["attempts"][:2]
-    assert first["route"] == "load/onnx → emit/onnx2tf → emit/savedmodel-tflite" and first["outcome"] == "missed its gate"
-    assert "output y: max abs err" in first["reason"]
-    assert made == {"route": "load/onnx → emit/onnx-tfops → emit/savedmodel-tflite", "outcome": "passed", "reason": ""}
-    assert by["tflite"]["route"] == made["route"] and by["tflite"]["published"]
+    assert by["tflite"]["route"] == "load/onnx → emit/onnx2tf-direct" and by["tflite"]["published"]
     assert by["tflite"]["parity"]["max_abs_err"] < 1e-5 and by["tflite"]["inputs"][1]["shape"] == [2, 1, 8]
+    held, report = _convert(env, onnx_inputs / "recurrent.onnx", tmp_path / "held", "--to", "tflite",
+                            "--samples", str(tmp_path / "s.npz"), "--via", "onnx2tf", "--no-fallback")
+    missed, = report["artifacts"]
+    assert held.returncode == 1 and not missed["published"]
+    assert missed["attempts"][0]["outcome"] == "missed its gate" and "worst output y" in missed["reason"]
 
 
 def test_a_1d_signal_moves_channels_last_in_tflite_and_back(env, onnx_inputs, tmp_path):
-    """[N, 3, 32] is NCW; onnx2tf's TFLite takes NWC [1, 32, 3]: layouts are known for 3-D too."""
+    """[N, 3, 32] is NCW; onnx2tf's TFLite and SavedModel take NWC [1, 32, 3]: layouts are known for 3-D too.
+    onnx2tf 1 gives the output [1, 2, 30] channels-last as well ([1, 30, 2]); onnx2tf 2's direct file hands it
+    back channels-first: each is matched by its shape and validated as it is."""
     result, report = _convert(env, onnx_inputs / "sequence.onnx", tmp_path / "out", "--to", "tflite,savedmodel")
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite = next(a for a in report["artifacts"] if a["target"] == "tflite")
-    assert tflite["inputs"][0]["shape"] == [1, 32, 3] and tflite["inputs"][0]["layout"] == "NWC"
-    assert tflite["outputs"][0]["layout"] == "NWC" and tflite["parity"]["max_abs_err"] < 1e-5
+    by = {a["target"]: a for a in report["artifacts"]}
+    for artifact in by.values():
+        assert artifact["inputs"][0]["shape"] == [1, 32, 3] and artifact["inputs"][0]["layout"] == "NWC"
+        assert artifact["parity"]["max_abs_err"] < 1e-5
+    assert by["savedmodel"]["outputs"][0]["layout"] == "NWC"
+    assert by["tflite"]["outputs"][0]["layout"] == "NCW" and by["tflite"]["outputs"][0]["shape"] == [1, 2, 30]
 
 
 def test_one_file_as_samples_and_calibration(env, face, tmp_path):
