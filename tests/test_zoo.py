@@ -40,13 +40,15 @@ def test_outputs_of_one_shape_are_matched_by_name(env, tmp_path):
         names = sorted(t["name"] for t in artifact["outputs"])
         assert names == ["contour", "note", "onset"], artifact["outputs"]
         assert not any("matched_by" in t for t in artifact["outputs"])
-        assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
+        # within the fp32 gate; TFJS' wasm backend sums the constant-Q transform in another order (1.2e-4)
+        assert artifact["published"] and artifact["parity"]["passed"] and artifact["parity"]["max_abs_err"] < 3e-4
 
 
 def test_int64_scalar_and_recurrent_state_of_a_real_model(env, tmp_path):
-    """silero-vad: `sr` int64 scalar (bound to 16000), `state` [2, batch, 128]. To TFLite onnx2tf fails in
-    one of its If branches, naming the node; the next route, modelferry's own translation (the If decided
-    when the graph is built, its LSTM unrolled), makes a TFLite file that passes."""
+    """silero-vad: `sr` int64 scalar (bound to 16000), `state` [2, batch, 128]. To TFLite, onnx2tf 2's direct
+    file does not run in LiteRT, and onnx2tf 1 fails in one of its If branches, naming the node; the next
+    route, modelferry's own translation (the If decided when the graph is built, its LSTM unrolled), makes a
+    TFLite file that passes."""
     result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
     onnx = report["artifacts"][0]
@@ -57,7 +59,10 @@ def test_int64_scalar_and_recurrent_state_of_a_real_model(env, tmp_path):
     result, report = _convert(as_a_user, "silero-vad", tmp_path / "tflite", "--to", "tflite")
     assert result.returncode == 0, result.stderr[-3000:]
     tflite, = report["artifacts"]
-    failed = tflite["attempts"][0]
+    direct = tflite["attempts"][0]   # onnx2tf 2's file: LiteRT's XNNPack delegate cannot prepare one of its nodes
+    assert direct["route"] == "load/onnx → emit/onnx2tf-direct" and direct["stage"] == "validate/tflite"
+    assert "XNNPack delegate failed to reshape" in direct["reason"]
+    failed = next(a for a in tflite["attempts"] if a["route"] == "load/onnx → emit/onnx2tf → emit/savedmodel-tflite")
     assert failed["outcome"] == "stage failed" and failed["stage"] == "emit/onnx2tf"
     assert "ONNX node If_0_then_branch__Inline_0__/decoder/Squeeze (Squeeze)" in failed["reason"]
     assert tflite["route"] == "load/onnx → emit/onnx-tfops → emit/savedmodel-tflite"
