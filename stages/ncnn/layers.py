@@ -425,25 +425,29 @@ def matmul(state: State, node):
                   tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
 
 
+def _convolution(state: State, node, kind: str, weight: np.ndarray, out_channels: int, extra: dict) -> None:
+    """A Convolution or Deconvolution layer (its DepthWise kind for a group > 1): kernel, dilations, strides,
+    pads and bias from the node, `weight` in ncnn's order, `extra` params on top."""
+    a = attrs(node)
+    group = int(a.get("group", 1))
+    kh, kw = weight.shape[-2:]
+    dh, dw = a.get("dilations", [1, 1])
+    sh, sw = a.get("strides", [1, 1])
+    bias = np.asarray(state.constants[node.input[2]], np.float32) if len(node.input) > 2 and node.input[2] else None
+    values = {0: out_channels, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, **_pads(node, a), **extra,
+              5: int(bias is not None), 6: weight.size}
+    if group > 1:
+        kind, values[7] = f"{kind}DepthWise", group
+    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values,
+                  tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
+
+
 @LAYERS.handles("Conv")
 def conv(state: State, node):
-    a = attrs(node)
     weight = np.asarray(_constant(state, node.input[1], node, "weight"), np.float32)
     if weight.ndim != 4:
         raise Unsupported(f"Conv node {node.name!r} is {weight.ndim - 2}-d; this writer takes 2-d convolutions")
-    group = int(a.get("group", 1))
-    out_channels, _, kh, kw = weight.shape
-    dh, dw = a.get("dilations", [1, 1])
-    sh, sw = a.get("strides", [1, 1])
-    pads = _pads(node, a)
-    bias = np.asarray(state.constants[node.input[2]], np.float32) if len(node.input) > 2 and node.input[2] else None
-    values = {0: out_channels, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, **pads,
-              5: int(bias is not None), 6: weight.size}
-    kind = "Convolution"
-    if group > 1:
-        kind, values[7] = "ConvolutionDepthWise", group
-    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values,
-                  tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
+    _convolution(state, node, "Convolution", weight, weight.shape[0], {})
 
 
 @LAYERS.handles("ConvTranspose")
@@ -453,23 +457,13 @@ def conv_transpose(state: State, node):
     weight = np.asarray(_constant(state, node.input[1], node, "weight"), np.float32)
     if weight.ndim != 4 or "output_shape" in a:
         raise Unsupported(f"ConvTranspose node {node.name!r}: this writer takes 2-d ones with pads, not output_shape")
+    if _pads(node, a)[4] in (-233, -234):
+        raise Unsupported(f"ConvTranspose node {node.name!r}: auto_pad; export it with explicit pads")
     group = int(a.get("group", 1))
     in_channels, per_group, kh, kw = weight.shape
     ordered = weight.reshape(group, in_channels // group, per_group, kh, kw).transpose(0, 2, 1, 3, 4)
-    dh, dw = a.get("dilations", [1, 1])
-    sh, sw = a.get("strides", [1, 1])
     extra_h, extra_w = a.get("output_padding", [0, 0])
-    pads = _pads(node, a)
-    if pads[4] in (-233, -234):
-        raise Unsupported(f"ConvTranspose node {node.name!r}: auto_pad; export it with explicit pads")
-    bias = np.asarray(state.constants[node.input[2]], np.float32) if len(node.input) > 2 and node.input[2] else None
-    values = {0: per_group * group, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, **pads, 18: extra_w, 19: extra_h,
-              5: int(bias is not None), 6: weight.size}
-    kind = "Deconvolution"
-    if group > 1:
-        kind, values[7] = "DeconvolutionDepthWise", group
-    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values,
-                  tagged(ordered, state.net.fp16) + (raw(bias) if bias is not None else b""))
+    _convolution(state, node, "Deconvolution", ordered, per_group * group, {18: extra_w, 19: extra_h})
 
 
 def _pads(node, a: dict) -> dict[int, int]:
