@@ -1,0 +1,79 @@
+"""modelferry's own ncnn writer alone (no pnnx) on the zoo's ONNX files, in one run.
+
+    .venv/bin/python bench/ncnn_own.py [--models magika,ddddocr-det] [--out FILE]
+
+Per zoo model whose source is an ONNX file: `modelferry convert MODEL --to ncnn --via ncnn-own
+--no-fallback` on a cold bundle cache, the route held to emit/ncnn-own; the verdict, the fp32 parity
+against ONNX Runtime, the whole process's seconds, and for a refusal its one line (the op and the node).
+Next to it, the verdict of the route pnnx takes (`--via ncnn`). Prints a markdown table (and writes it
+to --out)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.zoo import fetch
+from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from flows import server
+from flows.runtimes.venv import VenvRuntime
+
+REPO = Path(__file__).resolve().parent.parent
+CLI = REPO / ".venv" / "bin" / "modelferry"
+
+
+def held_to(model: ZooModel, converter: str, scratch: Path) -> tuple[float, dict]:
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))   # a cold bundle cache, the shared venvs
+    (home / "venvs").symlink_to(VenvRuntime().root)
+    out = home / "out"
+    start = time.perf_counter()
+    done = subprocess.run([str(CLI), "convert", str(fetch.source(model, download=False)), *model.options,
+                           "--to", "ncnn", "--via", converter, "--no-fallback", "--out", str(out)],
+                          capture_output=True, text=True, env={**os.environ, "MODELFERRY_HOME": str(home)})
+    seconds = time.perf_counter() - start
+    reports = sorted(out.glob("*/*/report.json"))
+    return seconds, (json.loads(reports[-1].read_text())["artifacts"][0] if reports
+                     else {"reason": (done.stderr.strip().splitlines() or ["no report"])[-1]})
+
+
+def verdict(artifact: dict) -> str:
+    return "published" if artifact.get("published") else "refused"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", help="comma-separated zoo names (default: every ONNX source)")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
+        [m for m in MODELS if m.source.endswith(".onnx")]
+    lines = ["| model | own writer | parity | MB | s | reason | pnnx's route |",
+             "| --- | --- | --- | ---: | ---: | --- | --- |"]
+    own_passed = 0
+    with tempfile.TemporaryDirectory(prefix="ncnn-own-") as tmp, server.session():
+        for model in models:
+            seconds, own = held_to(model, "ncnn-own", Path(tmp))
+            _, pnnx = held_to(model, "ncnn", Path(tmp))
+            parity = own.get("parity") or {}
+            err = f"max abs {parity['max_abs_err']:.1e}" if "max_abs_err" in parity else ""
+            size = f"{own['bytes'] / 1e6:.1f}" if own.get("bytes") else ""
+            reason = "" if own.get("published") else own.get("reason", "")[:160].replace("|", "/")
+            lines.append(f"| {model.name} | {verdict(own)} | {err} | {size} | {seconds:.1f} | {reason} | "
+                         f"{verdict(pnnx)} |")
+            own_passed += bool(own.get("published"))
+            print(lines[-1], file=sys.stderr, flush=True)
+    lines += ["", f"**The own writer alone: {own_passed}/{len(models)} published**"]
+    text = "\n".join(lines) + "\n"
+    if args.out:
+        args.out.write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
