@@ -1,6 +1,6 @@
 """ONNX -> TFLite fp32 on real models: modelferry's whole process next to bare onnx2tf 2, in one run.
 
-    .venv/bin/python bench/direct_tflite.py [--models ddddocr-det,rapidocr-cls] [--repeat 1] [--out FILE]
+    .venv/bin/python -m bench.direct_tflite [--models ddddocr-det,rapidocr-cls] [--repeat 1] [--out FILE]
 
 Per zoo model whose source is an ONNX file, three whole processes, each timed from start to exit:
 - bare onnx2tf 2 (flatbuffer_direct) on the same file, in modelferry's onnx2tf2 runtime, with the
@@ -62,7 +62,8 @@ def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tup
     seconds, done = timed([str(CLI), "convert", str(source), *model.options, "--to", "tflite", *via, "--out", str(out)],
                           {**os.environ, "MODELFERRY_HOME": str(home)})
     reports = sorted(out.glob("*/*/report.json"))
-    artifact = json.loads(reports[-1].read_text())["artifacts"][0] if reports else {"reason": done.stderr[-300:]}
+    made = json.loads(reports[-1].read_text())["artifacts"] if reports else []
+    artifact = made[0] if made else {"reason": (done.stderr.strip().splitlines() or ["no report"])[-1]}
     return seconds, artifact
 
 
@@ -73,7 +74,8 @@ def row(model: ZooModel, scratch: Path, shared: Path, repeat: int) -> str:
     for n in range(repeat):
         seconds, done = timed([str(python), "-m", "onnx2tf", "-i", str(source), "-o", str(scratch / f"bare-{n}"),
                                "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *shapes(model, source, python)])
-        bare.append(seconds if done.returncode == 0 else float("nan"))
+        bare.append(seconds if done.returncode == 0 and list((scratch / f"bare-{n}").glob("*_float32.tflite"))
+                    else float("nan"))
     direct = [convert(model, source, scratch, shared, ()) for _ in range(repeat)]
     before = [convert(model, source, scratch, shared, ("--via", "onnx2tf")) for _ in range(repeat)]
     b, (d, artifact), (o, old) = min(bare), min(direct, key=lambda x: x[0]), min(before, key=lambda x: x[0])

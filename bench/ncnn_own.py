@@ -1,6 +1,6 @@
 """modelferry's own ncnn writer alone (no pnnx) on the zoo's ONNX files, in one run.
 
-    .venv/bin/python bench/ncnn_own.py [--models magika,ddddocr-det] [--out FILE]
+    .venv/bin/python -m bench.ncnn_own [--models magika,ddddocr-det] [--out FILE]
 
 Per zoo model whose source is an ONNX file: `modelferry convert MODEL --to ncnn --via ncnn-own
 --no-fallback` on a cold bundle cache, the route held to emit/ncnn-own; the verdict, the fp32 parity
