@@ -1,6 +1,7 @@
 """ONNX -> TFLite fp32 on real models: modelferry's whole process next to bare onnx2tf 2, in one run.
 
-    .venv/bin/python -m bench.direct_tflite [--models ddddocr-det,rapidocr-cls] [--repeat 1] [--out FILE]
+    .venv/bin/python -m bench.direct_tflite [--models ddddocr-det,rapidocr-cls] [--repeat 1] [--runtime venv]
+                                            [--out FILE]
 
 Per zoo model whose source is an ONNX file, three whole processes, each timed from start to exit:
 - bare onnx2tf 2 (flatbuffer_direct) on the same file, in modelferry's onnx2tf2 runtime, with the
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -55,11 +57,13 @@ def timed(argv: list[str], env: dict | None = None) -> tuple[float, subprocess.C
     return time.perf_counter() - start, done
 
 
-def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tuple[str, ...]) -> tuple[float, dict]:
+def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tuple[str, ...],
+            runtime: str) -> tuple[float, dict]:
     home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))   # a cold bundle cache, the shared venvs
     (home / "venvs").symlink_to(shared)
     out = home / "out"
-    seconds, done = timed([str(CLI), "convert", str(source), *model.options, "--to", "tflite", *via, "--out", str(out)],
+    seconds, done = timed([str(CLI), "convert", str(source), *model.options, "--to", "tflite", *via,
+                           "--runtime", runtime, "--out", str(out)],
                           {**os.environ, "MODELFERRY_HOME": str(home)})
     reports = sorted(out.glob("*/*/report.json"))
     made = json.loads(reports[-1].read_text())["artifacts"] if reports else []
@@ -67,17 +71,19 @@ def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tup
     return seconds, artifact
 
 
-def row(model: ZooModel, scratch: Path, shared: Path, repeat: int) -> str:
+def row(model: ZooModel, scratch: Path, shared: Path, repeat: int, runtime: str) -> str:
     source = fetch.source(model, download=False)
     python = VenvRuntime().python("onnx2tf2")
     bare = []
     for n in range(repeat):
-        seconds, done = timed([str(python), "-m", "onnx2tf", "-i", str(source), "-o", str(scratch / f"bare-{n}"),
+        copy = scratch / f"bare-{n}-{source.name}"   # onnx2tf simplifies the file it is given in place
+        shutil.copyfile(source, copy)
+        seconds, done = timed([str(python), "-m", "onnx2tf", "-i", str(copy), "-o", str(scratch / f"bare-{n}"),
                                "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *shapes(model, source, python)])
         bare.append(seconds if done.returncode == 0 and list((scratch / f"bare-{n}").glob("*_float32.tflite"))
                     else float("nan"))
-    direct = [convert(model, source, scratch, shared, ()) for _ in range(repeat)]
-    before = [convert(model, source, scratch, shared, ("--via", "onnx2tf")) for _ in range(repeat)]
+    direct = [convert(model, source, scratch, shared, (), runtime) for _ in range(repeat)]
+    before = [convert(model, source, scratch, shared, ("--via", "onnx2tf"), runtime) for _ in range(repeat)]
     b, (d, artifact), (o, old) = min(bare), min(direct, key=lambda x: x[0]), min(before, key=lambda x: x[0])
     parity = artifact.get("parity") or {}
     err = f"{parity['max_abs_err']:.1e}" if "max_abs_err" in parity else artifact.get("reason", "")[:80]
@@ -89,6 +95,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", help="comma-separated zoo names (default: every ONNX source)")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--runtime", default="venv", help="modelferry's runtime (bare onnx2tf 2 runs in the venv)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
@@ -99,7 +106,7 @@ def main() -> int:
              "| speed-up |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     with tempfile.TemporaryDirectory(prefix="direct-") as tmp, server.session():
         for model in models:
-            lines.append(row(model, Path(tmp), shared, args.repeat))
+            lines.append(row(model, Path(tmp), shared, args.repeat, args.runtime))
             print(lines[-1], file=sys.stderr, flush=True)
     text = "\n".join(lines) + "\n"
     if args.out:

@@ -33,7 +33,7 @@ def held_to(model: ZooModel, converter: str, scratch: Path) -> tuple[float, dict
     out = home / "out"
     start = time.perf_counter()
     done = subprocess.run([str(CLI), "convert", str(fetch.source(model, download=False)), *model.options,
-                           "--to", "ncnn", "--via", converter, "--no-fallback", "--out", str(out)],
+                           "--to", "ncnn", "--via", converter, "--no-fallback", "--runtime", "venv", "--out", str(out)],
                           capture_output=True, text=True, env={**os.environ, "MODELFERRY_HOME": str(home)})
     seconds = time.perf_counter() - start
     reports = sorted(out.glob("*/*/report.json"))
