@@ -182,14 +182,14 @@ def test_silero_vad_reaches_ncnn(env, tmp_path):
 
 def test_the_own_writers_layers_match_onnxs_reference(env):
     """modelferry's own ncnn writer (stages/ncnn/layers.py), handler by handler: convolutions (grouped,
-    dilated, transposed), pooling, InnerProduct of rows, norms, Softmax, Crop, Slice, Permute of 4 and 5
+    dilated, transposed), pooling, Pad, InnerProduct of rows, norms, Softmax, Crop, Slice, Permute of 4 and 5
     axes, Interp, Reduction, BinaryOp with scalars on either side and blobs of two ranks, a one-hot of token
     ids; each file run in ncnn against ONNX's reference implementation; and the refusals it must make
     (tests/helpers/check_ncnn_layers.py, in the ncnn runtime)."""
     result = run_cli(env, "runtime", "exec", "ncnn", "--", "python", "tests/helpers/check_ncnn_layers.py")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert len([line for line in lines if line.startswith("ok ")]) == 29, result.stdout
+    assert len([line for line in lines if line.startswith("ok ")]) == 30, result.stdout
     assert len([line for line in lines if line.startswith("refused ")]) == 4, result.stdout
 
 

@@ -550,3 +550,38 @@ def resize(state: State, node):
         values = {0: 1}
     state.net.add("Interp", node.name, [state.blob(node.input[0], node)], [state.out(node)],
                   {**values, 3: shape_out[2], 4: shape_out[3]})
+
+
+PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}   # ncnn's Padding types: constant, replicate, reflect
+# ncnn's (before, after) param keys for each axis of a blob of 1-4 dims, outermost first: w (left, right),
+# h (top, bottom), and the channels of a 3-d blob or the depth of a 4-d one (front, behind)
+PAD_KEYS = {1: [(2, 3)], 2: [(0, 1), (2, 3)], 3: [(7, 8), (0, 1), (2, 3)], 4: [None, (7, 8), (0, 1), (2, 3)]}
+
+
+@LAYERS.handles("Pad")
+def pad(state: State, node):
+    a = attrs(node)
+    mode = a.get("mode", b"constant")
+    mode = mode.decode() if isinstance(mode, bytes) else mode
+    rank = _rank(state, node)
+    if "pads" in a:   # before opset 11
+        pads, value = list(a["pads"]), float(a.get("value", 0.0))
+    else:
+        pads = [int(p) for p in np.asarray(_constant(state, node.input[1], node, "pads")).reshape(-1)]
+        given = len(node.input) > 2 and node.input[2]
+        value = float(np.asarray(_constant(state, node.input[2], node, "value")).reshape(())) if given else 0.0
+        if len(node.input) > 3 and node.input[3]:
+            raise Unsupported(f"Pad node {node.name!r} pads some axes only (axes); this writer takes pads for all")
+    if mode not in PAD_MODES or any(p < 0 for p in pads):
+        raise Unsupported(f"Pad node {node.name!r}: mode {mode} with pads {pads}; ncnn pads constant, edge or "
+                          f"reflect, by positive amounts")
+    before, after = pads[:rank], pads[rank:]
+    if before[0] or after[0]:
+        raise Unsupported(f"Pad node {node.name!r} pads the batch axis; ncnn's blobs have none")
+    values = {4: PAD_MODES[mode], 5: value}
+    for axis, keys in enumerate(PAD_KEYS[rank - 1], start=1):
+        if before[axis] or after[axis]:
+            if keys is None:
+                raise Unsupported(f"Pad node {node.name!r} pads the channels of a 4-d blob; ncnn's Padding cannot")
+            values.update({keys[0]: before[axis], keys[1]: after[axis]})
+    state.net.add("Padding", node.name, [state.blob(node.input[0], node)], [state.out(node)], values)

@@ -105,6 +105,10 @@ CASES = {
                                                         n("Exp", ["s"])], (1, 2, 3),
                                                        {"lo": np.float32(-1), "hi": np.float32(2)}), "HardSwish"),
     "PRelu per channel": (model([n("PRelu", ["x", "sl"])], (1, 3, 2, 2), {"sl": w(3, 1, 1)}), "PReLU"),
+    "Pad reflect on the last axis (an STFT's centering), constant on channels and height": (
+        model([n("Pad", ["x", "wide"], "r", mode="reflect"), n("Pad", ["r", "around", "v"])], (1, 2, 3, 8),
+              {"wide": ints(0, 0, 0, 3, 0, 0, 0, 2), "around": ints(0, 1, 2, 0, 0, 2, 1, 0), "v": np.float32(0.5)}),
+        "Padding"),
     "a one-hot of token ids (Equal, Expand, Cast) and a Dense layer": (
         model([n("Unsqueeze", ["x", "last"], "ids"), n("Expand", ["ids", "wide"], "e"), n("Equal", ["e", "vocab"], "eq"),
                n("Cast", ["eq"], "hot", to=FLOAT), n("MatMul", ["hot", "k"])], (1, 6),
