@@ -189,7 +189,7 @@ def test_the_own_writers_layers_match_onnxs_reference(env):
     result = run_cli(env, "runtime", "exec", "ncnn", "--", "python", "tests/helpers/check_ncnn_layers.py")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     lines = result.stdout.splitlines()
-    assert len([line for line in lines if line.startswith("ok ")]) == 30, result.stdout
+    assert len([line for line in lines if line.startswith("ok ")]) == 31, result.stdout
     assert len([line for line in lines if line.startswith("refused ")]) == 4, result.stdout
 
 

@@ -74,7 +74,8 @@ def interpreter(image: str) -> str:
     roots = [Path(os.environ["PYENV_ROOT"])] if os.environ.get("PYENV_ROOT") else []
     roots.append(Path.home() / ".pyenv")
     candidates = [shutil.which(f"python{version}")]
-    candidates += [str(p) for root in roots for p in sorted((root / "versions").glob(f"{version}.*/bin/python{version}"))]
+    candidates += [str(p) for root in roots
+                   for p in sorted((root / "versions").glob(f"{version}.*/bin/python{version}"))]
     for candidate in candidates:
         if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
             return candidate

@@ -585,3 +585,43 @@ def pad(state: State, node):
                 raise Unsupported(f"Pad node {node.name!r} pads the channels of a 4-d blob; ncnn's Padding cannot")
             values.update({keys[0]: before[axis], keys[1]: after[axis]})
     state.net.add("Padding", node.name, [state.blob(node.input[0], node)], [state.out(node)], values)
+
+
+@LAYERS.handles("Gather")
+def gather(state: State, node):
+    """A Gather of constant indices from a blob: each run of consecutive indices a Crop along the axis, runs
+    put together by Concat, the axis dropped by a Reshape for one index given as a scalar. Token ids into a
+    constant table (an embedding) are not written here."""
+    rank = _rank(state, node)
+    if node.input[1] not in state.constants:
+        raise Unsupported(f"Gather node {node.name!r} gathers by indices the graph computes; this writer takes "
+                          f"constant ones (an embedding of token ids goes by pnnx's Embed)")
+    indices = np.asarray(state.constants[node.input[1]])
+    if indices.ndim > 1:
+        raise Unsupported(f"Gather node {node.name!r} takes {indices.ndim}-d indices")
+    axis = attrs(node).get("axis", 0) % rank
+    size = state.shapes[node.input[0]][axis]
+    picked = [int(i) % size for i in indices.reshape(-1)]
+    runs = []
+    for index in picked:
+        if runs and runs[-1][1] == index:
+            runs[-1][1] = index + 1
+        else:
+            runs.append([index, index + 1])
+    source, base = state.blob(node.input[0], node), node.name or node.output[0]
+    blob_axis, dims = axis_of(node, axis, rank), list(state.dims(node.input[0]))
+    crops = []
+    for begin, end in runs:
+        made = state.net.fresh(f"{base}/crop{begin}")
+        state.net.shapes[made] = tuple(dims[:blob_axis] + [end - begin] + dims[blob_axis + 1:])
+        state.net.add("Crop", made, [source], [made], {9: [begin], 10: [end], 11: [blob_axis]})
+        crops.append(made)
+    top = state.out(node)
+    if len(crops) > 1:
+        joined = state.net.fresh(f"{base}/concat") if indices.ndim == 0 else top
+        state.net.add("Concat", joined, crops, [joined], {0: blob_axis})
+        crops = [joined]
+    if indices.ndim == 0:   # the gathered axis goes
+        state.net.add("Reshape", base, crops, [top], shape_params(state.net.shapes[top]))
+    elif crops[0] != top:
+        state.net.add("Noop", base, crops, [top])

@@ -23,8 +23,8 @@ from stages.onnx import emitter, legalize, static
 TOOLS = ("ncnn", "onnx", "numpy")
 FOLDER = "ncnn"
 WRITER = "modelferry"
-PASSES = ("constant-if", "loop-unroll", "int-inputs", "static-shapes", "conv1d", "einsum", "strided-slice", "transpose-as-reshape",
-          "transpose-pairs", "transpose-flatten", "split-sizes")
+PASSES = ("constant-if", "loop-unroll", "int-inputs", "static-shapes", "conv1d", "einsum", "strided-slice",
+          "transpose-as-reshape", "transpose-pairs", "transpose-flatten", "split-sizes", "div-no-nan", "clip-bounds")
 
 
 def build(model, inputs: list[dict], fp16: bool, what: str) -> tuple[Net, list[str]]:

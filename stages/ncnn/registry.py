@@ -1,4 +1,5 @@
-"""ncnn: ONNX -> .param + .bin with pnnx or written by modelferry, fp16 storage as a quantize mode, run with the ncnn binding."""
+"""ncnn: ONNX -> .param + .bin with pnnx or written by modelferry, fp16 storage as a quantize mode, run with
+the ncnn binding."""
 from stages.impl import Impl
 
 IMPLS = (

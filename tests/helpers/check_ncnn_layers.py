@@ -44,11 +44,13 @@ GROUPED = w(4, 3, 2, 2)
 CASES = {
     "Conv 3x3, pads, stride 2, bias": (model([n("Conv", ["x", "k", "b"], pads=[1, 0, 1, 2], strides=[2, 2])],
                                              (1, 3, 9, 10), {"k": w(4, 3, 3, 3), "b": w(4)}), "Convolution"),
-    "Conv grouped (depthwise), dilation 2": (model([n("Conv", ["x", "k"], group=4, dilations=[2, 2], pads=[2, 2, 2, 2])],
-                                                   (1, 4, 8, 8), {"k": w(4, 1, 3, 3)}), "ConvolutionDepthWise"),
+    "Conv grouped (depthwise), dilation 2": (model([n("Conv", ["x", "k"], group=4, dilations=[2, 2],
+                                                     pads=[2, 2, 2, 2])], (1, 4, 8, 8), {"k": w(4, 1, 3, 3)}),
+                                             "ConvolutionDepthWise"),
     "ConvTranspose stride 2, output_padding, bias": (model([n("ConvTranspose", ["x", "k", "b"], strides=[2, 2],
                                                               pads=[1, 1, 1, 1], output_padding=[1, 1])],
-                                                           (1, 3, 5, 6), {"k": w(3, 4, 3, 3), "b": w(4)}), "Deconvolution"),
+                                                           (1, 3, 5, 6), {"k": w(3, 4, 3, 3), "b": w(4)}),
+                                                     "Deconvolution"),
     "ConvTranspose grouped": (model([n("ConvTranspose", ["x", "k"], strides=[2, 2], group=2)], (1, 4, 5, 5),
                                     {"k": GROUPED}), "DeconvolutionDepthWise",
                               # ONNX's reference runs no grouped ConvTranspose: each group on its own, concatenated
@@ -73,7 +75,8 @@ CASES = {
     "Softmax at opset 11, last axis": (model([n("Softmax", ["x"], axis=2)], (1, 4, 7), opset=11), "Softmax"),
     "Concat with a constant": (model([n("Concat", ["x", "c"], axis=2)], (1, 2, 3, 4), {"c": w(1, 2, 2, 4)}), "Concat"),
     "Slice (crop) on two axes, a negative end": (model([n("Slice", ["x", "st", "en", "ax"])], (1, 4, 6, 8),
-                                                       {"st": ints(1, 2), "en": ints(3, -1), "ax": ints(1, 3)}), "Crop"),
+                                                       {"st": ints(1, 2), "en": ints(3, -1), "ax": ints(1, 3)}),
+                                                 "Crop"),
     "Split into 2 and 3, summed": (model([helper.make_node("Split", ["x", "sz"], ["a", "b"], name="split", axis=2),
                                           n("ReduceSum", ["a", "one"], "sa"), n("ReduceSum", ["b", "one"], "sb"),
                                           n("Add", ["sa", "sb"])], (1, 3, 5),
@@ -109,9 +112,12 @@ CASES = {
         model([n("Pad", ["x", "wide"], "r", mode="reflect"), n("Pad", ["r", "around", "v"])], (1, 2, 3, 8),
               {"wide": ints(0, 0, 0, 3, 0, 0, 0, 2), "around": ints(0, 1, 2, 0, 0, 2, 1, 0), "v": np.float32(0.5)}),
         "Padding"),
+    "Gather of one index (the axis dropped) and of indices out of order": (
+        model([n("Gather", ["x", "second"], "g", axis=2), n("Gather", ["g", "picks"], axis=1)], (1, 5, 4, 6),
+              {"second": np.asarray(1, np.int64), "picks": ints(3, 4, 0, -1)}), "Crop"),
     "a one-hot of token ids (Equal, Expand, Cast) and a Dense layer": (
-        model([n("Unsqueeze", ["x", "last"], "ids"), n("Expand", ["ids", "wide"], "e"), n("Equal", ["e", "vocab"], "eq"),
-               n("Cast", ["eq"], "hot", to=FLOAT), n("MatMul", ["hot", "k"])], (1, 6),
+        model([n("Unsqueeze", ["x", "last"], "ids"), n("Expand", ["ids", "wide"], "e"),
+               n("Equal", ["e", "vocab"], "eq"), n("Cast", ["eq"], "hot", to=FLOAT), n("MatMul", ["hot", "k"])], (1, 6),
               {"last": ints(-1), "wide": ints(1, 6, 10), "vocab": np.arange(10, dtype=np.int64), "k": w(10, 4)},
               dtype=INT64), "InnerProduct"),
 }
@@ -156,7 +162,8 @@ def main() -> int:
     for name, (m, layer, *reference) in CASES.items():
         try:
             err, top, kinds = run(m, *reference)
-            problems = [f"max abs err {err:.1e}"] * (err > 1e-5 * max(1.0, top)) + [f"no {layer}"] * (layer not in kinds)
+            problems = [f"max abs err {err:.1e}"] * (err > 1e-5 * max(1.0, top))
+            problems += [f"no {layer}"] * (layer not in kinds)
         except Exception as exc:   # noqa: BLE001 - reported as the case's failure
             err, problems = float("nan"), [f"{type(exc).__name__}: {exc}"]
         print(f"{'FAIL' if problems else 'ok  '} {name}: max abs err {err:.1e} {'; '.join(problems)}")
