@@ -71,6 +71,8 @@ CALLS: dict[tuple[str, str], Callable[[Bundle], Call]] = {
     ("export", "torch"): lambda b: Call("torch", "torch_onnx.py", (b.file("model"), "--input-shape",
                                                                    _shape(b.manifest["inputs"][0]))),
     ("emit", "onnx2tf"): _onnx2tf,
+    ("emit", "onnx2tf-direct"): lambda b: Call("onnx2tf2", "onnx2tf2_direct.py", (
+        b.file("model"), *(arg for s in b.manifest["inputs"] for arg in ("--input", f"{s['name']}:{_shape(s)}")))),
     ("emit", "keras-tflite"): lambda b: Call("tf", "tflite_converter.py", ("--keras", b.file("model"))),
     ("emit", "savedmodel-tflite"): lambda b: Call("tf", "tflite_converter.py", (
         "--saved-model", b.file("model"), "--signature", _signature(b))),
