@@ -292,6 +292,9 @@ def reshape(state: State, node):
 
 @LAYERS.handles("Transpose")
 def transpose(state: State, node):
+    """Permute: ncnn numbers the orders of a blob's axes (outermost first) as the permutations in
+    lexicographic order, 0 keeping them (2 of 2 axes, 6 of 3, 24 of 4: found by running each type on a blob
+    of distinct sizes in ncnn 1.0.20261020)."""
     rank = _rank(state, node)
     perm = attrs(node).get("perm", list(range(rank))[::-1])
     if perm[0] != 0:
