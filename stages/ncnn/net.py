@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from stages.errors import StageError
 from stages.ncnn.pnnx import BIN, PARAM, Layer
 
 MAGIC = 7767517
@@ -45,7 +46,7 @@ def _text(value) -> str:
     number = float(value)
     if not np.isfinite(number):   # ncnn reads no inf or nan: the largest float stands for infinity
         if np.isnan(number):
-            raise ValueError("ncnn's params hold no NaN")
+            raise StageError("a layer's parameter is NaN, which ncnn's param files cannot hold")
         number = np.copysign(FLT_MAX, number)
     return f"{number:e}"
 
@@ -93,15 +94,15 @@ class Net:
                                  params(values or {})))
         self.weights.append(weights)
 
-    def write(self, folder: Path, outputs: list[str]) -> None:
+    def write(self, folder: Path) -> None:
         """folder/model.ncnn.param and .bin, with a Split for each blob more than one layer reads."""
-        layers = self._split(outputs)
+        layers = self._split()
         blobs = {top for layer in layers for top in layer.tops}
         text = [str(MAGIC), f"{len(layers)} {len(blobs)}", *(layer.line() for layer in layers)]
         (folder / PARAM).write_text("\n".join(text) + "\n")
         (folder / BIN).write_bytes(b"".join(self.weights))
 
-    def _split(self, outputs: list[str]) -> list[Layer]:
+    def _split(self) -> list[Layer]:
         readers: dict[str, int] = {}
         for layer in self.layers:
             for bottom in layer.bottoms:

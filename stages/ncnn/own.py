@@ -84,7 +84,7 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
     net, outputs = build(model, manifest["inputs"], fp16, what)
     folder = ctx.out / folder_name
     folder.mkdir()
-    net.write(folder, outputs)
+    net.write(folder)
     names = {"inputs": {net.names[spec["name"]]: spec["name"] for spec in manifest["inputs"]},
              "outputs": {blob: value.name for blob, value in zip(outputs, model.graph.output)}}
     (folder / NAMES).write_text(json.dumps(names, indent=2) + "\n")

@@ -148,7 +148,7 @@ def run(m, reference=None) -> tuple[float, float, set[str]]:
     net, outputs = own.build(copy, specs, False, "case")
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work)
-        net.write(folder, outputs)
+        net.write(folder)
         blob_inputs = [{**spec, "name": net.names[spec["name"]]} for spec in specs]
         ncnn_model = NcnnModel(folder, blob_inputs, [{"name": outputs[0], "shape": list(expected.shape)}], False,
                                own.WRITER)
