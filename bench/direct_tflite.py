@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,13 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.zoo import fetch
+from bench.zoo import cold, fetch
 from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
 from flows import server
 from flows.runtimes.venv import VenvRuntime
 
-REPO = Path(__file__).resolve().parent.parent
-CLI = REPO / ".venv" / "bin" / "modelferry"
 
 
 INPUTS = ("import json, sys, onnx; g = onnx.load(sys.argv[1], load_external_data=False).graph; "
@@ -47,31 +44,17 @@ def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
                 name, _, dims = item.rpartition(":")
                 given[name] = dims
     found = json.loads(subprocess.run([str(python), "-c", INPUTS, str(source)], capture_output=True, text=True,
-                                      check=True).stdout)
+                                      check=True, cwd=cold.REPO).stdout)
     return [f"{name}:{given.get(name) or ','.join(str(d) if d > 0 else '1' for d in dims)}" for name, dims in found]
 
 
-def timed(argv: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess]:
+def timed(argv: list[str]) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=REPO)
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=cold.REPO)
     return time.perf_counter() - start, done
 
 
-def convert(model: ZooModel, source: Path, scratch: Path, shared: Path, via: tuple[str, ...],
-            runtime: str) -> tuple[float, dict]:
-    home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))   # a cold bundle cache, the shared venvs
-    (home / "venvs").symlink_to(shared)
-    out = home / "out"
-    seconds, done = timed([str(CLI), "convert", str(source), *model.options, "--to", "tflite", *via,
-                           "--runtime", runtime, "--out", str(out)],
-                          {**os.environ, "MODELFERRY_HOME": str(home)})
-    reports = sorted(out.glob("*/*/report.json"))
-    made = json.loads(reports[-1].read_text())["artifacts"] if reports else []
-    artifact = made[0] if made else {"reason": (done.stderr.strip().splitlines() or ["no report"])[-1]}
-    return seconds, artifact
-
-
-def row(model: ZooModel, scratch: Path, shared: Path, repeat: int, runtime: str) -> str:
+def row(model: ZooModel, scratch: Path, repeat: int, runtime: str) -> str:
     source = fetch.source(model, download=False)
     python = VenvRuntime().python("onnx2tf2")
     bare = []
@@ -82,8 +65,9 @@ def row(model: ZooModel, scratch: Path, shared: Path, repeat: int, runtime: str)
                                "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *shapes(model, source, python)])
         bare.append(seconds if done.returncode == 0 and list((scratch / f"bare-{n}").glob("*_float32.tflite"))
                     else float("nan"))
-    direct = [convert(model, source, scratch, shared, (), runtime) for _ in range(repeat)]
-    before = [convert(model, source, scratch, shared, ("--via", "onnx2tf"), runtime) for _ in range(repeat)]
+    args = [*model.options, "--to", "tflite", "--runtime", runtime]
+    direct = [cold.convert(source, args, scratch) for _ in range(repeat)]
+    before = [cold.convert(source, [*args, "--via", "onnx2tf"], scratch) for _ in range(repeat)]
     b, (d, artifact), (o, old) = min(bare), min(direct, key=lambda x: x[0]), min(before, key=lambda x: x[0])
     parity = artifact.get("parity") or {}
     err = f"{parity['max_abs_err']:.1e}" if "max_abs_err" in parity else artifact.get("reason", "")[:80]
@@ -102,18 +86,13 @@ def main() -> int:
     models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
         [m for m in MODELS if m.source.endswith(".onnx")]
     VenvRuntime().ensure("onnx2tf2")
-    shared = VenvRuntime().root
     lines = ["| model | bare onnx2tf 2 s | modelferry s | × bare | route | max abs err | modelferry via onnx2tf 1 s "
              "| speed-up |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
     with tempfile.TemporaryDirectory(prefix="direct-") as tmp, server.session():
         for model in models:
-            lines.append(row(model, Path(tmp), shared, args.repeat, args.runtime))
+            lines.append(row(model, Path(tmp), args.repeat, args.runtime))
             print(lines[-1], file=sys.stderr, flush=True)
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.write_text(text)
-    print(text)
-    return 0
+    return cold.finish(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -10,35 +10,19 @@ to --out)."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bench.zoo import fetch
+from bench.zoo import cold, fetch
 from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
 from flows import server
-from flows.runtimes.venv import VenvRuntime
-
-REPO = Path(__file__).resolve().parent.parent
-CLI = REPO / ".venv" / "bin" / "modelferry"
 
 
 def held_to(model: ZooModel, converter: str, scratch: Path) -> tuple[float, dict]:
-    home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))   # a cold bundle cache, the shared venvs
-    (home / "venvs").symlink_to(VenvRuntime().root)
-    out = home / "out"
-    start = time.perf_counter()
-    done = subprocess.run([str(CLI), "convert", str(fetch.source(model, download=False)), *model.options,
-                           "--to", "ncnn", "--via", converter, "--no-fallback", "--runtime", "venv", "--out", str(out)],
-                          capture_output=True, text=True, env={**os.environ, "MODELFERRY_HOME": str(home)})
-    seconds = time.perf_counter() - start
-    reports = sorted(out.glob("*/*/report.json"))
-    return seconds, (json.loads(reports[-1].read_text())["artifacts"][0] if reports
-                     else {"reason": (done.stderr.strip().splitlines() or ["no report"])[-1]})
+    return cold.convert(fetch.source(model, download=False),
+                        [*model.options, "--to", "ncnn", "--via", converter, "--no-fallback", "--runtime", "venv"],
+                        scratch)
 
 
 def verdict(artifact: dict) -> str:
@@ -68,11 +52,7 @@ def main() -> int:
             own_passed += bool(own.get("published"))
             print(lines[-1], file=sys.stderr, flush=True)
     lines += ["", f"**The own writer alone: {own_passed}/{len(models)} published**"]
-    text = "\n".join(lines) + "\n"
-    if args.out:
-        args.out.write_text(text)
-    print(text)
-    return 0
+    return cold.finish(lines, args.out)
 
 
 if __name__ == "__main__":
