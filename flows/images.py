@@ -149,17 +149,24 @@ def debian_base(name: str) -> str:
 
 def make_debian_base(client, name: str, log=print) -> str:
     """debootstrap the release with the runtime's packages and import it (infra/base-image.sh), once."""
-    tag = debian_base(name)
+    suite, packages = debian(name)
+    return _debootstrapped(client, debian_base(name), suite, packages, name, log)
+
+
+def _debootstrapped(client, tag: str, suite: str, packages: list[str], name: str, log) -> str:
+    """`tag`, made once from Debian `suite` with `packages` (none: the script's python3 and venv) by
+    infra/base-image.sh where the engine has no such image."""
     try:
         client.images.get(tag)
         return tag
     except Exception:   # docker.errors.ImageNotFound
         pass
-    suite, packages = debian(name)
-    log(f"making {tag}: Debian {suite} with {', '.join(packages)} (debootstrap, a few minutes, once) …")
-    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite, ",".join(packages)], capture_output=True, text=True)
+    what = ", ".join(packages) or "its python3"
+    log(f"making {tag}: Debian {suite} with {what} (debootstrap, a few minutes, once) …")
+    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite, *([",".join(packages)] if packages else [])],
+                          capture_output=True, text=True)
     if done.returncode != 0:
-        raise ImageError(f"making the base of {name} ({suite}: {', '.join(packages)}) failed: "
+        raise ImageError(f"making the base of {name} ({suite}: {what}) failed: "
                          f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
     return tag
 
@@ -180,20 +187,7 @@ def python_base(client, name: str, log=print) -> str | None:
     """The base of a runtime on a Python other than the default (images/<name>/python.txt): the Debian
     release whose python3 it is, debootstrapped once (infra/base-image.sh); None for the default."""
     tag = python_base_tag(name)
-    if tag is None:
-        return None
-    suite = PYTHON_SUITES[python_version(name)]
-    try:
-        client.images.get(tag)
-        return tag
-    except Exception:   # docker.errors.ImageNotFound
-        pass
-    log(f"making {tag}: Debian {suite} with its python3 (debootstrap, a few minutes, once) …")
-    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise ImageError(f"making the base of {name} (Debian {suite}) failed: "
-                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
-    return tag
+    return None if tag is None else _debootstrapped(client, tag, PYTHON_SUITES[python_version(name)], [], name, log)
 
 
 def dockerfile(name: str) -> Path:

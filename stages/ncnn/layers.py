@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from stages.ncnn.net import Net, raw, shape_params, tagged
+from stages.ncnn.net import FLT_MAX, Net, raw, shape_params, tagged
 from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
 from stages.onnx.resize import bilinear, nearest_factors
 
 LAYERS = OpTable("ncnn (modelferry)")
-FLT_MAX = 3.402823466e38
 INTEGERS = {2, 3, 4, 5, 6, 7, 9, 12, 13}   # ONNX's integer and bool element types
 
 
@@ -101,6 +100,11 @@ def axis_of(node, axis: int, rank: int) -> int:
     return axis - 1
 
 
+def layer(state: State, node, kind: str, values: dict | None = None, weights: bytes = b"") -> None:
+    """The node as one layer of `kind` reading its first input and writing its output."""
+    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values, weights)
+
+
 def _rank(state: State, node, index: int = 0) -> int:
     return len(state.shapes.get(node.input[index]) or ()) or 1
 
@@ -116,37 +120,33 @@ SAME_SHAPE = {*UNARY, *ACTIVATIONS, "LeakyRelu", "Elu", "HardSigmoid", "HardSwis
 
 @LAYERS.handles(*UNARY)
 def unary(state: State, node):
-    state.net.add("UnaryOp", node.name, [state.blob(node.input[0], node)], [state.out(node)], {0: UNARY[node.op_type]})
+    layer(state, node, "UnaryOp", {0: UNARY[node.op_type]})
 
 
 @LAYERS.handles(*ACTIVATIONS)
 def activation(state: State, node):
-    state.net.add(ACTIVATIONS[node.op_type], node.name, [state.blob(node.input[0], node)], [state.out(node)])
+    layer(state, node, ACTIVATIONS[node.op_type])
 
 
 @LAYERS.handles("LeakyRelu")
 def leaky_relu(state: State, node):
-    state.net.add("ReLU", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: float(attrs(node).get("alpha", 0.01))})
+    layer(state, node, "ReLU", {0: float(attrs(node).get("alpha", 0.01))})
 
 
 @LAYERS.handles("Elu")
 def elu(state: State, node):
-    state.net.add("ELU", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: float(attrs(node).get("alpha", 1.0))})
+    layer(state, node, "ELU", {0: float(attrs(node).get("alpha", 1.0))})
 
 
 @LAYERS.handles("HardSigmoid")
 def hard_sigmoid(state: State, node):
     a = attrs(node)
-    state.net.add("HardSigmoid", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: float(a.get("alpha", 0.2)), 1: float(a.get("beta", 0.5))})
+    layer(state, node, "HardSigmoid", {0: float(a.get("alpha", 0.2)), 1: float(a.get("beta", 0.5))})
 
 
 @LAYERS.handles("HardSwish")
 def hard_swish(state: State, node):
-    state.net.add("HardSwish", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: 1.0 / 6.0, 1: 0.5})
+    layer(state, node, "HardSwish", {0: 1.0 / 6.0, 1: 0.5})
 
 
 @LAYERS.handles("Clip")
@@ -159,13 +159,12 @@ def clip(state: State, node):
                 raise Unsupported(f"Clip node {node.name!r}: its {which} is computed; ncnn's Clip takes constants")
             value = float(np.asarray(state.constants[node.input[index]]).reshape(()))
             low, high = (value, high) if which == "min" else (low, value)
-    state.net.add("Clip", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: float(low), 1: float(high)})
+    layer(state, node, "Clip", {0: float(low), 1: float(high)})
 
 
 @LAYERS.handles("Identity", "Dropout")
 def identity(state: State, node):
-    state.net.add("Noop", node.name, [state.blob(node.input[0], node)], [state.out(node)])
+    layer(state, node, "Noop")
 
 
 @LAYERS.handles("Cast")
@@ -236,13 +235,13 @@ def equal(state: State, node):
     (ncnn has no comparison; integers are exact in its floats). A one-hot's comparison of token ids."""
     if not (state.integral(node.input[0]) and state.integral(node.input[1])):
         raise Unsupported(f"Equal node {node.name!r} compares floats; ncnn has no comparison layer")
-    base = node.name or node.output[0]
+    base, top = node.name or node.output[0], state.out(node)
     difference, distance, capped = (state.net.fresh(f"{base}/{step}") for step in ("sub", "abs", "min"))
     binary_layer(state, node, "Sub", node.input[0], node.input[1], difference)
-    state.net.shapes[difference] = state.net.shapes[state.out(node)]
+    state.net.shapes[difference] = state.net.shapes[top]
     state.net.add("UnaryOp", f"{base}/abs", [difference], [distance], {0: UNARY["Abs"]})
     state.net.add("BinaryOp", f"{base}/min", [distance], [capped], {0: BINARY["Min"][0], 1: 1, 2: 1.0})
-    state.net.add("BinaryOp", f"{base}/not", [capped], [state.out(node)], {0: BINARY["Sub"][1], 1: 1, 2: 1.0})
+    state.net.add("BinaryOp", f"{base}/not", [capped], [top], {0: BINARY["Sub"][1], 1: 1, 2: 1.0})
 
 
 ELEMENTWISE = {*BINARY, "Equal"}
@@ -300,14 +299,13 @@ def transpose(state: State, node):
     if perm[0] != 0:
         raise Unsupported(f"Transpose node {node.name!r} moves the batch axis ({perm}); ncnn's blobs have none")
     order = tuple(p - 1 for p in perm[1:])
-    state.net.add("Permute", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: list(itertools.permutations(range(len(order)))).index(order)})
+    layer(state, node, "Permute", {0: list(itertools.permutations(range(len(order)))).index(order)})
 
 
 @LAYERS.handles("Softmax", since=13)
 def softmax(state: State, node):
     axis = axis_of(node, attrs(node).get("axis", -1), _rank(state, node))
-    state.net.add("Softmax", node.name, [state.blob(node.input[0], node)], [state.out(node)], {0: axis, 1: 1})
+    layer(state, node, "Softmax", {0: axis, 1: 1})
 
 
 @LAYERS.handles("Softmax", until=12)
@@ -318,7 +316,7 @@ def softmax_flat(state: State, node):
     if any(d != 1 for d in shape[axis + 1:]):
         raise Unsupported(f"Softmax node {node.name!r} (opset < 13) works over axes {axis}.. of {shape} at once")
     softmax_axis = axis_of(node, axis, rank)
-    state.net.add("Softmax", node.name, [state.blob(node.input[0], node)], [state.out(node)], {0: softmax_axis, 1: 1})
+    layer(state, node, "Softmax", {0: softmax_axis, 1: 1})
 
 
 @LAYERS.handles("Concat")
@@ -343,8 +341,7 @@ def slice_(state: State, node):
     blob_axes = [axis_of(node, a, rank) for _, _, a in kept]
     if not kept:
         return identity(state, node)
-    state.net.add("Crop", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {9: begin, 10: end, 11: blob_axes})
+    layer(state, node, "Crop", {9: begin, 10: end, 11: blob_axes})
 
 
 def _constant(state: State, name: str, node, what: str) -> np.ndarray:
@@ -384,8 +381,8 @@ def _reduce_axes(state: State, node) -> list[int] | None:
 def reduction(state: State, node, operation: int, axes: list[int] | None, keep: bool) -> None:
     rank = _rank(state, node)
     axes = list(range(1, rank)) if not axes else [a % rank for a in axes]
-    state.net.add("Reduction", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: operation, 1: 0, 3: [axis_of(node, a, rank) for a in axes], 4: int(keep), 5: 1})
+    layer(state, node, "Reduction",
+          {0: operation, 1: 0, 3: [axis_of(node, a, rank) for a in axes], 4: int(keep), 5: 1})
 
 
 @LAYERS.handles(*REDUCTIONS)
@@ -423,9 +420,8 @@ def matmul(state: State, node):
     if len(dims) > 2:
         raise Unsupported(f"{node.op_type} node {node.name!r} multiplies a {len(dims) + 1}-d tensor; ncnn's "
                           f"InnerProduct takes rows")
-    state.net.add("InnerProduct", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: weight.shape[0], 1: int(bias is not None), 2: weight.size},
-                  tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
+    layer(state, node, "InnerProduct", {0: weight.shape[0], 1: int(bias is not None), 2: weight.size},
+          tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
 
 
 def _convolution(state: State, node, kind: str, weight: np.ndarray, out_channels: int, extra: dict) -> None:
@@ -441,8 +437,7 @@ def _convolution(state: State, node, kind: str, weight: np.ndarray, out_channels
               5: int(bias is not None), 6: weight.size}
     if group > 1:
         kind, values[7] = f"{kind}DepthWise", group
-    state.net.add(kind, node.name, [state.blob(node.input[0], node)], [state.out(node)], values,
-                  tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
+    layer(state, node, kind, values, tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
 
 
 @LAYERS.handles("Conv")
@@ -501,16 +496,15 @@ def pool(state: State, node):
               6: int(a.get("count_include_pad", 0))}
     if pads[4] in (-233, -234):
         values.update({3: 0, 13: 0, 14: 0, 15: 0, 5: 2 if pads[4] == -233 else 3})
-    state.net.add("Pooling", node.name, [state.blob(node.input[0], node)], [state.out(node)], values)
+    layer(state, node, "Pooling", values)
 
 
 @LAYERS.handles("BatchNormalization")
 def batch_norm(state: State, node):
     scale, bias, mean, var = (np.asarray(_constant(state, name, node, what), np.float32)
                               for name, what in zip(node.input[1:5], ("scale", "B", "mean", "var")))
-    state.net.add("BatchNorm", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: scale.size, 1: float(attrs(node).get("epsilon", 1e-5))}, raw(scale) + raw(mean) + raw(var)
-                  + raw(bias))
+    layer(state, node, "BatchNorm", {0: scale.size, 1: float(attrs(node).get("epsilon", 1e-5))},
+          raw(scale) + raw(mean) + raw(var) + raw(bias))
 
 
 @LAYERS.handles("LayerNormalization")
@@ -523,8 +517,7 @@ def layer_norm(state: State, node):
     scale = np.asarray(_constant(state, node.input[1], node, "scale"), np.float32).reshape(-1)
     bias = (np.asarray(_constant(state, node.input[2], node, "B"), np.float32).reshape(-1)
             if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
-    state.net.add("LayerNorm", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {0: scale.size, 1: float(a.get("epsilon", 1e-5)), 2: 1}, raw(scale) + raw(bias))
+    layer(state, node, "LayerNorm", {0: scale.size, 1: float(a.get("epsilon", 1e-5)), 2: 1}, raw(scale) + raw(bias))
 
 
 @LAYERS.handles("PRelu")
@@ -533,8 +526,7 @@ def prelu(state: State, node):
     dims = state.dims(node.input[0])
     if slope.size not in (1, dims[0]) or (slope.size > 1 and np.ndim(slope) < len(dims)):
         raise Unsupported(f"PRelu node {node.name!r}: its slope {list(slope.shape)} is not one per channel")
-    state.net.add("PReLU", node.name, [state.blob(node.input[0], node)], [state.out(node)], {0: slope.size},
-                  raw(slope.reshape(-1)))
+    layer(state, node, "PReLU", {0: slope.size}, raw(slope.reshape(-1)))
 
 
 @LAYERS.handles("Resize", "Upsample")
@@ -551,8 +543,7 @@ def resize(state: State, node):
     else:
         nearest_factors(node, shape_in, shape_out, state.constants, "ncnn")
         values = {0: 1}
-    state.net.add("Interp", node.name, [state.blob(node.input[0], node)], [state.out(node)],
-                  {**values, 3: shape_out[2], 4: shape_out[3]})
+    layer(state, node, "Interp", {**values, 3: shape_out[2], 4: shape_out[3]})
 
 
 PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}   # ncnn's Padding types: constant, replicate, reflect
@@ -587,7 +578,7 @@ def pad(state: State, node):
             if keys is None:
                 raise Unsupported(f"Pad node {node.name!r} pads the channels of a 4-d blob; ncnn's Padding cannot")
             values.update({keys[0]: before[axis], keys[1]: after[axis]})
-    state.net.add("Padding", node.name, [state.blob(node.input[0], node)], [state.out(node)], values)
+    layer(state, node, "Padding", values)
 
 
 @LAYERS.handles("Gather")
@@ -613,18 +604,17 @@ def gather(state: State, node):
             runs.append([index, index + 1])
     source, base = state.blob(node.input[0], node), node.name or node.output[0]
     blob_axis, dims = axis_of(node, axis, rank), list(state.dims(node.input[0]))
+    top = state.out(node)
+    gathered = top if indices.ndim else state.net.fresh(f"{base}/kept")   # a scalar index: the axis goes after
+    state.net.shapes[gathered] = tuple(dims[:blob_axis] + [len(picked)] + dims[blob_axis + 1:])
     crops = []
     for begin, end in runs:
-        made = state.net.fresh(f"{base}/crop{begin}")
+        made = gathered if len(runs) == 1 else state.net.fresh(f"{base}/crop{begin}")
         state.net.shapes[made] = tuple(dims[:blob_axis] + [end - begin] + dims[blob_axis + 1:])
-        state.net.add("Crop", made, [source], [made], {9: [begin], 10: [end], 11: [blob_axis]})
+        state.net.add("Crop", base if len(runs) == 1 else made, [source], [made],
+                      {9: [begin], 10: [end], 11: [blob_axis]})
         crops.append(made)
-    top = state.out(node)
-    if len(crops) > 1:
-        joined = state.net.fresh(f"{base}/concat") if indices.ndim == 0 else top
-        state.net.add("Concat", joined, crops, [joined], {0: blob_axis})
-        crops = [joined]
-    if indices.ndim == 0:   # the gathered axis goes
-        state.net.add("Reshape", base, crops, [top], shape_params(state.net.shapes[top]))
-    elif crops[0] != top:
-        state.net.add("Noop", base, crops, [top])
+    if len(runs) > 1:
+        state.net.add("Concat", base, crops, [gathered], {0: blob_axis})
+    if not indices.ndim:
+        state.net.add("Reshape", base, [gathered], [top], shape_params(state.net.shapes[top]))

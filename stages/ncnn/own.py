@@ -19,6 +19,7 @@ from stages.ncnn.layers import LAYERS, State
 from stages.ncnn.net import Net, shape_params
 from stages.ncnn.pnnx import NAMES, size
 from stages.onnx import emitter, legalize, static
+from stages.onnx.legalize import int_inputs
 
 TOOLS = ("ncnn", "onnx", "numpy")
 FOLDER = "ncnn"
@@ -31,16 +32,17 @@ def build(model, inputs: list[dict], fp16: bool, what: str) -> tuple[Net, list[s
     """The ncnn net of `model` and its output blobs, in the graph's order."""
     version = emitter.opset(model)
     shapes = static.shapes(model, inputs)
-    types = _types(model, inputs)
+    types = static.element_types(model, inputs)
     readers: dict[str, list] = {}
     for node in model.graph.node:
         for name in node.input:
             readers.setdefault(name, []).append(node)
     state = State(Net(fp16), emitter.initializers(model), shapes, types, readers,
                   {value.name for value in model.graph.output}, version)
+    integer = {name: kind for kind, name in int_inputs.INTEGER.items()}
     for spec in inputs:
-        if spec.get("source_dtype", spec["dtype"]) in {"int8", "int16", "int32", "int64", "uint8", "uint16", "bool"}:
-            state.types[spec["name"]] = 6   # taken as float (int-inputs): its values are integers still
+        if spec.get("source_dtype") in integer:   # taken as float (int-inputs): its values are integers still
+            state.types[spec["name"]] = integer[spec["source_dtype"]]
         blob = state.net.blob(spec["name"])
         dims = state.net.shapes[blob] = tuple(static.signature_shape(spec)[1:]) or (1,)
         if len(dims) > 4:
@@ -59,19 +61,6 @@ def build(model, inputs: list[dict], fp16: bool, what: str) -> tuple[Net, list[s
     return state.net, outputs
 
 
-def _types(model, inputs: list[dict]) -> dict[str, int]:
-    """Each tensor's ONNX element type, by shape inference at the signature's shapes."""
-    from onnx import shape_inference
-
-    fixed, _ = static._without_weights(model)
-    static.fix_inputs(fixed, inputs)
-    inferred = shape_inference.infer_shapes(fixed)
-    types = {init.name: init.data_type for init in model.graph.initializer}
-    types.update((v.name, v.type.tensor_type.elem_type)
-                 for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output))
-    return types
-
-
 def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
     """The ncnn files of `onnx_file` in out/<folder_name>, written layer by layer."""
     import onnx
@@ -88,10 +77,10 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
     names = {"inputs": {net.names[spec["name"]]: spec["name"] for spec in manifest["inputs"]},
              "outputs": {blob: value.name for blob, value in zip(outputs, model.graph.output)}}
     (folder / NAMES).write_text(json.dumps(names, indent=2) + "\n")
-    _check_loads(folder, manifest, names, fp16, what)
-    for kind in ("inputs", "outputs"):
+    for kind in ("inputs", "outputs"):   # the artifact's tensors are the blobs
         blob = {name: blob for blob, name in names[kind].items()}
         manifest[kind] = [{**spec, "name": blob.get(spec["name"], spec["name"])} for spec in manifest[kind]]
+    _check_loads(folder, manifest, fp16, what)
     shutil.copyfile(onnx_file, ctx.out / "graph.onnx")
     if legalized:
         manifest["legalized"] = {**manifest.get("legalized", {}), **legalized}
@@ -100,15 +89,13 @@ def make(ctx: StageContext, onnx_file, fp16: bool, folder_name: str) -> dict:
             "metrics": {"bytes": size(folder), "layers_written": len(net.layers)}}
 
 
-def _check_loads(folder, manifest: dict, names: dict, fp16: bool, what: str) -> None:
-    """ncnn loads the files and runs them once on zeros, or the stage fails saying where."""
+def _check_loads(folder, manifest: dict, fp16: bool, what: str) -> None:
+    """ncnn loads the files and runs them once on zeros, or the stage fails saying where (`manifest`'s
+    tensors named by blob)."""
     from stages.ncnn.model import NcnnModel
 
-    blob = {name: blob for kind in ("inputs", "outputs") for blob, name in names[kind].items()}
-    inputs = [{**spec, "name": blob[spec["name"]]} for spec in manifest["inputs"]]
-    outputs = [{**spec, "name": blob[spec["name"]]} for spec in manifest["outputs"]]
-    model = NcnnModel(folder, inputs, outputs, fp16, WRITER)
-    feeds = {spec["name"]: np.zeros(static.signature_shape(spec), np.float32) for spec in inputs}
+    model = NcnnModel(folder, manifest["inputs"], manifest["outputs"], fp16, WRITER)
+    feeds = {spec["name"]: np.zeros(static.signature_shape(spec), np.float32) for spec in manifest["inputs"]}
     try:
         model(feeds)
     except StageError as exc:

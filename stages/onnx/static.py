@@ -42,6 +42,19 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     return {name: shape for name, shape in found.items() if name not in weights}
 
 
+def element_types(model, inputs: list[dict]) -> dict[str, int]:
+    """Each tensor's ONNX element type (TensorProto's code), by shape inference at the signature's shapes."""
+    from onnx import shape_inference
+
+    fixed, _ = _without_weights(model)
+    fix_inputs(fixed, inputs)
+    inferred = shape_inference.infer_shapes(fixed)
+    types = {init.name: init.data_type for init in model.graph.initializer}
+    types.update((v.name, v.type.tensor_type.elem_type)
+                 for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output))
+    return types
+
+
 def fix_inputs(model, inputs: list[dict]) -> None:
     """`model`'s inputs declared at the shapes `inputs` (the manifest's specs) give them."""
     given = {spec["name"]: signature_shape(spec) for spec in inputs}

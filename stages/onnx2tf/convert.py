@@ -26,17 +26,22 @@ ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 SIGNATURE = "serving_default"
 
 
+def kept_layouts(inputs: list[dict]) -> tuple[list[str], list[str]]:
+    """The inputs onnx2tf (1 and 2) must keep as they are: it takes 3-5-D inputs for channels-first and
+    moves channels last, but an ONNX graph exported from TF, Keras or TFLite is channels-last already
+    (the first list), and a 3-5-D tensor with no channel axis (a state [2, batch, 128]) has none to move
+    (the second)."""
+    return ([s["name"] for s in inputs if layouts.is_channels_last(s.get("layout"))],
+            [s["name"] for s in inputs if s.get("layout") is None and 3 <= len(s["shape"]) <= 5])
+
+
 def onnx2tf_options(inputs: list[dict], settings: dict) -> dict:
     """onnx2tf.convert's keyword arguments for the model's inputs and a route's settings."""
+    channels_last, no_channels = kept_layouts(inputs)
     options = dict(
         overwrite_input_shape=[f"{spec['name']}:{','.join(map(str, spec['shape']))}" for spec in inputs],
-        # onnx2tf takes 3-5-D inputs for channels-first and moves channels last; an ONNX graph exported
-        # from TF, Keras or TFLite is channels-last already and must stay so.
-        keep_nwc_or_nhwc_or_ndhwc_input_names=[s["name"] for s in inputs
-                                               if layouts.is_channels_last(s.get("layout"))] or None,
-        # and a 3-5-D tensor with no channel axis (a state [2, batch, 128]) as it is
-        keep_ncw_or_nchw_or_ncdhw_input_names=[s["name"] for s in inputs
-                                               if s.get("layout") is None and 3 <= len(s["shape"]) <= 5] or None,
+        keep_nwc_or_nhwc_or_ndhwc_input_names=channels_last or None,
+        keep_ncw_or_nchw_or_ncdhw_input_names=no_channels or None,
         output_signaturedefs=True,
         copy_onnx_input_output_names_to_tflite=True,
         non_verbose=True,

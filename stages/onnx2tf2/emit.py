@@ -13,10 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stages import layout as layouts
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.onnx import names
+from stages.onnx2tf.convert import kept_layouts
 from stages.tflite.signature import describe
 
 TOOLS = ("onnx2tf", "onnx", "ai-edge-litert")
@@ -25,14 +25,13 @@ PASSES = ("gelu", "reduce-l2")   # as for onnx2tf 1 (stages/onnx2tf/emit.py)
 
 
 def argv(onnx_path: Path, out: Path, inputs: list[dict]) -> list[str]:
-    """onnx2tf's command line: the inputs at the signature's shapes; a channels-last input (a graph from TF)
-    and a 3-5-d input with no channel axis (a recurrent state) kept as they are."""
+    """onnx2tf's command line: the inputs at the signature's shapes, those onnx2tf must not move channels-last
+    kept as they are (stages/onnx2tf/convert.kept_layouts, as for onnx2tf 1)."""
     args = [sys.executable, "-m", "onnx2tf", "-i", str(onnx_path), "-o", str(out), "-coion", "-n",
             "-tb", "flatbuffer_direct",
             "-ois", *(f"{spec['name']}:{','.join(str(d) if isinstance(d, int) else '1' for d in spec['shape'])}"
                       for spec in inputs)]
-    channels_last = [s["name"] for s in inputs if layouts.is_channels_last(s.get("layout"))]
-    no_channels = [s["name"] for s in inputs if s.get("layout") is None and 3 <= len(s["shape"]) <= 5]
+    channels_last, no_channels = kept_layouts(inputs)
     return args + (["-kt", *channels_last] if channels_last else []) + (["-k", *no_channels] if no_channels else [])
 
 
@@ -53,7 +52,7 @@ def run(ctx: StageContext) -> dict:
         path, inputs, outputs, legalized = names.safe_copy(source.file("model"), work / "model.onnx",
                                                            manifest["inputs"], manifest["outputs"], PASSES)
         done = subprocess.run(argv(path, work / "out", inputs), cwd=work, capture_output=True, text=True)
-        made = work / "out" / "model_float32.tflite"
+        made = work / "out" / TFLITE   # onnx2tf names it after the graph's file, model.onnx
         if done.returncode != 0 or not made.is_file():
             raise StageError(f"onnx2tf 2 (flatbuffer_direct) could not convert {what}: "
                              f"{_failure(done.stdout + done.stderr)}")

@@ -25,7 +25,8 @@ from stages.keras.load import output_names, predict, signature
 from stages.keras.model import refuse_unsafe
 from stages.tfjs import rebuild
 from stages.tfjs.node import NodeGraphModel, fed, outputs_of
-from stages.validate.compare import Gates, compare
+from stages.validate.compare import compare
+from stages.validate.gates import Gates
 
 TOOLS = ("tf-keras", "keras", "tensorflow-cpu", "numpy", "@tensorflow/tfjs")
 # Arguments Keras 2 (tf_keras, and tensorflowjs writing its models) puts in a layer's config that Keras 3's

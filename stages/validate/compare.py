@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.validate.gates import FLOOR_MULTIPLE, Gates  # noqa: F401 - the comparator's gates, named here too
-
 # An error that could not be measured (shapes differ, non-finite outputs): larger than any gate,
 # and still strict JSON (json.dumps writes float("inf") as Infinity, which JSON does not have).
 INF = 1e300

@@ -10,7 +10,8 @@ import json
 
 from stages import samples as samples_lib
 from stages.context import StageContext
-from stages.validate.compare import Gates, compare
+from stages.validate.compare import compare
+from stages.validate.gates import Gates
 from stages.validate.runners import run_target, validator
 
 TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")

@@ -84,13 +84,15 @@ class Graph:
         node = self.producer.get(name)
         return node if node is not None and node.op_type == op_type and node.domain in ("", "ai.onnx") else None
 
-    def only_reader(self, name: str, op_type: str):
-        """The one node that reads `name`, if it is of `op_type` and `name` is not a graph output."""
+    def only_reader(self, name: str, op_type: str | tuple[str, ...]):
+        """The one node that reads `name`, if it is of `op_type` (or one of them) and `name` is not a graph
+        output."""
         readers = self.consumers.get(name, [])
         if len(readers) != 1 or name in self.outputs:
             return None
         node = readers[0]
-        return node if node.op_type == op_type and node.domain in ("", "ai.onnx") else None
+        wanted = (op_type,) if isinstance(op_type, str) else op_type
+        return node if node.op_type in wanted and node.domain in ("", "ai.onnx") else None
 
     def scalar(self, name: str) -> float | None:
         """The value of a constant tensor that holds one number (any shape of size 1), else None."""

@@ -22,14 +22,12 @@ def _plan(graph: Graph, node):
     shape = graph.shape(node.input[0])
     if perm is None or perm[0] != 0 or shape is None or None in shape or len(shape) < 3:
         return None
-    flatten = next((graph.only_reader(node.output[0], op) for op in FLATTENS
-                    if graph.only_reader(node.output[0], op) is not None), None)
+    flatten = graph.only_reader(node.output[0], FLATTENS)
     if flatten is None or graph.shape(flatten.output[0]) != [shape[0], int(np.prod(shape[1:]))]:
         return None
     if flatten.op_type == "Flatten" and next((a.i for a in flatten.attribute if a.name == "axis"), 1) != 1:
         return None
-    dense = next((graph.only_reader(flatten.output[0], op) for op in ("MatMul", "Gemm")
-                  if graph.only_reader(flatten.output[0], op) is not None), None)
+    dense = graph.only_reader(flatten.output[0], ("MatMul", "Gemm"))
     if dense is None or dense.input[0] != flatten.output[0] or \
             any(name not in graph.constants for name in dense.input[1:] if name):
         return None

@@ -84,13 +84,19 @@ def _layout_free(graph: Graph, node, tensor: str, perm: list[int]) -> bool:
         value = graph.constants.get(other) if other is not None else None
         return value is not None and np.ndim(value) <= len(perm)
     if node.op_type in SOFTMAX:
-        axis = next((a.i for a in node.attribute if a.name == "axis"), -1 if graph.opset >= 13 else 1) % len(perm)
+        axis = _softmax_axis(graph, node, len(perm))
         return graph.opset >= 13 or (axis == len(perm) - 1 and perm[axis] == axis)
     if node.op_type in REDUCE:
         keep = next((a.i for a in node.attribute if a.name == "keepdims"), 1)
         given = node.input[1:2] and node.input[1]
         return bool(keep) and (not given or graph.constants.get(given) is not None)
     return False
+
+
+def _softmax_axis(graph: Graph, node, rank: int) -> int:
+    """A Softmax's (LogSoftmax's, Hardmax's) axis, made non-negative: by default the last from opset 13, 1
+    before."""
+    return next((a.i for a in node.attribute if a.name == "axis"), -1 if graph.opset >= 13 else 1) % rank
 
 
 def _cancel(graph: Graph, first, chain: list, last, perm: list[int]) -> int:
@@ -113,8 +119,7 @@ def _cancel(graph: Graph, first, chain: list, last, perm: list[int]) -> int:
                 full = value.reshape((1,) * (rank - value.ndim) + value.shape).transpose(inverse)
                 copy.input[list(node.input).index(other)] = graph.constant(f"{other}/untransposed", full, None)
         elif node.op_type in SOFTMAX:
-            axis = next((a.i for a in node.attribute if a.name == "axis"), -1 if graph.opset >= 13 else 1) % rank
-            copy.attribute.append(helper.make_attribute("axis", perm[axis]))
+            copy.attribute.append(helper.make_attribute("axis", perm[_softmax_axis(graph, node, rank)]))
         elif node.op_type in REDUCE:
             _reduce_axes(graph, node, copy, perm)
         rebuilt.append(copy)
