@@ -47,6 +47,25 @@ def test_the_corpus_is_big_enough_and_covers_every_source_format(corpus):
     assert {".pb", "savedmodel", ".keras", ".h5", ".tflite", ".onnx", ".pt", ".pt2", ".json"} <= kinds
 
 
+def _wrong(result, case: dict, out: Path) -> list[str]:
+    """What a conversion of a hostile case did that it must not: any exit but 1, an error that does not name
+    the user's file and what the case expects, more than one error line, anything published."""
+    source = Path(case["file"])
+    err = " ".join(result.stderr.split())
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    wrong = []
+    if result.returncode != 1:
+        wrong.append(f"exit {result.returncode}")
+    if source.name not in err:
+        wrong.append("the user's file is not named")
+    wrong += [f"{expected!r} not in the error" for expected in case["expect"] if expected not in err]
+    if len(error_lines) != 1:
+        wrong.append(f"{len(error_lines)} error lines")
+    if snapshot(out):
+        wrong.append(f"published {sorted(snapshot(out))}")
+    return [f"{source.name} ({case['what']}): {'; '.join(wrong)}\n    {err[-600:]}"] if wrong else []
+
+
 def test_no_hostile_model_runs_anything(env, corpus, tmp_path):
     home = Path(env["MODELFERRY_HOME"])
     failures = []
@@ -55,20 +74,25 @@ def test_no_hostile_model_runs_anything(env, corpus, tmp_path):
         out = tmp_path / source.name.replace(".", "_")
         result = run_cli(env, "convert", str(source), "--to", "onnx", "--runtime", "venv", *case["args"],
                          "--out", str(out), timeout=600)
-        err = " ".join(result.stderr.split())
-        error_lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-        wrong = []
-        if result.returncode != 1:
-            wrong.append(f"exit {result.returncode}")
-        if source.name not in err:
-            wrong.append("the user's file is not named")
-        wrong += [f"{expected!r} not in the error" for expected in case["expect"] if expected not in err]
-        if len(error_lines) != 1:
-            wrong.append(f"{len(error_lines)} error lines")
-        if snapshot(out):
-            wrong.append(f"published {sorted(snapshot(out))}")
-        if wrong:
-            failures.append(f"{source.name} ({case['what']}): {'; '.join(wrong)}\n    {err[-600:]}")
+        failures += _wrong(result, case, out)
+    assert not failures, "\n".join(failures)
+    assert list(corpus["markers"].iterdir()) == [], "a payload ran"
+    assert _leaks(tmp_path) == [] and _leaks(home / "bundles") == [], "the canary was read"
+
+
+@pytest.mark.parametrize("target, converter", [("ncnn", "ncnn-own"), ("tflite", "onnx2tf-direct")])
+def test_no_hostile_onnx_reaches_the_new_writers(env, corpus, tmp_path, target, converter):
+    """The ONNX cases held to the routes added since the corpus was made (modelferry's own ncnn writer,
+    onnx2tf 2's direct TFLite writer): refused as they are for every other target, nothing run or published."""
+    home = Path(env["MODELFERRY_HOME"])
+    cases = [case for case in corpus["cases"] if case["file"].endswith(".onnx")]
+    assert cases
+    failures = []
+    for case in cases:
+        out = tmp_path / Path(case["file"]).name.replace(".", "_")
+        result = run_cli(env, "convert", case["file"], "--to", target, "--via", converter, "--no-fallback",
+                         "--runtime", "venv", *case["args"], "--out", str(out), timeout=600)
+        failures += _wrong(result, case, out)
     assert not failures, "\n".join(failures)
     assert list(corpus["markers"].iterdir()) == [], "a payload ran"
     assert _leaks(tmp_path) == [] and _leaks(home / "bundles") == [], "the canary was read"

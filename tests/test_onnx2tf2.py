@@ -45,3 +45,18 @@ def test_a_quantized_tflite_comes_from_a_route_its_quantizer_can_start_from(env,
     steps = [line.split()[0] for line in quantized.stderr.splitlines()[1:5]]
     assert steps == ["load/onnx", "emit/onnx2tf", "emit/savedmodel-tflite", "quantize/tflite"], quantized.stderr
     assert "tflite/fp32: load/onnx → emit/onnx2tf-direct" in quantized.stderr   # still a fallback for fp32
+
+
+def test_a_direct_file_that_misses_the_gate_is_not_published(env, tmp_path):
+    """ddddocr's text recognizer: onnx2tf 2 writes a file whose outputs are wrong (cosine 0.73). Held to that
+    route, the gate says which output and by how much, nothing is published, and the run exits 1; free,
+    the next route makes the file that passes."""
+    held, report = _convert(env, "ddddocr-ocr", tmp_path / "held", "--to", "tflite", "--via", "onnx2tf-direct",
+                            "--no-fallback")
+    artifact, = report["artifacts"]
+    assert held.returncode == 1 and not artifact["published"]
+    assert artifact["attempts"][0]["outcome"] == "missed its gate" and "worst output" in artifact["reason"]
+    assert not list((tmp_path / "held").glob("*/*/*.tflite"))
+    free, report = _convert(env, "ddddocr-ocr", tmp_path / "free", "--to", "tflite")
+    artifact, = report["artifacts"]
+    assert free.returncode == 0 and artifact["published"] and artifact["route"] != "load/onnx → emit/onnx2tf-direct"
