@@ -129,11 +129,13 @@ def test_branches_run_side_by_side_within_the_cpu_budget(env, face, tmp_path):
 
 
 def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
-    """basic-pitch's ONNX held to onnx2tf (--no-fallback), which crashes on it: the TFLite branch fails,
+    """basic-pitch's ONNX held to onnx2tf 1 (--via onnx2tf --no-fallback), which crashes on it (onnx2tf 2's direct
+    writer, the route preferred now, converts it): the TFLite branch fails,
     the ONNX branch still validates and is published; the run exits 1 and the report says which target
     failed and why."""
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])   # nothing cached yet
-    result, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback")
+    result, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
+                              "--via", "onnx2tf")
     assert result.returncode == 1
     assert report["status"] == "failed" and report["failed_targets"] == ["tflite/fp32"]
     onnx, tflite = report["artifacts"]
@@ -144,7 +146,8 @@ def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
     assert (failed["stage"], failed["impl"], failed["cached"]) == ("emit", "onnx2tf", False)
 
     # the stage said why it failed: on the same inputs it would again, so a re-run does not run it
-    again, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback")
+    again, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
+                              "--via", "onnx2tf")
     assert again.returncode == 1 and "▶" not in again.stderr
     assert report["failed_stages"][0]["cached"] and report["failed_stages"][0]["reason"] == failed["reason"]
 
