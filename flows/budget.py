@@ -5,6 +5,11 @@ conversions share it). A stage takes `stage_cpus` cores from it for as long as i
 at most `jobs` stages hold cores at once; a stage that finds too few free cores waits. The cores it
 got are pinned: docker's --cpuset-cpus, the venv process's CPU affinity, so that two stages on two
 cores never share one.
+
+Unless the user set --jobs or --stage-cpus, a stage's share follows what could run beside it: each
+run says how many branches it has (`demand`), and a stage gets the cores divided by the branches of
+all the runs in the process, so that a one-target conversion's converter has every core, and two
+branches (or two conversions of a batch) one each.
 """
 from __future__ import annotations
 
@@ -29,9 +34,14 @@ class Allotment:
     jobs: int | None = None          # stages at once; default: one per core
     stage_cpus: float | None = None  # cores per stage; default: cores / jobs
 
-    def resolve(self, cores: int) -> tuple[int, int]:
+    def resolve(self, cores: int, demand: int = 0) -> tuple[int, int]:
+        """(stages at once, cores per stage); `demand`: the branches that may run at once in this process,
+        which sets the share when neither is given."""
         jobs = max(1, self.jobs or cores)
-        per_stage = math.ceil(self.stage_cpus) if self.stage_cpus else max(1, cores // jobs)
+        if self.stage_cpus:
+            per_stage = math.ceil(self.stage_cpus)
+        else:
+            per_stage = max(1, cores // (jobs if self.jobs or not demand else min(cores, demand)))
         if per_stage > cores:
             raise ValueError(f"--stage-cpus {self.stage_cpus:g} is more than this machine's {cores} cores")
         return jobs, per_stage
@@ -42,13 +52,26 @@ class CpuBudget:
         self.cores = cores or machine_cpus()
         self._free = list(self.cores)
         self._running = 0
+        self._demand = 0
         self._changed = threading.Condition()
+
+    @contextmanager
+    def demand(self, branches: int):
+        """While a run goes on: the branches of its DAG that may run at once (its artifacts)."""
+        with self._changed:
+            self._demand += max(1, branches)
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._demand -= max(1, branches)
+                self._changed.notify_all()
 
     @contextmanager
     def take(self, allotment: Allotment):
         """Wait for the cores one stage of this run may use; yields their ids."""
-        jobs, per_stage = allotment.resolve(len(self.cores))
         with self._changed:
+            jobs, per_stage = allotment.resolve(len(self.cores), self._demand)
             self._changed.wait_for(lambda: self._running < jobs and len(self._free) >= per_stage)
             mine, self._free = self._free[:per_stage], self._free[per_stage:]
             self._running += 1

@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
+from flows.budget import BUDGET
 from flows.config import ConvertRequest
 from flows.errors import ConversionError, RuntimeUnavailable
 from flows.plan import Artifact, Step
@@ -68,13 +69,7 @@ def convert(request: ConvertRequest) -> RunResult:
     run_id = _run_id(request, source.info["sha256"])
     results: list[Made] = []
     try:
-        # load → surgery: every route starts from them, so a failure here stops the run
-        for step in plan.trunk:
-            steps.run(step)
-        # export → emit → quantize → validate: one branch per artifact, each by its first route that passes,
-        # side by side as far as the CPU budget lets them; a branch that fails stops no other
-        branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
-        results = [branch.result() for branch in branches]
+        results = _make_all(plan, steps)
         if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
             raise no_artifact(results)
     except ConversionError as exc:   # the run started: its report says how far it got, and nothing else is published
@@ -93,6 +88,18 @@ def convert(request: ConvertRequest) -> RunResult:
     record_conversion(report, location)
     return RunResult(report=report, location=location, stages=steps.outcomes(),
                      files=published_files(report, results))
+
+
+def _make_all(plan, steps: Steps) -> list[Made]:
+    """load → surgery: every route starts from them, so a failure there stops the run. Then export → emit →
+    quantize → validate: one branch per artifact, each by its first route that passes, side by side as far
+    as the CPU budget lets them (which shares the cores among the branches); a branch that fails stops no
+    other."""
+    with BUDGET.demand(len(plan.artifacts)):
+        for step in plan.trunk:
+            steps.run(step)
+        branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+        return [branch.result() for branch in branches]
 
 
 def _trunk(steps: Steps, plan) -> dict:

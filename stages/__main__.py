@@ -52,6 +52,7 @@ def _provenance(ctx: StageContext, module, config_text: str) -> dict:
         "impl": ctx.impl.name,
         "image": ctx.impl.image,
         "runtime": os.environ.get("MODELFERRY_RUNTIME", "unknown"),
+        "process": os.environ.get("MODELFERRY_PROCESS", "cold"),   # "warm": a fork of the runtime's worker
         "tools": _tool_versions(list(getattr(module, "TOOLS", ()))),
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "inputs": inputs,

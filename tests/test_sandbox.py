@@ -251,6 +251,7 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         assert all(token.decode() in off.output for token in off.tokens), tried
         assert tried["input"].startswith("done"), tried
         assert "'flows'" in tried["repository"], tried
+        assert tried["process"] == "warm", tried   # warm without the sandbox too: the same fork, uncontained
 
         # Under bubblewrap, none does.
         on = runs["bubblewrap"]
@@ -262,6 +263,10 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         assert tried["canary-0"].startswith("FileNotFoundError") and tried["canary-1"].startswith("FileNotFoundError")
         assert "Read-only file system" in tried["input"], tried
         assert tried["repository"] == "done: ['stages']", tried
+        # A fork of the tf runtime's warm worker that joined the stage's sandbox: no capability left, none in
+        # its bounding set, and no user namespace of its own.
+        assert tried["process"] == "warm" and tried["capabilities"] == "0000000000000000/0000000000000000", tried
+        assert tried["user namespace"].startswith("OSError"), tried
         # It could leave links to the canaries in its output; the runtime refuses them, so the host never
         # reads them.
         assert tried["link-0"].startswith("done"), tried

@@ -83,8 +83,9 @@ def _under(path: Path, folders: list[Path]) -> bool:
 
 
 def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work: Path,
-         read_only: list[Path] = (), bwrap: str = "bwrap") -> list[str]:
-    """The bwrap command line that runs `command` with only the stage's own paths visible (see above)."""
+         read_only: list[Path] = (), bwrap: str = "bwrap", info_fd: int | None = None) -> list[str]:
+    """The bwrap command line that runs `command` with only the stage's own paths visible (see above);
+    `info_fd`: where bwrap writes the pids and namespaces of the sandbox it made (flows/runtimes/warm.py)."""
     binds: list[tuple[str, Path]] = []   # (bwrap option, path): each is mounted at its own host path
 
     def add(option: str, path: Path) -> None:
@@ -117,7 +118,8 @@ def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work:
     mounts = []
     for option, path in sorted(binds, key=lambda b: len(b[1].parts)):
         mounts += [option, str(path), str(path)]
-    return [bwrap, *setup, *mounts, "--chdir", str(work), "--", *command]
+    info = ["--info-fd", str(info_fd)] if info_fd is not None else []
+    return [bwrap, *info, *setup, *mounts, "--chdir", str(work), "--", *command]
 
 
 def exit_code(code: int | None) -> int | None:

@@ -13,13 +13,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from flows import STAGES_ROOT
 from flows.errors import RuntimeUnavailable, StageFailed
-from flows.runtimes import sandbox
+from flows.runtimes import reaper, sandbox, warm
 from flows.runtimes.base import (DEFAULT_PYTHON, LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path,
-                                 python_version, run_process, runtime_sha256, stage_argv, write_config)
+                                 python_version, raise_failure, run_process, runtime_sha256, stage_argv,
+                                 thread_environment, write_config)
+from flows.runtimes.placeholder import Placeholder
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
@@ -177,27 +180,68 @@ class VenvRuntime:
             work, log = Path(tmp) / "work", Path(tmp) / "stage.log"
             work.mkdir()
             config = write_config(invocation, work)
-            argv = [str(self.python(invocation.image)),
-                    *stage_argv(invocation, config, [str(p) for p in invocation.inputs], str(invocation.out))]
+            args = stage_argv(invocation, config, [str(p) for p in invocation.inputs], str(invocation.out))
             env = self.environment(invocation.image)
-            if not contained:
-                return run_process(argv, invocation, env, work, log)
-            invocation.out.mkdir(parents=True, exist_ok=True)   # bwrap binds only what exists
-            argv = sandbox.argv(argv, venv=self.path(invocation.image), inputs=list(invocation.inputs),
-                                out=invocation.out, work=work, read_only=self._read_only(invocation.image),
-                                bwrap=bwrap)
-            try:
-                run = run_process(argv, invocation, {**env, **sandbox.ENVIRONMENT}, work, log,
-                                  exit_status=sandbox.exit_code)
-            except StageFailed as exc:
-                reason = sandbox.setup_failure(log.read_text(errors="replace"))
-                if reason is None:
-                    raise
-                raise RuntimeUnavailable(stage, f"bubblewrap could not make its sandbox ({reason}); set "
-                                                f"{sandbox.SWITCH}=off to run stages uncontained",
-                                         log_tail=exc.log_tail) from None
-        sandbox.check_output(stage, invocation.out, log_tail="\n".join(run.log.splitlines()[-LOG_TAIL_LINES:]))
+            if contained:
+                invocation.out.mkdir(parents=True, exist_ok=True)   # bwrap binds only what exists
+            run = self._warm(invocation, args, env, work, log, bwrap)
+            if run is None:
+                run = self._cold(invocation, [str(self.python(invocation.image)), *args], env, work, log, bwrap)
+        if contained:
+            sandbox.check_output(stage, invocation.out, log_tail="\n".join(run.log.splitlines()[-LOG_TAIL_LINES:]))
         return run
+
+    def _cold(self, invocation: Invocation, argv: list[str], env: dict, work: Path, log: Path,
+              bwrap: str | None) -> StageRun:
+        """A process of its own, which imports its framework; under bubblewrap unless the sandbox is off."""
+        if bwrap is None:
+            return run_process(argv, invocation, env, work, log)
+        argv = sandbox.argv(argv, venv=self.path(invocation.image), inputs=list(invocation.inputs),
+                            out=invocation.out, work=work, read_only=self._read_only(invocation.image), bwrap=bwrap)
+        try:
+            return run_process(argv, invocation, {**env, **sandbox.ENVIRONMENT}, work, log,
+                               exit_status=sandbox.exit_code)
+        except StageFailed as exc:
+            reason = sandbox.setup_failure(log.read_text(errors="replace"))
+            if reason is None:
+                raise
+            raise RuntimeUnavailable(f"{invocation.stage}/{invocation.impl}",
+                                     f"bubblewrap could not make its sandbox ({reason}); set "
+                                     f"{sandbox.SWITCH}=off to run stages uncontained", log_tail=exc.log_tail) from None
+
+    def _warm(self, invocation: Invocation, args: list[str], env: dict, work: Path, log: Path,
+              bwrap: str | None) -> StageRun | None:
+        """A fork of the runtime's warm worker (flows/runtimes/warm.py), in a sandbox with the stage's own
+        mounts; None when there is no worker to be had, and the stage runs cold."""
+        image = invocation.image
+        worker = warm.POOL.worker(image, self.python(image), {**env, **warm.WORKER_ENVIRONMENT}, home() / "warm")
+        if worker is None:
+            return None
+        request = {"argv": args[2:], "cwd": str(work), "cores": list(invocation.cores),
+                   "env": {**env, **(sandbox.ENVIRONMENT if bwrap else {}), **thread_environment(invocation.cores),
+                           warm.PROCESS: "warm"}}
+        started = time.monotonic()
+        placeholder = None
+        try:
+            if bwrap is not None:
+                placeholder = Placeholder(bwrap, self.path(image), list(invocation.inputs), invocation.out, work,
+                                          self._read_only(image), env)
+                request["sandbox"] = placeholder.pid
+            with open(log, "wb") as written:
+                child = worker.run(request, written.fileno())
+            with reaper.tracked(f"{invocation.stage}/{invocation.impl}", child.kill):
+                code = child.wait(invocation.timeout_s)
+            worker.learn(child.used)
+        except warm.Unavailable as exc:   # this worker runs no more stages; this one runs cold
+            worker.broken = worker.broken or str(exc)
+            return None
+        finally:
+            if placeholder is not None:
+                placeholder.stop()
+        text = log.read_text(errors="replace")
+        if code == 0:
+            return StageRun(seconds=time.monotonic() - started, log=text)
+        raise_failure(invocation, code, text)
 
     def _read_only(self, image: str) -> list[Path]:
         """What a stage reads besides its venv and interpreter: the `stages` package (alone of the

@@ -12,8 +12,10 @@ process (its argv holds --config; nowhere else, so building the model here is ha
   - leave out/leak-<i> as a link to each canary (the host would read it when it hashes or publishes),
   - write into its first input bundle,
   - list the repository's folder,
+  - make a user namespace (where kernel exploits start),
 
-and prints what each attempt did as one line, `escape attempts: {json}`, to stderr (the stage's log).
+and prints what each attempt did, with its capabilities and whether it ran in a fork of a warm worker
+(MODELFERRY_PROCESS), as one line, `escape attempts: {json}`, to stderr (the stage's log).
 """
 import argparse
 from pathlib import Path
@@ -46,6 +48,17 @@ if "--config" in sys.argv and not hasattr(sys, "escape_tried"):
     attempt("connect", connect)
     attempt("input", lambda: open(os.path.join(inputs[0], "escaped"), "w").write("escaped"))
     attempt("repository", lambda: sorted(os.listdir(REPOSITORY)))
+
+    def user_namespace():
+        import ctypes
+        if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) != 0:   # CLONE_NEWUSER
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        return "made"
+
+    attempt("user namespace", user_namespace)
+    status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+    tried["capabilities"] = status["CapEff"].strip() + "/" + status["CapBnd"].strip()
+    tried["process"] = os.environ.get("MODELFERRY_PROCESS", "cold")
     print("escape attempts: " + json.dumps(tried, sort_keys=True), file=sys.stderr, flush=True)
     if leaked:
         print("error: leaked " + " ".join(leaked), file=sys.stderr, flush=True)

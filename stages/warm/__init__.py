@@ -1,0 +1,1 @@
+"""Warm runtime workers: a runtime's frameworks imported once, each stage run in a forked child."""

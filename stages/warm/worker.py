@@ -1,0 +1,214 @@
+"""A warm runtime worker: `python -m stages.warm.worker IMAGE FD MODULE...`, its control socket on fd FD.
+
+It imports the runtime's frameworks (MODULE...) and the stage modules of IMAGE once, then, for each request
+the host sends, forks a child that runs one stage exactly as `python -m stages` would, from the same
+interpreter state with nothing imported again. Fork is safe only from a process with one thread (a lock held
+by another thread stays locked in the child for ever): after its imports the worker counts its threads and,
+if any framework started one, says so and ends, and the host runs that runtime's stages cold.
+
+Modules marked when-used in warm.txt (TensorFlow: 3-4 s, which most stages of the tf runtime never need) are
+imported by the worker once a stage has used one: the host passes on what the stage reported.
+
+Per request (a SOCK_SEQPACKET message: JSON, with the reply socket and the stage log as file descriptors):
+  child A   joins the sandbox the host made for the stage (stages/warm/enter.py), forks the stage, tells
+            the host its pid, waits for it and sends its exit code;
+  stage B   its own session and process group, stdout and stderr to the log, on its cores, no privileges,
+            the stage's environment, then `stages.__main__.main(argv)`.
+A crash, a timeout or a kill ends B (and A), never the worker. The worker ends when the host closes its end.
+"""
+from __future__ import annotations
+
+import ctypes
+import importlib
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import tempfile
+import time
+import traceback
+
+MAX_MESSAGE = 1 << 20
+EXIT_SETUP = 70   # the child could not become the stage (it says why; the host runs the stage cold)
+
+
+def send(sock: socket.socket, message: dict) -> None:
+    sock.send(json.dumps(message).encode())
+
+
+def preload(image: str, modules: list[str]) -> list[str]:
+    """Import the given modules and the image's stage modules; returns what could not be imported, with why."""
+    import stages.__main__   # noqa: F401  its pinned numerics are set before any framework is imported
+    from stages import catalog
+    names = [*modules, *dict.fromkeys(m for impl in catalog.IMPLS if impl.image == image for m in impl.modules)]
+    return importing(names)
+
+
+def importing(names: list[str]) -> list[str]:
+    missing = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:   # a module this runtime lacks: the stage that needs it imports it (and fails) cold
+            missing.append(f"{name} ({type(exc).__name__})")
+    return missing
+
+
+def threads() -> list[str]:
+    tasks = sorted(os.listdir("/proc/self/task"))
+    names = []
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/comm") as f:
+                names.append(f.read().strip())
+        except OSError:
+            names.append(task)
+    return names
+
+
+def _set_openmp_threads(count: int) -> None:
+    """libgomp read OMP_NUM_THREADS when the worker loaded it: give the stage's core count to the library
+    already loaded (torch's intra-op pool is OpenMP's)."""
+    with open("/proc/self/maps") as maps:
+        libraries = {line.split()[-1] for line in maps if "libgomp" in line or "libiomp" in line}
+    for path in libraries:
+        try:
+            ctypes.CDLL(path).omp_set_num_threads(count)
+        except (OSError, AttributeError):
+            pass
+
+
+def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
+    """Child B: become the stage process and never return. At its end it writes on `said` which of the
+    when-used modules it imported, or, when it could not become the stage, why (child A reads both)."""
+    code, setup = EXIT_SETUP, None
+    try:
+        os.setsid()
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.closerange(3, said)
+        os.closerange(said + 1, os.sysconf("SC_OPEN_MAX"))
+        sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+        sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+        if request.get("sandbox"):
+            from stages.warm.enter import drop_privileges
+            drop_privileges()
+        os.chdir(request["cwd"])
+        if request.get("cores"):
+            os.sched_setaffinity(0, request["cores"])
+            _set_openmp_threads(len(request["cores"]))
+        os.environ.clear()
+        os.environ.update(request["env"])
+        tempfile.tempdir = None
+        from stages.__main__ import PINNED_ENVIRONMENT, main
+        for name, value in PINNED_ENVIRONMENT.items():   # as a cold stage's own subprocesses see them
+            os.environ.setdefault(name, value)
+        sys.argv = ["python -m stages", *request["argv"]]
+    except BaseException as exc:
+        setup = f"{type(exc).__name__}: {exc}"
+    try:
+        if setup is None:
+            code = main(request["argv"])
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+        code = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        message = {"setup": setup} if setup else {"used": [name for name in when_used if name in sys.modules]}
+        try:
+            os.write(said, json.dumps(message).encode())
+        except OSError:
+            pass
+        os._exit(code)
+
+
+def serve(request: dict, reply: socket.socket, log: int, control: socket.socket, when_used: list[str]) -> None:
+    """Child A: enter the sandbox, fork the stage, report its pid and exit code, and never return."""
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)   # the worker reaps A by ignoring SIGCHLD; A waits for B
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        control.close()
+        if request.get("sandbox"):
+            from stages.warm.enter import Sandbox
+            try:
+                Sandbox(request["sandbox"]).join()
+            except OSError as exc:
+                send(reply, {"unavailable": f"could not enter the stage's sandbox ({exc.strerror or exc})"})
+                os._exit(0)
+        readable, writable = os.pipe()
+        stage = os.fork()
+        if stage == 0:
+            reply.close()
+            os.close(readable)
+            run_stage(request, log, writable, when_used)
+        os.close(log)
+        os.close(writable)
+        send(reply, {"pid": stage})
+        _, status = os.waitpid(stage, 0)
+        said = os.read(readable, MAX_MESSAGE) if select.select([readable], [], [], 0)[0] else b""
+        try:
+            said = json.loads(said or b"{}")
+        except ValueError:
+            said = {}
+        said = said if isinstance(said, dict) else {}
+        if said.get("setup"):   # it never became the stage: the host runs it cold
+            send(reply, {"unavailable": f"the stage could not be set up ({str(said['setup'])[:300]})"})
+        else:   # the stage's words, so only the names the worker knows
+            used = [name for name in when_used if name in (said.get("used") or [])]
+            send(reply, {"code": os.waitstatus_to_exitcode(status), "used": used})
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        os._exit(0)
+
+
+def loop(control: socket.socket, when_used: list[str]) -> None:
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # children A are reaped by the kernel
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 2)
+        except ConnectionResetError:
+            return
+        if not data:
+            return   # the host closed its end: this worker's run is over
+        message = json.loads(data)
+        if "import" in message:   # from the host: when-used modules a stage used
+            importing([name for name in message["import"] if name in when_used])
+            if len(threads()) > 1:
+                return   # no longer safe to fork: the host sees the worker gone and runs stages cold
+            continue
+        reply_fd, log = fds
+        reply = socket.socket(fileno=reply_fd)
+        if os.fork() == 0:
+            serve(message, reply, log, control, when_used)
+        reply.close()
+        os.close(log)
+
+
+def main(argv: list[str]) -> int:
+    image, control, imports = argv[0], socket.socket(fileno=int(argv[1])), json.loads(argv[2])
+    started = time.monotonic()
+    missing = preload(image, imports["start"])
+    running = threads()
+    if len(running) > 1:
+        send(control, {"ready": False, "why": f"{len(running)} threads after its imports ({', '.join(running)}): "
+                                              f"forking it is not safe"})
+        return 0
+    send(control, {"ready": True, "seconds": round(time.monotonic() - started, 3), "missing": missing,
+                   "pid": os.getpid()})
+    loop(control, imports["when_used"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

