@@ -10,6 +10,9 @@ export UV_NATIVE_TLS ?= true
 
 # venv stages run inside bubblewrap: installed here when missing, if we are root with apt-get (Debian).
 setup: $(BIN)/.installed
+	@# modelferry's own modules with bytecode too (the venv's packages have theirs): else every CLI call
+	@# compiles them again where PYTHONDONTWRITEBYTECODE is set
+	@$(BIN)/python -m compileall -q -j0 flows stages >/dev/null
 	@command -v bwrap >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null; } || \
 	  echo "note: venv stages run inside bubblewrap, which is not installed: install Debian's bubblewrap" \

@@ -1,10 +1,12 @@
 """The `modelferry` command line."""
 from __future__ import annotations
 
+import atexit
 import inspect
 import os
 import signal
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -507,4 +509,18 @@ def hooks_reconcile(rules: Path = typer.Option(..., help="hooks.yaml, as for `ho
 
 
 def main() -> None:  # pragma: no cover
-    app()
+    """The console script: the command, the exit handlers (Prefect's drains, the warm workers' stop), then
+    the process ends at once: tearing down the interpreter's modules (Prefect, rich, pydantic) took half a
+    second after every command."""
+    try:
+        app()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if not isinstance(exc.code, (int, type(None))):
+            print(exc.code, file=sys.stderr)
+    threading._shutdown()   # as the interpreter's own exit: wait for the threads that are not daemons
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -16,18 +16,25 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "modelferry"
 
 
-def convert(source: Path, args: list[str], scratch: Path) -> tuple[float, dict]:
-    """(seconds, the report's first artifact, else {"reason": the CLI's last line})."""
+def run(source: Path, args: list[str], scratch: Path, env: dict[str, str] | None = None
+        ) -> tuple[float, dict | None, str]:
+    """(seconds, the run's report or None, the CLI's stderr); `env`: more environment for the CLI."""
     home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))
     (home / "venvs").symlink_to(VenvRuntime().root)
     out = home / "out"
     start = time.perf_counter()
     done = subprocess.run([str(CLI), "convert", str(source), *args, "--out", str(out)], capture_output=True,
-                          text=True, cwd=REPO, env={**os.environ, "MODELFERRY_HOME": str(home)})
+                          text=True, cwd=REPO, env={**os.environ, **(env or {}), "MODELFERRY_HOME": str(home)})
     seconds = time.perf_counter() - start
     reports = sorted(out.glob("*/*/report.json"))
-    made = json.loads(reports[-1].read_text())["artifacts"] if reports else []
-    return seconds, made[0] if made else {"reason": (done.stderr.strip().splitlines() or ["no report"])[-1]}
+    return seconds, json.loads(reports[-1].read_text()) if reports else None, done.stderr
+
+
+def convert(source: Path, args: list[str], scratch: Path) -> tuple[float, dict]:
+    """(seconds, the report's first artifact, else {"reason": the CLI's last line})."""
+    seconds, report, stderr = run(source, args, scratch)
+    made = report["artifacts"] if report else []
+    return seconds, made[0] if made else {"reason": (stderr.strip().splitlines() or ["no report"])[-1]}
 
 
 def finish(lines: list[str], out: Path | None) -> int:

@@ -75,6 +75,9 @@ class DockerRuntime:
         with self._lock:
             self._tags[image], _ = build(image, self.base, client=self.client)
 
+    def prepare(self, image: str, stages: list[str]) -> None:
+        """Nothing to start ahead: each stage is a container of its own."""
+
     def _user(self) -> str:
         uid = os.getuid()
         return f"{IMAGE_UID}:{IMAGE_UID}" if uid == 0 else f"{uid}:{os.getgid()}"

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -92,6 +93,8 @@ class VenvRuntime:
 
     def __init__(self, root: Path | None = None):
         self.root = root or home() / "venvs"
+        self._pending: dict[str, list[str]] = {}   # image -> stages a run will start (prepare)
+        self._pending_lock = threading.Lock()
 
     def identity(self, image: str) -> str:
         return f"venv:{image}:{runtime_sha256(image)[:16]}"
@@ -209,15 +212,35 @@ class VenvRuntime:
                                      f"bubblewrap could not make its sandbox ({reason}); set "
                                      f"{sandbox.SWITCH}=off to run stages uncontained", log_tail=exc.log_tail) from None
 
+    def prepare(self, image: str, stages: list[str]) -> None:
+        """A run will start these of the runtime's stages: its warm worker is started when the run's first
+        stage that is not cached starts (its imports go on beside that stage), not at all when none is."""
+        if debian(image) is None:
+            with self._pending_lock:
+                self._pending.setdefault(image, []).extend(stages)
+
+    def _start_pending(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        for image, stages in pending.items():
+            self._worker(image, stages)
+
+    def _worker(self, image: str, stages: list[str] = ()) -> warm.Worker | None:
+        env = {**self.environment(image), **warm.WORKER_ENVIRONMENT}
+        return warm.POOL.worker(image, self.python(image), env, home() / "warm", stages)
+
     def _warm(self, invocation: Invocation, args: list[str], env: dict, work: Path, log: Path,
               bwrap: str | None) -> StageRun | None:
         """A fork of the runtime's warm worker (flows/runtimes/warm.py), in a sandbox with the stage's own
         mounts; None when there is no worker to be had, and the stage runs cold."""
         image = invocation.image
-        worker = warm.POOL.worker(image, self.python(image), {**env, **warm.WORKER_ENVIRONMENT}, home() / "warm")
+        self._start_pending()
+        worker = self._worker(image)
         if worker is None:
             return None
+        stage = f"{invocation.stage}/{invocation.impl}"
         request = {"argv": args[2:], "cwd": str(work), "cores": list(invocation.cores),
+                   "imports": worker.needs.of(stage),
                    "env": {**env, **(sandbox.ENVIRONMENT if bwrap else {}), **thread_environment(invocation.cores),
                            warm.PROCESS: "warm"}}
         started = time.monotonic()
@@ -227,11 +250,17 @@ class VenvRuntime:
                 placeholder = Placeholder(bwrap, self.path(image), list(invocation.inputs), invocation.out, work,
                                           self._read_only(image), env)
                 request["sandbox"] = placeholder.pid
-            with open(log, "wb") as written:
-                child = worker.run(request, written.fileno())
-            with reaper.tracked(f"{invocation.stage}/{invocation.impl}", child.kill):
-                code = child.wait(invocation.timeout_s)
-            worker.learn(child.used)
+            child = None
+            try:
+                with reaper.tracked(stage, lambda: child and child.kill()):
+                    with open(log, "wb") as written:
+                        child = worker.run(request, written.fileno())
+                    code = child.wait(invocation.timeout_s)
+            except BaseException:   # interrupted: nothing the stage started outlives it, sandbox or not
+                if child is not None:
+                    child.kill()
+                raise
+            worker.learn(stage, child.used)
         except warm.Unavailable as exc:   # this worker runs no more stages; this one runs cold
             worker.broken = worker.broken or str(exc)
             return None

@@ -13,6 +13,7 @@ MODELFERRY_WARM=off runs every stage cold.
 from __future__ import annotations
 
 import atexit
+import fcntl
 import json
 import os
 import signal
@@ -68,15 +69,57 @@ def _receive(sock: socket.socket, timeout: float | None) -> dict | None:
     return json.loads(data) if data else None
 
 
+class Needs:
+    """Which when-used modules each stage of a runtime imported, kept beside its venv (the runtime is what
+    decides them): the request for that stage carries them, and the worker imports them before it forks it,
+    so that the first TensorFlow stage of a run does not import TensorFlow twice (once in the stage, then in
+    the worker)."""
+
+    FILE = "modelferry-warm.json"
+
+    def __init__(self, venv: Path):
+        self.path = venv / self.FILE
+        self._lock = threading.Lock()
+        try:
+            self._known: dict[str, list[str]] = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            self._known = {}
+
+    def of(self, stage: str) -> list[str]:
+        with self._lock:
+            return list(self._known.get(stage, []))
+
+    def record(self, stage: str, used: list[str]) -> None:
+        with self._lock:
+            if set(used) <= set(self._known.get(stage, [])):
+                return
+            with open(self.path.with_suffix(".lock"), "w") as guard:   # runs at once merge, none is lost
+                fcntl.flock(guard, fcntl.LOCK_EX)
+                try:
+                    known = json.loads(self.path.read_text())
+                except (OSError, ValueError):
+                    known = {}
+                known[stage] = sorted(set(known.get(stage, [])) | set(used))
+                partial = self.path.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(json.dumps(known, sort_keys=True, indent=1))
+                os.replace(partial, self.path)
+                self._known = known
+
+
 class Worker:
     """One runtime's worker process and its control socket."""
 
-    def __init__(self, image: str, python: Path, env: dict[str, str], log: Path):
+    def __init__(self, image: str, python: Path, env: dict[str, str], log: Path, stages: list[str] = ()):
+        """`stages`: those of this runtime the run will start (what they used before is imported at once)."""
         self.image = image
+        self.needs = Needs(python.parent.parent)
+        imports = modules(image)
+        ahead = sorted({name for stage in stages for name in self.needs.of(stage)} & set(imports.when_used))
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(log, "wb")
         self.process = subprocess.Popen(
-            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()), json.dumps(asdict(modules(image)))],
+            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()),
+             json.dumps({**asdict(imports), "start": [*imports.start, *ahead]})],
             env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
         theirs.close()
@@ -84,7 +127,7 @@ class Worker:
         self._ready = threading.Lock()
         self.hello: dict | None = None
         self.broken: str | None = None
-        self.imported: set[str] = set()   # the when-used modules it was asked to import
+        self.imported: set[str] = set(ahead)   # the when-used modules it was asked to import
 
     def ready(self) -> None:
         """Wait for the worker's imports; Unavailable if it cannot serve."""
@@ -112,9 +155,12 @@ class Worker:
             self.broken = str(exc)
             raise
 
-    def learn(self, used: list[str]) -> None:
-        """A stage used these when-used modules: the worker imports them now, for the stages after it."""
-        new = sorted(set(used) & set(modules(self.image).when_used) - self.imported)
+    def learn(self, stage: str, used: list[str]) -> None:
+        """A stage used these when-used modules: remember it for the stage's next runs (they are imported
+        before it is forked), and have the worker import them now, for the stages after it."""
+        used = sorted(set(used) & set(modules(self.image).when_used))
+        self.needs.record(stage, used)
+        new = sorted(set(used) - self.imported)
         if new and not self.broken:
             self.imported.update(new)
             try:
@@ -198,14 +244,17 @@ class Pool:
         self._lock = threading.Lock()
         self._workers: dict[Path, Worker] = {}
 
-    def worker(self, image: str, python: Path, env: dict[str, str], logs: Path) -> Worker | None:
+    def worker(self, image: str, python: Path, env: dict[str, str], logs: Path, stages: list[str] = ()
+               ) -> Worker | None:
+        """The runtime's worker, started now if it is not running (`stages`: see Worker)."""
         if not enabled() or modules(image) is None:
             return None
         with self._lock:
             found = self._workers.get(python)
             if found is None:
                 logs.mkdir(parents=True, exist_ok=True)
-                found = self._workers[python] = Worker(image, python, env, logs / f"warm-{image}-{os.getpid()}.log")
+                log = logs / f"warm-{image}-{os.getpid()}.log"
+                found = self._workers[python] = Worker(image, python, env, log, stages)
         return None if found.broken else found
 
     def stop(self) -> None:

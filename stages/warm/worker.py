@@ -18,6 +18,7 @@ A crash, a timeout or a kill ends B (and A), never the worker. The worker ends w
 """
 from __future__ import annotations
 
+import compileall
 import ctypes
 import importlib
 import json
@@ -29,6 +30,8 @@ import sys
 import tempfile
 import time
 import traceback
+
+import stages
 
 MAX_MESSAGE = 1 << 20
 EXIT_SETUP = 70   # the child could not become the stage (it says why; the host runs the stage cold)
@@ -82,8 +85,9 @@ def _set_openmp_threads(count: int) -> None:
 
 def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
     """Child B: become the stage process and never return. At its end it writes on `said` which of the
-    when-used modules it imported, or, when it could not become the stage, why (child A reads both)."""
-    code, setup = EXIT_SETUP, None
+    when-used modules it imported itself (not those the worker had), or, when it could not become the stage,
+    why (child A reads both)."""
+    code, setup, inherited = EXIT_SETUP, None, set(sys.modules)
     try:
         os.setsid()
         os.dup2(log, 1)
@@ -124,7 +128,7 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
                 stream.flush()
             except Exception:
                 pass
-        message = {"setup": setup} if setup else {"used": [name for name in when_used if name in sys.modules]}
+        message = {"setup": setup} if setup else {"used": [name for name in when_used if name in sys.modules and name not in inherited]}
         try:
             os.write(said, json.dumps(message).encode())
         except OSError:
@@ -189,6 +193,10 @@ def loop(control: socket.socket, when_used: list[str]) -> None:
             continue
         reply_fd, log = fds
         reply = socket.socket(fileno=reply_fd)
+        importing([name for name in message.get("imports", []) if name in when_used])   # what the stage will use
+        if len(threads()) > 1:
+            send(reply, {"unavailable": f"the worker has threads after importing {message['imports']}"})
+            return
         if os.fork() == 0:
             serve(message, reply, log, control, when_used)
         reply.close()
@@ -198,6 +206,9 @@ def loop(control: socket.socket, when_used: list[str]) -> None:
 def main(argv: list[str]) -> int:
     image, control, imports = argv[0], socket.socket(fileno=int(argv[1])), json.loads(argv[2])
     started = time.monotonic()
+    # The stages package with bytecode for this runtime's Python (stages run where PYTHONDONTWRITEBYTECODE
+    # is set, and inside their sandbox they could not write it): compiled once, then read by every fork.
+    compileall.compile_dir(os.path.dirname(os.path.abspath(stages.__file__)), quiet=2)
     missing = preload(image, imports["start"])
     running = threads()
     if len(running) > 1:
