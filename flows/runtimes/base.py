@@ -107,8 +107,8 @@ class Runtime(Protocol):
     def ensure(self, image: str) -> None:
         """Make the image's environment if it is not there yet."""
 
-    def prepare(self, image: str, stages: list[str]) -> None:
-        """Get ready for a run that will start these stages ("load/onnx") in the image (a warm worker)."""
+    def prepare(self, image: str) -> None:
+        """Get ready for a run that will start stages in the image (a warm worker)."""
 
     def run(self, invocation: Invocation) -> StageRun:
         """Run a stage; raise StageFailed (or TransientStageFailure on exit 75)."""

@@ -75,7 +75,7 @@ class DockerRuntime:
         with self._lock:
             self._tags[image], _ = build(image, self.base, client=self.client)
 
-    def prepare(self, image: str, stages: list[str]) -> None:
+    def prepare(self, image: str) -> None:
         """Nothing to start ahead: each stage is a container of its own."""
 
     def _user(self) -> str:

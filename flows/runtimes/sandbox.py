@@ -85,7 +85,8 @@ def _under(path: Path, folders: list[Path]) -> bool:
 def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work: Path,
          read_only: list[Path] = (), bwrap: str = "bwrap", info_fd: int | None = None) -> list[str]:
     """The bwrap command line that runs `command` with only the stage's own paths visible (see above);
-    `info_fd`: where bwrap writes the pids and namespaces of the sandbox it made (flows/runtimes/warm.py)."""
+    `info_fd`: where bwrap writes the pids and namespaces of the sandbox it made (flows/runtimes/warm/
+    placeholder.py)."""
     binds: list[tuple[str, Path]] = []   # (bwrap option, path): each is mounted at its own host path
 
     def add(option: str, path: Path) -> None:

@@ -20,10 +20,12 @@ from pathlib import Path
 from flows import STAGES_ROOT
 from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import reaper, sandbox, warm
+from flows.runtimes.warm.placeholder import Placeholder
+from flows.runtimes.warm.pool import POOL
+from flows.runtimes.warm.worker import WORKER_ENVIRONMENT, Worker
 from flows.runtimes.base import (DEFAULT_PYTHON, LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path,
                                  python_version, raise_failure, run_process, runtime_sha256, stage_argv,
                                  thread_environment, write_config)
-from flows.runtimes.placeholder import Placeholder
 from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
@@ -93,7 +95,7 @@ class VenvRuntime:
 
     def __init__(self, root: Path | None = None):
         self.root = root or home() / "venvs"
-        self._pending: dict[str, list[str]] = {}   # image -> stages a run will start (prepare)
+        self._pending: set[str] = set()   # the runtimes a run will start stages in (prepare)
         self._pending_lock = threading.Lock()
 
     def identity(self, image: str) -> str:
@@ -212,26 +214,26 @@ class VenvRuntime:
                                      f"bubblewrap could not make its sandbox ({reason}); set "
                                      f"{sandbox.SWITCH}=off to run stages uncontained", log_tail=exc.log_tail) from None
 
-    def prepare(self, image: str, stages: list[str]) -> None:
-        """A run will start these of the runtime's stages: its warm worker is started when the run's first
-        stage that is not cached starts (its imports go on beside that stage), not at all when none is."""
+    def prepare(self, image: str) -> None:
+        """A run will start stages of this runtime: its warm worker is started when the run's first stage that
+        is not cached starts (its imports go on beside that stage), not at all when none is."""
         if debian(image) is None:
             with self._pending_lock:
-                self._pending.setdefault(image, []).extend(stages)
+                self._pending.add(image)
 
     def _start_pending(self) -> None:
         with self._pending_lock:
-            pending, self._pending = self._pending, {}
-        for image, stages in pending.items():
-            self._worker(image, stages)
+            pending, self._pending = self._pending, set()
+        for image in sorted(pending):
+            self._worker(image)
 
-    def _worker(self, image: str, stages: list[str] = ()) -> warm.Worker | None:
-        env = {**self.environment(image), **warm.WORKER_ENVIRONMENT}
-        return warm.POOL.worker(image, self.python(image), env, home() / "warm", stages)
+    def _worker(self, image: str) -> Worker | None:
+        env = {**self.environment(image), **WORKER_ENVIRONMENT}
+        return POOL.worker(image, self.python(image), env, home() / "warm")
 
     def _warm(self, invocation: Invocation, args: list[str], env: dict, work: Path, log: Path,
               bwrap: str | None) -> StageRun | None:
-        """A fork of the runtime's warm worker (flows/runtimes/warm.py), in a sandbox with the stage's own
+        """A fork of the runtime's warm worker (flows/runtimes/warm/), in a sandbox with the stage's own
         mounts; None when there is no worker to be had, and the stage runs cold."""
         image = invocation.image
         self._start_pending()

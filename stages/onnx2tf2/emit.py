@@ -8,7 +8,7 @@ names (stages/onnx/names.py); the file's tensors are then matched to the model's
 (stages/tflite/signature.py).
 
 Both run in the stage's own process, as calls: onnx-simplifier three times in a row (what onnx2tf's command
-does first, each time in a process of its own), then onnx2tf.convert. In a warm worker (flows/runtimes/warm.py)
+does first, each time in a process of its own), then onnx2tf.convert. In a warm worker (flows/runtimes/warm/)
 their modules are imported already, so the stage is the conversion alone."""
 
 from __future__ import annotations

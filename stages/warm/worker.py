@@ -1,13 +1,15 @@
-"""A warm runtime worker: `python -m stages.warm.worker IMAGE FD MODULE...`, its control socket on fd FD.
+"""A warm runtime worker: `python -m stages.warm.worker IMAGE FD IMPORTS`, its control socket on fd FD.
 
-It imports the runtime's frameworks (MODULE...) and the stage modules of IMAGE once, then, for each request
+IMPORTS is JSON: {"start": modules, "when_used": modules} (images/<name>/warm.txt). It imports the start
+modules and the stage modules of IMAGE once, then, for each request
 the host sends, forks a child that runs one stage exactly as `python -m stages` would, from the same
 interpreter state with nothing imported again. Fork is safe only from a process with one thread (a lock held
 by another thread stays locked in the child for ever): after its imports the worker counts its threads and,
 if any framework started one, says so and ends, and the host runs that runtime's stages cold.
 
-Modules marked when-used in warm.txt (TensorFlow: 3-4 s, which most stages of the tf runtime never need) are
-imported by the worker once a stage has used one: the host passes on what the stage reported.
+Modules marked when-used (TensorFlow: 3-4 s, which most stages of the tf runtime never need) are imported by
+the worker once a stage has used one (the host passes on what the stage reported), or before it forks a stage
+that used them before (the request names them).
 
 Per request (a SOCK_SEQPACKET message: JSON, with the reply socket and the stage log as file descriptors):
   child A   joins the sandbox the host made for the stage (stages/warm/enter.py), forks the stage, tells
@@ -128,7 +130,8 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
                 stream.flush()
             except Exception:
                 pass
-        message = {"setup": setup} if setup else {"used": [name for name in when_used if name in sys.modules and name not in inherited]}
+        used = [name for name in when_used if name in sys.modules and name not in inherited]
+        message = {"setup": setup} if setup else {"used": used}
         try:
             os.write(said, json.dumps(message).encode())
         except OSError:
