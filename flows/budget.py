@@ -6,10 +6,10 @@ at most `jobs` stages hold cores at once; a stage that finds too few free cores 
 got are pinned: docker's --cpuset-cpus, the venv process's CPU affinity, so that two stages on two
 cores never share one.
 
-Unless the user set --jobs or --stage-cpus, a stage's share follows what could run beside it: each
-run says how many branches it has (`demand`), and a stage gets the cores divided by the branches of
-all the runs in the process, so that a one-target conversion's converter has every core, and two
-branches (or two conversions of a batch) one each.
+Unless the user set --jobs or --stage-cpus, a stage's share follows what could run beside it: a run's
+trunk and each of its branches count while they run (`demand`), and a stage gets the cores divided by
+the branches running in the process, so that a one-target conversion's converter has every core, two
+branches (or two conversions of a batch) one each, and the last branch left all of them again.
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ class CpuBudget:
 
     @contextmanager
     def demand(self, branches: int):
-        """While a run goes on: the branches of its DAG that may run at once (its artifacts)."""
+        """While a part of a run goes on (its trunk, one of its branches): how many branches it is."""
         with self._changed:
             self._demand += max(1, branches)
         try:

@@ -44,8 +44,10 @@ def _run_id(request: ConvertRequest, source_sha: str) -> str:
 
 @task(name="artifact", task_run_name="{artifact.target}/{artifact.precision}", cache_policy=NO_CACHE)
 def make_artifact(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
-    """One artifact's branch of the DAG (its stages are tasks of their own, shared between branches)."""
-    return make(artifact, steps, trunk)
+    """One artifact's branch of the DAG (its stages are tasks of their own, shared between branches); while
+    it runs it is one of the branches the CPU budget shares the cores among."""
+    with BUDGET.demand(1):
+        return make(artifact, steps, trunk)
 
 
 @flow(name="convert", log_prints=False, persist_result=False)
@@ -94,13 +96,13 @@ def convert(request: ConvertRequest) -> RunResult:
 def _make_all(plan, steps: Steps) -> list[Made]:
     """load → surgery: every route starts from them, so a failure there stops the run. Then export → emit →
     quantize → validate: one branch per artifact, each by its first route that passes, side by side as far
-    as the CPU budget lets them (which shares the cores among the branches); a branch that fails stops no
-    other."""
-    with BUDGET.demand(len(plan.artifacts)):
+    as the CPU budget lets them (which shares the cores among the branches running); a branch that fails
+    stops no other."""
+    with BUDGET.demand(1):
         for step in plan.trunk:
             steps.run(step)
-        branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
-        return [branch.result() for branch in branches]
+    branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+    return [branch.result() for branch in branches]
 
 
 def _trunk(steps: Steps, plan) -> dict:
