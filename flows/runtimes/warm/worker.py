@@ -122,7 +122,7 @@ class StageChild:
         self.pid: int | None = None
         self.used: list[str] = []   # the when-used modules the stage imported
         try:
-            first = _receive(reply, 60.0)
+            first = _receive(reply, READY_TIMEOUT_S)   # the worker may import what the stage uses first
         except (TimeoutError, OSError, ValueError):
             first = None
         if not first or "pid" not in first:
