@@ -265,6 +265,9 @@ class VenvRuntime:
             worker.learn(stage, child.used)
         except warm.Unavailable as exc:   # this worker runs no more stages; this one runs cold
             worker.broken = worker.broken or str(exc)
+            if invocation.out.is_dir():   # from an empty output, whatever a child that said so left in it
+                shutil.rmtree(invocation.out)
+                invocation.out.mkdir()
             return None
         finally:
             if placeholder is not None:
