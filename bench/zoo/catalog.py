@@ -8,6 +8,7 @@ samples fit the model (the package's own preprocessing, read in its code).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -546,3 +547,8 @@ MODELS += (
 )
 
 BY_NAME = {model.name: model for model in MODELS}
+
+
+def chosen(names: str | None, keep: Callable[[ZooModel], bool] = lambda model: True) -> list[ZooModel]:
+    """A bench's models: those `--models` names (comma-separated), else every model `keep` takes."""
+    return [BY_NAME[name] for name in names.split(",")] if names else [m for m in MODELS if keep(m)]

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.zoo import fetch
-from bench.zoo.catalog import BY_NAME, MODELS, ZooModel
+from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 from stages import catalog
 
@@ -230,7 +230,7 @@ def main() -> int:
     parser.add_argument("--update", type=Path, help="an earlier table: the rows this run makes replace its rows, "
                                                     "the others are kept (written to --out, else to it)")
     args = parser.parse_args()
-    models = [BY_NAME[name] for name in args.models.split(",")] if args.models else list(MODELS)
+    models = chosen(args.models)
     rows = []
     every = [target for target in ORDER if target in catalog.TARGETS] + \
         sorted(set(catalog.TARGETS) - set(ORDER))
