@@ -67,8 +67,9 @@ def _wait(process: subprocess.Popen, seconds: float) -> None:
 
 def kill_group(process: subprocess.Popen, grace_s: float = GRACE_S) -> None:
     """SIGTERM to the process's whole group (a stage's tf2onnx, onnx2tf or node children too), then
-    SIGKILL to whatever is left after `grace_s`: the leader may be gone while its children are not."""
+    SIGKILL to whatever is left after `grace_s` (0: at once), and the leader reaped: the leader may be gone
+    while its children are not."""
     _signal_group(process, signal.SIGTERM)
     _wait(process, grace_s)
     _signal_group(process, signal.SIGKILL)
-    _wait(process, grace_s)
+    _wait(process, GRACE_S)

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from flows import IMAGES_ROOT
@@ -21,8 +22,10 @@ class Imports:
     when_used: tuple[str, ...]
 
 
+@lru_cache(maxsize=None)
 def modules(image: str) -> Imports | None:
-    """What a runtime's worker imports, or None: that runtime has no worker."""
+    """What a runtime's worker imports, or None: that runtime has no worker (read once per process: every
+    stage asks)."""
     path = IMAGES_ROOT / image / MODULES
     if not path.is_file():
         return None

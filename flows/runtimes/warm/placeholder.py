@@ -12,12 +12,11 @@ import json
 import os
 import select
 import shutil
-import signal
 import subprocess
 import time
 from pathlib import Path
 
-from flows.runtimes import sandbox
+from flows.runtimes import reaper, sandbox
 from flows.runtimes.warm import Unavailable
 
 START_TIMEOUT_S = 30.0
@@ -67,12 +66,5 @@ class Placeholder:
         self.pid = int(info["child-pid"])
 
     def stop(self) -> None:
-        """SIGKILL to bwrap's group; its init dies with it (--die-with-parent), and the namespace with that."""
-        try:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            pass
+        """bwrap's group ended at once; its init dies with it (--die-with-parent), and the namespace with that."""
+        reaper.kill_group(self.process, grace_s=0)

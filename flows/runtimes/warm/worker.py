@@ -12,6 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from flows.runtimes import reaper
 from flows.runtimes.warm import Unavailable
 from flows.runtimes.warm.modules import Needs, modules
 
@@ -34,11 +35,12 @@ class Worker:
 
     def __init__(self, image: str, python: Path, env: dict[str, str], log: Path):
         self.image = image
+        self.imports = modules(image)
         self.needs = Needs(python.parent.parent)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(log, "wb")
         self.process = subprocess.Popen(
-            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()), json.dumps(asdict(modules(image)))],
+            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()), json.dumps(asdict(self.imports))],
             env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log,
             stderr=subprocess.STDOUT, start_new_session=True)
         theirs.close()
@@ -77,7 +79,7 @@ class Worker:
     def learn(self, stage: str, used: list[str]) -> None:
         """A stage used these when-used modules: remember it for the stage's next runs (they are imported
         before it is forked), and have the worker import them now, for the stages after it."""
-        used = sorted(set(used) & set(modules(self.image).when_used))
+        used = sorted(set(used) & set(self.imports.when_used))
         self.needs.record(stage, used)
         new = sorted(set(used) - self.imported)
         if new and not self.broken:
@@ -106,11 +108,7 @@ class Worker:
     def stop(self) -> None:
         self.control.close()
         if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            self.process.wait()
+            reaper.kill_group(self.process, grace_s=0)
         self._log.close()
 
 
