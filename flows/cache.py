@@ -20,7 +20,9 @@ from flows.code import stage_code_sha256
 from flows.errors import ConversionError, StageFailed
 from flows.settings import home
 from stages import catalog
-from stages.bundle import MANIFEST, content_sha256, tree_sha256
+from stages.bundle import MANIFEST, content_sha256, file_sha256s, tree_digest, tree_sha256
+
+FILES = ".files.json"   # beside a finished bundle: its files' sha256, by relative path
 
 def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_identity: str) -> str:
     material = {
@@ -32,6 +34,21 @@ def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_i
         "code": stage_code_sha256(catalog.get(stage, impl).modules),   # its own code and what it imports
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def content_sha256_in(bundle: Path, path: Path) -> str:
+    """content_sha256 of a file or folder of a finished bundle, from the files' hashes its commit kept (a
+    report names its artifacts' hashes, and an unchanged re-run should not read them all again)."""
+    try:
+        hashes = json.loads(bundle.with_name(bundle.name + FILES).read_text())
+        relative = path.relative_to(bundle).as_posix()
+    except (OSError, ValueError):
+        return content_sha256(path)
+    if path.is_dir():
+        inside = {name[len(relative) + 1:]: digest for name, digest in hashes.items()
+                  if name.startswith(relative + "/")}
+        return tree_digest(inside) if inside else content_sha256(path)
+    return hashes.get(relative) or content_sha256(path)
 
 
 def bundle_sha256(path: Path) -> str:
@@ -78,10 +95,12 @@ class BundleCache:
                 return final
             if final.exists():   # an unfinished directory of a crashed run (no manifest): nobody reads it
                 shutil.rmtree(final)
-            sidecar = self.root / f"{key}.sha256"
-            tmp = self.root / f".{key}.sha256.{uuid.uuid4().hex[:8]}"
-            tmp.write_text(tree_sha256(scratch))
-            os.replace(tmp, sidecar)
+            hashes = file_sha256s(scratch)
+            for sidecar, text in ((final.with_name(key + FILES), json.dumps(hashes, sort_keys=True)),
+                                  (final.with_name(key + ".sha256"), tree_digest(hashes))):
+                tmp = self.root / f".{sidecar.name}.{uuid.uuid4().hex[:8]}"
+                tmp.write_text(text)
+                os.replace(tmp, sidecar)
             os.replace(scratch, final)
         (self.root / f".{key}.commit").unlink(missing_ok=True)
         return final

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
+import os
 import threading
 from functools import lru_cache, wraps
 from pathlib import Path
 
 from flows import STAGES_ROOT
+from flows.settings import home
 
 PACKAGE = "stages"
 ENTRY = "stages.__main__"
@@ -47,9 +50,19 @@ def _file(module: str) -> Path | None:
 
 def _imports(path: Path, module: str) -> set[str]:
     """The `stages` modules a file imports (including `from stages.x import y` where y is a module)."""
-    found: set[str] = set()
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    text = path.read_bytes()
+    key = f"{hashlib.sha256(text).hexdigest()}:{package}"
+    known = _parsed()
+    if key not in known:
+        known[key] = sorted(_parse(text, path, package))
+        _remember(known)
+    return set(known[key])
+
+
+def _parse(text: bytes, path: Path, package: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(text, str(path))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -61,6 +74,32 @@ def _imports(path: Path, module: str) -> set[str]:
             found.add(base)
             found.update(f"{base}.{alias.name}" for alias in node.names)
     return {name for name in found if name == PACKAGE or name.startswith(PACKAGE + ".")}
+
+
+@lru_cache(maxsize=None)
+def _parsed() -> dict[str, list[str]]:
+    """What each file imports, by its bytes' sha256 and its package, as earlier processes parsed it (parsing
+    every stage module is 0.1 s of each CLI call; the same bytes import the same modules)."""
+    try:
+        known = json.loads(_parsed_path().read_text())
+        return known if isinstance(known, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _remember(known: dict[str, list[str]]) -> None:
+    path = _parsed_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        partial.write_text(json.dumps(known, sort_keys=True))
+        os.replace(partial, path)   # two processes at once: the last write wins, and nothing is lost but time
+    except OSError:   # a home this user cannot write: this process parses again next time
+        pass
+
+
+def _parsed_path() -> Path:
+    return home() / "code-imports.json"
 
 
 @_once

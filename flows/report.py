@@ -6,9 +6,9 @@ import math
 from datetime import datetime, timezone
 from pathlib import Path
 
+from flows.cache import content_sha256_in
 from flows.routes import Made
 from flows.tasks import StageOutcome
-from stages.bundle import content_sha256
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor",
                  "validator")
@@ -77,7 +77,7 @@ def _artifact(made: Made, model: str) -> dict:
     parity = made.parity
     if made.artifact.manifest.get("legalized"):   # graph rewrites a converter needed, by pass: nodes rewritten
         entry["legalized"] = made.artifact.manifest["legalized"]
-    return {**entry, "sha256": content_sha256(path), "bytes": size(path),
+    return {**entry, "sha256": content_sha256_in(made.artifact.path, path), "bytes": size(path),
             "inputs": _signature(made.artifact.manifest["inputs"]),
             "outputs": _signature(made.artifact.manifest["outputs"]),
             "parity": {k: parity[k] for k in PARITY_FIELDS if k in parity}

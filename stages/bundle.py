@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 MANIFEST = "manifest.json"
 # Files every stage carries forward so that validate needs only the target runtime.
@@ -31,13 +31,23 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def file_sha256s(root: Path) -> dict[str, str]:
+    """Each file's sha256 under a directory, by its relative path."""
+    return {path.relative_to(root).as_posix(): sha256_file(path) for path in root.rglob("*") if path.is_file()}
+
+
+def tree_digest(hashes: dict[str, str]) -> str:
+    """A directory's content hash from its files' (file_sha256s): relative paths and contents, nothing else."""
+    digest = hashlib.sha256()
+    for relative in sorted(hashes, key=PurePosixPath):   # the order of the Paths themselves, as it always was
+        digest.update(relative.encode() + b"\0")
+        digest.update(hashes[relative].encode() + b"\0")
+    return digest.hexdigest()
+
+
 def tree_sha256(root: Path) -> str:
     """Content hash of a directory: relative paths and file contents, nothing else."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
-        digest.update(sha256_file(path).encode() + b"\0")
-    return digest.hexdigest()
+    return tree_digest(file_sha256s(root))
 
 
 def content_sha256(path: Path) -> str:

@@ -43,3 +43,37 @@ def test_every_stages_import_in_an_images_code_is_in_that_image():
         declared = {f"stages/{catalog.home(i).split('.')[1]}/registry.py" for i in catalog.IMPLS if i.image == image}
         assert declared <= names(files), f"{image}: the registries of its stages are not all in it"
     assert not any(n.startswith("stages/tfops/") for n in names(image_code("mxnet")))
+
+
+def test_what_a_file_imports_is_parsed_once_and_kept_by_its_content(tmp_path):
+    """Each CLI call would parse every stage module (0.1 s): what a file imports is kept by its bytes'
+    sha256 in MODELFERRY_HOME. A process with the kept answers finds the same code as one that parses; an
+    answer kept for other bytes (the file as it was before an edit) is never used."""
+    import hashlib
+    import json
+    import os
+    import subprocess
+    import sys
+
+    every = ("import json; from flows.code import closure; "
+             "print(json.dumps(sorted(str(p) for p in closure('stages.mxnet.load'))))")
+    env = {**os.environ, "MODELFERRY_HOME": str(tmp_path)}
+    kept_path = tmp_path / "code-imports.json"
+
+    def files() -> set[str]:
+        return set(json.loads(subprocess.run([sys.executable, "-c", every], env=env, capture_output=True,
+                                             text=True, check=True).stdout))
+
+    parsed = files()
+    kept = json.loads(kept_path.read_text())
+    load = STAGES_ROOT / "stages" / "mxnet" / "load.py"
+    key = f"{hashlib.sha256(load.read_bytes()).hexdigest()}:stages.mxnet"
+    assert "stages.errors" in kept[key]
+    assert files() == parsed   # from what was kept
+    tfops = str(STAGES_ROOT / "stages" / "tfops" / "emit.py")
+    kept_path.write_text(json.dumps({**kept, key: [*kept[key], "stages.tfops.emit"]}))
+    assert tfops in files() - parsed   # it is read: a kept answer for these very bytes is believed
+    other = {f"{'f' if name[0] != 'f' else 'e'}{name[1:]}": modules + ["stages.tfops.emit"]
+             for name, modules in kept.items()}   # answers for other bytes only
+    kept_path.write_text(json.dumps(other))
+    assert files() == parsed
