@@ -102,13 +102,18 @@ def _engine(verbose: bool = False):
     running stage in every branch, and the CLI's own Prefect settings."""
     _prefect_defaults(verbose)
     _use_server()
+    _report_and_interrupt()
+    with _in_this_process():
+        yield
+
+
+def _report_and_interrupt() -> None:
+    """Progress on the console; SIGTERM and Ctrl-C end every running stage in every branch."""
     from flows import progress
 
     progress.use(RichReporter())
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)
-    with _in_this_process():
-        yield
 
 
 # A framework option's kind -> its flag's Python type for typer, and the flag's default when not given.
@@ -209,11 +214,15 @@ def convert(
         _print_plan(request)
         return
 
+    from flows.early import begin_first_stage
+
+    started = time.monotonic()
     try:
+        _report_and_interrupt()
+        begin_first_stage(request)   # before Prefect is imported: the stage goes on beside that import
         with _engine(verbose):
             from flows.convert import convert as convert_flow
 
-            started = time.monotonic()
             result = convert_flow(request)
     except KeyboardInterrupt:
         console.print("[red]interrupted[/]: nothing was published")

@@ -10,20 +10,20 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows import progress
+from flows import early, progress
 from flows.budget import BUDGET
 from flows.config import ConvertRequest
 from flows.errors import ConversionError, RuntimeUnavailable
 from flows.plan import Artifact, Step
 from flows.plan import plan as make_plan
 from flows.prefect_artifacts import record_conversion
-from flows.publish import check_name, publish, published_files
+from flows.publish import publish, published_files
 from flows.report import build
 from flows.routes import Made, Steps, make, no_artifact
 from flows.runtimes import RuntimeSpec, resolve_auto, select
 from flows.source import resolve
-from flows.store import open_store
-from flows.tasks import StageOutcome
+from flows.stage_run import StageOutcome
+from flows.store import check_name, open_store
 
 
 @dataclass
@@ -59,7 +59,8 @@ def convert(request: ConvertRequest) -> RunResult:
     name, origin = request.name or source.name, request.origin or str(request.source.resolve())
     check_name(store, name, origin)   # and so does a name another model publishes under
     spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus, request.jobs))
-    progress.reporter.note(why)
+    if not early.noted(why):
+        progress.reporter.note(why)
     runtime = select(spec)
     for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
         try:

@@ -20,12 +20,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows import progress
-from flows.errors import StoreError
 from flows.report import strict_json
 from flows.report_html import render
 from flows.routes import Made
 from flows.server import pid_alive
-from flows.store import Store
+from flows.store import Store, check_name
 
 MARKER = "publishing.json"
 FINISHED = "run.json"
@@ -39,14 +38,6 @@ def put(store: Store, key: str, path: Path) -> None:
         return
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         store.put_file(f"{key}/{file.relative_to(path).as_posix()}", file)
-
-
-def check_name(store: Store, model: str, origin: str) -> None:
-    """Refuse, before any work, a name another source already publishes under."""
-    owner = store.get_bytes(f"{model}/model.json")
-    if owner is not None and json.loads(owner).get("source") != origin:
-        raise StoreError(f"the name {model!r} belongs to another model ({json.loads(owner).get('source')}); "
-                         f"give this one its own with --name", store.url)
 
 
 def _claim_name(store: Store, model: str, origin: str) -> None:

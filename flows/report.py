@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flows.cache import content_sha256_in
 from flows.routes import Made
-from flows.tasks import StageOutcome
+from flows.stage_run import StageOutcome
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor",
                  "validator")

@@ -14,7 +14,8 @@ from flows import progress
 from flows.errors import StageFailed
 from flows.plan import Artifact, Route, Step
 from flows.runtimes import RuntimeSpec
-from flows.tasks import StageOutcome, run_stage
+from flows.stage_run import StageOutcome
+from flows.tasks import run_stage
 from stages.bundle import Bundle
 
 PASSED, FAILED, MISSED, SKIPPED, NOT_TRIED = "passed", "stage failed", "missed its gate", "skipped", "not tried"

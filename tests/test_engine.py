@@ -9,6 +9,7 @@ import signal
 import subprocess
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,37 @@ def _intervals(report: dict) -> list[tuple[float, float, str, tuple]]:
 def _overlaps(report: dict) -> list[tuple]:
     spans = _intervals(report)
     return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] - 0.05 and b[0] < a[1] - 0.05]
+
+
+def test_a_cold_conversion_begins_its_first_stage_before_its_flow_run(env, face, tmp_path):
+    """While the CLI imports Prefect, the run's load stage is already running (flows/early.py): it started
+    before the flow run did, and its task run is on the server like any stage's; the runtime line is said
+    once. A re-run, its load cached, begins nothing ahead."""
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
+    url, out = env["PREFECT_API_URL"], tmp_path / "out"
+    result = run_cli(home, *face_args(face, out, "--to", "onnx"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stderr.count("runtime: ") == 1
+    load = next(s for s in read_report(latest_run(out, "face"))["stages"] if s["stage"] == "load")
+    assert not load["cached"]
+    run, = api(url, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+    began = datetime.fromisoformat(run["start_time"].replace("Z", "+00:00")).timestamp()
+    assert load["started_at"] < began, (load, run["start_time"])
+    tasks = api(url, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
+    assert {t["name"].strip(): t["state_type"] for t in tasks}.get("load/mxnet") == "COMPLETED", tasks
+    again = run_cli(home, *face_args(face, out, "--to", "onnx"))
+    assert again.returncode == 0 and "✓ load/mxnet cached" in again.stderr and "▶" not in again.stderr
+
+
+def test_a_first_stage_begun_ahead_ends_with_a_run_that_fails_before_it(env, face, tmp_path):
+    """The flow fails before it reaches the stage begun ahead (PREFECT_API_URL does not answer): the command
+    says why and nothing more, and the stage is ended; its half-made bundle is not left in the cache."""
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api")
+    result = run_cli(home, *face_args(face, tmp_path / "out", "--to", "onnx"))
+    assert result.returncode == 1
+    assert "▶ load/mxnet" in result.stderr and "does not answer" in result.stderr, result.stderr[-3000:]
+    assert "✗" not in result.stderr and "✓" not in result.stderr, result.stderr[-3000:]
+    assert not list((Path(home["MODELFERRY_HOME"]) / "bundles").glob(".tmp-*"))
 
 
 def test_branches_run_side_by_side_within_the_cpu_budget(env, face, tmp_path):

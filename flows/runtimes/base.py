@@ -110,6 +110,9 @@ class Runtime(Protocol):
     def prepare(self, image: str) -> None:
         """Get ready for a run that will start stages in the image (a warm worker)."""
 
+    def warm_up(self) -> None:
+        """Start now what prepare() keeps for the run's first stage that is not cached: the run knows one will run."""
+
     def run(self, invocation: Invocation) -> StageRun:
         """Run a stage; raise StageFailed (or TransientStageFailure on exit 75)."""
 

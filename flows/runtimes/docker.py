@@ -78,6 +78,9 @@ class DockerRuntime:
     def prepare(self, image: str) -> None:
         """Nothing to start ahead: each stage is a container of its own."""
 
+    def warm_up(self) -> None:
+        """Nothing to start ahead."""
+
     def _user(self) -> str:
         uid = os.getuid()
         return f"{IMAGE_UID}:{IMAGE_UID}" if uid == 0 else f"{uid}:{os.getgid()}"

@@ -216,10 +216,14 @@ class VenvRuntime:
 
     def prepare(self, image: str) -> None:
         """A run will start stages of this runtime: its warm worker is started when the run's first stage that
-        is not cached starts (its imports go on beside that stage), not at all when none is."""
-        if debian(image) is None:
+        is not cached starts (its imports go on beside that stage), not at all when none is; a runtime not made
+        yet has none (ensure makes it)."""
+        if debian(image) is None and (self.path(image) / COMPLETE).exists():
             with self._pending_lock:
                 self._pending.add(image)
+
+    def warm_up(self) -> None:
+        self._start_pending()
 
     def _start_pending(self) -> None:
         with self._pending_lock:

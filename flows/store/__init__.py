@@ -1,8 +1,19 @@
 """Object storage for published artifacts: a local directory or S3."""
 from __future__ import annotations
 
+import json
+
+from flows.errors import StoreError
 from flows.store.base import Store
 from flows.store.local import LocalStore
+
+
+def check_name(store: Store, model: str, origin: str) -> None:
+    """Refuse, before any work, a name another source already publishes under."""
+    owner = store.get_bytes(f"{model}/model.json")
+    if owner is not None and json.loads(owner).get("source") != origin:
+        raise StoreError(f"the name {model!r} belongs to another model ({json.loads(owner).get('source')}); "
+                         f"give this one its own with --name", store.url)
 
 
 def open_store(url: str, endpoint_url: str | None = None) -> Store:
@@ -16,4 +27,4 @@ def open_store(url: str, endpoint_url: str | None = None) -> Store:
     return LocalStore(url)
 
 
-__all__ = ["Store", "LocalStore", "open_store"]
+__all__ = ["Store", "LocalStore", "check_name", "open_store"]

@@ -17,11 +17,15 @@ class LocalStore:
         self.url = str(self.root)
 
     def check(self) -> None:
+        """Writable, and nothing made: where the folder is not there yet, its nearest existing parent must let
+        it be made (a run that fails before it publishes leaves no folder behind)."""
+        existing = self.root.absolute()
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / f".write-check-{uuid.uuid4().hex[:8]}"
-            probe.write_bytes(b"")
-            probe.unlink()
+            probe = existing / f".write-check-{uuid.uuid4().hex[:8]}"
+            probe.mkdir()
+            probe.rmdir()
         except OSError as exc:
             raise StoreError(f"cannot write to {self.root}: {exc.strerror}", self.url) from None
 

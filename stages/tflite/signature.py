@@ -6,6 +6,7 @@ carry no signature def; quantized files from TF's converter call tensors
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ class TFLiteModel:
         """`keep_all_tensors`: every intermediate tensor stays readable after a run (for diagnosis)."""
         self.path = path
         try:
-            self.interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=keep_all_tensors)
+            # On every core the stage was given (LiteRT's default is one thread).
+            self.interpreter = Interpreter(model_path=str(path), experimental_preserve_all_tensors=keep_all_tensors,
+                                           num_threads=len(os.sched_getaffinity(0)))
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise StageError(f"{path.name} does not load in LiteRT: {str(exc).splitlines()[0]}") from None
