@@ -23,17 +23,14 @@ from stages import catalog
 console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, for logs
 
 
-def _support_matrix() -> str:
-    sources = ", ".join(catalog.SOURCES)
-    targets = ", ".join(catalog.TARGETS)
-    modes = ", ".join(catalog.QUANTIZE_MODES)
-    rows = "\n".join(f"  {i.stage:<9} {i.name:<7} ({i.image})  {i.summary}" for i in catalog.IMPLS)
-    return (f"Sources: {sources}.  Targets (--to): {targets}.  Quantization (--quantize): {modes}.\n\n"
-            f"Stage implementations (stage, impl, runtime image):\n\n{rows}")
+def _formats() -> str:
+    return (f"Sources: {', '.join(catalog.SOURCES)}.  Targets (--to): {', '.join(catalog.TARGETS)}.  "
+            f"Quantization (--quantize): {', '.join(catalog.QUANTIZE_MODES)}.  `modelferry support-matrix` lists "
+            f"the routes from each source to each target and every stage implementation.")
 
 
-app = typer.Typer(help=f"Convert trained models between frameworks, validated against the source.\n\n"
-                       f"{_support_matrix()}", no_args_is_help=True, add_completion=False)
+app = typer.Typer(help=f"Convert trained models between frameworks, validated against the source.\n\n{_formats()}",
+                  no_args_is_help=True, add_completion=False)
 images_app = typer.Typer(help="Runtime images: one pinned lock file per framework.", no_args_is_help=True)
 runtime_app = typer.Typer(help="Run things inside a stage runtime.", no_args_is_help=True)
 server_app = typer.Typer(help="modelferry's Prefect server on 127.0.0.1: started once, used by every "
@@ -140,8 +137,32 @@ def _with_framework_options(command):
     return command
 
 
-@app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_support_matrix()}")
+# convert's options in groups, as its --help shows them (each framework's own options have a group of their own).
+CONVERT_PANELS = {
+    "Targets and routes": ("to", "quantize", "fallback", "via", "show_plan"),
+    "Inputs and samples": ("samples", "calibration", "input_shape", "input_range", "mean", "std", "channel_order",
+                           "bind"),
+    "Where it is published": ("out", "name", "s3_endpoint_url"),
+    "Gates": ("gate_fp32_max_abs", "gate_fp16_cosine", "gate_fp16_max_abs", "gate_int8_cosine",
+              "gate_int8_max_abs"),
+    "Runtime and resources": ("runtime", "jobs", "stage_cpus", "stage_memory", "stage_timeout", "verbose"),
+}
+
+
+def _grouped(panels: dict[str, tuple[str, ...]]):
+    """The command's options in help panels, by parameter name."""
+    def group(command):
+        for parameter in inspect.signature(command).parameters.values():
+            panel = next((p for p, names in panels.items() if parameter.name in names), None)
+            if panel is not None and isinstance(parameter.default, typer.models.OptionInfo):
+                parameter.default.rich_help_panel = panel
+        return command
+    return group
+
+
+@app.command(help=f"Convert a model and publish validated artifacts with a report.\n\n{_formats()}")
 @_with_framework_options
+@_grouped(CONVERT_PANELS)
 def convert(
     source: str = typer.Argument(..., help=f"The model: {known_sources()}; or s3://bucket/key (its companion "
                                            "files come with it), or models:/name/version (MLflow)."),

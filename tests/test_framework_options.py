@@ -117,3 +117,21 @@ def test_a_new_frameworks_options_are_gathered_from_its_registry():
         catalog._options(module, "stages.demo.registry", {"demo_level": "stages.other.registry"})
     with pytest.raises(ValueError, match="kind 'float' is not one of"):
         Option("x", "float", "")
+
+
+def test_help_fits_a_screen_and_shows_options_first(env):
+    """`modelferry --help` fits a screen; neither it nor `convert --help` lists the stage implementations
+    (`support-matrix` does); convert's own options come in groups, targets first."""
+    env = {**env, "COLUMNS": "120"}
+    top = run_cli(env, "--help")
+    assert top.returncode == 0 and len(top.stdout.splitlines()) <= 40, top.stdout
+    assert "support-matrix" in top.stdout
+    convert = run_cli(env, "convert", "--help")
+    assert convert.returncode == 0
+    for text in (top.stdout, convert.stdout):
+        assert not any(impl.summary[:40] in " ".join(text.split()) for impl in catalog.IMPLS)
+    panels = [line.split("─ ", 1)[1].split(" ─")[0] for line in convert.stdout.splitlines() if line.startswith("╭─ ")]
+    assert panels[:4] == ["Arguments", "Options", "Targets and routes", "Inputs and samples"], panels
+    params = {p.name: p for p in convert_command().params}
+    assert all(p.rich_help_panel for name, p in params.items() if name not in ("source", "help")), \
+        [name for name, p in params.items() if not p.rich_help_panel]
