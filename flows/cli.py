@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import atexit
 import inspect
+import json
 import os
 import signal
 import sys
@@ -470,6 +471,44 @@ def server_status():
                   f"pid {state.pid}, since {since}; log {server.log_file()})")
     if not healthy:
         raise typer.Exit(1)
+
+
+@app.command("inspect", help="What a model is and which targets will take it, before converting: its inputs and outputs, "
+                  "ops, each target's routes with the ops modelferry's own emitters lack, and the options a "
+                  "conversion will need. The model is read by the stages a conversion runs (sandboxed, cached); "
+                  "nothing is run but its load, nothing is published.")
+@_with_framework_options
+def inspect_model(
+    source: str = typer.Argument(..., help="The model, as `convert` takes it."),
+    as_json: bool = typer.Option(False, "--json", help="Print it as JSON."),
+    input_shape: List[str] = typer.Option([], help="name:1,3,112,112, as `convert` takes it (a source that is not "
+                                                   "ONNX is loaded, and its load needs every shape)."),
+    bind: List[str] = typer.Option([], help="name=value, as `convert` takes it."),
+    runtime: str = typer.Option("auto", help="auto | docker | venv."),
+    **framework,
+):
+    from flows.batch import convert_command
+    from flows.errors import ConversionError
+    from flows.inspect import as_text, inspect_model as inspection
+    from flows.options import error_messages, request_from_options
+
+    given = {**framework, "source": source, "input_shape": input_shape, "bind": bind, "runtime": runtime}
+    defaults = {p.name: p.default for p in convert_command().params}
+    try:
+        request = request_from_options({**defaults, **given})
+    except ValueError as exc:
+        for message in error_messages(exc):
+            console.print(f"[red]error:[/] {escape(message)}")
+        raise typer.Exit(2)
+    from flows import progress
+
+    progress.use(RichReporter())
+    try:
+        found = inspection(request)
+    except ConversionError as exc:
+        console.print(f"[red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1)
+    print(json.dumps(found, indent=1) if as_json else as_text(found))
 
 
 @app.command("support-matrix", help="Print which route the planner takes from each source to each target, the "

@@ -19,7 +19,7 @@ from stages.impl import Impl
 from stages.options import Option
 from stages.sources import Source
 
-STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose")
+STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose", "inspect")
 REGISTRY = "registry"
 
 

@@ -2,8 +2,8 @@
 of modelferry's own converts, at which opsets, joined with ONNX's node tests run through the TFLite route
 (bench/results/conformance*.md).
 
-    .venv/bin/python -m stages.op_support            write docs/op-support.md
-    .venv/bin/python -m stages.op_support --check    exit 1 (saying so) where it is stale
+    .venv/bin/python -m stages.op_support            write docs/op-support.md and docs/op-support.json
+    .venv/bin/python -m stages.op_support --check    exit 1 (saying so) where one is stale
     python -m stages.op_support list RUNTIME         (inside a runtime) its registries' listings as JSON
 
 Each registry imports its framework, so it is listed inside the runtime that has it (`modelferry runtime
@@ -21,6 +21,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "op-support.md"
+TABLE = REPO / "docs" / "op-support.json"   # the same, for `modelferry inspect`: which ops each emitter lacks
 CONFORMANCE = ("conformance.md", "conformance-heldout.md", "conformance-fresh.md")
 
 # column -> (runtime, the module that registers every handler, the registry's module and attribute)
@@ -32,6 +33,9 @@ REGISTRIES = {
     "ONNX → ncnn (own)": ("ncnn", "stages.ncnn.layers", "stages.ncnn.layers", "LAYERS"),
     "Caffe → ONNX": ("tf", "stages.caffe.export", "stages.caffe.to_onnx.registry", "HANDLERS"),
 }
+# the ONNX columns' emitters (stage/impl), as routes name them
+EMITTERS = {"ONNX → TF (own)": "emit/onnx-tfops", "ONNX → Caffe": "emit/caffe-net", "ONNX → MXNet": "emit/mxnet",
+            "ONNX → PyTorch": "emit/pytorch", "ONNX → ncnn (own)": "emit/ncnn-own"}
 
 
 def listings(runtime: str) -> dict[str, list[dict]]:
@@ -118,6 +122,17 @@ def markdown(found: dict[str, list[dict]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def table(found: dict[str, list[dict]]) -> str:
+    """docs/op-support.json: per emitter (stage/impl), each op it converts and its opsets [since, until]."""
+    made = {}
+    for column, emitter in EMITTERS.items():
+        ops: dict[str, list] = {}
+        for e in found.get(column, []):
+            ops.setdefault(e["op"], []).append([e["since"], e["until"]])
+        made[emitter] = {"column": column, "ops": dict(sorted(ops.items()))}
+    return json.dumps(made, indent=1, sort_keys=True) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", nargs="?", choices=("list",))
@@ -127,16 +142,19 @@ def main() -> int:
     if args.mode == "list":
         print(json.dumps(listings(args.runtime)))
         return 0
-    made = markdown(gather())
+    found = gather()
+    made = {DOC: markdown(found), TABLE: table(found)}
     if args.check:
-        if not DOC.is_file() or DOC.read_text() != made:
-            print(f"{DOC.relative_to(REPO)} is stale: run .venv/bin/python -m stages.op_support", file=sys.stderr)
-            return 1
-        print(f"{DOC.relative_to(REPO)} is up to date")
-        return 0
+        stale = [path for path, text in made.items() if not path.is_file() or path.read_text() != text]
+        for path in stale:
+            print(f"{path.relative_to(REPO)} is stale: run .venv/bin/python -m stages.op_support", file=sys.stderr)
+        if not stale:
+            print(f"{', '.join(str(p.relative_to(REPO)) for p in made)} are up to date")
+        return 1 if stale else 0
     DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(made)
-    print(f"wrote {DOC.relative_to(REPO)}")
+    for path, text in made.items():
+        path.write_text(text)
+        print(f"wrote {path.relative_to(REPO)}")
     return 0
 
 

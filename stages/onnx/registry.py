@@ -12,6 +12,9 @@ IMPLS = (
          "ONNX -> ONNX at opset 11, op by op (inputs back to attributes, newer ops expanded), for onnx-tf"),
     Impl("validate", "onnx", "tf", "stages.validate.stage", ("onnx",), "parity",
          "ONNX in ONNX Runtime against the source's golden outputs", runner="stages.onnx.runner"),
+    # `modelferry inspect`: read, never run
+    Impl("inspect", "onnx", "tf", "stages.onnx.inspect", ("onnx-file", "onnx"), "inspection",
+         "ONNX graph read (not run): inputs, outputs, opsets, op histogram, parameters"),
 )
 SOURCES = (Source("onnx", "onnx-file", "ONNX", ("*.onnx",), resolve=source.resolve, companions=source.companions),)
 TARGETS = {"onnx": "onnx"}
