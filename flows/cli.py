@@ -17,11 +17,12 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from flows.config import DEFAULT_GATES
+from flows.config import DEFAULT_GATES, PROFILE_RUNS
 from flows.source import known_sources
 from stages import catalog
 
-console = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per message, for logs
+# One line per message, for logs; a log's tables are not squeezed into 80 columns.
+console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
 
 
 def _formats() -> str:
@@ -144,8 +145,8 @@ CONVERT_PANELS = {
     "Inputs and samples": ("samples", "calibration", "input_shape", "input_range", "mean", "std", "channel_order",
                            "bind"),
     "Where it is published": ("out", "name", "s3_endpoint_url"),
-    "Gates": ("gate_fp32_max_abs", "gate_fp16_cosine", "gate_fp16_max_abs", "gate_int8_cosine",
-              "gate_int8_max_abs"),
+    "Gates and profiling": ("gate_fp32_max_abs", "gate_fp16_cosine", "gate_fp16_max_abs", "gate_int8_cosine",
+                            "gate_int8_max_abs", "profile"),
     "Runtime and resources": ("runtime", "jobs", "stage_cpus", "stage_memory", "stage_timeout", "verbose"),
 }
 
@@ -209,6 +210,9 @@ def convert(
                                       "onnx-tf, onnx-tfops), for the targets such a route reaches."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
+    profile: int = typer.Option(PROFILE_RUNS, "--profile", help="Timed runs of one sample through each artifact, "
+                                "in its runtime on this CPU, after a warm-up (at most 1 s of them; 0: none): "
+                                "median and p90 latency, and the peak memory of its process."),
     **framework,   # each framework's own options (stages/<fw>/registry.py): see _with_framework_options
 ):
     from flows.options import error_messages, request_from_options
@@ -363,18 +367,22 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
                       f"the inputs are (--input-range, --mean/--std)")
 
     table = Table(title=f"{report['model']}: {report['status']} in {seconds:.1f}s")
-    for column in ("target", "precision", "max abs err", "noise floor", "cosine", "top-1", "parity", "file"):
+    from flows.units import latency_text, size_text
+
+    for column in ("target", "precision", "max abs err", "noise floor", "cosine", "top-1", "parity", "size",
+                   "latency", "file"):
         table.add_column(column)
     for a in report["artifacts"]:
         p = a.get("parity")
         if p is None:
-            table.add_row(a["target"], a["precision"], "–", "–", "–", "–", "[red]not made[/]", "not published")
+            table.add_row(a["target"], a["precision"], "–", "–", "–", "–", "[red]not made[/]", "–", "–",
+                          "not published")
             continue
         table.add_row(a["target"], a["precision"], _error(p['max_abs_err']),
                       f"{p['noise_floor']:.2g}" if "noise_floor" in p else "–", f"{p['cosine']:.6f}",
                       f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
                       "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
-                      a["path"] or "not published")
+                      size_text(a.get("bytes")), latency_text(a.get("latency")), a["path"] or "not published")
     console.print(table)
     for a in report["artifacts"]:
         if a["published"] and a["attempts"] and a["attempts"][0]["outcome"] != "passed":

@@ -57,6 +57,7 @@ def _framework_options() -> type[BaseModel]:
 
 
 FrameworkOptions = _framework_options()
+PROFILE_RUNS = 50   # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
@@ -83,6 +84,7 @@ class ConvertRequest(BaseModel):
     fallback: bool = True             # try the next route when a converter fails or misses its gate
     via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
     gates: Gates = Field(default_factory=Gates)
+    profile_runs: int = Field(default=PROFILE_RUNS, ge=0)   # each artifact's timed runs in validation (0: none)
 
     @model_validator(mode="before")
     @classmethod

@@ -51,7 +51,7 @@ def request_from_options(p: dict) -> ConvertRequest:
             bind=dict(parse_bind(b) for b in p["bind"]),
             options=framework_options(p), out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
             runtime=p["runtime"], stage_memory=p["stage_memory"], stage_cpus=p["stage_cpus"], jobs=p["jobs"],
-            stage_timeout_s=p["stage_timeout"], fallback=p["fallback"], via=split(p["via"]),
+            stage_timeout_s=p["stage_timeout"], fallback=p["fallback"], via=split(p["via"]), profile_runs=p["profile"],
             gates=Gates(fp32_max_abs=p["gate_fp32_max_abs"], fp16_cosine=p["gate_fp16_cosine"],
                         int8_cosine=p["gate_int8_cosine"], fp16_max_abs=p["gate_fp16_max_abs"],
                         int8_max_abs=p["gate_int8_max_abs"]))

@@ -122,7 +122,7 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
         "export": lambda: {**opening, **route},
         "emit": lambda: {**opening, **route},
         "quantize": lambda: {"mode": option},
-        "validate": lambda: {"gates": request.gates.model_dump()},
+        "validate": lambda: {"gates": request.gates.model_dump(), "profile": request.profile_runs},
     }
     return {**configs[stage](), **_framework(request, impl)}
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from flows.units import latency_text
+
 KEY_UNSAFE = re.compile(r"[^a-z0-9-]+")
 
 
@@ -27,14 +29,15 @@ def _cell(value) -> str:
 
 
 def conversion_markdown(report: dict, location: str) -> str:
-    rows = ["| target | precision | parity | max abs err | cosine | bytes | file |", "|---|---|---|---|---|---|---|"]
+    rows = ["| target | precision | parity | max abs err | cosine | bytes | latency | file |",
+            "|---|---|---|---|---|---|---|---|"]
     for a in report["artifacts"]:
         p = a.get("parity") or {}
         verdict = "passed" if a["published"] else f"**failed**: {a.get('reason', '')}"
         err = "–" if p.get("max_abs_err") is None else f"{p['max_abs_err']:.3g}"
         cosine = "–" if p.get("cosine") is None else f"{p['cosine']:.6f}"
         rows.append(f"| {a['target']} | {a['precision']} | {_cell(verdict)} | {err} | {cosine} | "
-                    f"{a.get('bytes', '–')} | {_cell(a['path'] or 'not published')} |")
+                    f"{a.get('bytes', '–')} | {latency_text(a.get('latency'))} | {_cell(a['path'] or 'not published')} |")
     return (f"## {report['model']}: {report['status']}\n\n"
             f"Source: {report['source']['format']} `{report['source']['name']}` (sha256 {report['source']['sha256'][:12]}…), "
             f"run `{report['run_id']}`\n\n" + "\n".join(rows) +

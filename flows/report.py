@@ -77,6 +77,8 @@ def _artifact(made: Made, model: str) -> dict:
     parity = made.parity
     if made.artifact.manifest.get("legalized"):   # graph rewrites a converter needed, by pass: nodes rewritten
         entry["legalized"] = made.artifact.manifest["legalized"]
+    if made.latency:
+        entry["latency"] = made.latency
     return {**entry, "sha256": content_sha256_in(made.artifact.path, path), "bytes": size(path),
             "inputs": _signature(made.artifact.manifest["inputs"]),
             "outputs": _signature(made.artifact.manifest["outputs"]),

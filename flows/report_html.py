@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from html import escape
 
+from flows.units import latency_text
+
 STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
@@ -41,6 +43,17 @@ def _divergence(artifact: dict) -> str:
             f"{d['reproduced']} of {d['compared']} tensors reproduced within {_fmt(d['threshold'])})</p>")
 
 
+def _latency(latency: dict | None) -> str:
+    """Median and p90 of one sample's runs, on how many threads, and the peak memory of the process."""
+    if not latency:
+        return "–"
+    memory = f"; peak memory {latency['peak_rss_mb']:,.0f} MB" if latency.get("peak_rss_mb") else ""
+    if "median_ms" not in latency:
+        return f"not measured: {escape(latency.get('skipped', ''))}{memory}"
+    return (f"{escape(latency_text(latency))}, {latency['runs']} runs on {latency['threads']} "
+            f"thread{'s' if latency['threads'] > 1 else ''}{memory}")
+
+
 def render(report: dict) -> str:
     status = report["status"]
     rows = []
@@ -48,11 +61,12 @@ def render(report: dict) -> str:
         state = "passed" if a["published"] else "failed"
         link = f'<a href="{escape(a["path"])}">{escape(a["path"])}</a>' if a["path"] else "not published"
         p = a.get("parity")
-        measured = (f"<td>{a['bytes']:,}</td><td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
+        measured = (f"<td>{a['bytes']:,}</td><td>{_latency(a.get('latency'))}</td>"
+                    f"<td>{_signature(a['inputs'])}</td><td>{_signature(a['outputs'])}</td>"
                     f"<td>{_fmt(p['max_abs_err'])}</td><td>{_fmt(p.get('noise_floor', '–'))}</td>"
                     f"<td>{_fmt(p['max_rel_err'])}</td><td>{_fmt(p['cosine'])}</td>"
                     f"<td>{_fmt(p.get('top1_agreement', '–'))}</td><td>{escape(p['gate'])}</td>") if p else \
-            f"<td colspan='9'>no route made it: {escape(a.get('reason', ''))}</td>"
+            f"<td colspan='10'>no route made it: {escape(a.get('reason', ''))}</td>"
         worst = f"<code>{escape(p['worst_output'])}</code>" if p else "–"
         rows.append(
             f"<tr><td>{escape(a['target'])}</td><td>{escape(a['precision'])}</td><td>{link}</td>{measured}"
@@ -82,7 +96,7 @@ def render(report: dict) -> str:
 sha256 <code>{escape(source['sha256'][:16])}…</code></p>{error}{trust_html}{pre_html}
 <p>Samples: {escape((report.get('samples') or {}).get('samples', 'not recorded'))}</p>
 <h2>Artifacts</h2>
-<table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>inputs</th><th>outputs</th>
+<table><tr><th>target</th><th>precision</th><th>file</th><th>bytes</th><th>latency on this CPU</th><th>inputs</th><th>outputs</th>
 <th>max abs err</th><th>source's noise floor</th><th>max rel err</th><th>cosine</th><th>top-1 agreement</th><th>gate</th><th>parity</th>
 <th>worst output</th><th>routes (the first that passed made it)</th></tr>{''.join(rows)}</table>
 {('<h2>Where the failed artifacts diverge</h2>' + located) if located else ''}

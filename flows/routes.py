@@ -81,6 +81,7 @@ class Made:
     route: str | None = None
     attempts: list[dict] = field(default_factory=list)
     divergence: dict | None = None   # where the reported artifact leaves its ONNX graph, when it missed its gate
+    latency: dict | None = None      # how fast it ran on this CPU, in its runtime (stages/validate/latency.py)
     failure: StageFailed | None = field(default=None, repr=False)   # the preferred route's, when no route made it
 
     @property
@@ -133,6 +134,7 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
         if parity is not None and (parity["passed"] or made.parity is None):
             made.artifact, made.parity, made.route = steps.bundle(route.made_by), parity, name
             made.divergence = attempt.get("divergence")
+            made.latency = steps.bundle(route.validate).manifest["metrics"].get("latency")
         if route.needs is not None:
             decided = QUANTIZED_ONCE
         elif parity is not None and parity["passed"]:

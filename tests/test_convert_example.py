@@ -51,6 +51,26 @@ def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
     assert "face_int8.tflite" in html and "passed" in html
 
 
+def test_each_artifact_is_timed_on_this_cpu_in_its_runtime(example_run):
+    """Every artifact's latency (one sample, after a warm-up, on the threads its validation had) and its
+    process's peak memory, in report.json, report.html, the CLI's table; `--profile 0` times nothing."""
+    report = read_report(example_run["run"])
+    for artifact in report["artifacts"]:
+        latency = artifact["latency"]
+        assert 3 <= latency["runs"] <= 50 and 0 < latency["median_ms"] <= latency["p90_ms"], artifact
+        assert latency["threads"] >= 1 and latency["peak_rss_mb"] > 50, artifact
+    assert "latency on this CPU" in (example_run["run"] / "report.html").read_text()
+    assert " ms (p90 " in example_run["result"].stderr
+
+
+def test_profile_0_times_nothing(face, env, tmp_path):
+    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx",
+                     "--profile", "0", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    artifact, = read_report(latest_run(tmp_path / "out", "face"))["artifacts"]
+    assert "latency" not in artifact and artifact["parity"]["passed"]
+
+
 def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_dir):
     """Quantized accuracy on held-out digits, measured with LiteRT outside the pipeline."""
     run = example_run["run"]

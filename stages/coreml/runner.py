@@ -10,6 +10,7 @@ from stages.coreml.mil.program import Program
 from stages.validate.runners import run_samples as feed
 
 VALIDATOR = "modelferry MIL interpreter (numpy, fp32 math)"
+LATENCY_SKIPPED = "Core ML runs only on Apple's systems: modelferry's MIL interpreter's speed says nothing of theirs"
 
 
 def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -8,6 +8,9 @@ from stages import feeding
 from stages.bundle import Bundle
 from stages.validate.runners import run_samples as feed, target_feeds
 
+# Node.js runs the samples in one call, the model inside it: a run's time on the Python side is not the model's.
+LATENCY_SKIPPED = "the model runs in Node.js, all samples in one call: its per-run time is not measured here"
+
 
 def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     from stages.tfjs.node import NodeGraphModel

@@ -14,6 +14,7 @@ import numpy as np
 from stages import catalog, feeding, samples as samples_lib
 from stages.bundle import Bundle
 from stages.errors import StageError
+from stages.validate import latency
 
 
 def _quantize(x: np.ndarray, spec: dict) -> np.ndarray:
@@ -47,7 +48,11 @@ def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: boo
         outputs = call(target_feeds(bundle, run))
         return {spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
                 for spec in spec_out}
-    return feeding.run_all(by_source_names, feeds, spec_in, batched)
+    outputs = feeding.run_all(by_source_names, feeds, spec_in, batched)
+    if latency.wanted() and not unmeasured(bundle):   # the artifact is loaded: one sample's run, timed
+        one = target_feeds(bundle, next(feeding.runs(feeds, spec_in, batched=False)))
+        latency.measure(lambda: call(one))
+    return outputs
 
 
 def runner(bundle: Bundle):
@@ -56,6 +61,11 @@ def runner(bundle: Bundle):
         return importlib.import_module(catalog.find("validate", bundle.format).runner)
     except (KeyError, ValueError):
         raise StageError(f"no runner for {bundle.format!r} artifacts") from None
+
+
+def unmeasured(bundle: Bundle) -> str | None:
+    """Why the artifact's latency is not measured here, where its runner says so (`LATENCY_SKIPPED`)."""
+    return getattr(runner(bundle), "LATENCY_SKIPPED", None)
 
 
 def validator(bundle: Bundle) -> str | None:

@@ -12,7 +12,8 @@ from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.validate.compare import compare
 from stages.validate.gates import Gates
-from stages.validate.runners import run_target, validator
+from stages.validate import latency
+from stages.validate.runners import run_target, unmeasured, validator
 
 TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")
 
@@ -23,6 +24,7 @@ def run(ctx: StageContext) -> dict:
     precision = target.manifest.get("precision", "fp32")
     golden = samples_lib.load_npz(target.file("golden"), "golden outputs")
     floors = target.manifest.get("noise_floor") or {}
+    latency.want(ctx.option("profile", 0))
     actual = run_target(target)
     outputs = {}
     for name, want in golden.items():
@@ -51,5 +53,6 @@ def run(ctx: StageContext) -> dict:
         if key in outputs[worst]:
             parity[key] = outputs[worst][key]
     (ctx.out / "parity.json").write_text(json.dumps(parity, indent=2))
-    return {"format": "parity", "files": {"parity": "parity.json"},
-            "precision": precision, "metrics": {"parity": parity}}
+    measured = latency.result(skipped=unmeasured(target))
+    return {"format": "parity", "files": {"parity": "parity.json"}, "precision": precision,
+            "metrics": {"parity": parity, **({"latency": measured} if measured else {})}}
