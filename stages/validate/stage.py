@@ -11,6 +11,7 @@ import json
 from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.validate.compare import compare
+from stages.validate.distribution import distribution
 from stages.validate.gates import Gates
 from stages.validate import latency
 from stages.validate.runners import run_target, unmeasured, validator
@@ -33,6 +34,9 @@ def run(ctx: StageContext) -> dict:
         if "shape_mismatch" in metrics:
             passed, gate = False, f"shape {metrics['shape_mismatch'][1]}, the source's is {metrics['shape_mismatch'][0]}"
         outputs[name] = {**metrics, "passed": passed, "gate": gate}
+        spread = distribution(want, actual[name])
+        if spread:   # what report.html plots
+            outputs[name]["distribution"] = spread
         if name in floors:
             outputs[name]["noise_floor"] = floors[name]
     worst = min(outputs, key=lambda n: (outputs[n]["passed"], outputs[n]["cosine"], -outputs[n]["max_abs_err"]))
