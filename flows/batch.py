@@ -26,7 +26,7 @@ from flows.options import entry_argv, error_messages, request_from_options
 from flows.remote import Fetched, fetch, is_remote
 
 TOP_KEYS = ("out", "defaults", "models")
-PATH_OPTIONS = ("calibration", "samples")
+PATH_OPTIONS = ("calibration", "samples", "labels")
 BATCHES = "_batches"   # the store's folder for batch reports (no model name starts with "_")
 
 

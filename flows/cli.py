@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from flows.config import DEFAULT_GATES, PROFILE_RUNS
+from flows.config import DEFAULT_GATES, PROFILE_RUNS, TASKS
 from flows.source import known_sources
 from stages import catalog
 
@@ -145,8 +145,8 @@ CONVERT_PANELS = {
     "Inputs and samples": ("samples", "calibration", "input_shape", "input_range", "mean", "std", "channel_order",
                            "bind"),
     "Where it is published": ("out", "name", "s3_endpoint_url"),
-    "Gates and profiling": ("gate_fp32_max_abs", "gate_fp16_cosine", "gate_fp16_max_abs", "gate_int8_cosine",
-                            "gate_int8_max_abs", "profile"),
+    "Gates, task and profiling": ("gate_fp32_max_abs", "gate_fp16_cosine", "gate_fp16_max_abs", "gate_int8_cosine",
+                            "gate_int8_max_abs", "task", "labels", "profile"),
     "Runtime and resources": ("runtime", "jobs", "stage_cpus", "stage_memory", "stage_timeout", "verbose"),
 }
 
@@ -210,6 +210,12 @@ def convert(
                                       "onnx-tf, onnx-tfops), for the targets such a route reaches."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show Prefect's logs."),
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
+    task: Optional[str] = typer.Option(None, help=f"What the model does ({', '.join(TASKS)}): each artifact's "
+                                       "agreement with the source on it (top-1 and top-5; the embeddings' cosine; "
+                                       "the masks' IoU)."),
+    labels: Optional[Path] = typer.Option(None, help=".npz: the class of each of your --samples, in their order "
+                                          "(a folder's pictures by file name), with --task classify: the source's "
+                                          "accuracy and each artifact's."),
     profile: int = typer.Option(PROFILE_RUNS, "--profile", help="Timed runs of one sample through each artifact, "
                                 "in its runtime on this CPU, after a warm-up (at most 1 s of them; 0: none): "
                                 "median and p90 latency, and the peak memory of its process."),
@@ -353,6 +359,16 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _top1(parity: dict) -> str:
+    """Top-1 agreement: the task's (--task classify, with accuracy when labelled), else the classifier-like one."""
+    measured = next(iter(((parity.get("task") or {}).get("outputs") or {}).values()), {})
+    if "top1_agreement" in measured:
+        accuracy = (f", accuracy {measured['artifact_accuracy']:.3f} (source {measured['source_accuracy']:.3f})"
+                    if "artifact_accuracy" in measured else "")
+        return f"{measured['top1_agreement']:.3f} (top-5 {measured['top5_agreement']:.3f}){accuracy}"
+    return f"{parity['top1_agreement']:.3f}" if "top1_agreement" in parity else "–"
+
+
 def _error(value: float) -> str:
     return "–" if value >= 1e300 else f"{value:.3g}"   # 1e300: not measurable (shapes differ, not finite)
 
@@ -380,7 +396,7 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
             continue
         table.add_row(a["target"], a["precision"], _error(p['max_abs_err']),
                       f"{p['noise_floor']:.2g}" if "noise_floor" in p else "–", f"{p['cosine']:.6f}",
-                      f"{p['top1_agreement']:.3f}" if "top1_agreement" in p else "–",
+                      _top1(p),
                       "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       size_text(a.get("bytes")), latency_text(a.get("latency")), a["path"] or "not published")
     console.print(table)

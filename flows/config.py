@@ -57,6 +57,7 @@ def _framework_options() -> type[BaseModel]:
 
 
 FrameworkOptions = _framework_options()
+TASKS = ("classify", "embed", "segment")   # --task: stages/validate/task.py measures each
 PROFILE_RUNS = 50   # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -85,6 +86,8 @@ class ConvertRequest(BaseModel):
     via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
     gates: Gates = Field(default_factory=Gates)
     profile_runs: int = Field(default=PROFILE_RUNS, ge=0)   # each artifact's timed runs in validation (0: none)
+    task: str | None = None             # what the model does: agreement measured on it (stages/validate/task.py)
+    labels: list[int] | None = None     # the --samples' true classes, in their order (classify)
 
     @model_validator(mode="before")
     @classmethod
@@ -144,6 +147,11 @@ class ConvertRequest(BaseModel):
                 makers = [t for t in catalog.TARGETS if mode in catalog.quantize_modes(t)]
                 raise ValueError(f"--quantize {mode} applies to {' and '.join(makers)} targets: "
                                  f"add {' or '.join(makers)} to --to")
+        if self.task is not None and self.task not in TASKS:
+            raise ValueError(f"--task {self.task!r}: choose {', '.join(TASKS)}")
+        if self.labels is not None and (self.task != "classify" or self.samples is None):
+            raise ValueError("--labels are the classes of your own --samples, in their order: they need "
+                             "--task classify and --samples")
         if "int8" in self.quantize and self.calibration is None:
             raise ValueError("int8 quantization needs calibration data: pass --calibration FILE.npz "
                              "(arrays keyed by input name, shaped like the model's inputs)")

@@ -32,6 +32,24 @@ FROM_COMMAND_LINE = {
 }
 
 
+def read_labels(path) -> list[int] | None:
+    """--labels FILE.npz: one integer array (or the array `labels`), a class per sample; as a list of ints."""
+    if path is None:
+        return None
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except (OSError, ValueError) as exc:
+        raise OptionsError([f"--labels {path}: not a readable .npz ({exc})"]) from None
+    array = arrays.get("labels") if "labels" in arrays else (next(iter(arrays.values())) if len(arrays) == 1 else None)
+    if array is None or array.ndim != 1 or array.dtype.kind not in "iu":
+        raise OptionsError([f"--labels {path}: give one 1-D integer array (or one named 'labels'), a class per "
+                            f"sample"])
+    return [int(v) for v in array]
+
+
 def framework_options(p: dict) -> dict:
     """The frameworks' own options (stages/<fw>/registry.py) among the command's parameters, typed."""
     declared: list[Option] = [d.option for d in catalog.OPTIONS]
@@ -52,6 +70,7 @@ def request_from_options(p: dict) -> ConvertRequest:
             options=framework_options(p), out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
             runtime=p["runtime"], stage_memory=p["stage_memory"], stage_cpus=p["stage_cpus"], jobs=p["jobs"],
             stage_timeout_s=p["stage_timeout"], fallback=p["fallback"], via=split(p["via"]), profile_runs=p["profile"],
+            task=p["task"], labels=read_labels(p["labels"]),
             gates=Gates(fp32_max_abs=p["gate_fp32_max_abs"], fp16_cosine=p["gate_fp16_cosine"],
                         int8_cosine=p["gate_int8_cosine"], fp16_max_abs=p["gate_fp16_max_abs"],
                         int8_max_abs=p["gate_int8_max_abs"]))

@@ -122,7 +122,9 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
         "export": lambda: {**opening, **route},
         "emit": lambda: {**opening, **route},
         "quantize": lambda: {"mode": option},
-        "validate": lambda: {"gates": request.gates.model_dump(), "profile": request.profile_runs},
+        "validate": lambda: {"gates": request.gates.model_dump(), "profile": request.profile_runs,
+                             **({"task": request.task} if request.task else {}),
+                             **({"labels": request.labels} if request.labels is not None else {})},
     }
     return {**configs[stage](), **_framework(request, impl)}
 

@@ -11,7 +11,7 @@ from flows.routes import Made
 from flows.stage_run import StageOutcome
 
 PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor",
-                 "validator")
+                 "validator", "task")
 
 
 def finite(value):

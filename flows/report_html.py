@@ -4,7 +4,7 @@ from __future__ import annotations
 from html import escape
 
 from flows import report_svg as svg
-from flows.units import latency_text
+from flows.units import latency_text, task_text
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0 auto;padding:1.5em;max-width:1180px;color:#222}
@@ -73,6 +73,8 @@ def _card(a: dict) -> str:
     if p:
         facts += [("max abs err", f"{_fmt(p['max_abs_err'])} (gate: {escape(p['gate'])})"),
                   ("cosine", _fmt(p["cosine"]))]
+        if p.get("task"):
+            facts.append(("task", escape(task_text(p["task"]))))
     else:
         facts.append(("why", escape(a.get("reason", ""))))
     link = f'<a href="{escape(a["path"])}">{escape(a["path"])}</a>' if a["path"] else "not published"

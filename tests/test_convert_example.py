@@ -71,6 +71,36 @@ def test_profile_0_times_nothing(face, env, tmp_path):
     assert "latency" not in artifact and artifact["parity"]["passed"]
 
 
+def test_a_named_task_is_measured_on_each_artifact(face, env, tmp_path):
+    """--task classify with --labels: each artifact's top-1 and top-5 agreement with the source and its
+    accuracy beside the source's; --task embed: the cosine of each sample's output; labels without the
+    classify task, or without the user's own samples, are refused before any work."""
+    digits = np.load(face / "labels.npz")
+    samples, labels = tmp_path / "digits.npz", tmp_path / "labels.npz"
+    np.savez(samples, data=digits["data"][:8].astype(np.float32))
+    np.savez(labels, label=digits["label"][:8])
+    base = ["convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx,tflite",
+            "--samples", str(samples)]
+    result = run_cli(env, *base, "--task", "classify", "--labels", str(labels), "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    for artifact in read_report(latest_run(tmp_path / "out", "face"))["artifacts"]:
+        task = artifact["parity"]["task"]
+        measured, = task["outputs"].values()
+        assert task["task"] == "classify" and measured["samples"] == 8, artifact
+        assert measured["top1_agreement"] >= 0.875 and measured["top5_agreement"] == 1.0, measured
+        assert measured["source_accuracy"] >= 0.75 and abs(measured["artifact_accuracy"] - measured["source_accuracy"]) \
+            <= 0.125, measured
+    assert "(top-5 1.000), accuracy" in result.stderr
+    embed = run_cli(env, *base, "--task", "embed", "--out", str(tmp_path / "embed"))
+    assert embed.returncode == 0, embed.stderr[-3000:]
+    for artifact in read_report(latest_run(tmp_path / "embed", "face"))["artifacts"]:
+        measured, = artifact["parity"]["task"]["outputs"].values()
+        assert measured["cosine_min"] > 0.999, measured
+    refused = run_cli(env, *base, "--task", "embed", "--labels", str(labels), "--out", str(tmp_path / "no"))
+    assert refused.returncode == 2 and "--labels are the classes of your own --samples" in refused.stderr
+    assert not (tmp_path / "no").exists()
+
+
 def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_dir):
     """Quantized accuracy on held-out digits, measured with LiteRT outside the pipeline."""
     run = example_run["run"]

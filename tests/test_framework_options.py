@@ -135,3 +135,28 @@ def test_help_fits_a_screen_and_shows_options_first(env):
     params = {p.name: p for p in convert_command().params}
     assert all(p.rich_help_panel for name, p in params.items() if name not in ("source", "help")), \
         [name for name, p in params.items() if not p.rich_help_panel]
+
+
+def test_the_tasks_offered_are_the_tasks_measured():
+    """--task's choices are what stages/validate/task.py measures, and each measure says what it should on
+    outputs worked out by hand (segmentation has no real model in the zoo yet)."""
+    import numpy as np
+
+    from flows.config import TASKS
+    from stages.validate.task import MEASURES, agreement
+
+    assert tuple(MEASURES) == TASKS
+    scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    swapped = np.array([[0.1, 0.2, 0.7], [0.5, 0.3, 0.2]])
+    classify = agreement("classify", scores, swapped, 2, labels=[1, 0])
+    assert (classify["top1_agreement"], classify["top5_agreement"]) == (0.5, 1.0)
+    assert (classify["source_accuracy"], classify["artifact_accuracy"]) == (1.0, 0.5)
+    masks = np.zeros((1, 2, 2, 2))
+    masks[0, 1, 0, :] = 1             # class 1 on the top row, class 0 below
+    shifted = masks.copy()
+    shifted[0, 1, 1, 0] = 2           # one more pixel of class 1
+    segment = agreement("segment", masks, shifted, 1)
+    assert abs(segment["mask_iou_mean"] - (2 / 3 + 1 / 2) / 2) < 1e-12   # class 1: 2 of 3, class 0: 1 of 2
+    embed = agreement("embed", np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 3.0]]), 2)
+    assert abs(embed["cosine_min"] - 2 ** -0.5) < 1e-12 and embed["cosine_median"] > 0.85
+    assert "why" in agreement("classify", np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), 2)

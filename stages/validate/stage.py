@@ -15,8 +15,19 @@ from stages.validate.distribution import distribution
 from stages.validate.gates import Gates
 from stages.validate import latency
 from stages.validate.runners import run_target, unmeasured, validator
+from stages.validate.task import agreement
 
 TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")
+
+
+def _task(task: str, golden: dict, actual: dict, target, labels: list[int] | None) -> dict:
+    """Agreement on the task the user named, per output (stages/validate/task.py)."""
+    per_run = {spec["source_name"]: spec["shape"][0] if spec["shape"] else 1 for spec in target.manifest["outputs"]}
+    found = {}
+    for name, want in golden.items():
+        samples = want.shape[0] // max(1, per_run.get(name, 1)) if want.ndim else 1
+        found[name] = agreement(task, want, actual[name], samples, labels)
+    return {"task": task, "outputs": found}
 
 
 def run(ctx: StageContext) -> dict:
@@ -53,6 +64,8 @@ def run(ctx: StageContext) -> dict:
         parity["noise_floor"] = floors[worst]
     if validator(target):
         parity["validator"] = validator(target)
+    if ctx.option("task"):
+        parity["task"] = _task(ctx.option("task"), golden, actual, target, ctx.option("labels"))
     for key in ("top1_agreement",):
         if key in outputs[worst]:
             parity[key] = outputs[worst][key]
