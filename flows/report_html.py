@@ -17,7 +17,7 @@ code{background:#f6f6f6;padding:1px 4px;overflow-wrap:anywhere}.muted{color:#666
 .card{border:1px solid #ccc;border-left:6px solid #2e7d32;border-radius:6px;padding:10px 12px}
 .card.failed-card{border-left-color:#c62828}.card h3{margin:0 0 .3em;font-size:15px}
 .card dl{margin:0;display:grid;grid-template-columns:auto 1fr;gap:2px 10px}.card dt{color:#666}.card dd{margin:0}
-.plots{display:flex;flex-wrap:wrap;gap:12px}.plots svg{max-width:100%;height:auto;border:1px solid #eee}
+.plots{display:flex;flex-wrap:wrap;gap:12px;margin-top:12px}.plots svg{max-width:100%;height:auto;border:1px solid #eee}
 details{margin:.3em 0}summary{cursor:pointer;color:#444}
 """
 
