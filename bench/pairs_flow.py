@@ -86,8 +86,9 @@ def run_source(source: str, path: Path, input_shapes: dict[str, list[int]], targ
                runtime: str, out: Path) -> SourceRun:
     recorder = Recorder(source)
     progress.use(recorder)
+    # One name per source format; no latency runs in validation (no bare converter makes them).
     request = ConvertRequest(source=path, name=f"{resolve(path).name}-{source}", input_shapes=input_shapes,
-                             targets=targets, out=str(out), runtime=runtime)   # one name per source format
+                             targets=targets, out=str(out), runtime=runtime, profile_runs=0)
     made = plan(request, resolve(path).bundle_format)
     run = SourceRun(source, made, recorder.seconds, {})
     started = time.monotonic()
