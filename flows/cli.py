@@ -212,7 +212,7 @@ def convert(
     show_plan: bool = typer.Option(False, "--plan", help="Print the DAG of stages this would run, and stop."),
     task: Optional[str] = typer.Option(None, help=f"What the model does ({', '.join(TASKS)}): each artifact's "
                                        "agreement with the source on it (top-1 and top-5; the embeddings' cosine; "
-                                       "the masks' IoU)."),
+                                       "the masks' IoU; a YOLO-style detector's boxes matched by IoU)."),
     labels: Optional[Path] = typer.Option(None, help=".npz: the class of each of your --samples, in their order "
                                           "(a folder's pictures by file name), with --task classify: the source's "
                                           "accuracy and each artifact's."),

@@ -57,7 +57,7 @@ def _framework_options() -> type[BaseModel]:
 
 
 FrameworkOptions = _framework_options()
-TASKS = ("classify", "embed", "segment")   # --task: stages/validate/task.py measures each
+TASKS = ("classify", "embed", "segment", "detect")   # --task: stages/validate/task.py measures each
 PROFILE_RUNS = 50   # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 

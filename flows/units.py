@@ -19,7 +19,8 @@ def size_text(size: int | None) -> str:
 TASK_MEASURES = (("top1_agreement", "top-1"), ("top5_agreement", "top-5"), ("artifact_accuracy", "accuracy"),
                  ("source_accuracy", "source's accuracy"), ("cosine_min", "cosine min"),
                  ("cosine_median", "cosine median"), ("mask_iou_mean", "mask IoU mean"),
-                 ("mask_iou_min", "mask IoU min"))
+                 ("mask_iou_min", "mask IoU min"), ("boxes", "source boxes"), ("boxes_matched", "matched"),
+                 ("score_delta_max", "score delta max"))
 
 
 def task_text(task: dict | None) -> str:
@@ -28,6 +29,6 @@ def task_text(task: dict | None) -> str:
         return "–"
     parts = []
     for name, measured in task.get("outputs", {}).items():
-        said = [f"{label} {measured[key]:.3g}" for key, label in TASK_MEASURES if key in measured]
+        said = [f"{label} {measured[key]:.3g}" for key, label in TASK_MEASURES if measured.get(key) is not None]
         parts.append(f"{name}: {', '.join(said) if said else measured.get('why', '')}")
     return f"{task['task']}: " + "; ".join(parts)

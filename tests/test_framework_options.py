@@ -160,3 +160,10 @@ def test_the_tasks_offered_are_the_tasks_measured():
     embed = agreement("embed", np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 3.0]]), 2)
     assert abs(embed["cosine_min"] - 2 ** -0.5) < 1e-12 and embed["cosine_median"] > 0.85
     assert "why" in agreement("classify", np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), 2)
+    # two boxes the source scores 0.9 and 0.5 (cx, cy, w, h, objectness, one class); the artifact moves the
+    # second by half its width (IoU 1/3: not matched) and scores the first 0.8
+    source = np.array([[[10, 10, 4, 4, 0.9, 1.0], [30, 30, 4, 4, 0.5, 1.0], [50, 50, 4, 4, 0.1, 1.0]]])
+    moved = source.copy()
+    moved[0, 0, 4], moved[0, 1, 0] = 0.8, 32
+    detect = agreement("detect", source, moved, 1)
+    assert detect["boxes"] == 2 and detect["boxes_matched"] == 0.5 and abs(detect["score_delta_max"] - 0.1) < 1e-9

@@ -139,3 +139,15 @@ def test_the_own_translations_savedmodel_holds_its_weights_once_as_variables(env
               "if f.signature.name.startswith('__inference_serve')))")
     result = run_cli(env, "runtime", "exec", "tf", "--", "python", "-c", script, str(folder / "saved_model.pb"))
     assert result.returncode == 0 and result.stdout.strip() == "['serve']", result.stdout + result.stderr[-2000:]
+
+
+def test_a_detectors_boxes_are_read_for_task_agreement(env, tmp_path):
+    """ddddocr's YOLOX ([1, 3549, 6]: cx, cy, w, h, objectness, class) is read as a detector's output under
+    --task detect; on made-up pictures the source scores no box, and the report says so rather than
+    claiming an agreement."""
+    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "tflite", "--task", "detect",
+                              "--profile", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    task = report["artifacts"][0]["parity"]["task"]
+    assert task["task"] == "detect" and task["outputs"]["output"] == {
+        "boxes": 0, "why": "the source scores no box at 0.25 or more on these samples"}

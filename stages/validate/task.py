@@ -4,7 +4,11 @@
   class is among the artifact's five); with labels (`--labels`), the source's accuracy and the artifact's;
 - embed: the cosine between the source's and the artifact's embedding of each sample (min, median, mean);
 - segment: per sample, the intersection over union of the two masks (argmax over the class axis, or the
-  one channel above its threshold), averaged over the classes either mask has; min and mean over samples.
+  one channel above its threshold), averaged over the classes either mask has; min and mean over samples;
+- detect: a YOLO-style decoded output [samples, boxes, 5 + classes] (cx, cy, w, h, objectness, class
+  scores; YOLOX, YOLOv5): the source's boxes scoring at least SCORE (objectness × best class), each matched
+  to the artifact's box of the highest IoU not matched yet; the share matched at IoU ≥ 0.5 and their score
+  deltas. Raw boxes, before any NMS the application runs.
 
 Outputs are in the source's layout (batch first, channels first). An output the task does not fit (a
 classifier's is [samples, classes]) says why instead.
@@ -13,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-TASKS = ("classify", "embed", "segment")
+SCORE, IOU = 0.25, 0.5   # detect: the source's boxes counted, and the overlap that matches one
 
 
 def agreement(task: str, golden: np.ndarray, actual: np.ndarray, samples: int,
@@ -78,4 +82,44 @@ def segment(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[i
     return {"mask_iou_min": min(ious), "mask_iou_mean": float(np.mean(ious)), "samples": samples}
 
 
-MEASURES = {"classify": classify, "embed": embed, "segment": segment}
+def _boxes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """[boxes, 5 + classes] -> (corners [boxes, 4], scores [boxes])."""
+    cx, cy, w, h = x[:, 0], x[:, 1], x[:, 2], x[:, 3]
+    scores = x[:, 4] * (x[:, 5:].max(axis=1) if x.shape[1] > 5 else 1.0)
+    return np.stack([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2], axis=1), scores
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    low, high = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(high - low, 0, None), axis=1)
+    area = np.prod(np.clip(box[2:] - box[:2], 0, None))
+    areas = np.prod(np.clip(boxes[:, 2:] - boxes[:, :2], 0, None), axis=1)
+    return inter / np.maximum(area + areas - inter, 1e-12)
+
+
+def detect(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[int] | None) -> dict:
+    if golden.ndim != 3 or golden.shape[0] != samples or golden.shape[2] < 5:
+        return {"why": f"a detector's output here is [samples, boxes, 5 + classes] (cx, cy, w, h, objectness, "
+                       f"class scores); this one is {list(golden.shape)}"}
+    found, matched, deltas = 0, 0, []
+    for want, got in zip(golden, actual):
+        source, source_scores = _boxes(want)
+        target, target_scores = _boxes(got)
+        free = np.ones(len(target), dtype=bool)
+        for index in np.argsort(-source_scores):
+            if source_scores[index] < SCORE:
+                break
+            found += 1
+            ious = np.where(free, _iou(source[index], target), -1.0)
+            best = int(ious.argmax())
+            if ious[best] >= IOU:
+                matched += 1
+                free[best] = False
+                deltas.append(abs(float(target_scores[best] - source_scores[index])))
+    if not found:
+        return {"boxes": 0, "why": f"the source scores no box at {SCORE} or more on these samples"}
+    return {"boxes": found, "boxes_matched": matched / found, "score_delta_mean": float(np.mean(deltas)) if deltas
+            else None, "score_delta_max": max(deltas) if deltas else None, "samples": samples}
+
+
+MEASURES = {"classify": classify, "embed": embed, "segment": segment, "detect": detect}
