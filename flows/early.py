@@ -23,13 +23,12 @@ _noted: list[str] = []   # the runtime line, said here, not again by the flow
 
 
 def begin_first_stage(request: ConvertRequest) -> None:
-    from flows.cache import BundleCache, stage_key
+    from flows.cache import BundleCache
     from flows.plan import plan as make_plan
     from flows.runtimes import RuntimeSpec, resolve_auto, select
     from flows.source import resolve
-    from flows.stage_run import begin
+    from flows.stage_run import begin, key_of
     from flows.store import check_name, open_store
-    from stages import catalog
 
     try:
         source = resolve(request.source, dict(request.options))
@@ -40,10 +39,8 @@ def begin_first_stage(request: ConvertRequest) -> None:
         spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus, request.jobs))
         runtime = select(spec)
         first = plan.trunk[0]
-        image = catalog.get(first.stage, first.impl).image
         bundle = source.bundle(calibration=request.calibration, samples=request.samples)
-        if BundleCache().get(stage_key(first.stage, first.impl, first.config, [bundle],
-                                       runtime.identity(image))) is not None:
+        if BundleCache().get(key_of(first.stage, first.impl, first.config, [bundle], spec)) is not None:
             return
     except Exception:   # noqa: BLE001  the flow meets the same cause, and reports it
         return

@@ -41,7 +41,7 @@ def run_or_reuse(stage: str, impl: str, config: dict, inputs: list[Path], runtim
                  timeout_s: float = 1800.0, label: str = "") -> StageOutcome:
     """Run `stage/impl` on the input bundles in its image; a key hit does no work; a stage begun ahead on
     these very inputs gives its outcome (or its failure), once."""
-    key = _key(stage, impl, config, inputs, runtime)
+    key = key_of(stage, impl, config, inputs, runtime)
     with _begun_lock:
         begun = _begun.pop(key, None)
     if begun is not None:
@@ -53,7 +53,7 @@ def begin(stage: str, impl: str, config: dict, inputs: list[Path], runtime: Runt
           timeout_s: float = 1800.0, label: str = "") -> Future:
     """Start the stage now, in a thread of its own (one branch of the CPU budget while it runs); the
     task that asks for it later takes its outcome instead of running it again. Returns that outcome."""
-    key = _key(stage, impl, config, inputs, runtime)
+    key = key_of(stage, impl, config, inputs, runtime)
     future: Future = Future()
     with _begun_lock:
         _begun[key] = future
@@ -68,7 +68,8 @@ def begin(stage: str, impl: str, config: dict, inputs: list[Path], runtime: Runt
     return future
 
 
-def _key(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec) -> str:
+def key_of(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec) -> str:
+    """The stage's cache key in the runtime `runtime` selects (flows/cache.py)."""
     return stage_key(stage, impl, config, inputs, select(runtime).identity(catalog.get(stage, impl).image))
 
 
