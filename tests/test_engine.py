@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -129,12 +130,27 @@ def test_a_cold_conversion_begins_its_first_stage_before_its_flow_run(env, face,
 
 def test_a_first_stage_begun_ahead_ends_with_a_run_that_fails_before_it(env, face, tmp_path):
     """The flow fails before it reaches the stage begun ahead (PREFECT_API_URL does not answer): the command
-    says why and nothing more, and the stage is ended; its half-made bundle is not left in the cache."""
-    home = own_home(env, tmp_path / "home", PREFECT_API_URL=f"http://127.0.0.1:{free_port()}/api")
-    result = run_cli(home, *face_args(face, tmp_path / "out", "--to", "onnx"))
-    assert result.returncode == 1
-    assert "▶ load/mxnet" in result.stderr and "does not answer" in result.stderr, result.stderr[-3000:]
-    assert "✗" not in result.stderr and "✓" not in result.stderr, result.stderr[-3000:]
+    says why and nothing more, and the stage is ended; its half-made bundle is not left in the cache.
+
+    The URL's port listens and never replies until the stage has begun; then it is closed, so the check
+    fails while the stage runs (a port that refuses at once could fail the check before the stage begins)."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        home = own_home(env, tmp_path / "home", PREFECT_API_URL=f"http://127.0.0.1:{silent.getsockname()[1]}/api")
+        process = subprocess.Popen([MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx")], env=home,
+                                   cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for line in process.stderr:
+            lines.append(line)
+            if "▶ load/mxnet" in line:
+                break
+        silent.close()
+    lines += process.stderr.readlines()
+    stderr = "".join(lines)
+    assert process.wait(timeout=300) == 1, stderr[-3000:]
+    assert "▶ load/mxnet" in stderr and "does not answer" in stderr, stderr[-3000:]
+    assert "✗" not in stderr and "✓" not in stderr, stderr[-3000:]
     assert not list((Path(home["MODELFERRY_HOME"]) / "bundles").glob(".tmp-*"))
 
 
