@@ -19,7 +19,8 @@ def size_text(size: int | None) -> str:
 TASK_MEASURES = (("top1_agreement", "top-1"), ("top5_agreement", "top-5"), ("artifact_accuracy", "accuracy"),
                  ("source_accuracy", "source's accuracy"), ("cosine_min", "cosine min"),
                  ("cosine_median", "cosine median"), ("mask_iou_mean", "mask IoU mean"),
-                 ("mask_iou_min", "mask IoU min"), ("boxes", "source boxes"), ("boxes_matched", "matched"),
+                 ("mask_iou_min", "mask IoU min"), ("foreground", "source foreground"), ("boxes", "source boxes"),
+                 ("boxes_matched", "matched"),
                  ("score_delta_max", "score delta max"))
 
 

@@ -97,9 +97,33 @@ def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: d
     pictures = [arrays[key].astype(np.float32) for key in sorted(arrays)]
     if not pictures:
         raise StageError(f"{where} holds no pictures")
-    batch = np.stack([_normalized(resize(p, height, width), spec, norm) for p in pictures]).astype(spec["dtype"])
-    how = described(norm)
+    span = _span(spec, described_inputs)
+    batch = np.stack([_prepared(resize(p, height, width), spec, norm, span) for p in pictures]).astype(spec["dtype"])
+    how = _how(norm, span)
     return {spec["name"]: batch}, f"{len(pictures)} pictures resized to {height}x{width}" + (f", {how}" if how else "")
+
+
+def _span(spec: dict, described_inputs: dict) -> tuple[float, float] | None:
+    """The input's --input-range, where the user gave no --mean/--std: pixels are then scaled into it."""
+    norm = described_inputs.get("normalize") or {}
+    span = (described_inputs.get("input_ranges") or {}).get(spec["name"])
+    return None if span is None or norm.get("mean") or norm.get("std") else (float(span[0]), float(span[1]))
+
+
+def _prepared(pixels: np.ndarray, spec: dict, norm: dict, span: tuple[float, float] | None) -> np.ndarray:
+    """HxWx3 RGB pixels (0-255) as the input takes them: scaled into `span`, else normalized (--mean/--std)."""
+    if span is None:
+        return _normalized(pixels, spec, norm)
+    axis, channels, _, _ = _geometry(spec)
+    lo, hi = span
+    return lo + _laid_out(_channels(pixels, channels, norm.get("channel_order", "rgb")), axis) / 255.0 * (hi - lo)
+
+
+def _how(norm: dict, span: tuple[float, float] | None) -> str:
+    if span is None:
+        return described(norm)
+    bgr = ["BGR"] if norm.get("channel_order") == "bgr" else []
+    return ", ".join([f"scaled to [{span[0]:g}, {span[1]:g}]", *bgr])
 
 
 def synthetic(spec: dict, shape: tuple[int, ...], rng, span, norm: dict) -> tuple[np.ndarray, str]:
@@ -112,10 +136,9 @@ def synthetic(spec: dict, shape: tuple[int, ...], rng, span, norm: dict) -> tupl
         coarse = rng.uniform(0, 255, (4, 4, 3)).astype(np.float32)
         picture = resize(coarse, height, width) + rng.normal(0, 8, (height, width, 3)).astype(np.float32)
         made.append(np.clip(picture, 0, 255))
+    span = None if span is None or norm.get("mean") or norm.get("std") else (float(span[0]), float(span[1]))
+    batch = np.stack([_prepared(p, spec, norm, span) for p in made]).astype(spec["dtype"])
+    how = _how(norm, span)
     if span is not None:
-        lo, hi = float(span[0]), float(span[1])
-        batch = np.stack([lo + _laid_out(_channels(p, channels), axis) / 255.0 * (hi - lo) for p in made])
-        return batch.astype(spec["dtype"]), f"smooth synthetic pictures scaled to [{lo:g}, {hi:g}]"
-    batch = np.stack([_normalized(p, spec, norm) for p in made]).astype(spec["dtype"])
-    how = described(norm)
+        return batch, f"smooth synthetic pictures {how}"
     return batch, "smooth synthetic pictures, 0-255" + (f", {how}" if how else "")

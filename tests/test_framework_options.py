@@ -139,11 +139,11 @@ def test_help_fits_a_screen_and_shows_options_first(env):
 
 def test_the_tasks_offered_are_the_tasks_measured():
     """--task's choices are what stages/validate/task.py measures, and each measure says what it should on
-    outputs worked out by hand (segmentation has no real model in the zoo yet)."""
+    outputs worked out by hand (tests/test_zoo.py measures segmentation on a real model and real pictures)."""
     import numpy as np
 
     from flows.config import TASKS
-    from stages.validate.task import MEASURES, agreement
+    from stages.validate.task import MEASURES, agreement, channels_first
 
     assert tuple(MEASURES) == TASKS
     scores = np.array([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
@@ -157,6 +157,12 @@ def test_the_tasks_offered_are_the_tasks_measured():
     shifted[0, 1, 1, 0] = 2           # one more pixel of class 1
     segment = agreement("segment", masks, shifted, 1)
     assert abs(segment["mask_iou_mean"] - (2 / 3 + 1 / 2) / 2) < 1e-12   # class 1: 2 of 3, class 0: 1 of 2
+    assert segment["foreground"] == 0.5
+    last = channels_first(masks.transpose(0, 2, 3, 1), "NHWC")   # a TFLite/TFJS mask, channels last
+    assert np.array_equal(last, masks) and agreement("segment", last, channels_first(
+        shifted.transpose(0, 2, 3, 1), "NHWC"), 1) == segment
+    empty = agreement("segment", np.zeros((1, 1, 2, 2)), np.ones((1, 1, 2, 2)), 1)
+    assert "mask_iou_mean" not in empty and empty["why"].startswith("the source's masks are all background")
     embed = agreement("embed", np.array([[1.0, 0.0], [0.0, 2.0]]), np.array([[1.0, 1.0], [0.0, 3.0]]), 2)
     assert abs(embed["cosine_min"] - 2 ** -0.5) < 1e-12 and embed["cosine_median"] > 0.85
     assert "why" in agreement("classify", np.zeros((2, 3, 4)), np.zeros((2, 3, 4)), 2)

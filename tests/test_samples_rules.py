@@ -82,6 +82,11 @@ def test_pictures_are_resized_and_laid_out_as_the_input_takes_them():
     assert made["x"].shape == (1, 3, 4, 6) and np.allclose(made["x"][0, 2], 1) and np.allclose(made["x"][0, 0], 0)
     assert said == "1 pictures resized to 4x6, (pixel - [0]) / [255], BGR"
 
+    nhwc = spec("input_1", [None, 4, 6, 3], family="channels_last")
+    made, said = pictures.inputs({"picture_0000": picture.astype(np.uint8)}, [nhwc],
+                                 {"input_ranges": {"input_1": [0, 1]}}, "dir")
+    assert np.allclose(made["input_1"][0, ..., 0], 1) and np.allclose(made["input_1"][0, ..., 1:], 0)
+    assert said == "1 pictures resized to 4x6, scaled to [0, 1]"   # as the synthetic ones are, not 0-255
 
 def test_layouts_of_every_rank():
     assert layout.permutation("NCW", "NWC") == (0, 2, 1) and layout.permutation("NCDHW", "NDHWC") == (0, 2, 3, 4, 1)

@@ -2,7 +2,8 @@
 
 The whole zoo to every target is `make bench-zoo`; here: a classifier whose ONNX names onnx2tf rejects,
 a SavedModel with two outputs of one shape, int64 and recurrent inputs, a BERT-style encoder to TFLite,
-a TorchScript network built from the wheel's own module code, and a folder of pictures as samples.
+a TorchScript network built from the wheel's own module code, a folder of pictures as samples, and task
+agreement on real photographs (scikit-image's, from its wheel).
 """
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.zoo import fetch
-from bench.zoo.catalog import BY_NAME
+from bench.zoo.catalog import BY_NAME, PICTURES
 from tests.conftest import latest_run, newest_report, run_cli
 
 
@@ -151,3 +152,18 @@ def test_a_detectors_boxes_are_read_for_task_agreement(env, tmp_path):
     task = report["artifacts"][0]["parity"]["task"]
     assert task["task"] == "detect" and task["outputs"]["output"] == {
         "boxes": 0, "why": "the source scores no box at 0.25 or more on these samples"}
+
+
+def test_a_segmenters_masks_agree_on_real_pictures(env, tmp_path):
+    """MediaPipe's selfie segmenter (TFJS, a [1, 256, 256, 1] mask, channels last) on scikit-image's
+    photographs, scaled into its --input-range as made-up pictures are: the source finds people (a quarter
+    of the pixels), and the ONNX artifact's masks are the source's."""
+    pictures = fetch.source(PICTURES, download=False)
+    result, report = _convert(env, "human-selfie", tmp_path / "out", "--to", "onnx", "--task", "segment",
+                              "--samples", str(pictures), "--profile", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert report["samples"]["samples"] == "8 pictures resized to 256x256, scaled to [0, 1]"
+    measured = report["artifacts"][0]["parity"]["task"]["outputs"]["activation_10"]
+    assert 0.1 < measured["foreground"] < 0.5 and measured["mask_iou_min"] > 0.99, measured
+    page = (latest_run(tmp_path / "out") / "report.html").read_text()
+    assert "segment: activation_10: mask IoU mean 1, mask IoU min 1, source foreground 0." in page

@@ -546,6 +546,23 @@ MODELS += (
            "converter 1.7)"),
 )
 
+# Real pictures for --samples (a folder of pictures): scikit-image's test images, as its wheel carries them.
+# Two of people (astronaut, camera), a cat, objects, a page of text and a night sky: what segmentation and
+# detection agreement are measured on where made-up pictures hold nothing to find (tests/test_zoo.py).
+SKIMAGE = Wheel("scikit-image==0.26.0",
+                "scikit_image-0.26.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+                "74aa5518ccea28121f57a95374581d3b979839adc25bb03f289b1bc9b99c58af")
+PICTURES = ZooModel("pictures", SKIMAGE, {
+    "skimage/data/astronaut.png": "88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5",
+    "skimage/data/camera.png": "b0793d2adda0fa6ae899c03989482bff9a42d3d5690fc7e3648f2795d730c23a",
+    "skimage/data/chelsea.png": "596aa1e7cb875eb79f437e310381d26b338a81c2da23439704a73c4651e8c4bb",
+    "skimage/data/coffee.png": "cc02f8ca188b167c775a7101b5d767d1e71792cf762c33d6fa15a4599b5a8de7",
+    "skimage/data/motorcycle_left.png": "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179",
+    "skimage/data/rocket.jpg": "c2dd0de7c538df8d111e479619b129464d0269d0ae5fd18ca91d33a7fdfea95c",
+    "skimage/data/page.png": "341a6f0a61557662b02734a9b6e56ec33a915b2c41886b97509dedf2a43b47a3",
+    "skimage/data/hubble_deep_field.jpg": "3a19c5dd8a927a9334bb1229a6d63711b1c0c767fb27e2286e7c84a3e2c2f5f4",
+}, "skimage/data", what="8 photographs (PNG, JPEG; one greyscale)")
+
 BY_NAME = {model.name: model for model in MODELS}
 
 

@@ -128,9 +128,9 @@ def source(model: ZooModel, download: bool = True) -> Path:
 
 
 def main(names: list[str]) -> int:
-    from bench.zoo.catalog import BY_NAME, MODELS
+    from bench.zoo.catalog import BY_NAME, MODELS, PICTURES
 
-    for model in [BY_NAME[name] for name in names] or MODELS:
+    for model in [{**BY_NAME, PICTURES.name: PICTURES}[name] for name in names] or (*MODELS, PICTURES):
         try:
             print(f"{model.name}: {source(model)}", flush=True)
         except NeedsDocker as exc:

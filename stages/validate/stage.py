@@ -15,18 +15,20 @@ from stages.validate.distribution import distribution
 from stages.validate.gates import Gates
 from stages.validate import latency
 from stages.validate.runners import run_target, unmeasured, validator
-from stages.validate.task import agreement
+from stages.validate.task import agreement, channels_first
 
 TOOLS = ("onnxruntime", "ai-edge-litert", "tensorflow-cpu", "numpy")
 
 
 def _task(task: str, golden: dict, actual: dict, target, labels: list[int] | None) -> dict:
     """Agreement on the task the user named, per output (stages/validate/task.py)."""
-    per_run = {spec["source_name"]: spec["shape"][0] if spec["shape"] else 1 for spec in target.manifest["outputs"]}
+    specs = {spec["source_name"]: spec for spec in target.manifest["outputs"]}
     found = {}
     for name, want in golden.items():
-        samples = want.shape[0] // max(1, per_run.get(name, 1)) if want.ndim else 1
-        found[name] = agreement(task, want, actual[name], samples, labels)
+        spec = specs.get(name, {})
+        samples = want.shape[0] // max(1, spec["shape"][0] if spec.get("shape") else 1) if want.ndim else 1
+        lay = spec.get("source_layout", spec.get("layout"))
+        found[name] = agreement(task, channels_first(want, lay), channels_first(actual[name], lay), samples, labels)
     return {"task": task, "outputs": found}
 
 

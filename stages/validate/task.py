@@ -4,14 +4,16 @@
   class is among the artifact's five); with labels (`--labels`), the source's accuracy and the artifact's;
 - embed: the cosine between the source's and the artifact's embedding of each sample (min, median, mean);
 - segment: per sample, the intersection over union of the two masks (argmax over the class axis, or the
-  one channel above its threshold), averaged over the classes either mask has; min and mean over samples;
+  one channel above its threshold), averaged over the classes either mask has; min and mean over samples,
+  and the share of the source's pixels not in class 0 (masks all background say nothing, and say so);
 - detect: a YOLO-style decoded output [samples, boxes, 5 + classes] (cx, cy, w, h, objectness, class
   scores; YOLOX, YOLOv5): the source's boxes scoring at least SCORE (objectness × best class), each matched
   to the artifact's box of the highest IoU not matched yet; the share matched at IoU ≥ 0.5 and their score
   deltas. Raw boxes, before any NMS the application runs.
 
-Outputs are in the source's layout (batch first, channels first). An output the task does not fit (a
-classifier's is [samples, classes]) says why instead.
+Outputs come batch first and channels first: one in a channels-last layout of the source (a TFLite or
+TFJS mask [N, H, W, C]) is turned so first. An output the task does not fit (a classifier's is
+[samples, classes]) says why instead.
 """
 from __future__ import annotations
 
@@ -25,6 +27,13 @@ def agreement(task: str, golden: np.ndarray, actual: np.ndarray, samples: int,
     if golden.shape != actual.shape:
         return {"why": f"shapes differ ({list(golden.shape)}, {list(actual.shape)})"}
     return MEASURES[task](golden.astype(np.float64), actual.astype(np.float64), samples, labels)
+
+
+def channels_first(x: np.ndarray, layout: str | None) -> np.ndarray:
+    """An output in its source layout (NHWC, NWC, NCHW, …, or None: as it is) with its channels second."""
+    if not layout or "C" not in layout or len(layout) != x.ndim or layout.index("C") == 1:
+        return x
+    return np.moveaxis(x, layout.index("C"), 1)
 
 
 def _per_sample(x: np.ndarray, samples: int) -> np.ndarray | None:
@@ -74,12 +83,16 @@ def segment(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[i
     if golden.ndim != 4 or golden.shape[0] != samples:
         return {"why": f"a segmentation output is [samples, classes, height, width]; this one is {list(golden.shape)}"}
     want, got = _masks(golden), _masks(actual)
+    foreground = float((want != 0).mean())   # class 0 as background: an IoU of empty masks says nothing
+    if foreground == 0:
+        return {"foreground": 0.0, "why": "the source's masks are all background (class 0) on these samples"}
     ious = []
     for w, g in zip(want, got):
         classes = np.union1d(np.unique(w), np.unique(g))
         per_class = [np.logical_and(w == c, g == c).sum() / np.logical_or(w == c, g == c).sum() for c in classes]
         ious.append(float(np.mean(per_class)))
-    return {"mask_iou_min": min(ious), "mask_iou_mean": float(np.mean(ious)), "samples": samples}
+    return {"mask_iou_min": min(ious), "mask_iou_mean": float(np.mean(ious)), "foreground": foreground,
+            "samples": samples}
 
 
 def _boxes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
