@@ -27,6 +27,10 @@ def test_savedmodel_to_tfjs(env, keras_models, session_dir):
     stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
     assert stages.count("validate/tfjs") == 3 and stages.count("quantize/tfjs") == 2 and "emit/tfjs" in stages
     assert not any(s.startswith("export/") for s in stages)  # no ONNX detour
+    for artifact in got.values():   # timed in Node.js, where it was validated (stages/tfjs/run.js)
+        latency = artifact["latency"]
+        assert 3 <= latency["runs"] <= 50 and 0 < latency["median_ms"] <= latency["p90_ms"], artifact
+        assert latency["threads"] >= 1 and latency["peak_rss_mb"] > 30 and "skipped" not in latency, artifact
 
     # Each published artifact is a directory: model.json and the .bin shards it names, float weights as quantized.
     weight_dtypes = {"fp32": None, "fp16": "float16", "dynamic": "uint8"}

@@ -145,13 +145,18 @@ def test_the_own_translations_savedmodel_holds_its_weights_once_as_variables(env
 def test_a_detectors_boxes_are_read_for_task_agreement(env, tmp_path):
     """ddddocr's YOLOX ([1, 3549, 6]: cx, cy, w, h, objectness, class) is read as a detector's output under
     --task detect; on made-up pictures the source scores no box, and the report says so rather than
-    claiming an agreement."""
+    claiming an agreement; on photographs it scores hundreds, each matched by the TFLite artifact's."""
     result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "tflite", "--task", "detect",
                               "--profile", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     task = report["artifacts"][0]["parity"]["task"]
     assert task["task"] == "detect" and task["outputs"]["output"] == {
         "boxes": 0, "why": "the source scores no box at 0.25 or more on these samples"}
+    result, report = _convert(env, "ddddocr-det", tmp_path / "pictures", "--to", "tflite", "--task", "detect",
+                              "--profile", "0", "--samples", str(fetch.source(PICTURES, download=False)))
+    assert result.returncode == 0, result.stderr[-3000:]
+    found = report["artifacts"][0]["parity"]["task"]["outputs"]["output"]   # photographs: boxes to match
+    assert found["boxes"] > 50 and found["boxes_matched"] == 1.0 and found["score_delta_max"] < 1e-3, found
 
 
 def test_a_segmenters_masks_agree_on_real_pictures(env, tmp_path):

@@ -65,6 +65,8 @@ class NodeGraphModel:
         self.inputs, self.outputs = inputs, list(outputs)
         self.asked = backend
         self.backend = ""   # the backend the last run ran on: "wasm", or "cpu" where wasm lacks a kernel
+        self.profiled: dict | None = None   # the last run_many's timing ({"times_ms", "threads"}), if asked
+        self.peak_rss_mb: float | None = None
 
     @property
     def dynamic_batch(self) -> bool:
@@ -73,26 +75,33 @@ class NodeGraphModel:
     def __call__(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return self.run_many([feeds])[0]
 
-    def run_many(self, runs: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
-        """Each run's outputs, from one Node.js process."""
+    def run_many(self, runs: list[dict[str, np.ndarray]], profile: dict | None = None) -> list[dict[str, np.ndarray]]:
+        """Each run's outputs, from one Node.js process. `profile` ({"run": feeds, "runs", "min_runs",
+        "budget_ms"}): that run is then timed there too (`profiled`, `peak_rss_mb`)."""
         with tempfile.TemporaryDirectory(prefix="modelferry-tfjs-") as tmp:
             work = Path(tmp)
             request = {"model": str(self.model_dir), "json": self.model_json, "out": str(work),
-                       "outputs": self.outputs, "runs": [], "layers": self.layers, "backend": self.asked}
-            for run, feeds in enumerate(runs):
-                specs = {}
-                for index, (name, value) in enumerate(feeds.items()):
-                    dtype = self.inputs[name].dtype
-                    file = f"in{run}_{index}.bin"
-                    np.ascontiguousarray(value, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).tofile(work / file)
-                    specs[name] = {"file": file, "dtype": dtype, "shape": list(value.shape)}
-                request["runs"].append(specs)
+                       "outputs": self.outputs, "layers": self.layers, "backend": self.asked,
+                       "runs": [self._written(work, str(run), feeds) for run, feeds in enumerate(runs)]}
+            if profile:
+                request["profile"] = {**profile, "run": self._written(work, "profile", profile["run"])}
             (work / "request.json").write_text(json.dumps(request))
             self._run(work / "request.json")
             done = json.loads((work / "outputs.json").read_text())
             self.backend, written = done["backend"], done["runs"]
+            self.profiled, self.peak_rss_mb = done.get("profile"), done.get("peak_rss_mb")
             return [{name: np.fromfile(work / spec["file"], dtype=DTYPES[spec["dtype"]]).reshape(spec["shape"])
                      for name, spec in outputs.items()} for outputs in written]
+
+    def _written(self, work: Path, run: str, feeds: dict[str, np.ndarray]) -> dict[str, dict]:
+        """One run's inputs as files in `work`, described as run.js reads them."""
+        specs = {}
+        for index, (name, value) in enumerate(feeds.items()):
+            dtype = self.inputs[name].dtype
+            file = f"in{run}_{index}.bin"
+            np.ascontiguousarray(value, dtype=np.dtype(DTYPES[dtype]).newbyteorder("<")).tofile(work / file)
+            specs[name] = {"file": file, "dtype": dtype, "shape": list(value.shape)}
+        return specs
 
     def _run(self, request: Path) -> None:
         try:

@@ -15,6 +15,10 @@
 // {"backend": "wasm" | "cpu", "runs": [{"<name>": {"file", "dtype", "shape"}}, ...]}, one object per run.
 // "backend" in the request ("wasm", the default, or "cpu"): where the wasm backend cannot run the model
 // (a kernel it lacks), everything runs again on the CPU backend, and outputs.json says which ran.
+// "profile" in the request ({"run": <one run, as in "runs">, "runs": N, "min_runs": M, "budget_ms": B}): after
+// the runs, that run is timed on the loaded model, after one warm-up run, N times or until B ms have gone (at
+// least M); outputs.json then also holds "profile": {"times_ms": [...], "threads": <the backend's>} and
+// "peak_rss_mb" (this process's resident high-water mark).
 // A failure exits 1 with "error: <reason>" as the last stderr line.
 'use strict';
 const fs = require('fs');
@@ -86,15 +90,51 @@ function readTensor(dir, spec) {
   return tf.tensor(new Array(copy), spec.shape, spec.dtype);
 }
 
+async function outputsOf(model, request, inputs) {
+  const results = request.layers ? predict(model, inputs, request.outputs)
+    : await execute(model, inputs, request.outputs);
+  return Array.isArray(results) ? results : [results];
+}
+
+function readInputs(dir, run) {
+  const inputs = {};
+  for (const [name, spec] of Object.entries(run)) inputs[name] = readTensor(dir, spec);
+  return inputs;
+}
+
+// One run's time on the loaded model, as stages/validate/latency.py times the other runtimes' artifacts.
+async function timed(model, request, dir, profile) {
+  const inputs = readInputs(dir, profile.run);
+  const once = async () => {
+    const results = await outputsOf(model, request, inputs);
+    for (const tensor of results) await tensor.data();   // the values are there: the run is over
+    tf.dispose(results);
+  };
+  await once();   // warm-up: first-run allocations, kernel set-up
+  const times = [];
+  const started = process.hrtime.bigint();
+  const spent = () => Number(process.hrtime.bigint() - started) / 1e6;
+  while (times.length < profile.runs && (times.length < profile.min_runs || spent() < profile.budget_ms)) {
+    const begun = process.hrtime.bigint();
+    await once();
+    times.push(Number(process.hrtime.bigint() - begun) / 1e6);
+  }
+  tf.dispose(Object.values(inputs));
+  const wasm = tf.getBackend() === 'wasm' ? require('@tensorflow/tfjs-backend-wasm') : null;
+  return {times_ms: times, threads: wasm && wasm.getThreadsCount ? wasm.getThreadsCount() : 1};
+}
+
+function peakRssMb() {
+  const found = /VmHWM:\s+(\d+)/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+  return found ? Math.round(Number(found[1]) / 102.4) / 10 : null;
+}
+
 async function runAll(request, dir) {
   const model = await loadModel(request.model, request.json, request.layers);
   const all = [];
   for (let run = 0; run < request.runs.length; run++) {
-    const inputs = {};
-    for (const [name, spec] of Object.entries(request.runs[run])) inputs[name] = readTensor(dir, spec);
-    let results = request.layers ? predict(model, inputs, request.outputs)
-      : await execute(model, inputs, request.outputs);
-    if (!Array.isArray(results)) results = [results];
+    const inputs = readInputs(dir, request.runs[run]);
+    const results = await outputsOf(model, request, inputs);
     const written = {};
     for (let i = 0; i < results.length; i++) {
       const tensor = results[i];
@@ -106,19 +146,20 @@ async function runAll(request, dir) {
     tf.dispose([...Object.values(inputs), ...results]);
     all.push(written);
   }
+  const profile = request.profile ? await timed(model, request, dir, request.profile) : null;
   model.dispose();
-  return all;
+  return {runs: all, profile};
 }
 
 async function main(requestPath) {
   const request = JSON.parse(fs.readFileSync(requestPath, 'utf8'));
   const dir = path.dirname(requestPath);
   let backend = request.backend || 'wasm';
-  let runs;
+  let done;
   if (backend === 'wasm') {
     try {
       if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
-      runs = await runAll(request, dir);
+      done = await runAll(request, dir);
     } catch (err) {  // a kernel the wasm backend lacks: the CPU backend runs everything again
       process.stderr.write(`wasm backend: ${String(err && err.message || err).split('\n')[0]}; running on cpu\n`);
       backend = 'cpu';
@@ -126,9 +167,10 @@ async function main(requestPath) {
   }
   if (backend === 'cpu') {
     await tf.setBackend('cpu');
-    runs = await runAll(request, dir);
+    done = await runAll(request, dir);
   }
-  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify({backend, runs}));
+  const measured = done.profile ? {profile: done.profile, peak_rss_mb: peakRssMb()} : {};
+  fs.writeFileSync(path.join(request.out, 'outputs.json'), JSON.stringify({backend, runs: done.runs, ...measured}));
 }
 
 main(process.argv[2]).catch((err) => {

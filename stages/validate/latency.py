@@ -3,7 +3,8 @@
 One sample's run (batch 1), timed after one warm-up run, on the cores the validate stage was pinned to (its
 framework's threads sized to match), `runs` times or until BUDGET_S has gone, at least MIN_RUNS; the median
 and p90 in milliseconds. Peak memory: the stage process's resident high-water mark (VmHWM, reset when the
-stage starts), so the framework, the model and its runs, as a deployment's process would hold them.
+stage starts), so the framework, the model and its runs, as a deployment's process would hold them. A
+runtime in a process of its own (a TFJS model in Node.js) times its runs and says its own peak (`record`).
 """
 from __future__ import annotations
 
@@ -43,10 +44,23 @@ def measure(call: Callable[[], object]) -> None:
         begun = time.perf_counter()
         call()
         times.append((time.perf_counter() - begun) * 1e3)
-    times.sort()
+    record(times, len(os.sched_getaffinity(0)))
+
+
+def asked() -> dict | None:
+    """What the stage asked, for a runtime that times the runs itself (Node.js: stages/tfjs/run.js)."""
+    runs = wanted()
+    return {"runs": runs, "min_runs": MIN_RUNS, "budget_ms": BUDGET_S * 1e3} if runs else None
+
+
+def record(times_ms: list[float], threads: int, peak_rss_mb: float | None = None) -> None:
+    """The runs' times in milliseconds; `peak_rss_mb` where another process than the stage's ran them."""
+    times = sorted(times_ms)
+    if not times:
+        return
     _measured.set({"runs": len(times), "median_ms": round(statistics.median(times), 3),
-                   "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 3),
-                   "threads": len(os.sched_getaffinity(0))})
+                   "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 3), "threads": threads,
+                   **({"peak_rss_mb": peak_rss_mb} if peak_rss_mb is not None else {})})
 
 
 def result(skipped: str | None = None) -> dict | None:
@@ -56,7 +70,7 @@ def result(skipped: str | None = None) -> dict | None:
     if skipped:
         return {"skipped": skipped, "peak_rss_mb": _peak_rss_mb()}
     measured = _measured.get() or {"skipped": "the runner ran no sample through the artifact"}
-    return {**measured, "peak_rss_mb": _peak_rss_mb()}
+    return {"peak_rss_mb": _peak_rss_mb(), **measured}
 
 
 def _reset_peak_memory() -> None:

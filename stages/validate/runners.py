@@ -39,9 +39,11 @@ def target_feeds(bundle: Bundle, run: dict[str, np.ndarray]) -> dict[str, np.nda
             for spec in bundle.manifest["inputs"]}
 
 
-def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool) -> dict[str, np.ndarray]:
+def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool,
+                timed_here: bool = True) -> dict[str, np.ndarray]:
     """Feed the samples (all at once, or one by one for batch-1 models: stages/feeding.py) and
-    collect the outputs, in the source's layout and by the source's names."""
+    collect the outputs, in the source's layout and by the source's names; then time one sample's run,
+    unless the runner timed it itself (`timed_here=False`)."""
     spec_in, spec_out = bundle.manifest["inputs"], bundle.manifest["outputs"]
 
     def by_source_names(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -49,10 +51,14 @@ def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: boo
         return {spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
                 for spec in spec_out}
     outputs = feeding.run_all(by_source_names, feeds, spec_in, batched)
-    if latency.wanted() and not unmeasured(bundle):   # the artifact is loaded: one sample's run, timed
-        one = target_feeds(bundle, next(feeding.runs(feeds, spec_in, batched=False)))
-        latency.measure(lambda: call(one))
+    if timed_here and latency.wanted() and not unmeasured(bundle):   # the artifact is loaded: one sample's run
+        latency.measure(lambda: call(one_sample(bundle, feeds)))
     return outputs
+
+
+def one_sample(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The first sample alone (batch 1), as the artifact takes it: what latency is measured on."""
+    return target_feeds(bundle, next(feeding.runs(feeds, bundle.manifest["inputs"], batched=False)))
 
 
 def runner(bundle: Bundle):
