@@ -21,11 +21,13 @@ from flows.errors import ConversionError, StageFailed
 from flows.settings import home
 from stages import catalog
 from stages.bundle import MANIFEST, content_sha256, file_sha256s, tree_digest, tree_sha256
+from stages.contract import SCHEMA_VERSION, stamped
 
 FILES = ".files.json"   # beside a finished bundle: its files' sha256, by relative path
 
 def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_identity: str) -> str:
     material = {
+        "schema": SCHEMA_VERSION,   # a bundle of another manifest contract is never found, so never misread
         "stage": stage,
         "impl": impl,
         "config": config,
@@ -141,7 +143,7 @@ class BundleCache:
         known, beside = known or {}, beside or {}
         if beside:
             manifest = {**manifest, "beside": sorted(beside)}
-        digest = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode())
+        digest = hashlib.sha256(json.dumps(stamped(manifest), sort_keys=True).encode())   # the version keys it too
         for role, path in sorted(files.items()):
             content = known.get(role) or content_sha256(path)
             digest.update(role.encode() + b"\0" + content.encode())
@@ -167,5 +169,5 @@ class BundleCache:
                                               f"own files", file=str(path))
             (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, scratch / relative)
-        (scratch / MANIFEST).write_text(json.dumps({**manifest, "files": names}, indent=2, sort_keys=True))
+        (scratch / MANIFEST).write_text(json.dumps(stamped({**manifest, "files": names}), indent=2, sort_keys=True))
         return self.commit(scratch, key)

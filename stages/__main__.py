@@ -18,6 +18,7 @@ from pathlib import Path
 
 from stages import catalog
 from stages.bundle import MANIFEST, Bundle, sha256_file, write_json_atomic
+from stages.contract import stamped
 from stages.context import StageContext
 from stages.errors import EXIT_FAILED, StageError
 
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         ctx = StageContext(impl=impl, config=config, inputs=inputs, out=args.out)
         manifest = module.run(ctx)
         manifest["provenance"] = _provenance(ctx, module, config_text)
-        write_json_atomic(args.out / MANIFEST, manifest)
+        write_json_atomic(args.out / MANIFEST, stamped(manifest))
         return 0
     except StageError as exc:
         print(f"error: {exc}", file=sys.stderr)

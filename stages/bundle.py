@@ -14,6 +14,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from stages.contract import Manifest, checked
+
 MANIFEST = "manifest.json"
 # Files every stage carries forward so that validate needs only the target runtime.
 CARRIED_ROLES = ("samples", "golden", "calibration")
@@ -64,14 +66,15 @@ def write_json_atomic(path: Path, data: dict) -> None:
 @dataclass
 class Bundle:
     path: Path
-    manifest: dict
+    manifest: Manifest
 
     @classmethod
     def read(cls, path: Path) -> "Bundle":
+        """The finished bundle at `path`, its manifest checked against this contract (stages/contract.py)."""
         manifest_path = path / MANIFEST
         if not manifest_path.is_file():
             raise FileNotFoundError(f"{path} is not a finished bundle (no {MANIFEST})")
-        return cls(path, json.loads(manifest_path.read_text()))
+        return cls(path, checked(json.loads(manifest_path.read_text()), f"bundle {path}"))
 
     @property
     def format(self) -> str:
