@@ -26,5 +26,14 @@ class StageContext:
         return files.get(role, {}).get("name") or self.source.file(role).name
 
     def option(self, name: str, default=None):
+        """The config's value, else `default`, else the declared default of the framework option that reaches
+        this stage (stages/options.py: a default lives once, in its declaration)."""
         value = self.config.get(name)
-        return default if value is None else value
+        if value is not None:
+            return value
+        if default is not None:
+            return default
+        from stages import catalog
+
+        return next((declared.option.default for declared in catalog.OPTIONS
+                     if declared.option.name == name and declared.reaches(self.impl)), None)

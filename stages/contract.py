@@ -19,6 +19,7 @@ from typing import Any, Dict, List, Optional, TypedDict, Union
 from stages.errors import StageError
 
 SCHEMA_VERSION = 1
+SERVING_SIGNATURE = "serving_default"   # a TF SavedModel's signature where the user or the manifest names none
 
 
 class _TensorRequired(TypedDict):
@@ -75,6 +76,11 @@ class ManifestError(StageError):
 
 _TENSOR_TYPES = {"name": str, "shape": list, "dtype": str}
 _MANIFEST_TYPES = {"format": str, "files": dict, "inputs": list, "outputs": list, "precision": str}
+
+
+def signature_of(manifest: dict, given: Optional[str] = None) -> str:
+    """The SavedModel signature a bundle's model is called by: its manifest's, else the user's, else the default."""
+    return manifest.get("signature") or given or SERVING_SIGNATURE
 
 
 def stamped(manifest: dict) -> Manifest:

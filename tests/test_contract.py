@@ -53,3 +53,16 @@ def test_the_cache_key_holds_the_version(tmp_path, monkeypatch):
     assert stage_key("load", "onnx", {}, [source], "venv:x") != key
     assert json.loads((source / MANIFEST).read_text())["schema_version"] == contract.SCHEMA_VERSION
 
+
+
+def test_a_stage_reads_an_options_default_from_its_declaration(tmp_path):
+    """The ONNX opset every export writes is declared once (stages/onnx/registry.py): a stage given no value
+    reads the declaration's, not a copy of it."""
+    from stages import catalog
+    from stages.context import StageContext
+
+    declared = next(d.option.default for d in catalog.OPTIONS if d.option.name == "opset")
+    ctx = StageContext(impl=catalog.get("export", "keras"), config={}, inputs=[], out=tmp_path)
+    assert ctx.option("opset") == declared == 13
+    assert StageContext(impl=ctx.impl, config={"opset": 17}, inputs=[], out=tmp_path).option("opset") == 17
+    assert ctx.option("no-such-option") is None and ctx.option("no-such-option", 3) == 3

@@ -38,7 +38,7 @@ def build(net: dict, weights, where: str) -> Graph:
 
 def run(ctx: StageContext) -> dict:
     source = ctx.source
-    opset = int(ctx.option("opset", 13))
+    opset = int(ctx.option("opset"))
     where = ctx.user_file_name("prototxt")
     if opset not in OPSETS:
         raise StageError(f"--opset {opset}: the Caffe exporter writes opsets {OPSETS.start}-{OPSETS.stop - 1}")

@@ -4,12 +4,12 @@ One capturer per artifact format. Tensors come back by the artifact's own names 
 TF's converter's): stages/diagnose/locate.py pairs them with the ONNX graph's by value."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from stages.bundle import Bundle
+from stages.contract import signature_of
 from stages.errors import StageError
 
 CAPTURES: dict[str, Callable[[Bundle, dict], dict[str, np.ndarray]]] = {}
@@ -52,7 +52,7 @@ def savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     from stages.savedmodel.model import signature
 
     path = bundle.file("model")
-    _, fn = signature(path, path.name, bundle.manifest.get("signature", "serving_default"))
+    _, fn = signature(path, path.name, signature_of(bundle.manifest))
     frozen = convert_variables_to_constants_v2(fn)
     graph_def = frozen.graph.as_graph_def()
     skip = {"Const", "Placeholder", "NoOp", "Identity", "Shape", "ShapeN", "Size", "Rank"}

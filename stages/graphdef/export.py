@@ -14,7 +14,7 @@ TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    opset = int(ctx.option("opset", 13))
+    opset = int(ctx.option("opset"))
     tensors = [f"{spec['name']}:0" for spec in manifest["inputs"]], [f"{spec['name']}:0" for spec in manifest["outputs"]]
     proto = tf2onnx_cli.convert(["--graphdef", str(source.file("model")), "--inputs", ",".join(tensors[0]),
                                  "--outputs", ",".join(tensors[1])], ctx.out / "model.onnx",

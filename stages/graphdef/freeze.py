@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
 
 REF_VARIABLES = {"VariableV2", "Variable"}
@@ -34,7 +35,7 @@ def outputs_of(meta, given: list[str], name: str) -> list[str]:
     """The nodes to keep: --outputs, else those of the meta graph's one serving signature."""
     if given:
         return given
-    signatures = [s for key, s in meta.signature_def.items() if key == "serving_default"] or \
+    signatures = [s for key, s in meta.signature_def.items() if key == SERVING_SIGNATURE] or \
         list(meta.signature_def.values())
     if len(signatures) == 1 and signatures[0].outputs:
         return [t.name.split(":")[0] for t in signatures[0].outputs.values()]

@@ -6,11 +6,12 @@ SavedModel is a target of its own.
 from __future__ import annotations
 
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.graphdef.model import function, placeholder, read
 from stages.savedmodel import signature
 
 TOOLS = ("tensorflow-cpu",)
-KEY = "serving_default"
+KEY = SERVING_SIGNATURE
 
 
 def run(ctx: StageContext) -> dict:

@@ -19,7 +19,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     model = load(source.file("model"), ctx.user_file_name("model"), bool(ctx.option("trust_custom_code")))
-    opset = int(ctx.option("opset", 13))
+    opset = int(ctx.option("opset"))
     spec = [tf.TensorSpec([None, *s["shape"][1:]], s["dtype"], name=s["name"]) for s in manifest["inputs"]]
     try:
         proto, _ = tf2onnx.convert.from_keras(model, input_signature=spec, opset=opset)

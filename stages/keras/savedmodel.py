@@ -5,12 +5,13 @@ import tempfile
 from pathlib import Path
 
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.keras.model import load
 from stages.savedmodel import signature
 from stages.savedmodel.resign import resign
 
 TOOLS = ("tensorflow-cpu", "keras")
-KEY = "serving_default"
+KEY = SERVING_SIGNATURE
 
 
 def export(ctx: StageContext):

@@ -96,7 +96,7 @@ def _drop_weight_inputs(model: onnx.ModelProto) -> int:
 
 def run(ctx: StageContext) -> dict:
     source = ctx.source
-    opset = int(ctx.option("opset", 13))
+    opset = int(ctx.option("opset"))
     if opset not in SUPPORTED_OPSETS:
         raise StageError(f"--opset {opset} is not supported by the MXNet exporter; "
                          f"choose {SUPPORTED_OPSETS.start}-{SUPPORTED_OPSETS.stop - 1}")

@@ -18,12 +18,13 @@ from pathlib import Path
 import numpy as np
 
 from stages import layout as layouts
+from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
 
 # onnx2tf downloads this sample image file from the internet unless it is in
 # the working directory; stages have no network, so provide it.
 ONNX2TF_SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"
-SIGNATURE = "serving_default"
+SIGNATURE = SERVING_SIGNATURE
 
 
 def kept_layouts(inputs: list[dict]) -> tuple[list[str], list[str]]:

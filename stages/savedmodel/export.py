@@ -5,6 +5,7 @@ import onnx
 
 from stages import tf2onnx_cli
 from stages.context import StageContext
+from stages.contract import signature_of
 from stages.match import renamed
 from stages.onnx.names import own_names
 
@@ -14,8 +15,8 @@ TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    key = source.manifest.get("signature") or ctx.option("signature") or "serving_default"
-    opset = int(ctx.option("opset", 13))
+    key = signature_of(source.manifest, ctx.option("signature"))
+    opset = int(ctx.option("opset"))
     proto = tf2onnx_cli.convert(["--saved-model", str(source.file("model")), "--signature_def", key],
                                 ctx.out / "model.onnx", ctx.user_file_name("model"), opset)
     manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)

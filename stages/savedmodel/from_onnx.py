@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Callable
 
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
 from stages.onnx import names
 from stages.savedmodel import signature
 from stages.tflite.convert import from_saved_model
 
-KEY = "serving_default"
+KEY = SERVING_SIGNATURE
 TFLITE = "model_float32.tflite"
 Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
 

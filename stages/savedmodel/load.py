@@ -5,8 +5,10 @@ import shutil
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.savedmodel.model import check, signature, tag_set
 
 TOOLS = ("tensorflow-cpu", "numpy")
@@ -30,7 +32,7 @@ def run(ctx: StageContext) -> dict:
 
     source = ctx.source
     path, name = source.file("model"), ctx.user_file_name("model")
-    key = ctx.option("signature") or "serving_default"
+    key = ctx.option("signature") or SERVING_SIGNATURE
     tags = tag_set(path, name, ctx.option("tags", []))
     trust = check(path, name, bool(ctx.option("trust_custom_code")), tags)
     loaded, fn = signature(path, name, key, tags)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from stages.bundle import Bundle
+from stages.contract import signature_of
 from stages.validate.runners import run_samples as feed
 
 
@@ -13,7 +14,7 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     from stages.savedmodel.model import signature
 
     path = bundle.file("model")
-    _, fn = signature(path, path.name, bundle.manifest.get("signature", "serving_default"))
+    _, fn = signature(path, path.name, signature_of(bundle.manifest))
 
     def call(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return {name: value.numpy() for name, value in fn(**{k: tf.constant(v) for k, v in inputs.items()}).items()}

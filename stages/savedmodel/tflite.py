@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 
 from stages.context import StageContext
+from stages.contract import signature_of
 from stages.tflite import signature
 from stages.tflite.convert import from_saved_model
 
@@ -16,7 +17,7 @@ TOOLS = ("tensorflow-cpu", "ai-edge-litert")
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    key = source.manifest.get("signature") or ctx.option("signature") or "serving_default"
+    key = signature_of(source.manifest, ctx.option("signature"))
     if source.has("tflite"):
         shutil.copyfile(source.file("tflite"), ctx.out / "model_float32.tflite")
         size = (ctx.out / "model_float32.tflite").stat().st_size

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.tfjs import convert
 
 TOOLS = ("tensorflowjs", "tensorflow", "numpy")
@@ -17,7 +18,7 @@ MODEL_DIR = "tfjs"
 def signature_key(ctx: StageContext) -> str:
     manifest = ctx.source.manifest
     return (manifest.get("signature") or manifest.get("metrics", {}).get("signature")
-            or ctx.option("signature") or "serving_default")
+            or ctx.option("signature") or SERVING_SIGNATURE)
 
 
 def run(ctx: StageContext) -> dict:

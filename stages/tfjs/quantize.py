@@ -7,6 +7,7 @@ It converts the SavedModel that emit/tfjs carried, with the same signature.
 from __future__ import annotations
 
 from stages.context import StageContext
+from stages.contract import signature_of
 from stages.errors import StageError
 from stages.tfjs import convert
 
@@ -20,7 +21,7 @@ def run(ctx: StageContext) -> dict:
         raise StageError(f"unknown TFJS quantization mode {mode!r}; choose one of {', '.join(MODES)}")
     source = ctx.source
     manifest = source.inherited()
-    key = source.manifest.get("signature") or "serving_default"
+    key = signature_of(source.manifest)
     model_dir = ctx.out / f"tfjs_{mode}"
     convert.convert(source.file("saved_model"), model_dir, key, [MODES[mode]], ctx.user_file_name("model"))
     inputs, outputs = convert.describe(model_dir, manifest["inputs"], manifest["outputs"])

@@ -7,12 +7,10 @@ inputs and outputs are int8 with the scale and zero point in the manifest.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
-
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
+from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
 from stages.tflite import signature
 
@@ -43,7 +41,7 @@ def _signature_inputs(saved_model: str, inputs: list[dict]) -> list[str]:
     """The SavedModel's serving input names, in the order of `inputs`, matched by name."""
     import tensorflow as tf
 
-    keys = list(tf.saved_model.load(saved_model).signatures["serving_default"].structured_input_signature[1])
+    keys = list(tf.saved_model.load(saved_model).signatures[SERVING_SIGNATURE].structured_input_signature[1])
     if len(keys) == 1 and len(inputs) == 1:
         return keys
     names = []

@@ -38,7 +38,7 @@ def what_tf2onnx_cannot_read(path, name: str) -> str:
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
-    opset = int(ctx.option("opset", 13))
+    opset = int(ctx.option("opset"))
     out = ctx.out / "model.onnx"
     try:
         proto = tf2onnx_cli.convert(["--tflite", str(source.file("model"))], out, ctx.user_file_name("model"), opset)

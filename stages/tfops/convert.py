@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
 from stages.tfops.graph import Evaluator, computable
 
-SIGNATURE = "serving_default"
+SIGNATURE = SERVING_SIGNATURE
 
 
 def save(onnx_path: Path, inputs: list[dict], outputs: list[dict], out: Path) -> None:

@@ -97,7 +97,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     name = ctx.user_file_name("model")
-    requested = int(ctx.option("opset", 13))
+    requested = int(ctx.option("opset"))
     opset = max(requested, MIN_OPSET)
     model = open_model(source.format, source.file("model"), name, ctx.option("bind"),
                        bool(ctx.option("trust_custom_code")))
