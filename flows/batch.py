@@ -22,8 +22,9 @@ from pathlib import Path
 import yaml
 
 from flows.config import ConvertRequest
+from flows.fetched import Fetched
 from flows.options import entry_argv, error_messages, request_from_options
-from flows.remote import Fetched, fetch, is_remote
+from flows.remote import fetch, is_remote
 
 TOP_KEYS = ("out", "defaults", "models")
 PATH_OPTIONS = ("calibration", "samples", "labels")

@@ -21,9 +21,9 @@ from pathlib import Path
 from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.code import image_files
 from flows.code import sha256 as code_sha256
-from flows.runtimes.base import DEFAULT_PYTHON, PYTHON_SUITES, debian, lock_path, lock_sha256, python_version
-from flows.runtimes.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
-from flows.runtimes.venv import uv_binary, uv_env
+from flows.pins.locks import DEFAULT_PYTHON, PYTHON_SUITES, debian, lock_path, lock_sha256, python_version
+from flows.pins.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
+from flows.pins.uv import uv_binary, uv_env
 from flows.settings import home
 from stages import catalog
 from stages.bundle import sha256_file

@@ -73,8 +73,8 @@ def find_model(root: Path, uri: str) -> Path:
 
 
 def fetch(uri: str):
-    """The version's files, downloaded once; a Fetched (flows.remote) whose name is the registered name."""
-    from flows.remote import Fetched
+    """The version's files, downloaded once; a Fetched whose name is the registered name."""
+    from flows.fetched import Fetched
     from flows.source import UNSAFE
 
     version = parse(uri)

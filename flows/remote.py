@@ -14,23 +14,15 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from flows.errors import ConversionError
+from flows.fetched import Fetched
 from flows.settings import home
 from flows.source import store_name
 from stages import catalog, sources
 
 SCHEMES = ("s3://", "models:/")
-
-
-@dataclass(frozen=True)
-class Fetched:
-    path: Path       # the local file (or folder) to convert
-    origin: str      # where the model comes from (the URI; a registered model's name for every version)
-    name: str        # the model's name in the store, told by the URI
-    exact: str = ""  # the very version fetched (models:/name/3 for models:/name@alias)
 
 
 def is_remote(source: str) -> bool:

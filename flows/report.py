@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows.cache import content_sha256_in
+from flows.report_schema import SCHEMA_VERSION
 from flows.routes import Made
 from flows.stage_run import StageOutcome
 
@@ -93,6 +94,7 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
     artifacts = [_artifact(made, model) for made in results]
     failed = [f"{a['target']}/{a['precision']}" for a in artifacts if not a["published"]]
     report = {
+        "schema_version": SCHEMA_VERSION,   # which contract it is written under (flows/report_schema.py)
         "status": "failed" if failed or error else "passed",
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

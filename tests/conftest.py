@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from flows.report_schema import Report
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MODELFERRY = str(BIN / "modelferry")
@@ -146,11 +148,19 @@ def newest_report(out: Path, model: str | None = None) -> dict | None:
     """The report of the newest run of `model` under `out`, passed or not (None: nothing published)."""
     folder = model_dir(out, model)
     runs = sorted(folder.glob("*/report.json")) if folder.is_dir() else []
-    return json.loads(runs[-1].read_text()) if runs else None
+    return checked_report(runs[-1]) if runs else None
 
 
 def read_report(run_dir: Path) -> dict:
-    return json.loads((run_dir / "report.json").read_text())
+    return checked_report(run_dir / "report.json")
+
+
+def checked_report(path: Path) -> dict:
+    """A report.json as the dict it holds, checked against report.json's contract (flows/report_schema.py):
+    every test that reads a run's report checks the contract on it."""
+    report = json.loads(path.read_text())
+    Report.model_validate(report)
+    return report
 
 
 RUN_RECORDS = ("report.json", "report.html", "run.json")
@@ -181,7 +191,7 @@ def failure_report(out: Path, model: str | None = None) -> dict:
     """The report of the newest run of `model` that failed without publishing anything."""
     runs = [run for run in failed_runs(out) if model is None or run.parent.name == model]
     assert runs, f"no failed run's report under {out}"
-    report = json.loads((runs[-1] / "report.json").read_text())
+    report = checked_report(runs[-1] / "report.json")
     assert report["status"] == "failed" and not any(a["published"] for a in report["artifacts"])
     return report
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from flows.runtimes.base import lock_sha256, runtime_sha256
+from flows.pins.locks import lock_sha256, runtime_sha256
 from flows.runtimes.venv import VenvRuntime
 from tests.conftest import latest_run, read_report, run_cli, snapshot
 

@@ -19,14 +19,23 @@ from pathlib import Path
 
 from flows import STAGES_ROOT
 from flows.errors import RuntimeUnavailable, StageFailed
+from flows.pins.locks import DEFAULT_PYTHON, debian, lock_path, python_version, runtime_sha256
+from flows.pins.npm import node_binary, npm_ci, package_lock
+from flows.pins.uv import uv_binary, uv_env
 from flows.runtimes import reaper, sandbox, warm
+from flows.runtimes.base import (
+    LOG_TAIL_LINES,
+    Invocation,
+    StageRun,
+    raise_failure,
+    run_process,
+    stage_argv,
+    thread_environment,
+    write_config,
+)
 from flows.runtimes.warm.placeholder import Placeholder
 from flows.runtimes.warm.pool import POOL
 from flows.runtimes.warm.worker import WORKER_ENVIRONMENT, Worker
-from flows.runtimes.base import (DEFAULT_PYTHON, LOG_TAIL_LINES, Invocation, StageRun, debian, lock_path,
-                                 python_version, raise_failure, run_process, runtime_sha256, stage_argv,
-                                 thread_environment, write_config)
-from flows.runtimes.npm import node_binary, npm_ci, package_lock
 from flows.settings import home
 
 COMPLETE = ".modelferry-complete"
@@ -34,40 +43,6 @@ NODE_DIR = "node"   # inside the venv: package.json, package-lock.json, node_mod
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Bump when the way venvs are made changes (not what is in them): new directories.
 LAYOUT = "b"
-
-
-def uv_binary() -> str:
-    try:
-        from uv import find_uv_bin
-        return find_uv_bin()
-    except (ImportError, FileNotFoundError):
-        found = shutil.which("uv")
-        if not found:
-            raise RuntimeError("uv is not installed: pip install uv") from None
-        return found
-
-
-def pip_find_links() -> str:
-    """The local wheel folders pip is configured to search (where a CPU build of torch lies)."""
-    if "PIP_FIND_LINKS" in os.environ:  # pip's own variable is space-separated
-        return ",".join(os.environ["PIP_FIND_LINKS"].split())
-    done = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True)
-    folders = []
-    for line in done.stdout.splitlines():
-        key, _, value = line.partition("=")
-        if key.endswith("find-links"):
-            folders += [f for f in value.strip().strip("'\"").split() if f not in folders]
-    return ",".join(folders)  # uv reads UV_FIND_LINKS as a comma-separated list
-
-
-def uv_env() -> dict[str, str]:
-    """uv as pip is set up here: the system's CA store (PyPI may sit behind a TLS proxy whose CA
-    is only there) and pip's local wheel folders, which uv does not read from pip's config."""
-    env = {**os.environ, "UV_NATIVE_TLS": os.environ.get("UV_NATIVE_TLS", "true")}
-    links = os.environ.get("UV_FIND_LINKS") or pip_find_links()
-    if links:
-        env["UV_FIND_LINKS"] = links
-    return env
 
 
 def interpreter(image: str) -> str:
