@@ -6,7 +6,7 @@ FACE   := examples/models/face
 # uv with the system's CA store (PyPI may sit behind a TLS proxy whose CA is only there).
 export UV_NATIVE_TLS ?= true
 
-.PHONY: setup example test browser bench bench-pairs bench-conformance lock zoo bench-zoo
+.PHONY: setup example test unit lint browser bench bench-pairs bench-conformance lock zoo bench-zoo
 
 # venv stages run inside bubblewrap: installed here when missing, if we are root with apt-get (Debian).
 setup: $(BIN)/.installed
@@ -33,8 +33,18 @@ example: setup $(FACE)/model-symbol.json
 	$(BIN)/modelferry convert $(FACE)/model-symbol.json --input-shape data:1,3,112,112 \
 	    --to onnx,tflite --quantize fp16,int8 --calibration $(FACE)/calib.npz --out ./artifacts
 
+# The unit layer first (no runtime, no server: seconds), then everything else: runtimes, servers, the zoo.
 test: setup zoo browser
-	$(BIN)/python -m pytest -q -rs tests
+	$(BIN)/python -m pytest -q -m unit -x tests
+	$(BIN)/python -m pytest -q -rs -m "not unit" tests
+
+# The inner loop: the tests that need no runtime, no server and no model (under a minute, nothing built)
+unit: setup
+	$(BIN)/python -m pytest -q -m unit tests
+
+# ruff: pyflakes, pycodestyle, import order (pyproject.toml); stages/ read as the caffe image's Python 3.9
+lint: setup
+	$(BIN)/ruff check .
 
 # report.html is tested in a real browser: Debian's chromium, installed here when missing (root with apt-get).
 browser:

@@ -77,8 +77,8 @@ def main() -> None:
             manifest = scratch / f"models-{parallel}.yaml"
             manifest.write_text(json.dumps({"out": str(scratch / f"out-{parallel}"), "models": entries}))  # YAML ⊃ JSON
             started, ticks = time.monotonic(), cpu_ticks()
-            done = subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env,
-                                  capture_output=True, text=True)
+            subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env,
+                           capture_output=True, text=True)
             wall, use = time.monotonic() - started, cpu_use(ticks, cpu_ticks())
             report, = (scratch / f"out-{parallel}" / "_batches").glob("*/report.json")
             counts = json.loads(report.read_text())["counts"]

@@ -72,7 +72,8 @@ def caffe_cases(scratch: Path, env: dict, broken: Path) -> list[Case]:
     rng, cases = np.random.default_rng(1), []
 
     def pair(folder: str) -> tuple[Path, Path]:
-        return _copy(net, broken / "caffe" / folder / net.name), _copy(weights, broken / "caffe" / folder / weights.name)
+        return (_copy(net, broken / "caffe" / folder / net.name),
+                _copy(weights, broken / "caffe" / folder / weights.name))
 
     for which in (0, 1):
         original = (net, weights)[which]
@@ -263,8 +264,8 @@ def build(scratch: Path, env: dict) -> list[Case]:
 
 
 def run(case: Case, env: dict, out: Path) -> dict:
-    done = subprocess.run([MODELFERRY, "convert", str(case.source), "--to", "onnx", "--runtime", case.runtime, *case.args,
-                           "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run([MODELFERRY, "convert", str(case.source), "--to", "onnx", "--runtime", case.runtime,
+                           *case.args, "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
     lines = [" ".join(line.split()) for line in done.stderr.splitlines()]
     errors = [line for line in lines if line.startswith("error:")]
     published = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".onnx", ".tflite", ".pb", ".json")

@@ -83,7 +83,8 @@ class Test:
 
     def binds(self) -> list[str]:
         return [arg for name, value in self.bind.items()
-                for arg in ("--bind", f"{name}=[{','.join(map(repr, value))}]" if isinstance(value, list) else f"{name}={value!r}")]
+                for arg in ("--bind", f"{name}=[{','.join(map(repr, value))}]" if isinstance(value, list)
+                                      else f"{name}={value!r}")]
 
     def input_shapes(self) -> list[str]:
         """--input-shape only where load/onnx needs it: a dynamic dimension past the batch."""
@@ -220,7 +221,8 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
         *(f"| {route or '(the source)'} | {n} |" for route, n in routes.most_common()),
     ]
     if stages:
-        summary += ["", "| failed stage | tests |", "| --- | ---: |", *(f"| {s} | {n} |" for s, n in stages.most_common())]
+        summary += ["", "| failed stage | tests |", "| --- | ---: |",
+                    *(f"| {s} | {n} |" for s, n in stages.most_common())]
     tools = ", ".join(f"{k} {v}" for k, v in versions.items())
     head = ["# ONNX backend node tests -> TFLite through modelferry", "",
             f"`{command}`; tf runtime: {tools}. † = run with --input-shape (a dynamic dimension).", ""]

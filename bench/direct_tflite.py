@@ -29,8 +29,6 @@ from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 from flows.runtimes.venv import VenvRuntime
 
-
-
 INPUTS = ("import json, sys, onnx; g = onnx.load(sys.argv[1], load_external_data=False).graph; "
           "w = {i.name for i in g.initializer}; print(json.dumps([[v.name, [d.dim_value for d in "
           "v.type.tensor_type.shape.dim]] for v in g.input if v.name not in w]))")

@@ -26,6 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.scratch import emit, fresh_home  # noqa: E402
+
 BIN = REPO / ".venv" / "bin"
 FACE = REPO / "examples" / "models" / "face"
 EMPTY_FLOW = "from prefect import flow\n@flow\ndef hello():\n    return 1\nhello()\n"
@@ -61,7 +62,8 @@ def main() -> None:
         rows.append(("`modelferry server start` (once, fresh database)", cold_start, None, None, "—"))
         temp = [timed([str(BIN / "python"), "-c", EMPTY_FLOW], {**env, "PREFECT_HOME": str(scratch / f"eph{i}")})
                 for i in range(args.repeat)]
-        rows.append(("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None, "—"))
+        rows.append(("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None,
+                     "—"))
 
         convert = [modelferry, "convert", str(FACE / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
                    "--to", "onnx,tflite", "--quantize", "fp16", "--runtime", "venv"]
@@ -76,7 +78,8 @@ def main() -> None:
             rows.append((f"convert, cold cache, --jobs {jobs}", wall, work, wall - work if jobs == 1 else None,
                          "overhead ≤ 2 s" if jobs == 1 else "—"))
         again = [timed([*convert, "--out", str(scratch / "out-1-0"), "--jobs", "1"], env) for _ in range(args.repeat)]
-        rows.append(("convert, unchanged re-run", statistics.median(again), 0.0, statistics.median(again), "≤ 3 s in all"))
+        rows.append(("convert, unchanged re-run", statistics.median(again), 0.0, statistics.median(again),
+                     "≤ 3 s in all"))
     finally:
         subprocess.run([modelferry, "server", "stop"], env=env, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
@@ -85,7 +88,8 @@ def main() -> None:
              f"runtime, {os.cpu_count()} cores.", "",
              "| measurement | wall s | stages s | overhead s | goal |", "|---|---|---|---|---|"]
     for name, wall, work, overhead, goal in rows:
-        fmt = lambda v: "—" if v is None else f"{v:.2f}"
+        def fmt(v):
+            return "—" if v is None else f"{v:.2f}"
         lines.append(f"| {name} | {fmt(wall)} | {fmt(work)} | {fmt(overhead)} | {goal} |")
     emit("Orchestration overhead (bench/engine.py)", lines, args.out)
 

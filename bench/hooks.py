@@ -74,10 +74,10 @@ def main() -> None:
     processes, rows = [], []
     try:
         processes.append(subprocess.Popen(
-            [str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(mlflow_port),
-             "--backend-store-uri", f"sqlite:///{scratch}/mlflow.db", "--artifacts-destination", str(scratch / "art"),
-             "--workers", "1"], env=mlflow_env, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            start_new_session=True))
+            [str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1", "--port",
+             str(mlflow_port), "--backend-store-uri", f"sqlite:///{scratch}/mlflow.db",
+             "--artifacts-destination", str(scratch / "art"), "--workers", "1"],
+            env=mlflow_env, cwd=scratch, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True))
         subprocess.run([str(BIN / "modelferry"), "server", "start"], env=env, check=True, capture_output=True)
         processes.append(subprocess.Popen(
             [str(BIN / "modelferry"), "hooks", "serve", "--rules", str(rules), "--port", str(hook_port),

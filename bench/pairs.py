@@ -52,7 +52,8 @@ def _fresh_home(scratch: Path, source: str, shared_venvs: str) -> dict[str, str]
 
 
 def _pairs_of(run, targets: list[str], bare_runtime: str, env: dict[str, str], bare_cache: dict) -> list[Pair]:
-    from pairs_bare import call_for, run as run_bare
+    from pairs_bare import call_for
+    from pairs_bare import run as run_bare
     from pairs_flow import route_formats, steps_of
 
     pairs = []
@@ -100,9 +101,10 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch directory (bundles, reports)")
     args = parser.parse_args()
 
-    from stages import catalog
     import pairs_models
     from pairs_table import render
+
+    from stages import catalog
 
     known_sources = [m.source for m in pairs_models.MODELS if m.source in catalog.SOURCES]
     sources = _names(args.sources, known_sources, "sources")
@@ -119,9 +121,8 @@ def main() -> None:
     build_s = pairs_models.build(models, pairs_models.builders(sources),
                        {**os.environ, "MODELFERRY_HOME": str(Path(shared_venvs).parent)})
 
-    from prefect import flow
-
     from pairs_flow import run_source
+    from prefect import flow
 
     @flow
     def hello() -> int:

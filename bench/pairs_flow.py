@@ -70,7 +70,8 @@ def _bundles(request: ConvertRequest, steps: list[Step]) -> dict[str, Path | Non
     """Where each step's bundle is in the cache: the same keys the flow computed."""
     spec, _ = resolve_auto(RuntimeSpec(request.runtime))
     engine, cache = select(spec), BundleCache()
-    source = resolve(request.source, dict(request.options)).bundle(calibration=request.calibration, samples=request.samples)
+    source = resolve(request.source, dict(request.options)).bundle(calibration=request.calibration,
+                                                                   samples=request.samples)
     found: dict[str, Path | None] = {}
     for step in steps:
         inputs = [found.get(i) for i in step.inputs] or [source]

@@ -83,7 +83,8 @@ def render(pairs: list[Pair], walls: dict[str, float], stages: dict[str, dict[st
         "runtime and compared with golden). Under the venv runtime each stage is a fork of its runtime's warm "
         "worker (MODELFERRY_WARM=off: a process of its own): a runtime's first stage in a run pays its framework "
         "import, the later ones do not. Steps shared between targets (load; e.g. the ONNX export that TFLite, "
-        "SavedModel and TFJS go through) count in every pair that uses them, so a row is what converting to that target alone costs. "
+        "SavedModel and TFJS go through) count in every pair that uses them, so a row is what converting to that "
+        "target alone costs. "
         "Prefect's start-up and the flow's own bookkeeping are not in it; the convert run's wall time per "
         "source (all targets, orchestration included) was: "
         + ", ".join(f"{source} {seconds:.0f} s" for source, seconds in walls.items()) + ".",

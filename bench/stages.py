@@ -61,9 +61,11 @@ def main() -> None:
     rows = [(s.name, f"{s.seconds:.2f}") for s in cold.stages]
     rows += [("stage work (sum)", f"{work:.2f}"),
              ("flow total, cold", f"{cold_total:.2f}"),
-             ("orchestration (total - stage work)", f"{cold_total - work:.2f}  ({(cold_total - work) / work:.1%} of stage work; target <= 20%)"),
+             ("orchestration (total - stage work)", f"{cold_total - work:.2f}  ({(cold_total - work) / work:.1%} "
+                                                    f"of stage work; target <= 20%)"),
              ("Prefect start-up (ephemeral server)", f"{prefect_start:.2f}"),
-             ("unchanged re-run", f"{warm_total:.2f}  (stages run: {sum(not s.cached for s in warm.stages)}; target <= 3 s)")]
+             ("unchanged re-run", f"{warm_total:.2f}  (stages run: {sum(not s.cached for s in warm.stages)}; "
+                                  f"target <= 3 s)")]
     width = max(len(name) for name, _ in rows)
     print(f"\nruntime: {args.runtime}\n{'step'.ljust(width)} | seconds")
     print(f"{'-' * width}-|--------")

@@ -55,7 +55,7 @@ def main() -> None:
             done = subprocess.run(convert, env=env, capture_output=True, text=True)
             count += crashed(done)
             failures += [done.stderr[-2000:]] if crashed(done) else []
-        rows.append((f"unchanged re-runs, --jobs 2", args.runs, count, (time.monotonic() - started) / args.runs))
+        rows.append(("unchanged re-runs, --jobs 2", args.runs, count, (time.monotonic() - started) / args.runs))
         entries = [{"source": str(FACE / "model-symbol.json"), "name": f"face-{i}", "input_shape": ["data:1,3,112,112"],
                     "to": ["onnx", "tflite", "openvino", "ncnn"], "quantize": ["fp16"], "runtime": "venv"}
                    for i in range(3)]

@@ -87,7 +87,8 @@ def load(path: Path, command) -> tuple[str, list[Entry]]:
         raise ManifestError(f"{where}: needs `models:`, a list of models (each with a `source`)")
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
-        raise ManifestError(f"{where}: unknown top-level key(s) {', '.join(unknown)}; the keys are {', '.join(TOP_KEYS)}")
+        raise ManifestError(f"{where}: unknown top-level key(s) {', '.join(unknown)}; the keys are "
+                            f"{', '.join(TOP_KEYS)}")
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ManifestError(f"{where}: `defaults` is a mapping of convert's options")
@@ -141,8 +142,8 @@ def outcome_of(entry: Entry, report: dict | None, location: str | None, seconds:
     targets = {f"{a['target']}/{a['precision']}": "passed" if a["published"] else a.get("reason", "failed")
                for a in report["artifacts"]}
     return Outcome(entry.index, entry.source, report["status"], model=report["model"], location=location,
-                   seconds=round(seconds, 2), stages_run=sum(not s["cached"] for s in report["stages"] + report["failed_stages"]),
-                   targets=targets)
+                   seconds=round(seconds, 2),
+                   stages_run=sum(not s["cached"] for s in report["stages"] + report["failed_stages"]), targets=targets)
 
 
 def batch_report(manifest: Path, out: str, outcomes: list[Outcome], seconds: float, parallel: int) -> dict:

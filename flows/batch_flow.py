@@ -8,8 +8,17 @@ from prefect import allow_failure, flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows import progress
-from flows.batch import (Entry, Outcome, batch_report, convert_command, load, outcome_of, publish_batch, resolve_remote,
-                         table_rows)
+from flows.batch import (
+    Entry,
+    Outcome,
+    batch_report,
+    convert_command,
+    load,
+    outcome_of,
+    publish_batch,
+    resolve_remote,
+    table_rows,
+)
 from flows.convert import convert
 from flows.errors import ConversionError
 from flows.prefect_artifacts import record_batch

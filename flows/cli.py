@@ -127,7 +127,8 @@ def _framework_option(declared: catalog.Declared) -> inspect.Parameter:
     value = option.default if option.default is not None else default
     return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, annotation=python,
                              default=typer.Option(value, *names, help=option.help,
-                                                  rich_help_panel=f"Options of {declared.framework} (stages/{declared.framework})"))
+                                                  rich_help_panel=f"Options of {declared.framework} "
+                                                                  f"(stages/{declared.framework})"))
 
 
 def _with_framework_options(command):
@@ -174,13 +175,15 @@ def convert(
     calibration: Optional[Path] = typer.Option(None, help=".npz keyed by input name, or a folder of pictures: "
                                                        "int8 calibration data."),
     samples: Optional[Path] = typer.Option(None, help=".npz keyed by input name (one array for a one-input model), "
-                                                   "or a folder of pictures (jpg, png): reference inputs for validation."),
+                                                      "or a folder of pictures (jpg, png): reference inputs for "
+                                                      "validation."),
     input_shape: List[str] = typer.Option([], help="name:1,3,112,112 (repeat per input; sr: for a scalar)."),
     input_range: List[str] = typer.Option([], help="name:low,high: the values an input takes, for the samples "
                                                    "modelferry makes (repeat per input)."),
     mean: Optional[str] = typer.Option(None, help="Image inputs: per-channel mean in 0-255 pixel units, e.g. "
                                                  "123.675,116.28,103.53 (input = (pixel - mean) / std)."),
-    std: Optional[str] = typer.Option(None, help="Image inputs: per-channel std in 0-255 pixel units, e.g. 58.395,57.12,57.375."),
+    std: Optional[str] = typer.Option(None, help="Image inputs: per-channel std in 0-255 pixel units, e.g. "
+                                                 "58.395,57.12,57.375."),
     channel_order: str = typer.Option("rgb", help="Image inputs: rgb or bgr."),
     bind: List[str] = typer.Option([], help="name=value: fix a scalar input or forward() argument to a constant "
                                             "(e.g. sr=16000; repeatable)."),
@@ -197,13 +200,17 @@ def convert(
     jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="Stages run at once, one per independent "
                                        "branch of the DAG (default: one per core; 1 runs them one by one)."),
     stage_timeout: float = typer.Option(1800.0, help="Seconds a stage may run."),
-    gate_fp32_max_abs: float = typer.Option(DEFAULT_GATES.fp32_max_abs, help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
+    gate_fp32_max_abs: float = typer.Option(DEFAULT_GATES.fp32_max_abs,
+                                            help="fp32 gate: max abs error <= this x max(1, max|golden|)."),
     gate_fp16_cosine: float = typer.Option(DEFAULT_GATES.fp16_cosine, help="fp16 gate: cosine similarity >= this."),
-    gate_int8_cosine: float = typer.Option(DEFAULT_GATES.int8_cosine, help="int8 and dynamic-range gate: cosine similarity >= this."),
-    gate_fp16_max_abs: float = typer.Option(DEFAULT_GATES.fp16_max_abs, help="fp16 also passes with max abs error <= this x max(1, max|golden|) "
-                                                     "(a cosine means nothing on outputs near 0)."),
-    gate_int8_max_abs: float = typer.Option(DEFAULT_GATES.int8_max_abs, help="int8 and dynamic-range also pass with max abs error <= this x "
-                                                     "max(1, max|golden|)."),
+    gate_int8_cosine: float = typer.Option(DEFAULT_GATES.int8_cosine,
+                                           help="int8 and dynamic-range gate: cosine similarity >= this."),
+    gate_fp16_max_abs: float = typer.Option(DEFAULT_GATES.fp16_max_abs,
+                                            help="fp16 also passes with max abs error <= this x max(1, max|golden|) "
+                                                 "(a cosine means nothing on outputs near 0)."),
+    gate_int8_max_abs: float = typer.Option(DEFAULT_GATES.int8_max_abs,
+                                            help="int8 and dynamic-range also pass with max abs error <= this x "
+                                                 "max(1, max|golden|)."),
     fallback: bool = typer.Option(True, "--fallback/--no-fallback", help="When a converter fails or its artifact "
                                   "misses the gate, try the next route to that target (--plan lists them)."),
     via: Optional[str] = typer.Option(None, help="Only routes through these converters, comma-separated (e.g. "
@@ -266,7 +273,8 @@ def convert(
             console.print(exc.log_tail, markup=False)
         elif exc.log_tail:
             console.print("[dim](-v shows the last lines of the stage's log)[/]")
-        console.print("[red]nothing was published[/]" + (f"; the run's report: {escape(exc.report_location)}/report.json"
+        console.print("[red]nothing was published[/]" + (f"; the run's report: "
+                                                         f"{escape(exc.report_location)}/report.json"
                                                          if exc.report_location else ""))
         raise typer.Exit(1)
     _print_summary(result.report, result.location, time.monotonic() - started)
@@ -397,7 +405,8 @@ def _print_summary(report: dict, location: str, seconds: float) -> None:
         table.add_row(a["target"], a["precision"], _error(p['max_abs_err']),
                       f"{p['noise_floor']:.2g}" if "noise_floor" in p else "–", f"{p['cosine']:.6f}",
                       _top1(p),
-                      "[green]passed[/]" if p["passed"] else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
+                      "[green]passed[/]" if p["passed"]
+                      else f"[red]FAILED[/] ({escape(p['worst_output'])}: {escape(p['gate'])})",
                       size_text(a.get("bytes")), latency_text(a.get("latency")), a["path"] or "not published")
     console.print(table)
     for a in report["artifacts"]:
@@ -418,7 +427,8 @@ def images_lock(names: List[str] = typer.Argument(None, help="Images to lock; de
         lock(name)
 
 
-@images_app.command("build", help="Build the runtime images (images/<name>/Dockerfile, else images/Dockerfile) from their lock files (no registry needed).")
+@images_app.command("build", help="Build the runtime images (images/<name>/Dockerfile, else images/Dockerfile) from "
+                                  "their lock files (no registry needed).")
 def images_build(names: List[str] = typer.Argument(None, help="Images to build; default all."),
                  base: Optional[str] = typer.Option(None, help="Base image (default python:3.11-slim-bookworm, "
                                                             "else modelferry/base:bookworm-py311).")):
@@ -497,8 +507,8 @@ def server_status():
         raise typer.Exit(1)
 
 
-@app.command("inspect", help="What a model is and which targets will take it, before converting: its inputs and outputs, "
-                  "ops, each target's routes with the ops modelferry's own emitters lack, and the options a "
+@app.command("inspect", help="What a model is and which targets will take it, before converting: its inputs and "
+                  "outputs, ops, each target's routes with the ops modelferry's own emitters lack, and the options a "
                   "conversion will need. The model is read by the stages a conversion runs (sandboxed, cached); "
                   "nothing is run but its load, nothing is published.")
 @_with_framework_options
@@ -513,7 +523,8 @@ def inspect_model(
 ):
     from flows.batch import convert_command
     from flows.errors import ConversionError
-    from flows.inspect import as_text, inspect_model as inspection
+    from flows.inspect import as_text
+    from flows.inspect import inspect_model as inspection
     from flows.options import error_messages, request_from_options
 
     given = {**framework, "source": source, "input_shape": input_shape, "bind": bind, "runtime": runtime}
@@ -538,7 +549,8 @@ def inspect_model(
 @app.command("support-matrix", help="Print which route the planner takes from each source to each target, the "
                                     "quantization modes and the stage implementations (from the registry).")
 def support_matrix(write: bool = typer.Option(False, "--write", help="Also put it in README.md, between its markers.")):
-    from flows.matrix import support_matrix as matrix, write_readme
+    from flows.matrix import support_matrix as matrix
+    from flows.matrix import write_readme
 
     print(matrix())
     if write:

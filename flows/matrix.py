@@ -1,4 +1,5 @@
-"""The README's support matrix, made from the registry (stages/catalog.py, from each framework's registry.py) and the planner.
+"""The README's support matrix, made from the registry (stages/catalog.py, from each framework's
+registry.py) and the planner.
 
 `modelferry support-matrix --write` puts it between the README's markers; a test fails when the README's
 copy is stale, so the table never claims a route the registry does not have (or misses one it has).

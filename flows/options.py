@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
-from flows.config import (ConvertRequest, Gates, Normalize, parse_bind, parse_floats, parse_input_range,
-                          parse_input_shape, parse_pair)
+from flows.config import (
+    ConvertRequest,
+    Gates,
+    Normalize,
+    parse_bind,
+    parse_floats,
+    parse_input_range,
+    parse_input_shape,
+    parse_pair,
+)
 from stages import catalog
 from stages.options import Option
 

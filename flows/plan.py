@@ -1,8 +1,8 @@
 """The planner: from a source format and the requested targets to a DAG of stage steps.
 
-Everything comes from the registry (`stages/catalog.py`, from each framework's registry.py): which load stage reads the source, whether a
-surgery stage exists for its format, every chain of export/emit stages (a *route*) to each target, a
-quantize step per mode and a validate step per artifact.
+Everything comes from the registry (`stages/catalog.py`, from each framework's registry.py): which load
+stage reads the source, whether a surgery stage exists for its format, every chain of export/emit stages
+(a *route*) to each target, a quantize step per mode and a validate step per artifact.
 
 An artifact (target, precision) has routes in the order the registry prefers them: the sum of the
 preferences its converters declare, then the fewer hops, then registry order. The flow makes the

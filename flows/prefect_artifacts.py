@@ -37,17 +37,19 @@ def conversion_markdown(report: dict, location: str) -> str:
         err = "–" if p.get("max_abs_err") is None else f"{p['max_abs_err']:.3g}"
         cosine = "–" if p.get("cosine") is None else f"{p['cosine']:.6f}"
         rows.append(f"| {a['target']} | {a['precision']} | {_cell(verdict)} | {err} | {cosine} | "
-                    f"{a.get('bytes', '–')} | {latency_text(a.get('latency'))} | {_cell(a['path'] or 'not published')} |")
+                    f"{a.get('bytes', '–')} | {latency_text(a.get('latency'))} | "
+                    f"{_cell(a['path'] or 'not published')} |")
     return (f"## {report['model']}: {report['status']}\n\n"
-            f"Source: {report['source']['format']} `{report['source']['name']}` (sha256 {report['source']['sha256'][:12]}…), "
-            f"run `{report['run_id']}`\n\n" + "\n".join(rows) +
+            f"Source: {report['source']['format']} `{report['source']['name']}` "
+            f"(sha256 {report['source']['sha256'][:12]}…), run `{report['run_id']}`\n\n" + "\n".join(rows) +
             f"\n\n[report.html]({link(location, 'report.html')}) · [report.json]({link(location, 'report.json')})\n")
 
 
 def record_conversion(report: dict, location: str) -> None:
     from prefect.artifacts import create_markdown_artifact
 
-    create_markdown_artifact(markdown=conversion_markdown(report, location), key=artifact_key("convert", report["model"]),
+    create_markdown_artifact(markdown=conversion_markdown(report, location),
+                             key=artifact_key("convert", report["model"]),
                              description=f"modelferry: {report['model']} {report['status']}")
 
 

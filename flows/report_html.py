@@ -31,13 +31,16 @@ def _fmt(value) -> str:
 def _signature(specs: list[dict]) -> str:
     return "<br>".join(f"<code>{escape(s['name'])}</code> {escape(str(s['shape']))} {escape(s['dtype'])}"
                        f"{' ' + escape(s['layout']) if s.get('layout') else ''}"
-                       f"{' (in the artifact: <code>' + escape(s['name_in_artifact']) + '</code>)' if s.get('name_in_artifact') else ''}"
+                       + (" (in the artifact: <code>" + escape(s["name_in_artifact"]) + "</code>)"
+                          if s.get("name_in_artifact") else "")
                        for s in specs)
 
 
 def _attempts(attempts: list[dict]) -> str:
-    return "<br>".join(f"<span class='{'passed' if a['outcome'] == 'passed' else 'muted'}'>{escape(a['outcome'])}</span>: "
-                       f"{escape(a['route'])}{' — ' + escape(a['reason']) if a.get('reason') else ''}" for a in attempts)
+    return "<br>".join(f"<span class='{'passed' if a['outcome'] == 'passed' else 'muted'}'>"
+                       f"{escape(a['outcome'])}</span>: "
+                       f"{escape(a['route'])}{' — ' + escape(a['reason']) if a.get('reason') else ''}"
+                       for a in attempts)
 
 
 def _divergence(artifact: dict) -> str:
@@ -47,8 +50,8 @@ def _divergence(artifact: dict) -> str:
         return f"<p>{where}: no single diverging layer: {escape(d.get('why', ''))}</p>"
     after = "no tensor of its size" if d.get("error_after") is None else _fmt(d["error_after"])
     return (f"<p>{where}: first diverging layer <code>{escape(d['layer'])}</code> ({escape(d['op'])}), output "
-            f"<code>{escape(d['output'])}</code>: relative error {_fmt(d['error_before'])} on its inputs, {after} on its "
-            f"output (nearest tensor in the artifact: <code>{escape(str(d.get('artifact_tensor')))}</code>; "
+            f"<code>{escape(d['output'])}</code>: relative error {_fmt(d['error_before'])} on its inputs, {after} "
+            f"on its output (nearest tensor in the artifact: <code>{escape(str(d.get('artifact_tensor')))}</code>; "
             f"{d['reproduced']} of {d['compared']} tensors reproduced within {_fmt(d['threshold'])})</p>"
             + (f"<div class='plots'>{svg.curve(d['curve'], d['threshold'], where + ': relative error per layer')}</div>"
                if d.get("curve") else ""))
@@ -115,10 +118,12 @@ def _details(a: dict) -> str:
         return ""
     rows = [("inputs", _signature(a["inputs"])), ("outputs", _signature(a["outputs"])),
             ("max rel err", _fmt(p["max_rel_err"])), ("source's noise floor", _fmt(p.get("noise_floor", "–"))),
-            ("top-1 agreement", _fmt(p.get("top1_agreement", "–"))), ("worst output", f"<code>{escape(p['worst_output'])}</code>")]
+            ("top-1 agreement", _fmt(p.get("top1_agreement", "–"))),
+            ("worst output", f"<code>{escape(p['worst_output'])}</code>")]
     table = "".join(f"<tr><th style='width:22%'>{name}</th><td>{value}</td></tr>" for name, value in rows)
     return (f"<details><summary>{escape(a['target'])} {escape(a['precision'])}: signature, errors, routes "
-            f"({len(a.get('attempts', []))})</summary><table>{table}</table>{_attempts(a.get('attempts', []))}</details>")
+            f"({len(a.get('attempts', []))})</summary><table>{table}</table>"
+            f"{_attempts(a.get('attempts', []))}</details>")
 
 
 def render(report: dict) -> str:
@@ -129,7 +134,8 @@ def render(report: dict) -> str:
                      f"<td>{'cached' if s['cached'] else _fmt(s['seconds']) + ' s'}</td></tr>"
                      for s in report["stages"])
     stages += "".join(f"<tr><td>{escape(s['stage'])}/{escape(s['impl'])} {escape(s['label'])}</td><td class='failed'>"
-                      f"failed{' (remembered from an earlier run)' if s['cached'] else ''}: {escape(s['reason'])}</td></tr>"
+                      f"failed{' (remembered from an earlier run)' if s['cached'] else ''}: "
+                      f"{escape(s['reason'])}</td></tr>"
                       for s in report.get("failed_stages", []))
     pre = report.get("preprocess")
     pre_html = (f"<p>Preprocessing stripped from the model — feed <code>(x - {_fmt(pre.get('mean'))}) × "

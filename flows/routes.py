@@ -100,7 +100,8 @@ class Made:
         if self.parity is not None:
             p = self.parity
             return (f"failed its gate: worst output {p['worst_output']}, max abs err {p['max_abs_err']:.3g}, cosine "
-                    f"{p['cosine']:.6f} (gate: {p['outputs'][p['worst_output']]['gate']}){said(self.divergence)}{others}")
+                    f"{p['cosine']:.6f} (gate: {p['outputs'][p['worst_output']]['gate']})"
+                    f"{said(self.divergence)}{others}")
         first = tried[0] if tried else (self.attempts[0] if self.attempts else {"reason": "no route"})
         return f"not made: {first['reason']}{others}"
 
@@ -183,7 +184,8 @@ def said(divergence: dict | None) -> str:
         return ""
     after = divergence.get("error_after")
     return (f"; first diverging layer: {divergence['layer']} ({divergence['op']}), relative error "
-            f"{divergence['error_before']:.2g} before, {'no tensor of its size' if after is None else f'{after:.2g}'} after")
+            f"{divergence['error_before']:.2g} before, "
+            f"{'no tensor of its size' if after is None else f'{after:.2g}'} after")
 
 
 def no_artifact(results: list[Made]) -> StageFailed:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from stages import catalog
 from stages.bundle import MANIFEST, Bundle, sha256_file, write_json_atomic
-from stages.contract import stamped
 from stages.context import StageContext
+from stages.contract import stamped
 from stages.errors import EXIT_FAILED, StageError
 
 # Numerics pinned in every runtime, before any framework is imported. TensorFlow turns its oneDNN

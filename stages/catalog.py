@@ -1,10 +1,10 @@
 """The one registry of stage implementations, gathered from the frameworks' folders.
 
-Each framework's folder declares its rows in `stages/<framework>/registry.py`: `IMPLS` (which stage of
-the DAG an implementation serves, which runtime image it runs in, which module holds its `run()`, which
-bundle formats it reads and writes, and for validate rows the module that runs the artifact), and the
-`SOURCES` (how their files are recognised: stages/sources.py) and `TARGETS` it answers. The CLI's --help, the planner and the stage entry point all read the
-table gathered here; adding a framework is adding a folder.
+Each framework's folder declares its rows in `stages/<framework>/registry.py`: `IMPLS` (which stage of the
+DAG an implementation serves, which runtime image it runs in, which module holds its `run()`, which bundle
+formats it reads and writes, and for validate rows the module that runs the artifact), and the `SOURCES`
+(how their files are recognised: stages/sources.py) and `TARGETS` it answers. The CLI's --help, the
+planner and the stage entry point all read the table gathered here; adding a framework is adding a folder.
 
 Pure Python on purpose: the orchestrator imports it without any framework. Inside a stage's runtime
 image only the registries of the frameworks it holds are there, and only those are read.

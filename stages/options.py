@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Dict, List, Optional   # not `str | None`: the caffe runtime's Python is 3.9
+from typing import Dict, List, Optional  # not `str | None`: the caffe runtime's Python is 3.9
 
 ANY = ("*",)   # `formats`: every format (an option of the IR, read by whatever writes it)
 READS_SOURCE = frozenset({"load", "surgery"})

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import feeding, layout as layouts
-from stages import pictures
-from stages.pictures import looks_like_image
+from stages import feeding, pictures
+from stages import layout as layouts
 from stages.errors import StageError
+from stages.pictures import looks_like_image
 
 SAMPLE_COUNT = 8
 # What the samples of one input may take in memory: a declared shape far beyond any real input (a
@@ -305,7 +305,8 @@ def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, n
     return {"samples": "samples.npz", "golden": "golden.npz"}
 
 
-def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first", samples: int | None = None) -> list[dict]:
+def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first",
+                 samples: int | None = None) -> list[dict]:
     """The outputs' signature: one run's shape (golden joins `samples` runs' outputs on axis 0)."""
     specs = []
     for name, value in golden.items():

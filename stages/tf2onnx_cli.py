@@ -11,7 +11,6 @@ import onnx
 
 from stages.errors import StageError
 
-
 # tf2onnx 1.17 writes some ops whatever opset it is asked for (TFLite's HARD_SWISH as HardSwish, which came in
 # opset 14): the checker names the op and the opset it needs, and the conversion is made again at that one.
 TOO_NEW = re.compile(r"No Op registered for (\w+) with domain_version of (\d+)")

@@ -27,6 +27,20 @@ MODELFERRY = str(BIN / "modelferry")
 INPUT_SHAPE = "data:1,3,112,112"
 
 
+def pytest_collection_modifyitems(config, items):
+    """The layers of the suite, as markers (pyproject.toml): a test that needs the session's Prefect server
+    and runtimes (the `env` fixture, which every model-building fixture needs) is `e2e`, and `zoo` too where
+    it converts the real-model zoo; a test that makes a runtime without them says `e2e` itself. Every other
+    test is `unit`: no runtime, no server, no conversion (`make unit`, under a minute)."""
+    for item in items:
+        if "env" in item.fixturenames or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
+            if item.path.name == "test_zoo.py":
+                item.add_marker(pytest.mark.zoo)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -81,7 +81,8 @@ def test_input_shape_unknown(env, face, out_with_history):
     # (one array for a one-input model is taken whatever its key; two are matched by name)
     ({"images": np.zeros((4, 3, 112, 112), np.float32), "labels": np.zeros(4, np.float32)},
      "has keys ['images', 'labels'] but the model's inputs are ['data']"),
-    ({"data": np.zeros((4, 3, 64, 64), np.float32)}, "'data' has shape (4, 3, 64, 64), the model needs (N, 3, 112, 112)"),
+    ({"data": np.zeros((4, 3, 64, 64), np.float32)},
+     "'data' has shape (4, 3, 64, 64), the model needs (N, 3, 112, 112)"),
 ])
 def test_calibration_with_wrong_keys_or_shapes(env, face, tmp_path, out_with_history, arrays, expected):
     calibration = tmp_path / "calib-bad.npz"

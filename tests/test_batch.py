@@ -69,7 +69,8 @@ def test_a_batch_from_a_folder_and_s3_into_s3(env, face, moto_server, tmp_path):
 
     # Prefect's table artifact for the batch, one row per model
     url = env["PREFECT_API_URL"]
-    request = urllib.request.Request(f"{url}/artifacts/filter", method="POST", headers={"Content-Type": "application/json"},
+    request = urllib.request.Request(f"{url}/artifacts/filter", method="POST",
+                                     headers={"Content-Type": "application/json"},
                                      data=json.dumps({"artifacts": {"key": {"any_": ["batch-models"]}}}).encode())
     artifacts = json.loads(urllib.request.urlopen(request, timeout=10).read())
     assert artifacts and artifacts[-1]["type"] == "table"

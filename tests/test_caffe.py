@@ -90,9 +90,9 @@ def test_strided_slices_upsampling_and_deconvolution_are_composed_exactly(docker
 def test_transposes_reductions_broadcasts_and_attention_are_composed_exactly(docker_env, tmp_path):  # noqa: F811
     """An attention block built here (tests/helpers/make_onnx_attention.py): an AveragePool that leaves its
     asymmetric padding out (zero padding, whole-window averages, a constant map of window sizes), Transposes
-    inside the graph, LayerNorm written out (reductions on the last axis, broadcast Sub and Div, Pow, Sqrt), q @ k^T of two
-    computed tensors, Max with a constant, a sum over a middle axis. BVLC Caffe has no Permute, no
-    broadcasting and no product of two blobs: Transpose is a BatchReindex of rows, a broadcast is Tile, a
+    inside the graph, LayerNorm written out (reductions on the last axis, broadcast Sub and Div, Pow, Sqrt),
+    q @ k^T of two computed tensors, Max with a constant, a sum over a middle axis. BVLC Caffe has no Permute,
+    no broadcasting and no product of two blobs: Transpose is a BatchReindex of rows, a broadcast is Tile, a
     product is Tile, Eltwise and Reduction. Within the fp32 gate of ONNX Runtime's outputs, both by name."""
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_attention.py", str(tmp_path))
     result = run_cli(docker_env, "convert", str(tmp_path / "attention.onnx"), "--to", "caffe",

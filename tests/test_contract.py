@@ -11,8 +11,6 @@ from stages import contract
 from stages.bundle import MANIFEST, Bundle
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.unit
-
 SPEC = {"name": "x", "shape": [1, 3, 8, 8], "dtype": "float32", "source_name": "x", "layout": "NCHW"}
 
 

@@ -88,8 +88,8 @@ def test_a_named_task_is_measured_on_each_artifact(face, env, tmp_path):
         measured, = task["outputs"].values()
         assert task["task"] == "classify" and measured["samples"] == 8, artifact
         assert measured["top1_agreement"] >= 0.875 and measured["top5_agreement"] == 1.0, measured
-        assert measured["source_accuracy"] >= 0.75 and abs(measured["artifact_accuracy"] - measured["source_accuracy"]) \
-            <= 0.125, measured
+        assert measured["source_accuracy"] >= 0.75 \
+            and abs(measured["artifact_accuracy"] - measured["source_accuracy"]) <= 0.125, measured
     assert "(top-5 1.000), accuracy" in result.stderr
     embed = run_cli(env, *base, "--task", "embed", "--out", str(tmp_path / "embed"))
     assert embed.returncode == 0, embed.stderr[-3000:]

@@ -39,8 +39,8 @@ def test_a_worker_runs_the_batch_and_convert_deployments(env, face, mlflow_url, 
     schedule, = batch["schedules"]
     assert schedule["schedule"]["cron"] == "30 2 * * *" and schedule["parameters"]["manifest"] == str(manifest)
 
-    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "modelferry"], env=home,
-                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    worker = subprocess.Popen([str(BIN / "prefect"), "worker", "start", "--pool", "modelferry"], env=home, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         ran = _prefect(home, "deployment", "run", "batch/batch", "--param", f"manifest={manifest}", "--watch",
                        "--watch-timeout", "800")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, MODELFERRY, REPO, copy_checkpoint, read_report, latest_run, run_cli, snapshot
+from tests.conftest import INPUT_SHAPE, MODELFERRY, REPO, copy_checkpoint, latest_run, read_report, run_cli, snapshot
 
 pytestmark = pytest.mark.docker
 
@@ -152,10 +152,9 @@ def test_a_lambda_layer_cannot_escape_a_container(docker_env, tmp_path, listener
     """The docker runtime, checked for what bubblewrap gives a venv stage: inputs read-only, no network (the
     host's 127.0.0.1 out of reach), nothing else of the host; a link left in /out is not followed."""
     import secrets
+    from pathlib import Path
 
     from tests.conftest import in_runtime
-
-    from pathlib import Path
 
     bundles = Path(docker_env["MODELFERRY_HOME"]) / "bundles"
     marker, canary = tmp_path / "marker", tmp_path / "secret" / "canary.txt"
@@ -177,7 +176,8 @@ def test_a_lambda_layer_cannot_escape_a_container(docker_env, tmp_path, listener
     assert tried["canary-0"].startswith("FileNotFoundError"), tried
     assert "Read-only file system" in tried["input"], tried
     assert tried["repository"].startswith("FileNotFoundError"), tried
-    assert re.search(r"\[load/keras\] wrote leak-0 as a link to \S+, outside its output: refused", output), output[-2000:]
+    assert re.search(r"\[load/keras\] wrote leak-0 as a link to \S+, outside its output: refused", output), \
+        output[-2000:]
     assert result.returncode == 1 and token.decode() not in output
     assert files_holding(out, token) == [] and files_holding(bundles, token) == []
 

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (INPUT_SHAPE, MODELFERRY, REPO, copy_checkpoint, free_port, latest_run, read_report,
-                            run_cli, snapshot)
+from tests.conftest import (
+    INPUT_SHAPE,
+    MODELFERRY,
+    REPO,
+    copy_checkpoint,
+    free_port,
+    latest_run,
+    read_report,
+    run_cli,
+    snapshot,
+)
 from tests.test_zoo import _convert
 
 
@@ -99,7 +108,8 @@ def test_a_prefect_api_url_that_does_not_answer_is_a_clear_error(env, face, tmp_
 
 
 def _intervals(report: dict) -> list[tuple[float, float, str, tuple]]:
-    return [(s["started_at"], s["started_at"] + s["seconds"], f"{s['stage']}/{s['impl']} {s['label']}", tuple(s["cores"]))
+    return [(s["started_at"], s["started_at"] + s["seconds"], f"{s['stage']}/{s['impl']} {s['label']}",
+             tuple(s["cores"]))
             for s in report["stages"] if "started_at" in s]
 
 

@@ -16,7 +16,6 @@ from stages import catalog
 from stages.impl import Impl
 from stages.options import Option
 from stages.sources import Source
-
 from tests.conftest import run_cli
 
 
@@ -90,8 +89,9 @@ def test_an_option_off_adds_nothing_to_a_steps_config():
 
 @pytest.mark.parametrize("source,flags,message", [
     ("onnx", {"signature": "predict"}, "--signature applies to savedmodel sources; this source is 'onnx'"),
-    ("keras", {"epoch": 3, "graph_outputs": ["y"]}, "--outputs applies to graphdef and tf-checkpoint sources; --epoch applies to "
-                                                    "mxnet sources; this source is 'keras'"),
+    ("keras", {"epoch": 3, "graph_outputs": ["y"]},
+     "--outputs applies to graphdef and tf-checkpoint sources; --epoch applies to "
+     "mxnet sources; this source is 'keras'"),
     ("torchscript", {"strip_preprocess": True, "output_layer": "fc1"},
      "--strip-preprocess and --output-layer apply to mxnet sources; this source is 'torchscript'"),
 ])

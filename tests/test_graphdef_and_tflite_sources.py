@@ -77,7 +77,8 @@ def test_tflite_source_to_onnx_tflite_and_savedmodel(env, keras_models, session_
 @pytest.mark.parametrize("name, source, cut, message", [
     ("truncated.pb", "digits.pb", 3000, "truncated.pb is not a frozen TF GraphDef (truncated, or another format"),
     ("symbol.pb", "calib.npz", None, "symbol.pb is not a frozen TF GraphDef"),
-    ("truncated.tflite", "digits.tflite", 5000, "truncated.tflite is not a readable TFLite file: the flatbuffer is cut short or corrupt"),
+    ("truncated.tflite", "digits.tflite", 5000,
+     "truncated.tflite is not a readable TFLite file: the flatbuffer is cut short or corrupt"),
     ("graph.tflite", "digits.pb", None, "graph.tflite is not a TFLite flatbuffer (no TFL3 identifier)"),
 ])
 def test_bad_graphdef_and_tflite_files(env, keras_models, tmp_path, name, source, cut, message):

@@ -34,7 +34,8 @@ def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
         folder = run / artifact["path"]
         assert sorted(p.name for p in folder.iterdir()) == FILES
         # the blobs pnnx names in0/out0, mapped back to the model's own names
-        assert json.loads((folder / "names.json").read_text()) == {"inputs": {"in0": "data"}, "outputs": {"out0": "fc7"}}
+        assert json.loads((folder / "names.json").read_text()) == {"inputs": {"in0": "data"},
+                                                                   "outputs": {"out0": "fc7"}}
         assert [(t["name"], t["name_in_artifact"]) for t in artifact["outputs"]] == [("fc7_output", "out0")]
     weights = {a["precision"]: (run / a["path"] / "model.ncnn.bin").stat().st_size for a in (fp32, fp16)}
     assert weights["fp16"] < 0.6 * weights["fp32"]   # fp16 weights only in the fp16 artifact
@@ -42,7 +43,8 @@ def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
 
 def test_a_keras_mtcnn_pnet_to_ncnn(env, keras_pnet, tmp_path):
     """PReLU shared over space, max pooling, two outputs (a softmax and a box head), from Keras through
-    tf2onnx: both outputs within the fp32 gate of Keras' own (inputs 0-255: the box head's values are large), by the model's output names."""
+    tf2onnx: both outputs within the fp32 gate of Keras' own (inputs 0-255: the box head's values are
+    large), by the model's output names."""
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(keras_pnet), "--to", "ncnn", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]

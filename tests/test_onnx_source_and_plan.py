@@ -11,8 +11,8 @@ def test_onnx_source_to_tflite(example_run, env, session_dir):
     source = session_dir / "face.onnx"
     shutil.copyfile(example_run["run"] / "face.onnx", source)
     out = session_dir / "from-onnx"
-    result = run_cli(env, "convert", str(source), "--to", "onnx,tflite,savedmodel,tfjs", "--quantize", "fp16", "--simplify",
-                     "--out", str(out))
+    result = run_cli(env, "convert", str(source), "--to", "onnx,tflite,savedmodel,tfjs", "--quantize", "fp16",
+                     "--simplify", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "face"))
     assert report["source"]["format"] == "onnx" and report["source"]["files"]["model"]["name"] == "face.onnx"
@@ -20,7 +20,8 @@ def test_onnx_source_to_tflite(example_run, env, session_dir):
         ("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("savedmodel", "fp32"), ("tfjs", "fp32"),
         ("tfjs", "fp16")}
     assert all(a["parity"]["passed"] for a in report["artifacts"])
-    assert [s["stage"] for s in report["stages"]][0] == "load" and "export" not in [s["stage"] for s in report["stages"]]
+    assert [s["stage"] for s in report["stages"]][0] == "load" \
+        and "export" not in [s["stage"] for s in report["stages"]]
 
 
 def test_plan_prints_the_dag_without_running(env, face, tmp_path):

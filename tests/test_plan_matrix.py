@@ -49,5 +49,6 @@ def test_quantize_modes_go_to_the_targets_that_offer_them():
 
 
 def test_a_mode_no_requested_target_offers_is_refused():
-    with pytest.raises(ValueError, match="--quantize int8 applies to openvino and tflite targets: add openvino or tflite to --to"):
+    with pytest.raises(ValueError, match="--quantize int8 applies to openvino and tflite targets: add openvino or "
+                                         "tflite to --to"):
         ConvertRequest(source=Path("model"), targets=["tfjs"], quantize=["int8"], calibration=Path("c.npz"))

@@ -15,8 +15,6 @@ from pydantic import ValidationError
 from flows.report_schema import SCHEMA_FILE, SCHEMA_VERSION, Attempt, Report, TaskAgreement
 from tests.conftest import REPO
 
-pytestmark = pytest.mark.unit
-
 SHA = "0" * 64
 OUTPUT = {"max_abs_err": 2e-06, "max_rel_err": 0.0003, "cosine": 1.0, "passed": True, "gate": "max_abs_err <= 0.0001",
           "noise_floor": 1e-07}

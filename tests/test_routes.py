@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-
 import pytest
 
 from tests.conftest import REPO, in_runtime, model_dir, newest_report, run_cli, snapshot

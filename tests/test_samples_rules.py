@@ -75,7 +75,8 @@ def test_made_up_samples_follow_what_the_user_said():
 def test_pictures_are_resized_and_laid_out_as_the_input_takes_them():
     picture = np.zeros((10, 20, 3), np.float32)
     picture[..., 0] = 255.0   # pure red
-    assert pictures.resize(picture, 5, 7).shape == (5, 7, 3) and np.allclose(pictures.resize(picture, 5, 7)[..., 0], 255)
+    assert pictures.resize(picture, 5, 7).shape == (5, 7, 3) \
+        and np.allclose(pictures.resize(picture, 5, 7)[..., 0], 255)
     nchw = spec("x", [None, 3, 4, 6])
     made, said = pictures.inputs({"picture_0000": picture.astype(np.uint8)}, [nchw],
                                  {"normalize": {"channel_order": "bgr", "mean": [0], "std": [255]}}, "dir")

@@ -113,6 +113,7 @@ print(json.dumps({"seen": seen, "did": did, "home": os.environ["HOME"], "cwd": o
 '''
 
 
+@pytest.mark.e2e   # its stage runs in the tf runtime's venv
 def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     runtime = VenvRuntime()
     runtime.ensure("tf")
@@ -167,6 +168,7 @@ def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     assert got["cpus"] == os.cpu_count()
 
 
+@pytest.mark.e2e   # the tf runtime's venv
 def test_a_crash_inside_reads_as_a_crash(tmp_path):
     """bwrap passes a signal death on as exit 128 + N; the stage contract still says "crashed (signal N)"."""
     runtime = VenvRuntime()
@@ -192,6 +194,7 @@ def test_links_out_of_the_output_are_refused(tmp_path):
         sandbox.check_output("emit/x", out)
 
 
+@pytest.mark.e2e   # the tf runtime's venv
 def test_without_bwrap_a_stage_fails_saying_what_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))   # no bwrap on it
     monkeypatch.delenv(sandbox.SWITCH, raising=False)

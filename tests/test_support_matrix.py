@@ -5,7 +5,8 @@ from flows.matrix import readme_copy, support_matrix
 
 
 def test_the_readmes_support_matrix_is_current():
-    assert readme_copy() == support_matrix(), "README.md's support matrix is stale: run `modelferry support-matrix --write`"
+    assert readme_copy() == support_matrix(), \
+        "README.md's support matrix is stale: run `modelferry support-matrix --write`"
 
 
 def test_the_matrix_names_every_source_target_and_stage_implementation():

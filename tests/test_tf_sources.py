@@ -105,7 +105,8 @@ def test_savedmodel_unknown_signature(env, keras_models, tmp_path):
                      "--to", "tflite", "--out", str(out))
     err = " ".join(result.stderr.split())
     assert result.returncode == 1
-    assert "[load/savedmodel] digits_savedmodel has no signature 'predict_v2'; it has ['serve', 'serving_default']" in err
+    assert "[load/savedmodel] digits_savedmodel has no signature 'predict_v2'; it has ['serve', 'serving_default']" \
+        in err
     assert snapshot(out) == {}
 
 

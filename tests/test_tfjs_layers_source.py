@@ -95,7 +95,8 @@ def test_a_lambda_layer_is_refused_before_keras_builds_it(env, tmp_path, layers)
 
 
 def test_a_class_keras_does_not_have_is_named_with_its_layer(env, tmp_path, copy):
-    _edit(copy, lambda layers, _: next(l for l in layers if l["name"] == "dw").update(class_name="FancyConv"))
+    _edit(copy, lambda layers, _: next(layer for layer in layers if layer["name"] == "dw").update(
+        class_name="FancyConv"))
     assert "dw (FancyConv)" in _refused(env, tmp_path, copy / "model.json")
 
 
@@ -107,5 +108,5 @@ def test_weights_missing_or_misshapen_are_named(env, tmp_path, copy):
     _edit(copy, rename)
     assert "layer 'box' needs the weight 'box/bias'" in _refused(env, tmp_path, copy / "model.json")
     (copy / "model.json").write_text(original)
-    _edit(copy, lambda layers, _: next(l for l in layers if l["name"] == "box")["config"].update(units=5))
+    _edit(copy, lambda layers, _: next(layer for layer in layers if layer["name"] == "box")["config"].update(units=5))
     assert "weight 'box/kernel' of layer 'box' is shaped" in _refused(env, tmp_path / "again", copy / "model.json")

@@ -78,17 +78,18 @@ def test_torchscript_without_any_shape_asks_for_input_shape(env, torch_models, t
     misnamed = run_cli(env, "convert", str(torch_models / "digits.pt"), "--input-shape", "data:1,1,8,8",
                        "--to", "onnx", "--out", str(out))
     assert misnamed.returncode == 1
-    assert "--input-shape names ['data'], but the inputs of digits.pt are ['image']" in " ".join(misnamed.stderr.split())
+    assert "--input-shape names ['data'], but the inputs of digits.pt are ['image']" in \
+        " ".join(misnamed.stderr.split())
 
 
 PICKLE_REFUSED = "which loading would execute; modelferry reads TorchScript (torch.jit.save) and torch.export"
 
 
 @pytest.mark.parametrize("name, message", [
-    ("pickled.pt", "[load/torchscript] pickled.pt holds a pickled Python object "
-                   f"(tests.helpers.torch_net.DigitsNet, __builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
-    ("legacy.pt", "[load/torchscript] legacy.pt holds a pickled Python object "
-                  f"(tests.helpers.torch_net.DigitsNet, __builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
+    ("pickled.pt", "[load/torchscript] pickled.pt holds a pickled Python object (tests.helpers.torch_net.DigitsNet, "
+                   f"__builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
+    ("legacy.pt", "[load/torchscript] legacy.pt holds a pickled Python object (tests.helpers.torch_net.DigitsNet, "
+                  f"__builtin__.set, torch.nn.modules.conv.Conv2d), {PICKLE_REFUSED}"),
     ("payload.pt", f"[load/torchscript] payload.pt holds a pickled Python object (io.open), {PICKLE_REFUSED}"),
     ("evil.pt2", "[load/torch-export] evil.pt2 holds a pickled Python object (io.open) in "
                  "data/sample_inputs/model.pt, which loading would execute"),

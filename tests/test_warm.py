@@ -17,11 +17,11 @@ import pytest
 from flows.config import Gates
 from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import warm
+from flows.runtimes.base import Invocation
+from flows.runtimes.venv import VenvRuntime
 from flows.runtimes.warm.modules import modules
 from flows.runtimes.warm.pool import POOL
 from flows.runtimes.warm.worker import WORKER_ENVIRONMENT
-from flows.runtimes.base import Invocation
-from flows.runtimes.venv import VenvRuntime
 from tests.conftest import REPO
 from tests.test_engine import own_home
 from tests.test_zoo import _convert
@@ -113,6 +113,7 @@ def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypat
     POOL.stop()   # the next test starts a worker of its own
 
 
+@pytest.mark.e2e   # it starts the openvino runtime's worker
 def test_a_framework_that_starts_threads_gets_no_worker():
     """OpenVINO starts a thread when it is imported: a fork of that process could inherit a lock held for
     ever, so its worker says so instead of serving, and the runtime's stages run cold."""

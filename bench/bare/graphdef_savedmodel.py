@@ -9,7 +9,6 @@ import argparse
 from pathlib import Path
 
 import tensorflow as tf
-
 from timing import emit, expect, scratch, timed
 
 parser = argparse.ArgumentParser()

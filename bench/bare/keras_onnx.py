@@ -9,7 +9,6 @@ import argparse
 import keras
 import tensorflow as tf
 import tf2onnx
-
 from timing import emit, expect, scratch, timed
 
 parser = argparse.ArgumentParser()

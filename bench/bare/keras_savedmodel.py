@@ -7,7 +7,6 @@ from __future__ import annotations
 import argparse
 
 import keras
-
 from timing import emit, expect, scratch, timed
 
 parser = argparse.ArgumentParser()

@@ -8,7 +8,6 @@ import argparse
 
 import mxnet as mx
 import numpy as np
-
 from timing import emit, expect, scratch, timed
 
 parser = argparse.ArgumentParser()

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import onnx2tf
-
 from timing import emit, expect, scratch, timed
 
 SAMPLE = "calibration_image_sample_data_20x128x128x3_float32.npy"

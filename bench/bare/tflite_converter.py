@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 
 import tensorflow as tf
-
 from timing import emit, timed
 
 parser = argparse.ArgumentParser()

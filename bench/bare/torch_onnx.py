@@ -12,7 +12,6 @@ import argparse
 import sys
 
 import torch
-
 from timing import emit, expect, scratch, timed
 
 parser = argparse.ArgumentParser()

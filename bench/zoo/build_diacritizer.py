@@ -15,6 +15,7 @@ Input: input_ids int64 [batch, characters] (0 <pad>, 1 <unk>, 2 <bos>, 3 <eos>, 
 the package feeds the letters only, add_special=False). Output: logits float32 [batch, characters, 15].
 """
 import __future__
+
 import ast
 import io
 import sys

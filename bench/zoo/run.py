@@ -99,8 +99,8 @@ class Bare:
         return found
 
     def seconds(self, route: str) -> tuple[float | None, str]:
-        from flows.plan import Step
         from bench.pairs_bare import call_for, run
+        from flows.plan import Step
 
         names = route.split(" → ")
         bundles, total = self.bundles(), 0.0
@@ -151,7 +151,8 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     if fp32 is None:   # the run failed before any target (a source this runtime cannot load)
         return Row(model.name, target, "not made", seconds=seconds, reason=_error(done.stderr, ["no artifact"]))
     verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
-    row = Row(model.name, target, verdict, fp32.get("route") or "", _parity(fp32["parity"]) if fp32.get("parity") else "",
+    row = Row(model.name, target, verdict, fp32.get("route") or "",
+              _parity(fp32["parity"]) if fp32.get("parity") else "",
               _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,
               reason=fp32.get("reason", "")[:240], divergence=_divergence(fp32))
     row.earlier = "; ".join(f"{a['stage'] if a.get('stage') else a['route'].split(' → ')[-1]}: "

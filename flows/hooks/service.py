@@ -208,7 +208,8 @@ def reconcile(rules: list[Rule], mode: str, parallel: int, stale_after_s: float)
             page = registry.search_model_versions(f"name LIKE '{like(rule.model)}'", page_token=token)
             for found in page:
                 version = Version(found.name, str(found.version))
-                if version in seen or f"{TAG_PREFIX}status" in found.tags or not fnmatch.fnmatchcase(found.name, rule.model):
+                if version in seen or f"{TAG_PREFIX}status" in found.tags \
+                        or not fnmatch.fnmatchcase(found.name, rule.model):
                     continue
                 seen.add(version)
                 done.append((version.uri, dispatcher.consider(version, dict(found.tags), "reconcile", stale_after_s)))

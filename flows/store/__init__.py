@@ -19,7 +19,7 @@ def check_name(store: Store, model: str, origin: str) -> None:
 def open_store(url: str, endpoint_url: str | None = None) -> Store:
     """`s3://bucket/prefix` (boto3, optional endpoint for MinIO & co) or a local directory."""
     if url.startswith("s3://"):
-        from flows.store.s3 import S3Store   # boto3 is 0.1 s to import: only a run that publishes to S3 pays it
+        from flows.store.s3 import S3Store  # boto3 is 0.1 s to import: only a run that publishes to S3 pays it
 
         return S3Store.from_url(url, endpoint_url)
     if "://" in url:

@@ -1,10 +1,10 @@
 """Caffe's allowlist: the layer types that only compute, read off the prototxt before Caffe builds the net.
 
-Every layer of the file is judged, whatever phase it is in. Refused, as every type not listed here: the `Python` layer (it imports a
-module named in the prototxt and runs it), the data layers that read files or databases named in the
-prototxt (Data, ImageData, HDF5Data, WindowData) or wait for data fed from Python (MemoryData),
-HDF5Output (writes a file) and InfogainLoss (reads its matrix from a file). Types BVLC Caffe does not
-know are left to the load stage, which names them before Caffe would abort on them.
+Every layer of the file is judged, whatever phase it is in. Refused, as every type not listed here: the
+`Python` layer (it imports a module named in the prototxt and runs it), the data layers that read files
+or databases named in the prototxt (Data, ImageData, HDF5Data, WindowData) or wait for data fed from
+Python (MemoryData), HDF5Output (writes a file) and InfogainLoss (reads its matrix from a file). Types
+BVLC Caffe does not know are left to the load stage, which names them before Caffe would abort on them.
 """
 from __future__ import annotations
 

@@ -111,7 +111,8 @@ def conv(net: Net, node):
     if dh != 1:
         params["dilation"] = dh
     top = net.add(node, "Convolution", [node.input[0]], {"convolution_param": params},
-                  [weight] + ([bias] if bias is not None else []), top=f"{node.output[0]}/uncropped" if cropped else None)
+                  [weight] + ([bias] if bias is not None else []),
+                  top=f"{node.output[0]}/uncropped" if cropped else None)
     if not cropped:
         return top
     shape = net.shapes.get(node.output[0])
@@ -175,7 +176,8 @@ def batch_norm(net: Net, node):
     gamma, beta, mean, var = (net.constant(n, node, what) for n, what in
                               zip(node.input[1:], ("scale", "bias", "mean", "variance")))
     eps = float(attrs(node).get("epsilon", 1e-5))
-    normalized = net.add(node, "BatchNorm", [node.input[0]], {"batch_norm_param": {"use_global_stats": True, "eps": eps}},
+    normalized = net.add(node, "BatchNorm", [node.input[0]],
+                         {"batch_norm_param": {"use_global_stats": True, "eps": eps}},
                          [mean, var, np.ones(1)], top=f"{node.output[0]}/normalized")
     return net.add(node, "Scale", [normalized], {"scale_param": {"bias_term": True}}, [gamma, beta])
 
@@ -187,7 +189,8 @@ def relu(net: Net, node):
 
 @LAYERS.handles("LeakyRelu")
 def leaky_relu(net: Net, node):
-    return net.add(node, "ReLU", [node.input[0]], {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}})
+    return net.add(node, "ReLU", [node.input[0]],
+                   {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}})
 
 
 @LAYERS.handles("PRelu")
@@ -361,10 +364,12 @@ def _max_pool_padding(net: Net, node, kernel, strides, ceil: bool) -> tuple[int,
         return pads[0], pads[1], "CEIL" if ceil else "FLOOR"
     if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
         raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads} on a map of unknown size")
-    want = [_onnx_pool_size(n, k, s, b, e, ceil) for n, k, s, b, e in zip(shape[2:], kernel, strides, pads[:2], pads[2:])]
+    want = [_onnx_pool_size(n, k, s, b, e, ceil)
+            for n, k, s, b, e in zip(shape[2:], kernel, strides, pads[:2], pads[2:])]
     for mode in ("FLOOR", "CEIL"):
         padded = bool(pads[0] or pads[1])
-        if [_caffe_pool_size(n, k, s, b, mode, padded) for n, k, s, b in zip(shape[2:], kernel, strides, pads[:2])] == want:
+        if [_caffe_pool_size(n, k, s, b, mode, padded)
+                for n, k, s, b in zip(shape[2:], kernel, strides, pads[:2])] == want:
             return pads[0], pads[1], mode
     raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads}, which no Caffe round mode matches")
 

@@ -102,7 +102,7 @@ def run(ctx: StageContext) -> dict:
     known = frozenset(caffe().layer_type_list())
     trust = verdict(allowlist.check(definition, known), where, bool(ctx.option("trust_custom_code")), "layer")
     _unknown(layers, known, where)
-    inputs = _signature(read.inputs(definition, [l for l in layers if read.in_test(l)]),
+    inputs = _signature(read.inputs(definition, [layer for layer in layers if read.in_test(layer)]),
                         ctx.option("input_shapes", {}), where)
     samples_lib.check_described(ctx.config, inputs, where)
 

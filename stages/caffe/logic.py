@@ -9,7 +9,6 @@ from stages.caffe.layers import LAYERS, Net, _elementwise, _take
 from stages.caffe.prototxt import Enum
 from stages.onnx.emitter import Unsupported, attrs
 
-
 COMPARISONS = {"Equal", "Greater", "Less", "GreaterOrEqual", "LessOrEqual"}
 
 

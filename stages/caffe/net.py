@@ -26,7 +26,8 @@ TO_NCHW, TO_NHWC = [0, 3, 1, 2], [0, 2, 3, 1]
 
 
 def _perm(node) -> list[int] | None:
-    return next((list(a.ints) for a in node.attribute if a.name == "perm"), None) if node.op_type == "Transpose" else None
+    return (next((list(a.ints) for a in node.attribute if a.name == "perm"), None) if node.op_type == "Transpose"
+            else None)
 
 
 def channels_first(model, manifest: dict) -> tuple[set[str], set[str]]:

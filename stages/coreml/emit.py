@@ -15,7 +15,8 @@ import sys
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.bundle import Bundle
 from stages.context import StageContext
 from stages.coreml.names import identifiers

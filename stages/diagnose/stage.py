@@ -9,7 +9,8 @@ import json
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.diagnose import capture, reference
 from stages.diagnose.locate import locate

@@ -52,8 +52,8 @@ UnsortedSegmentSum Where While ZerosLike
 # lists and arrays, TF1 control flow, Keras' shape asserts, and the kernels Grappler fuses.
 PLUMBING = frozenset("""
 StatefulPartitionedCall PartitionedCall Case StatelessCase VarHandleOp ReadVariableOp AssignVariableOp
-AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp DisableCopyOnRead Assert Snapshot PreventGradient
-VariableV2 Variable Assign AssignAdd AssignSub IsVariableInitialized
+AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp DisableCopyOnRead Assert Snapshot
+PreventGradient VariableV2 Variable Assign AssignAdd AssignSub IsVariableInitialized
 Switch Merge Enter Exit NextIteration LoopCond RefSwitch RefMerge RefEnter RefExit RefNextIteration ControlTrigger
 EmptyTensorList TensorListPushBack TensorListPopBack TensorListElementShape TensorListConcatV2 TensorListSplit
 TensorListScatterIntoExistingList TensorListGather TensorListScatterV2 TensorListFromTensor

@@ -15,7 +15,8 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     opset = int(ctx.option("opset"))
-    tensors = [f"{spec['name']}:0" for spec in manifest["inputs"]], [f"{spec['name']}:0" for spec in manifest["outputs"]]
+    tensors = ([f"{spec['name']}:0" for spec in manifest["inputs"]],
+               [f"{spec['name']}:0" for spec in manifest["outputs"]])
     proto = tf2onnx_cli.convert(["--graphdef", str(source.file("model")), "--inputs", ",".join(tensors[0]),
                                  "--outputs", ",".join(tensors[1])], ctx.out / "model.onnx",
                                 ctx.user_file_name("model"), opset)

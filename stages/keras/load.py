@@ -5,7 +5,8 @@ import shutil
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.keras.model import load, model_config, unsafe_layers
 
@@ -55,6 +56,7 @@ def run(ctx: StageContext) -> dict:
     return {"format": "keras", "files": files, "inputs": inputs,
             "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
             "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"trust": {"custom_code_trusted": trust, **({"let_through": let_through} if let_through else {})},
+            "metrics": {"trust": {"custom_code_trusted": trust,
+                                  **({"let_through": let_through} if let_through else {})},
                         "layers": len(model.layers)},
             "noise_floor": floor, "samples_info": info}

@@ -19,7 +19,8 @@ from onnx import helper, numpy_helper
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.match import renamed
-from stages.mxnet import checkpoint, graph as graph_lib
+from stages.mxnet import checkpoint
+from stages.mxnet import graph as graph_lib
 
 TOOLS = ("mxnet", "onnx", "numpy")
 # mx2onnx has translations for opsets 12 and 13; 14-17 keep those ops' semantics.

@@ -539,7 +539,8 @@ def squeeze(g: Graph, node):
         return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
     if node.op_type == "Squeeze":
         rank = len(shape)
-        drop = {a + rank if a < 0 else a for a in axes} if axes is not None else {i for i, d in enumerate(shape) if d == 1}
+        drop = ({a + rank if a < 0 else a for a in axes} if axes is not None
+                else {i for i, d in enumerate(shape) if d == 1})
         out = [d for i, d in enumerate(shape) if i not in drop]
     else:
         rank = len(shape) + len(axes)

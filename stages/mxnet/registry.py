@@ -2,8 +2,8 @@
 from ONNX op by op and run in MXNet."""
 from stages.impl import Impl
 from stages.mxnet import source
-from stages.sources import PREFIX, Source
 from stages.options import Option
+from stages.sources import PREFIX, Source
 
 IMPLS = (
     Impl("load", "mxnet", "mxnet", "stages.mxnet.load", ("mxnet-checkpoint",), "mxnet",
@@ -13,9 +13,11 @@ IMPLS = (
     Impl("export", "mxnet", "mxnet", "stages.mxnet.export", ("mxnet",), "onnx",
          "MXNet -> ONNX with the exporter's known faults repaired"),
     Impl("emit", "mxnet", "mxnet", "stages.mxnet.emit", ("onnx",), "mxnet-model",
-         "ONNX -> MXNet symbol + params op by op (modelferry): BatchNorm eps, fix_gamma, pooling convention written out"),
+         "ONNX -> MXNet symbol + params op by op (modelferry): BatchNorm eps, fix_gamma, pooling convention "
+         "written out"),
     Impl("validate", "mxnet", "mxnet", "stages.validate.stage", ("mxnet-model",), "parity",
-         "MXNet checkpoint in MXNet (inference mode) against the source's golden outputs", runner="stages.mxnet.runner"),
+         "MXNet checkpoint in MXNet (inference mode) against the source's golden outputs",
+         runner="stages.mxnet.runner"),
 )
 SOURCES = (Source("mxnet", "mxnet-checkpoint", "MXNet checkpoint", ("*-symbol.json", "*.params", PREFIX),
                   shown="prefix-symbol.json + prefix-NNNN.params, or the prefix with --epoch",

@@ -14,7 +14,8 @@ import numpy as np
 from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.mxnet import checkpoint, graph as graph_lib
+from stages.mxnet import checkpoint
+from stages.mxnet import graph as graph_lib
 
 TOOLS = ("mxnet", "numpy")
 SELF_CHECK_TOLERANCE = 1e-4

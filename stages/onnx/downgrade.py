@@ -19,8 +19,8 @@ from typing import Callable
 import numpy as np
 
 from stages.context import StageContext
-from stages.onnx import functions
 from stages.errors import StageError
+from stages.onnx import functions
 
 TOOLS = ("onnx",)
 OPSET = 11
@@ -222,7 +222,8 @@ def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], chang
                 queue[:0] = functions.inline(node, function, graph.fresh, version)
                 changed.add(f"{node.op_type} (expanded)")
                 continue
-            rewritten = REWRITES[node.op_type](node, graph, schema.since_version) if node.op_type in REWRITES else [node]
+            rewritten = (REWRITES[node.op_type](node, graph, schema.since_version) if node.op_type in REWRITES
+                         else [node])
         except Refused as why:
             refused.append(f"{node.name or node.output[0]} ({node.op_type}-{schema.since_version}): {why}")
             done.append(node)

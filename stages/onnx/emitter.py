@@ -11,6 +11,7 @@ from stages.errors import StageError
 from stages.handlers import DEFAULT_DOMAINS, Registry
 from stages.onnx.static import fold
 
+
 class Unsupported(StageError):
     """A node the framework cannot express exactly: the message names the op and the node."""
 

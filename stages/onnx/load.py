@@ -13,7 +13,8 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import helper
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.onnx import allowlist

@@ -1,8 +1,8 @@
 """ONNX: a source, the IR every route goes through, and a target run in ONNX Runtime."""
 from stages.impl import Impl
 from stages.onnx import source
-from stages.sources import Source
 from stages.options import ANY, Option
+from stages.sources import Source
 
 IMPLS = (
     Impl("load", "onnx", "tf", "stages.onnx.load", ("onnx-file",), "onnx",

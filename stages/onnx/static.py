@@ -27,7 +27,6 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     depends on a value the graph computes from shapes and constants (a Pad's pads, a Reshape's target made
     of Shape, Gather and Concat), that value is computed and inference runs again, until nothing new is
     known: ONNX's inference alone stops at the first such tensor."""
-    import onnx
 
     fixed, weights = _without_weights(model)
     fix_inputs(fixed, inputs)

@@ -12,7 +12,8 @@ the example MobileFaceNet's int8 embedding fell to cosine 0.984 on an AVX2-only 
 """
 from __future__ import annotations
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.openvino import model as ir

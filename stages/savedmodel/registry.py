@@ -1,8 +1,8 @@
 """TF SavedModels: a source (to ONNX, or to TFLite by TF itself) and a target run in TensorFlow."""
 from stages.impl import Impl
+from stages.options import Option
 from stages.savedmodel import source
 from stages.sources import FOLDER, Source
-from stages.options import Option
 
 IMPLS = (
     Impl("load", "savedmodel", "tf", "stages.savedmodel.load", ("savedmodel-dir",), "savedmodel",
@@ -14,8 +14,9 @@ IMPLS = (
     Impl("validate", "savedmodel", "tf", "stages.validate.stage", ("savedmodel",), "parity",
          "TF SavedModel in TensorFlow against the source's golden outputs", runner="stages.savedmodel.runner"),
 )
-SOURCES = (Source("savedmodel", "savedmodel-dir", "TF SavedModel", (FOLDER, source.PROTO), shown="a folder with saved_model.pb",
-                  entries=(FOLDER,), sniff=source.sniff, resolve=source.resolve),)
+SOURCES = (Source("savedmodel", "savedmodel-dir", "TF SavedModel", (FOLDER, source.PROTO),
+                  shown="a folder with saved_model.pb", entries=(FOLDER,), sniff=source.sniff,
+                  resolve=source.resolve),)
 TARGETS = {"savedmodel": "savedmodel"}
 OPTIONS = (
     Option("signature", "text", "TF SavedModel sources: the signature (default serving_default).",

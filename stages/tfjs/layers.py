@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.keras.load import output_names, predict, signature

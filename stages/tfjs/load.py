@@ -7,7 +7,8 @@ before anything runs; the golden outputs come from Node.js running the user's ow
 """
 from __future__ import annotations
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.graphdef.load import signature
 from stages.graphdef.model import check, endpoints, placeholder

@@ -7,7 +7,8 @@ import numpy as np
 from stages import feeding
 from stages.bundle import Bundle
 from stages.validate import latency
-from stages.validate.runners import one_sample, run_samples as feed, target_feeds
+from stages.validate.runners import one_sample, target_feeds
+from stages.validate.runners import run_samples as feed
 
 
 def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

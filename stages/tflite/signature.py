@@ -33,7 +33,8 @@ class TFLiteModel:
         signatures = self.interpreter.get_signature_list()
         self.runner = self.interpreter.get_signature_runner(next(iter(signatures))) if len(signatures) == 1 else None
         if self.runner is not None:
-            self.inputs = [{**d, "name": key, "tensor": d["name"]} for key, d in self.runner.get_input_details().items()]
+            self.inputs = [{**d, "name": key, "tensor": d["name"]}
+                           for key, d in self.runner.get_input_details().items()]
             self.outputs = [{**d, "name": key, "tensor": d["name"]}
                             for key, d in self.runner.get_output_details().items()]
         else:

@@ -22,7 +22,7 @@ CUSTOM = 32   # BuiltinOperator.CUSTOM
 
 def read(path: Path, name: str):
     """The flatbuffer's Model, with its structure checked (every subgraph, tensor, op and buffer readable)."""
-    from ai_edge_litert import schema_py_generated as schema   # LiteRT's copy: no TensorFlow import
+    from ai_edge_litert import schema_py_generated as schema  # LiteRT's copy: no TensorFlow import
 
     data = path.read_bytes()
     try:

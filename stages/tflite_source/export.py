@@ -6,9 +6,9 @@ import onnx
 from stages import tf2onnx_cli
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.tflite_source import allowlist
 from stages.match import renamed
 from stages.onnx.names import own_names
+from stages.tflite_source import allowlist
 
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 

@@ -11,7 +11,8 @@ import sys
 
 import numpy as np
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.tflite_source import allowlist

@@ -140,7 +140,8 @@ class Evaluator:
                         given = [tf.zeros(i.shape, i.dtype) if shaped else tf.constant(known[name]) if name else None
                                  for name, i in zip(proto.input, inputs)]
                         results = handler(node, given)
-                        results = [np.asarray(r) for r in (results if isinstance(results, (list, tuple)) else [results])]
+                        results = [np.asarray(r)
+                                   for r in (results if isinstance(results, (list, tuple)) else [results])]
                     for name, value in zip(proto.output, results):
                         if name:
                             constant(name, value)

@@ -20,7 +20,8 @@ import sys
 import numpy as np
 import torch
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.bundle import Bundle
 from stages.context import StageContext
 from stages.errors import StageError

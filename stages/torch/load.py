@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import shutil
 
-from stages import feeding, samples as samples_lib
+from stages import feeding
+from stages import samples as samples_lib
 from stages.context import StageContext
 from stages.errors import StageError
 from stages.torch.archive import SUFFIX

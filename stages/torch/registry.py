@@ -1,8 +1,8 @@
 """PyTorch archives (TorchScript, torch.export), read without unpickling, exported to ONNX; and PyTorch as a
 target, emitted from ONNX op by op and run as a torch.export program."""
 from stages.impl import Impl
-from stages.sources import Source
 from stages.options import Option
+from stages.sources import Source
 
 IMPLS = (
     Impl("load", "torchscript", "torch", "stages.torch.load", ("torchscript-file",), "torchscript",

@@ -11,7 +11,8 @@ import importlib
 
 import numpy as np
 
-from stages import catalog, feeding, samples as samples_lib
+from stages import catalog, feeding
+from stages import samples as samples_lib
 from stages.bundle import Bundle
 from stages.errors import StageError
 from stages.validate import latency

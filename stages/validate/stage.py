@@ -10,10 +10,10 @@ import json
 
 from stages import samples as samples_lib
 from stages.context import StageContext
+from stages.validate import latency
 from stages.validate.compare import compare
 from stages.validate.distribution import distribution
 from stages.validate.gates import Gates
-from stages.validate import latency
 from stages.validate.runners import run_target, unmeasured, validator
 from stages.validate.task import agreement, channels_first
 
@@ -45,7 +45,8 @@ def run(ctx: StageContext) -> dict:
         metrics = compare(want, actual[name])
         passed, gate = gates.check(precision, metrics, want, floors.get(name, 0.0))
         if "shape_mismatch" in metrics:
-            passed, gate = False, f"shape {metrics['shape_mismatch'][1]}, the source's is {metrics['shape_mismatch'][0]}"
+            passed, gate = False, (f"shape {metrics['shape_mismatch'][1]}, the source's is "
+                                   f"{metrics['shape_mismatch'][0]}")
         outputs[name] = {**metrics, "passed": passed, "gate": gate}
         spread = distribution(want, actual[name])
         if spread:   # what report.html plots

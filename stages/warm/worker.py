@@ -45,7 +45,7 @@ def send(sock: socket.socket, message: dict) -> None:
 
 def preload(image: str, modules: list[str]) -> list[str]:
     """Import the given modules and the image's stage modules; returns what could not be imported, with why."""
-    import stages.__main__   # noqa: F401  its pinned numerics are set before any framework is imported
+    import stages.__main__  # noqa: F401  its pinned numerics are set before any framework is imported
     from stages import catalog
     names = [*modules, *dict.fromkeys(m for impl in catalog.IMPLS if impl.image == image for m in impl.modules)]
     return importing(names)

@@ -73,7 +73,7 @@ def recurrent(op: str, gates: int, rng, read: str, direction: str = "forward", e
                "B": rng.standard_normal((dirs, 2 * gates * H)), "zeros": np.zeros((dirs, 4, H)),
                "zero": ints(0), "eight": ints(8), "batch_axis": ints(1), "dir_axis": ints(1), "axis0": ints(0)}
     weights = {k: (v * 0.3).astype(np.float32) if v.dtype == np.float64 else v for k, v in weights.items()}
-    nodes, w, r, state = [], "W", "R", "state"
+    nodes, w, r = [], "W", "R"
     if exported:
         for name in ("W", "R"):
             top, bottom = np.split(weights.pop(name)[0], 2)

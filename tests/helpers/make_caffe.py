@@ -26,10 +26,12 @@ layer { name: "bn1" type: "BatchNorm" bottom: "conv1" top: "conv1" batch_norm_pa
 layer { name: "scale1" type: "Scale" bottom: "conv1" top: "conv1"
   scale_param { bias_term: true filler { type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" std: 0.1 } } }
 layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" relu_param { negative_slope: 0.1 } }
-layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
+layer { name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" \
+pooling_param { pool: MAX kernel_size: 3 stride: 2 } }
 layer { name: "conv2" type: "Convolution" bottom: "pool1" top: "conv2"
   convolution_param { num_output: 8 kernel_size: 3 pad: 1 group: 2 weight_filler { type: "gaussian" std: 0.3 } } }
-layer { name: "prelu2" type: "PReLU" bottom: "conv2" top: "conv2" prelu_param { filler { type: "uniform" min: 0.05 max: 0.5 } } }
+layer { name: "prelu2" type: "PReLU" bottom: "conv2" top: "conv2" \
+prelu_param { filler { type: "uniform" min: 0.05 max: 0.5 } } }
 layer { name: "split" type: "Split" bottom: "conv2" top: "a" top: "b" }
 layer { name: "sig" type: "Sigmoid" bottom: "a" top: "sig" }
 layer { name: "tanh" type: "TanH" bottom: "b" top: "tanh" }
@@ -39,7 +41,8 @@ layer { name: "prod" type: "Eltwise" bottom: "sig" bottom: "tanh" top: "prod" el
 layer { name: "max" type: "Eltwise" bottom: "sum" bottom: "prod" top: "max" eltwise_param { operation: MAX } }
 layer { name: "abs" type: "AbsVal" bottom: "max" top: "abs" }
 layer { name: "power" type: "Power" bottom: "abs" top: "power" power_param { power: 2 scale: 0.5 shift: 0.1 } }
-layer { name: "pool2" type: "Pooling" bottom: "power" top: "pool2" pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }
+layer { name: "pool2" type: "Pooling" bottom: "power" top: "pool2" \
+pooling_param { pool: AVE kernel_size: 3 stride: 2 pad: 1 } }
 layer { name: "norm" type: "LRN" bottom: "pool2" top: "norm" lrn_param { local_size: 3 alpha: 0.1 beta: 0.75 } }
 layer { name: "within" type: "LRN" bottom: "pool2" top: "within"
   lrn_param { local_size: 3 alpha: 0.2 beta: 0.5 norm_region: WITHIN_CHANNEL } }
@@ -51,7 +54,8 @@ layer { name: "slice" type: "Slice" bottom: "up" top: "left" top: "right" slice_
 layer { name: "drop" type: "Dropout" bottom: "right" top: "right" dropout_param { dropout_ratio: 0.3 } }
 layer { name: "flat" type: "Flatten" bottom: "right" top: "flat" }
 layer { name: "fc" type: "InnerProduct" bottom: "flat" top: "fc"
-  inner_product_param { num_output: 10 weight_filler { type: "gaussian" std: 0.05 } bias_filler { type: "gaussian" std: 0.1 } } }
+  inner_product_param { num_output: 10 weight_filler { type: "gaussian" std: 0.05 } \
+bias_filler { type: "gaussian" std: 0.1 } } }
 layer { name: "prob" type: "Softmax" bottom: "fc" top: "prob" }
 layer { name: "shaped" type: "Reshape" bottom: "left" top: "shaped" reshape_param { shape { dim: 0 dim: -1 dim: 2 } } }
 """
@@ -75,9 +79,11 @@ layer { name: "log" type: "Log" bottom: "exp" top: "log" log_param { base: 10 sc
 layer { name: "mvn" type: "MVN" bottom: "log" top: "mvn" }
 layer { name: "crop" type: "Crop" bottom: "mvn" bottom: "data" top: "crop" crop_param { axis: 2 offset: 0 } }
 layer { name: "small" type: "Pooling" bottom: "crop" top: "small" pooling_param { pool: MAX kernel_size: 2 stride: 2 } }
-layer { name: "cropped" type: "Crop" bottom: "crop" bottom: "small" top: "cropped" crop_param { axis: 2 offset: 1 offset: 2 } }
+layer { name: "cropped" type: "Crop" bottom: "crop" bottom: "small" top: "cropped" \
+crop_param { axis: 2 offset: 1 offset: 2 } }
 layer { name: "tile" type: "Tile" bottom: "cropped" top: "tile" tile_param { axis: 1 tiles: 2 } }
-layer { name: "sum" type: "Reduction" bottom: "tile" top: "sum" reduction_param { operation: SUMSQ axis: 2 coeff: 0.5 } }
+layer { name: "sum" type: "Reduction" bottom: "tile" top: "sum" \
+reduction_param { operation: SUMSQ axis: 2 coeff: 0.5 } }
 layer { name: "mean" type: "Reduction" bottom: "tile" top: "mean" reduction_param { operation: MEAN axis: 1 } }
 layer { name: "argmax" type: "ArgMax" bottom: "mvn" top: "argmax" argmax_param { axis: 1 } }
 layer { name: "step" type: "Threshold" bottom: "mvn" top: "step" threshold_param { threshold: 0.2 } }
@@ -125,7 +131,8 @@ layer {{ name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
 layer {{ name: "bn1" type: "BatchNorm" bottom: "conv1" top: "conv1" }}
 layer {{ name: "scale1" type: "Scale" bottom: "conv1" top: "conv1" scale_param {{ bias_term: true }} }}
 layer {{ name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }}
-layer {{ name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" pooling_param {{ pool: MAX kernel_size: 3 stride: 2 }} }}
+layer {{ name: "pool1" type: "Pooling" bottom: "conv1" top: "pool1" \
+pooling_param {{ pool: MAX kernel_size: 3 stride: 2 }} }}
 layer {{ name: "fc1" type: "InnerProduct" bottom: "pool1" top: "fc1"
   inner_product_param {{ num_output: 32 weight_filler {{ type: "xavier" }} }} }}
 layer {{ name: "relu2" type: "ReLU" bottom: "fc1" top: "fc1" }}

@@ -230,7 +230,8 @@ then_graph = helper.make_graph([helper.make_node("ReadFile", ["x"], ["t"], domai
 else_graph = helper.make_graph([helper.make_node("Identity", ["x"], ["e"])], "else", [],
                                [helper.make_tensor_value_info("e", TensorProto.FLOAT, [None, 4])])
 model = onnx_model([helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(np.array(True))),
-                    helper.make_node("If", ["c"], ["y"], then_branch=then_graph, else_branch=else_graph, name="branch")],
+                    helper.make_node("If", ["c"], ["y"], then_branch=then_graph, else_branch=else_graph,
+                                     name="branch")],
                    extra_opsets=[evil])
 onnx.save(model, out / "onnx_subgraph_custom.onnx")
 case(out / "onnx_subgraph_custom.onnx", ["com.evil::ReadFile", "evil_read"], RANGE, "custom op inside an If branch")
@@ -259,7 +260,8 @@ def external(location: str, name: str):
 
 case(external(f"../../{canary.parent.name}/{canary.name}", "onnx_external_dotdot"), ["outside its folder"], RANGE,
      "ONNX external data at ../")
-case(external(str(canary), "onnx_external_absolute"), ["outside its folder"], RANGE, "ONNX external data at an absolute path")
+case(external(str(canary), "onnx_external_absolute"), ["outside its folder"], RANGE,
+     "ONNX external data at an absolute path")
 link = external("weights.bin", "onnx_external_symlink")
 (link.parent / "weights.bin").symlink_to(canary)
 case(link, ["weights.bin", "outside its folder"], RANGE, "ONNX external data through a link that leaves the folder")

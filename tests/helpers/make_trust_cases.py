@@ -32,8 +32,8 @@ def model(inputs, nodes, initializers=(), opset=17, output=("N", 3)):
 
 
 weight = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W")
-tiny = model([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])], [helper.make_node("MatMul", ["x", "W"], ["y"])],
-             [weight])
+tiny = model([helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+             [helper.make_node("MatMul", ["x", "W"], ["y"])], [weight])
 onnx.save(tiny, out / "tiny.onnx")
 samples = rng.standard_normal((8, 4)).astype(np.float32)
 with_nan, with_inf = samples.copy(), samples.copy()
@@ -56,7 +56,8 @@ onnx.save(model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [200000, 
                 [helper.make_node("Relu", ["x"], ["y"])], output=(200000, 200000, 3)), out / "huge.onnx")
 table = numpy_helper.from_array(rng.standard_normal((50, 6)).astype(np.float32), "table")
 onnx.save(model([helper.make_tensor_value_info("ids", TensorProto.INT64, ["N", 8])],
-                [helper.make_node("Gather", ["table", "ids"], ["e"]), helper.make_node("ReduceMean", ["e"], ["y"], axes=[1])],
+                [helper.make_node("Gather", ["table", "ids"], ["e"]),
+                 helper.make_node("ReduceMean", ["e"], ["y"], axes=[1])],
                 [table], opset=13, output=("N", 6)), out / "embed.onnx")
 left = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W_left")
 right = numpy_helper.from_array(rng.standard_normal((4, 3)).astype(np.float32), "W_right")

@@ -28,10 +28,30 @@ what each pass changed is returned, and the stage records it in its manifest as 
 """
 from __future__ import annotations
 
-from stages.onnx.legalize import (batch_axis, clip_bounds, constant_if, conv1d, div_no_nan, einsum, embedding,
-                                   gather_transpose, gelu, int_inputs, loop_unroll, pad_concat, recurrent,
-                                   reduce_axes, reduce_l2, split_sizes, static_shapes, strided_slice, sum_axes,
-                                   transpose_flatten, transpose_pairs, transpose_reshape)
+from stages.onnx.legalize import (
+    batch_axis,
+    clip_bounds,
+    constant_if,
+    conv1d,
+    div_no_nan,
+    einsum,
+    embedding,
+    gather_transpose,
+    gelu,
+    int_inputs,
+    loop_unroll,
+    pad_concat,
+    recurrent,
+    reduce_axes,
+    reduce_l2,
+    split_sizes,
+    static_shapes,
+    strided_slice,
+    sum_axes,
+    transpose_flatten,
+    transpose_pairs,
+    transpose_reshape,
+)
 from stages.onnx.legalize.graph import Graph
 
 PASSES = {

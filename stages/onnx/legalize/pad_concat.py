@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from stages.onnx.legalize.graph import Graph
-from stages.onnx.static import constant as _constant, shapes as _shapes
+from stages.onnx.static import constant as _constant
+from stages.onnx.static import shapes as _shapes
 
 
 def run(graph: Graph) -> int:

@@ -21,5 +21,4 @@ op = OPS.handles   # @op("Relu", since=…, until=…): the name every handler m
 
 
 def load_all() -> None:
-    from stages.tfops.ops import (control, detection, elementwise, ml, nn, quantized, recurrent, reduce,  # noqa: F401
-                                  shape, training)
+    from stages.tfops.ops import control, detection, elementwise, ml, nn, quantized, recurrent, reduce, shape, training  # noqa: F401

@@ -8,8 +8,8 @@ from stages.tfops.ops import op
 UNARY = {
     "Abs": tf.abs, "Neg": tf.negative, "Exp": tf.exp, "Log": tf.math.log, "Sqrt": tf.sqrt,
     "Reciprocal": tf.math.reciprocal, "Floor": tf.floor, "Ceil": tf.math.ceil, "Round": tf.round,
-    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": lambda v: tf.sin(v) / tf.cos(v), "Asin": tf.asin, "Acos": tf.acos,
-    "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
+    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": lambda v: tf.sin(v) / tf.cos(v), "Asin": tf.asin,
+    "Acos": tf.acos, "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
     "Softsign": tf.nn.softsign, "Not": tf.logical_not, "IsNaN": tf.math.is_nan, "Identity": tf.identity,
 }
 

@@ -630,10 +630,10 @@ def col2im(node, x):
         raise Unsupported(f"Col2Im {node.name}: too large to build as one matrix")
     scatter = np.zeros((positions * locations, pixels), np.float32)
     for k, offset in enumerate(itertools.product(*[range(b) for b in block])):
-        for l, where in enumerate(itertools.product(*[range(c) for c in counts])):
+        for location, where in enumerate(itertools.product(*[range(c) for c in counts])):
             pixel = np.ravel_multi_index([w * s + o * d for w, s, o, d in zip(where, strides, offset, dilations)],
                                          padded)
-            scatter[k * locations + l, pixel] = 1.0
+            scatter[k * locations + location, pixel] = 1.0
     data = x[0]
     batch, channels = data.shape[0], data.shape[1] // positions
     summed = tf.matmul(tf.reshape(tf.cast(data, tf.float32), [-1, positions * locations]), scatter)

@@ -115,9 +115,11 @@ def gru(node, x):
             z = f(tf.matmul(step, wz, transpose_b=True) + tf.matmul(h, rz, transpose_b=True) + bz + rbz)
             reset = f(tf.matmul(step, wr, transpose_b=True) + tf.matmul(h, rr, transpose_b=True) + br_ + rbr)
             if before_reset:
-                candidate = g(tf.matmul(step, wh, transpose_b=True) + reset * (tf.matmul(h, rh, transpose_b=True) + rbh) + bh)
+                candidate = g(tf.matmul(step, wh, transpose_b=True)
+                              + reset * (tf.matmul(h, rh, transpose_b=True) + rbh) + bh)
             else:
-                candidate = g(tf.matmul(step, wh, transpose_b=True) + tf.matmul(reset * h, rh, transpose_b=True) + rbh + bh)
+                candidate = g(tf.matmul(step, wh, transpose_b=True)
+                              + tf.matmul(reset * h, rh, transpose_b=True) + rbh + bh)
             h = (1 - z) * candidate + z * h
             out.append(h)
         sequences.append(out[::-1] if backwards else out)

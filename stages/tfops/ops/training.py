@@ -55,7 +55,8 @@ def momentum(node, x):
 def adam(node, x):
     rate, count, (tensors, grads, firsts, seconds) = _groups(x, 4)
     alpha, beta = node.attr("alpha", 0.9), node.attr("beta", 0.999)
-    eps, norm, post = node.attr("epsilon", 1e-6), node.attr("norm_coefficient", 0.0), node.attr("norm_coefficient_post", 0.0)
+    eps, norm, post = (node.attr("epsilon", 1e-6), node.attr("norm_coefficient", 0.0),
+                       node.attr("norm_coefficient_post", 0.0))
     new_x, new_v, new_h = [], [], []
     for value, grad, first, second in zip(tensors, grads, firsts, seconds):
         t = _scalar(count, value)

@@ -7,7 +7,6 @@ import numpy as np
 
 from stages.coreml.mil.ops.registry import handles
 
-
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
 
