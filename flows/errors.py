@@ -27,7 +27,8 @@ class RuntimeUnavailable(StageFailed):
 
 
 class TransientStageFailure(StageFailed):
-    """A stage exited 75: worth a retry."""
+    """A stage killed from outside (SIGKILL, by no doing of modelferry: the kernel's out-of-memory killer,
+    another process): its inputs did not fail it, so it is worth another try (flows/tasks.py retries it)."""
 
 
 class StoreError(ConversionError):

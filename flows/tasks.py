@@ -12,6 +12,7 @@ from flows.stage_run import StageOutcome, run_or_reuse
 
 
 def _transient_only(task, task_run, state) -> bool:
+    """Retry a stage killed from outside (flows/runtimes/base.py); a failure its inputs caused would recur."""
     return isinstance(state.data, TransientStageFailure)
 
 

@@ -164,6 +164,32 @@ def test_a_first_stage_begun_ahead_ends_with_a_run_that_fails_before_it(env, fac
     assert not list((Path(home["MODELFERRY_HOME"]) / "bundles").glob(".tmp-*"))
 
 
+def test_a_stage_killed_from_outside_is_retried_by_prefect(env, face, tmp_path):
+    """A stage process killed with SIGKILL by something else (the kernel's OOM killer; here, this test) is not
+    failed by its inputs: its Prefect task retries it, and the run publishes. The stage is found on this
+    machine as a process (a venv's, or a container's seen from the host) and killed once."""
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], MODELFERRY_WARM="off")
+    process = subprocess.Popen([MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx", "--profile", "0")],
+                               env=home, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline, victim = time.monotonic() + 300, None
+    while victim is None and time.monotonic() < deadline and process.poll() is None:
+        found = subprocess.run(["pgrep", "-f", "--", "-m stages load mxnet"], capture_output=True,
+                               text=True).stdout.split()
+        if found:
+            victim = int(found[0])
+            time.sleep(0.5)   # inside its work, not in its first instruction
+            os.kill(victim, signal.SIGKILL)
+        time.sleep(0.05)
+    stdout, stderr = process.communicate(timeout=600)
+    assert victim is not None, stderr[-3000:]
+    assert process.returncode == 0, stderr[-3000:]
+    assert "killed (SIGKILL) from outside the stage" in stderr and "✓ load/mxnet" in stderr, stderr[-3000:]
+    run, = api(env["PREFECT_API_URL"], "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+    tasks = api(env["PREFECT_API_URL"], "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
+    load, = [t for t in tasks if t["name"].strip() == "load/mxnet"]
+    assert load["state_type"] == "COMPLETED" and load["run_count"] == 2, load
+
+
 def test_branches_run_side_by_side_within_the_cpu_budget(env, face, tmp_path):
     """Each target's emit → quantize → validate chain is a branch: with --jobs 2 on separate cores, branches
     overlap and no two stages at once share a core; with --jobs 1 no two stages overlap. The same files

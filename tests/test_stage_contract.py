@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -17,14 +18,17 @@ def stage_process(tmp_path: Path, code: str, timeout_s: float = 60):
     return run_process(argv, invocation, {"PATH": "/usr/bin:/bin"}, tmp_path, tmp_path / "stage.log")
 
 
-def test_exit_75_is_transient_and_retried(tmp_path):
+def test_a_stage_killed_from_outside_is_transient(tmp_path):
+    """SIGKILL from outside (here the stage's own, as the OOM killer's would be): transient, and the task's retry
+    condition takes it (tests/test_engine.py sees Prefect retry one); exit 75 is no longer special."""
     with pytest.raises(TransientStageFailure) as caught:
+        stage_process(tmp_path, "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert caught.value.stage == "load/mxnet"
+    assert caught.value.cause.startswith("killed (SIGKILL) from outside the stage")
+    assert _transient_only(None, None, SimpleNamespace(data=caught.value))
+    with pytest.raises(StageFailed) as caught:
         stage_process(tmp_path, "import sys; print('error: scratch disk busy', file=sys.stderr); sys.exit(75)")
-    assert caught.value.cause == "scratch disk busy" and caught.value.stage == "load/mxnet"
-
-    class State:  # what Prefect hands the retry condition: the raised exception as data
-        data = caught.value
-    assert _transient_only(None, None, State())
+    assert not isinstance(caught.value, TransientStageFailure) and caught.value.cause == "scratch disk busy"
 
 
 def test_other_exit_codes_are_permanent_with_reason_and_tail(tmp_path):
@@ -37,9 +41,7 @@ def test_other_exit_codes_are_permanent_with_reason_and_tail(tmp_path):
     assert "line 39" in caught.value.log_tail and "line 0\n" not in caught.value.log_tail
     assert "error:" not in caught.value.log_tail
 
-    class State:
-        data = caught.value
-    assert not _transient_only(None, None, State())
+    assert not _transient_only(None, None, SimpleNamespace(data=caught.value))
 
 
 def test_a_stage_over_its_time_limit_is_stopped(tmp_path):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -12,7 +13,6 @@ from typing import Callable, Protocol
 from flows.errors import StageFailed, TransientStageFailure
 from flows.runtimes import reaper
 
-EXIT_TRANSIENT = 75
 LOG_TAIL_LINES = 25
 
 
@@ -59,7 +59,7 @@ class Runtime(Protocol):
         """Start now what prepare() keeps for the run's first stage that is not cached: the run knows one will run."""
 
     def run(self, invocation: Invocation) -> StageRun:
-        """Run a stage; raise StageFailed (or TransientStageFailure on exit 75)."""
+        """Run a stage; raise StageFailed (TransientStageFailure where it was killed from outside)."""
 
 
 def write_config(invocation: Invocation, work: Path) -> Path:
@@ -126,7 +126,14 @@ def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
     if fatal:   # a C++ framework's CHECK failure (Caffe, MXNet: glog) aborts without an `error:` line
         died = f"{died.split(';')[0]}: {fatal[-1]}"
     reason = reasons[-1] if reasons else died
-    error = TransientStageFailure if code == EXIT_TRANSIENT else StageFailed
-    failure = error(stage, reason, log_tail=tail)
-    failure.settled = error is StageFailed and code > 0 and bool(reasons)
+    if killed(code) and not reasons:   # modelferry's own kills (a timeout, an interrupt) never reach here
+        raise TransientStageFailure(stage, "killed (SIGKILL) from outside the stage: the machine ran out of memory, "
+                                           "or another process killed it", log_tail=tail)
+    failure = StageFailed(stage, reason, log_tail=tail)
+    failure.settled = code > 0 and bool(reasons)
     raise failure
+
+
+def killed(code: int) -> bool:
+    """Whether a stage's exit code says SIGKILL ended it: -9 for a process, 137 for a container's."""
+    return code in (-signal.SIGKILL, 128 + signal.SIGKILL)
