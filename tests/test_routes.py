@@ -98,8 +98,10 @@ def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, t
 
 def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, tmp_path):
     """PaddleOCR's direction classifier to int8, calibrated on pictures and held to a gate int8 cannot
-    meet: the report says which layer's error jumps first (or that it builds up evenly), from the tensors
-    of the real int8 file against the ONNX graph's."""
+    meet: from the tensors of the real int8 file against the ONNX graph's, the report says the error builds
+    up across its layers rather than jumping at one (every one of its hundreds of tensors is found within
+    int8's threshold somewhere in the artifact). tests/test_locate.py names a jumping layer on graphs built
+    to have one."""
     from PIL import Image
 
     folder = tmp_path / "pictures"
@@ -113,12 +115,9 @@ def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, 
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
     assert not int8["published"] and int8["attempts"][0]["outcome"] == "missed its gate"
     divergence = int8["divergence"]
-    assert divergence["compared"] > 20 and divergence["reproduced"] >= 1
-    if divergence["layer"]:
-        assert divergence["error_after"] > divergence["threshold"] >= divergence["error_before"]
-        assert f"first diverging layer: {divergence['layer']} ({divergence['op']})" in " ".join(result.stderr.split())
-    else:
-        assert "builds up" in divergence["why"]
+    assert divergence["compared"] > 500 and divergence["reproduced"] >= 20 and divergence["threshold"] == 0.05
+    assert divergence["layer"] is None and "the error builds up across layers" in divergence["why"], divergence
+    assert "first diverging layer" not in result.stderr
 
 
 def test_an_ops_parameter_input_bound_to_its_values(env, tmp_path):
