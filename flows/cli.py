@@ -548,13 +548,14 @@ def inspect_model(
 
 @app.command("support-matrix", help="Print which route the planner takes from each source to each target, the "
                                     "quantization modes and the stage implementations (from the registry).")
-def support_matrix(write: bool = typer.Option(False, "--write", help="Also put it in README.md, between its markers.")):
+def support_matrix(write: bool = typer.Option(False, "--write",
+                                              help="Also put it in docs/formats.md, between its markers.")):
     from flows.matrix import support_matrix as matrix
-    from flows.matrix import write_readme
+    from flows.matrix import write_doc
 
     print(matrix())
     if write:
-        console.print("README.md updated" if write_readme() else "README.md was current")
+        console.print("docs/formats.md updated" if write_doc() else "docs/formats.md was current")
 
 
 def _rules(path: Path):

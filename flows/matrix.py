@@ -1,7 +1,7 @@
-"""The README's support matrix, made from the registry (stages/catalog.py, from each framework's
+"""The support matrix (docs/formats.md), made from the registry (stages/catalog.py, from each framework's
 registry.py) and the planner.
 
-`modelferry support-matrix --write` puts it between the README's markers; a test fails when the README's
+`modelferry support-matrix --write` puts it between the markers of docs/formats.md; a test fails when its
 copy is stale, so the table never claims a route the registry does not have (or misses one it has).
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from flows import REPO_ROOT
 
 BEGIN, END = "<!-- support-matrix: begin (modelferry support-matrix --write) -->", "<!-- support-matrix: end -->"
-README = REPO_ROOT / "README.md"
+DOC = REPO_ROOT / "docs" / "formats.md"   # where the matrix is kept
 
 
 def _converters(route) -> str:
@@ -51,19 +51,19 @@ def _reached(declared) -> str:
     return ", ".join(steps) or "the orchestrator (it picks the source's files)"
 
 
-def readme_copy(text: str | None = None) -> str | None:
-    text = README.read_text() if text is None else text
+def doc_copy(text: str | None = None) -> str | None:
+    text = DOC.read_text() if text is None else text
     found = re.search(re.escape(BEGIN) + r"\n(.*?)\n" + re.escape(END), text, re.S)
     return found.group(1) if found else None
 
 
-def write_readme() -> bool:
-    """Put the matrix in the README; False when it was current already."""
-    text = README.read_text()
-    if readme_copy(text) == support_matrix():
+def write_doc() -> bool:
+    """Put the matrix in docs/formats.md; False when it was current already."""
+    text = DOC.read_text()
+    if doc_copy(text) == support_matrix():
         return False
     if BEGIN not in text or END not in text:
-        raise ValueError(f"{README} has no {BEGIN} … {END} markers")
+        raise ValueError(f"{DOC} has no {BEGIN} … {END} markers")
     start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    README.write_text(text[:start] + "\n" + support_matrix() + "\n" + text[end:])
+    DOC.write_text(text[:start] + "\n" + support_matrix() + "\n" + text[end:])
     return True

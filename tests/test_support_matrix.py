@@ -1,12 +1,12 @@
-"""The README's support matrix is the registry's: regenerated, it is the same text."""
+"""The support matrix of docs/formats.md is the registry's: regenerated, it is the same text."""
 from __future__ import annotations
 
-from flows.matrix import readme_copy, support_matrix
+from flows.matrix import doc_copy, support_matrix
 
 
-def test_the_readmes_support_matrix_is_current():
-    assert readme_copy() == support_matrix(), \
-        "README.md's support matrix is stale: run `modelferry support-matrix --write`"
+def test_the_docs_support_matrix_is_current():
+    assert doc_copy() == support_matrix(), \
+        "docs/formats.md's support matrix is stale: run `modelferry support-matrix --write`"
 
 
 def test_the_matrix_names_every_source_target_and_stage_implementation():

@@ -4,7 +4,7 @@ numpy interpreter of the saved ML program (Core ML itself exists only on macOS).
 
 A validate row that runs in Core ML itself needs a macOS worker: it would be a second validate row for
 `coreml` whose runner calls `MLModel.predict`, in a runtime whose image only a macOS work pool can run.
-Rows cannot yet ask for a kind of worker, so it is not declared here (see the README's Core ML section)."""
+Rows cannot yet ask for a kind of worker, so it is not declared here (see docs/formats.md, Core ML)."""
 from stages.impl import Impl
 
 IMPLS = (
