@@ -42,9 +42,11 @@ test: setup zoo browser
 unit: setup
 	$(BIN)/python -m pytest -q -m unit tests
 
-# ruff: pyflakes, pycodestyle, import order (pyproject.toml); stages/ read as the caffe image's Python 3.9
+# ruff: pyflakes, pycodestyle, import order (pyproject.toml); stages/ read as the caffe image's Python 3.9.
+# mypy: the orchestrator's types (flows/)
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # report.html is tested in a real browser: Debian's chromium, installed here when missing (root with apt-get).
 browser:

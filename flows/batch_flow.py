@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from prefect import allow_failure, flow, task
 from prefect.cache_policies import NO_CACHE
@@ -23,6 +24,9 @@ from flows.convert import convert
 from flows.errors import ConversionError
 from flows.prefect_artifacts import record_batch
 from flows.source import resolve
+
+if TYPE_CHECKING:
+    from prefect.futures import PrefectFuture
 
 
 @task(name="conversion", task_run_name="{entry.source}", cache_policy=NO_CACHE)
@@ -46,10 +50,10 @@ def batch(manifest: str, parallel: int = 1) -> dict:
     started = time.monotonic()
     out, entries = load(Path(manifest), convert_command())
     lanes = max(1, parallel)
-    runs = []
+    runs: list[PrefectFuture] = []
     for entry in entries:   # entry i starts when entry i - parallel has ended, whatever became of it
         before = [allow_failure(runs[-lanes])] if len(runs) >= lanes else []
-        runs.append(convert_entry.submit(entry, wait_for=before))
+        runs.append(convert_entry.submit(entry, wait_for=before))   # type: ignore[call-overload]  # Prefect's overloads take no allow_failure
     outcomes = [run.result() for run in runs]
     report = batch_report(Path(manifest), out, outcomes, time.monotonic() - started, lanes)
     report["location"] = publish_batch(report, entries[0].request.s3_endpoint_url)

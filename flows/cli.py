@@ -116,8 +116,9 @@ def _report_and_interrupt() -> None:
 
 
 # A framework option's kind -> its flag's Python type for typer, and the flag's default when not given.
-CLI_TYPES = {"flag": (bool, False), "text": (Optional[str], None), "int": (Optional[int], None),
-             "names": (Optional[str], None), "pairs": (List[str], [])}
+CLI_TYPES: dict[str, tuple[object, object]] = {
+    "flag": (bool, False), "text": (Optional[str], None), "int": (Optional[int], None),
+    "names": (Optional[str], None), "pairs": (List[str], [])}
 
 
 def _framework_option(declared: catalog.Declared) -> inspect.Parameter:
@@ -369,7 +370,7 @@ def _interrupt(signum, frame):
 
 def _top1(parity: dict) -> str:
     """Top-1 agreement: the task's (--task classify, with accuracy when labelled), else the classifier-like one."""
-    measured = next(iter(((parity.get("task") or {}).get("outputs") or {}).values()), {})
+    measured: dict = next(iter(((parity.get("task") or {}).get("outputs") or {}).values()), {})
     if "top1_agreement" in measured:
         accuracy = (f", accuracy {measured['artifact_accuracy']:.3f} (source {measured['source_accuracy']:.3f})"
                     if "artifact_accuracy" in measured else "")
@@ -625,7 +626,7 @@ def main() -> None:  # pragma: no cover
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if not isinstance(exc.code, (int, type(None))):
             print(exc.code, file=sys.stderr)
-    threading._shutdown()   # as the interpreter's own exit: wait for the threads that are not daemons
+    threading._shutdown()   # type: ignore[attr-defined]  # as the interpreter's exit: wait for non-daemon threads
     atexit._run_exitfuncs()
     sys.stdout.flush()
     sys.stderr.flush()

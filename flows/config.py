@@ -5,8 +5,9 @@ import hashlib
 import json
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, create_model, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
 
 from stages import catalog
 from stages.options import KINDS
@@ -51,12 +52,17 @@ class Normalize(BaseModel):
 
 def _framework_options() -> type[BaseModel]:
     """The frameworks' own options (`OPTIONS` in stages/<fw>/registry.py) as one typed model."""
-    fields = {d.option.name: (KINDS[d.option.kind].python, Field(default_factory=lambda o=d.option: o.initial))
-              for d in catalog.OPTIONS}
-    return create_model("FrameworkOptions", __config__={"extra": "forbid"}, **fields)
+    fields: dict[str, Any] = {
+        d.option.name: (KINDS[d.option.kind].python, Field(default_factory=lambda o=d.option: o.initial))
+        for d in catalog.OPTIONS}
+    return create_model("FrameworkOptions", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-FrameworkOptions = _framework_options()
+if TYPE_CHECKING:   # its fields are the registries', known when the model is made: any name, any value here
+    class FrameworkOptions(BaseModel):
+        def __getattr__(self, name: str) -> Any: ...
+else:
+    FrameworkOptions = _framework_options()
 TASKS = ("classify", "embed", "segment", "detect")   # --task: stages/validate/task.py measures each
 PROFILE_RUNS = 50   # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -176,12 +182,13 @@ def parse_input_shape(text: str) -> tuple[str, list[int]]:
 def parse_input_range(text: str) -> tuple[str, list[float]]:
     """`image:0,1` -> ("image", [0.0, 1.0])."""
     name, sep, span = text.rpartition(":")
+    wrong = ValueError(f"--input-range {text!r} should look like image:0,1 (name:low,high, low <= high)")
     try:
         lo, hi = (float(v) for v in span.split(","))
     except ValueError:
-        lo = hi = None
-    if not sep or not name or lo is None or lo > hi:
-        raise ValueError(f"--input-range {text!r} should look like image:0,1 (name:low,high, low <= high)")
+        raise wrong from None
+    if not sep or not name or lo > hi:
+        raise wrong
     return name, [lo, hi]
 
 

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -106,7 +108,7 @@ def _make_all(plan, steps: Steps) -> list[Made]:
     return [branch.result() for branch in branches]
 
 
-def _trunk(steps: Steps, plan) -> dict:
+def _trunk(steps: Steps, plan) -> Mapping[str, Any]:
     """The manifest of the furthest trunk stage that finished (empty when the first one failed)."""
     done = [step for step in plan.trunk if step.id in steps.done]
     return steps.bundle(done[-1]).manifest if done else {}

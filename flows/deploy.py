@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import yaml
 
@@ -73,7 +74,7 @@ def deploy(manifest: Path | None = None, cron: str | None = None, file: Path = P
                 continue   # a batch schedule needs a manifest: `modelferry deploy --manifest models.yaml`
             schedules.append(Cron(cron or s["cron"], timezone=s.get("timezone", "UTC"), active=s.get("active", True),
                                   parameters=parameters))
-        flow = Flow.from_source(source=str(STAGES_ROOT), entrypoint=d["entrypoint"])
+        flow = cast("Flow", Flow.from_source(source=str(STAGES_ROOT), entrypoint=d["entrypoint"]))   # called sync
         with contextlib.redirect_stdout(io.StringIO()):   # Prefect's own table of what it applied
             flow.deploy(name=d["name"], work_pool_name=pool, parameters=d.get("parameters") or {},
                         description=d.get("description"), schedules=schedules, build=False, push=False,

@@ -36,6 +36,7 @@ def convert_model(source: str, options: dict | None = None) -> dict:
     if registry:
         from flows.mlflow_registry import write_back
 
+        assert fetched is not None   # a models:/ source is fetched
         write_back(fetched.exact, result.report, result.location, result.files)
     outcome = outcome_of(one, result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":

@@ -22,7 +22,7 @@ from flows import IMAGES_ROOT, STAGES_ROOT
 from flows.code import image_files
 from flows.code import sha256 as code_sha256
 from flows.pins.locks import DEFAULT_PYTHON, PYTHON_SUITES, debian, lock_path, lock_sha256, python_version
-from flows.pins.npm import NpmError, node_binary, npm_ci, package_lock, package_lock_sha256
+from flows.pins.npm import NpmError, node_binary, npm_ci, package_lock_sha256
 from flows.pins.uv import uv_binary, uv_env
 from flows.settings import home
 from stages import catalog
@@ -149,7 +149,9 @@ def debian_base(name: str) -> str:
 
 def make_debian_base(client, name: str, log=print) -> str:
     """debootstrap the release with the runtime's packages and import it (infra/base-image.sh), once."""
-    suite, packages = debian(name)
+    made_of = debian(name)
+    assert made_of is not None, f"{name} is not made of Debian's packages"   # the caller asked debian() first
+    suite, packages = made_of
     return _debootstrapped(client, debian_base(name), suite, packages, name, log)
 
 
@@ -207,8 +209,9 @@ def tag_for(client, name: str, base: str) -> str:
     digest.update(lock_sha256(name).encode())
     digest.update(code_sha256(image_code(name)).encode())
     digest.update(client.images.get(base).id.encode())
-    if package_lock(name):  # Node packages and the node binary copied in (images without them keep their tags)
-        digest.update(package_lock_sha256(name).encode())
+    node_packages = package_lock_sha256(name)
+    if node_packages:  # Node packages and the node binary copied in (images without them keep their tags)
+        digest.update(node_packages.encode())
         digest.update(sha256_file(standalone_node()).encode())
     return f"modelferry/{name}:{digest.hexdigest()[:16]}"
 

@@ -7,6 +7,7 @@ the model's input (stages/pictures.py), which only it knows.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flows.errors import ConversionError
 
@@ -27,7 +28,7 @@ def decode(folder: Path, role: str, out: Path) -> Path:
     if not found:
         raise ConversionError("load", f"the {role} folder holds no pictures ({', '.join(SUFFIXES)})",
                               file=str(folder))
-    arrays = {}
+    arrays: dict[str, Any] = {}
     for index, path in enumerate(found):
         try:
             with Image.open(path) as picture:

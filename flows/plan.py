@@ -12,6 +12,7 @@ Steps that routes share (the same converter on the same input) run once.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -111,12 +112,12 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
     described = {"input_ranges": request.input_ranges} if request.input_ranges else {}
     if request.normalize.given():
         described["normalize"] = request.normalize.model_dump()
-    route = {}
+    route: dict[str, object] = {}
     if impl.settings:
         route["settings"] = impl.settings_dict()
     if "portable" in impl.takes and "tfjs" in request.targets:
         route["portable"] = True     # the SavedModel may go on to TFJS (one run serves every target)
-    configs = {
+    configs: dict[str, Callable[[], dict]] = {
         "load": lambda: {"input_shapes": request.input_shapes, **opening, **described},
         "surgery": lambda: {},
         "export": lambda: {**opening, **route},

@@ -93,7 +93,7 @@ def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list
 def published_files(report: dict, results: list[Made]) -> dict[str, Path]:
     """Each artifact that passed its gate: its name in the store -> its file (or folder) in the cache."""
     return {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"])
-            if entry["published"]}
+            if entry["published"] and made.artifact is not None}
 
 
 def publish(store: Store, report: dict, results: list[Made], origin: str, claim: bool = True) -> str:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from flows.cache import content_sha256_in
 from flows.report_schema import SCHEMA_VERSION
@@ -33,6 +35,7 @@ def strict_json(report: dict) -> str:
 
 def file_name(made: Made, model: str) -> str:
     """model.onnx, model_fp16.tflite; a directory target (SavedModel, TFJS): model_savedmodel/, model_tfjs_fp16/."""
+    assert made.artifact is not None, "a published artifact was made"
     if made.artifact.file("model").is_dir():
         return f"{model}_{made.target}" + ("" if made.precision == "fp32" else f"_{made.precision}")
     suffix = Path(made.artifact.manifest["files"]["model"]).suffix
@@ -44,7 +47,7 @@ def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else path.stat().st_size
 
 
-def _preprocess(manifest: dict) -> dict | None:
+def _preprocess(manifest: Mapping[str, Any]) -> dict | None:
     steps = (manifest.get("preprocess") or {}).get("inputs") or {}
     if len(steps) == 1:
         (name, step), = steps.items()
@@ -52,7 +55,7 @@ def _preprocess(manifest: dict) -> dict | None:
     return {"inputs": steps} if steps else None
 
 
-def _signature(specs: list[dict]) -> list[dict]:
+def _signature(specs: Sequence[Mapping[str, Any]]) -> list[dict]:
     """The artifact's tensors under the model's own names (and the artifact's, where it renamed them)."""
     keep = ("shape", "dtype", "source_dtype", "note", "layout", "quantization", "batch_axis", "matched_by")
     described = []
@@ -65,7 +68,7 @@ def _signature(specs: list[dict]) -> list[dict]:
 
 
 def _artifact(made: Made, model: str) -> dict:
-    entry = {"target": made.target, "precision": made.precision,
+    entry: dict[str, Any] = {"target": made.target, "precision": made.precision,
              "path": file_name(made, model) if made.passed else None, "published": made.passed,
              "route": made.route, "attempts": made.attempts}
     if not made.passed:
@@ -76,6 +79,7 @@ def _artifact(made: Made, model: str) -> dict:
         return entry
     path = made.artifact.file("model")
     parity = made.parity
+    assert parity is not None, "an artifact that was made was validated"
     if made.artifact.manifest.get("legalized"):   # graph rewrites a converter needed, by pass: nodes rewritten
         entry["legalized"] = made.artifact.manifest["legalized"]
     if made.latency:
@@ -88,7 +92,8 @@ def _artifact(made: Made, model: str) -> dict:
 
 
 def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome], failures: list,
-          model: str, trunk: dict, surgery: dict | None, error: str | None = None, trusted: bool = False) -> dict:
+          model: str, trunk: Mapping[str, Any], surgery: dict | None, error: str | None = None,
+          trusted: bool = False) -> dict:
     """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing), or
     of the furthest stage before the run failed. `error`: why the whole run failed (nothing published)."""
     artifacts = [_artifact(made, model) for made in results]

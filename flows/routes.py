@@ -201,6 +201,6 @@ def _fp32_passed(route: Route, steps: Steps) -> bool:
     try:
         for step in route.steps[:-1]:
             steps.run(step)
-        return bool(steps.parity(route.needs)["passed"])
+        return route.needs is not None and bool(steps.parity(route.needs)["passed"])
     except StageFailed:
         return False

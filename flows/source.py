@@ -58,22 +58,25 @@ class SourceFiles:
     def bundle(self, **extras: Path | None) -> Path:
         """The load stage's input bundle: the model files plus calibration/samples when given
         (an .npz, or a folder of pictures, decoded here)."""
-        extras = {role: path for role, path in extras.items() if path}
+        given = {role: path for role, path in extras.items() if path}
         known = {role: entry["sha256"] for role, entry in self.info["files"].items()}
         known.update({f"beside:{relative}": entry["sha256"] for relative, entry in self.info.get("beside", {}).items()})
-        manifest = {"format": self.bundle_format, "source": self.info,
-                    "user_files": {role: path.name for role, path in extras.items()}}
+        user_files = {role: path.name for role, path in given.items()}
+        picture_roles: list[str] = []
+        manifest = {"format": self.bundle_format, "source": self.info, "user_files": user_files}
         cache = BundleCache()
         with tempfile.TemporaryDirectory(dir=cache.scratch_root()) as tmp:
-            for role, path in list(extras.items()):
+            for role, path in list(given.items()):
                 if path.is_dir():
                     known[role] = tree_sha256(path)   # the pictures' content, not the .npz's zip dates
-                    extras[role] = picture_folder.decode(path, role, Path(tmp) / f"{role}-pictures.npz")
-                    manifest.setdefault("picture_roles", []).append(role)
-                    manifest["user_files"][role] = f"{path.name}/ ({len(picture_folder.files(path))} pictures)"
+                    given[role] = picture_folder.decode(path, role, Path(tmp) / f"{role}-pictures.npz")
+                    picture_roles.append(role)
+                    user_files[role] = f"{path.name}/ ({len(picture_folder.files(path))} pictures)"
                 elif not path.is_file():
                     raise ConversionError("load", f"the {role} file is missing", file=str(path))
-            return cache.put_source({**self.files, **extras}, manifest, known, beside=self.beside)
+            if picture_roles:
+                manifest["picture_roles"] = picture_roles
+            return cache.put_source({**self.files, **given}, manifest, known, beside=self.beside)
 
 
 def resolve(path: Path, options: Mapping[str, object] | None = None) -> SourceFiles:

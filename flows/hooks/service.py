@@ -20,11 +20,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from flows.hooks.rules import Rule, first_match
 from flows.hooks.signature import Rejected, verify
 from flows.mlflow_registry import TAG_PREFIX, Version, client
 from flows.settings import home
+
+if TYPE_CHECKING:
+    from prefect.client.schemas.objects import FlowRun
 
 DEPLOYMENT = "convert-model/convert"
 POOL = "modelferry"
@@ -90,7 +94,7 @@ class Dispatcher:
         if self.mode == "deployment" or (self.mode == "auto" and worker_online()):
             from prefect.deployments import run_deployment
 
-            run = run_deployment(DEPLOYMENT, parameters=parameters, timeout=0)
+            run = cast("FlowRun", run_deployment(DEPLOYMENT, parameters=parameters, timeout=0))   # called sync
             return f"accepted: flow run {run.id} of {DEPLOYMENT} (rule #{rule.index + 1})"
         with self.lock:
             self.running.append(self.local.submit(self._convert_here, parameters))

@@ -6,9 +6,10 @@ import re
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Callable, NoReturn, Protocol
 
 from flows.errors import StageFailed, TransientStageFailure
 from flows.runtimes import reaper
@@ -61,6 +62,9 @@ class Runtime(Protocol):
     def run(self, invocation: Invocation) -> StageRun:
         """Run a stage; raise StageFailed (TransientStageFailure where it was killed from outside)."""
 
+    def exec(self, image: str, argv: list[str], writable: Sequence[Path] = ()) -> int:
+        """Run a command in the runtime (`modelferry runtime exec`: the project's own helper scripts)."""
+
 
 def write_config(invocation: Invocation, work: Path) -> Path:
     path = work / "config.json"
@@ -111,7 +115,7 @@ LOG_NOISE = ("oneDNN custom operations are on", "All log messages before absl::I
 GLOG_FATAL = re.compile(r"^F\d{4} [\d:.]+\s+\d+ (\S+\] .*)")
 
 
-def raise_failure(invocation: Invocation, code: int | None, log: str) -> None:
+def raise_failure(invocation: Invocation, code: int | None, log: str) -> NoReturn:
     lines = [line for line in log.splitlines() if line.strip() and not any(n in line for n in LOG_NOISE)]
     # The tail is there for context: leave out the reason line the user already sees.
     tail = "\n".join(line for line in lines[-LOG_TAIL_LINES:] if not line.startswith("error: "))

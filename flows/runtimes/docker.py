@@ -11,6 +11,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from flows.errors import StageFailed
@@ -139,7 +140,7 @@ class DockerRuntime:
                                      f"raise it with --stage-memory", log_tail="\n".join(log.splitlines()[-25:]))
         raise_failure(invocation, code, log)
 
-    def exec(self, image: str, argv: list[str], writable: list[Path] = ()) -> int:
+    def exec(self, image: str, argv: list[str], writable: Sequence[Path] = ()) -> int:
         """Run a command in the image under the same hardening (for helpers and checks): the working
         directory read-only, `writable` read-write."""
         self.ensure(image)

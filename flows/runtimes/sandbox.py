@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from flows.errors import RuntimeUnavailable, StageFailed
@@ -83,7 +84,7 @@ def _under(path: Path, folders: list[Path]) -> bool:
 
 
 def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work: Path,
-         read_only: list[Path] = (), bwrap: str = "bwrap", info_fd: int | None = None) -> list[str]:
+         read_only: Sequence[Path] = (), bwrap: str = "bwrap", info_fd: int | None = None) -> list[str]:
     """The bwrap command line that runs `command` with only the stage's own paths visible (see above);
     `info_fd`: where bwrap writes the pids and namespaces of the sandbox it made (flows/runtimes/warm/
     placeholder.py)."""

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from flows import STAGES_ROOT
@@ -220,7 +221,7 @@ class VenvRuntime:
         if worker is None:
             return None
         stage = f"{invocation.stage}/{invocation.impl}"
-        request = {"argv": args[2:], "cwd": str(work), "cores": list(invocation.cores),
+        request: dict[str, object] = {"argv": args[2:], "cwd": str(work), "cores": list(invocation.cores),
                    "imports": worker.needs.of(stage),
                    "env": {**env, **(sandbox.ENVIRONMENT if bwrap else {}), **thread_environment(invocation.cores),
                            warm.PROCESS: "warm"}}
@@ -264,7 +265,7 @@ class VenvRuntime:
             folders.append(node_binary().parent)
         return folders
 
-    def exec(self, image: str, argv: list[str], writable: list[Path] = ()) -> int:
+    def exec(self, image: str, argv: list[str], writable: Sequence[Path] = ()) -> int:
         """Run any command inside the runtime (e.g. the example builder)."""
         # Not sandboxed: `runtime exec` runs the project's own scripts (example and test-model builders),
         # which read and write where their caller says; models from outside go through stages.

@@ -58,8 +58,10 @@ class Placeholder:
             info = _json(_read(readable, until_eof=True))
         finally:
             os.close(readable)
-        ready = _read(self.process.stdout.fileno(), until_eof=False)
-        self.process.stdout.close()
+        stdout = self.process.stdout
+        assert stdout is not None   # opened as a pipe above
+        ready = _read(stdout.fileno(), until_eof=False)
+        stdout.close()
         if "child-pid" not in info or ready.strip() != READY.encode():
             self.stop()
             raise Unavailable("bubblewrap made no sandbox")

@@ -35,7 +35,10 @@ class Worker:
 
     def __init__(self, image: str, python: Path, env: dict[str, str], log: Path):
         self.image = image
-        self.imports = modules(image)
+        imports = modules(image)
+        if imports is None:
+            raise ValueError(f"the {image} runtime has no warm worker (no images/{image}/warm.txt)")
+        self.imports = imports
         self.needs = Needs(python.parent.parent)
         self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._log = open(log, "wb")
