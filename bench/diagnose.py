@@ -46,7 +46,7 @@ print(len(graph.node))
 
 def prepare(model, source: Path, folder: Path) -> tuple[int, Path]:
     options, ranges, shapes = list(model.options), {}, {}
-    for flag, value in zip(options, options[1:]):
+    for flag, value in zip(options, options[1:], strict=False):
         name, _, given = value.rpartition(":")
         if flag == "--input-range":
             ranges[name] = [float(v) for v in given.split(",")]

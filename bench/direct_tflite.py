@@ -39,7 +39,7 @@ def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
     the model's --input-shape, else taken as 1."""
     given = {}
     options = list(model.options)
-    for flag, value in zip(options, options[1:]):
+    for flag, value in zip(options, options[1:], strict=False):
         if flag == "--input-shape":
             for item in value.split(";"):
                 name, _, dims = item.rpartition(":")

@@ -23,12 +23,12 @@ sys.path.insert(0, str(REPO))
 
 
 def table(title: str, header: tuple[str, ...], rows: list[tuple]) -> None:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
     print(f"\n{title}")
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
+    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
     print("-|-".join("-" * w for w in widths))
     for row in rows:
-        print(" | ".join(str(x).ljust(w) for x, w in zip(row, widths)))
+        print(" | ".join(str(x).ljust(w) for x, w in zip(row, widths, strict=True)))
 
 
 def main() -> None:

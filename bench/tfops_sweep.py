@@ -63,10 +63,11 @@ def check(name: str) -> dict:
         return {"test": name, "verdict": "skipped", "why": f"{type(exc).__name__}: {exc}"[:200]}
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     try:
-        results = Evaluator(opset).run_graph(model.graph, {v.name: tf.constant(a) for v, a in zip(inputs, given)})
+        feeds = {v.name: tf.constant(a) for v, a in zip(inputs, given, strict=True)}
+        results = Evaluator(opset).run_graph(model.graph, feeds)
     except Exception as exc:
         return {"test": name, "verdict": "failed", "why": " ".join(f"{type(exc).__name__}: {exc}".split())[:200]}
-    worst = max((error(r, w) for r, w in zip(results, wanted)), default=0.0)
+    worst = max((error(r, w) for r, w in zip(results, wanted, strict=True)), default=0.0)
     return {"test": name, "verdict": "ok" if worst <= TOLERANCE else "mismatch", "error": worst}
 
 

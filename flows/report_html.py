@@ -89,10 +89,10 @@ def _card(a: dict) -> str:
 def _size_and_latency(artifacts: list[dict]) -> str:
     made = [a for a in artifacts if a.get("parity")]
     names = [f"{a['target']} {a['precision']}" for a in made]
-    size = svg.bars([(n, a.get("bytes", 0) / 1e6, None, a["published"]) for n, a in zip(names, made)],
+    size = svg.bars([(n, a.get("bytes", 0) / 1e6, None, a["published"]) for n, a in zip(names, made, strict=True)],
                     "size", "MB")
     timed = [(n, a["latency"]["median_ms"], a["latency"]["p90_ms"], a["published"])
-             for n, a in zip(names, made) if (a.get("latency") or {}).get("median_ms") is not None]
+             for n, a in zip(names, made, strict=True) if (a.get("latency") or {}).get("median_ms") is not None]
     latency = svg.bars(timed, "latency on this CPU (median, p90)", "ms")
     return f"<div class='plots'>{size}{latency}</div>" if size or latency else ""
 

@@ -59,7 +59,7 @@ def scatter(points: list[list[float]], title: str, passed: bool) -> str:
             f'<line x1="{at(low, WIDTH):.1f}" y1="{HEIGHT - at(low, HEIGHT):.1f}" x2="{at(high, WIDTH):.1f}" '
             f'y2="{HEIGHT - at(high, HEIGHT):.1f}" stroke="{MUTED}" stroke-dasharray="4 3"/>']
     body += [f'<circle cx="{at(x, WIDTH):.1f}" cy="{HEIGHT - at(y, HEIGHT):.1f}" r="2" '
-             f'fill="{PASSED if passed else FAILED}" opacity="0.6"/>' for x, y in zip(xs, ys)]
+             f'fill="{PASSED if passed else FAILED}" opacity="0.6"/>' for x, y in zip(xs, ys, strict=True)]
     body += [_text(WIDTH / 2, HEIGHT - 6, "source", anchor="middle", color=MUTED),
              _text(10, HEIGHT / 2, "artifact", color=MUTED),
              _text(PAD, HEIGHT - PAD + 14, f"{low:.3g}", color=MUTED),
@@ -75,7 +75,7 @@ def histogram(counts: list[int], decades: list[int], title: str) -> str:
     top = max(counts)
     width = (WIDTH - 2 * PAD) / len(counts)
     body = [_text(8, 16, title, size=12)]
-    for index, (label, count) in enumerate(zip(labels, counts)):
+    for index, (label, count) in enumerate(zip(labels, counts, strict=True)):
         height = (HEIGHT - 2 * PAD - 10) * count / top
         x = PAD + index * width
         body.append(f'<rect x="{x + 1:.1f}" y="{HEIGHT - PAD - height:.1f}" width="{width - 2:.1f}" '

@@ -117,7 +117,7 @@ def _constants(path: str) -> dict:
                 names = target.elts if isinstance(target, ast.Tuple) else [target]
                 values = node.value.elts if isinstance(node.value, ast.Tuple) else [node.value]
                 if len(names) == len(values):
-                    found.update({n.id: v for n, v in zip(names, values) if isinstance(n, ast.Name)})
+                    found.update({n.id: v for n, v in zip(names, values, strict=True) if isinstance(n, ast.Name)})
     return found
 
 

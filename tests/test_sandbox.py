@@ -232,7 +232,7 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         host_canary = folder / "secret" / "canary.txt"   # somewhere else on the host
         cache_canary = bundles / f"sandbox-canary-{secrets.token_hex(8)}" / "canary.txt"   # another bundle
         tokens = [secrets.token_hex(16).encode() for _ in range(2)]
-        for path, token in zip((host_canary, cache_canary), tokens):
+        for path, token in zip((host_canary, cache_canary), tokens, strict=True):
             path.parent.mkdir(parents=True)
             path.write_bytes(token)
         host = listener()

@@ -39,7 +39,7 @@ def build(images: np.ndarray) -> keras.Model:
     for layer in norms:
         layer.momentum = 0.0      # moving statistics := this batch's statistics
     model(images, training=True)
-    for layer, momentum in zip(norms, momenta):
+    for layer, momentum in zip(norms, momenta, strict=True):
         layer.momentum = momentum
     return model
 

@@ -152,7 +152,7 @@ for name, (module, shapes, precisions) in CASES.items():
             failures.append(f"{name} ({precision}): {type(exc).__name__}: {exc}")
             continue
         covered.update(op for op in program.op_types() if op != "const")
-        for output, (got_name, value) in zip(want, got.items()):
+        for output, (got_name, value) in zip(want, got.items(), strict=True):
             problem = compare(value, output, precision)
             if problem:
                 failures.append(f"{name} ({precision}) {got_name}: {problem}")

@@ -21,6 +21,6 @@ module = mx.mod.Module(symbol, data_names=list(feeds), label_names=None, context
 module.bind(data_shapes=[(k, v.shape) for k, v in feeds.items()], for_training=False)
 module.set_params(arg, aux, allow_missing=False, allow_extra=True)
 module.forward(mx.io.DataBatch([mx.nd.array(v) for v in feeds.values()]), is_train=False)
-outputs = {name: out.asnumpy() for name, out in zip(symbol.list_outputs(), module.get_outputs())}
+outputs = {name: out.asnumpy() for name, out in zip(symbol.list_outputs(), module.get_outputs(), strict=True)}
 extra = {"param": arg[args.print_param].asnumpy()} if args.print_param else {}
 np.savez(args.out, **outputs, **extra)

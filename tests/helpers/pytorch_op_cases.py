@@ -88,7 +88,7 @@ def run_case(name) -> list[str]:
                 got_exported = torch.export.export(built.module, args, dynamic_shapes=dims).module()(*args)
                 got = got_exported
         got = got if isinstance(got, tuple) else (got,)
-        for output, a, b in zip(outputs, want, got):
+        for output, a, b in zip(outputs, want, got, strict=True):
             b = b.numpy()
             if a.shape != b.shape or a.dtype != b.dtype:
                 problems.append(f"{'dynamic' if dynamic else 'fixed'} {output}: {b.dtype}{list(b.shape)}, "

@@ -31,7 +31,7 @@ for backend in ("wasm", "cpu"):
     start = time.perf_counter()
     results[backend] = model.run_many(runs)
     seconds[backend], used[backend] = time.perf_counter() - start, model.backend
-err = max(float(np.abs(w[k] - c[k]).max()) for w, c in zip(results["wasm"], results["cpu"]) for k in c)
+err = max(float(np.abs(w[k] - c[k]).max()) for w, c in zip(results["wasm"], results["cpu"], strict=True) for k in c)
 top = max(float(np.abs(c[k]).max()) for c in results["cpu"] for k in c)
 print(f"wasm ran on {used['wasm']} in {seconds['wasm']:.2f}s, cpu on {used['cpu']} in {seconds['cpu']:.2f}s; "
       f"max abs diff {err:.2e} of max {top:.3g}")
