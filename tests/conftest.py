@@ -9,16 +9,21 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
+from bench.zoo import fetch
+from bench.zoo.catalog import BY_NAME
 from flows.report_schema import Report
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,6 +123,20 @@ def in_runtime(env: dict, image: str, *argv: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def own_home(env: dict, path: Path, **extra) -> dict:
+    """A fresh MODELFERRY_HOME (empty bundle cache) sharing the runtimes' venvs; no PREFECT_API_URL."""
+    path.mkdir(parents=True)
+    (path / "venvs").symlink_to(Path(env["MODELFERRY_HOME"], "venvs").resolve())
+    fresh = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
+    return {**fresh, "MODELFERRY_HOME": str(path), **extra}
+
+
+def strict(text: str):
+    def refuse(constant):
+        raise ValueError(f"not strict JSON: {constant}")
+    return json.loads(text, parse_constant=refuse)
+
+
 @pytest.fixture(scope="session")
 def face(env, session_dir) -> Path:
     """The bundled example, built by its script in the mxnet runtime."""
@@ -131,6 +150,14 @@ def keras_models(env, face, session_dir):
     out = session_dir / "keras"
     in_runtime(env, "tf", "tests/helpers/make_keras.py", str(face / "labels.npz"), str(out))
     return out
+
+
+@pytest.fixture(scope="session")
+def keras_pnet(env, session_dir):
+    """MTCNN's PNet in Keras, built in the tf runtime."""
+    out = session_dir / "keras_pnet"
+    in_runtime(env, "tf", "tests/helpers/make_keras_pnet.py", str(out))
+    return out / "pnet.keras"
 
 
 @pytest.fixture(scope="session")
@@ -210,6 +237,13 @@ def failure_report(out: Path, model: str | None = None) -> dict:
     return report
 
 
+def convert_zoo(env, name: str, out, *extra: str):
+    model = BY_NAME[name]
+    source = fetch.source(model, download=False)   # `make zoo` brought it; tests reach only 127.0.0.1
+    result = run_cli(env, "convert", str(source), *model.options, "--out", str(out), *extra)
+    return result, newest_report(out)
+
+
 @pytest.fixture(scope="session")
 def moto_server(env, session_dir):
     """A real S3 endpoint over HTTP on 127.0.0.1 (moto in server mode)."""
@@ -264,3 +298,109 @@ def mlflow_url(env, session_dir):
         os.killpg(server.pid, 15)
         server.wait(30)
         log.close()
+
+
+def mlflow_client(url: str):
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=url, registry_uri=url)
+
+
+def register_model(client, name: str, face: Path, experiment: str) -> str:
+    """A run with the face checkpoint as its `model` artifacts, registered as a new version of `name`."""
+    try:
+        experiment_id = client.create_experiment(experiment)
+    except Exception:
+        experiment_id = client.get_experiment_by_name(experiment).experiment_id
+    run = client.create_run(experiment_id)
+    for file in ("model-symbol.json", "model-0000.params"):
+        client.log_artifact(run.info.run_id, str(face / file), "model")
+    client.set_terminated(run.info.run_id)
+    try:
+        client.create_registered_model(name)
+    except Exception:
+        pass
+    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
+    return str(version.version)
+
+
+def model_tags(client, name: str, version: str, timeout: float = 600) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tags = client.get_model_version(name, version).tags
+        if "modelferry.status" in tags:
+            return tags
+        time.sleep(2)
+    raise AssertionError(f"{name}/{version} got no modelferry.status within {timeout}s")
+
+
+def docker_answers() -> bool:
+    try:
+        import docker
+        docker.from_env(timeout=3).ping()
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def docker_env(env):
+    """The session's env with a Docker engine that answers and the images built (skipped where none answers)."""
+    if not docker_answers():
+        pytest.skip("no Docker engine answers here (CI starts one: .ci/run)")
+    started = time.monotonic()
+    result = run_cli(env, "images", "build", timeout=3600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    print(f"images build: {time.monotonic() - started:.0f}s")
+    return env
+
+
+@pytest.fixture
+def listener():
+    """TCP listeners on the host's 127.0.0.1 that record every connection (and its first bytes)."""
+    made = []
+
+    def start():
+        server = socket.create_server(("127.0.0.1", 0))
+        server.settimeout(0.2)
+        state = SimpleNamespace(port=server.getsockname()[1], connections=[], stop=threading.Event())
+
+        def serve():
+            while not state.stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    continue
+                with conn:
+                    conn.settimeout(2)
+                    try:
+                        state.connections.append(conn.recv(100) or b"(connected)")
+                    except OSError:
+                        state.connections.append(b"(connected)")
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        made.append((state, thread, server))
+        return state
+
+    yield start
+    for state, thread, server in made:
+        state.stop.set()
+        thread.join(5)
+        server.close()
+
+
+def connections(state) -> list[bytes]:
+    time.sleep(0.5)   # a connection made just before the run ended is accepted within 0.2 s
+    return list(state.connections)
+
+
+def escape_attempts(output: str) -> dict:
+    found = re.findall(r"escape attempts: (\{.*\})", output)
+    assert found, output[-3000:]
+    return json.loads(found[0])
+
+
+def files_holding(root: Path, token: bytes, but: Path | None = None) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p != but
+            and token in p.read_bytes()] if root.exists() else []

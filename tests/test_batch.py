@@ -7,8 +7,7 @@ import urllib.request
 
 import boto3
 
-from tests.conftest import run_cli
-from tests.test_engine import own_home, strict
+from tests.conftest import own_home, run_cli, strict
 
 
 def client(endpoint: str):

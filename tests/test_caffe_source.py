@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
-from tests.test_docker import docker_env  # noqa: F401 - the fixture: a Docker engine and the images built
 
 EVERY_TARGET = "onnx,tflite,savedmodel,tfjs,openvino,ncnn,mxnet,caffe,pytorch"
 
@@ -22,7 +21,7 @@ def in_caffe(env, out, *argv: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def caffe_nets(docker_env, session_dir):  # noqa: F811
+def caffe_nets(docker_env, session_dir):
     """LeNet trained by Caffe's solver on scikit-learn's digits, a net of every layer family with random
     weights, and an old V1 net."""
     out = session_dir / "caffe-nets"
@@ -39,7 +38,7 @@ def convert(env, source, out, *extra: str):
     return run_cli(env, "convert", str(source), "--runtime", "docker", "--out", str(out), *extra)
 
 
-def test_a_lenet_trained_in_caffe_reaches_every_target(docker_env, caffe_nets, tmp_path):  # noqa: F811
+def test_a_lenet_trained_in_caffe_reaches_every_target(docker_env, caffe_nets, tmp_path):
     """Pointed at its .caffemodel (the prototxt of the same stem is found), on held-out digits: every
     target within the fp32 gate of pycaffe's outputs, each choosing the same digit."""
     lenet = caffe_nets / "lenet"
@@ -54,7 +53,7 @@ def test_a_lenet_trained_in_caffe_reaches_every_target(docker_env, caffe_nets, t
     assert report["artifacts"][0]["route"] == "load/caffe → export/caffe"
 
 
-def test_every_layer_family_in_place_layers_and_the_nets_names(docker_env, caffe_nets, tmp_path):  # noqa: F811
+def test_every_layer_family_in_place_layers_and_the_nets_names(docker_env, caffe_nets, tmp_path):
     """Convolution (dilated, grouped), Deconvolution, ceil-mode pooling (max, and average with padding),
     BatchNorm with its scale factor + Scale, PReLU, Eltwise SUM with coefficients/PROD/MAX, LRN across and
     within channels, Concat, Slice, Split, Flatten, Reshape, InnerProduct, Softmax, Dropout, ELU, Power,
@@ -76,7 +75,7 @@ def test_every_layer_family_in_place_layers_and_the_nets_names(docker_env, caffe
         {node["op"] for node in nodes.values()}
 
 
-def test_the_rarer_layers(docker_env, caffe_nets, tmp_path):  # noqa: F811
+def test_the_rarer_layers(docker_env, caffe_nets, tmp_path):
     """Scale by a second bottom (squeeze-excite, axis 0, with a learned bias), Bias, Swish, Clip, BNLL, Exp and
     Log with a base, MVN, Crop (one offset, and one per axis), Tile, Reduction (SUMSQ, MEAN), ArgMax on an
     axis, Threshold, Silence: every output by its blob's name, in ONNX, TFLite and PyTorch."""
@@ -88,7 +87,7 @@ def test_the_rarer_layers(docker_env, caffe_nets, tmp_path):  # noqa: F811
         assert set(artifact["parity"]["outputs"]) == {"sum", "mean", "argmax", "step"}
 
 
-def test_a_v1_net_with_input_dims(docker_env, caffe_nets, tmp_path):  # noqa: F811
+def test_a_v1_net_with_input_dims(docker_env, caffe_nets, tmp_path):
     result = convert(docker_env, caffe_nets / "v1" / "old.prototxt", tmp_path / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = read_report(latest_run(tmp_path / "out", "old"))["artifacts"]
@@ -121,7 +120,7 @@ REFUSED = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
-def test_refused_layers_are_named_and_nothing_runs(docker_env, caffe_nets, tmp_path, case):  # noqa: F811
+def test_refused_layers_are_named_and_nothing_runs(docker_env, caffe_nets, tmp_path, case):
     layer, said, named = REFUSED[case]
     marker = tmp_path / "marker"
     prototxt = broken(caffe_nets, tmp_path, case, layer.replace("MARKER", str(marker)))
@@ -131,7 +130,7 @@ def test_refused_layers_are_named_and_nothing_runs(docker_env, caffe_nets, tmp_p
     assert not any(a["published"] for a in newest_report(tmp_path / "out")["artifacts"])
 
 
-def test_weights_that_do_not_fit_are_refused_before_caffe_crashes(docker_env, caffe_nets, tmp_path):  # noqa: F811
+def test_weights_that_do_not_fit_are_refused_before_caffe_crashes(docker_env, caffe_nets, tmp_path):
     wrong = broken(caffe_nets, tmp_path, "wrong", edit=lambda text: text.replace("num_output: 32", "num_output: 31"))
     result = convert(docker_env, wrong, tmp_path / "out", "--to", "onnx")
     assert result.returncode == 1
@@ -152,7 +151,7 @@ def test_a_prototxt_without_its_weights_is_refused_naming_it(env, tmp_path):
         in result.stderr
 
 
-def test_mobilefacenet_round_trip_through_modelferrys_caffe_target(docker_env, face, tmp_path):  # noqa: F811
+def test_mobilefacenet_round_trip_through_modelferrys_caffe_target(docker_env, face, tmp_path):
     """MobileFaceNet (MXNet) -> Caffe with modelferry's Caffe target, then that Caffe model as a source to every
     target: each within the gate of pycaffe's outputs, and the ONNX within 1e-4 of MXNet's own."""
     first = run_cli(docker_env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
@@ -186,7 +185,7 @@ def zoo_source(name: str):
         pytest.skip(str(exc))
 
 
-def test_the_original_mtcnn_caffe_nets_to_ncnn_and_their_conventions(docker_env, tmp_path):  # noqa: F811
+def test_the_original_mtcnn_caffe_nets_to_ncnn_and_their_conventions(docker_env, tmp_path):
     """The seed's conversion: MTCNN's ONet as the original Caffe model (det3.prototxt, facenet-pytorch's weights
     transposed back) to ncnn, within the gate. And the rebuild is the original's: on transposed images, its
     ONNX gives what facenet-pytorch's ONet gives on the images themselves (face probability, box, landmarks)."""

@@ -9,9 +9,16 @@ import json
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, failure_report, in_runtime, latest_run, read_report, run_cli, snapshot
-from tests.test_ncnn import keras_pnet  # noqa: F401 - the fixture: MTCNN's PNet in Keras
-from tests.test_zoo import _convert
+from tests.conftest import (
+    INPUT_SHAPE,
+    convert_zoo,
+    failure_report,
+    in_runtime,
+    latest_run,
+    read_report,
+    run_cli,
+    snapshot,
+)
 
 VALIDATOR = "modelferry MIL interpreter (numpy, fp32 math)"
 
@@ -69,7 +76,7 @@ def test_a_pytorch_resnet_to_coreml(env, resnet, tmp_path):
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
 
 
-def test_the_keras_mtcnn_pnet_seed_to_coreml(env, keras_pnet, tmp_path):  # noqa: F811
+def test_the_keras_mtcnn_pnet_seed_to_coreml(env, keras_pnet, tmp_path):
     """PReLU shared over space, max pooling, a softmax and a box head: both outputs matched by name."""
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(keras_pnet), "--to", "coreml", "--out", str(out))
@@ -85,7 +92,7 @@ def test_the_keras_mtcnn_pnet_seed_to_coreml(env, keras_pnet, tmp_path):  # noqa
 def test_a_real_model_to_coreml(env, tmp_path):
     """PaddleOCR's text-direction classifier (rapidocr's ONNX): an output name Core ML cannot hold as it is
     (`save_infer_model/scale_0.tmp_1`) is made an identifier, and the report keeps the model's own."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "coreml")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "coreml")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["route"] == "load/onnx → emit/pytorch → emit/coreml"

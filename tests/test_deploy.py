@@ -8,9 +8,18 @@ import signal
 import subprocess
 import urllib.request
 
-from tests.conftest import BIN, REPO, latest_run, read_report, run_cli
-from tests.test_engine import own_home, strict
-from tests.test_hooks import _client, _register, _tags
+from tests.conftest import (
+    BIN,
+    REPO,
+    latest_run,
+    mlflow_client,
+    model_tags,
+    own_home,
+    read_report,
+    register_model,
+    run_cli,
+    strict,
+)
 
 
 def _deployments(url: str) -> dict[str, dict]:
@@ -60,8 +69,8 @@ def test_a_worker_runs_the_batch_and_convert_deployments(env, face, mlflow_url, 
         assert one["published"] and one["parity"]["passed"]
 
         # with a worker online, a registry version a rule matches is converted through the deployment
-        client = _client(mlflow_url)
-        version = _register(client, "deployed-faces", face, "deploy")
+        client = mlflow_client(mlflow_url)
+        version = register_model(client, "deployed-faces", face, "deploy")
         rules = tmp_path / "hooks.yaml"
         rules.write_text(f"rules:\n  - model: deployed-*\n    to: onnx\n    input_shape: {{data: [1, 3, 112, 112]}}\n"
                          f"    out: {tmp_path / 'registry'}\n")
@@ -69,7 +78,7 @@ def test_a_worker_runs_the_batch_and_convert_deployments(env, face, mlflow_url, 
         assert found.returncode == 0, found.stderr[-3000:]
         assert f"models:/deployed-faces/{version}: accepted: flow run" in " ".join(found.stderr.split())
         assert "of convert-model/convert" in " ".join(found.stderr.split())
-        tags = _tags(client, "deployed-faces", version)
+        tags = model_tags(client, "deployed-faces", version)
         assert tags["modelferry.status"] == "passed" and tags["modelferry.onnx.fp32"].startswith("passed")
         assert latest_run(tmp_path / "registry", "deployed-faces").is_dir()
     finally:

@@ -19,28 +19,16 @@ from tests.conftest import (
     INPUT_SHAPE,
     MODELFERRY,
     REPO,
+    convert_zoo,
     copy_checkpoint,
     free_port,
     latest_run,
+    own_home,
     read_report,
     run_cli,
     snapshot,
+    strict,
 )
-from tests.test_zoo import _convert
-
-
-def own_home(env: dict, path: Path, **extra) -> dict:
-    """A fresh MODELFERRY_HOME (empty bundle cache) sharing the runtimes' venvs; no PREFECT_API_URL."""
-    path.mkdir(parents=True)
-    (path / "venvs").symlink_to(Path(env["MODELFERRY_HOME"], "venvs").resolve())
-    fresh = {k: v for k, v in env.items() if k not in ("PREFECT_API_URL", "PREFECT_HOME")}
-    return {**fresh, "MODELFERRY_HOME": str(path), **extra}
-
-
-def strict(text: str):
-    def refuse(constant):
-        raise ValueError(f"not strict JSON: {constant}")
-    return json.loads(text, parse_constant=refuse)
 
 
 def api(url: str, path: str, body: dict | None = None) -> object:
@@ -218,8 +206,8 @@ def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
     the ONNX branch still validates and is published; the run exits 1 and the report says which target
     failed and why."""
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])   # nothing cached yet
-    result, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
-                              "--via", "onnx2tf")
+    result, report = convert_zoo(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
+                                 "--via", "onnx2tf")
     assert result.returncode == 1
     assert report["status"] == "failed" and report["failed_targets"] == ["tflite/fp32"]
     onnx, tflite = report["artifacts"]
@@ -230,8 +218,8 @@ def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
     assert (failed["stage"], failed["impl"], failed["cached"]) == ("emit", "onnx2tf", False)
 
     # the stage said why it failed: on the same inputs it would again, so a re-run does not run it
-    again, report = _convert(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
-                              "--via", "onnx2tf")
+    again, report = convert_zoo(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
+                                "--via", "onnx2tf")
     assert again.returncode == 1 and "▶" not in again.stderr
     assert report["failed_stages"][0]["cached"] and report["failed_stages"][0]["reason"] == failed["reason"]
 

@@ -11,46 +11,21 @@ import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from tests.conftest import MODELFERRY, REPO, free_port, latest_run, read_report, run_cli
-from tests.test_engine import own_home
+from tests.conftest import (
+    MODELFERRY,
+    REPO,
+    free_port,
+    latest_run,
+    mlflow_client,
+    model_tags,
+    own_home,
+    read_report,
+    register_model,
+    run_cli,
+)
 
 SECRET = "a-webhook-secret"
-
-
-def _client(url: str):
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=url, registry_uri=url)
-
-
-def _register(client, name: str, face: Path, experiment: str) -> str:
-    """A run with the face checkpoint as its `model` artifacts, registered as a new version of `name`."""
-    try:
-        experiment_id = client.create_experiment(experiment)
-    except Exception:
-        experiment_id = client.get_experiment_by_name(experiment).experiment_id
-    run = client.create_run(experiment_id)
-    for file in ("model-symbol.json", "model-0000.params"):
-        client.log_artifact(run.info.run_id, str(face / file), "model")
-    client.set_terminated(run.info.run_id)
-    try:
-        client.create_registered_model(name)
-    except Exception:
-        pass
-    version = client.create_model_version(name, f"runs:/{run.info.run_id}/model", run.info.run_id)
-    return str(version.version)
-
-
-def _tags(client, name: str, version: str, timeout: float = 600) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        tags = client.get_model_version(name, version).tags
-        if "modelferry.status" in tags:
-            return tags
-        time.sleep(2)
-    raise AssertionError(f"{name}/{version} got no modelferry.status within {timeout}s")
 
 
 def _post(port: int, body: bytes, headers: dict) -> tuple[int, str]:
@@ -72,8 +47,8 @@ def _signed(body: bytes, secret: str = SECRET, stamp: int | None = None) -> dict
 
 
 def test_mlflow_webhooks_convert_new_versions_and_write_back(env, face, mlflow_url, tmp_path):
-    client = _client(mlflow_url)
-    race_version = _register(client, "race-faces", face, "hooks")   # before any webhook: no event for it
+    client = mlflow_client(mlflow_url)
+    race_version = register_model(client, "race-faces", face, "hooks")   # before any webhook: no event for it
     out = tmp_path / "out"
     rules = tmp_path / "hooks.yaml"
     rules.write_text(f"""
@@ -103,8 +78,8 @@ rules:
                               events=["model_version.created", "model_version_tag.set", "model_version_alias.created"])
 
         # MLflow itself delivers model_version.created for a new version of faces-r100
-        version = _register(client, "faces-r100", face, "hooks")
-        tags = _tags(client, "faces-r100", version)
+        version = register_model(client, "faces-r100", face, "hooks")
+        tags = model_tags(client, "faces-r100", version)
         assert tags["modelferry.status"] == "passed"
         assert tags["modelferry.onnx.fp32"].startswith("passed: max abs err")
         assert tags["modelferry.tflite.fp32"].startswith("passed: max abs err")
@@ -132,7 +107,7 @@ rules:
         accepted = [a for a in answers if a[0] == 202]
         assert len(accepted) == 1 and all(a == (200, "duplicate: this version is converted (or being converted) "
                                                      "already") for a in answers if a[0] != 202), answers
-        assert _tags(client, "race-faces", race_version)["modelferry.status"] == "passed"
+        assert model_tags(client, "race-faces", race_version)["modelferry.status"] == "passed"
 
         # the tags written back fired model_version_tag.set: each was ignored, nothing converted twice
         text = (tmp_path / "hooks.log").read_text()
@@ -146,7 +121,7 @@ rules:
             client.delete_webhook(hook.webhook_id)
 
     # a version registered while nobody listened: reconcile finds it, once
-    missed = _register(client, "race-faces", face, "hooks")
+    missed = register_model(client, "race-faces", face, "hooks")
     found = run_cli(home, "hooks", "reconcile", "--rules", str(rules), "--dispatch", "local")
     assert found.returncode == 0, found.stderr[-3000:]
     assert f"models:/race-faces/{missed}: accepted" in found.stderr and "1 version(s) without a result" in found.stderr

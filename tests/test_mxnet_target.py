@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
-from tests.test_zoo import _convert
+from tests.conftest import INPUT_SHAPE, convert_zoo, in_runtime, latest_run, newest_report, read_report, run_cli
 
 
 def nodes(run, artifact: dict, op: str) -> list[dict]:
@@ -59,7 +58,7 @@ def test_mobilefacenet_through_onnx_back_to_mxnet_keeps_batchnorm_exact(env, fac
 
 def test_a_real_model_to_mxnet(env, tmp_path):
     """PaddleOCR's text-direction classifier (rapidocr's ONNX: HardSwish, squeeze-excite, Softmax)."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
@@ -68,7 +67,7 @@ def test_a_real_model_to_mxnet(env, tmp_path):
 def test_a_detector_whose_nearest_resize_is_upsampling(env, tmp_path):
     """ddddocr's detector (a YOLOX: Focus slices, SiLU, nearest Resize x2 in PaddleOCR's asymmetric/floor
     mode): each Resize, found to repeat every element twice by ONNX's own index formula, is UpSampling."""
-    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "ddddocr-det", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
@@ -77,7 +76,7 @@ def test_a_detector_whose_nearest_resize_is_upsampling(env, tmp_path):
 def test_a_bert_style_encoder_with_token_ids(env, tmp_path):
     """paraphrase-MiniLM-L3 (ONNX opset 17): int64 ids feed a Gather (MXNet's take), LayerNormalization,
     Erf, the attention mask through Equal, Where and Expand (bools held as 1 and 0); within the fp32 gate."""
-    result, report = _convert(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
@@ -87,7 +86,7 @@ def test_a_bert_style_encoder_with_token_ids(env, tmp_path):
 def test_a_bidirectional_lstm_as_mxnets_fused_rnn(env, tmp_path):
     """ddddocr's OCR model: a CNN, then a bidirectional ONNX LSTM (hidden 512) repacked into MXNet's fused RNN
     (gates reordered, both directions' weights then biases in one parameter); within the fp32 gate."""
-    result, report = _convert(env, "ddddocr-ocr", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "ddddocr-ocr", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
@@ -97,7 +96,7 @@ def test_an_if_decided_when_the_graph_is_built_and_an_lstm(env, tmp_path):
     """silero-vad's opset-18 export: its If tests the sample rate, bound to 16000 (--bind), so the
     constant-if pass puts the taken branch in the graph; its LSTM becomes MXNet's fused RNN. The report
     says what was rewritten."""
-    result, report = _convert(env, "silero-vad-ifless", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "silero-vad-ifless", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
@@ -109,7 +108,7 @@ def test_an_if_whose_branch_is_passed_on_by_identities(env, tmp_path):
     once wrote, and MXNet's MKLDNN subgraph pass then lost an argument at bind ("Check failed:
     in_arg_ctx_map.count(arg_name)"). An Identity is its input's symbol now; within the fp32 gate on random
     states, by the model's output names."""
-    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "mxnet", "--input-range", "state:-1,1")
+    result, report = convert_zoo(env, "silero-vad", tmp_path / "out", "--to", "mxnet", "--input-range", "state:-1,1")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and sorted(t["name"] for t in artifact["outputs"]) == ["output", "stateN"]
@@ -118,7 +117,7 @@ def test_an_if_whose_branch_is_passed_on_by_identities(env, tmp_path):
 def test_grouped_linear_layers_written_as_einsum(env, tmp_path):
     """DeepFilterNet's encoder: its grouped linear layers are Einsum 'btgi,gih->btgh' (MXNet's legacy API
     has none), written as one batched matrix product between transposes and reshapes; with its GRU."""
-    result, report = _convert(env, "deepfilternet-enc", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "deepfilternet-enc", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
@@ -128,7 +127,7 @@ def test_a_constant_several_nodes_share_is_one_parameter(env, tmp_path):
     """basic-pitch's ONNX (tf2onnx's const_fold_opt__ constants, each read by several nodes): one name is one
     parameter. Two variables of one name made MXNet's MKLDNN executor refuse to bind ("Input argument
     NDArray cannot be un-allocated"); now it runs within the fp32 gate, Equal and Where included."""
-    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "basic-pitch-onnx", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
@@ -139,7 +138,7 @@ def test_outputs_are_matched_by_name_not_by_position(env, tmp_path):
     has them in another order, and note and onset have one shape. The MXNet outputs once followed the
     manifest's order, so note was compared with onset and missed the gate (cosine 0.91); each is now matched
     by its ONNX name, and every output is within the fp32 gate."""
-    result, report = _convert(env, "basic-pitch-savedmodel", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "basic-pitch-savedmodel", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     outputs = artifact["parity"]["outputs"]
@@ -164,7 +163,7 @@ def test_movenets_keypoints_by_argmax_and_gathernd(env, tmp_path):
     """MoveNet (an npm TFJS graph model): its keypoints are the ArgMax of a heatmap (MXNet's argmax, made
     int64 as ONNX's), divided into rows and columns in integers, and read back by GatherND; within the fp32
     gate."""
-    result, report = _convert(env, "human-movenet-lightning", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "human-movenet-lightning", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["passed"]
@@ -174,7 +173,7 @@ def test_a_keras_gru_that_tf2onnx_writes_as_a_loop(env, tmp_path):
     """A Keras GRU tf2onnx could not rewrite: a Loop over 200 time steps (TensorFlow's while_loop), its trip
     count and conditions known when the graph is built. The loop-unroll pass copies its body once per step;
     MXNet's symbol (no control flow) then runs it within the fp32 gate."""
-    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "ao-gru-keras", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["legalized"]["loop-unroll"] == 1
@@ -184,7 +183,7 @@ def test_a_computed_clip_bound_is_max_and_min(env, tmp_path):
     """openWakeWord's melspectrogram clips twice at a floor the graph computes (the max minus 80 dB, a scalar):
     MXNet's clip takes two numbers, so the clip-bounds pass writes Max and Min, the scalar held as MXNet's
     (1,); within the fp32 gate."""
-    result, report = _convert(env, "openwakeword-melspectrogram", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "openwakeword-melspectrogram", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["legalized"] == {"clip-bounds": 2}
@@ -193,7 +192,7 @@ def test_a_computed_clip_bound_is_max_and_min(env, tmp_path):
 def test_a_transposed_convolution_with_output_padding(env, tmp_path):
     """DeepFilterNet's ERB decoder: ConvTranspose with asymmetric pads and output_padding, written as MXNet's
     Deconvolution of the whole output (with `adj` rows) and a crop; within the fp32 gate."""
-    result, report = _convert(env, "deepfilternet-erb-dec", tmp_path / "out", "--to", "mxnet")
+    result, report = convert_zoo(env, "deepfilternet-erb-dec", tmp_path / "out", "--to", "mxnet")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999

@@ -8,17 +8,9 @@ import re
 
 import pytest
 
-from tests.conftest import INPUT_SHAPE, in_runtime, latest_run, newest_report, read_report, run_cli
-from tests.test_zoo import _convert
+from tests.conftest import INPUT_SHAPE, convert_zoo, in_runtime, latest_run, newest_report, read_report, run_cli
 
 FILES = ["model.ncnn.bin", "model.ncnn.param", "names.json"]
-
-
-@pytest.fixture(scope="module")
-def keras_pnet(env, session_dir):
-    out = session_dir / "keras_pnet"
-    in_runtime(env, "tf", "tests/helpers/make_keras_pnet.py", str(out))
-    return out / "pnet.keras"
 
 
 def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
@@ -58,7 +50,7 @@ def test_a_keras_mtcnn_pnet_to_ncnn(env, keras_pnet, tmp_path):
 def test_a_real_model_to_ncnn(env, tmp_path):
     """PaddleOCR's text-direction classifier (rapidocr's ONNX: HardSwish, squeeze-excite) within the fp32
     gate of ONNX Runtime's outputs."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "ncnn")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
@@ -68,7 +60,7 @@ def test_an_op_pnnx_leaves_unconverted_is_named_and_nothing_is_published(env, tm
     """A MiniLM quantized to int8 (dynamic quantization's ops): pnnx keeps GatherND and others as ONNX's
     or torch's ops, which ncnn has no layers for (loading the file would crash ncnn). The one-line reason
     names the ops, their nodes and pnnx's own words; the ONNX target asked beside it is still published."""
-    result, report = _convert(env, "minilm-int8-onnx", tmp_path / "out", "--to", "onnx,ncnn")
+    result, report = convert_zoo(env, "minilm-int8-onnx", tmp_path / "out", "--to", "onnx,ncnn")
     assert result.returncode == 1
     onnx, ncnn = report["artifacts"]
     assert onnx["published"] and not ncnn["published"]
@@ -89,7 +81,7 @@ def test_basic_pitch_reaches_ncnn(env, tmp_path):
     """basic-pitch's ONNX: ReduceMin/ReduceMax over two axes (reduce-axes), TensorFlow's div_no_nan
     (div-no-nan: pnnx left Equal and Where), and a one-axis sum of a rank-4 spectrogram whose Reduction pnnx
     wrote without its axis (sum-axes); within the fp32 gate on all three outputs."""
-    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "ncnn")
+    result, report = convert_zoo(env, "basic-pitch-onnx", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and len(artifact["parity"]["outputs"]) == 3
@@ -100,7 +92,7 @@ def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_p
     """ddddocr's detector (a YOLOX): its "Focus" input layer takes x[..., ::2, ::2] and three other phases,
     which pnnx leaves as Tensor.slice with step 2. The strided-slice pass writes each as Reshape, a plain
     Slice and Reshape, pnnx converts that graph, and the ncnn files pass the fp32 gate; the report says so."""
-    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "ncnn")
+    result, report = convert_zoo(env, "ddddocr-det", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-3
@@ -112,7 +104,7 @@ def test_lstm_and_gru_as_torch_export_writes_them_reach_ncnn(env, tmp_path):
     encoder's GRU has its Y unread and its Y_h starting the decoder; pnnx made ONNX-typed GRU layers of it
     that ncnn refused to load. The recurrent pass folds the weights and reads Y through a Squeeze, Y_h as its
     last step: pnnx writes ncnn's GRU, within the fp32 gate."""
-    result, report = _convert(env, "g2p-pt2", tmp_path / "out", "--to", "ncnn")
+    result, report = convert_zoo(env, "g2p-pt2", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
@@ -150,7 +142,7 @@ def test_a_keras_gru_written_as_a_loop_reaches_ncnn(env, tmp_path):
     its steps' Gathers from the time-major input leave the Transpose pnnx cannot follow (gather-transpose)
     and its gate Split gets its sizes (split-sizes: pnnx wrote a Slice without them, which crashed ncnn),
     round after round; within the fp32 gate."""
-    result, report = _convert(env, "ao-gru-keras", tmp_path / "out", "--to", "ncnn")
+    result, report = convert_zoo(env, "ao-gru-keras", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
@@ -173,7 +165,7 @@ def test_silero_vad_reaches_ncnn(env, tmp_path):
     """silero-vad: an If on the sample rate (bound to 16000), a `state` input of [2, 1, 128] whose first axis
     is no batch, an LSTM step. The If is folded, the state is one blob of its own (batch-axis: the report says
     so), and the LSTM step is written as ncnn's; within the fp32 gate on random states."""
-    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "ncnn", "--input-range", "state:-1,1")
+    result, report = convert_zoo(env, "silero-vad", tmp_path / "out", "--to", "ncnn", "--input-range", "state:-1,1")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"output", "stateN"}
@@ -200,7 +192,7 @@ def test_magika_reaches_ncnn_by_the_own_writer(env, tmp_path):
     LayerNorm written out, a convolution): pnnx crashes in its ncnn pass, and the route after it, the
     param file modelferry writes layer by layer, passes the fp32 gate, and its fp16 weights the fp16 gate.
     The blobs keep the model's names."""
-    result, report = _convert(env, "magika", tmp_path / "out", "--to", "ncnn", "--quantize", "fp16")
+    result, report = convert_zoo(env, "magika", tmp_path / "out", "--to", "ncnn", "--quantize", "fp16")
     assert result.returncode == 0, result.stderr[-3000:]
     by = {a["precision"]: a for a in report["artifacts"]}
     assert by["fp32"]["route"] == "load/onnx → emit/ncnn-own" and by["fp32"]["parity"]["max_abs_err"] < 1e-5

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from bench.zoo import fetch
 from bench.zoo.catalog import BY_NAME
-from tests.conftest import INPUT_SHAPE, latest_run, newest_report, read_report, run_cli
-from tests.test_zoo import _convert
+from tests.conftest import INPUT_SHAPE, convert_zoo, latest_run, newest_report, read_report, run_cli
 
 
 def test_mobilefacenet_to_openvino_fp32_fp16_and_int8(env, face, tmp_path):
@@ -30,7 +29,7 @@ def test_mobilefacenet_to_openvino_fp32_fp16_and_int8(env, face, tmp_path):
 
 def test_a_real_model_to_openvino(env, tmp_path):
     """PaddleOCR's text-direction classifier (rapidocr's ONNX) within the fp32 gate of ONNX Runtime's outputs."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "openvino")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "openvino")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
@@ -50,7 +49,7 @@ def test_a_model_openvino_cannot_convert_says_why_and_publishes_no_ir(env, tmp_p
     assert onnx["published"] and not openvino["published"]
     assert "OpenVINO could not convert silero_vad.onnx: node If_0_" in openvino["reason"]
     assert "/decoder/decoder/2/Conv (Conv): The input data tensor's rank has to be known" in openvino["reason"]
-    result, report = _convert(env, "silero-vad", tmp_path / "bound", "--to", "openvino")
+    result, report = convert_zoo(env, "silero-vad", tmp_path / "bound", "--to", "openvino")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["legalized"].get("constant-if")
@@ -61,7 +60,7 @@ def test_int8_weights_run_at_fp32_parity_as_users_run_them(env, tmp_path):
     activations that meet such weights by default, and missed the fp32 gate by 0.05. The IR carries the
     runtime option that turns that off, which compile_model reads from the file on any machine; the
     validation compiles it as a user would (only f32 precision asked), and it passes the gate."""
-    result, report = _convert(env, "minilm-int8-onnx", tmp_path / "out", "--to", "openvino")
+    result, report = convert_zoo(env, "minilm-int8-onnx", tmp_path / "out", "--to", "openvino")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-3

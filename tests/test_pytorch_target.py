@@ -8,8 +8,16 @@ import json
 
 import numpy as np
 
-from tests.conftest import INPUT_SHAPE, failure_report, in_runtime, latest_run, read_report, run_cli, snapshot
-from tests.test_zoo import _convert
+from tests.conftest import (
+    INPUT_SHAPE,
+    convert_zoo,
+    failure_report,
+    in_runtime,
+    latest_run,
+    read_report,
+    run_cli,
+    snapshot,
+)
 
 RUNTIME: tuple[str, ...] = ()   # the default runtime: the torch image where a Docker engine answers, else its venv
 
@@ -67,7 +75,7 @@ def test_an_op_the_emitter_cannot_convert_is_named_and_nothing_is_published(env,
 
 def test_a_real_model_to_pytorch(env, tmp_path):
     """PaddleOCR's text-direction classifier (rapidocr's ONNX: HardSwish, squeeze-excite, Softmax)."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "pytorch", *RUNTIME)
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "pytorch", *RUNTIME)
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["route"] == "load/onnx → emit/pytorch"

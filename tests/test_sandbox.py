@@ -11,10 +11,7 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -24,49 +21,9 @@ from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import sandbox
 from flows.runtimes.base import Invocation
 from flows.runtimes.venv import VenvRuntime
-from tests.conftest import REPO, in_runtime, run_cli
+from tests.conftest import REPO, connections, escape_attempts, files_holding, in_runtime, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
-
-
-@pytest.fixture
-def listener():
-    """TCP listeners on the host's 127.0.0.1 that record every connection (and its first bytes)."""
-    made = []
-
-    def start():
-        server = socket.create_server(("127.0.0.1", 0))
-        server.settimeout(0.2)
-        state = SimpleNamespace(port=server.getsockname()[1], connections=[], stop=threading.Event())
-
-        def serve():
-            while not state.stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    continue
-                with conn:
-                    conn.settimeout(2)
-                    try:
-                        state.connections.append(conn.recv(100) or b"(connected)")
-                    except OSError:
-                        state.connections.append(b"(connected)")
-
-        thread = threading.Thread(target=serve, daemon=True)
-        thread.start()
-        made.append((state, thread, server))
-        return state
-
-    yield start
-    for state, thread, server in made:
-        state.stop.set()
-        thread.join(5)
-        server.close()
-
-
-def connections(state) -> list[bytes]:
-    time.sleep(0.5)   # a connection made just before the run ended is accepted within 0.2 s
-    return list(state.connections)
 
 
 # Run inside the sandbox: what of the host it can see and do. argv[1] is JSON with the paths to try.
@@ -207,17 +164,6 @@ def test_without_bwrap_a_stage_fails_saying_what_to_install(tmp_path, monkeypatc
     assert runtime.containment() == "bubblewrap"
     monkeypatch.setenv(sandbox.SWITCH, "off")
     assert runtime.containment() == "none (MODELFERRY_SANDBOX=off)"
-
-
-def escape_attempts(output: str) -> dict:
-    found = re.findall(r"escape attempts: (\{.*\})", output)
-    assert found, output[-3000:]
-    return json.loads(found[0])
-
-
-def files_holding(root: Path, token: bytes, but: Path | None = None) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p != but
-            and token in p.read_bytes()] if root.exists() else []
 
 
 def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):

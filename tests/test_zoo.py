@@ -12,19 +12,12 @@ import pytest
 
 from bench.zoo import fetch
 from bench.zoo.catalog import BY_NAME, PICTURES
-from tests.conftest import latest_run, newest_report, run_cli
-
-
-def _convert(env, name: str, out, *extra: str):
-    model = BY_NAME[name]
-    source = fetch.source(model, download=False)   # `make zoo` brought it; tests reach only 127.0.0.1
-    result = run_cli(env, "convert", str(source), *model.options, "--out", str(out), *extra)
-    return result, newest_report(out)
+from tests.conftest import convert_zoo, latest_run, run_cli
 
 
 def test_onnx_names_that_are_not_tf_scopes_convert_and_keep_the_models_names(env, tmp_path):
     """PaddleOCR's direction classifier has nodes named `Softmax@0`: onnx2tf alone fails on it."""
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "fp16")
     assert result.returncode == 0, result.stderr[-3000:]
     by = {a["precision"]: a for a in report["artifacts"]}
     assert by["fp32"]["parity"]["max_abs_err"] < 1e-4 and by["fp16"]["published"]
@@ -35,7 +28,7 @@ def test_onnx_names_that_are_not_tf_scopes_convert_and_keep_the_models_names(env
 
 def test_outputs_of_one_shape_are_matched_by_name(env, tmp_path):
     """basic-pitch's SavedModel: note and onset are both [1, 172, 88]; paired by position they differ."""
-    result, report = _convert(env, "basic-pitch-savedmodel", tmp_path / "out", "--to", "tflite,tfjs")
+    result, report = convert_zoo(env, "basic-pitch-savedmodel", tmp_path / "out", "--to", "tflite,tfjs")
     assert result.returncode == 0, result.stderr[-3000:]
     for artifact in report["artifacts"]:
         names = sorted(t["name"] for t in artifact["outputs"])
@@ -50,14 +43,14 @@ def test_int64_scalar_and_recurrent_state_of_a_real_model(env, tmp_path):
     file does not run in LiteRT, and onnx2tf 1 fails in one of its If branches, naming the node; the next
     route, modelferry's own translation (the If decided when the graph is built, its LSTM unrolled), makes a
     TFLite file that passes."""
-    result, report = _convert(env, "silero-vad", tmp_path / "out", "--to", "onnx")
+    result, report = convert_zoo(env, "silero-vad", tmp_path / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
     onnx = report["artifacts"][0]
     assert [i["name"] for i in onnx["inputs"]] == ["input", "state"] and onnx["inputs"][1]["batch_axis"] == 1
     assert onnx["parity"]["max_abs_err"] == 0
 
     as_a_user = {k: v for k, v in env.items() if k != "PREFECT_LOGGING_LEVEL"}   # the CLI's own quiet default
-    result, report = _convert(as_a_user, "silero-vad", tmp_path / "tflite", "--to", "tflite")
+    result, report = convert_zoo(as_a_user, "silero-vad", tmp_path / "tflite", "--to", "tflite")
     assert result.returncode == 0, result.stderr[-3000:]
     tflite, = report["artifacts"]
     direct = tflite["attempts"][0]   # onnx2tf 2's file: LiteRT's XNNPack delegate cannot prepare one of its nodes
@@ -76,7 +69,7 @@ def test_a_bert_style_encoder_reaches_tflite_and_tfjs(env, tmp_path):
     ReduceL2 a tf.norm it could not build, and TFLite has no Erf: the ONNX legalization passes rewrite the
     ReduceL2 as Sqrt(ReduceSumSquare) and each GELU in the form TFLite fuses into its GELU builtin (Erf kept
     for TFJS), and onnx2tf's own route makes both, within the fp32 gate; the report says what was rewritten."""
-    result, report = _convert(env, "minilm-pt", tmp_path / "out", "--to", "tflite,tfjs")
+    result, report = convert_zoo(env, "minilm-pt", tmp_path / "out", "--to", "tflite,tfjs")
     assert result.returncode == 0, result.stderr[-3000:]
     for artifact in report["artifacts"]:
         assert artifact["published"], artifact.get("reason")
@@ -87,7 +80,7 @@ def test_a_bert_style_encoder_reaches_tflite_and_tfjs(env, tmp_path):
 
 def test_torchscript_built_from_the_wheels_own_code_and_weights(env, tmp_path):
     """facenet-pytorch's trained MTCNN ONet (PReLU, ceil-mode pooling, three outputs), traced from its code."""
-    result, report = _convert(env, "mtcnn-onet-pt", tmp_path / "out", "--to", "onnx,tflite")
+    result, report = convert_zoo(env, "mtcnn-onet-pt", tmp_path / "out", "--to", "onnx,tflite")
     assert result.returncode == 0, result.stderr[-3000:]
     assert all(a["published"] and a["parity"]["max_abs_err"] < 1e-4 for a in report["artifacts"])
     assert {tuple(t["shape"]) for t in report["artifacts"][0]["outputs"]} == {(1, 4), (1, 2), (1, 10)}
@@ -102,7 +95,7 @@ def test_a_folder_of_pictures_as_samples(env, face, tmp_path):
     folder.mkdir()
     for index, digit in enumerate(digits):
         Image.fromarray(np.ascontiguousarray(digit.transpose(1, 2, 0)).astype(np.uint8)).save(folder / f"{index}.png")
-    result, report = _convert(env, "rapidocr-cls", tmp_path / "out", "--to", "onnx", "--samples", str(folder))
+    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "onnx", "--samples", str(folder))
     assert result.returncode == 0, result.stderr[-3000:]
     assert report["samples"]["synthetic"] is False
     assert report["samples"]["samples"].startswith("6 pictures resized to 48x192")
@@ -114,7 +107,7 @@ def test_a_folder_of_pictures_as_samples(env, face, tmp_path):
                                       "tf2onnx does not read"),
 ])
 def test_what_tf2onnx_cannot_read_in_a_tflite_file_is_named(env, tmp_path, name, cause):
-    result, report = _convert(env, name, tmp_path / "out", "--to", "onnx")
+    result, report = convert_zoo(env, name, tmp_path / "out", "--to", "onnx")
     assert result.returncode == 1
     error = next(line for line in result.stderr.splitlines() if line.startswith("error: "))
     assert "[export/tflite]" in error and cause in error
@@ -124,8 +117,8 @@ def test_the_own_translations_savedmodel_holds_its_weights_once_as_variables(env
     """paraphrase-MiniLM (69 MB of ONNX) through modelferry's own ONNX → TF translation: its weights are the
     SavedModel's variables, each once (saved_model.pb held them as constants, and the SavedModel was 138 MB,
     near protobuf's 2 GB limit at 1 GB of weights); within the fp32 gate."""
-    result, report = _convert(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "savedmodel",
-                              "--via", "onnx-tfops")
+    result, report = convert_zoo(env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "savedmodel",
+                                 "--via", "onnx-tfops")
     assert result.returncode == 0, result.stderr[-3000:]
     artifact, = report["artifacts"]
     assert artifact["published"] and artifact["route"] == "load/onnx → emit/onnx-tfops"
@@ -146,14 +139,14 @@ def test_a_detectors_boxes_are_read_for_task_agreement(env, tmp_path):
     """ddddocr's YOLOX ([1, 3549, 6]: cx, cy, w, h, objectness, class) is read as a detector's output under
     --task detect; on made-up pictures the source scores no box, and the report says so rather than
     claiming an agreement; on photographs it scores hundreds, each matched by the TFLite artifact's."""
-    result, report = _convert(env, "ddddocr-det", tmp_path / "out", "--to", "tflite", "--task", "detect",
-                              "--profile", "0")
+    result, report = convert_zoo(env, "ddddocr-det", tmp_path / "out", "--to", "tflite", "--task", "detect",
+                                 "--profile", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     task = report["artifacts"][0]["parity"]["task"]
     assert task["task"] == "detect" and task["outputs"]["output"] == {
         "boxes": 0, "why": "the source scores no box at 0.25 or more on these samples"}
-    result, report = _convert(env, "ddddocr-det", tmp_path / "pictures", "--to", "tflite", "--task", "detect",
-                              "--profile", "0", "--samples", str(fetch.source(PICTURES, download=False)))
+    result, report = convert_zoo(env, "ddddocr-det", tmp_path / "pictures", "--to", "tflite", "--task", "detect",
+                                 "--profile", "0", "--samples", str(fetch.source(PICTURES, download=False)))
     assert result.returncode == 0, result.stderr[-3000:]
     found = report["artifacts"][0]["parity"]["task"]["outputs"]["output"]   # photographs: boxes to match
     assert found["boxes"] > 50 and found["boxes_matched"] == 1.0 and found["score_delta_max"] < 1e-3, found
@@ -164,8 +157,8 @@ def test_a_segmenters_masks_agree_on_real_pictures(env, tmp_path):
     photographs, scaled into its --input-range as made-up pictures are: the source finds people (a quarter
     of the pixels), and the ONNX artifact's masks are the source's."""
     pictures = fetch.source(PICTURES, download=False)
-    result, report = _convert(env, "human-selfie", tmp_path / "out", "--to", "onnx", "--task", "segment",
-                              "--samples", str(pictures), "--profile", "0")
+    result, report = convert_zoo(env, "human-selfie", tmp_path / "out", "--to", "onnx", "--task", "segment",
+                                 "--samples", str(pictures), "--profile", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     assert report["samples"]["samples"] == "8 pictures resized to 256x256, scaled to [0, 1]"
     measured = report["artifacts"][0]["parity"]["task"]["outputs"]["activation_10"]
