@@ -7,6 +7,7 @@ stores are per test session.
 from __future__ import annotations
 
 import base64
+import inspect
 import json
 import os
 import re
@@ -34,14 +35,17 @@ INPUT_SHAPE = "data:1,3,112,112"
 
 def pytest_collection_modifyitems(config, items):
     """The layers of the suite, as markers (pyproject.toml): a test that needs the session's Prefect server
-    and runtimes (the `env` fixture, which every model-building fixture needs) is `e2e`, and `zoo` too where
-    it converts the real-model zoo; a test that makes a runtime without them says `e2e` itself. Every other
-    test is `unit`: no runtime, no server, no conversion (`make unit`, under a minute)."""
+    and runtimes (the `env` fixture, which every model-building fixture needs) is `e2e`, `zoo` too where it
+    converts a model of the real-model zoo (convert_zoo), `docker` where it needs the images built
+    (docker_env); a test that makes a runtime without them says `e2e` itself. Every other test is `unit`: no
+    runtime, no server, no conversion (`make unit`, under a minute)."""
     for item in items:
         if "env" in item.fixturenames or item.get_closest_marker("e2e"):
             item.add_marker(pytest.mark.e2e)
-            if item.path.name == "test_zoo.py":
+            if "convert_zoo(" in inspect.getsource(item.function):
                 item.add_marker(pytest.mark.zoo)
+            if "docker_env" in item.fixturenames:
+                item.add_marker(pytest.mark.docker)
         else:
             item.add_marker(pytest.mark.unit)
 
