@@ -75,7 +75,8 @@ def request_from_options(p: dict) -> ConvertRequest:
             normalize=Normalize(mean=parse_floats(p["mean"], "--mean"), std=parse_floats(p["std"], "--std"),
                                 channel_order=p["channel_order"]),
             bind=dict(parse_bind(b) for b in p["bind"]),
-            options=framework_options(p),   # type: ignore[arg-type]  # pydantic makes the model of it out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
+            options=framework_options(p),   # type: ignore[arg-type]  # pydantic makes the model of the dict
+            out=p["out"], s3_endpoint_url=p["s3_endpoint_url"],
             runtime=p["runtime"], stage_memory=p["stage_memory"], stage_cpus=p["stage_cpus"], jobs=p["jobs"],
             stage_timeout_s=p["stage_timeout"], fallback=p["fallback"], via=split(p["via"]), profile_runs=p["profile"],
             task=p["task"], labels=read_labels(p["labels"]),
