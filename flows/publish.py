@@ -91,7 +91,10 @@ def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list
 
 
 def published_files(report: dict, results: list[Made]) -> dict[str, Path]:
-    """Each artifact that passed its gate: its name in the store -> its file (or folder) in the cache."""
+    """Each artifact that passed its gate: its name in the store -> its file (or folder) in the cache. A run
+    that failed as a whole publishes its report without results: nothing."""
+    if not results:
+        return {}
     return {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"], strict=True)
             if entry["published"] and made.artifact is not None}
 
