@@ -105,8 +105,12 @@ def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: d
 
 def _span(spec: dict, described_inputs: dict) -> tuple[float, float] | None:
     """The input's --input-range, where the user gave no --mean/--std: pixels are then scaled into it."""
-    norm = described_inputs.get("normalize") or {}
-    span = (described_inputs.get("input_ranges") or {}).get(spec["name"])
+    return _scaled_into(described_inputs.get("normalize") or {},
+                        (described_inputs.get("input_ranges") or {}).get(spec["name"]))
+
+
+def _scaled_into(norm: dict, span) -> tuple[float, float] | None:
+    """The range pixels are scaled into: the --input-range, unless --mean/--std say how to normalize them."""
     return None if span is None or norm.get("mean") or norm.get("std") else (float(span[0]), float(span[1]))
 
 
@@ -136,7 +140,7 @@ def synthetic(spec: dict, shape: tuple[int, ...], rng, span, norm: dict) -> tupl
         coarse = rng.uniform(0, 255, (4, 4, 3)).astype(np.float32)
         picture = resize(coarse, height, width) + rng.normal(0, 8, (height, width, 3)).astype(np.float32)
         made.append(np.clip(picture, 0, 255))
-    span = None if span is None or norm.get("mean") or norm.get("std") else (float(span[0]), float(span[1]))
+    span = _scaled_into(norm, span)
     batch = np.stack([_prepared(p, spec, norm, span) for p in made]).astype(spec["dtype"])
     how = _how(norm, span)
     if span is not None:
