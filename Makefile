@@ -42,10 +42,12 @@ test: setup zoo browser
 unit: setup
 	$(BIN)/python -m pytest -q -m unit tests
 
-# ruff: pyflakes, pycodestyle, import order (pyproject.toml); stages/ read as the caffe image's Python 3.9.
+# ruff: pyflakes, pycodestyle, import order, zip strict (pyproject.toml); what the caffe image runs is read as its
+# Python 3.9. ruff format: the layout (`.venv/bin/ruff format .` makes it).
 # mypy: the orchestrator's types (flows/)
 lint: setup
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 # report.html is tested in a real browser: Debian's chromium, installed here when missing (root with apt-get).

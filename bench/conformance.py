@@ -21,6 +21,7 @@ Prints a markdown table by op and a summary (--write: also bench/results/conform
 This measures modelferry's whole ONNX -> TFLite route (load/onnx input handling, onnx2tf,
 LiteRT, the fp32 gate) on small single-op graphs, not the speed of anything.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -50,8 +51,11 @@ CLASSES: list[tuple[str, str]] = [
     (r"^gate", "parity: every route missed the gate"),
     # load/onnx refuses or misreads the inputs: dtypes, shapes, --input-shape, the samples file;
     # ONNX Runtime's complaints about fed inputs come from how load/onnx batches and casts samples.
-    (r"only float inputs|dynamic dimensions|--input-shape|samples file|holds no samples"
-     r"|invalid dimensions for input|invalid rank for input|unexpected input data type", "modelferry: inputs"),
+    (
+        r"only float inputs|dynamic dimensions|--input-shape|samples file|holds no samples"
+        r"|invalid dimensions for input|invalid rank for input|unexpected input data type",
+        "modelferry: inputs",
+    ),
     (r"no input matches", "modelferry: inputs"),
     # float8/bfloat16/complex inputs: no TFLite tensor type can hold them, so the route is refused up front
     (r"is (float8\w*|float4\w*|bfloat16|complex\w*|u?int4|u?int2); modelferry feeds", "input type TFLite lacks"),
@@ -78,29 +82,35 @@ class Test:
     samples: str = ""
     inputs: list[dict] = field(default_factory=list)
     skip: str = ""
-    bind: dict = field(default_factory=dict)   # parameter inputs (axes, pads, sizes …) fixed to their values
-    samples_all: str = ""                      # every input, the parameters too (for --no-bind)
+    bind: dict = field(default_factory=dict)  # parameter inputs (axes, pads, sizes …) fixed to their values
+    samples_all: str = ""  # every input, the parameters too (for --no-bind)
 
     def binds(self) -> list[str]:
-        return [arg for name, value in self.bind.items()
-                for arg in ("--bind", f"{name}=[{','.join(map(repr, value))}]" if isinstance(value, list)
-                                      else f"{name}={value!r}")]
+        return [
+            arg
+            for name, value in self.bind.items()
+            for arg in (
+                "--bind",
+                f"{name}=[{','.join(map(repr, value))}]" if isinstance(value, list) else f"{name}={value!r}",
+            )
+        ]
 
     def input_shapes(self) -> list[str]:
         """--input-shape only where load/onnx needs it: a dynamic dimension past the batch."""
-        return [f"{i['name']}:{','.join(map(str, i['shape']))}" for i in self.inputs
-                if i["shape"] and None in i["dims"][1:]]
+        return [
+            f"{i['name']}:{','.join(map(str, i['shape']))}" for i in self.inputs if i["shape"] and None in i["dims"][1:]
+        ]
 
 
 @dataclass
 class Result:
     test: Test
-    verdict: str          # published | gate | stage | usage | timeout | skipped
+    verdict: str  # published | gate | stage | usage | timeout | skipped
     seconds: float = 0.0
-    stage: str = ""       # the failed stage/impl
+    stage: str = ""  # the failed stage/impl
     reason: str = ""
-    fault: str = ""       # a CLASSES class, for anything but published
-    route: str = ""       # the converters that made the published TFLite file
+    fault: str = ""  # a CLASSES class, for anything but published
+    route: str = ""  # the converters that made the published TFLite file
 
     @property
     def passed(self) -> bool:
@@ -114,13 +124,14 @@ def classify(verdict: str, stage: str, reason: str) -> str:
 
 def one_line(text: str) -> str:
     text = " ".join(text.split()).replace("|", "\\|")
-    return text if len(text) <= REASON_CHARS else text[:REASON_CHARS - 1] + "…"
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
 
 
 def runtime_python(modelferry: Path, *args: str) -> str:
     """stdout of `python ARGS` in the tf runtime (venv)."""
-    done = subprocess.run([str(modelferry), "runtime", "exec", "tf", "--", "python", *args],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(modelferry), "runtime", "exec", "tf", "--", "python", *args], capture_output=True, text=True
+    )
     if done.returncode:
         raise SystemExit(f"the tf runtime failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     return done.stdout
@@ -140,16 +151,34 @@ def pick(names: list[str], args) -> list[str]:
 
 
 def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float, bind: bool = True) -> Result:
-    argv = [str(modelferry), "convert", test.model, "--to", "tflite",
-            "--samples", test.samples if bind else test.samples_all, "--out", str(out), "--runtime", "venv"]
+    argv = [
+        str(modelferry),
+        "convert",
+        test.model,
+        "--to",
+        "tflite",
+        "--samples",
+        test.samples if bind else test.samples_all,
+        "--out",
+        str(out),
+        "--runtime",
+        "venv",
+    ]
     for shape in test.input_shapes():
         if not bind or shape.split(":")[0] not in test.bind:
             argv += ["--input-shape", shape]
     argv += test.binds() if bind else []
     started = time.monotonic()
     # Its own session, so a timeout ends the CLI and the stage processes it started, and nothing else.
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         log, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -159,16 +188,22 @@ def convert(modelferry: Path, test: Test, out: Path, env: dict, timeout: float, 
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
-        return Result(test, "timeout", time.monotonic() - started, reason=f"no result after {timeout:.0f} s",
-                      fault=classify("timeout", "", ""))
+        return Result(
+            test,
+            "timeout",
+            time.monotonic() - started,
+            reason=f"no result after {timeout:.0f} s",
+            fault=classify("timeout", "", ""),
+        )
     seconds = time.monotonic() - started
     (out.parent / f"{test.name}.log").write_text(log)
     result = judge(test, proc.returncode, log, seconds)
     reports = sorted(out.glob("*/*/report.json"))
     if reports:
         artifact = json.loads(reports[-1].read_text())["artifacts"][0]
-        result.route = " → ".join(step for step in (artifact.get("route") or "").split(" → ")[1:]
-                                  if step != "emit/savedmodel-tflite")
+        result.route = " → ".join(
+            step for step in (artifact.get("route") or "").split(" → ")[1:] if step != "emit/savedmodel-tflite"
+        )
     return result
 
 
@@ -197,8 +232,10 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
     for r in sorted(results, key=lambda r: (r.test.ops[:1], r.test.name)):
         verdict = r.verdict + (f" ({r.stage})" if r.stage else "")
         name = r.test.name + (" †" if r.test.input_shapes() else "")
-        rows.append(f"| {', '.join(r.test.ops) or '–'} | {name} | {verdict} | {r.route if r.passed else ''} | "
-                    f"{r.seconds:.1f} | {r.fault or ''} | {one_line(r.reason)} |")
+        rows.append(
+            f"| {', '.join(r.test.ops) or '–'} | {name} | {verdict} | {r.route if r.passed else ''} | "
+            f"{r.seconds:.1f} | {r.fault or ''} | {one_line(r.reason)} |"
+        )
     ran = [r for r in results if r.verdict != "skipped"]
     passed = sum(r.passed for r in ran)
     verdicts = Counter(r.verdict for r in results)
@@ -208,24 +245,36 @@ def markdown(results: list[Result], versions: dict[str, str], command: str) -> s
     summary = [
         "",
         f"**pass rate: {passed}/{len(ran)} published"
-        + (f" ({100 * passed / len(ran):.0f} %)" if ran else "") + f"**, {len(results) - len(ran)} skipped; "
+        + (f" ({100 * passed / len(ran):.0f} %)" if ran else "")
+        + f"**, {len(results) - len(ran)} skipped; "
         f"{sum(r.seconds for r in results):.0f} s in all",
         "",
-        "| verdict | tests |", "| --- | ---: |",
+        "| verdict | tests |",
+        "| --- | ---: |",
         *(f"| {v} | {n} |" for v, n in verdicts.most_common()),
         "",
-        "| failure class | tests |", "| --- | ---: |",
+        "| failure class | tests |",
+        "| --- | ---: |",
         *(f"| {f} | {n} |" for f, n in faults.most_common()),
         "",
-        "| converter that made the published file | tests |", "| --- | ---: |",
+        "| converter that made the published file | tests |",
+        "| --- | ---: |",
         *(f"| {route or '(the source)'} | {n} |" for route, n in routes.most_common()),
     ]
     if stages:
-        summary += ["", "| failed stage | tests |", "| --- | ---: |",
-                    *(f"| {s} | {n} |" for s, n in stages.most_common())]
+        summary += [
+            "",
+            "| failed stage | tests |",
+            "| --- | ---: |",
+            *(f"| {s} | {n} |" for s, n in stages.most_common()),
+        ]
     tools = ", ".join(f"{k} {v}" for k, v in versions.items())
-    head = ["# ONNX backend node tests -> TFLite through modelferry", "",
-            f"`{command}`; tf runtime: {tools}. † = run with --input-shape (a dynamic dimension).", ""]
+    head = [
+        "# ONNX backend node tests -> TFLite through modelferry",
+        "",
+        f"`{command}`; tf runtime: {tools}. † = run with --input-shape (a dynamic dimension).",
+        "",
+    ]
     return "\n".join(head + rows + summary) + "\n"
 
 
@@ -237,16 +286,21 @@ def run_one(n: int, test: "Test", tests: list, work: Path, modelferry: str, env:
         shutil.rmtree(out, ignore_errors=True)
         out.parent.mkdir(parents=True, exist_ok=True)
         result = convert(modelferry, test, out, env, args.timeout, bind=not args.no_bind)
-    print(f"[{n}/{len(tests)}] {test.name}: {result.verdict} {result.stage} {result.seconds:.1f}s "
-          f"{one_line(result.reason)}", file=sys.stderr, flush=True)
+    print(
+        f"[{n}/{len(tests)}] {test.name}: {result.verdict} {result.stage} {result.seconds:.1f}s "
+        f"{one_line(result.reason)}",
+        file=sys.stderr,
+        flush=True,
+    )
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=40, help="every k-th of the sorted test names (default 40)")
-    parser.add_argument("--offset", type=float, default=0.0,
-                        help="start the sample this fraction of a step in (0 <= f < 1; default 0)")
+    parser.add_argument(
+        "--offset", type=float, default=0.0, help="start the sample this fraction of a step in (0 <= f < 1; default 0)"
+    )
     parser.add_argument("--tests", help="comma-separated test names instead of a sample")
     parser.add_argument("--all", action="store_true", help="every node test (1600+: many hours)")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per test (default 300)")
@@ -281,14 +335,21 @@ def main() -> None:
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
     if not (home / "venvs").exists():
         (home / "venvs").symlink_to(shared)
-    env = {**os.environ, "MODELFERRY_HOME": str(home), "PREFECT_HOME": str(work / "prefect"),
-           "PREFECT_LOGGING_LEVEL": "ERROR", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1",
-           "COLUMNS": "250", "NO_COLOR": "1"}
+    env = {
+        **os.environ,
+        "MODELFERRY_HOME": str(home),
+        "PREFECT_HOME": str(work / "prefect"),
+        "PREFECT_LOGGING_LEVEL": "ERROR",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "COLUMNS": "250",
+        "NO_COLOR": "1",
+    }
 
     from flows import server
 
     sys.path.insert(0, str(REPO))
-    with server.session() as url:   # one Prefect server for every conversion; stopped if this started it
+    with server.session() as url:  # one Prefect server for every conversion; stopped if this started it
         env["PREFECT_API_URL"] = url
         results = [run_one(n, test, tests, work, modelferry, env, args) for n, test in enumerate(tests, 1)]
 

@@ -10,6 +10,7 @@ parameters (axes, pads, sizes …), which go to `bind` (passed as --bind); DIR/t
 (node op_types), inputs (name, dtype, shape, whether the model's dims are static) and, where
 the inputs cannot become an .npz (sequences, optionals), why it is skipped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,9 +48,34 @@ def _dims(value: onnx.ValueInfoProto) -> list[int | None]:
 
 # What ONNX's op schemas call the inputs that are an op's parameters, not its data: a real model carries
 # them as constants (its axes, pads, target sizes), and converters to TF need them so.
-PARAMETERS = {"axes", "pads", "starts", "ends", "steps", "split", "shape", "sizes", "scales", "roi", "repeats",
-              "k", "depth", "axis", "dft_length", "output_shape", "kernel_shape", "block_shape", "start", "limit",
-              "delta", "frame_step", "frame_length", "window", "max_output_boxes_per_class", "image_shape"}
+PARAMETERS = {
+    "axes",
+    "pads",
+    "starts",
+    "ends",
+    "steps",
+    "split",
+    "shape",
+    "sizes",
+    "scales",
+    "roi",
+    "repeats",
+    "k",
+    "depth",
+    "axis",
+    "dft_length",
+    "output_shape",
+    "kernel_shape",
+    "block_shape",
+    "start",
+    "limit",
+    "delta",
+    "frame_step",
+    "frame_length",
+    "window",
+    "max_output_boxes_per_class",
+    "image_shape",
+}
 
 
 def parameters(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> dict:
@@ -64,8 +90,13 @@ def parameters(model: onnx.ModelProto, inputs: dict[str, np.ndarray]) -> dict:
         except Exception:
             continue
         for position, name in enumerate(node.input):
-            if name in inputs and position < len(formal) and formal[position] in PARAMETERS \
-                    and inputs[name].ndim <= 1 and inputs[name].dtype.kind in "iuf":
+            if (
+                name in inputs
+                and position < len(formal)
+                and formal[position] in PARAMETERS
+                and inputs[name].ndim <= 1
+                and inputs[name].dtype.kind in "iuf"
+            ):
                 value = inputs[name]
                 found[name] = value.tolist() if value.ndim else value.item()
     return found
@@ -75,8 +106,12 @@ def describe(test: str, out: Path) -> dict:
     """Write <out>/<test>.npz; return the test's entry for tests.json."""
     folder = NODE_DIR / test
     model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
-    entry = {"name": test, "model": str(folder / "model.onnx"),
-             "ops": list(dict.fromkeys(node.op_type for node in model.graph.node)), "inputs": []}
+    entry = {
+        "name": test,
+        "model": str(folder / "model.onnx"),
+        "ops": list(dict.fromkeys(node.op_type for node in model.graph.node)),
+        "inputs": [],
+    }
     arrays = {}
     for k, value in enumerate(_graph_inputs(model)):
         kind = value.type.WhichOneof("value")
@@ -88,8 +123,9 @@ def describe(test: str, out: Path) -> dict:
         array = numpy_helper.to_array(tensor)
         arrays[value.name] = array
         dims = _dims(value)
-        entry["inputs"].append({"name": value.name, "dtype": array.dtype.name, "shape": list(array.shape),
-                                "dims": dims})
+        entry["inputs"].append(
+            {"name": value.name, "dtype": array.dtype.name, "shape": list(array.shape), "dims": dims}
+        )
     entry["bind"] = parameters(model, arrays)
     path = out / f"{test}.npz"
     np.savez(path, **{name: array for name, array in arrays.items() if name not in entry["bind"]})
@@ -113,8 +149,14 @@ def main() -> None:
         try:
             entries.append(describe(test, args.out))
         except Exception as exc:  # a test this script cannot read: say so, keep going
-            entries.append({"name": test, "ops": [], "inputs": [],
-                            "skip": f"inputs not readable: {type(exc).__name__}: {exc}".splitlines()[0]})
+            entries.append(
+                {
+                    "name": test,
+                    "ops": [],
+                    "inputs": [],
+                    "skip": f"inputs not readable: {type(exc).__name__}: {exc}".splitlines()[0],
+                }
+            )
     tmp = args.out / "tests.json.tmp"
     tmp.write_text(json.dumps(entries, indent=1))
     os.replace(tmp, args.out / "tests.json")

@@ -8,6 +8,7 @@ on the int8 file. Prints per model: the ONNX graph's node count, the seconds of 
 the artifact (converters and quantize), the seconds of diagnose/tflite, their ratio (the goal: at most
 2x on a 300-node model), and the layer it named.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,8 +54,25 @@ def prepare(model, source: Path, folder: Path) -> tuple[int, Path]:
         elif flag == "--input-shape":
             shapes[name] = [int(v) for v in given.split(",")]
     path = folder / f"{model.name}-calibration.npz"
-    done = subprocess.run([str(CLI), "runtime", "exec", "tf", "--", "python", "-c", PREPARE, str(source), str(path),
-                           json.dumps(ranges), json.dumps(shapes)], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [
+            str(CLI),
+            "runtime",
+            "exec",
+            "tf",
+            "--",
+            "python",
+            "-c",
+            PREPARE,
+            str(source),
+            str(path),
+            json.dumps(ranges),
+            json.dumps(shapes),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return int(done.stdout.strip().splitlines()[-1]), path
 
 
@@ -66,9 +84,26 @@ def measure(name: str, runtime: str, work: Path) -> dict:
     source = fetch.source(model, download=False)
     nodes, calibration = prepare(model, source, work)
     out = work / name
-    argv = [str(CLI), "convert", str(source), "--to", "tflite", "--quantize", "int8", *model.options,
-            "--calibration", str(calibration), "--gate-int8-cosine", "0.9999999",
-            "--gate-int8-max-abs", "0", "--runtime", runtime, "--out", str(out)]
+    argv = [
+        str(CLI),
+        "convert",
+        str(source),
+        "--to",
+        "tflite",
+        "--quantize",
+        "int8",
+        *model.options,
+        "--calibration",
+        str(calibration),
+        "--gate-int8-cosine",
+        "0.9999999",
+        "--gate-int8-max-abs",
+        "0",
+        "--runtime",
+        runtime,
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(argv, capture_output=True, text=True)
     reports = sorted(out.glob("*/*/report.json"))
     if not reports:
@@ -80,8 +115,14 @@ def measure(name: str, runtime: str, work: Path) -> dict:
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
     found = int8.get("divergence") or {}
     layer = f"{found['layer']} ({found['op']})" if found.get("layer") else found.get("why", "—")[:60]
-    return {"model": name, "nodes": nodes, "made": made, "diagnose": diagnosis, "layer": layer,
-            "compared": found.get("compared", 0)}
+    return {
+        "model": name,
+        "nodes": nodes,
+        "made": made,
+        "diagnose": diagnosis,
+        "layer": layer,
+        "compared": found.get("compared", 0),
+    }
 
 
 def main() -> None:
@@ -95,22 +136,28 @@ def main() -> None:
     from flows import server
 
     with tempfile.TemporaryDirectory(prefix="modelferry-bench-diagnose-") as tmp, server.session():
-        home = Path(tmp) / "home"   # a cold bundle cache; the shared runtimes
+        home = Path(tmp) / "home"  # a cold bundle cache; the shared runtimes
         home.mkdir()
         (home / "venvs").symlink_to(shared)
         os.environ["MODELFERRY_HOME"] = str(home)
         for name in args.models.split(","):
             rows.append(measure(name, args.runtime, Path(tmp)))
             print(rows[-1], file=sys.stderr, flush=True)
-    print("| model | ONNX nodes | converters + quantize s | diagnose s | × conversion | tensors compared | "
-          "first diverging layer |")
+    print(
+        "| model | ONNX nodes | converters + quantize s | diagnose s | × conversion | tensors compared | "
+        "first diverging layer |"
+    )
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for row in rows:
-        print(f"| {row['model']} | {row['nodes']} | {row['made']:.1f} | {row['diagnose']:.1f} | "
-              f"{row['diagnose'] / row['made']:.2f}× | {row['compared']} | {row['layer']} |")
-    print(f"\n`bench/diagnose.py --models {args.models} --runtime {args.runtime}`: int8 TFLite held to cosine "
-          f"0.9999999, diagnosed once; seconds are the stage processes' wall times (each pays its "
-          f"own start and framework import).")
+        print(
+            f"| {row['model']} | {row['nodes']} | {row['made']:.1f} | {row['diagnose']:.1f} | "
+            f"{row['diagnose'] / row['made']:.2f}× | {row['compared']} | {row['layer']} |"
+        )
+    print(
+        f"\n`bench/diagnose.py --models {args.models} --runtime {args.runtime}`: int8 TFLite held to cosine "
+        f"0.9999999, diagnosed once; seconds are the stage processes' wall times (each pays its "
+        f"own start and framework import)."
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Per zoo model whose source is an ONNX file, three whole processes, each timed fr
   running; without the artifact's latency runs (a second at most), which no bare converter makes;
 - the same through onnx2tf 1, a SavedModel and TF's converter (`--via onnx2tf`): the route before.
 The best of `--repeat` runs each. Prints a markdown table (and writes it to --out)."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,11 @@ from bench.zoo.catalog import ZooModel, chosen
 from flows import server
 from flows.runtimes.venv import VenvRuntime
 
-INPUTS = ("import json, sys, onnx; g = onnx.load(sys.argv[1], load_external_data=False).graph; "
-          "w = {i.name for i in g.initializer}; print(json.dumps([[v.name, [d.dim_value for d in "
-          "v.type.tensor_type.shape.dim]] for v in g.input if v.name not in w]))")
+INPUTS = (
+    "import json, sys, onnx; g = onnx.load(sys.argv[1], load_external_data=False).graph; "
+    "w = {i.name for i in g.initializer}; print(json.dumps([[v.name, [d.dim_value for d in "
+    "v.type.tensor_type.shape.dim]] for v in g.input if v.name not in w]))"
+)
 
 
 def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
@@ -44,8 +47,11 @@ def shapes(model: ZooModel, source: Path, python: Path) -> list[str]:
             for item in value.split(";"):
                 name, _, dims = item.rpartition(":")
                 given[name] = dims
-    found = json.loads(subprocess.run([str(python), "-c", INPUTS, str(source)], capture_output=True, text=True,
-                                      check=True, cwd=cold.REPO).stdout)
+    found = json.loads(
+        subprocess.run(
+            [str(python), "-c", INPUTS, str(source)], capture_output=True, text=True, check=True, cwd=cold.REPO
+        ).stdout
+    )
     return [f"{name}:{given.get(name) or ','.join(str(d) if d > 0 else '1' for d in dims)}" for name, dims in found]
 
 
@@ -63,12 +69,28 @@ def row(model: ZooModel, scratch: Path, repeat: int, runtime: str) -> str:
     python = VenvRuntime().python("onnx2tf2")
     bare = []
     for n in range(repeat):
-        copy = scratch / f"bare-{n}-{source.name}"   # onnx2tf simplifies the file it is given in place
+        copy = scratch / f"bare-{n}-{source.name}"  # onnx2tf simplifies the file it is given in place
         shutil.copyfile(source, copy)
-        seconds, done = timed([str(python), "-m", "onnx2tf", "-i", str(copy), "-o", str(scratch / f"bare-{n}"),
-                               "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *shapes(model, source, python)])
-        bare.append(seconds if done.returncode == 0 and list((scratch / f"bare-{n}").glob("*_float32.tflite"))
-                    else float("nan"))
+        seconds, done = timed(
+            [
+                str(python),
+                "-m",
+                "onnx2tf",
+                "-i",
+                str(copy),
+                "-o",
+                str(scratch / f"bare-{n}"),
+                "-coion",
+                "-n",
+                "-tb",
+                "flatbuffer_direct",
+                "-ois",
+                *shapes(model, source, python),
+            ]
+        )
+        bare.append(
+            seconds if done.returncode == 0 and list((scratch / f"bare-{n}").glob("*_float32.tflite")) else float("nan")
+        )
     args = [*model.options, "--to", "tflite", "--runtime", runtime, "--profile", "0"]
     direct = [cold.convert(source, args, scratch) for _ in range(repeat)]
     before = [cold.convert(source, [*args, "--via", "onnx2tf"], scratch) for _ in range(repeat)]
@@ -76,8 +98,10 @@ def row(model: ZooModel, scratch: Path, repeat: int, runtime: str) -> str:
     parity = artifact.get("parity") or {}
     err = f"{parity['max_abs_err']:.1e}" if "max_abs_err" in parity else artifact.get("reason", "")[:80]
     speedup = f"{o / d:.1f}×" if old.get("published") else "— (not published that way)"
-    return (f"| {model.name} | {b:.1f} | {d:.1f} | {d / b:.1f}× | {artifact.get('route', '—')} | {err} | "
-            f"{o:.1f} | {speedup} |")
+    return (
+        f"| {model.name} | {b:.1f} | {d:.1f} | {d / b:.1f}× | {artifact.get('route', '—')} | {err} | "
+        f"{o:.1f} | {speedup} |"
+    )
 
 
 def main() -> int:
@@ -89,8 +113,11 @@ def main() -> int:
     args = parser.parse_args()
     models = chosen(args.models, lambda m: m.source.endswith(".onnx"))
     VenvRuntime().ensure("onnx2tf2")
-    lines = ["| model | bare onnx2tf 2 s | modelferry s | × bare | route | max abs err | modelferry via onnx2tf 1 s "
-             "| speed-up |", "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |"]
+    lines = [
+        "| model | bare onnx2tf 2 s | modelferry s | × bare | route | max abs err | modelferry via onnx2tf 1 s "
+        "| speed-up |",
+        "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: |",
+    ]
     with tempfile.TemporaryDirectory(prefix="direct-") as tmp, server.session():
         for model in models:
             lines.append(row(model, Path(tmp), args.repeat, args.runtime))

@@ -11,6 +11,7 @@ MODELFERRY_HOME (the runtimes' venvs shared) with its own server:
 - beside them, what each call paid before: Prefect's temporary server, started by an empty flow in a
   fresh process without PREFECT_API_URL, and `modelferry server start` once.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,13 +61,27 @@ def main() -> None:
     try:
         cold_start = timed([modelferry, "server", "start"], env)
         rows.append(("`modelferry server start` (once, fresh database)", cold_start, None, None, "—"))
-        temp = [timed([str(BIN / "python"), "-c", EMPTY_FLOW], {**env, "PREFECT_HOME": str(scratch / f"eph{i}")})
-                for i in range(args.repeat)]
-        rows.append(("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None,
-                     "—"))
+        temp = [
+            timed([str(BIN / "python"), "-c", EMPTY_FLOW], {**env, "PREFECT_HOME": str(scratch / f"eph{i}")})
+            for i in range(args.repeat)
+        ]
+        rows.append(
+            ("Prefect's temporary server, empty flow (each call, before)", statistics.median(temp), None, None, "—")
+        )
 
-        convert = [modelferry, "convert", str(FACE / "model-symbol.json"), "--input-shape", "data:1,3,112,112",
-                   "--to", "onnx,tflite", "--quantize", "fp16", "--runtime", "venv"]
+        convert = [
+            modelferry,
+            "convert",
+            str(FACE / "model-symbol.json"),
+            "--input-shape",
+            "data:1,3,112,112",
+            "--to",
+            "onnx,tflite",
+            "--quantize",
+            "fp16",
+            "--runtime",
+            "venv",
+        ]
         for jobs in (1, 2):
             walls, works = [], []
             for i in range(args.repeat):
@@ -75,21 +90,35 @@ def main() -> None:
                 walls.append(timed([*convert, "--out", str(out), "--jobs", str(jobs)], env))
                 works.append(stage_seconds(out))
             wall, work = statistics.median(walls), statistics.median(works)
-            rows.append((f"convert, cold cache, --jobs {jobs}", wall, work, wall - work if jobs == 1 else None,
-                         "overhead ≤ 2 s" if jobs == 1 else "—"))
+            rows.append(
+                (
+                    f"convert, cold cache, --jobs {jobs}",
+                    wall,
+                    work,
+                    wall - work if jobs == 1 else None,
+                    "overhead ≤ 2 s" if jobs == 1 else "—",
+                )
+            )
         again = [timed([*convert, "--out", str(scratch / "out-1-0"), "--jobs", "1"], env) for _ in range(args.repeat)]
-        rows.append(("convert, unchanged re-run", statistics.median(again), 0.0, statistics.median(again),
-                     "≤ 3 s in all"))
+        rows.append(
+            ("convert, unchanged re-run", statistics.median(again), 0.0, statistics.median(again), "≤ 3 s in all")
+        )
     finally:
         subprocess.run([modelferry, "server", "stop"], env=env, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
 
-    lines = [f"Median of {args.repeat} runs; MobileFaceNet (examples/models/face) → ONNX + TFLite fp32/fp16, venv "
-             f"runtime, {os.cpu_count()} cores.", "",
-             "| measurement | wall s | stages s | overhead s | goal |", "|---|---|---|---|---|"]
+    lines = [
+        f"Median of {args.repeat} runs; MobileFaceNet (examples/models/face) → ONNX + TFLite fp32/fp16, venv "
+        f"runtime, {os.cpu_count()} cores.",
+        "",
+        "| measurement | wall s | stages s | overhead s | goal |",
+        "|---|---|---|---|---|",
+    ]
     for name, wall, work, overhead, goal in rows:
+
         def fmt(v):
             return "—" if v is None else f"{v:.2f}"
+
         lines.append(f"| {name} | {fmt(wall)} | {fmt(work)} | {fmt(overhead)} | {goal} |")
     emit("Orchestration overhead (bench/engine.py)", lines, args.out)
 

@@ -7,6 +7,7 @@ Per zoo model whose source is an ONNX file: `modelferry convert MODEL --to ncnn 
 against ONNX Runtime, the whole process's seconds, and for a refusal its one line (the op and the node).
 Next to it, the verdict of the route pnnx takes (`--via ncnn`). Prints a markdown table (and writes it
 to --out)."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,11 @@ from flows import server
 
 
 def held_to(model: ZooModel, converter: str, scratch: Path) -> tuple[float, dict]:
-    return cold.convert(fetch.source(model, download=False),
-                        [*model.options, "--to", "ncnn", "--via", converter, "--no-fallback", "--runtime", "venv"],
-                        scratch)
+    return cold.convert(
+        fetch.source(model, download=False),
+        [*model.options, "--to", "ncnn", "--via", converter, "--no-fallback", "--runtime", "venv"],
+        scratch,
+    )
 
 
 def verdict(artifact: dict) -> str:
@@ -35,8 +38,10 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     models = chosen(args.models, lambda m: m.source.endswith(".onnx"))
-    lines = ["| model | own writer | parity | MB | s | reason | pnnx's route |",
-             "| --- | --- | --- | ---: | ---: | --- | --- |"]
+    lines = [
+        "| model | own writer | parity | MB | s | reason | pnnx's route |",
+        "| --- | --- | --- | ---: | ---: | --- | --- |",
+    ]
     own_passed = 0
     with tempfile.TemporaryDirectory(prefix="ncnn-own-") as tmp, server.session():
         for model in models:
@@ -46,8 +51,9 @@ def main() -> int:
             err = f"max abs {parity['max_abs_err']:.1e}" if "max_abs_err" in parity else ""
             size = f"{own['bytes'] / 1e6:.1f}" if own.get("bytes") else ""
             reason = "" if own.get("published") else own.get("reason", "")[:160].replace("|", "/")
-            lines.append(f"| {model.name} | {verdict(own)} | {err} | {size} | {seconds:.1f} | {reason} | "
-                         f"{verdict(pnnx)} |")
+            lines.append(
+                f"| {model.name} | {verdict(own)} | {err} | {size} | {seconds:.1f} | {reason} | {verdict(pnnx)} |"
+            )
             own_passed += bool(own.get("published"))
             print(lines[-1], file=sys.stderr, flush=True)
     lines += ["", f"**The own writer alone: {own_passed}/{len(models)} published**"]

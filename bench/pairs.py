@@ -10,6 +10,7 @@ route, the fp32 parity, and the seconds of the same converters called directly i
 same runtime (bench/bare/). Prints one markdown table. Heavy: run it under
 `flock /tmp/modelferry-heavy.lock` where others share the machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,12 @@ def _names(text: str | None, known: list[str], what: str) -> list[str]:
 
 def _scratch_env(scratch: Path) -> dict[str, str]:
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
-    os.environ.update(PREFECT_HOME=str(scratch / "prefect"), PREFECT_LOGGING_LEVEL="ERROR",
-                      PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    os.environ.update(
+        PREFECT_HOME=str(scratch / "prefect"),
+        PREFECT_LOGGING_LEVEL="ERROR",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
     return {"shared_venvs": str(shared / "venvs")}
 
 
@@ -71,24 +76,37 @@ def _pairs_of(run, targets: list[str], bare_runtime: str, env: dict[str, str], b
                 continue
             try:
                 call = call_for(step, run.bundles[step.inputs[0]] if step.inputs else None, steps[index - 1])
-            except KeyError as exc:   # a converter with no bare script (modelferry's own translation, onnx-tf)
+            except KeyError as exc:  # a converter with no bare script (modelferry's own translation, onnx-tf)
                 why = why or str(exc).strip("'\"")
                 continue
-            if call is None:    # a hop the previous hop's bare converter makes too (onnx2tf writes TFLite)
+            if call is None:  # a hop the previous hop's bare converter makes too (onnx2tf writes TFLite)
                 continue
             if call not in bare_cache:
                 print(f"[{run.source}] bare {call.script} for {step.name} …", file=sys.stderr, flush=True)
                 bare_cache[call] = run_bare(call, bare_runtime, env)
                 timing = bare_cache[call]
-                print(f"[{run.source}] bare {timing.converter}: "
-                      f"{timing.error or f'{timing.seconds:.1f} s'}", file=sys.stderr, flush=True)
+                print(
+                    f"[{run.source}] bare {timing.converter}: {timing.error or f'{timing.seconds:.1f} s'}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             timing = bare_cache[call]
             if timing.seconds is None:
                 why = why or f"bare {timing.converter}: {timing.error}"
             else:
                 bare += timing.seconds
-        pairs.append(Pair(run.source, target, text, seconds, None if why else bare, run.parity.get(target),
-                          why or run.errors.get(target, ""), made))
+        pairs.append(
+            Pair(
+                run.source,
+                target,
+                text,
+                seconds,
+                None if why else bare,
+                run.parity.get(target),
+                why or run.errors.get(target, ""),
+                made,
+            )
+        )
     return pairs
 
 
@@ -118,8 +136,9 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="modelferry-bench-pairs-"))
     shared_venvs = _scratch_env(scratch)["shared_venvs"]
     models = args.models or scratch / "models"
-    build_s = pairs_models.build(models, pairs_models.builders(sources),
-                       {**os.environ, "MODELFERRY_HOME": str(Path(shared_venvs).parent)})
+    build_s = pairs_models.build(
+        models, pairs_models.builders(sources), {**os.environ, "MODELFERRY_HOME": str(Path(shared_venvs).parent)}
+    )
 
     from pairs_flow import run_source
     from prefect import flow
@@ -128,21 +147,21 @@ def main() -> None:
     def hello() -> int:
         return 1
 
-    hello()   # Prefect's temporary server starts here, not inside the first source's run
+    hello()  # Prefect's temporary server starts here, not inside the first source's run
     pairs: list[Pair] = []
     walls: dict[str, float] = {}
     stages: dict[str, dict[str, float]] = {}
     for source in sources:
         model = pairs_models.BY_SOURCE[source]
         env = _fresh_home(scratch, source, shared_venvs)
-        run = run_source(source, model.path(models), model.input_shapes, targets, args.runtime,
-                         scratch / "artifacts")
+        run = run_source(source, model.path(models), model.input_shapes, targets, args.runtime, scratch / "artifacts")
         walls[source], stages[source] = run.wall, run.seconds
         pairs += _pairs_of(run, targets, args.runtime, env, {})
     total = time.monotonic() - started
     print(render(pairs, walls, stages, args.runtime, total, build_s, skipped))
     if not args.keep:
         import shutil
+
         shutil.rmtree(scratch, ignore_errors=True)
     else:
         print(f"\nscratch kept in {scratch}", file=sys.stderr)

@@ -3,6 +3,7 @@
 Each target's artifact is made by the first of its routes that passes (flows/routes.py); the row
 shows that route, its stages' cold seconds and the bare converters of its hops.
 """
+
 from __future__ import annotations
 
 import sys
@@ -48,13 +49,13 @@ class Recorder:
 @dataclass
 class SourceRun:
     source: str
-    plan: Plan                             # every target's routes
-    seconds: dict[str, float]              # cold wall time of each stage process, by step name
-    bundles: dict[str, Path | None]        # each step's bundle in the cache (None: not made)
-    routes: dict[str, Route] = field(default_factory=dict)   # target -> the route that made its fp32 artifact
-    parity: dict[str, dict] = field(default_factory=dict)    # target -> the fp32 artifact's parity
-    errors: dict[str, str] = field(default_factory=dict)     # target -> why it has no artifact
-    wall: float = 0.0                      # the convert run's wall time
+    plan: Plan  # every target's routes
+    seconds: dict[str, float]  # cold wall time of each stage process, by step name
+    bundles: dict[str, Path | None]  # each step's bundle in the cache (None: not made)
+    routes: dict[str, Route] = field(default_factory=dict)  # target -> the route that made its fp32 artifact
+    parity: dict[str, dict] = field(default_factory=dict)  # target -> the fp32 artifact's parity
+    errors: dict[str, str] = field(default_factory=dict)  # target -> why it has no artifact
+    wall: float = 0.0  # the convert run's wall time
 
 
 def steps_of(run: SourceRun, target: str) -> list[Step]:
@@ -70,8 +71,9 @@ def _bundles(request: ConvertRequest, steps: list[Step]) -> dict[str, Path | Non
     """Where each step's bundle is in the cache: the same keys the flow computed."""
     spec, _ = resolve_auto(RuntimeSpec(request.runtime))
     engine, cache = select(spec), BundleCache()
-    source = resolve(request.source, dict(request.options)).bundle(calibration=request.calibration,
-                                                                   samples=request.samples)
+    source = resolve(request.source, dict(request.options)).bundle(
+        calibration=request.calibration, samples=request.samples
+    )
     found: dict[str, Path | None] = {}
     for step in steps:
         inputs = [found.get(i) for i in step.inputs] or [source]
@@ -83,19 +85,27 @@ def _bundles(request: ConvertRequest, steps: list[Step]) -> dict[str, Path | Non
     return found
 
 
-def run_source(source: str, path: Path, input_shapes: dict[str, list[int]], targets: list[str],
-               runtime: str, out: Path) -> SourceRun:
+def run_source(
+    source: str, path: Path, input_shapes: dict[str, list[int]], targets: list[str], runtime: str, out: Path
+) -> SourceRun:
     recorder = Recorder(source)
     progress.use(recorder)
     # One name per source format; no latency runs in validation (no bare converter makes them).
-    request = ConvertRequest(source=path, name=f"{resolve(path).name}-{source}", input_shapes=input_shapes,
-                             targets=targets, out=str(out), runtime=runtime, profile_runs=0)
+    request = ConvertRequest(
+        source=path,
+        name=f"{resolve(path).name}-{source}",
+        input_shapes=input_shapes,
+        targets=targets,
+        out=str(out),
+        runtime=runtime,
+        profile_runs=0,
+    )
     made = plan(request, resolve(path).bundle_format)
     run = SourceRun(source, made, recorder.seconds, {})
     started = time.monotonic()
     try:
         report = convert(request).report
-    except ConversionError as exc:   # no route made any artifact
+    except ConversionError as exc:  # no route made any artifact
         run.errors = {target: str(exc) for target in targets}
         report = {"artifacts": []}
     for artifact in report["artifacts"]:

@@ -3,6 +3,7 @@
 Each builder (bench/models/make_<runtime>.py) runs in its own runtime and writes
 MODELS/<runtime>/; a `.done` marker lets a later bench reuse them (--models DIR).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -18,11 +19,11 @@ DONE = ".done"
 
 @dataclass(frozen=True)
 class SourceModel:
-    source: str                     # a key of stages.catalog.SOURCES
-    builder: str                    # the runtime whose bench/models/make_<builder>.py writes it
-    file: str                       # under MODELS/<builder>/
-    input_shapes: dict[str, list[int]] = field(default_factory=dict)   # what the file does not record
-    needs: tuple[str, ...] = ()     # builders whose files this builder reads (they run first)
+    source: str  # a key of stages.catalog.SOURCES
+    builder: str  # the runtime whose bench/models/make_<builder>.py writes it
+    file: str  # under MODELS/<builder>/
+    input_shapes: dict[str, list[int]] = field(default_factory=dict)  # what the file does not record
+    needs: tuple[str, ...] = ()  # builders whose files this builder reads (they run first)
 
     def path(self, models: Path) -> Path:
         return models / self.builder / self.file
@@ -68,13 +69,29 @@ def build(models: Path, builders: set[str], env: dict[str, str]) -> float:
         print(f"models: building {out} in the {builder} runtime", file=sys.stderr)
         built = True
         where = ["--runtime", "docker", "--writable", str(out)] if builder in CONTAINED else ["--runtime", "venv"]
-        done = subprocess.run([MODELFERRY, "runtime", "exec", *where, builder, "--", "python",
-                               str(Path("bench") / "models" / f"make_{builder}.py"), str(out)],
-                              cwd=REPO, env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                MODELFERRY,
+                "runtime",
+                "exec",
+                *where,
+                builder,
+                "--",
+                "python",
+                str(Path("bench") / "models" / f"make_{builder}.py"),
+                str(out),
+            ],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)
-            raise SystemExit(f"bench/models/make_{builder}.py failed in the {builder} runtime "
-                             f"(exit {done.returncode}); its log tail is above")
+            raise SystemExit(
+                f"bench/models/make_{builder}.py failed in the {builder} runtime "
+                f"(exit {done.returncode}); its log tail is above"
+            )
         (out / DONE).write_text(done.stdout)
         print(f"models: {done.stdout.strip().splitlines()[-1]}", file=sys.stderr)
     return time.monotonic() - started if built else 0.0

@@ -1,4 +1,5 @@
 """bench/pairs: the markdown table and its footnotes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 @dataclass
 class Pair:
     """One row: a source -> target pair, its times and its parity (or why it has none)."""
+
     source: str
     target: str
     route: str
@@ -14,11 +16,20 @@ class Pair:
     bare_s: float | None
     parity: dict | None
     error: str = ""
-    stages: str = ""      # the converter stages that made it (emit/onnx2tf → emit/savedmodel-tflite)
+    stages: str = ""  # the converter stages that made it (emit/onnx2tf → emit/savedmodel-tflite)
 
 
-HEADER = ("source", "target", "route (stages)", "modelferry s", "bare converter s", "× bare", "max abs err", "cosine",
-          "parity")
+HEADER = (
+    "source",
+    "target",
+    "route (stages)",
+    "modelferry s",
+    "bare converter s",
+    "× bare",
+    "max abs err",
+    "cosine",
+    "parity",
+)
 
 
 def _cosine(value: float) -> str:
@@ -59,14 +70,24 @@ def _against_keras(pairs: list[Pair]) -> list[str]:
     onnx, keras = by.get(("onnx", "tflite")), by.get(("keras", "tflite"))
     if not (onnx and keras and onnx.modelferry_s and keras.bare_s):
         return []
-    return ["", f"**ONNX → TFLite against TF's own converter:** modelferry's whole ONNX → TFLite route (load, "
-                f"converters, validation) took {onnx.modelferry_s:.1f} s; TF's TFLiteConverter on the same network "
-                f"from Keras, called by hand, {keras.bare_s:.1f} s: {onnx.modelferry_s / keras.bare_s:.1f}× "
-                f"(the goal is at most 2×)."]
+    return [
+        "",
+        f"**ONNX → TFLite against TF's own converter:** modelferry's whole ONNX → TFLite route (load, "
+        f"converters, validation) took {onnx.modelferry_s:.1f} s; TF's TFLiteConverter on the same network "
+        f"from Keras, called by hand, {keras.bare_s:.1f} s: {onnx.modelferry_s / keras.bare_s:.1f}× "
+        f"(the goal is at most 2×).",
+    ]
 
 
-def render(pairs: list[Pair], walls: dict[str, float], stages: dict[str, dict[str, float]], runtime: str,
-           total_s: float, build_s: float, skipped: list[str]) -> str:
+def render(
+    pairs: list[Pair],
+    walls: dict[str, float],
+    stages: dict[str, dict[str, float]],
+    runtime: str,
+    total_s: float,
+    build_s: float,
+    skipped: list[str],
+) -> str:
     notes: list[str] = []
     rows = [_row(pair, notes) for pair in pairs]
     lines = ["| " + " | ".join(HEADER) + " |", "|" + "|".join(" --- " for _ in HEADER) + "|"]
@@ -87,7 +108,8 @@ def render(pairs: list[Pair], walls: dict[str, float], stages: dict[str, dict[st
         "target alone costs. "
         "Prefect's start-up and the flow's own bookkeeping are not in it; the convert run's wall time per "
         "source (all targets, orchestration included) was: "
-        + ", ".join(f"{source} {seconds:.0f} s" for source, seconds in walls.items()) + ".",
+        + ", ".join(f"{source} {seconds:.0f} s" for source, seconds in walls.items())
+        + ".",
         "",
         "**bare converter s** is the sum over the route's hops of the same converter called once by hand "
         "(bench/bare/), in the same runtime, on the same input file the stage read; timed after imports and "
@@ -103,8 +125,10 @@ def render(pairs: list[Pair], walls: dict[str, float], stages: dict[str, dict[st
     ]
     lines += _against_keras(pairs)
     lines += ["", "Stage seconds per source (cold, in plan order):", ""]
-    lines += [f"- {source}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in times.items())
-              for source, times in stages.items()]
+    lines += [
+        f"- {source}: " + ", ".join(f"{name} {seconds:.1f}" for name, seconds in times.items())
+        for source, times in stages.items()
+    ]
     if skipped:
         lines += ["", f"Not run: {', '.join(skipped)} (no stages/torch in this tree)."]
     if notes:

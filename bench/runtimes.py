@@ -8,6 +8,7 @@ time: warm (unchanged, a no-op), after a stage-code change (last layer only),
 and cold (--cold: no layer cache, under a throwaway tag); (3) image sizes.
 Needs a Docker engine and the images (`modelferry images build`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,15 +48,18 @@ def main() -> None:
     venv, docker = select(RuntimeSpec("venv")), select(RuntimeSpec("docker"))
     source = BundleCache().put_source(
         {"symbol": args.model / "model-symbol.json", "params": args.model / "model-0000.params"},
-        {"format": "mxnet-checkpoint", "source": {"format": "mxnet"}})
+        {"format": "mxnet-checkpoint", "source": {"format": "mxnet"}},
+    )
     spec = RuntimeSpec("venv")
     loaded = run_stage.fn("load", "mxnet", {"input_shapes": {"data": [1, 3, 112, 112]}}, [source], spec)
     edited = run_stage.fn("surgery", "mxnet", {}, [loaded.bundle], spec)
     onnx = run_stage.fn("export", "mxnet", {"opset": 13}, [edited.bundle], spec)
 
     rows = []
-    for stage, impl, config, inputs in (("validate", "onnx", {}, [onnx.bundle]),
-                                        ("export", "mxnet", {"opset": 13}, [edited.bundle])):
+    for stage, impl, config, inputs in (
+        ("validate", "onnx", {}, [onnx.bundle]),
+        ("export", "mxnet", {"opset": 13}, [edited.bundle]),
+    ):
         image = catalog.get(stage, impl).image
         times = {}
         for runtime in (venv, docker):
@@ -68,10 +72,19 @@ def main() -> None:
                     runtime.run(Invocation(stage, impl, image, config, inputs, Path(out)))
                     samples.append(time.monotonic() - started)
             times[runtime.name] = statistics.median(samples)
-        rows.append((f"{stage}/{impl}", f"{times['venv']:.2f}", f"{times['docker']:.2f}",
-                     f"{times['docker'] - times['venv']:+.2f}"))
-    table(f"Stage process wall time, median of {args.repeat} (seconds)",
-          ("stage", "venv", "docker", "container overhead"), rows)
+        rows.append(
+            (
+                f"{stage}/{impl}",
+                f"{times['venv']:.2f}",
+                f"{times['docker']:.2f}",
+                f"{times['docker'] - times['venv']:+.2f}",
+            )
+        )
+    table(
+        f"Stage process wall time, median of {args.repeat} (seconds)",
+        ("stage", "venv", "docker", "container overhead"),
+        rows,
+    )
 
     client = docker_client()
     rows = []
@@ -94,8 +107,11 @@ def main() -> None:
                 pass
         size = client.images.get(tag).attrs["Size"] / 1e6
         rows.append((name, tag, f"{warm:.2f}", f"{layer:.1f}", cold, f"{size:,.0f}"))
-    table("Images (seconds, MB)", ("image", "tag", "rebuild unchanged", "rebuild, new tag (layers cached)",
-                                   "cold build (no cache)", "size MB"), rows)
+    table(
+        "Images (seconds, MB)",
+        ("image", "tag", "rebuild unchanged", "rebuild, new tag (layers cached)", "cold build (no cache)", "size MB"),
+        rows,
+    )
 
 
 if __name__ == "__main__":

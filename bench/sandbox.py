@@ -9,6 +9,7 @@ Times, in a fresh MODELFERRY_HOME (the runtimes' venvs shared; nothing cached, n
 - a bare `python -c pass` with the tf venv's interpreter, as it is and inside the same sandbox a stage gets;
 - bwrap running /usr/bin/true: the sandbox's own set-up and tear-down.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,8 +49,10 @@ def timed(action) -> float:
 
 def row(name: str, plain: list[float], boxed: list[float]) -> str:
     p, b = statistics.median(plain), statistics.median(boxed)
-    return (f"| {name} | {p * 1000:.0f} | {min(plain) * 1000:.0f} | {b * 1000:.0f} | {min(boxed) * 1000:.0f} "
-            f"| {(b - p) * 1000:+.0f} |")
+    return (
+        f"| {name} | {p * 1000:.0f} | {min(plain) * 1000:.0f} | {b * 1000:.0f} | {min(boxed) * 1000:.0f} "
+        f"| {(b - p) * 1000:+.0f} |"
+    )
 
 
 def main() -> None:
@@ -60,7 +63,7 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch, env = fresh_home("sandbox")
-    os.environ["MODELFERRY_HOME"] = env["MODELFERRY_HOME"]   # the bundle cache below lives there
+    os.environ["MODELFERRY_HOME"] = env["MODELFERRY_HOME"]  # the bundle cache below lives there
     from flows.runtimes import sandbox
     from flows.runtimes.base import Invocation
     from flows.runtimes.venv import VenvRuntime
@@ -80,7 +83,7 @@ def main() -> None:
             out = Path(tempfile.mkdtemp(dir=scratch, prefix=f"load-{mode}-"))
             runtime.run(Invocation("load", "onnx", "tf", {}, [source], out))
 
-        stage("off"), stage("on")   # warm the page cache for both
+        stage("off"), stage("on")  # warm the page cache for both
         times = {"off": [], "on": []}
         for _ in range(args.repeat):
             for mode in times:
@@ -89,10 +92,24 @@ def main() -> None:
 
         work, out = scratch / "work", scratch / "out"
         work.mkdir(), out.mkdir()
-        boxed_argv = sandbox.argv([python, "-c", "pass"], venv=runtime.path("tf"), inputs=[source], out=out,
-                                  work=work, read_only=[REPO / "stages"], bwrap=bwrap)
-        true_argv = sandbox.argv(["/usr/bin/true"], venv=runtime.path("tf"), inputs=[source], out=out, work=work,
-                                 read_only=[REPO / "stages"], bwrap=bwrap)
+        boxed_argv = sandbox.argv(
+            [python, "-c", "pass"],
+            venv=runtime.path("tf"),
+            inputs=[source],
+            out=out,
+            work=work,
+            read_only=[REPO / "stages"],
+            bwrap=bwrap,
+        )
+        true_argv = sandbox.argv(
+            ["/usr/bin/true"],
+            venv=runtime.path("tf"),
+            inputs=[source],
+            out=out,
+            work=work,
+            read_only=[REPO / "stages"],
+            bwrap=bwrap,
+        )
         stage_env = {**runtime.environment("tf"), **sandbox.ENVIRONMENT}
 
         def run(argv: list[str]) -> None:
@@ -109,16 +126,18 @@ def main() -> None:
         shutil.rmtree(scratch, ignore_errors=True)
 
     version = subprocess.run([bwrap, "--version"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()[0]   # other work on the machine moves the medians; the minimums less so
-    lines = [f"{version}, {os.cpu_count()} cores (load average {load:.1f} at the end); milliseconds of wall "
-             f"time. The stage: median and min of {args.repeat} runs per mode; the bare processes: of "
-             f"{args.bare_repeat}.",
-             "",
-             "| process | unsandboxed median | min | bubblewrap median | min | added (median) |",
-             "|---|---|---|---|---|---|",
-             row("load/onnx, tiny model (`VenvRuntime().run`, nothing cached)", times["off"], times["on"]),
-             row("`python -c pass`, tf venv", bare["plain"], bare["boxed"]),
-             row("`/usr/bin/true`", bare_true["plain"], bare_true["boxed"])]
+    load = os.getloadavg()[0]  # other work on the machine moves the medians; the minimums less so
+    lines = [
+        f"{version}, {os.cpu_count()} cores (load average {load:.1f} at the end); milliseconds of wall "
+        f"time. The stage: median and min of {args.repeat} runs per mode; the bare processes: of "
+        f"{args.bare_repeat}.",
+        "",
+        "| process | unsandboxed median | min | bubblewrap median | min | added (median) |",
+        "|---|---|---|---|---|---|",
+        row("load/onnx, tiny model (`VenvRuntime().run`, nothing cached)", times["off"], times["on"]),
+        row("`python -c pass`, tf venv", bare["plain"], bare["boxed"]),
+        row("`/usr/bin/true`", bare_true["plain"], bare_true["boxed"]),
+    ]
     emit("What bubblewrap costs per venv stage (bench/sandbox.py)", lines, args.out)
 
 

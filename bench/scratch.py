@@ -1,4 +1,5 @@
 """What the engine benchmarks share: a fresh MODELFERRY_HOME beside the user's venvs, and the table out."""
+
 from __future__ import annotations
 
 import os

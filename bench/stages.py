@@ -7,6 +7,7 @@ the orchestration part (total minus stage work), Prefect's start-up, and the
 time of an unchanged re-run. Targets: orchestration <= 20 % of the cold
 run's stage work; an unchanged re-run <= 3 s plus Prefect's start-up.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,13 @@ def main() -> None:
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry")
     (scratch / "home").mkdir()
     (scratch / "home" / "venvs").symlink_to(shared / "venvs")
-    os.environ.update(MODELFERRY_HOME=str(scratch / "home"), PREFECT_HOME=str(scratch / "prefect"),
-                      PREFECT_LOGGING_LEVEL="ERROR", PREFECT_SERVER_ANALYTICS_ENABLED="false",
-                      DO_NOT_TRACK="1")
+    os.environ.update(
+        MODELFERRY_HOME=str(scratch / "home"),
+        PREFECT_HOME=str(scratch / "prefect"),
+        PREFECT_LOGGING_LEVEL="ERROR",
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        DO_NOT_TRACK="1",
+    )
     sys.path.insert(0, str(REPO))
     from prefect import flow
 
@@ -46,10 +51,15 @@ def main() -> None:
     hello()
     prefect_start = time.monotonic() - started
 
-    request = ConvertRequest(source=args.model / "model-symbol.json", input_shapes={"data": [1, 3, 112, 112]},
-                             targets=["onnx", "tflite"], quantize=["fp16", "int8"],
-                             calibration=args.model / "calib.npz", out=str(scratch / "artifacts"),
-                             runtime=args.runtime)
+    request = ConvertRequest(
+        source=args.model / "model-symbol.json",
+        input_shapes={"data": [1, 3, 112, 112]},
+        targets=["onnx", "tflite"],
+        quantize=["fp16", "int8"],
+        calibration=args.model / "calib.npz",
+        out=str(scratch / "artifacts"),
+        runtime=args.runtime,
+    )
     started = time.monotonic()
     cold = convert(request)
     cold_total = time.monotonic() - started
@@ -59,13 +69,19 @@ def main() -> None:
 
     work = sum(s.seconds for s in cold.stages)
     rows = [(s.name, f"{s.seconds:.2f}") for s in cold.stages]
-    rows += [("stage work (sum)", f"{work:.2f}"),
-             ("flow total, cold", f"{cold_total:.2f}"),
-             ("orchestration (total - stage work)", f"{cold_total - work:.2f}  ({(cold_total - work) / work:.1%} "
-                                                    f"of stage work; target <= 20%)"),
-             ("Prefect start-up (ephemeral server)", f"{prefect_start:.2f}"),
-             ("unchanged re-run", f"{warm_total:.2f}  (stages run: {sum(not s.cached for s in warm.stages)}; "
-                                  f"target <= 3 s)")]
+    rows += [
+        ("stage work (sum)", f"{work:.2f}"),
+        ("flow total, cold", f"{cold_total:.2f}"),
+        (
+            "orchestration (total - stage work)",
+            f"{cold_total - work:.2f}  ({(cold_total - work) / work:.1%} of stage work; target <= 20%)",
+        ),
+        ("Prefect start-up (ephemeral server)", f"{prefect_start:.2f}"),
+        (
+            "unchanged re-run",
+            f"{warm_total:.2f}  (stages run: {sum(not s.cached for s in warm.stages)}; target <= 3 s)",
+        ),
+    ]
     width = max(len(name) for name, _ in rows)
     print(f"\nruntime: {args.runtime}\n{'step'.ljust(width)} | seconds")
     print(f"{'-' * width}-|--------")

@@ -8,6 +8,7 @@ task threads at once: where the AST crash of flows/code.py was seen, 5 of 12 run
 batches of three copies of the model under three names with --parallel 2, each on a cold bundle cache.
 A crash is a run whose exit code is not 0 or that printed a traceback; the table counts them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,18 @@ MODELFERRY = str(REPO / ".venv" / "bin" / "modelferry")
 FACE = REPO / "examples" / "models" / "face"
 from bench.scratch import emit, fresh_home  # noqa: E402
 
-ARGS = ["--input-shape", "data:1,3,112,112", "--to", "onnx,tflite,openvino,ncnn", "--quantize", "fp16",
-        "--jobs", "2", "--runtime", "venv"]
+ARGS = [
+    "--input-shape",
+    "data:1,3,112,112",
+    "--to",
+    "onnx,tflite,openvino,ncnn",
+    "--quantize",
+    "fp16",
+    "--jobs",
+    "2",
+    "--runtime",
+    "venv",
+]
 CRASH_SIGNS = ("Traceback (most recent call last)", "SystemError", "recursion depth mismatch")
 
 
@@ -56,25 +67,39 @@ def main() -> None:
             count += crashed(done)
             failures += [done.stderr[-2000:]] if crashed(done) else []
         rows.append(("unchanged re-runs, --jobs 2", args.runs, count, (time.monotonic() - started) / args.runs))
-        entries = [{"source": str(FACE / "model-symbol.json"), "name": f"face-{i}", "input_shape": ["data:1,3,112,112"],
-                    "to": ["onnx", "tflite", "openvino", "ncnn"], "quantize": ["fp16"], "runtime": "venv"}
-                   for i in range(3)]
+        entries = [
+            {
+                "source": str(FACE / "model-symbol.json"),
+                "name": f"face-{i}",
+                "input_shape": ["data:1,3,112,112"],
+                "to": ["onnx", "tflite", "openvino", "ncnn"],
+                "quantize": ["fp16"],
+                "runtime": "venv",
+            }
+            for i in range(3)
+        ]
         count, started = 0, time.monotonic()
         for batch in range(args.batches):
             shutil.rmtree(scratch / "home" / "bundles", ignore_errors=True)
             manifest = scratch / f"batch-{batch}.yaml"
             manifest.write_text(json.dumps({"out": str(scratch / f"batch-out-{batch}"), "models": entries}))
-            done = subprocess.run([MODELFERRY, "batch", str(manifest), "--parallel", "2"], env=env,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                [MODELFERRY, "batch", str(manifest), "--parallel", "2"], env=env, capture_output=True, text=True
+            )
             count += crashed(done)
             failures += [done.stderr[-2000:]] if crashed(done) else []
-        rows.append(("batches of 3, --parallel 2, cold cache", args.batches, count,
-                     (time.monotonic() - started) / args.batches))
+        rows.append(
+            ("batches of 3, --parallel 2, cold cache", args.batches, count, (time.monotonic() - started) / args.batches)
+        )
     finally:
         subprocess.run([MODELFERRY, "server", "stop"], env=env, capture_output=True)
         shutil.rmtree(scratch, ignore_errors=True)
-    lines = ["The bundled MobileFaceNet → onnx, tflite, openvino, ncnn (+fp16); venv runtime.", "",
-             "| runs | count | crashed | seconds per run |", "|---|---|---|---|"]
+    lines = [
+        "The bundled MobileFaceNet → onnx, tflite, openvino, ncnn (+fp16); venv runtime.",
+        "",
+        "| runs | count | crashed | seconds per run |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {name} | {n} | {c} | {s:.1f} |" for name, n, c, s in rows]
     emit("Stress: concurrency (bench/stress.py)", lines, args.out)
     for failure in failures:

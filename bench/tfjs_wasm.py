@@ -6,6 +6,7 @@ Per zoo TFJS graph model (layers models are run by Keras, not here): tests/helpe
 tfjs runtime runs the model on the same 4 random inputs on both backends (one Node.js process each, the
 model loaded once) and says which backend ran, the seconds, and the largest difference. Prints a markdown
 table (and writes it to --out)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,20 +27,36 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     models = chosen(args.models, lambda m: m.source.endswith(".json") and "TFJS layers model" not in m.traits)
-    lines = ["| model | ran on | wasm s | cpu s | cpu / wasm | max abs diff | max |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| model | ran on | wasm s | cpu s | cpu / wasm | max abs diff | max |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for model in models:
-        done = subprocess.run([str(cold.CLI), "runtime", "exec", "tfjs", "--", "python",
-                               "tests/helpers/tfjs_backends.py", str(fetch.source(model, download=False))],
-                              capture_output=True, text=True, cwd=cold.REPO)
+        done = subprocess.run(
+            [
+                str(cold.CLI),
+                "runtime",
+                "exec",
+                "tfjs",
+                "--",
+                "python",
+                "tests/helpers/tfjs_backends.py",
+                str(fetch.source(model, download=False)),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=cold.REPO,
+        )
         found = FOUND.search(done.stdout)
         if found is None:
             reason = ([line for line in done.stderr.splitlines() if line.strip()] or ["no output"])[-1][:120]
             lines.append(f"| {model.name} | — | | | | | {reason.replace('|', '/')} |")
         else:
             ran, wasm, _, cpu, diff, top = found.groups()
-            lines.append(f"| {model.name} | {ran} | {float(wasm):.2f} | {float(cpu):.2f} | "
-                         f"{float(cpu) / float(wasm):.1f}× | {float(diff):.1e} | {float(top):.3g} |")
+            lines.append(
+                f"| {model.name} | {ran} | {float(wasm):.2f} | {float(cpu):.2f} | "
+                f"{float(cpu) / float(wasm):.1f}× | {float(diff):.1e} | {float(top):.3g} |"
+            )
         print(lines[-1], file=sys.stderr, flush=True)
     return cold.finish(lines, args.out)
 

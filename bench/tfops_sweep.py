@@ -8,6 +8,7 @@ Per test: ok (within 1e-3 of the expected outputs, relative to their largest mag
 booleans exactly; NaN where NaN is expected), mismatch (the worst error), failed (the handler's error).
 Prints a table of the failures and mismatches and the count; exits 1 if a named --tests test is not ok.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,11 @@ def error(got: np.ndarray, want: np.ndarray) -> float:
     if want.dtype.kind not in "fc":
         return 0.0 if (got == want).all() else float("inf")
     a, b = got.astype(np.float64), want.astype(np.float64)
-    if not (np.isnan(a) == np.isnan(b)).all() or not (np.isinf(a) == np.isinf(b)).all() or \
-            not (a[np.isinf(a)] == b[np.isinf(b)]).all():
+    if (
+        not (np.isnan(a) == np.isnan(b)).all()
+        or not (np.isinf(a) == np.isinf(b)).all()
+        or not (a[np.isinf(a)] == b[np.isinf(b)]).all()
+    ):
         return float("inf")
     finite = np.isfinite(b)
     if not finite.any():
@@ -59,7 +63,7 @@ def check(name: str) -> dict:
     try:
         given = _arrays(folder / "test_data_set_0", "input", len(inputs))
         wanted = _arrays(folder / "test_data_set_0", "output", len(model.graph.output))
-    except Exception as exc:   # sequences, optionals
+    except Exception as exc:  # sequences, optionals
         return {"test": name, "verdict": "skipped", "why": f"{type(exc).__name__}: {exc}"[:200]}
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13)
     try:

@@ -12,6 +12,7 @@ Each entry is the convert command with its long options as keys (flows/options.p
 to the manifest. The whole manifest is checked before any work. Each conversion is a subflow of the
 `batch` flow; one model's failure stops no other.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -23,12 +24,12 @@ import yaml
 
 from flows.config import ConvertRequest
 from flows.fetched import Fetched
-from flows.options import entry_argv, error_messages, request_from_options
+from flows.options import entry_params, error_messages, request_from_options
 from flows.remote import fetch, is_remote
 
 TOP_KEYS = ("out", "defaults", "models")
 PATH_OPTIONS = ("calibration", "samples", "labels")
-BATCHES = "_batches"   # the store's folder for batch reports (no model name starts with "_")
+BATCHES = "_batches"  # the store's folder for batch reports (no model name starts with "_")
 
 
 class ManifestError(ValueError):
@@ -38,8 +39,8 @@ class ManifestError(ValueError):
 @dataclass
 class Entry:
     index: int
-    source: str                  # as the manifest wrote it
-    request: ConvertRequest      # with the local source, or a placeholder for a remote one until fetched
+    source: str  # as the manifest wrote it
+    request: ConvertRequest  # with the local source, or a placeholder for a remote one until fetched
 
     @property
     def label(self) -> str:
@@ -50,22 +51,13 @@ class Entry:
 class Outcome:
     index: int
     source: str
-    status: str                  # passed | failed (a target missed its gate) | error (nothing published)
+    status: str  # passed | failed (a target missed its gate) | error (nothing published)
     model: str | None = None
     location: str | None = None
     seconds: float = 0.0
-    stages_run: int = 0          # stage processes started (0 for an unchanged re-run)
-    targets: dict[str, str] = field(default_factory=dict)   # target/precision -> passed | the reason
+    stages_run: int = 0  # stage processes started (0 for an unchanged re-run)
+    targets: dict[str, str] = field(default_factory=dict)  # target/precision -> passed | the reason
     error: str | None = None
-
-
-def convert_command():
-    """The CLI's convert command: a manifest entry is parsed by it."""
-    import typer
-
-    from flows.cli import app
-
-    return typer.main.get_command(app).commands["convert"]
 
 
 def local_path(manifest_dir: Path, value: str) -> str:
@@ -73,7 +65,7 @@ def local_path(manifest_dir: Path, value: str) -> str:
     return str(path if path.is_absolute() else manifest_dir / path)
 
 
-def load(path: Path, command) -> tuple[str, list[Entry]]:
+def load(path: Path) -> tuple[str, list[Entry]]:
     """The manifest's store and its entries, each a checked ConvertRequest. ManifestError names the file,
     the entry and the key."""
     where = str(path)
@@ -87,8 +79,9 @@ def load(path: Path, command) -> tuple[str, list[Entry]]:
         raise ManifestError(f"{where}: needs `models:`, a list of models (each with a `source`)")
     unknown = sorted(set(data) - set(TOP_KEYS))
     if unknown:
-        raise ManifestError(f"{where}: unknown top-level key(s) {', '.join(unknown)}; the keys are "
-                            f"{', '.join(TOP_KEYS)}")
+        raise ManifestError(
+            f"{where}: unknown top-level key(s) {', '.join(unknown)}; the keys are {', '.join(TOP_KEYS)}"
+        )
     defaults = data.get("defaults") or {}
     if not isinstance(defaults, dict):
         raise ManifestError(f"{where}: `defaults` is a mapping of convert's options")
@@ -98,13 +91,13 @@ def load(path: Path, command) -> tuple[str, list[Entry]]:
         if not isinstance(model, dict) or not model.get("source"):
             raise ManifestError(f"{where}: model #{index + 1} has no `source`")
         try:
-            entries.append(entry(index, {"out": out, **defaults, **model}, path.resolve().parent, command))
+            entries.append(entry(index, {"out": out, **defaults, **model}, path.resolve().parent))
         except ManifestError as exc:
             raise ManifestError(f"{where}: model #{index + 1} ({model['source']}): {exc}") from None
     return out, entries
 
 
-def entry(index: int, options: dict, base: Path, command) -> Entry:
+def entry(index: int, options: dict, base: Path) -> Entry:
     """One model: `source` and convert's options by their long names; relative paths from `base`."""
     options = dict(options)
     source = str(options.pop("source"))
@@ -114,14 +107,11 @@ def entry(index: int, options: dict, base: Path, command) -> Entry:
     if options.get("out") and "://" not in str(options["out"]):
         options["out"] = local_path(base, str(options["out"]))
     try:
-        argv = ["remote-source" if is_remote(source) else local_path(base, source), *entry_argv(options, command)]
-        with command.make_context("convert", argv) as ctx:
-            request = request_from_options(ctx.params)
+        request = request_from_options(
+            entry_params({**options, "source": "remote-source" if is_remote(source) else local_path(base, source)})
+        )
     except ValueError as exc:
         raise ManifestError("; ".join(error_messages(exc))) from None
-    except Exception as exc:   # click's usage errors: a value the option does not take
-        message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-        raise ManifestError(message) from None
     return Entry(index, source, request)
 
 
@@ -131,19 +121,30 @@ def resolve_remote(entry: Entry) -> tuple[ConvertRequest, Fetched | None]:
     if not is_remote(entry.source):
         return entry.request, None
     fetched = fetch(entry.source, entry.request.s3_endpoint_url)
-    return entry.request.model_copy(update={"source": fetched.path, "origin": fetched.origin,
-                                            "name": entry.request.name or fetched.name}), fetched
+    return entry.request.model_copy(
+        update={"source": fetched.path, "origin": fetched.origin, "name": entry.request.name or fetched.name}
+    ), fetched
 
 
-def outcome_of(entry: Entry, report: dict | None, location: str | None, seconds: float,
-               error: str | None = None) -> Outcome:
+def outcome_of(
+    entry: Entry, report: dict | None, location: str | None, seconds: float, error: str | None = None
+) -> Outcome:
     if report is None:
         return Outcome(entry.index, entry.source, "error", seconds=round(seconds, 2), error=error)
-    targets = {f"{a['target']}/{a['precision']}": "passed" if a["published"] else a.get("reason", "failed")
-               for a in report["artifacts"]}
-    return Outcome(entry.index, entry.source, report["status"], model=report["model"], location=location,
-                   seconds=round(seconds, 2),
-                   stages_run=sum(not s["cached"] for s in report["stages"] + report["failed_stages"]), targets=targets)
+    targets = {
+        f"{a['target']}/{a['precision']}": "passed" if a["published"] else a.get("reason", "failed")
+        for a in report["artifacts"]
+    }
+    return Outcome(
+        entry.index,
+        entry.source,
+        report["status"],
+        model=report["model"],
+        location=location,
+        seconds=round(seconds, 2),
+        stages_run=sum(not s["cached"] for s in report["stages"] + report["failed_stages"]),
+        targets=targets,
+    )
 
 
 def batch_report(manifest: Path, out: str, outcomes: list[Outcome], seconds: float, parallel: int) -> dict:
@@ -164,11 +165,18 @@ def batch_report(manifest: Path, out: str, outcomes: list[Outcome], seconds: flo
 
 def table_rows(report: dict) -> list[dict]:
     """One row per model, for the CLI and Prefect's table artifact."""
-    return [{"model": m["model"] or m["source"], "status": m["status"],
-             "targets": ", ".join(f"{t}: {'ok' if v == 'passed' else 'FAILED'}" for t, v in m["targets"].items())
-             or (m["error"] or ""),
-             "seconds": m["seconds"], "stages run": m["stages_run"], "published": m["location"] or "–"}
-            for m in report["models"]]
+    return [
+        {
+            "model": m["model"] or m["source"],
+            "status": m["status"],
+            "targets": ", ".join(f"{t}: {'ok' if v == 'passed' else 'FAILED'}" for t, v in m["targets"].items())
+            or (m["error"] or ""),
+            "seconds": m["seconds"],
+            "stages run": m["stages_run"],
+            "published": m["location"] or "–",
+        }
+        for m in report["models"]
+    ]
 
 
 def render_html(report: dict) -> str:
@@ -179,15 +187,19 @@ def render_html(report: dict) -> str:
     rows = "".join(
         f"<tr><td>{escape(str(r['model']))}</td><td class='{'passed' if r['status'] == 'passed' else 'failed'}'>"
         f"{escape(r['status'])}</td><td>{escape(r['targets'])}</td><td>{r['seconds']}</td><td>{r['stages run']}</td>"
-        f"<td>{escape(r['published'])}</td></tr>" for r in table_rows(report))
+        f"<td>{escape(r['published'])}</td></tr>"
+        for r in table_rows(report)
+    )
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items())
-    return (f"<!doctype html><meta charset=utf-8><meta name='viewport' content='width=device-width, initial-scale=1'>"
-            f"<title>batch {escape(report['batch_id'])}</title><style>{STYLE}</style>"
-            f"<h1>Batch {escape(report['batch_id'])}: {escape(report['status'])}</h1><p>{escape(report['manifest'])}: "
-            f"{counts}, {report['seconds']} s at --parallel {report['parallel']}, {report['stages_run']} stages run</p>"
-            f"<h2>Models × targets</h2>{_grid(report['models'])}<h2>Models</h2>"
-            f"<table><tr><th>model</th><th>status</th><th>targets</th><th>seconds</th><th>stages run</th>"
-            f"<th>published</th></tr>{rows}</table>")
+    return (
+        f"<!doctype html><meta charset=utf-8><meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>batch {escape(report['batch_id'])}</title><style>{STYLE}</style>"
+        f"<h1>Batch {escape(report['batch_id'])}: {escape(report['status'])}</h1><p>{escape(report['manifest'])}: "
+        f"{counts}, {report['seconds']} s at --parallel {report['parallel']}, {report['stages_run']} stages run</p>"
+        f"<h2>Models × targets</h2>{_grid(report['models'])}<h2>Models</h2>"
+        f"<table><tr><th>model</th><th>status</th><th>targets</th><th>seconds</th><th>stages run</th>"
+        f"<th>published</th></tr>{rows}</table>"
+    )
 
 
 def _grid(models: list[dict]) -> str:
@@ -201,12 +213,22 @@ def _grid(models: list[dict]) -> str:
         if key not in m["targets"]:
             return "<td class='muted'>–</td>"
         said = m["targets"][key]
-        return ("<td class='passed'>✓</td>" if said == "passed" else
-                f"<td class='failed' title='{escape(said, quote=True)}'>✗</td>")
-    rows = "".join(f"<tr><td>{escape(str(m['model'] or m['source']))}</td>"
-                   + ("".join(cell(m, key) for key in keys) if m["targets"] else
-                      f"<td colspan='{max(len(keys), 1)}' class='failed'>{escape(m.get('error') or '')}</td>") + "</tr>"
-                   for m in models)
+        return (
+            "<td class='passed'>✓</td>"
+            if said == "passed"
+            else f"<td class='failed' title='{escape(said, quote=True)}'>✗</td>"
+        )
+
+    rows = "".join(
+        f"<tr><td>{escape(str(m['model'] or m['source']))}</td>"
+        + (
+            "".join(cell(m, key) for key in keys)
+            if m["targets"]
+            else f"<td colspan='{max(len(keys), 1)}' class='failed'>{escape(m.get('error') or '')}</td>"
+        )
+        + "</tr>"
+        for m in models
+    )
     return f"<table><tr><th>model</th>{head}</tr>{rows}</table>"
 
 
@@ -219,4 +241,3 @@ def publish_batch(report: dict, endpoint_url: str | None) -> str:
     store.put_bytes(f"{prefix}/report.html", render_html(report).encode(), "text/html; charset=utf-8")
     store.put_bytes(f"{prefix}/report.json", strict_json(report).encode(), "application/json")
     return f"{store.url.rstrip('/')}/{prefix}"
-

@@ -1,4 +1,5 @@
 """The `batch` flow: each manifest entry a `convert` subflow, at most `parallel` at once."""
+
 from __future__ import annotations
 
 import time
@@ -13,7 +14,6 @@ from flows.batch import (
     Entry,
     Outcome,
     batch_report,
-    convert_command,
     load,
     outcome_of,
     publish_batch,
@@ -48,12 +48,12 @@ def convert_entry(entry: Entry) -> Outcome:
 def batch(manifest: str, parallel: int = 1) -> dict:
     """Convert every model of `manifest` (a YAML file), up to `parallel` at once; publish the batch report."""
     started = time.monotonic()
-    out, entries = load(Path(manifest), convert_command())
+    out, entries = load(Path(manifest))
     lanes = max(1, parallel)
     runs: list[PrefectFuture] = []
-    for entry in entries:   # entry i starts when entry i - parallel has ended, whatever became of it
+    for entry in entries:  # entry i starts when entry i - parallel has ended, whatever became of it
         before = [allow_failure(runs[-lanes])] if len(runs) >= lanes else []
-        runs.append(convert_entry.submit(entry, wait_for=before))   # type: ignore[call-overload]  # Prefect's overloads take no allow_failure
+        runs.append(convert_entry.submit(entry, wait_for=before))  # type: ignore[call-overload]  # Prefect's overloads take no allow_failure
     outcomes = [run.result() for run in runs]
     report = batch_report(Path(manifest), out, outcomes, time.monotonic() - started, lanes)
     report["location"] = publish_batch(report, entries[0].request.s3_endpoint_url)

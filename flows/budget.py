@@ -11,6 +11,7 @@ trunk and each of its branches count while they run (`demand`), and a stage gets
 the branches running in the process, so that a one-target conversion's converter has every core, two
 branches (or two conversions of a batch) one each, and the last branch left all of them again.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,14 +25,15 @@ def machine_cpus() -> list[int]:
     """The cores this process may run on."""
     try:
         return sorted(os.sched_getaffinity(0))
-    except AttributeError:   # not Linux
+    except AttributeError:  # not Linux
         return list(range(os.cpu_count() or 1))
 
 
 @dataclass(frozen=True)
 class Allotment:
     """What one run asks of the budget."""
-    jobs: int | None = None          # stages at once; default: one per core
+
+    jobs: int | None = None  # stages at once; default: one per core
     stage_cpus: float | None = None  # cores per stage; default: cores / jobs
 
     def resolve(self, cores: int, demand: int = 0) -> tuple[int, int]:

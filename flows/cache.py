@@ -5,6 +5,7 @@ its input bundles, the runtime image's identity, the stage's own code and the
 stages modules it imports: flows/code.py). Content,
 never names: two models with one file name never share a key.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -23,17 +24,18 @@ from stages import catalog
 from stages.bundle import MANIFEST, content_sha256, file_sha256s, tree_digest, tree_sha256
 from stages.contract import SCHEMA_VERSION, stamped
 
-FILES = ".files.json"   # beside a finished bundle: its files' sha256, by relative path
+FILES = ".files.json"  # beside a finished bundle: its files' sha256, by relative path
+
 
 def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_identity: str) -> str:
     material = {
-        "schema": SCHEMA_VERSION,   # a bundle of another manifest contract is never found, so never misread
+        "schema": SCHEMA_VERSION,  # a bundle of another manifest contract is never found, so never misread
         "stage": stage,
         "impl": impl,
         "config": config,
         "inputs": [bundle_sha256(path) for path in inputs],
         "runtime": runtime_identity,
-        "code": stage_code_sha256(catalog.get(stage, impl).modules),   # its own code and what it imports
+        "code": stage_code_sha256(catalog.get(stage, impl).modules),  # its own code and what it imports
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
@@ -47,8 +49,9 @@ def content_sha256_in(bundle: Path, path: Path) -> str:
     except (OSError, ValueError):
         return content_sha256(path)
     if path.is_dir():
-        inside = {name[len(relative) + 1:]: digest for name, digest in hashes.items()
-                  if name.startswith(relative + "/")}
+        inside = {
+            name[len(relative) + 1 :]: digest for name, digest in hashes.items() if name.startswith(relative + "/")
+        }
         return tree_digest(inside) if inside else content_sha256(path)
     return hashes.get(relative) or content_sha256(path)
 
@@ -95,11 +98,13 @@ class BundleCache:
             if (final / MANIFEST).is_file():  # a concurrent run finished first
                 shutil.rmtree(scratch, ignore_errors=True)
                 return final
-            if final.exists():   # an unfinished directory of a crashed run (no manifest): nobody reads it
+            if final.exists():  # an unfinished directory of a crashed run (no manifest): nobody reads it
                 shutil.rmtree(final)
             hashes = file_sha256s(scratch)
-            for sidecar, text in ((final.with_name(key + FILES), json.dumps(hashes, sort_keys=True)),
-                                  (final.with_name(key + ".sha256"), tree_digest(hashes))):
+            for sidecar, text in (
+                (final.with_name(key + FILES), json.dumps(hashes, sort_keys=True)),
+                (final.with_name(key + ".sha256"), tree_digest(hashes)),
+            ):
                 tmp = self.root / f".{sidecar.name}.{uuid.uuid4().hex[:8]}"
                 tmp.write_text(text)
                 os.replace(tmp, sidecar)
@@ -130,8 +135,13 @@ class BundleCache:
         self.root.mkdir(parents=True, exist_ok=True)
         return self.root
 
-    def put_source(self, files: dict[str, Path], manifest: dict, known: dict[str, str] | None = None,
-                   beside: dict[str, Path] | None = None) -> Path:
+    def put_source(
+        self,
+        files: dict[str, Path],
+        manifest: dict,
+        known: dict[str, str] | None = None,
+        beside: dict[str, Path] | None = None,
+    ) -> Path:
         """The user's model files as the load stage's input bundle, copied (never linked: a file the
         user rewrites in place must not change a cached bundle), a block at a time.
 
@@ -143,7 +153,7 @@ class BundleCache:
         known, beside = known or {}, beside or {}
         if beside:
             manifest = {**manifest, "beside": sorted(beside)}
-        digest = hashlib.sha256(json.dumps(stamped(manifest), sort_keys=True).encode())   # the version keys it too
+        digest = hashlib.sha256(json.dumps(stamped(manifest), sort_keys=True).encode())  # the version keys it too
         for role, path in sorted(files.items()):
             content = known.get(role) or content_sha256(path)
             digest.update(role.encode() + b"\0" + content.encode())
@@ -165,8 +175,9 @@ class BundleCache:
         for relative, path in beside.items():
             if relative == MANIFEST or relative in names.values():
                 shutil.rmtree(scratch, ignore_errors=True)
-                raise ConversionError("load", f"the model keeps weights in {relative!r}, the name of one of its "
-                                              f"own files", file=str(path))
+                raise ConversionError(
+                    "load", f"the model keeps weights in {relative!r}, the name of one of its own files", file=str(path)
+                )
             (scratch / relative).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, scratch / relative)
         (scratch / MANIFEST).write_text(json.dumps(stamped({**manifest, "files": names}), indent=2, sort_keys=True))

@@ -5,6 +5,7 @@ invalidate the bundles (or rebuild the images) of the others. The entry point (`
 what it imports are part of every stage. Imports are read statically, anywhere in a file (lazy imports
 inside functions too); the JavaScript beside an included module (TFJS's run.js) comes with it.
 """
+
 from __future__ import annotations
 
 import ast
@@ -20,7 +21,7 @@ from flows.settings import home
 
 PACKAGE = "stages"
 ENTRY = "stages.__main__"
-SIDE_FILES = (".js",)   # code run by an included module that is not Python
+SIDE_FILES = (".js",)  # code run by an included module that is not Python
 # Prefect runs a flow's tasks in threads, and each computes its stage's key. CPython 3.11's `ast.parse` is
 # not safe to run in two threads at once ("AST constructor recursion depth mismatch", seen in five of
 # twelve `--jobs 2` re-runs), so every file is read and parsed once per process, under this lock.
@@ -35,6 +36,7 @@ def _once(function):
     def locked(*args):
         with _PARSING:
             return cached(*args)
+
     locked.cache_clear = cached.cache_clear
     return locked
 
@@ -68,7 +70,7 @@ def _parse(text: bytes, path: Path, package: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 parts = package.split(".")
-                base = ".".join(parts[:len(parts) - node.level + 1] + ([node.module] if node.module else []))
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([node.module] if node.module else []))
             else:
                 base = node.module or ""
             found.add(base)
@@ -93,8 +95,8 @@ def _remember(known: dict[str, list[str]]) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         partial.write_text(json.dumps(known, sort_keys=True))
-        os.replace(partial, path)   # two processes at once: the last write wins, and nothing is lost but time
-    except OSError:   # a home this user cannot write: this process parses again next time
+        os.replace(partial, path)  # two processes at once: the last write wins, and nothing is lost but time
+    except OSError:  # a home this user cannot write: this process parses again next time
         pass
 
 
@@ -115,10 +117,10 @@ def closure(module: str) -> frozenset[Path]:
             continue
         seen.add(name)
         parts = name.split(".")
-        todo += [".".join(parts[:i]) for i in range(1, len(parts))]   # importing a.b.c runs a/ and a/b/
+        todo += [".".join(parts[:i]) for i in range(1, len(parts))]  # importing a.b.c runs a/ and a/b/
         path = _file(name)
         if path is None:
-            continue   # an attribute imported from a module, not a module
+            continue  # an attribute imported from a module, not a module
         files.add(path)
         files.update(p for p in path.parent.iterdir() if p.suffix in SIDE_FILES)
         todo += sorted(_imports(path, name))

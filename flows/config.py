@@ -1,4 +1,5 @@
 """The typed request behind `modelferry convert`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -19,6 +20,7 @@ DEFAULT_GATES = _Rules()
 class Gates(BaseModel):
     """The parity gates. Their defaults and how each is applied live in one place, the validate stage's
     stages/validate/compare.py; this is the request's typed copy of the values."""
+
     fp32_max_abs: float = DEFAULT_GATES.fp32_max_abs
     fp16_cosine: float = DEFAULT_GATES.fp16_cosine
     int8_cosine: float = DEFAULT_GATES.int8_cosine
@@ -28,6 +30,7 @@ class Gates(BaseModel):
 
 class Normalize(BaseModel):
     """What the model expects of its image input: (pixel - mean) / std, pixels 0-255 in `channel_order`."""
+
     mean: list[float] = Field(default_factory=list)
     std: list[float] = Field(default_factory=list)
     channel_order: str = "rgb"
@@ -54,46 +57,48 @@ def _framework_options() -> type[BaseModel]:
     """The frameworks' own options (`OPTIONS` in stages/<fw>/registry.py) as one typed model."""
     fields: dict[str, Any] = {
         d.option.name: (KINDS[d.option.kind].python, Field(default_factory=lambda o=d.option: o.initial))
-        for d in catalog.OPTIONS}
+        for d in catalog.OPTIONS
+    }
     return create_model("FrameworkOptions", __config__=ConfigDict(extra="forbid"), **fields)
 
 
-if TYPE_CHECKING:   # its fields are the registries', known when the model is made: any name, any value here
+if TYPE_CHECKING:  # its fields are the registries', known when the model is made: any name, any value here
+
     class FrameworkOptions(BaseModel):
         def __getattr__(self, name: str) -> Any: ...
 else:
     FrameworkOptions = _framework_options()
-TASKS = ("classify", "embed", "segment", "detect")   # --task: stages/validate/task.py measures each
-PROFILE_RUNS = 50   # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
+TASKS = ("classify", "embed", "segment", "detect")  # --task: stages/validate/task.py measures each
+PROFILE_RUNS = 50  # at most: the runs also stop after stages/validate/latency.py's budget (1 s)
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
 class ConvertRequest(BaseModel):
     source: Path
-    name: str | None = None     # the model's name in the store (default: told by the source's file name)
-    origin: str | None = None   # where the source came from (s3://…, models:/…); default: its absolute path
+    name: str | None = None  # the model's name in the store (default: told by the source's file name)
+    origin: str | None = None  # where the source came from (s3://…, models:/…); default: its absolute path
     targets: list[str] = Field(default_factory=lambda: ["onnx", "tflite"])
     quantize: list[str] = Field(default_factory=list)
     calibration: Path | None = None
     samples: Path | None = None
     input_shapes: dict[str, list[int]] = Field(default_factory=dict)
-    input_ranges: dict[str, list[float]] = Field(default_factory=dict)   # name -> [lo, hi]
+    input_ranges: dict[str, list[float]] = Field(default_factory=dict)  # name -> [lo, hi]
     normalize: Normalize = Field(default_factory=Normalize)
     bind: dict[str, float | int | bool | list[float | int | bool]] = Field(default_factory=dict)  # name -> constant
-    options: FrameworkOptions = Field(default_factory=FrameworkOptions)   # each framework's own (--epoch, --opset …)
+    options: FrameworkOptions = Field(default_factory=FrameworkOptions)  # each framework's own (--epoch, --opset …)
     out: str = "./artifacts"
     s3_endpoint_url: str | None = None
     runtime: str = "auto"
-    stage_memory: str | None = None   # docker: memory limit per stage container, e.g. "4g"
-    stage_cpus: float | None = Field(default=None, gt=0)   # cores per stage (default: cores / jobs)
-    jobs: int | None = Field(default=None, ge=1)           # stages at once (default: one per core)
+    stage_memory: str | None = None  # docker: memory limit per stage container, e.g. "4g"
+    stage_cpus: float | None = Field(default=None, gt=0)  # cores per stage (default: cores / jobs)
+    jobs: int | None = Field(default=None, ge=1)  # stages at once (default: one per core)
     stage_timeout_s: float = 1800.0
-    fallback: bool = True             # try the next route when a converter fails or misses its gate
-    via: list[str] = Field(default_factory=list)   # keep only routes through these converters (emit/export impls)
+    fallback: bool = True  # try the next route when a converter fails or misses its gate
+    via: list[str] = Field(default_factory=list)  # keep only routes through these converters (emit/export impls)
     gates: Gates = Field(default_factory=Gates)
-    profile_runs: int = Field(default=PROFILE_RUNS, ge=0)   # each artifact's timed runs in validation (0: none)
-    task: str | None = None             # what the model does: agreement measured on it (stages/validate/task.py)
-    labels: list[int] | None = None     # the --samples' true classes, in their order (classify)
+    profile_runs: int = Field(default=PROFILE_RUNS, ge=0)  # each artifact's timed runs in validation (0: none)
+    task: str | None = None  # what the model does: agreement measured on it (stages/validate/task.py)
+    labels: list[int] | None = None  # the --samples' true classes, in their order (classify)
 
     @model_validator(mode="before")
     @classmethod
@@ -118,8 +123,7 @@ class ConvertRequest(BaseModel):
     def _known_modes(cls, modes: list[str]) -> list[str]:
         unknown = [m for m in modes if m not in catalog.QUANTIZE_MODES]
         if unknown:
-            raise ValueError(f"unknown quantization mode(s) {unknown}; "
-                             f"choose from {', '.join(catalog.QUANTIZE_MODES)}")
+            raise ValueError(f"unknown quantization mode(s) {unknown}; choose from {', '.join(catalog.QUANTIZE_MODES)}")
         return list(dict.fromkeys(modes))
 
     @field_validator("name")
@@ -151,16 +155,21 @@ class ConvertRequest(BaseModel):
         for mode in self.quantize:
             if mode not in offered:
                 makers = [t for t in catalog.TARGETS if mode in catalog.quantize_modes(t)]
-                raise ValueError(f"--quantize {mode} applies to {' and '.join(makers)} targets: "
-                                 f"add {' or '.join(makers)} to --to")
+                raise ValueError(
+                    f"--quantize {mode} applies to {' and '.join(makers)} targets: add {' or '.join(makers)} to --to"
+                )
         if self.task is not None and self.task not in TASKS:
             raise ValueError(f"--task {self.task!r}: choose {', '.join(TASKS)}")
         if self.labels is not None and (self.task != "classify" or self.samples is None):
-            raise ValueError("--labels are the classes of your own --samples, in their order: they need "
-                             "--task classify and --samples")
+            raise ValueError(
+                "--labels are the classes of your own --samples, in their order: they need "
+                "--task classify and --samples"
+            )
         if "int8" in self.quantize and self.calibration is None:
-            raise ValueError("int8 quantization needs calibration data: pass --calibration FILE.npz "
-                             "(arrays keyed by input name, shaped like the model's inputs)")
+            raise ValueError(
+                "int8 quantization needs calibration data: pass --calibration FILE.npz "
+                "(arrays keyed by input name, shaped like the model's inputs)"
+            )
         return self
 
     def fingerprint(self) -> str:
@@ -210,8 +219,9 @@ def parse_bind(text: str) -> tuple[str, float | int | bool | list[float | int | 
     values; `axes=[]`: an empty one (ReduceSum's "every axis")."""
     name, sep, value = text.partition("=")
     if not sep or not name or not value:
-        raise ValueError(f"--bind {text!r} should look like sr=16000 (or axes=2,3 for a 1-D input, axes=[] "
-                         f"for an empty one)")
+        raise ValueError(
+            f"--bind {text!r} should look like sr=16000 (or axes=2,3 for a 1-D input, axes=[] for an empty one)"
+        )
     listed = value.startswith("[") and value.endswith("]")
     if listed or "," in value:
         return name, [_bound_value(v.strip(), text) for v in value.strip("[]").split(",") if v.strip()]

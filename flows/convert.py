@@ -1,4 +1,5 @@
 """The `convert` flow: load → surgery → export → emit → quantize → validate → publish."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,9 +32,9 @@ from flows.store import check_name, open_store
 @dataclass
 class RunResult:
     report: dict
-    location: str          # where the run was published
+    location: str  # where the run was published
     stages: list[StageOutcome]
-    files: dict[str, Path] = field(default_factory=dict)   # each published artifact's name -> its local file
+    files: dict[str, Path] = field(default_factory=dict)  # each published artifact's name -> its local file
 
 
 def _run_id(request: ConvertRequest, source_sha: str) -> str:
@@ -59,41 +60,57 @@ def convert(request: ConvertRequest) -> RunResult:
     store = open_store(request.out, request.s3_endpoint_url)
     store.check()  # an unreachable bucket fails before any work, not after it
     name, origin = request.name or source.name, request.origin or str(request.source.resolve())
-    check_name(store, name, origin)   # and so does a name another model publishes under
+    check_name(store, name, origin)  # and so does a name another model publishes under
     spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus, request.jobs))
     if not early.noted(why):
         progress.reporter.note(why)
     runtime = select(spec)
-    for image in sorted({step.image for step in plan.steps}):   # a fallback route's runtime is made if it runs
+    for image in sorted({step.image for step in plan.steps}):  # a fallback route's runtime is made if it runs
         try:
             runtime.ensure(image)
             runtime.prepare(image)
-        except RuntimeUnavailable:   # a container-only runtime without Docker: its stages fail, saying why;
-            pass                     # the other targets go on
-    steps = Steps(source.bundle(calibration=request.calibration, samples=request.samples), spec,
-                  request.stage_timeout_s)
+        except RuntimeUnavailable:  # a container-only runtime without Docker: its stages fail, saying why;
+            pass  # the other targets go on
+    steps = Steps(
+        source.bundle(calibration=request.calibration, samples=request.samples), spec, request.stage_timeout_s
+    )
     run_id = _run_id(request, source.info["sha256"])
     results: list[Made] = []
     try:
         results = _make_all(plan, steps)
-        if all(made.artifact is None for made in results):   # nothing to report on: the first failure is the error
+        if all(made.artifact is None for made in results):  # nothing to report on: the first failure is the error
             raise no_artifact(results)
-    except ConversionError as exc:   # the run started: its report says how far it got, and nothing else is published
-        report = build(run_id=run_id, source=source.info, results=results, stages=steps.outcomes(),
-                       failures=steps.failures, model=name, trunk=_trunk(steps, plan), surgery=None, error=str(exc),
-                       trusted=request.options.trust_custom_code)
+    except ConversionError as exc:  # the run started: its report says how far it got, and nothing else is published
+        report = build(
+            run_id=run_id,
+            source=source.info,
+            results=results,
+            stages=steps.outcomes(),
+            failures=steps.failures,
+            model=name,
+            trunk=_trunk(steps, plan),
+            surgery=None,
+            error=str(exc),
+            trusted=request.options.trust_custom_code,
+        )
         exc.report_location = f"{store.url.rstrip('/')}/{publish(store, report, [], origin, claim=False)}"
         raise
 
-    model = steps.bundle(plan.trunk[-1]).manifest   # the model every route starts from
-    report = build(run_id=run_id, source=source.info, results=results,
-                   stages=steps.outcomes(), failures=steps.failures, model=name, trunk=model,
-                   surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None,
-                   trusted=request.options.trust_custom_code)
+    model = steps.bundle(plan.trunk[-1]).manifest  # the model every route starts from
+    report = build(
+        run_id=run_id,
+        source=source.info,
+        results=results,
+        stages=steps.outcomes(),
+        failures=steps.failures,
+        model=name,
+        trunk=model,
+        surgery=model["metrics"]["edits"] if plan.trunk[-1].stage == "surgery" else None,
+        trusted=request.options.trust_custom_code,
+    )
     location = f"{store.url.rstrip('/')}/{publish(store, report, results, origin)}"
     record_conversion(report, location)
-    return RunResult(report=report, location=location, stages=steps.outcomes(),
-                     files=published_files(report, results))
+    return RunResult(report=report, location=location, stages=steps.outcomes(), files=published_files(report, results))
 
 
 def _make_all(plan, steps: Steps) -> list[Made]:

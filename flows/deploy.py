@@ -4,6 +4,7 @@ The file is Prefect's own prefect.yaml format (so `prefect deploy` reads it too)
 `deployments` and registers each with `flow.from_source(<this checkout>, entrypoint).deploy(...)`: a
 `process` pool runs flows from a directory, not an image.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,7 @@ POOL = "modelferry"
 
 @dataclass
 class Registered:
-    name: str          # flow/deployment, as `prefect deployment run` takes it
+    name: str  # flow/deployment, as `prefect deployment run` takes it
     schedules: list[str]
 
 
@@ -71,14 +72,27 @@ def deploy(manifest: Path | None = None, cron: str | None = None, file: Path = P
         for s in d.get("schedules") or []:
             parameters = s.get("parameters") or {}
             if "manifest" in parameters and not parameters["manifest"]:
-                continue   # a batch schedule needs a manifest: `modelferry deploy --manifest models.yaml`
-            schedules.append(Cron(cron or s["cron"], timezone=s.get("timezone", "UTC"), active=s.get("active", True),
-                                  parameters=parameters))
-        flow = cast("Flow", Flow.from_source(source=str(STAGES_ROOT), entrypoint=d["entrypoint"]))   # called sync
-        with contextlib.redirect_stdout(io.StringIO()):   # Prefect's own table of what it applied
-            flow.deploy(name=d["name"], work_pool_name=pool, parameters=d.get("parameters") or {},
-                        description=d.get("description"), schedules=schedules, build=False, push=False,
-                        print_next_steps=False, ignore_warnings=True)
-        registered.append(Registered(f"{flow.name}/{d['name']}",
-                                     [f"{s.cron} ({s.timezone})" for s in schedules]))
+                continue  # a batch schedule needs a manifest: `modelferry deploy --manifest models.yaml`
+            schedules.append(
+                Cron(
+                    cron or s["cron"],
+                    timezone=s.get("timezone", "UTC"),
+                    active=s.get("active", True),
+                    parameters=parameters,
+                )
+            )
+        flow = cast("Flow", Flow.from_source(source=str(STAGES_ROOT), entrypoint=d["entrypoint"]))  # called sync
+        with contextlib.redirect_stdout(io.StringIO()):  # Prefect's own table of what it applied
+            flow.deploy(
+                name=d["name"],
+                work_pool_name=pool,
+                parameters=d.get("parameters") or {},
+                description=d.get("description"),
+                schedules=schedules,
+                build=False,
+                push=False,
+                print_next_steps=False,
+                ignore_warnings=True,
+            )
+        registered.append(Registered(f"{flow.name}/{d['name']}", [f"{s.cron} ({s.timezone})" for s in schedules]))
     return registered

@@ -1,4 +1,5 @@
 """Flows made to be run through a deployment: parameters a person (or a webhook) can write as JSON."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ from pathlib import Path
 from prefect import flow
 
 from flows import progress
-from flows.batch import convert_command, entry, outcome_of, resolve_remote
+from flows.batch import entry, outcome_of, resolve_remote
 from flows.convert import convert
 from flows.errors import ConversionError
 
@@ -21,7 +22,7 @@ def convert_model(source: str, options: dict | None = None) -> dict:
     gets the results written back to the registry. Returns the outcome (status, the store's location,
     each target's verdict); a conversion that failed fails the flow run."""
     started = time.monotonic()
-    one = entry(0, {"source": source, **(options or {})}, Path(os.getcwd()), convert_command())
+    one = entry(0, {"source": source, **(options or {})}, Path(os.getcwd()))
     registry, fetched = source.startswith("models:/"), None
     try:
         request, fetched = resolve_remote(one)
@@ -36,7 +37,7 @@ def convert_model(source: str, options: dict | None = None) -> dict:
     if registry:
         from flows.mlflow_registry import write_back
 
-        assert fetched is not None   # a models:/ source is fetched
+        assert fetched is not None  # a models:/ source is fetched
         write_back(fetched.exact, result.report, result.location, result.files)
     outcome = outcome_of(one, result.report, result.location, time.monotonic() - started)
     if result.report["status"] != "passed":

@@ -11,6 +11,7 @@ Nothing here decides anything: the checks the flow makes before any work (the st
 this model's) are made first, and whatever fails is left for the flow, which says it in the user's words. A
 stage still running when the command ends (the flow failed before it got there) is stopped.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -19,7 +20,7 @@ from concurrent.futures import Future, wait
 from flows import progress
 from flows.config import ConvertRequest
 
-_noted: list[str] = []   # the runtime line, said here, not again by the flow
+_noted: list[str] = []  # the runtime line, said here, not again by the flow
 
 
 def begin_first_stage(request: ConvertRequest) -> None:
@@ -33,7 +34,7 @@ def begin_first_stage(request: ConvertRequest) -> None:
     try:
         source = resolve(request.source, dict(request.options))
         store = open_store(request.out, request.s3_endpoint_url)
-        store.check()   # what fails before any work in the flow fails before this stage begins
+        store.check()  # what fails before any work in the flow fails before this stage begins
         check_name(store, request.name or source.name, request.origin or str(request.source.resolve()))
         plan = make_plan(request, source.bundle_format)
         spec, why = resolve_auto(RuntimeSpec(request.runtime, request.stage_memory, request.stage_cpus, request.jobs))
@@ -42,7 +43,7 @@ def begin_first_stage(request: ConvertRequest) -> None:
         bundle = source.bundle(calibration=request.calibration, samples=request.samples)
         if BundleCache().get(key_of(first.stage, first.impl, first.config, [bundle], spec)) is not None:
             return
-    except Exception:   # noqa: BLE001  the flow meets the same cause, and reports it
+    except Exception:  # noqa: BLE001  the flow meets the same cause, and reports it
         return
     for each in sorted({step.image for step in plan.steps}):
         runtime.prepare(each)
@@ -50,7 +51,7 @@ def begin_first_stage(request: ConvertRequest) -> None:
     progress.reporter.note(why)
     _noted.append(why)
     begun = begin(first.stage, first.impl, first.config, [bundle], spec, request.stage_timeout_s, first.label)
-    atexit.register(_abandon, begun)   # before the workers' stop (exit handlers run last first)
+    atexit.register(_abandon, begun)  # before the workers' stop (exit handlers run last first)
 
 
 def _abandon(begun: Future) -> None:

@@ -1,11 +1,12 @@
 """Errors the user sees: each names the stage, the file and the cause."""
+
 from __future__ import annotations
 
 
 class ConversionError(Exception):
     """A conversion failed; `str()` is the one line shown to the user."""
 
-    report_location: str | None = None   # where the failed run's report.json was published, when it started
+    report_location: str | None = None  # where the failed run's report.json was published, when it started
 
     def __init__(self, stage: str, cause: str, file: str | None = None, log_tail: str = ""):
         self.stage, self.cause, self.file, self.log_tail = stage, cause, file, log_tail
@@ -17,6 +18,7 @@ class StageFailed(ConversionError):
     """A stage process exited with a permanent failure. `settled`: the stage itself said why (its
     `error:` line, a normal exit), so the same inputs fail the same way again and the failure may be
     cached; not a timeout, a signal or an interrupt. `cached`: this failure was remembered, not run."""
+
     settled: bool = False
     cached: bool = False
 

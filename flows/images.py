@@ -7,6 +7,7 @@ wheels downloaded by the host's own pip (its index, proxy and CA settings),
 so the build itself needs no network. An image is tagged by the hash of
 what goes into it, so rebuilding an unchanged image is a no-op.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,8 @@ from stages.bundle import sha256_file
 LOCK_COMMAND = "modelferry images lock"
 DEFAULT_BASES = ("python:3.11-slim-bookworm", "modelferry/base:bookworm-py311")
 COMPLETE = ".complete"
-PRUNE_AFTER = timedelta(hours=1)   # an older image of a runtime is removed once it is this old
+PRUNE_AFTER = timedelta(hours=1)  # an older image of a runtime is removed once it is this old
+WARM_WORKER = "stages.warm.worker"  # the main process of a runtime's warm container
 
 
 class ImageError(Exception):
@@ -41,10 +43,21 @@ class ImageError(Exception):
 def lock(name: str) -> None:
     folder = IMAGES_ROOT / name
     if debian(name) is not None:
-        return   # pinned by its Debian release (images/<name>/debian.txt), not by a lock
-    argv = [uv_binary(), "pip", "compile", "-q", "--python-version", python_version(name), "--generate-hashes",
-            "--custom-compile-command", LOCK_COMMAND, str(folder / "requirements.in"),
-            "-o", str(folder / "requirements.lock")]
+        return  # pinned by its Debian release (images/<name>/debian.txt), not by a lock
+    argv = [
+        uv_binary(),
+        "pip",
+        "compile",
+        "-q",
+        "--python-version",
+        python_version(name),
+        "--generate-hashes",
+        "--custom-compile-command",
+        LOCK_COMMAND,
+        str(folder / "requirements.in"),
+        "-o",
+        str(folder / "requirements.lock"),
+    ]
     if (folder / "overrides.txt").is_file():
         argv += ["--override", str(folder / "overrides.txt")]
     subprocess.run(argv, check=True, cwd=folder, env=uv_env())
@@ -59,10 +72,27 @@ def wheels(name: str) -> Path:
     folder.mkdir(parents=True)
     # The lock was resolved for Python 3.11; some wheels declare a narrower
     # Requires-Python than they need (backports-strenum), hence the flag.
-    done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                           "--no-deps", "--require-hashes", "--only-binary=:all:", "--ignore-requires-python",
-                           *_wheel_tags(name), "-r", str(lock_path(name)), "-d", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "--ignore-requires-python",
+            *_wheel_tags(name),
+            "-r",
+            str(lock_path(name)),
+            "-d",
+            str(folder),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")] or done.stderr.splitlines()
         raise ImageError(f"downloading the wheels of {lock_path(name)} failed: {' '.join(errors[-3:])}")
@@ -79,8 +109,19 @@ def _wheel_tags(name: str) -> list[str]:
     platforms = [f"manylinux_2_{minor}_x86_64" for minor in range(17, 42)]
     platforms += ["manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64"]
     cp = "cp" + version.replace(".", "")
-    return ["--python-version", version, "--implementation", "cp", "--abi", cp, "--abi", "abi3", "--abi", "none",
-            *(arg for platform in platforms for arg in ("--platform", platform))]
+    return [
+        "--python-version",
+        version,
+        "--implementation",
+        "cp",
+        "--abi",
+        cp,
+        "--abi",
+        "abi3",
+        "--abi",
+        "none",
+        *(arg for platform in platforms for arg in ("--platform", platform)),
+    ]
 
 
 def debs(name: str) -> list[Path]:
@@ -97,8 +138,10 @@ def debs(name: str) -> list[Path]:
         folder.mkdir(parents=True)
         done = subprocess.run(["apt-get", "download", *packages], cwd=folder, capture_output=True, text=True)
         if done.returncode != 0:
-            raise ImageError(f"apt-get download {' '.join(packages)} (from {listing}) failed: "
-                             f"{done.stderr.strip().splitlines()[-1:]}; run apt-get update first")
+            raise ImageError(
+                f"apt-get download {' '.join(packages)} (from {listing}) failed: "
+                f"{done.stderr.strip().splitlines()[-1:]}; run apt-get update first"
+            )
         (folder / COMPLETE).touch()
     return sorted(folder.glob("*.deb"))
 
@@ -135,8 +178,10 @@ def base_image(client, explicit: str | None = None) -> str:
             return candidate
         except Exception:  # docker.errors.ImageNotFound, or an API error: try the next
             continue
-    raise ImageError(f"no base image {' or '.join(candidates)} on this Docker engine: pull one, or make "
-                     f"one from Debian's packages with infra/base-image.sh")
+    raise ImageError(
+        f"no base image {' or '.join(candidates)} on this Docker engine: pull one, or make "
+        f"one from Debian's packages with infra/base-image.sh"
+    )
 
 
 BASE_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "base-image.sh"
@@ -150,7 +195,7 @@ def debian_base(name: str) -> str:
 def make_debian_base(client, name: str, log=print) -> str:
     """debootstrap the release with the runtime's packages and import it (infra/base-image.sh), once."""
     made_of = debian(name)
-    assert made_of is not None, f"{name} is not made of Debian's packages"   # the caller asked debian() first
+    assert made_of is not None, f"{name} is not made of Debian's packages"  # the caller asked debian() first
     suite, packages = made_of
     return _debootstrapped(client, debian_base(name), suite, packages, name, log)
 
@@ -161,15 +206,20 @@ def _debootstrapped(client, tag: str, suite: str, packages: list[str], name: str
     try:
         client.images.get(tag)
         return tag
-    except Exception:   # docker.errors.ImageNotFound
+    except Exception:  # docker.errors.ImageNotFound
         pass
     what = ", ".join(packages) or "its python3"
     log(f"making {tag}: Debian {suite} with {what} (debootstrap, a few minutes, once) …")
-    done = subprocess.run(["bash", str(BASE_SCRIPT), tag, suite, *([",".join(packages)] if packages else [])],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["bash", str(BASE_SCRIPT), tag, suite, *([",".join(packages)] if packages else [])],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
-        raise ImageError(f"making the base of {name} ({suite}: {what}) failed: "
-                         f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}")
+        raise ImageError(
+            f"making the base of {name} ({suite}: {what}) failed: "
+            f"{(done.stderr.strip().splitlines() or ['no output'])[-1]}"
+        )
     return tag
 
 
@@ -180,8 +230,10 @@ def python_base_tag(name: str) -> str | None:
         return None
     suite = PYTHON_SUITES.get(version)
     if suite is None:
-        raise ImageError(f"no Debian release has Python {version} (images/{name}/python.txt) as its python3: "
-                         f"choose one of {', '.join(PYTHON_SUITES)}")
+        raise ImageError(
+            f"no Debian release has Python {version} (images/{name}/python.txt) as its python3: "
+            f"choose one of {', '.join(PYTHON_SUITES)}"
+        )
     return f"modelferry/base:{suite}-py{version.replace('.', '')}"
 
 
@@ -224,9 +276,11 @@ def standalone_node() -> Path:
         raise ImageError(str(exc)) from None
     linked = subprocess.run(["ldd", str(node)], capture_output=True, text=True).stdout
     if "libnode" in linked:
-        raise ImageError(f"{node} is a distribution build linked to libnode (and its JS builtins under "
-                         f"/usr/share/nodejs), which cannot be copied into an image: install Node 20 from nodejs.org "
-                         f"or NodeSource")
+        raise ImageError(
+            f"{node} is a distribution build linked to libnode (and its JS builtins under "
+            f"/usr/share/nodejs), which cannot be copied into an image: install Node 20 from nodejs.org "
+            f"or NodeSource"
+        )
     return node
 
 
@@ -243,7 +297,7 @@ def _context(name: str, folder: Path) -> None:
     if modules is not None:  # the host's node and the locked packages: the build has no network
         shutil.copytree(modules, folder / "node_modules", copy_function=_link_or_copy, symlinks=True)
         shutil.copy2(standalone_node(), folder / "node")
-    made_of_debian = debian(name) is not None   # its packages are in its base: no lock, wheels or debs
+    made_of_debian = debian(name) is not None  # its packages are in its base: no lock, wheels or debs
     if not made_of_debian:
         shutil.copyfile(lock_path(name), folder / "requirements.lock")
     for sub, files in (("wheels", [] if made_of_debian else wheels(name).glob("*.whl")), ("debs", debs(name))):
@@ -253,7 +307,7 @@ def _context(name: str, folder: Path) -> None:
                 os.link(path, folder / sub / path.name)
             except OSError:
                 shutil.copyfile(path, folder / sub / path.name)
-    for path in image_code(name):   # the code of this image's stages only: what its tag hashes
+    for path in image_code(name):  # the code of this image's stages only: what its tag hashes
         target = folder / path.relative_to(STAGES_ROOT)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
@@ -261,20 +315,27 @@ def _context(name: str, folder: Path) -> None:
 
 def image_code(name: str) -> frozenset[Path]:
     """The files of every stage that runs in image `name`, of what they import, and the registries that
-    declare them (the stage entry point finds its row there)."""
+    declare them (the stage entry point finds its row there); the warm worker's, where the image has one."""
     impls = [impl for impl in catalog.IMPLS if impl.image == name]
-    return image_files(tuple(dict.fromkeys(m for impl in impls for m in (*impl.modules, catalog.home(impl)))))
+    modules = [m for impl in impls for m in (*impl.modules, catalog.home(impl))]
+    if (IMAGES_ROOT / name / "warm.txt").is_file():  # its warm worker (flows/runtimes/docker_warm.py)
+        modules.append(WARM_WORKER)
+    return image_files(tuple(dict.fromkeys(modules)))
 
 
-def build(name: str, base: str | None = None, client=None, log=print, *, nocache: bool = False,
-          tag: str | None = None) -> tuple[str, bool]:
+def build(
+    name: str, base: str | None = None, client=None, log=print, *, nocache: bool = False, tag: str | None = None
+) -> tuple[str, bool]:
     """Build images/<name>; returns (tag, built) — built is False when it was already there.
 
     `nocache` and `tag` are for benchmarks: a cold build under a throwaway tag.
     """
     client = client or docker_client()
-    base = make_debian_base(client, name, log) if debian(name) is not None else \
-        python_base(client, name, log) or base_image(client, base)
+    base = (
+        make_debian_base(client, name, log)
+        if debian(name) is not None
+        else python_base(client, name, log) or base_image(client, base)
+    )
     if tag is None:
         tag = tag_for(client, name, base)
         try:
@@ -286,9 +347,17 @@ def build(name: str, base: str | None = None, client=None, log=print, *, nocache
         _context(name, Path(tmp))
         log(f"building {tag} on {base} …")
         # No network during the build: everything it installs is in the context.
-        for chunk in client.api.build(path=tmp, tag=tag, buildargs={"BASE_IMAGE": base}, rm=True,
-                                      forcerm=True, network_mode="none", decode=True, nocache=nocache,
-                                      labels={"modelferry.image": name}):
+        for chunk in client.api.build(
+            path=tmp,
+            tag=tag,
+            buildargs={"BASE_IMAGE": base},
+            rm=True,
+            forcerm=True,
+            network_mode="none",
+            decode=True,
+            nocache=nocache,
+            labels={"modelferry.image": name},
+        ):
             if "error" in chunk:
                 raise ImageError(f"building {name} failed: {chunk['error'].strip()}")
     if not nocache:
@@ -304,7 +373,8 @@ def prune(client, name: str, keep: str, log=print) -> None:
     now = datetime.now(timezone.utc)
     for image in client.images.list(filters={"label": f"modelferry.image={name}"}):
         created = datetime.fromisoformat(image.attrs.get("Created", "1970-01-01T00:00:00")[:19]).replace(
-            tzinfo=timezone.utc)
+            tzinfo=timezone.utc
+        )
         if now - created < PRUNE_AFTER:
             continue
         for old in (t for t in image.tags if t.startswith(f"modelferry/{name}:") and t != keep):

@@ -11,6 +11,7 @@ table of modelferry's own emitters):
 - the options a conversion will probably need, and why.
 Prefect is not involved: nothing is published.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,24 +39,29 @@ def inspect_model(request: ConvertRequest) -> dict:
     graph, read_by = _onnx_graph(request, source.bundle_format, bundle, spec)
     outcome = run_or_reuse("inspect", "onnx", {}, [graph], spec, request.stage_timeout_s)
     found = Bundle.read(outcome.bundle).manifest["inspection"]
-    return {"model": source.info["files"]["model"]["name"] if "model" in source.info["files"] else source.name,
-            "format": source.format, "read_by": read_by, **found,
-            "targets": targets(request, source.bundle_format, found),
-            "options": suggestions(found, request)}
+    return {
+        "model": source.info["files"]["model"]["name"] if "model" in source.info["files"] else source.name,
+        "format": source.format,
+        "read_by": read_by,
+        **found,
+        "targets": targets(request, source.bundle_format, found),
+        "options": suggestions(found, request),
+    }
 
 
 def _onnx_graph(request: ConvertRequest, bundle_format: str, bundle: Path, spec: RuntimeSpec) -> tuple[Path, list]:
     """The ONNX graph to read, and the stages that made it: none for an ONNX source, else the load (and
     surgery) and the first route to ONNX, as a conversion to ONNX runs them."""
-    if bundle_format in catalog.get("inspect", "onnx").consumes:   # the user's ONNX file itself
+    if bundle_format in catalog.get("inspect", "onnx").consumes:  # the user's ONNX file itself
         return bundle, []
     plan = make_plan(request.model_copy(update={"targets": ["onnx"], "quantize": [], "via": []}), bundle_format)
     steps = [*plan.trunk, *(s for s in plan.artifacts[0].routes[0].steps if s.id not in {t.id for t in plan.trunk})]
     made: dict[str, Path] = {}
     for step in steps:
         inputs = [made[i] for i in step.inputs] or [bundle]
-        made[step.id] = run_or_reuse(step.stage, step.impl, step.config, inputs, spec, request.stage_timeout_s,
-                                     step.label).bundle
+        made[step.id] = run_or_reuse(
+            step.stage, step.impl, step.config, inputs, spec, request.stage_timeout_s, step.label
+        ).bundle
     return made[steps[-1].id], [step.name for step in steps]
 
 
@@ -88,8 +94,11 @@ def targets(request: ConvertRequest, bundle_format: str, found: dict) -> list[di
             continue
         routes = []
         for route in plan.artifacts[0].routes:
-            checked = {step.name: lacking(found["ops"], found["opsets"], table[step.name]["ops"])
-                       for step in route.steps if step.name in table}
+            checked = {
+                step.name: lacking(found["ops"], found["opsets"], table[step.name]["ops"])
+                for step in route.steps
+                if step.name in table
+            }
             routes.append({"route": route.describe(plan.trunk), "lacking": checked})
         rows.append({"target": target, "routes": routes})
     return rows
@@ -104,23 +113,45 @@ def suggestions(found: dict, request: ConvertRequest) -> list[dict]:
         shape = ",".join("1" if i in unknown else str(d) for i, d in enumerate(dims))
         given = name in request.input_shapes
         if len(unknown) > 1:
-            said.append({"option": f"--input-shape {name}:{shape}", "needed": True, "given": given,
-                         "why": f"{name} has {len(unknown)} dimensions the graph does not fix ({_dims(dims)}): "
-                                f"give its real shape"})
+            said.append(
+                {
+                    "option": f"--input-shape {name}:{shape}",
+                    "needed": True,
+                    "given": given,
+                    "why": f"{name} has {len(unknown)} dimensions the graph does not fix ({_dims(dims)}): "
+                    f"give its real shape",
+                }
+            )
         elif unknown:
-            said.append({"option": f"--input-shape {name}:{shape}", "needed": False, "given": given,
-                         "why": f"{name}'s one dynamic dimension ({_dims(dims)}) is taken as the batch, at 1; "
-                                f"give the shape if it is not a batch"})
+            said.append(
+                {
+                    "option": f"--input-shape {name}:{shape}",
+                    "needed": False,
+                    "given": given,
+                    "why": f"{name}'s one dynamic dimension ({_dims(dims)}) is taken as the batch, at 1; "
+                    f"give the shape if it is not a batch",
+                }
+            )
         if dtype in INTEGER_DTYPES:
-            said.append({"option": f"--input-range {name}:LOW,HIGH", "needed": True,
-                         "given": name in request.input_ranges,
-                         "why": f"{name} is {dtype}: the samples modelferry makes need its values' range (token "
-                                f"ids: 0 to the vocabulary's size)"})
+            said.append(
+                {
+                    "option": f"--input-range {name}:LOW,HIGH",
+                    "needed": True,
+                    "given": name in request.input_ranges,
+                    "why": f"{name} is {dtype}: the samples modelferry makes need its values' range (token "
+                    f"ids: 0 to the vocabulary's size)",
+                }
+            )
         elif _picture(dims, dtype):
-            said.append({"option": "--mean M,M,M --std S,S,S --channel-order rgb|bgr (or --samples PICTURES/)",
-                         "needed": False, "given": request.normalize.given(),
-                         "why": f"{name} looks like a picture ({_dims(dims)}, {dtype}): say how pixels become "
-                                f"its values, or the samples are only made up"})
+            said.append(
+                {
+                    "option": "--mean M,M,M --std S,S,S --channel-order rgb|bgr (or --samples PICTURES/)",
+                    "needed": False,
+                    "given": request.normalize.given(),
+                    "why": f"{name} looks like a picture ({_dims(dims)}, {dtype}): say how pixels become "
+                    f"its values, or the samples are only made up",
+                }
+            )
     return said
 
 
@@ -138,8 +169,12 @@ def as_text(found: dict) -> str:
     """The inspection as a person reads it: model, inputs and outputs, ops, targets, options."""
     opsets = ", ".join(f"{domain} {version}" for domain, version in found["opsets"].items())
     read = f"; read as ONNX by {' → '.join(found['read_by'])}" if found["read_by"] else ""
-    lines = [f"{found['model']} ({found['format']}): {found['nodes']} nodes, {found['parameters']:,} parameters "
-             f"({found['parameter_bytes'] / 1e6:.1f} MB), opsets {opsets}{read}", "", "inputs"]
+    lines = [
+        f"{found['model']} ({found['format']}): {found['nodes']} nodes, {found['parameters']:,} parameters "
+        f"({found['parameter_bytes'] / 1e6:.1f} MB), opsets {opsets}{read}",
+        "",
+        "inputs",
+    ]
     lines += [f"  {v['name']}  {v['dtype']}{_dims(v['dims'])}" for v in found["inputs"]]
     lines += ["outputs"] + [f"  {v['name']}  {v['dtype']}{_dims(v['dims'])}" for v in found["outputs"]]
     by_count = sorted(found["ops"].items(), key=lambda item: (-item[1], item[0]))
@@ -148,22 +183,28 @@ def as_text(found: dict) -> str:
 
 
 def _target_lines(rows: list[dict]) -> list[str]:
-    lines = ["targets: routes in the order a conversion tries them; [ ]: ops an emitter of modelferry's own has no "
-             "handler for in the graph as it is (its legalization may fold some first, e.g. Shape once the shapes "
-             "are fixed)"]
+    lines = [
+        "targets: routes in the order a conversion tries them; [ ]: ops an emitter of modelferry's own has no "
+        "handler for in the graph as it is (its legalization may fold some first, e.g. Shape once the shapes "
+        "are fixed)"
+    ]
     for row in rows:
         if not row["routes"]:
             lines.append(f"  {row['target']}: no route ({row.get('reason', '')})")
         for index, route in enumerate(row["routes"]):
-            lacks = "; ".join(f"{emitter} has no handler for {', '.join(ops)}"
-                              for emitter, ops in route["lacking"].items() if ops)
-            lines.append(f"  {row['target'] if index == 0 else '':<10} {route['route']}"
-                         + (f"  [{lacks}]" if lacks else ""))
+            lacks = "; ".join(
+                f"{emitter} has no handler for {', '.join(ops)}" for emitter, ops in route["lacking"].items() if ops
+            )
+            lines.append(
+                f"  {row['target'] if index == 0 else '':<10} {route['route']}" + (f"  [{lacks}]" if lacks else "")
+            )
     return lines
 
 
 def _option_lines(options: list[dict]) -> list[str]:
     if not options:
         return ["options", "  none needed: every input's shape is fixed, none is an integer or a picture"]
-    return ["options"] + [f"  {o['option']}  ({'given' if o['given'] else 'needed' if o['needed'] else 'advised'}) "
-                          f"{o['why']}" for o in options]
+    return ["options"] + [
+        f"  {o['option']}  ({'given' if o['given'] else 'needed' if o['needed'] else 'advised'}) {o['why']}"
+        for o in options
+    ]

@@ -4,6 +4,7 @@ registry.py) and the planner.
 `modelferry support-matrix --write` puts it between the markers of docs/formats.md; a test fails when its
 copy is stale, so the table never claims a route the registry does not have (or misses one it has).
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,7 @@ from pathlib import Path
 from flows import REPO_ROOT
 
 BEGIN, END = "<!-- support-matrix: begin (modelferry support-matrix --write) -->", "<!-- support-matrix: end -->"
-DOC = REPO_ROOT / "docs" / "formats.md"   # where the matrix is kept
+DOC = REPO_ROOT / "docs" / "formats.md"  # where the matrix is kept
 
 
 def _converters(route) -> str:
@@ -29,7 +30,7 @@ def support_matrix() -> str:
     for source, bundle_format in catalog.SOURCES.items():
         cells = []
         for target in targets:
-            artifact, = plan(ConvertRequest(source=Path("model"), targets=[target]), bundle_format).artifacts
+            (artifact,) = plan(ConvertRequest(source=Path("model"), targets=[target]), bundle_format).artifacts
             routes = artifact.routes
             more = f" (+{len(routes) - 1} fallback{'s' if len(routes) > 2 else ''})" if len(routes) > 1 else ""
             cells.append(f"{_converters(routes[0])}{more}")
@@ -39,8 +40,10 @@ def support_matrix() -> str:
     lines += ["", "| stage | implementation | runtime | what it does |", "|---|---|---|---|"]
     lines += [f"| {i.stage} | {i.name} | {i.image} | {i.summary.replace('|', '/')} |" for i in catalog.IMPLS]
     lines += ["", "| framework option | declared in | given to | what it does |", "|---|---|---|---|"]
-    lines += [f"| `{d.option.cli_flag}` | stages/{d.framework} | {_reached(d)} | {d.option.help.replace('|', '/')} |"
-              for d in catalog.OPTIONS]
+    lines += [
+        f"| `{d.option.cli_flag}` | stages/{d.framework} | {_reached(d)} | {d.option.help.replace('|', '/')} |"
+        for d in catalog.OPTIONS
+    ]
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ The registry is MLFLOW_TRACKING_URI's (MLflow's own setting). A version's files 
 download is kept per name and version. Tags written back all start with `modelferry.`: the hooks
 ignore events about them, so writing them back triggers nothing.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,7 +23,7 @@ from stages import catalog
 SCHEME = "models:/"
 TAG_PREFIX = "modelferry."
 URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))$")
-TAG_LIMIT = 4000   # MLflow keeps model version tag values up to 5000 characters
+TAG_LIMIT = 4000  # MLflow keeps model version tag values up to 5000 characters
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ def parse(uri: str) -> Version:
     """models:/name/3, or models:/name@alias resolved to its version now."""
     match = URI.match(uri)
     if not match:
-        raise ConversionError("load", "a registry source is models:/<name>/<version> or models:/<name>@<alias>",
-                              file=uri)
+        raise ConversionError(
+            "load", "a registry source is models:/<name>/<version> or models:/<name>@<alias>", file=uri
+        )
     if match["version"]:
         return Version(match["name"], match["version"])
     try:
@@ -67,8 +69,9 @@ def find_model(root: Path, uri: str) -> Path:
             found.append(path)
     if len(found) != 1:
         what = "no model file" if not found else f"several model files ({', '.join(p.name for p in found)})"
-        raise ConversionError("load", f"the version's files hold {what}; modelferry converts one model per version",
-                              file=uri)
+        raise ConversionError(
+            "load", f"the version's files hold {what}; modelferry converts one model per version", file=uri
+        )
     return found[0]
 
 
@@ -92,8 +95,12 @@ def fetch(uri: str):
         (scratch / ".complete").touch()
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(scratch, folder)
-    return Fetched(find_model(folder / "files", version.uri), f"{SCHEME}{version.name}",
-                   UNSAFE.sub("-", version.name).strip("-.") or "model", version.uri)
+    return Fetched(
+        find_model(folder / "files", version.uri),
+        f"{SCHEME}{version.name}",
+        UNSAFE.sub("-", version.name).strip("-.") or "model",
+        version.uri,
+    )
 
 
 def _verdict(artifact: dict) -> str:
@@ -103,8 +110,9 @@ def _verdict(artifact: dict) -> str:
     return f"failed: {artifact.get('reason', 'not made')}"[:TAG_LIMIT]
 
 
-def write_back(uri: str, report: dict | None, location: str | None, files: dict[str, Path],
-               error: str | None = None) -> None:
+def write_back(
+    uri: str, report: dict | None, location: str | None, files: dict[str, Path], error: str | None = None
+) -> None:
     """The converted files under modelferry/<target>/ on the version's run, and the version's tags:
     modelferry.status, modelferry.report, one modelferry.<target>.<precision> per artifact."""
     version = parse(uri)
@@ -126,11 +134,11 @@ def write_back(uri: str, report: dict | None, location: str | None, files: dict[
             else:
                 named = Path(os.environ.get("TMPDIR", "/tmp")) / f"modelferry-{uuid.uuid4().hex[:8]}" / artifact["path"]
                 named.parent.mkdir(parents=True)
-                shutil.copyfile(local, named)   # logged under the name it has in the store, not the bundle's
+                shutil.copyfile(local, named)  # logged under the name it has in the store, not the bundle's
                 try:
                     registry.log_artifact(run_id, str(named), where)
                 finally:
                     shutil.rmtree(named.parent, ignore_errors=True)
     status = tags.pop(f"{TAG_PREFIX}status")
-    for key, value in [*tags.items(), (f"{TAG_PREFIX}status", status)]:   # the status last: it says "done"
+    for key, value in [*tags.items(), (f"{TAG_PREFIX}status", status)]:  # the status last: it says "done"
         registry.set_model_version_tag(version.name, version.version, key, value)

@@ -10,6 +10,7 @@ artifact by the first route; when a converter on it fails or its artifact misses
 A quantized artifact is made from the fp32 artifact of its route, and only where that one passed its gate.
 Steps that routes share (the same converter on the same input) run once.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from flows.config import ConvertRequest
 from flows.errors import ConversionError
 from stages import catalog
 
-CONVERTERS = ("export", "emit")   # stages that turn one format into another
+CONVERTERS = ("export", "emit")  # stages that turn one format into another
 MAX_HOPS = 4
 
 
@@ -29,10 +30,10 @@ class Step:
     id: str
     stage: str
     impl: str
-    inputs: tuple[str, ...]          # ids of the steps whose bundles this one reads; () = the source
+    inputs: tuple[str, ...]  # ids of the steps whose bundles this one reads; () = the source
     config: dict = field(hash=False, compare=False)
     label: str = ""
-    artifact: tuple[str, str] | None = None   # (target, precision) when this step's bundle is an artifact
+    artifact: tuple[str, str] | None = None  # (target, precision) when this step's bundle is an artifact
 
     @property
     def image(self) -> str:
@@ -46,10 +47,11 @@ class Step:
 @dataclass(frozen=True)
 class Route:
     """One way to make an artifact: the steps after the trunk (the last one makes it), and its validation."""
+
     steps: tuple[Step, ...]
     validate: Step
-    needs: Step | None = None        # a quantized artifact's: the validation of the fp32 artifact it comes from
-    diagnose: Step | None = None     # run when the artifact misses its gate: where it leaves the route's ONNX graph
+    needs: Step | None = None  # a quantized artifact's: the validation of the fp32 artifact it comes from
+    diagnose: Step | None = None  # run when the artifact misses its gate: where it leaves the route's ONNX graph
 
     @property
     def made_by(self) -> Step:
@@ -65,7 +67,7 @@ class Route:
 class Artifact:
     target: str
     precision: str
-    routes: tuple[Route, ...]        # in order of preference
+    routes: tuple[Route, ...]  # in order of preference
 
     @property
     def name(self) -> str:
@@ -74,7 +76,7 @@ class Artifact:
 
 @dataclass
 class Plan:
-    trunk: list[Step]                # load (and surgery): every route starts from its last step
+    trunk: list[Step]  # load (and surgery): every route starts from its last step
     artifacts: list[Artifact]
 
     @property
@@ -90,7 +92,7 @@ class Plan:
 
 def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
     steps = {step.id: step for step in trunk}
-    for route in routes:   # converters and quantizers first, then validations, as the DAG reads
+    for route in routes:  # converters and quantizers first, then validations, as the DAG reads
         for step in route.steps:
             steps.setdefault(step.id, step)
     for route in routes:
@@ -101,8 +103,11 @@ def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
 def _framework(request: ConvertRequest, impl: catalog.Impl) -> dict:
     """The frameworks' own options given in the request that reach this step (stages/options.py)."""
     values = request.options.model_dump()
-    return {d.option.name: values[d.option.name] for d in catalog.OPTIONS
-            if d.reaches(impl) and d.option.given(values[d.option.name])}
+    return {
+        d.option.name: values[d.option.name]
+        for d in catalog.OPTIONS
+        if d.reaches(impl) and d.option.given(values[d.option.name])
+    }
 
 
 def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str = "") -> dict:
@@ -116,16 +121,19 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
     if impl.settings:
         route["settings"] = impl.settings_dict()
     if "portable" in impl.takes and "tfjs" in request.targets:
-        route["portable"] = True     # the SavedModel may go on to TFJS (one run serves every target)
+        route["portable"] = True  # the SavedModel may go on to TFJS (one run serves every target)
     configs: dict[str, Callable[[], dict]] = {
         "load": lambda: {"input_shapes": request.input_shapes, **opening, **described},
         "surgery": lambda: {},
         "export": lambda: {**opening, **route},
         "emit": lambda: {**opening, **route},
         "quantize": lambda: {"mode": option},
-        "validate": lambda: {"gates": request.gates.model_dump(), "profile": request.profile_runs,
-                             **({"task": request.task} if request.task else {}),
-                             **({"labels": request.labels} if request.labels is not None else {})},
+        "validate": lambda: {
+            "gates": request.gates.model_dump(),
+            "profile": request.profile_runs,
+            **({"task": request.task} if request.task else {}),
+            **({"labels": request.labels} if request.labels is not None else {}),
+        },
     }
     return {**configs[stage](), **_framework(request, impl)}
 
@@ -149,8 +157,9 @@ def routes(start: str, goal: str) -> list[tuple[catalog.Impl, ...]]:
     walk(start, (), frozenset({start}))
     if not found:
         raise ConversionError("plan", f"no chain of stages turns a {start!r} model into {goal!r}")
-    return sorted(found, key=lambda chain: (sum(i.preference for i in chain), len(chain),
-                                            [order[i.key] for i in chain]))
+    return sorted(
+        found, key=lambda chain: (sum(i.preference for i in chain), len(chain), [order[i.key] for i in chain])
+    )
 
 
 def _diagnosis(trunk: list[Step], steps: list[Step] | tuple[Step, ...], made: Step, goal: str) -> Step | None:
@@ -170,16 +179,26 @@ def _refuse_foreign_source_options(request: ConvertRequest, source_format: str) 
     """An option of the stages that read a source (--epoch, --signature, --strip-preprocess …) given for a
     source of another framework: refused, naming the sources it applies to, rather than silently ignored."""
     values = request.options.model_dump()
-    foreign = [d for d in catalog.OPTIONS if d.option.reads_source and d.option.given(values[d.option.name])
-               and source_format not in {catalog.SOURCES[s] for s in d.sources}]
+    foreign = [
+        d
+        for d in catalog.OPTIONS
+        if d.option.reads_source
+        and d.option.given(values[d.option.name])
+        and source_format not in {catalog.SOURCES[s] for s in d.sources}
+    ]
     by_sources: dict[tuple[str, ...], list[str]] = {}
     for declared in foreign:
         by_sources.setdefault(declared.sources, []).append(declared.option.cli_flag)
     if by_sources:
         name = next(s for s, fmt in catalog.SOURCES.items() if fmt == source_format)
-        raise ConversionError("plan", "; ".join(
-            f"{_and(flags)} appl{'ies' if len(flags) == 1 else 'y'} to {_and(list(sources))} sources"
-            for sources, flags in by_sources.items()) + f"; this source is {name!r}")
+        raise ConversionError(
+            "plan",
+            "; ".join(
+                f"{_and(flags)} appl{'ies' if len(flags) == 1 else 'y'} to {_and(list(sources))} sources"
+                for sources, flags in by_sources.items()
+            )
+            + f"; this source is {name!r}",
+        )
 
 
 def _and(words: list[str]) -> str:
@@ -191,7 +210,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
     load = catalog.find("load", source_format)
     trunk = [Step("load", "load", load.name, (), _config("load", request, load))]
     model_format = load.produces
-    with suppress(KeyError):   # a surgery stage, where the model's framework has one
+    with suppress(KeyError):  # a surgery stage, where the model's framework has one
         surgery = catalog.find("surgery", model_format)
         trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request, surgery)))
 
@@ -202,29 +221,44 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
         validate = catalog.find("validate", goal)
         chains = routes(model_format, goal)
         through = [c for c in chains if set(request.via) <= {i.name for i in c}]
-        if through:   # --via pins the converters of the targets it can reach; the others keep theirs
+        if through:  # --via pins the converters of the targets it can reach; the others keep theirs
             chains, pinned = through, pinned + [target]
         if any(m in catalog.quantize_modes(target) for m in request.quantize):
             # quantized artifacts come from a route's fp32 one: a route they can come from goes first, so
             # one conversion makes them all (onnx2tf 2's direct TFLite has no SavedModel for TF's quantizer);
             # a source that is its own artifact stays first, since it converts nothing
-            chains = sorted(chains, key=lambda chain: bool(chain) and not chain[-1].quantizable
-                            and not chain[-1].as_is)
+            chains = sorted(chains, key=lambda chain: bool(chain) and not chain[-1].quantizable and not chain[-1].as_is)
         if not request.fallback:
             chains = chains[:1]
         fp32_routes = []
         for chain in chains:
             steps, node = [], trunk[-1]
             for impl in chain:
-                node = Step(f"{impl.stage}/{impl.name}<-{node.id}", impl.stage, impl.name, (node.id,),
-                            _config(impl.stage, request, impl))
+                node = Step(
+                    f"{impl.stage}/{impl.name}<-{node.id}",
+                    impl.stage,
+                    impl.name,
+                    (node.id,),
+                    _config(impl.stage, request, impl),
+                )
                 steps.append(node)
-            if not steps:   # the source is the target already (a SavedModel to SavedModel)
+            if not steps:  # the source is the target already (a SavedModel to SavedModel)
                 steps.append(node)
-            fp32_routes.append(Route(tuple(steps), Step(f"validate:{steps[-1].id}", "validate", validate.name,
-                                                        (steps[-1].id,), _config("validate", request, validate), "fp32",
-                                                        artifact=(target, "fp32")),
-                                     diagnose=_diagnosis(trunk, steps, steps[-1], goal)))
+            fp32_routes.append(
+                Route(
+                    tuple(steps),
+                    Step(
+                        f"validate:{steps[-1].id}",
+                        "validate",
+                        validate.name,
+                        (steps[-1].id,),
+                        _config("validate", request, validate),
+                        "fp32",
+                        artifact=(target, "fp32"),
+                    ),
+                    diagnose=_diagnosis(trunk, steps, steps[-1], goal),
+                )
+            )
         artifacts.append(Artifact(target, "fp32", tuple(fp32_routes)))
         for mode in (m for m in request.quantize if m in catalog.quantize_modes(target)):
             quantize = catalog.find("quantize", goal)
@@ -233,16 +267,35 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                 made = route.made_by
                 if not catalog.get(made.stage, made.impl).quantizable:
                     continue
-                step = Step(f"quantize/{mode}<-{made.id}", "quantize", quantize.name, (made.id,),
-                            _config("quantize", request, quantize, option=mode), label=mode)
-                quantized.append(Route(route.steps + (step,),
-                                       Step(f"validate:{step.id}", "validate", validate.name, (step.id,),
-                                            _config("validate", request, validate), mode, artifact=(target, mode)),
-                                       needs=route.validate, diagnose=_diagnosis(trunk, route.steps, step, goal)))
+                step = Step(
+                    f"quantize/{mode}<-{made.id}",
+                    "quantize",
+                    quantize.name,
+                    (made.id,),
+                    _config("quantize", request, quantize, option=mode),
+                    label=mode,
+                )
+                quantized.append(
+                    Route(
+                        route.steps + (step,),
+                        Step(
+                            f"validate:{step.id}",
+                            "validate",
+                            validate.name,
+                            (step.id,),
+                            _config("validate", request, validate),
+                            mode,
+                            artifact=(target, mode),
+                        ),
+                        needs=route.validate,
+                        diagnose=_diagnosis(trunk, route.steps, step, goal),
+                    )
+                )
             artifacts.append(Artifact(target, mode, tuple(quantized)))
     if request.via and not pinned:
-        raise ConversionError("plan", f"no route to {', '.join(request.targets)} goes through "
-                                      f"{' and '.join(request.via)}")
+        raise ConversionError(
+            "plan", f"no route to {', '.join(request.targets)} goes through {' and '.join(request.via)}"
+        )
     return Plan(trunk, artifacts)
 
 
@@ -256,12 +309,15 @@ def describe(plan: Plan) -> str:
     for step in steps:
         reads = ", ".join(by_id[i].name for i in step.inputs) or "the source files"
         artifact = made.get(step.id)
-        publishes = f"  => publishes {artifact.target} {artifact.precision}" if artifact and step.stage != "validate" \
-            else ""
+        publishes = (
+            f"  => publishes {artifact.target} {artifact.precision}" if artifact and step.stage != "validate" else ""
+        )
         lines.append(f"{step.name.ljust(width)}  {('[' + step.image + ']').ljust(8)} <- {reads}{publishes}")
     fallbacks = [(a, route) for a in plan.artifacts if a.precision == "fp32" for route in a.routes[1:]]
     if fallbacks:
-        lines.append("fallback routes, tried in this order when the one above fails or misses its gate "
-                     "(a quantized artifact comes from the route whose fp32 artifact passed):")
+        lines.append(
+            "fallback routes, tried in this order when the one above fails or misses its gate "
+            "(a quantized artifact comes from the route whose fp32 artifact passed):"
+        )
         lines += [f"  {a.name}: {route.describe(plan.trunk)}" for a, route in fallbacks]
     return "\n".join(lines)

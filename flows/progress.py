@@ -1,4 +1,5 @@
 """Stage progress as the user sees it; the CLI installs a rich reporter."""
+
 from __future__ import annotations
 
 from contextvars import ContextVar
@@ -20,13 +21,17 @@ class Reporter(Protocol):
 
 
 class Silent:
-    def started(self, name, image, runtime): pass
+    def started(self, name, image, runtime):
+        pass
 
-    def finished(self, name, seconds, cached): pass
+    def finished(self, name, seconds, cached):
+        pass
 
-    def failed(self, name, reason): pass
+    def failed(self, name, reason):
+        pass
 
-    def note(self, text): pass
+    def note(self, text):
+        pass
 
 
 reporter: Reporter = Silent()

@@ -10,6 +10,7 @@ pointing at the newest passed run, and <out>/<model>/model.json saying which sou
 - latest.json moves by compare-and-swap (a lock file locally, S3's conditional writes), and only
   forward: two runs finishing together never leave it on the older one.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,7 +29,7 @@ from flows.store import Store, check_name
 
 MARKER = "publishing.json"
 FINISHED = "run.json"
-STALE_S = 6 * 3600     # a publisher on another machine that has not finished in this long is gone
+STALE_S = 6 * 3600  # a publisher on another machine that has not finished in this long is gone
 
 
 def put(store: Store, key: str, path: Path) -> None:
@@ -43,7 +44,7 @@ def put(store: Store, key: str, path: Path) -> None:
 def _claim_name(store: Store, model: str, origin: str) -> None:
     claim = json.dumps({"name": model, "source": origin}, indent=2).encode()
     if not store.swap(f"{model}/model.json", claim, None):
-        check_name(store, model, origin)   # there already: ours, or another source's that came first
+        check_name(store, model, origin)  # there already: ours, or another source's that came first
 
 
 def _alive_here(marker: dict) -> bool:
@@ -64,19 +65,24 @@ def sweep(store: Store, model: str) -> list[str]:
             runs.setdefault(parts[1], []).append(key)
     removed = []
     for run_id, keys in sorted(runs.items()):
-        names = {key.split("/", 2)[2] for key in keys}
-        if FINISHED in names:
-            continue
-        if MARKER in names:
-            marker = store.get_bytes(f"{model}/{run_id}/{MARKER}")
-            try:
-                if marker is not None and _alive_here(json.loads(marker)):
-                    continue   # being published right now
-            except ValueError:
-                pass
-        store.delete(sorted(keys, key=lambda k: k.endswith(MARKER)))   # the marker last
-        removed.append(run_id)
+        if FINISHED not in {key.split("/", 2)[2] for key in keys} and _abandoned(store, f"{model}/{run_id}"):
+            store.delete(sorted(keys, key=lambda k: k.endswith(MARKER)))  # the marker last
+            removed.append(run_id)
     return removed
+
+
+def _abandoned(store: Store, prefix: str) -> bool:
+    """No run.json and no live publisher, read now: the listing is older, and a publisher that finished since
+    has written its run.json before it removed its marker."""
+    marker = store.get_bytes(f"{prefix}/{MARKER}")
+    if store.get_bytes(f"{prefix}/{FINISHED}") is not None:
+        return False
+    if marker is None:
+        return True  # no publisher ever wrote here, or another sweep is removing it
+    try:
+        return not _alive_here(json.loads(marker))
+    except ValueError:
+        return True
 
 
 def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list[str]) -> None:
@@ -85,7 +91,7 @@ def _move_latest(store: Store, model: str, run_id: str, prefix: str, files: list
     while True:
         current, version = store.get_versioned(key)
         if current is not None and json.loads(current).get("run_id", "") > run_id:
-            return   # a newer run finished first: it stays the latest
+            return  # a newer run finished first: it stays the latest
         if store.swap(key, latest, version):
             return
 
@@ -95,8 +101,11 @@ def published_files(report: dict, results: list[Made]) -> dict[str, Path]:
     that failed as a whole publishes its report without results: nothing."""
     if not results:
         return {}
-    return {entry["path"]: made.artifact.file("model") for made, entry in zip(results, report["artifacts"], strict=True)
-            if entry["published"] and made.artifact is not None}
+    return {
+        entry["path"]: made.artifact.file("model")
+        for made, entry in zip(results, report["artifacts"], strict=True)
+        if entry["published"] and made.artifact is not None
+    }
 
 
 def publish(store: Store, report: dict, results: list[Made], origin: str, claim: bool = True) -> str:
@@ -107,8 +116,9 @@ def publish(store: Store, report: dict, results: list[Made], origin: str, claim:
         _claim_name(store, model, origin)
     cleaned = sweep(store, model)
     if cleaned:
-        progress.reporter.note(f"removed {len(cleaned)} unfinished run(s) of {model} left by an interrupted "
-                               f"publish: {', '.join(cleaned)}")
+        progress.reporter.note(
+            f"removed {len(cleaned)} unfinished run(s) of {model} left by an interrupted publish: {', '.join(cleaned)}"
+        )
     prefix = f"{model}/{report['run_id']}"
     marker = {"host": socket.gethostname(), "pid": os.getpid(), "started_at": time.time()}
     store.put_bytes(f"{prefix}/{MARKER}", json.dumps(marker).encode(), "application/json")
@@ -117,8 +127,12 @@ def publish(store: Store, report: dict, results: list[Made], origin: str, claim:
     published = {a["path"]: a["sha256"] for a in report["artifacts"] if a["published"]}
     store.put_bytes(f"{prefix}/report.html", render(report).encode(), "text/html; charset=utf-8")
     store.put_bytes(f"{prefix}/report.json", strict_json(report).encode(), "application/json")
-    run = {"run_id": report["run_id"], "status": report["status"], "files": published,
-           "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    run = {
+        "run_id": report["run_id"],
+        "status": report["status"],
+        "files": published,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     store.put_bytes(f"{prefix}/{FINISHED}", json.dumps(run, indent=2).encode(), "application/json")
     store.delete([f"{prefix}/{MARKER}"])
     if report["status"] == "passed":

@@ -5,6 +5,7 @@ A download is kept by the object's ETag: an unchanged object is not fetched agai
 batch re-run reads nothing from the bucket but the objects' heads. The name the model gets in the store
 is told by the key, as it would be by a local path.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -49,8 +50,9 @@ def _listed(client, bucket: str, prefix: str) -> dict[str, str]:
 
 def _model_objects(client, bucket: str, key: str) -> dict[str, str]:
     """The object `key`, or every object of the folder `key/` (a SavedModel)."""
-    return {name: etag for name, etag in _listed(client, bucket, key).items()
-            if name == key or name.startswith(key + "/")}
+    return {
+        name: etag for name, etag in _listed(client, bucket, key).items() if name == key or name.startswith(key + "/")
+    }
 
 
 def _companions(client, bucket: str, key: str, entry: Path, source: str) -> dict[str, str]:
@@ -67,7 +69,7 @@ def _companions(client, bucket: str, key: str, entry: Path, source: str) -> dict
     for pattern in kind.needs(entry):
         literal = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
         for name, etag in _listed(client, bucket, folder + literal).items():
-            if name != key and fnmatch.fnmatchcase(name[len(folder):], pattern):
+            if name != key and fnmatch.fnmatchcase(name[len(folder) :], pattern):
                 found[name] = etag
     return found
 
@@ -78,7 +80,7 @@ def _fetch_s3(source: str, endpoint_url: str | None) -> Fetched:
 
     from flows.store.s3 import CLIENT_CONFIG
 
-    bucket, _, key = source[len("s3://"):].partition("/")
+    bucket, _, key = source[len("s3://") :].partition("/")
     base = key.rstrip("/")
     if not bucket or not base:
         raise ConversionError("load", "an s3:// source names a bucket and a key", file=source)
@@ -89,7 +91,7 @@ def _fetch_s3(source: str, endpoint_url: str | None) -> Fetched:
         if not objects:
             raise ConversionError("load", "no such object (or folder) in the bucket", file=source)
         peeked = {}
-        if base in objects:   # one file: its format names the files that come with it
+        if base in objects:  # one file: its format names the files that come with it
             entry = folder / "files" / PurePosixPath(base).name
             if _cached(folder).get(base) != objects[base]:
                 entry = peeked[base] = _download_one(client, bucket, base, folder)
@@ -119,8 +121,16 @@ def _download_one(client, bucket: str, key: str, folder: Path) -> Path:
     return target
 
 
-def _download(client, bucket: str, base: str, objects: dict[str, str], folder: Path, versions: str,
-              source: str, peeked: dict[str, Path]) -> None:
+def _download(
+    client,
+    bucket: str,
+    base: str,
+    objects: dict[str, str],
+    folder: Path,
+    versions: str,
+    source: str,
+    peeked: dict[str, Path],
+) -> None:
     """Every object into a scratch folder (the entry already fetched is moved there), then the folder in
     place of the old one at once."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -131,8 +141,9 @@ def _download(client, bucket: str, base: str, objects: dict[str, str], folder: P
         for name in objects:
             relative = PurePosixPath(name).relative_to(parent)
             if ".." in relative.parts:
-                raise ConversionError("load", f"the bucket's object {name!r} leads outside the model's folder",
-                                      file=source)
+                raise ConversionError(
+                    "load", f"the bucket's object {name!r} leads outside the model's folder", file=source
+                )
             target = scratch / "files" / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             if name in peeked:

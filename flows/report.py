@@ -1,4 +1,5 @@
 """report.json: what was converted, how close each artifact is to the source, what was published."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,17 @@ from flows.report_schema import SCHEMA_VERSION
 from flows.routes import Made
 from flows.stage_run import StageOutcome
 
-PARITY_FIELDS = ("max_abs_err", "max_rel_err", "cosine", "passed", "worst_output", "top1_agreement", "noise_floor",
-                 "validator", "task")
+PARITY_FIELDS = (
+    "max_abs_err",
+    "max_rel_err",
+    "cosine",
+    "passed",
+    "worst_output",
+    "top1_agreement",
+    "noise_floor",
+    "validator",
+    "task",
+)
 
 
 def finite(value):
@@ -50,7 +60,7 @@ def size(path: Path) -> int:
 def _preprocess(manifest: Mapping[str, Any]) -> dict | None:
     steps = (manifest.get("preprocess") or {}).get("inputs") or {}
     if len(steps) == 1:
-        (name, step), = steps.items()
+        ((name, step),) = steps.items()
         return {"input": name, **step}
     return {"inputs": steps} if steps else None
 
@@ -68,38 +78,57 @@ def _signature(specs: Sequence[Mapping[str, Any]]) -> list[dict]:
 
 
 def _artifact(made: Made, model: str) -> dict:
-    entry: dict[str, Any] = {"target": made.target, "precision": made.precision,
-             "path": file_name(made, model) if made.passed else None, "published": made.passed,
-             "route": made.route, "attempts": made.attempts}
+    entry: dict[str, Any] = {
+        "target": made.target,
+        "precision": made.precision,
+        "path": file_name(made, model) if made.passed else None,
+        "published": made.passed,
+        "route": made.route,
+        "attempts": made.attempts,
+    }
     if not made.passed:
         entry["reason"] = made.reason
     if made.divergence is not None:
         entry["divergence"] = made.divergence
-    if made.artifact is None:   # no route made it
+    if made.artifact is None:  # no route made it
         return entry
     path = made.artifact.file("model")
     parity = made.parity
     assert parity is not None, "an artifact that was made was validated"
-    if made.artifact.manifest.get("legalized"):   # graph rewrites a converter needed, by pass: nodes rewritten
+    if made.artifact.manifest.get("legalized"):  # graph rewrites a converter needed, by pass: nodes rewritten
         entry["legalized"] = made.artifact.manifest["legalized"]
     if made.latency:
         entry["latency"] = made.latency
-    return {**entry, "sha256": content_sha256_in(made.artifact.path, path), "bytes": size(path),
-            "inputs": _signature(made.artifact.manifest["inputs"]),
-            "outputs": _signature(made.artifact.manifest["outputs"]),
-            "parity": {k: parity[k] for k in PARITY_FIELDS if k in parity}
-                      | {"gate": parity["outputs"][parity["worst_output"]]["gate"], "outputs": parity["outputs"]}}
+    return {
+        **entry,
+        "sha256": content_sha256_in(made.artifact.path, path),
+        "bytes": size(path),
+        "inputs": _signature(made.artifact.manifest["inputs"]),
+        "outputs": _signature(made.artifact.manifest["outputs"]),
+        "parity": {k: parity[k] for k in PARITY_FIELDS if k in parity}
+        | {"gate": parity["outputs"][parity["worst_output"]]["gate"], "outputs": parity["outputs"]},
+    }
 
 
-def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageOutcome], failures: list,
-          model: str, trunk: Mapping[str, Any], surgery: dict | None, error: str | None = None,
-          trusted: bool = False) -> dict:
+def build(
+    *,
+    run_id: str,
+    source: dict,
+    results: list[Made],
+    stages: list[StageOutcome],
+    failures: list,
+    model: str,
+    trunk: Mapping[str, Any],
+    surgery: dict | None,
+    error: str | None = None,
+    trusted: bool = False,
+) -> dict:
     """`trunk`: the manifest of the model every route started from (samples, stripped preprocessing), or
     of the furthest stage before the run failed. `error`: why the whole run failed (nothing published)."""
     artifacts = [_artifact(made, model) for made in results]
     failed = [f"{a['target']}/{a['precision']}" for a in artifacts if not a["published"]]
     report = {
-        "schema_version": SCHEMA_VERSION,   # which contract it is written under (flows/report_schema.py)
+        "schema_version": SCHEMA_VERSION,  # which contract it is written under (flows/report_schema.py)
         "status": "failed" if failed or error else "passed",
         "run_id": run_id,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -109,11 +138,15 @@ def build(*, run_id: str, source: dict, results: list[Made], stages: list[StageO
         "artifacts": artifacts,
         "failed_targets": failed,
         "surgery": surgery or {},
-        "stages": [{"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3),
-                    "cached": s.cached} | ({"started_at": round(s.started_at, 3), "cores": list(s.cores)}
-                                           if not s.cached else {}) for s in stages],
-        "failed_stages": [{"stage": step.stage, "impl": step.impl, "label": step.label, "cached": exc.cached,
-                           "reason": exc.cause} for step, exc in failures],
+        "stages": [
+            {"stage": s.stage, "impl": s.impl, "label": s.label, "seconds": round(s.seconds, 3), "cached": s.cached}
+            | ({"started_at": round(s.started_at, 3), "cores": list(s.cores)} if not s.cached else {})
+            for s in stages
+        ],
+        "failed_stages": [
+            {"stage": step.stage, "impl": step.impl, "label": step.label, "cached": exc.cached, "reason": exc.cause}
+            for step, exc in failures
+        ],
     }
     if error:
         report["error"] = error

@@ -16,6 +16,7 @@ tests/test_report_schema.py fails while the file and the models differ.
 Version history:
   1: the first versioned report.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,8 @@ SCHEMA_FILE = Path(__file__).resolve().parent.parent / "docs" / "report.schema.j
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 # pairs: JSON has them as arrays, so a list is taken for the tuple (its items stay strict)
-LayerError = Annotated[tuple[StrictStr, StrictFloat], Strict(False)]           # [layer, relative error]
-ValuePair = Annotated[tuple[StrictFloat, StrictFloat], Strict(False)]          # [source's, artifact's]
+LayerError = Annotated[tuple[StrictStr, StrictFloat], Strict(False)]  # [layer, relative error]
+ValuePair = Annotated[tuple[StrictFloat, StrictFloat], Strict(False)]  # [source's, artifact's]
 ShapePair = Annotated[tuple[list[StrictInt], list[StrictInt]], Strict(False)]  # [source's, artifact's]
 
 
@@ -63,7 +64,7 @@ class ReadSavedModel(Fixed):
 
     signature: str
     tags: list[str]
-    saved_again: str | None = None   # a TF1 SavedModel read with other tags, saved again tagged serve
+    saved_again: str | None = None  # a TF1 SavedModel read with other tags, saved again tagged serve
 
 
 class ReadCheckpoint(Fixed):
@@ -99,9 +100,9 @@ class Source(Fixed):
     format: str
     name: str
     sha256: Sha256
-    files: dict[str, SourceFile]                     # by role
-    beside: dict[str, BesideFile] | None = None      # by path relative to the model file
-    read: Union[ReadSavedModel, ReadCheckpoint, ReadTfjsGraph, ReadTfjsLayers] | None = None   # where the load chose
+    files: dict[str, SourceFile]  # by role
+    beside: dict[str, BesideFile] | None = None  # by path relative to the model file
+    read: Union[ReadSavedModel, ReadCheckpoint, ReadTfjsGraph, ReadTfjsLayers] | None = None  # where the load chose
 
 
 # --- what the run started from -----------------------------------------------------------------------------
@@ -118,7 +119,7 @@ class Surgery(Fixed):
     """The edits surgery made to the source (MXNet); empty where no surgery ran."""
 
     output_layer: str | None = None
-    fix_gamma: list[str] | None = None       # BatchNorm nodes rewritten to gamma = 1
+    fix_gamma: list[str] | None = None  # BatchNorm nodes rewritten to gamma = 1
     renamed: list[Rename] | None = None
 
 
@@ -134,7 +135,7 @@ class Samples(Fixed):
 
     samples: str
     synthetic: bool
-    calibration: str | None = None   # where the calibration set came from, when one was given
+    calibration: str | None = None  # where the calibration set came from, when one was given
 
 
 class PreprocessStep(Fixed):
@@ -142,7 +143,7 @@ class PreprocessStep(Fixed):
 
     mean: float
     scale: float
-    removed: list[str]   # its nodes
+    removed: list[str]  # its nodes
 
 
 class PreprocessInput(PreprocessStep):
@@ -165,11 +166,11 @@ class Stage(Fixed):
 
     stage: str
     impl: str
-    label: str                        # what tells runs of one impl apart: fp16, int8 … ("" for none)
-    seconds: float                    # wall time (0 when cached)
+    label: str  # what tells runs of one impl apart: fp16, int8 … ("" for none)
+    seconds: float  # wall time (0 when cached)
     cached: bool
-    started_at: float | None = None   # epoch seconds; absent for a cached stage
-    cores: list[int] | None = None    # the CPU cores it ran on; absent for a cached stage
+    started_at: float | None = None  # epoch seconds; absent for a cached stage
+    cores: list[int] | None = None  # the CPU cores it ran on; absent for a cached stage
 
 
 class FailedStage(Fixed):
@@ -198,13 +199,13 @@ class Tensor(Fixed):
     name: str
     shape: list[int]
     dtype: str
-    layout: str | None                     # NCHW, NHWC …; null for a tensor that is not image-like
+    layout: str | None  # NCHW, NHWC …; null for a tensor that is not image-like
     batch_axis: int | None = None
-    source_dtype: str | None = None        # the source's dtype, where the artifact's differs
-    note: str | None = None                # what was done to it on the way
+    source_dtype: str | None = None  # the source's dtype, where the artifact's differs
+    note: str | None = None  # what was done to it on the way
     quantization: Quantization | None = None
-    matched_by: str | None = None          # how it was matched to the source's tensor, where not by name
-    name_in_artifact: str | None = None    # where the artifact renamed it
+    matched_by: str | None = None  # how it was matched to the source's tensor, where not by name
+    name_in_artifact: str | None = None  # where the artifact renamed it
 
 
 class DivergenceFound(Fixed):
@@ -212,13 +213,13 @@ class DivergenceFound(Fixed):
 
     layer: str
     op: str
-    output: str                            # the layer's output tensor compared
-    error_before: float | None             # relative error of its inputs; null where not measurable
-    error_after: float | None              # of its output; null where no artifact tensor has its size
-    artifact_tensor: str | None            # the artifact's tensor nearest to that output
-    compared: int                          # ONNX tensors compared
-    reproduced: int                        # of them, those the artifact reproduces
-    threshold: float                       # the relative error that counts as reproduced
+    output: str  # the layer's output tensor compared
+    error_before: float | None  # relative error of its inputs; null where not measurable
+    error_after: float | None  # of its output; null where no artifact tensor has its size
+    artifact_tensor: str | None  # the artifact's tensor nearest to that output
+    compared: int  # ONNX tensors compared
+    reproduced: int  # of them, those the artifact reproduces
+    threshold: float  # the relative error that counts as reproduced
     method: str
     curve: list[LayerError] | None = None  # each layer's relative error in graph order (absent in older reports)
 
@@ -228,7 +229,7 @@ class DivergenceNotFound(Fixed):
 
     layer: None
     why: str
-    compared: int | None = None            # absent where no comparison ran
+    compared: int | None = None  # absent where no comparison ran
     reproduced: int | None = None
     threshold: float | None = None
     method: str | None = None
@@ -243,32 +244,32 @@ class Attempt(Fixed):
 
     route: str
     outcome: Literal["passed", "stage failed", "missed its gate", "skipped", "not tried"]
-    reason: str                            # "" for a route that passed
-    stage: str | None = None               # the stage that failed ("stage failed")
-    divergence: Divergence | None = None   # where it left its ONNX graph ("missed its gate")
+    reason: str  # "" for a route that passed
+    stage: str | None = None  # the stage that failed ("stage failed")
+    divergence: Divergence | None = None  # where it left its ONNX graph ("missed its gate")
 
 
 class Distribution(Fixed):
     """What report.html plots of one output."""
 
-    points: list[ValuePair]   # [source, artifact] values, evenly spaced over the output
-    error_counts: list[int]   # errors of zero, then per decade up to each of `decades`, then above
-    decades: list[int]        # the decades' exponents
+    points: list[ValuePair]  # [source, artifact] values, evenly spaced over the output
+    error_counts: list[int]  # errors of zero, then per decade up to each of `decades`, then above
+    decades: list[int]  # the decades' exponents
 
 
 class OutputParity(Fixed):
     """One output of the artifact against the source's golden output."""
 
-    max_abs_err: float                     # 1e300 where not measurable (shapes differ, not finite)
+    max_abs_err: float  # 1e300 where not measurable (shapes differ, not finite)
     max_rel_err: float
     cosine: float
     passed: bool
-    gate: str                              # the gate it was held to
-    top1_agreement: float | None = None    # a classifier-like output [samples, classes]
-    noise_floor: float | None = None       # how far the source moves under a one-ulp nudge of its inputs
+    gate: str  # the gate it was held to
+    top1_agreement: float | None = None  # a classifier-like output [samples, classes]
+    noise_floor: float | None = None  # how far the source moves under a one-ulp nudge of its inputs
     distribution: Distribution | None = None
-    shape_mismatch: ShapePair | None = None   # where the shapes differ
-    non_finite: bool | None = None         # the artifact's output is not finite where the source's is
+    shape_mismatch: ShapePair | None = None  # where the shapes differ
+    non_finite: bool | None = None  # the artifact's output is not finite where the source's is
 
 
 class ClassifyAgreement(Fixed):
@@ -277,9 +278,9 @@ class ClassifyAgreement(Fixed):
     top1_agreement: float
     top5_agreement: float
     samples: int
-    source_accuracy: float | None = None   # with --labels
+    source_accuracy: float | None = None  # with --labels
     artifact_accuracy: float | None = None
-    why_no_accuracy: str | None = None     # labels that do not fit the samples
+    why_no_accuracy: str | None = None  # labels that do not fit the samples
 
 
 class EmbedAgreement(Fixed):
@@ -297,7 +298,7 @@ class SegmentAgreement(Fixed):
     mask_iou_min: float
     mask_iou_mean: float
     samples: int
-    foreground: float | None = None        # the source's share of pixels not in class 0 (absent in older reports)
+    foreground: float | None = None  # the source's share of pixels not in class 0 (absent in older reports)
 
 
 class SegmentBackground(Fixed):
@@ -312,7 +313,7 @@ class DetectAgreement(Fixed):
 
     boxes: int
     boxes_matched: float
-    score_delta_mean: float | None         # null where no box matched
+    score_delta_mean: float | None  # null where no box matched
     score_delta_max: float | None
     samples: int
 
@@ -330,16 +331,30 @@ class NotMeasured(Fixed):
     why: str
 
 
-TASK_MEASURES = {"classify": (ClassifyAgreement,), "embed": (EmbedAgreement,),
-                 "segment": (SegmentAgreement, SegmentBackground), "detect": (DetectAgreement, DetectNoBoxes)}
+TASK_MEASURES = {
+    "classify": (ClassifyAgreement,),
+    "embed": (EmbedAgreement,),
+    "segment": (SegmentAgreement, SegmentBackground),
+    "detect": (DetectAgreement, DetectNoBoxes),
+}
 
 
 class TaskAgreement(Fixed):
     """Agreement on the task the user named (--task), per output."""
 
     task: Literal["classify", "embed", "segment", "detect"]
-    outputs: dict[str, Union[ClassifyAgreement, EmbedAgreement, SegmentAgreement, SegmentBackground,
-                             DetectAgreement, DetectNoBoxes, NotMeasured]]
+    outputs: dict[
+        str,
+        Union[
+            ClassifyAgreement,
+            EmbedAgreement,
+            SegmentAgreement,
+            SegmentBackground,
+            DetectAgreement,
+            DetectNoBoxes,
+            NotMeasured,
+        ],
+    ]
 
     @model_validator(mode="after")
     def _of_the_task(self) -> TaskAgreement:
@@ -359,12 +374,12 @@ class Parity(Fixed):
     cosine: float
     passed: bool
     worst_output: str
-    gate: str                              # the worst output's gate
-    outputs: dict[str, OutputParity]       # by the source's output name
+    gate: str  # the worst output's gate
+    outputs: dict[str, OutputParity]  # by the source's output name
     top1_agreement: float | None = None
     noise_floor: float | None = None
-    validator: str | None = None           # what ran the artifact, where its runner says
-    task: TaskAgreement | None = None      # with --task
+    validator: str | None = None  # what ran the artifact, where its runner says
+    task: TaskAgreement | None = None  # with --task
 
 
 class LatencyMeasured(Fixed):
@@ -374,7 +389,7 @@ class LatencyMeasured(Fixed):
     median_ms: float
     p90_ms: float
     threads: int
-    peak_rss_mb: float | None              # null where the platform does not say
+    peak_rss_mb: float | None  # null where the platform does not say
 
 
 class LatencySkipped(Fixed):
@@ -390,19 +405,19 @@ class Artifact(Fixed):
 
     target: str
     precision: str
-    path: str | None                       # its name in the store; null where not published
+    path: str | None  # its name in the store; null where not published
     published: bool
-    route: str | None                      # the route that made it; null where none did
+    route: str | None  # the route that made it; null where none did
     attempts: list[Attempt]
-    reason: str | None = None              # why not published
-    divergence: Divergence | None = None   # where it left its ONNX graph, when it missed its gate
+    reason: str | None = None  # why not published
+    divergence: Divergence | None = None  # where it left its ONNX graph, when it missed its gate
     sha256: Sha256 | None = None
     bytes: int | None = None
     inputs: list[Tensor] | None = None
     outputs: list[Tensor] | None = None
     parity: Parity | None = None
-    legalized: dict[str, int] | None = None   # nodes each ONNX legalization pass rewrote
-    latency: Union[LatencyMeasured, LatencySkipped] | None = None   # with --profile
+    legalized: dict[str, int] | None = None  # nodes each ONNX legalization pass rewrote
+    latency: Union[LatencyMeasured, LatencySkipped] | None = None  # with --profile
 
 
 # --- the report --------------------------------------------------------------------------------------------
@@ -414,18 +429,18 @@ class Report(Fixed):
     schema_version: int
     status: Literal["passed", "failed"]
     run_id: str
-    created_at: str                        # UTC, ISO 8601 to the second
-    model: str                             # its name in the store
+    created_at: str  # UTC, ISO 8601 to the second
+    model: str  # its name in the store
     source: Source
     artifacts: list[Artifact]
-    failed_targets: list[str]              # target/precision of each artifact not published
+    failed_targets: list[str]  # target/precision of each artifact not published
     surgery: Surgery
     stages: list[Stage]
     failed_stages: list[FailedStage]
     trust: Trust
-    error: str | None = None               # why the whole run failed (nothing published)
-    samples: Samples | None = None         # absent where the run failed before its samples were made
-    preprocess: Union[PreprocessInput, PreprocessInputs] | None = None   # stripped by surgery
+    error: str | None = None  # why the whole run failed (nothing published)
+    samples: Samples | None = None  # absent where the run failed before its samples were made
+    preprocess: Union[PreprocessInput, PreprocessInputs] | None = None  # stripped by surgery
 
 
 def schema_text() -> str:
@@ -434,8 +449,9 @@ def schema_text() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Print report.json's JSON Schema (--write: to "
-                                                 "docs/report.schema.json).")
+    parser = argparse.ArgumentParser(
+        description="Print report.json's JSON Schema (--write: to docs/report.schema.json)."
+    )
     parser.add_argument("--write", action="store_true", help=f"write it to {SCHEMA_FILE.name} in docs/")
     args = parser.parse_args()
     if args.write:

@@ -1,4 +1,5 @@
 """The plots of report.html, as inline SVG: static, no script, no network, readable without the page's CSS."""
+
 from __future__ import annotations
 
 import math
@@ -9,14 +10,18 @@ INK, MUTED, PASSED, FAILED = "#333", "#999", "#2e7d32", "#c62828"
 
 
 def _frame(body: str, title: str, width: int = WIDTH, height: int = HEIGHT) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
-            f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
-            f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>{body}</svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
+        f'height="{height}" role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>'
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>{body}</svg>'
+    )
 
 
 def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 11, color: str = INK) -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-family="sans-serif" text-anchor="{anchor}" '
-            f'fill="{color}">{escape(text)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" font-family="sans-serif" text-anchor="{anchor}" '
+        f'fill="{color}">{escape(text)}</text>'
+    )
 
 
 def bars(rows: list[tuple[str, float, float | None, bool]], title: str, unit: str) -> str:
@@ -32,15 +37,26 @@ def bars(rows: list[tuple[str, float, float | None, bool]], title: str, unit: st
         y = PAD + index * line
         length = (WIDTH - label_width - 70) * value / top
         body.append(_text(label_width - 6, y + 13, label, anchor="end"))
-        body.append(f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 1):.1f}" height="14" '
-                    f'fill="{PASSED if passed else FAILED}" opacity="0.75"/>')
+        body.append(
+            f'<rect x="{label_width}" y="{y + 3}" width="{max(length, 1):.1f}" height="14" '
+            f'fill="{PASSED if passed else FAILED}" opacity="0.75"/>'
+        )
         if whisker is not None:
             end = label_width + (WIDTH - label_width - 70) * whisker / top
-            body.append(f'<line x1="{label_width + length:.1f}" y1="{y + 10}" x2="{end:.1f}" y2="{y + 10}" '
-                        f'stroke="{INK}"/><line x1="{end:.1f}" y1="{y + 5}" x2="{end:.1f}" y2="{y + 15}" '
-                        f'stroke="{INK}"/>')
-        body.append(_text(label_width + max(length, 1) + 4 if whisker is None else
-                          label_width + (WIDTH - label_width - 70) * whisker / top + 4, y + 13, f"{value:.3g} {unit}"))
+            body.append(
+                f'<line x1="{label_width + length:.1f}" y1="{y + 10}" x2="{end:.1f}" y2="{y + 10}" '
+                f'stroke="{INK}"/><line x1="{end:.1f}" y1="{y + 5}" x2="{end:.1f}" y2="{y + 15}" '
+                f'stroke="{INK}"/>'
+            )
+        body.append(
+            _text(
+                label_width + max(length, 1) + 4
+                if whisker is None
+                else label_width + (WIDTH - label_width - 70) * whisker / top + 4,
+                y + 13,
+                f"{value:.3g} {unit}",
+            )
+        )
     return _frame("".join(body), title, height=height)
 
 
@@ -55,15 +71,22 @@ def scatter(points: list[list[float]], title: str, passed: bool) -> str:
     def at(value: float, size: int) -> float:
         return PAD + (size - 2 * PAD) * (value - low) / span
 
-    body = [_text(8, 16, title, size=12),
-            f'<line x1="{at(low, WIDTH):.1f}" y1="{HEIGHT - at(low, HEIGHT):.1f}" x2="{at(high, WIDTH):.1f}" '
-            f'y2="{HEIGHT - at(high, HEIGHT):.1f}" stroke="{MUTED}" stroke-dasharray="4 3"/>']
-    body += [f'<circle cx="{at(x, WIDTH):.1f}" cy="{HEIGHT - at(y, HEIGHT):.1f}" r="2" '
-             f'fill="{PASSED if passed else FAILED}" opacity="0.6"/>' for x, y in zip(xs, ys, strict=True)]
-    body += [_text(WIDTH / 2, HEIGHT - 6, "source", anchor="middle", color=MUTED),
-             _text(10, HEIGHT / 2, "artifact", color=MUTED),
-             _text(PAD, HEIGHT - PAD + 14, f"{low:.3g}", color=MUTED),
-             _text(WIDTH - PAD, HEIGHT - PAD + 14, f"{high:.3g}", anchor="end", color=MUTED)]
+    body = [
+        _text(8, 16, title, size=12),
+        f'<line x1="{at(low, WIDTH):.1f}" y1="{HEIGHT - at(low, HEIGHT):.1f}" x2="{at(high, WIDTH):.1f}" '
+        f'y2="{HEIGHT - at(high, HEIGHT):.1f}" stroke="{MUTED}" stroke-dasharray="4 3"/>',
+    ]
+    body += [
+        f'<circle cx="{at(x, WIDTH):.1f}" cy="{HEIGHT - at(y, HEIGHT):.1f}" r="2" '
+        f'fill="{PASSED if passed else FAILED}" opacity="0.6"/>'
+        for x, y in zip(xs, ys, strict=True)
+    ]
+    body += [
+        _text(WIDTH / 2, HEIGHT - 6, "source", anchor="middle", color=MUTED),
+        _text(10, HEIGHT / 2, "artifact", color=MUTED),
+        _text(PAD, HEIGHT - PAD + 14, f"{low:.3g}", color=MUTED),
+        _text(WIDTH - PAD, HEIGHT - PAD + 14, f"{high:.3g}", anchor="end", color=MUTED),
+    ]
     return _frame("".join(body), title)
 
 
@@ -78,8 +101,10 @@ def histogram(counts: list[int], decades: list[int], title: str) -> str:
     for index, (label, count) in enumerate(zip(labels, counts, strict=True)):
         height = (HEIGHT - 2 * PAD - 10) * count / top
         x = PAD + index * width
-        body.append(f'<rect x="{x + 1:.1f}" y="{HEIGHT - PAD - height:.1f}" width="{width - 2:.1f}" '
-                    f'height="{height:.1f}" fill="#5c6bc0"/>')
+        body.append(
+            f'<rect x="{x + 1:.1f}" y="{HEIGHT - PAD - height:.1f}" width="{width - 2:.1f}" '
+            f'height="{height:.1f}" fill="#5c6bc0"/>'
+        )
         if index % 2 == 0:
             body.append(_text(x + width / 2, HEIGHT - PAD + 13, label, anchor="middle", size=9, color=MUTED))
     body.append(_text(WIDTH / 2, HEIGHT - 6, "absolute error (≤)", anchor="middle", color=MUTED))
@@ -99,13 +124,21 @@ def curve(points: list[list], limit: float, title: str) -> str:
 
     step = (WIDTH - 2 * PAD) / max(1, len(values) - 1)
     path = " ".join(f"{'M' if i == 0 else 'L'}{PAD + i * step:.1f},{y(v):.1f}" for i, v in enumerate(values))
-    dots = "".join(f'<circle cx="{PAD + i * step:.1f}" cy="{y(v):.1f}" r="2.5" fill="#5c6bc0"/>'
-                   for i, v in enumerate(values)) if len(values) <= 60 else ""
-    body = [_text(8, 16, title, size=12), f'<path d="{path}" fill="none" stroke="#5c6bc0"/>{dots}',
-            f'<line x1="{PAD}" y1="{y(limit):.1f}" x2="{WIDTH - PAD}" y2="{y(limit):.1f}" stroke="{FAILED}" '
-            f'stroke-dasharray="4 3"/>', _text(WIDTH - PAD, y(limit) - 4, f"threshold {limit:.2g}", anchor="end",
-                                               color=FAILED),
-            _text(WIDTH / 2, HEIGHT - 6, "layers, in graph order", anchor="middle", color=MUTED),
-            _text(4, PAD - 6, f"{10 ** high:.2g}", color=MUTED),
-            _text(4, HEIGHT - PAD, f"{10 ** low:.2g}", color=MUTED)]
+    dots = (
+        "".join(
+            f'<circle cx="{PAD + i * step:.1f}" cy="{y(v):.1f}" r="2.5" fill="#5c6bc0"/>' for i, v in enumerate(values)
+        )
+        if len(values) <= 60
+        else ""
+    )
+    body = [
+        _text(8, 16, title, size=12),
+        f'<path d="{path}" fill="none" stroke="#5c6bc0"/>{dots}',
+        f'<line x1="{PAD}" y1="{y(limit):.1f}" x2="{WIDTH - PAD}" y2="{y(limit):.1f}" stroke="{FAILED}" '
+        f'stroke-dasharray="4 3"/>',
+        _text(WIDTH - PAD, y(limit) - 4, f"threshold {limit:.2g}", anchor="end", color=FAILED),
+        _text(WIDTH / 2, HEIGHT - 6, "layers, in graph order", anchor="middle", color=MUTED),
+        _text(4, PAD - 6, f"{10**high:.2g}", color=MUTED),
+        _text(4, HEIGHT - PAD, f"{10**low:.2g}", color=MUTED),
+    ]
     return _frame("".join(body), title)

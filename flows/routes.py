@@ -4,6 +4,7 @@ its gate makes it; the report says why each other route was not used.
 Steps are run once per flow run (routes share them), and a step that failed is not run again for
 another artifact: its failure is remembered with its reason.
 """
+
 from __future__ import annotations
 
 import threading
@@ -29,7 +30,7 @@ class Steps:
         self.source_bundle, self.spec, self.timeout_s = source_bundle, spec, timeout_s
         self.done: dict[str, StageOutcome] = {}
         self.failed: dict[str, StageFailed] = {}
-        self.failures: list[tuple[Step, StageFailed]] = []   # in the order they failed, for the report
+        self.failures: list[tuple[Step, StageFailed]] = []  # in the order they failed, for the report
         self._running: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
@@ -44,7 +45,7 @@ class Steps:
                 if running is None:
                     self._running[step.id] = threading.Event()
                     break
-            running.wait()   # another branch runs it: then its outcome or failure is there
+            running.wait()  # another branch runs it: then its outcome or failure is there
         try:
             inputs = [self.done[i].bundle for i in step.inputs] or [self.source_bundle]
             outcome = run_stage(step.stage, step.impl, step.config, inputs, self.spec, self.timeout_s, step.label)
@@ -74,15 +75,16 @@ class Steps:
 class Made:
     """What became of one artifact: the bundle and parity of the route that made it (or of the first
     route that made one that missed its gate), and every route's outcome."""
+
     target: str
     precision: str
     artifact: Bundle | None = None
     parity: dict | None = None
     route: str | None = None
     attempts: list[dict] = field(default_factory=list)
-    divergence: dict | None = None   # where the reported artifact leaves its ONNX graph, when it missed its gate
-    latency: dict | None = None      # how fast it ran on this CPU, in its runtime (stages/validate/latency.py)
-    failure: StageFailed | None = field(default=None, repr=False)   # the preferred route's, when no route made it
+    divergence: dict | None = None  # where the reported artifact leaves its ONNX graph, when it missed its gate
+    latency: dict | None = None  # how fast it ran on this CPU, in its runtime (stages/validate/latency.py)
+    failure: StageFailed | None = field(default=None, repr=False)  # the preferred route's, when no route made it
 
     @property
     def passed(self) -> bool:
@@ -95,21 +97,28 @@ class Made:
         if self.passed:
             return ""
         tried = [a for a in self.attempts if a["outcome"] in (FAILED, MISSED)]
-        others = f" ({len(tried) - 1} other route{'s' if len(tried) > 2 else ''} failed too: see report.json)" \
-            if len(tried) > 1 else ""
+        others = (
+            f" ({len(tried) - 1} other route{'s' if len(tried) > 2 else ''} failed too: see report.json)"
+            if len(tried) > 1
+            else ""
+        )
         if self.parity is not None:
             p = self.parity
-            return (f"failed its gate: worst output {p['worst_output']}, max abs err {p['max_abs_err']:.3g}, cosine "
-                    f"{p['cosine']:.6f} (gate: {p['outputs'][p['worst_output']]['gate']})"
-                    f"{said(self.divergence)}{others}")
+            return (
+                f"failed its gate: worst output {p['worst_output']}, max abs err {p['max_abs_err']:.3g}, cosine "
+                f"{p['cosine']:.6f} (gate: {p['outputs'][p['worst_output']]['gate']})"
+                f"{said(self.divergence)}{others}"
+            )
         first = tried[0] if tried else (self.attempts[0] if self.attempts else {"reason": "no route"})
         return f"not made: {first['reason']}{others}"
 
 
 def _gate_summary(parity: dict) -> str:
     worst = parity["outputs"][parity["worst_output"]]
-    return (f"output {parity['worst_output']}: max abs err {parity['max_abs_err']:.3g}, cosine "
-            f"{parity['cosine']:.6f} (gate: {worst['gate']})")
+    return (
+        f"output {parity['worst_output']}: max abs err {parity['max_abs_err']:.3g}, cosine "
+        f"{parity['cosine']:.6f} (gate: {worst['gate']})"
+    )
 
 
 QUANTIZED_ONCE = "quantized on the first route whose fp32 artifact passed"
@@ -126,8 +135,13 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
             made.attempts.append({"route": name, "outcome": NOT_TRIED, "reason": decided})
             continue
         if route.needs is not None and not _fp32_passed(route, steps):
-            made.attempts.append({"route": name, "outcome": SKIPPED,
-                                  "reason": "the fp32 artifact of this route was not made or missed its gate"})
+            made.attempts.append(
+                {
+                    "route": name,
+                    "outcome": SKIPPED,
+                    "reason": "the fp32 artifact of this route was not made or missed its gate",
+                }
+            )
             continue
         attempt, parity, failure = _attempt(artifact, route, name, steps)
         made.attempts.append(attempt)
@@ -156,12 +170,20 @@ def _attempt(artifact: Artifact, route: Route, name: str, steps: Steps) -> tuple
     if parity["passed"]:
         return {"route": name, "outcome": PASSED, "reason": ""}, parity, None
     divergence = diagnose(route, steps)
-    return {"route": name, "outcome": MISSED, "divergence": divergence,
-            "reason": f"{artifact.name} {_gate_summary(parity)}{said(divergence)}"}, parity, None
+    return (
+        {
+            "route": name,
+            "outcome": MISSED,
+            "divergence": divergence,
+            "reason": f"{artifact.name} {_gate_summary(parity)}{said(divergence)}",
+        },
+        parity,
+        None,
+    )
 
 
 def _next(artifact: Artifact, failed: Route) -> None:
-    later = artifact.routes[artifact.routes.index(failed) + 1:]
+    later = artifact.routes[artifact.routes.index(failed) + 1 :]
     if later:
         progress.reporter.note(f"{artifact.name}: trying the next route ({len(later)} left)")
 
@@ -169,8 +191,11 @@ def _next(artifact: Artifact, failed: Route) -> None:
 def diagnose(route: Route, steps: Steps) -> dict:
     """Where the route's artifact first leaves its ONNX graph (stages/diagnose), or why that is not known."""
     if route.diagnose is None:
-        return {"layer": None, "why": "this route has no ONNX graph to compare the artifact with, or no "
-                                      "layer-by-layer comparison for its format"}
+        return {
+            "layer": None,
+            "why": "this route has no ONNX graph to compare the artifact with, or no "
+            "layer-by-layer comparison for its format",
+        }
     try:
         return steps.bundle(route.diagnose).manifest["metrics"]["divergence"]
     except StageFailed as exc:
@@ -183,9 +208,11 @@ def said(divergence: dict | None) -> str:
     if not divergence or not divergence.get("layer"):
         return ""
     after = divergence.get("error_after")
-    return (f"; first diverging layer: {divergence['layer']} ({divergence['op']}), relative error "
-            f"{divergence['error_before']:.2g} before, "
-            f"{'no tensor of its size' if after is None else f'{after:.2g}'} after")
+    return (
+        f"; first diverging layer: {divergence['layer']} ({divergence['op']}), relative error "
+        f"{divergence['error_before']:.2g} before, "
+        f"{'no tensor of its size' if after is None else f'{after:.2g}'} after"
+    )
 
 
 def no_artifact(results: list[Made]) -> StageFailed:

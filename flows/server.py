@@ -8,6 +8,7 @@ MODELFERRY_HOME/server, and writes where it answers to server.json; `convert` fi
 This module imports no Prefect: it runs before Prefect reads its settings (PREFECT_API_URL must be
 in the environment by then).
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -26,7 +27,7 @@ from pathlib import Path
 from flows.settings import home
 
 DEFAULT_PORT = 4200
-START_TIMEOUT_S = 180.0   # the first start migrates a fresh database: ~30 s here, more on a loaded machine
+START_TIMEOUT_S = 180.0  # the first start migrates a fresh database: ~30 s here, more on a loaded machine
 STOP_TIMEOUT_S = 20.0
 
 
@@ -141,12 +142,14 @@ def start(port: int | None = None, note=lambda text: None) -> ServerState:
     """The running server, or a new one started in the background; returns once it answers."""
     directory().mkdir(parents=True, exist_ok=True)
     with open(directory() / ".start.lock", "w") as guard:
-        fcntl.flock(guard, fcntl.LOCK_EX)   # two CLI calls at once start one server
+        fcntl.flock(guard, fcntl.LOCK_EX)  # two CLI calls at once start one server
         state = status()
         if state is not None:
             if port is not None and port != state.port:
-                raise ServerError(f"a modelferry server already runs on port {state.port} (pid {state.pid}); "
-                                  f"stop it first to start one on {port}")
+                raise ServerError(
+                    f"a modelferry server already runs on port {state.port} (pid {state.pid}); "
+                    f"stop it first to start one on {port}"
+                )
             return state
         if port is None:
             port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()
@@ -154,18 +157,24 @@ def start(port: int | None = None, note=lambda text: None) -> ServerState:
             raise ServerError(f"port {port} on 127.0.0.1 is in use; choose another with --port")
         prefect = Path(sys.executable).parent / "prefect"
         (directory() / "prefect").mkdir(exist_ok=True)
-        note(f"starting a Prefect server on 127.0.0.1:{port} (log: {log_file()}); "
-             f"`modelferry server stop` stops it")
+        note(f"starting a Prefect server on 127.0.0.1:{port} (log: {log_file()}); `modelferry server stop` stops it")
         with open(log_file(), "ab") as log:
-            process = subprocess.Popen([str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                                       env=server_environment(port), stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, start_new_session=True, cwd=directory())
+            process = subprocess.Popen(
+                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                env=server_environment(port),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                cwd=directory(),
+            )
         state = ServerState(pid=process.pid, port=port, started_at=time.time())
         deadline = time.monotonic() + START_TIMEOUT_S
         while not answers(state.url):
             if process.poll() is not None:
-                raise ServerError(f"the Prefect server exited with code {process.returncode} before it answered; "
-                                  f"see {log_file()}")
+                raise ServerError(
+                    f"the Prefect server exited with code {process.returncode} before it answered; see {log_file()}"
+                )
             if time.monotonic() > deadline:
                 _kill_group(process.pid)
                 raise ServerError(f"the Prefect server did not answer within {START_TIMEOUT_S:.0f}s; see {log_file()}")
@@ -196,7 +205,7 @@ def _kill_group(pid: int) -> None:
 
 def _reap(pid: int) -> None:
     try:
-        os.waitpid(pid, os.WNOHANG)   # our own child, when this process started it
+        os.waitpid(pid, os.WNOHANG)  # our own child, when this process started it
     except ChildProcessError:
         pass
 
@@ -214,7 +223,7 @@ def stop(where: Path | None = None) -> ServerState | None:
 @contextmanager
 def session(note=lambda text: None):
     """`use()` for a script: a server this started is stopped when the block ends."""
-    had, where = os.environ.get("PREFECT_API_URL") or status(), directory()   # the script may move MODELFERRY_HOME
+    had, where = os.environ.get("PREFECT_API_URL") or status(), directory()  # the script may move MODELFERRY_HOME
     url = use(note)
     try:
         yield url
@@ -230,15 +239,19 @@ def use(note=lambda text: None) -> str:
     given = os.environ.get("PREFECT_API_URL")
     if given:
         if not answers(given.rstrip("/"), timeout=10):
-            raise ServerError(f"PREFECT_API_URL={given} does not answer; start that server, or unset "
-                              f"PREFECT_API_URL to use modelferry's own")
+            raise ServerError(
+                f"PREFECT_API_URL={given} does not answer; start that server, or unset "
+                f"PREFECT_API_URL to use modelferry's own"
+            )
         return given
     state = status() or start(note=note)
-    deadline = time.monotonic() + 30   # a server started a moment ago by another call
+    deadline = time.monotonic() + 30  # a server started a moment ago by another call
     while not answers(state.url):
         if time.monotonic() > deadline:
-            raise ServerError(f"the modelferry Prefect server (pid {state.pid}, {state.url}) does not answer; "
-                              f"see {log_file()}, or restart it: modelferry server stop && modelferry server start")
+            raise ServerError(
+                f"the modelferry Prefect server (pid {state.pid}, {state.url}) does not answer; "
+                f"see {log_file()}, or restart it: modelferry server stop && modelferry server start"
+            )
         time.sleep(0.5)
     os.environ["PREFECT_API_URL"] = state.url
     return state.url

@@ -1,4 +1,5 @@
 """Where modelferry keeps its caches on this machine."""
+
 from __future__ import annotations
 
 import os

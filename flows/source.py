@@ -1,4 +1,5 @@
 """Find the files of a source model from what the user pointed at."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,24 @@ from stages.bundle import content_sha256, tree_sha256
 
 # File names that say nothing of the model (insightface's model-symbol.json, a SavedModel exported to
 # export/1/): in the store, the nearest folder above with a name of its own names the model instead.
-GENERIC_NAMES = {"model", "models", "saved_model", "savedmodel", "frozen_graph", "frozen_inference_graph", "graph",
-                 "net", "network", "weights", "checkpoint", "checkpoints", "export", "exported", "module", "onnx"}
+GENERIC_NAMES = {
+    "model",
+    "models",
+    "saved_model",
+    "savedmodel",
+    "frozen_graph",
+    "frozen_inference_graph",
+    "graph",
+    "net",
+    "network",
+    "weights",
+    "checkpoint",
+    "checkpoints",
+    "export",
+    "exported",
+    "module",
+    "onnx",
+}
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -47,10 +64,15 @@ class SourceFiles:
         """What the report says of the source: format, one sha256 over its files, and each file's."""
         hashes = {role: content_sha256(path) for role, path in self.files.items()}
         beside = {relative: content_sha256(path) for relative, path in self.beside.items()}
-        combined = hashlib.sha256("".join([*(hashes[k] for k in sorted(hashes)),
-                                           *(f"{k}\0{beside[k]}" for k in sorted(beside))]).encode()).hexdigest()
-        info = {"format": self.format, "name": self.name, "sha256": combined,
-                "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()}}
+        combined = hashlib.sha256(
+            "".join([*(hashes[k] for k in sorted(hashes)), *(f"{k}\0{beside[k]}" for k in sorted(beside))]).encode()
+        ).hexdigest()
+        info = {
+            "format": self.format,
+            "name": self.name,
+            "sha256": combined,
+            "files": {role: {"name": path.name, "sha256": hashes[role]} for role, path in self.files.items()},
+        }
         if beside:
             info["beside"] = {relative: {"sha256": digest} for relative, digest in beside.items()}
         return info
@@ -68,7 +90,7 @@ class SourceFiles:
         with tempfile.TemporaryDirectory(dir=cache.scratch_root()) as tmp:
             for role, path in list(given.items()):
                 if path.is_dir():
-                    known[role] = tree_sha256(path)   # the pictures' content, not the .npz's zip dates
+                    known[role] = tree_sha256(path)  # the pictures' content, not the .npz's zip dates
                     given[role] = picture_folder.decode(path, role, Path(tmp) / f"{role}-pictures.npz")
                     picture_roles.append(role)
                     user_files[role] = f"{path.name}/ ({len(picture_folder.files(path))} pictures)"
@@ -90,8 +112,7 @@ def resolve(path: Path, options: Mapping[str, object] | None = None) -> SourceFi
     except sources.SourceError as exc:
         raise ConversionError("load", exc.message, file=exc.file) from None
     anchor = next(iter(found.files.values()))
-    return SourceFiles(format=kind.format, name=store_name(anchor, found.stem), files=found.files,
-                       beside=found.beside)
+    return SourceFiles(format=kind.format, name=store_name(anchor, found.stem), files=found.files, beside=found.beside)
 
 
 def known_sources() -> str:

@@ -1,6 +1,7 @@
 """Run a stage implementation, or reuse its cached bundle: the body of the Prefect task (flows/tasks.py),
 free of Prefect, so that a run's first stage can begin before Prefect is imported (flows/early.py) and its
 task take the outcome when the flow gets there."""
+
 from __future__ import annotations
 
 import threading
@@ -22,23 +23,30 @@ class StageOutcome:
     stage: str
     impl: str
     bundle: Path
-    seconds: float      # wall time of the stage process (0 when cached)
+    seconds: float  # wall time of the stage process (0 when cached)
     cached: bool
-    label: str = ""     # what distinguishes runs of one impl: fp16, int8 …
-    started_at: float = 0.0          # wall clock (epoch seconds) when its process started
-    cores: tuple[int, ...] = ()      # the CPU cores it ran on
+    label: str = ""  # what distinguishes runs of one impl: fp16, int8 …
+    started_at: float = 0.0  # wall clock (epoch seconds) when its process started
+    cores: tuple[int, ...] = ()  # the CPU cores it ran on
 
     @property
     def name(self) -> str:
         return f"{self.stage}/{self.impl} {self.label}".strip()
 
 
-_begun: dict[str, Future] = {}   # stage key -> the outcome of a stage begun ahead of its task (begin)
+_begun: dict[str, Future] = {}  # stage key -> the outcome of a stage begun ahead of its task (begin)
 _begun_lock = threading.Lock()
 
 
-def run_or_reuse(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec,
-                 timeout_s: float = 1800.0, label: str = "") -> StageOutcome:
+def run_or_reuse(
+    stage: str,
+    impl: str,
+    config: dict,
+    inputs: list[Path],
+    runtime: RuntimeSpec,
+    timeout_s: float = 1800.0,
+    label: str = "",
+) -> StageOutcome:
     """Run `stage/impl` on the input bundles in its image; a key hit does no work; a stage begun ahead on
     these very inputs gives its outcome (or its failure), once."""
     key = key_of(stage, impl, config, inputs, runtime)
@@ -49,8 +57,15 @@ def run_or_reuse(stage: str, impl: str, config: dict, inputs: list[Path], runtim
     return _run_or_reuse(key, stage, impl, config, inputs, runtime, timeout_s, label)
 
 
-def begin(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec,
-          timeout_s: float = 1800.0, label: str = "") -> Future:
+def begin(
+    stage: str,
+    impl: str,
+    config: dict,
+    inputs: list[Path],
+    runtime: RuntimeSpec,
+    timeout_s: float = 1800.0,
+    label: str = "",
+) -> Future:
     """Start the stage now, in a thread of its own (one branch of the CPU budget while it runs); the
     task that asks for it later takes its outcome instead of running it again. Returns that outcome."""
     key = key_of(stage, impl, config, inputs, runtime)
@@ -62,8 +77,9 @@ def begin(stage: str, impl: str, config: dict, inputs: list[Path], runtime: Runt
         try:
             with BUDGET.demand(1):
                 future.set_result(_run_or_reuse(key, stage, impl, config, inputs, runtime, timeout_s, label))
-        except BaseException as exc:   # the task re-raises it as its own
+        except BaseException as exc:  # the task re-raises it as its own
             future.set_exception(exc)
+
     threading.Thread(target=body, name=f"begun {stage}/{impl}", daemon=True).start()
     return future
 
@@ -73,32 +89,53 @@ def key_of(stage: str, impl: str, config: dict, inputs: list[Path], runtime: Run
     return stage_key(stage, impl, config, inputs, select(runtime).identity(catalog.get(stage, impl).image))
 
 
-def _run_or_reuse(key: str, stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec,
-                  timeout_s: float, label: str) -> StageOutcome:
+def _run_or_reuse(
+    key: str,
+    stage: str,
+    impl: str,
+    config: dict,
+    inputs: list[Path],
+    runtime: RuntimeSpec,
+    timeout_s: float,
+    label: str,
+) -> StageOutcome:
     name = f"{stage}/{impl} {label}".strip()
     cache = BundleCache()
     hit = cache.get(key)
     if hit is None:
-        with cache.claim(key):   # one maker per key, across runs: the others wait, then find its bundle
+        with cache.claim(key):  # one maker per key, across runs: the others wait, then find its bundle
             hit = cache.get(key)
             known = cache.failure(key) if hit is None else None
-            if known is not None:   # it failed on these very inputs, and said why: it would again
+            if known is not None:  # it failed on these very inputs, and said why: it would again
                 progress.reporter.failed(f"{name} (failed on these inputs before)", known.cause)
                 raise known
             if hit is None:
-                return _make(name, Invocation(stage=stage, impl=impl, image=catalog.get(stage, impl).image,
-                                              config=config, inputs=inputs, out=cache.scratch(key),
-                                              timeout_s=timeout_s),
-                             runtime, label, key, cache)
+                return _make(
+                    name,
+                    Invocation(
+                        stage=stage,
+                        impl=impl,
+                        image=catalog.get(stage, impl).image,
+                        config=config,
+                        inputs=inputs,
+                        out=cache.scratch(key),
+                        timeout_s=timeout_s,
+                    ),
+                    runtime,
+                    label,
+                    key,
+                    cache,
+                )
     progress.reporter.finished(name, 0.0, cached=True)
     return StageOutcome(stage, impl, hit, 0.0, cached=True, label=label)
 
 
-def _make(name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, key: str,
-          cache: BundleCache) -> StageOutcome:
+def _make(
+    name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, key: str, cache: BundleCache
+) -> StageOutcome:
     engine, scratch = select(runtime), invocation.out
     try:
-        with BUDGET.take(runtime.allotment) as cores:   # waits while other branches hold the cores
+        with BUDGET.take(runtime.allotment) as cores:  # waits while other branches hold the cores
             progress.reporter.started(name, invocation.image, engine.name)
             started, started_at = time.monotonic(), time.time()
             engine.run(replace(invocation, cores=cores))
@@ -112,5 +149,13 @@ def _make(name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, k
         raise
     bundle = cache.commit(scratch, key)
     progress.reporter.finished(name, seconds, cached=False)
-    return StageOutcome(invocation.stage, invocation.impl, bundle, seconds, cached=False, label=label,
-                        started_at=started_at, cores=cores)
+    return StageOutcome(
+        invocation.stage,
+        invocation.impl,
+        bundle,
+        seconds,
+        cached=False,
+        label=label,
+        started_at=started_at,
+        cores=cores,
+    )

@@ -1,4 +1,5 @@
 """An artifact's size and latency as the CLI, report.html and Prefect's artifact print them."""
+
 from __future__ import annotations
 
 
@@ -16,12 +17,20 @@ def size_text(size: int | None) -> str:
 
 
 # A task's measures as the report and the CLI name them (stages/validate/task.py), in this order.
-TASK_MEASURES = (("top1_agreement", "top-1"), ("top5_agreement", "top-5"), ("artifact_accuracy", "accuracy"),
-                 ("source_accuracy", "source's accuracy"), ("cosine_min", "cosine min"),
-                 ("cosine_median", "cosine median"), ("mask_iou_mean", "mask IoU mean"),
-                 ("mask_iou_min", "mask IoU min"), ("foreground", "source foreground"), ("boxes", "source boxes"),
-                 ("boxes_matched", "matched"),
-                 ("score_delta_max", "score delta max"))
+TASK_MEASURES = (
+    ("top1_agreement", "top-1"),
+    ("top5_agreement", "top-5"),
+    ("artifact_accuracy", "accuracy"),
+    ("source_accuracy", "source's accuracy"),
+    ("cosine_min", "cosine min"),
+    ("cosine_median", "cosine median"),
+    ("mask_iou_mean", "mask IoU mean"),
+    ("mask_iou_min", "mask IoU min"),
+    ("foreground", "source foreground"),
+    ("boxes", "source boxes"),
+    ("boxes_matched", "matched"),
+    ("score_delta_max", "score delta max"),
+)
 
 
 def task_text(task: dict | None) -> str:

@@ -3,6 +3,7 @@
 Exit codes: 0 success, 75 transient (retry), anything else permanent; the
 last stderr line of a failure is `error: <one-line reason>`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,7 @@ def _provenance(ctx: StageContext, module, config_text: str) -> dict:
         "impl": ctx.impl.name,
         "image": ctx.impl.image,
         "runtime": os.environ.get("MODELFERRY_RUNTIME", "unknown"),
-        "process": os.environ.get("MODELFERRY_PROCESS", "cold"),   # "warm": a fork of the runtime's worker
+        "process": os.environ.get("MODELFERRY_PROCESS", "cold"),  # "warm": a fork of the runtime's worker
         "tools": _tool_versions(list(getattr(module, "TOOLS", ()))),
         "config_sha256": hashlib.sha256(config_text.encode()).hexdigest(),
         "inputs": inputs,

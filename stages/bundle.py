@@ -5,6 +5,7 @@ input/output signature, preprocessing that was stripped, provenance and
 metrics. The manifest is written last and atomically, so a directory without
 one is never mistaken for a finished bundle.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,8 +22,16 @@ MANIFEST = "manifest.json"
 CARRIED_ROLES = ("samples", "golden", "calibration")
 # Manifest fields a stage inherits from its input unless it sets them itself.
 # `legalized`: what ONNX legalization passes rewrote on the way (stages/onnx/legalize), told in the report
-INHERITED_FIELDS = ("inputs", "outputs", "preprocess", "source", "precision", "noise_floor", "samples_info",
-                    "legalized")
+INHERITED_FIELDS = (
+    "inputs",
+    "outputs",
+    "preprocess",
+    "source",
+    "precision",
+    "noise_floor",
+    "samples_info",
+    "legalized",
+)
 
 
 def sha256_file(path: Path) -> str:
@@ -41,7 +50,7 @@ def file_sha256s(root: Path) -> dict[str, str]:
 def tree_digest(hashes: dict[str, str]) -> str:
     """A directory's content hash from its files' (file_sha256s): relative paths and contents, nothing else."""
     digest = hashlib.sha256()
-    for relative in sorted(hashes, key=PurePosixPath):   # the order of the Paths themselves, as it always was
+    for relative in sorted(hashes, key=PurePosixPath):  # the order of the Paths themselves, as it always was
         digest.update(relative.encode() + b"\0")
         digest.update(hashes[relative].encode() + b"\0")
     return digest.hexdigest()

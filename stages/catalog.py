@@ -9,6 +9,7 @@ planner and the stage entry point all read the table gathered here; adding a fra
 Pure Python on purpose: the orchestrator imports it without any framework. Inside a stage's runtime
 image only the registries of the frameworks it holds are there, and only those are read.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -33,6 +34,7 @@ def registries() -> list[str]:
 class Declared:
     """A framework's option as the catalog holds it: with the registry that declares it and the sources
     that framework answers (the ones a source option applies to)."""
+
     option: Option
     registry: str
     sources: tuple[str, ...]
@@ -120,5 +122,4 @@ def find(stage: str, consumes: str, produces: str | None = None) -> Impl:
     for impl in IMPLS:
         if impl.stage == stage and consumes in impl.consumes and produces in (None, impl.produces):
             return impl
-    raise KeyError(f"no {stage} stage reads {consumes!r} bundles"
-                   + (f" and makes {produces!r}" if produces else ""))
+    raise KeyError(f"no {stage} stage reads {consumes!r} bundles" + (f" and makes {produces!r}" if produces else ""))

@@ -1,4 +1,5 @@
 """What a stage implementation receives: its config, input bundles and output dir."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,5 +36,11 @@ class StageContext:
             return default
         from stages import catalog
 
-        return next((declared.option.default for declared in catalog.OPTIONS
-                     if declared.option.name == name and declared.reaches(self.impl)), None)
+        return next(
+            (
+                declared.option.default
+                for declared in catalog.OPTIONS
+                if declared.option.name == name and declared.reaches(self.impl)
+            ),
+            None,
+        )

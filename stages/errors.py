@@ -1,4 +1,5 @@
 """Errors a stage reports to the orchestrator through its exit code."""
+
 from __future__ import annotations
 
 EXIT_OK = 0

@@ -9,6 +9,7 @@ and the model takes any batch, else one sample at a time. Outputs of the runs
 are joined along their first axis, so golden and target outputs line up
 whichever way each side was run.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Iterator
@@ -53,8 +54,12 @@ def joined(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
     return {name: np.concatenate([np.atleast_1d(p) for p in values]) for name, values in parts.items()}
 
 
-def run_all(call: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]], feeds: dict[str, np.ndarray],
-            specs: list[dict], batched: bool) -> dict[str, np.ndarray]:
+def run_all(
+    call: Callable[[dict[str, np.ndarray]], dict[str, np.ndarray]],
+    feeds: dict[str, np.ndarray],
+    specs: list[dict],
+    batched: bool,
+) -> dict[str, np.ndarray]:
     """`call` (source names in, output names out) on every run; outputs joined."""
     parts: dict[str, list] = {}
     for run in runs(feeds, specs, batched):

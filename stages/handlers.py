@@ -7,6 +7,7 @@ ONNX op by its type (`domain:type` outside ONNX's own domain) and the opsets a h
 model's opset; `listing` says what the registry covers, and docs/op-support.md is generated from the
 listings (stages/op_support.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,15 +37,19 @@ class Registry:
 
     def handles(self, *ops: str, since: int = 1, until: int | None = None):
         """Register the decorated function for `ops`, at versions `since` to `until` (inclusive)."""
+
         def register(fn):
             for op in ops:
-                taken = [e for e in self.entries.get(op, []) if e.since <= (until or 10 ** 6)
-                         and since <= (e.until or 10 ** 6)]
+                taken = [
+                    e for e in self.entries.get(op, []) if e.since <= (until or 10**6) and since <= (e.until or 10**6)
+                ]
                 if taken:
-                    raise ValueError(f"{self.name}: {op} has a handler at versions {taken[0].since}-"
-                                     f"{taken[0].until or ''} already")
+                    raise ValueError(
+                        f"{self.name}: {op} has a handler at versions {taken[0].since}-{taken[0].until or ''} already"
+                    )
                 self.entries.setdefault(op, []).append(Entry(op, since, until, fn))
             return fn
+
         return register
 
     def find(self, op: str, domain: str = "", version: int | None = None) -> Callable | None:
@@ -60,6 +65,8 @@ class Registry:
 
     def listing(self) -> list[dict]:
         """Every (op, version range, handler) registered, by op."""
-        return [{"op": e.op, "since": e.since, "until": e.until,
-                 "handler": f"{e.handler.__module__}.{e.handler.__name__}"}
-                for op in self.ops() for e in sorted(self.entries[op], key=lambda e: e.since)]
+        return [
+            {"op": e.op, "since": e.since, "until": e.until, "handler": f"{e.handler.__module__}.{e.handler.__name__}"}
+            for op in self.ops()
+            for e in sorted(self.entries[op], key=lambda e: e.since)
+        ]

@@ -2,6 +2,7 @@
 
 Pure Python on purpose: the orchestrator imports every framework's registry without any framework.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ class Impl:
     whether the target's quantize stage can start from what this converter makes; `as_is`: it converts
     nothing (the source file is the artifact). For validate rows,
     `runner` is the framework's module whose `run_samples(bundle, feeds)` runs the artifact."""
+
     stage: str
     name: str
     image: str

@@ -4,6 +4,7 @@ Converters to TF move channels last for 3-, 4- and 5-D tensors alike, so a
 layout is a string of axis letters and a permutation is read off two strings.
 Ranks below 3 have no channel axis to move: their layout is None.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,9 +12,13 @@ import numpy as np
 SPATIAL = {3: "W", 4: "HW", 5: "DHW"}
 CHANNELS_FIRST = {rank: f"NC{axes}" for rank, axes in SPATIAL.items()}
 CHANNELS_LAST = {rank: f"N{axes}C" for rank, axes in SPATIAL.items()}
-FAMILIES = {"channels_first": CHANNELS_FIRST, "channels_last": CHANNELS_LAST,
-            # the names the manifests used when only 4-D tensors had a layout
-            "NCHW": CHANNELS_FIRST, "NHWC": CHANNELS_LAST}
+FAMILIES = {
+    "channels_first": CHANNELS_FIRST,
+    "channels_last": CHANNELS_LAST,
+    # the names the manifests used when only 4-D tensors had a layout
+    "NCHW": CHANNELS_FIRST,
+    "NHWC": CHANNELS_LAST,
+}
 
 
 def for_rank(family: str | None, rank: int) -> str | None:

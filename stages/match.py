@@ -13,6 +13,7 @@ its inputs always move; an output is taken as channels-last where its shape
 is the channels-last one, and refused where both layouts would fit and order
 the data differently (C == H == W).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -46,23 +47,35 @@ def _layout(details: dict, source: dict, what: str, path: Path, moved: str | Non
         return other
     if swapped_shape != same or _order_kept(same, layouts.permutation(src, other)):
         return src
-    raise StageError(f"{path.name}: cannot tell whether the converter moved {what} {source['source_name']!r} "
-                     f"{same} channels-last: both layouts have that shape")
+    raise StageError(
+        f"{path.name}: cannot tell whether the converter moved {what} {source['source_name']!r} "
+        f"{same} channels-last: both layouts have that shape"
+    )
 
 
 def _spec(details: dict, source: dict, what: str, path: Path, moved: str | None, matched_by: str) -> dict:
     scale, zero_point = details.get("quantization") or (0.0, 0)
-    spec = {"name": details["name"], "shape": [int(d) for d in details["shape"]],
-            "dtype": np.dtype(details["dtype"]).name,
-            "layout": _layout(details, source, what, path, moved),
-            "source_layout": _source_layout(source),
-            "source_name": source.get("source_name", source["name"]),
-            "batch_axis": source.get("batch_axis", 0)}
+    spec = {
+        "name": details["name"],
+        "shape": [int(d) for d in details["shape"]],
+        "dtype": np.dtype(details["dtype"]).name,
+        "layout": _layout(details, source, what, path, moved),
+        "source_layout": _source_layout(source),
+        "source_name": source.get("source_name", source["name"]),
+        "batch_axis": source.get("batch_axis", 0),
+    }
     if matched_by != "name":
         spec["matched_by"] = matched_by
     if scale:
         spec["quantization"] = {"scale": float(scale), "zero_point": int(zero_point)}
     return spec
+
+
+def fed(graph) -> list:
+    """An ONNX graph's inputs that a caller feeds: not those with an initializer, which are defaults
+    (tf2onnx writes a PlaceholderWithDefault, a checkpoint's `is_training`, as both)."""
+    defaults = {init.name for init in graph.initializer}
+    return [value for value in graph.input if value.name not in defaults]
 
 
 def renamed(specs: list[dict], values, expected: list[set[str]] | None = None) -> list[dict]:
@@ -73,15 +86,24 @@ def renamed(specs: list[dict], values, expected: list[set[str]] | None = None) -
     TF or TFLite tensors); without it the exporter was given the names and order (torch, MXNet).
     A lone tensor needs no name to be paired."""
     values = list(values)
+    if expected is None and len(values) != len(specs):
+        raise StageError(
+            f"the exported ONNX graph has {[v.name for v in values]}; the source has "
+            f"{[s.get('source_name', s['name']) for s in specs]}: not one for one"
+        )
     if expected is None or len(specs) == len(values) == 1:
-        return [{**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
-                for value, spec in zip(values, specs)]
+        return [
+            {**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])}
+            for value, spec in zip(values, specs, strict=True)
+        ]
     named = []
-    for spec, names in zip(specs, expected):
+    for spec, names in zip(specs, expected, strict=True):
         value = next((v for v in values if v.name in names), None)
         if value is None:
-            raise StageError(f"the exported ONNX graph has {[v.name for v in values]}; none is the source's "
-                             f"{spec.get('source_name', spec['name'])!r} (looked for {sorted(names)})")
+            raise StageError(
+                f"the exported ONNX graph has {[v.name for v in values]}; none is the source's "
+                f"{spec.get('source_name', spec['name'])!r} (looked for {sorted(names)})"
+            )
         named.append({**spec, "name": value.name, "source_name": spec.get("source_name", spec["name"])})
     return named
 
@@ -109,14 +131,22 @@ def match(details: list[dict], sources: list[dict], what: str, path: Path, moved
         if index in picked:
             continue
         fits = [d for d in remaining if [int(x) for x in d["shape"]] in _shapes(source)]
-        rivals = [s for i, s in enumerate(sources) if i != index and i not in picked
-                  and any([int(x) for x in d["shape"]] in _shapes(s) for d in fits)]
+        rivals = [
+            s
+            for i, s in enumerate(sources)
+            if i != index and i not in picked and any([int(x) for x in d["shape"]] in _shapes(s) for d in fits)
+        ]
         if len(fits) != 1 or rivals:
             shown = [(d["name"], [int(x) for x in d["shape"]]) for d in remaining]
-            why = ("names were lost and several have its shape: refusing to guess" if len(fits) > 1 or rivals
-                   else "none has its name or shape")
-            raise StageError(f"{path.name}: no {what} matches the source's {source['source_name']!r} "
-                             f"{source['shape']} by name; it has {shown} ({why})")
+            why = (
+                "names were lost and several have its shape: refusing to guess"
+                if len(fits) > 1 or rivals
+                else "none has its name or shape"
+            )
+            raise StageError(
+                f"{path.name}: no {what} matches the source's {source['source_name']!r} "
+                f"{source['shape']} by name; it has {shown} ({why})"
+            )
         remaining.remove(fits[0])
         picked[index] = (fits[0], "shape (the artifact lost the name)")
     return [_spec(picked[i][0], source, what, path, moved, picked[i][1]) for i, source in enumerate(sources)]

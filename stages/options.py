@@ -5,30 +5,32 @@ manifest and a hook rule their key (the option's name), the request its typed fi
 steps whose config carries the value. Pure Python, like the rows: the orchestrator reads every
 framework's options without any framework.
 """
+
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
 from typing import Dict, List, Optional  # not `str | None`: the caffe runtime's Python is 3.9
 
-ANY = ("*",)   # `formats`: every format (an option of the IR, read by whatever writes it)
+ANY = ("*",)  # `formats`: every format (an option of the IR, read by whatever writes it)
 READS_SOURCE = frozenset({"load", "surgery"})
 
 
 @dataclass(frozen=True)
 class Kind:
     """How an option is written on the command line and what it holds."""
-    python: object     # the request's field type
-    empty: object      # the value of an option not given
-    separator: str = ""   # `pairs`: between a key and its value (a manifest may write them as a mapping)
+
+    python: object  # the request's field type
+    empty: object  # the value of an option not given
+    separator: str = ""  # `pairs`: between a key and its value (a manifest may write them as a mapping)
 
 
 KINDS = {
-    "flag": Kind(bool, False),                     # --simplify / --no-simplify
-    "text": Kind(Optional[str], None),             # --signature serving_default
-    "int": Kind(Optional[int], None),              # --epoch 7
-    "names": Kind(List[str], []),                  # --outputs a,b (comma-separated)
-    "pairs": Kind(Dict[str, str], {}, "="),        # --rename old=new, repeated
+    "flag": Kind(bool, False),  # --simplify / --no-simplify
+    "text": Kind(Optional[str], None),  # --signature serving_default
+    "int": Kind(Optional[int], None),  # --epoch 7
+    "names": Kind(List[str], []),  # --outputs a,b (comma-separated)
+    "pairs": Kind(Dict[str, str], {}, "="),  # --rename old=new, repeated
 }
 
 
@@ -41,6 +43,7 @@ class Option:
     the source (load, surgery, or none) given for a source of another framework is refused by the planner.
     `default`: the value when the option is not given (None: the kind's empty value); a value other than
     the empty one is always passed on."""
+
     name: str
     kind: str
     help: str
@@ -48,7 +51,7 @@ class Option:
     flag: str = ""
     default: object = None
     formats: tuple[str, ...] = ()
-    separator: str = ""   # `pairs`: between a key and its value, where not the kind's (`--input-dtype ids:int64`)
+    separator: str = ""  # `pairs`: between a key and its value, where not the kind's (`--input-dtype ids:int64`)
 
     def __post_init__(self):
         if self.kind not in KINDS:

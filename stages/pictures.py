@@ -6,6 +6,7 @@ height and width (bilinear, numpy only: every runtime has numpy), put in the
 channel order the model expects, normalized as `(pixel - mean) / std` with
 the user's --mean/--std (in 0-255 pixel units) and laid out as the input is.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -83,14 +84,17 @@ def described(norm: dict) -> str:
     return ", ".join(parts)
 
 
-def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: dict,
-           where: str) -> tuple[dict[str, np.ndarray], str]:
+def inputs(
+    arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: dict, where: str
+) -> tuple[dict[str, np.ndarray], str]:
     """The pictures of a folder as the model's one image input; returns ({name: samples}, what they are)."""
     images = [spec for spec in specs if looks_like_image(spec)]
     if len(images) != 1:
-        raise StageError(f"a folder of pictures fits a model with one image input (4-D, 1 or 3 channels); "
-                         f"{where} gives pictures, and the model's inputs are "
-                         f"{[(s['name'], s['shape']) for s in specs]}")
+        raise StageError(
+            f"a folder of pictures fits a model with one image input (4-D, 1 or 3 channels); "
+            f"{where} gives pictures, and the model's inputs are "
+            f"{[(s['name'], s['shape']) for s in specs]}"
+        )
     spec = images[0]
     norm = described_inputs.get("normalize") or {}
     _, _, height, width = _geometry(spec)
@@ -105,8 +109,9 @@ def inputs(arrays: dict[str, np.ndarray], specs: list[dict], described_inputs: d
 
 def _span(spec: dict, described_inputs: dict) -> tuple[float, float] | None:
     """The input's --input-range, where the user gave no --mean/--std: pixels are then scaled into it."""
-    return _scaled_into(described_inputs.get("normalize") or {},
-                        (described_inputs.get("input_ranges") or {}).get(spec["name"]))
+    return _scaled_into(
+        described_inputs.get("normalize") or {}, (described_inputs.get("input_ranges") or {}).get(spec["name"])
+    )
 
 
 def _scaled_into(norm: dict, span) -> tuple[float, float] | None:

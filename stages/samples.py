@@ -6,6 +6,7 @@ said of each input (`--input-range`, `--mean/--std`, `--channel-order`), else
 are synthetic in a plausible range, and the report says which. How samples
 are laid out per input (its batch axis) is in stages/feeding.py.
 """
+
 from __future__ import annotations
 
 import zipfile
@@ -58,7 +59,7 @@ def _fits(array: np.ndarray, spec: dict) -> np.ndarray | None:
     shape, axis = [int(d) for d in spec["shape"]], spec.get("batch_axis", 0)
     if axis is None:
         if list(array.shape) == shape:
-            return array[None]          # one sample
+            return array[None]  # one sample
         return array if list(array.shape[1:]) == shape else None
     if array.ndim == len(shape) and all(a == s for i, (a, s) in enumerate(zip(array.shape, shape)) if i != axis):
         return array
@@ -82,14 +83,18 @@ def check_inputs(arrays: dict[str, np.ndarray], inputs: list[dict], path: Path, 
         arrays = {names[0]: next(iter(arrays.values()))}
     missing = sorted(set(names) - set(arrays))
     if missing:
-        raise StageError(f"{what} {path.name} has keys {sorted(arrays)} but the model's inputs are "
-                         f"{sorted(names)}: missing {missing}")
+        raise StageError(
+            f"{what} {path.name} has keys {sorted(arrays)} but the model's inputs are "
+            f"{sorted(names)}: missing {missing}"
+        )
     checked, counts = {}, {}
     for spec in inputs:
         array = _fits(np.asarray(arrays[spec["name"]]), spec)
         if array is None:
-            raise StageError(f"{what} {path.name}: {spec['name']!r} has shape {tuple(arrays[spec['name']].shape)}, "
-                             f"the model needs {_expected(spec)}")
+            raise StageError(
+                f"{what} {path.name}: {spec['name']!r} has shape {tuple(arrays[spec['name']].shape)}, "
+                f"the model needs {_expected(spec)}"
+            )
         checked[spec["name"]] = _cast(array, spec, f"{what} {path.name}")
         _check_finite(checked[spec["name"]], spec, f"{what} {path.name}")
         counts[spec["name"]] = feeding.name_count(checked[spec["name"]], spec)
@@ -109,9 +114,11 @@ def _check_finite(array: np.ndarray, spec: dict, where: str) -> None:
     bad = ~np.isfinite(np.moveaxis(array, axis, 0).reshape(array.shape[axis], -1)).all(axis=1)
     samples = [int(i) for i in np.flatnonzero(bad)]
     what = "NaN" if np.isnan(array).any() else "Inf"
-    raise StageError(f"{where}: {spec['name']!r} holds {what} in sample{'s' if len(samples) > 1 else ''} "
-                     f"{', '.join(map(str, samples[:8]))}{' …' if len(samples) > 8 else ''}; samples must be "
-                     f"finite numbers")
+    raise StageError(
+        f"{where}: {spec['name']!r} holds {what} in sample{'s' if len(samples) > 1 else ''} "
+        f"{', '.join(map(str, samples[:8]))}{' …' if len(samples) > 8 else ''}; samples must be "
+        f"finite numbers"
+    )
 
 
 def _gib(count: float) -> str:
@@ -122,13 +129,14 @@ def check_size(name: str, shape: list[int], dtype: str, where: str) -> None:
     """The samples of an input must fit in memory."""
     size = SAMPLE_COUNT * int(np.prod([max(int(d), 1) for d in shape], dtype=np.float64)) * np.dtype(dtype).itemsize
     if size > MAX_SAMPLE_BYTES:
-        raise StageError(f"input {name!r} of {where} is {dtype}{list(shape)}: its {SAMPLE_COUNT} samples would "
-                         f"take {_gib(size)}, past the limit of {_gib(MAX_SAMPLE_BYTES)}; pass --input-shape "
-                         f"{name}:… with the size it really takes")
+        raise StageError(
+            f"input {name!r} of {where} is {dtype}{list(shape)}: its {SAMPLE_COUNT} samples would "
+            f"take {_gib(size)}, past the limit of {_gib(MAX_SAMPLE_BYTES)}; pass --input-shape "
+            f"{name}:… with the size it really takes"
+        )
 
 
-def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, family: str | None,
-               where: str) -> dict:
+def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, family: str | None, where: str) -> dict:
     """One input's signature entry: its shape (the user's --input-shape, else the model's, a dynamic
     batch as 1), dtype, layout for its rank, and its batch axis (None when the shape has none)."""
     dims = list(dims)
@@ -137,15 +145,19 @@ def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, fa
         shape = list(override)
     else:
         if len(dynamic) > 1:
-            raise StageError(f"input {name!r} of {where} has dynamic dimensions {dims}; "
-                             f"pass --input-shape {name}:{','.join('1' if d is None else str(d) for d in dims)} "
-                             f"(its real shape)")
+            raise StageError(
+                f"input {name!r} of {where} has dynamic dimensions {dims}; "
+                f"pass --input-shape {name}:{','.join('1' if d is None else str(d) for d in dims)} "
+                f"(its real shape)"
+            )
         shape = [1 if d is None else int(d) for d in dims]
     if override is None and 0 in shape:
-        raise StageError(f"input {name!r} of {where} declares a dimension of size 0 ({dims}): it would hold no "
-                         f"values, and nothing could be compared; if that dimension is dynamic, pass "
-                         f"--input-shape {name}:{','.join('1' if d in (None, 0) else str(d) for d in dims)} "
-                         f"(its real shape)")
+        raise StageError(
+            f"input {name!r} of {where} declares a dimension of size 0 ({dims}): it would hold no "
+            f"values, and nothing could be compared; if that dimension is dynamic, pass "
+            f"--input-shape {name}:{','.join('1' if d in (None, 0) else str(d) for d in dims)} "
+            f"(its real shape)"
+        )
     check_size(name, shape, dtype, where)
     # The batch is the first dynamic axis, unless the user sized that axis beyond one sample: an OCR
     # model's [1, 1, 64, 'width'] given as 1,1,64,160 keeps its width (and batches on its static axis 0).
@@ -158,16 +170,24 @@ def input_spec(name: str, dims: list, override: list[int] | None, dtype: str, fa
     # to move: converters must keep it as it is.
     # (Converters move integer and boolean tensors channels-last too: the layout is not about dtype.)
     layout = layouts.for_rank(family, len(shape)) if batch_axis in (0, None) else None
-    return {"name": name, "shape": shape, "dtype": dtype, "layout": layout, "source_layout": layout,
-            "source_name": name, "batch_axis": batch_axis}
+    return {
+        "name": name,
+        "shape": shape,
+        "dtype": dtype,
+        "layout": layout,
+        "source_layout": layout,
+        "source_name": name,
+        "batch_axis": batch_axis,
+    }
 
 
 def check_shapes_named(shapes: dict, inputs: list[dict], where: str) -> None:
     """--input-shape may only name inputs the model has."""
     unknown = sorted(set(shapes) - {spec["name"] for spec in inputs})
     if unknown:
-        raise StageError(f"--input-shape names {unknown}, but the inputs of {where} are "
-                         f"{[spec['name'] for spec in inputs]}")
+        raise StageError(
+            f"--input-shape names {unknown}, but the inputs of {where} are {[spec['name'] for spec in inputs]}"
+        )
 
 
 def check_described(options: dict, inputs: list[dict], where: str) -> None:
@@ -177,8 +197,10 @@ def check_described(options: dict, inputs: list[dict], where: str) -> None:
     if unknown:
         raise StageError(f"--input-range names {unknown}, but the inputs of {where} are {sorted(known)}")
     if options.get("normalize") and not any(looks_like_image(spec) for spec in inputs):
-        raise StageError(f"--mean, --std and --channel-order describe image inputs (4-D, 1 or 3 channels); the "
-                         f"inputs of {where} are {[(s['name'], s['shape']) for s in inputs]}: use --input-range")
+        raise StageError(
+            f"--mean, --std and --channel-order describe image inputs (4-D, 1 or 3 channels); the "
+            f"inputs of {where} are {[(s['name'], s['shape']) for s in inputs]}: use --input-range"
+        )
 
 
 def _batched_shape(spec: dict, count: int) -> tuple[int, ...]:
@@ -189,8 +211,9 @@ def _batched_shape(spec: dict, count: int) -> tuple[int, ...]:
     return tuple(shape)
 
 
-def synthetic(inputs: list[dict], described: dict, count: int = SAMPLE_COUNT,
-              seed: int = 0) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+def synthetic(
+    inputs: list[dict], described: dict, count: int = SAMPLE_COUNT, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Inputs made to fit what the user said of them; returns (arrays, what each one is)."""
     rng = np.random.default_rng(seed)
     ranges, norm = described.get("input_ranges") or {}, described.get("normalize") or {}
@@ -202,9 +225,11 @@ def synthetic(inputs: list[dict], described: dict, count: int = SAMPLE_COUNT,
             arrays[name], said[name] = rng.integers(0, 2, shape).astype(bool), "random booleans"
         elif kind == "int":
             if span is None:
-                raise StageError(f"input {name!r} is {spec['dtype']}: say which values it takes with "
-                                 f"--input-range {name}:LO,HI, give them with --samples, or fix it with "
-                                 f"--bind {name}=VALUE")
+                raise StageError(
+                    f"input {name!r} is {spec['dtype']}: say which values it takes with "
+                    f"--input-range {name}:LO,HI, give them with --samples, or fix it with "
+                    f"--bind {name}=VALUE"
+                )
             lo, hi = int(span[0]), int(span[1])
             arrays[name] = rng.integers(lo, hi + 1, shape).astype(spec["dtype"])
             said[name] = f"random integers in [{lo}, {hi}]"
@@ -220,8 +245,12 @@ def synthetic(inputs: list[dict], described: dict, count: int = SAMPLE_COUNT,
 
 def first(arrays: dict[str, np.ndarray], inputs: list[dict], count: int = SAMPLE_COUNT) -> dict[str, np.ndarray]:
     """The first `count` samples of each input."""
-    return {spec["name"]: arrays[spec["name"]][:count] if spec.get("batch_axis", 0) is None
-            else feeding.take(arrays[spec["name"]], spec, slice(0, count)) for spec in inputs}
+    return {
+        spec["name"]: arrays[spec["name"]][:count]
+        if spec.get("batch_axis", 0) is None
+        else feeding.take(arrays[spec["name"]], spec, slice(0, count))
+        for spec in inputs
+    }
 
 
 def _user_arrays(source, role: str, inputs: list[dict], described: dict) -> tuple[dict, str]:
@@ -229,15 +258,17 @@ def _user_arrays(source, role: str, inputs: list[dict], described: dict) -> tupl
     what = f"{role} file"
     if role in (source.manifest.get("picture_roles") or []):
         made, said = pictures.inputs(load_npz(path, what), inputs, described, path.name)
-        rest, rest_said = synthetic([s for s in inputs if s["name"] not in made], described,
-                                    count=len(next(iter(made.values()))))   # pictures are batch-first
+        rest, rest_said = synthetic(
+            [s for s in inputs if s["name"] not in made], described, count=len(next(iter(made.values())))
+        )  # pictures are batch-first
         return {**made, **rest}, "; ".join([said, *(f"{n}: {w}" for n, w in rest_said.items())])
     user = (source.manifest.get("user_files") or {}).get(role, path.name)
     return check_inputs(load_npz(path, what), inputs, path, what), f"from {user}"
 
 
-def reference_inputs(source, inputs: list[dict], out: Path,
-                     described: dict | None = None) -> tuple[dict[str, np.ndarray], dict[str, str], dict]:
+def reference_inputs(
+    source, inputs: list[dict], out: Path, described: dict | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, str], dict]:
     """The load stage's samples (SAMPLE_COUNT of them) and the checked calibration set it carries.
 
     Samples come from the user's samples file, else the calibration file, else
@@ -265,8 +296,10 @@ def reference_inputs(source, inputs: list[dict], out: Path,
 
 def nudged(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The feeds moved by one float32 ulp (integer inputs unchanged)."""
-    return {name: np.nextafter(value, np.inf).astype(value.dtype) if _kind(value.dtype) == "float" else value
-            for name, value in feeds.items()}
+    return {
+        name: np.nextafter(value, np.inf).astype(value.dtype) if _kind(value.dtype) == "float" else value
+        for name, value in feeds.items()
+    }
 
 
 def noise_floor(golden: dict[str, np.ndarray], again: dict[str, np.ndarray]) -> dict[str, float]:
@@ -291,22 +324,26 @@ def reference(out: Path, feeds: dict[str, np.ndarray], run, where: str, info: di
     return golden, write_reference(out, feeds, golden, where, made_up=info.get("synthetic", True)), floor
 
 
-def write_reference(out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str,
-                    made_up: bool = True) -> dict:
+def write_reference(
+    out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str, made_up: bool = True
+) -> dict:
     """samples.npz and golden.npz. Outputs that are not finite on made-up samples are refused (samples
     that do not fit the model, or corrupt weights); on the user's own samples they are the model's answer
     (log of 0, a mask of -inf), and the gate holds the target to the same values there."""
     for name, value in golden.items():
         if made_up and np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
-            raise StageError(f"{where}: output {name!r} is not finite on the samples; the model's weights may "
-                             f"be corrupt, or the samples do not fit it (see --input-range, --mean/--std)")
+            raise StageError(
+                f"{where}: output {name!r} is not finite on the samples; the model's weights may "
+                f"be corrupt, or the samples do not fit it (see --input-range, --mean/--std)"
+            )
     np.savez(out / "samples.npz", **feeds)
     np.savez(out / "golden.npz", **golden)
     return {"samples": "samples.npz", "golden": "golden.npz"}
 
 
-def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first",
-                 samples: int | None = None) -> list[dict]:
+def output_specs(
+    golden: dict[str, np.ndarray], family: str = "channels_first", samples: int | None = None
+) -> list[dict]:
     """The outputs' signature: one run's shape (golden joins `samples` runs' outputs on axis 0)."""
     specs = []
     for name, value in golden.items():
@@ -314,8 +351,16 @@ def output_specs(golden: dict[str, np.ndarray], family: str = "channels_first",
         shape = [int(d) for d in value.shape]
         if shape:
             shape[0] = 1 if samples is None else (shape[0] // samples if shape[0] % samples == 0 else shape[0])
-        specs.append({"name": name, "shape": shape, "dtype": str(value.dtype),
-                      "layout": lay, "source_layout": lay, "source_name": name})
+        specs.append(
+            {
+                "name": name,
+                "shape": shape,
+                "dtype": str(value.dtype),
+                "layout": lay,
+                "source_layout": lay,
+                "source_name": name,
+            }
+        )
     return specs
 
 

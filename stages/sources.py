@@ -11,6 +11,7 @@ a source touches no file in flows/.
 Pure Python, no framework: the orchestrator recognises files without loading any. Python 3.9 (the caffe
 runtime reads the registries too).
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -19,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
-FOLDER = "/"    # a `names` entry: a directory is a candidate
-PREFIX = ""     # a `names` entry: a path that is no file (a checkpoint's prefix) is a candidate
+FOLDER = "/"  # a `names` entry: a directory is a candidate
+PREFIX = ""  # a `names` entry: a path that is no file (a checkpoint's prefix) is a candidate
 SNIFF_BYTES = 1 << 20
 
 
@@ -37,6 +38,7 @@ class Found:
     """A source's files: role -> path (the load stage finds them by role), the stem that names the model
     in the store, and the files the model names by a path relative to itself (ONNX external data), copied
     beside it at that path."""
+
     files: Dict[str, Path]
     stem: str
     beside: Dict[str, Path] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class Source:
     `companions(entry)`: glob patterns, relative to the entry's folder, of the other files the model needs
     (read from the entry's content where it names them); an s3:// source fetches those objects with it.
     `options`: the request's options `resolve` reads."""
+
     format: str
     bundle: str
     what: str
@@ -76,8 +79,14 @@ class Source:
     def closeness(self, path: Path) -> int:
         """How much of the name of `path` this format's patterns spell out (`*-symbol.json` says more of
         `model-symbol.json` than `*.json`), to tell which format a file that none recognises was meant as."""
-        return max((len(pattern.replace("*", "")) for pattern in self.names
-                    if pattern not in (FOLDER, PREFIX) and fnmatch.fnmatch(path.name, pattern)), default=0)
+        return max(
+            (
+                len(pattern.replace("*", ""))
+                for pattern in self.names
+                if pattern not in (FOLDER, PREFIX) and fnmatch.fnmatch(path.name, pattern)
+            ),
+            default=0,
+        )
 
     def is_entry(self, path: Path) -> bool:
         """Whether `path`, among a folder's files, is the file (or folder) that names a model of this format."""
@@ -103,10 +112,12 @@ class Source:
 
 def one_file(what: str) -> Callable[[Path, Mapping[str, object]], Found]:
     """A model that is one file (ONNX, Keras, TFLite …)."""
+
     def resolve(path: Path, options: Mapping[str, object]) -> Found:
         if not path.is_file():
             raise SourceError(f"the {what} file is missing", path)
         return Found({"model": path}, path.stem)
+
     return resolve
 
 
@@ -136,10 +147,13 @@ def choose(path: Path, sources) -> Source:
             claimed = [source for source in sources if source.answers(path)]
             closest = max(source.closeness(path) for source in claimed)
             named = [source for source in claimed if source.closeness(path) == closest]
-            if len(named) == 1:     # `model-symbol.json` is MXNet's to refuse, in its own words
+            if len(named) == 1:  # `model-symbol.json` is MXNet's to refuse, in its own words
                 return named[0]
-            raise SourceError(f"not a model modelferry reads: it is neither "
-                              f"{' nor '.join(s.help for s in sources if s.answers(path))}", path)
+            raise SourceError(
+                f"not a model modelferry reads: it is neither "
+                f"{' nor '.join(s.help for s in sources if s.answers(path))}",
+                path,
+            )
     if len(named) == 1:
         return named[0]
     if named:

@@ -1,5 +1,6 @@
 """tf2onnx's command line, run in this runtime, for the sources it reads from files
 (SavedModel, frozen GraphDef, TFLite): one place that runs it and checks its model."""
+
 from __future__ import annotations
 
 import re
@@ -30,8 +31,11 @@ def convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.Mo
 
 
 def _convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.ModelProto:
-    done = subprocess.run([sys.executable, "-m", "tf2onnx.convert", *source_args, "--opset", str(opset),
-                           "--output", str(out)], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tf2onnx.convert", *source_args, "--opset", str(opset), "--output", str(out)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0 or not out.is_file():
         errors = [line for line in done.stderr.splitlines() if "Error" in line] or done.stderr.splitlines()[-1:]
         print(done.stderr[-4000:], file=sys.stderr)
@@ -40,8 +44,9 @@ def _convert(source_args: list[str], out: Path, name: str, opset: int) -> onnx.M
     try:
         onnx.checker.check_model(proto, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise StageError(f"the ONNX model tf2onnx made of {name} fails onnx.checker: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise StageError(
+            f"the ONNX model tf2onnx made of {name} fails onnx.checker: {str(exc).splitlines()[0]}"
+        ) from None
     return proto
 
 

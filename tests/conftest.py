@@ -4,6 +4,7 @@ The runtimes' virtualenvs are shared with the user's cache (they are made
 from the lock files and never change); bundles, Prefect's home and the
 stores are per test session.
 """
+
 from __future__ import annotations
 
 import base64
@@ -101,8 +102,12 @@ def env(session_dir) -> dict[str, str]:
         no_proxy="127.0.0.1,localhost",
     )
     server_log = open(session_dir / "prefect-server.log", "wb")
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1",
-                               "--port", str(port)], env=base, stdout=server_log, stderr=subprocess.STDOUT)
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=base,
+        stdout=server_log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/api/health", 120, server)
         base["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
@@ -117,14 +122,32 @@ def env(session_dir) -> dict[str, str]:
 
 
 def run_cli(env: dict, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess:
-    return subprocess.run([MODELFERRY, *args], env=env, capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO)
+    return subprocess.run([MODELFERRY, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
 def in_runtime(env: dict, image: str, *argv: str) -> None:
     """Run a helper inside a stage runtime (the product's own `runtime exec`)."""
     result = run_cli(env, "runtime", "exec", image, "--", "python", *argv)
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def escape_model(env: dict, model: Path, marker: Path, canaries: list[Path], port: int) -> Path:
+    """A Keras model whose Lambda layer tries to escape the stage that loads it
+    (tests/helpers/make_keras_lambda_escape.py), built in the tf runtime."""
+    in_runtime(
+        env,
+        "tf",
+        "tests/helpers/make_keras_lambda_escape.py",
+        str(model),
+        "--marker",
+        str(marker),
+        *(word for canary in canaries for word in ("--canary", str(canary))),
+        "--port",
+        str(port),
+        "--repository",
+        str(REPO),
+    )
+    return model
 
 
 def own_home(env: dict, path: Path, **extra) -> dict:
@@ -138,6 +161,7 @@ def own_home(env: dict, path: Path, **extra) -> dict:
 def strict(text: str):
     def refuse(constant):
         raise ValueError(f"not strict JSON: {constant}")
+
     return json.loads(text, parse_constant=refuse)
 
 
@@ -168,8 +192,19 @@ def keras_pnet(env, session_dir):
 def example_run(env, face, session_dir):
     """The README's example conversion, all targets and quantization modes."""
     out = session_dir / "artifacts"
-    args = [str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx,tflite",
-            "--quantize", "fp16,dynamic,int8", "--calibration", str(face / "calib.npz"), "--out", str(out)]
+    args = [
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx,tflite",
+        "--quantize",
+        "fp16,dynamic,int8",
+        "--calibration",
+        str(face / "calib.npz"),
+        "--out",
+        str(out),
+    ]
     result = run_cli(env, "convert", *args)
     assert result.returncode == 0, result.stderr[-5000:]
     return {"args": args, "out": out, "result": result, "run": latest_run(out, "face")}
@@ -208,6 +243,48 @@ def checked_report(path: Path) -> dict:
     return report
 
 
+def documented_routes() -> dict[tuple[str, str], tuple[str, int]]:
+    """docs/formats.md's support matrix, read as a user reads it: (source, target) -> the converters of the
+    route it names first, and how many fallbacks it says there are."""
+    text = (REPO / "docs" / "formats.md").read_text()
+    matrix = text.split("support-matrix: begin")[1].strip().split("\n\n")[0].splitlines()[1:]  # its first table
+    header, _, *rows = [[cell.strip() for cell in line.strip().strip("|").split("|")] for line in matrix]
+    found = {}
+    for source, *cells in rows:
+        for target, cell in zip(header[1:], cells, strict=True):
+            fallbacks = re.search(r" \(\+(\d+) fallbacks?\)$", cell)
+            route = cell[: fallbacks.start()] if fallbacks else cell
+            found[(source, target)] = (
+                "" if route == "(the source itself)" else route,
+                int(fallbacks.group(1)) if fallbacks else 0,
+            )
+    return found
+
+
+def routes_as_documented(report: dict) -> list[str]:
+    """Where a real run's fp32 artifacts differ from docs/formats.md: each made by the route the matrix
+    names first (a fallback that had to step in means the matrix promises a route that failed on a real
+    model; a target also quantized may start from another), with as many routes tried or left as the
+    matrix counts. [] when they agree. For runs without --via or --no-fallback."""
+    documented = documented_routes()
+    quantized = {a["target"] for a in report["artifacts"] if a["precision"] != "fp32"}
+    wrong = []
+    for artifact in report["artifacts"]:
+        if artifact["precision"] != "fp32":
+            continue
+        route, fallbacks = documented[(report["source"]["format"], artifact["target"])]
+        made = " → ".join(
+            step for step in (artifact["route"] or "").split(" → ") if step.split("/")[0] in ("export", "emit")
+        )
+        first = made == route or artifact["target"] in quantized  # --quantize puts a quantizable route first
+        if not artifact["published"] or not first or len(artifact["attempts"]) != fallbacks + 1:
+            wrong.append(
+                f"{artifact['target']}: made by {made or artifact['route']!r} of "
+                f"{len(artifact['attempts'])} route(s); docs/formats.md says {route!r} (+{fallbacks})"
+            )
+    return wrong
+
+
 RUN_RECORDS = ("report.json", "report.html", "run.json")
 
 
@@ -228,8 +305,11 @@ def snapshot(root: Path) -> dict[str, bytes]:
     if not root.exists():
         return {}
     records = {run / name for run in failed_runs(root) for name in RUN_RECORDS}
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p not in records}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p not in records
+    }
 
 
 def failure_report(out: Path, model: str | None = None) -> dict:
@@ -243,7 +323,7 @@ def failure_report(out: Path, model: str | None = None) -> dict:
 
 def convert_zoo(env, name: str, out, *extra: str):
     model = BY_NAME[name]
-    source = fetch.source(model, download=False)   # `make zoo` brought it; tests reach only 127.0.0.1
+    source = fetch.source(model, download=False)  # `make zoo` brought it; tests reach only 127.0.0.1
     result = run_cli(env, "convert", str(source), *model.options, "--out", str(out), *extra)
     return result, newest_report(out)
 
@@ -256,8 +336,12 @@ def moto_server(env, session_dir):
     def start(**extra_env) -> str:
         port = free_port()
         log = open(session_dir / f"moto-{port}.log", "wb")
-        process = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                                   env={**env, **extra_env}, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            env={**env, **extra_env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         servers.append((process, log))
         url = f"http://127.0.0.1:{port}"
         wait_http(f"{url}/moto-api/", 60, process)
@@ -286,14 +370,35 @@ def mlflow_url(env, session_dir):
     runtime.ensure("mlflow")
     port, folder = free_port(), session_dir / "mlflow"
     folder.mkdir()
-    server_env = {**env, "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http", "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
-                  "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
-                  "MLFLOW_WEBHOOK_CACHE_TTL": "1"}
+    server_env = {
+        **env,
+        "MLFLOW_WEBHOOK_ALLOWED_SCHEMES": "http",
+        "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS": "true",
+        "MLFLOW_WEBHOOK_SECRET_ENCRYPTION_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "MLFLOW_WEBHOOK_CACHE_TTL": "1",
+    }
     log = open(folder / "server.log", "wb")
-    server = subprocess.Popen([str(runtime.path("mlflow") / "bin" / "mlflow"), "server", "--host", "127.0.0.1",
-                               "--port", str(port), "--backend-store-uri", f"sqlite:///{folder}/mlflow.db",
-                               "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
-                              env=server_env, cwd=folder, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [
+            str(runtime.path("mlflow") / "bin" / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{folder}/mlflow.db",
+            "--artifacts-destination",
+            str(folder / "artifacts"),
+            "--workers",
+            "1",
+        ],
+        env=server_env,
+        cwd=folder,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(f"{url}/health", 240, server)
@@ -341,6 +446,7 @@ def model_tags(client, name: str, version: str, timeout: float = 600) -> dict:
 def docker_answers() -> bool:
     try:
         import docker
+
         docker.from_env(timeout=3).ping()
         return True
     except Exception:
@@ -395,7 +501,7 @@ def listener():
 
 
 def connections(state) -> list[bytes]:
-    time.sleep(0.5)   # a connection made just before the run ended is accepted within 0.2 s
+    time.sleep(0.5)  # a connection made just before the run ended is accepted within 0.2 s
     return list(state.connections)
 
 
@@ -406,5 +512,8 @@ def escape_attempts(output: str) -> dict:
 
 
 def files_holding(root: Path, token: bytes, but: Path | None = None) -> list[Path]:
-    return [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p != but
-            and token in p.read_bytes()] if root.exists() else []
+    return (
+        [p for p in root.rglob("*") if p.is_file() and not p.is_symlink() and p != but and token in p.read_bytes()]
+        if root.exists()
+        else []
+    )

@@ -1,5 +1,6 @@
 """Bad input: a clear error naming the file, stage and cause; non-zero exit; nothing published;
 earlier artifacts at the same --out untouched."""
+
 from __future__ import annotations
 
 import json
@@ -28,6 +29,7 @@ def convert_fails(env, out, *args, exit_code=1) -> str:
     return " ".join(result.stderr.split())  # rich wraps long lines
 
 
+@pytest.mark.slow
 def test_missing_params(env, face, tmp_path, out_with_history):
     symbol = tmp_path / "m" / "model-symbol.json"
     symbol.parent.mkdir()
@@ -77,18 +79,34 @@ def test_input_shape_unknown(env, face, out_with_history):
     assert "--input-shape data:" in err
 
 
-@pytest.mark.parametrize("arrays, expected", [
-    # (one array for a one-input model is taken whatever its key; two are matched by name)
-    ({"images": np.zeros((4, 3, 112, 112), np.float32), "labels": np.zeros(4, np.float32)},
-     "has keys ['images', 'labels'] but the model's inputs are ['data']"),
-    ({"data": np.zeros((4, 3, 64, 64), np.float32)},
-     "'data' has shape (4, 3, 64, 64), the model needs (N, 3, 112, 112)"),
-])
+@pytest.mark.parametrize(
+    "arrays, expected",
+    [
+        # (one array for a one-input model is taken whatever its key; two are matched by name)
+        (
+            {"images": np.zeros((4, 3, 112, 112), np.float32), "labels": np.zeros(4, np.float32)},
+            "has keys ['images', 'labels'] but the model's inputs are ['data']",
+        ),
+        (
+            {"data": np.zeros((4, 3, 64, 64), np.float32)},
+            "'data' has shape (4, 3, 64, 64), the model needs (N, 3, 112, 112)",
+        ),
+    ],
+)
 def test_calibration_with_wrong_keys_or_shapes(env, face, tmp_path, out_with_history, arrays, expected):
     calibration = tmp_path / "calib-bad.npz"
     np.savez(calibration, **arrays)
-    err = convert_fails(env, out_with_history, str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                        "--quantize", "int8", "--calibration", str(calibration))
+    err = convert_fails(
+        env,
+        out_with_history,
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--quantize",
+        "int8",
+        "--calibration",
+        str(calibration),
+    )
     assert "[load/mxnet]" in err and "calibration file calib-bad.npz" in err and expected in err
 
 
@@ -96,21 +114,47 @@ def test_calibration_that_is_a_pickle(env, face, tmp_path, out_with_history):
     calibration = tmp_path / "calib.npz"
     np.save(tmp_path / "obj.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     shutil.copyfile(tmp_path / "obj.npy", calibration)
-    err = convert_fails(env, out_with_history, str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                        "--quantize", "int8", "--calibration", str(calibration))
+    err = convert_fails(
+        env,
+        out_with_history,
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--quantize",
+        "int8",
+        "--calibration",
+        str(calibration),
+    )
     assert "[load/mxnet]" in err and "calib.npz" in err
 
 
 def test_int8_without_calibration_is_refused_up_front(env, face, out_with_history):
-    err = convert_fails(env, out_with_history, str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                        "--quantize", "int8", exit_code=2)
+    err = convert_fails(
+        env,
+        out_with_history,
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--quantize",
+        "int8",
+        exit_code=2,
+    )
     assert "int8 quantization needs calibration data" in err
 
 
 def test_unreachable_bucket(env, face):
     port = free_port()  # nothing listens there
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--out", "s3://models/x", "--s3-endpoint-url", f"http://127.0.0.1:{port}")
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--out",
+        "s3://models/x",
+        "--s3-endpoint-url",
+        f"http://127.0.0.1:{port}",
+    )
     err = " ".join(result.stderr.split())
     assert result.returncode == 1
     assert "[publish] (s3://models/x)" in err and "cannot reach the S3 endpoint" in err
@@ -119,18 +163,41 @@ def test_unreachable_bucket(env, face):
 
 def test_missing_bucket(env, face, moto_server):
     endpoint = moto_server()
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--out", "s3://no-such-bucket/x", "--s3-endpoint-url", endpoint)
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--out",
+        "s3://no-such-bucket/x",
+        "--s3-endpoint-url",
+        endpoint,
+    )
     err = " ".join(result.stderr.split())
     assert result.returncode == 1 and "bucket 'no-such-bucket' does not exist" in err
 
 
 def test_wrong_credentials(env, face, moto_server):
     endpoint = moto_server(INITIAL_NO_AUTH_ACTION_COUNT="1")  # one unauthenticated call: create the bucket
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket="models")
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--out", "s3://models/x", "--s3-endpoint-url", endpoint)
+    boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket="models")
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--out",
+        "s3://models/x",
+        "--s3-endpoint-url",
+        endpoint,
+    )
     err = " ".join(result.stderr.split())
     assert result.returncode == 1 and "[publish]" in err and "wrong credentials" in err, err
     assert "▶" not in err  # refused before any stage ran, so nothing can have been uploaded

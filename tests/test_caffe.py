@@ -1,6 +1,7 @@
 """The Caffe target: ONNX -> prototxt + caffemodel with modelferry's own emitter, loaded, filled, saved and
 validated in pycaffe (Debian bullseye's BVLC Caffe 1.0) in its container runtime; under venv it says it
 needs the container runtime and the other targets go on."""
+
 from __future__ import annotations
 
 import re
@@ -14,15 +15,53 @@ def layer_types(run, artifact: dict) -> list[str]:
     return re.findall(r'^  type: "(\w+)"', (run / artifact["path"] / "model.prototxt").read_text(), re.M)
 
 
+def test_every_handler_agrees_with_onnxs_reference(docker_env, tmp_path):
+    """One small ONNX graph per case (tests/helpers/onnx_op_cases.py), at least one that agrees per
+    registered op: the net written in the tf runtime as emit/caffe-net writes it, packed and run in pycaffe
+    in the caffe image; the forms Caffe cannot compute exactly refused in the words expected."""
+    cases = tmp_path / "cases"
+    helper = "tests/helpers/caffe_op_cases.py"
+    written = run_cli(
+        docker_env, "runtime", "exec", "tf", "--writable", str(cases), "--", "python", helper, "write", str(cases)
+    )
+    assert written.returncode == 0, written.stderr[-3000:]
+    checked = run_cli(
+        docker_env,
+        "runtime",
+        "exec",
+        "caffe",
+        "--runtime",
+        "docker",
+        "--writable",
+        str(cases),
+        "--",
+        "python",
+        helper,
+        "check",
+        str(cases),
+    )
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr[-2000:]
+    assert re.search(r"^(\d+) of \1 cases agree$", checked.stdout, re.M), checked.stdout[-500:]
+
+
 def test_mobilefacenet_to_caffe(docker_env, face, tmp_path):
     """insightface's MobileFaceNet (PReLU, BatchNorm with eps 2e-5, depthwise convolutions) within the
     fp32 gate of MXNet's own outputs, by the model's output name."""
     out = tmp_path / "out"
-    result = run_cli(docker_env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "caffe", "--out", str(out))
+    result = run_cli(
+        docker_env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "caffe",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "face")
-    artifact, = read_report(run)["artifacts"]
+    (artifact,) = read_report(run)["artifacts"]
     assert artifact["route"].endswith("export/mxnet → emit/caffe-net → emit/caffe")
     assert artifact["parity"]["max_abs_err"] < 1e-4 and artifact["parity"]["top1_agreement"] == 1.0
     assert sorted(p.name for p in (run / artifact["path"]).iterdir()) == FILES
@@ -39,7 +78,7 @@ def test_a_keras_mtcnn_pnet_to_caffe(docker_env, keras_pnet, tmp_path):
     result = run_cli(docker_env, "convert", str(keras_pnet), "--to", "caffe", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "pnet")
-    artifact, = read_report(run)["artifacts"]
+    (artifact,) = read_report(run)["artifacts"]
     assert set(artifact["parity"]["outputs"]) == {"prob", "box"} and artifact["parity"]["passed"]
     assert all(o["cosine"] > 0.99999 for o in artifact["parity"]["outputs"].values())
     assert [(t["name"], t["layout"], t["shape"]) for t in artifact["inputs"]] == [("image", "NCHW", [1, 3, 48, 48])]
@@ -48,8 +87,19 @@ def test_a_keras_mtcnn_pnet_to_caffe(docker_env, keras_pnet, tmp_path):
 
 def test_without_docker_caffe_says_it_needs_the_container_runtime_and_onnx_goes_on(env, face, tmp_path):
     out = tmp_path / "out"
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "onnx,caffe", "--runtime", "venv", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx,caffe",
+        "--runtime",
+        "venv",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 1
     onnx, caffe = newest_report(out, "face")["artifacts"]
     assert onnx["published"] and not caffe["published"]
@@ -62,7 +112,7 @@ def test_a_real_model_to_caffe(docker_env, tmp_path):
     squeeze-excite as Scale with a second bottom, Softmax; within the fp32 gate of ONNX Runtime's."""
     result, report = convert_zoo(docker_env, "rapidocr-cls", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
 
 
@@ -73,8 +123,15 @@ def test_strided_slices_upsampling_and_deconvolution_are_composed_exactly(docker
     Deconvolution of ones, each crop a Crop. MXNet (UpSampling) and ncnn (the same pass where pnnx left the
     slices) take it too; all within the fp32 gate, the reports saying what was rewritten."""
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_upsample.py", str(tmp_path))
-    result = run_cli(docker_env, "convert", str(tmp_path / "upsample.onnx"), "--to", "caffe,mxnet,ncnn",
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        docker_env,
+        "convert",
+        str(tmp_path / "upsample.onnx"),
+        "--to",
+        "caffe,mxnet,ncnn",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = newest_report(tmp_path / "out")
     by = {a["target"]: a for a in report["artifacts"]}
@@ -92,10 +149,11 @@ def test_transposes_reductions_broadcasts_and_attention_are_composed_exactly(doc
     no broadcasting and no product of two blobs: Transpose is a BatchReindex of rows, a broadcast is Tile, a
     product is Tile, Eltwise and Reduction. Within the fp32 gate of ONNX Runtime's outputs, both by name."""
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_attention.py", str(tmp_path))
-    result = run_cli(docker_env, "convert", str(tmp_path / "attention.onnx"), "--to", "caffe",
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        docker_env, "convert", str(tmp_path / "attention.onnx"), "--to", "caffe", "--out", str(tmp_path / "out")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = newest_report(tmp_path / "out")["artifacts"]
+    (artifact,) = newest_report(tmp_path / "out")["artifacts"]
     assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"y", "z"}
     assert all(o["cosine"] > 0.999999 for o in artifact["parity"]["outputs"].values())
     types = layer_types(latest_run(tmp_path / "out"), artifact)
@@ -107,7 +165,7 @@ def test_a_real_transformer_block_to_caffe(docker_env, tmp_path):
     Transposes and products of the test above on a real model; within the fp32 gate."""
     result, report = convert_zoo(docker_env, "rapidocr-rec", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.9999
 
 
@@ -118,7 +176,7 @@ def test_a_bidirectional_lstm_as_caffes_lstm(docker_env, tmp_path):
     gate."""
     result, report = convert_zoo(docker_env, "ddddocr-ocr", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
     types = layer_types(latest_run(tmp_path / "out"), artifact)
     assert types.count("LSTM") == 2 and types.count("BatchReindex") >= 2
@@ -130,7 +188,7 @@ def test_a_gru_is_unrolled_for_caffe(docker_env, tmp_path):
     layers are Einsums (the einsum pass). Within the fp32 gate."""
     result, report = convert_zoo(docker_env, "deepfilternet-enc", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
     assert artifact["legalized"].get("einsum")
     types = layer_types(latest_run(tmp_path / "out"), artifact)
@@ -143,7 +201,7 @@ def test_a_bert_style_sentence_encoder_to_caffe(docker_env, tmp_path):
     attention's products and Softmax; every output within the fp32 gate."""
     result, report = convert_zoo(docker_env, "paraphrase-minilm-onnx", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and all(o["passed"] for o in artifact["parity"]["outputs"].values())
     types = set(layer_types(latest_run(tmp_path / "out"), artifact))
     assert {"Embed", "Threshold", "Exp", "Reduction", "Softmax"} <= types
@@ -155,7 +213,7 @@ def test_silero_vad_with_its_state_and_reflect_padding_to_caffe(docker_env, tmp_
     read from the layer's last-state tops. Within the fp32 gate, the state output included."""
     result, report = convert_zoo(docker_env, "silero-vad", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["passed"] and len(artifact["parity"]["outputs"]) == 2
     assert "expose_hidden: true" in (latest_run(tmp_path / "out") / artifact["path"] / "model.prototxt").read_text()
 
@@ -165,8 +223,15 @@ def test_what_caffe_cannot_express_is_refused_naming_the_node(docker_env, tmp_pa
     naming the op and its node; no Caffe files are published, and the ONNX target asked beside it still is."""
     models = tmp_path / "models"
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_refused.py", str(models))
-    result = run_cli(docker_env, "convert", str(models / "roialign_adaptive.onnx"), "--to", "onnx,caffe",
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        docker_env,
+        "convert",
+        str(models / "roialign_adaptive.onnx"),
+        "--to",
+        "onnx,caffe",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 1
     onnx, caffe = newest_report(tmp_path / "out")["artifacts"]
     assert onnx["published"] and not caffe["published"]
@@ -180,7 +245,7 @@ def test_tensorflows_div_no_nan_and_a_reflect_pad_of_a_sequence(docker_env, tmp_
     constant-Q transform reflect-pads a 1-d signal. Within the fp32 gate."""
     result, report = convert_zoo(docker_env, "basic-pitch-onnx", tmp_path / "out", "--to", "caffe")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["legalized"]["div-no-nan"] == 1
 
 
@@ -192,15 +257,24 @@ def test_integer_token_inputs_reach_the_float_only_targets(docker_env, tmp_path)
     Embed reads its blob's bits as int32, so that artifact takes int32 ids. Both within the fp32 gate, fed
     the source's integer samples; the reports say what each artifact takes."""
     in_runtime(docker_env, "tf", "tests/helpers/make_onnx_tokens.py", str(tmp_path))
-    result = run_cli(docker_env, "convert", str(tmp_path / "tokens.onnx"), "--to", "caffe,ncnn",
-                     "--input-range", "ids:0,49", "--out", str(tmp_path / "out"))
+    result = run_cli(
+        docker_env,
+        "convert",
+        str(tmp_path / "tokens.onnx"),
+        "--to",
+        "caffe,ncnn",
+        "--input-range",
+        "ids:0,49",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     by = {a["target"]: a for a in newest_report(tmp_path / "out")["artifacts"]}
     for artifact in by.values():
         assert artifact["published"] and artifact["parity"]["cosine"] > 0.999999
     (spec,) = by["caffe"]["inputs"]
     assert (spec["dtype"], spec["source_dtype"]) == ("float32", "int64") and "casts them back" in spec["note"]
-    (spec,) = by["ncnn"]["inputs"]   # ncnn's Embed reads the blob's bits as int32
+    (spec,) = by["ncnn"]["inputs"]  # ncnn's Embed reads the blob's bits as int32
     assert (spec["dtype"], spec["source_dtype"]) == ("int32", "int64") and "int32 token ids" in spec["note"]
     assert by["caffe"]["legalized"] == {"int-inputs": 1}
     assert by["ncnn"]["legalized"] == {"int-inputs": 1, "embedding": 1}

@@ -1,5 +1,6 @@
 """The manifest contract (stages/contract.py): what a stage writes carries its schema version, a bundle of
 another version or of the wrong shape is refused by name, and the cache never finds one across versions."""
+
 from __future__ import annotations
 
 import json
@@ -26,16 +27,23 @@ def test_a_bundle_of_this_version_is_read(tmp_path):
     assert Bundle.read(_bundle(tmp_path / "b", manifest)).manifest["inputs"] == [SPEC]
 
 
-@pytest.mark.parametrize("manifest, said", [
-    ({"format": "onnx", "files": {}}, "no schema version (before versions)"),
-    ({"format": "onnx", "files": {}, "schema_version": contract.SCHEMA_VERSION + 1}, "written with schema 2"),
-    (contract.stamped({"files": {}}), "has no 'format'"),
-    (contract.stamped({"format": "onnx", "files": {}, "inputs": [{"name": "x", "dtype": "float32"}]}),
-     "inputs[0] is not a tensor spec (name, shape, dtype)"),
-    (contract.stamped({"format": "onnx", "files": {}, "outputs": [{**SPEC, "shape": "1,3,8,8"}]}),
-     "outputs[0]: 'shape' is str, not list"),
-    (contract.stamped({"format": "onnx", "files": ["m.onnx"]}), "'files' is list, not dict"),
-])
+@pytest.mark.parametrize(
+    "manifest, said",
+    [
+        ({"format": "onnx", "files": {}}, "no schema version (before versions)"),
+        ({"format": "onnx", "files": {}, "schema_version": contract.SCHEMA_VERSION + 1}, "written with schema 2"),
+        (contract.stamped({"files": {}}), "has no 'format'"),
+        (
+            contract.stamped({"format": "onnx", "files": {}, "inputs": [{"name": "x", "dtype": "float32"}]}),
+            "inputs[0] is not a tensor spec (name, shape, dtype)",
+        ),
+        (
+            contract.stamped({"format": "onnx", "files": {}, "outputs": [{**SPEC, "shape": "1,3,8,8"}]}),
+            "outputs[0]: 'shape' is str, not list",
+        ),
+        (contract.stamped({"format": "onnx", "files": ["m.onnx"]}), "'files' is list, not dict"),
+    ],
+)
 def test_a_bundle_not_of_this_contract_is_refused_by_name(tmp_path, manifest, said):
     path = _bundle(tmp_path / "old", manifest)
     with pytest.raises(contract.ManifestError) as refused:
@@ -50,7 +58,6 @@ def test_the_cache_key_holds_the_version(tmp_path, monkeypatch):
     monkeypatch.setattr("flows.cache.SCHEMA_VERSION", contract.SCHEMA_VERSION + 1)
     assert stage_key("load", "onnx", {}, [source], "venv:x") != key
     assert json.loads((source / MANIFEST).read_text())["schema_version"] == contract.SCHEMA_VERSION
-
 
 
 def test_a_stage_reads_an_options_default_from_its_declaration(tmp_path):

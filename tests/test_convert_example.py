@@ -1,4 +1,5 @@
 """The bundled insightface-style model through the whole pipeline, checked independently."""
+
 from __future__ import annotations
 
 import hashlib
@@ -18,8 +19,7 @@ def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
     report = read_report(run)
     assert report["status"] == "passed"
     got = {(a["target"], a["precision"]) for a in report["artifacts"]}
-    assert got == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "dynamic"),
-                   ("tflite", "int8")}
+    assert got == {("onnx", "fp32"), ("tflite", "fp32"), ("tflite", "fp16"), ("tflite", "dynamic"), ("tflite", "int8")}
     for artifact in report["artifacts"]:
         parity = artifact["parity"]
         assert parity["passed"], artifact
@@ -32,8 +32,13 @@ def test_example_converts_to_onnx_and_tflite_within_gates(example_run):
     assert by[("tflite", "fp32")]["parity"]["max_abs_err"] < 1e-4
     assert by[("tflite", "fp16")]["parity"]["cosine"] >= 0.999
     assert by[("tflite", "int8")]["parity"]["cosine"] >= 0.99
-    assert by[("tflite", "fp32")]["inputs"][0] == {"name": "data", "shape": [1, 112, 112, 3],
-                                                  "dtype": "float32", "layout": "NHWC", "batch_axis": 0}
+    assert by[("tflite", "fp32")]["inputs"][0] == {
+        "name": "data",
+        "shape": [1, 112, 112, 3],
+        "dtype": "float32",
+        "layout": "NHWC",
+        "batch_axis": 0,
+    }
     # Every TFLite file keeps the model's names in its signature: fp32 (onnx2tf's graph through TF's
     # converter) and the quantized ones alike, not Identity or StatefulPartitionedCall:0.
     for precision in ("fp32", "fp16", "int8"):
@@ -64,10 +69,21 @@ def test_each_artifact_is_timed_on_this_cpu_in_its_runtime(example_run):
 
 
 def test_profile_0_times_nothing(face, env, tmp_path):
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx",
-                     "--profile", "0", "--out", str(tmp_path / "out"))
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx",
+        "--profile",
+        "0",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = read_report(latest_run(tmp_path / "out", "face"))["artifacts"]
+    (artifact,) = read_report(latest_run(tmp_path / "out", "face"))["artifacts"]
     assert "latency" not in artifact and artifact["parity"]["passed"]
 
 
@@ -79,22 +95,32 @@ def test_a_named_task_is_measured_on_each_artifact(face, env, tmp_path):
     samples, labels = tmp_path / "digits.npz", tmp_path / "labels.npz"
     np.savez(samples, data=digits["data"][:8].astype(np.float32))
     np.savez(labels, label=digits["label"][:8])
-    base = ["convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE, "--to", "onnx,tflite",
-            "--samples", str(samples)]
+    base = [
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx,tflite",
+        "--samples",
+        str(samples),
+    ]
     result = run_cli(env, *base, "--task", "classify", "--labels", str(labels), "--out", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr[-3000:]
     for artifact in read_report(latest_run(tmp_path / "out", "face"))["artifacts"]:
         task = artifact["parity"]["task"]
-        measured, = task["outputs"].values()
+        (measured,) = task["outputs"].values()
         assert task["task"] == "classify" and measured["samples"] == 8, artifact
         assert measured["top1_agreement"] >= 0.875 and measured["top5_agreement"] == 1.0, measured
-        assert measured["source_accuracy"] >= 0.75 \
-            and abs(measured["artifact_accuracy"] - measured["source_accuracy"]) <= 0.125, measured
+        assert (
+            measured["source_accuracy"] >= 0.75
+            and abs(measured["artifact_accuracy"] - measured["source_accuracy"]) <= 0.125
+        ), measured
     assert "(top-5 1.000), accuracy" in result.stderr
     embed = run_cli(env, *base, "--task", "embed", "--out", str(tmp_path / "embed"))
     assert embed.returncode == 0, embed.stderr[-3000:]
     for artifact in read_report(latest_run(tmp_path / "embed", "face"))["artifacts"]:
-        measured, = artifact["parity"]["task"]["outputs"].values()
+        (measured,) = artifact["parity"]["task"]["outputs"].values()
         assert measured["cosine_min"] > 0.999, measured
     refused = run_cli(env, *base, "--task", "embed", "--labels", str(labels), "--out", str(tmp_path / "no"))
     assert refused.returncode == 2 and "--labels are the classes of your own --samples" in refused.stderr
@@ -105,11 +131,15 @@ def test_int8_tflite_keeps_classifier_accuracy(example_run, face, env, session_d
     """Quantized accuracy on held-out digits, measured with LiteRT outside the pipeline."""
     run = example_run["run"]
     out = session_dir / "int8_eval.npz"
-    in_runtime(env, "tf", "-c", f"""
+    in_runtime(
+        env,
+        "tf",
+        "-c",
+        f"""
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-held = np.load("{face / 'labels.npz'}")
-m = Interpreter(model_path="{run / 'face_int8.tflite'}"); m.allocate_tensors()
+held = np.load("{face / "labels.npz"}")
+m = Interpreter(model_path="{run / "face_int8.tflite"}"); m.allocate_tensors()
 i, o = m.get_input_details()[0], m.get_output_details()[0]
 (s, z), (os_, oz) = i["quantization"], o["quantization"]
 pred = []
@@ -118,7 +148,8 @@ for x in held["data"][:100].astype(np.float32):
     m.set_tensor(i["index"], q); m.invoke()
     pred.append(int(((m.get_tensor(o["index"]).astype(np.float32) - oz) * os_).argmax()))
 np.savez("{out}", pred=np.array(pred), label=held["label"][:100])
-""")
+""",
+    )
     result = np.load(out)
     assert (result["pred"] == result["label"]).mean() >= 0.9
 
@@ -130,8 +161,16 @@ def test_fix_gamma_batchnorm_matches_mxnet(example_run, face, env, session_dir):
     held = np.load(face / "labels.npz")
     np.savez(inputs, data=held["data"][:16].astype(np.float32))
     mx_out, onnx_out = session_dir / "fg_mx.npz", session_dir / "fg_onnx.npz"
-    in_runtime(env, "mxnet", "tests/helpers/mxnet_forward.py", str(face / "model"), str(inputs), str(mx_out),
-               "--print-param", "fc1_gamma")
+    in_runtime(
+        env,
+        "mxnet",
+        "tests/helpers/mxnet_forward.py",
+        str(face / "model"),
+        str(inputs),
+        str(mx_out),
+        "--print-param",
+        "fc1_gamma",
+    )
     in_runtime(env, "tf", "tests/helpers/onnx_forward.py", str(run / "face.onnx"), str(inputs), str(onnx_out))
     mx_result, onnx_result = np.load(mx_out), np.load(onnx_out)
     assert np.abs(mx_result["param"] - 1).max() > 0.05  # the trap is really set
@@ -142,13 +181,27 @@ def test_fix_gamma_batchnorm_matches_mxnet(example_run, face, env, session_dir):
 
 def test_strip_preprocess_records_mean_scale_and_matches_on_normalized_input(face, env, session_dir):
     out = session_dir / "stripped"
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "onnx", "--strip-preprocess", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx",
+        "--strip-preprocess",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "face")
     report = read_report(run)
-    assert report["preprocess"] == {"input": "data", "mean": 127.5, "scale": 0.0078125,
-                                    "removed": ["_minusscalar0", "_mulscalar0"]}
+    assert report["preprocess"] == {
+        "input": "data",
+        "mean": 127.5,
+        "scale": 0.0078125,
+        "removed": ["_minusscalar0", "_mulscalar0"],
+    }
     raw = np.load(face / "labels.npz")["data"][:8].astype(np.float32)
     raw_npz, norm_npz = session_dir / "raw.npz", session_dir / "norm.npz"
     np.savez(raw_npz, data=raw)
@@ -163,12 +216,24 @@ def test_strip_preprocess_records_mean_scale_and_matches_on_normalized_input(fac
 def test_output_layer_cut_and_rename(face, env, session_dir):
     """Cut at the embedding (fc1) and give pre_fc1's weight its proper name."""
     out = session_dir / "cut"
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "onnx", "--output-layer", "fc1", "--rename", "fc1_weight=pre_fc1_weight",
-                     "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx",
+        "--output-layer",
+        "fc1",
+        "--rename",
+        "fc1_weight=pre_fc1_weight",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "face"))
-    onnx_artifact, = report["artifacts"]
+    (onnx_artifact,) = report["artifacts"]
     assert onnx_artifact["outputs"][0]["shape"] == [1, 32]
     assert onnx_artifact["parity"]["passed"]
     assert report["surgery"]["renamed"] == [{"from": "fc1_weight", "to": "pre_fc1_weight"}]
@@ -197,8 +262,9 @@ def test_a_target_that_fails_its_gate_is_not_published(example_run, env):
     assert result.returncode == 1
     err = " ".join(result.stderr.split())
     assert "tflite/int8 failed its gate: worst output fc7_output" in err
-    failed, = [p for p in (example_run["out"] / "face").iterdir()
-               if p.is_dir() and read_report(p)["status"] == "failed"]
+    (failed,) = [
+        p for p in (example_run["out"] / "face").iterdir() if p.is_dir() and read_report(p)["status"] == "failed"
+    ]
     report = read_report(failed)
     assert set(report["failed_targets"]) == {"tflite/int8", "tflite/dynamic"}
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
@@ -219,5 +285,5 @@ def test_input_shape_declared_in_the_symbol(face, env, tmp_path):
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(symbol), "--to", "onnx", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = read_report(latest_run(out, "m"))["artifacts"]
+    (artifact,) = read_report(latest_run(out, "m"))["artifacts"]
     assert artifact["inputs"][0]["shape"] == [1, 3, 112, 112] and artifact["parity"]["passed"]

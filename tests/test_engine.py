@@ -1,5 +1,6 @@
 """Prefect as the engine: modelferry's own long-running server, the DAG's branches side by side under a
 CPU budget, and runs that stay correct when they overlap."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,12 @@ from tests.conftest import (
 
 
 def api(url: str, path: str, body: dict | None = None) -> object:
-    request = urllib.request.Request(f"{url}{path}", data=json.dumps(body or {}).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        f"{url}{path}",
+        data=json.dumps(body or {}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -64,7 +69,7 @@ def test_the_server_outlives_a_call_and_every_conversion_uses_it(env, face, tmp_
         assert [r for r in runs if r["name"]], "the conversion's flow run is not on the server"
         flows = {f["id"]: f["name"] for f in api(url, "/flows/filter")}
         assert {flows[r["flow_id"]] for r in runs} == {"convert"}
-        artifact, = api(url, "/artifacts/filter", {"artifacts": {"key": {"any_": ["convert-face"]}}})
+        (artifact,) = api(url, "/artifacts/filter", {"artifacts": {"key": {"any_": ["convert-face"]}}})
         report = read_report(latest_run(tmp_path / "out", "face"))
         assert artifact["type"] == "markdown" and artifact["flow_run_id"] == runs[0]["id"]
         assert f"| onnx | fp32 | passed | {report['artifacts'][0]['parity']['max_abs_err']:.3g} |" in artifact["data"]
@@ -96,14 +101,16 @@ def test_a_prefect_api_url_that_does_not_answer_is_a_clear_error(env, face, tmp_
 
 
 def _intervals(report: dict) -> list[tuple[float, float, str, tuple]]:
-    return [(s["started_at"], s["started_at"] + s["seconds"], f"{s['stage']}/{s['impl']} {s['label']}",
-             tuple(s["cores"]))
-            for s in report["stages"] if "started_at" in s]
+    return [
+        (s["started_at"], s["started_at"] + s["seconds"], f"{s['stage']}/{s['impl']} {s['label']}", tuple(s["cores"]))
+        for s in report["stages"]
+        if "started_at" in s
+    ]
 
 
 def _overlaps(report: dict) -> list[tuple]:
     spans = _intervals(report)
-    return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] - 0.05 and b[0] < a[1] - 0.05]
+    return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if a[0] < b[1] - 0.05 and b[0] < a[1] - 0.05]
 
 
 def test_a_cold_conversion_begins_its_first_stage_before_its_flow_run(env, face, tmp_path):
@@ -117,7 +124,7 @@ def test_a_cold_conversion_begins_its_first_stage_before_its_flow_run(env, face,
     assert result.stderr.count("runtime: ") == 1
     load = next(s for s in read_report(latest_run(out, "face"))["stages"] if s["stage"] == "load")
     assert not load["cached"]
-    run, = api(url, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+    (run,) = api(url, "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
     began = datetime.fromisoformat(run["start_time"].replace("Z", "+00:00")).timestamp()
     assert load["started_at"] < began, (load, run["start_time"])
     tasks = api(url, "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
@@ -136,8 +143,14 @@ def test_a_first_stage_begun_ahead_ends_with_a_run_that_fails_before_it(env, fac
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         home = own_home(env, tmp_path / "home", PREFECT_API_URL=f"http://127.0.0.1:{silent.getsockname()[1]}/api")
-        process = subprocess.Popen([MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx")], env=home,
-                                   cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(
+            [MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx")],
+            env=home,
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         lines = []
         for line in process.stderr:
             lines.append(line)
@@ -157,27 +170,35 @@ def test_a_stage_killed_from_outside_is_retried_by_prefect(env, face, tmp_path):
     failed by its inputs: its Prefect task retries it, and the run publishes. The stage is found on this
     machine as a process (a venv's, or a container's seen from the host) and killed once."""
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], MODELFERRY_WARM="off")
-    process = subprocess.Popen([MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx", "--profile", "0")],
-                               env=home, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [MODELFERRY, *face_args(face, tmp_path / "out", "--to", "onnx", "--profile", "0")],
+        env=home,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline, victim = time.monotonic() + 300, None
     while victim is None and time.monotonic() < deadline and process.poll() is None:
-        found = subprocess.run(["pgrep", "-f", "--", "-m stages load mxnet"], capture_output=True,
-                               text=True).stdout.split()
+        found = subprocess.run(
+            ["pgrep", "-f", "--", "-m stages load mxnet"], capture_output=True, text=True
+        ).stdout.split()
         if found:
             victim = int(found[0])
-            time.sleep(0.5)   # inside its work, not in its first instruction
+            time.sleep(0.5)  # inside its work, not in its first instruction
             os.kill(victim, signal.SIGKILL)
         time.sleep(0.05)
     stdout, stderr = process.communicate(timeout=600)
     assert victim is not None, stderr[-3000:]
     assert process.returncode == 0, stderr[-3000:]
     assert "killed (SIGKILL) from outside the stage" in stderr and "✓ load/mxnet" in stderr, stderr[-3000:]
-    run, = api(env["PREFECT_API_URL"], "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
+    (run,) = api(env["PREFECT_API_URL"], "/flow_runs/filter", {"sort": "START_TIME_DESC", "limit": 1})
     tasks = api(env["PREFECT_API_URL"], "/task_runs/filter", {"flow_runs": {"id": {"any_": [run["id"]]}}})
-    load, = [t for t in tasks if t["name"].strip() == "load/mxnet"]
+    (load,) = [t for t in tasks if t["name"].strip() == "load/mxnet"]
     assert load["state_type"] == "COMPLETED" and load["run_count"] == 2, load
 
 
+@pytest.mark.slow
 def test_branches_run_side_by_side_within_the_cpu_budget(env, face, tmp_path):
     """Each target's emit → quantize → validate chain is a branch: with --jobs 2 on separate cores, branches
     overlap and no two stages at once share a core; with --jobs 1 no two stages overlap. The same files
@@ -195,8 +216,9 @@ def test_branches_run_side_by_side_within_the_cpu_budget(env, face, tmp_path):
     assert side_by_side, "no two branches ran at once with --jobs 2"
     assert all(not set(a[3]) & set(b[3]) for a, b in side_by_side), side_by_side
     assert all(len(span[3]) == 1 for span in _intervals(reports[2]))
-    files = [{a["path"]: a["sha256"] for a in reports[jobs]["artifacts"] if a["target"] != "savedmodel"}
-             for jobs in (1, 2)]
+    files = [
+        {a["path"]: a["sha256"] for a in reports[jobs]["artifacts"] if a["target"] != "savedmodel"} for jobs in (1, 2)
+    ]
     assert files[0] == files[1] and len(files[0]) == 4
 
 
@@ -205,21 +227,23 @@ def test_a_failed_branch_stops_only_what_depends_on_it(env, tmp_path):
     writer, the route preferred now, converts it): the TFLite branch fails,
     the ONNX branch still validates and is published; the run exits 1 and the report says which target
     failed and why."""
-    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])   # nothing cached yet
-    result, report = convert_zoo(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
-                                 "--via", "onnx2tf")
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])  # nothing cached yet
+    result, report = convert_zoo(
+        home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback", "--via", "onnx2tf"
+    )
     assert result.returncode == 1
     assert report["status"] == "failed" and report["failed_targets"] == ["tflite/fp32"]
     onnx, tflite = report["artifacts"]
     assert onnx["published"] and onnx["parity"]["passed"]
     assert not tflite["published"] and "onnx2tf could not convert the model" in tflite["reason"]
     assert "✗ tflite/fp32" in result.stderr
-    failed, = report["failed_stages"]
+    (failed,) = report["failed_stages"]
     assert (failed["stage"], failed["impl"], failed["cached"]) == ("emit", "onnx2tf", False)
 
     # the stage said why it failed: on the same inputs it would again, so a re-run does not run it
-    again, report = convert_zoo(home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback",
-                                "--via", "onnx2tf")
+    again, report = convert_zoo(
+        home, "basic-pitch-onnx", tmp_path / "out", "--to", "onnx,tflite", "--no-fallback", "--via", "onnx2tf"
+    )
     assert again.returncode == 1 and "▶" not in again.stderr
     assert report["failed_stages"][0]["cached"] and report["failed_stages"][0]["reason"] == failed["reason"]
 
@@ -231,16 +255,19 @@ def test_two_identical_runs_at_once_share_the_work_and_neither_corrupts_the_othe
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
     out = tmp_path / "out"
     argv = [MODELFERRY, *face_args(face, out, "--to", "onnx,tflite", "--quantize", "fp16")]
-    calls = [subprocess.Popen(argv, env=home, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(2)]
+    calls = [
+        subprocess.Popen(argv, env=home, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
     outputs = [call.communicate(timeout=900) for call in calls]
     assert all(call.returncode == 0 for call in calls), [err[-2000:] for _, err in outputs]
     runs = sorted(p for p in (out / "face").iterdir() if p.is_dir())
     assert len(runs) == 2
     started = sum(err.count("▶") for _, err in outputs)
-    assert started == len([s for s in read_report(runs[0])["stages"] + read_report(runs[1])["stages"]
-                           if not s["cached"]])
-    assert started == len(read_report(runs[0])["stages"])   # every stage ran in one of the two, once
+    assert started == len(
+        [s for s in read_report(runs[0])["stages"] + read_report(runs[1])["stages"] if not s["cached"]]
+    )
+    assert started == len(read_report(runs[0])["stages"])  # every stage ran in one of the two, once
     for run in runs:
         report = strict((run / "report.json").read_text())
         for artifact in report["artifacts"]:
@@ -248,7 +275,7 @@ def test_two_identical_runs_at_once_share_the_work_and_neither_corrupts_the_othe
         assert json.loads((run / "run.json").read_text())["status"] == "passed"
     assert strict((out / "face" / "latest.json").read_text())["run_id"] in {r.name for r in runs}
     bundles = Path(home["MODELFERRY_HOME"]) / "bundles"
-    assert not [p for p in bundles.iterdir() if p.name.startswith(".tmp-")]   # no scratch left behind
+    assert not [p for p in bundles.iterdir() if p.name.startswith(".tmp-")]  # no scratch left behind
 
 
 def test_a_model_name_belongs_to_one_source(env, face, tmp_path):
@@ -268,17 +295,21 @@ def test_a_model_name_belongs_to_one_source(env, face, tmp_path):
     assert refused.returncode == 1 and "▶" not in refused.stderr
     assert "the name 'r100' belongs to another model" in refused.stderr and "--name" in refused.stderr
     assert snapshot(out) == before
-    named = run_cli(home, "convert", str(other), "--input-shape", INPUT_SHAPE, "--to", "onnx", "--out", str(out),
-                    "--name", "r100-b")
+    named = run_cli(
+        home, "convert", str(other), "--input-shape", INPUT_SHAPE, "--to", "onnx", "--out", str(out), "--name", "r100-b"
+    )
     assert named.returncode == 0, named.stderr[-3000:]
     assert read_report(latest_run(out, "r100-b"))["model"] == "r100-b"
 
     params = first.with_name("model-0000.params")
-    cached, = [p for p in (Path(home["MODELFERRY_HOME"]) / "bundles").glob("source-*/model-0000.params")
-               if p.read_bytes() == params.read_bytes()]
+    (cached,) = [
+        p
+        for p in (Path(home["MODELFERRY_HOME"]) / "bundles").glob("source-*/model-0000.params")
+        if p.read_bytes() == params.read_bytes()
+    ]
     assert cached.stat().st_ino != params.stat().st_ino
     original = cached.read_bytes()
-    with open(params, "r+b") as file:   # rewritten in place, as a training job does
+    with open(params, "r+b") as file:  # rewritten in place, as a training job does
         file.write(b"\0" * 64)
     assert cached.read_bytes() == original
 
@@ -296,12 +327,14 @@ def test_a_publish_interrupted_midway_is_swept_by_the_next_run(env, face, tmp_pa
     unfinished = out / "face" / "20200101T000000Z-00000000-000000"
     unfinished.mkdir()
     shutil.copyfile(finished / "face.onnx", unfinished / "face.onnx")
-    (unfinished / "publishing.json").write_text(json.dumps(
-        {"host": os.uname().nodename, "pid": dead.pid, "started_at": time.time()}))
+    (unfinished / "publishing.json").write_text(
+        json.dumps({"host": os.uname().nodename, "pid": dead.pid, "started_at": time.time()})
+    )
     live = out / "face" / "20200101T000001Z-00000000-000001"
     live.mkdir()
-    (live / "publishing.json").write_text(json.dumps(
-        {"host": os.uname().nodename, "pid": os.getpid(), "started_at": time.time()}))
+    (live / "publishing.json").write_text(
+        json.dumps({"host": os.uname().nodename, "pid": os.getpid(), "started_at": time.time()})
+    )
 
     result = run_cli(home, *args)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -329,11 +362,19 @@ def test_sigterm_ends_every_running_stage_and_publishes_nothing(env, face, tmp_p
     scratch.mkdir()
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], TMPDIR=str(scratch))
     out = tmp_path / "out"
-    call = subprocess.Popen([MODELFERRY, *face_args(face, out, "--to", "onnx,tflite,savedmodel", "--quantize", "fp16",
-                                                    "--runtime", "venv")],
-                            env=home, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    said = []   # the CLI's lines up to the start of a converter's stage (a warm stage is a fork of its worker,
-    for line in call.stderr:   # whose command line it keeps: the progress line says when it starts)
+    call = subprocess.Popen(
+        [
+            MODELFERRY,
+            *face_args(face, out, "--to", "onnx,tflite,savedmodel", "--quantize", "fp16", "--runtime", "venv"),
+        ],
+        env=home,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = []  # the CLI's lines up to the start of a converter's stage (a warm stage is a fork of its worker,
+    for line in call.stderr:  # whose command line it keeps: the progress line says when it starts)
         said.append(line)
         if line.startswith("▶ emit/"):
             break
@@ -356,8 +397,22 @@ def test_a_stage_that_times_out_is_ended_with_everything_it_started(env, face, t
     scratch.mkdir()
     home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"], TMPDIR=str(scratch))
     out = tmp_path / "out"
-    result = run_cli(home, *face_args(face, out, "--to", "tflite", "--no-fallback", "--runtime", "venv",
-                                      "--via", "onnx2tf", "--stage-timeout", "1"))
+    result = run_cli(
+        home,
+        *face_args(
+            face,
+            out,
+            "--to",
+            "tflite",
+            "--no-fallback",
+            "--runtime",
+            "venv",
+            "--via",
+            "onnx2tf",
+            "--stage-timeout",
+            "1",
+        ),
+    )
     assert result.returncode == 1
     assert "timed out after 1s" in " ".join(result.stderr.split())
     assert _processes_under(scratch) == []

@@ -5,6 +5,7 @@ network, of pickles, code in Keras, zip-slip members and external data that leav
 Each conversion must end with exit 1 and a one-line error naming the user's file, the op and the node (or
 what escapes); no marker file may appear, no byte of the canary may reach the store or the cache, and
 nothing may be published."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ import pytest
 from tests.conftest import in_runtime, run_cli, snapshot
 
 CANARY = b"modelferry-canary-7f3a9c1e-do-not-read"
-BUILDERS = {"tf": "tests/helpers/make_hostile_tf.py", "torch": "tests/helpers/make_hostile_torch.py",
-            "mxnet": "tests/helpers/make_hostile_mxnet.py"}
+BUILDERS = {
+    "tf": "tests/helpers/make_hostile_tf.py",
+    "torch": "tests/helpers/make_hostile_torch.py",
+    "mxnet": "tests/helpers/make_hostile_mxnet.py",
+}
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +70,26 @@ def _wrong(result, case: dict, out: Path) -> list[str]:
     return [f"{source.name} ({case['what']}): {'; '.join(wrong)}\n    {err[-600:]}"] if wrong else []
 
 
+@pytest.mark.slow
 def test_no_hostile_model_runs_anything(env, corpus, tmp_path):
     home = Path(env["MODELFERRY_HOME"])
     failures = []
     for case in corpus["cases"]:
         source = Path(case["file"])
         out = tmp_path / source.name.replace(".", "_")
-        result = run_cli(env, "convert", str(source), "--to", "onnx", "--runtime", "venv", *case["args"],
-                         "--out", str(out), timeout=600)
+        result = run_cli(
+            env,
+            "convert",
+            str(source),
+            "--to",
+            "onnx",
+            "--runtime",
+            "venv",
+            *case["args"],
+            "--out",
+            str(out),
+            timeout=600,
+        )
         failures += _wrong(result, case, out)
     assert not failures, "\n".join(failures)
     assert list(corpus["markers"].iterdir()) == [], "a payload ran"
@@ -90,8 +106,22 @@ def test_no_hostile_onnx_reaches_the_new_writers(env, corpus, tmp_path, target, 
     failures = []
     for case in cases:
         out = tmp_path / Path(case["file"]).name.replace(".", "_")
-        result = run_cli(env, "convert", case["file"], "--to", target, "--via", converter, "--no-fallback",
-                         "--runtime", "venv", *case["args"], "--out", str(out), timeout=600)
+        result = run_cli(
+            env,
+            "convert",
+            case["file"],
+            "--to",
+            target,
+            "--via",
+            converter,
+            "--no-fallback",
+            "--runtime",
+            "venv",
+            *case["args"],
+            "--out",
+            str(out),
+            timeout=600,
+        )
         failures += _wrong(result, case, out)
     assert not failures, "\n".join(failures)
     assert list(corpus["markers"].iterdir()) == [], "a payload ran"
@@ -102,8 +132,9 @@ def test_trust_custom_code_lets_a_graph_through_and_the_report_says_so(env, corp
     """The explicit way out: the model converts, and report.json records what was let through."""
     source = next(Path(c["file"]) for c in corpus["cases"] if Path(c["file"]).name == "keras_lambda.keras")
     out = tmp_path / "trusted"
-    result = run_cli(env, "convert", str(source), "--to", "onnx", "--trust-custom-code", "--input-range", "x:-1,1",
-                     "--out", str(out))
+    result = run_cli(
+        env, "convert", str(source), "--to", "onnx", "--trust-custom-code", "--input-range", "x:-1,1", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(sorted(out.glob("*/*/report.json"))[-1].read_text())
     assert report["trust"] == {"custom_code_trusted": True, "let_through": ["evil_lambda (Lambda)"]}

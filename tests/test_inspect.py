@@ -1,5 +1,6 @@
 """`modelferry inspect MODEL`: what a model is and which targets will take it, before converting; read by the
 stages a conversion runs, the ONNX graph parsed and never run."""
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,8 @@ def test_an_onnx_model_is_read_and_what_each_target_lacks_is_named(env):
     found = _inspect(env, str(fetch.source(BY_NAME["minilm-int8-onnx"], download=False)))
     assert found["format"] == "onnx" and found["read_by"] == []
     assert [(v["name"], v["dims"], v["dtype"]) for v in found["inputs"]] == [
-        (name, ["batch", "sequence"], "int64") for name in ("input_ids", "attention_mask", "token_type_ids")]
+        (name, ["batch", "sequence"], "int64") for name in ("input_ids", "attention_mask", "token_type_ids")
+    ]
     assert found["outputs"][0]["dims"] == ["batch", "sequence", 384] and found["ops"]["GatherND"] == 1
     assert found["nodes"] == sum(found["ops"].values()) and found["parameters"] > 20_000_000
     routes = {row["target"]: row["routes"] for row in found["targets"]}
@@ -65,8 +67,7 @@ def test_a_graph_whose_weights_name_a_file_outside_its_folder_is_refused(env, tm
     """A weight that names /etc/passwd as its external data: refused before any stage, naming the file and the
     path, as a conversion refuses it; nothing is read there."""
     model = tmp_path / "hostile.onnx"
-    made = run_cli(env, "runtime", "exec", "tf", "--writable", str(tmp_path), "--", "python", "-c", HOSTILE,
-                   str(model))
+    made = run_cli(env, "runtime", "exec", "tf", "--writable", str(tmp_path), "--", "python", "-c", HOSTILE, str(model))
     assert made.returncode == 0, made.stderr[-3000:]
     result = run_cli(env, "inspect", str(model), "--json")
     assert result.returncode == 1 and not result.stdout

@@ -1,6 +1,7 @@
 """The ncnn target: ONNX -> .param + .bin with pnnx (the static binary of its wheel), validated with the
 ncnn binding in its own runtime (fp16 storage and arithmetic off for fp32, on for fp16); on the bundled
 MobileFaceNet, a Keras MTCNN PNet built here, and real models."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,19 @@ FILES = ["model.ncnn.bin", "model.ncnn.param", "names.json"]
 
 def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
     out = tmp_path / "out"
-    result = run_cli(env, "convert", str(face / "model-symbol.json"), "--input-shape", INPUT_SHAPE,
-                     "--to", "ncnn", "--quantize", "fp16", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "ncnn",
+        "--quantize",
+        "fp16",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "face")
     fp32, fp16 = read_report(run)["artifacts"]
@@ -26,11 +38,13 @@ def test_mobilefacenet_to_ncnn_fp32_and_fp16(env, face, tmp_path):
         folder = run / artifact["path"]
         assert sorted(p.name for p in folder.iterdir()) == FILES
         # the blobs pnnx names in0/out0, mapped back to the model's own names
-        assert json.loads((folder / "names.json").read_text()) == {"inputs": {"in0": "data"},
-                                                                   "outputs": {"out0": "fc7"}}
+        assert json.loads((folder / "names.json").read_text()) == {
+            "inputs": {"in0": "data"},
+            "outputs": {"out0": "fc7"},
+        }
         assert [(t["name"], t["name_in_artifact"]) for t in artifact["outputs"]] == [("fc7_output", "out0")]
     weights = {a["precision"]: (run / a["path"] / "model.ncnn.bin").stat().st_size for a in (fp32, fp16)}
-    assert weights["fp16"] < 0.6 * weights["fp32"]   # fp16 weights only in the fp16 artifact
+    assert weights["fp16"] < 0.6 * weights["fp32"]  # fp16 weights only in the fp16 artifact
 
 
 def test_a_keras_mtcnn_pnet_to_ncnn(env, keras_pnet, tmp_path):
@@ -40,11 +54,12 @@ def test_a_keras_mtcnn_pnet_to_ncnn(env, keras_pnet, tmp_path):
     out = tmp_path / "out"
     result = run_cli(env, "convert", str(keras_pnet), "--to", "ncnn", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = read_report(latest_run(out, "pnet"))["artifacts"]
+    (artifact,) = read_report(latest_run(out, "pnet"))["artifacts"]
     assert artifact["route"] == "load/keras → export/keras → emit/ncnn"
     assert set(artifact["parity"]["outputs"]) == {"prob", "box"}
-    assert artifact["published"] and all(o["passed"] and o["cosine"] > 0.99999
-                                         for o in artifact["parity"]["outputs"].values())
+    assert artifact["published"] and all(
+        o["passed"] and o["cosine"] > 0.99999 for o in artifact["parity"]["outputs"].values()
+    )
 
 
 def test_a_real_model_to_ncnn(env, tmp_path):
@@ -52,7 +67,7 @@ def test_a_real_model_to_ncnn(env, tmp_path):
     gate of ONNX Runtime's outputs."""
     result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-4
 
 
@@ -83,7 +98,7 @@ def test_basic_pitch_reaches_ncnn(env, tmp_path):
     wrote without its axis (sum-axes); within the fp32 gate on all three outputs."""
     result, report = convert_zoo(env, "basic-pitch-onnx", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and len(artifact["parity"]["outputs"]) == 3
     assert {"reduce-axes", "div-no-nan", "sum-axes"} <= set(artifact["legalized"])
 
@@ -94,7 +109,7 @@ def test_a_strided_slice_pnnx_leaves_is_legalized_and_converted_again(env, tmp_p
     Slice and Reshape, pnnx converts that graph, and the ncnn files pass the fp32 gate; the report says so."""
     result, report = convert_zoo(env, "ddddocr-det", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["max_abs_err"] < 1e-3
     assert artifact["legalized"] == {"strided-slice": 8}
 
@@ -106,7 +121,7 @@ def test_lstm_and_gru_as_torch_export_writes_them_reach_ncnn(env, tmp_path):
     last step: pnnx writes ncnn's GRU, within the fp32 gate."""
     result, report = convert_zoo(env, "g2p-pt2", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
     assert artifact["legalized"]["recurrent"] == 2
 
@@ -125,11 +140,12 @@ def test_an_lstm_step_with_its_state_is_written_as_ncnns_lstm(env, lstm_state, t
     """One LSTM step, its state in and out, Y unread (tests/helpers/make_onnx_lstm_state.py): pnnx leaves
     it as ONNX's LSTM; modelferry writes ncnn's LSTM layer of three inputs and outputs, its weights where
     pnnx's MemoryData held them. Within the fp32 gate on random states, both state outputs."""
-    result = run_cli(env, "convert", str(lstm_state / "lstm_step.onnx"), "--to", "ncnn", *STATES,
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        env, "convert", str(lstm_state / "lstm_step.onnx"), "--to", "ncnn", *STATES, "--out", str(tmp_path / "out")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(tmp_path / "out", "lstm_step")
-    artifact, = read_report(run)["artifacts"]
+    (artifact,) = read_report(run)["artifacts"]
     assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"h_out", "c_out"}
     assert all(o["passed"] for o in artifact["parity"]["outputs"].values())
     param = (run / artifact["path"] / "model.ncnn.param").read_text()
@@ -137,6 +153,7 @@ def test_an_lstm_step_with_its_state_is_written_as_ncnns_lstm(env, lstm_state, t
     assert "MemoryData" not in param
 
 
+@pytest.mark.slow
 def test_a_keras_gru_written_as_a_loop_reaches_ncnn(env, tmp_path):
     """A Keras GRU that tf2onnx writes as a Loop over 200 steps: pnnx leaves the Loop; unrolled (loop-unroll),
     its steps' Gathers from the time-major input leave the Transpose pnnx cannot follow (gather-transpose)
@@ -144,7 +161,7 @@ def test_a_keras_gru_written_as_a_loop_reaches_ncnn(env, tmp_path):
     round after round; within the fp32 gate."""
     result, report = convert_zoo(env, "ao-gru-keras", tmp_path / "out", "--to", "ncnn")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and artifact["parity"]["cosine"] > 0.99999
     assert {"loop-unroll", "gather-transpose", "split-sizes"} <= set(artifact["legalized"])
 
@@ -153,10 +170,11 @@ def test_a_param_file_ncnn_refuses_names_the_layer(env, lstm_state, tmp_path):
     """A reverse LSTM over four steps with its state: no form pnnx or modelferry writes as ncnn's LSTM, and
     pnnx leaves a param line ncnn's own loader refuses. The reason names the layer ncnn refused and its type
     (read from what ncnn says while loading), not just that the files do not load."""
-    result = run_cli(env, "convert", str(lstm_state / "lstm_reverse.onnx"), "--to", "ncnn", *STATES,
-                     "--out", str(tmp_path / "out"))
+    result = run_cli(
+        env, "convert", str(lstm_state / "lstm_reverse.onnx"), "--to", "ncnn", *STATES, "--out", str(tmp_path / "out")
+    )
     assert result.returncode == 1
-    artifact, = newest_report(tmp_path / "out")["artifacts"]
+    (artifact,) = newest_report(tmp_path / "out")["artifacts"]
     assert not artifact["published"]
     assert re.search(r"ncnn cannot load the files pnnx wrote: layer \S+ \(LSTM\): ncnn says ", artifact["reason"])
 
@@ -167,7 +185,7 @@ def test_silero_vad_reaches_ncnn(env, tmp_path):
     so), and the LSTM step is written as ncnn's; within the fp32 gate on random states."""
     result, report = convert_zoo(env, "silero-vad", tmp_path / "out", "--to", "ncnn", "--input-range", "state:-1,1")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["published"] and set(artifact["parity"]["outputs"]) == {"output", "stateN"}
     assert {"constant-if", "batch-axis"} <= set(artifact["legalized"])
     state = next(spec for spec in artifact["inputs"] if spec["name"] == "state")

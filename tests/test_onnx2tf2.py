@@ -1,6 +1,7 @@
 """onnx2tf 2's direct TFLite writer (flatbuffer_direct: no TensorFlow), in its own runtime on Python 3.13
 (images/onnx2tf2): the preferred ONNX -> TFLite route for a float file, on real models from the zoo; and
 the planner's rule that a quantized TFLite file comes from a route TF's quantizer can start from."""
+
 from __future__ import annotations
 
 from tests.conftest import convert_zoo, run_cli
@@ -11,11 +12,11 @@ def test_a_real_detector_to_tflite_by_onnx2tf_2s_direct_writer(env, tmp_path):
     TFLite file, channels-last input, the model's names kept, within the fp32 gate of ONNX Runtime."""
     result, report = convert_zoo(env, "ddddocr-det", tmp_path / "out", "--to", "tflite")
     assert result.returncode == 0, result.stderr[-3000:]
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert artifact["route"] == "load/onnx → emit/onnx2tf-direct" and artifact["published"]
     assert artifact["parity"]["max_abs_err"] < 1e-3 and artifact["parity"]["cosine"] > 0.99999
     assert [t["name"] for t in artifact["inputs"]] == ["images"]
-    assert artifact["inputs"][0]["shape"] == [1, 416, 416, 3]   # moved channels-last, as onnx2tf 1 does
+    assert artifact["inputs"][0]["shape"] == [1, 416, 416, 3]  # moved channels-last, as onnx2tf 1 does
 
 
 def test_a_text_recognizer_by_the_direct_writer_keeps_its_names(env, tmp_path):
@@ -43,19 +44,20 @@ def test_a_quantized_tflite_comes_from_a_route_its_quantizer_can_start_from(env,
     assert plain.stderr.splitlines()[2].split()[0] == "emit/onnx2tf-direct"
     steps = [line.split()[0] for line in quantized.stderr.splitlines()[1:5]]
     assert steps == ["load/onnx", "emit/onnx2tf", "emit/savedmodel-tflite", "quantize/tflite"], quantized.stderr
-    assert "tflite/fp32: load/onnx → emit/onnx2tf-direct" in quantized.stderr   # still a fallback for fp32
+    assert "tflite/fp32: load/onnx → emit/onnx2tf-direct" in quantized.stderr  # still a fallback for fp32
 
 
 def test_a_direct_file_that_misses_the_gate_is_not_published(env, tmp_path):
     """ddddocr's text recognizer: onnx2tf 2 writes a file whose outputs are wrong (cosine 0.73). Held to that
     route, the gate says which output and by how much, nothing is published, and the run exits 1; free,
     the next route makes the file that passes."""
-    held, report = convert_zoo(env, "ddddocr-ocr", tmp_path / "held", "--to", "tflite", "--via", "onnx2tf-direct",
-                               "--no-fallback")
-    artifact, = report["artifacts"]
+    held, report = convert_zoo(
+        env, "ddddocr-ocr", tmp_path / "held", "--to", "tflite", "--via", "onnx2tf-direct", "--no-fallback"
+    )
+    (artifact,) = report["artifacts"]
     assert held.returncode == 1 and not artifact["published"]
     assert artifact["attempts"][0]["outcome"] == "missed its gate" and "worst output" in artifact["reason"]
     assert not list((tmp_path / "held").glob("*/*/*.tflite"))
     free, report = convert_zoo(env, "ddddocr-ocr", tmp_path / "free", "--to", "tflite")
-    artifact, = report["artifacts"]
+    (artifact,) = report["artifacts"]
     assert free.returncode == 0 and artifact["published"] and artifact["route"] != "load/onnx → emit/onnx2tf-direct"

@@ -1,5 +1,6 @@
 """report.html for a person, seen in a real browser (Debian's chromium, headless, no network): a card per
 artifact, its plots drawn as inline SVG, the routes folded away, and no horizontal scroll at 1280 pixels."""
+
 from __future__ import annotations
 
 from bench.browser import layout, png_size, screenshot
@@ -18,4 +19,4 @@ def test_the_report_renders_with_its_plots_at_1280_pixels(example_run, tmp_path)
     assert laid["svgs"] == 2 + 2 * outputs and laid["drawn"] == laid["svgs"], laid
     assert laid["scrollWidth"] <= 1280, laid
     shot = screenshot(page, tmp_path / "report.png")
-    assert png_size(shot) == (1280, 2400) and shot.stat().st_size > 30_000   # a blank page is a few kB
+    assert png_size(shot) == (1280, 2400) and shot.stat().st_size > 30_000  # a blank page is a few kB

@@ -4,6 +4,7 @@ A trained model from a wheel (basic-pitch's ONNX, exported by tf2onnx) on which 
 node test for Clip, on which onnx2tf's TFLite file is silently wrong (the gate catches it, the diagnosis
 names the layer, the next route makes it right); and a trained classifier whose int8 file is held to a
 gate it cannot meet, to find where its quantization error jumps."""
+
 from __future__ import annotations
 
 import json
@@ -22,10 +23,10 @@ def test_every_route_from_onnx_to_tflite_makes_a_real_model_that_passes(env, tmp
     ONNX -> TF converter in turn with --via: each route on its own makes a TFLite file within the gate."""
     result, report = convert_zoo(env, "mtcnn-pnet-pt", tmp_path / "out", "--to", "tflite", "--via", converter)
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite, = report["artifacts"]
+    (tflite,) = report["artifacts"]
     assert f"emit/{converter} → emit/savedmodel-tflite" in tflite["route"]
     assert tflite["published"] and tflite["parity"]["max_abs_err"] < 1e-4
-    assert len(tflite["outputs"]) == 2 and not any("matched_by" in t for t in tflite["outputs"])   # by name
+    assert len(tflite["outputs"]) == 2 and not any("matched_by" in t for t in tflite["outputs"])  # by name
 
 
 def test_a_tflite_source_is_its_own_tflite_artifact_and_quantizes_through_onnx(env, tmp_path):
@@ -53,14 +54,15 @@ def test_a_converter_that_crashes_hands_over_to_the_next_route(env, tmp_path):
     assert saved["route"] == made["route"] and saved["published"] and saved["parity"]["passed"]
     assert all(a["outcome"] == "not tried" for a in saved["attempts"][2:])
     assert sorted(t["name"] for t in report["artifacts"][0]["outputs"]) == sorted(
-        o["name"] for o in report["artifacts"][1]["outputs"])
+        o["name"] for o in report["artifacts"][1]["outputs"]
+    )
     assert result.stderr.count("✗ emit/onnx2tf:") == 1
     assert result.stderr.count("made by a fallback route") == 1
 
 
 def _node_test(env, tmp_path, name: str) -> dict:
     in_runtime(env, "tf", str(REPO / "bench" / "conformance_inputs.py"), "--tests", name, "--out", str(tmp_path))
-    entry, = json.loads((tmp_path / "tests.json").read_text())
+    (entry,) = json.loads((tmp_path / "tests.json").read_text())
     return entry
 
 
@@ -71,8 +73,20 @@ def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, t
     entry = _node_test(env, tmp_path / "inputs", "test_clip_outbounds")
     model, samples = entry["model"], entry["samples"]
     out = tmp_path / "out"
-    alone = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out), "--no-fallback",
-                    "--via", "onnx2tf")
+    alone = run_cli(
+        env,
+        "convert",
+        model,
+        "--to",
+        "tflite",
+        "--samples",
+        samples,
+        "--out",
+        str(out),
+        "--no-fallback",
+        "--via",
+        "onnx2tf",
+    )
     assert alone.returncode == 1
     err = " ".join(alone.stderr.split())
     assert "✗ tflite/fp32 failed its gate: worst output y" in err
@@ -84,15 +98,15 @@ def test_a_layer_that_diverges_is_named_and_the_next_route_makes_it_right(env, t
     assert not report["artifacts"][0]["published"]
     html = next(model_dir(out).glob("*/report.html")).read_text()
     assert "first diverging layer <code>y</code> (Clip)" in html
-    assert "relative error per layer" in html and divergence["curve"][-1][0] == "y"   # the curve report.html draws
+    assert "relative error per layer" in html and divergence["curve"][-1][0] == "y"  # the curve report.html draws
 
     before = snapshot(out)
     fixed = run_cli(env, "convert", model, "--to", "tflite", "--samples", samples, "--out", str(out))
     assert fixed.returncode == 0, fixed.stderr[-3000:]
-    tflite, = newest_report(out)["artifacts"]
+    (tflite,) = newest_report(out)["artifacts"]
     assert tflite["attempts"][0]["outcome"] == "passed"
     assert tflite["published"] and tflite["route"] == "load/onnx → emit/onnx2tf-direct"
-    assert all(snapshot(out)[key] == value for key, value in before.items())   # the failed run's files stay
+    assert all(snapshot(out)[key] == value for key, value in before.items())  # the failed run's files stay
 
 
 def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, tmp_path):
@@ -107,9 +121,21 @@ def test_where_int8_quantization_error_jumps_in_a_trained_classifier(env, face, 
     folder.mkdir()
     for index, digit in enumerate(np.load(face / "labels.npz")["data"][:8]):
         Image.fromarray(np.ascontiguousarray(digit.transpose(1, 2, 0)).astype(np.uint8)).save(folder / f"{index}.png")
-    result, report = convert_zoo(env, "rapidocr-cls", tmp_path / "out", "--to", "tflite", "--quantize", "int8",
-                                 "--calibration", str(folder), "--gate-int8-cosine", "0.9999999",
-                                 "--gate-int8-max-abs", "0")
+    result, report = convert_zoo(
+        env,
+        "rapidocr-cls",
+        tmp_path / "out",
+        "--to",
+        "tflite",
+        "--quantize",
+        "int8",
+        "--calibration",
+        str(folder),
+        "--gate-int8-cosine",
+        "0.9999999",
+        "--gate-int8-max-abs",
+        "0",
+    )
     assert result.returncode == 1
     int8 = next(a for a in report["artifacts"] if a["precision"] == "int8")
     assert not int8["published"] and int8["attempts"][0]["outcome"] == "missed its gate"
@@ -125,16 +151,35 @@ def test_an_ops_parameter_input_bound_to_its_values(env, tmp_path):
     entry = _node_test(env, tmp_path / "inputs", "test_resize_upsample_scales_linear_align_corners")
     assert entry["bind"] == {"scales": [1.0, 1.0, 2.0, 2.0]}
     out = tmp_path / "out"
-    result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
-                     "--bind", "scales=1,1,2,2", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        entry["model"],
+        "--to",
+        "tflite",
+        "--samples",
+        entry["samples"],
+        "--bind",
+        "scales=1,1,2,2",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite, = newest_report(out)["artifacts"]
+    (tflite,) = newest_report(out)["artifacts"]
     assert tflite["published"] and [t["name"] for t in tflite["inputs"]] == ["X"]
     assert tflite["parity"]["max_abs_err"] < 1e-5
 
 
-@pytest.mark.parametrize("name", ["test_gridsample_bicubic", "test_einsum_batch_matmul", "test_mod_mixed_sign_float64",
-                                  "test_nonmaxsuppression_two_classes", "test_greater_equal_uint64"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "test_gridsample_bicubic",
+        "test_einsum_batch_matmul",
+        "test_mod_mixed_sign_float64",
+        "test_nonmaxsuppression_two_classes",
+        "test_greater_equal_uint64",
+    ],
+)
 def test_modelferrys_own_translation_makes_what_the_others_cannot(env, tmp_path, name):
     """ONNX's node tests for ops onnx2tf fails on (GridSample swaps its output's layout, Einsum on float64,
     Mod with fmod on float64: TFLite has neither float64 kernels nor TruncateMod; NonMaxSuppression, whose
@@ -142,10 +187,22 @@ def test_modelferrys_own_translation_makes_what_the_others_cannot(env, tmp_path,
     emit/onnx-tfops, each TFLite file is within the gate of ONNX Runtime's outputs on the test's own inputs."""
     entry = _node_test(env, tmp_path / "inputs", name)
     out = tmp_path / "out"
-    result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples_all"],
-                     "--via", "onnx-tfops", "--no-fallback", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        entry["model"],
+        "--to",
+        "tflite",
+        "--samples",
+        entry["samples_all"],
+        "--via",
+        "onnx-tfops",
+        "--no-fallback",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
-    tflite, = newest_report(out)["artifacts"]
+    (tflite,) = newest_report(out)["artifacts"]
     assert tflite["published"] and "emit/onnx-tfops" in tflite["route"]
     assert tflite["parity"]["max_abs_err"] <= 1e-4
 
@@ -158,8 +215,18 @@ def test_an_op_the_own_translation_cannot_follow_is_refused_naming_its_node(env,
     out = tmp_path / "out"
     out.mkdir()
     before = snapshot(out)
-    result = run_cli(env, "convert", str(models / "roialign_adaptive.onnx"), "--to", "tflite", "--via", "onnx-tfops",
-                     "--no-fallback", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(models / "roialign_adaptive.onnx"),
+        "--to",
+        "tflite",
+        "--via",
+        "onnx-tfops",
+        "--no-fallback",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 1
     err = " ".join(result.stderr.split())
     assert "[emit/onnx-tfops] modelferry's ONNX -> TF translation: RoiAlign pool: sampling_ratio 0" in err
@@ -174,8 +241,19 @@ def test_binding_a_1d_input_to_the_wrong_number_of_values_is_refused_and_nothing
     out = tmp_path / "out"
     out.mkdir()
     before = snapshot(out)
-    result = run_cli(env, "convert", entry["model"], "--to", "tflite", "--samples", entry["samples"],
-                     "--bind", "scales=2,2", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        entry["model"],
+        "--to",
+        "tflite",
+        "--samples",
+        entry["samples"],
+        "--bind",
+        "scales=2,2",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 1
     err = " ".join(result.stderr.split())
     assert "[load/onnx]" in err and "--bind scales: 2 values for input 'scales'" in err and "[4]" in err

@@ -2,6 +2,7 @@
 
 The end-to-end tests convert real models with these rules; here each rule's edge is pinned down:
 batch axes, unbatched inputs, one-array files, layouts of every rank, and refusing to guess."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -37,7 +38,7 @@ def test_the_batch_axis_is_the_dynamic_one_or_none_for_a_static_shape():
 def test_samples_files_are_read_as_users_write_them():
     inputs = [spec("state", [2, None, 8])]
     checked = samples_lib.check_inputs({"anything": np.zeros((2, 5, 8))}, inputs, HERE, "samples file")
-    assert checked["state"].shape == (2, 5, 8) and checked["state"].dtype == np.float32   # one input: any key
+    assert checked["state"].shape == (2, 5, 8) and checked["state"].dtype == np.float32  # one input: any key
     whole = [spec("x", [3, 4, 5])]
     assert samples_lib.check_inputs({"x": np.ones((3, 4, 5))}, whole, HERE, "s")["x"].shape == (1, 3, 4, 5)
     assert samples_lib.check_inputs({"x": np.ones((2, 3, 4, 5))}, whole, HERE, "s")["x"].shape == (2, 3, 4, 5)
@@ -52,7 +53,7 @@ def test_samples_files_are_read_as_users_write_them():
 def test_runs_feed_each_sample_along_its_batch_axis():
     inputs = [spec("x", [None, 4]), spec("state", [2, None, 3])]
     feeds = {"x": np.arange(12.0).reshape(3, 4), "state": np.arange(18.0).reshape(2, 3, 3)}
-    runs = list(feeding.runs(feeds, inputs, batched=True))   # state is not batch-first: one sample a run
+    runs = list(feeding.runs(feeds, inputs, batched=True))  # state is not batch-first: one sample a run
     assert len(runs) == 3 and runs[1]["x"].shape == (1, 4) and runs[1]["state"].shape == (2, 1, 3)
     assert np.array_equal(runs[1]["state"][:, 0], feeds["state"][:, 1])
     only_x = list(feeding.runs({"x": feeds["x"]}, inputs[:1], batched=True))
@@ -61,8 +62,10 @@ def test_runs_feed_each_sample_along_its_batch_axis():
 
 def test_made_up_samples_follow_what_the_user_said():
     inputs = [spec("image", [None, 3, 16, 16]), spec("ids", [None, 5], "int64"), spec("audio", [None, 100])]
-    described = {"input_ranges": {"ids": [0, 9], "audio": [-1, 1]},
-                 "normalize": {"mean": [127.5], "std": [127.5], "channel_order": "rgb"}}
+    described = {
+        "input_ranges": {"ids": [0, 9], "audio": [-1, 1]},
+        "normalize": {"mean": [127.5], "std": [127.5], "channel_order": "rgb"},
+    }
     arrays, said = samples_lib.synthetic(inputs, described)
     assert arrays["image"].shape == (8, 3, 16, 16) and -1.0 <= arrays["image"].min() and arrays["image"].max() <= 1.0
     assert arrays["ids"].dtype == np.int64 and arrays["ids"].min() >= 0 and arrays["ids"].max() <= 9
@@ -74,20 +77,27 @@ def test_made_up_samples_follow_what_the_user_said():
 
 def test_pictures_are_resized_and_laid_out_as_the_input_takes_them():
     picture = np.zeros((10, 20, 3), np.float32)
-    picture[..., 0] = 255.0   # pure red
-    assert pictures.resize(picture, 5, 7).shape == (5, 7, 3) \
-        and np.allclose(pictures.resize(picture, 5, 7)[..., 0], 255)
+    picture[..., 0] = 255.0  # pure red
+    assert pictures.resize(picture, 5, 7).shape == (5, 7, 3) and np.allclose(
+        pictures.resize(picture, 5, 7)[..., 0], 255
+    )
     nchw = spec("x", [None, 3, 4, 6])
-    made, said = pictures.inputs({"picture_0000": picture.astype(np.uint8)}, [nchw],
-                                 {"normalize": {"channel_order": "bgr", "mean": [0], "std": [255]}}, "dir")
+    made, said = pictures.inputs(
+        {"picture_0000": picture.astype(np.uint8)},
+        [nchw],
+        {"normalize": {"channel_order": "bgr", "mean": [0], "std": [255]}},
+        "dir",
+    )
     assert made["x"].shape == (1, 3, 4, 6) and np.allclose(made["x"][0, 2], 1) and np.allclose(made["x"][0, 0], 0)
     assert said == "1 pictures resized to 4x6, (pixel - [0]) / [255], BGR"
 
     nhwc = spec("input_1", [None, 4, 6, 3], family="channels_last")
-    made, said = pictures.inputs({"picture_0000": picture.astype(np.uint8)}, [nhwc],
-                                 {"input_ranges": {"input_1": [0, 1]}}, "dir")
+    made, said = pictures.inputs(
+        {"picture_0000": picture.astype(np.uint8)}, [nhwc], {"input_ranges": {"input_1": [0, 1]}}, "dir"
+    )
     assert np.allclose(made["input_1"][0, ..., 0], 1) and np.allclose(made["input_1"][0, ..., 1:], 0)
-    assert said == "1 pictures resized to 4x6, scaled to [0, 1]"   # as the synthetic ones are, not 0-255
+    assert said == "1 pictures resized to 4x6, scaled to [0, 1]"  # as the synthetic ones are, not 0-255
+
 
 def test_layouts_of_every_rank():
     assert layout.permutation("NCW", "NWC") == (0, 2, 1) and layout.permutation("NCDHW", "NDHWC") == (0, 2, 3, 4, 1)
@@ -97,16 +107,22 @@ def test_layouts_of_every_rank():
 
 
 def test_outputs_are_matched_by_name_and_never_guessed_among_one_shape():
-    sources = [{"name": "note", "shape": [1, 172, 88], "layout": None, "source_name": "note"},
-               {"name": "onset", "shape": [1, 172, 88], "layout": None, "source_name": "onset"}]
-    named = [{"name": "onset", "shape": [1, 172, 88], "dtype": "float32"},
-             {"name": "note", "shape": [1, 172, 88], "dtype": "float32"}]
+    sources = [
+        {"name": "note", "shape": [1, 172, 88], "layout": None, "source_name": "note"},
+        {"name": "onset", "shape": [1, 172, 88], "layout": None, "source_name": "onset"},
+    ]
+    named = [
+        {"name": "onset", "shape": [1, 172, 88], "dtype": "float32"},
+        {"name": "note", "shape": [1, 172, 88], "dtype": "float32"},
+    ]
     assert [m["name"] for m in match(named, sources, "output", HERE)] == ["note", "onset"]
-    lost = [{"name": "Identity_1", "shape": [1, 172, 88], "dtype": "float32"},
-            {"name": "Identity_2", "shape": [1, 172, 88], "dtype": "float32"}]
+    lost = [
+        {"name": "Identity_1", "shape": [1, 172, 88], "dtype": "float32"},
+        {"name": "Identity_2", "shape": [1, 172, 88], "dtype": "float32"},
+    ]
     with pytest.raises(StageError, match="names were lost and several have its shape: refusing to guess"):
         match(lost, sources, "output", HERE)
-    alone = match(lost[:1], sources[:1], "output", HERE)     # one candidate of that shape: said in the manifest
+    alone = match(lost[:1], sources[:1], "output", HERE)  # one candidate of that shape: said in the manifest
     assert alone[0]["matched_by"] == "shape (the artifact lost the name)"
 
 
@@ -115,7 +131,7 @@ def test_a_layout_that_the_shape_cannot_tell_is_refused():
     with pytest.raises(StageError, match="cannot tell whether the converter moved output 'y'"):
         match([{"name": "y", "shape": [1, 8, 8, 8], "dtype": "float32"}], cube, "output", HERE, moved="by_shape")
     # an input onnx2tf always moves: its layout is known whatever its shape
-    moved, = match([{"name": "y", "shape": [1, 8, 8, 8], "dtype": "float32"}], cube, "input", HERE, moved="always")
+    (moved,) = match([{"name": "y", "shape": [1, 8, 8, 8], "dtype": "float32"}], cube, "input", HERE, moved="always")
     assert moved["layout"] == "NHWC"
 
 

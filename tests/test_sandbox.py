@@ -4,6 +4,7 @@ A Keras model whose Lambda tries to write on the host, read host files, reach 12
 file into its output is converted with --trust-custom-code twice: with MODELFERRY_SANDBOX=off, where each
 attempt works (so the test can see an escape), and under bubblewrap, where none does.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,13 +22,13 @@ from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import sandbox
 from flows.runtimes.base import Invocation
 from flows.runtimes.venv import VenvRuntime
-from tests.conftest import REPO, connections, escape_attempts, files_holding, in_runtime, run_cli
+from tests.conftest import REPO, connections, escape_attempts, escape_model, files_holding, run_cli
 
 pytestmark = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 
 # Run inside the sandbox: what of the host it can see and do. argv[1] is JSON with the paths to try.
-PROBE = r'''
+PROBE = r"""
 import json, os, socket, sys
 want = json.loads(sys.argv[1])
 seen, did = [], {}
@@ -67,10 +68,10 @@ status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().
 print(json.dumps({"seen": seen, "did": did, "home": os.environ["HOME"], "cwd": os.getcwd(),
                   "pids": [p for p in os.listdir("/proc") if p.isdigit()], "caps": status["CapEff"].strip(),
                   "cpus": os.cpu_count()}))
-'''
+"""
 
 
-@pytest.mark.e2e   # its stage runs in the tf runtime's venv
+@pytest.mark.e2e  # its stage runs in the tf runtime's venv
 def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     runtime = VenvRuntime()
     runtime.ensure("tf")
@@ -83,13 +84,36 @@ def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     canary.write_text(secrets.token_hex(16))
     venv = runtime.path("tf")
     read_only = [REPO / "stages"]
-    bound = [*sandbox.interpreter_dirs(venv), venv, *read_only, bundle, out, work, Path(sandbox.CPU_TOPOLOGY),
-             Path(sandbox.HOME)]
-    private = Path("/tmp") / f"made-{secrets.token_hex(8)}"   # the sandbox's /tmp, not the host's
-    want = {"bound": [str(p) for p in bound], "port": host.port, "canary": str(canary), "input": str(bundle),
-            "venv": str(venv), "out": str(out), "repository": str(REPO), "tmp": str(private)}
-    argv = sandbox.argv([str(runtime.python("tf")), "-c", PROBE, json.dumps(want)], venv=venv, inputs=[bundle],
-                        out=out, work=work, read_only=read_only, bwrap=shutil.which("bwrap"))
+    bound = [
+        *sandbox.interpreter_dirs(venv),
+        venv,
+        *read_only,
+        bundle,
+        out,
+        work,
+        Path(sandbox.CPU_TOPOLOGY),
+        Path(sandbox.HOME),
+    ]
+    private = Path("/tmp") / f"made-{secrets.token_hex(8)}"  # the sandbox's /tmp, not the host's
+    want = {
+        "bound": [str(p) for p in bound],
+        "port": host.port,
+        "canary": str(canary),
+        "input": str(bundle),
+        "venv": str(venv),
+        "out": str(out),
+        "repository": str(REPO),
+        "tmp": str(private),
+    }
+    argv = sandbox.argv(
+        [str(runtime.python("tf")), "-c", PROBE, json.dumps(want)],
+        venv=venv,
+        inputs=[bundle],
+        out=out,
+        work=work,
+        read_only=read_only,
+        bwrap=shutil.which("bwrap"),
+    )
     env = {**runtime.environment("tf"), **sandbox.ENVIRONMENT}
     done = subprocess.run(argv, env=env, cwd=work, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -100,6 +124,7 @@ def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     # of /root, /work or the repository, not the host's /tmp (the canary is there).
     def allowed(path: str) -> bool:
         return any(path == str(b) or Path(path) in b.parents or Path(path).is_relative_to(b) for b in bound)
+
     assert [p for p in got["seen"] if not allowed(p)] == []
     assert not any(p.startswith("/etc") for p in got["seen"])
     # /root and /work hold only the folders on the way to the interpreter, the venv and `stages`.
@@ -114,24 +139,30 @@ def test_sandbox_shows_a_stage_only_its_own_paths(tmp_path, listener):
     for name in ("write input", "write venv", "write stages"):
         assert "Read-only file system" in did[name].get("failed", ""), (name, did[name])
     escaped = [p for p in (bundle / "escaped", venv / "escaped", REPO / "stages" / "escaped") if p.exists()]
-    for path in escaped:   # a broken sandbox must not leave its file in the repository
+    for path in escaped:  # a broken sandbox must not leave its file in the repository
         path.unlink()
     assert escaped == []
     for name in ("write out", "write cwd", "write tmp", "import stages"):
         assert "done" in did[name], (name, did[name])
     assert (out / "made").is_file() and (work / "made").is_file() and not private.exists()
     assert got["home"] == sandbox.HOME and got["cwd"] == str(work)
-    assert got["caps"] == "0000000000000000" and len(got["pids"]) <= 3   # bwrap's init, the probe
+    assert got["caps"] == "0000000000000000" and len(got["pids"]) <= 3  # bwrap's init, the probe
     assert got["cpus"] == os.cpu_count()
 
 
-@pytest.mark.e2e   # the tf runtime's venv
+@pytest.mark.e2e  # the tf runtime's venv
 def test_a_crash_inside_reads_as_a_crash(tmp_path):
     """bwrap passes a signal death on as exit 128 + N; the stage contract still says "crashed (signal N)"."""
     runtime = VenvRuntime()
     python = str(runtime.python("tf"))
-    argv = sandbox.argv([python, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
-                        venv=runtime.path("tf"), inputs=[], out=tmp_path, work=tmp_path, bwrap=shutil.which("bwrap"))
+    argv = sandbox.argv(
+        [python, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"],
+        venv=runtime.path("tf"),
+        inputs=[],
+        out=tmp_path,
+        work=tmp_path,
+        bwrap=shutil.which("bwrap"),
+    )
     code = subprocess.run(argv, env=runtime.environment("tf"), capture_output=True).returncode
     assert code == 128 + 11 and sandbox.exit_code(code) == -11
 
@@ -141,7 +172,7 @@ def test_links_out_of_the_output_are_refused(tmp_path):
     (out / "sub").mkdir(parents=True)
     (out / "sub" / "weights.bin").write_bytes(b"w")
     (out / "inside").symlink_to("sub/weights.bin")
-    sandbox.check_output("emit/x", out)   # a link within the output is the stage's own file
+    sandbox.check_output("emit/x", out)  # a link within the output is the stage's own file
     (out / "sub" / "leak").symlink_to("/etc/hostname")
     with pytest.raises(StageFailed, match=r"wrote sub/leak as a link to /etc/hostname, outside its output"):
         sandbox.check_output("emit/x", out)
@@ -151,16 +182,17 @@ def test_links_out_of_the_output_are_refused(tmp_path):
         sandbox.check_output("emit/x", out)
 
 
-@pytest.mark.e2e   # the tf runtime's venv
+@pytest.mark.e2e  # the tf runtime's venv
 def test_without_bwrap_a_stage_fails_saying_what_to_install(tmp_path, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))   # no bwrap on it
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
     monkeypatch.delenv(sandbox.SWITCH, raising=False)
     runtime = VenvRuntime()
     invocation = Invocation(stage="load", impl="onnx", image="tf", config={}, inputs=[], out=tmp_path / "out")
     with pytest.raises(RuntimeUnavailable) as raised:
         runtime.run(invocation)
-    assert str(raised.value).startswith("[load/onnx] venv stages run inside bubblewrap, and `bwrap` is not "
-                                        "installed: install Debian's bubblewrap")
+    assert str(raised.value).startswith(
+        "[load/onnx] venv stages run inside bubblewrap, and `bwrap` is not installed: install Debian's bubblewrap"
+    )
     assert runtime.containment() == "bubblewrap"
     monkeypatch.setenv(sandbox.SWITCH, "off")
     assert runtime.containment() == "none (MODELFERRY_SANDBOX=off)"
@@ -175,22 +207,38 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         folder = tmp_path / mode
         marker = folder / "marker"
         marker.mkdir(parents=True)
-        host_canary = folder / "secret" / "canary.txt"   # somewhere else on the host
-        cache_canary = bundles / f"sandbox-canary-{secrets.token_hex(8)}" / "canary.txt"   # another bundle
+        host_canary = folder / "secret" / "canary.txt"  # somewhere else on the host
+        cache_canary = bundles / f"sandbox-canary-{secrets.token_hex(8)}" / "canary.txt"  # another bundle
         tokens = [secrets.token_hex(16).encode() for _ in range(2)]
         for path, token in zip((host_canary, cache_canary), tokens, strict=True):
             path.parent.mkdir(parents=True)
             path.write_bytes(token)
         host = listener()
         model = folder / f"escape_{mode}.keras"
-        in_runtime(env, "tf", "tests/helpers/make_keras_lambda_escape.py", str(model), "--marker", str(marker),
-                   "--canary", str(host_canary), "--canary", str(cache_canary), "--port", str(host.port),
-                   "--repository", str(REPO))
+        escape_model(env, model, marker, [host_canary, cache_canary], host.port)
         switch = {"MODELFERRY_SANDBOX": "off"} if mode == "off" else {}
-        result = run_cli({**run_env, **switch}, "convert", str(model), "--to", "onnx", "--trust-custom-code",
-                         "--runtime", "venv", "--out", str(folder / "out"), "-v")
-        runs[mode] = SimpleNamespace(result=result, output=result.stdout + result.stderr, marker=marker,
-                                     host=host, tokens=tokens, out=folder / "out", cache_canary=cache_canary)
+        result = run_cli(
+            {**run_env, **switch},
+            "convert",
+            str(model),
+            "--to",
+            "onnx",
+            "--trust-custom-code",
+            "--runtime",
+            "venv",
+            "--out",
+            str(folder / "out"),
+            "-v",
+        )
+        runs[mode] = SimpleNamespace(
+            result=result,
+            output=result.stdout + result.stderr,
+            marker=marker,
+            host=host,
+            tokens=tokens,
+            out=folder / "out",
+            cache_canary=cache_canary,
+        )
     try:
         # Uncontained, every attempt works: the test would see an escape.
         off = runs["off"]
@@ -200,7 +248,7 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         assert all(token.decode() in off.output for token in off.tokens), tried
         assert tried["input"].startswith("done"), tried
         assert "'flows'" in tried["repository"], tried
-        assert tried["process"] == "warm", tried   # warm without the sandbox too: the same fork, uncontained
+        assert tried["process"] == "warm", tried  # warm without the sandbox too: the same fork, uncontained
 
         # Under bubblewrap, none does.
         on = runs["bubblewrap"]
@@ -223,8 +271,8 @@ def test_a_lambda_layer_cannot_escape_the_load_stage(env, tmp_path, listener):
         assert on.result.returncode == 1
         for token in on.tokens:
             assert token.decode() not in on.output
-            assert files_holding(on.out, token) == []                          # published files and the report
-            assert files_holding(bundles, token, but=on.cache_canary) == []     # the bundle cache
+            assert files_holding(on.out, token) == []  # published files and the report
+            assert files_holding(bundles, token, but=on.cache_canary) == []  # the bundle cache
     finally:
         for run in runs.values():
             shutil.rmtree(run.cache_canary.parent, ignore_errors=True)

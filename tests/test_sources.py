@@ -1,5 +1,6 @@
 """A source is one folder: each framework's registry declares how its files are recognised (stages/sources.py),
 and flows/source.py, flows/remote.py and flows/mlflow_registry.py read only that (no framework runs here)."""
+
 from __future__ import annotations
 
 import json
@@ -20,10 +21,22 @@ def touch(path: Path, text: str = "x") -> Path:
     return path
 
 
-@pytest.mark.parametrize("name, fmt", [
-    ("m.onnx", "onnx"), ("m.keras", "keras"), ("m.h5", "keras"), ("m.hdf5", "keras"), ("frozen.pb", "graphdef"),
-    ("m.tflite", "tflite"), ("m.pt", "torchscript"), ("m.pth", "torchscript"), ("m.jit", "torchscript"),
-    ("m.torchscript", "torchscript"), ("m.pt2", "torch-export")])
+@pytest.mark.parametrize(
+    "name, fmt",
+    [
+        ("m.onnx", "onnx"),
+        ("m.keras", "keras"),
+        ("m.h5", "keras"),
+        ("m.hdf5", "keras"),
+        ("frozen.pb", "graphdef"),
+        ("m.tflite", "tflite"),
+        ("m.pt", "torchscript"),
+        ("m.pth", "torchscript"),
+        ("m.jit", "torchscript"),
+        ("m.torchscript", "torchscript"),
+        ("m.pt2", "torch-export"),
+    ],
+)
 def test_a_files_suffix_names_its_format(tmp_path, name, fmt):
     found = resolve(touch(tmp_path / name))
     assert found.format == fmt and found.files == {"model": tmp_path / name}
@@ -62,9 +75,14 @@ def test_an_unknown_file_is_refused_naming_what_is_read(tmp_path):
 def sniffing_sources():
     """Two formats answering one suffix, told apart by content, as an MXNet symbol and a TFJS model.json are."""
     symbol = Source("sym", "sym-file", "symbol", ("*.json",), sniff=lambda p: b'"nodes"' in sources.head(p))
-    graph = Source("graph", "graph-file", "graph model", ("*.json",),
-                   sniff=lambda p: b'"modelTopology"' in sources.head(p),
-                   resolve=lambda p, o: Found({"model": p, "weights": p.with_name("w.bin")}, "g"))
+    graph = Source(
+        "graph",
+        "graph-file",
+        "graph model",
+        ("*.json",),
+        sniff=lambda p: b'"modelTopology"' in sources.head(p),
+        resolve=lambda p, o: Found({"model": p, "weights": p.with_name("w.bin")}, "g"),
+    )
     return (symbol, graph)
 
 

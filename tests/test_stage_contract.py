@@ -1,4 +1,5 @@
 """The stage contract as the orchestrator reads it: exit codes, reasons, log tails, timeouts."""
+
 from __future__ import annotations
 
 import sys
@@ -32,8 +33,10 @@ def test_a_stage_killed_from_outside_is_transient(tmp_path):
 
 
 def test_other_exit_codes_are_permanent_with_reason_and_tail(tmp_path):
-    code = ("import sys\nfor i in range(40): print('line', i)\n"
-            "print('error: model-0000.params cannot be read', file=sys.stderr); sys.exit(1)")
+    code = (
+        "import sys\nfor i in range(40): print('line', i)\n"
+        "print('error: model-0000.params cannot be read', file=sys.stderr); sys.exit(1)"
+    )
     with pytest.raises(StageFailed) as caught:
         stage_process(tmp_path, code)
     assert not isinstance(caught.value, TransientStageFailure)

@@ -3,6 +3,7 @@ model (tf_keras), held to Node.js's loadLayersModel outputs, then goes every Ker
 tensorflowjs in the tests (two named inputs and outputs, uint8 weights, recurrent cells), nsfwjs' real
 MobileNetV2 (npm, pinned in bench/zoo/catalog.py), and hostile or broken ones refused before Keras builds
 anything."""
+
 from __future__ import annotations
 
 import json
@@ -95,15 +96,18 @@ def test_a_lambda_layer_is_refused_before_keras_builds_it(env, tmp_path, layers)
 
 
 def test_a_class_keras_does_not_have_is_named_with_its_layer(env, tmp_path, copy):
-    _edit(copy, lambda layers, _: next(layer for layer in layers if layer["name"] == "dw").update(
-        class_name="FancyConv"))
+    _edit(
+        copy, lambda layers, _: next(layer for layer in layers if layer["name"] == "dw").update(class_name="FancyConv")
+    )
     assert "dw (FancyConv)" in _refused(env, tmp_path, copy / "model.json")
 
 
 def test_weights_missing_or_misshapen_are_named(env, tmp_path, copy):
-    def rename(_, model):   # the shard's bytes stay where they were: the model only lacks the name
+    def rename(_, model):  # the shard's bytes stay where they were: the model only lacks the name
         next(w for group in model["weightsManifest"] for w in group["weights"] if w["name"] == "box/bias").update(
-            name="box/offset")
+            name="box/offset"
+        )
+
     original = (copy / "model.json").read_text()
     _edit(copy, rename)
     assert "layer 'box' needs the weight 'box/bias'" in _refused(env, tmp_path, copy / "model.json")

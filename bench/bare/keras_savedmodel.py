@@ -1,7 +1,8 @@
 """Bare hop (tf runtime): Keras -> TF SavedModel with Keras' model.export().
 
-    python bench/bare/keras_savedmodel.py MODEL.keras
+python bench/bare/keras_savedmodel.py MODEL.keras
 """
+
 from __future__ import annotations
 
 import argparse

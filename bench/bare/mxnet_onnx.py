@@ -1,7 +1,8 @@
 """Bare hop (mxnet runtime): MXNet checkpoint -> ONNX with mx.onnx.export_model.
 
-    python bench/bare/mxnet_onnx.py PREFIX-symbol.json PREFIX-0000.params --input-shape 1,3,224,224
+python bench/bare/mxnet_onnx.py PREFIX-symbol.json PREFIX-0000.params --input-shape 1,3,224,224
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,7 +20,10 @@ shape = tuple(int(d) for d in args.input_shape.split(","))
 
 with scratch() as tmp:
     out = tmp / "model.onnx"
-    seconds = timed(lambda: mx.onnx.export_model(args.symbol, args.params, in_shapes=[shape],
-                                                 in_types=[np.float32], onnx_file_path=str(out)))
+    seconds = timed(
+        lambda: mx.onnx.export_model(
+            args.symbol, args.params, in_shapes=[shape], in_types=[np.float32], onnx_file_path=str(out)
+        )
+    )
     expect(out, "mx.onnx.export_model")
 emit(seconds, "mx.onnx.export_model")

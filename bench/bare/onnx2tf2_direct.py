@@ -5,6 +5,7 @@
 Times `python -m onnx2tf` as a whole process (its imports included) on a copy of the file: onnx2tf
 simplifies the file it is given in place.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,7 +21,23 @@ args = parser.parse_args()
 
 with scratch() as tmp:
     shutil.copyfile(args.onnx, tmp / "model.onnx")
-    seconds = run_cli([sys.executable, "-m", "onnx2tf", "-i", str(tmp / "model.onnx"), "-o", str(tmp / "out"),
-                       "-coion", "-n", "-tb", "flatbuffer_direct", "-ois", *args.input], "onnx2tf 2")
+    seconds = run_cli(
+        [
+            sys.executable,
+            "-m",
+            "onnx2tf",
+            "-i",
+            str(tmp / "model.onnx"),
+            "-o",
+            str(tmp / "out"),
+            "-coion",
+            "-n",
+            "-tb",
+            "flatbuffer_direct",
+            "-ois",
+            *args.input,
+        ],
+        "onnx2tf 2",
+    )
     expect(tmp / "out" / "model_float32.tflite", "onnx2tf 2")
 emit(seconds, "onnx2tf 2 flatbuffer_direct (command)")

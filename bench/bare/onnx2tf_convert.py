@@ -5,6 +5,7 @@
 onnx2tf reads its calibration sample from the working directory (else downloads it) and
 simplifies its input in place: both are set up before the clock starts.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,10 +34,17 @@ with scratch() as tmp:
     model = tmp / "model.onnx"
     shutil.copyfile(args.model, model)
     out = tmp / "saved_model"
-    seconds = timed(lambda: onnx2tf.convert(
-        input_onnx_file_path=str(model), output_folder_path=str(out), overwrite_input_shape=args.input or None,
-        keep_nwc_or_nhwc_or_ndhwc_input_names=args.nhwc or None, output_signaturedefs=True,
-        copy_onnx_input_output_names_to_tflite=True, non_verbose=True))
+    seconds = timed(
+        lambda: onnx2tf.convert(
+            input_onnx_file_path=str(model),
+            output_folder_path=str(out),
+            overwrite_input_shape=args.input or None,
+            keep_nwc_or_nhwc_or_ndhwc_input_names=args.nhwc or None,
+            output_signaturedefs=True,
+            copy_onnx_input_output_names_to_tflite=True,
+            non_verbose=True,
+        )
+    )
     expect(out / "model_float32.tflite", "onnx2tf")
     expect(out / "saved_model.pb", "onnx2tf")
 emit(seconds, "onnx2tf.convert")

@@ -4,6 +4,7 @@
 
 Times the two calls (OpenVINO imported first), fp32 weights, as emit/openvino makes them.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -4,6 +4,7 @@
 
 Times the binary's command line (fp16=0, as emit/ncnn runs it), its own start-up included.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,6 +6,7 @@
 
 Times the whole `python -m tf2onnx.convert` process (its start-up and TF import included).
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,9 @@ from timing import emit, expect, run_cli, scratch
 source_args = [a for a in sys.argv[1:] if a != "--"]
 with scratch() as tmp:
     out = tmp / "model.onnx"
-    seconds = run_cli([sys.executable, "-m", "tf2onnx.convert", *source_args, "--opset", "13",
-                       "--output", str(out)], "python -m tf2onnx.convert")
+    seconds = run_cli(
+        [sys.executable, "-m", "tf2onnx.convert", *source_args, "--opset", "13", "--output", str(out)],
+        "python -m tf2onnx.convert",
+    )
     expect(out, "tf2onnx")
 emit(seconds, "tf2onnx CLI")

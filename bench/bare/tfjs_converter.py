@@ -4,6 +4,7 @@
 
 Times the whole tensorflowjs_converter process (its start-up and TF import included).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,16 @@ if not command.is_file():
 
 with scratch() as tmp:
     out = tmp / "tfjs"
-    seconds = run_cli([str(command), "--input_format=tf_saved_model", "--output_format=tfjs_graph_model",
-                       f"--signature_name={args.signature}", args.saved_model, str(out)], "tensorflowjs_converter")
+    seconds = run_cli(
+        [
+            str(command),
+            "--input_format=tf_saved_model",
+            "--output_format=tfjs_graph_model",
+            f"--signature_name={args.signature}",
+            args.saved_model,
+            str(out),
+        ],
+        "tensorflowjs_converter",
+    )
     expect(out / "model.json", "tensorflowjs_converter")
 emit(seconds, "tensorflowjs_converter CLI")

@@ -1,8 +1,9 @@
 """Bare hop (tf runtime): Keras or SavedModel -> TFLite fp32 with TF's TFLiteConverter.
 
-    python bench/bare/tflite_converter.py --keras MODEL.keras
-    python bench/bare/tflite_converter.py --saved-model DIR [--signature KEY]
+python bench/bare/tflite_converter.py --keras MODEL.keras
+python bench/bare/tflite_converter.py --saved-model DIR [--signature KEY]
 """
+
 from __future__ import annotations
 
 import argparse

@@ -5,6 +5,7 @@ python bench/bare/<hop>.py …`), does its imports and model loading first, then
 the conversion call and prints {"seconds": …, "converter": …} as its last stdout line.
 Outputs go to a temporary directory that is removed afterwards: only the time matters.
 """
+
 from __future__ import annotations
 
 import json

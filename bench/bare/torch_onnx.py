@@ -6,6 +6,7 @@ a TorchScript module goes through torch's TS2EPConverter first, inside the timed
 
     python bench/bare/torch_onnx.py MODEL.pt --input-shape 1,3,224,224
 """
+
 from __future__ import annotations
 
 import argparse

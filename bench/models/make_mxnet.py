@@ -8,6 +8,7 @@ under "data"). Gluon's BatchNorm has scale=True (fix_gamma=False), so the stored
 Untrained, its outputs barely depend on the input; its BatchNorm statistics are set from one
 training-mode pass over random images (momentum 0 for that pass), as in bench/models/make_tf.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import numpy as np
 from mxnet.gluon.model_zoo import vision
 
 SIZE = 224
-INPUT = "data"   # the name HybridBlock.export gives the input
+INPUT = "data"  # the name HybridBlock.export gives the input
 
 
 def _blocks(block: mx.gluon.Block) -> list[mx.gluon.Block]:
@@ -37,18 +38,20 @@ def main() -> None:
     net.initialize(mx.init.Xavier(), ctx=mx.cpu())
     norms = [block for block in _blocks(net) if isinstance(block, mx.gluon.nn.BatchNorm)]
     for block in norms:
-        block._kwargs["momentum"] = 0.0      # running statistics := this batch's statistics
+        block._kwargs["momentum"] = 0.0  # running statistics := this batch's statistics
     with mx.autograd.record(train_mode=True):
         train_pass = net(mx.nd.array(images))
-    train_pass.backward()   # MXNet's CPU (oneDNN) BatchNorm updates its running statistics in the backward pass
+    train_pass.backward()  # MXNet's CPU (oneDNN) BatchNorm updates its running statistics in the backward pass
     for block in norms:
         block._kwargs["momentum"] = 0.9
     net.hybridize()
-    logits = net(mx.nd.array(images[:4])).asnumpy()   # one pass builds the cached graph export() writes
+    logits = net(mx.nd.array(images[:4])).asnumpy()  # one pass builds the cached graph export() writes
     net.export(str(out / "mobilenetv2"), epoch=0)
     np.savez(out / "calib.npz", **{INPUT: images})
-    print(f"MobileNetV2 1.0 written to {out}/mobilenetv2-symbol.json; on 4 images: top-1 "
-          f"{logits.argmax(1).tolist()}, logits std {logits.std():.3f}")
+    print(
+        f"MobileNetV2 1.0 written to {out}/mobilenetv2-symbol.json; on 4 images: top-1 "
+        f"{logits.argmax(1).tolist()}, logits std {logits.std():.3f}"
+    )
 
 
 if __name__ == "__main__":

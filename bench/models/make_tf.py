@@ -13,6 +13,7 @@ variables, a serving signature in the .meta), mobilenetv2.tflite (float, TFLiteC
 mobilenetv2.onnx (tf2onnx.convert.from_keras, opset 13) and calib.npz (random 0..255 images
 under the input's name, "image", which every TF source uses).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,12 +33,13 @@ def build(images: np.ndarray) -> keras.Model:
     keras.utils.set_random_seed(0)
     # The stock application; its input layer is named so that every TF source shares one input name.
     # Logits, not softmax: near-uniform probabilities have cosine ~1 with anything, logits do not.
-    model = keras.applications.MobileNetV2(weights=None, input_tensor=keras.Input((SIZE, SIZE, 3), name=INPUT),
-                                           classifier_activation=None)
+    model = keras.applications.MobileNetV2(
+        weights=None, input_tensor=keras.Input((SIZE, SIZE, 3), name=INPUT), classifier_activation=None
+    )
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     momenta = [layer.momentum for layer in norms]
     for layer in norms:
-        layer.momentum = 0.0      # moving statistics := this batch's statistics
+        layer.momentum = 0.0  # moving statistics := this batch's statistics
     model(images, training=True)
     for layer, momentum in zip(norms, momenta, strict=True):
         layer.momentum = momentum
@@ -70,7 +72,8 @@ def checkpoint(frozen: bytes, folder: Path) -> None:
             session.run(v1.global_variables_initializer())
             v1.train.Saver().save(session, str(folder / "model.ckpt"))
         signature = v1.saved_model.signature_def_utils.predict_signature_def(
-            {INPUT: graph.get_tensor_by_name(f"{INPUT}:0")}, {"logits": graph.get_tensor_by_name("Identity:0")})
+            {INPUT: graph.get_tensor_by_name(f"{INPUT}:0")}, {"logits": graph.get_tensor_by_name("Identity:0")}
+        )
     meta = meta_graph_pb2.MetaGraphDef()
     meta.ParseFromString((folder / "model.ckpt.meta").read_bytes())
     meta.signature_def["serving_default"].CopyFrom(signature)
@@ -95,8 +98,10 @@ def main() -> None:
     tf2onnx.convert.from_keras(model, input_signature=spec, opset=13, output_path=str(out / "mobilenetv2.onnx"))
     np.savez(out / "calib.npz", **{INPUT: images})
     logits = np.asarray(model(images[:4], training=False))
-    print(f"MobileNetV2 ({model.count_params():,} parameters) written to {out}; on 4 images: "
-          f"top-1 {logits.argmax(1).tolist()}, logits std {logits.std():.3f}")
+    print(
+        f"MobileNetV2 ({model.count_params():,} parameters) written to {out}; on 4 images: "
+        f"top-1 {logits.argmax(1).tolist()}, logits std {logits.std():.3f}"
+    )
 
 
 if __name__ == "__main__":

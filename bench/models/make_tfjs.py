@@ -7,6 +7,7 @@ weights in tf_keras' MobileNetV2, written by tensorflowjs.converters.save_keras_
 Reads OUT_DIR/../tf/mobilenetv2_savedmodel and mobilenetv2.keras (the tf builder runs first); writes
 OUT_DIR/mobilenetv2/model.json and OUT_DIR/mobilenetv2_layers/model.json, each with its weight shards.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,8 +26,18 @@ def main() -> None:
     target = out / "mobilenetv2"
     target.mkdir(parents=True, exist_ok=True)
     converter = Path(sys.executable).with_name("tensorflowjs_converter")
-    subprocess.run([str(converter), "--input_format", "tf_saved_model", "--signature_name", "serving_default",
-                    str(saved), str(target)], check=True)
+    subprocess.run(
+        [
+            str(converter),
+            "--input_format",
+            "tf_saved_model",
+            "--signature_name",
+            "serving_default",
+            str(saved),
+            str(target),
+        ],
+        check=True,
+    )
     print(f"MobileNetV2 as a TFJS graph model written to {target}")
     layers = out / "mobilenetv2_layers"
     write_layers(out.parent / "tf" / "mobilenetv2.keras", layers)
@@ -41,8 +52,9 @@ def write_layers(keras3_file: Path, target: Path) -> None:
     import tf_keras
 
     source = keras.models.load_model(keras3_file, compile=False)
-    model = tf_keras.applications.MobileNetV2(weights=None, classifier_activation=None,
-                                              input_tensor=tf_keras.Input(source.inputs[0].shape[1:], name="image"))
+    model = tf_keras.applications.MobileNetV2(
+        weights=None, classifier_activation=None, input_tensor=tf_keras.Input(source.inputs[0].shape[1:], name="image")
+    )
     copied = 0
     for layer in model.layers:
         weights = source.get_layer(layer.name).get_weights()

@@ -10,6 +10,7 @@ calib.npz (random 0..255 images under "image"). Untrained, its outputs barely de
 input; its BatchNorm statistics are set from one training-mode pass over random images
 (cumulative averaging over that one batch), as in bench/models/make_tf.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,10 @@ BLOCKS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3,
 
 
 def conv_bn(cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
-                               nn.BatchNorm2d(cout)]
+    layers: list[nn.Module] = [
+        nn.Conv2d(cin, cout, kernel, stride, kernel // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
     if relu:
         layers.append(nn.ReLU6(inplace=True))
     return nn.Sequential(*layers)
@@ -76,7 +79,7 @@ def main() -> None:
     model = MobileNetV2()
     for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
         norm.reset_running_stats()
-        norm.momentum = None     # running statistics := this batch's statistics
+        norm.momentum = None  # running statistics := this batch's statistics
     with torch.no_grad():
         model.train()(torch.from_numpy(images))
     for norm in (m for m in model.modules() if isinstance(m, nn.BatchNorm2d)):
@@ -91,8 +94,10 @@ def main() -> None:
     params = sum(p.numel() for p in model.parameters())
     with torch.no_grad():
         logits = model(torch.from_numpy(images[:4])).numpy()
-    print(f"MobileNetV2 ({params:,} parameters) written to {out}; on 4 images: top-1 "
-          f"{logits.argmax(1).tolist()}, logits std {logits.std():.3f}")
+    print(
+        f"MobileNetV2 ({params:,} parameters) written to {out}; on 4 images: top-1 "
+        f"{logits.argmax(1).tolist()}, logits std {logits.std():.3f}"
+    )
 
 
 if __name__ == "__main__":

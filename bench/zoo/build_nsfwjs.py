@@ -9,6 +9,7 @@ its value only) and writes FOLDER/nsfwjs/<model>/model.json and its shards under
 gives them. The tarball is pinned by sha256 (bench/zoo/catalog.py); nothing of it is installed or run
 otherwise.
 """
+
 from __future__ import annotations
 
 import json

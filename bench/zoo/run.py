@@ -12,6 +12,7 @@ that made the fp32 artifact, its parity, and for a failure the one-line reason a
 diverging layer; the seconds of the stages on that route next to the seconds of the same converters
 called by hand (bench/bare/, in the same runtime, on the same files the stages read).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,23 +44,24 @@ class Row:
     verdict: str
     route: str = ""
     parity: str = ""
-    seconds: float = 0.0         # the stages on the route that made the artifact (or all, when none did)
-    bare: float | None = None    # the same converters by hand
+    seconds: float = 0.0  # the stages on the route that made the artifact (or all, when none did)
+    bare: float | None = None  # the same converters by hand
     reason: str = ""
     divergence: str = ""
-    bare_note: str = ""          # why there is no bare time (the bare converter failed on the model …)
-    earlier: str = ""            # why the routes before the one that made it were not used
+    bare_note: str = ""  # why there is no bare time (the bare converter failed on the model …)
+    earlier: str = ""  # why the routes before the one that made it were not used
 
 
 def _parity(parity: dict) -> str:
     floor = f", floor {parity['noise_floor']:.1e}" if parity.get("noise_floor") else ""
-    error = "–" if parity["max_abs_err"] >= 1e300 else f"{parity['max_abs_err']:.1e}"   # 1e300: not measurable
+    error = "–" if parity["max_abs_err"] >= 1e300 else f"{parity['max_abs_err']:.1e}"  # 1e300: not measurable
     return f"max abs {error}, cos {parity['cosine']:.6f}{floor}"
 
 
 def _divergence(artifact: dict) -> str:
-    found = artifact.get("divergence") or next((a["divergence"] for a in artifact.get("attempts", [])
-                                                if a.get("divergence")), None)
+    found = artifact.get("divergence") or next(
+        (a["divergence"] for a in artifact.get("attempts", []) if a.get("divergence")), None
+    )
     if not found:
         return ""
     if not found.get("layer"):
@@ -74,9 +76,14 @@ def _route_stages(route: str, stages: list[dict], cold: dict[str, float]) -> flo
     for s in stages:
         if not s["cached"]:
             cold.setdefault(f"{s['stage']}/{s['impl']} {s['label']}".strip(), s["seconds"])
-    names = {f"{s['stage']}/{s['impl']} {s['label']}".strip() for s in stages
-             if f"{s['stage']}/{s['impl']}" in set(route.split(" → ")) and not s["label"]
-             or s["stage"] == "validate" and s["label"] == "fp32"}
+    names = {
+        f"{s['stage']}/{s['impl']} {s['label']}".strip()
+        for s in stages
+        if f"{s['stage']}/{s['impl']}" in set(route.split(" → "))
+        and not s["label"]
+        or s["stage"] == "validate"
+        and s["label"] == "fp32"
+    }
     return sum(cold.get(name, 0.0) for name in names)
 
 
@@ -131,10 +138,21 @@ def _error(stderr: str, otherwise: list[str]) -> str:
     return lines[-1].removeprefix("error: ")[:240]
 
 
-def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None,
-            cold: dict[str, float]) -> Row:
-    argv = [str(CLI), "convert", str(fetch.source(model, download=False)), "--to", target, *model.options,
-            "--out", str(out), "--runtime", runtime]
+def convert(
+    model: ZooModel, target: str, runtime: str, timeout: float, out: Path, bare: Bare | None, cold: dict[str, float]
+) -> Row:
+    argv = [
+        str(CLI),
+        "convert",
+        str(fetch.source(model, download=False)),
+        "--to",
+        target,
+        *model.options,
+        "--out",
+        str(out),
+        "--runtime",
+        runtime,
+    ]
     started = time.monotonic()
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -144,29 +162,43 @@ def convert(model: ZooModel, target: str, runtime: str, timeout: float, out: Pat
     reports = sorted(out.glob("*/*/report.json"), key=lambda p: p.stat().st_mtime)
     if not reports:
         last = [line for line in done.stderr.splitlines() if line.strip()][-1:] or ["no output"]
-        return Row(model.name, target, "usage" if done.returncode == 2 else "not made", seconds=seconds,
-                   reason=_error(done.stderr, last))
+        return Row(
+            model.name,
+            target,
+            "usage" if done.returncode == 2 else "not made",
+            seconds=seconds,
+            reason=_error(done.stderr, last),
+        )
     report = json.loads(reports[-1].read_text())
     fp32 = next((a for a in report["artifacts"] if a["precision"] == "fp32"), None)
-    if fp32 is None:   # the run failed before any target (a source this runtime cannot load)
+    if fp32 is None:  # the run failed before any target (a source this runtime cannot load)
         return Row(model.name, target, "not made", seconds=seconds, reason=_error(done.stderr, ["no artifact"]))
     verdict = "published" if fp32["published"] else ("gate failed" if fp32.get("parity") else "not made")
-    row = Row(model.name, target, verdict, fp32.get("route") or "",
-              _parity(fp32["parity"]) if fp32.get("parity") else "",
-              _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,
-              reason=fp32.get("reason", "")[:240], divergence=_divergence(fp32))
-    row.earlier = "; ".join(f"{a['stage'] if a.get('stage') else a['route'].split(' → ')[-1]}: "
-                            f"{a['reason'].split('] ', 1)[-1][:110]}"
-                            for a in fp32.get("attempts", []) if a["outcome"] in ("stage failed", "missed its gate")
-                            and a["route"] != fp32.get("route"))[:260]
+    row = Row(
+        model.name,
+        target,
+        verdict,
+        fp32.get("route") or "",
+        _parity(fp32["parity"]) if fp32.get("parity") else "",
+        _route_stages(fp32["route"], report["stages"], cold) if fp32.get("route") else seconds,
+        reason=fp32.get("reason", "")[:240],
+        divergence=_divergence(fp32),
+    )
+    row.earlier = "; ".join(
+        f"{a['stage'] if a.get('stage') else a['route'].split(' → ')[-1]}: {a['reason'].split('] ', 1)[-1][:110]}"
+        for a in fp32.get("attempts", [])
+        if a["outcome"] in ("stage failed", "missed its gate") and a["route"] != fp32.get("route")
+    )[:260]
     if bare is not None and fp32.get("route"):
         row.bare, row.bare_note = bare.seconds(fp32["route"])
     return row
 
 
-HEADER = ["| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
-          "first diverging layer | routes before it, and why not |",
-          "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |"]
+HEADER = [
+    "| model | target | verdict | route that made it | fp32 parity | stages s | bare s | reason | "
+    "first diverging layer | routes before it, and why not |",
+    "| --- | --- | --- | --- | --- | ---: | ---: | --- | --- | --- |",
+]
 
 
 def kept_rows(path: Path) -> dict[tuple[str, str], str]:
@@ -194,8 +226,10 @@ def table(rows: list[Row], kept: dict[tuple[str, str], str] | None = None) -> st
         lines.append(_line(row))
         verdicts.append(row.verdict)
     passed = sum(verdict == "published" for verdict in verdicts)
-    lines += ["", f"**{passed}/{len(verdicts)} model x target pairs published** "
-                  f"({100 * passed / max(1, len(verdicts)):.0f} %)"]
+    lines += [
+        "",
+        f"**{passed}/{len(verdicts)} model x target pairs published** ({100 * passed / max(1, len(verdicts)):.0f} %)",
+    ]
     return "\n".join(lines)
 
 
@@ -205,9 +239,11 @@ def _line(row: Row) -> str:
         bare = "— (own)"
     elif row.bare_note:
         bare = f"— ({row.bare_note[:80]})"
-    return (f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
-            f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} | "
-            f"{row.earlier.replace('|', '/')} |")
+    return (
+        f"| {row.model} | {row.target} | {row.verdict} | {row.route} | {row.parity} | {row.seconds:.1f} | "
+        f"{bare} | {row.reason.replace('|', '/')} | {row.divergence.replace('|', '/')} | "
+        f"{row.earlier.replace('|', '/')} |"
+    )
 
 
 def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
@@ -221,20 +257,25 @@ def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", help="comma-separated names (default: all)")
-    parser.add_argument("--targets", help="comma-separated targets (default: each model's own list, else every "
-                                          "target the registry offers)")
+    parser.add_argument(
+        "--targets",
+        help="comma-separated targets (default: each model's own list, else every target the registry offers)",
+    )
     parser.add_argument("--runtime", default="venv")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--no-bare", action="store_true", help="do not time the bare converters")
     parser.add_argument("--write", action="store_true", help=f"also write {RESULTS.relative_to(REPO)}")
     parser.add_argument("--out", type=Path)
-    parser.add_argument("--update", type=Path, help="an earlier table: the rows this run makes replace its rows, "
-                                                    "the others are kept (written to --out, else to it)")
+    parser.add_argument(
+        "--update",
+        type=Path,
+        help="an earlier table: the rows this run makes replace its rows, "
+        "the others are kept (written to --out, else to it)",
+    )
     args = parser.parse_args()
     models = chosen(args.models)
     rows = []
-    every = [target for target in ORDER if target in catalog.TARGETS] + \
-        sorted(set(catalog.TARGETS) - set(ORDER))
+    every = [target for target in ORDER if target in catalog.TARGETS] + sorted(set(catalog.TARGETS) - set(ORDER))
     out = args.out or args.update or (RESULTS if args.write else None)
     kept = kept_rows(args.update) if args.update else None
     if out:
@@ -246,14 +287,19 @@ def main() -> int:
         for model in models:
             os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
             bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
-            cold: dict[str, float] = {}   # each stage's seconds in its cold run, for the model's later targets
-            for target in (args.targets.split(",") if args.targets else model.targets or every):
-                row = convert(model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare,
-                              cold)
-                print(f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
-                      f"{row.reason} {row.divergence}", file=sys.stderr, flush=True)
+            cold: dict[str, float] = {}  # each stage's seconds in its cold run, for the model's later targets
+            for target in args.targets.split(",") if args.targets else model.targets or every:
+                row = convert(
+                    model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare, cold
+                )
+                print(
+                    f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
+                    f"{row.reason} {row.divergence}",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 rows.append(row)
-                if out:      # after every row: a run cut short keeps what it measured
+                if out:  # after every row: a run cut short keeps what it measured
                     out.write_text(table(rows, kept) + "\n")
     print(table(rows, kept))
     return 0

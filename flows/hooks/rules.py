@@ -9,6 +9,7 @@
 
 The first rule that matches a version decides its conversion.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from flows.batch import PATH_OPTIONS, ManifestError, convert_command, entry, local_path
+from flows.batch import PATH_OPTIONS, ManifestError, entry, local_path
 
 
 @dataclass(frozen=True)
@@ -39,17 +40,17 @@ def load(path: Path) -> list[Rule]:
         raise ManifestError(f"{path}: cannot read its rules: {exc}") from None
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list) or not data["rules"]:
         raise ManifestError(f"{path}: needs `rules:`, a list (each with a `model` glob)")
-    rules, command = [], convert_command()
+    rules = []
     for index, raw in enumerate(data["rules"]):
         if not isinstance(raw, dict) or not isinstance(raw.get("model"), str):
             raise ManifestError(f"{path}: rule #{index + 1} has no `model` (a glob of registered model names)")
         options = {k: v for k, v in raw.items() if k not in ("model", "tags")}
         tags = {str(k): str(v) for k, v in (raw.get("tags") or {}).items()}
         try:
-            entry(index, {"source": "models:/placeholder/1", **options}, path.resolve().parent, command)
+            entry(index, {"source": "models:/placeholder/1", **options}, path.resolve().parent)
         except ManifestError as exc:
             raise ManifestError(f"{path}: rule #{index + 1} ({raw['model']}): {exc}") from None
-        base = path.resolve().parent   # a conversion runs anywhere: its paths are made absolute here
+        base = path.resolve().parent  # a conversion runs anywhere: its paths are made absolute here
         for key in (*PATH_OPTIONS, "out"):
             if options.get(key) and "://" not in str(options[key]):
                 options[key] = local_path(base, str(options[key]))

@@ -7,6 +7,7 @@ once or later, give one conversion. The conversion runs through the `convert-mod
 when a worker of the `modelferry` pool is online, else here, in a pool of --parallel threads; either
 way the results are written back to the registry by the conversion itself.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -52,7 +53,7 @@ class Claims:
         path = self._path(version)
         path.parent.mkdir(parents=True, exist_ok=True)
         if stale_after_s is not None and path.is_file() and time.time() - path.stat().st_mtime > stale_after_s:
-            path.unlink(missing_ok=True)   # claimed long ago and never finished (reconcile takes it over)
+            path.unlink(missing_ok=True)  # claimed long ago and never finished (reconcile takes it over)
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
@@ -71,7 +72,7 @@ def _tags(raw) -> dict[str, str]:
 @dataclass
 class Dispatcher:
     rules: list[Rule]
-    mode: str = "auto"          # auto | deployment | local
+    mode: str = "auto"  # auto | deployment | local
     parallel: int = 1
 
     def __post_init__(self):
@@ -94,7 +95,7 @@ class Dispatcher:
         if self.mode == "deployment" or (self.mode == "auto" and worker_online()):
             from prefect.deployments import run_deployment
 
-            run = cast("FlowRun", run_deployment(DEPLOYMENT, parameters=parameters, timeout=0))   # called sync
+            run = cast("FlowRun", run_deployment(DEPLOYMENT, parameters=parameters, timeout=0))  # called sync
             return f"accepted: flow run {run.id} of {DEPLOYMENT} (rule #{rule.index + 1})"
         with self.lock:
             self.running.append(self.local.submit(self._convert_here, parameters))
@@ -107,7 +108,7 @@ class Dispatcher:
         try:
             outcome = convert_model(**parameters)
             log(f"{parameters['source']}: {outcome['status']}, published to {outcome['location']}")
-        except Exception as exc:   # the registry has been told (modelferry.status failed); say it here too
+        except Exception as exc:  # the registry has been told (modelferry.status failed); say it here too
             log(f"{parameters['source']}: failed: {exc}")
 
     def wait(self) -> None:
@@ -138,7 +139,7 @@ def handle(event: dict, dispatcher: Dispatcher) -> str:
         if str(data.get("key", "")).startswith(TAG_PREFIX):
             return "ignored: a tag modelferry wrote itself"
         version = Version(str(data["name"]), str(data["version"]))
-        current = client().get_model_version(version.name, version.version)   # the registry's tags, now
+        current = client().get_model_version(version.name, version.version)  # the registry's tags, now
         return dispatcher.consider(version, dict(current.tags), kind)
     return f"ignored: {kind} is not an event modelferry acts on"
 
@@ -160,7 +161,7 @@ def make_handler(secret: str, dispatcher: Dispatcher):
             except (ValueError, KeyError, TypeError) as exc:
                 log(f"delivery {delivery}: not an MLflow event: {exc}")
                 return self._answer(400, f"not an MLflow webhook event: {exc}")
-            except Exception as exc:   # the registry or Prefect did not answer: MLflow retries 5xx
+            except Exception as exc:  # the registry or Prefect did not answer: MLflow retries 5xx
                 log(f"delivery {delivery}: {exc}")
                 return self._answer(503, f"could not act on it now: {exc}")
             log(f"delivery {delivery}: {outcome}")
@@ -174,22 +175,24 @@ def make_handler(secret: str, dispatcher: Dispatcher):
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):   # one line per delivery is written by do_POST
+        def log_message(self, *args):  # one line per delivery is written by do_POST
             pass
 
     return Handler
 
 
 class HookServer(ThreadingHTTPServer):
-    request_queue_size = 256   # a burst of deliveries (MLflow's pool, retries) is queued, not reset
+    request_queue_size = 256  # a burst of deliveries (MLflow's pool, retries) is queued, not reset
     daemon_threads = True
 
 
 def serve(rules: list[Rule], secret: str, host: str, port: int, mode: str, parallel: int) -> None:
     dispatcher = Dispatcher(rules, mode, parallel)
     server = HookServer((host, port), make_handler(secret, dispatcher))
-    log(f"listening on http://{host}:{server.server_address[1]}/ for MLflow webhooks ({len(rules)} rule(s), "
-        f"conversions: {mode})")
+    log(
+        f"listening on http://{host}:{server.server_address[1]}/ for MLflow webhooks ({len(rules)} rule(s), "
+        f"conversions: {mode})"
+    )
     try:
         server.serve_forever()
     finally:
@@ -212,8 +215,11 @@ def reconcile(rules: list[Rule], mode: str, parallel: int, stale_after_s: float)
             page = registry.search_model_versions(f"name LIKE '{like(rule.model)}'", page_token=token)
             for found in page:
                 version = Version(found.name, str(found.version))
-                if version in seen or f"{TAG_PREFIX}status" in found.tags \
-                        or not fnmatch.fnmatchcase(found.name, rule.model):
+                if (
+                    version in seen
+                    or f"{TAG_PREFIX}status" in found.tags
+                    or not fnmatch.fnmatchcase(found.name, rule.model)
+                ):
                     continue
                 seen.add(version)
                 done.append((version.uri, dispatcher.consider(version, dict(found.tags), "reconcile", stale_after_s)))

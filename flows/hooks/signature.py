@@ -1,4 +1,5 @@
 """MLflow 3 webhook signatures: `X-MLflow-Signature: v1,<base64 HMAC-SHA256(secret, "id.timestamp.body")>`."""
+
 from __future__ import annotations
 
 import base64
@@ -6,7 +7,7 @@ import hashlib
 import hmac
 import time
 
-TOLERANCE_S = 300   # a delivery older (or newer) than this is refused: a replay, or a clock far off
+TOLERANCE_S = 300  # a delivery older (or newer) than this is refused: a replay, or a clock far off
 
 
 class Rejected(Exception):
@@ -23,8 +24,11 @@ def sign(secret: str, delivery_id: str, timestamp: str, body: bytes) -> str:
 def verify(secret: str, headers, body: bytes, now: float | None = None) -> str:
     """The delivery id of a delivery signed with `secret`; Rejected(401) for a missing or wrong signature,
     Rejected(400) for a missing or stale timestamp. Checked on the raw body, in constant time."""
-    delivery, stamp, signature = (headers.get("X-MLflow-Delivery-Id"), headers.get("X-MLflow-Timestamp"),
-                                  headers.get("X-MLflow-Signature"))
+    delivery, stamp, signature = (
+        headers.get("X-MLflow-Delivery-Id"),
+        headers.get("X-MLflow-Timestamp"),
+        headers.get("X-MLflow-Signature"),
+    )
     if not delivery or not signature:
         raise Rejected(401, "no X-MLflow-Delivery-Id or X-MLflow-Signature header")
     try:

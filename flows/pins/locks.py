@@ -1,6 +1,7 @@
 """What a runtime is made from: its lock file (images/<name>/requirements.lock), or the Debian release and
 packages it is made of (debian.txt), its Python (python.txt), and its Node packages' lock where it has one.
 Both a venv (flows/runtimes/venv.py) and a container image (flows/images.py) are made from these."""
+
 from __future__ import annotations
 
 import hashlib

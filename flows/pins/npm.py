@@ -5,6 +5,7 @@ packages are installed from the lock, with install scripts off (a package
 that downloads a binary at install would need the network a stage never
 has), and the lock's hash is part of the runtime's identity.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -48,8 +49,12 @@ def npm_ci(image: str, dest: Path) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in PACKAGE_FILES:
         shutil.copyfile(IMAGES_ROOT / image / name, dest / name)
-    done = subprocess.run([npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund",
-                           "--loglevel=error"], cwd=dest, capture_output=True, text=True)
+    done = subprocess.run(
+        [npm, "ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=dest,
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
         raise NpmError(f"npm ci for images/{image}/package-lock.json failed: {' '.join(lines[-3:])}")

@@ -1,4 +1,5 @@
 """uv, the installer of every runtime's Python packages, set up as pip is on this machine."""
+
 from __future__ import annotations
 
 import os
@@ -10,6 +11,7 @@ import sys
 def uv_binary() -> str:
     try:
         from uv import find_uv_bin
+
         return find_uv_bin()
     except (ImportError, FileNotFoundError):
         found = shutil.which("uv")

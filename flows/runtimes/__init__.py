@@ -3,6 +3,7 @@
 `docker` runs each stage in its image, hardened; `venv` runs it in a
 virtualenv made from the same lock file where no Docker engine answers.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -14,24 +15,28 @@ from flows.runtimes.base import Invocation, Runtime, StageRun
 @dataclass(frozen=True)
 class RuntimeSpec:
     """Which runtime, with which limits: what a flow hands to its tasks."""
+
     name: str = "auto"
-    memory: str | None = None     # docker memory limit, e.g. "4g"
-    cpus: float | None = None     # cores per stage (flows.budget)
-    jobs: int | None = None       # stages at once
+    memory: str | None = None  # docker memory limit, e.g. "4g"
+    cpus: float | None = None  # cores per stage (flows.budget)
+    jobs: int | None = None  # stages at once
 
     @property
     def allotment(self):
         from flows.budget import Allotment
+
         return Allotment(self.jobs, self.cpus)
 
 
 def _venv(spec: RuntimeSpec) -> Runtime:
     from flows.runtimes.venv import VenvRuntime
+
     return VenvRuntime()
 
 
 def _docker(spec: RuntimeSpec) -> Runtime:
     from flows.runtimes.docker import DockerLimits, DockerRuntime
+
     return DockerRuntime(limits=DockerLimits(memory=spec.memory, cpus=spec.cpus))
 
 
@@ -47,6 +52,7 @@ def resolve_auto(spec: RuntimeSpec) -> tuple[RuntimeSpec, str]:
     if engine_answers():
         try:
             from flows.images import base_image, docker_client
+
             base_image(docker_client())
             return replace(spec, name="docker"), "runtime: docker (a Docker engine answered)"
         except Exception as exc:

@@ -1,4 +1,5 @@
 """The runtime interface: make an image's environment, run one stage in it."""
+
 from __future__ import annotations
 
 import json
@@ -26,12 +27,18 @@ class Invocation:
     inputs: list[Path]
     out: Path
     timeout_s: float = 1800.0
-    cores: tuple[int, ...] = ()   # the CPU cores the stage may use (flows.budget); () for all
+    cores: tuple[int, ...] = ()  # the CPU cores the stage may use (flows.budget); () for all
 
 
 # Thread pools of the frameworks a stage loads, sized to its cores (affinity alone does not tell them).
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
-                    "MXNET_CPU_WORKER_NTHREADS", "UV_THREADPOOL_SIZE")
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "MXNET_CPU_WORKER_NTHREADS",
+    "UV_THREADPOOL_SIZE",
+)
 
 
 def thread_environment(cores: tuple[int, ...]) -> dict[str, str]:
@@ -79,8 +86,14 @@ def stage_argv(invocation: Invocation, config: Path, inputs: list[str], out: str
     return argv
 
 
-def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, log_path: Path,
-                exit_status: Callable[[int | None], int | None] | None = None) -> StageRun:
+def run_process(
+    argv: list[str],
+    invocation: Invocation,
+    env: dict,
+    cwd: Path,
+    log_path: Path,
+    exit_status: Callable[[int | None], int | None] | None = None,
+) -> StageRun:
     """Run a stage process in its own process group, on its cores, keeping its log; map its exit code to
     the contract. A timeout or an interrupt ends the whole group, and so does the stage's end: nothing it
     started outlives it. `exit_status` turns the code of a wrapper around the stage (bwrap) into the
@@ -91,8 +104,15 @@ def run_process(argv: list[str], invocation: Invocation, env: dict, cwd: Path, l
     started = time.monotonic()
     stage = f"{invocation.stage}/{invocation.impl}"
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            argv,
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         with reaper.tracked(stage, lambda: reaper.kill_group(process)):
             try:
                 code = process.wait(invocation.timeout_s)
@@ -122,17 +142,20 @@ def raise_failure(invocation: Invocation, code: int | None, log: str) -> NoRetur
     stage = f"{invocation.stage}/{invocation.impl}"
     if code is None:
         raise StageFailed(stage, f"timed out after {invocation.timeout_s:.0f}s", log_tail=tail)
-    reasons = [line[len("error: "):] for line in lines if line.startswith("error: ")]
+    reasons = [line[len("error: ") :] for line in lines if line.startswith("error: ")]
     died = f"crashed (signal {-code}); see the log tail" if code < 0 else f"exited with code {code}"
-    if code > 128 and not reasons:   # a container's process killed by a signal
+    if code > 128 and not reasons:  # a container's process killed by a signal
         died = f"crashed (signal {code - 128}); see the log tail"
     fatal = [match[1] for line in lines if (match := GLOG_FATAL.match(line))]
-    if fatal:   # a C++ framework's CHECK failure (Caffe, MXNet: glog) aborts without an `error:` line
+    if fatal:  # a C++ framework's CHECK failure (Caffe, MXNet: glog) aborts without an `error:` line
         died = f"{died.split(';')[0]}: {fatal[-1]}"
     reason = reasons[-1] if reasons else died
-    if killed(code) and not reasons:   # modelferry's own kills (a timeout, an interrupt) never reach here
-        raise TransientStageFailure(stage, "killed (SIGKILL) from outside the stage: the machine ran out of memory, "
-                                           "or another process killed it", log_tail=tail)
+    if killed(code) and not reasons:  # modelferry's own kills (a timeout, an interrupt) never reach here
+        raise TransientStageFailure(
+            stage,
+            "killed (SIGKILL) from outside the stage: the machine ran out of memory, or another process killed it",
+            log_tail=tail,
+        )
     failure = StageFailed(stage, reason, log_tail=tail)
     failure.settled = code > 0 and bool(reasons)
     raise failure

@@ -1,13 +1,16 @@
 """The docker runtime: each stage in its own image, hardened.
 
-Inputs are mounted read-only and the output directory read-write; no
-network, a read-only root filesystem with a tmpfs /tmp, a non-root uid,
-memory/CPU/pids limits and a wall-clock limit. The container is removed
-afterwards whatever happened, and a failure carries its last log lines.
+A runtime with a warm worker runs its stages as forks of one container per process (flows/runtimes/
+docker_warm.py), each under a uid of its own; otherwise, and where that container cannot be had, a stage is a
+container of its own: inputs are mounted read-only and the output directory read-write; no network, a
+read-only root filesystem with a tmpfs /tmp, a non-root uid, memory/CPU/pids limits and a wall-clock limit.
+The container is removed afterwards whatever happened, and a failure carries its last log lines.
 """
+
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -17,6 +20,7 @@ from pathlib import Path
 from flows.errors import StageFailed
 from flows.runtimes import reaper, sandbox
 from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, write_config
+from flows.runtimes.docker_warm import Containers
 
 # The image's own non-root user; used when the caller is root, so that
 # nothing a stage writes is owned by root.
@@ -52,6 +56,7 @@ class DockerRuntime:
         self.base = base
         self._tags: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._warm = Containers(self)
 
     def tag(self, image: str) -> str:
         from flows.images import base_image, tag_for
@@ -65,10 +70,13 @@ class DockerRuntime:
         tag = self.tag(image)
         try:
             return f"docker:{self.client.images.get(tag).id}"
-        except Exception as exc:   # docker.errors.ImageNotFound, or the engine went away
-            raise StageFailed(f"runtime/{image}", f"its image {tag} is gone ({type(exc).__name__}): a newer "
-                              f"modelferry build replaced it while this run was using it, or it was removed; "
-                              f"run again") from None
+        except Exception as exc:  # docker.errors.ImageNotFound, or the engine went away
+            raise StageFailed(
+                f"runtime/{image}",
+                f"its image {tag} is gone ({type(exc).__name__}): a newer "
+                f"modelferry build replaced it while this run was using it, or it was removed; "
+                f"run again",
+            ) from None
 
     def ensure(self, image: str) -> None:
         from flows.images import build
@@ -77,22 +85,36 @@ class DockerRuntime:
             self._tags[image], _ = build(image, self.base, client=self.client)
 
     def prepare(self, image: str) -> None:
-        """Nothing to start ahead: each stage is a container of its own."""
+        """A run will start stages in `image`: its warm container is started at warm_up, where the image is
+        built (else the runtime's first stage starts it, after ensure built the image)."""
+        try:
+            self.client.images.get(self.tag(image))
+        except Exception:  # not built yet, or no engine: nothing to start ahead
+            return
+        self._warm.prepare(image)
 
     def warm_up(self) -> None:
-        """Nothing to start ahead."""
+        self._warm.warm_up()
+
+    def owner(self) -> tuple[int, int]:
+        """Who a stage's files belong to: the caller, or the image's own user when the caller is root."""
+        return (IMAGE_UID, IMAGE_UID) if os.getuid() == 0 else (os.getuid(), os.getgid())
 
     def _user(self) -> str:
-        uid = os.getuid()
-        return f"{IMAGE_UID}:{IMAGE_UID}" if uid == 0 else f"{uid}:{os.getgid()}"
+        return ":".join(map(str, self.owner()))
 
     def run(self, invocation: Invocation) -> StageRun:
+        made = self._warm.run(invocation)  # in the runtime's warm container, where it has one
+        if made is not None:
+            return made
         with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
             work = Path(tmp)
             write_config(invocation, work)
             os.chmod(work, 0o755)
-            volumes = {str(work): {"bind": "/config", "mode": "ro"},
-                       str(invocation.out): {"bind": "/out", "mode": "rw"}}
+            volumes = {
+                str(work): {"bind": "/config", "mode": "ro"},
+                str(invocation.out): {"bind": "/out", "mode": "rw"},
+            }
             inputs = []
             for index, path in enumerate(invocation.inputs):
                 volumes[str(path)] = {"bind": f"/in/{index}", "mode": "ro"}
@@ -102,23 +124,46 @@ class DockerRuntime:
             command = stage_argv(invocation, Path("/config/config.json"), inputs, "/out")[2:]
             run = self._run_container(invocation.image, command, volumes, invocation)
             # A container can leave a link to a host path in /out: the host must not follow it.
-            sandbox.check_output(f"{invocation.stage}/{invocation.impl}", invocation.out,
-                                 log_tail="\n".join(run.log.splitlines()[-25:]))
+            sandbox.check_output(
+                f"{invocation.stage}/{invocation.impl}", invocation.out, log_tail="\n".join(run.log.splitlines()[-25:])
+            )
             return run
 
-    def _run_container(self, image: str, command: list[str], volumes: dict, invocation: Invocation,
-                       entrypoint: list[str] | None = None, working_dir: str = "/tmp") -> StageRun:
+    def _run_container(
+        self,
+        image: str,
+        command: list[str],
+        volumes: dict,
+        invocation: Invocation,
+        entrypoint: list[str] | None = None,
+        working_dir: str = "/tmp",
+    ) -> StageRun:
         started = time.monotonic()
         cores = invocation.cores
         container = self.client.containers.create(
-            self.tag(image), command=command, entrypoint=entrypoint, volumes=volumes, working_dir=working_dir,
-            network_mode="none", read_only=True, tmpfs={"/tmp": "rw,exec,size=4g"},
-            user=self._user(), mem_limit=self.limits.memory, memswap_limit=self.limits.memory,
-            nano_cpus=int((len(cores) if cores else self.limits.cpus) * 1e9), pids_limit=self.limits.pids,
+            self.tag(image),
+            command=command,
+            entrypoint=entrypoint,
+            volumes=volumes,
+            working_dir=working_dir,
+            network_mode="none",
+            read_only=True,
+            tmpfs={"/tmp": "rw,exec,size=4g"},
+            user=self._user(),
+            mem_limit=self.limits.memory,
+            memswap_limit=self.limits.memory,
+            nano_cpus=int((len(cores) if cores else self.limits.cpus) * 1e9),
+            pids_limit=self.limits.pids,
             cpuset_cpus=",".join(map(str, cores)) or None,
-            security_opt=["no-new-privileges"], cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],
             environment={"MODELFERRY_RUNTIME": self.identity(image)},
-            labels={LABEL: f"{invocation.stage}/{invocation.impl}", "modelferry.pid": str(os.getpid())})
+            labels={
+                LABEL: f"{invocation.stage}/{invocation.impl}",
+                "modelferry.pid": str(os.getpid()),
+                "modelferry.host": socket.gethostname(),
+            },
+        )
         try:
             with reaper.tracked(f"{invocation.stage}/{invocation.impl}", container.kill):
                 container.start()
@@ -136,8 +181,11 @@ class DockerRuntime:
             return StageRun(seconds=seconds, log=log)
         if state.get("OOMKilled"):
             stage = f"{invocation.stage}/{invocation.impl}"
-            raise StageFailed(stage, f"exceeded its memory limit of {self.limits.memory} and was killed; "
-                                     f"raise it with --stage-memory", log_tail="\n".join(log.splitlines()[-25:]))
+            raise StageFailed(
+                stage,
+                f"exceeded its memory limit of {self.limits.memory} and was killed; raise it with --stage-memory",
+                log_tail="\n".join(log.splitlines()[-25:]),
+            )
         raise_failure(invocation, code, log)
 
     def exec(self, image: str, argv: list[str], writable: Sequence[Path] = ()) -> int:
@@ -151,8 +199,7 @@ class DockerRuntime:
             if os.getuid() == 0:
                 os.chown(folder, IMAGE_UID, IMAGE_UID)
         try:
-            run = self._run_container(image, argv[1:], mounts,
-                                      invocation, entrypoint=[argv[0]], working_dir=cwd)
+            run = self._run_container(image, argv[1:], mounts, invocation, entrypoint=[argv[0]], working_dir=cwd)
             print(run.log, end="")
             return 0
         except StageFailed as exc:

@@ -4,6 +4,7 @@ Stages run in threads (one per branch of the DAG); SIGTERM or Ctrl-C reaches onl
 `stop_all()` kills what runs and refuses what would start after it, so the branches end at once
 instead of going on to their next route.
 """
+
 from __future__ import annotations
 
 import os
@@ -47,14 +48,14 @@ def stop_all() -> None:
     for kill in kills:
         try:
             kill()
-        except Exception:   # already gone
+        except Exception:  # already gone
             pass
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
     try:
         os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):   # the group is gone already
+    except (ProcessLookupError, PermissionError):  # the group is gone already
         pass
 
 

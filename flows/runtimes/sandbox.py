@@ -18,6 +18,7 @@ repository, the host's /tmp) does not exist inside: a folder on the way to a bou
 but for that path. Every path keeps its host name, so the stage's argv needs no rewriting.
 MODELFERRY_SANDBOX=off runs stages without it.
 """
+
 from __future__ import annotations
 
 import os
@@ -37,8 +38,15 @@ USR_ALIASES = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
 CPU_TOPOLOGY = "/sys/devices/system/cpu"
 # Every namespace bwrap knows; a user namespace for sure (not just "if possible"), so that the stage
 # cannot make more of them (--disable-userns): nested user namespaces are where kernel exploits start.
-NAMESPACES = ("--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
-              "--cap-drop", "ALL")
+NAMESPACES = (
+    "--unshare-all",
+    "--unshare-user",
+    "--disable-userns",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+)
 
 
 def enabled() -> bool:
@@ -50,9 +58,12 @@ def bwrap_binary() -> str:
     """The host's bwrap, or RuntimeUnavailable saying how to get it."""
     found = shutil.which("bwrap")
     if not found:
-        raise RuntimeUnavailable("sandbox", "venv stages run inside bubblewrap, and `bwrap` is not installed: "
-                                            "install Debian's bubblewrap (apt-get install bubblewrap), or set "
-                                            f"{SWITCH}=off to run them uncontained")
+        raise RuntimeUnavailable(
+            "sandbox",
+            "venv stages run inside bubblewrap, and `bwrap` is not installed: "
+            "install Debian's bubblewrap (apt-get install bubblewrap), or set "
+            f"{SWITCH}=off to run them uncontained",
+        )
     return found
 
 
@@ -72,7 +83,7 @@ def interpreter_dirs(venv: Path) -> list[Path]:
     bins.append(python.resolve().parent)
     found: list[Path] = []
     for folder in bins + [b.resolve() for b in bins]:
-        root = folder.parent if folder.name == "bin" else folder   # <prefix>/bin -> <prefix> (stdlib in lib/)
+        root = folder.parent if folder.name == "bin" else folder  # <prefix>/bin -> <prefix> (stdlib in lib/)
         root = Path(os.path.normpath(root))
         if root not in found:
             found.append(root)
@@ -83,17 +94,26 @@ def _under(path: Path, folders: list[Path]) -> bool:
     return any(path == f or f in path.parents for f in folders)
 
 
-def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work: Path,
-         read_only: Sequence[Path] = (), bwrap: str = "bwrap", info_fd: int | None = None) -> list[str]:
+def argv(
+    command: list[str],
+    *,
+    venv: Path,
+    inputs: list[Path],
+    out: Path,
+    work: Path,
+    read_only: Sequence[Path] = (),
+    bwrap: str = "bwrap",
+    info_fd: int | None = None,
+) -> list[str]:
     """The bwrap command line that runs `command` with only the stage's own paths visible (see above);
     `info_fd`: where bwrap writes the pids and namespaces of the sandbox it made (flows/runtimes/warm/
     placeholder.py)."""
-    binds: list[tuple[str, Path]] = []   # (bwrap option, path): each is mounted at its own host path
+    binds: list[tuple[str, Path]] = []  # (bwrap option, path): each is mounted at its own host path
 
     def add(option: str, path: Path) -> None:
         path = Path(os.path.abspath(path))
         if option == "--ro-bind" and _under(path, [p for o, p in binds if o == "--ro-bind"]):
-            return   # already visible through a folder above it (node in /usr/bin)
+            return  # already visible through a folder above it (node in /usr/bin)
         binds.append((option, path))
 
     add("--ro-bind", Path("/usr"))
@@ -113,7 +133,7 @@ def argv(command: list[str], *, venv: Path, inputs: list[Path], out: Path, work:
         if host.is_symlink():
             setup += ["--symlink", os.readlink(host), str(host)]
         elif host.is_dir():
-            add("--ro-bind", host)   # a system without merged /usr
+            add("--ro-bind", host)  # a system without merged /usr
     setup += ["--ro-bind-try", CPU_TOPOLOGY, CPU_TOPOLOGY]
     # Parents before children: a bind under /tmp lands on the tmpfs made above, an output dir inside a
     # read-only folder is mounted over it.
@@ -146,9 +166,15 @@ def check_output(stage: str, out: Path, log_tail: str = "") -> None:
             if path.is_symlink():
                 target = os.readlink(path)
                 if not _under(path.resolve(), [root]):
-                    raise StageFailed(stage, f"wrote {path.relative_to(out)} as a link to {target}, outside "
-                                             f"its output: refused (a stage may only publish its own files)",
-                                      log_tail=log_tail)
+                    raise StageFailed(
+                        stage,
+                        f"wrote {path.relative_to(out)} as a link to {target}, outside "
+                        f"its output: refused (a stage may only publish its own files)",
+                        log_tail=log_tail,
+                    )
             elif not (path.is_dir() or path.is_file()):
-                raise StageFailed(stage, f"wrote {path.relative_to(out)}, which is not a regular file "
-                                         f"(a FIFO, socket or device): refused", log_tail=log_tail)
+                raise StageFailed(
+                    stage,
+                    f"wrote {path.relative_to(out)}, which is not a regular file (a FIFO, socket or device): refused",
+                    log_tail=log_tail,
+                )

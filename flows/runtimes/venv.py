@@ -5,6 +5,7 @@ pinned packages; each stage process runs inside bubblewrap (flows/runtimes/sandb
 its inputs read-only, only its output and work directories and a private /tmp
 writable, no network), unless MODELFERRY_SANDBOX=off.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -40,7 +41,7 @@ from flows.runtimes.warm.worker import WORKER_ENVIRONMENT, Worker
 from flows.settings import home
 
 COMPLETE = ".modelferry-complete"
-NODE_DIR = "node"   # inside the venv: package.json, package-lock.json, node_modules/
+NODE_DIR = "node"  # inside the venv: package.json, package-lock.json, node_modules/
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Bump when the way venvs are made changes (not what is in them): new directories.
 LAYOUT = "b"
@@ -56,14 +57,18 @@ def interpreter(image: str) -> str:
     roots = [Path(os.environ["PYENV_ROOT"])] if os.environ.get("PYENV_ROOT") else []
     roots.append(Path.home() / ".pyenv")
     candidates = [shutil.which(f"python{version}")]
-    candidates += [str(p) for root in roots
-                   for p in sorted((root / "versions").glob(f"{version}.*/bin/python{version}"))]
+    candidates += [
+        str(p) for root in roots for p in sorted((root / "versions").glob(f"{version}.*/bin/python{version}"))
+    ]
     for candidate in candidates:
         if candidate and subprocess.run([candidate, "-c", "pass"], capture_output=True).returncode == 0:
             return candidate
-    raise RuntimeUnavailable(f"ensure/{image}", f"the {image} runtime runs on Python {version}, which this machine "
-                             f"does not have (not on PATH, not among pyenv's versions): install it, or use "
-                             f"--runtime docker")
+    raise RuntimeUnavailable(
+        f"ensure/{image}",
+        f"the {image} runtime runs on Python {version}, which this machine "
+        f"does not have (not on PATH, not among pyenv's versions): install it, or use "
+        f"--runtime docker",
+    )
 
 
 class VenvRuntime:
@@ -71,7 +76,7 @@ class VenvRuntime:
 
     def __init__(self, root: Path | None = None):
         self.root = root or home() / "venvs"
-        self._pending: set[str] = set()   # the runtimes a run will start stages in (prepare)
+        self._pending: set[str] = set()  # the runtimes a run will start stages in (prepare)
         self._pending_lock = threading.Lock()
 
     def identity(self, image: str) -> str:
@@ -88,10 +93,13 @@ class VenvRuntime:
     def ensure(self, image: str) -> None:
         made_of = debian(image)
         if made_of is not None:
-            raise RuntimeUnavailable(f"ensure/{image}", f"the {image} runtime is Debian {made_of[0]}'s own "
-                                     f"{', '.join(made_of[1])} (no wheel of it exists), so it runs only as a "
-                                     f"container image: start a Docker engine (infra/docker-engine.sh) and "
-                                     f"use --runtime docker or auto")
+            raise RuntimeUnavailable(
+                f"ensure/{image}",
+                f"the {image} runtime is Debian {made_of[0]}'s own "
+                f"{', '.join(made_of[1])} (no wheel of it exists), so it runs only as a "
+                f"container image: start a Docker engine (infra/docker-engine.sh) and "
+                f"use --runtime docker or auto",
+            )
         venv = self.path(image)
         if (venv / COMPLETE).exists():
             return
@@ -102,14 +110,25 @@ class VenvRuntime:
                 return
             shutil.rmtree(venv, ignore_errors=True)
             uv = uv_binary()
-            print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)",
-                  file=sys.stderr)
+            print(f"making the {image} runtime (venv from {lock_path(image).name}, once per lock)", file=sys.stderr)
             subprocess.run([uv, "venv", "-q", "--python", interpreter(image), str(venv)], check=True, env=uv_env())
             # Compile bytecode now: stages run with PYTHONDONTWRITEBYTECODE, and without .pyc
             # files every stage start would compile TensorFlow or MXNet from source again.
-            subprocess.run([uv, "pip", "sync", "-q", "--compile-bytecode", "--python",
-                            str(venv / "bin" / "python"), "--require-hashes", str(lock_path(image))],
-                           check=True, env=uv_env())
+            subprocess.run(
+                [
+                    uv,
+                    "pip",
+                    "sync",
+                    "-q",
+                    "--compile-bytecode",
+                    "--python",
+                    str(venv / "bin" / "python"),
+                    "--require-hashes",
+                    str(lock_path(image)),
+                ],
+                check=True,
+                env=uv_env(),
+            )
             if package_lock(image):
                 node_binary()  # fail now, not in the first stage, when there is no node
                 npm_ci(image, venv / NODE_DIR)
@@ -153,7 +172,7 @@ class VenvRuntime:
         try:
             self.ensure(invocation.image)
             bwrap = sandbox.bwrap_binary() if contained else None
-        except RuntimeUnavailable as exc:   # named after the stage that needed the runtime
+        except RuntimeUnavailable as exc:  # named after the stage that needed the runtime
             raise RuntimeUnavailable(stage, exc.cause) from None
         with tempfile.TemporaryDirectory(prefix=f"modelferry-{invocation.stage}-") as tmp:
             # The log lies beside the work dir, not in it: the stage may write in its work dir, and a
@@ -164,7 +183,7 @@ class VenvRuntime:
             args = stage_argv(invocation, config, [str(p) for p in invocation.inputs], str(invocation.out))
             env = self.environment(invocation.image)
             if contained:
-                invocation.out.mkdir(parents=True, exist_ok=True)   # bwrap binds only what exists
+                invocation.out.mkdir(parents=True, exist_ok=True)  # bwrap binds only what exists
             run = self._warm(invocation, args, env, work, log, bwrap)
             if run is None:
                 run = self._cold(invocation, [str(self.python(invocation.image)), *args], env, work, log, bwrap)
@@ -172,23 +191,34 @@ class VenvRuntime:
             sandbox.check_output(stage, invocation.out, log_tail="\n".join(run.log.splitlines()[-LOG_TAIL_LINES:]))
         return run
 
-    def _cold(self, invocation: Invocation, argv: list[str], env: dict, work: Path, log: Path,
-              bwrap: str | None) -> StageRun:
+    def _cold(
+        self, invocation: Invocation, argv: list[str], env: dict, work: Path, log: Path, bwrap: str | None
+    ) -> StageRun:
         """A process of its own, which imports its framework; under bubblewrap unless the sandbox is off."""
         if bwrap is None:
             return run_process(argv, invocation, env, work, log)
-        argv = sandbox.argv(argv, venv=self.path(invocation.image), inputs=list(invocation.inputs),
-                            out=invocation.out, work=work, read_only=self._read_only(invocation.image), bwrap=bwrap)
+        argv = sandbox.argv(
+            argv,
+            venv=self.path(invocation.image),
+            inputs=list(invocation.inputs),
+            out=invocation.out,
+            work=work,
+            read_only=self._read_only(invocation.image),
+            bwrap=bwrap,
+        )
         try:
-            return run_process(argv, invocation, {**env, **sandbox.ENVIRONMENT}, work, log,
-                               exit_status=sandbox.exit_code)
+            return run_process(
+                argv, invocation, {**env, **sandbox.ENVIRONMENT}, work, log, exit_status=sandbox.exit_code
+            )
         except StageFailed as exc:
             reason = sandbox.setup_failure(log.read_text(errors="replace"))
             if reason is None:
                 raise
-            raise RuntimeUnavailable(f"{invocation.stage}/{invocation.impl}",
-                                     f"bubblewrap could not make its sandbox ({reason}); set "
-                                     f"{sandbox.SWITCH}=off to run stages uncontained", log_tail=exc.log_tail) from None
+            raise RuntimeUnavailable(
+                f"{invocation.stage}/{invocation.impl}",
+                f"bubblewrap could not make its sandbox ({reason}); set {sandbox.SWITCH}=off to run stages uncontained",
+                log_tail=exc.log_tail,
+            ) from None
 
     def prepare(self, image: str) -> None:
         """A run will start stages of this runtime: its warm worker is started when the run's first stage that
@@ -211,8 +241,9 @@ class VenvRuntime:
         env = {**self.environment(image), **WORKER_ENVIRONMENT}
         return POOL.worker(image, self.python(image), env, home() / "warm")
 
-    def _warm(self, invocation: Invocation, args: list[str], env: dict, work: Path, log: Path,
-              bwrap: str | None) -> StageRun | None:
+    def _warm(
+        self, invocation: Invocation, args: list[str], env: dict, work: Path, log: Path, bwrap: str | None
+    ) -> StageRun | None:
         """A fork of the runtime's warm worker (flows/runtimes/warm/), in a sandbox with the stage's own
         mounts; None when there is no worker to be had, and the stage runs cold."""
         image = invocation.image
@@ -221,16 +252,25 @@ class VenvRuntime:
         if worker is None:
             return None
         stage = f"{invocation.stage}/{invocation.impl}"
-        request: dict[str, object] = {"argv": args[2:], "cwd": str(work), "cores": list(invocation.cores),
-                   "imports": worker.needs.of(stage),
-                   "env": {**env, **(sandbox.ENVIRONMENT if bwrap else {}), **thread_environment(invocation.cores),
-                           warm.PROCESS: "warm"}}
+        request: dict[str, object] = {
+            "argv": args[2:],
+            "cwd": str(work),
+            "cores": list(invocation.cores),
+            "imports": worker.needs.of(stage),
+            "env": {
+                **env,
+                **(sandbox.ENVIRONMENT if bwrap else {}),
+                **thread_environment(invocation.cores),
+                warm.PROCESS: "warm",
+            },
+        }
         started = time.monotonic()
         placeholder = None
         try:
             if bwrap is not None:
-                placeholder = Placeholder(bwrap, self.path(image), list(invocation.inputs), invocation.out, work,
-                                          self._read_only(image), env)
+                placeholder = Placeholder(
+                    bwrap, self.path(image), list(invocation.inputs), invocation.out, work, self._read_only(image), env
+                )
                 request["sandbox"] = placeholder.pid
             child = None
             try:
@@ -238,14 +278,14 @@ class VenvRuntime:
                     with open(log, "wb") as written:
                         child = worker.run(request, written.fileno())
                     code = child.wait(invocation.timeout_s)
-            except BaseException:   # interrupted: nothing the stage started outlives it, sandbox or not
+            except BaseException:  # interrupted: nothing the stage started outlives it, sandbox or not
                 if child is not None:
                     child.kill()
                 raise
             worker.learn(stage, child.used)
-        except warm.Unavailable as exc:   # this worker runs no more stages; this one runs cold
+        except warm.Unavailable as exc:  # this worker runs no more stages; this one runs cold
             worker.broken = worker.broken or str(exc)
-            if invocation.out.is_dir():   # from an empty output, whatever a child that said so left in it
+            if invocation.out.is_dir():  # from an empty output, whatever a child that said so left in it
                 shutil.rmtree(invocation.out)
                 invocation.out.mkdir()
             return None

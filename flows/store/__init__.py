@@ -1,4 +1,5 @@
 """Object storage for published artifacts: a local directory or S3."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,11 @@ def check_name(store: Store, model: str, origin: str) -> None:
     """Refuse, before any work, a name another source already publishes under."""
     owner = store.get_bytes(f"{model}/model.json")
     if owner is not None and json.loads(owner).get("source") != origin:
-        raise StoreError(f"the name {model!r} belongs to another model ({json.loads(owner).get('source')}); "
-                         f"give this one its own with --name", store.url)
+        raise StoreError(
+            f"the name {model!r} belongs to another model ({json.loads(owner).get('source')}); "
+            f"give this one its own with --name",
+            store.url,
+        )
 
 
 def open_store(url: str, endpoint_url: str | None = None) -> Store:

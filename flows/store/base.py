@@ -1,4 +1,5 @@
 """What the publisher needs from a store."""
+
 from __future__ import annotations
 
 from pathlib import Path

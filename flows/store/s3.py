@@ -3,6 +3,7 @@
 Credentials and region come from the usual AWS settings (environment,
 profile, instance role); `endpoint_url` points at MinIO and friends.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,7 +26,7 @@ class S3Store:
 
     @classmethod
     def from_url(cls, url: str, endpoint_url: str | None = None) -> "S3Store":
-        bucket, _, prefix = url[len("s3://"):].partition("/")
+        bucket, _, prefix = url[len("s3://") :].partition("/")
         if not bucket:
             raise ValueError(f"--out {url!r} names no bucket")
         return cls(bucket, prefix, endpoint_url)
@@ -89,20 +90,25 @@ class S3Store:
         """S3's conditional writes: If-Match the ETag read, or If-None-Match * for a new object."""
         condition = {"IfMatch": expected} if expected else {"IfNoneMatch": "*"}
         try:
-            self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type,
-                                   **condition)
+            self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type, **condition
+            )
             return True
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict",
-                                                               "412", "409"):
+            if exc.response.get("Error", {}).get("Code") in (
+                "PreconditionFailed",
+                "ConditionalRequestConflict",
+                "412",
+                "409",
+            ):
                 return False
             raise self._fail(exc, f"uploading {key}") from None
         except BotoCoreError as exc:
             raise self._fail(exc, f"uploading {key}") from None
 
     def delete(self, keys: list[str]) -> None:
-        for start in range(0, len(keys), 1000):   # DeleteObjects takes 1000 keys at a time
-            batch = [{"Key": self._key(k)} for k in keys[start:start + 1000]]
+        for start in range(0, len(keys), 1000):  # DeleteObjects takes 1000 keys at a time
+            batch = [{"Key": self._key(k)} for k in keys[start : start + 1000]]
             try:
                 self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
             except (BotoCoreError, ClientError) as exc:

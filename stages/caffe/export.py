@@ -1,5 +1,6 @@
 """export/caffe: the net load/caffe read (net.json + weights.npz) as ONNX, one handler per layer type
 (stages/caffe/to_onnx/layers/), exactly or refused naming the layer. Pure Python with onnx and numpy."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ from stages.errors import StageError
 
 TOOLS = ("onnx", "numpy")
 BATCH = "N"
-OPSETS = range(13, 18)   # the handlers write opset 13's ops (Split's sizes and ReduceSum's axes as inputs)
+OPSETS = range(13, 18)  # the handlers write opset 13's ops (Split's sizes and ReduceSum's axes as inputs)
 
 
 def batched(shape: list) -> list:
@@ -29,8 +30,10 @@ def build(net: dict, weights, where: str) -> Graph:
     for spec in net["layers"]:
         handler = HANDLERS.find(spec["type"])
         if handler is None:
-            raise StageError(f"{where}: modelferry cannot write Caffe's {spec['type']} layer {spec['name']!r} as "
-                             f"ONNX (it reads {', '.join(HANDLERS.ops())})")
+            raise StageError(
+                f"{where}: modelferry cannot write Caffe's {spec['type']} layer {spec['name']!r} as "
+                f"ONNX (it reads {', '.join(HANDLERS.ops())})"
+            )
         inputs = [g.read(blob, spec["name"]) for blob in spec["bottom"]]
         handler(g, Layer(spec["name"], spec["type"], spec["bottom"], inputs, spec["top"], spec["params"]))
     return g
@@ -58,12 +61,16 @@ def run(ctx: StageContext) -> dict:
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
-        raise StageError(f"{where}: the ONNX graph written from it fails onnx.checker: "
-                         f"{str(exc).splitlines()[0]}") from None
+        raise StageError(
+            f"{where}: the ONNX graph written from it fails onnx.checker: {str(exc).splitlines()[0]}"
+        ) from None
     onnx.save(model, ctx.out / "model.onnx")
     counts: dict[str, int] = {}
     for spec in net["layers"]:
         counts[spec["type"]] = counts.get(spec["type"], 0) + 1
-    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
-            "metrics": {"opset": opset, "ir_version": model.ir_version, "nodes": len(model.graph.node),
-                        "layers": counts}}
+    return {
+        **manifest,
+        "format": "onnx",
+        "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+        "metrics": {"opset": opset, "ir_version": model.ir_version, "nodes": len(model.graph.node), "layers": counts},
+    }

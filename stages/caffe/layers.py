@@ -10,6 +10,7 @@ in the padding, as ONNX does; BatchNorm divides its statistics by blob 2 (writte
 Scale for gamma and beta; Eltwise does not broadcast (per-channel constants are Scale or Bias layers on axis
 1).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -27,13 +28,14 @@ LAYERS = OpTable("Caffe")
 class Net:
     """What the handlers share: constants, shapes at the signature's input shapes, the layers made, and
     the tensors that are another's alias (Identity, Dropout)."""
+
     constants: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     alias: dict = field(default_factory=dict)
-    integral: set = field(default_factory=set)   # tensors of an integer type (held as floats, exactly)
-    read: set = field(default_factory=set)   # the tensors some node or the graph's outputs read
-    blobs: set = field(default_factory=set)   # the constants given a Parameter layer of their own
+    integral: set = field(default_factory=set)  # tensors of an integer type (held as floats, exactly)
+    read: set = field(default_factory=set)  # the tensors some node or the graph's outputs read
+    blobs: set = field(default_factory=set)  # the constants given a Parameter layer of their own
     opset: int = 13
 
     def name(self, tensor: str) -> str:
@@ -46,8 +48,10 @@ class Net:
 
     def constant(self, tensor: str, node, what: str) -> np.ndarray:
         if tensor not in self.constants:
-            raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({tensor}) is computed in the graph; "
-                              f"Caffe needs it constant")
+            raise Unsupported(
+                f"{node.op_type} node {node.name!r}: its {what} ({tensor}) is computed in the graph; "
+                f"Caffe needs it constant"
+            )
         return self.constants[tensor]
 
     def blob(self, constant: str) -> str:
@@ -55,17 +59,40 @@ class Net:
         top = f"{constant}/blob"
         if top not in self.blobs:
             value = np.asarray(self.constants[constant], np.float32)
-            self.layers.append(Layer(top, "Parameter", [], [top], {"parameter_param": {"shape": {
-                "dim": list(value.shape) or [1]}}}, [value.reshape(value.shape or (1,))]))
+            self.layers.append(
+                Layer(
+                    top,
+                    "Parameter",
+                    [],
+                    [top],
+                    {"parameter_param": {"shape": {"dim": list(value.shape) or [1]}}},
+                    [value.reshape(value.shape or (1,))],
+                )
+            )
             self.blobs.add(top)
         return top
 
-    def add(self, node, kind: str, bottoms: list[str], params: dict | None = None,
-            blobs: list | None = None, top: str | None = None) -> str:
+    def add(
+        self,
+        node,
+        kind: str,
+        bottoms: list[str],
+        params: dict | None = None,
+        blobs: list | None = None,
+        top: str | None = None,
+    ) -> str:
         top = top or node.output[0]
         bottoms = [self.blob(b) if b in self.constants else b for b in bottoms]
-        self.layers.append(Layer(top, kind, [self.name(b) for b in bottoms], [top], params or {},
-                                 [np.ascontiguousarray(b, np.float32) for b in blobs or []]))
+        self.layers.append(
+            Layer(
+                top,
+                kind,
+                [self.name(b) for b in bottoms],
+                [top],
+                params or {},
+                [np.ascontiguousarray(b, np.float32) for b in blobs or []],
+            )
+        )
         return top
 
 
@@ -75,8 +102,7 @@ def _symmetric_pads(node, spatial: int) -> list[int]:
         raise Unsupported(f"{node.op_type} node {node.name!r}: auto_pad; export with explicit pads")
     pads = list(a.get("pads", [0] * 2 * spatial))
     if pads[:spatial] != pads[spatial:]:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: asymmetric padding {pads}, which Caffe cannot "
-                          f"express")
+        raise Unsupported(f"{node.op_type} node {node.name!r}: asymmetric padding {pads}, which Caffe cannot express")
     return pads[:spatial]
 
 
@@ -101,18 +127,33 @@ def conv(net: Net, node):
     _hw(pads[:2], node)
     # asymmetric pads (TF's SAME): a symmetric pad that starts the windows one or more strides early,
     # then a crop of those first outputs (and of the extra last ones) to ONNX's output, exactly
-    shifts = [-(-(end - begin) // stride) if end > begin else 0
-              for begin, end, stride in zip(pads[:2], pads[2:], (sh, sw))]
+    shifts = [
+        -(-(end - begin) // stride) if end > begin else 0 for begin, end, stride in zip(pads[:2], pads[2:], (sh, sw))
+    ]
     ph, pw = (begin + shift * stride for begin, shift, stride in zip(pads[:2], shifts, (sh, sw)))
     cropped = pads[:2] != pads[2:]
     bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
-    params = {"num_output": weight.shape[0], "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
-              "stride_h": sh, "stride_w": sw, "pad_h": ph, "pad_w": pw, "group": a.get("group", 1)}
+    params = {
+        "num_output": weight.shape[0],
+        "bias_term": bias is not None,
+        "kernel_h": kh,
+        "kernel_w": kw,
+        "stride_h": sh,
+        "stride_w": sw,
+        "pad_h": ph,
+        "pad_w": pw,
+        "group": a.get("group", 1),
+    }
     if dh != 1:
         params["dilation"] = dh
-    top = net.add(node, "Convolution", [node.input[0]], {"convolution_param": params},
-                  [weight] + ([bias] if bias is not None else []),
-                  top=f"{node.output[0]}/uncropped" if cropped else None)
+    top = net.add(
+        node,
+        "Convolution",
+        [node.input[0]],
+        {"convolution_param": params},
+        [weight] + ([bias] if bias is not None else []),
+        top=f"{node.output[0]}/uncropped" if cropped else None,
+    )
     if not cropped:
         return top
     shape = net.shapes.get(node.output[0])
@@ -125,8 +166,9 @@ def _crop(net: Net, node, bottom: str, shape: list[int], axis: int, offsets: lis
     """`bottom` cropped to `shape` from `axis` on, at `offsets`. Crop takes its output shape from a second
     bottom: a constant blob of that shape (batch 1, as the net's inputs are declared)."""
     top = top or node.output[0]
-    reference = net.add(node, "DummyData", [], {"dummy_data_param": {"shape": {"dim": list(shape)}}},
-                        top=f"{top}/shape")
+    reference = net.add(
+        node, "DummyData", [], {"dummy_data_param": {"shape": {"dim": list(shape)}}}, top=f"{top}/shape"
+    )
     return net.add(node, "Crop", [bottom, reference], {"crop_param": {"axis": axis, "offset": offsets}}, top=top)
 
 
@@ -149,18 +191,33 @@ def conv_transpose(net: Net, node):
     extra = list(a.get("output_padding", [0, 0]))
     cropped = pads[:2] != pads[2:] or any(extra)
     if cropped and any(e > end for e, end in zip(extra, pads[2:])):
-        raise Unsupported(f"ConvTranspose node {node.name!r}: output_padding {extra} past its end pads {pads[2:]}; "
-                          f"Caffe's Deconvolution makes no rows beyond its kernel's reach")
+        raise Unsupported(
+            f"ConvTranspose node {node.name!r}: output_padding {extra} past its end pads {pads[2:]}; "
+            f"Caffe's Deconvolution makes no rows beyond its kernel's reach"
+        )
     group = a.get("group", 1)
     bias = net.constant(node.input[2], node, "bias") if len(node.input) > 2 and node.input[2] else None
-    params = {"num_output": weight.shape[1] * group, "bias_term": bias is not None, "kernel_h": kh, "kernel_w": kw,
-              "stride_h": sh, "stride_w": sw, "pad_h": 0 if cropped else pads[0], "pad_w": 0 if cropped else pads[1],
-              "group": group}
+    params = {
+        "num_output": weight.shape[1] * group,
+        "bias_term": bias is not None,
+        "kernel_h": kh,
+        "kernel_w": kw,
+        "stride_h": sh,
+        "stride_w": sw,
+        "pad_h": 0 if cropped else pads[0],
+        "pad_w": 0 if cropped else pads[1],
+        "group": group,
+    }
     if dh != 1:
         params["dilation"] = dh
-    top = net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
-                  [weight] + ([bias] if bias is not None else []),
-                  top=f"{node.output[0]}/uncropped" if cropped else None)
+    top = net.add(
+        node,
+        "Deconvolution",
+        [node.input[0]],
+        {"convolution_param": params},
+        [weight] + ([bias] if bias is not None else []),
+        top=f"{node.output[0]}/uncropped" if cropped else None,
+    )
     if not cropped:
         return top
     shape = net.shapes.get(node.output[0])
@@ -173,12 +230,18 @@ def conv_transpose(net: Net, node):
 def batch_norm(net: Net, node):
     if len(node.output) > 1 and any(node.output[1:]):
         raise Unsupported(f"BatchNormalization node {node.name!r} is in training mode")
-    gamma, beta, mean, var = (net.constant(n, node, what) for n, what in
-                              zip(node.input[1:], ("scale", "bias", "mean", "variance")))
+    gamma, beta, mean, var = (
+        net.constant(n, node, what) for n, what in zip(node.input[1:], ("scale", "bias", "mean", "variance"))
+    )
     eps = float(attrs(node).get("epsilon", 1e-5))
-    normalized = net.add(node, "BatchNorm", [node.input[0]],
-                         {"batch_norm_param": {"use_global_stats": True, "eps": eps}},
-                         [mean, var, np.ones(1)], top=f"{node.output[0]}/normalized")
+    normalized = net.add(
+        node,
+        "BatchNorm",
+        [node.input[0]],
+        {"batch_norm_param": {"use_global_stats": True, "eps": eps}},
+        [mean, var, np.ones(1)],
+        top=f"{node.output[0]}/normalized",
+    )
     return net.add(node, "Scale", [normalized], {"scale_param": {"bias_term": True}}, [gamma, beta])
 
 
@@ -189,8 +252,9 @@ def relu(net: Net, node):
 
 @LAYERS.handles("LeakyRelu")
 def leaky_relu(net: Net, node):
-    return net.add(node, "ReLU", [node.input[0]],
-                   {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}})
+    return net.add(
+        node, "ReLU", [node.input[0]], {"relu_param": {"negative_slope": float(attrs(node).get("alpha", 0.01))}}
+    )
 
 
 @LAYERS.handles("PRelu")
@@ -201,8 +265,12 @@ def prelu(net: Net, node):
     aligned = (1,) * (len(shape) - slope.ndim) + slope.shape if shape and slope.ndim <= len(shape) else slope.shape
     if slope.size == 1:
         return net.add(node, "PReLU", [node.input[0]], {"prelu_param": {"channel_shared": True}}, [slope.reshape(1)])
-    if channels and len(aligned) == len(shape) and aligned[1] == channels and \
-            all(d == 1 for i, d in enumerate(aligned) if i != 1):
+    if (
+        channels
+        and len(aligned) == len(shape)
+        and aligned[1] == channels
+        and all(d == 1 for i, d in enumerate(aligned) if i != 1)
+    ):
         return net.add(node, "PReLU", [node.input[0]], {}, [slope.reshape(-1)])
     raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
 
@@ -214,8 +282,13 @@ def neg(net: Net, node):
 
 def _hard_sigmoid(net: Net, node, alpha: float, beta: float, top: str | None = None) -> str:
     """clip(alpha * x + beta, 0, 1), ONNX's definition, as Power then Clip."""
-    line = net.add(node, "Power", [node.input[0]], {"power_param": {"power": 1.0, "scale": alpha, "shift": beta}},
-                   top=f"{node.output[0]}/affine")
+    line = net.add(
+        node,
+        "Power",
+        [node.input[0]],
+        {"power_param": {"power": 1.0, "scale": alpha, "shift": beta}},
+        top=f"{node.output[0]}/affine",
+    )
     return net.add(node, "Clip", [line], {"clip_param": {"min": 0.0, "max": 1.0}}, top=top)
 
 
@@ -260,8 +333,9 @@ def power(net: Net, node):
     if exponent is None:
         value = net.constant(node.input[1], node, "exponent")
         if value.size != 1:
-            raise Unsupported(f"Pow node {node.name!r}: an exponent of shape {list(value.shape)}; Caffe's Power "
-                              f"takes one")
+            raise Unsupported(
+                f"Pow node {node.name!r}: an exponent of shape {list(value.shape)}; Caffe's Power takes one"
+            )
         exponent = float(value.reshape(-1)[0])
     return net.add(node, "Power", [node.input[0]], {"power_param": {"power": exponent}})
 
@@ -305,14 +379,22 @@ def pool(net: Net, node):
         raise Unsupported(f"{node.op_type} node {node.name!r}: dilated pooling")
     is_max = node.op_type == "MaxPool"
     round_mode = "CEIL" if a.get("ceil_mode", 0) else "FLOOR"
-    if is_max:   # padding is never the maximum: Caffe's windows, clipped to the map, start where ONNX's do
+    if is_max:  # padding is never the maximum: Caffe's windows, clipped to the map, start where ONNX's do
         ph, pw, round_mode = _max_pool_padding(net, node, (kh, kw), (sh, sw), bool(a.get("ceil_mode", 0)))
     elif any(a.get("pads", [])) and not a.get("count_include_pad", 0):
         return _average_without_padding(net, node, (kh, kw), (sh, sw), list(a["pads"]), bool(a.get("ceil_mode", 0)))
     else:
         ph, pw = _hw(_symmetric_pads(node, 2), node)
-    params = {"pool": Enum("MAX" if is_max else "AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh,
-              "stride_w": sw, "pad_h": ph, "pad_w": pw, "round_mode": Enum(round_mode)}
+    params = {
+        "pool": Enum("MAX" if is_max else "AVE"),
+        "kernel_h": kh,
+        "kernel_w": kw,
+        "stride_h": sh,
+        "stride_w": sw,
+        "pad_h": ph,
+        "pad_w": pw,
+        "round_mode": Enum(round_mode),
+    }
     return net.add(node, "Pooling", [node.input[0]], {"pooling_param": params})
 
 
@@ -322,22 +404,49 @@ def _average_without_padding(net: Net, node, kernel, strides, pads: list[int], c
     scaled by kh*kw over the number of its window's elements inside the input (a constant map; Scale)."""
     shape = net.shape(node.input[0])
     if ceil or not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape):
-        raise Unsupported(f"AveragePool node {node.name!r}: padding left out of the average with ceil_mode or on "
-                          f"a map of unknown size")
+        raise Unsupported(
+            f"AveragePool node {node.name!r}: padding left out of the average with ceil_mode or on "
+            f"a map of unknown size"
+        )
     top, (kh, kw), (sh, sw) = node.output[0], kernel, strides
-    padded = _constant_pad(net, node, node.input[0], list(shape), [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]],
-                           0.0, f"{top}/zero_padded")
-    summed = net.add(node, "Pooling", [padded], {"pooling_param": {
-        "pool": Enum("AVE"), "kernel_h": kh, "kernel_w": kw, "stride_h": sh, "stride_w": sw,
-        "round_mode": Enum("FLOOR")}}, top=f"{top}/whole_windows")
+    padded = _constant_pad(
+        net,
+        node,
+        node.input[0],
+        list(shape),
+        [0, 0, pads[0], pads[1], 0, 0, pads[2], pads[3]],
+        0.0,
+        f"{top}/zero_padded",
+    )
+    summed = net.add(
+        node,
+        "Pooling",
+        [padded],
+        {
+            "pooling_param": {
+                "pool": Enum("AVE"),
+                "kernel_h": kh,
+                "kernel_w": kw,
+                "stride_h": sh,
+                "stride_w": sw,
+                "round_mode": Enum("FLOOR"),
+            }
+        },
+        top=f"{top}/whole_windows",
+    )
     counts = []
     for size, k, s, begin, end in zip(shape[2:], kernel, strides, pads[:2], pads[2:]):
-        starts = np.arange(0, size + begin + end - k + 1, s) - begin   # each window's first row, in the input
+        starts = np.arange(0, size + begin + end - k + 1, s) - begin  # each window's first row, in the input
         counts.append(np.minimum(starts + k, size) - np.maximum(starts, 0))
     ratio = (kh * kw) / np.outer(counts[0], counts[1])
     net.shapes.setdefault(top, [*shape[:2], *ratio.shape])
-    return net.add(node, "Scale", [summed], {"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
-                   [ratio.astype(np.float32)])
+    return net.add(
+        node,
+        "Scale",
+        [summed],
+        {"scale_param": {"axis": 2, "num_axes": 2, "bias_term": False}},
+        [ratio.astype(np.float32)],
+    )
 
 
 def _onnx_pool_size(n: int, k: int, s: int, begin: int, end: int, ceil: bool) -> int:
@@ -364,12 +473,14 @@ def _max_pool_padding(net: Net, node, kernel, strides, ceil: bool) -> tuple[int,
         return pads[0], pads[1], "CEIL" if ceil else "FLOOR"
     if not shape or len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
         raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads} on a map of unknown size")
-    want = [_onnx_pool_size(n, k, s, b, e, ceil)
-            for n, k, s, b, e in zip(shape[2:], kernel, strides, pads[:2], pads[2:])]
+    want = [
+        _onnx_pool_size(n, k, s, b, e, ceil) for n, k, s, b, e in zip(shape[2:], kernel, strides, pads[:2], pads[2:])
+    ]
     for mode in ("FLOOR", "CEIL"):
         padded = bool(pads[0] or pads[1])
-        if [_caffe_pool_size(n, k, s, b, mode, padded)
-                for n, k, s, b in zip(shape[2:], kernel, strides, pads[:2])] == want:
+        if [
+            _caffe_pool_size(n, k, s, b, mode, padded) for n, k, s, b in zip(shape[2:], kernel, strides, pads[:2])
+        ] == want:
             return pads[0], pads[1], mode
     raise Unsupported(f"MaxPool node {node.name!r}: asymmetric padding {pads}, which no Caffe round mode matches")
 
@@ -384,10 +495,12 @@ def global_pool(net: Net, node):
     if len(shape) < 3 or not all(isinstance(d, int) for d in shape):
         raise Unsupported(f"{node.op_type} node {node.name!r}: a map of shape {shape}")
     top = node.output[0]
-    flat = net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [*shape[:2], 1, -1]}}},
-                   top=f"{top}/map")
-    pooled = net.add(node, "Pooling", [flat], {"pooling_param": {"pool": kind, "global_pooling": True}},
-                     top=f"{top}/pooled")
+    flat = net.add(
+        node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [*shape[:2], 1, -1]}}}, top=f"{top}/map"
+    )
+    pooled = net.add(
+        node, "Pooling", [flat], {"pooling_param": {"pool": kind, "global_pooling": True}}, top=f"{top}/pooled"
+    )
     net.shapes.setdefault(top, [*shape[:2], *[1] * (len(shape) - 2)])
     return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": net.shapes[top]}}})
 
@@ -406,14 +519,20 @@ def _per_block(net: Net, value: np.ndarray, tensor: str) -> tuple[int, np.ndarra
     first, last = spread[0], spread[-1]
     if first == 0 or any(aligned[i] != shape[i] for i in range(first, last + 1)):
         return None
-    return first, value.reshape(aligned[first:last + 1])
+    return first, value.reshape(aligned[first : last + 1])
 
 
 def _channel_tensor(net: Net, left: str, right: str) -> bool:
     """`right` is one value per sample and channel of `left` ([N, C, 1, 1] against [N, C, H, W])."""
     a, b = net.shape(left), net.shape(right)
-    return bool(a and b and len(a) == len(b) >= 3 and b[:2] == a[:2] and all(d == 1 for d in b[2:])
-                and any(d != 1 for d in a[2:]))
+    return bool(
+        a
+        and b
+        and len(a) == len(b) >= 3
+        and b[:2] == a[:2]
+        and all(d == 1 for d in b[2:])
+        and any(d != 1 for d in a[2:])
+    )
 
 
 @LAYERS.handles("Add", "Sub", "Mul", "Div")
@@ -422,13 +541,14 @@ def arithmetic(net: Net, node):
     op = node.op_type
     if left in net.constants and op in ("Add", "Mul"):
         left, right = right, left
-    if left in net.constants:   # a constant minuend or dividend
+    if left in net.constants:  # a constant minuend or dividend
         return _elementwise(net, node, [left, right])
     if right not in net.constants and op == "Mul" and _channel_tensor(net, left, right):
         # squeeze-excite: x [N, C, H, W] times s [N, C, 1, 1]; Scale takes s as its second bottom once it
         # is shaped [N, C], matching x's first two axes
-        flat = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [0, -1]}}},
-                       top=f"{node.output[0]}/by_channel")
+        flat = net.add(
+            node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [0, -1]}}}, top=f"{node.output[0]}/by_channel"
+        )
         return net.add(node, "Scale", [left, flat], {"scale_param": {"axis": 0, "bias_term": False}})
     value = net.constants[right].astype(np.float64) if right in net.constants else None
     block = _per_block(net, value, left) if value is not None and value.size > 1 else None
@@ -444,8 +564,9 @@ def arithmetic(net: Net, node):
     run = {"axis": axis, "num_axes": block.ndim}
     if op in ("Add", "Sub"):
         return net.add(node, "Bias", [left], {"bias_param": run}, [block if op == "Add" else -block])
-    return net.add(node, "Scale", [left], {"scale_param": {**run, "bias_term": False}},
-                   [block if op == "Mul" else 1.0 / block])
+    return net.add(
+        node, "Scale", [left], {"scale_param": {**run, "bias_term": False}}, [block if op == "Mul" else 1.0 / block]
+    )
 
 
 @LAYERS.handles("Sum", "Max", "Min")
@@ -465,16 +586,20 @@ def _elementwise(net: Net, node, names: list[str]) -> str:
         raise Unsupported(f"{node.op_type} node {node.name!r}: shapes {shapes}; Caffe's Eltwise needs them static")
     out = list(np.broadcast_shapes(*[tuple(shape) for shape in shapes]))
     net.shapes.setdefault(node.output[0], out)
-    tops = [_broadcast(net, node, name, shape, out, f"{node.output[0]}/{index}")
-            for index, (name, shape) in enumerate(zip(names, shapes))]
+    tops = [
+        _broadcast(net, node, name, shape, out, f"{node.output[0]}/{index}")
+        for index, (name, shape) in enumerate(zip(names, shapes))
+    ]
     op = node.op_type
     if op == "Div":
-        tops[1] = net.add(node, "Power", [tops[1]], {"power_param": {"power": -1.0}},
-                          top=f"{node.output[0]}/reciprocal")
+        tops[1] = net.add(
+            node, "Power", [tops[1]], {"power_param": {"power": -1.0}}, top=f"{node.output[0]}/reciprocal"
+        )
     if op == "Min":
         tops = [net.add(node, "Power", [top], {"power_param": {"scale": -1.0}}, top=f"{top}/negated") for top in tops]
-        most = net.add(node, "Eltwise", tops, {"eltwise_param": {"operation": Enum("MAX")}},
-                       top=f"{node.output[0]}/max")
+        most = net.add(
+            node, "Eltwise", tops, {"eltwise_param": {"operation": Enum("MAX")}}, top=f"{node.output[0]}/max"
+        )
         return net.add(node, "Power", [most], {"power_param": {"scale": -1.0}})
     params = {"operation": Enum({"Mul": "PROD", "Div": "PROD", "Max": "MAX"}.get(op, "SUM"))}
     if op == "Sub":
@@ -486,15 +611,16 @@ def _broadcast(net: Net, node, name: str, shape: list[int], out: list[int], top:
     """`name` (a tensor or a constant) at the shape `out` it broadcasts to, as a blob."""
     aligned = [1] * (len(out) - len(shape)) + list(shape)
     current = list(shape)
-    if name in net.constants:   # its Parameter blob (Net.blob), shared by every layer that reads it
+    if name in net.constants:  # its Parameter blob (Net.blob), shared by every layer that reads it
         current = list(np.shape(net.constants[name])) or [1]
         name = net.blob(name)
     if aligned != current:
         name = net.add(node, "Reshape", [name], {"reshape_param": {"shape": {"dim": aligned}}}, top=f"{top}/aligned")
     for axis, (have, want) in enumerate(zip(aligned, out)):
         if have != want:
-            name = net.add(node, "Tile", [name], {"tile_param": {"axis": axis, "tiles": want}},
-                           top=f"{top}/tiled_{axis}")
+            name = net.add(
+                node, "Tile", [name], {"tile_param": {"axis": axis, "tiles": want}}, top=f"{top}/tiled_{axis}"
+            )
     return name
 
 
@@ -512,9 +638,13 @@ def gemm(net: Net, node):
         if bias.size != weight.shape[0]:
             raise Unsupported(f"Gemm node {node.name!r}: C is not one bias per output")
     net.shapes.setdefault(node.output[0], [(net.shape(node.input[0]) or [None])[0], weight.shape[0]])
-    return net.add(node, "InnerProduct", [node.input[0]],
-                   {"inner_product_param": {"num_output": weight.shape[0], "bias_term": bias is not None}},
-                   [weight] + ([bias] if bias is not None else []))
+    return net.add(
+        node,
+        "InnerProduct",
+        [node.input[0]],
+        {"inner_product_param": {"num_output": weight.shape[0], "bias_term": bias is not None}},
+        [weight] + ([bias] if bias is not None else []),
+    )
 
 
 @LAYERS.handles("MatMul")
@@ -526,28 +656,43 @@ def matmul(net: Net, node):
     weight = net.constants.get(node.input[1])
     if weight is not None and weight.ndim == 2 and shape:
         net.shapes.setdefault(node.output[0], [*shape[:-1], weight.shape[1]])
-        return net.add(node, "InnerProduct", [node.input[0]], {"inner_product_param": {
-            "num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}}, [weight.T])
+        return net.add(
+            node,
+            "InnerProduct",
+            [node.input[0]],
+            {"inner_product_param": {"num_output": weight.shape[1], "bias_term": False, "axis": len(shape) - 1}},
+            [weight.T],
+        )
     other = net.shape(node.input[1])
-    if not shape or not other or not all(isinstance(d, int) for d in (*shape, *other)) \
-            or len(shape) < 2 or len(other) < 2:
-        raise Unsupported(f"MatMul node {node.name!r}: shapes {shape} and {other}; Caffe's product needs them "
-                          f"static, of rank 2 or more")
+    if (
+        not shape
+        or not other
+        or not all(isinstance(d, int) for d in (*shape, *other))
+        or len(shape) < 2
+        or len(other) < 2
+    ):
+        raise Unsupported(
+            f"MatMul node {node.name!r}: shapes {shape} and {other}; Caffe's product needs them "
+            f"static, of rank 2 or more"
+        )
     batch = list(np.broadcast_shapes(tuple(shape[:-2]), tuple(other[:-2])))
     (m, k), n = shape[-2:], other[-1]
     rank, top = len(batch) + 3, node.output[0]
     net.shapes.setdefault(top, [*batch, m, n])
     left = _broadcast(net, node, node.input[0], shape, [*batch, m, k], f"{top}/a")
-    left = net.add(node, "Reshape", [left], {"reshape_param": {"shape": {"dim": [*batch, m, 1, k]}}},
-                   top=f"{top}/a_rows")
+    left = net.add(
+        node, "Reshape", [left], {"reshape_param": {"shape": {"dim": [*batch, m, 1, k]}}}, top=f"{top}/a_rows"
+    )
     right = _broadcast(net, node, node.input[1], other, [*batch, k, n], f"{top}/b")
     right = _permute(net, node, right, [*batch, k, n], [*range(len(batch)), len(batch) + 1, len(batch)], f"{top}/b_t")
-    right = net.add(node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [*batch, 1, n, k]}}},
-                    top=f"{top}/b_rows")
+    right = net.add(
+        node, "Reshape", [right], {"reshape_param": {"shape": {"dim": [*batch, 1, n, k]}}}, top=f"{top}/b_rows"
+    )
     left = net.add(node, "Tile", [left], {"tile_param": {"axis": rank - 2, "tiles": n}}, top=f"{top}/a_tiled")
     right = net.add(node, "Tile", [right], {"tile_param": {"axis": rank - 3, "tiles": m}}, top=f"{top}/b_tiled")
-    product = net.add(node, "Eltwise", [left, right], {"eltwise_param": {"operation": Enum("PROD")}},
-                      top=f"{top}/products")
+    product = net.add(
+        node, "Eltwise", [left, right], {"eltwise_param": {"operation": Enum("PROD")}}, top=f"{top}/products"
+    )
     return net.add(node, "Reduction", [product], {"reduction_param": {"operation": Enum("SUM"), "axis": rank - 1}})
 
 
@@ -567,8 +712,10 @@ def pad(net: Net, node):
     if mode in ("reflect", "edge") and all(p >= 0 for p in pads):
         return _pad_by_indices(net, node, mode, pads, list(shape))
     if mode != "constant" or any(p < 0 for p in pads) or pads[0] or pads[rank]:
-        raise Unsupported(f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
-                          f"constant, reflect and edge padding off the batch axis is composed")
+        raise Unsupported(
+            f"Pad node {node.name!r}: mode {mode}, pads {pads}; Caffe has no Pad layer, and only "
+            f"constant, reflect and edge padding off the batch axis is composed"
+        )
     if not any(pads):
         return identity(net, node)
     return _constant_pad(net, node, node.input[0], list(shape), pads, value, node.output[0])
@@ -583,14 +730,29 @@ def _constant_pad(net: Net, node, bottom: str, shape: list[int], pads: list[int]
         parts = []
         for side, count in (("before", pads[axis]), ("after", pads[axis + rank])):
             if count:
-                block = [*shape[:axis], count, *shape[axis + 1:]]
-                parts.append((side, net.add(node, "DummyData", [], {"dummy_data_param": {
-                    "shape": {"dim": block}, "data_filler": {"type": "constant", "value": value}}},
-                    top=f"{top}/{side}_{axis}")))
+                block = [*shape[:axis], count, *shape[axis + 1 :]]
+                parts.append(
+                    (
+                        side,
+                        net.add(
+                            node,
+                            "DummyData",
+                            [],
+                            {
+                                "dummy_data_param": {
+                                    "shape": {"dim": block},
+                                    "data_filler": {"type": "constant", "value": value},
+                                }
+                            },
+                            top=f"{top}/{side}_{axis}",
+                        ),
+                    )
+                )
         bottoms = [t for side, t in parts if side == "before"] + [current] + [t for side, t in parts if side == "after"]
         last = index == len(axes) - 1
-        current = net.add(node, "Concat", bottoms, {"concat_param": {"axis": axis}},
-                          top=top if last else f"{top}/padded_{axis}")
+        current = net.add(
+            node, "Concat", bottoms, {"concat_param": {"axis": axis}}, top=top if last else f"{top}/padded_{axis}"
+        )
         shape[axis] += pads[axis] + pads[axis + rank]
     return current
 
@@ -618,8 +780,14 @@ def _pad_by_indices(net: Net, node, mode: str, pads: list[int], shape: list[int]
     return current
 
 
-REDUCTIONS = {"ReduceMean": "MEAN", "ReduceSum": "SUM", "ReduceSumSquare": "SUMSQ", "ReduceL1": "ASUM",
-              "ReduceMax": "MAX", "ReduceMin": "MIN"}
+REDUCTIONS = {
+    "ReduceMean": "MEAN",
+    "ReduceSum": "SUM",
+    "ReduceSumSquare": "SUMSQ",
+    "ReduceL1": "ASUM",
+    "ReduceMax": "MAX",
+    "ReduceMin": "MIN",
+}
 
 
 @LAYERS.handles(*REDUCTIONS)
@@ -641,23 +809,32 @@ def reduce(net: Net, node):
     out = [1 if i in axes else d for i, d in enumerate(shape) if keep or i not in axes]
     net.shapes.setdefault(node.output[0], out)
     if node.op_type == "ReduceMean" and rank == 4 and axes == [2, 3]:
-        pooled = net.add(node, "Pooling", [node.input[0]],
-                         {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
-                         top=None if keep else f"{node.output[0]}/pooled")
+        pooled = net.add(
+            node,
+            "Pooling",
+            [node.input[0]],
+            {"pooling_param": {"pool": Enum("AVE"), "global_pooling": True}},
+            top=None if keep else f"{node.output[0]}/pooled",
+        )
         return pooled if keep else net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": out}}})
     bottom, first = node.input[0], rank - len(axes)
     if axes != list(range(first, rank)):
         perm = [i for i in range(rank) if i not in axes] + axes
         bottom = _permute(net, node, bottom, shape, perm, f"{node.output[0]}/permuted")
-    if REDUCTIONS[node.op_type] in ("MAX", "MIN"):   # Reduction has no max: global max pooling of rows
+    if REDUCTIONS[node.op_type] in ("MAX", "MIN"):  # Reduction has no max: global max pooling of rows
         return _reduce_max(net, node, bottom, int(np.prod(shape)) // int(np.prod(shape[first:])), out)
-    if first == 0:   # Caffe's Reduction to a scalar makes a blob of shape [], kept as [1]
-        bottom = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [1, -1]}}},
-                         top=f"{node.output[0]}/row")
+    if first == 0:  # Caffe's Reduction to a scalar makes a blob of shape [], kept as [1]
+        bottom = net.add(
+            node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [1, -1]}}}, top=f"{node.output[0]}/row"
+        )
         first = 1
-    reduced = net.add(node, "Reduction", [bottom], {"reduction_param": {"operation": Enum(REDUCTIONS[node.op_type]),
-                                                                        "axis": first}},
-                      top=f"{node.output[0]}/reduced")
+    reduced = net.add(
+        node,
+        "Reduction",
+        [bottom],
+        {"reduction_param": {"operation": Enum(REDUCTIONS[node.op_type]), "axis": first}},
+        top=f"{node.output[0]}/reduced",
+    )
     return net.add(node, "Reshape", [reduced], {"reshape_param": {"shape": {"dim": out or [1]}}})
 
 
@@ -667,10 +844,16 @@ def _reduce_max(net: Net, node, bottom: str, rows: int, out: list) -> str:
     top, lowest = node.output[0], node.op_type == "ReduceMin"
     if lowest:
         bottom = net.add(node, "Power", [bottom], {"power_param": {"scale": -1.0}}, top=f"{top}/negated")
-    rows_map = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [rows, 1, 1, -1]}}},
-                       top=f"{top}/rows")
-    pooled = net.add(node, "Pooling", [rows_map], {"pooling_param": {"pool": Enum("MAX"), "global_pooling": True}},
-                     top=f"{top}/pooled")
+    rows_map = net.add(
+        node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [rows, 1, 1, -1]}}}, top=f"{top}/rows"
+    )
+    pooled = net.add(
+        node,
+        "Pooling",
+        [rows_map],
+        {"pooling_param": {"pool": Enum("MAX"), "global_pooling": True}},
+        top=f"{top}/pooled",
+    )
     if lowest:
         pooled = net.add(node, "Power", [pooled], {"power_param": {"scale": -1.0}}, top=f"{top}/pooled_min")
     return net.add(node, "Reshape", [pooled], {"reshape_param": {"shape": {"dim": out or [1]}}})
@@ -683,7 +866,14 @@ def flatten(net: Net, node):
     axis = axis + rank if axis < 0 else axis
     if axis == 0:
         return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [1, -1]}}})
-    return net.add(node, "Flatten", [node.input[0]], {"flatten_param": {"axis": axis}})
+    if axis == 1:  # Caffe's Flatten from axis 1 on is ONNX's [N, rest]
+        return net.add(node, "Flatten", [node.input[0]], {"flatten_param": {"axis": axis}})
+    shape = net.shape(node.input[0])  # ONNX's is 2-d at any axis: the axes before it are one too
+    if not shape or not all(isinstance(d, int) for d in shape[:axis]):
+        raise Unsupported(f"Flatten node {node.name!r}: the axes before {axis} are not static")
+    return net.add(
+        node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": [int(np.prod(shape[:axis])), -1]}}}
+    )
 
 
 @LAYERS.handles("Reshape", "Squeeze", "Unsqueeze")
@@ -691,15 +881,16 @@ def reshape(net: Net, node):
     shape = net.shapes.get(node.output[0])
     target = reshape_target(node, net.constants)
     if target is not None:
-        dims = target   # 0 copies and -1 infers, in Caffe as in ONNX
+        dims = target  # 0 copies and -1 infers, in Caffe as in ONNX
     elif shape and all(isinstance(d, int) for d in shape):
         dims = list(shape)
     else:
         raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
-    if node.output[0] not in net.shapes:   # what ONNX's inference could not tell: at least the rank
+    if node.output[0] not in net.shapes:  # what ONNX's inference could not tell: at least the rank
         source = net.shape(node.input[0]) or []
-        net.shapes[node.output[0]] = [source[i] if d == 0 and i < len(source) else (d if d > 0 else None)
-                                      for i, d in enumerate(dims)]
+        net.shapes[node.output[0]] = [
+            source[i] if d == 0 and i < len(source) else (d if d > 0 else None) for i, d in enumerate(dims)
+        ]
     return net.add(node, "Reshape", [node.input[0]], {"reshape_param": {"shape": {"dim": dims}}})
 
 
@@ -727,9 +918,10 @@ def softmax_flattened(net: Net, node):
     rank = len(shape)
     axis = attrs(node).get("axis", 1)
     axis = axis + rank if axis < 0 else axis
-    if axis != rank - 1 and any(d != 1 for d in shape[axis + 1:]):
-        raise Unsupported(f"Softmax node {node.name!r}: opset {net.opset} flattens from axis {axis}; Caffe's "
-                          f"Softmax is over one axis")
+    if axis != rank - 1 and any(d != 1 for d in shape[axis + 1 :]):
+        raise Unsupported(
+            f"Softmax node {node.name!r}: opset {net.opset} flattens from axis {axis}; Caffe's Softmax is over one axis"
+        )
     return net.add(node, "Softmax", [node.input[0]], {"softmax_param": {"axis": axis}})
 
 
@@ -764,32 +956,59 @@ def resize(net: Net, node):
         return _linear_resize(net, node, shape, out)
     kh, kw = nearest_factors(node, shape, out, net.constants, "Caffe")
     channels = shape[1]
-    params = {"num_output": channels, "bias_term": False, "kernel_h": kh, "kernel_w": kw, "stride_h": kh,
-              "stride_w": kw, "group": channels}
-    return net.add(node, "Deconvolution", [node.input[0]], {"convolution_param": params},
-                   [np.ones((channels, 1, kh, kw), np.float32)])
+    params = {
+        "num_output": channels,
+        "bias_term": False,
+        "kernel_h": kh,
+        "kernel_w": kw,
+        "stride_h": kh,
+        "stride_w": kw,
+        "group": channels,
+    }
+    return net.add(
+        node,
+        "Deconvolution",
+        [node.input[0]],
+        {"convolution_param": params},
+        [np.ones((channels, 1, kh, kw), np.float32)],
+    )
 
 
 def _linear_resize(net: Net, node, shape: list, out: list) -> str:
     if shape and out and len(shape) == 4 and len(out) == 4 and all(o < i for o, i in zip(out[2:], shape[2:])):
         (fh, kernel_h), (fw, kernel_w) = linear_strides(node, shape, out, net.constants, "Caffe")
         channels = shape[1]
-        params = {"num_output": channels, "bias_term": False, "kernel_h": kernel_h.size, "kernel_w": kernel_w.size,
-                  "stride_h": fh, "stride_w": fw, "group": channels}
+        params = {
+            "num_output": channels,
+            "bias_term": False,
+            "kernel_h": kernel_h.size,
+            "kernel_w": kernel_w.size,
+            "stride_h": fh,
+            "stride_w": fw,
+            "group": channels,
+        }
         weights = np.broadcast_to(np.outer(kernel_h, kernel_w), (channels, 1, kernel_h.size, kernel_w.size))
         return net.add(node, "Convolution", [node.input[0]], {"convolution_param": params}, [weights])
     (fh, kernel_h, top_h), (fw, kernel_w, top_w) = linear_kernels(node, shape, out, net.constants, "Caffe")
     bottom, padded, name = node.input[0], list(shape), node.output[0]
     for axis in (2, 3):
-        edge = [*padded[:axis], 1, *padded[axis + 1:]]
+        edge = [*padded[:axis], 1, *padded[axis + 1 :]]
         first = _crop(net, node, bottom, edge, axis, [0] * (4 - axis), top=f"{name}/first_{axis}")
         last = _crop(net, node, bottom, edge, axis, [padded[axis] - 1] + [0] * (3 - axis), top=f"{name}/last_{axis}")
-        bottom = net.add(node, "Concat", [first, bottom, last], {"concat_param": {"axis": axis}},
-                         top=f"{name}/edged_{axis}")
+        bottom = net.add(
+            node, "Concat", [first, bottom, last], {"concat_param": {"axis": axis}}, top=f"{name}/edged_{axis}"
+        )
         padded[axis] += 2
     channels = shape[1]
-    params = {"num_output": channels, "bias_term": False, "kernel_h": kernel_h.size, "kernel_w": kernel_w.size,
-              "stride_h": fh, "stride_w": fw, "group": channels}
+    params = {
+        "num_output": channels,
+        "bias_term": False,
+        "kernel_h": kernel_h.size,
+        "kernel_w": kernel_w.size,
+        "stride_h": fh,
+        "stride_w": fw,
+        "group": channels,
+    }
     weights = np.broadcast_to(np.outer(kernel_h, kernel_w), (channels, 1, kernel_h.size, kernel_w.size))
     spread = net.add(node, "Deconvolution", [bottom], {"convolution_param": params}, [weights], top=f"{name}/spread")
     return _crop(net, node, spread, list(out), 2, [top_h, top_w])
@@ -818,21 +1037,30 @@ def _permute(net: Net, node, bottom: str, shape: list[int], perm: list[int], top
     while kept and perm[kept - 1] == kept - 1:
         kept -= 1
     order = np.arange(int(np.prod(shape[:kept]))).reshape(shape[:kept]).transpose(perm[:kept]).reshape(-1)
-    if order.size >= 2 ** 24:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: {order.size} rows to reorder; Caffe's BatchReindex "
-                          f"reads row indices as floats, exact below 2^24")
+    if order.size >= 2**24:
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: {order.size} rows to reorder; Caffe's BatchReindex "
+            f"reads row indices as floats, exact below 2^24"
+        )
     row = int(np.prod(shape[kept:]))
-    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [order.size, row]}}},
-                   top=f"{top}/rows")
-    index = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [order.size]}}},
-                    [order.astype(np.float32)], top=f"{top}/order")
+    rows = net.add(
+        node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [order.size, row]}}}, top=f"{top}/rows"
+    )
+    index = net.add(
+        node,
+        "Parameter",
+        [],
+        {"parameter_param": {"shape": {"dim": [order.size]}}},
+        [order.astype(np.float32)],
+        top=f"{top}/order",
+    )
     gathered = net.add(node, "BatchReindex", [rows, index], top=f"{top}/gathered")
     return net.add(node, "Reshape", [gathered], {"reshape_param": {"shape": {"dim": out}}}, top=top)
 
 
 INTEGERS = {2: "uint8", 3: "int8", 4: "uint16", 5: "int16", 6: "int32", 7: "int64", 12: "uint32", 13: "uint64"}
-FLOATS = {1, 11}   # ONNX's FLOAT, DOUBLE: Caffe computes in float32 either way
-BOOL = 9   # held as 1.0 and 0.0
+FLOATS = {1, 11}  # ONNX's FLOAT, DOUBLE: Caffe computes in float32 either way
+BOOL = 9  # held as 1.0 and 0.0
 
 
 @LAYERS.handles("Cast")
@@ -842,13 +1070,15 @@ def cast(net: Net, node):
     to bool is x != 0 (Threshold of |x|). A float cast to an integer (truncation) or to float16 (rounding)
     is refused."""
     to = attrs(node)["to"]
-    if to == BOOL:   # x != 0, as 1.0 or 0.0
+    if to == BOOL:  # x != 0, as 1.0 or 0.0
         net.integral.add(node.output[0])
         size = net.add(node, "AbsVal", [node.input[0]], top=f"{node.output[0]}/abs")
         return net.add(node, "Threshold", [size], {"threshold_param": {"threshold": 0.0}})
     if to not in FLOATS and not (to in INTEGERS and node.input[0] in net.integral):
-        raise Unsupported(f"Cast node {node.name!r}: to {INTEGERS.get(to, f'type {to}')} from a float tensor; "
-                          f"Caffe's blobs are float32, and it neither truncates nor rounds")
+        raise Unsupported(
+            f"Cast node {node.name!r}: to {INTEGERS.get(to, f'type {to}')} from a float tensor; "
+            f"Caffe's blobs are float32, and it neither truncates nor rounds"
+        )
     if to in INTEGERS:
         net.integral.add(node.output[0])
     return identity(net, node)
@@ -864,12 +1094,19 @@ def gather(net: Net, node):
     if data in net.constants:
         table = net.constants[data]
         if table.ndim != 2 or axis % 2 != 0 or indices not in net.integral:
-            raise Unsupported(f"Gather node {node.name!r}: of a constant of shape {list(table.shape)} on axis "
-                              f"{axis}; Caffe's Embed takes rows of a 2-d table by integer indices")
+            raise Unsupported(
+                f"Gather node {node.name!r}: of a constant of shape {list(table.shape)} on axis "
+                f"{axis}; Caffe's Embed takes rows of a 2-d table by integer indices"
+            )
         shape = net.shape(indices) or []
         net.shapes.setdefault(node.output[0], [*shape, table.shape[1]])
-        return net.add(node, "Embed", [indices], {"embed_param": {
-            "num_output": table.shape[1], "input_dim": table.shape[0], "bias_term": False}}, [table])
+        return net.add(
+            node,
+            "Embed",
+            [indices],
+            {"embed_param": {"num_output": table.shape[1], "input_dim": table.shape[0], "bias_term": False}},
+            [table],
+        )
     shape, picked = net.shape(data), net.constant(indices, node, "indices")
     if not shape or not all(isinstance(d, int) for d in shape):
         raise Unsupported(f"Gather node {node.name!r}: its data's shape is not static")
@@ -880,22 +1117,29 @@ def _take(net: Net, node, data: str, shape: list[int], axis: int, picked: np.nda
     """`data` at the constant indices `picked` along `axis` (numpy's take): the axis brought first
     (stages/caffe/layers._permute), its rows picked by BatchReindex from a Parameter blob of the indices,
     and the axes put back."""
-    rank = len(shape)
+    rank, own = len(shape), f"{top}/take"  # its blobs' names: the last _permute's are top's own
     picked = np.where(picked < 0, picked + shape[axis], picked).astype(np.int64)
     front = [axis, *(i for i in range(rank) if i != axis)]
-    bottom = _permute(net, node, data, shape, front, f"{top}/front") if axis else data
+    bottom = _permute(net, node, data, shape, front, f"{own}/front") if axis else data
     moved = [shape[i] for i in front]
-    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [moved[0], -1]}}}, top=f"{top}/rows")
-    index = net.add(node, "Parameter", [], {"parameter_param": {"shape": {"dim": [picked.size]}}},
-                    [picked.reshape(-1).astype(np.float32)], top=f"{top}/indices")
-    taken = net.add(node, "BatchReindex", [rows, index], top=f"{top}/taken")
-    gathered = [*picked.shape, *moved[1:]]   # the picked rows' axes in front, the others after
-    out = [*shape[:axis], *picked.shape, *shape[axis + 1:]]
+    rows = net.add(node, "Reshape", [bottom], {"reshape_param": {"shape": {"dim": [moved[0], -1]}}}, top=f"{own}/rows")
+    index = net.add(
+        node,
+        "Parameter",
+        [],
+        {"parameter_param": {"shape": {"dim": [picked.size]}}},
+        [picked.reshape(-1).astype(np.float32)],
+        top=f"{own}/indices",
+    )
+    taken = net.add(node, "BatchReindex", [rows, index], top=f"{own}/taken")
+    gathered = [*picked.shape, *moved[1:]]  # the picked rows' axes in front, the others after
+    out = [*shape[:axis], *picked.shape, *shape[axis + 1 :]]
     net.shapes.setdefault(top, out)
     if not axis:
         return net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": out or [1]}}}, top=top)
-    taken = net.add(node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": gathered or [1]}}},
-                    top=f"{top}/picked")
+    taken = net.add(
+        node, "Reshape", [taken], {"reshape_param": {"shape": {"dim": gathered or [1]}}}, top=f"{own}/picked"
+    )
     lead = picked.ndim
     back = [*range(lead, lead + axis), *range(lead), *range(lead + axis, len(gathered))]
     return _permute(net, node, taken, gathered, back, top)
@@ -934,15 +1178,22 @@ def split(net: Net, node):
         sizes = [int(v) for v in net.constant(node.input[1], node, "split")]
     count = len(node.output)
     if sizes is None:
-        part = -(-shape[axis] // count)   # opset 18's num_outputs: the last part may be smaller
+        part = -(-shape[axis] // count)  # opset 18's num_outputs: the last part may be smaller
         sizes = [min(part, shape[axis] - i * part) for i in range(count)]
     if sum(sizes) != shape[axis] or len(sizes) != count:
         raise Unsupported(f"Split node {node.name!r}: parts {sizes} of an axis of {shape[axis]}")
     for name, size in zip(node.output, sizes):
-        net.shapes.setdefault(name, [*shape[:axis], size, *shape[axis + 1:]])
+        net.shapes.setdefault(name, [*shape[:axis], size, *shape[axis + 1 :]])
     if count == 1:
         return identity(net, node)
     tops = [name or f"{node.name}/unused_{i}" for i, name in enumerate(node.output)]
-    net.layers.append(Layer(f"{node.name or tops[0]}/split", "Slice", [net.name(node.input[0])], tops,
-                            {"slice_param": {"axis": axis, "slice_point": list(np.cumsum(sizes)[:-1].tolist())}}))
+    net.layers.append(
+        Layer(
+            f"{node.name or tops[0]}/split",
+            "Slice",
+            [net.name(node.input[0])],
+            tops,
+            {"slice_param": {"axis": axis, "slice_point": list(np.cumsum(sizes)[:-1].tolist())}},
+        )
+    )
     return tops[0]

@@ -1,6 +1,7 @@
 """Comparisons, logic and ArgMax in Caffe layers (registered on the Caffe emitter's table,
 stages/caffe/layers.py). Caffe has no bool: results are 1.0 and 0.0, computed exactly from the sign of a
 difference (Threshold), and marked integral so a later Cast to an integer type passes them on."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,13 @@ def compare(net: Net, node):
     difference = _elementwise(net, step, [left, right])
     if op == "Equal":
         difference = add(node, "AbsVal", [difference], top=f"{top}/distance")
-    positive = add(node, "Threshold", [difference], {"threshold_param": {"threshold": 0.0}},
-                   top=None if op in ("Greater", "Less") else f"{top}/positive")
+    positive = add(
+        node,
+        "Threshold",
+        [difference],
+        {"threshold_param": {"threshold": 0.0}},
+        top=None if op in ("Greater", "Less") else f"{top}/positive",
+    )
     net.integral.add(top)
     if op in ("Greater", "Less"):
         return positive
@@ -60,8 +66,9 @@ def logical(net: Net, node):
     from onnx import helper
 
     net.integral.add(node.output[0])
-    step = helper.make_node("Mul" if node.op_type == "And" else "Max", list(node.input), list(node.output),
-                            name=node.name)
+    step = helper.make_node(
+        "Mul" if node.op_type == "And" else "Max", list(node.input), list(node.output), name=node.name
+    )
     return _elementwise(net, step, list(node.input))
 
 
@@ -87,6 +94,11 @@ def arg_max(net: Net, node):
         bottom = _take(net, node, bottom, list(shape), axis, np.arange(shape[axis] - 1, -1, -1), f"{top}/reversed")
     index = add(node, "ArgMax", [bottom], {"argmax_param": {"axis": axis}}, top=f"{top}/index")
     if first:
-        index = add(node, "Power", [index], {"power_param": {"scale": -1.0, "shift": float(shape[axis] - 1)}},
-                    top=f"{top}/from_start")
+        index = add(
+            node,
+            "Power",
+            [index],
+            {"power_param": {"scale": -1.0, "shift": float(shape[axis] - 1)}},
+            top=f"{top}/from_start",
+        )
     return add(node, "Reshape", [index], {"reshape_param": {"shape": {"dim": net.shapes[top] or [1]}}})

@@ -1,4 +1,5 @@
 """A Caffe net in pycaffe (Debian bullseye's BVLC Caffe 1.0, CPU): loaded, filled, saved and run."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ import numpy as np
 
 from stages.errors import StageError
 
-os.environ.setdefault("GLOG_minloglevel", "2")   # before caffe is imported: its INFO lines per layer
+os.environ.setdefault("GLOG_minloglevel", "2")  # before caffe is imported: its INFO lines per layer
 
 
 def caffe():

@@ -1,4 +1,5 @@
 """Caffe's text format for a net: layers as nested dicts, written the way caffe.proto reads them."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ def _value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return '"' + value.replace('\\', '\\\\').replace('"', '\\"') + '"'
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
         return repr(float(value))
     return str(int(value))
@@ -44,7 +45,7 @@ def _fields(fields: dict, indent: str) -> list[str]:
 
 
 def write(name: str, layers: list[Layer]) -> str:
-    lines = [f'name: {_value(name)}']
+    lines = [f"name: {_value(name)}"]
     for layer in layers:
         head = {"name": layer.name, "type": layer.type, "bottom": layer.bottom, "top": layer.top}
         lines += ["layer {", *_fields(head, "  "), *_fields(layer.params, "  "), "}"]

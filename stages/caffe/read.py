@@ -3,6 +3,7 @@ its layers in the TEST phase (V1 `layers` as well as `layer`), each with its typ
 parameters Caffe would use (defaults filled in), and its inputs with their declared shapes.
 
 Runs in the caffe runtime (Python 3.9, Debian's protobuf 3.12)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,23 +12,52 @@ from stages.errors import StageError
 
 # V1 nets (`layers { type: CONVOLUTION }`) name their type by an enum; Caffe's upgrade maps them thus.
 V1_TYPES = {
-    "ABSVAL": "AbsVal", "ACCURACY": "Accuracy", "ARGMAX": "ArgMax", "BNLL": "BNLL", "CONCAT": "Concat",
-    "CONTRASTIVE_LOSS": "ContrastiveLoss", "CONVOLUTION": "Convolution", "DATA": "Data",
-    "DECONVOLUTION": "Deconvolution", "DROPOUT": "Dropout", "DUMMY_DATA": "DummyData",
-    "EUCLIDEAN_LOSS": "EuclideanLoss", "ELTWISE": "Eltwise", "EXP": "Exp", "FLATTEN": "Flatten",
-    "HDF5_DATA": "HDF5Data", "HDF5_OUTPUT": "HDF5Output", "HINGE_LOSS": "HingeLoss", "IM2COL": "Im2col",
-    "IMAGE_DATA": "ImageData", "INFOGAIN_LOSS": "InfogainLoss", "INNER_PRODUCT": "InnerProduct", "LRN": "LRN",
-    "MEMORY_DATA": "MemoryData", "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss", "MVN": "MVN",
-    "POOLING": "Pooling", "POWER": "Power", "RELU": "ReLU", "SIGMOID": "Sigmoid",
-    "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss", "SILENCE": "Silence", "SOFTMAX": "Softmax",
-    "SOFTMAX_LOSS": "SoftmaxWithLoss", "SPLIT": "Split", "SLICE": "Slice", "TANH": "TanH",
-    "WINDOW_DATA": "WindowData", "THRESHOLD": "Threshold",
+    "ABSVAL": "AbsVal",
+    "ACCURACY": "Accuracy",
+    "ARGMAX": "ArgMax",
+    "BNLL": "BNLL",
+    "CONCAT": "Concat",
+    "CONTRASTIVE_LOSS": "ContrastiveLoss",
+    "CONVOLUTION": "Convolution",
+    "DATA": "Data",
+    "DECONVOLUTION": "Deconvolution",
+    "DROPOUT": "Dropout",
+    "DUMMY_DATA": "DummyData",
+    "EUCLIDEAN_LOSS": "EuclideanLoss",
+    "ELTWISE": "Eltwise",
+    "EXP": "Exp",
+    "FLATTEN": "Flatten",
+    "HDF5_DATA": "HDF5Data",
+    "HDF5_OUTPUT": "HDF5Output",
+    "HINGE_LOSS": "HingeLoss",
+    "IM2COL": "Im2col",
+    "IMAGE_DATA": "ImageData",
+    "INFOGAIN_LOSS": "InfogainLoss",
+    "INNER_PRODUCT": "InnerProduct",
+    "LRN": "LRN",
+    "MEMORY_DATA": "MemoryData",
+    "MULTINOMIAL_LOGISTIC_LOSS": "MultinomialLogisticLoss",
+    "MVN": "MVN",
+    "POOLING": "Pooling",
+    "POWER": "Power",
+    "RELU": "ReLU",
+    "SIGMOID": "Sigmoid",
+    "SIGMOID_CROSS_ENTROPY_LOSS": "SigmoidCrossEntropyLoss",
+    "SILENCE": "Silence",
+    "SOFTMAX": "Softmax",
+    "SOFTMAX_LOSS": "SoftmaxWithLoss",
+    "SPLIT": "Split",
+    "SLICE": "Slice",
+    "TANH": "TanH",
+    "WINDOW_DATA": "WindowData",
+    "THRESHOLD": "Threshold",
 }
-TEST = 1   # caffe.proto's Phase
+TEST = 1  # caffe.proto's Phase
 
 
 def caffe_pb2():
     from caffe.proto import caffe_pb2 as module
+
     return module
 
 
@@ -39,8 +69,9 @@ def parse(path: Path, where: str):
     try:
         text = path.read_bytes().decode()
     except UnicodeDecodeError:
-        raise StageError(f"{where} is not text: a .prototxt is Caffe's text format (the weights are the "
-                         f".caffemodel)") from None
+        raise StageError(
+            f"{where} is not text: a .prototxt is Caffe's text format (the weights are the .caffemodel)"
+        ) from None
     try:
         text_format.Merge(text, net)
     except text_format.ParseError as exc:
@@ -48,8 +79,10 @@ def parse(path: Path, where: str):
     if not net.layer and not net.layers:
         raise StageError(f"{where} defines no layers: is it a solver or a train definition?")
     if any(layer.HasField("layer") for layer in net.layers):
-        raise StageError(f"{where} is a V0 Caffe net (layers {{ layer {{ … }} }}, before 2014); upgrade it with "
-                         f"Caffe's upgrade_net_proto_text first")
+        raise StageError(
+            f"{where} is a V0 Caffe net (layers {{ layer {{ … }} }}, before 2014); upgrade it with "
+            f"Caffe's upgrade_net_proto_text first"
+        )
     return net
 
 
@@ -66,10 +99,12 @@ def every_layer(net) -> list:
 
 def _meets(rule) -> bool:
     """Whether Caffe's TEST state (level 0, no stages) meets a NetStateRule."""
-    return ((not rule.HasField("phase") or rule.phase == TEST)
-            and (not rule.HasField("min_level") or rule.min_level <= 0)
-            and (not rule.HasField("max_level") or rule.max_level >= 0)
-            and not rule.stage)
+    return (
+        (not rule.HasField("phase") or rule.phase == TEST)
+        and (not rule.HasField("min_level") or rule.min_level <= 0)
+        and (not rule.HasField("max_level") or rule.max_level >= 0)
+        and not rule.stage
+    )
 
 
 def in_test(layer) -> bool:
@@ -90,8 +125,9 @@ def _params(layer) -> dict:
     params = {}
     for field, value in layer.ListFields():
         if field.name.endswith("_param") and field.message_type is not None:
-            params[field.name] = json_format.MessageToDict(value, including_default_value_fields=True,
-                                                           preserving_proto_field_name=True)
+            params[field.name] = json_format.MessageToDict(
+                value, including_default_value_fields=True, preserving_proto_field_name=True
+            )
             params[field.name][SET] = sorted(f.name for f, _ in value.ListFields())
     return params
 
@@ -107,7 +143,7 @@ def inputs(net, layers: list) -> dict[str, list[int]]:
         if len(net.input_shape) > index:
             found[name] = _dims(net.input_shape[index])
         elif net.input_dim:
-            found[name] = [int(d) for d in net.input_dim[4 * index:4 * index + 4]]
+            found[name] = [int(d) for d in net.input_dim[4 * index : 4 * index + 4]]
         else:
             found[name] = []
     for layer in layers:
@@ -121,8 +157,13 @@ def inputs(net, layers: list) -> dict[str, list[int]]:
 
 def describe(layer) -> dict:
     """The layer as the export stage reads it (JSON)."""
-    return {"name": layer.name, "type": type_of(layer), "bottom": list(layer.bottom), "top": list(layer.top),
-            "params": _params(layer)}
+    return {
+        "name": layer.name,
+        "type": type_of(layer),
+        "bottom": list(layer.bottom),
+        "top": list(layer.top),
+        "params": _params(layer),
+    }
 
 
 def weights(path: Path, where: str) -> dict:

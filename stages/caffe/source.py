@@ -2,6 +2,7 @@
 pointed at by either. The other file is the one of the same stem beside it, else the only one there
 (`deploy.prototxt` beside `mobilenet.caffemodel`), else --caffemodel names the weights (pure Python: the
 orchestrator reads it)."""
+
 from __future__ import annotations
 
 import re
@@ -13,8 +14,9 @@ from stages.sources import Found, SourceError, head
 NET, WEIGHTS = ".prototxt", ".caffemodel"
 # A net definition has layers; a solver (solver.prototxt) names a net and has none.
 LAYERS = re.compile(rb"^\s*layers?\s*\{", re.MULTILINE)
-INPUTS = re.compile(rb'^\s*(input\s*:|input_shape\s*\{|input_dim\s*:)|type\s*:\s*"Input"|type\s*:\s*INPUT\b',
-                    re.MULTILINE)
+INPUTS = re.compile(
+    rb'^\s*(input\s*:|input_shape\s*\{|input_dim\s*:)|type\s*:\s*"Input"|type\s*:\s*INPUT\b', re.MULTILINE
+)
 
 
 def sniff(path: Path) -> bool:

@@ -6,6 +6,7 @@ are fixed at one sample (the validator feeds the samples one by one). Each input
 after the model's own tensor (made a MIL identifier: names.py), checked in the saved model's description,
 and recorded in names.json. The folder holds model.mlpackage and names.json.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,16 @@ from stages.errors import StageError
 TOOLS = ("coremltools", "torch", "numpy")
 FOLDER = "coreml"
 PACKAGE = "model.mlpackage"
-INPUT_DTYPES = {"float32": np.float32, "float16": np.float32, "float64": np.float32, "int64": np.int32,
-                "int32": np.int32, "int16": np.int32, "int8": np.int32, "uint8": np.int32}   # what Core ML takes
+INPUT_DTYPES = {
+    "float32": np.float32,
+    "float16": np.float32,
+    "float64": np.float32,
+    "int64": np.int32,
+    "int32": np.int32,
+    "int16": np.int32,
+    "int8": np.int32,
+    "uint8": np.int32,
+}  # what Core ML takes
 
 
 # coremltools' words when an output is an input passed through (its name sanitizer finds the input renamed)
@@ -42,8 +51,10 @@ def _summary(exc: BaseException) -> str:
 def _one_sample(source: Bundle) -> dict[str, np.ndarray]:
     raw = samples_lib.load_npz(source.file("samples"), "samples")
     feeds = samples_lib.apply_preprocess(raw, source.manifest.get("preprocess"))
-    return {spec["source_name"]: feeding.take(feeds[spec["source_name"]], spec, slice(0, 1))
-            for spec in source.manifest["inputs"]}
+    return {
+        spec["source_name"]: feeding.take(feeds[spec["source_name"]], spec, slice(0, 1))
+        for spec in source.manifest["inputs"]
+    }
 
 
 def _input_types(ct, source: Bundle, sample: dict, arguments: list[str], named: dict[str, str], what: str):
@@ -54,8 +65,10 @@ def _input_types(ct, source: Bundle, sample: dict, arguments: list[str], named: 
         spec = by_argument[argument]
         dtype = INPUT_DTYPES.get(spec["dtype"])
         if dtype is None:
-            raise StageError(f"{what}: input {spec['source_name']} is {spec['dtype']}; Core ML takes float32, "
-                             f"float16 and int32 inputs")
+            raise StageError(
+                f"{what}: input {spec['source_name']} is {spec['dtype']}; Core ML takes float32, "
+                f"float16 and int32 inputs"
+            )
         shape = np.asarray(sample[spec["source_name"]]).shape
         if not shape:
             raise StageError(f"{what}: input {spec['source_name']} is a scalar; Core ML inputs have a shape")
@@ -76,14 +89,22 @@ def convert(script, inputs, outputs: list[str], what: str):
     import coremltools as ct
 
     try:
-        return ct.convert(script, inputs=inputs, outputs=[ct.TensorType(name=name) for name in outputs],
-                          convert_to="mlprogram", compute_precision=ct.precision.FLOAT32, skip_model_load=True)
-    except Exception as exc:   # noqa: BLE001 - coremltools raises many types, often pages long
+        return ct.convert(
+            script,
+            inputs=inputs,
+            outputs=[ct.TensorType(name=name) for name in outputs],
+            convert_to="mlprogram",
+            compute_precision=ct.precision.FLOAT32,
+            skip_model_load=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - coremltools raises many types, often pages long
         print(str(exc)[-4000:], file=sys.stderr)
         echoed = ECHO.search(str(exc))
         if echoed:
-            raise StageError(f"{what}: output {echoed.group(2)} is input {echoed.group(1)} unchanged, and a Core ML "
-                             f"model cannot give an input a second name as an output") from None
+            raise StageError(
+                f"{what}: output {echoed.group(2)} is input {echoed.group(1)} unchanged, and a Core ML "
+                f"model cannot give an input a second name as an output"
+            ) from None
         raise StageError(f"coremltools cannot convert the PyTorch program made from {what}: {_summary(exc)}") from None
 
 
@@ -92,14 +113,20 @@ def _check_names(mlmodel, inputs: list[str], outputs: list[str], what: str) -> N
     main = spec.mlProgram.functions["main"]
     got = ([f.name for f in spec.description.input], [f.name for f in spec.description.output])
     program = ([v.name for v in main.inputs], list(main.block_specializations[main.opset].outputs))
-    if sorted(got[0]) != sorted(inputs) or sorted(got[1]) != sorted(outputs) or \
-            sorted(program[0]) != sorted(inputs) or sorted(program[1]) != sorted(outputs):
-        raise StageError(f"the Core ML model made from {what} renamed its features: inputs {got[0]}, outputs "
-                         f"{got[1]}; modelferry named them {inputs} and {outputs}")
+    if (
+        sorted(got[0]) != sorted(inputs)
+        or sorted(got[1]) != sorted(outputs)
+        or sorted(program[0]) != sorted(inputs)
+        or sorted(program[1]) != sorted(outputs)
+    ):
+        raise StageError(
+            f"the Core ML model made from {what} renamed its features: inputs {got[0]}, outputs "
+            f"{got[1]}; modelferry named them {inputs} and {outputs}"
+        )
 
 
 def run(ctx: StageContext) -> dict:
-    os.environ.setdefault("TQDM_DISABLE", "1")   # coremltools' progress bars, in every stage log
+    os.environ.setdefault("TQDM_DISABLE", "1")  # coremltools' progress bars, in every stage log
     import coremltools as ct
 
     from stages.torch.model import open_torchscript
@@ -109,13 +136,13 @@ def run(ctx: StageContext) -> dict:
     what = ctx.user_file_name("model")
     names = json.loads(source.file("names").read_text())
     arguments = list(names["inputs"].values())
-    order = sorted(names["outputs"], key=names["outputs"].get)   # the model's output names, as forward() returns them
+    order = sorted(names["outputs"], key=names["outputs"].get)  # the model's output names, as forward() returns them
     specs_in, specs_out = manifest["inputs"], manifest["outputs"]
     by_output = {spec["name"]: spec for spec in specs_out}
-    named = identifiers([spec["source_name"] for spec in specs_in] +
-                        [by_output[name]["source_name"] for name in order])
-    script = open_torchscript(source.file("torchscript"), source.file("torchscript").name,
-                              bool(ctx.option("trust_custom_code")))
+    named = identifiers([spec["source_name"] for spec in specs_in] + [by_output[name]["source_name"] for name in order])
+    script = open_torchscript(
+        source.file("torchscript"), source.file("torchscript").name, bool(ctx.option("trust_custom_code"))
+    )
     sample = _one_sample(source)
     inputs = _input_types(ct, source, sample, arguments, named, what)
     outputs = [named[by_output[name]["source_name"]] for name in order]
@@ -124,18 +151,29 @@ def run(ctx: StageContext) -> dict:
     folder = ctx.out / FOLDER
     folder.mkdir()
     mlmodel.save(str(folder / PACKAGE))
-    (folder / "names.json").write_text(json.dumps({
-        "inputs": {spec["source_name"]: named[spec["source_name"]] for spec in specs_in},
-        "outputs": {by_output[name]["source_name"]: named[by_output[name]["source_name"]] for name in order},
-        "batch": "fixed: one sample per call"}, indent=2) + "\n")
+    (folder / "names.json").write_text(
+        json.dumps(
+            {
+                "inputs": {spec["source_name"]: named[spec["source_name"]] for spec in specs_in},
+                "outputs": {by_output[name]["source_name"]: named[by_output[name]["source_name"]] for name in order},
+                "batch": "fixed: one sample per call",
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     program = mlmodel.get_spec().mlProgram.functions["main"]
     operations = program.block_specializations[program.opset].operations
     counts: dict[str, int] = {}
     for op in operations:
         counts[op.type] = counts.get(op.type, 0) + 1
-    metrics = {"bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
-               "operations": sum(n for t, n in counts.items() if t != "const"), "op_types": counts,
-               "opset": program.opset, "coremltools": ct.__version__}
+    metrics = {
+        "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+        "operations": sum(n for t, n in counts.items() if t != "const"),
+        "op_types": counts,
+        "opset": program.opset,
+        "coremltools": ct.__version__,
+    }
     one = {spec["source_name"]: np.shape(sample[spec["source_name"]]) for spec in specs_in}
     manifest["inputs"] = [_fed(spec, named[spec["source_name"]], one[spec["source_name"]]) for spec in specs_in]
     manifest["outputs"] = [{**spec, "name": named[spec["source_name"]]} for spec in specs_out]

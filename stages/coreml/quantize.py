@@ -3,6 +3,7 @@
 The fp32 .mlpackage is read back into a MIL program and given coremltools' own fp16 compute-precision
 pass (common::add_fp16_cast: weights stored in fp16, casts around every op that computes in fp16), then
 saved. Inputs and outputs stay float32, named as before."""
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,7 @@ def run(ctx: StageContext) -> dict:
     fp32 = ct.models.MLModel(str(source.file("package")), skip_model_load=True)
     try:
         made = MODES[mode](fp32)
-    except Exception as exc:   # noqa: BLE001 - coremltools' passes raise many types
+    except Exception as exc:  # noqa: BLE001 - coremltools' passes raise many types
         print(str(exc)[-4000:], file=sys.stderr)
         raise StageError(f"coremltools cannot make the {mode} Core ML program: {_summary(exc)}") from None
     folder = ctx.out / f"coreml_{mode}"
@@ -48,8 +49,15 @@ def run(ctx: StageContext) -> dict:
     (folder / "names.json").write_text(json.dumps(names, indent=2) + "\n")
     program = made.get_spec().mlProgram.functions["main"]
     operations = program.block_specializations[program.opset].operations
-    metrics = {"bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
-               "operations": sum(1 for op in operations if op.type != "const")}
+    metrics = {
+        "bytes": sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()),
+        "operations": sum(1 for op in operations if op.type != "const"),
+    }
     files = {"model": folder.name, "package": f"{folder.name}/{PACKAGE}", "names": f"{folder.name}/names.json"}
-    return {**manifest, "format": "coreml", "precision": mode,
-            "files": {**files, **source.carry_to(ctx.out)}, "metrics": metrics}
+    return {
+        **manifest,
+        "format": "coreml",
+        "precision": mode,
+        "files": {**files, **source.carry_to(ctx.out)},
+        "metrics": metrics,
+    }

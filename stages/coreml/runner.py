@@ -1,6 +1,7 @@
 """The Core ML folder made by emit/coreml or quantize/coreml, run for validation by modelferry's MIL
 interpreter (stages/coreml/mil): Core ML itself exists only on macOS. One sample per call, as the program's
 shapes are fixed at one."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,4 +19,5 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
 
     def call(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         return program.run(inputs)
+
     return feed(call, bundle, feeds, batched=False)

@@ -2,6 +2,7 @@
 
 One capturer per artifact format. Tensors come back by the artifact's own names (onnx2tf's,
 TF's converter's): stages/diagnose/locate.py pairs them with the ONNX graph's by value."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -19,6 +20,7 @@ def capture(fmt: str):
     def register(fn):
         CAPTURES[fmt] = fn
         return fn
+
     return register
 
 
@@ -33,7 +35,7 @@ def tflite(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray
     for details in model.interpreter.get_tensor_details():
         try:
             value = np.asarray(model.interpreter.get_tensor(details["index"]))
-        except ValueError:   # a tensor with no data (a scratch buffer)
+        except ValueError:  # a tensor with no data (a scratch buffer)
             continue
         scale, zero_point = details.get("quantization") or (0.0, 0)
         if value.dtype.kind in "iu" and scale:
@@ -58,8 +60,7 @@ def savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     skip = {"Const", "Placeholder", "NoOp", "Identity", "Shape", "ShapeN", "Size", "Rank"}
     wrapped = tf.compat.v1.wrap_function(lambda: tf.compat.v1.import_graph_def(graph_def, name=""), [])
     graph = wrapped.graph
-    fetches = [t for op in graph.get_operations() if op.type not in skip for t in op.outputs
-               if t.dtype.is_floating]
+    fetches = [t for op in graph.get_operations() if op.type not in skip for t in op.outputs if t.dtype.is_floating]
     keys = list(fn.structured_input_signature[1])
     placeholders = [graph.get_tensor_by_name(t.name) for t in frozen.inputs if t.dtype != tf.resource]
     if len(placeholders) != len(keys):
@@ -67,7 +68,7 @@ def savedmodel(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nda
     # frozen.inputs follow the signature's flattened (sorted) keys
     pruned = wrapped.prune(feeds=placeholders, fetches=fetches)
     values = pruned(*[tf.constant(feeds[key]) for key in sorted(keys)])
-    return {t.name: np.asarray(v) for t, v in zip(fetches, values) if np.asarray(v).size}
+    return {t.name: np.asarray(v) for t, v in zip(fetches, values, strict=True) if np.asarray(v).size}
 
 
 def run(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -2,6 +2,7 @@
 
 Each node's outputs are made graph outputs (graph optimizations off, so ONNX Runtime computes each
 one as the graph says, not fused) and the graph runs on one run of the samples."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,10 @@ class Node:
 
 def nodes(model) -> list[Node]:
     """The top-level nodes in graph order (ONNX graphs are topologically sorted)."""
-    return [Node(n.name or n.output[0], n.op_type, tuple(i for i in n.input if i), tuple(o for o in n.output if o))
-            for n in model.graph.node]
+    return [
+        Node(n.name or n.output[0], n.op_type, tuple(i for i in n.input if i), tuple(o for o in n.output if o))
+        for n in model.graph.node
+    ]
 
 
 def tensors(path, feeds: dict[str, np.ndarray]) -> tuple[list[Node], dict[str, np.ndarray]]:
@@ -46,8 +49,12 @@ def tensors(path, feeds: dict[str, np.ndarray]) -> tuple[list[Node], dict[str, n
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         names = [o.name for o in session.get_outputs()]
         values = session.run(names, feeds)
-    except Exception as exc:   # ORT's own exception types
-        raise StageError(f"ONNX Runtime could not run {path.name} with its intermediate tensors exposed: "
-                         f"{str(exc).splitlines()[0]}") from None
-    return graph_nodes, {name: np.asarray(value) for name, value in zip(names, values)
-                         if np.asarray(value).dtype.kind == "f"}
+    except Exception as exc:  # ORT's own exception types
+        raise StageError(
+            f"ONNX Runtime could not run {path.name} with its intermediate tensors exposed: {str(exc).splitlines()[0]}"
+        ) from None
+    return graph_nodes, {
+        name: np.asarray(value)
+        for name, value in zip(names, values, strict=True)
+        if np.asarray(value).dtype.kind == "f"
+    }

@@ -3,6 +3,7 @@
 Inputs: the artifact's bundle, then the ONNX bundle of its route (the reference). Both run on the
 first run of the samples; stages/diagnose/locate.py names the first diverging layer. Run only for an
 artifact that missed its gate, so it costs nothing on the way to a passing one."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def run(ctx: StageContext) -> dict:
     outputs = [spec["name"] for spec in graph.manifest["outputs"]]
     divergence = locate(nodes, expected, got, outputs, artifact.manifest.get("precision", "fp32"))
     # strict JSON: an error that could not be measured (no tensor of the artifact has the size) is null
-    divergence = {k: (float(v) if np.isfinite(v) else None) if isinstance(v, (float, np.floating)) else v
-                  for k, v in divergence.items()}
+    divergence = {
+        k: (float(v) if np.isfinite(v) else None) if isinstance(v, (float, np.floating)) else v
+        for k, v in divergence.items()
+    }
     (ctx.out / "divergence.json").write_text(json.dumps(divergence, indent=2))
-    return {"format": "divergence", "files": {"divergence": "divergence.json"},
-            "metrics": {"divergence": divergence}}
+    return {"format": "divergence", "files": {"divergence": "divergence.json"}, "metrics": {"divergence": divergence}}

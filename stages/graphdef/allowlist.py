@@ -10,13 +10,15 @@ A SavedModel's saver functions legitimately save and restore its variables: thos
 in the functions only the saver's nodes call, and nowhere else. Every function of the library is checked
 (a resource's initializer runs at load, whoever calls it), and so is every node of the graph.
 """
+
 from __future__ import annotations
 
 from stages.trust.policy import Found
 
 # tf2onnx 1.17's TF handlers (tf2onnx.handler.tf_op), minus FIFOQueueV2, QueueDequeue*V2, IteratorV2 and
 # IteratorGetNext: queues and iterators feed a graph from readers and datasets, which read files.
-CONVERTED = frozenset("""
+CONVERTED = frozenset(
+    """
 Abs Acos Acosh Add AddN AddV2 AdjustContrastv2 AdjustHue AdjustSaturation All Any ArgMax ArgMin AsString Asin
 Asinh Atan Atan2 Atanh AvgPool AvgPool3D BatchMatMul BatchMatMulV2 BatchMatMulV3 BatchToSpaceND BiasAdd BiasAddV1
 Bincount BitwiseAnd BitwiseOr BitwiseXor BroadcastTo CTCGreedyDecoder Cast Ceil CheckNumerics ClipByValue
@@ -46,11 +48,13 @@ TensorListGetItem TensorListLength TensorListReserve TensorListResize TensorList
 TensorScatterAdd TensorScatterMax TensorScatterMin TensorScatterSub TensorScatterUpdate Tile TopKV2 Transpose
 TruncateDiv Unique UniqueWithCounts Unpack UnsortedSegmentMax UnsortedSegmentMin UnsortedSegmentProd
 UnsortedSegmentSum Where While ZerosLike
-""".split())
+""".split()
+)
 
 # What TF writes into graphs itself: function calls, resource and TF1 ref variables, in-memory tensor
 # lists and arrays, TF1 control flow, Keras' shape asserts, and the kernels Grappler fuses.
-PLUMBING = frozenset("""
+PLUMBING = frozenset(
+    """
 StatefulPartitionedCall PartitionedCall Case StatelessCase VarHandleOp ReadVariableOp AssignVariableOp
 AssignAddVariableOp AssignSubVariableOp VarIsInitializedOp DestroyResourceOp DisableCopyOnRead Assert Snapshot
 PreventGradient VariableV2 Variable Assign AssignAdd AssignSub IsVariableInitialized
@@ -61,10 +65,12 @@ TensorArrayV3 TensorArrayReadV3 TensorArrayWriteV3 TensorArrayGatherV3 TensorArr
 TensorArrayConcatV3 TensorArraySplitV3 TensorArrayCloseV3 Empty Bitcast DataFormatVecPermute DataFormatDimMap
 _FusedConv2D _FusedMatMul _FusedBatchNormEx _FusedDepthwiseConv2dNative FusedPadConv2D FusedResizeAndPadConv2D
 HashTableV2 MutableHashTableV2 LookupTableFindV2 LookupTableImportV2 LookupTableSizeV2 InitializeTableV2
-""".split())
+""".split()
+)
 
 # Plain math TF has beyond what tf2onnx converts: computation on tensors only.
-MATH = frozenset("""
+MATH = frozenset(
+    """
 Mod TruncateMod Expm1 Log1p Erfc Lgamma Digamma Xlogy Xdivy Xlog1py Cross Cholesky MatrixInverse Qr Svd
 SelfAdjointEigV2 Complex Real Imag Conj Angle IRFFT IRFFT2D FFT2D IFFT IFFT2D ScaleAndTranslate Bucketize
 ClipByValue Softmax Relu6 Gelu Inv Sigmoid Tanh BroadcastArgs BroadcastGradientArgs ShapeN Rank ZerosLike
@@ -72,24 +78,29 @@ ConcatOffset Unpack ApproximateEqual Betainc Igamma Igammac ArgMax ArgMin Cumsum
 BatchMatMulV2 Conv2DBackpropFilter DepthwiseConv2dNativeBackpropInput Dilation2D QuantizeAndDequantizeV2
 QuantizeAndDequantizeV3 QuantizeAndDequantizeV4 FakeQuantWithMinMaxVarsPerChannel Sort TopK InTopKV2 LinSpace
 UpperBound LowerBound Rsqrt Square StridedSliceGrad TensorStridedSliceUpdate ResourceGather ResourceGatherNd
-""".split())
+""".split()
+)
 
 ALLOWED = CONVERTED | PLUMBING | MATH
 
 # Not allowed, and named here because other formats embed TF ops by name (TFLite's custom and Flex ops): the
 # ops that reach files, the network, processes or Python. (Everything else outside ALLOWED is refused too.)
-REACHING_OUT = frozenset("""
+REACHING_OUT = frozenset(
+    """
 WriteFile ReadFile MatchingFiles PrintV2 Print ImmutableConst PyFunc PyFuncStateless EagerPyFunc SaveV2 RestoreV2
 Save SaveSlices Restore RestoreSlice MergeV2Checkpoints TextLineDataset TFRecordDataset FixedLengthRecordDataset
 InitializeTableFromTextFile InitializeTableFromTextFileV2 CreateSummaryFileWriter WriteSummary DebugIdentity
 DebugIdentityV2 DebugIdentityV3 DebugNanCount DebugNumericSummary TFRecordReaderV2 TextLineReaderV2
 WholeFileReaderV2 ReaderReadV2 DecodeProtoV2 EncodeProto ExperimentalRebatchDataset
-""".split())
+""".split()
+)
 
 # A SavedModel's saver: `saver_filename` feeds the functions its save and restore nodes call.
-SAVER = frozenset("""
+SAVER = frozenset(
+    """
 SaveV2 SaveSlices RestoreV2 RestoreSlice MergeV2Checkpoints ShardedFilename StringJoin StaticRegexFullMatch
-""".split())
+""".split()
+)
 
 
 def _called(attrs) -> list[str]:
@@ -129,8 +140,9 @@ def _ancestors(graph, roots: set[str]) -> set[str]:
     return seen
 
 
-def check_graph(graph, saver_roots: frozenset[str] = frozenset(), served_roots: frozenset[str] = frozenset()
-                ) -> list[Found]:
+def check_graph(
+    graph, saver_roots: frozenset[str] = frozenset(), served_roots: frozenset[str] = frozenset()
+) -> list[Found]:
     """The nodes of a GraphDef (and of its function library) whose op is not allowed.
 
     A SavedModel's saver (`saver_roots`: its save and restore nodes) may also save and restore, in the nodes
@@ -143,15 +155,17 @@ def check_graph(graph, saver_roots: frozenset[str] = frozenset(), served_roots: 
     # optimizer and summaries are never run, and not judged. A frozen graph (no roots) is judged whole.
     runs = (served | saver) if served_roots else {node.name for node in graph.node}
     saver_calls = [f for node in graph.node if node.name in saver for f in _called(node.attr)]
-    other_calls = [f for node in graph.node if node.name not in saver for f in _called(node.attr)]   # all, strictly
+    other_calls = [f for node in graph.node if node.name not in saver for f in _called(node.attr)]  # all, strictly
     strict = _reachable(other_calls, library)
     saver_only = _reachable(saver_calls, library) - strict
-    found = [Found(node.op, node.name) for node in graph.node if node.name in runs
-             and node.op not in ALLOWED and not (node.name in saver and node.op in SAVER)]
+    found = [
+        Found(node.op, node.name)
+        for node in graph.node
+        if node.name in runs and node.op not in ALLOWED and not (node.name in saver and node.op in SAVER)
+    ]
     for name, function in library.items():
         allowed = ALLOWED | SAVER if name in saver_only else ALLOWED
-        found += [Found(node.op, node.name, f"function {name}") for node in function.node_def
-                  if node.op not in allowed]
+        found += [Found(node.op, node.name, f"function {name}") for node in function.node_def if node.op not in allowed]
     return found
 
 
@@ -163,9 +177,16 @@ def check_saved_model(meta_graph) -> list[Found]:
     """A SavedModel's meta graph: its graph, its saver, and everything its signatures and init op need."""
     saver = meta_graph.saver_def
     saver_roots = frozenset(_node(t) for t in (saver.save_tensor_name, saver.restore_op_name) if t)
-    served = {_node(info.name) for signature in meta_graph.signature_def.values()
-              for info in [*signature.inputs.values(), *signature.outputs.values()] if info.name}
+    served = {
+        _node(info.name)
+        for signature in meta_graph.signature_def.values()
+        for info in [*signature.inputs.values(), *signature.outputs.values()]
+        if info.name
+    }
     for key in ("saved_model_main_op", "legacy_init_op", "__saved_model_init_op"):
-        served |= {_node(name) for name in meta_graph.collection_def[key].node_list.value} \
-            if key in meta_graph.collection_def else set()
+        served |= (
+            {_node(name) for name in meta_graph.collection_def[key].node_list.value}
+            if key in meta_graph.collection_def
+            else set()
+        )
     return check_graph(meta_graph.graph_def, saver_roots, frozenset(served))

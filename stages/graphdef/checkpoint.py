@@ -1,6 +1,7 @@
 """How a TF1 checkpoint is recognised: `prefix.meta` (the graph) + `prefix.index` + `prefix.data-*` (the
 weights), given as any of those files, as the prefix, or as the folder its `checkpoint` file points into
 (pure Python: the orchestrator reads it)."""
+
 from __future__ import annotations
 
 import re
@@ -52,15 +53,21 @@ def resolve(path: Path, options: Mapping[str, object]) -> Found:
     prefix = _prefix(path)
     meta, index = Path(f"{prefix}.meta"), Path(f"{prefix}.index")
     if not meta.is_file():
-        raise SourceError(f"the checkpoint has no {meta.name}: modelferry needs its graph, not only its weights "
-                          f"(save it with tf.compat.v1.train.Saver, which writes the .meta)", meta)
+        raise SourceError(
+            f"the checkpoint has no {meta.name}: modelferry needs its graph, not only its weights "
+            f"(save it with tf.compat.v1.train.Saver, which writes the .meta)",
+            meta,
+        )
     if not index.is_file():
         raise SourceError(f"the checkpoint's weights index {index.name} is missing", index)
     shards = sorted(prefix.parent.glob(f"{escape(prefix.name)}.data-{PART}-of-{PART}"))
     parts = {int(SHARD.match(s.name)["parts"]) for s in shards if SHARD.match(s.name)}
     if len(parts) != 1 or len(shards) != next(iter(parts)):
-        raise SourceError(f"the checkpoint's weights are incomplete: found {[s.name for s in shards] or 'no'} "
-                          f"{prefix.name}.data-* files", index)
+        raise SourceError(
+            f"the checkpoint's weights are incomplete: found {[s.name for s in shards] or 'no'} "
+            f"{prefix.name}.data-* files",
+            index,
+        )
     stem = prefix.name.split(".ckpt")[0] or prefix.name
     return Found({"meta": meta, "index": index, **{f"data-{n}": s for n, s in enumerate(shards)}}, stem)
 

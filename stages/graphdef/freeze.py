@@ -5,6 +5,7 @@ Nothing of the model runs: the MetaGraphDef is parsed, the subgraph taken by TF'
 work), and the values read by TF's checkpoint reader (the .index and .data files); the saver's
 RestoreV2 ops, which `Saver.restore` would run, are not used.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,12 +36,15 @@ def outputs_of(meta, given: list[str], name: str) -> list[str]:
     """The nodes to keep: --outputs, else those of the meta graph's one serving signature."""
     if given:
         return given
-    signatures = [s for key, s in meta.signature_def.items() if key == SERVING_SIGNATURE] or \
-        list(meta.signature_def.values())
+    signatures = [s for key, s in meta.signature_def.items() if key == SERVING_SIGNATURE] or list(
+        meta.signature_def.values()
+    )
     if len(signatures) == 1 and signatures[0].outputs:
         return [t.name.split(":")[0] for t in signatures[0].outputs.values()]
-    raise StageError(f"{name} is a training checkpoint: name the outputs to freeze with --outputs a,b "
-                     f"(its graph holds the training ops too)")
+    raise StageError(
+        f"{name} is a training checkpoint: name the outputs to freeze with --outputs a,b "
+        f"(its graph holds the training ops too)"
+    )
 
 
 def freeze(meta, prefix: Path, outputs: list[str], name: str, weights: str):
@@ -56,9 +60,10 @@ def freeze(meta, prefix: Path, outputs: list[str], name: str, weights: str):
     graph = tf.compat.v1.graph_util.extract_sub_graph(meta.graph_def, outputs)
     try:
         reader = tf.train.load_checkpoint(str(prefix))
-    except Exception as exc:   # DataLossError, NotFoundError …: a damaged index or shard
-        raise StageError(f"{weights}, the weights of {name}, cannot be read: "
-                         f"{str(exc).splitlines()[0][:300]}") from None
+    except Exception as exc:  # DataLossError, NotFoundError …: a damaged index or shard
+        raise StageError(
+            f"{weights}, the weights of {name}, cannot be read: {str(exc).splitlines()[0][:300]}"
+        ) from None
     stored = reader.get_variable_to_dtype_map()
     frozen = graph_pb2.GraphDef()
     frozen.versions.CopyFrom(graph.versions)
@@ -67,8 +72,9 @@ def freeze(meta, prefix: Path, outputs: list[str], name: str, weights: str):
     for node in graph.node:
         copy = frozen.node.add()
         if node.op in REF_VARIABLES or node.op == RESOURCE:
-            key = node.attr["shared_name"].s.decode() if node.op == RESOURCE and node.attr["shared_name"].s \
-                else node.name
+            key = (
+                node.attr["shared_name"].s.decode() if node.op == RESOURCE and node.attr["shared_name"].s else node.name
+            )
             if key not in stored:
                 raise StageError(f"variable {node.name!r} of {name} has no value in the checkpoint")
             value = reader.get_tensor(key)
@@ -80,12 +86,14 @@ def freeze(meta, prefix: Path, outputs: list[str], name: str, weights: str):
         uses = [ref.split(":")[0].lstrip("^") for ref in node.input]
         if any(u in handles for u in uses):
             if node.op not in READS:
-                raise StageError(f"node {node.name!r} ({node.op}) of {name} uses a variable other than by reading it; "
-                                 f"freeze the graph by hand")
+                raise StageError(
+                    f"node {node.name!r} ({node.op}) of {name} uses a variable other than by reading it; "
+                    f"freeze the graph by hand"
+                )
             copy.op = "Identity"
             copy.attr["T"].type = node.attr["dtype"].type
             del copy.attr["dtype"]
-        for key in ("T", "dtype"):   # a ref variable's readers take its base type once it is a constant
+        for key in ("T", "dtype"):  # a ref variable's readers take its base type once it is a constant
             if key in copy.attr and copy.attr[key].type > 100:
                 copy.attr[key].type -= 100
     return frozen

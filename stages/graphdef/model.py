@@ -4,6 +4,7 @@ A GraphDef is a protobuf of nodes: parsing it runs no code. Inputs are its
 Placeholder nodes; outputs are the nodes nothing else reads (constants and
 bookkeeping ops aside). When that is not one node the user names them.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -13,8 +14,20 @@ from stages.errors import StageError
 from stages.graphdef import allowlist
 from stages.trust.policy import verdict
 
-NOT_OUTPUTS = {"Const", "Placeholder", "PlaceholderWithDefault", "NoOp", "Assert", "SaveV2", "RestoreV2",
-               "VarHandleOp", "VariableV2", "Variable", "Print", "PrintV2"}
+NOT_OUTPUTS = {
+    "Const",
+    "Placeholder",
+    "PlaceholderWithDefault",
+    "NoOp",
+    "Assert",
+    "SaveV2",
+    "RestoreV2",
+    "VarHandleOp",
+    "VariableV2",
+    "Variable",
+    "Print",
+    "PrintV2",
+}
 VARIABLES = {"VariableV2", "Variable", "VarHandleOp"}
 
 
@@ -40,16 +53,18 @@ def read(path: Path, name: str):
         try:
             saved.ParseFromString(data)
             if saved.meta_graphs and saved.meta_graphs[0].graph_def.node:
-                raise StageError(f"{name} is a SavedModel's saved_model.pb, not a frozen graph: "
-                                 f"pass the SavedModel's directory")
+                raise StageError(
+                    f"{name} is a SavedModel's saved_model.pb, not a frozen graph: pass the SavedModel's directory"
+                )
         except DecodeError:
             pass
-        raise StageError(f"{name} is not a frozen TF GraphDef (truncated, or another format with a "
-                         f".pb name)")
+        raise StageError(f"{name} is not a frozen TF GraphDef (truncated, or another format with a .pb name)")
     variables = [node.name for node in graph.node if node.op in VARIABLES]
     if variables:
-        raise StageError(f"{name} is not frozen: it holds variables ({', '.join(variables[:5])}); freeze it "
-                         f"(convert_variables_to_constants_v2) or convert its SavedModel instead")
+        raise StageError(
+            f"{name} is not frozen: it holds variables ({', '.join(variables[:5])}); freeze it "
+            f"(convert_variables_to_constants_v2) or convert its SavedModel instead"
+        )
     return graph
 
 
@@ -57,8 +72,10 @@ def _check_named(names: list[str], nodes: dict, option: str, name: str, hint: li
     for wanted in names:
         if wanted not in nodes:
             close = difflib.get_close_matches(wanted, list(nodes), n=5)
-            raise StageError(f"{option} names {wanted!r}, which is not a node of {name}"
-                             + (f"; close: {close}" if close else f"; candidates: {hint}"))
+            raise StageError(
+                f"{option} names {wanted!r}, which is not a node of {name}"
+                + (f"; close: {close}" if close else f"; candidates: {hint}")
+            )
 
 
 def endpoints(graph, name: str, inputs: list[str], outputs: list[str]) -> tuple[list[str], list[str]]:
@@ -74,8 +91,11 @@ def endpoints(graph, name: str, inputs: list[str], outputs: list[str]) -> tuple[
         raise StageError(f"{name} has no Placeholder node to feed: name its inputs with --inputs")
     if not outputs:
         if len(ends) != 1:
-            found = (f"it ends in {len(ends)} nodes: {', '.join(f'{n} ({nodes[n].op})' for n in ends[:12])}"
-                     if ends else "no node is left unread")
+            found = (
+                f"it ends in {len(ends)} nodes: {', '.join(f'{n} ({nodes[n].op})' for n in ends[:12])}"
+                if ends
+                else "no node is left unread"
+            )
             raise StageError(f"cannot tell the outputs of {name}: {found}; name them with --outputs a,b")
         outputs = ends
     return inputs, outputs

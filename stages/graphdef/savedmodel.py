@@ -3,6 +3,7 @@
 From there TF's own TFLiteConverter makes TFLite (no ONNX detour), and the
 SavedModel is a target of its own.
 """
+
 from __future__ import annotations
 
 from stages.context import StageContext
@@ -31,13 +32,20 @@ def run(ctx: StageContext) -> dict:
 
     @tf.function(input_signature=specs)
     def serve(*args):
-        return dict(zip(output_names, fn(*args)))
+        return dict(zip(output_names, fn(*args), strict=True))
 
     module = tf.Module()
     module.serve = serve
     path = ctx.out / "saved_model"
     tf.saved_model.save(module, str(path), signatures={KEY: serve.get_concrete_function()})
     inputs, outputs = signature.describe(path, KEY, manifest["inputs"], manifest["outputs"])
-    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
-            "files": {"model": "saved_model", **source.carry_to(ctx.out)}, "inputs": inputs,
-            "outputs": outputs, "metrics": {"signature": KEY}}
+    return {
+        **manifest,
+        "format": "savedmodel",
+        "precision": "fp32",
+        "signature": KEY,
+        "files": {"model": "saved_model", **source.carry_to(ctx.out)},
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"signature": KEY},
+    }

@@ -1,4 +1,5 @@
 """load/keras: a Keras model (.keras or legacy .h5), opened in safe mode; Keras computes golden."""
+
 from __future__ import annotations
 
 import shutil
@@ -15,8 +16,12 @@ TOOLS = ("keras", "tensorflow-cpu", "numpy")
 
 def signature(model, shapes: dict, name: str) -> list[dict]:
     # Keras is channels-last.
-    inputs = [samples_lib.input_spec(tensor.name, list(tensor.shape), shapes.get(tensor.name),
-                                     np.dtype(tensor.dtype).name, "channels_last", name) for tensor in model.inputs]
+    inputs = [
+        samples_lib.input_spec(
+            tensor.name, list(tensor.shape), shapes.get(tensor.name), np.dtype(tensor.dtype).name, "channels_last", name
+        )
+        for tensor in model.inputs
+    ]
     samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
 
@@ -36,7 +41,7 @@ def predict(model, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     arrays = [feeds[tensor.name] for tensor in model.inputs]
     outputs = model(arrays if len(arrays) > 1 else arrays[0], training=False)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return {name: np.asarray(value) for name, value in zip(output_names(model), outputs)}
+    return {name: np.asarray(value) for name, value in zip(output_names(model), outputs, strict=True)}
 
 
 def run(ctx: StageContext) -> dict:
@@ -53,10 +58,17 @@ def run(ctx: StageContext) -> dict:
     copy = f"model{path.suffix}"
     shutil.copyfile(path, ctx.out / copy)
     files["model"] = copy
-    return {"format": "keras", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
-            "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"trust": {"custom_code_trusted": trust,
-                                  **({"let_through": let_through} if let_through else {})},
-                        "layers": len(model.layers)},
-            "noise_floor": floor, "samples_info": info}
+    return {
+        "format": "keras",
+        "files": files,
+        "inputs": inputs,
+        "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
+        "source": source.manifest.get("source", {}),
+        "precision": "fp32",
+        "metrics": {
+            "trust": {"custom_code_trusted": trust, **({"let_through": let_through} if let_through else {})},
+            "layers": len(model.layers),
+        },
+        "noise_floor": floor,
+        "samples_info": info,
+    }

@@ -3,6 +3,7 @@
 The config is read and checked before Keras sees the file, so the refusal
 does not depend on which Keras version enforces safe mode for which format.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,15 @@ def model_config(path: Path, name: str) -> dict:
     try:
         if path.suffix == ".keras":
             with zipfile.ZipFile(path) as archive:
-                escaping = [n for n in archive.namelist()
-                            if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or ":" in n]
-                if escaping:   # Keras skips them today; a file that holds them was made to write elsewhere
-                    raise StageError(f"{name} holds zip members that point outside it ({', '.join(escaping[:3])}); "
-                                     f"refused")
+                escaping = [
+                    n
+                    for n in archive.namelist()
+                    if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/") or ":" in n
+                ]
+                if escaping:  # Keras skips them today; a file that holds them was made to write elsewhere
+                    raise StageError(
+                        f"{name} holds zip members that point outside it ({', '.join(escaping[:3])}); refused"
+                    )
                 return json.loads(archive.read("config.json"))
         import h5py
 
@@ -34,8 +39,9 @@ def model_config(path: Path, name: str) -> dict:
     except StageError:
         raise
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise StageError(f"{name} is not a readable Keras {path.suffix} file (truncated or another "
-                         f"format): {exc}") from None
+        raise StageError(
+            f"{name} is not a readable Keras {path.suffix} file (truncated or another format): {exc}"
+        ) from None
 
 
 def unsafe_layers(config) -> list[str]:
@@ -48,8 +54,8 @@ def unsafe_layers(config) -> list[str]:
             name = (node.get("config") or {}).get("name", "?") if isinstance(node.get("config"), dict) else "?"
             if cls == "Lambda":
                 found.append(f"{name} (Lambda)")
-                return   # its function is the Lambda's own code, named once
-            if cls == "__lambda__":   # a Python lambda stored as bytecode (an activation, say)
+                return  # its function is the Lambda's own code, named once
+            if cls == "__lambda__":  # a Python lambda stored as bytecode (an activation, say)
                 found.append(f"{name} (a Python lambda)")
             elif cls and module and not str(module).startswith(("keras", "tf_keras", "builtins")):
                 found.append(f"{name} ({module}.{cls})")
@@ -67,8 +73,10 @@ def refuse_unsafe(config, name: str, trust_custom_code: bool) -> list[str]:
     """The layers that would run code from the file (unsafe_layers), refused unless the user trusts it."""
     risky = unsafe_layers(config)
     if risky and not trust_custom_code:
-        raise StageError(f"{name} holds code that loading would run: {', '.join(risky[:5])}; refused in "
-                         f"safe mode. Pass --trust-custom-code only for files you trust")
+        raise StageError(
+            f"{name} holds code that loading would run: {', '.join(risky[:5])}; refused in "
+            f"safe mode. Pass --trust-custom-code only for files you trust"
+        )
     return risky
 
 

@@ -1,4 +1,5 @@
 """emit/keras-savedmodel: Keras -> TF SavedModel with Keras' own export() (signature serving_default)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -32,6 +33,13 @@ def run(ctx: StageContext) -> dict:
     manifest = ctx.source.inherited()
     path = export(ctx)
     inputs, outputs = signature.describe(path, KEY, manifest["inputs"], manifest["outputs"])
-    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
-            "files": {"model": "saved_model", **ctx.source.carry_to(ctx.out)}, "inputs": inputs,
-            "outputs": outputs, "metrics": {"signature": KEY}}
+    return {
+        **manifest,
+        "format": "savedmodel",
+        "precision": "fp32",
+        "signature": KEY,
+        "files": {"model": "saved_model", **ctx.source.carry_to(ctx.out)},
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"signature": KEY},
+    }

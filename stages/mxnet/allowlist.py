@@ -5,6 +5,7 @@ MXNet's registered ops compute, except the ones that call back into Python (`Cus
 was registered under its `op_type`, `_Native`, `_NDArray` and `_CustomFunction` run Python functions) and
 `_cvimread`, which reads an image file by name. Those are refused, naming the node.
 """
+
 from __future__ import annotations
 
 from stages.trust.policy import Found
@@ -27,5 +28,8 @@ def registered() -> frozenset[str]:
 def check(graph: dict) -> list[Found]:
     """The nodes of a symbol JSON whose op is refused (unknown ops are left to MXNet, which names them)."""
     known = registered()
-    return [Found(node.get("op", "?"), node.get("name", f"node {index}")) for index, node in enumerate(graph["nodes"])
-            if node.get("op") != "null" and (node.get("op") in REFUSED or node.get("op") not in known)]
+    return [
+        Found(node.get("op", "?"), node.get("name", f"node {index}"))
+        for index, node in enumerate(graph["nodes"])
+        if node.get("op") != "null" and (node.get("op") in REFUSED or node.get("op") not in known)
+    ]

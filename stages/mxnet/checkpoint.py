@@ -1,4 +1,5 @@
 """Read, run and write MXNet checkpoints with errors in the user's words."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,9 @@ def read_params(path: Path) -> tuple[dict, dict]:
     try:
         loaded = mx.nd.load(str(path))
     except mx.base.MXNetError as exc:
-        raise StageError(f"{path.name} cannot be read (truncated or not an MXNet .params file): "
-                         f"{_first_line(exc)}") from None
+        raise StageError(
+            f"{path.name} cannot be read (truncated or not an MXNet .params file): {_first_line(exc)}"
+        ) from None
     if not isinstance(loaded, dict):
         raise StageError(f"{path.name} holds a list of arrays, not named parameters")
     arg, aux = {}, {}
@@ -56,19 +58,20 @@ def read_params(path: Path) -> tuple[dict, dict]:
 def write_checkpoint(out: Path, graph: dict, arg: dict, aux: dict, prefix: str = "model") -> dict[str, str]:
     symbol_name, params_name = f"{prefix}-symbol.json", f"{prefix}-0000.params"
     (out / symbol_name).write_text(json.dumps(graph, indent=2))
-    mx.nd.save(str(out / params_name), {**{f"arg:{k}": v for k, v in arg.items()},
-                                        **{f"aux:{k}": v for k, v in aux.items()}})
+    mx.nd.save(
+        str(out / params_name), {**{f"arg:{k}": v for k, v in arg.items()}, **{f"aux:{k}": v for k, v in aux.items()}}
+    )
     return {"symbol": symbol_name, "params": params_name}
 
 
 def data_names(symbol: mx.sym.Symbol, arg: dict, aux: dict) -> list[str]:
     """Arguments that are not parameters and not training labels: the model's inputs."""
-    return [name for name in symbol.list_arguments()
-            if name not in arg and name not in aux and not name.endswith("_label")]
+    return [
+        name for name in symbol.list_arguments() if name not in arg and name not in aux and not name.endswith("_label")
+    ]
 
 
-def run(symbol: mx.sym.Symbol, arg: dict, aux: dict, feeds: dict[str, np.ndarray],
-        where: str) -> dict[str, np.ndarray]:
+def run(symbol: mx.sym.Symbol, arg: dict, aux: dict, feeds: dict[str, np.ndarray], where: str) -> dict[str, np.ndarray]:
     """Forward pass in inference mode; outputs keyed by MXNet output name."""
     shapes = {name: value.shape for name, value in feeds.items()}
     try:
@@ -89,7 +92,7 @@ def run(symbol: mx.sym.Symbol, arg: dict, aux: dict, feeds: dict[str, np.ndarray
         _assign(array, aux[name], name, where)
     try:
         outputs = executor.forward(is_train=False)
-        return {name: out.asnumpy() for name, out in zip(symbol.list_outputs(), outputs)}
+        return {name: out.asnumpy() for name, out in zip(symbol.list_outputs(), outputs, strict=True)}
     except mx.base.MXNetError as exc:
         raise StageError(f"{where} failed to run: {_first_line(exc)}") from None
 
@@ -109,7 +112,7 @@ def _first_line(exc: Exception) -> str:
     for index in range(len(lines) - 1, -1, -1):
         line = lines[index]
         if "Error" in line or "error" in line or "Check failed" in line:
-            if line.endswith(":") and index + 1 < len(lines):   # "… for the following arguments …:" + the list
+            if line.endswith(":") and index + 1 < len(lines):  # "… for the following arguments …:" + the list
                 line = f"{line} {lines[index + 1]}"
             return line[:300]
     return (lines[0] if lines else type(exc).__name__)[:300]

@@ -6,6 +6,7 @@ gamma; PReLU slopes are exported 1-D where 4-D inputs need (C,1,1); the model
 is stamped with the installed onnx's newest opset and an IR version ONNX
 Runtime may reject.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,20 +36,26 @@ def _export(symbol, params: dict, inputs: list[dict], opset: int, where: str) ->
     shapes = [tuple(spec["shape"]) for spec in inputs]
     try:
         graph = MXNetGraph().create_onnx_graph_proto(
-            symbol, params, shapes, [_onnx_type(spec["dtype"]) for spec in inputs],
-            opset_version=opset, dynamic=True,
-            dynamic_input_shapes=[(None, *shape[1:]) for shape in shapes])
+            symbol,
+            params,
+            shapes,
+            [_onnx_type(spec["dtype"]) for spec in inputs],
+            opset_version=opset,
+            dynamic=True,
+            dynamic_input_shapes=[(None, *shape[1:]) for shape in shapes],
+        )
     except AttributeError as exc:
         match = re.search(r"op type (\S+) yet", str(exc))
         if not match:
             raise
         op = match.group(1)
         nodes = [n["name"] for n in _graph_nodes(symbol) if n["op"] == op]
-        raise StageError(f"{where}: the MXNet ONNX exporter cannot handle op {op!r} "
-                         f"(nodes {', '.join(nodes[:5])}); replace it or cut the graph before it "
-                         f"with --output-layer") from None
-    model = helper.make_model(graph, producer_name="modelferry",
-                              opset_imports=[helper.make_opsetid("", opset)])
+        raise StageError(
+            f"{where}: the MXNet ONNX exporter cannot handle op {op!r} "
+            f"(nodes {', '.join(nodes[:5])}); replace it or cut the graph before it "
+            f"with --output-layer"
+        ) from None
+    model = helper.make_model(graph, producer_name="modelferry", opset_imports=[helper.make_opsetid("", opset)])
     # ONNX Runtime accepts an IR version only up to its own; use the lowest that holds the opset.
     model.ir_version = helper.find_min_ir_version_for(list(model.opset_import))
     return model
@@ -56,13 +63,15 @@ def _export(symbol, params: dict, inputs: list[dict], opset: int, where: str) ->
 
 def _graph_nodes(symbol) -> list[dict]:
     import json
+
     return json.loads(symbol.tojson())["nodes"]
 
 
 def _fix_prelu_slopes(model: onnx.ModelProto) -> list[str]:
     """Reshape 1-D PReLU slopes of 4-D inputs to (C,1,1) so they broadcast over channels."""
-    ranks = {vi.name: len(vi.type.tensor_type.shape.dim)
-             for vi in list(model.graph.input) + list(model.graph.value_info)}
+    ranks = {
+        vi.name: len(vi.type.tensor_type.shape.dim) for vi in list(model.graph.input) + list(model.graph.value_info)
+    }
     try:
         inferred = onnx.shape_inference.infer_shapes(model)
         ranks.update({vi.name: len(vi.type.tensor_type.shape.dim) for vi in inferred.graph.value_info})
@@ -75,8 +84,7 @@ def _fix_prelu_slopes(model: onnx.ModelProto) -> list[str]:
             continue
         slope = numpy_helper.to_array(initializers[node.input[1]])
         if slope.ndim == 1 and ranks.get(node.input[0], 4) == 4:
-            initializers[node.input[1]].CopyFrom(
-                numpy_helper.from_array(slope.reshape(-1, 1, 1), node.input[1]))
+            initializers[node.input[1]].CopyFrom(numpy_helper.from_array(slope.reshape(-1, 1, 1), node.input[1]))
             fixed.append(node.input[1])
     # The exporter also declared the old 1-D shape; drop those declarations.
     for values in (model.graph.value_info, model.graph.input):
@@ -99,8 +107,10 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     opset = int(ctx.option("opset"))
     if opset not in SUPPORTED_OPSETS:
-        raise StageError(f"--opset {opset} is not supported by the MXNet exporter; "
-                         f"choose {SUPPORTED_OPSETS.start}-{SUPPORTED_OPSETS.stop - 1}")
+        raise StageError(
+            f"--opset {opset} is not supported by the MXNet exporter; "
+            f"choose {SUPPORTED_OPSETS.start}-{SUPPORTED_OPSETS.stop - 1}"
+        )
     symbol_path = source.file("symbol")
     graph = checkpoint.read_symbol_json(symbol_path)
     arg, aux = checkpoint.read_params(source.file("params"))
@@ -116,8 +126,9 @@ def run(ctx: StageContext) -> dict:
     repairs["prelu_slope"] = _fix_prelu_slopes(model)
     repairs["weights_as_inputs"] = _drop_weight_inputs(model)
     if len(model.graph.output) != len(manifest["outputs"]):
-        raise StageError(f"the exported ONNX graph has {len(model.graph.output)} outputs, "
-                         f"the source has {len(manifest['outputs'])}")
+        raise StageError(
+            f"the exported ONNX graph has {len(model.graph.output)} outputs, the source has {len(manifest['outputs'])}"
+        )
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
@@ -127,6 +138,9 @@ def run(ctx: StageContext) -> dict:
     files = {"model": "model.onnx", **source.carry_to(ctx.out)}
     manifest["inputs"] = renamed(manifest["inputs"], model.graph.input)
     manifest["outputs"] = renamed(manifest["outputs"], model.graph.output)
-    return {**manifest, "format": "onnx", "files": files,
-            "metrics": {"opset": opset, "ir_version": model.ir_version, "repairs": repairs,
-                        "nodes": len(model.graph.node)}}
+    return {
+        **manifest,
+        "format": "onnx",
+        "files": files,
+        "metrics": {"opset": opset, "ir_version": model.ir_version, "repairs": repairs, "nodes": len(model.graph.node)},
+    }

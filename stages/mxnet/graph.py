@@ -4,6 +4,7 @@ Removing nodes means renumbering every input reference, `arg_nodes` and
 `heads`; `rebuild` does that once for every edit, and `canonical` round-trips
 the result through MXNet so `node_row_ptr` and friends are regenerated.
 """
+
 from __future__ import annotations
 
 import difflib

@@ -1,4 +1,5 @@
 """load/mxnet: read a checkpoint, record its signature, write samples and golden outputs."""
+
 from __future__ import annotations
 
 import ast
@@ -30,8 +31,10 @@ def _signature(graph, symbol, arg, aux, shapes: dict, symbol_name: str) -> list[
     for name in checkpoint.data_names(symbol, arg, aux):
         shape = shapes.get(name) or _declared_shape(graph, name)
         if shape is None:
-            raise StageError(f"cannot tell the shape of input {name!r} from {symbol_name}; "
-                             f"pass --input-shape {name}:1,3,112,112 (your model's shape)")
+            raise StageError(
+                f"cannot tell the shape of input {name!r} from {symbol_name}; "
+                f"pass --input-shape {name}:1,3,112,112 (your model's shape)"
+            )
         inputs.append(samples_lib.input_spec(name, shape, None, "float32", "channels_first", symbol_name))
     samples_lib.check_shapes_named(shapes, inputs, symbol_name)
     return inputs
@@ -49,8 +52,8 @@ def run(ctx: StageContext) -> dict:
     samples_lib.check_described(ctx.config, inputs, symbol_path.name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, lambda f: checkpoint.run(symbol, arg, aux, f, where=symbol_path.name), symbol_path.name,
-        info)
+        ctx.out, feeds, lambda f: checkpoint.run(symbol, arg, aux, f, where=symbol_path.name), symbol_path.name, info
+    )
     files.update(written)
     shutil.copyfile(symbol_path, ctx.out / "model-symbol.json")
     shutil.copyfile(params_path, ctx.out / "model-0000.params")

@@ -7,6 +7,7 @@ pooling with explicit stride, convention and padding, the convention chosen only
 output size; asymmetric padding as an explicit pad. What MXNet cannot express exactly is refused, naming
 the op and the node: never an approximation.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,25 +27,28 @@ OPS = OpTable("MXNet")
 class Graph:
     """What the handlers share: symbols by tensor name, constants (initializers and Constant nodes),
     static shapes (ONNX's shape inference at the signature's shapes), and the params made so far."""
+
     symbols: dict = field(default_factory=dict)
     constants: dict = field(default_factory=dict)
     shapes: dict = field(default_factory=dict)
     arg: dict = field(default_factory=dict)
     aux: dict = field(default_factory=dict)
-    params: dict = field(default_factory=dict)   # name -> (its variable, its value)
+    params: dict = field(default_factory=dict)  # name -> (its variable, its value)
     opset: int = 13
     input_shapes: dict = field(default_factory=dict)
 
     def constant(self, name: str, node, what: str) -> np.ndarray:
         if name not in self.constants:
-            raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph; "
-                              f"MXNet's symbol needs it constant")
+            raise Unsupported(
+                f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph; "
+                f"MXNet's symbol needs it constant"
+            )
         return self.constants[name]
 
     def param(self, name: str, value: np.ndarray, aux: bool = False) -> mx.sym.Symbol:
         """A parameter holding `value`. One name is one parameter: asked again for the same value (a weight
         two nodes share) it is the same one; for another value under that name, a new name."""
-        if value.dtype == np.bool_:   # MXNet's symbols have no bool: 1 and 0 (see COMPARE)
+        if value.dtype == np.bool_:  # MXNet's symbols have no bool: 1 and 0 (see COMPARE)
             value = value.astype(np.float32)
         unique, n = name, 1
         while unique in self.params:
@@ -75,7 +79,7 @@ class Graph:
             return known
         if name in self.symbols:
             symbol = self.symbols[name]
-            used = set(symbol.list_arguments())   # infer_shape refuses the inputs a symbol does not read
+            used = set(symbol.list_arguments())  # infer_shape refuses the inputs a symbol does not read
             try:
                 _, shapes, _ = symbol.infer_shape(**{k: v for k, v in self.input_shapes.items() if k in used})
             except mx.base.MXNetError:
@@ -101,10 +105,16 @@ def _pads(node, spatial: int) -> tuple[list[int], list[int]]:
 
 def _explicit_pad(x, begin: list[int], end: list[int], value: float, node):
     if len(begin) != 2:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: asymmetric padding of {len(begin)}-d data "
-                          f"(MXNet's pad takes 4-d data)")
-    return mx.sym.pad(x, mode="constant", constant_value=value,
-                      pad_width=(0, 0, 0, 0, begin[0], end[0], begin[1], end[1]), name=f"{node.name}_pad")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: asymmetric padding of {len(begin)}-d data (MXNet's pad takes 4-d data)"
+        )
+    return mx.sym.pad(
+        x,
+        mode="constant",
+        constant_value=value,
+        pad_width=(0, 0, 0, 0, begin[0], end[0], begin[1], end[1]),
+        name=f"{node.name}_pad",
+    )
 
 
 def _name(node) -> str:
@@ -122,10 +132,18 @@ def conv(g: Graph, node):
         x, begin = _explicit_pad(x, begin, end, 0.0, node), [0] * spatial
     bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
     return mx.sym.Convolution(
-        x, weight=g.param(node.input[1], weight), bias=g.tensor(bias) if bias else None,
-        kernel=tuple(weight.shape[2:]), stride=tuple(a.get("strides", [1] * spatial)),
-        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin), num_filter=weight.shape[0],
-        num_group=a.get("group", 1), no_bias=bias is None, name=_name(node))
+        x,
+        weight=g.param(node.input[1], weight),
+        bias=g.tensor(bias) if bias else None,
+        kernel=tuple(weight.shape[2:]),
+        stride=tuple(a.get("strides", [1] * spatial)),
+        dilate=tuple(a.get("dilations", [1] * spatial)),
+        pad=tuple(begin),
+        num_filter=weight.shape[0],
+        num_group=a.get("group", 1),
+        no_bias=bias is None,
+        name=_name(node),
+    )
 
 
 @OPS.handles("ConvTranspose")
@@ -143,17 +161,25 @@ def conv_transpose(g: Graph, node):
     bias = node.input[2] if len(node.input) > 2 and node.input[2] else None
     group = a.get("group", 1)
     plain = begin == end and not any(extra)
-    adj = [max(0, e - p) for e, p in zip(extra, end)]
+    adj = [max(0, e - p) for e, p in zip(extra, end, strict=True)]
     made = mx.sym.Deconvolution(
-        g.tensor(node.input[0]), weight=g.param(node.input[1], weight), bias=g.tensor(bias) if bias else None,
-        kernel=tuple(weight.shape[2:]), stride=tuple(a.get("strides", [1] * spatial)),
-        dilate=tuple(a.get("dilations", [1] * spatial)), pad=tuple(begin) if plain else (0,) * spatial,
-        adj=(0,) * spatial if plain else tuple(adj), num_filter=weight.shape[1] * group, num_group=group,
-        no_bias=bias is None, name=_name(node) if plain else f"{_name(node)}_full")
+        g.tensor(node.input[0]),
+        weight=g.param(node.input[1], weight),
+        bias=g.tensor(bias) if bias else None,
+        kernel=tuple(weight.shape[2:]),
+        stride=tuple(a.get("strides", [1] * spatial)),
+        dilate=tuple(a.get("dilations", [1] * spatial)),
+        pad=tuple(begin) if plain else (0,) * spatial,
+        adj=(0,) * spatial if plain else tuple(adj),
+        num_filter=weight.shape[1] * group,
+        num_group=group,
+        no_bias=bias is None,
+        name=_name(node) if plain else f"{_name(node)}_full",
+    )
     if plain:
         return made
     # the cropped end, counted back from the full output's end (which holds `adj` rows past it)
-    stops = [e - p if p > e else None for p, e in zip(end, extra)]
+    stops = [e - p if p > e else None for p, e in zip(end, extra, strict=True)]
     return mx.sym.slice(made, begin=(None, None, *begin), end=(None, None, *stops), name=_name(node))
 
 
@@ -162,14 +188,22 @@ def batch_norm(g: Graph, node):
     a = attrs(node)
     if len(node.output) > 1 and any(node.output[1:]):
         raise Unsupported(f"BatchNormalization node {node.name!r} is in training mode (running stats as outputs)")
-    gamma, beta, mean, var = (g.constant(n, node, what) for n, what in
-                              zip(node.input[1:], ("scale", "bias", "mean", "variance")))
+    gamma, beta, mean, var = (
+        g.constant(n, node, what) for n, what in zip(node.input[1:], ("scale", "bias", "mean", "variance"), strict=True)
+    )
     # MXNet's defaults would be eps 1e-3 and fix_gamma=True (gamma ignored): both written out
     return mx.sym.BatchNorm(
-        g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), beta=g.param(node.input[2], beta),
-        moving_mean=g.param(node.input[3], mean, aux=True), moving_var=g.param(node.input[4], var, aux=True),
-        eps=float(a.get("epsilon", 1e-5)), momentum=float(a.get("momentum", 0.9)), fix_gamma=False,
-        use_global_stats=True, name=_name(node))
+        g.tensor(node.input[0]),
+        gamma=g.param(node.input[1], gamma),
+        beta=g.param(node.input[2], beta),
+        moving_mean=g.param(node.input[3], mean, aux=True),
+        moving_var=g.param(node.input[4], var, aux=True),
+        eps=float(a.get("epsilon", 1e-5)),
+        momentum=float(a.get("momentum", 0.9)),
+        fix_gamma=False,
+        use_global_stats=True,
+        name=_name(node),
+    )
 
 
 def _pool_sizes(n: int, k: int, s: int, p0: int, p1: int, d: int = 1) -> tuple[int, int, int]:
@@ -189,7 +223,7 @@ def pool(g: Graph, node):
     a = attrs(node)
     kernel = list(a["kernel_shape"])
     spatial = len(kernel)
-    strides = list(a.get("strides", [1] * spatial))   # ONNX's default stride is 1, as MXNet's
+    strides = list(a.get("strides", [1] * spatial))  # ONNX's default stride is 1, as MXNet's
     if any(d != 1 for d in a.get("dilations", [1] * spatial)):
         raise Unsupported(f"{node.op_type} node {node.name!r}: dilated pooling")
     if len(node.output) > 1 and node.output[1]:
@@ -204,31 +238,43 @@ def pool(g: Graph, node):
     x = g.tensor(node.input[0])
     if begin != end:
         if not is_max and not include_pad:
-            raise Unsupported(f"AveragePool node {node.name!r}: asymmetric pads without count_include_pad "
-                              f"(MXNet divides by the window inside its own, symmetric padding)")
+            raise Unsupported(
+                f"AveragePool node {node.name!r}: asymmetric pads without count_include_pad "
+                f"(MXNet divides by the window inside its own, symmetric padding)"
+            )
         x = _explicit_pad(x, begin, end, -np.inf if is_max else 0.0, node)
-        shape = [*shape[:2], *(n + b + e for n, b, e in zip(shape[2:], begin, end))]
+        shape = [*shape[:2], *(n + b + e for n, b, e in zip(shape[2:], begin, end, strict=True))]
         begin = end = [0] * spatial
-    sizes = [_pool_sizes(n, k, s, p, p) for n, k, s, p in zip(shape[2:], kernel, strides, begin)]
+    sizes = [_pool_sizes(n, k, s, p, p) for n, k, s, p in zip(shape[2:], kernel, strides, begin, strict=True)]
     want = [c if ceil_mode else f for f, c, _ in sizes]
     if want == [f for f, _, _ in sizes]:
         convention = "valid"
     elif want == [full for _, _, full in sizes]:
         convention = "full"
     else:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: ceil_mode gives {want}, which neither of MXNet's "
-                          f"pooling conventions gives")
-    return mx.sym.Pooling(x, kernel=tuple(kernel), stride=tuple(strides), pad=tuple(begin),
-                          pool_type="max" if is_max else "avg", pooling_convention=convention,
-                          count_include_pad=include_pad, name=_name(node))
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: ceil_mode gives {want}, which neither of MXNet's "
+            f"pooling conventions gives"
+        )
+    return mx.sym.Pooling(
+        x,
+        kernel=tuple(kernel),
+        stride=tuple(strides),
+        pad=tuple(begin),
+        pool_type="max" if is_max else "avg",
+        pooling_convention=convention,
+        count_include_pad=include_pad,
+        name=_name(node),
+    )
 
 
 @OPS.handles("GlobalAveragePool", "GlobalMaxPool")
 def global_pool(g: Graph, node):
     kind = "avg" if node.op_type == "GlobalAveragePool" else "max"
     spatial = g.rank(node.input[0], node) - 2
-    return mx.sym.Pooling(g.tensor(node.input[0]), kernel=(1,) * spatial, global_pool=True, pool_type=kind,
-                          name=_name(node))
+    return mx.sym.Pooling(
+        g.tensor(node.input[0]), kernel=(1,) * spatial, global_pool=True, pool_type=kind, name=_name(node)
+    )
 
 
 ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Softplus": "softrelu", "Softsign": "softsign"}
@@ -241,22 +287,36 @@ def activation(g: Graph, node):
 
 @OPS.handles("LRN")
 def lrn(g: Graph, node):
-    """Across channels: x / (bias + alpha / size * sum of x^2 over `size` channels)^beta, as MXNet's LRN."""
+    """Across channels: x / (bias + alpha / size * sum of x^2 over `size` channels)^beta, as MXNet's LRN. An
+    even window is refused: ONNX's runs from channel c to c + size / 2, MXNet's from c - size / 2."""
     a = attrs(node)
-    return mx.sym.LRN(g.tensor(node.input[0]), alpha=float(a.get("alpha", 1e-4)), beta=float(a.get("beta", 0.75)),
-                      knorm=float(a.get("bias", 1.0)), nsize=int(a["size"]), name=_name(node))
+    if int(a["size"]) % 2 == 0:
+        raise Unsupported(
+            f"LRN node {node.name!r}: size {a['size']} is even; MXNet's window of an even size is centred one "
+            f"channel lower than ONNX's"
+        )
+    return mx.sym.LRN(
+        g.tensor(node.input[0]),
+        alpha=float(a.get("alpha", 1e-4)),
+        beta=float(a.get("beta", 0.75)),
+        knorm=float(a.get("bias", 1.0)),
+        nsize=int(a["size"]),
+        name=_name(node),
+    )
 
 
 @OPS.handles("LeakyRelu")
 def leaky_relu(g: Graph, node):
-    return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="leaky", slope=float(attrs(node).get("alpha", 0.01)),
-                            name=_name(node))
+    return mx.sym.LeakyReLU(
+        g.tensor(node.input[0]), act_type="leaky", slope=float(attrs(node).get("alpha", 0.01)), name=_name(node)
+    )
 
 
 @OPS.handles("Elu")
 def elu(g: Graph, node):
-    return mx.sym.LeakyReLU(g.tensor(node.input[0]), act_type="elu", slope=float(attrs(node).get("alpha", 1.0)),
-                            name=_name(node))
+    return mx.sym.LeakyReLU(
+        g.tensor(node.input[0]), act_type="elu", slope=float(attrs(node).get("alpha", 1.0)), name=_name(node)
+    )
 
 
 @OPS.handles("PRelu")
@@ -266,12 +326,17 @@ def prelu(g: Graph, node):
     channels = g.shape(node.input[0])[1] if rank > 1 else None
     # ONNX broadcasts the slope (aligned on the right); MXNet's prelu has one per channel (axis 1), or one
     aligned = (1,) * (rank - slope.ndim) + slope.shape if slope.ndim <= rank else slope.shape
-    per_channel = len(aligned) == rank and rank > 1 and aligned[1] == channels and \
-        all(d == 1 for i, d in enumerate(aligned) if i != 1)
+    per_channel = (
+        len(aligned) == rank
+        and rank > 1
+        and aligned[1] == channels
+        and all(d == 1 for i, d in enumerate(aligned) if i != 1)
+    )
     if slope.size == 1 or per_channel:
         gamma = slope.reshape(-1).astype(np.float32)
-        return mx.sym.LeakyReLU(g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), act_type="prelu",
-                                name=_name(node))
+        return mx.sym.LeakyReLU(
+            g.tensor(node.input[0]), gamma=g.param(node.input[1], gamma), act_type="prelu", name=_name(node)
+        )
     raise Unsupported(f"PRelu node {node.name!r}: a slope of shape {list(slope.shape)} is not per channel")
 
 
@@ -290,8 +355,9 @@ def clip(g: Graph, node):
 @OPS.handles("HardSigmoid")
 def hard_sigmoid(g: Graph, node):
     a = attrs(node)
-    return mx.sym.hard_sigmoid(g.tensor(node.input[0]), alpha=float(a.get("alpha", 0.2)),
-                               beta=float(a.get("beta", 0.5)), name=_name(node))
+    return mx.sym.hard_sigmoid(
+        g.tensor(node.input[0]), alpha=float(a.get("alpha", 0.2)), beta=float(a.get("beta", 0.5)), name=_name(node)
+    )
 
 
 @OPS.handles("HardSwish")
@@ -300,9 +366,15 @@ def hard_swish(g: Graph, node):
     return mx.sym.broadcast_mul(x, mx.sym.hard_sigmoid(x, alpha=1 / 6, beta=0.5), name=_name(node))
 
 
-BINARY = {"Add": mx.sym.broadcast_add, "Sub": mx.sym.broadcast_sub, "Mul": mx.sym.broadcast_mul,
-          "Div": mx.sym.broadcast_div, "Pow": mx.sym.broadcast_power, "Max": mx.sym.broadcast_maximum,
-          "Min": mx.sym.broadcast_minimum}
+BINARY = {
+    "Add": mx.sym.broadcast_add,
+    "Sub": mx.sym.broadcast_sub,
+    "Mul": mx.sym.broadcast_mul,
+    "Div": mx.sym.broadcast_div,
+    "Pow": mx.sym.broadcast_power,
+    "Max": mx.sym.broadcast_maximum,
+    "Min": mx.sym.broadcast_minimum,
+}
 
 
 def _operands(g: Graph, names, node) -> list:
@@ -311,12 +383,12 @@ def _operands(g: Graph, names, node) -> list:
     rank = max(1, *(g.rank(name, node) for name in names))
     sides = []
     for name in names:
-        if name in g.constants and name not in g.symbols:   # at this rank here, its own shape elsewhere
+        if name in g.constants and name not in g.symbols:  # at this rank here, its own shape elsewhere
             value = g.constants[name]
             sides.append(g.param(name, value.reshape((1,) * (rank - value.ndim) + value.shape)))
         else:
             sym = g.tensor(name)
-            for _ in range(rank - max(1, g.rank(name, node))):   # its rank as MXNet holds it
+            for _ in range(rank - max(1, g.rank(name, node))):  # its rank as MXNet holds it
                 sym = mx.sym.expand_dims(sym, axis=0)
             sides.append(sym)
     return sides
@@ -331,8 +403,13 @@ def binary(g: Graph, node):
 
 # comparisons and logic: MXNet's symbols have no bool, so a bool tensor is held as 1 and 0 in its operands'
 # type (what MXNet's own comparisons give); Where, Not, And, Or and Cast read it so
-COMPARE = {"Equal": mx.sym.broadcast_equal, "Greater": mx.sym.broadcast_greater, "Less": mx.sym.broadcast_lesser,
-           "GreaterOrEqual": mx.sym.broadcast_greater_equal, "LessOrEqual": mx.sym.broadcast_lesser_equal}
+COMPARE = {
+    "Equal": mx.sym.broadcast_equal,
+    "Greater": mx.sym.broadcast_greater,
+    "Less": mx.sym.broadcast_lesser,
+    "GreaterOrEqual": mx.sym.broadcast_greater_equal,
+    "LessOrEqual": mx.sym.broadcast_lesser_equal,
+}
 LOGIC = {"And": mx.sym.broadcast_logical_and, "Or": mx.sym.broadcast_logical_or, "Xor": mx.sym.broadcast_logical_xor}
 
 
@@ -351,15 +428,18 @@ def logic(g: Graph, node):
 @OPS.handles("IsNaN")
 def is_nan(g: Graph, node):
     x = g.tensor(node.input[0])
-    return mx.sym.broadcast_not_equal(x, x, name=_name(node))   # only NaN differs from itself
+    return mx.sym.broadcast_not_equal(x, x, name=_name(node))  # only NaN differs from itself
 
 
 @OPS.handles("IsInf")
 def is_inf(g: Graph, node):
     a = attrs(node)
     x = g.tensor(node.input[0])
-    sides = [mx.sym._internal._equal_scalar(x, scalar=sign * float("inf"))
-             for sign, wanted in ((1, a.get("detect_positive", 1)), (-1, a.get("detect_negative", 1))) if wanted]
+    sides = [
+        mx.sym._internal._equal_scalar(x, scalar=sign * float("inf"))
+        for sign, wanted in ((1, a.get("detect_positive", 1)), (-1, a.get("detect_negative", 1)))
+        if wanted
+    ]
     if not sides:
         return mx.sym.zeros_like(x, name=_name(node))
     return sides[0] if len(sides) == 1 else mx.sym.broadcast_logical_or(*sides, name=_name(node))
@@ -390,9 +470,8 @@ def expand(g: Graph, node):
     """ONNX's bidirectional broadcast of the input's and the given (constant) shape."""
     shape = _broadcast(g, node, g.shape(node.input[0]), [int(d) for d in g.constant(node.input[1], node, "shape")])
     x = g.tensor(node.input[0])
-    missing = len(shape) - g.rank(node.input[0], node)
-    if missing:
-        x = mx.sym.reshape(x, shape=(1,) * missing + (0,) * g.rank(node.input[0], node))
+    for _ in range(len(shape) - g.rank(node.input[0], node)):  # leading axes of 1, as ONNX aligns from the right
+        x = mx.sym.expand_dims(x, axis=0)
     return mx.sym.broadcast_to(x, shape=shape, name=_name(node))
 
 
@@ -409,15 +488,23 @@ def layer_norm(g: Graph, node):
     axis = axis + rank if axis < 0 else axis
     normalized = tuple(shape[axis:])
     scale = np.broadcast_to(g.constant(node.input[1], node, "scale"), normalized).reshape(-1)
-    bias = (np.broadcast_to(g.constant(node.input[2], node, "bias"), normalized).reshape(-1)
-            if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+    bias = (
+        np.broadcast_to(g.constant(node.input[2], node, "bias"), normalized).reshape(-1)
+        if len(node.input) > 2 and node.input[2]
+        else np.zeros_like(scale)
+    )
     x = g.tensor(node.input[0])
     flat = axis != rank - 1
     if flat:
         x = mx.sym.reshape(x, shape=tuple(shape[:axis]) + (math.prod(normalized),))
-    out = mx.sym.LayerNorm(x, g.param(f"{node.input[1]}__flat", scale.astype(np.float32)),
-                           g.param(f"{node.output[0]}__bias", bias.astype(np.float32)), axis=-1,
-                           eps=float(a.get("epsilon", 1e-5)), name=f"{_name(node)}__flat" if flat else _name(node))
+    out = mx.sym.LayerNorm(
+        x,
+        g.param(f"{node.input[1]}__flat", scale.astype(np.float32)),
+        g.param(f"{node.output[0]}__bias", bias.astype(np.float32)),
+        axis=-1,
+        eps=float(a.get("epsilon", 1e-5)),
+        name=f"{_name(node)}__flat" if flat else _name(node),
+    )
     return mx.sym.reshape(out, shape=tuple(shape), name=_name(node)) if flat else out
 
 
@@ -440,8 +527,10 @@ def split(g: Graph, node):
         sizes = [-(-shape[axis] // count)] * count
         sizes[-1] = shape[axis] - sum(sizes[:-1])
     starts = np.cumsum([0, *sizes[:-1]])
-    return [mx.sym.slice_axis(g.tensor(node.input[0]), axis=axis, begin=int(start), end=int(start + size), name=out)
-            for start, size, out in zip(starts, sizes, node.output)]
+    return [
+        mx.sym.slice_axis(g.tensor(node.input[0]), axis=axis, begin=int(start), end=int(start + size), name=out)
+        for start, size, out in zip(starts, sizes, node.output, strict=True)
+    ]
 
 
 @OPS.handles("Sum")
@@ -455,8 +544,17 @@ def sum_(g: Graph, node):
     return total
 
 
-UNARY = {"Exp": mx.sym.exp, "Log": mx.sym.log, "Sqrt": mx.sym.sqrt, "Abs": mx.sym.abs, "Neg": mx.sym.negative,
-         "Reciprocal": mx.sym.reciprocal, "Floor": mx.sym.floor, "Ceil": mx.sym.ceil, "Erf": mx.sym.erf}
+UNARY = {
+    "Exp": mx.sym.exp,
+    "Log": mx.sym.log,
+    "Sqrt": mx.sym.sqrt,
+    "Abs": mx.sym.abs,
+    "Neg": mx.sym.negative,
+    "Reciprocal": mx.sym.reciprocal,
+    "Floor": mx.sym.floor,
+    "Ceil": mx.sym.ceil,
+    "Erf": mx.sym.erf,
+}
 
 
 @OPS.handles(*UNARY)
@@ -486,20 +584,34 @@ def gemm(g: Graph, node):
         if c.size != weight.shape[0]:
             raise Unsupported(f"Gemm node {node.name!r}: C of shape {list(c.shape)} is not a bias")
         bias = g.param(node.input[2], c.reshape(-1).astype(np.float32))
-    return mx.sym.FullyConnected(g.tensor(node.input[0]), weight=g.param(node.input[1], np.ascontiguousarray(weight)),
-                                 bias=bias, num_hidden=weight.shape[0], no_bias=bias is None, flatten=False,
-                                 name=_name(node))
+    return mx.sym.FullyConnected(
+        g.tensor(node.input[0]),
+        weight=g.param(node.input[1], np.ascontiguousarray(weight)),
+        bias=bias,
+        num_hidden=weight.shape[0],
+        no_bias=bias is None,
+        flatten=False,
+        name=_name(node),
+    )
 
 
 @OPS.handles("MatMul")
 def matmul(g: Graph, node):
     if node.input[1] in g.constants and g.constants[node.input[1]].ndim == 2:
         weight = np.ascontiguousarray(g.constants[node.input[1]].T)
-        return mx.sym.FullyConnected(g.tensor(node.input[0]), weight=g.param(node.input[1], weight),
-                                     num_hidden=weight.shape[0], no_bias=True, flatten=False, name=_name(node))
-    return mx.sym.linalg.gemm2(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node)) \
-        if g.rank(node.input[0], node) == g.rank(node.input[1], node) else \
-        mx.sym.batch_dot(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node))
+        return mx.sym.FullyConnected(
+            g.tensor(node.input[0]),
+            weight=g.param(node.input[1], weight),
+            num_hidden=weight.shape[0],
+            no_bias=True,
+            flatten=False,
+            name=_name(node),
+        )
+    return (
+        mx.sym.linalg.gemm2(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node))
+        if g.rank(node.input[0], node) == g.rank(node.input[1], node)
+        else mx.sym.batch_dot(g.tensor(node.input[0]), g.tensor(node.input[1]), name=_name(node))
+    )
 
 
 @OPS.handles("Flatten")
@@ -510,12 +622,13 @@ def flatten(g: Graph, node):
     if axis == 1:
         return mx.sym.flatten(g.tensor(node.input[0]), name=_name(node))
     shape = g.shape(node.input[0])
-    return mx.sym.reshape(g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])),
-                          name=_name(node))
+    return mx.sym.reshape(
+        g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])), name=_name(node)
+    )
 
 
 def _static_shape(g: Graph, node) -> tuple[int, ...]:
-    shape = g.shapes.get(node.output[0])   # ONNX's inference: the output is not built yet
+    shape = g.shapes.get(node.output[0])  # ONNX's inference: the output is not built yet
     if shape is None or any(not isinstance(d, int) for d in shape):
         raise Unsupported(f"{node.op_type} node {node.name!r}: its output shape is not static")
     return tuple(shape)
@@ -539,8 +652,9 @@ def squeeze(g: Graph, node):
         return mx.sym.reshape(g.tensor(node.input[0]), shape=_static_shape(g, node), name=_name(node))
     if node.op_type == "Squeeze":
         rank = len(shape)
-        drop = ({a + rank if a < 0 else a for a in axes} if axes is not None
-                else {i for i, d in enumerate(shape) if d == 1})
+        drop = (
+            {a + rank if a < 0 else a for a in axes} if axes is not None else {i for i, d in enumerate(shape) if d == 1}
+        )
         out = [d for i, d in enumerate(shape) if i not in drop]
     else:
         rank = len(shape) + len(axes)
@@ -569,22 +683,29 @@ def softmax(g: Graph, node):
     axis = attrs(node).get("axis", -1 if g.opset >= 13 else 1)
     axis = axis + rank if axis < 0 else axis
     fn = mx.sym.softmax if node.op_type == "Softmax" else mx.sym.log_softmax
-    if g.opset < 13 and axis != rank - 1:   # before opset 13: over the dims from `axis` on, flattened
+    if g.opset < 13 and axis != rank - 1:  # before opset 13: over the dims from `axis` on, flattened
         shape = g.shape(node.input[0])
         if shape is None or any(not isinstance(d, int) for d in shape):
-            raise Unsupported(f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis} "
-                              f"and the input's shape is unknown")
+            raise Unsupported(
+                f"{node.op_type} node {node.name!r}: opset {g.opset} flattens from axis {axis} "
+                f"and the input's shape is unknown"
+            )
         flat = mx.sym.reshape(g.tensor(node.input[0]), shape=(math.prod(shape[:axis]), math.prod(shape[axis:])))
         return mx.sym.reshape(fn(flat, axis=-1), shape=tuple(shape), name=_name(node))
     return fn(g.tensor(node.input[0]), axis=axis, name=_name(node))
 
 
-REDUCE = {"ReduceMean": mx.sym.mean, "ReduceSum": mx.sym.sum, "ReduceMax": mx.sym.max, "ReduceMin": mx.sym.min,
-          "ReduceProd": mx.sym.prod,
-          # as ONNX defines them (MXNet's norm over two axes would be a matrix norm)
-          "ReduceL1": lambda x, name=None, **kw: mx.sym.sum(mx.sym.abs(x), name=name, **kw),
-          "ReduceL2": lambda x, name=None, **kw: mx.sym.sqrt(mx.sym.sum(mx.sym.square(x), **kw), name=name),
-          "ReduceSumSquare": lambda x, name=None, **kw: mx.sym.sum(mx.sym.square(x), name=name, **kw)}
+REDUCE = {
+    "ReduceMean": mx.sym.mean,
+    "ReduceSum": mx.sym.sum,
+    "ReduceMax": mx.sym.max,
+    "ReduceMin": mx.sym.min,
+    "ReduceProd": mx.sym.prod,
+    # as ONNX defines them (MXNet's norm over two axes would be a matrix norm)
+    "ReduceL1": lambda x, name=None, **kw: mx.sym.sum(mx.sym.abs(x), name=name, **kw),
+    "ReduceL2": lambda x, name=None, **kw: mx.sym.sqrt(mx.sym.sum(mx.sym.square(x), **kw), name=name),
+    "ReduceSumSquare": lambda x, name=None, **kw: mx.sym.sum(mx.sym.square(x), name=name, **kw),
+}
 
 
 @OPS.handles(*REDUCE)
@@ -609,7 +730,7 @@ def pad(g: Graph, node):
     if len(node.input) > 2 and node.input[2]:
         value = float(g.constant(node.input[2], node, "value"))
     rank = len(pads) // 2
-    if mode == "constant" and (rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2])):
+    if mode == "constant" and (rank not in (4, 5) or any(pads[:2]) or any(pads[rank : rank + 2])):
         return _pad_by_concat(g, node, pads, value)
     if mode not in ("constant", "edge", "reflect"):
         raise Unsupported(f"Pad node {node.name!r}: mode {mode}")
@@ -618,13 +739,15 @@ def pad(g: Graph, node):
         # MXNet pads 4-d data: a 2-d or 3-d tensor is padded as a 4-d view with its last axes at the end
         lead = 4 - rank
         view = [0] * (2 * lead) + [w for axis in range(rank) for w in (pads[axis], pads[axis + rank])]
-        padded = mx.sym.pad(mx.sym.reshape(x, shape=(1,) * lead + tuple(shape)), mode=mode,
-                            pad_width=tuple(view), constant_value=value)
+        padded = mx.sym.pad(
+            mx.sym.reshape(x, shape=(1,) * lead + tuple(shape)), mode=mode, pad_width=tuple(view), constant_value=value
+        )
         out = [d + pads[axis] + pads[axis + rank] for axis, d in enumerate(shape)]
         return mx.sym.reshape(padded, shape=tuple(out), name=_name(node))
-    if rank not in (4, 5) or any(pads[:2]) or any(pads[rank:rank + 2]):
-        raise Unsupported(f"Pad node {node.name!r}: MXNet pads only the spatial axes of 4-d and 5-d data "
-                          f"(pads {pads}, mode {mode})")
+    if rank not in (4, 5) or any(pads[:2]) or any(pads[rank : rank + 2]):
+        raise Unsupported(
+            f"Pad node {node.name!r}: MXNet pads only the spatial axes of 4-d and 5-d data (pads {pads}, mode {mode})"
+        )
     width = [w for axis in range(rank) for w in (pads[axis], pads[axis + rank])]
     return mx.sym.pad(x, mode=mode, pad_width=tuple(width), constant_value=value, name=_name(node))
 
@@ -634,8 +757,10 @@ def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
     shape = g.shape(node.input[0])
     rank = len(pads) // 2
     if shape is None or any(not isinstance(d, int) for d in shape) or any(p < 0 for p in pads):
-        raise Unsupported(f"Pad node {node.name!r}: pads {pads} on axes MXNet's pad does not take, and the "
-                          f"input's shape is unknown (or the pads crop)")
+        raise Unsupported(
+            f"Pad node {node.name!r}: pads {pads} on axes MXNet's pad does not take, and the "
+            f"input's shape is unknown (or the pads crop)"
+        )
     x, shape = g.tensor(node.input[0]), list(shape)
     for axis in range(rank):
         before, after = pads[axis], pads[axis + rank]
@@ -644,10 +769,11 @@ def _pad_by_concat(g: Graph, node, pads: list[int], value: float):
         parts = []
         for side, count in (("before", before), ("after", after)):
             if count:
-                block = np.full([*shape[:axis], count, *shape[axis + 1:]], value, np.float32)
+                block = np.full([*shape[:axis], count, *shape[axis + 1 :]], value, np.float32)
                 parts.append((side, g.param(f"{node.name}_pad_{side}_{axis}", block)))
-        x = mx.sym.concat(*[p for side, p in parts if side == "before"], x,
-                          *[p for side, p in parts if side == "after"], dim=axis)
+        x = mx.sym.concat(
+            *[p for side, p in parts if side == "before"], x, *[p for side, p in parts if side == "after"], dim=axis
+        )
         shape[axis] += before + after
     return mx.sym.identity(x, name=_name(node))
 
@@ -659,8 +785,9 @@ def arg_max(g: Graph, node):
     if a.get("select_last_index", 0):
         raise Unsupported(f"{node.op_type} node {node.name!r}: select_last_index (MXNet's picks the first)")
     pick = mx.sym.argmax if node.op_type == "ArgMax" else mx.sym.argmin
-    index = pick(g.tensor(node.input[0]), axis=a.get("axis", 0), keepdims=bool(a.get("keepdims", 1)),
-                 name=f"{_name(node)}_float")
+    index = pick(
+        g.tensor(node.input[0]), axis=a.get("axis", 0), keepdims=bool(a.get("keepdims", 1)), name=f"{_name(node)}_float"
+    )
     return mx.sym.cast(index, dtype="int64", name=_name(node))
 
 
@@ -669,7 +796,7 @@ def cast(g: Graph, node):
     from onnx import helper
 
     dtype = helper.tensor_dtype_to_np_dtype(attrs(node)["to"])
-    if dtype == np.bool_:   # a bool is held as 1 and 0 in the operand's type (see COMPARE)
+    if dtype == np.bool_:  # a bool is held as 1 and 0 in the operand's type (see COMPARE)
         return mx.sym._internal._not_equal_scalar(g.tensor(node.input[0]), scalar=0.0, name=_name(node))
     return mx.sym.cast(g.tensor(node.input[0]), dtype=np.dtype(dtype).name, name=_name(node))
 
@@ -682,14 +809,13 @@ def slice_(g: Graph, node):
     rank = len(shape)
     starts, ends, axes, steps = slice_params(node, g.constant, rank)
     begin, end, step = [None] * rank, [None] * rank, [None] * rank
-    for axis, start, stop, stride in zip(axes, starts, ends, steps):
+    for axis, start, stop, stride in zip(axes, starts, ends, steps, strict=True):
         n = shape[axis]
         start, stop = int(start), int(stop)
         start = max(-1 if stride < 0 else 0, min(start + n if start < 0 else start, n - 1 if stride < 0 else n))
         stop = max(-1, min(stop + n if stop < 0 else stop, n))
         begin[axis], end[axis], step[axis] = start, (None if stop < 0 else stop), stride
-    return mx.sym.slice(g.tensor(node.input[0]), begin=tuple(begin), end=tuple(end), step=tuple(step),
-                        name=_name(node))
+    return mx.sym.slice(g.tensor(node.input[0]), begin=tuple(begin), end=tuple(end), step=tuple(step), name=_name(node))
 
 
 @OPS.handles("Resize", "Upsample")
@@ -700,14 +826,15 @@ def resize(g: Graph, node):
     shape_in, shape_out = g.shape(node.input[0]), g.shape(node.output[0])
     if attrs(node).get("mode", b"nearest") in (b"linear", "linear"):
         corners = bilinear(node, shape_in, shape_out, g.constants, "MXNet")
-        return mx.sym.contrib.BilinearResize2D(g.tensor(node.input[0]), height=shape_out[2], width=shape_out[3],
-                                               align_corners=corners, name=_name(node))
+        return mx.sym.contrib.BilinearResize2D(
+            g.tensor(node.input[0]), height=shape_out[2], width=shape_out[3], align_corners=corners, name=_name(node)
+        )
     kh, kw = nearest_factors(node, shape_in, shape_out, g.constants, "MXNet")
     if kh != kw:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: factors {kh}x{kw}; MXNet's UpSampling scales "
-                          f"both axes alike")
-    return mx.sym.UpSampling(g.tensor(node.input[0]), scale=kh, sample_type="nearest", num_args=1,
-                             name=_name(node))
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: factors {kh}x{kw}; MXNet's UpSampling scales both axes alike"
+        )
+    return mx.sym.UpSampling(g.tensor(node.input[0]), scale=kh, sample_type="nearest", num_args=1, name=_name(node))
 
 
 @OPS.handles("Einsum")
@@ -716,8 +843,10 @@ def einsum(g: Graph, node):
     pass's plan, at the shapes MXNet infers where ONNX's inference could not tell them)."""
     found = einsum_plan.plan(einsum_plan.equation_of(node), [g.shape(name) for name in node.input])
     if found is None:
-        raise Unsupported(f"Einsum node {node.name!r}: {einsum_plan.equation_of(node)!r} is not one batched "
-                          f"matrix product of static shapes")
+        raise Unsupported(
+            f"Einsum node {node.name!r}: {einsum_plan.equation_of(node)!r} is not one batched "
+            f"matrix product of static shapes"
+        )
     left, right, out, sizes, batch, contracted, own_left, own_right = found
 
     def flat(indices) -> int:
@@ -726,9 +855,9 @@ def einsum(g: Graph, node):
     def prepared(name: str, term: str, order: list[str], dims: tuple[int, int, int]):
         moved = mx.sym.transpose(g.tensor(name), axes=tuple(term.index(i) for i in order))
         return mx.sym.reshape(moved, shape=dims)
+
     a = prepared(node.input[0], left, batch + own_left + contracted, (flat(batch), flat(own_left), flat(contracted)))
-    b = prepared(node.input[1], right, batch + contracted + own_right,
-                 (flat(batch), flat(contracted), flat(own_right)))
+    b = prepared(node.input[1], right, batch + contracted + own_right, (flat(batch), flat(contracted), flat(own_right)))
     produced = batch + own_left + own_right
     product = mx.sym.reshape(mx.sym.batch_dot(a, b), shape=tuple(sizes[i] for i in produced) or (1,))
     return mx.sym.transpose(product, axes=tuple(produced.index(i) for i in out), name=_name(node))
@@ -750,16 +879,20 @@ def gather(g: Graph, node):
     rank = g.rank(node.input[0], node)
     axis = attrs(node).get("axis", 0)
     axis = axis + rank if axis < 0 else axis
-    if node.input[1] not in g.constants:   # token ids, computed or fed: take, a negative index from the end
-        return mx.sym.take(g.tensor(node.input[0]), g.tensor(node.input[1]), axis=axis, mode="wrap",
-                           name=_name(node))
+    if node.input[1] not in g.constants:  # token ids, computed or fed: take, a negative index from the end
+        return mx.sym.take(g.tensor(node.input[0]), g.tensor(node.input[1]), axis=axis, mode="wrap", name=_name(node))
     indices = g.constant(node.input[1], node, "indices")
     shape = g.shape(node.input[0])
     if shape is None or not isinstance(shape[axis], int):
         raise Unsupported(f"Gather node {node.name!r}: the size of axis {axis} is unknown")
     indices = np.where(indices < 0, indices + shape[axis], indices)
-    if indices.ndim == 0:   # one index: the axis goes away
+    if indices.ndim == 0:  # one index: the axis goes away
         part = mx.sym.slice_axis(g.tensor(node.input[0]), axis=axis, begin=int(indices), end=int(indices) + 1)
         return mx.sym.reshape(part, shape=_static_shape(g, node), name=_name(node))
-    return mx.sym.take(g.tensor(node.input[0]), g.param(node.input[1], indices.astype(np.int64)), axis=axis,
-                       mode="raise", name=_name(node))
+    return mx.sym.take(
+        g.tensor(node.input[0]),
+        g.param(node.input[1], indices.astype(np.int64)),
+        axis=axis,
+        mode="raise",
+        name=_name(node),
+    )

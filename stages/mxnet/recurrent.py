@@ -6,6 +6,7 @@ direction's input and recurrent biases. Y comes out as [seq, batch, directions Â
 ONNX's [seq, directions, batch, hidden]. Refused, naming the node: a reverse-only direction, activations
 other than the defaults, clip, input_forget, peepholes, sequence lengths shorter than the sequence, and a
 GRU with linear_before_reset=0 (MXNet's, like cuDNN's, applies the reset after the recurrent product)."""
+
 from __future__ import annotations
 
 import mxnet as mx
@@ -28,13 +29,15 @@ def _check(node, a: dict, where: str) -> None:
     if direction not in ("forward", "bidirectional"):
         raise Unsupported(f"{where}: direction {direction}; MXNet's RNN runs forward or both ways")
     activations = [_text(v) for v in a.get("activations", [])]
-    if activations and activations[:len(DEFAULT_ACTIVATIONS[node.op_type])] != DEFAULT_ACTIVATIONS[node.op_type]:
+    if activations and activations[: len(DEFAULT_ACTIVATIONS[node.op_type])] != DEFAULT_ACTIVATIONS[node.op_type]:
         raise Unsupported(f"{where}: activations {activations}; MXNet's RNN has the default ones only")
     if "clip" in a or a.get("input_forget", 0):
         raise Unsupported(f"{where}: clip or input_forget, which MXNet's RNN has not")
     if node.op_type == "GRU" and not a.get("linear_before_reset", 0):
-        raise Unsupported(f"{where}: linear_before_reset=0; MXNet's GRU applies the reset after the recurrent "
-                          f"product (as PyTorch's, exported with linear_before_reset=1)")
+        raise Unsupported(
+            f"{where}: linear_before_reset=0; MXNet's GRU applies the reset after the recurrent "
+            f"product (as PyTorch's, exported with linear_before_reset=1)"
+        )
 
 
 def _packed(kind: str, hidden: int, w: np.ndarray, r: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -42,10 +45,11 @@ def _packed(kind: str, hidden: int, w: np.ndarray, r: np.ndarray, b: np.ndarray)
 
     def reorder(m: np.ndarray) -> np.ndarray:
         return m.reshape(gates, hidden, *m.shape[1:])[GATES[kind]].reshape(gates * hidden, *m.shape[1:])
+
     weights, biases = [], []
     for d in range(w.shape[0]):
         weights += [reorder(w[d]).reshape(-1), reorder(r[d]).reshape(-1)]
-        biases += [reorder(b[d][:gates * hidden]), reorder(b[d][gates * hidden:])]
+        biases += [reorder(b[d][: gates * hidden]), reorder(b[d][gates * hidden :])]
     return np.concatenate(weights + biases).astype(np.float32)
 
 
@@ -76,16 +80,31 @@ def recurrent(g: Graph, node):
         if not name:
             return mx.sym.zeros(shape=(directions, batch, hidden), name=f"{node.output[0]}__{label}0")
         return mx.sym.transpose(g.tensor(name), axes=(1, 0, 2)) if batch_first else g.tensor(name)
+
     states = [state(h0, "h")] + ([state(c0, "c")] if kind == "LSTM" else [])
-    out = mx.sym.RNN(x, g.param(f"{node.output[0]}__parameters", _packed(kind, hidden, w, r, b)), *states,
-                     state_size=hidden, num_layers=1, mode=kind.lower(), bidirectional=directions == 2,
-                     state_outputs=True, name=f"{node.output[0]}__rnn")
+    out = mx.sym.RNN(
+        x,
+        g.param(f"{node.output[0]}__parameters", _packed(kind, hidden, w, r, b)),
+        *states,
+        state_size=hidden,
+        num_layers=1,
+        mode=kind.lower(),
+        bidirectional=directions == 2,
+        state_outputs=True,
+        name=f"{node.output[0]}__rnn",
+    )
     names = list(node.output) + [""] * 3
-    y = mx.sym.transpose(mx.sym.reshape(out[0], shape=(seq, batch, directions, hidden)),
-                         axes=(1, 0, 2, 3) if batch_first else (0, 2, 1, 3), name=names[0] or None)
+    y = mx.sym.transpose(
+        mx.sym.reshape(out[0], shape=(seq, batch, directions, hidden)),
+        axes=(1, 0, 2, 3) if batch_first else (0, 2, 1, 3),
+        name=names[0] or None,
+    )
     made = [y]
     for index in range(1, 1 + len(states)):
         last = out[index]
-        made.append(mx.sym.transpose(last, axes=(1, 0, 2), name=names[index] or None) if batch_first
-                    else mx.sym.identity(last, name=names[index] or None))
-    return made[:len(node.output)]
+        made.append(
+            mx.sym.transpose(last, axes=(1, 0, 2), name=names[index] or None)
+            if batch_first
+            else mx.sym.identity(last, name=names[index] or None)
+        )
+    return made[: len(node.output)]

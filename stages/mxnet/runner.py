@@ -1,4 +1,5 @@
 """The MXNet checkpoint made by emit/mxnet, run in MXNet (inference mode, batch 1 as it was built)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,5 +14,6 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     symbol_path, params_path = bundle.file("symbol"), bundle.file("params")
     symbol = checkpoint.symbol_from_json(checkpoint.read_symbol_json(symbol_path), symbol_path)
     arg, aux = checkpoint.read_params(params_path)
-    return feed(lambda inputs: checkpoint.run(symbol, arg, aux, inputs, where=symbol_path.name), bundle, feeds,
-                batched=False)
+    return feed(
+        lambda inputs: checkpoint.run(symbol, arg, aux, inputs, where=symbol_path.name), bundle, feeds, batched=False
+    )

@@ -1,5 +1,6 @@
 """How an MXNet checkpoint is recognised: `prefix-symbol.json` + `prefix-NNNN.params`, or the prefix with
 --epoch (pure Python: the orchestrator reads it)."""
+
 from __future__ import annotations
 
 import re
@@ -39,8 +40,11 @@ def resolve(path: Path, options: Mapping[str, object]) -> Found:
     if epoch is None:
         found = sorted(prefix.parent.glob(f"{prefix.name}{EPOCHS}"))
         if len(found) != 1:
-            what = "no .params file beside it" if not found else \
-                f"several epochs ({', '.join(p.name for p in found)}); pick one with --epoch"
+            what = (
+                "no .params file beside it"
+                if not found
+                else f"several epochs ({', '.join(p.name for p in found)}); pick one with --epoch"
+            )
             raise SourceError(f"cannot tell which parameters to use: {what}", symbol)
         params = found[0]
     else:

@@ -6,6 +6,7 @@ rewritten to gamma = 1, fix_gamma = False, which MXNet computes identically
 and exporters cannot get wrong. The edited model is run and must reproduce
 the source's golden outputs before the bundle is written.
 """
+
 from __future__ import annotations
 
 import mxnet as mx
@@ -40,7 +41,7 @@ def _rename(graph: dict, arg: dict, aux: dict, renames: dict[str, str]) -> list[
 
 
 def _cut(graph: dict, layer: str) -> str:
-    name = layer[:-len("_output")] if layer.endswith("_output") else layer
+    name = layer[: -len("_output")] if layer.endswith("_output") else layer
     index = graph_lib.index_of(graph, name)
     if index is None or graph["nodes"][index]["op"] == "null":
         raise graph_lib.unknown_name("layer", layer, [n["name"] for n in graph["nodes"] if n["op"] != "null"])
@@ -62,8 +63,13 @@ def run(ctx: StageContext) -> dict:
     if output_layer:
         output_name = _cut(graph, output_layer)
         # The golden outputs of a cut graph come from the *source* model's internals.
-        golden = checkpoint.run(original.get_internals()[output_name], arg, aux, raw_samples,
-                                where=f"{source.file('symbol').name} at layer {output_layer}")
+        golden = checkpoint.run(
+            original.get_internals()[output_name],
+            arg,
+            aux,
+            raw_samples,
+            where=f"{source.file('symbol').name} at layer {output_layer}",
+        )
         manifest["outputs"] = samples_lib.output_specs(golden)
         edits["output_layer"] = output_name
 
@@ -83,8 +89,10 @@ def run(ctx: StageContext) -> dict:
             if found:
                 stripped[spec["name"]] = found
         if not stripped:
-            raise StageError("--strip-preprocess: no _minus_scalar/_mul_scalar/_div_scalar/_plus_scalar "
-                             "chain follows any input of the symbol")
+            raise StageError(
+                "--strip-preprocess: no _minus_scalar/_mul_scalar/_div_scalar/_plus_scalar "
+                "chain follows any input of the symbol"
+            )
         manifest["preprocess"] = {"inputs": stripped}
 
     graph, symbol = graph_lib.canonical(graph)
@@ -94,14 +102,13 @@ def run(ctx: StageContext) -> dict:
 
     feeds = samples_lib.apply_preprocess(raw_samples, manifest.get("preprocess"))
     edited = checkpoint.run(symbol, arg, aux, feeds, where="the edited model")
-    for (name, want), got in zip(golden.items(), edited.values()):
+    for (name, want), got in zip(golden.items(), edited.values(), strict=True):
         error = float(np.max(np.abs(want - got)))
         if error > SELF_CHECK_TOLERANCE * max(1.0, float(np.max(np.abs(want)))):
-            raise StageError(f"surgery changed the model's output {name!r} by up to {error:.3g}; "
-                             f"edits were {edits}")
+            raise StageError(f"surgery changed the model's output {name!r} by up to {error:.3g}; edits were {edits}")
     # Output names may change with the edits; key golden by the edited model's names.
-    golden = dict(zip(edited, golden.values()))
-    for spec, name in zip(manifest["outputs"], edited):
+    golden = dict(zip(edited, golden.values(), strict=True))
+    for spec, name in zip(manifest["outputs"], edited, strict=True):
         spec["name"] = name
 
     files = checkpoint.write_checkpoint(ctx.out, graph, arg, aux)

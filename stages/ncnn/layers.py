@@ -8,6 +8,7 @@ blobs are written at one rank (a Reshape adds the leading ones), so ncnn's broad
 (ncnn broadcasts a 1-d blob as long as the channels over the channels). A constant operand is a
 MemoryData blob at that rank, or the layer's scalar.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -20,13 +21,14 @@ from stages.onnx.emitter import OpTable, Unsupported, attrs, slice_params
 from stages.onnx.resize import bilinear, nearest_factors
 
 LAYERS = OpTable("ncnn (modelferry)")
-INTEGERS = {2, 3, 4, 5, 6, 7, 9, 12, 13}   # ONNX's integer and bool element types
+INTEGERS = {2, 3, 4, 5, 6, 7, 9, 12, 13}  # ONNX's integer and bool element types
 
 
 @dataclass
 class State:
     """What the handlers share: the net, the graph's constants, ONNX's inferred shapes and element types,
     which tensors are blobs, and the graph's readers of each tensor."""
+
     net: Net
     constants: dict
     shapes: dict
@@ -34,7 +36,7 @@ class State:
     readers: dict
     outputs: set
     opset: int = 13
-    aliases: dict = field(default_factory=dict)   # tensor -> the tensor whose blob it is (a Noop'd op)
+    aliases: dict = field(default_factory=dict)  # tensor -> the tensor whose blob it is (a Noop'd op)
 
     def blob(self, name: str, node) -> str:
         name = self.aliases.get(name, name)
@@ -54,7 +56,7 @@ class State:
         blob = self.net.blob(tensor)
         shape = self.shapes.get(tensor)
         if (shape is None or any(d is None or d < 0 for d in shape)) and node.op_type in SAME_SHAPE:
-            self.net.shapes[blob] = self.dims(node.input[0])   # what inference left open (Paddle's -1 batch)
+            self.net.shapes[blob] = self.dims(node.input[0])  # what inference left open (Paddle's -1 batch)
         else:
             self.net.shapes[blob] = batchless(shape, node, tensor)
         return blob
@@ -64,8 +66,10 @@ class State:
         put in front of it, the first then dropped)."""
         value = np.asarray(value, np.float32)
         if value.ndim > rank or (rank > 1 and value.ndim == rank and value.shape[0] != 1):
-            raise Unsupported(f"{node.op_type} node {node.name!r}: the constant {name} {list(value.shape)} has "
-                              f"an axis where the batch is; ncnn's blobs have none")
+            raise Unsupported(
+                f"{node.op_type} node {node.name!r}: the constant {name} {list(value.shape)} has "
+                f"an axis where the batch is; ncnn's blobs have none"
+            )
         full = value.reshape((1,) * (rank - value.ndim) + value.shape)
         shape = full.shape[1:] if rank > 1 else full.shape
         key = f"{name}@{'x'.join(map(str, shape))}"
@@ -82,13 +86,17 @@ class State:
 
 def batchless(shape, node, tensor: str) -> tuple:
     if shape is None or any(d is None or d < 0 for d in shape):
-        raise Unsupported(f"{node.op_type} node {node.name!r}: the shape of {tensor} is not static; give the "
-                          f"input shapes with --input-shape")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: the shape of {tensor} is not static; give the "
+            f"input shapes with --input-shape"
+        )
     if len(shape) == 0 or (len(shape) == 1 and shape[0] == 1):
         return (1,)
     if shape[0] != 1 or len(shape) > 5:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: {tensor} is {list(shape)}; ncnn's blobs are a batch "
-                          f"of one with at most 4 more axes")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: {tensor} is {list(shape)}; ncnn's blobs are a batch "
+            f"of one with at most 4 more axes"
+        )
     return tuple(shape[1:])
 
 
@@ -109,13 +117,41 @@ def _rank(state: State, node, index: int = 0) -> int:
     return len(state.shapes.get(node.input[index]) or ()) or 1
 
 
-UNARY = {"Abs": 0, "Neg": 1, "Floor": 2, "Ceil": 3, "Sqrt": 5, "Exp": 7, "Log": 8, "Sin": 9, "Cos": 10,
-         "Tan": 11, "Asin": 12, "Acos": 13, "Atan": 14, "Reciprocal": 15}
+UNARY = {
+    "Abs": 0,
+    "Neg": 1,
+    "Floor": 2,
+    "Ceil": 3,
+    "Sqrt": 5,
+    "Exp": 7,
+    "Log": 8,
+    "Sin": 9,
+    "Cos": 10,
+    "Tan": 11,
+    "Asin": 12,
+    "Acos": 13,
+    "Atan": 14,
+    "Reciprocal": 15,
+}
 ACTIVATIONS = {"Relu": "ReLU", "Sigmoid": "Sigmoid", "Tanh": "TanH", "Mish": "Mish", "Softplus": "Softplus"}
 
 
-SAME_SHAPE = {*UNARY, *ACTIVATIONS, "LeakyRelu", "Elu", "HardSigmoid", "HardSwish", "Clip", "Identity", "Dropout",
-              "Cast", "Softmax", "BatchNormalization", "LayerNormalization", "PRelu"}
+SAME_SHAPE = {
+    *UNARY,
+    *ACTIVATIONS,
+    "LeakyRelu",
+    "Elu",
+    "HardSigmoid",
+    "HardSwish",
+    "Clip",
+    "Identity",
+    "Dropout",
+    "Cast",
+    "Softmax",
+    "BatchNormalization",
+    "LayerNormalization",
+    "PRelu",
+}
 
 
 @LAYERS.handles(*UNARY)
@@ -180,8 +216,15 @@ def cast(state: State, node):
     identity(state, node)
 
 
-BINARY = {"Add": (0, 0), "Sub": (1, 7), "Mul": (2, 2), "Div": (3, 8), "Max": (4, 4), "Min": (5, 5),
-          "Pow": (6, 9)}   # op: (ncnn's op_type, the op_type with the operands swapped)
+BINARY = {
+    "Add": (0, 0),
+    "Sub": (1, 7),
+    "Mul": (2, 2),
+    "Div": (3, 8),
+    "Max": (4, 4),
+    "Min": (5, 5),
+    "Pow": (6, 9),
+}  # op: (ncnn's op_type, the op_type with the operands swapped)
 
 
 def _at_rank(state: State, tensor: str, rank: int, node) -> str:
@@ -205,14 +248,17 @@ def binary_layer(state: State, node, op: str, left: str, right: str, top: str) -
         value = state.constants.get(scalar)
         if value is not None and np.size(value) == 1 and other not in state.constants:
             number = float(np.asarray(value).reshape(()))
-            if (op, number) in (("Max", -np.inf), ("Min", np.inf)):   # ncnn's params hold no infinity
+            if (op, number) in (("Max", -np.inf), ("Min", np.inf)):  # ncnn's params hold no infinity
                 state.net.add("Noop", node.name, [state.blob(other, node)], [top])
                 return
-            state.net.add("BinaryOp", node.name, [state.blob(other, node)], [top],
-                          {0: kind, 1: 1, 2: number})
+            state.net.add("BinaryOp", node.name, [state.blob(other, node)], [top], {0: kind, 1: 1, 2: number})
             return
-    bottoms = [state.memory(name, state.constants[name], rank, node) if name in state.constants
-               else _at_rank(state, name, rank, node) for name in (left, right)]
+    bottoms = [
+        state.memory(name, state.constants[name], rank, node)
+        if name in state.constants
+        else _at_rank(state, name, rank, node)
+        for name in (left, right)
+    ]
     state.net.add("BinaryOp", node.name, bottoms, [top], {0: forward})
 
 
@@ -267,8 +313,11 @@ def _broadcasts(state: State, reader, expand) -> bool:
     if reader.op_type not in ELEMENTWISE or len(reader.input) != 2 or reader.input[0] == reader.input[1]:
         return False
     other = reader.input[1] if reader.input[0] == expand.output[0] else reader.input[0]
-    shapes = [state.shapes.get(expand.input[0]), state.shapes.get(other) if other not in state.constants
-              else list(np.shape(state.constants[other])), state.shapes.get(expand.output[0])]
+    shapes = [
+        state.shapes.get(expand.input[0]),
+        state.shapes.get(other) if other not in state.constants else list(np.shape(state.constants[other])),
+        state.shapes.get(expand.output[0]),
+    ]
     if any(shape is None or None in shape for shape in shapes):
         return False
     try:
@@ -284,8 +333,10 @@ def reshape(state: State, node):
     top = state.out(node)
     dims = state.net.shapes[top]
     if len(dims) > 4:
-        raise Unsupported(f"{node.op_type} node {node.name!r} makes {len(dims) + 1} axes; ncnn's blobs hold at "
-                          f"most 4 besides the batch")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r} makes {len(dims) + 1} axes; ncnn's blobs hold at "
+            f"most 4 besides the batch"
+        )
     state.net.add("Reshape", node.name, [state.blob(node.input[0], node)], [top], shape_params(dims))
 
 
@@ -313,7 +364,7 @@ def softmax_flat(state: State, node):
     """Before opset 13 Softmax works over the axes from `axis` on: one axis where those after it are ones."""
     shape, rank = state.shapes.get(node.input[0]) or [], _rank(state, node)
     axis = attrs(node).get("axis", 1) % rank
-    if any(d != 1 for d in shape[axis + 1:]):
+    if any(d != 1 for d in shape[axis + 1 :]):
         raise Unsupported(f"Softmax node {node.name!r} (opset < 13) works over axes {axis}.. of {shape} at once")
     softmax_axis = axis_of(node, axis, rank)
     layer(state, node, "Softmax", {0: softmax_axis, 1: 1})
@@ -323,8 +374,10 @@ def softmax_flat(state: State, node):
 def concat(state: State, node):
     rank = _rank(state, node)
     axis = axis_of(node, attrs(node)["axis"], rank)
-    bottoms = [state.memory(name, state.constants[name], rank, node) if name in state.constants
-               else state.blob(name, node) for name in node.input]
+    bottoms = [
+        state.memory(name, state.constants[name], rank, node) if name in state.constants else state.blob(name, node)
+        for name in node.input
+    ]
     state.net.add("Concat", node.name, bottoms, [state.out(node)], {0: axis})
 
 
@@ -335,7 +388,7 @@ def slice_(state: State, node):
     shape = state.shapes.get(node.input[0])
     if any(step != 1 for step in steps):
         raise Unsupported(f"Slice node {node.name!r} has steps {steps}; ncnn's Crop takes one")
-    kept = [(s, e, a) for s, e, a in zip(starts, ends, axes) if (s, min(e, shape[a])) != (0, shape[a])]
+    kept = [(s, e, a) for s, e, a in zip(starts, ends, axes, strict=True) if (s, min(e, shape[a])) != (0, shape[a])]
     begin = [max(0, s + shape[a] if s < 0 else s) for s, _, a in kept]
     end = [min(shape[a], e + shape[a] if e < 0 else e) for _, e, a in kept]
     blob_axes = [axis_of(node, a, rank) for _, _, a in kept]
@@ -346,8 +399,9 @@ def slice_(state: State, node):
 
 def _constant(state: State, name: str, node, what: str) -> np.ndarray:
     if name not in state.constants:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} is computed in the graph; ncnn needs it "
-                          f"constant")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: its {what} is computed in the graph; ncnn needs it constant"
+        )
     return state.constants[name]
 
 
@@ -361,12 +415,27 @@ def split(state: State, node):
         sizes = list(attrs(node)["split"])
     else:
         sizes = [state.shapes[output][axis] for output in node.output]
-    state.net.add("Slice", node.name, [state.blob(node.input[0], node)],
-                  [state.out(node, i) for i in range(len(node.output))], {0: sizes, 1: axis_of(node, axis, rank)})
+    state.net.add(
+        "Slice",
+        node.name,
+        [state.blob(node.input[0], node)],
+        [state.out(node, i) for i in range(len(node.output))],
+        {0: sizes, 1: axis_of(node, axis, rank)},
+    )
 
 
-REDUCTIONS = {"ReduceSum": 0, "ReduceSumSquare": 2, "ReduceMean": 3, "ReduceMax": 4, "ReduceMin": 5,
-              "ReduceProd": 6, "ReduceL1": 7, "ReduceL2": 8, "ReduceLogSum": 9, "ReduceLogSumExp": 10}
+REDUCTIONS = {
+    "ReduceSum": 0,
+    "ReduceSumSquare": 2,
+    "ReduceMean": 3,
+    "ReduceMax": 4,
+    "ReduceMin": 5,
+    "ReduceProd": 6,
+    "ReduceL1": 7,
+    "ReduceL2": 8,
+    "ReduceLogSum": 9,
+    "ReduceLogSumExp": 10,
+}
 
 
 def _reduce_axes(state: State, node) -> list[int] | None:
@@ -381,8 +450,7 @@ def _reduce_axes(state: State, node) -> list[int] | None:
 def reduction(state: State, node, operation: int, axes: list[int] | None, keep: bool) -> None:
     rank = _rank(state, node)
     axes = list(range(1, rank)) if not axes else [a % rank for a in axes]
-    layer(state, node, "Reduction",
-          {0: operation, 1: 0, 3: [axis_of(node, a, rank) for a in axes], 4: int(keep), 5: 1})
+    layer(state, node, "Reduction", {0: operation, 1: 0, 3: [axis_of(node, a, rank) for a in axes], 4: int(keep), 5: 1})
 
 
 @LAYERS.handles(*REDUCTIONS)
@@ -411,17 +479,24 @@ def matmul(state: State, node):
     weight = np.asarray(state.constants[node.input[1]], np.float32)
     if weight.ndim != 2:
         raise Unsupported(f"{node.op_type} node {node.name!r}: W is {list(weight.shape)}, not a matrix")
-    weight = (weight if a.get("transB", 0) else weight.T) * float(a.get("alpha", 1.0))   # (out, in)
+    weight = (weight if a.get("transB", 0) else weight.T) * float(a.get("alpha", 1.0))  # (out, in)
     bias = None
     if node.op_type == "Gemm" and len(node.input) > 2 and node.input[2]:
-        bias = np.broadcast_to(_constant(state, node.input[2], node, "C") * float(a.get("beta", 1.0)),
-                               (weight.shape[0],))
+        bias = np.broadcast_to(
+            _constant(state, node.input[2], node, "C") * float(a.get("beta", 1.0)), (weight.shape[0],)
+        )
     dims = state.dims(node.input[0])
     if len(dims) > 2:
-        raise Unsupported(f"{node.op_type} node {node.name!r} multiplies a {len(dims) + 1}-d tensor; ncnn's "
-                          f"InnerProduct takes rows")
-    layer(state, node, "InnerProduct", {0: weight.shape[0], 1: int(bias is not None), 2: weight.size},
-          tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r} multiplies a {len(dims) + 1}-d tensor; ncnn's InnerProduct takes rows"
+        )
+    layer(
+        state,
+        node,
+        "InnerProduct",
+        {0: weight.shape[0], 1: int(bias is not None), 2: weight.size},
+        tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""),
+    )
 
 
 def _convolution(state: State, node, kind: str, weight: np.ndarray, out_channels: int, extra: dict) -> None:
@@ -433,8 +508,19 @@ def _convolution(state: State, node, kind: str, weight: np.ndarray, out_channels
     dh, dw = a.get("dilations", [1, 1])
     sh, sw = a.get("strides", [1, 1])
     bias = np.asarray(state.constants[node.input[2]], np.float32) if len(node.input) > 2 and node.input[2] else None
-    values = {0: out_channels, 1: kw, 11: kh, 2: dw, 12: dh, 3: sw, 13: sh, **_pads(node, a), **extra,
-              5: int(bias is not None), 6: weight.size}
+    values = {
+        0: out_channels,
+        1: kw,
+        11: kh,
+        2: dw,
+        12: dh,
+        3: sw,
+        13: sh,
+        **_pads(node, a),
+        **extra,
+        5: int(bias is not None),
+        6: weight.size,
+    }
     if group > 1:
         kind, values[7] = f"{kind}DepthWise", group
     layer(state, node, kind, values, tagged(weight, state.net.fp16) + (raw(bias) if bias is not None else b""))
@@ -486,14 +572,25 @@ def pool(state: State, node):
     shape_in, shape_out = state.shapes[node.input[0]], state.shapes[node.output[0]]
     pads = _pads(node, a)
     strides = a.get("strides", [1, 1])
-    if a.get("ceil_mode", 0):   # floor gives the same size where no window starts past the end
-        floor = [(shape_in[2 + i] + pads[(14, 4)[i]] + pads[(16, 15)[i]] - kernel[i]) // strides[i] + 1
-                 for i in range(2)]
+    if a.get("ceil_mode", 0):  # floor gives the same size where no window starts past the end
+        floor = [
+            (shape_in[2 + i] + pads[(14, 4)[i]] + pads[(16, 15)[i]] - kernel[i]) // strides[i] + 1 for i in range(2)
+        ]
         if floor != list(shape_out[2:]):
             raise Unsupported(f"{node.op_type} node {node.name!r}: ceil_mode adds a window past the end")
-    values = {0: int(node.op_type == "AveragePool"), 1: kernel[1], 11: kernel[0], 2: strides[1], 12: strides[0],
-              3: pads[4], 13: pads.get(14, 0), 14: pads.get(15, 0), 15: pads.get(16, 0), 5: 1,
-              6: int(a.get("count_include_pad", 0))}
+    values = {
+        0: int(node.op_type == "AveragePool"),
+        1: kernel[1],
+        11: kernel[0],
+        2: strides[1],
+        12: strides[0],
+        3: pads[4],
+        13: pads.get(14, 0),
+        14: pads.get(15, 0),
+        15: pads.get(16, 0),
+        5: 1,
+        6: int(a.get("count_include_pad", 0)),
+    }
     if pads[4] in (-233, -234):
         values.update({3: 0, 13: 0, 14: 0, 15: 0, 5: 2 if pads[4] == -233 else 3})
     layer(state, node, "Pooling", values)
@@ -501,10 +598,17 @@ def pool(state: State, node):
 
 @LAYERS.handles("BatchNormalization")
 def batch_norm(state: State, node):
-    scale, bias, mean, var = (np.asarray(_constant(state, name, node, what), np.float32)
-                              for name, what in zip(node.input[1:5], ("scale", "B", "mean", "var")))
-    layer(state, node, "BatchNorm", {0: scale.size, 1: float(attrs(node).get("epsilon", 1e-5))},
-          raw(scale) + raw(mean) + raw(var) + raw(bias))
+    scale, bias, mean, var = (
+        np.asarray(_constant(state, name, node, what), np.float32)
+        for name, what in zip(node.input[1:5], ("scale", "B", "mean", "var"), strict=True)
+    )
+    layer(
+        state,
+        node,
+        "BatchNorm",
+        {0: scale.size, 1: float(attrs(node).get("epsilon", 1e-5))},
+        raw(scale) + raw(mean) + raw(var) + raw(bias),
+    )
 
 
 @LAYERS.handles("LayerNormalization")
@@ -512,11 +616,16 @@ def layer_norm(state: State, node):
     a = attrs(node)
     rank = _rank(state, node)
     if a.get("axis", -1) % rank != rank - 1:
-        raise Unsupported(f"LayerNormalization node {node.name!r} normalizes from axis {a.get('axis')}; ncnn's "
-                          f"LayerNorm normalizes the last")
+        raise Unsupported(
+            f"LayerNormalization node {node.name!r} normalizes from axis {a.get('axis')}; ncnn's "
+            f"LayerNorm normalizes the last"
+        )
     scale = np.asarray(_constant(state, node.input[1], node, "scale"), np.float32).reshape(-1)
-    bias = (np.asarray(_constant(state, node.input[2], node, "B"), np.float32).reshape(-1)
-            if len(node.input) > 2 and node.input[2] else np.zeros_like(scale))
+    bias = (
+        np.asarray(_constant(state, node.input[2], node, "B"), np.float32).reshape(-1)
+        if len(node.input) > 2 and node.input[2]
+        else np.zeros_like(scale)
+    )
     layer(state, node, "LayerNorm", {0: scale.size, 1: float(a.get("epsilon", 1e-5)), 2: 1}, raw(scale) + raw(bias))
 
 
@@ -535,8 +644,9 @@ def resize(state: State, node):
     stages/onnx/resize.py), or a linear one in PyTorch's coordinates, as Interp to the output's size."""
     shape_in, shape_out = state.shapes.get(node.input[0]), state.shapes.get(node.output[0])
     if not shape_in or not shape_out or len(shape_in) != 4 or None in shape_out:
-        raise Unsupported(f"{node.op_type} node {node.name!r}: ncnn's Interp resizes the last two axes of a static "
-                          f"4-d tensor")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: ncnn's Interp resizes the last two axes of a static 4-d tensor"
+        )
     mode = attrs(node).get("mode", b"nearest")
     if (mode.decode() if isinstance(mode, bytes) else mode) == "linear":
         values = {0: 2, 6: int(bilinear(node, shape_in, shape_out, state.constants, "ncnn"))}
@@ -546,7 +656,7 @@ def resize(state: State, node):
     layer(state, node, "Interp", {**values, 3: shape_out[2], 4: shape_out[3]})
 
 
-PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}   # ncnn's Padding types: constant, replicate, reflect
+PAD_MODES = {"constant": 0, "edge": 1, "reflect": 2}  # ncnn's Padding types: constant, replicate, reflect
 # ncnn's (before, after) param keys for each axis of a blob of 1-4 dims, outermost first: w (left, right),
 # h (top, bottom), and the channels of a 3-d blob or the depth of a 4-d one (front, behind)
 PAD_KEYS = {1: [(2, 3)], 2: [(0, 1), (2, 3)], 3: [(7, 8), (0, 1), (2, 3)], 4: [None, (7, 8), (0, 1), (2, 3)]}
@@ -558,7 +668,7 @@ def pad(state: State, node):
     mode = a.get("mode", b"constant")
     mode = mode.decode() if isinstance(mode, bytes) else mode
     rank = _rank(state, node)
-    if "pads" in a:   # before opset 11
+    if "pads" in a:  # before opset 11
         pads, value = list(a["pads"]), float(a.get("value", 0.0))
     else:
         pads = [int(p) for p in np.asarray(_constant(state, node.input[1], node, "pads")).reshape(-1)]
@@ -567,8 +677,10 @@ def pad(state: State, node):
         if len(node.input) > 3 and node.input[3]:
             raise Unsupported(f"Pad node {node.name!r} pads some axes only (axes); this writer takes pads for all")
     if mode not in PAD_MODES or any(p < 0 for p in pads):
-        raise Unsupported(f"Pad node {node.name!r}: mode {mode} with pads {pads}; ncnn pads constant, edge or "
-                          f"reflect, by positive amounts")
+        raise Unsupported(
+            f"Pad node {node.name!r}: mode {mode} with pads {pads}; ncnn pads constant, edge or "
+            f"reflect, by positive amounts"
+        )
     before, after = pads[:rank], pads[rank:]
     if before[0] or after[0]:
         raise Unsupported(f"Pad node {node.name!r} pads the batch axis; ncnn's blobs have none")
@@ -588,8 +700,10 @@ def gather(state: State, node):
     constant table (an embedding) are not written here."""
     rank = _rank(state, node)
     if node.input[1] not in state.constants:
-        raise Unsupported(f"Gather node {node.name!r} gathers by indices the graph computes; this writer takes "
-                          f"constant ones (an embedding of token ids goes by pnnx's Embed)")
+        raise Unsupported(
+            f"Gather node {node.name!r} gathers by indices the graph computes; this writer takes "
+            f"constant ones (an embedding of token ids goes by pnnx's Embed)"
+        )
     indices = np.asarray(state.constants[node.input[1]])
     if indices.ndim > 1:
         raise Unsupported(f"Gather node {node.name!r} takes {indices.ndim}-d indices")
@@ -605,14 +719,15 @@ def gather(state: State, node):
     source, base = state.blob(node.input[0], node), node.name or node.output[0]
     blob_axis, dims = axis_of(node, axis, rank), list(state.dims(node.input[0]))
     top = state.out(node)
-    gathered = top if indices.ndim else state.net.fresh(f"{base}/kept")   # a scalar index: the axis goes after
-    state.net.shapes[gathered] = tuple(dims[:blob_axis] + [len(picked)] + dims[blob_axis + 1:])
+    gathered = top if indices.ndim else state.net.fresh(f"{base}/kept")  # a scalar index: the axis goes after
+    state.net.shapes[gathered] = tuple(dims[:blob_axis] + [len(picked)] + dims[blob_axis + 1 :])
     crops = []
     for begin, end in runs:
         made = gathered if len(runs) == 1 else state.net.fresh(f"{base}/crop{begin}")
-        state.net.shapes[made] = tuple(dims[:blob_axis] + [end - begin] + dims[blob_axis + 1:])
-        state.net.add("Crop", base if len(runs) == 1 else made, [source], [made],
-                      {9: [begin], 10: [end], 11: [blob_axis]})
+        state.net.shapes[made] = tuple(dims[:blob_axis] + [end - begin] + dims[blob_axis + 1 :])
+        state.net.add(
+            "Crop", base if len(runs) == 1 else made, [source], [made], {9: [begin], 10: [end], 11: [blob_axis]}
+        )
         crops.append(made)
     if len(runs) > 1:
         state.net.add("Concat", base, crops, [gathered], {0: blob_axis})

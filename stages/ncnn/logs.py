@@ -1,5 +1,6 @@
 """What ncnn says while it loads a model: its C++ side writes the failing layer to stderr
 ("layer load_param 1 lstm_0 failed") and returns -1, so the file descriptor is read around the call."""
+
 from __future__ import annotations
 
 import contextlib

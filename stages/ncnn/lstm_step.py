@@ -14,19 +14,31 @@ Only where every blob's layout is what ncnn's LSTM takes: one direction, a seque
 takes the first axis of x and of the states for a batch), Y unread, ONNX's default activations. Otherwise
 the layer stays, and ncnn's loader refuses it by name (stages/ncnn/model.py).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from stages.ncnn.pnnx import BIN, PARAM, Layer, parse
+from stages.ncnn.files import BIN, PARAM, Layer, parse
 
-WEIGHTLESS = {"Input", "Reshape", "ExpandDims", "Squeeze", "Split", "Permute", "Noop", "Crop", "Flatten",
-              "Concat", "Slice"}
+WEIGHTLESS = {
+    "Input",
+    "Reshape",
+    "ExpandDims",
+    "Squeeze",
+    "Split",
+    "Permute",
+    "Noop",
+    "Crop",
+    "Flatten",
+    "Concat",
+    "Slice",
+}
 DIRECTIONS = {b"forward": 0, b"reverse": 1}
-IFOG = (0, 2, 1, 3)   # ncnn's gate order, as indices into ONNX's i, o, f, c
-DEFAULTS = {"layout": 0, "input_forget": 0}   # any other value, or a clip or activations, is not ncnn's LSTM
+IFOG = (0, 2, 1, 3)  # ncnn's gate order, as indices into ONNX's i, o, f, c
+DEFAULTS = {"layout": 0, "input_forget": 0}  # any other value, or a clip or activations, is not ncnn's LSTM
 
 
 def rewrite(folder: Path, model, inputs: list[dict], ignored: list[str]) -> tuple[list[str], int]:
@@ -35,8 +47,9 @@ def rewrite(folder: Path, model, inputs: list[dict], ignored: list[str]) -> tupl
     lines without theirs, and how many were rewritten."""
     lines = (folder / PARAM).read_text().splitlines()
     found: list[Layer | None] = [parse(line) for line in lines]
-    left = [i for i, layer in enumerate(found)
-            if i >= 2 and layer and layer.kind == "LSTM" and not layer.params]   # ncnn's own LSTM has its params
+    left = [
+        i for i, layer in enumerate(found) if i >= 2 and layer and layer.kind == "LSTM" and not layer.params
+    ]  # ncnn's own LSTM has its params
     if not left:
         return ignored, 0
     from stages.onnx.static import shapes as static_shapes
@@ -53,18 +66,25 @@ def rewrite(folder: Path, model, inputs: list[dict], ignored: list[str]) -> tupl
         data = data[:start] + packed + data[end:]
         layer = found[index]
         direction = DIRECTIONS[_attributes(node).get("direction", b"forward")]
-        states = [b for b, name in zip(layer.bottoms, [n for n in node.input if n]) if not _is_weight(model, name)]
-        made = dict(zip([i for i, name in enumerate(node.output) if name], layer.tops))   # pnnx drops unnamed ones
+        states = [
+            b
+            for b, name in zip(layer.bottoms, [n for n in node.input if n], strict=False)
+            if not _is_weight(model, name)
+        ]
+        made = dict(
+            zip([i for i, name in enumerate(node.output) if name], layer.tops, strict=False)
+        )  # pnnx drops unnamed ones
         tops = [made.get(i, f"{layer.name}_{label}") for i, label in enumerate(("y", "h", "c"))]
-        found[index] = Layer("LSTM", layer.name, states, tops, [f"0={hidden}", f"1={size}", f"2={direction}",
-                                                                 f"3={hidden}"])
+        found[index] = Layer(
+            "LSTM", layer.name, states, tops, [f"0={hidden}", f"1={size}", f"2={direction}", f"3={hidden}"]
+        )
         lines[index] = found[index].line()
         for gone in memory:
             found[gone] = None
         done.append(layer.name)
     if not done:
         return ignored, 0
-    kept = [line for line, layer in zip(lines[2:], found[2:]) if layer]
+    kept = [line for line, layer in zip(lines[2:], found[2:], strict=True) if layer]
     blobs = {blob for layer in found[2:] if layer for blob in (*layer.bottoms, *layer.tops)}
     (folder / PARAM).write_text("\n".join([lines[0], f"{len(kept)} {len(blobs)}", *kept]) + "\n")
     (folder / BIN).write_bytes(data)
@@ -92,28 +112,40 @@ def _plan(found: list, index: int, model, shapes: dict, data: bytes):
     names = {found[i].name for i in memory}
     node = next((n for n in model.graph.node if n.op_type == "LSTM" and n.input[1] in names), None)
     named = [i for i, name in enumerate(node.output) if name] if node is not None else []
-    if node is None or len(named) != len(layer.tops) or not set(named) <= {0, 1, 2} \
-            or (0 in named and _read_after(found, index, layer.tops[0])):
+    if (
+        node is None
+        or len(named) != len(layer.tops)
+        or not set(named) <= {0, 1, 2}
+        or (0 in named and _read_after(found, index, layer.tops[0]))
+    ):
         return None
     a = _attributes(node)
     steps = (shapes.get(node.input[0]) or [None])[0]
-    if a.get("direction", b"forward") not in DIRECTIONS or steps != 1 or (len(node.input) > 4 and node.input[4]) \
-            or any(a.get(key, value) != value for key, value in DEFAULTS.items()) or "clip" in a \
-            or "activations" in a or len([n for n in node.input if n]) - len(memory) != 3:
+    if (
+        a.get("direction", b"forward") not in DIRECTIONS
+        or steps != 1
+        or (len(node.input) > 4 and node.input[4])
+        or any(a.get(key, value) != value for key, value in DEFAULTS.items())
+        or "clip" in a
+        or "activations" in a
+        or len([n for n in node.input if n]) - len(memory) != 3
+    ):
         return None
     between = [found[i] for i in range(memory[0], index) if i not in memory and found[i]]
-    if any(other.kind not in WEIGHTLESS for other in between) \
-            or any(_read_after(found, i, found[i].tops[0]) != [index] for i in memory):
+    if any(other.kind not in WEIGHTLESS for other in between) or any(
+        _read_after(found, i, found[i].tops[0]) != [index] for i in memory
+    ):
         return None
     from onnx import numpy_helper
 
     by_name = {init.name: init for init in model.graph.initializer}
-    if any(found[i].name not in by_name for i in memory):   # a MemoryData pnnx named otherwise
+    if any(found[i].name not in by_name for i in memory):  # a MemoryData pnnx named otherwise
         return None
-    raw = b"".join(np.ascontiguousarray(numpy_helper.to_array(by_name[found[i].name]), np.float32).tobytes()
-                   for i in memory)
+    raw = b"".join(
+        np.ascontiguousarray(numpy_helper.to_array(by_name[found[i].name]), np.float32).tobytes() for i in memory
+    )
     start = data.find(raw)
-    if start < 0 or data.find(raw, start + 1) >= 0:   # the weights must be where pnnx wrote them, once
+    if start < 0 or data.find(raw, start + 1) >= 0:  # the weights must be where pnnx wrote them, once
         return None
     return node, memory, (start, start + len(raw))
 
@@ -125,14 +157,17 @@ def _weights(node, model) -> tuple[bytes, int, int]:
     by_name = {init.name: init for init in model.graph.initializer}
     hidden = _attributes(node)["hidden_size"]
     w, r = (numpy_helper.to_array(by_name[node.input[i]])[0] for i in (1, 2))
-    b = numpy_helper.to_array(by_name[node.input[3]])[0] if len(node.input) > 3 and node.input[3] \
+    b = (
+        numpy_helper.to_array(by_name[node.input[3]])[0]
+        if len(node.input) > 3 and node.input[3]
         else np.zeros(8 * hidden, np.float32)
+    )
 
     def gates(m: np.ndarray) -> np.ndarray:
         return np.concatenate([np.split(m, 4)[g] for g in IFOG])
 
-    flag = np.zeros(1, np.uint32).tobytes()   # raw float32
-    parts = (gates(w), gates(b[:4 * hidden] + b[4 * hidden:]), gates(r))
+    flag = np.zeros(1, np.uint32).tobytes()  # raw float32
+    parts = (gates(w), gates(b[: 4 * hidden] + b[4 * hidden :]), gates(r))
     return b"".join(flag + np.ascontiguousarray(p, np.float32).tobytes() for p in parts), hidden, w.size
 
 

@@ -5,6 +5,7 @@ weights as fp16), bf16 off. fp16: all three on, as a phone runs it. Set before l
 not apply. Mats are CHW without the batch dimension: the batch-1 axis is dropped on the way in and put
 back on the way out (an input the batch-axis pass marks `unbatched` is one blob as it is).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from stages.errors import StageError
+from stages.ncnn.files import BIN, PARAM, layers
 from stages.ncnn.logs import stderr_lines
-from stages.ncnn.pnnx import BIN, PARAM, layers
 
 # ncnn's loader names a layer it refuses by its index: "layer load_param 1 lstm_0 failed",
 # "invalid bottom_count or top_count for one_blob_only layer 23"
@@ -32,9 +33,11 @@ def check_layers(folder: Path, what: str, ignored: list[str]) -> None:
     if unknown:
         listed = ", ".join(f"{kind} ({name})" for kind, name in unknown[:5])
         why = next((line for line in ignored if unknown[0][1] in line.split()), "")
-        raise StageError(f"{what}: pnnx left op(s) ncnn has no layer for: {listed}"
-                         + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
-                         + (f" (pnnx: {why})" if why else ""))
+        raise StageError(
+            f"{what}: pnnx left op(s) ncnn has no layer for: {listed}"
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else "")
+            + (f" (pnnx: {why})" if why else "")
+        )
 
 
 def refusal(folder: Path, said: list[str], writer: str = "pnnx") -> str:
@@ -47,7 +50,7 @@ def refusal(folder: Path, said: list[str], writer: str = "pnnx") -> str:
             index = int(match.group(1))
             if index < len(found):
                 kind, name, _, _ = found[index]
-                return f"ncnn cannot load the files {writer} wrote: layer {name} ({kind}): ncnn says \"{line}\""
+                return f'ncnn cannot load the files {writer} wrote: layer {name} ({kind}): ncnn says "{line}"'
     last = said[-1] if said else "no reason given"
     return f"ncnn cannot load the files {writer} wrote ({folder.name}): {last}"
 
@@ -60,7 +63,7 @@ class NcnnModel:
 
         # an input the batch-axis pass took with a batch axis of its own (stages/onnx/legalize): its whole array
         self.unbatched = {spec["name"] for spec in inputs if spec.get("unbatched")}
-        self.ids = {spec["name"] for spec in outputs if spec.get("int32_bits")}   # token ids passed on
+        self.ids = {spec["name"] for spec in outputs if spec.get("int32_bits")}  # token ids passed on
         self.shapes = {spec["name"]: [1 if not isinstance(d, int) else d for d in spec["shape"]] for spec in outputs}
         net = ncnn.Net()
         for option in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic"):
@@ -76,7 +79,7 @@ class NcnnModel:
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         results = {}
         with self.net.create_extractor() as ex:
-            held = self._feed(ex, inputs)   # noqa: F841 - the extractor reads them until the outputs are out
+            held = self._feed(ex, inputs)  # noqa: F841 - the extractor reads them until the outputs are out
             for name in self.shapes:
                 ret, mat = ex.extract(name)
                 if ret != 0:
@@ -107,17 +110,20 @@ class NcnnModel:
         for kind, name, _, tops in layers(self.folder / PARAM):
             for top in tops:
                 with self.net.create_extractor() as ex:
-                    held = self._feed(ex, inputs)   # noqa: F841
+                    held = self._feed(ex, inputs)  # noqa: F841
                     code, _ = ex.extract(top)
                 if code != 0:
-                    return f"layer {name} ({kind}) fails with error {code}" + \
-                        (" (ncnn's code for a blob it could not make: an empty crop, shapes that do not fit)"
-                         if code == -100 else "")
+                    return f"layer {name} ({kind}) fails with error {code}" + (
+                        " (ncnn's code for a blob it could not make: an empty crop, shapes that do not fit)"
+                        if code == -100
+                        else ""
+                    )
         return f"error {ret}"
 
     def _shaped(self, name: str, value: np.ndarray) -> np.ndarray:
         shape = self.shapes[name]
         if value.size != math.prod(shape):
-            raise StageError(f"ncnn's output blob {name} has shape {list(value.shape)}, "
-                             f"{value.size} values; the model's is {shape}")
+            raise StageError(
+                f"ncnn's output blob {name} has shape {list(value.shape)}, {value.size} values; the model's is {shape}"
+            )
         return value.reshape(shape)

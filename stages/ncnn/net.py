@@ -10,6 +10,7 @@ start with four bytes (0: float32; 0x01306B47: float16, padded to four bytes), t
 A blob that several layers read goes through a Split (ncnn computes some layers in place: each reader
 gets its own reference), as pnnx writes it. Blobs keep the model's tensor names where ncnn can hold them
 (no whitespace, under 256 bytes)."""
+
 from __future__ import annotations
 
 import re
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from stages.errors import StageError
-from stages.ncnn.pnnx import BIN, PARAM, Layer
+from stages.ncnn.files import BIN, PARAM, Layer
 
 MAGIC = 7767517
 FP16_TAG = 0x01306B47
@@ -44,7 +45,7 @@ def _text(value) -> str:
     if isinstance(value, (bool, np.bool_, int, np.integer)):
         return str(int(value))
     number = float(value)
-    if not np.isfinite(number):   # ncnn reads no inf or nan: the largest float stands for infinity
+    if not np.isfinite(number):  # ncnn reads no inf or nan: the largest float stands for infinity
         if np.isnan(number):
             raise StageError("a layer's parameter is NaN, which ncnn's param files cannot hold")
         number = np.copysign(FLT_MAX, number)
@@ -67,9 +68,9 @@ def params(values: dict[int, object]) -> list[str]:
 class Net:
     fp16: bool = False
     layers: list[Layer] = field(default_factory=list)
-    weights: list[bytes] = field(default_factory=list)   # one entry per layer, in order
-    shapes: dict[str, tuple] = field(default_factory=dict)   # blob -> its batch-less shape
-    names: dict[str, str] = field(default_factory=dict)   # tensor name -> blob name
+    weights: list[bytes] = field(default_factory=list)  # one entry per layer, in order
+    shapes: dict[str, tuple] = field(default_factory=dict)  # blob -> its batch-less shape
+    names: dict[str, str] = field(default_factory=dict)  # tensor name -> blob name
     _taken: set = field(default_factory=set)
 
     def blob(self, tensor: str) -> str:
@@ -87,11 +88,19 @@ class Net:
         """A blob of no tensor of the model (a layer's intermediate result)."""
         return self.blob(f"{base}#{len(self.layers)}")
 
-    def add(self, kind: str, name: str, bottoms: list[str], tops: list[str], values: dict | None = None,
-            weights: bytes = b"") -> None:
+    def add(
+        self,
+        kind: str,
+        name: str,
+        bottoms: list[str],
+        tops: list[str],
+        values: dict | None = None,
+        weights: bytes = b"",
+    ) -> None:
         """A layer reading and writing blobs (by blob name)."""
-        self.layers.append(Layer(kind, NAME.sub("_", name)[:200] or kind, list(bottoms), list(tops),
-                                 params(values or {})))
+        self.layers.append(
+            Layer(kind, NAME.sub("_", name)[:200] or kind, list(bottoms), list(tops), params(values or {}))
+        )
         self.weights.append(weights)
 
     def write(self, folder: Path) -> None:
@@ -121,12 +130,13 @@ class Net:
             layers.append(Layer(layer.kind, layer.name, bottoms, layer.tops, layer.params))
             for top in layer.tops:
                 if top in shared:
-                    layers.append(Layer("Split", f"splitncnn_{top}", [top],
-                                        [f"{top}_splitncnn_{i}" for i in range(readers[top])]))
+                    layers.append(
+                        Layer("Split", f"splitncnn_{top}", [top], [f"{top}_splitncnn_{i}" for i in range(readers[top])])
+                    )
         return layers
 
 
 def shape_params(shape: tuple) -> dict[int, int]:
     """A batch-less shape as ncnn's w (0), h (1), d (11) and c (2) params, innermost first."""
     keys = {1: (0,), 2: (0, 1), 3: (0, 1, 2), 4: (0, 1, 11, 2)}[len(shape)]
-    return dict(zip(keys, reversed(shape)))
+    return dict(zip(keys, reversed(shape), strict=False))

@@ -8,33 +8,49 @@ express it leaves under their own type with an "ignore" line (pnnx's words; ncnn
 where it leaves ops, the graph is legalized (stages/onnx/legalize: constant Pads as Concat, strided Slices
 as Reshape and crop) and converted again; what is left is reported.
 """
+
 from __future__ import annotations
 
 import importlib.util
-import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from stages.errors import StageError
+from stages.ncnn.files import BIN, PARAM, Layer, layers, parse
 from stages.onnx import legalize
 
-PARAM, BIN, NAMES = "model.ncnn.param", "model.ncnn.bin", "names.json"
-DTYPES = {"float32": "f32"}   # ncnn's blobs are float: an integer input is legalized first (int-inputs)
+DTYPES = {"float32": "f32"}  # ncnn's blobs are float: an integer input is legalized first (int-inputs)
 OUTPUT_FILES = ("pnnxparam", "pnnxbin", "pnnxpy", "pnnxonnx", "ncnnpy")
 # before pnnx runs: pnnx crashes on some Ifs (a bound input decides them); ncnn feeds floats only; pnnx makes
 # Embed only of an attribute-less Gather; ncnn's Clip takes constant bounds only; pnnx writes a one-axis sum's
 # Reduction without its axis; pnnx matches LSTM and GRU nodes in one form only; pnnx takes each input's first
 # axis for a batch of one, drops a Transpose that moves it, and writes a Split of equal parts as a Slice
 # without its sizes; and Transposes that cancel (or only reorder a dense layer's row) are layers saved
-FIRST = ("constant-if", "int-inputs", "embedding", "clip-bounds", "sum-axes", "recurrent", "batch-axis",
-         "transpose-as-reshape", "split-sizes", "transpose-pairs", "transpose-flatten")
+FIRST = (
+    "constant-if",
+    "int-inputs",
+    "embedding",
+    "clip-bounds",
+    "sum-axes",
+    "recurrent",
+    "batch-axis",
+    "transpose-as-reshape",
+    "split-sizes",
+    "transpose-pairs",
+    "transpose-flatten",
+)
 # the ops pnnx leaves ("ignore <op> …") that a legalization pass writes in forms it takes
-PASSES = {"Tensor.slice": "strided-slice", "Pad": "pad-as-concat", "ReduceMin": "reduce-axes",
-          "ReduceMax": "reduce-axes", "torch.where": "div-no-nan", "Loop": "loop-unroll",
-          "Gather": "gather-transpose"}
+PASSES = {
+    "Tensor.slice": "strided-slice",
+    "Pad": "pad-as-concat",
+    "ReduceMin": "reduce-axes",
+    "ReduceMax": "reduce-axes",
+    "torch.where": "div-no-nan",
+    "Loop": "loop-unroll",
+    "Gather": "gather-transpose",
+}
 
 
 def binary() -> Path:
@@ -49,17 +65,22 @@ def input_shapes(inputs: list[dict], what: str) -> str:
     shapes = []
     for spec in inputs:
         if spec["dtype"] not in DTYPES:
-            raise StageError(f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only, and "
-                             f"only an integer input is taken as float")
-        shape = [1, *spec["shape"]] if spec.get("unbatched") else list(spec["shape"])   # the batch-axis pass
+            raise StageError(
+                f"{what}: input {spec['name']} is {spec['dtype']}; ncnn's blobs are float32 only, and "
+                f"only an integer input is taken as float"
+            )
+        shape = [1, *spec["shape"]] if spec.get("unbatched") else list(spec["shape"])  # the batch-axis pass
         if shape and not isinstance(shape[0], int):
             shape[0] = 1
         if not all(isinstance(d, int) and d > 0 for d in shape):
-            raise StageError(f"{what}: input {spec['name']} has the dynamic shape {spec['shape']}; "
-                             f"give it with --input-shapes")
+            raise StageError(
+                f"{what}: input {spec['name']} has the dynamic shape {spec['shape']}; give it with --input-shapes"
+            )
         if shape[0] != 1:
-            raise StageError(f"{what}: input {spec['name']} is {shape}: ncnn's blobs have no batch axis and "
-                             f"pnnx takes the first dimension for one, which must then be 1")
+            raise StageError(
+                f"{what}: input {spec['name']} is {shape}: ncnn's blobs have no batch axis and "
+                f"pnnx takes the first dimension for one, which must then be 1"
+            )
         if len(shape) > 5:
             raise StageError(f"{what}: input {spec['name']} has rank {len(shape)}; ncnn's Mats hold at most 4 dims")
         shapes.append("[" + ",".join(map(str, shape)) + "]" + DTYPES[spec["dtype"]])
@@ -75,15 +96,23 @@ def blob_names(onnx_file: Path) -> dict[str, dict[str, str]]:
     graph = onnx.load(str(onnx_file), load_external_data=False).graph
     weights = {init.name for init in graph.initializer}
     inputs = [value.name for value in graph.input if value.name not in weights]
-    return {"inputs": {f"in{i}": name for i, name in enumerate(inputs)},
-            "outputs": {f"out{i}": value.name for i, value in enumerate(graph.output)}}
+    return {
+        "inputs": {f"in{i}": name for i, name in enumerate(inputs)},
+        "outputs": {f"out{i}": value.name for i, value in enumerate(graph.output)},
+    }
 
 
 def _run(model: Path, manifest: dict, folder: Path, fp16: bool, what: str) -> list[str]:
     work = model.parent
-    argv = [str(binary()), str(model), f"inputshape={input_shapes(manifest['inputs'], what)}",
-            f"fp16={int(fp16)}", f"ncnnparam={folder / PARAM}", f"ncnnbin={folder / BIN}",
-            *(f"{key}={work / key}" for key in OUTPUT_FILES)]
+    argv = [
+        str(binary()),
+        str(model),
+        f"inputshape={input_shapes(manifest['inputs'], what)}",
+        f"fp16={int(fp16)}",
+        f"ncnnparam={folder / PARAM}",
+        f"ncnnbin={folder / BIN}",
+        *(f"{key}={work / key}" for key in OUTPUT_FILES),
+    ]
     done = subprocess.run(argv, cwd=work, capture_output=True, text=True)
     log = (done.stdout + done.stderr).splitlines()
     if done.returncode != 0 or not (folder / PARAM).is_file():
@@ -102,8 +131,11 @@ def _failure(code: int, log: list[str]) -> str:
 
         name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
         return f"pnnx crashed ({name})" + (f" in {passes[-1]}" if passes else "")
-    return words[-1] if words and not (said[-1].startswith("####")) else \
-        (f"exit code {code}" + (f" in {passes[-1]}" if passes else ""))
+    return (
+        words[-1]
+        if words and not (said[-1].startswith("####"))
+        else (f"exit code {code}" + (f" in {passes[-1]}" if passes else ""))
+    )
 
 
 FLOATS = {"torch.float", "torch.float32"}
@@ -119,14 +151,19 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
     refused with the other ops ncnn has no layer for."""
     dtypes: dict[str, set[str]] = {}
     for line in ignored:
-        words = line.split()   # ignore Tensor.to <node> param dtype=torch.long
+        words = line.split()  # ignore Tensor.to <node> param dtype=torch.long
         if len(words) > 4 and words[1] == "Tensor.to" and words[4].startswith("dtype="):
             dtypes.setdefault(words[2], set()).add(words[4].split("=", 1)[1])
     param = folder / PARAM
     found = layers(param)
     inputs = {tops[0] for kind, _, _, tops in found if kind == "Input"}
-    nodes = {name for kind, name, bottoms, _ in found if kind == "Tensor.to" and name in dtypes
-             and (dtypes[name] <= FLOATS or (dtypes[name] <= INTEGERS and bottoms and bottoms[0] in inputs))}
+    nodes = {
+        name
+        for kind, name, bottoms, _ in found
+        if kind == "Tensor.to"
+        and name in dtypes
+        and (dtypes[name] <= FLOATS or (dtypes[name] <= INTEGERS and bottoms and bottoms[0] in inputs))
+    }
     if not nodes:
         return ignored, 0
     lines = param.read_text().splitlines()
@@ -138,7 +175,7 @@ def noop_casts(folder: Path, ignored: list[str]) -> tuple[list[str], int]:
     return [line for line in ignored if line.split()[2:3] and line.split()[2] not in nodes], len(nodes)
 
 
-PASSING = ("Noop", "Split")   # layers that hand their blob on unchanged
+PASSING = ("Noop", "Split")  # layers that hand their blob on unchanged
 
 
 def embedding_inputs(folder: Path) -> tuple[set[str], set[str], set[str]]:
@@ -153,7 +190,7 @@ def embedding_inputs(folder: Path) -> tuple[set[str], set[str], set[str]]:
             readers.setdefault(bottom, []).append((kind, tops))
 
     def kinds(blob: str) -> set[str]:
-        if blob not in readers:   # read by no layer: a network output
+        if blob not in readers:  # read by no layer: a network output
             return {OUTPUT + blob}
         seen = set()
         for kind, tops in readers[blob]:
@@ -164,7 +201,7 @@ def embedding_inputs(folder: Path) -> tuple[set[str], set[str], set[str]]:
     for kind, _, _, tops in found:
         if kind == "Input":
             reach = kinds(tops[0])
-            outputs = {k[len(OUTPUT):] for k in reach if k.startswith(OUTPUT)}
+            outputs = {k[len(OUTPUT) :] for k in reach if k.startswith(OUTPUT)}
             if "Embed" in reach:
                 (only if reach - {OUTPUT + o for o in outputs} == {"Embed"} else mixed).add(tops[0])
                 passed |= outputs
@@ -190,14 +227,14 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
         if legalized:
             onnx.save(graph, str(model))
         ignored = _run(model, manifest, folder, fp16, what)
-        for _ in range(len(PASSES)):   # a rewrite may bring ops to light that another pass writes (a Loop's)
-            left = {line.split()[1] for line in ignored if len(line.split()) > 1}   # "ignore <op> <node> …"
+        for _ in range(len(PASSES)):  # a rewrite may bring ops to light that another pass writes (a Loop's)
+            left = {line.split()[1] for line in ignored if len(line.split()) > 1}  # "ignore <op> <node> …"
             passes = tuple(dict.fromkeys(rewrite for op, rewrite in PASSES.items() if op in left))
             graph = onnx.load(str(model))
             rewritten = legalize.apply(graph, passes, manifest["inputs"]) if passes else {}
             if not rewritten:
                 break
-            rewritten.update(legalize.apply(graph, FIRST, manifest["inputs"]))   # on what the rewrite brought in
+            rewritten.update(legalize.apply(graph, FIRST, manifest["inputs"]))  # on what the rewrite brought in
             for name, count in rewritten.items():
                 legalized[name] = legalized.get(name, 0) + count
             onnx.save(graph, str(model))
@@ -208,41 +245,3 @@ def convert(onnx_file: Path, manifest: dict, folder: Path, fp16: bool, what: str
 
         ignored, steps = lstm_step.rewrite(folder, onnx.load(str(model)), manifest["inputs"], ignored)
     return ignored, legalized, steps
-
-
-LAYER = re.compile(r"^(\S+)\s+(\S+)\s+(\d+)\s+(\d+)\s*(.*)$")
-
-
-@dataclass
-class Layer:
-    """One line of an ncnn .param file: its layer's type, name, bottom and top blobs, and its k=v params."""
-    kind: str
-    name: str
-    bottoms: list[str]
-    tops: list[str]
-    params: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        return " ".join([self.kind, self.name, str(len(self.bottoms)), str(len(self.tops)), *self.bottoms,
-                         *self.tops, *self.params])
-
-
-def parse(line: str) -> Layer | None:
-    """The layer of a .param line, None for a line that is not one (the magic number, the counts)."""
-    match = LAYER.match(line.strip())
-    if not match:
-        return None
-    kind, name, n_in, n_out, rest = match.groups()
-    blobs = rest.split()
-    n_in, n_out = int(n_in), int(n_out)
-    return Layer(kind, name, blobs[:n_in], blobs[n_in:n_in + n_out], blobs[n_in + n_out:])
-
-
-def layers(param: Path) -> list[tuple[str, str, list[str], list[str]]]:
-    """(type, name, bottoms, tops) of every layer of an ncnn .param file."""
-    found = [parse(line) for line in param.read_text().splitlines()[2:]]
-    return [(layer.kind, layer.name, layer.bottoms, layer.tops) for layer in found if layer]
-
-
-def size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())

@@ -4,13 +4,16 @@ ONNX's standard ops compute only; none opens a file or a socket. What else a nod
 custom domain, which only a custom-op library loaded into the runtime could run: refused, naming the
 domain, the op and the node.
 """
+
 from __future__ import annotations
 
 from stages.trust.policy import Found, verdict
 
 DOMAINS = {
-    "": "ONNX", "ai.onnx": "ONNX", "ai.onnx.ml": "ONNX-ML",
-    "com.microsoft": "ONNX Runtime's contrib ops",   # computation kernels built into ONNX Runtime
+    "": "ONNX",
+    "ai.onnx": "ONNX",
+    "ai.onnx.ml": "ONNX-ML",
+    "com.microsoft": "ONNX Runtime's contrib ops",  # computation kernels built into ONNX Runtime
 }
 MAX_DEPTH = 64
 
@@ -34,6 +37,11 @@ def check(model, name: str, trusted: bool) -> dict:
     for function in model.functions:
         for index, node in enumerate(function.node):
             if node.domain not in DOMAINS and (node.domain, node.op_type) not in functions:
-                found.append(Found(f"{node.domain}::{node.op_type}", node.name or f"{node.op_type}_{index}",
-                                   f"function {function.name}"))
+                found.append(
+                    Found(
+                        f"{node.domain}::{node.op_type}",
+                        node.name or f"{node.op_type}_{index}",
+                        f"function {function.name}",
+                    )
+                )
     return verdict(found, name, trusted, "op of a custom domain")

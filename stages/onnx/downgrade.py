@@ -12,6 +12,7 @@ onnx-tf picks each op's handler by the op's version at the graph's opset, and mo
 An op this cannot take back (an attribute with no older form, axes computed at run time) is refused by
 name. What this gets wrong, the gate catches: every artifact made from it is validated like any other.
 """
+
 from __future__ import annotations
 
 from typing import Callable
@@ -41,7 +42,7 @@ class Graph:
 
         self.ranks = ranks
         self.constants = {}
-        for each in graphs(graph):   # subgraphs (If branches) too: their nodes read the outer graph's names
+        for each in graphs(graph):  # subgraphs (If branches) too: their nodes read the outer graph's names
             self.constants.update({init.name: numpy_helper.to_array(init) for init in each.initializer})
             for node in each.node:
                 if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
@@ -66,6 +67,7 @@ def rewrite(*ops: str):
         for op in ops:
             REWRITES[op] = fn
         return fn
+
     return register
 
 
@@ -82,8 +84,14 @@ def _copy(node, inputs=None, **attributes):
 
     kept = {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name not in attributes}
     kept.update({k: v for k, v in attributes.items() if v is not None})
-    return helper.make_node(node.op_type, list(node.input if inputs is None else inputs), list(node.output),
-                            name=node.name, domain=node.domain, **kept)
+    return helper.make_node(
+        node.op_type,
+        list(node.input if inputs is None else inputs),
+        list(node.output),
+        name=node.name,
+        domain=node.domain,
+        **kept,
+    )
 
 
 @rewrite("Squeeze", "Unsqueeze")
@@ -94,17 +102,38 @@ def axes_input(node, graph: Graph, version: int):
     return [_copy(node, node.input[:1], axes=axes)]
 
 
-@rewrite("ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
-         "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare")
+@rewrite(
+    "ReduceSum",
+    "ReduceMean",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceSumSquare",
+)
 def reduce_axes(node, graph: Graph, version: int):
     from onnx import helper
 
-    axes = graph.constant(node.input[1], "axes input").astype(int).tolist() \
-        if len(node.input) > 1 and node.input[1] else _attribute(node, "axes", [])
+    axes = (
+        graph.constant(node.input[1], "axes input").astype(int).tolist()
+        if len(node.input) > 1 and node.input[1]
+        else _attribute(node, "axes", [])
+    )
     if not axes and _attribute(node, "noop_with_empty_axes", 0):
         return [helper.make_node("Identity", node.input[:1], list(node.output), name=node.name)]
-    return [helper.make_node(node.op_type, node.input[:1], list(node.output), name=node.name,
-                             keepdims=_attribute(node, "keepdims", 1), **({"axes": axes} if axes else {}))]
+    return [
+        helper.make_node(
+            node.op_type,
+            node.input[:1],
+            list(node.output),
+            name=node.name,
+            keepdims=_attribute(node, "keepdims", 1),
+            **({"axes": axes} if axes else {}),
+        )
+    ]
 
 
 @rewrite("Split")
@@ -141,23 +170,28 @@ def last_axis(node, graph: Graph, version: int):
     perm = [d for d in range(rank) if d != axis] + [axis]
     back = [perm.index(d) for d in range(rank)]
     moved, normalized = graph.fresh(f"{node.output[0]}/moved"), graph.fresh(f"{node.output[0]}/normalized")
-    return [helper.make_node("Transpose", [node.input[0]], [moved], name=graph.fresh(node.name), perm=perm),
-            helper.make_node(node.op_type, [moved], [normalized], name=node.name, axis=rank - 1),
-            helper.make_node("Transpose", [normalized], list(node.output), name=graph.fresh(node.name), perm=back)]
+    return [
+        helper.make_node("Transpose", [node.input[0]], [moved], name=graph.fresh(node.name), perm=perm),
+        helper.make_node(node.op_type, [moved], [normalized], name=node.name, axis=rank - 1),
+        helper.make_node("Transpose", [normalized], list(node.output), name=graph.fresh(node.name), perm=back),
+    ]
 
 
 def defaults_only(**defaults):
     """A rewrite for an op whose later versions added attributes: the node as it is where each has its
     default (dropped), refused where not."""
+
     def check(node, graph: Graph, version: int):
         for name, default in defaults.items():
             value = _attribute(node, name, default)
             if (value.decode() if isinstance(value, bytes) else value) != default:
                 raise Refused(f"its {name}={value!r} has no opset-{OPSET} form")
         from onnx import helper
+
         kept = helper.make_node(node.op_type, list(node.input), list(node.output), name=node.name, domain=node.domain)
         kept.attribute.extend(a for a in node.attribute if a.name not in defaults)
         return [kept]
+
     return check
 
 
@@ -169,12 +203,14 @@ def reshape(node, graph: Graph, version: int):
     return defaults_only(allowzero=1 if _attribute(node, "allowzero", 0) else 0)(node, graph, version)
 
 
-REWRITES.update({
-    "Shape": defaults_only(start=0, end=None),
-    "Cast": defaults_only(saturate=1),
-    "BatchNormalization": defaults_only(training_mode=0),
-    "Resize": defaults_only(antialias=0, keep_aspect_ratio_policy="stretch", axes=None),
-})
+REWRITES.update(
+    {
+        "Shape": defaults_only(start=0, end=None),
+        "Cast": defaults_only(saturate=1),
+        "BatchNormalization": defaults_only(training_mode=0),
+        "Resize": defaults_only(antialias=0, keep_aspect_ratio_policy="stretch", axes=None),
+    }
+)
 
 
 @rewrite("Pad")
@@ -193,7 +229,7 @@ def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], chang
     queue = list(nodes)
     while queue:
         node = queue.pop(0)
-        for attribute in node.attribute:   # If/Loop/Scan bodies
+        for attribute in node.attribute:  # If/Loop/Scan bodies
             for sub in ([attribute.g] if attribute.HasField("g") else []) + list(attribute.graphs):
                 kept = downgrade_nodes(list(sub.node), version, graph, refused, changed)
                 del sub.node[:]
@@ -204,7 +240,7 @@ def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], chang
         try:
             schema = defs.get_schema(node.op_type, version, node.domain)
         except Exception:
-            done.append(node)   # not an ONNX op: the converter will say
+            done.append(node)  # not an ONNX op: the converter will say
             continue
         if schema.since_version <= OPSET and node.op_type not in REWRITES:
             done.append(node)
@@ -214,16 +250,18 @@ def downgrade_nodes(nodes, version: int, graph: Graph, refused: list[str], chang
         except Exception:
             older = None
         try:
-            if older is None or older.since_version > OPSET:   # no such op at the target opset: its function body
+            if older is None or older.since_version > OPSET:  # no such op at the target opset: its function body
                 function = functions.body(node, version)
                 if function is None:
-                    raise Refused(f"{node.op_type} came in opset {schema.since_version} and has no function body "
-                                  f"to expand")
+                    raise Refused(
+                        f"{node.op_type} came in opset {schema.since_version} and has no function body to expand"
+                    )
                 queue[:0] = functions.inline(node, function, graph.fresh, version)
                 changed.add(f"{node.op_type} (expanded)")
                 continue
-            rewritten = (REWRITES[node.op_type](node, graph, schema.since_version) if node.op_type in REWRITES
-                         else [node])
+            rewritten = (
+                REWRITES[node.op_type](node, graph, schema.since_version) if node.op_type in REWRITES else [node]
+            )
         except Refused as why:
             refused.append(f"{node.name or node.output[0]} ({node.op_type}-{schema.since_version}): {why}")
             done.append(node)
@@ -243,9 +281,11 @@ def downgrade(model) -> list[str]:
     if version <= OPSET:
         return []
     inferred = onnx.shape_inference.infer_shapes(model)
-    ranks = {v.name: len(v.type.tensor_type.shape.dim) for v in (*inferred.graph.value_info, *inferred.graph.input,
-                                                                 *inferred.graph.output)
-             if v.type.tensor_type.HasField("shape")}
+    ranks = {
+        v.name: len(v.type.tensor_type.shape.dim)
+        for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
+        if v.type.tensor_type.HasField("shape")
+    }
     refused, changed = [], set()
     kept = downgrade_nodes(list(model.graph.node), version, Graph(model.graph, ranks), refused, changed)
     if refused:
@@ -255,7 +295,7 @@ def downgrade(model) -> list[str]:
     for opset in model.opset_import:
         if opset.domain in ("", "ai.onnx"):
             opset.version = OPSET
-    model.ir_version = min(model.ir_version, 7)   # what onnx 1.14's checker takes for opset 11
+    model.ir_version = min(model.ir_version, 7)  # what onnx 1.14's checker takes for opset 11
     return sorted(changed)
 
 
@@ -271,5 +311,10 @@ def run(ctx: StageContext) -> dict:
     except onnx.checker.ValidationError as exc:
         raise StageError(f"{name} at opset {OPSET} fails onnx.checker: {str(exc).splitlines()[0]}") from None
     onnx.save(model, str(ctx.out / "model.onnx"))
-    return {**source.inherited(), "format": FORMAT, "opset": OPSET,
-            "files": {"model": "model.onnx", **source.carry_to(ctx.out)}, "metrics": {"rewritten": changed}}
+    return {
+        **source.inherited(),
+        "format": FORMAT,
+        "opset": OPSET,
+        "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+        "metrics": {"rewritten": changed},
+    }

@@ -1,6 +1,7 @@
 """What modelferry's op-by-op emitters from ONNX (MXNet, Caffe) share: a table of handlers by op type,
 the walk over a graph's nodes that evaluates what is constant instead of converting it, and the error a
 handler raises for what its framework cannot express."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -26,7 +27,7 @@ def slice_params(node, constant, rank: int) -> tuple[list[int], list[int], list[
     """A Slice's starts, ends, axes (made non-negative) and steps: attributes before opset 10, constant
     inputs after (`constant(name, node, what)`, the emitter's, refuses a computed one)."""
     a = attrs(node)
-    if "starts" in a:   # opset < 10
+    if "starts" in a:  # opset < 10
         starts, ends, axes, steps = a["starts"], a["ends"], a.get("axes"), None
     else:
         starts, ends = (constant(node.input[i], node, what) for i, what in ((1, "starts"), (2, "ends")))
@@ -64,7 +65,7 @@ def nodes(model, constants: dict, shape_of, version: int, what: str) -> Iterator
             raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op")
         folded = fold(node, constants, shape_of, version)
         if folded is not None:
-            constants.update(zip(node.output, (np.asarray(v) for v in folded)))
+            constants.update(zip(node.output, (np.asarray(v) for v in folded), strict=False))
             continue
         yield node
 
@@ -78,8 +79,9 @@ class OpTable(Registry):
         handler = self.find(node.op_type, node.domain, opset)
         if handler is None:
             at = f" at opset {opset}" if node.op_type in self and opset is not None else ""
-            raise StageError(f"{what}: the {self.name} emitter has no conversion for {node.op_type}{at} "
-                             f"(node {node.name!r})")
+            raise StageError(
+                f"{what}: the {self.name} emitter has no conversion for {node.op_type}{at} (node {node.name!r})"
+            )
         try:
             return handler(state, node)
         except Unsupported as exc:

@@ -5,6 +5,7 @@ without importing onnx, and without reading the weights themselves (a tensor's r
 by their length). Every location must stay inside the model's folder: `..`, absolute paths and links
 that leave it are refused, the way onnx's own checks refuse them, but naming the user's file.
 """
+
 from __future__ import annotations
 
 import mmap
@@ -21,7 +22,7 @@ SPARSE_VALUES, SPARSE_INDICES = 1, 2
 TENSOR_EXTERNAL_DATA, TENSOR_DATA_LOCATION = 13, 14
 ENTRY_KEY, ENTRY_VALUE = 1, 2
 EXTERNAL = 1
-MAX_DEPTH = 64   # subgraphs inside subgraphs; a file nested deeper is not a model anyone exported
+MAX_DEPTH = 64  # subgraphs inside subgraphs; a file nested deeper is not a model anyone exported
 
 
 class ExternalDataError(ValueError):
@@ -71,7 +72,7 @@ def _tensor(data, span) -> str | None:
         if number == TENSOR_DATA_LOCATION and wire == 0:
             external = value == EXTERNAL
         elif number == TENSOR_EXTERNAL_DATA and wire == 2:
-            entry = dict((n, bytes(data[v[0]:v[1]])) for n, w, v in _fields(data, *value) if w == 2)
+            entry = dict((n, bytes(data[v[0] : v[1]])) for n, w, v in _fields(data, *value) if w == 2)
             if entry.get(ENTRY_KEY) == b"location":
                 location = entry.get(ENTRY_VALUE, b"").decode("utf-8", "replace")
     return location if external else None
@@ -85,8 +86,14 @@ def _walk(data, span, kind: str, depth: int, found: list[str]) -> None:
         "graph": {GRAPH_NODE: "node", GRAPH_INITIALIZER: "tensor", GRAPH_SPARSE_INITIALIZER: "sparse"},
         "function": {FUNCTION_NODE: "node"},
         "node": {NODE_ATTRIBUTE: "attribute"},
-        "attribute": {ATTRIBUTE_T: "tensor", ATTRIBUTE_TENSORS: "tensor", ATTRIBUTE_G: "graph",
-                      ATTRIBUTE_GRAPHS: "graph", ATTRIBUTE_SPARSE: "sparse", ATTRIBUTE_SPARSE_TENSORS: "sparse"},
+        "attribute": {
+            ATTRIBUTE_T: "tensor",
+            ATTRIBUTE_TENSORS: "tensor",
+            ATTRIBUTE_G: "graph",
+            ATTRIBUTE_GRAPHS: "graph",
+            ATTRIBUTE_SPARSE: "sparse",
+            ATTRIBUTE_SPARSE_TENSORS: "sparse",
+        },
         "sparse": {SPARSE_VALUES: "tensor", SPARSE_INDICES: "tensor"},
     }[kind]
     for number, wire, value in _fields(data, *span):
@@ -118,20 +125,24 @@ def files(path: Path, name: str) -> dict[str, Path]:
     folder = path.resolve().parent
     try:
         wanted = locations(path)
-    except ExternalDataError:   # not a readable model: the load stage reads it and says what is wrong with it
+    except ExternalDataError:  # not a readable model: the load stage reads it and says what is wrong with it
         return {}
     found = {}
     for location in wanted:
         relative = PurePosixPath(location.replace("\\", "/"))
         if not location or relative.is_absolute() or ".." in relative.parts or ":" in relative.parts[0]:
-            raise ExternalDataError(f"{name} keeps weights at {location!r}, outside its folder: external data "
-                                    f"must be a relative path inside the model's folder")
+            raise ExternalDataError(
+                f"{name} keeps weights at {location!r}, outside its folder: external data "
+                f"must be a relative path inside the model's folder"
+            )
         file = folder / relative
         if not file.is_file():
-            raise ExternalDataError(f"{name} keeps weights in {location!r}, which is not a file beside it "
-                                    f"(looked for {file})")
+            raise ExternalDataError(
+                f"{name} keeps weights in {location!r}, which is not a file beside it (looked for {file})"
+            )
         if not file.resolve().is_relative_to(folder):
-            raise ExternalDataError(f"{name} keeps weights in {location!r}, a link that leads outside its "
-                                    f"folder ({file.resolve()})")
+            raise ExternalDataError(
+                f"{name} keeps weights in {location!r}, a link that leads outside its folder ({file.resolve()})"
+            )
         found[relative.as_posix()] = file
     return found

@@ -1,6 +1,7 @@
 """inspect/onnx: what an ONNX graph is, read and never run: its inputs and outputs (names, dims, dtypes),
 opsets, op histogram and parameter count. The graph is parsed as protobuf only (no session, no weights read
 from external files: their sizes come from the model's own records)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -59,13 +60,14 @@ def _parameters(graph: onnx.GraphProto) -> tuple[int, int]:
 def run(ctx: StageContext) -> dict:
     source = ctx.source
     name = ctx.user_file_name("model")
-    if source.manifest.get("format") != "onnx-file":   # not the user's file: the graph a load and export made
+    if source.manifest.get("format") != "onnx-file":  # not the user's file: the graph a load and export made
         name = f"the ONNX graph exported from {name}"
     try:
         model = onnx.load(str(source.file("model")), load_external_data=False)
-    except Exception as exc:   # protobuf's DecodeError and friends
-        raise StageError(f"{name} is not a readable ONNX model: {str(exc).splitlines()[0] if str(exc) else exc}") \
-            from None
+    except Exception as exc:  # protobuf's DecodeError and friends
+        raise StageError(
+            f"{name} is not a readable ONNX model: {str(exc).splitlines()[0] if str(exc) else exc}"
+        ) from None
     graph = model.graph
     weights = {tensor.name for tensor in graph.initializer}
     counts: Counter = Counter()
@@ -82,8 +84,9 @@ def run(ctx: StageContext) -> dict:
             "ops": dict(sorted(counts.items(), key=lambda item: (-item[1], item[0]))),
             "parameters": values,
             "parameter_bytes": size,
-            "inputs": [{"name": v.name, "dims": _dims(v), "dtype": _dtype(v)} for v in graph.input
-                       if v.name not in weights],
+            "inputs": [
+                {"name": v.name, "dims": _dims(v), "dtype": _dtype(v)} for v in graph.input if v.name not in weights
+            ],
             "outputs": [{"name": v.name, "dims": _dims(v), "dtype": _dtype(v)} for v in graph.output],
         },
     }

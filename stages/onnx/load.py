@@ -4,6 +4,7 @@ ONNX Runtime is the source framework here, so its outputs are the golden ones ev
 to; where it cannot load the model (an opset newer than it knows, an op it lacks), ONNX's own
 reference implementation computes them, and the stage's metrics say so (`golden_by`).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,8 +44,10 @@ def check_opset(model: onnx.ModelProto, name: str) -> None:
     newest = newest_opset()
     for entry in model.opset_import:
         if entry.domain in ("", "ai.onnx") and entry.version > newest:
-            raise StageError(f"{name} declares ONNX opset {entry.version}; the newest opset the runtimes here "
-                             f"know is {newest} (onnx {onnx.__version__}): export it at opset {newest} or lower")
+            raise StageError(
+                f"{name} declares ONNX opset {entry.version}; the newest opset the runtimes here "
+                f"know is {newest} (onnx {onnx.__version__}): export it at opset {newest} or lower"
+            )
 
 
 def external_tensors(model: onnx.ModelProto) -> list:
@@ -59,8 +62,9 @@ def read_model(path: Path, name: str, trusted: bool = False) -> tuple[onnx.Model
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, ValueError, OSError) as exc:
-        raise StageError(f"{name} is not a readable ONNX model (truncated or not ONNX): "
-                         f"{_user_paths(str(exc), path, name)}") from None
+        raise StageError(
+            f"{name} is not a readable ONNX model (truncated or not ONNX): {_user_paths(str(exc), path, name)}"
+        ) from None
     if not model.graph.node:
         raise StageError(f"{name} is not an ONNX model: it has no graph nodes")
     check_opset(model, name)
@@ -88,8 +92,14 @@ def write_model(model: onnx.ModelProto, out: Path) -> Path:
     if size < INLINE_LIMIT:
         path.write_bytes(model.SerializeToString())
     else:
-        onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                        location="model.onnx.data", size_threshold=1024)
+        onnx.save_model(
+            model,
+            str(path),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location="model.onnx.data",
+            size_threshold=1024,
+        )
     return path
 
 
@@ -109,14 +119,18 @@ def bind_inputs(model: onnx.ModelProto, bound: dict, name: str) -> list[str]:
         tensor = value.type.tensor_type
         dims = _dims(tensor)
         if None in dims:
-            raise StageError(f"--bind {value.name}: input {value.name!r} of {name} has dynamic dimensions {dims}; "
-                             f"only inputs of a fixed shape (a scalar, [1]) can be fixed to a constant")
+            raise StageError(
+                f"--bind {value.name}: input {value.name!r} of {name} has dynamic dimensions {dims}; "
+                f"only inputs of a fixed shape (a scalar, [1]) can be fixed to a constant"
+            )
         dtype = helper.tensor_dtype_to_np_dtype(tensor.elem_type)
         given = bound[value.name]
-        if isinstance(given, list):   # a 1-D input's values
+        if isinstance(given, list):  # a 1-D input's values
             if len(dims) != 1 or dims[0] != len(given):
-                raise StageError(f"--bind {value.name}: {len(given)} values for input {value.name!r} of {name}, "
-                                 f"whose shape is {dims}")
+                raise StageError(
+                    f"--bind {value.name}: {len(given)} values for input {value.name!r} of {name}, "
+                    f"whose shape is {dims}"
+                )
             constant = np.asarray(given, dtype=dtype)
         else:
             constant = np.full(dims, given, dtype=dtype)
@@ -145,12 +159,16 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
         dtype = np.dtype(helper.tensor_dtype_to_np_dtype(tensor.elem_type)).name
         dims = _dims(tensor)
         shape = shapes.get(value.name)
-        if shape is not None and (len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims, shape))):
-            raise StageError(f"--input-shape {value.name}:{','.join(map(str, shape))} does not fit {name}, "
-                             f"whose input is {dims}")
+        if shape is not None and (
+            len(shape) != len(dims) or any(d not in (None, s) for d, s in zip(dims, shape, strict=True))
+        ):
+            raise StageError(
+                f"--input-shape {value.name}:{','.join(map(str, shape))} does not fit {name}, whose input is {dims}"
+            )
         if np.dtype(dtype).kind not in "fiub":
-            raise StageError(f"input {value.name!r} of {name} is {dtype}; modelferry feeds float, integer and "
-                             f"boolean inputs")
+            raise StageError(
+                f"input {value.name!r} of {name} is {dtype}; modelferry feeds float, integer and boolean inputs"
+            )
         inputs.append(samples_lib.input_spec(value.name, dims, shape, dtype, _family(model), name))
     samples_lib.check_shapes_named(shapes, inputs, name)
     return inputs
@@ -162,8 +180,9 @@ def onnx_session(model_file: Path, name: str):
     try:
         return ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT's own exception types
-        raise StageError(f"{name} does not load in ONNX Runtime: "
-                         f"{_user_paths(str(exc).splitlines()[0], model_file, name)}") from None
+        raise StageError(
+            f"{name} does not load in ONNX Runtime: {_user_paths(str(exc).splitlines()[0], model_file, name)}"
+        ) from None
 
 
 def run_onnx(session, feeds: dict[str, np.ndarray], inputs: list[dict], name: str) -> dict[str, np.ndarray]:
@@ -173,43 +192,54 @@ def run_onnx(session, feeds: dict[str, np.ndarray], inputs: list[dict], name: st
 
     def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         try:
-            return dict(zip(names, session.run(names, run)))
+            return dict(zip(names, session.run(names, run), strict=True))
         except Exception as exc:  # ORT's own exception types: the op that failed is in the message
-            raise StageError(f"{name} fails in ONNX Runtime on the samples "
-                             f"({', '.join(f'{k}: {v.dtype}{list(v.shape)}' for k, v in run.items())}): "
-                             f"{str(exc).splitlines()[0]}") from None
+            raise StageError(
+                f"{name} fails in ONNX Runtime on the samples "
+                f"({', '.join(f'{k}: {v.dtype}{list(v.shape)}' for k, v in run.items())}): "
+                f"{str(exc).splitlines()[0]}"
+            ) from None
+
     return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
-def run_reference(model: onnx.ModelProto, feeds: dict[str, np.ndarray], inputs: list[dict],
-                  name: str) -> dict[str, np.ndarray]:
+def run_reference(
+    model: onnx.ModelProto, feeds: dict[str, np.ndarray], inputs: list[dict], name: str
+) -> dict[str, np.ndarray]:
     """ONNX's own reference implementation (onnx.reference, numpy): the golden outputs where ONNX Runtime
     cannot run the model (an opset newer than it knows, an op it lacks)."""
     from onnx.reference import ReferenceEvaluator
 
     try:
         evaluator = ReferenceEvaluator(model)
-    except Exception as exc:   # the evaluator raises whatever its op implementation raises
-        raise StageError(f"{name} runs neither in ONNX Runtime nor in ONNX's reference implementation: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+    except Exception as exc:  # the evaluator raises whatever its op implementation raises
+        raise StageError(
+            f"{name} runs neither in ONNX Runtime nor in ONNX's reference implementation: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     names = [value.name for value in model.graph.output]
-    dynamic = all(spec["shape"] and spec.get("batch_axis", 0) == 0 for spec in inputs) and \
-        all(not v.type.tensor_type.shape.dim or not v.type.tensor_type.shape.dim[0].HasField("dim_value")
-            for v in model.graph.input if v.name in {spec["name"] for spec in inputs})
+    dynamic = all(spec["shape"] and spec.get("batch_axis", 0) == 0 for spec in inputs) and all(
+        not v.type.tensor_type.shape.dim or not v.type.tensor_type.shape.dim[0].HasField("dim_value")
+        for v in model.graph.input
+        if v.name in {spec["name"] for spec in inputs}
+    )
 
     def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         try:
-            return dict(zip(names, (np.asarray(v) for v in evaluator.run(None, run))))
+            return dict(zip(names, (np.asarray(v) for v in evaluator.run(None, run)), strict=True))
         except Exception as exc:
-            raise StageError(f"{name} fails in ONNX's reference implementation on the samples: "
-                             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+            raise StageError(
+                f"{name} fails in ONNX's reference implementation on the samples: "
+                f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            ) from None
+
     return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
 def golden_runner(model: onnx.ModelProto, model_file: Path, inputs: list[dict], name: str, metrics: dict):
     """ONNX Runtime (on the bundle's model file); where it cannot load or run the model, ONNX's reference
     implementation (said in the metrics, with ONNX Runtime's reason)."""
-    sessions = []   # one session for the samples and their nudged copies
+    sessions = []  # one session for the samples and their nudged copies
 
     def golden(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         if metrics.get("golden_by") != "onnx.reference":
@@ -219,9 +249,10 @@ def golden_runner(model: onnx.ModelProto, model_file: Path, inputs: list[dict], 
                 outputs = run_onnx(sessions[0], feeds, inputs, name)
                 metrics["golden_by"] = "onnxruntime"
                 return outputs
-            except StageError as exc:   # an opset newer than it knows, an op or attribute it lacks
+            except StageError as exc:  # an opset newer than it knows, an op or attribute it lacks
                 metrics.update(golden_by="onnx.reference", onnxruntime_refused=str(exc)[:300])
         return run_reference(model, feeds, inputs, name)
+
     return golden
 
 
@@ -230,15 +261,19 @@ def run(ctx: StageContext) -> dict:
     path = source.file("model")
     name = ctx.user_file_name("model")
     model, trust = read_model(path, name, bool(ctx.option("trust_custom_code")))
-    metrics = {"opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
-               "nodes_in": len(model.graph.node), "trust": trust}
+    metrics = {
+        "opset": next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None),
+        "nodes_in": len(model.graph.node),
+        "trust": trust,
+    }
     bound = ctx.option("bind", {})
     if bound:
         metrics["bound"] = {key: bound[key] for key in bind_inputs(model, bound, name)}
         unknown = sorted(set(bound) - set(metrics["bound"]))
         if unknown:
-            raise StageError(f"--bind names {unknown}, but the inputs of {name} are "
-                             f"{[v.name for v in model.graph.input]}")
+            raise StageError(
+                f"--bind names {unknown}, but the inputs of {name} are {[v.name for v in model.graph.input]}"
+            )
     if ctx.option("simplify"):
         from onnxsim import simplify
 
@@ -251,14 +286,23 @@ def run(ctx: StageContext) -> dict:
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     model_file = write_model(model, ctx.out)
-    golden, written, floor = samples_lib.reference(ctx.out, feeds, golden_runner(model, model_file, inputs, name,
-                                                                                 metrics), name, info)
+    golden, written, floor = samples_lib.reference(
+        ctx.out, feeds, golden_runner(model, model_file, inputs, name, metrics), name, info
+    )
     files.update(written)
     files["model"] = model_file.name
     outputs = samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs))
-    manifest = {"format": "onnx", "files": files, "inputs": inputs, "outputs": outputs,
-                "source": source.manifest.get("source", {}), "precision": "fp32", "metrics": metrics,
-                "noise_floor": floor, "samples_info": info}
+    manifest = {
+        "format": "onnx",
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "source": source.manifest.get("source", {}),
+        "precision": "fp32",
+        "metrics": metrics,
+        "noise_floor": floor,
+        "samples_info": info,
+    }
     if (ctx.out / "model.onnx.data").is_file():
         manifest["beside"] = ["model.onnx.data"]
     return manifest

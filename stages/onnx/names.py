@@ -8,6 +8,7 @@ value_info, node inputs and outputs, subgraphs too). The manifest keeps the
 model's own name as `source_name`; `name` becomes the safe one, which is what
 the converted artifact carries.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,6 +77,7 @@ def apply(model, changed: dict[str, str], node_names: dict[str, str] | None = No
 
     def fix(name: str) -> str:
         return changed.get(name, name)
+
     for graph in graphs(model.graph):
         for value in (*graph.input, *graph.output, *graph.value_info, *graph.initializer):
             value.name = fix(value.name)
@@ -100,11 +102,13 @@ def own_names(model, inputs: list[dict], outputs: list[dict]) -> tuple[list[dict
 
     def named(specs: list[dict]) -> list[dict]:
         return [{**spec, "name": changed.get(spec["name"], spec["name"])} for spec in specs]
+
     return named(inputs), named(outputs)
 
 
-def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict],
-              passes: tuple[str, ...] = ()) -> tuple[Path, list[dict], list[dict], dict[str, int]]:
+def safe_copy(
+    path: Path, dest: Path, inputs: list[dict], outputs: list[dict], passes: tuple[str, ...] = ()
+) -> tuple[Path, list[dict], list[dict], dict[str, int]]:
     """`path` copied to `dest` with safe names, then legalized by `passes` (stages/onnx/legalize); the
     manifest's inputs and outputs named as in the copy, and what each pass rewrote."""
     import onnx
@@ -121,4 +125,5 @@ def safe_copy(path: Path, dest: Path, inputs: list[dict], outputs: list[dict],
 
     def named(specs: list[dict]) -> list[dict]:
         return [{**spec, "name": changed.get(spec["name"], spec["name"])} for spec in specs]
+
     return dest, named(inputs), named(outputs), legalized

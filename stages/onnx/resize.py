@@ -8,6 +8,7 @@ Where they agree on every axis, an emitter may write the Resize as its framework
 Linear: the coordinate transformations that are PyTorch's (half_pixel where no output axis has size 1,
 pytorch_half_pixel, align_corners), which MXNet's BilinearResize2D computes (tests/helpers/check_resize.py
 holds it to ONNX's reference)."""
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,7 @@ def source_index(i: np.ndarray, size_in: int, size_out: int, scale: float, trans
         index = np.ceil(x)
     elif mode == "round_prefer_ceil":
         index = np.floor(x + 0.5)
-    else:   # round_prefer_floor, ONNX's default
+    else:  # round_prefer_floor, ONNX's default
         index = np.ceil(x - 0.5)
     return np.clip(index, 0, size_in - 1).astype(np.int64)
 
@@ -60,10 +61,14 @@ def _modes(node) -> tuple[str, str, str, dict]:
 
     def decode(value):
         return value.decode() if isinstance(value, bytes) else value
-    legacy = len(node.input) <= 2   # Upsample and opset 10's Resize (X, scales): floor(i / scale)
-    return (decode(a.get("mode", "nearest")),
-            decode(a.get("coordinate_transformation_mode", "asymmetric" if legacy else "half_pixel")),
-            decode(a.get("nearest_mode", "floor" if legacy else "round_prefer_floor")), a)
+
+    legacy = len(node.input) <= 2  # Upsample and opset 10's Resize (X, scales): floor(i / scale)
+    return (
+        decode(a.get("mode", "nearest")),
+        decode(a.get("coordinate_transformation_mode", "asymmetric" if legacy else "half_pixel")),
+        decode(a.get("nearest_mode", "floor" if legacy else "round_prefer_floor")),
+        a,
+    )
 
 
 def _scales(node, a: dict, constants: dict) -> np.ndarray | None:
@@ -76,12 +81,20 @@ def _scales(node, a: dict, constants: dict) -> np.ndarray | None:
 
 def _plain(node, a: dict, transform: str, shape_in, shape_out, what: str) -> None:
     where = f"{node.op_type} node {node.name!r}"
-    if transform == "tf_crop_and_resize" or a.get("antialias") or a.get("axes") is not None \
-            or a.get("keep_aspect_ratio_policy", b"stretch") not in (b"stretch", "stretch"):
-        raise Unsupported(f"{where}: {transform}, antialias, axes or an aspect policy; {what} has plain "
-                          f"resizing only")
-    if not shape_in or not shape_out or len(shape_in) != 4 or len(shape_out) != 4 \
-            or not all(isinstance(d, int) for d in (*shape_in[1:], *shape_out[1:])):
+    if (
+        transform == "tf_crop_and_resize"
+        or a.get("antialias")
+        or a.get("axes") is not None
+        or a.get("keep_aspect_ratio_policy", b"stretch") not in (b"stretch", "stretch")
+    ):
+        raise Unsupported(f"{where}: {transform}, antialias, axes or an aspect policy; {what} has plain resizing only")
+    if (
+        not shape_in
+        or not shape_out
+        or len(shape_in) != 4
+        or len(shape_out) != 4
+        or not all(isinstance(d, int) for d in (*shape_in[1:], *shape_out[1:]))
+    ):
         raise Unsupported(f"{where}: its input or output is not a 4-d tensor of static shape")
     if shape_in[1] != shape_out[1]:
         raise Unsupported(f"{where}: it resizes the channels")
@@ -95,16 +108,20 @@ def bilinear(node, shape_in: list, shape_out: list, constants: dict, what: str) 
     _plain(node, a, transform, shape_in, shape_out, what)
     where = f"{node.op_type} node {node.name!r}"
     given = _scales(node, a, constants)
-    if given is not None and given.size == 4 and any(
-            abs(float(given[axis]) - shape_out[axis] / shape_in[axis]) > 1e-6 for axis in (2, 3)):
+    if (
+        given is not None
+        and given.size == 4
+        and any(abs(float(given[axis]) - shape_out[axis] / shape_in[axis]) > 1e-6 for axis in (2, 3))
+    ):
         raise Unsupported(f"{where}: scales {given.tolist()} are not the output's sizes over the input's")
     if mode != "linear":
         raise Unsupported(f"{where}: mode {mode}; {what} has bilinear and integer nearest resizing only")
     if transform == "half_pixel" and 1 in shape_out[2:]:
         transform = "an output of size 1 with half_pixel"
     if transform not in ("half_pixel", "pytorch_half_pixel", "align_corners"):
-        raise Unsupported(f"{where}: linear with {transform}; {what}'s bilinear resize takes half_pixel or "
-                          f"align_corners coordinates")
+        raise Unsupported(
+            f"{where}: linear with {transform}; {what}'s bilinear resize takes half_pixel or align_corners coordinates"
+        )
     return transform == "align_corners"
 
 
@@ -114,7 +131,7 @@ def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what
     are no multiple, an index map that differs from i // k anywhere)."""
     where, transform, nearest, given = _resizing(node, "nearest", shape_in, shape_out, constants, what)
     factors = []
-    for axis, (size_in, size_out) in enumerate(zip(shape_in, shape_out)):
+    for axis, (size_in, size_out) in enumerate(zip(shape_in, shape_out, strict=True)):
         if axis == 0:
             continue
         if size_out % size_in:
@@ -123,16 +140,18 @@ def nearest_factors(node, shape_in: list, shape_out: list, constants: dict, what
         scale = float(given[axis]) if given is not None and given.size == len(shape_in) else size_out / size_in
         index = source_index(np.arange(size_out), size_in, size_out, scale, transform, nearest)
         if not np.array_equal(index, np.arange(size_out) // k) or not math.isfinite(scale):
-            raise Unsupported(f"{where}: with {transform} and {nearest}, axis {axis} does not repeat each element "
-                              f"{k} times")
+            raise Unsupported(
+                f"{where}: with {transform} and {nearest}, axis {axis} does not repeat each element {k} times"
+            )
         factors.append(k)
     if factors[0] != 1:
         raise Unsupported(f"{where}: it scales the channels ({factors[0]}x)")
     return factors[1:]
 
 
-def linear_kernels(node, shape_in: list, shape_out: list, constants: dict,
-                   what: str) -> list[tuple[int, np.ndarray, int]]:
+def linear_kernels(
+    node, shape_in: list, shape_out: list, constants: dict, what: str
+) -> list[tuple[int, np.ndarray, int]]:
     """A linear Resize of a 4-d tensor's last two axes by integer factors, as a transposed convolution of
     its input padded by one edge element on each side: per axis (stride = the factor, the kernel's taps,
     the offset at which the output starts in the convolution's). The kernel is read off ONNX's own
@@ -142,22 +161,24 @@ def linear_kernels(node, shape_in: list, shape_out: list, constants: dict,
     kernels = []
     for axis, size_in, size_out, factor, scale in _factors(where, given, shape_in, shape_out, up=True):
         x = source_coordinate(np.arange(size_out), size_in, size_out, scale, transform)
-        padded = _interpolation(x + 1, size_in + 2)   # on the input with one edge element more on each side
+        padded = _interpolation(x + 1, size_in + 2)  # on the input with one edge element more on each side
         rows, cols = np.nonzero(padded)
         shifts = rows - factor * cols
         low = int(shifts.min())
         kernel = np.zeros(int(shifts.max()) - low + 1)
         kernel[shifts - low] = padded[rows, cols]
-        rebuilt = np.zeros(((size_in + 1) * factor + kernel.size, size_in + 2))   # the convolution's matrix
+        rebuilt = np.zeros(((size_in + 1) * factor + kernel.size, size_in + 2))  # the convolution's matrix
         for col in range(size_in + 2):
-            rebuilt[col * factor:col * factor + kernel.size, col] = kernel
-        rebuilt = rebuilt[-low:-low + size_out]
-        edged = rebuilt[:, 1:-1].copy()   # the pad elements are copies of the edges
+            rebuilt[col * factor : col * factor + kernel.size, col] = kernel
+        rebuilt = rebuilt[-low : -low + size_out]
+        edged = rebuilt[:, 1:-1].copy()  # the pad elements are copies of the edges
         edged[:, 0] += rebuilt[:, 0]
         edged[:, -1] += rebuilt[:, -1]
         if rebuilt.shape[0] != size_out or not np.allclose(edged, _interpolation(x, size_in), rtol=0, atol=1e-12):
-            raise Unsupported(f"{where}: linear with {transform} on axis {axis} is no one kernel shifted by the "
-                              f"factor; {what} resizes by a transposed convolution")
+            raise Unsupported(
+                f"{where}: linear with {transform} on axis {axis} is no one kernel shifted by the "
+                f"factor; {what} resizes by a transposed convolution"
+            )
         kernels.append((factor, kernel, -low))
     return kernels
 
@@ -179,12 +200,17 @@ def linear_strides(node, shape_in: list, shape_out: list, constants: dict, what:
             kernel[shifts] = weights[rows, cols]
             rebuilt = np.zeros_like(weights)
             for row in range(size_out):
-                span = weights[row, factor * row:factor * row + kernel.size]
-                rebuilt[row, factor * row:factor * row + span.size] = kernel[:span.size]
-        if kernel is None or (size_in - kernel.size) // factor + 1 != size_out \
-                or not np.allclose(rebuilt, weights, rtol=0, atol=1e-12):
-            raise Unsupported(f"{where}: linear with {transform} on axis {axis} is no one kernel strided by the "
-                              f"factor; {what} resizes by a convolution")
+                span = weights[row, factor * row : factor * row + kernel.size]
+                rebuilt[row, factor * row : factor * row + span.size] = kernel[: span.size]
+        if (
+            kernel is None
+            or (size_in - kernel.size) // factor + 1 != size_out
+            or not np.allclose(rebuilt, weights, rtol=0, atol=1e-12)
+        ):
+            raise Unsupported(
+                f"{where}: linear with {transform} on axis {axis} is no one kernel strided by the "
+                f"factor; {what} resizes by a convolution"
+            )
         kernels.append((factor, kernel))
     return kernels
 
@@ -196,8 +222,9 @@ def _factors(where: str, given, shape_in: list, shape_out: list, up: bool):
         size_in, size_out = shape_in[axis], shape_out[axis]
         big, small = (size_out, size_in) if up else (size_in, size_out)
         if big % small:
-            raise Unsupported(f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer "
-                              f"{'multiple' if up else 'fraction'}")
+            raise Unsupported(
+                f"{where}: axis {axis} goes from {size_in} to {size_out}, no integer {'multiple' if up else 'fraction'}"
+            )
         factor = big // small
         scale = float(given[axis]) if given is not None and given.size == 4 else (factor if up else 1 / factor)
         yield axis, size_in, size_out, factor, float(scale)

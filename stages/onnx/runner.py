@@ -1,4 +1,5 @@
 """The ONNX artifact run in ONNX Runtime (CPU), for validation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,4 +19,4 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
         raise StageError(f"{path.name} does not load in ONNX Runtime: {str(exc).splitlines()[0]}") from None
     names = [spec["name"] for spec in bundle.manifest["outputs"]]
     batched = all(value.shape and not isinstance(value.shape[0], int) for value in session.get_inputs())
-    return feed(lambda inputs: dict(zip(names, session.run(names, inputs))), bundle, feeds, batched)
+    return feed(lambda inputs: dict(zip(names, session.run(names, inputs), strict=True)), bundle, feeds, batched)

@@ -1,5 +1,6 @@
 """How an ONNX model is recognised: the `.onnx` file, and the external data files it names beside it
 (pure Python: the orchestrator reads it)."""
+
 from __future__ import annotations
 
 from pathlib import Path

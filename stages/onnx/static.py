@@ -1,4 +1,5 @@
 """An ONNX graph's static facts: its constants, and its shapes at the signature's input shapes."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ def constant(model, name: str) -> np.ndarray | None:
     return None
 
 
-SMALL = 4096   # values that say a shape (shapes, pads, axes, reshape targets), not weights
+SMALL = 4096  # values that say a shape (shapes, pads, axes, reshape targets), not weights
 ROUNDS = 32
 
 
@@ -31,12 +32,12 @@ def shapes(model, inputs: list[dict]) -> dict[str, list]:
     fixed, weights = _without_weights(model)
     fix_inputs(fixed, inputs)
     found = infer(fixed)
-    for _ in range(ROUNDS):   # each round may make the next value computable (a transformer: a layer a round)
+    for _ in range(ROUNDS):  # each round may make the next value computable (a transformer: a layer a round)
         if not freeze(fixed, found):
             break
         try:
             found = infer(fixed)
-        except Exception:   # noqa: BLE001 - what the first inference found stands
+        except Exception:  # noqa: BLE001 - what the first inference found stands
             break
     return {name: shape for name, shape in found.items() if name not in weights}
 
@@ -49,8 +50,10 @@ def element_types(model, inputs: list[dict]) -> dict[str, int]:
     fix_inputs(fixed, inputs)
     inferred = shape_inference.infer_shapes(fixed)
     types = {init.name: init.data_type for init in model.graph.initializer}
-    types.update((v.name, v.type.tensor_type.elem_type)
-                 for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output))
+    types.update(
+        (v.name, v.type.tensor_type.elem_type)
+        for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
+    )
     return types
 
 
@@ -58,7 +61,7 @@ def fix_inputs(model, inputs: list[dict]) -> None:
     """`model`'s inputs declared at the shapes `inputs` (the manifest's specs) give them."""
     given = {spec["name"]: signature_shape(spec) for spec in inputs}
     for value in model.graph.input:
-        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, [])):
+        for dim, size in zip(value.type.tensor_type.shape.dim, given.get(value.name, []), strict=False):
             dim.Clear()
             dim.dim_value = size
 
@@ -83,10 +86,13 @@ def _without_weights(model) -> tuple:
     large = [init for init in fixed.graph.initializer if int(np.prod(init.dims)) > SMALL]
     if large:
         declared = {value.name for value in fixed.graph.input}
-        fixed.graph.input.extend(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
-                                 for init in large if init.name not in declared)
+        fixed.graph.input.extend(
+            helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+            for init in large
+            if init.name not in declared
+        )
         kept = [onnx.TensorProto() for _ in small]
-        for copy, init in zip(kept, small):
+        for copy, init in zip(kept, small, strict=True):
             copy.CopyFrom(init)
         del fixed.graph.initializer[:]
         fixed.graph.initializer.extend(kept)
@@ -97,9 +103,11 @@ def infer(model) -> dict[str, list]:
     from onnx import shape_inference
 
     inferred = shape_inference.infer_shapes(model)
-    return {v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
-            for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
-            if v.type.tensor_type.HasField("shape")}
+    return {
+        v.name: [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+        for v in (*inferred.graph.value_info, *inferred.graph.input, *inferred.graph.output)
+        if v.type.tensor_type.HasField("shape")
+    }
 
 
 def freeze(model, found: dict) -> int:
@@ -108,28 +116,34 @@ def freeze(model, found: dict) -> int:
     from onnx import helper, numpy_helper
 
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 1)
-    values = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer
-              if int(np.prod(init.dims)) <= SMALL}
+    values = {
+        init.name: numpy_helper.to_array(init) for init in model.graph.initializer if int(np.prod(init.dims)) <= SMALL
+    }
     nodes, count = [], 0
     for node in model.graph.node:
         made = None
-        if node.op_type == "Shape" or (node.op_type not in ("Constant", "If", "Loop", "Scan") and node.input
-                                       and all(not name or name in values for name in node.input)):
+        if node.op_type == "Shape" or (
+            node.op_type not in ("Constant", "If", "Loop", "Scan")
+            and node.input
+            and all(not name or name in values for name in node.input)
+        ):
             made = fold(node, values, found.get, opset)
         elif node.op_type == "Constant":
             made = fold(node, values, found.get, opset)
-            values.update((name, np.asarray(v)) for name, v in zip(node.output, made or []) if v.size <= SMALL)
+            values.update(
+                (name, np.asarray(v)) for name, v in zip(node.output, made or [], strict=False) if v.size <= SMALL
+            )
             nodes.append(node)
             continue
         if made is None or any(np.asarray(v).size > SMALL for v in made):
             nodes.append(node)
             continue
-        for name, value in zip(node.output, made):
+        for name, value in zip(node.output, made, strict=True):
             if name:
                 values[name] = np.asarray(value)
                 nodes.append(helper.make_node("Constant", [], [name], value=numpy_helper.from_array(values[name])))
         count += 1
-    if count:   # the kept nodes as copies: protobuf may not keep a removed element valid
+    if count:  # the kept nodes as copies: protobuf may not keep a removed element valid
         from onnx import NodeProto
 
         kept = []
@@ -154,7 +168,7 @@ def fold(node, constants: dict, shape_of, opset: int) -> list[np.ndarray] | None
         if shape is None or any(not isinstance(d, int) for d in shape):
             return None
         a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
-        return [np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)]
+        return [np.array(shape[a.get("start", 0) : a.get("end", len(shape))], np.int64)]
     if not node.input or not all(not name or name in constants for name in node.input):
         return None
     from onnx.reference import ReferenceEvaluator
@@ -164,5 +178,5 @@ def fold(node, constants: dict, shape_of, opset: int) -> list[np.ndarray] | None
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     try:
         return ReferenceEvaluator(model).run(None, {name: constants[name] for name in node.input if name})
-    except Exception:   # noqa: BLE001 - an op the reference cannot evaluate is converted instead
+    except Exception:  # noqa: BLE001 - an op the reference cannot evaluate is converted instead
         return None

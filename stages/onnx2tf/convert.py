@@ -7,6 +7,7 @@ measured on MobileNetV2. So it only builds (`disable_model_save`), and the Saved
 with tf_keras' ExportArchive, which saves the traced function and the variables and no metadata;
 the TFLite files are then made from that SavedModel by TF's own converter (stages/tflite/convert.py).
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,10 @@ def kept_layouts(inputs: list[dict]) -> tuple[list[str], list[str]]:
     moves channels last, but an ONNX graph exported from TF, Keras or TFLite is channels-last already
     (the first list), and a 3-5-D tensor with no channel axis (a state [2, batch, 128]) has none to move
     (the second)."""
-    return ([s["name"] for s in inputs if layouts.is_channels_last(s.get("layout"))],
-            [s["name"] for s in inputs if s.get("layout") is None and 3 <= len(s["shape"]) <= 5])
+    return (
+        [s["name"] for s in inputs if layouts.is_channels_last(s.get("layout"))],
+        [s["name"] for s in inputs if s.get("layout") is None and 3 <= len(s["shape"]) <= 5],
+    )
 
 
 def onnx2tf_options(inputs: list[dict], settings: dict) -> dict:
@@ -48,8 +51,13 @@ def onnx2tf_options(inputs: list[dict], settings: dict) -> dict:
         non_verbose=True,
         disable_model_save=True,
     )
-    for name in ("disable_strict_mode", "not_use_onnxsim", "disable_group_convolution",
-                 "enable_rnn_unroll", "enable_batchmatmul_unfold"):
+    for name in (
+        "disable_strict_mode",
+        "not_use_onnxsim",
+        "disable_group_convolution",
+        "enable_rnn_unroll",
+        "enable_batchmatmul_unfold",
+    ):
         if settings.get(name):
             options[name] = True
     if settings.get("replace_to_pseudo_operators"):
@@ -72,8 +80,10 @@ def build(onnx_path: Path, work: Path, options: dict):
     try:
         return onnx2tf.convert(input_onnx_file_path=str(model), output_folder_path=str(work / "onnx2tf"), **options)
     except SystemExit as exc:  # onnx2tf exits on some unsupported graphs
-        raise StageError(f"onnx2tf could not convert {onnx_path.name} (exit {exc.code}); "
-                         f"run with -v for the log, which names the op it stopped at") from None
+        raise StageError(
+            f"onnx2tf could not convert {onnx_path.name} (exit {exc.code}); "
+            f"run with -v for the log, which names the op it stopped at"
+        ) from None
     except Exception as exc:  # onnx2tf raises whatever the TF op it builds raises
         import traceback
 
@@ -90,18 +100,26 @@ def save(model, out: Path, input_names: list[str], output_names: list[str]) -> N
     import tf_keras
 
     if len(model.inputs) != len(input_names) or len(model.outputs) != len(output_names):
-        raise StageError(f"onnx2tf's model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
-                         f"the graph has {len(input_names)} and {len(output_names)}")
+        raise StageError(
+            f"onnx2tf's model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            f"the graph has {len(input_names)} and {len(output_names)}"
+        )
 
     def serve(*tensors):
         results = model(list(tensors) if len(tensors) > 1 else tensors[0])
         results = results if isinstance(results, (list, tuple)) else [results]
-        return {name: tf.identity(value, name=name) for name, value in zip(output_names, results)}
+        return {name: tf.identity(value, name=name) for name, value in zip(output_names, results, strict=True)}
 
     archive = tf_keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint(SIGNATURE, serve, input_signature=[
-        tf.TensorSpec(tensor.shape, tensor.dtype, name) for tensor, name in zip(model.inputs, input_names)])
+    archive.add_endpoint(
+        SIGNATURE,
+        serve,
+        input_signature=[
+            tf.TensorSpec(tensor.shape, tensor.dtype, name)
+            for tensor, name in zip(model.inputs, input_names, strict=True)
+        ],
+    )
     archive.write_out(str(out))
     if not (out / "saved_model.pb").is_file():
         raise StageError("onnx2tf's model could not be saved as a SavedModel")
@@ -114,8 +132,10 @@ def has_grouped_convolution(onnx_path: Path) -> bool:
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
-    return any(node.op_type == "Conv" and next((a.i for a in node.attribute if a.name == "group"), 1) > 1
-               for node in model.graph.node)
+    return any(
+        node.op_type == "Conv" and next((a.i for a in node.attribute if a.name == "group"), 1) > 1
+        for node in model.graph.node
+    )
 
 
 LAYER = re.compile(r'calling layer "(?P<layer>[^"]+)"')
@@ -138,13 +158,15 @@ def reason(exc: BaseException) -> str:
     """One line from an onnx2tf failure: the ONNX node (op type and name) and TF layer it stopped at, and why."""
     text = str(exc)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    cause = next((line for line in lines if not line.startswith(("Exception encountered", "Call arguments", "•"))),
-                 "")
-    cause = cause.split(" for '{{node ")[0]   # TF repeats the node's whole definition after this
+    cause = next((line for line in lines if not line.startswith(("Exception encountered", "Call arguments", "•"))), "")
+    cause = cause.split(" for '{{node ")[0]  # TF repeats the node's whole definition after this
     if not cause or cause in ("''", '""'):
         cause = f"{type(exc).__name__} {text!r}" if text.strip("'\" ") else type(exc).__name__
     layer, node = LAYER.search(text), failing_node(exc)
-    named = f"ONNX node {node[1]} ({node[0]})" if node else (f"ONNX node {NODE.search(text)['node']}"
-                                                            if NODE.search(text) else "")
+    named = (
+        f"ONNX node {node[1]} ({node[0]})"
+        if node
+        else (f"ONNX node {NODE.search(text)['node']}" if NODE.search(text) else "")
+    )
     where = ", ".join(part for part in (named, f"layer {layer['layer']}" if layer else "") if part)
     return f"{where}: {cause}"[:400] if where else cause[:400]

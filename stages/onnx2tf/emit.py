@@ -9,6 +9,7 @@ has one, a second SavedModel with them split goes into the bundle as `portable_m
 
 A route's `settings` (the registry row's) pass other onnx2tf options: stages/onnx2tf/convert.py.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -34,10 +35,15 @@ def run(ctx: StageContext) -> dict:
 
     def both(path: Path, inputs: list[dict], outputs: list[dict], out: Path) -> dict[str, str]:
         saved_model(path, inputs, outputs, out, settings)
-        if ctx.option("portable") and not settings.get("disable_group_convolution") \
-                and convert.has_grouped_convolution(path):
-            saved_model(path, inputs, outputs, ctx.out / "portable_model",
-                        {**settings, "disable_group_convolution": True})
+        if (
+            ctx.option("portable")
+            and not settings.get("disable_group_convolution")
+            and convert.has_grouped_convolution(path)
+        ):
+            saved_model(
+                path, inputs, outputs, ctx.out / "portable_model", {**settings, "disable_group_convolution": True}
+            )
             return {"portable_model": "portable_model"}
         return {}
+
     return from_onnx.emit(ctx, both, moved=True, tflite=True, passes=PASSES)

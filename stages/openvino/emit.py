@@ -4,6 +4,7 @@ legalized first where a pass finds anything (a private copy): an If decided when
 Clamp its own loader then refuses). The IR is loaded and compiled here: where OpenVINO's own loader refuses
 what its converter wrote, the graph is converted again with its shape computations folded at the
 signature's shapes (static-shapes, listed with the other passes in the manifest's `legalized`)."""
+
 from __future__ import annotations
 
 import shutil
@@ -31,27 +32,37 @@ def run(ctx: StageContext) -> dict:
         _convert(ov, _legalized(source.file("model"), manifest, Path(work), PASSES), manifest, folder, what)
         try:
             ir.IRModel(folder)
-        except StageError as refused:   # OpenVINO wrote IR its own loader refuses: again at static shapes
+        except StageError as refused:  # OpenVINO wrote IR its own loader refuses: again at static shapes
             shutil.rmtree(folder)
             static = Path(work) / "static"
             static.mkdir()
-            _convert(ov, _legalized(source.file("model"), manifest, static, (*PASSES, "static-shapes")), manifest,
-                     folder, what)
+            _convert(
+                ov,
+                _legalized(source.file("model"), manifest, static, (*PASSES, "static-shapes")),
+                manifest,
+                folder,
+                what,
+            )
             try:
                 ir.IRModel(folder)
             except StageError:
                 raise refused from None
-    return {**manifest, "format": "openvino", "precision": "fp32",
-            "files": {"model": FOLDER, **source.carry_to(ctx.out)}, "metrics": {"bytes": ir.size(folder)}}
+    return {
+        **manifest,
+        "format": "openvino",
+        "precision": "fp32",
+        "files": {"model": FOLDER, **source.carry_to(ctx.out)},
+        "metrics": {"bytes": ir.size(folder)},
+    }
 
 
 def _convert(ov, path: Path, manifest: dict, folder: Path, what: str) -> None:
     try:
         model = ov.convert_model(str(path))
-    except Exception as exc:   # names the op it has no conversion for
+    except Exception as exc:  # names the op it has no conversion for
         raise StageError(f"OpenVINO could not convert {what}: {ir.reason(exc)}") from None
     ir.check_names(model, manifest, what)
-    ir.save(model, folder, fp16_weights=False)   # before the legalized copy is gone
+    ir.save(model, folder, fp16_weights=False)  # before the legalized copy is gone
 
 
 def _legalized(path: Path, manifest: dict, work: Path, passes: tuple) -> Path:

@@ -1,4 +1,5 @@
 """An OpenVINO IR folder (model.xml + model.bin), converted, saved and run."""
+
 from __future__ import annotations
 
 import re
@@ -11,8 +12,10 @@ from stages.errors import StageError
 XML = "model.xml"
 # OpenVINO's messages: where in its sources, then the node (an ONNX one while converting, its own while
 # validating the IR), then why
-NOISE = re.compile(r"Exception from |Check '.*' failed at |FrontEnd API failed|Errors during ONNX translation|"
-                   r"\[ONNX Frontend\] Conversion failed")
+NOISE = re.compile(
+    r"Exception from |Check '.*' failed at |FrontEnd API failed|Errors during ONNX translation|"
+    r"\[ONNX Frontend\] Conversion failed"
+)
 ONNX_NODE = re.compile(r"While validating ONNX node '<Node\((?P<op>\w+)\): (?P<name>[^>]+)>'")
 VALIDATING = re.compile(r"While validating node '\w+::(?P<op>\w+) (?P<name>[^ ']+)")
 
@@ -38,8 +41,9 @@ def check_names(model, manifest: dict, what: str) -> None:
     have = {name for port in (*model.inputs, *model.outputs) for name in port.get_names()}
     lost = [spec["name"] for spec in (*manifest["inputs"], *manifest["outputs"]) if spec["name"] not in have]
     if lost:
-        raise StageError(f"{what}: OpenVINO's IR lost the tensor name(s) {', '.join(lost)}; "
-                         f"it names them {', '.join(sorted(have))}")
+        raise StageError(
+            f"{what}: OpenVINO's IR lost the tensor name(s) {', '.join(lost)}; it names them {', '.join(sorted(have))}"
+        )
 
 
 def reason(exc: BaseException) -> str:
@@ -65,10 +69,12 @@ class IRModel:
         try:
             model = core.read_model(str(folder / XML))
             self.compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-        except Exception as exc:   # OpenVINO raises RuntimeError with a multi-line message
+        except Exception as exc:  # OpenVINO raises RuntimeError with a multi-line message
             raise StageError(f"OpenVINO cannot load the IR in {folder.name}/: {reason(exc)}") from None
-        self.batched = all(port.get_partial_shape().rank.get_length() > 0
-                           and port.get_partial_shape()[0].is_dynamic for port in model.inputs)
+        self.batched = all(
+            port.get_partial_shape().rank.get_length() > 0 and port.get_partial_shape()[0].is_dynamic
+            for port in model.inputs
+        )
 
     def __call__(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         result = self.compiled(inputs)

@@ -10,6 +10,7 @@ VNNI (AVX2 only) the plugin's u8 x s8 dot products go through 16-bit sums that s
 overflow fix (weights in 7 bits) is on for every layer, not only the first (its default): without it,
 the example MobileFaceNet's int8 embedding fell to cosine 0.984 on an AVX2-only EPYC, 0.99+ elsewhere.
 """
+
 from __future__ import annotations
 
 from stages import feeding
@@ -31,18 +32,21 @@ def _int8(ctx: StageContext, model):
 
     source = ctx.source
     if not source.has("calibration"):
-        raise StageError("int8 quantization needs calibration data: pass --calibration FILE.npz "
-                         "(arrays keyed by input name, shaped like the model's inputs)")
+        raise StageError(
+            "int8 quantization needs calibration data: pass --calibration FILE.npz "
+            "(arrays keyed by input name, shaped like the model's inputs)"
+        )
     inputs = source.manifest["inputs"]
     arrays = samples_lib.load_npz(source.file("calibration"), "calibration file")
     arrays = samples_lib.apply_preprocess(arrays, source.manifest.get("preprocess"))
-    runs = [{spec["name"]: samples_lib.to_target_layout(run[spec["source_name"]], spec) for spec in inputs}
-            for run in feeding.runs(arrays, [{**spec, "name": spec["source_name"]} for spec in inputs], batched=False)]
+    runs = [
+        {spec["name"]: samples_lib.to_target_layout(run[spec["source_name"]], spec) for spec in inputs}
+        for run in feeding.runs(arrays, [{**spec, "name": spec["source_name"]} for spec in inputs], batched=False)
+    ]
     try:
         every_layer = AdvancedQuantizationParameters(overflow_fix=OverflowFix.ENABLE)
-        return nncf.quantize(model, nncf.Dataset(runs), subset_size=len(runs),
-                             advanced_parameters=every_layer), False
-    except Exception as exc:   # NNCF names the node it could not handle
+        return nncf.quantize(model, nncf.Dataset(runs), subset_size=len(runs), advanced_parameters=every_layer), False
+    except Exception as exc:  # NNCF names the node it could not handle
         raise StageError(f"NNCF could not quantize the IR: {str(exc).strip().splitlines()[-1]}") from None
 
 
@@ -60,5 +64,10 @@ def run(ctx: StageContext) -> dict:
     model, fp16_weights = MODES[mode](ctx, ov.Core().read_model(str(source.file("model") / ir.XML)))
     folder = ctx.out / f"openvino_{mode}"
     ir.save(model, folder, fp16_weights=fp16_weights)
-    return {**manifest, "format": "openvino", "precision": mode,
-            "files": {"model": folder.name, **source.carry_to(ctx.out)}, "metrics": {"bytes": ir.size(folder)}}
+    return {
+        **manifest,
+        "format": "openvino",
+        "precision": mode,
+        "files": {"model": folder.name, **source.carry_to(ctx.out)},
+        "metrics": {"bytes": ir.size(folder)},
+    }

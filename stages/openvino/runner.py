@@ -1,4 +1,5 @@
 """The OpenVINO IR run on CPU with f32 inference precision, for validation."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 A converter is a function (safe ONNX path, inputs, outputs, SavedModel dir) that writes the SavedModel
 with signature `serving_default` taking and returning the graph's (safe) names; `moved` says whether it
 moves channels last (onnx2tf) or keeps ONNX's layouts (modelferry's translation, onnx-tf)."""
+
 from __future__ import annotations
 
 import tempfile
@@ -21,8 +22,9 @@ TFLITE = "model_float32.tflite"
 Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
 
 
-def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False,
-         passes: tuple[str, ...] = ()) -> dict:
+def emit(
+    ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False, passes: tuple[str, ...] = ()
+) -> dict:
     """Run `converter` on the source bundle's ONNX graph, legalized by `passes` (stages/onnx/legalize); the
     SavedModel bundle's manifest, which records what the passes rewrote (`legalized`). The converter may
     return more files for the bundle (role -> name under ctx.out).
@@ -33,8 +35,9 @@ def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: b
     source = ctx.source
     manifest = source.inherited()
     with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
-        path, inputs, outputs, legalized = names.safe_copy(source.file("model"), Path(tmp) / "model.onnx",
-                                                           manifest["inputs"], manifest["outputs"], passes)
+        path, inputs, outputs, legalized = names.safe_copy(
+            source.file("model"), Path(tmp) / "model.onnx", manifest["inputs"], manifest["outputs"], passes
+        )
         extra = converter(path, inputs, outputs, ctx.out / "saved_model") or {}
     if tflite:
         try:
@@ -43,6 +46,14 @@ def emit(ctx: StageContext, converter: Converter, moved: bool = False, tflite: b
         except StageError:
             pass
     inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, inputs, outputs, moved=moved)
-    return {**manifest, "format": "savedmodel", "precision": "fp32", "signature": KEY,
-            "files": {"model": "saved_model", **extra, **source.carry_to(ctx.out)}, "inputs": inputs,
-            "outputs": outputs, "metrics": {"signature": KEY}, **({"legalized": legalized} if legalized else {})}
+    return {
+        **manifest,
+        "format": "savedmodel",
+        "precision": "fp32",
+        "signature": KEY,
+        "files": {"model": "saved_model", **extra, **source.carry_to(ctx.out)},
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"signature": KEY},
+        **({"legalized": legalized} if legalized else {}),
+    }

@@ -1,4 +1,5 @@
 """load/savedmodel: a TF SavedModel directory; its serving signature (--signature) computes golden."""
+
 from __future__ import annotations
 
 import shutil
@@ -38,9 +39,12 @@ def run(ctx: StageContext) -> dict:
     loaded, fn = signature(path, name, key, tags)
     shapes = ctx.option("input_shapes", {})
     # TensorFlow's default layout is channels-last.
-    inputs = [samples_lib.input_spec(input_name, spec.shape.as_list(), shapes.get(input_name), spec.dtype.name,
-                                     "channels_last", name)
-              for input_name, spec in fn.structured_input_signature[1].items()]
+    inputs = [
+        samples_lib.input_spec(
+            input_name, spec.shape.as_list(), shapes.get(input_name), spec.dtype.name, "channels_last", name
+        )
+        for input_name, spec in fn.structured_input_signature[1].items()
+    ]
     samples_lib.check_shapes_named(shapes, inputs, name)
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
@@ -50,16 +54,26 @@ def run(ctx: StageContext) -> dict:
         return {k: np.asarray(v) for k, v in fn(**{k: tf.constant(v) for k, v in run.items()}).items()}
 
     golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched), name, info)
+        ctx.out, feeds, lambda f: feeding.run_all(call, f, inputs, batched), name, info
+    )
     files.update(written)
     metrics, read = {"signature": key, "trust": trust}, {"signature": key, "tags": tags}
     if "serve" in tags:
         shutil.copytree(path, ctx.out / "saved_model")
-    else:   # a TF1 SavedModel read with other tags: saved again tagged serve, for the stages after
+    else:  # a TF1 SavedModel read with other tags: saved again tagged serve, for the stages after
         tagged_serve(path, tags, ctx.out / "saved_model")
         read["saved_again"] = f"tags {','.join(tags)} -> serve"
     files["model"] = "saved_model"
-    return {"format": "savedmodel", "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
-            "source": source.manifest.get("source", {}), "precision": "fp32", "signature": key,
-            "metrics": metrics, "read": read, "noise_floor": floor, "samples_info": info}
+    return {
+        "format": "savedmodel",
+        "files": files,
+        "inputs": inputs,
+        "outputs": samples_lib.output_specs(golden, "channels_last", feeding.sample_count(feeds, inputs)),
+        "source": source.manifest.get("source", {}),
+        "precision": "fp32",
+        "signature": key,
+        "metrics": metrics,
+        "read": read,
+        "noise_floor": floor,
+        "samples_info": info,
+    }

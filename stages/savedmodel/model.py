@@ -1,4 +1,5 @@
 """Open a TF SavedModel's serving signature, after its graph has been checked against TF's allowlist."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,8 +26,9 @@ def meta_graph(path: Path, name: str, tags: list[str] | None = None):
     if tags:
         chosen = [m for m in saved.meta_graphs if sorted(m.meta_info_def.tags) == sorted(tags)]
         if not chosen:
-            raise StageError(f"{name} has no meta graph tagged {','.join(tags)}; its tag sets are {sets} "
-                             f"(choose one with --tags)")
+            raise StageError(
+                f"{name} has no meta graph tagged {','.join(tags)}; its tag sets are {sets} (choose one with --tags)"
+            )
         return chosen[0]
     tagged = [m for m in saved.meta_graphs if "serve" in m.meta_info_def.tags]
     if not tagged and len(saved.meta_graphs) > 1:
@@ -46,8 +48,10 @@ def check(path: Path, name: str, trusted: bool, tags: list[str] | None = None) -
     record = verdict(allowlist.check_saved_model(graph), name, trusted)
     variables = any(node.op in ("VarHandleOp", "VariableV2") for node in graph.graph_def.node)
     if variables and not (Path(path) / "variables" / "variables.index").is_file():
-        raise StageError(f"{name} has variables but no variables/variables.index beside its saved_model.pb: its "
-                         f"weights are missing; copy the whole SavedModel directory")
+        raise StageError(
+            f"{name} has variables but no variables/variables.index beside its saved_model.pb: its "
+            f"weights are missing; copy the whole SavedModel directory"
+        )
     return record
 
 
@@ -56,11 +60,13 @@ def signature(path, name: str, key: str, tags: list[str] | None = None):
 
     try:
         loaded = tf.saved_model.load(str(path), tags=tags or None)
-    except Exception as exc:   # TF raises many types for a damaged SavedModel (IndexError for variables cut short)
+    except Exception as exc:  # TF raises many types for a damaged SavedModel (IndexError for variables cut short)
         lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-        raise StageError(f"{name} is not a readable TF SavedModel: {type(exc).__name__}: "
-                         f"{' '.join(lines[:2])[:400]}") from None
+        raise StageError(
+            f"{name} is not a readable TF SavedModel: {type(exc).__name__}: {' '.join(lines[:2])[:400]}"
+        ) from None
     if key not in loaded.signatures:
-        raise StageError(f"{name} has no signature {key!r}; it has {sorted(loaded.signatures)} "
-                         f"(choose one with --signature)")
+        raise StageError(
+            f"{name} has no signature {key!r}; it has {sorted(loaded.signatures)} (choose one with --signature)"
+        )
     return loaded, loaded.signatures[key]

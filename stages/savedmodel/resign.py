@@ -6,6 +6,7 @@ in the order of the model's outputs (ONNX `graph.output`, Keras
 is saved again with a signature that returns {name: tensor}, so it, and the
 TFLite and TFJS files made from it, carry the source's names.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,10 +19,13 @@ POSITIONAL = re.compile(r"^output_(\d+)$")
 def positional_names(keys: list[str], outputs: list[dict]) -> dict[str, str] | None:
     """output_N -> the N-th output's name, when the keys are exactly output_0..output_{n-1}."""
     indices = [POSITIONAL.match(key) for key in keys]
-    if len(keys) != len(outputs) or not all(indices) or \
-            sorted(int(m.group(1)) for m in indices) != list(range(len(outputs))):
+    if (
+        len(keys) != len(outputs)
+        or not all(indices)
+        or sorted(int(m.group(1)) for m in indices) != list(range(len(outputs)))
+    ):
         return None
-    return {key: outputs[int(m.group(1))]["name"] for key, m in zip(keys, indices)}
+    return {key: outputs[int(m.group(1))]["name"] for key, m in zip(keys, indices, strict=True)}
 
 
 def resign(saved_model: Path, out: Path, key: str, outputs: list[dict]) -> Path:
@@ -40,11 +44,11 @@ def resign(saved_model: Path, out: Path, key: str, outputs: list[dict]) -> Path:
 
     @tf.function(input_signature=[tf.TensorSpec(spec.shape, spec.dtype, name=name) for name, spec in specs.items()])
     def serve(*args):
-        result = fn(**dict(zip(input_keys, args)))
+        result = fn(**dict(zip(input_keys, args, strict=True)))
         return {names[k]: v for k, v in result.items()}
 
     module = tf.Module()
-    module.model = loaded   # keeps the variables
+    module.model = loaded  # keeps the variables
     module.serve = serve
     tf.saved_model.save(module, str(out), signatures={key: serve.get_concrete_function()})
     return out

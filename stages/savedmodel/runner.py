@@ -1,4 +1,5 @@
 """The SavedModel artifact run in TensorFlow (its signature), for validation."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """How a TF SavedModel is recognised: a folder holding saved_model.pb (or that file, which names its folder)
 (pure Python: the orchestrator reads it)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Where the stage that made the SavedModel ran TF's converter on it already (stages/savedmodel/from_onnx.py),
 its file is taken as it is: the same converter on the same SavedModel, without starting TF again."""
+
 from __future__ import annotations
 
 import shutil
@@ -22,10 +23,18 @@ def run(ctx: StageContext) -> dict:
         shutil.copyfile(source.file("tflite"), ctx.out / "model_float32.tflite")
         size = (ctx.out / "model_float32.tflite").stat().st_size
     else:
-        size = from_saved_model(source.file("model"), ctx.out / "model_float32.tflite", ctx.user_file_name("model"),
-                                key)
+        size = from_saved_model(
+            source.file("model"), ctx.out / "model_float32.tflite", ctx.user_file_name("model"), key
+        )
     shutil.copytree(source.file("model"), ctx.out / "saved_model")  # quantize converts from it again
     inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", manifest["inputs"], manifest["outputs"])
     files = {"model": "model_float32.tflite", "saved_model": "saved_model", **source.carry_to(ctx.out)}
-    return {**manifest, "format": "tflite", "precision": "fp32", "files": files,
-            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": size}}
+    return {
+        **manifest,
+        "format": "tflite",
+        "precision": "fp32",
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"bytes": size},
+    }

@@ -4,6 +4,7 @@ It runs as a subprocess of this runtime's Python (the converter keeps global
 TF state and prints freely); its options are passed as a list, not through
 the console script, which joins and re-splits them on spaces.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,16 +31,25 @@ def _reason(stderr: str) -> str:
 
 def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name: str) -> None:
     """Write model.json and its weight shards for `signature` of `saved_model` into `out`."""
-    argv = [sys.executable, "-c", CONVERTER, "--input_format=tf_saved_model",
-            "--output_format=tfjs_graph_model", f"--signature_name={signature}", *flags,
-            str(saved_model), str(out)]
+    argv = [
+        sys.executable,
+        "-c",
+        CONVERTER,
+        "--input_format=tf_saved_model",
+        "--output_format=tfjs_graph_model",
+        f"--signature_name={signature}",
+        *flags,
+        str(saved_model),
+        str(out),
+    ]
     # Without oneDNN's graph rewrites: TF's grappler (which the converter runs) would otherwise fuse
     # oneDNN-only ops into the graph, such as a Conv2D with _FusedHardSwish, which no TFJS backend runs
     # ("Activation _fusedhardswish has not been implemented for the CPU backend").
     env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL,
-                              env=env)
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL, env=env
+        )
     except subprocess.TimeoutExpired:
         raise StageError(f"{name} tensorflowjs_converter did not finish within {TIMEOUT_S}s") from None
     if done.returncode != 0:
@@ -99,10 +109,11 @@ def restore_output_keys(saved_model: Path, out: Path, signature: str) -> None:
     for key, info in outputs.items():
         found = FROZEN_OUTPUT.match(info.get("name", ""))
         if found is None:
-            return   # not the converter's usual graph: leave the names as they are (matching will refuse)
+            return  # not the converter's usual graph: leave the names as they are (matching will refuse)
         order[key] = int(found.group(1) or 0)
-    if len(keys) != len(outputs) or any(order[key] >= len(keys) or keys[order[key]] != key
-                                        for key in outputs if key not in lost):
+    if len(keys) != len(outputs) or any(
+        order[key] >= len(keys) or keys[order[key]] != key for key in outputs if key not in lost
+    ):
         return
     holder["signature"]["outputs"] = {(keys[order[key]] if key in lost else key): info for key, info in outputs.items()}
     path.write_text(json.dumps(model))
@@ -121,8 +132,10 @@ def _match(keys: list[str], specs: list[dict], what: str, where: str) -> list[di
         names = (spec["name"], spec["source_name"])
         found = next((c for c in (*names, *(f"{n}:0" for n in names)) if c in keys), None)
         if found is None:
-            raise StageError(f"{where}: no {what} is named {spec['source_name']!r} (it has {keys}); the names "
-                             f"were lost, and modelferry does not pair {what}s by position")
+            raise StageError(
+                f"{where}: no {what} is named {spec['source_name']!r} (it has {keys}); the names "
+                f"were lost, and modelferry does not pair {what}s by position"
+            )
         matched.append({**spec, "name": found})
     return matched
 
@@ -133,8 +146,12 @@ def _typed(specs: list[dict], tensors: dict) -> list[dict]:
     for spec in specs:
         dtype = tensors[spec["name"]].dtype
         if dtype != spec["dtype"] and spec["dtype"] in ("int64", "uint64"):
-            spec = {**spec, "dtype": dtype, "source_dtype": spec["dtype"],
-                    "note": f"TFJS has no {spec['dtype']}: the model takes and returns {dtype}"}
+            spec = {
+                **spec,
+                "dtype": dtype,
+                "source_dtype": spec["dtype"],
+                "note": f"TFJS has no {spec['dtype']}: the model takes and returns {dtype}",
+            }
         typed.append(spec)
     return typed
 
@@ -143,8 +160,10 @@ def describe(model_dir: Path, inputs: list[dict], outputs: list[dict]) -> tuple[
     """The manifest's inputs and outputs named and typed as model.json's signature names and types them."""
     model = read_model_json(model_dir)
     where = f"{model_dir.name}/model.json"
-    return (_typed(_match(list(model.inputs), inputs, "input", where), model.inputs),
-            _typed(_match(list(model.outputs), outputs, "output", where), model.outputs))
+    return (
+        _typed(_match(list(model.inputs), inputs, "input", where), model.inputs),
+        _typed(_match(list(model.outputs), outputs, "output", where), model.outputs),
+    )
 
 
 def size(model_dir: Path) -> int:

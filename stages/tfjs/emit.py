@@ -3,6 +3,7 @@
 The SavedModel goes into the bundle too: quantize/tfjs converts it again
 with the converter's weight quantization.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,8 +18,12 @@ MODEL_DIR = "tfjs"
 
 def signature_key(ctx: StageContext) -> str:
     manifest = ctx.source.manifest
-    return (manifest.get("signature") or manifest.get("metrics", {}).get("signature")
-            or ctx.option("signature") or SERVING_SIGNATURE)
+    return (
+        manifest.get("signature")
+        or manifest.get("metrics", {}).get("signature")
+        or ctx.option("signature")
+        or SERVING_SIGNATURE
+    )
 
 
 def run(ctx: StageContext) -> dict:
@@ -31,5 +36,13 @@ def run(ctx: StageContext) -> dict:
     shutil.copytree(saved_model, ctx.out / "saved_model")
     inputs, outputs = convert.describe(ctx.out / MODEL_DIR, manifest["inputs"], manifest["outputs"])
     files = {"model": MODEL_DIR, "saved_model": "saved_model", **source.carry_to(ctx.out)}
-    return {**manifest, "format": "tfjs", "precision": "fp32", "signature": key, "files": files,
-            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": convert.size(ctx.out / MODEL_DIR)}}
+    return {
+        **manifest,
+        "format": "tfjs",
+        "precision": "fp32",
+        "signature": key,
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"bytes": convert.size(ctx.out / MODEL_DIR)},
+    }

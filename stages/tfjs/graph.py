@@ -1,4 +1,5 @@
 """What a TFJS graph model's model.json says: its signature and weight shards."""
+
 from __future__ import annotations
 
 import json
@@ -14,7 +15,7 @@ DTYPES = {"DT_FLOAT": "float32", "DT_INT32": "int32", "DT_BOOL": "bool"}
 
 @dataclass(frozen=True)
 class TensorSpec:
-    key: str            # the signature key: what GraphModel.execute takes and returns
+    key: str  # the signature key: what GraphModel.execute takes and returns
     dtype: str
     shape: list[int] | None
 
@@ -29,8 +30,10 @@ class GraphModelJSON:
 def _spec(key: str, info: dict, where: str) -> TensorSpec:
     dtype = DTYPES.get(info.get("dtype", "DT_FLOAT"))
     if dtype is None:
-        raise StageError(f"{where}: tensor {key!r} has dtype {info.get('dtype')}, which the validator cannot "
-                         f"feed (it feeds {', '.join(DTYPES)})")
+        raise StageError(
+            f"{where}: tensor {key!r} has dtype {info.get('dtype')}, which the validator cannot "
+            f"feed (it feeds {', '.join(DTYPES)})"
+        )
     shape = info.get("tensorShape")
     dims = None if shape is None or shape.get("unknownRank") else [int(d.get("size", -1)) for d in shape.get("dim", [])]
     return TensorSpec(key, dtype, dims)
@@ -55,4 +58,5 @@ def read_model_json(model_dir: Path) -> GraphModelJSON:
     return GraphModelJSON(
         inputs={key: _spec(key, info, where) for key, info in signature["inputs"].items()},
         outputs={key: _spec(key, info, where) for key, info in signature["outputs"].items()},
-        shards=shards)
+        shards=shards,
+    )

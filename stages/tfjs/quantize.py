@@ -4,6 +4,7 @@ The converter quantizes weights only; @tensorflow/tfjs dequantizes them to
 float32 when it loads the model, so inputs, outputs and compute stay float32.
 It converts the SavedModel that emit/tfjs carried, with the same signature.
 """
+
 from __future__ import annotations
 
 from stages.context import StageContext
@@ -26,5 +27,13 @@ def run(ctx: StageContext) -> dict:
     convert.convert(source.file("saved_model"), model_dir, key, [MODES[mode]], ctx.user_file_name("model"))
     inputs, outputs = convert.describe(model_dir, manifest["inputs"], manifest["outputs"])
     files = {"model": model_dir.name, **source.carry_to(ctx.out)}
-    return {**manifest, "format": "tfjs", "precision": mode, "signature": key, "files": files,
-            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": convert.size(model_dir)}}
+    return {
+        **manifest,
+        "format": "tfjs",
+        "precision": mode,
+        "signature": key,
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"bytes": convert.size(model_dir)},
+    }

@@ -9,6 +9,7 @@ ops, the original node's name kept on the last one so its readers are unchanged:
 TF's private attributes (`_input_shapes` …) are dropped. Parsing runs nothing; the result is checked
 against TF's allowlist like any frozen graph.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,12 +21,18 @@ from stages.errors import StageError
 
 WEIGHT_DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_, "int64": np.int64}
 QUANTIZED = {"uint8": np.uint8, "uint16": np.uint16, "float16": np.float16}
-FUSED = {"_FusedConv2D": "Conv2D", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
-         "_FusedDepthwiseConv2dNative": "DepthwiseConv2dNative", "_FusedMatMul": "MatMul"}
+FUSED = {
+    "_FusedConv2D": "Conv2D",
+    "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
+    "_FusedDepthwiseConv2dNative": "DepthwiseConv2dNative",
+    "_FusedMatMul": "MatMul",
+}
 # The attributes each base op keeps from its fused node.
-KEPT = {"Conv2D": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
-        "DepthwiseConv2dNative": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
-        "MatMul": ("T", "transpose_a", "transpose_b")}
+KEPT = {
+    "Conv2D": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+    "DepthwiseConv2dNative": ("T", "strides", "padding", "explicit_paddings", "data_format", "dilations"),
+    "MatMul": ("T", "transpose_a", "transpose_b"),
+}
 ACTIVATIONS = {"Relu", "Relu6", "Elu", "Sigmoid", "Tanh", "LeakyRelu", "Prelu"}
 
 
@@ -54,15 +61,19 @@ def weights(model: dict, folder: Path, name: str) -> dict[str, np.ndarray]:
             quantization = spec.get("quantization")
             dtype = spec.get("dtype", "float32")
             if dtype not in WEIGHT_DTYPES:
-                raise StageError(f"{name}: weight {spec.get('name')!r} is {dtype}; modelferry reads "
-                                 f"{', '.join(WEIGHT_DTYPES)} weights")
+                raise StageError(
+                    f"{name}: weight {spec.get('name')!r} is {dtype}; modelferry reads "
+                    f"{', '.join(WEIGHT_DTYPES)} weights"
+                )
             stored = QUANTIZED.get(quantization["dtype"]) if quantization else WEIGHT_DTYPES[dtype]
             if stored is None:
                 raise StageError(f"{name}: weight {spec.get('name')!r} is quantized as {quantization['dtype']}")
             size = count * np.dtype(stored).itemsize
             if offset + size > len(data):
-                raise StageError(f"{name}: its weight shards end before weight {spec.get('name')!r} "
-                                 f"(need {offset + size} bytes, the shards hold {len(data)})")
+                raise StageError(
+                    f"{name}: its weight shards end before weight {spec.get('name')!r} "
+                    f"(need {offset + size} bytes, the shards hold {len(data)})"
+                )
             raw = np.frombuffer(data, dtype=np.dtype(stored).newbyteorder("<"), count=count, offset=offset)
             offset += size
             if quantization and quantization["dtype"] in ("uint8", "uint16"):
@@ -115,12 +126,14 @@ def _unfuse(node, add) -> None:
 
 def _prelu(out, x: str, alpha: str, dtype, add) -> None:
     """`out` (already added, named) as Relu(x) - alpha * Relu(-x)."""
+
     def op(name: str, kind: str, *inputs: str):
         made = add(f"{out.name}/{name}")
         made.op = kind
         made.input.extend(inputs)
         made.attr["T"].CopyFrom(dtype)
         return made.name
+
     positive = op("positive", "Relu", x)
     negated = op("negated", "Neg", x)
     negative = op("negative", "Relu", negated)
@@ -157,9 +170,9 @@ def graph_def(model: dict, folder: Path, name: str):
 
     for node in parsed.node:
         for key in [key for key in node.attr if key.startswith("_")]:
-            del node.attr[key]   # TF's private attributes (the converter's _input_shapes, with symbolic sizes)
+            del node.attr[key]  # TF's private attributes (the converter's _input_shapes, with symbolic sizes)
         if "T" not in node.attr and (node.op in FUSED or node.op == "Prelu"):
-            node.attr["T"].type = types_pb2.DT_FLOAT   # the TFJS converter may leave a float op's T out
+            node.attr["T"].type = types_pb2.DT_FLOAT  # the TFJS converter may leave a float op's T out
         if node.op in FUSED:
             _unfuse(node, add)
             continue
@@ -173,12 +186,15 @@ def graph_def(model: dict, folder: Path, name: str):
             filled.add(node.name)
             value = values.pop(node.name)
             declared = node.attr["dtype"].type
-            if declared:   # TFJS keeps int64 as int32: the graph's own dtype for what reads it
+            if declared:  # TFJS keeps int64 as int32: the graph's own dtype for what reads it
                 value = value.astype(tf.dtypes.as_dtype(declared).as_numpy_dtype)
             copy.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
             copy.attr["dtype"].type = tf.dtypes.as_dtype(value.dtype).as_datatype_enum
-    empty = [node.name for node in frozen.node if node.op == "Const" and node.name not in filled
-             and not _has_value(node.attr["value"].tensor)]
+    empty = [
+        node.name
+        for node in frozen.node
+        if node.op == "Const" and node.name not in filled and not _has_value(node.attr["value"].tensor)
+    ]
     if empty:
         raise StageError(f"{name}: constants without a value in its weights: {', '.join(empty[:5])}")
     return frozen
@@ -187,5 +203,6 @@ def graph_def(model: dict, folder: Path, name: str):
 def _has_value(tensor) -> bool:
     """Whether a TensorProto holds its values (the topology's Const nodes hold only dtype and shape)."""
     return bool(tensor.tensor_content) or any(
-        len(getattr(tensor, field)) for field in ("float_val", "int_val", "int64_val", "bool_val", "half_val",
-                                                  "double_val", "string_val"))
+        len(getattr(tensor, field))
+        for field in ("float_val", "int_val", "int64_val", "bool_val", "half_val", "double_val", "string_val")
+    )

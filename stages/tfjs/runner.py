@@ -1,5 +1,6 @@
 """The TFJS graph model run in Node.js (@tensorflow/tfjs on its wasm backend, the pure-JS CPU one where the
 wasm one lacks a kernel), for validation; its latency is timed in Node.js too."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,12 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     model = NodeGraphModel(bundle.file("model"))
     runs = feeding.runs(feeds, bundle.manifest["inputs"], model.dynamic_batch)
     profile = latency.asked()
-    outputs = iter(model.run_many([target_feeds(bundle, run) for run in runs],
-                                  profile=profile and {**profile, "run": one_sample(bundle, feeds)}))
+    outputs = iter(
+        model.run_many(
+            [target_feeds(bundle, run) for run in runs],
+            profile=profile and {**profile, "run": one_sample(bundle, feeds)},
+        )
+    )
     if model.profiled:
         latency.record(model.profiled["times_ms"], model.profiled["threads"], model.peak_rss_mb)
     return feed(lambda _: next(outputs), bundle, feeds, batched=model.dynamic_batch, timed_here=False)

@@ -1,6 +1,7 @@
 """How a TFJS model is recognised: a `.json` holding a `modelTopology` (not an MXNet symbol, which is told
 apart by its content), a graph model's (a GraphDef) or a layers model's (a Keras topology), with the weight
 shards its `weightsManifest` names beside it (pure Python: the orchestrator reads it)."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ KERAS = re.compile(rb'"keras_version"|"model_config"|"class_name"')
 
 
 def kind(path: Path) -> str | None:
-    """"graph" or "layers" (a Keras topology), by model.json's `format`, else by what its modelTopology holds
+    """ "graph" or "layers" (a Keras topology), by model.json's `format`, else by what its modelTopology holds
     (TFJS before 1.0 wrote no format); None for a .json that is no TFJS model."""
     text = head(path)
     if found := FORMAT.search(text):
@@ -43,8 +44,9 @@ def shards(path: Path) -> list[str]:
     for name in paths:
         relative = PurePosixPath(str(name))
         if not name or relative.is_absolute() or ".." in relative.parts:
-            raise SourceError(f"its weightsManifest names {name!r}, outside its folder: shards must lie beside "
-                              f"model.json", path)
+            raise SourceError(
+                f"its weightsManifest names {name!r}, outside its folder: shards must lie beside model.json", path
+            )
     return [str(PurePosixPath(p)) for p in paths]
 
 

@@ -1,4 +1,5 @@
 """TF's own TFLiteConverter on a SavedModel: the fp32 TFLite file of every route that has one."""
+
 from __future__ import annotations
 
 import re

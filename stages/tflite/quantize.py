@@ -5,6 +5,7 @@ conversion again per mode). int8 calibrates on the user's calibration set,
 preprocessed the way the stripped model expects and laid out NHWC; its
 inputs and outputs are int8 with the scale and zero point in the manifest.
 """
+
 from __future__ import annotations
 
 from stages import feeding
@@ -56,16 +57,21 @@ def _signature_inputs(saved_model: str, inputs: list[dict]) -> list[str]:
 def _calibration(ctx: StageContext, inputs: list[dict]):
     source = ctx.source
     if not source.has("calibration"):
-        raise StageError("int8 quantization needs calibration data: pass --calibration FILE.npz "
-                         "(arrays keyed by input name, shaped like the model's inputs)")
+        raise StageError(
+            "int8 quantization needs calibration data: pass --calibration FILE.npz "
+            "(arrays keyed by input name, shaped like the model's inputs)"
+        )
     arrays = samples_lib.load_npz(source.file("calibration"), "calibration file")
     arrays = samples_lib.apply_preprocess(arrays, source.manifest.get("preprocess"))
     names = _signature_inputs(str(source.file("saved_model")), inputs)
 
     def dataset():
         for run in feeding.runs(arrays, [{**spec, "name": spec["source_name"]} for spec in inputs], batched=False):
-            yield {name: samples_lib.to_target_layout(run[spec["source_name"]], spec)
-                   for name, spec in zip(names, inputs)}
+            yield {
+                name: samples_lib.to_target_layout(run[spec["source_name"]], spec)
+                for name, spec in zip(names, inputs, strict=True)
+            }
+
     return dataset
 
 
@@ -77,8 +83,7 @@ def run(ctx: StageContext) -> dict:
         raise StageError(f"unknown quantization mode {mode!r}; choose one of {', '.join(MODES)}")
     source = ctx.source
     if not source.has("saved_model"):
-        raise StageError("TF's TFLiteConverter quantizes from a SavedModel, and this TFLite file was not made "
-                         "from one")
+        raise StageError("TF's TFLiteConverter quantizes from a SavedModel, and this TFLite file was not made from one")
     manifest = source.inherited()
     calibration = _calibration(ctx, manifest["inputs"]) if mode == "int8" else None
     converter = tf.lite.TFLiteConverter.from_saved_model(str(source.file("saved_model")))
@@ -91,5 +96,12 @@ def run(ctx: StageContext) -> dict:
     (ctx.out / name).write_bytes(flatbuffer)
     inputs, outputs = signature.describe(ctx.out / name, manifest["inputs"], manifest["outputs"])  # layouts as made
     files = {"model": name, **source.carry_to(ctx.out)}
-    return {**manifest, "format": "tflite", "precision": mode, "files": files,
-            "inputs": inputs, "outputs": outputs, "metrics": {"bytes": len(flatbuffer)}}
+    return {
+        **manifest,
+        "format": "tflite",
+        "precision": mode,
+        "files": files,
+        "inputs": inputs,
+        "outputs": outputs,
+        "metrics": {"bytes": len(flatbuffer)},
+    }

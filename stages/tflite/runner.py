@@ -1,4 +1,5 @@
 """The TFLite artifact run in LiteRT, for validation."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -7,6 +7,7 @@ custom op named after a TF op that reaches files or processes (`WriteFile`) is r
 The file's structure is checked too: a flatbuffer cut short names offsets past its end, which LiteRT
 does not verify.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from stages.graphdef.allowlist import ALLOWED, REACHING_OUT
 from stages.trust.policy import Found
 
 FLEX = "Flex"
-CUSTOM = 32   # BuiltinOperator.CUSTOM
+CUSTOM = 32  # BuiltinOperator.CUSTOM
 
 
 def read(path: Path, name: str):
@@ -27,9 +28,11 @@ def read(path: Path, name: str):
     data = path.read_bytes()
     try:
         model = schema.ModelT.InitFromPackedBuf(bytearray(data), 0)
-    except Exception as exc:   # flatbuffers raises struct.error, IndexError … on offsets past the end
-        raise StageError(f"{name} is not a readable TFLite file: the flatbuffer is cut short or corrupt (its "
-                         f"{len(data)} bytes end before what it refers to: {type(exc).__name__})") from None
+    except Exception as exc:  # flatbuffers raises struct.error, IndexError … on offsets past the end
+        raise StageError(
+            f"{name} is not a readable TFLite file: the flatbuffer is cut short or corrupt (its "
+            f"{len(data)} bytes end before what it refers to: {type(exc).__name__})"
+        ) from None
     if not model.subgraphs or not model.subgraphs[0].operators and not model.subgraphs[0].tensors:
         raise StageError(f"{name} is not a readable TFLite file: it holds no graph ({len(data)} bytes; cut short?)")
     return model
@@ -43,6 +46,7 @@ def text(value) -> str:
 class Operator:
     """One operator of the flatbuffer: its builtin code, its custom code (custom ops), the name of its first
     output tensor (None where it has none), its index and its subgraph's."""
+
     builtin: int
     custom: str
     output: str | None
@@ -75,7 +79,7 @@ def check(model) -> list[Found]:
         if op.builtin != CUSTOM:
             continue
         flex = op.custom.startswith(FLEX)
-        if (flex and op.custom[len(FLEX):] in ALLOWED) or (not flex and op.custom not in REACHING_OUT):
+        if (flex and op.custom[len(FLEX) :] in ALLOWED) or (not flex and op.custom not in REACHING_OUT):
             continue
         found.append(Found(op.custom, op.node, f"subgraph {op.subgraph}" if op.subgraph else ""))
     return found

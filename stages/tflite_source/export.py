@@ -1,4 +1,5 @@
 """export/tflite: a TFLite file -> ONNX with tf2onnx (--tflite)."""
+
 from __future__ import annotations
 
 import onnx
@@ -13,7 +14,7 @@ from stages.tflite_source import allowlist
 TOOLS = ("tf2onnx", "tensorflow-cpu", "onnx")
 
 
-DENSIFY = 124   # BuiltinOperator.DENSIFY
+DENSIFY = 124  # BuiltinOperator.DENSIFY
 # BuiltinOperator codes of TFLite's resource variables (a Keras RNN's state kept across calls)
 VARIABLES = {129: "CALL_ONCE", 142: "VAR_HANDLE", 143: "READ_VARIABLE", 144: "ASSIGN_VARIABLE"}
 
@@ -25,11 +26,15 @@ def what_tf2onnx_cannot_read(path, name: str) -> str:
     for op in allowlist.operators(allowlist.read(path, name)):
         node = op.output if op.output is not None else "?"
         if op.builtin == DENSIFY:
-            return (f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
-                    f"which tf2onnx does not read")
-        if op.builtin in VARIABLES and op.output is not None:   # CALL_ONCE has no output: its VAR_HANDLE has
-            return (f"it keeps state in resource variables ({VARIABLES[op.builtin]} node {node!r}), which tf2onnx "
-                    f"does not read")
+            return (
+                f"its weights are stored sparse and expanded at run time by a DENSIFY op (node {node!r}), "
+                f"which tf2onnx does not read"
+            )
+        if op.builtin in VARIABLES and op.output is not None:  # CALL_ONCE has no output: its VAR_HANDLE has
+            return (
+                f"it keeps state in resource variables ({VARIABLES[op.builtin]} node {node!r}), which tf2onnx "
+                f"does not read"
+            )
         if op.builtin == allowlist.CUSTOM:
             return f"it holds the custom op {op.custom} (node {node!r}), which tf2onnx does not read"
     return ""
@@ -53,5 +58,9 @@ def run(ctx: StageContext) -> dict:
         manifest[role] = renamed(manifest[role], getattr(proto.graph, role[:-1]), expected)
     manifest["inputs"], manifest["outputs"] = own_names(proto, manifest["inputs"], manifest["outputs"])
     onnx.save(proto, ctx.out / "model.onnx")
-    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
-            "metrics": {"opset": tf2onnx_cli.opset_of(proto), "nodes": len(proto.graph.node)}}
+    return {
+        **manifest,
+        "format": "onnx",
+        "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+        "metrics": {"opset": tf2onnx_cli.opset_of(proto), "nodes": len(proto.graph.node)},
+    }

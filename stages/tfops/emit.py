@@ -4,6 +4,7 @@ The fallback that guesses nothing: every ONNX op becomes the TF ops that compute
 says, in ONNX's own layouts (channels-first stays channels-first, with transposes around TF's
 channels-last kernels), at the inputs' static shapes. Slower graphs than onnx2tf's NHWC ones; its
 TFLite file comes from TF's converter like every other."""
+
 from __future__ import annotations
 
 from stages.context import StageContext
@@ -22,4 +23,4 @@ def _translate(path, inputs, outputs, saved_model) -> None:
 
 
 def run(ctx: StageContext) -> dict:
-    return from_onnx.emit(ctx, _translate, tflite=True, passes=("gelu",))   # GELU in the form TFLite fuses
+    return from_onnx.emit(ctx, _translate, tflite=True, passes=("gelu",))  # GELU in the form TFLite fuses

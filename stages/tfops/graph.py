@@ -3,6 +3,7 @@
 Initializers become constants; each node's handler (stages/tfops/ops) gets the node's inputs as tensors
 and returns its outputs; subgraphs (If branches) are evaluated the same way with the outer names in
 scope. The result keeps the graph's semantics and layouts, so no layout is guessed."""
+
 from __future__ import annotations
 
 import itertools
@@ -11,16 +12,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from stages.errors import StageError
-from stages.tfops.ops import handler_for, load_all
-
-
-class Unsupported(StageError):
-    """An op (or a form of it) this translation has no handler for."""
+from stages.tfops.ops import load_all
+from stages.tfops.table import handler_for
+from stages.tfops.values import Unsupported, static
 
 
 @dataclass
 class Node:
     """One ONNX node as a handler sees it."""
+
     op: str
     name: str
     attrs: dict
@@ -52,8 +52,8 @@ class Evaluator:
     def __init__(self, opset: int):
         load_all()
         self.opset = opset
-        self.names = itertools.count()   # inner names of inlined function bodies are made unique with it
-        self.held: dict = {}   # the weights by their content: the SavedModel stores each once, beside its graph
+        self.names = itertools.count()  # inner names of inlined function bodies are made unique with it
+        self.held: dict = {}  # the weights by their content: the SavedModel stores each once, beside its graph
 
     @property
     def variables(self) -> list:
@@ -76,6 +76,7 @@ class Evaluator:
 
     def version(self, op_type: str, domain: str) -> int:
         from onnx import defs
+
         try:
             return defs.get_schema(op_type, self.opset, domain).since_version
         except Exception:
@@ -91,7 +92,7 @@ class Evaluator:
         where = f"{proto.op_type} (node {proto.name or proto.output[0]})"
         try:
             function = functions.body(proto, self.opset, [type_proto(env[name]) for name in proto.input if name])
-        except Exception as exc:   # onnx's C++ side refuses some nodes' context
+        except Exception as exc:  # onnx's C++ side refuses some nodes' context
             raise Unsupported(f"no TF translation of {where}, and its ONNX function body: {exc}") from None
         if function is None:
             raise Unsupported(f"no TF translation of {where}")
@@ -112,8 +113,8 @@ class Evaluator:
         env, known = dict(scope), dict(known or {})
 
         def constant(name: str, value) -> None:
-            known[name] = np.asarray(value)   # folding goes on in the value's own precision
-            held = known[name].astype(np.float32) if known[name].dtype == np.float64 else known[name]   # computable
+            known[name] = np.asarray(value)  # folding goes on in the value's own precision
+            held = known[name].astype(np.float32) if known[name].dtype == np.float64 else known[name]  # computable
             env[name] = self.weight(held) if held.size > WEIGHT and held.dtype.kind == "f" else tf.constant(held)
 
         for init in graph.initializer:
@@ -121,44 +122,59 @@ class Evaluator:
         for proto in graph.node:
             handler = handler_for(proto.op_type, proto.domain, self.version(proto.op_type, proto.domain))
             if handler is None:
-                for name, value in zip(proto.output, self.as_function(proto, env, known)):
+                for name, value in zip(proto.output, self.as_function(proto, env, known), strict=False):
                     if name:
                         env[name] = value
                         if static(value) is not None:
                             known[name] = static(value)
                 continue
-            node = Node(proto.op_type, proto.name or proto.output[0], _attributes(proto), len(proto.output),
-                        self.version(proto.op_type, proto.domain), proto)
+            node = Node(
+                proto.op_type,
+                proto.name or proto.output[0],
+                _attributes(proto),
+                len(proto.output),
+                self.version(proto.op_type, proto.domain),
+                proto,
+            )
             names = [name for name in proto.input if name]
             inputs = [env[name] if name else None for name in proto.input]
             shaped = proto.op_type in ("Shape", "Size") and inputs[0].shape.is_fully_defined()
-            folds = not getattr(handler, "subgraphs", False) and proto.op_type not in NOT_FOLDED \
+            folds = (
+                not getattr(handler, "subgraphs", False)
+                and proto.op_type not in NOT_FOLDED
                 and (shaped or all(name in known for name in names))
+            )
             try:
-                if folds:   # eagerly, outside the traced function
+                if folds:  # eagerly, outside the traced function
                     with tf.init_scope():
-                        given = [tf.zeros(i.shape, i.dtype) if shaped else tf.constant(known[name]) if name else None
-                                 for name, i in zip(proto.input, inputs)]
+                        given = [
+                            tf.zeros(i.shape, i.dtype) if shaped else tf.constant(known[name]) if name else None
+                            for name, i in zip(proto.input, inputs, strict=True)
+                        ]
                         results = handler(node, given)
-                        results = [np.asarray(r)
-                                   for r in (results if isinstance(results, (list, tuple)) else [results])]
-                    for name, value in zip(proto.output, results):
+                        results = [
+                            np.asarray(r) for r in (results if isinstance(results, (list, tuple)) else [results])
+                        ]
+                    for name, value in zip(proto.output, results, strict=False):
                         if name:
                             constant(name, value)
                     continue
-                results = handler(node, inputs, self, env, known) if getattr(handler, "subgraphs", False) \
+                results = (
+                    handler(node, inputs, self, env, known)
+                    if getattr(handler, "subgraphs", False)
                     else handler(node, inputs)
+                )
             except Unsupported:
                 raise
-            except Exception as exc:   # TF raises many types; name the node
+            except Exception as exc:  # TF raises many types; name the node
                 cause = " ".join(str(exc).split())[:300]
                 raise StageError(f"node {node.name} ({node.op}): {type(exc).__name__}: {cause}") from None
             results = results if isinstance(results, (list, tuple)) else [results]
-            for name, value in zip(proto.output, results):
+            for name, value in zip(proto.output, results, strict=False):
                 if name:
                     env[name] = computable(value)
         missing = [value.name for value in graph.output if value.name not in env]
-        if missing:   # a function body that leaves out an optional output the node asks for
+        if missing:  # a function body that leaves out an optional output the node asks for
             raise Unsupported(f"{graph.name}: its ONNX function body does not compute {missing}")
         return [env[value.name] for value in graph.output]
 
@@ -173,17 +189,7 @@ def computable(tensor):
     return tensor
 
 
-WEIGHT = 4096   # a float constant of more elements is a weight, held as a variable (shapes, pads, axes are not)
+WEIGHT = 4096  # a float constant of more elements is a weight, held as a variable (shapes, pads, axes are not)
 
 # Ops whose value must not be computed once when the graph is built.
 NOT_FOLDED = {"RandomNormal", "RandomUniform", "RandomNormalLike", "RandomUniformLike", "Multinomial", "Bernoulli"}
-
-
-def static(tensor) -> np.ndarray | None:
-    """The value of a tensor known when the graph is built (a constant, or folded from constants)."""
-    import tensorflow as tf
-
-    if tensor is None:
-        return None
-    value = tf.get_static_value(tensor)
-    return None if value is None else np.asarray(value)

@@ -11,6 +11,7 @@ Allowed: ATen and the primitives (tensor computation), minus the ATen ops that t
 shapes' arithmetic); the control-flow operators. Not allowed: distributed (c10d: the network), profiler,
 debug and custom namespaces, custom classes.
 """
+
 from __future__ import annotations
 
 import ast
@@ -24,12 +25,14 @@ from stages.trust.policy import Found
 NAMESPACES = frozenset({"aten", "prim", "prims", "quantized", "_quantized"})
 # ATen ops that open a file by name; also found by their schemas (a `str` argument naming a file or path).
 FILE_OPS = frozenset({"from_file", "save"})
-HIGHER_ORDER = frozenset({"cond", "while_loop", "map_impl", "scan", "wrap_with_set_grad_enabled",
-                          "wrap_with_autocast", "associative_scan"})
+HIGHER_ORDER = frozenset(
+    {"cond", "while_loop", "map_impl", "scan", "wrap_with_set_grad_enabled", "wrap_with_autocast", "associative_scan"}
+)
 # Targets of torch.export nodes that are not OpOverloads: Python's operator module and torch's symbolic helpers.
 PYTHON_TARGETS = ("_operator.", "operator.", "torch.sym_", "torch._sym_", "math.")
-PYTHON_TARGETS_EXACT = frozenset({"torch._assert", "torch._assert_async", "torch._check", "torch._check_is_size",
-                                  "builtins.getattr"})
+PYTHON_TARGETS_EXACT = frozenset(
+    {"torch._assert", "torch._assert_async", "torch._check", "torch._check_is_size", "builtins.getattr"}
+)
 
 
 @lru_cache(maxsize=None)
@@ -41,8 +44,9 @@ def file_ops() -> frozenset[str]:
     for schema in torch._C._jit_get_all_schemas():
         namespace, _, op = schema.name.partition("::")
         if namespace in NAMESPACES and any(
-                str(a.type) in ("str", "Optional[str]") and a.name.lower() in ("filename", "file", "path", "filepath")
-                for a in schema.arguments):
+            str(a.type) in ("str", "Optional[str]") and a.name.lower() in ("filename", "file", "path", "filepath")
+            for a in schema.arguments
+        ):
             found.add(op)
     return frozenset(found)
 
@@ -117,6 +121,7 @@ def check_torchscript_graph(graph, method: str = "forward") -> list[Found]:
                 found.append(Found(node.kind(), node.outputsAt(0).debugName() if node.outputsSize() else op, method))
             for block in node.blocks():
                 walk(block.nodes())
+
     walk(graph.nodes())
     return found
 

@@ -5,6 +5,7 @@
 their entries and the globals their pickles name (read, never unpickled) are
 looked at here.
 """
+
 from __future__ import annotations
 
 import io
@@ -17,22 +18,27 @@ from stages.torch import pickles
 
 WHAT = {"torchscript": "TorchScript", "torch-export": "torch.export"}
 SUFFIX = {"torchscript": ".pt", "torch-export": ".pt2"}
-PICKLE_PROTO = b"\x80"   # a pickle's first opcode: torch.save's legacy (non-zip) format starts with it
-LEGACY_PICKLES = 5       # that format's pickles: magic number, protocol, system info, the object, storage keys
-HOW_TO_SAVE = ("modelferry reads TorchScript (torch.jit.save) and torch.export (.pt2) files: save the model "
-               "with torch.jit.script or torch.jit.trace + torch.jit.save, or with torch.export.export + "
-               "torch.export.save")
+PICKLE_PROTO = b"\x80"  # a pickle's first opcode: torch.save's legacy (non-zip) format starts with it
+LEGACY_PICKLES = 5  # that format's pickles: magic number, protocol, system info, the object, storage keys
+HOW_TO_SAVE = (
+    "modelferry reads TorchScript (torch.jit.save) and torch.export (.pt2) files: save the model "
+    "with torch.jit.script or torch.jit.trace + torch.jit.save, or with torch.export.export + "
+    "torch.export.save"
+)
 # Entries of a torch.export archive whose loading would run code: compiled native code, pickle.loads.
-PT2_CODE = {"data/aotinductor/": "AOTInductor-compiled native code", "data/executorch/": "ExecuTorch programs",
-            "data/constants/opaque_obj_": "pickled Python objects (opaque constants)"}
+PT2_CODE = {
+    "data/aotinductor/": "AOTInductor-compiled native code",
+    "data/executorch/": "ExecuTorch programs",
+    "data/constants/opaque_obj_": "pickled Python objects (opaque constants)",
+}
 
 
 @dataclass
 class Archive:
-    kind: str                     # torchscript, torch-export, pickle, weights, legacy-export, unknown
+    kind: str  # torchscript, torch-export, pickle, weights, legacy-export, unknown
     root: str = ""
     names: list[str] = field(default_factory=list)
-    objects: list[str] = field(default_factory=list)   # what a pickle would import (pickle kind)
+    objects: list[str] = field(default_factory=list)  # what a pickle would import (pickle kind)
 
     def entries(self, prefix: str) -> list[str]:
         return [n for n in self.names if n.startswith(f"{self.root}/{prefix}")]
@@ -68,7 +74,7 @@ def classify(path: Path) -> Archive:
     except zipfile.BadZipFile as exc:
         with open(path, "rb") as handle:
             head = handle.read(1)
-        if head == PICKLE_PROTO:   # torch.save(..., _use_new_zipfile_serialization=False)
+        if head == PICKLE_PROTO:  # torch.save(..., _use_new_zipfile_serialization=False)
             kind, objects = _pickle_kind(path.read_bytes(), LEGACY_PICKLES)
             return Archive(kind, "", [], objects)
         raise ValueError(str(exc) or type(exc).__name__) from None
@@ -79,19 +85,24 @@ def classify(path: Path) -> Archive:
 def _refusal(archive: Archive, name: str, expected: str) -> str | None:
     what = WHAT[expected]
     messages = {
-        "pickle": lambda: (f"{name} holds a pickled Python object ({', '.join(archive.objects[:3])}), which "
-                           f"loading would execute; {HOW_TO_SAVE}"),
-        "weights": lambda: (f"{name} holds only weights (a state_dict of tensors), no graph to convert; "
-                            f"{HOW_TO_SAVE}"),
-        "legacy-export": lambda: (f"{name} is a torch.export archive in the format before torch 2.7, whose "
-                                  f"loading unpickles; save it again with torch.export.save"),
-        "unknown": lambda: (f"{name} is not a readable {what} archive: a zip without TorchScript code/ or "
-                            f"torch.export entries"),
+        "pickle": lambda: (
+            f"{name} holds a pickled Python object ({', '.join(archive.objects[:3])}), which "
+            f"loading would execute; {HOW_TO_SAVE}"
+        ),
+        "weights": lambda: f"{name} holds only weights (a state_dict of tensors), no graph to convert; {HOW_TO_SAVE}",
+        "legacy-export": lambda: (
+            f"{name} is a torch.export archive in the format before torch 2.7, whose "
+            f"loading unpickles; save it again with torch.export.save"
+        ),
+        "unknown": lambda: (
+            f"{name} is not a readable {what} archive: a zip without TorchScript code/ or torch.export entries"
+        ),
     }
     for other, suffix in SUFFIX.items():
         if other != expected:
             messages[other] = lambda other=other, suffix=suffix: (
-                f"{name} is a {WHAT[other]} archive, not {what}: name it {suffix}")
+                f"{name} is a {WHAT[other]} archive, not {what}: name it {suffix}"
+            )
     return messages[archive.kind]() if archive.kind in messages else None
 
 
@@ -99,23 +110,27 @@ def _export_payloads(archive: Archive, path: Path, name: str) -> None:
     """A torch.export archive holds no code and no pickles of Python objects (only of tensors)."""
     for prefix, what in PT2_CODE.items():
         if archive.entries(prefix):
-            raise StageError(f"{name} holds {what}, which loading would run; modelferry reads torch.export "
-                             f"archives of graphs and tensors only")
+            raise StageError(
+                f"{name} holds {what}, which loading would run; modelferry reads torch.export "
+                f"archives of graphs and tensors only"
+            )
     with zipfile.ZipFile(path) as outer:
         for entry in archive.entries("data/"):
             data = outer.read(entry)
             if not data.startswith(b"PK\x03\x04"):
-                continue   # raw tensor bytes
+                continue  # raw tensor bytes
             try:
                 with zipfile.ZipFile(io.BytesIO(data)) as inner:
                     pickled = [n for n in inner.namelist() if n.endswith("/data.pkl")]
                     payload = inner.read(pickled[0]) if pickled else None
             except zipfile.BadZipFile:
-                continue   # tensor bytes that happen to start like a zip
+                continue  # tensor bytes that happen to start like a zip
             if payload is not None and (objects := _pickle_kind(payload)[1]):
-                raise StageError(f"{name} holds a pickled Python object ({', '.join(objects[:3])}) in "
-                                 f"{entry.split('/', 1)[-1]}, which loading would execute; save the model "
-                                 f"again with torch.export.save")
+                raise StageError(
+                    f"{name} holds a pickled Python object ({', '.join(objects[:3])}) in "
+                    f"{entry.split('/', 1)[-1]}, which loading would execute; save the model "
+                    f"again with torch.export.save"
+                )
 
 
 def expect(path: Path, name: str, kind: str) -> Archive:

@@ -11,6 +11,7 @@ module's parameters and buffers under their ONNX names (made identifiers). The f
   returns, and each initializer's parameter.
 Validation runs model.pt2 (stages/torch/runner.py).
 """
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,8 @@ from stages.validate.runners import target_feeds
 
 TOOLS = ("torch", "onnx", "numpy")
 FOLDER = "pytorch"
-EXPORT_BATCH = 8   # samples the dynamic program is traced with: past the batches 1-3 the sizes were fitted at
-TOLERANCE = 1e-4   # TorchScript against the exported program, times max(1, max |output|): same kernels, other order
+EXPORT_BATCH = 8  # samples the dynamic program is traced with: past the batches 1-3 the sizes were fitted at
+TOLERANCE = 1e-4  # TorchScript against the exported program, times max(1, max |output|): same kernels, other order
 
 
 def _summary(exc: BaseException) -> str:
@@ -100,14 +101,14 @@ def convert(model, source: Bundle, feeds: dict[str, np.ndarray], what: str):
             fixed = str(exc)
         except StageError:
             raise
-        except Exception as exc:   # torch.export's own errors: the graph fixes its batch somewhere
+        except Exception as exc:  # torch.export's own errors: the graph fixes its batch somewhere
             fixed = f"torch.export with a dynamic batch: {_summary(exc)}"
         print(f"the batch stays fixed: {fixed}", file=sys.stderr)
     built = build(model, specs, what, dynamic=False)
     example = _example(source, built, feeds, 1)
     try:
         return built, _export(built, example, specs), example, fixed
-    except Exception as exc:   # noqa: BLE001 - torch.export raises many types, pages long
+    except Exception as exc:  # noqa: BLE001 - torch.export raises many types, pages long
         print(str(exc)[-4000:], file=sys.stderr)
         raise StageError(f"torch.export cannot export the module made from {what}: {_summary(exc)}") from None
 
@@ -117,7 +118,9 @@ def _flat(outputs) -> list[torch.Tensor]:
 
 
 def _differs(got: list[torch.Tensor], want: list[torch.Tensor]) -> str | None:
-    for index, (a, b) in enumerate(zip(got, want)):
+    if len(got) != len(want):
+        return f"{len(got)} outputs, not {len(want)}"
+    for index, (a, b) in enumerate(zip(got, want, strict=True)):
         if a.shape != b.shape or a.dtype != b.dtype:
             return f"output {index} is {a.dtype}{list(a.shape)}, not {b.dtype}{list(b.shape)}"
         if a.is_floating_point():
@@ -135,14 +138,16 @@ def torchscript(built: Built, program, examples: list[tuple], what: str):
     with torch.no_grad():
         try:
             script = torch.jit.trace(built.module, examples[0], check_trace=False)
-        except Exception as exc:   # noqa: BLE001 - the tracer raises many types
+        except Exception as exc:  # noqa: BLE001 - the tracer raises many types
             raise StageError(f"torch.jit.trace cannot trace the module made from {what}: {_summary(exc)}") from None
         exported = program.module()
         for example in examples:
             problem = _differs(_flat(script(*example)), _flat(exported(*example)))
             if problem:
-                raise StageError(f"the TorchScript traced from {what} does not compute what its torch.export program "
-                                 f"does at inputs {[list(t.shape) for t in example]}: {problem}")
+                raise StageError(
+                    f"the TorchScript traced from {what} does not compute what its torch.export program "
+                    f"does at inputs {[list(t.shape) for t in example]}: {problem}"
+                )
     return script
 
 
@@ -162,16 +167,33 @@ def run(ctx: StageContext) -> dict:
     torch.export.save(program, str(folder / "model.pt2"))
     torch.jit.save(script, str(folder / "model.pt"))
     torch.save(built.module.state_dict(), folder / "state_dict.pt")
-    names = {"inputs": built.arguments, "outputs": {name: i for i, name in enumerate(built.outputs)},
-             "parameters": built.parameters, "batch": "dynamic" if built.dynamic else f"fixed: {fixed}"}
+    names = {
+        "inputs": built.arguments,
+        "outputs": {name: i for i, name in enumerate(built.outputs)},
+        "parameters": built.parameters,
+        "batch": "dynamic" if built.dynamic else f"fixed: {fixed}",
+    }
     (folder / "names.json").write_text(json.dumps(names, indent=2) + "\n")
-    metrics = {"bytes": sum(p.stat().st_size for p in folder.iterdir()), "dynamic_batch": built.dynamic,
-               "nodes": sum(1 for node in built.module.graph.nodes if node.op in ("call_function", "call_method")),
-               "parameters": len(built.parameters)}
+    metrics = {
+        "bytes": sum(p.stat().st_size for p in folder.iterdir()),
+        "dynamic_batch": built.dynamic,
+        "nodes": sum(1 for node in built.module.graph.nodes if node.op in ("call_function", "call_method")),
+        "parameters": len(built.parameters),
+    }
     if fixed:
         metrics["batch_fixed"] = fixed
     # the artifact's inputs are forward()'s arguments (the report shows both names where they differ)
     manifest["inputs"] = [{**spec, "name": built.arguments[spec["name"]]} for spec in manifest["inputs"]]
-    files = {"model": FOLDER, **{role: f"{FOLDER}/{name}" for role, name in (
-        ("pt2", "model.pt2"), ("torchscript", "model.pt"), ("state_dict", "state_dict.pt"), ("names", "names.json"))}}
+    files = {
+        "model": FOLDER,
+        **{
+            role: f"{FOLDER}/{name}"
+            for role, name in (
+                ("pt2", "model.pt2"),
+                ("torchscript", "model.pt"),
+                ("state_dict", "state_dict.pt"),
+                ("names", "names.json"),
+            )
+        },
+    }
     return {**manifest, "format": "pytorch", "files": {**files, **source.carry_to(ctx.out)}, "metrics": metrics}

@@ -5,6 +5,7 @@ stay dynamic). A TorchScript module is first turned into an ExportedProgram
 (the dynamo exporter takes no ScriptModule), then exported with a dynamic
 batch, or with batch 1 where its graph fixes the batch.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,11 +16,11 @@ import onnx
 
 from stages.context import StageContext
 from stages.errors import StageError
-from stages.match import renamed
+from stages.match import fed, renamed
 from stages.torch.model import TorchModel, open_model
 
 TOOLS = ("torch", "onnxscript", "onnx")
-MIN_OPSET = 18   # the dynamo exporter's lowest opset
+MIN_OPSET = 18  # the dynamo exporter's lowest opset
 
 
 def _summary(exc: BaseException) -> str:
@@ -38,8 +39,12 @@ def _example(manifest: dict, feeds: dict[str, np.ndarray], batch: int, model: To
 
     from stages import feeding
 
-    tensors = {spec["source_name"]: torch.from_numpy(np.ascontiguousarray(
-        feeding.take(feeds[spec["source_name"]], spec, slice(0, batch)))) for spec in manifest["inputs"]}
+    tensors = {
+        spec["source_name"]: torch.from_numpy(
+            np.ascontiguousarray(feeding.take(feeds[spec["source_name"]], spec, slice(0, batch)))
+        )
+        for spec in manifest["inputs"]
+    }
     return tuple(model.call_args(tensors))
 
 
@@ -50,15 +55,25 @@ def _torchscript_program(model: TorchModel, example: tuple, name: str):
         return TS2EPConverter(model.module, example).convert()
     except Exception as exc:  # the converter raises whatever the op it stops at raises
         print(str(exc)[-4000:], file=sys.stderr)
-        raise StageError(f"torch cannot turn the TorchScript in {name} into an ExportedProgram for the ONNX "
-                         f"exporter: {_summary(exc)}") from None
+        raise StageError(
+            f"torch cannot turn the TorchScript in {name} into an ExportedProgram for the ONNX "
+            f"exporter: {_summary(exc)}"
+        ) from None
 
 
 def _export(target, example: tuple, opset: int, names: tuple[list, list], dynamic_shapes=None):
     import torch
 
-    return torch.onnx.export(target, example, dynamo=True, opset_version=opset, input_names=names[0],
-                             output_names=names[1], dynamic_shapes=dynamic_shapes, verbose=False)
+    return torch.onnx.export(
+        target,
+        example,
+        dynamo=True,
+        opset_version=opset,
+        input_names=names[0],
+        output_names=names[1],
+        dynamic_shapes=dynamic_shapes,
+        verbose=False,
+    )
 
 
 def export_torchscript(model: TorchModel, examples: dict[int, tuple], opset: int, names, name: str):
@@ -99,8 +114,9 @@ def run(ctx: StageContext) -> dict:
     name = ctx.user_file_name("model")
     requested = int(ctx.option("opset"))
     opset = max(requested, MIN_OPSET)
-    model = open_model(source.format, source.file("model"), name, ctx.option("bind"),
-                       bool(ctx.option("trust_custom_code")))
+    model = open_model(
+        source.format, source.file("model"), name, ctx.option("bind"), bool(ctx.option("trust_custom_code"))
+    )
     with np.load(source.file("samples"), allow_pickle=False) as npz:
         feeds = {key: npz[key] for key in npz.files}
     model.batch_axes = {spec["source_name"]: spec.get("batch_axis", 0) for spec in manifest["inputs"]}
@@ -121,14 +137,24 @@ def run(ctx: StageContext) -> dict:
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:
         raise StageError(f"the exported ONNX model fails onnx.checker: {str(exc).splitlines()[0]}") from None
     if len(proto.graph.input) != len(manifest["inputs"]) or len(proto.graph.output) != len(manifest["outputs"]):
-        raise StageError(f"the exported ONNX model has {len(proto.graph.input)} inputs and "
-                         f"{len(proto.graph.output)} outputs; {name} has {len(manifest['inputs'])} and "
-                         f"{len(manifest['outputs'])}")
-    manifest["inputs"] = renamed(manifest["inputs"], proto.graph.input)
+        raise StageError(
+            f"the exported ONNX model has {len(proto.graph.input)} inputs and "
+            f"{len(proto.graph.output)} outputs; {name} has {len(manifest['inputs'])} and "
+            f"{len(manifest['outputs'])}"
+        )
+    manifest["inputs"] = renamed(manifest["inputs"], fed(proto.graph))
     manifest["outputs"] = renamed(manifest["outputs"], proto.graph.output)
-    metrics = {"opset": opset, "nodes": len(proto.graph.node), "dynamic_batch": dynamic_batch(proto),
-               "exporter": "dynamo"}
+    metrics = {
+        "opset": opset,
+        "nodes": len(proto.graph.node),
+        "dynamic_batch": dynamic_batch(proto),
+        "exporter": "dynamo",
+    }
     if opset != requested:
-        metrics["opset_requested"] = requested   # the dynamo exporter starts at opset 18
-    return {**manifest, "format": "onnx", "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
-            "metrics": metrics}
+        metrics["opset_requested"] = requested  # the dynamo exporter starts at opset 18
+    return {
+        **manifest,
+        "format": "onnx",
+        "files": {"model": "model.onnx", **source.carry_to(ctx.out)},
+        "metrics": metrics,
+    }

@@ -4,6 +4,7 @@ Input shapes come from --input-shape, else from the file (a torch.export
 program's placeholders carry them), else from the samples or calibration
 arrays of the input's name. PyTorch is channels-first: 4-D inputs are NCHW.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -36,8 +37,10 @@ def _dtype(model: TorchModel, input_name: str, given: dict, arrays: dict, name: 
     else float32 (TorchScript records none)."""
     if model.dtypes.get(input_name):
         if input_name in given and given[input_name] != model.dtypes[input_name]:
-            raise StageError(f"--input-dtype {input_name}:{given[input_name]} does not fit {name}, whose input "
-                             f"{input_name!r} is {model.dtypes[input_name]}")
+            raise StageError(
+                f"--input-dtype {input_name}:{given[input_name]} does not fit {name}, whose input "
+                f"{input_name!r} is {model.dtypes[input_name]}"
+            )
         return model.dtypes[input_name]
     if input_name in given:
         return given[input_name]
@@ -54,8 +57,9 @@ def signature(model: TorchModel, source, shapes: dict, name: str, dtypes: dict |
         raise StageError(f"--input-dtype names {unknown}, but the inputs of {name} are {model.inputs}")
     wrong = {k: v for k, v in dtypes.items() if v not in DTYPES}
     if wrong:
-        raise StageError(f"--input-dtype {', '.join(f'{k}:{v}' for k, v in wrong.items())}: choose one of "
-                         f"{', '.join(DTYPES)}")
+        raise StageError(
+            f"--input-dtype {', '.join(f'{k}:{v}' for k, v in wrong.items())}: choose one of {', '.join(DTYPES)}"
+        )
     arrays = None
     inputs = []
     for input_name in model.inputs:
@@ -64,19 +68,29 @@ def signature(model: TorchModel, source, shapes: dict, name: str, dtypes: dict |
         if dims is None and override is None:
             arrays = _user_arrays(source) if arrays is None else arrays
             if input_name not in arrays:
-                raise StageError(f"{name} does not record the shape of its input {input_name!r} (TorchScript "
-                                 f"keeps none); pass --input-shape {input_name}:1,3,224,224 (its real shape), or "
-                                 f"--calibration/--samples arrays named {input_name!r}")
+                raise StageError(
+                    f"{name} does not record the shape of its input {input_name!r} (TorchScript "
+                    f"keeps none); pass --input-shape {input_name}:1,3,224,224 (its real shape), or "
+                    f"--calibration/--samples arrays named {input_name!r}"
+                )
             dims = [None, *arrays[input_name].shape[1:]]
-        elif override is not None and dims is not None and (
-                len(override) != len(dims) or any(d not in (None, s) for d, s in zip(dims[1:], override[1:]))):
-            raise StageError(f"--input-shape {input_name}:{','.join(map(str, override))} does not fit {name}, "
-                             f"whose input is {dims}")
+        elif (
+            override is not None
+            and dims is not None
+            and (
+                len(override) != len(dims)
+                or any(d not in (None, s) for d, s in zip(dims[1:], override[1:], strict=True))
+            )
+        ):
+            raise StageError(
+                f"--input-shape {input_name}:{','.join(map(str, override))} does not fit {name}, whose input is {dims}"
+            )
         if arrays is None and not model.dtypes.get(input_name) and input_name not in dtypes:
             arrays = _user_arrays(source)
         dtype = _dtype(model, input_name, dtypes, arrays or {}, name)
-        inputs.append(samples_lib.input_spec(input_name, list(dims or override), override, dtype,
-                                             "channels_first", name))
+        inputs.append(
+            samples_lib.input_spec(input_name, list(dims or override), override, dtype, "channels_first", name)
+        )
     return inputs
 
 
@@ -90,12 +104,21 @@ def run(ctx: StageContext) -> dict:
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     golden, written, floor = samples_lib.reference(ctx.out, feeds, lambda f: forward(model, f, inputs), name, info)
     files.update(written)
-    copy = f"model{SUFFIX[kind]}"   # torch.export.load wants the .pt2 suffix
+    copy = f"model{SUFFIX[kind]}"  # torch.export.load wants the .pt2 suffix
     shutil.copyfile(path, ctx.out / copy)
     files["model"] = copy
-    return {"format": kind, "files": files, "inputs": inputs,
-            "outputs": samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs)),
-            "source": source.manifest.get("source", {}), "precision": "fp32",
-            "metrics": {"static_batch": model.static_batch, "trust": model.trust,
-                        **({"bound": model.bound} if model.bound else {})},
-            "noise_floor": floor, "samples_info": info}
+    return {
+        "format": kind,
+        "files": files,
+        "inputs": inputs,
+        "outputs": samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs)),
+        "source": source.manifest.get("source", {}),
+        "precision": "fp32",
+        "metrics": {
+            "static_batch": model.static_batch,
+            "trust": model.trust,
+            **({"bound": model.bound} if model.bound else {}),
+        },
+        "noise_floor": floor,
+        "samples_info": info,
+    }

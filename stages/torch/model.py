@@ -4,6 +4,7 @@ One `TorchModel` for both: the module to call, its inputs by forward() argument
 name with the dimensions the file knows (None where dynamic or unknown), and
 for torch.export the ExportedProgram itself.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,16 +23,16 @@ from stages.trust.policy import verdict
 
 @dataclass
 class TorchModel:
-    kind: str                                 # torchscript | torch-export
-    module: Any                               # callable: a ScriptModule or the program's GraphModule
-    inputs: list[str]                         # forward() argument names, in order
+    kind: str  # torchscript | torch-export
+    module: Any  # callable: a ScriptModule or the program's GraphModule
+    inputs: list[str]  # forward() argument names, in order
     dims: dict[str, list[int | None] | None]  # per input: known dims, or None when the file does not say
-    program: Any = None                       # the ExportedProgram (torch-export)
-    bound: dict[str, Any] = field(default_factory=dict)   # forward() arguments fixed by --bind
-    arguments: list[str] = field(default_factory=list)    # every forward() argument, in order
-    batch_axes: dict[str, int | None] = field(default_factory=dict)   # per input (from the manifest)
-    dtypes: dict[str, str | None] = field(default_factory=dict)       # per input, where the file says (torch.export)
-    trust: dict = field(default_factory=dict)                         # what the allowlist check recorded
+    program: Any = None  # the ExportedProgram (torch-export)
+    bound: dict[str, Any] = field(default_factory=dict)  # forward() arguments fixed by --bind
+    arguments: list[str] = field(default_factory=list)  # every forward() argument, in order
+    batch_axes: dict[str, int | None] = field(default_factory=dict)  # per input (from the manifest)
+    dtypes: dict[str, str | None] = field(default_factory=dict)  # per input, where the file says (torch.export)
+    trust: dict = field(default_factory=dict)  # what the allowlist check recorded
 
     def call_args(self, tensors: dict) -> list:
         """forward()'s positional arguments: the tensors by name, the bound constants in their places."""
@@ -75,17 +76,19 @@ def open_torchscript(path: Path, name: str, bind: dict | None = None, trusted: b
     except (RuntimeError, ValueError, OSError) as exc:
         raise StageError(f"{name} is not a readable TorchScript archive: {_first_line(exc)}") from None
     module.eval()
-    found = allowlist.check_torchscript_graph(module.inlined_graph)   # forward() with every call inlined
-    if found:   # ops the code did not name, but the compiled graph holds
+    found = allowlist.check_torchscript_graph(module.inlined_graph)  # forward() with every call inlined
+    if found:  # ops the code did not name, but the compiled graph holds
         trust["let_through"] = [*trust.get("let_through", []), *verdict(found, name, trusted)["let_through"]]
     bind = dict(bind or {})
     inputs, bound, arguments = [], {}, []
-    for argument in module.forward.schema.arguments[1:]:   # [0] is self
+    for argument in module.forward.schema.arguments[1:]:  # [0] is self
         kind = argument.type.kind()
         if argument.name in bind:
             if kind not in SCALARS or isinstance(bind[argument.name], list):
-                raise StageError(f"--bind {argument.name}: forward() of {name} takes {argument.name}: "
-                                 f"{argument.type}; only int, float and bool arguments can be bound")
+                raise StageError(
+                    f"--bind {argument.name}: forward() of {name} takes {argument.name}: "
+                    f"{argument.type}; only int, float and bool arguments can be bound"
+                )
             bound[argument.name] = SCALARS[kind](bind.pop(argument.name))
         elif kind == "TensorType":
             inputs.append(argument.name)
@@ -96,10 +99,13 @@ def open_torchscript(path: Path, name: str, bind: dict | None = None, trusted: b
             raise StageError(f"forward() of {name} takes {argument.name}: {argument.type}, not a tensor{fix}")
         arguments.append(argument.name)
     if bind:
-        raise StageError(f"--bind names {sorted(bind)}, but forward() of {name} takes "
-                         f"{[a.name for a in module.forward.schema.arguments[1:]]}")
-    return TorchModel("torchscript", module, inputs, {n: None for n in inputs}, bound=bound, arguments=arguments,
-                      trust=trust)
+        raise StageError(
+            f"--bind names {sorted(bind)}, but forward() of {name} takes "
+            f"{[a.name for a in module.forward.schema.arguments[1:]]}"
+        )
+    return TorchModel(
+        "torchscript", module, inputs, {n: None for n in inputs}, bound=bound, arguments=arguments, trust=trust
+    )
 
 
 @contextmanager
@@ -120,28 +126,35 @@ def open_export(path: Path, name: str, trusted: bool = False) -> TorchModel:
     import torch
 
     archive.expect(path, name, "torch-export")
-    trust = verdict(allowlist.check_export(path), name, trusted)   # before torch.export.load builds the graph
+    trust = verdict(allowlist.check_export(path), name, trusted)  # before torch.export.load builds the graph
     try:
         with _weights_only_loads():
             program = torch.export.load(str(path))
     except pickle.UnpicklingError as exc:
         said = [line.strip() for line in str(exc).splitlines() if "Unsupported global" in line]
-        raise StageError(f"{name} holds a pickled Python object, which loading would execute "
-                         f"({(said or [_first_line(exc)])[0]}); save the model again with torch.export.save") from None
+        raise StageError(
+            f"{name} holds a pickled Python object, which loading would execute "
+            f"({(said or [_first_line(exc)])[0]}); save the model again with torch.export.save"
+        ) from None
     except Exception as exc:  # the deserializer raises many types on a damaged archive
         raise StageError(f"{name} is not a readable torch.export archive: {_first_line(exc)}") from None
     placeholders = {node.name: node for node in program.graph.nodes if node.op == "placeholder"}
     user_inputs = list(program.graph_signature.user_inputs)
-    names = list(program.module_call_graph[0].signature.forward_arg_names or []) \
-        if program.module_call_graph and program.module_call_graph[0].signature else []
+    names = (
+        list(program.module_call_graph[0].signature.forward_arg_names or [])
+        if program.module_call_graph and program.module_call_graph[0].signature
+        else []
+    )
     if len(names) != len(user_inputs):
         names = user_inputs
     dims, dtypes = {}, {}
-    for arg_name, placeholder in zip(names, user_inputs):
+    for arg_name, placeholder in zip(names, user_inputs, strict=True):
         value = placeholders[placeholder].meta.get("val")
         if not isinstance(value, torch.Tensor):
-            raise StageError(f"input {arg_name!r} of {name} is not a tensor ({type(value).__name__}); only tensor "
-                             f"inputs are supported")
+            raise StageError(
+                f"input {arg_name!r} of {name} is not a tensor ({type(value).__name__}); only tensor "
+                f"inputs are supported"
+            )
         dtypes[arg_name] = numpy_dtype(value.dtype, f"input {arg_name!r} of {name}")
         dims[arg_name] = [d if isinstance(d, int) else None for d in value.shape]
     return TorchModel("torch-export", program.module(), names, dims, program, dtypes=dtypes, trust=trust)
@@ -151,8 +164,17 @@ def numpy_dtype(dtype, what: str) -> str:
     """A torch dtype's numpy name (torch.int64 -> int64); complex and quantized dtypes are refused."""
     import torch
 
-    known = {torch.float32: "float32", torch.float64: "float64", torch.float16: "float16", torch.int64: "int64",
-             torch.int32: "int32", torch.int16: "int16", torch.int8: "int8", torch.uint8: "uint8", torch.bool: "bool"}
+    known = {
+        torch.float32: "float32",
+        torch.float64: "float64",
+        torch.float16: "float16",
+        torch.int64: "int64",
+        torch.int32: "int32",
+        torch.int16: "int16",
+        torch.int8: "int8",
+        torch.uint8: "uint8",
+        torch.bool: "bool",
+    }
     if dtype not in known:
         raise StageError(f"{what} is {dtype}; modelferry feeds float, integer and boolean inputs")
     return known[dtype]
@@ -166,8 +188,10 @@ def open_model(kind: str, path: Path, name: str, bind: dict | None = None, trust
     if kind == "torchscript":
         return open_torchscript(path, name, bind, trusted)
     if bind:
-        raise StageError(f"--bind applies to TorchScript forward() arguments and ONNX inputs; {name} is a "
-                         f"torch.export program, whose non-tensor arguments were fixed when it was exported")
+        raise StageError(
+            f"--bind applies to TorchScript forward() arguments and ONNX inputs; {name} is a "
+            f"torch.export program, whose non-tensor arguments were fixed when it was exported"
+        )
     return OPENERS[kind](path, name, trusted)
 
 
@@ -182,11 +206,14 @@ def output_names(outputs) -> tuple[list[str], list]:
     names, values = [], []
     for index, (keys, value) in enumerate(leaves):
         if not isinstance(value, torch.Tensor):
-            raise StageError(f"the model returns a {type(value).__name__} among its outputs; only tensors "
-                             f"(or tuples, lists and dicts of them) are supported")
+            raise StageError(
+                f"the model returns a {type(value).__name__} among its outputs; only tensors "
+                f"(or tuples, lists and dicts of them) are supported"
+            )
         parts = [str(getattr(k, "key", getattr(k, "idx", k))) for k in keys]
-        names.append("_".join(parts) if any(hasattr(k, "key") for k in keys) else
-                     ("output" if index == 0 else f"output_{index}"))
+        names.append(
+            "_".join(parts) if any(hasattr(k, "key") for k in keys) else ("output" if index == 0 else f"output_{index}")
+        )
         values.append(value)
     return names, values
 
@@ -199,8 +226,9 @@ def forward(model: TorchModel, feeds: dict[str, np.ndarray], specs: list[dict] |
 
     batch = model.static_batch
     if batch not in (None, 1):
-        raise StageError(f"the model is fixed to a batch of {batch}; export it with a dynamic batch "
-                         f"(dynamic_shapes) or with batch 1")
+        raise StageError(
+            f"the model is fixed to a batch of {batch}; export it with a dynamic batch (dynamic_shapes) or with batch 1"
+        )
 
     def call(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         tensors = {n: torch.from_numpy(np.ascontiguousarray(run[n])) for n in model.inputs}
@@ -211,10 +239,15 @@ def forward(model: TorchModel, feeds: dict[str, np.ndarray], specs: list[dict] |
             raise
         except Exception as exc:  # the model's own error on these inputs
             shapes = ", ".join(f"{n}: {str(a.dtype).replace('torch.', '')}{list(a.shape)}" for n, a in tensors.items())
-            hint = ("; TorchScript does not record its inputs' dtypes: give an integer input's with --input-dtype "
-                    "NAME:int64" if model.kind == "torchscript" and any(a.dtype.is_floating_point
-                                                                         for a in tensors.values()) else "")
+            hint = (
+                "; TorchScript does not record its inputs' dtypes: give an integer input's with --input-dtype "
+                "NAME:int64"
+                if model.kind == "torchscript" and any(a.dtype.is_floating_point for a in tensors.values())
+                else ""
+            )
             raise StageError(f"the model fails on inputs {shapes}: {reason(exc)}{hint}") from None
-        return {out_name: value.detach().cpu().numpy() for out_name, value in zip(names, values)}
-    return feeding.run_all(call, feeds, specs or [{"name": n, "source_name": n} for n in model.inputs],
-                           batched=batch is None)
+        return {out_name: value.detach().cpu().numpy() for out_name, value in zip(names, values, strict=True)}
+
+    return feeding.run_all(
+        call, feeds, specs or [{"name": n, "source_name": n} for n in model.inputs], batched=batch is None
+    )

@@ -4,6 +4,7 @@
 globals a pickle names tell a file of tensors (a state_dict, example inputs)
 from one that rebuilds Python objects, whose loading would run their code.
 """
+
 from __future__ import annotations
 
 import pickletools
@@ -13,11 +14,34 @@ PUT_OPS = {"PUT", "BINPUT", "LONG_BINPUT"}
 GET_OPS = {"GET", "BINGET", "LONG_BINGET"}
 
 # What torch.save writes for tensors and plain containers of them (torch.load(weights_only=True) reads these).
-TENSOR_GLOBALS = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_parameter",
-                  "torch._utils._rebuild_parameter_with_state", "torch.Size", "torch.device",
-                  "torch.serialization._get_layout", "torch.strided"}
-TORCH_DTYPES = {"float16", "float32", "float64", "bfloat16", "int8", "int16", "int32", "int64", "uint8", "bool",
-                "half", "float", "double", "long", "int", "short"}
+TENSOR_GLOBALS = {
+    "collections.OrderedDict",
+    "torch._utils._rebuild_tensor_v2",
+    "torch._utils._rebuild_parameter",
+    "torch._utils._rebuild_parameter_with_state",
+    "torch.Size",
+    "torch.device",
+    "torch.serialization._get_layout",
+    "torch.strided",
+}
+TORCH_DTYPES = {
+    "float16",
+    "float32",
+    "float64",
+    "bfloat16",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "bool",
+    "half",
+    "float",
+    "double",
+    "long",
+    "int",
+    "short",
+}
 
 
 def globals_of(data: bytes, count: int = 1) -> list[str]:
@@ -37,7 +61,7 @@ def globals_of(data: bytes, count: int = 1) -> list[str]:
 
 def _scan(data: bytes, offset: int, found: list[str]) -> int:
     """Globals of the pickle at `offset` appended to `found`; returns the offset after its STOP."""
-    pushed: list[str | None] = []   # the last values pushed, enough to resolve STACK_GLOBAL
+    pushed: list[str | None] = []  # the last values pushed, enough to resolve STACK_GLOBAL
     memo: dict[int, str | None] = {}
     end = len(data)
     try:
@@ -67,8 +91,11 @@ def _scan(data: bytes, offset: int, found: list[str]) -> int:
 
 def is_tensor_global(name: str) -> bool:
     module, _, attr = name.rpartition(".")
-    return (name in TENSOR_GLOBALS or (module == "torch" and (attr.endswith("Storage") or attr in TORCH_DTYPES))
-            or name == "torch.storage.UntypedStorage")
+    return (
+        name in TENSOR_GLOBALS
+        or (module == "torch" and (attr.endswith("Storage") or attr in TORCH_DTYPES))
+        or name == "torch.storage.UntypedStorage"
+    )
 
 
 def object_globals(data: bytes, count: int = 1) -> list[str]:

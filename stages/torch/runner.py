@@ -1,5 +1,6 @@
 """The PyTorch folder made by emit/pytorch, run for validation: its model.pt2 (torch.export.load, checked
 against PyTorch's allowlist first and loaded weights-only, as a torch.export source is), under no_grad."""
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
     path = bundle.file("pt2")
     model = open_export(path, path.name)
     names = json.loads(bundle.file("names").read_text())
-    arguments, outputs = list(names["inputs"].values()), names["outputs"]   # the manifest's inputs are these
+    arguments, outputs = list(names["inputs"].values()), names["outputs"]  # the manifest's inputs are these
     batched = [spec for spec in bundle.manifest["inputs"] if spec.get("batch_axis") is not None]
     dynamic = bool(batched) and all(model.dims[spec["name"]][spec["batch_axis"]] is None for spec in batched)
 
@@ -28,8 +29,9 @@ def run_samples(bundle: Bundle, feeds: dict[str, np.ndarray]) -> dict[str, np.nd
         try:
             with torch.no_grad():
                 result = model.module(*tensors)
-        except Exception as exc:   # the program's own error on these inputs
+        except Exception as exc:  # the program's own error on these inputs
             raise StageError(f"{path.name} fails on inputs {[list(t.shape) for t in tensors]}: {reason(exc)}") from None
         result = list(result) if isinstance(result, (tuple, list)) else [result]
         return {name: result[index].detach().numpy() for name, index in outputs.items()}
+
     return feed(call, bundle, feeds, batched=dynamic)

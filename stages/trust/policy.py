@@ -6,18 +6,20 @@ computation it may do; anything else (files, the network, processes, Python call
 file) is refused before any framework runs the graph, naming the op, its node and the user's file.
 `--trust-custom-code` lets such a model through, and the load stage's manifest (and so the report) says so.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from stages.errors import StageError
 
-SHOWN = 4   # refused ops named in the one-line error
+SHOWN = 4  # refused ops named in the one-line error
 
 
 @dataclass(frozen=True)
 class Found:
     """An op outside the allowlist: its type, its node, and where the node is (a function, a method)."""
+
     op: str
     node: str
     where: str = ""
@@ -36,11 +38,14 @@ def verdict(found: list[Found], name: str, trusted: bool, what: str = "op") -> d
     manifest records under metrics.trust."""
     found = list(dict.fromkeys(found))
     if found and not trusted:
-        listed = "; ".join(str(f) for f in found[:SHOWN]) + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN
-                                                            else "")
-        raise RefusedOps(f"{name} holds {what}s outside modelferry's allowlist of computation, which could touch "
-                         f"files, the network or processes when the graph runs: {listed}. Refused; pass "
-                         f"--trust-custom-code only for files you trust")
+        listed = "; ".join(str(f) for f in found[:SHOWN]) + (
+            f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else ""
+        )
+        raise RefusedOps(
+            f"{name} holds {what}s outside modelferry's allowlist of computation, which could touch "
+            f"files, the network or processes when the graph runs: {listed}. Refused; pass "
+            f"--trust-custom-code only for files you trust"
+        )
     record = {"custom_code_trusted": trusted}
     if found:
         record["let_through"] = [str(f) for f in found[:50]]

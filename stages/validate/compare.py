@@ -1,4 +1,5 @@
 """The comparator: parity of a target's outputs against the source's golden outputs."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,12 +13,16 @@ def compare(golden: np.ndarray, actual: np.ndarray) -> dict:
     golden = golden.astype(np.float64)
     actual = actual.astype(np.float64)
     if golden.shape != actual.shape:
-        return {"max_abs_err": INF, "max_rel_err": INF, "cosine": 0.0,
-                "shape_mismatch": [list(golden.shape), list(actual.shape)]}
+        return {
+            "max_abs_err": INF,
+            "max_rel_err": INF,
+            "cosine": 0.0,
+            "shape_mismatch": [list(golden.shape), list(actual.shape)],
+        }
     if golden.size == 0:  # an empty output (a zero-size dimension): equal when both are empty
         return {"max_abs_err": 0.0, "max_rel_err": 0.0, "cosine": 1.0}
     special = ~np.isfinite(golden)
-    if special.any():   # the source's own inf/nan (log of 0, a mask): the target must have exactly them there
+    if special.any():  # the source's own inf/nan (log of 0, a mask): the target must have exactly them there
         same = np.where(np.isnan(golden[special]), np.isnan(actual[special]), golden[special] == actual[special])
         if not same.all():
             return {"max_abs_err": INF, "max_rel_err": INF, "cosine": 0.0, "non_finite": True}

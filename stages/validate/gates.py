@@ -1,10 +1,11 @@
 """The gates a target's outputs must pass against the source's golden outputs (numpy only when checked:
 the orchestrator reads the defaults without it)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-FLOOR_MULTIPLE = 10.0   # fp32 may differ by this many times the source's own float32 noise floor
+FLOOR_MULTIPLE = 10.0  # fp32 may differ by this many times the source's own float32 noise floor
 
 
 @dataclass(frozen=True)
@@ -17,11 +18,12 @@ class Gates:
     fp16, int8, dynamic: cosine >= the gate, or a max abs error within a small fraction of the
     output's scale (a cosine is meaningless on outputs that are ~0 everywhere).
     """
-    fp32_max_abs: float = 1e-4      # times max(1, max|golden|)
+
+    fp32_max_abs: float = 1e-4  # times max(1, max|golden|)
     fp16_cosine: float = 0.999
     int8_cosine: float = 0.99
-    fp16_max_abs: float = 1e-3      # times max(1, max|golden|)
-    int8_max_abs: float = 1e-2      # times max(1, max|golden|)
+    fp16_max_abs: float = 1e-3  # times max(1, max|golden|)
+    int8_max_abs: float = 1e-2  # times max(1, max|golden|)
 
     def check(self, precision: str, metrics: dict, golden, floor: float = 0.0) -> tuple[bool, str]:
         import numpy as np

@@ -6,6 +6,7 @@ and p90 in milliseconds. Peak memory: the stage process's resident high-water ma
 stage starts), so the framework, the model and its runs, as a deployment's process would hold them. A
 runtime in a process of its own (a TFJS model in Node.js) times its runs and says its own peak (`record`).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,7 @@ def measure(call: Callable[[], object]) -> None:
     runs = wanted()
     if not runs:
         return
-    call()   # warm-up: first-run allocations, lazy delegate set-up
+    call()  # warm-up: first-run allocations, lazy delegate set-up
     times: list[float] = []
     started = time.perf_counter()
     while len(times) < runs and (len(times) < MIN_RUNS or time.perf_counter() - started < BUDGET_S):
@@ -58,9 +59,15 @@ def record(times_ms: list[float], threads: int, peak_rss_mb: float | None = None
     times = sorted(times_ms)
     if not times:
         return
-    _measured.set({"runs": len(times), "median_ms": round(statistics.median(times), 3),
-                   "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 3), "threads": threads,
-                   **({"peak_rss_mb": peak_rss_mb} if peak_rss_mb is not None else {})})
+    _measured.set(
+        {
+            "runs": len(times),
+            "median_ms": round(statistics.median(times), 3),
+            "p90_ms": round(times[min(len(times) - 1, int(0.9 * len(times)))], 3),
+            "threads": threads,
+            **({"peak_rss_mb": peak_rss_mb} if peak_rss_mb is not None else {}),
+        }
+    )
 
 
 def result(skipped: str | None = None) -> dict | None:
@@ -76,7 +83,7 @@ def result(skipped: str | None = None) -> dict | None:
 def _reset_peak_memory() -> None:
     try:
         with open("/proc/self/clear_refs", "w") as refs:
-            refs.write("5")   # resets VmHWM to the current resident size (Linux 4.0+)
+            refs.write("5")  # resets VmHWM to the current resident size (Linux 4.0+)
     except OSError:
         pass
 

@@ -5,6 +5,7 @@ in the registry): `run_samples(bundle, feeds)` takes raw source samples (NCHW, u
 outputs in the source's layout, keyed by the source's output names, so one comparator serves every
 target. What they share is here.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -36,12 +37,15 @@ def _dequantize(y: np.ndarray, spec: dict) -> np.ndarray:
 def target_feeds(bundle: Bundle, run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """One run of the samples (source names, source layout) as the artifact takes it: its names,
     layouts and quantization."""
-    return {spec["name"]: _quantize(samples_lib.to_target_layout(run[spec["source_name"]], spec), spec)
-            for spec in bundle.manifest["inputs"]}
+    return {
+        spec["name"]: _quantize(samples_lib.to_target_layout(run[spec["source_name"]], spec), spec)
+        for spec in bundle.manifest["inputs"]
+    }
 
 
-def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool,
-                timed_here: bool = True) -> dict[str, np.ndarray]:
+def run_samples(
+    call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: bool, timed_here: bool = True
+) -> dict[str, np.ndarray]:
     """Feed the samples (all at once, or one by one for batch-1 models: stages/feeding.py) and
     collect the outputs, in the source's layout and by the source's names; then time one sample's run,
     unless the runner timed it itself (`timed_here=False`)."""
@@ -49,11 +53,14 @@ def run_samples(call, bundle: Bundle, feeds: dict[str, np.ndarray], batched: boo
 
     def by_source_names(run: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         outputs = call(target_feeds(bundle, run))
-        return {spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
-                for spec in spec_out}
+        return {
+            spec["source_name"]: samples_lib.to_source_layout(_dequantize(outputs[spec["name"]], spec), spec)
+            for spec in spec_out
+        }
+
     outputs = feeding.run_all(by_source_names, feeds, spec_in, batched)
-    if timed_here and latency.wanted() and not unmeasured(bundle):   # the artifact is loaded: one sample's run
-        one = one_sample(bundle, feeds)   # made once, outside the timed runs
+    if timed_here and latency.wanted() and not unmeasured(bundle):  # the artifact is loaded: one sample's run
+        one = one_sample(bundle, feeds)  # made once, outside the timed runs
         latency.measure(lambda: call(one))
     return outputs
 

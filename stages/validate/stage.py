@@ -4,6 +4,7 @@ The stage succeeds whether or not the gate passes; its manifest's
 `metrics.parity` says which, and the orchestrator refuses to publish a
 target that failed.
 """
+
 from __future__ import annotations
 
 import json
@@ -45,11 +46,13 @@ def run(ctx: StageContext) -> dict:
         metrics = compare(want, actual[name])
         passed, gate = gates.check(precision, metrics, want, floors.get(name, 0.0))
         if "shape_mismatch" in metrics:
-            passed, gate = False, (f"shape {metrics['shape_mismatch'][1]}, the source's is "
-                                   f"{metrics['shape_mismatch'][0]}")
+            passed, gate = (
+                False,
+                (f"shape {metrics['shape_mismatch'][1]}, the source's is {metrics['shape_mismatch'][0]}"),
+            )
         outputs[name] = {**metrics, "passed": passed, "gate": gate}
         spread = distribution(want, actual[name])
-        if spread:   # what report.html plots
+        if spread:  # what report.html plots
             outputs[name]["distribution"] = spread
         if name in floors:
             outputs[name]["noise_floor"] = floors[name]
@@ -74,5 +77,9 @@ def run(ctx: StageContext) -> dict:
             parity[key] = outputs[worst][key]
     (ctx.out / "parity.json").write_text(json.dumps(parity, indent=2))
     measured = latency.result(skipped=unmeasured(target))
-    return {"format": "parity", "files": {"parity": "parity.json"}, "precision": precision,
-            "metrics": {"parity": parity, **({"latency": measured} if measured else {})}}
+    return {
+        "format": "parity",
+        "files": {"parity": "parity.json"},
+        "precision": precision,
+        "metrics": {"parity": parity, **({"latency": measured} if measured else {})},
+    }

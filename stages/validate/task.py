@@ -15,15 +15,15 @@ Outputs come batch first and channels first: one in a channels-last layout of th
 TFJS mask [N, H, W, C]) is turned so first. An output the task does not fit (a classifier's is
 [samples, classes]) says why instead.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-SCORE, IOU = 0.25, 0.5   # detect: the source's boxes counted, and the overlap that matches one
+SCORE, IOU = 0.25, 0.5  # detect: the source's boxes counted, and the overlap that matches one
 
 
-def agreement(task: str, golden: np.ndarray, actual: np.ndarray, samples: int,
-              labels: list[int] | None = None) -> dict:
+def agreement(task: str, golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[int] | None = None) -> dict:
     if golden.shape != actual.shape:
         return {"why": f"shapes differ ({list(golden.shape)}, {list(actual.shape)})"}
     return MEASURES[task](golden.astype(np.float64), actual.astype(np.float64), samples, labels)
@@ -48,15 +48,18 @@ def classify(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[
         return {"why": f"a classifier's output is [samples, classes]; this one is {list(golden.shape)}"}
     top = actual.argsort(axis=1)[:, ::-1]
     source_top1 = golden.argmax(axis=1)
-    found = {"top1_agreement": float((top[:, 0] == source_top1).mean()),
-             "top5_agreement": float(np.mean([s in row[:5] for s, row in zip(source_top1, top)])),
-             "samples": samples}
+    found = {
+        "top1_agreement": float((top[:, 0] == source_top1).mean()),
+        "top5_agreement": float(np.mean([s in row[:5] for s, row in zip(source_top1, top)])),
+        "samples": samples,
+    }
     if labels is not None:
         truth = np.asarray(labels[:samples])
         if truth.size != samples:
             return {**found, "why_no_accuracy": f"{truth.size} labels for {samples} samples"}
-        found.update(source_accuracy=float((source_top1 == truth).mean()),
-                     artifact_accuracy=float((top[:, 0] == truth).mean()))
+        found.update(
+            source_accuracy=float((source_top1 == truth).mean()), artifact_accuracy=float((top[:, 0] == truth).mean())
+        )
     return found
 
 
@@ -66,8 +69,12 @@ def embed(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[int
         return {"why": f"an embedding holds one row per sample; this output is {list(golden.shape)}"}
     norms = np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1)
     cosines = np.where(norms > 0, (want * got).sum(axis=1) / np.where(norms > 0, norms, 1), 1.0)
-    return {"cosine_min": float(cosines.min()), "cosine_median": float(np.median(cosines)),
-            "cosine_mean": float(cosines.mean()), "samples": samples}
+    return {
+        "cosine_min": float(cosines.min()),
+        "cosine_median": float(np.median(cosines)),
+        "cosine_mean": float(cosines.mean()),
+        "samples": samples,
+    }
 
 
 def _masks(x: np.ndarray) -> np.ndarray:
@@ -83,7 +90,7 @@ def segment(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[i
     if golden.ndim != 4 or golden.shape[0] != samples:
         return {"why": f"a segmentation output is [samples, classes, height, width]; this one is {list(golden.shape)}"}
     want, got = _masks(golden), _masks(actual)
-    foreground = float((want != 0).mean())   # class 0 as background: an IoU of empty masks says nothing
+    foreground = float((want != 0).mean())  # class 0 as background: an IoU of empty masks says nothing
     if foreground == 0:
         return {"foreground": 0.0, "why": "the source's masks are all background (class 0) on these samples"}
     ious = []
@@ -91,8 +98,12 @@ def segment(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[i
         classes = np.union1d(np.unique(w), np.unique(g))
         per_class = [np.logical_and(w == c, g == c).sum() / np.logical_or(w == c, g == c).sum() for c in classes]
         ious.append(float(np.mean(per_class)))
-    return {"mask_iou_min": min(ious), "mask_iou_mean": float(np.mean(ious)), "foreground": foreground,
-            "samples": samples}
+    return {
+        "mask_iou_min": min(ious),
+        "mask_iou_mean": float(np.mean(ious)),
+        "foreground": foreground,
+        "samples": samples,
+    }
 
 
 def _boxes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -112,8 +123,10 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 
 def detect(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[int] | None) -> dict:
     if golden.ndim != 3 or golden.shape[0] != samples or golden.shape[2] < 5:
-        return {"why": f"a detector's output here is [samples, boxes, 5 + classes] (cx, cy, w, h, objectness, "
-                       f"class scores); this one is {list(golden.shape)}"}
+        return {
+            "why": f"a detector's output here is [samples, boxes, 5 + classes] (cx, cy, w, h, objectness, "
+            f"class scores); this one is {list(golden.shape)}"
+        }
     found, matched, deltas = 0, 0, []
     for want, got in zip(golden, actual):
         source, source_scores = _boxes(want)
@@ -131,8 +144,13 @@ def detect(golden: np.ndarray, actual: np.ndarray, samples: int, labels: list[in
                 deltas.append(abs(float(target_scores[best] - source_scores[index])))
     if not found:
         return {"boxes": 0, "why": f"the source scores no box at {SCORE} or more on these samples"}
-    return {"boxes": found, "boxes_matched": matched / found, "score_delta_mean": float(np.mean(deltas)) if deltas
-            else None, "score_delta_max": max(deltas) if deltas else None, "samples": samples}
+    return {
+        "boxes": found,
+        "boxes_matched": matched / found,
+        "score_delta_mean": float(np.mean(deltas)) if deltas else None,
+        "score_delta_max": max(deltas) if deltas else None,
+        "samples": samples,
+    }
 
 
 MEASURES = {"classify": classify, "embed": embed, "segment": segment, "detect": detect}

@@ -8,12 +8,13 @@ root as its own. The stage is forked after that, so that it is in the sandbox's 
 drops every capability (bounding set, ambient, effective, permitted, inheritable) and sets no_new_privs before
 it reads anything: what it sees is what a cold stage sees.
 """
+
 from __future__ import annotations
 
 import ctypes
 import os
 
-NAMESPACES = ("mnt", "pid", "net", "ipc", "uts", "cgroup", "user")   # the order they are joined in
+NAMESPACES = ("mnt", "pid", "net", "ipc", "uts", "cgroup", "user")  # the order they are joined in
 PR_CAPBSET_DROP, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL = 24, 38, 47, 4
 CAPABILITY_VERSION_3 = 0x20080522
 

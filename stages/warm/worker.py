@@ -17,7 +17,14 @@ Per request (a SOCK_SEQPACKET message: JSON, with the reply socket and the stage
   stage B   its own session and process group, stdout and stderr to the log, on its cores, no privileges,
             the stage's environment, then `stages.__main__.main(argv)`.
 A crash, a timeout or a kill ends B (and A), never the worker. The worker ends when the host closes its end.
+
+In a runtime's container (the docker runtime, flows/runtimes/docker_warm.py) there is no bubblewrap: the
+worker runs as the container's root with a few capabilities, and the request names a uid of the stage's own
+(stages/warm/account.py). A gives the stage's folder to that uid, B takes it and loses every capability on
+the way (it reads nothing before), and after B's end A gives the stage's output back to the owner the host
+names. Stages of one container so cannot read or write one another's folders.
 """
+
 from __future__ import annotations
 
 import compileall
@@ -34,9 +41,10 @@ import time
 import traceback
 
 import stages
+from stages.warm import account
 
 MAX_MESSAGE = 1 << 20
-EXIT_SETUP = 70   # the child could not become the stage (it says why; the host runs the stage cold)
+EXIT_SETUP = 70  # the child could not become the stage (it says why; the host runs the stage cold)
 
 
 def send(sock: socket.socket, message: dict) -> None:
@@ -47,6 +55,7 @@ def preload(image: str, modules: list[str]) -> list[str]:
     """Import the given modules and the image's stage modules; returns what could not be imported, with why."""
     import stages.__main__  # noqa: F401  its pinned numerics are set before any framework is imported
     from stages import catalog
+
     names = [*modules, *dict.fromkeys(m for impl in catalog.IMPLS if impl.image == image for m in impl.modules)]
     return importing(names)
 
@@ -56,7 +65,7 @@ def importing(names: list[str]) -> list[str]:
     for name in names:
         try:
             importlib.import_module(name)
-        except Exception as exc:   # a module this runtime lacks: the stage that needs it imports it (and fails) cold
+        except Exception as exc:  # a module this runtime lacks: the stage that needs it imports it (and fails) cold
             missing.append(f"{name} ({type(exc).__name__})")
     return missing
 
@@ -102,7 +111,10 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
         sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
         if request.get("sandbox"):
             from stages.warm.enter import drop_privileges
+
             drop_privileges()
+        if request.get("account"):
+            account.become(request["account"])
         os.chdir(request["cwd"])
         if request.get("cores"):
             os.sched_setaffinity(0, request["cores"])
@@ -111,7 +123,8 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
         os.environ.update(request["env"])
         tempfile.tempdir = None
         from stages.__main__ import PINNED_ENVIRONMENT, main
-        for name, value in PINNED_ENVIRONMENT.items():   # as a cold stage's own subprocesses see them
+
+        for name, value in PINNED_ENVIRONMENT.items():  # as a cold stage's own subprocesses see them
             os.environ.setdefault(name, value)
         sys.argv = ["python -m stages", *request["argv"]]
     except BaseException as exc:
@@ -142,16 +155,25 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
 def serve(request: dict, reply: socket.socket, log: int, control: socket.socket, when_used: list[str]) -> None:
     """Child A: enter the sandbox, fork the stage, report its pid and exit code, and never return."""
     try:
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)   # the worker reaps A by ignoring SIGCHLD; A waits for B
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker reaps A by ignoring SIGCHLD; A waits for B
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         control.close()
         if request.get("sandbox"):
             from stages.warm.enter import Sandbox
+
             try:
                 Sandbox(request["sandbox"]).join()
             except OSError as exc:
                 send(reply, {"unavailable": f"could not enter the stage's sandbox ({exc.strerror or exc})"})
                 os._exit(0)
+        ooms = 0
+        if request.get("account"):
+            try:
+                account.hand_over(request["account"])
+            except OSError as exc:
+                send(reply, {"unavailable": f"could not give the stage its own folders ({exc.strerror or exc})"})
+                os._exit(0)
+            ooms = account.oom_kills()
         readable, writable = os.pipe()
         stage = os.fork()
         if stage == 0:
@@ -168,11 +190,18 @@ def serve(request: dict, reply: socket.socket, log: int, control: socket.socket,
         except ValueError:
             said = {}
         said = said if isinstance(said, dict) else {}
-        if said.get("setup"):   # it never became the stage: the host runs it cold
+        if said.get("setup"):  # it never became the stage: the host runs it cold
             send(reply, {"unavailable": f"the stage could not be set up ({str(said['setup'])[:300]})"})
-        else:   # the stage's words, so only the names the worker knows
+        else:  # the stage's words, so only the names the worker knows
             used = [name for name in when_used if name in (said.get("used") or [])]
-            send(reply, {"code": os.waitstatus_to_exitcode(status), "used": used})
+            done = {"code": os.waitstatus_to_exitcode(status), "used": used}
+            if request.get("account"):
+                done["oom"] = account.oom_kills() > ooms
+                try:
+                    account.give_back(request["account"])
+                except OSError as exc:  # what the stage left cannot be taken back: it is not a result
+                    done.update(code=done["code"] or 1, why=f"its output could not be taken back ({exc})")
+            send(reply, done)
     except BaseException:
         traceback.print_exc()
     finally:
@@ -180,23 +209,23 @@ def serve(request: dict, reply: socket.socket, log: int, control: socket.socket,
 
 
 def loop(control: socket.socket, when_used: list[str]) -> None:
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)   # children A are reaped by the kernel
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children A are reaped by the kernel
     while True:
         try:
             data, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 2)
         except ConnectionResetError:
             return
         if not data:
-            return   # the host closed its end: this worker's run is over
+            return  # the host closed its end: this worker's run is over
         message = json.loads(data)
-        if "import" in message:   # from the host: when-used modules a stage used
+        if "import" in message:  # from the host: when-used modules a stage used
             importing([name for name in message["import"] if name in when_used])
             if len(threads()) > 1:
-                return   # no longer safe to fork: the host sees the worker gone and runs stages cold
+                return  # no longer safe to fork: the host sees the worker gone and runs stages cold
             continue
         reply_fd, log = fds
         reply = socket.socket(fileno=reply_fd)
-        importing([name for name in message.get("imports", []) if name in when_used])   # what the stage will use
+        importing([name for name in message.get("imports", []) if name in when_used])  # what the stage will use
         if len(threads()) > 1:
             send(reply, {"unavailable": f"the worker has threads after importing {message['imports']}"})
             return
@@ -206,8 +235,17 @@ def loop(control: socket.socket, when_used: list[str]) -> None:
         os.close(log)
 
 
+def control_socket(where: str) -> socket.socket:
+    """The host's end: an inherited descriptor (a venv runtime), or a socket path in the container's mount."""
+    if where.isdigit():
+        return socket.socket(fileno=int(where))
+    control = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    control.connect(where)
+    return control
+
+
 def main(argv: list[str]) -> int:
-    image, control, imports = argv[0], socket.socket(fileno=int(argv[1])), json.loads(argv[2])
+    image, control, imports = argv[0], control_socket(argv[1]), json.loads(argv[2])
     started = time.monotonic()
     # The stages package with bytecode for this runtime's Python (stages run where PYTHONDONTWRITEBYTECODE
     # is set, and inside their sandbox they could not write it): compiled once, then read by every fork.
@@ -215,11 +253,18 @@ def main(argv: list[str]) -> int:
     missing = preload(image, imports["start"])
     running = threads()
     if len(running) > 1:
-        send(control, {"ready": False, "why": f"{len(running)} threads after its imports ({', '.join(running)}): "
-                                              f"forking it is not safe"})
+        send(
+            control,
+            {
+                "ready": False,
+                "why": f"{len(running)} threads after its imports ({', '.join(running)}): forking it is not safe",
+            },
+        )
         return 0
-    send(control, {"ready": True, "seconds": round(time.monotonic() - started, 3), "missing": missing,
-                   "pid": os.getpid()})
+    send(
+        control,
+        {"ready": True, "seconds": round(time.monotonic() - started, 3), "missing": missing, "pid": os.getpid()},
+    )
     loop(control, imports["when_used"])
     return 0
 

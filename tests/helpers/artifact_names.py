@@ -3,6 +3,7 @@ read with that format's own tools and no report.json, as JSON on stdout.
 
     python artifact_names.py FORMAT PATH
 """
+
 import json
 import sys
 from pathlib import Path
@@ -40,15 +41,20 @@ def openvino_names():
     import openvino as ov
 
     model = ov.Core().read_model(str(path / "model.xml"))
-    return ([n for port in model.inputs for n in port.get_names()],
-            [n for port in model.outputs for n in port.get_names()])
+    return (
+        [n for port in model.inputs for n in port.get_names()],
+        [n for port in model.outputs for n in port.get_names()],
+    )
 
 
 def mxnet_names():
     symbol = json.loads(next(path.glob("*-symbol.json")).read_text())
     nodes = symbol["nodes"]
-    inputs = [nodes[i]["name"] for i in symbol["arg_nodes"] if not nodes[i]["name"].endswith(("_weight", "_bias"))
-              and "param" not in nodes[i]["name"]]
+    inputs = [
+        nodes[i]["name"]
+        for i in symbol["arg_nodes"]
+        if not nodes[i]["name"].endswith(("_weight", "_bias")) and "param" not in nodes[i]["name"]
+    ]
     return inputs, [nodes[head[0]]["name"] for head in symbol["heads"]]
 
 
@@ -57,7 +63,14 @@ def ncnn_names():
     return sorted(names["inputs"].values()), sorted(names["outputs"].values())
 
 
-READERS = {"onnx": onnx_names, "tflite": tflite_names, "savedmodel": savedmodel_names, "tfjs": tfjs_names,
-           "openvino": openvino_names, "mxnet": mxnet_names, "ncnn": ncnn_names}
+READERS = {
+    "onnx": onnx_names,
+    "tflite": tflite_names,
+    "savedmodel": savedmodel_names,
+    "tfjs": tfjs_names,
+    "openvino": openvino_names,
+    "mxnet": mxnet_names,
+    "ncnn": ncnn_names,
+}
 inputs, outputs = READERS[kind]()
 print(json.dumps({"inputs": inputs, "outputs": outputs}))

@@ -3,6 +3,7 @@ every coordinate transformation and nearest mode (opset 19) on several sizes and
 (integer upsampling or not) against the reference's output; then each linear Resize it takes for MXNet's
 BilinearResize2D, run in MXNet, against the reference; and each linear Resize taken as Caffe's edge-padded
 Deconvolution (computed here as Caffe computes it) against the reference. Exits 1 on any difference."""
+
 from __future__ import annotations
 
 import sys
@@ -20,9 +21,13 @@ MODES = ("round_prefer_floor", "round_prefer_ceil", "floor", "ceil")
 
 def reference(node, x: np.ndarray, **constants: np.ndarray) -> np.ndarray:
     """ONNX's reference Resize (opset 19): `node` on `x`, its scales or sizes given as constants."""
-    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", 1, list(x.shape))],
-                              [helper.make_tensor_value_info("y", 1, None)],
-                              [numpy_helper.from_array(value, name) for name, value in constants.items()])
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info("x", 1, list(x.shape))],
+        [helper.make_tensor_value_info("y", 1, None)],
+        [numpy_helper.from_array(value, name) for name, value in constants.items()],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
     return ReferenceEvaluator(model).run(None, {"x": x})[0]
 
@@ -34,8 +39,14 @@ def main() -> int:
             for size, k in ((4, 2), (5, 3), (3, 4), (7, 2), (1, 2)):
                 x = np.arange(size * size, dtype=np.float32).reshape(1, 1, size, size)
                 scales = np.array([1, 1, k, k], np.float32)
-                node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="nearest",
-                                        coordinate_transformation_mode=transform, nearest_mode=mode)
+                node = helper.make_node(
+                    "Resize",
+                    ["x", "", "s"],
+                    ["y"],
+                    mode="nearest",
+                    coordinate_transformation_mode=transform,
+                    nearest_mode=mode,
+                )
                 y = reference(node, x, s=scales)[0, 0]
                 index = source_index(np.arange(size * k), size, size * k, float(k), transform, mode)
                 case = f"{transform} {mode} {size}x{k}"
@@ -53,10 +64,13 @@ def main() -> int:
     taken = linear(wrong)
     spread = transposed(wrong)
     strides = strided(wrong)
-    print("\n".join(wrong) or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference; "
-          f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it; {spread} of 16 taken "
-          f"as an edge-padded transposed convolution (Caffe), all within 2e-6 of it; {strides} of 8 down by a "
-          f"strided convolution, all within 2e-6 of it")
+    print(
+        "\n".join(wrong)
+        or f"ok: {accepted} of 100 cases are integer upsampling, all decided as the reference; "
+        f"{taken} of 20 linear ones taken for BilinearResize2D, all within 2e-6 of it; {spread} of 16 taken "
+        f"as an edge-padded transposed convolution (Caffe), all within 2e-6 of it; {strides} of 8 down by a "
+        f"strided convolution, all within 2e-6 of it"
+    )
     return 1 if wrong else 0
 
 
@@ -67,8 +81,9 @@ def linear(wrong: list[str]) -> int:
     for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
         for h, w, oh, ow in ((4, 5, 8, 10), (5, 7, 15, 21), (8, 8, 4, 4), (6, 9, 7, 5), (3, 3, 1, 1)):
             x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
-            node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
-                                    coordinate_transformation_mode=transform)
+            node = helper.make_node(
+                "Resize", ["x", "", "", "sizes"], ["y"], mode="linear", coordinate_transformation_mode=transform
+            )
             y = reference(node, x, sizes=np.array([1, 2, oh, ow], np.int64))
             try:
                 corners = bilinear(node, [1, 2, h, w], [1, 2, oh, ow], {}, "MXNet")
@@ -88,13 +103,15 @@ def transposed(wrong: list[str]) -> int:
     for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
         for h, w, fh, fw in ((4, 5, 2, 2), (5, 7, 3, 3), (6, 3, 2, 4), (2, 2, 4, 2)):
             x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
-            node = helper.make_node("Resize", ["x", "", "s"], ["y"], mode="linear",
-                                    coordinate_transformation_mode=transform)
+            node = helper.make_node(
+                "Resize", ["x", "", "s"], ["y"], mode="linear", coordinate_transformation_mode=transform
+            )
             scales = np.array([1, 1, fh, fw], np.float32)
             y = reference(node, x, s=scales)
             try:
-                (sh, kh, oh), (sw, kw, ow) = linear_kernels(node, [1, 2, h, w], [1, 2, h * fh, w * fw],
-                                                            {"s": scales}, "Caffe")
+                (sh, kh, oh), (sw, kw, ow) = linear_kernels(
+                    node, [1, 2, h, w], [1, 2, h * fh, w * fw], {"s": scales}, "Caffe"
+                )
             except Unsupported:
                 if transform != "align_corners":
                     wrong.append(f"a transposed convolution refused: {transform} {h}x{w} by {fh}x{fw}")
@@ -104,9 +121,10 @@ def transposed(wrong: list[str]) -> int:
             full = np.zeros((1, 2, (h + 1) * sh + kh.size, (w + 1) * sw + kw.size))
             for i in range(h + 2):
                 for j in range(w + 2):
-                    full[:, :, i * sh:i * sh + kh.size, j * sw:j * sw + kw.size] += \
-                        padded[:, :, i:i + 1, j:j + 1] * np.outer(kh, kw)
-            made = full[:, :, oh:oh + h * fh, ow:ow + w * fw]
+                    full[:, :, i * sh : i * sh + kh.size, j * sw : j * sw + kw.size] += padded[
+                        :, :, i : i + 1, j : j + 1
+                    ] * np.outer(kh, kw)
+            made = full[:, :, oh : oh + h * fh, ow : ow + w * fw]
             if transform == "align_corners" or np.abs(made - y).max() > 2e-6:
                 wrong.append(f"transposed convolution differs: {transform} {h}x{w} by {fh}x{fw}")
     return taken
@@ -119,8 +137,9 @@ def strided(wrong: list[str]) -> int:
     for transform in ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"):
         for h, w, fh, fw in ((8, 6, 2, 2), (8, 12, 4, 2)):
             x = rng.standard_normal((1, 2, h, w)).astype(np.float32)
-            node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
-                                    coordinate_transformation_mode=transform)
+            node = helper.make_node(
+                "Resize", ["x", "", "", "sizes"], ["y"], mode="linear", coordinate_transformation_mode=transform
+            )
             sizes = np.array([1, 2, h // fh, w // fw], np.int64)
             y = reference(node, x, sizes=sizes)
             try:
@@ -131,8 +150,18 @@ def strided(wrong: list[str]) -> int:
                 continue
             taken += 1
             kernel = np.outer(kh, kw)
-            made = np.array([[[(x[0, c, i * sh:i * sh + kh.size, j * sw:j * sw + kw.size] * kernel).sum()
-                               for j in range(w // fw)] for i in range(h // fh)] for c in range(2)])
+            made = np.array(
+                [
+                    [
+                        [
+                            (x[0, c, i * sh : i * sh + kh.size, j * sw : j * sw + kw.size] * kernel).sum()
+                            for j in range(w // fw)
+                        ]
+                        for i in range(h // fh)
+                    ]
+                    for c in range(2)
+                ]
+            )
             if transform == "align_corners" or np.abs(made - y[0]).max() > 2e-6:
                 wrong.append(f"strided convolution differs: {transform} {h}x{w} by 1/{fh}x1/{fw}")
     return taken

@@ -1,5 +1,6 @@
 """Test helper (mxnet runtime, which has scikit-learn): scikit-learn's digits (8x8 images, the data ships in
 the wheel) as DATA.npz for nets trained in other runtimes."""
+
 import sys
 
 import numpy as np

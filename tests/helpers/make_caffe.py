@@ -7,6 +7,7 @@ write them (in-place layers, V2 `layer` blocks, Input layers or `input:` fields)
   make_caffe.py v1 OUT              the same small net as an old V1 prototxt (`layers`, enum types)
   make_caffe.py net PROTOTXT OUT    any net definition, random weights (for refusal tests)
 """
+
 from __future__ import annotations
 
 import os
@@ -141,8 +142,10 @@ layer {{ name: "fc2" type: "InnerProduct" bottom: "fc1" top: "fc2"
   inner_product_param {{ num_output: 10 weight_filler {{ type: "xavier" }} }} }}
 {head}
 """
-TRAIN_INPUTS = ('layer { name: "data" type: "Input" top: "data" top: "label" '
-                'input_param { shape { dim: 64 dim: 1 dim: 8 dim: 8 } shape { dim: 64 } } }')
+TRAIN_INPUTS = (
+    'layer { name: "data" type: "Input" top: "data" top: "label" '
+    "input_param { shape { dim: 64 dim: 1 dim: 8 dim: 8 } shape { dim: 64 } } }"
+)
 DEPLOY_INPUTS = 'layer { name: "data" type: "Input" top: "data" input_param { shape { dim: 1 dim: 1 dim: 8 dim: 8 } } }'
 TRAIN_HEAD = 'layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc2" bottom: "label" top: "loss" }'
 DEPLOY_HEAD = 'layer { name: "prob" type: "Softmax" bottom: "fc2" top: "prob" }'
@@ -156,9 +159,11 @@ def digits(data: Path, out: Path) -> None:
     images, labels = arrays["images"].astype(np.float32) / 16.0, arrays["labels"].astype(np.float32)
     train = out / "train.prototxt"
     train.write_text(LENET.format(inputs=TRAIN_INPUTS, head=TRAIN_HEAD))
-    (out / "solver.prototxt").write_text(f'net: "{train}"\nbase_lr: 0.05\nmomentum: 0.9\nweight_decay: 0.0005\n'
-                                         'lr_policy: "fixed"\nmax_iter: 1000\ndisplay: 0\nrandom_seed: 1\n'
-                                         'solver_mode: CPU\n')
+    (out / "solver.prototxt").write_text(
+        f'net: "{train}"\nbase_lr: 0.05\nmomentum: 0.9\nweight_decay: 0.0005\n'
+        'lr_policy: "fixed"\nmax_iter: 1000\ndisplay: 0\nrandom_seed: 1\n'
+        "solver_mode: CPU\n"
+    )
     caffe.set_random_seed(1)
     solver = caffe.SGDSolver(str(out / "solver.prototxt"))
     rng = np.random.default_rng(1)

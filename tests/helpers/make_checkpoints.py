@@ -1,16 +1,17 @@
 """Test helper (tf runtime): TF1 checkpoints and a TF1 SavedModel, trained here with tf.compat.v1.
 
-    python make_checkpoints.py OUT
+  python make_checkpoints.py OUT
 
-  ref/        a classifier (features [N, 8] -> probs [N, 4]) with ref variables (VariableV2), batch norm and a
-              training flag (placeholder_with_default), trained by Adam: model.ckpt-300.{meta,index,data-*}
-              and the `checkpoint` file. Its graph holds the gradients, Adam's slots and the saver.
-  resource/   a conv net (image [N, 12, 12, 1] -> logits [N, 3]) with resource variables (VarHandleOp), a sharded saver
-  signed/     ref's graph with a serving signature_def in the .meta (no --outputs needed)
-  hostile/    a checkpoint whose output has a control dependency on a WriteFile op
-  tf1_saved/  a TF1 SavedModel of ref's net tagged `train` only (read with --tags train)
-  expected.json  each model's outputs on OUT/features.npy and OUT/images.npy, computed here in the session
+ref/        a classifier (features [N, 8] -> probs [N, 4]) with ref variables (VariableV2), batch norm and a
+            training flag (placeholder_with_default), trained by Adam: model.ckpt-300.{meta,index,data-*}
+            and the `checkpoint` file. Its graph holds the gradients, Adam's slots and the saver.
+resource/   a conv net (image [N, 12, 12, 1] -> logits [N, 3]) with resource variables (VarHandleOp), a sharded saver
+signed/     ref's graph with a serving signature_def in the .meta (no --outputs needed)
+hostile/    a checkpoint whose output has a control dependency on a WriteFile op
+tf1_saved/  a TF1 SavedModel of ref's net tagged `train` only (read with --tags train)
+expected.json  each model's outputs on OUT/features.npy and OUT/images.npy, computed here in the session
 """
+
 import json
 import sys
 from pathlib import Path
@@ -96,8 +97,9 @@ expected["ref"] = session.run(parts["probs"], {parts["x"]: features[:8]}).tolist
 
 # The same graph with a serving signature in its meta graph: the outputs need no --outputs.
 with graph.as_default():
-    signature = v1.saved_model.signature_def_utils.predict_signature_def({"features": parts["x"]},
-                                                                        {"probs": parts["probs"]})
+    signature = v1.saved_model.signature_def_utils.predict_signature_def(
+        {"features": parts["x"]}, {"probs": parts["probs"]}
+    )
     (out / "signed").mkdir()
     v1.train.Saver().save(session, str(out / "signed" / "model.ckpt"), write_meta_graph=False)
     v1.train.export_meta_graph(str(out / "signed" / "model.ckpt.meta"), graph=graph)

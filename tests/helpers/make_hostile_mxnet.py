@@ -1,7 +1,8 @@
 """Test helper (mxnet runtime): hostile MXNet symbols, built at test time (see make_hostile_tf.py).
 
-    python make_hostile_mxnet.py OUT MARKERS CANARY
+python make_hostile_mxnet.py OUT MARKERS CANARY
 """
+
 import json
 import sys
 from pathlib import Path
@@ -17,15 +18,23 @@ module.bind(data_shapes=[("data", (1, 4))], for_training=False)
 module.init_params(mx.init.Xavier())
 arg, aux = module.get_params()
 cases = []
-for op, attrs, name in (("Custom", {"op_type": "evil"}, "evil_custom"),
-                        ("_cvimread", {"filename": str(canary)}, "evil_imread")):
+for op, attrs, name in (
+    ("Custom", {"op_type": "evil"}, "evil_custom"),
+    ("_cvimread", {"filename": str(canary)}, "evil_imread"),
+):
     graph = json.loads(net.tojson())
     fc = next(i for i, node in enumerate(graph["nodes"]) if node["name"] == "fc")
     graph["nodes"].append({"op": op, "name": name, "attrs": attrs, "inputs": [[fc, 0, 0]] if op == "Custom" else []})
     prefix = out / f"mxnet_{op.strip('_').lower()}"
     mx.model.save_checkpoint(str(prefix), 0, net, arg, aux)
     Path(f"{prefix}-symbol.json").write_text(json.dumps(graph))
-    cases.append({"file": f"{prefix}-symbol.json", "expect": [op, name], "args": ["--input-shape", "data:1,4"],
-                  "what": f"an MXNet symbol with {op}"})
+    cases.append(
+        {
+            "file": f"{prefix}-symbol.json",
+            "expect": [op, name],
+            "args": ["--input-shape", "data:1,4"],
+            "what": f"an MXNet symbol with {op}",
+        }
+    )
 (out / "cases-mxnet.json").write_text(json.dumps(cases, indent=2))
 print(f"{len(cases)} hostile models")

@@ -6,6 +6,7 @@ Each model, when its graph runs, would write a marker file under MARKERS, read C
 otherwise reach outside; OUT/cases-tf.json lists them: file, extra convert arguments, and what the error
 must name (the op and the node). Nothing here runs a payload: graphs are traced or written, never run.
 """
+
 import json
 import sys
 import zipfile
@@ -36,14 +37,29 @@ PAYLOADS = {
     "readfile": (lambda: tf.strings.length(tf.io.read_file(str(canary))), "ReadFile"),
     "matchingfiles": (lambda: tf.size(tf.io.matching_files(str(canary.parent / "*"))), "MatchingFiles"),
     "printv2": (lambda: tf.print("pwned", output_stream=f"file://{marker('tf-printv2')}"), "PrintV2"),
-    "restorev2": (lambda: tf.raw_ops.RestoreV2(prefix=str(canary), tensor_names=["w"], shape_and_slices=[""],
-                                                dtypes=[tf.float32]), "RestoreV2"),
-    "savev2": (lambda: tf.raw_ops.SaveV2(prefix=marker("tf-savev2"), tensor_names=["w"], shape_and_slices=[""],
-                                         tensors=[tf.constant([1.0])]), "SaveV2"),
+    "restorev2": (
+        lambda: tf.raw_ops.RestoreV2(
+            prefix=str(canary), tensor_names=["w"], shape_and_slices=[""], dtypes=[tf.float32]
+        ),
+        "RestoreV2",
+    ),
+    "savev2": (
+        lambda: tf.raw_ops.SaveV2(
+            prefix=marker("tf-savev2"), tensor_names=["w"], shape_and_slices=[""], tensors=[tf.constant([1.0])]
+        ),
+        "SaveV2",
+    ),
     "dataset": (lambda: tf.data.TextLineDataset(str(canary)).reduce(0, lambda a, _: a + 1), "Dataset"),
-    "summary": (lambda: tf.raw_ops.CreateSummaryFileWriter(
-        writer=tf.raw_ops.SummaryWriter(shared_name="evil"), logdir=marker("tf-summary"), max_queue=1,
-        flush_millis=1, filename_suffix=".evil"), "CreateSummaryFileWriter"),
+    "summary": (
+        lambda: tf.raw_ops.CreateSummaryFileWriter(
+            writer=tf.raw_ops.SummaryWriter(shared_name="evil"),
+            logdir=marker("tf-summary"),
+            max_queue=1,
+            flush_millis=1,
+            filename_suffix=".evil",
+        ),
+        "CreateSummaryFileWriter",
+    ),
 }
 
 
@@ -53,6 +69,7 @@ def with_payload(payload):
         deps = [effect] if not isinstance(effect, (list, tuple)) else list(effect)
         with tf.control_dependencies([d for d in deps if d is not None]):
             return {"y": tf.identity(x * 2.0)}
+
     return serve
 
 
@@ -77,6 +94,7 @@ class Branch(tf.Module):
         def effect():
             with tf.control_dependencies([tf.io.write_file(marker("tf-cond"), "pwned")]):
                 return tf.identity(x)
+
         return {"y": tf.cond(tf.reduce_sum(x) > -1e9, effect, lambda: x)}
 
 
@@ -89,9 +107,16 @@ case(out / "savedmodel_cond", ["WriteFile", "function"], RANGE, "SavedModel with
 class Table(tf.Module):
     def __init__(self):
         super().__init__()
-        self.table = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
-            str(canary), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE, tf.int64,
-            tf.lookup.TextFileIndex.LINE_NUMBER), -1)
+        self.table = tf.lookup.StaticHashTable(
+            tf.lookup.TextFileInitializer(
+                str(canary),
+                tf.string,
+                tf.lookup.TextFileIndex.WHOLE_LINE,
+                tf.int64,
+                tf.lookup.TextFileIndex.LINE_NUMBER,
+            ),
+            -1,
+        )
 
     @tf.function(input_signature=SIGNATURE, autograph=False)
     def serve(self, x):
@@ -99,12 +124,16 @@ class Table(tf.Module):
 
 
 canary_text = canary.read_text()
-canary.write_text("placeholder\n")   # the table reads it when saved; put the secret back after
+canary.write_text("placeholder\n")  # the table reads it when saved; put the secret back after
 module = Table()
 tf.saved_model.save(module, str(out / "savedmodel_table"), signatures={"serving_default": module.serve})
 canary.write_text(canary_text)
-case(out / "savedmodel_table", ["InitializeTableFromTextFileV2"], RANGE,
-     "SavedModel whose lookup table reads a text file at load")
+case(
+    out / "savedmodel_table",
+    ["InitializeTableFromTextFileV2"],
+    RANGE,
+    "SavedModel whose lookup table reads a text file at load",
+)
 
 
 # Frozen GraphDefs: the payload wired in as a control dependency of the output.
@@ -132,8 +161,10 @@ with graph.as_default():
     x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
     tf.identity(x * 2.0, name="y")
 graph_def = graph.as_graph_def()
-for op, attrs in (("ImmutableConst", {"dtype": tf.float32, "shape": [4], "memory_region_name": str(canary)}),
-                  ("PyFunc", {"token": "pyfunc_0", "Tin": [], "Tout": [tf.float32]})):
+for op, attrs in (
+    ("ImmutableConst", {"dtype": tf.float32, "shape": [4], "memory_region_name": str(canary)}),
+    ("PyFunc", {"token": "pyfunc_0", "Tin": [], "Tout": [tf.float32]}),
+):
     node = graph_def.node.add()
     node.name, node.op = f"evil_{op.lower()}", op
     for key, value in attrs.items():
@@ -163,14 +194,19 @@ def looping(x):
     def body(i, acc):
         with tf.control_dependencies([tf.io.write_file(marker("tf-while"), "pwned")]):
             return i + 1, acc * 1.0
+
     _, y = tf.while_loop(lambda i, acc: i < 1, body, [tf.constant(0), x])
     return tf.identity(y, name="y")
 
 
 concrete = looping.get_concrete_function()
 (out / "graphdef_while.pb").write_bytes(concrete.graph.as_graph_def().SerializeToString())
-case(out / "graphdef_while.pb", ["WriteFile", "function"], ["--input-range", "x:-1,1", "--outputs", "y"],
-     "frozen GraphDef with WriteFile in a While body")
+case(
+    out / "graphdef_while.pb",
+    ["WriteFile", "function"],
+    ["--input-range", "x:-1,1", "--outputs", "y"],
+    "frozen GraphDef with WriteFile in a While body",
+)
 
 # Keras: code in the file.
 import keras  # noqa: E402
@@ -213,34 +249,61 @@ from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 
 def onnx_model(nodes, initializers=(), functions=(), extra_opsets=()):
-    graph = helper.make_graph(nodes, "hostile", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])], list(initializers))
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), *extra_opsets],
-                             functions=list(functions), ir_version=8)
+    graph = helper.make_graph(
+        nodes,
+        "hostile",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])],
+        list(initializers),
+    )
+    return helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17), *extra_opsets], functions=list(functions), ir_version=8
+    )
 
 
 evil = helper.make_opsetid("com.evil", 1)
-model = onnx_model([helper.make_node("WriteFile", ["x"], ["y"], domain="com.evil", name="evil_write",
-                                     path=marker("onnx-custom"))], extra_opsets=[evil])
+model = onnx_model(
+    [helper.make_node("WriteFile", ["x"], ["y"], domain="com.evil", name="evil_write", path=marker("onnx-custom"))],
+    extra_opsets=[evil],
+)
 onnx.save(model, out / "onnx_custom_domain.onnx")
 case(out / "onnx_custom_domain.onnx", ["com.evil::WriteFile", "evil_write"], RANGE, "ONNX op of a custom domain")
 
-then_graph = helper.make_graph([helper.make_node("ReadFile", ["x"], ["t"], domain="com.evil", name="evil_read")],
-                               "then", [], [helper.make_tensor_value_info("t", TensorProto.FLOAT, [None, 4])])
-else_graph = helper.make_graph([helper.make_node("Identity", ["x"], ["e"])], "else", [],
-                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [None, 4])])
-model = onnx_model([helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(np.array(True))),
-                    helper.make_node("If", ["c"], ["y"], then_branch=then_graph, else_branch=else_graph,
-                                     name="branch")],
-                   extra_opsets=[evil])
+then_graph = helper.make_graph(
+    [helper.make_node("ReadFile", ["x"], ["t"], domain="com.evil", name="evil_read")],
+    "then",
+    [],
+    [helper.make_tensor_value_info("t", TensorProto.FLOAT, [None, 4])],
+)
+else_graph = helper.make_graph(
+    [helper.make_node("Identity", ["x"], ["e"])],
+    "else",
+    [],
+    [helper.make_tensor_value_info("e", TensorProto.FLOAT, [None, 4])],
+)
+model = onnx_model(
+    [
+        helper.make_node("Constant", [], ["c"], value=numpy_helper.from_array(np.array(True))),
+        helper.make_node("If", ["c"], ["y"], then_branch=then_graph, else_branch=else_graph, name="branch"),
+    ],
+    extra_opsets=[evil],
+)
 onnx.save(model, out / "onnx_subgraph_custom.onnx")
 case(out / "onnx_subgraph_custom.onnx", ["com.evil::ReadFile", "evil_read"], RANGE, "custom op inside an If branch")
 
-function = helper.make_function("local", "Twice", ["a"], ["b"],
-                                [helper.make_node("Exec", ["a"], ["b"], domain="com.evil", name="evil_exec")],
-                                [helper.make_opsetid("", 17), evil])
-model = onnx_model([helper.make_node("Twice", ["x"], ["y"], domain="local", name="twice")], functions=[function],
-                   extra_opsets=[helper.make_opsetid("local", 1), evil])
+function = helper.make_function(
+    "local",
+    "Twice",
+    ["a"],
+    ["b"],
+    [helper.make_node("Exec", ["a"], ["b"], domain="com.evil", name="evil_exec")],
+    [helper.make_opsetid("", 17), evil],
+)
+model = onnx_model(
+    [helper.make_node("Twice", ["x"], ["y"], domain="local", name="twice")],
+    functions=[function],
+    extra_opsets=[helper.make_opsetid("local", 1), evil],
+)
 onnx.save(model, out / "onnx_function_custom.onnx")
 case(out / "onnx_function_custom.onnx", ["com.evil::Exec", "evil_exec"], RANGE, "custom op inside a model function")
 
@@ -258,10 +321,18 @@ def external(location: str, name: str):
     return folder / "model.onnx"
 
 
-case(external(f"../../{canary.parent.name}/{canary.name}", "onnx_external_dotdot"), ["outside its folder"], RANGE,
-     "ONNX external data at ../")
-case(external(str(canary), "onnx_external_absolute"), ["outside its folder"], RANGE,
-     "ONNX external data at an absolute path")
+case(
+    external(f"../../{canary.parent.name}/{canary.name}", "onnx_external_dotdot"),
+    ["outside its folder"],
+    RANGE,
+    "ONNX external data at ../",
+)
+case(
+    external(str(canary), "onnx_external_absolute"),
+    ["outside its folder"],
+    RANGE,
+    "ONNX external data at an absolute path",
+)
 link = external("weights.bin", "onnx_external_symlink")
 (link.parent / "weights.bin").symlink_to(canary)
 case(link, ["weights.bin", "outside its folder"], RANGE, "ONNX external data through a link that leaves the folder")

@@ -5,6 +5,7 @@
 OUT/cases-torch.json lists them (see make_hostile_tf.py). Nothing here runs a payload: modules are
 scripted (compiled), not called; torch.export archives are edited as JSON.
 """
+
 import json
 import sys
 import zipfile
@@ -31,7 +32,7 @@ class WritesAFile(torch.nn.Module):
         self.path = MARK
 
     def forward(self, x):
-        mapped = torch.from_file(self.path, True, 16)   # shared=True creates the file
+        mapped = torch.from_file(self.path, True, 16)  # shared=True creates the file
         return x * 2.0 + mapped.sum() * 0.0
 
 
@@ -65,6 +66,7 @@ class CallsIt(torch.nn.Module):
 
 class AtLoad(torch.nn.Module):
     """__setstate__ runs when torch.jit.load unpickles the module, before anything calls it."""
+
     def __init__(self):
         super().__init__()
         self.scale = torch.ones(1)
@@ -84,10 +86,12 @@ class AtLoad(torch.nn.Module):
         self.training = state[1]
 
 
-for name, module, what in (("ts_from_file_write.pt", WritesAFile(), "forward() maps a file it creates"),
-                           ("ts_from_file_read.pt", ReadsAFile(), "forward() reads a file"),
-                           ("ts_submodule.pt", CallsIt(), "a submodule's forward() maps a file"),
-                           ("ts_setstate.pt", AtLoad(), "__setstate__ maps a file at load")):
+for name, module, what in (
+    ("ts_from_file_write.pt", WritesAFile(), "forward() maps a file it creates"),
+    ("ts_from_file_read.pt", ReadsAFile(), "forward() reads a file"),
+    ("ts_submodule.pt", CallsIt(), "a submodule's forward() maps a file"),
+    ("ts_setstate.pt", AtLoad(), "__setstate__ maps a file at load"),
+):
     torch.jit.script(module).save(str(out / name))
     case(out / name, ["aten::from_file"], what=what)
 
@@ -101,8 +105,9 @@ class Plain(torch.nn.Module):
         return torch.relu(self.fc(x))
 
 
-program = torch.export.export(Plain(), (torch.zeros(2, 4),),
-                              dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=64)}})
+program = torch.export.export(
+    Plain(), (torch.zeros(2, 4),), dynamic_shapes={"x": {0: torch.export.Dim("batch", min=1, max=64)}}
+)
 torch.export.save(program, str(out / "plain.pt2"))
 
 
@@ -117,11 +122,12 @@ def edited(target: str, name: str):
     return out / name
 
 
-for target, name, what in (("torch.ops.aten.from_file.default", "pt2_from_file.pt2", "a graph node aten.from_file"),
-                           ("torch.ops.aten.save.default", "pt2_save.pt2", "a graph node aten.save"),
-                           ("torch.ops._c10d_functional.all_reduce.default", "pt2_c10d.pt2",
-                            "a distributed (network) collective"),
-                           ("torch.ops.evil.run.default", "pt2_custom_namespace.pt2", "an op of a custom namespace")):
+for target, name, what in (
+    ("torch.ops.aten.from_file.default", "pt2_from_file.pt2", "a graph node aten.from_file"),
+    ("torch.ops.aten.save.default", "pt2_save.pt2", "a graph node aten.save"),
+    ("torch.ops._c10d_functional.all_reduce.default", "pt2_c10d.pt2", "a distributed (network) collective"),
+    ("torch.ops.evil.run.default", "pt2_custom_namespace.pt2", "an op of a custom namespace"),
+):
     case(edited(target, name), [target, "relu"], ["--input-range", "x:-1,1"], what)
 
 torch.save(Plain(), str(out / "pickled_module.pt"))

@@ -6,6 +6,7 @@ lambda.keras and lambda.h5 (the same net with a Lambda layer), digits_savedmodel
 (model.export), calib.npz, and the same net as a frozen GraphDef (digits.pb; two_ends.pb
 returns logits and softmax, so its outputs must be named) and as a float TFLite file (digits.tflite).
 """
+
 import argparse
 from pathlib import Path
 
@@ -18,7 +19,7 @@ parser.add_argument("out", type=Path)
 args = parser.parse_args()
 
 held = np.load(args.labels)
-images = held["data"][:, 0, ::14, ::14, None].astype(np.float32)   # N,8,8,1 in 0..255
+images = held["data"][:, 0, ::14, ::14, None].astype(np.float32)  # N,8,8,1 in 0..255
 labels = held["label"]
 keras.utils.set_random_seed(0)
 
@@ -40,8 +41,11 @@ def net(with_lambda: bool) -> keras.Model:
 
 args.out.mkdir(parents=True, exist_ok=True)
 model = net(with_lambda=False)
-model.compile(optimizer=keras.optimizers.Adam(0.01),
-              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+model.compile(
+    optimizer=keras.optimizers.Adam(0.01),
+    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    metrics=["accuracy"],
+)
 model.fit(images[:160], labels[:160], epochs=80, batch_size=32, verbose=0)
 accuracy = model.evaluate(images[160:], labels[160:], verbose=0)[1]
 model.save(args.out / "digits.keras")
@@ -64,6 +68,7 @@ def frozen(fn) -> bytes:
 
 
 (args.out / "digits.pb").write_bytes(frozen(lambda image: model(image, training=False)))
-(args.out / "two_ends.pb").write_bytes(frozen(
-    lambda image: (model(image, training=False), tf.nn.softmax(model(image, training=False)))))
+(args.out / "two_ends.pb").write_bytes(
+    frozen(lambda image: (model(image, training=False), tf.nn.softmax(model(image, training=False))))
+)
 (args.out / "digits.tflite").write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())

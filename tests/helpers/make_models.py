@@ -1,4 +1,5 @@
 """Test helper (mxnet runtime): small MXNet checkpoints for the bad-input tests."""
+
 import argparse
 
 import mxnet as mx
@@ -10,7 +11,7 @@ args = parser.parse_args()
 
 data = mx.sym.Variable("data")
 x = mx.sym.Convolution(data, num_filter=4, kernel=(3, 3), name="conv0")
-x = mx.sym.cbrt(x, name="cube_root")          # no ONNX translation in mx2onnx
+x = mx.sym.cbrt(x, name="cube_root")  # no ONNX translation in mx2onnx
 x = mx.sym.FullyConnected(x, num_hidden=3, name="fc")
 module = mx.mod.Module(x, data_names=["data"], label_names=None)
 module.bind(data_shapes=[("data", (1, 3, 8, 8))], for_training=False)

@@ -10,6 +10,7 @@ what BVLC Caffe has no layer for and the Caffe emitter composes:
 
 Random weights (seeded); writes OUT/attention.onnx.
 """
+
 import sys
 from pathlib import Path
 
@@ -22,12 +23,14 @@ out.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 weights = {
     "tokens": np.array([1, 8, 24], np.int64),
-    "eps": np.array(1e-5, np.float32), "two": np.array(2.0, np.float32),
+    "eps": np.array(1e-5, np.float32),
+    "two": np.array(2.0, np.float32),
     "gamma": (1 + 0.1 * rng.standard_normal(8)).astype(np.float32),
     "wq": (0.4 * rng.standard_normal((8, 8))).astype(np.float32),
     "wk": (0.4 * rng.standard_normal((8, 8))).astype(np.float32),
     "wv": (0.4 * rng.standard_normal((8, 8))).astype(np.float32),
-    "floor": np.array([-0.1], np.float32), "token_axis": np.array([1], np.int64),
+    "floor": np.array([-0.1], np.float32),
+    "token_axis": np.array([1], np.int64),
 }
 nodes = [
     helper.make_node("AveragePool", ["x"], ["pooled"], kernel_shape=[3, 3], pads=[0, 0, 2, 2], name="pool_same"),
@@ -53,10 +56,15 @@ nodes = [
     helper.make_node("Transpose", ["floored"], ["z"], perm=[0, 2, 1], name="to_channels"),
 ]
 graph = helper.make_graph(
-    nodes, "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 6])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8]),
-     helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 24])],
-    [numpy_helper.from_array(value, name) for name, value in weights.items()])
+    nodes,
+    "attention",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 4, 6])],
+    [
+        helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8]),
+        helper.make_tensor_value_info("z", TensorProto.FLOAT, [1, 8, 24]),
+    ],
+    [numpy_helper.from_array(value, name) for name, value in weights.items()],
+)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="modelferry-tests")
 onnx.checker.check_model(model, full_check=True)
 onnx.save(model, str(out / "attention.onnx"))

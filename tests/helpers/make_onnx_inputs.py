@@ -8,6 +8,7 @@
   sequence.onnx   x float32 [N, 3, 32] (a 1-D signal, channels first): y = Conv1d(x) [N, 2, 30]
 Each with the opset onnx2tf and ONNX Runtime both take (13); writes to OUT.
 """
+
 import sys
 from pathlib import Path
 
@@ -28,28 +29,50 @@ def save(name, nodes, inputs, outputs, weights=()):
     onnx.save(model, str(out / f"{name}.onnx"))
 
 
-save("static", [helper.make_node("Relu", ["x"], ["y"])],
-     [helper.make_tensor_value_info("x", F, [3, 4, 5])], [helper.make_tensor_value_info("y", F, [3, 4, 5])])
-save("gather", [helper.make_node("Gather", ["data", "indices"], ["y"], axis=1)],
-     [helper.make_tensor_value_info("data", F, ["N", 10]), helper.make_tensor_value_info("indices", I64, [3])],
-     [helper.make_tensor_value_info("y", F, ["N", 3])])
-save("recurrent",
-     [helper.make_node("MatMul", ["x", "W"], ["xw"]),
-      helper.make_node("ReduceSum", ["state", "axes"], ["summed"], keepdims=0),
-      helper.make_node("Add", ["xw", "summed"], ["y"]),
-      helper.make_node("Mul", ["state", "half"], ["state_out"])],
-     [helper.make_tensor_value_info("x", F, ["N", 16]), helper.make_tensor_value_info("state", F, [2, "N", 8])],
-     [helper.make_tensor_value_info("y", F, ["N", 8]), helper.make_tensor_value_info("state_out", F, [2, "N", 8])],
-     [("W", rng.standard_normal((16, 8)).astype(np.float32)), ("axes", np.array([0], dtype=np.int64)),
-      ("half", np.array(0.5, dtype=np.float32))])
-save("scalar",
-     [helper.make_node("Cast", ["sr"], ["srf"], to=F),
-      helper.make_node("Div", ["srf", "base"], ["ratio"]),
-      helper.make_node("Mul", ["x", "ratio"], ["y"])],
-     [helper.make_tensor_value_info("x", F, ["N", 4]), helper.make_tensor_value_info("sr", I64, [])],
-     [helper.make_tensor_value_info("y", F, ["N", 4])],
-     [("base", np.array(16000.0, dtype=np.float32))])
-save("sequence", [helper.make_node("Conv", ["x", "K"], ["y"])],
-     [helper.make_tensor_value_info("x", F, ["N", 3, 32])], [helper.make_tensor_value_info("y", F, ["N", 2, 30])],
-     [("K", rng.standard_normal((2, 3, 3)).astype(np.float32))])
+save(
+    "static",
+    [helper.make_node("Relu", ["x"], ["y"])],
+    [helper.make_tensor_value_info("x", F, [3, 4, 5])],
+    [helper.make_tensor_value_info("y", F, [3, 4, 5])],
+)
+save(
+    "gather",
+    [helper.make_node("Gather", ["data", "indices"], ["y"], axis=1)],
+    [helper.make_tensor_value_info("data", F, ["N", 10]), helper.make_tensor_value_info("indices", I64, [3])],
+    [helper.make_tensor_value_info("y", F, ["N", 3])],
+)
+save(
+    "recurrent",
+    [
+        helper.make_node("MatMul", ["x", "W"], ["xw"]),
+        helper.make_node("ReduceSum", ["state", "axes"], ["summed"], keepdims=0),
+        helper.make_node("Add", ["xw", "summed"], ["y"]),
+        helper.make_node("Mul", ["state", "half"], ["state_out"]),
+    ],
+    [helper.make_tensor_value_info("x", F, ["N", 16]), helper.make_tensor_value_info("state", F, [2, "N", 8])],
+    [helper.make_tensor_value_info("y", F, ["N", 8]), helper.make_tensor_value_info("state_out", F, [2, "N", 8])],
+    [
+        ("W", rng.standard_normal((16, 8)).astype(np.float32)),
+        ("axes", np.array([0], dtype=np.int64)),
+        ("half", np.array(0.5, dtype=np.float32)),
+    ],
+)
+save(
+    "scalar",
+    [
+        helper.make_node("Cast", ["sr"], ["srf"], to=F),
+        helper.make_node("Div", ["srf", "base"], ["ratio"]),
+        helper.make_node("Mul", ["x", "ratio"], ["y"]),
+    ],
+    [helper.make_tensor_value_info("x", F, ["N", 4]), helper.make_tensor_value_info("sr", I64, [])],
+    [helper.make_tensor_value_info("y", F, ["N", 4])],
+    [("base", np.array(16000.0, dtype=np.float32))],
+)
+save(
+    "sequence",
+    [helper.make_node("Conv", ["x", "K"], ["y"])],
+    [helper.make_tensor_value_info("x", F, ["N", 3, 32])],
+    [helper.make_tensor_value_info("y", F, ["N", 2, 30])],
+    [("K", rng.standard_normal((2, 3, 3)).astype(np.float32))],
+)
 print("wrote", sorted(p.name for p in out.glob("*.onnx")))

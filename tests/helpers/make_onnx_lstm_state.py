@@ -8,6 +8,7 @@ random weights (seeded):
 
 Writes to OUT.
 """
+
 import sys
 from pathlib import Path
 
@@ -19,19 +20,35 @@ out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 HIDDEN, FEATURES = 16, 8
-weights = {"W": rng.standard_normal((1, 4 * HIDDEN, FEATURES)), "R": rng.standard_normal((1, 4 * HIDDEN, HIDDEN)),
-           "B": rng.standard_normal((1, 8 * HIDDEN))}
+weights = {
+    "W": rng.standard_normal((1, 4 * HIDDEN, FEATURES)),
+    "R": rng.standard_normal((1, 4 * HIDDEN, HIDDEN)),
+    "B": rng.standard_normal((1, 8 * HIDDEN)),
+}
 for name, steps, direction in (("lstm_step", 1, "forward"), ("lstm_reverse", 4, "reverse")):
-    node = helper.make_node("LSTM", ["x", "W", "R", "B", "", "h", "c"], ["", "h_out", "c_out"], name="lstm",
-                            hidden_size=HIDDEN, direction=direction)
+    node = helper.make_node(
+        "LSTM",
+        ["x", "W", "R", "B", "", "h", "c"],
+        ["", "h_out", "c_out"],
+        name="lstm",
+        hidden_size=HIDDEN,
+        direction=direction,
+    )
     state = [1, 1, HIDDEN]
     graph = helper.make_graph(
-        [node], name, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, FEATURES]),
-                       helper.make_tensor_value_info("h", TensorProto.FLOAT, state),
-                       helper.make_tensor_value_info("c", TensorProto.FLOAT, state)],
-        [helper.make_tensor_value_info("h_out", TensorProto.FLOAT, state),
-         helper.make_tensor_value_info("c_out", TensorProto.FLOAT, state)],
-        [numpy_helper.from_array((0.3 * value).astype(np.float32), key) for key, value in weights.items()])
+        [node],
+        name,
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [steps, 1, FEATURES]),
+            helper.make_tensor_value_info("h", TensorProto.FLOAT, state),
+            helper.make_tensor_value_info("c", TensorProto.FLOAT, state),
+        ],
+        [
+            helper.make_tensor_value_info("h_out", TensorProto.FLOAT, state),
+            helper.make_tensor_value_info("c_out", TensorProto.FLOAT, state),
+        ],
+        [numpy_helper.from_array((0.3 * value).astype(np.float32), key) for key, value in weights.items()],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)], ir_version=8)
     onnx.checker.check_model(model, full_check=True)
     onnx.save(model, str(out / f"{name}.onnx"))

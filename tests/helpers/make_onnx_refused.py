@@ -6,6 +6,7 @@ translation (stages/tfops) must refuse, naming the node, rather than approximate
                           the sampling depend on the rois' values, which no static TF graph follows.
 Writes to OUT.
 """
+
 import sys
 from pathlib import Path
 
@@ -16,10 +17,13 @@ from onnx import TensorProto, helper, numpy_helper
 out = Path(sys.argv[1])
 out.mkdir(parents=True, exist_ok=True)
 
-weights = [numpy_helper.from_array(np.array([[0, 0, 4, 4], [2, 1, 7, 6]], dtype=np.float32), "rois"),
-           numpy_helper.from_array(np.array([0, 0], dtype=np.int64), "batch_indices")]
-node = helper.make_node("RoiAlign", ["x", "rois", "batch_indices"], ["y"], name="pool",
-                        output_height=2, output_width=2, sampling_ratio=0)
+weights = [
+    numpy_helper.from_array(np.array([[0, 0, 4, 4], [2, 1, 7, 6]], dtype=np.float32), "rois"),
+    numpy_helper.from_array(np.array([0, 0], dtype=np.int64), "batch_indices"),
+]
+node = helper.make_node(
+    "RoiAlign", ["x", "rois", "batch_indices"], ["y"], name="pool", output_height=2, output_width=2, sampling_ratio=0
+)
 x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 8, 8])
 y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2, 2, 2])
 graph = helper.make_graph([node], "roialign_adaptive", [x], [y], weights)

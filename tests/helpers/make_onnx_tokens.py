@@ -6,6 +6,7 @@ token ids, for the float-only targets (ncnn, Caffe):
 
 Random weights (seeded); writes OUT/tokens.onnx.
 """
+
 import sys
 from pathlib import Path
 
@@ -27,9 +28,12 @@ nodes = [
     helper.make_node("ReduceMean", ["projected"], ["logits"], axes=[1], keepdims=0, name="pool"),
 ]
 graph = helper.make_graph(
-    nodes, "tokens", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 12])],
+    nodes,
+    "tokens",
+    [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 12])],
     [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 8])],
-    [numpy_helper.from_array(value, name) for name, value in weights.items()])
+    [numpy_helper.from_array(value, name) for name, value in weights.items()],
+)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="modelferry-tests")
 onnx.checker.check_model(model, full_check=True)
 onnx.save(model, str(out / "tokens.onnx"))

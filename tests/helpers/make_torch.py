@@ -14,6 +14,7 @@ taken back to 1x8x8, values 0..255. Writes:
   calib.npz    64 digits under the input's name
 Each trap is sprung once here, to prove it works, and its marker removed.
 """
+
 import argparse
 import copy
 import io
@@ -35,7 +36,7 @@ out = args.out
 (out / "markers").mkdir(parents=True, exist_ok=True)
 
 held = np.load(args.labels)
-images = np.ascontiguousarray(held["data"][:, 0:1, ::14, ::14], dtype=np.float32)   # N,1,8,8 in 0..255
+images = np.ascontiguousarray(held["data"][:, 0:1, ::14, ::14], dtype=np.float32)  # N,1,8,8 in 0..255
 labels = torch.from_numpy(held["label"].astype(np.int64))
 x = torch.from_numpy(images)
 
@@ -45,7 +46,7 @@ optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
 for _ in range(80):
     for start in range(0, 160, 32):
         optimizer.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model(x[start:start + 32]), labels[start:start + 32])
+        loss = torch.nn.functional.cross_entropy(model(x[start : start + 32]), labels[start : start + 32])
         loss.backward()
         optimizer.step()
 model.eval()
@@ -99,7 +100,7 @@ def sprung(marker: Path, load) -> None:
     try:
         load()
     except Exception:
-        pass   # the trap fires before whatever fails next
+        pass  # the trap fires before whatever fails next
     assert marker.exists(), f"the trap for {marker.name} did not fire"
     marker.unlink()
 
@@ -126,7 +127,7 @@ with zipfile.ZipFile(out / "digits.pt2") as source, zipfile.ZipFile(out / "evil.
         if entry.filename.endswith("data/sample_inputs/model.pt"):
             data = torch_save_layout("model", pickle.dumps(Trap(evil_marker), protocol=2))
         evil.writestr(entry, data)
-logging.getLogger("torch._export.serde.serialize").disabled = True   # its fallback warning
-sprung(evil_marker, lambda: torch.export.load(out / "evil.pt2"))   # torch's own loader, unguarded
+logging.getLogger("torch._export.serde.serialize").disabled = True  # its fallback warning
+sprung(evil_marker, lambda: torch.export.load(out / "evil.pt2"))  # torch's own loader, unguarded
 
 print(f"held-out accuracy {accuracy:.3f}")

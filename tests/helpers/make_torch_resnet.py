@@ -7,6 +7,7 @@ running statistics far from 0 and 1, non-trivial gamma: MXNet's fix_gamma=True d
 and the stem's MaxPool(kernel 3, stride 2, padding 1, ceil_mode=True), whose output on a 32x32 map is
 17x17 where the floor convention gives 16x16. Weights seeded, statistics set, eval mode.
 """
+
 import sys
 from pathlib import Path
 
@@ -21,8 +22,11 @@ class Block(nn.Module):
         self.bn1 = nn.BatchNorm2d(cout, eps=eps)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
         self.bn2 = nn.BatchNorm2d(cout)
-        self.down = None if stride == 1 and cin == cout else nn.Sequential(
-            nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        self.down = (
+            None
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
 
     def forward(self, x):
         y = torch.relu(self.bn1(self.conv1(x)))
@@ -59,5 +63,5 @@ with torch.no_grad():
             module.bias.uniform_(-0.2, 0.2)
 net.eval()
 example = torch.rand(1, 3, 64, 64) * 255
-assert net.pool(torch.zeros(1, 16, 32, 32)).shape[-1] == 17   # ceil_mode matters at this size
+assert net.pool(torch.zeros(1, 16, 32, 32)).shape[-1] == 17  # ceil_mode matters at this size
 torch.jit.save(torch.jit.trace(net, example), str(out / "resnet.pt"))

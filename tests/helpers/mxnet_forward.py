@@ -1,4 +1,5 @@
 """Test helper (mxnet runtime): MXNet's own outputs for a checkpoint, optionally at an internal layer."""
+
 import argparse
 
 import mxnet as mx

@@ -1,4 +1,5 @@
 """Test helper (tf runtime): ONNX Runtime's outputs for an ONNX file, plus its initializers on request."""
+
 import argparse
 
 import numpy as np
@@ -19,5 +20,8 @@ outputs = session.run(None, feeds)
 model = onnx.load(args.model)
 batchnorm_scales = {node.name: node.input[1] for node in model.graph.node if node.op_type == "BatchNormalization"}
 weights = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
-np.savez(args.out, **{f"out:{o.name}": v for o, v in zip(session.get_outputs(), outputs, strict=True)},
-         **{f"bn_scale:{n}": weights[w] for n, w in batchnorm_scales.items() if w in weights})
+np.savez(
+    args.out,
+    **{f"out:{o.name}": v for o, v in zip(session.get_outputs(), outputs, strict=True)},
+    **{f"bn_scale:{n}": weights[w] for n, w in batchnorm_scales.items() if w in weights},
+)

@@ -1,4 +1,5 @@
 """Test helper (tf runtime): an ONNX file's nodes as JSON, {name: {"op": type, "outputs": [...]}}."""
+
 import json
 import sys
 

@@ -3,6 +3,7 @@ archive's order): OUT.npz holds out0, out1, …
 
     python pt2_forward.py MODEL.pt2 INPUTS.npz OUT.npz
 """
+
 import sys
 
 import numpy as np

@@ -4,6 +4,7 @@ Unpickling an instance with `marker` set writes that file (nn.Module's
 __setstate__ runs on unpickling): the trap that proves a loader never
 unpickled a file.
 """
+
 from pathlib import Path
 
 import torch

@@ -10,12 +10,13 @@ Where a worker cannot be had (no warm.txt, a framework that starts threads at im
 a sandbox it could not enter) the stage runs cold, and so do the runtime's next stages in this process.
 MODELFERRY_WARM=off runs every stage cold.
 """
+
 from __future__ import annotations
 
 import os
 
 SWITCH = "MODELFERRY_WARM"
-PROCESS = "MODELFERRY_PROCESS"   # in a warm stage's environment (and its provenance): "warm"
+PROCESS = "MODELFERRY_PROCESS"  # in a warm stage's environment (and its provenance): "warm"
 
 
 def enabled() -> bool:

@@ -1,4 +1,5 @@
 """What a runtime's warm worker imports: images/<name>/warm.txt, and what its stages were seen to use."""
+
 from __future__ import annotations
 
 import fcntl
@@ -11,13 +12,14 @@ from pathlib import Path
 
 from flows import IMAGES_ROOT
 
-MODULES = "warm.txt"      # images/<name>/warm.txt: the modules its worker imports, one per line
-WHEN_USED = "when-used"   # after a module's name: imported once a stage has used it
+MODULES = "warm.txt"  # images/<name>/warm.txt: the modules its worker imports, one per line
+WHEN_USED = "when-used"  # after a module's name: imported once a stage has used it
 
 
 @dataclass(frozen=True)
 class Imports:
     """images/<name>/warm.txt: what the worker imports when it starts, and what once a stage used it."""
+
     start: tuple[str, ...]
     when_used: tuple[str, ...]
 
@@ -30,8 +32,10 @@ def modules(image: str) -> Imports | None:
     if not path.is_file():
         return None
     lines = [line.split("#")[0].split() for line in path.read_text().splitlines()]
-    return Imports(start=tuple(words[0] for words in lines if len(words) == 1),
-                   when_used=tuple(words[0] for words in lines if words[1:] == [WHEN_USED]))
+    return Imports(
+        start=tuple(words[0] for words in lines if len(words) == 1),
+        when_used=tuple(words[0] for words in lines if words[1:] == [WHEN_USED]),
+    )
 
 
 class Needs:
@@ -60,7 +64,7 @@ class Needs:
                 return
             self._known[stage] = sorted(set(self._known.get(stage, [])) | set(used))
             try:
-                with open(self.path.with_suffix(".lock"), "w") as guard:   # runs at once merge, none is lost
+                with open(self.path.with_suffix(".lock"), "w") as guard:  # runs at once merge, none is lost
                     fcntl.flock(guard, fcntl.LOCK_EX)
                     try:
                         known = json.loads(self.path.read_text())
@@ -72,5 +76,5 @@ class Needs:
                     partial.write_text(json.dumps(known, sort_keys=True, indent=1))
                     os.replace(partial, self.path)
                     self._known = known
-            except OSError:   # a venv this user cannot write: this process remembers it alone
+            except OSError:  # a venv this user cannot write: this process remembers it alone
                 pass

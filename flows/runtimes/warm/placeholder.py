@@ -6,6 +6,7 @@ names that pid before it has made the mounts: the placeholder says "ready" from 
 and only then is the sandbox handed on.
 Stopping the placeholder ends its PID namespace, and with it every process that joined it.
 """
+
 from __future__ import annotations
 
 import json
@@ -42,16 +43,39 @@ def _json(data: bytes) -> dict:
 
 
 class Placeholder:
-    def __init__(self, bwrap: str, venv: Path, inputs: list[Path], out: Path, work: Path, read_only: list[Path],
-                 env: dict[str, str]):
+    def __init__(
+        self,
+        bwrap: str,
+        venv: Path,
+        inputs: list[Path],
+        out: Path,
+        work: Path,
+        read_only: list[Path],
+        env: dict[str, str],
+    ):
         shell = shutil.which("sh", path="/usr/bin:/bin") or "/bin/sh"
         readable, writable = os.pipe()
         try:
-            argv = sandbox.argv([shell, "-c", f"echo {READY}; exec sleep infinity"], venv=venv, inputs=inputs,
-                                out=out, work=work, read_only=read_only, bwrap=bwrap, info_fd=writable)
-            self.process = subprocess.Popen(argv, env=env, cwd=work, pass_fds=[writable], stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                                            start_new_session=True)
+            argv = sandbox.argv(
+                [shell, "-c", f"echo {READY}; exec sleep infinity"],
+                venv=venv,
+                inputs=inputs,
+                out=out,
+                work=work,
+                read_only=read_only,
+                bwrap=bwrap,
+                info_fd=writable,
+            )
+            self.process = subprocess.Popen(
+                argv,
+                env=env,
+                cwd=work,
+                pass_fds=[writable],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             os.close(writable)
         try:
@@ -59,7 +83,7 @@ class Placeholder:
         finally:
             os.close(readable)
         stdout = self.process.stdout
-        assert stdout is not None   # opened as a pipe above
+        assert stdout is not None  # opened as a pipe above
         ready = _read(stdout.fileno(), until_eof=False)
         stdout.close()
         if "child-pid" not in info or ready.strip() != READY.encode():

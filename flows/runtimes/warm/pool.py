@@ -1,4 +1,5 @@
 """This process's warm workers: one per runtime, started on first use, stopped when the process ends."""
+
 from __future__ import annotations
 
 import atexit
@@ -27,7 +28,7 @@ class Pool:
             if found is None:
                 logs.mkdir(parents=True, exist_ok=True)
                 log = logs / f"warm-{image}-{os.getpid()}.log"
-                found = self._workers[python] = Worker(image, python, env, log)
+                found = self._workers[python] = Worker.spawn(image, python, env, log)
         return None if found.broken else found
 
     def stop(self) -> None:

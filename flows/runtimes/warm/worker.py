@@ -1,5 +1,6 @@
 """One runtime's worker process, and a stage running in a fork of it (the host's side of
 stages/warm/worker.py)."""
+
 from __future__ import annotations
 
 import json
@@ -9,14 +10,15 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
 from flows.runtimes import reaper
 from flows.runtimes.warm import Unavailable
-from flows.runtimes.warm.modules import Needs, modules
+from flows.runtimes.warm.modules import Imports, Needs, modules
 
-READY_TIMEOUT_S = 300.0   # a worker's imports (TensorFlow on a busy machine) before it answers
+READY_TIMEOUT_S = 300.0  # a worker's imports (TensorFlow on a busy machine) before it answers
 MAX_MESSAGE = 1 << 16
 # The worker's BLAS pool: OpenBLAS starts its threads when it is loaded, which would make the worker unsafe
 # to fork; the frameworks' own pools start later, in the stage, sized by its cores.
@@ -30,28 +32,72 @@ def _receive(sock: socket.socket, timeout: float | None) -> dict | None:
     return json.loads(data) if data else None
 
 
-class Worker:
-    """One runtime's worker process and its control socket."""
+def imports_of(image: str) -> Imports:
+    imports = modules(image)
+    if imports is None:
+        raise ValueError(f"the {image} runtime has no warm worker (no images/{image}/warm.txt)")
+    return imports
 
-    def __init__(self, image: str, python: Path, env: dict[str, str], log: Path):
+
+def kill_group(pid: int) -> None:
+    """SIGKILL to a stage's process group, by its pid in this machine's PID namespace."""
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Worker:
+    """One runtime's worker and its control socket: a process of this machine (`Worker.spawn`), or the
+    main process of the runtime's container (flows/runtimes/docker_warm.py). `stop` ends it; `kill(pid)`
+    ends a stage's process group, `pid` as the worker sees it."""
+
+    def __init__(
+        self,
+        image: str,
+        control: socket.socket,
+        needs: Needs,
+        stop: Callable[[], None],
+        kill: Callable[[int], None] = kill_group,
+    ):
         self.image = image
-        imports = modules(image)
-        if imports is None:
-            raise ValueError(f"the {image} runtime has no warm worker (no images/{image}/warm.txt)")
-        self.imports = imports
-        self.needs = Needs(python.parent.parent)
-        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self._log = open(log, "wb")
-        self.process = subprocess.Popen(
-            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()), json.dumps(asdict(self.imports))],
-            env=env, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=self._log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        theirs.close()
+        self.imports = imports_of(image)
+        self.needs = needs
+        self.control = control
+        self._stop = stop
+        self._kill = kill
         self._send = threading.Lock()
         self._ready = threading.Lock()
         self.hello: dict | None = None
         self.broken: str | None = None
-        self.imported: set[str] = set()   # the when-used modules it was asked to import
+        self.imported: set[str] = set()  # the when-used modules it was asked to import
+        self.process: subprocess.Popen | None = None  # the worker's process, when it is one of this machine
+
+    @classmethod
+    def spawn(cls, image: str, python: Path, env: dict[str, str], log: Path) -> Worker:
+        """The worker as a process of this machine, from the runtime's venv."""
+        imports = imports_of(image)
+        control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        written = open(log, "wb")
+        process = subprocess.Popen(
+            [str(python), "-m", "stages.warm.worker", image, str(theirs.fileno()), json.dumps(asdict(imports))],
+            env=env,
+            pass_fds=[theirs.fileno()],
+            stdin=subprocess.DEVNULL,
+            stdout=written,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        theirs.close()
+
+        def stop() -> None:
+            if process.poll() is None:
+                reaper.kill_group(process, grace_s=0)
+            written.close()
+
+        worker = cls(image, control, Needs(python.parent.parent), stop)
+        worker.process = process
+        return worker
 
     def ready(self) -> None:
         """Wait for the worker's imports; Unavailable if it cannot serve."""
@@ -74,7 +120,7 @@ class Worker:
         worker cannot run it."""
         reply = self._hand(request, log_fd)
         try:
-            return StageChild(reply, self.image)
+            return StageChild(reply, self.image, self._kill)
         except Unavailable as exc:
             self.broken = str(exc)
             raise
@@ -110,20 +156,21 @@ class Worker:
 
     def stop(self) -> None:
         self.control.close()
-        if self.process.poll() is None:
-            reaper.kill_group(self.process, grace_s=0)
-        self._log.close()
+        self._stop()
 
 
 class StageChild:
     """A stage running in a worker's child: wait for its exit code, or kill its process group."""
 
-    def __init__(self, reply: socket.socket, image: str):
+    def __init__(self, reply: socket.socket, image: str, kill: Callable[[int], None] = kill_group):
         self.reply = reply
+        self._kill = kill
         self.pid: int | None = None
-        self.used: list[str] = []   # the when-used modules the stage imported
+        self.used: list[str] = []  # the when-used modules the stage imported
+        self.oom = False  # its container's memory limit killed a process while it ran
+        self.why = ""  # what the worker says went wrong after the stage's end
         try:
-            first = _receive(reply, READY_TIMEOUT_S)   # the worker may import what the stage uses first
+            first = _receive(reply, READY_TIMEOUT_S)  # the worker may import what the stage uses first
         except (TimeoutError, OSError, ValueError):
             first = None
         if not first or "pid" not in first:
@@ -146,12 +193,10 @@ class StageChild:
             raise Unavailable(str(done["unavailable"]))
         if done and "code" in done:
             self.used = [name for name in done.get("used", []) if isinstance(name, str)]
+            self.oom, self.why = bool(done.get("oom")), str(done.get("why") or "")
             return done["code"]
         return -signal.SIGKILL
 
     def kill(self) -> None:
         if self.pid is not None:
-            try:
-                os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            self._kill(self.pid)

@@ -5,6 +5,7 @@ write the same blob again. ONNX names each value once, so every write but a blob
 name (`conv1/relu1`: the blob as the layer wrote it) and the last keeps the blob's own name: the outputs,
 and every tensor a target shows, carry the net's names. Shapes are Caffe's own (net.json, as pycaffe
 shaped the net for one sample); the batch axis stays free (Reshape targets copy it)."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -20,6 +21,7 @@ from stages.errors import StageError
 class Layer:
     """One Caffe layer as a handler sees it: `bottom` its blobs (for their shapes), `inputs` the ONNX names
     those blobs hold now."""
+
     name: str
     type: str
     bottom: list
@@ -38,7 +40,7 @@ class Graph:
         self.current = {name: name for name in net["inputs"]}
         self.left = Counter(top for layer in net["layers"] for top in layer["top"])
         self.taken = set(net["inputs"])
-        self.named: set[str] = set()   # node names, a namespace of their own: a layer's node is the layer's name
+        self.named: set[str] = set()  # node names, a namespace of their own: a layer's node is the layer's name
         self.count = 0
 
     # -- names -------------------------------------------------------------------------------------
@@ -71,8 +73,9 @@ class Graph:
     def blob(self, layer: Layer, index: int) -> np.ndarray:
         key = f"{layer.name}#{index}"
         if key not in self.weights:
-            raise StageError(f"{self.where}: {layer.type} layer {layer.name!r} has no weight blob {index} in the "
-                             f".caffemodel")
+            raise StageError(
+                f"{self.where}: {layer.type} layer {layer.name!r} has no weight blob {index} in the .caffemodel"
+            )
         return self.weights[key]
 
     def blobs(self, layer: Layer) -> int:

@@ -1,5 +1,6 @@
 """A saved ML program (.mlpackage) read and run: its `main` function's block, operation by operation, in
 numpy. Constants come from the program or its blob file; every other op goes to its handler (ops/)."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,8 @@ class Unsupported(StageError):
 @dataclass(frozen=True)
 class Tensor:
     name: str
-    dtype: str                      # MIL data type: FLOAT32, FLOAT16, INT32, BOOL …
-    shape: tuple[int, ...] | None   # None where the program leaves a dimension open
+    dtype: str  # MIL data type: FLOAT32, FLOAT16, INT32, BOOL …
+    shape: tuple[int, ...] | None  # None where the program leaves a dimension open
 
 
 def model_file(package: Path) -> Path:
@@ -51,7 +52,7 @@ def _stored(value, dtype: str):
     if array.dtype.kind == "f" and array.dtype != np.float32:
         array = array.astype(np.float32)
     elif array.dtype.kind in "iub" and dtype in values.NUMPY and dtype != "STRING":
-        array = array.astype(values.NUMPY[dtype])   # numpy's int64 back to MIL's int32
+        array = array.astype(values.NUMPY[dtype])  # numpy's int64 back to MIL's int32
     return _round(array, dtype)
 
 
@@ -71,7 +72,7 @@ class Program:
         spec = Model_pb2.Model()
         try:
             spec.ParseFromString(path.read_bytes())
-        except Exception as exc:   # noqa: BLE001 - protobuf's DecodeError and friends
+        except Exception as exc:  # noqa: BLE001 - protobuf's DecodeError and friends
             raise StageError(f"{package.name}: its model protobuf does not parse ({exc})") from None
         if spec.WhichOneof("Type") != "mlProgram":
             raise StageError(f"{package.name} holds a {spec.WhichOneof('Type')} model, not an ML program")
@@ -87,7 +88,7 @@ class Program:
 
     def blobs(self, file_name: str) -> BlobFile:
         if file_name not in self._blobs:
-            relative = file_name[len(MODEL_PATH):] if file_name.startswith(MODEL_PATH) else file_name
+            relative = file_name[len(MODEL_PATH) :] if file_name.startswith(MODEL_PATH) else file_name
             path = (self._root / relative).resolve()
             if not path.is_relative_to(self.package.resolve()) or not path.is_file():
                 raise StageError(f"{self.package.name}: weight file {file_name} is not a file inside the package")
@@ -106,8 +107,11 @@ class Program:
 
     def unsupported(self) -> list[tuple[str, str]]:
         """(op type, the value it makes) of each op no handler runs, in program order."""
-        return [(op.type, op.outputs[0].name if op.outputs else "") for op in self.operations()
-                if op.type != "const" and op.type not in HANDLERS]
+        return [
+            (op.type, op.outputs[0].name if op.outputs else "")
+            for op in self.operations()
+            if op.type != "const" and op.type not in HANDLERS
+        ]
 
     def _argument(self, argument, env, what: str):
         found = []
@@ -121,10 +125,12 @@ class Program:
     def _nested(self, block, env):
         """A nested block as a function of its inputs' values -> its outputs' values; it sees the values of
         the scopes around it."""
+
         def run(inputs) -> list:
-            scope = ChainMap({var.name: value for var, value in zip(block.inputs, inputs)}, env)
+            scope = ChainMap({var.name: value for var, value in zip(block.inputs, inputs, strict=True)}, env)
             self._operations(block.operations, scope)
             return [scope[name] for name in block.outputs]
+
         return run
 
     def _operations(self, operations, env) -> None:
@@ -133,32 +139,42 @@ class Program:
             if op.type == "const":
                 env[names[0]] = values.decode(op.attributes["val"], self.blobs, f"constant {names[0]}")
                 continue
-            call = Call(op.type, {parameter: self._argument(argument, env, f"{op.type} {names[0]}")
-                                  for parameter, argument in op.inputs.items()},
-                        names, [values.dtype_name(output.type) for output in op.outputs],
-                        [values.shape(output.type) for output in op.outputs],
-                        [self._nested(block, env) for block in op.blocks])
+            call = Call(
+                op.type,
+                {
+                    parameter: self._argument(argument, env, f"{op.type} {names[0]}")
+                    for parameter, argument in op.inputs.items()
+                },
+                names,
+                [values.dtype_name(output.type) for output in op.outputs],
+                [values.shape(output.type) for output in op.outputs],
+                [self._nested(block, env) for block in op.blocks],
+            )
             try:
                 result = HANDLERS[op.type](call)
             except StageError:
                 raise
-            except Exception as exc:   # numpy's own complaint about shapes or values
-                raise StageError(f"MIL op {op.type} (making {names[0]!r}) fails in the interpreter: "
-                                 f"{type(exc).__name__}: {exc}") from None
+            except Exception as exc:  # numpy's own complaint about shapes or values
+                raise StageError(
+                    f"MIL op {op.type} (making {names[0]!r}) fails in the interpreter: {type(exc).__name__}: {exc}"
+                ) from None
             results = result if isinstance(result, tuple) else (result,)
-            for name, dtype, value in zip(names, call.out_dtypes, results):
+            for name, dtype, value in zip(names, call.out_dtypes, results, strict=True):
                 env[name] = _stored(value, dtype)
 
     def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         missing = self.unsupported()
         if missing:
             op_type, made = missing[0]
-            raise Unsupported(f"the Core ML program {self.package.name} uses MIL op {op_type} (making {made!r}), "
-                              f"which modelferry's MIL interpreter does not know")
+            raise Unsupported(
+                f"the Core ML program {self.package.name} uses MIL op {op_type} (making {made!r}), "
+                f"which modelferry's MIL interpreter does not know"
+            )
         absent = [tensor.name for tensor in self.inputs if tensor.name not in feeds]
         if absent:
-            raise StageError(f"the Core ML program {self.package.name} takes {[t.name for t in self.inputs]}; "
-                             f"nothing feeds {absent}")
+            raise StageError(
+                f"the Core ML program {self.package.name} takes {[t.name for t in self.inputs]}; nothing feeds {absent}"
+            )
         env: dict = {}
         for tensor in self.inputs:
             env[tensor.name] = _round(np.asarray(feeds[tensor.name]).astype(values.NUMPY[tensor.dtype]), tensor.dtype)

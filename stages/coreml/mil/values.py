@@ -1,6 +1,7 @@
 """MIL values as numpy: a constant written in the program (ImmediateValue) or in the blob file
 (BlobFileValue), typed by its ValueType. Every float is held as float32 (fp16 values are widened: the
 interpreter's math is fp32); integers as int32 or int64, as MIL declares them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,21 @@ from stages.errors import StageError
 
 # MIL DataType names -> numpy. Floats of any width are computed in float32; FLOAT16 is remembered so an op
 # declared to make fp16 has its result rounded to fp16 (program.py).
-NUMPY = {"BOOL": np.bool_, "STRING": np.str_, "FLOAT16": np.float32, "FLOAT32": np.float32, "FLOAT64": np.float32,
-         "INT8": np.int8, "INT16": np.int16, "INT32": np.int32, "INT64": np.int64, "UINT8": np.uint8,
-         "UINT16": np.uint16, "UINT32": np.uint32, "UINT64": np.uint64}
+NUMPY = {
+    "BOOL": np.bool_,
+    "STRING": np.str_,
+    "FLOAT16": np.float32,
+    "FLOAT32": np.float32,
+    "FLOAT64": np.float32,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+}
 # how TensorValue stores each type: its field, and the dtype of `bytes` where the values are packed
 PACKED = {"FLOAT16": np.float16, "INT8": np.int8, "UINT8": np.uint8, "INT16": np.int16, "UINT16": np.uint16}
 

@@ -26,6 +26,7 @@ what each pass changed is returned, and the stage records it in its manifest as 
     transpose-pairs Transposes that undo each other around layout-free ops (Softmax, activations) taken out
     recurrent       LSTM, GRU and RNN in pnnx's form: weights as initializers, no zero states, Y through Squeeze
 """
+
 from __future__ import annotations
 
 from stages.onnx.legalize import (
@@ -88,7 +89,7 @@ def apply(model, passes: tuple[str, ...], inputs: list[dict] | None = None) -> d
         graph = Graph(model, inputs)
         count = PASSES[name](graph)
         if count:
-            graph.index()   # a pass may have rebuilt the node list itself
+            graph.index()  # a pass may have rebuilt the node list itself
             graph.prune()
             changed[name] = count
     return changed

@@ -2,6 +2,7 @@
 leading axis of one, squeezed inside: ncnn's blobs have no batch axis, and pnnx takes every input's first
 axis for one. The same function; the input's spec then says `unbatched`, with a note: the whole array is
 one blob (the validation feeds it so)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,15 +31,16 @@ def run(graph: Graph) -> int:
         for size in [1, *shape]:
             dims.add().dim_value = size
         axis, attribute = graph.axes(f"{value.name}/batch_axis", [0])
-        squeezes.append(helper.make_node("Squeeze", [value.name, *axis], [inner], name=f"{value.name}/squeeze",
-                                         **attribute))
+        squeezes.append(
+            helper.make_node("Squeeze", [value.name, *axis], [inner], name=f"{value.name}/squeeze", **attribute)
+        )
         inners[inner] = (value.name, shape)
         said = f"ncnn's blobs have no batch axis: the whole {shape} array is one blob"
         spec.update(unbatched=True, note=f"{spec['note']}; {said}" if spec.get("note") else said)
     if squeezes:
         graph.prepend(squeezes)
         if graph.rewrite_each("Gather", lambda g, node: _picked(g, node, inners), _pick):
-            graph.drop_unread()   # a Squeeze whose every reader now picks from the input as given
+            graph.drop_unread()  # a Squeeze whose every reader now picks from the input as given
     return len(squeezes)
 
 
@@ -60,5 +62,7 @@ def _pick(graph: Graph, node, source: str, shape: list) -> list:
     base = node.name or node.output[0]
     picked = graph.unused(f"{base}/picked")
     target = graph.constant(f"{base}/shape", shape[1:], np.int64)
-    return [helper.make_node("Gather", [source, node.input[1]], [picked], name=f"{base}/picked", axis=1),
-            helper.make_node("Reshape", [picked, target], list(node.output), name=base)]
+    return [
+        helper.make_node("Gather", [source, node.input[1]], [picked], name=f"{base}/picked", axis=1),
+        helper.make_node("Reshape", [picked, target], list(node.output), name=base),
+    ]

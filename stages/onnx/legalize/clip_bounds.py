@@ -4,6 +4,7 @@ an infinite bound bounds nothing. Converters take a Clip's bounds as finite cons
 computed one into a Clamp its own loader refuses (min above max), and writes an infinite max into its IR
 as one it reads back as 0; ncnn's Clip layer takes one blob and constant bounds. A Clip with finite
 constant bounds is left alone."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,11 +18,14 @@ def run(graph: Graph) -> int:
 
 def _plan(graph: Graph, node):
     names = [node.input[i] if len(node.input) > i and node.input[i] else None for i in (1, 2)]
-    infinite = [name for name in names if name and name in graph.constants
-                and np.isinf(np.asarray(graph.constants[name], np.float64)).all()]
+    infinite = [
+        name
+        for name in names
+        if name and name in graph.constants and np.isinf(np.asarray(graph.constants[name], np.float64)).all()
+    ]
     if not infinite and not any(name and name not in graph.constants for name in names):
         return None
-    return tuple(None if name in infinite else name for name in names)   # an infinite bound bounds nothing
+    return tuple(None if name in infinite else name for name in names)  # an infinite bound bounds nothing
 
 
 def _nodes(graph: Graph, node, low: str | None, high: str | None) -> list:

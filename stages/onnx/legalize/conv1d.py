@@ -2,6 +2,7 @@
 the weight given a kernel height of 1 (a new constant), every spatial attribute given its height's value
 (kernel 1, stride 1, dilation 1, no padding, output_padding 0), and the output squeezed back. The same
 sums in the same order. For emitters whose layers are 2-d only (Caffe)."""
+
 from __future__ import annotations
 
 from onnx import helper
@@ -33,7 +34,7 @@ def _nodes(graph: Graph, node, weight) -> list:
         value = helper.get_attribute_value(a)
         if a.name in HEIGHT:
             value = [HEIGHT[a.name], *value]
-        elif a.name == "pads":   # [begin, end] -> [top, begin, bottom, end]
+        elif a.name == "pads":  # [begin, end] -> [top, begin, bottom, end]
             value = [0, value[0], 0, value[1]]
         attributes[a.name] = value
     axis, attribute = graph.axes(f"{steps.name}/height_axis", [2])

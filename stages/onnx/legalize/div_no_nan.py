@@ -5,6 +5,7 @@
 
 The same values for finite x and d (a NaN d, which Equal calls unequal to 0, gives NaN here as x / NaN does
 there). ncnn has no Equal or Where layer; basic-pitch's normalized log spectrogram divides so."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,7 +16,7 @@ from stages.onnx.legalize.graph import Graph, Steps
 def run(graph: Graph) -> int:
     count = graph.rewrite_each("Where", _plan, _nodes)
     if count:
-        graph.drop_unread()   # the Equal and the Div the Where read
+        graph.drop_unread()  # the Equal and the Div the Where read
     return count
 
 

@@ -6,6 +6,7 @@ output), or belongs to one operand and the output. The operands are laid out [ba
 [batch, contracted, own], flattened to three axes, multiplied, and the product unflattened and put in the
 output's order: the same sums, in the same float type. Rewritten only with static shapes, lower-case
 indices, no ellipsis, no index repeated within an operand and no index summed out of a single operand."""
+
 from __future__ import annotations
 
 import math
@@ -36,17 +37,17 @@ def plan(equation: str, shapes: list):
     if "..." in equation or "->" not in equation or len(shapes) != 2:
         return None
     (left, right), out = equation.split("->")[0].split(","), equation.split("->")[1]
-    if any(s is None or None in s or len(s) != len(term) for s, term in zip(shapes, (left, right))):
+    if any(s is None or None in s or len(s) != len(term) for s, term in zip(shapes, (left, right), strict=True)):
         return None
     if any(len(set(term)) != len(term) for term in (left, right, out)) or set(out) - set(left + right):
         return None
     if (set(left) - set(right) - set(out)) or (set(right) - set(left) - set(out)):
-        return None   # an index summed out of one operand alone
+        return None  # an index summed out of one operand alone
     sizes = {}
-    for term, shape in zip((left, right), shapes):
-        for index, size in zip(term, shape):
+    for term, shape in zip((left, right), shapes, strict=True):
+        for index, size in zip(term, shape, strict=True):
             if sizes.setdefault(index, size) != size:
-                return None   # broadcasting a 1 against a size: left to the emitter
+                return None  # broadcasting a 1 against a size: left to the emitter
     batch = [i for i in out if i in left and i in right]
     contracted = [i for i in left if i in right and i not in out]
     own_left = [i for i in left if i not in right]
@@ -66,10 +67,12 @@ def _nodes(graph: Graph, node, left, right, out, sizes, batch, contracted, own_l
         size = graph.constant(f"{name}/{label}_flat", np.asarray(dims, np.int64), None)
         return step("Reshape", f"{label}_flat", [permuted, size])
 
-    a = prepared(node.input[0], left, batch + own_left + contracted, "a",
-                 [flat(batch), flat(own_left), flat(contracted)])
-    b = prepared(node.input[1], right, batch + contracted + own_right, "b",
-                 [flat(batch), flat(contracted), flat(own_right)])
+    a = prepared(
+        node.input[0], left, batch + own_left + contracted, "a", [flat(batch), flat(own_left), flat(contracted)]
+    )
+    b = prepared(
+        node.input[1], right, batch + contracted + own_right, "b", [flat(batch), flat(contracted), flat(own_right)]
+    )
     product = step("MatMul", "product", [a, b])
     produced = batch + own_left + own_right
     shape = graph.constant(f"{name}/shape", np.asarray([sizes[i] for i in produced] or [1], np.int64), None)

@@ -2,6 +2,7 @@
 the Transpose moved there, and a Transpose of the rest (left out where it keeps their order): the same
 elements. A TensorFlow RNN's while loop reads each time step from its input made time-major ([1, T, C] as
 [T, 1, C]); pnnx takes the first axis of every tensor for the batch, and leaves a Gather along it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from stages.onnx.legalize.graph import Graph
 def run(graph: Graph) -> int:
     count = graph.rewrite_each("Gather", _plan, _nodes)
     if count:
-        graph.drop_unread()   # a Transpose every reader of which now gathers from its input
+        graph.drop_unread()  # a Transpose every reader of which now gathers from its input
     return count
 
 
@@ -37,5 +38,7 @@ def _nodes(graph: Graph, node, source: str, axis: int, order: list[int]) -> list
     if order == sorted(order):
         return [helper.make_node("Gather", [source, node.input[1]], list(node.output), name=base, axis=axis)]
     picked = graph.unused(f"{base}/picked")
-    return [helper.make_node("Gather", [source, node.input[1]], [picked], name=f"{base}/picked", axis=axis),
-            helper.make_node("Transpose", [picked], list(node.output), name=base, perm=order)]
+    return [
+        helper.make_node("Gather", [source, node.input[1]], [picked], name=f"{base}/picked", axis=axis),
+        helper.make_node("Transpose", [picked], list(node.output), name=base, perm=order),
+    ]

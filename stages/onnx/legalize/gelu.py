@@ -8,6 +8,7 @@ Matched: ONNX's Gelu node (opset 20 on), and the formulas written out, with the 
 either order, ½ applied first or last, x/√2 or x·1/√2, x³ as Pow(x, 3), x·x·x or x·(x·x). Every tensor
 inside a pattern must be read by the pattern alone. Each is the same function; only the order of the
 float operations may differ."""
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,7 @@ def run(graph: Graph) -> int:
         match = exact(graph, node) if node.op_type == "Erf" else tanh(graph, node) if node.op_type == "Tanh" else None
         if match is not None and not canonical(graph, match):
             found.append(match)
-    for x, nodes, out, approximate, dtype in found:   # no two share a node: each inner tensor has one reader
+    for x, nodes, out, approximate, dtype in found:  # no two share a node: each inner tensor has one reader
         graph.replace(nodes, make(graph, x, out, nodes[-1].name or out, approximate, dtype))
     return len(found)
 
@@ -111,17 +112,17 @@ def tail(graph: Graph, activation, x: str):
     if first is None:
         return None
     factor = graph.other(first, add.output[0])
-    if factor == x:                                      # (x · (1 + a)) · ½
+    if factor == x:  # (x · (1 + a)) · ½
         second = graph.only_reader(first.output[0], "Mul")
         if second is not None and near(graph.scalar(graph.other(second, first.output[0]) or ""), 0.5):
             return [add, first, second], second.output[0]
         return None
-    if near(graph.scalar(factor or ""), 0.5):            # x · ((1 + a) · ½)
+    if near(graph.scalar(factor or ""), 0.5):  # x · ((1 + a) · ½)
         second = graph.only_reader(first.output[0], "Mul")
         if second is not None and graph.other(second, first.output[0]) == x:
             return [add, first, second], second.output[0]
         return None
-    half = graph.made_by(factor or "", "Mul")            # (x · ½) · (1 + a)
+    half = graph.made_by(factor or "", "Mul")  # (x · ½) · (1 + a)
     if half is not None and _operand(graph, half, 0.5) == x and graph.only_reader(factor, "Mul") is first:
         return [half, add, first], first.output[0]
     return None
@@ -130,8 +131,10 @@ def tail(graph: Graph, activation, x: str):
 def canonical(graph: Graph, match) -> bool:
     """Whether a matched pattern is in the form `make` writes already (x·½ first, x·1/√2, Pow(x, 3))."""
     x, nodes, _, approximate, _ = match
-    half_first = any(made is not None and _operand(graph, made, 0.5) == x
-                     for made in (graph.made_by(name, "Mul") for name in nodes[-1].input))
+    half_first = any(
+        made is not None and _operand(graph, made, 0.5) == x
+        for made in (graph.made_by(name, "Mul") for name in nodes[-1].input)
+    )
     ops = {n.op_type for n in nodes}
     return half_first and ("Pow" in ops if approximate == "tanh" else "Div" not in ops)
 
@@ -141,8 +144,15 @@ def make(graph: Graph, x: str, out: str, name: str, approximate: str, dtype) -> 
     steps = Steps(name, out)
 
     def step(op: str, label: str, *inputs: str | float) -> str:
-        return steps(op, label, [graph.constant(f"{name}/{label}/{i}", v, dtype) if isinstance(v, float) else v
-                                 for i, v in enumerate(inputs)], last=label == "gelu")
+        return steps(
+            op,
+            label,
+            [
+                graph.constant(f"{name}/{label}/{i}", v, dtype) if isinstance(v, float) else v
+                for i, v in enumerate(inputs)
+            ],
+            last=label == "gelu",
+        )
 
     half = step("Mul", "half_x", x, 0.5)
     if approximate == "tanh":

@@ -1,5 +1,6 @@
 """A mutable view of an ONNX graph for rewriting passes: who makes and who reads each tensor, the values
 known when the graph is built, and node removal and insertion that keep the nodes in topological order."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -11,7 +12,7 @@ import numpy as np
 class Graph:
     def __init__(self, model, inputs: list[dict] | None = None):
         self.model = model
-        self.inputs = inputs or []   # the manifest's input specs: shape inference starts from them
+        self.inputs = inputs or []  # the manifest's input specs: shape inference starts from them
         self._shapes: dict | None = None
         self._folded: dict | None = None
         self.graph = model.graph
@@ -72,7 +73,7 @@ class Graph:
                 continue
             made = fold(node, values, self.shape, self.opset)
             if made is not None:
-                values.update((name, np.asarray(value)) for name, value in zip(node.output, made) if name)
+                values.update((name, np.asarray(value)) for name, value in zip(node.output, made, strict=False) if name)
         return values
 
     @property
@@ -135,7 +136,7 @@ class Graph:
         del self.graph.node[:]
         self.graph.node.extend(rebuilt)
         self.index()
-        self._shapes = self._folded = None   # again when next asked: the rewrite may have made new tensors
+        self._shapes = self._folded = None  # again when next asked: the rewrite may have made new tensors
 
     def elem_type(self, name: str):
         """The numpy type of a tensor, where the graph declares it (float32 where it does not)."""
@@ -219,8 +220,11 @@ class Constants(Mapping):
 
     def __init__(self, graph):
         self.protos = {init.name: init for init in graph.initializer}
-        self.nodes = {node.output[0]: node for node in graph.node
-                      if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and constant_of(node, peek=True)}
+        self.nodes = {
+            node.output[0]: node
+            for node in graph.node
+            if node.op_type == "Constant" and node.domain in ("", "ai.onnx") and constant_of(node, peek=True)
+        }
         self.values: dict[str, np.ndarray] = {}
 
     def __getitem__(self, name: str) -> np.ndarray:
@@ -274,8 +278,11 @@ class Steps:
         from onnx import helper
 
         output = self.out if last else f"{self.name}/{label}_out"
-        self.made.append(helper.make_node(op, list(inputs), [output],
-                                          name=self.name if last else f"{self.name}/{label}", **attributes))
+        self.made.append(
+            helper.make_node(
+                op, list(inputs), [output], name=self.name if last else f"{self.name}/{label}", **attributes
+            )
+        )
         return output
 
 

@@ -4,6 +4,7 @@ of magnitude up to 2^24, which a float32 holds exactly (token ids, bytes, pixels
 manifest (the `inputs` the pass is given) then says float32, keeps the integer type as `source_dtype` and
 tells the user in a `note`: the validation feeds the source's integer samples as floats, and the report
 shows all three."""
+
 from __future__ import annotations
 
 from stages.onnx.legalize.graph import Graph, rename_reads
@@ -28,10 +29,12 @@ def run(graph: Graph) -> int:
         casts.append(helper.make_node("Cast", [value.name], [inner], name=f"{value.name}/cast", to=kind))
         spec = specs.get(value.name)
         if spec is not None:
-            spec.update(dtype="float32", source_dtype=INTEGER[kind],
-                        note=f"the artifact's blobs are float: it takes the {INTEGER[kind]} values as float32 and "
-                             f"casts them back inside (exact below 2^24)")
+            spec.update(
+                dtype="float32",
+                source_dtype=INTEGER[kind],
+                note=f"the artifact's blobs are float: it takes the {INTEGER[kind]} values as float32 and "
+                f"casts them back inside (exact below 2^24)",
+            )
     if casts:
         graph.prepend(casts)
     return len(casts)
-

@@ -7,6 +7,7 @@ padded axis is exact. It needs the padded tensor's shape (ONNX's shape inference
 and constant pads; the batch axis and negative pads are left alone, and so are the other modes (reflect,
 edge), which pnnx then names.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -55,16 +56,17 @@ def as_concat(model, inputs: list[dict]) -> int:
             blocks = {}
             for side, count in (("before", int(pads[axis])), ("after", int(pads[axis + rank]))):
                 if count:
-                    block = np.full([*shape[:axis], count, *shape[axis + 1:]], value, np.float32)
+                    block = np.full([*shape[:axis], count, *shape[axis + 1 :]], value, np.float32)
                     blocks[side] = f"{name}/pad_{side}_{axis}"
                     model.graph.initializer.append(numpy_helper.from_array(block, blocks[side]))
             out = node.output[0] if index == len(axes) - 1 else f"{name}/padded_{axis}"
             parts = [*(blocks.get("before"),), current, *(blocks.get("after"),)]
-            nodes.append(helper.make_node("Concat", [p for p in parts if p], [out], name=f"{name}/concat_{axis}",
-                                          axis=axis))
-            shape = [*shape[:axis], shape[axis] + int(pads[axis] + pads[axis + rank]), *shape[axis + 1:]]
+            nodes.append(
+                helper.make_node("Concat", [p for p in parts if p], [out], name=f"{name}/concat_{axis}", axis=axis)
+            )
+            shape = [*shape[:axis], shape[axis] + int(pads[axis] + pads[axis + rank]), *shape[axis + 1 :]]
             current = out
-        if not axes:   # pads of zeros: the Pad is an identity
+        if not axes:  # pads of zeros: the Pad is an identity
             nodes.append(helper.make_node("Identity", [node.input[0]], [node.output[0]], name=name))
         rewritten += 1
     del model.graph.node[:]

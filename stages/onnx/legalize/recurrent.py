@@ -8,6 +8,7 @@
   Y_c too (torch.export writes Y and Y_h; a GRU's Y may be unread). Where sequence_lens is given, or the
   node runs backward or both ways, or batch first, Y_h is not Y's last step, and the outputs stay.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +17,7 @@ from stages.onnx.legalize.graph import Graph
 
 RECURRENT = ("LSTM", "GRU", "RNN")
 WEIGHTS = {1: "W", 2: "R", 3: "B"}
-STATES = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}   # initial_h (and initial_c)
+STATES = {"LSTM": (5, 6), "GRU": (5,), "RNN": (5,)}  # initial_h (and initial_c)
 END = np.iinfo(np.int64).max
 
 
@@ -25,7 +26,7 @@ def run(graph: Graph) -> int:
     values = graph.folded() if kinds else {}
     count = 0
     for made in [next(name for name in n.output if name) for n in kinds]:
-        node = graph.producer[made]   # found again: a rewrite of the one before rebuilds the node list
+        node = graph.producer[made]  # found again: a rewrite of the one before rebuilds the node list
         changed = _weights(graph, node, values) | _states(node, values)
         if changed:
             graph.index()
@@ -66,24 +67,35 @@ def _outputs(graph: Graph, node) -> bool:
     attributes = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     y, y_h, y_c = (list(node.output) + ["", ""])[:3]
     read = {name for name in (y, y_h, y_c) if name and (graph.consumers.get(name) or name in graph.outputs)}
-    if attributes.get("direction", b"forward") != b"forward" or attributes.get("layout", 0) \
-            or (len(node.input) > 4 and node.input[4]) or y_c in read or not read:
+    if (
+        attributes.get("direction", b"forward") != b"forward"
+        or attributes.get("layout", 0)
+        or (len(node.input) > 4 and node.input[4])
+        or y_c in read
+        or not read
+    ):
         return False
-    if read == {y} and y not in graph.outputs \
-            and all(r.op_type in ("Squeeze", "Transpose") for r in graph.consumers[y]):
-        return False   # the form pnnx takes already
+    if (
+        read == {y}
+        and y not in graph.outputs
+        and all(r.op_type in ("Squeeze", "Transpose") for r in graph.consumers[y])
+    ):
+        return False  # the form pnnx takes already
     base = node.name or y
     every, sequence = graph.unused(f"{base}/Y_every"), graph.unused(f"{base}/sequence")
     axis, attribute = graph.axes(f"{base}/direction_axis", [1])
-    made = [helper.make_node(node.op_type, list(node.input), [every], name=node.name, domain=node.domain),
-            helper.make_node("Squeeze", [every, *axis], [sequence], name=f"{base}/squeeze", **attribute)]
+    made = [
+        helper.make_node(node.op_type, list(node.input), [every], name=node.name, domain=node.domain),
+        helper.make_node("Squeeze", [every, *axis], [sequence], name=f"{base}/squeeze", **attribute),
+    ]
     made[0].attribute.extend(node.attribute)
     if y in read:
         made.append(helper.make_node("Unsqueeze", [sequence, *axis], [y], name=f"{base}/Y", **attribute))
     if y_h in read:
-        last = [graph.constant(f"{base}/{label}", [value], np.int64)
-                for label, value in (("last", -1), ("end", END), ("time_axis", 0))]
+        last = [
+            graph.constant(f"{base}/{label}", [value], np.int64)
+            for label, value in (("last", -1), ("end", END), ("time_axis", 0))
+        ]
         made.append(helper.make_node("Slice", [sequence, *last], [y_h], name=f"{base}/Y_h"))
     graph.replace([node], made)
     return True
-

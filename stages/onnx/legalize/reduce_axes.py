@@ -2,6 +2,7 @@
 keepdims=0, the axes left keep their numbers): the minimum of minima is the minimum, exactly. pnnx leaves a
 ReduceMin or ReduceMax of two axes as ONNX's op ("ignore ReduceMin … axes=(1,2)": basic-pitch's
 normalized log spectrogram), and ncnn has no such layer."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,7 @@ def _plan(graph: Graph, node):
 
     a = {at.name: helper.get_attribute_value(at) for at in node.attribute}
     axes = a.get("axes")
-    if len(node.input) > 1 and node.input[1]:   # opset 18: the axes an input
+    if len(node.input) > 1 and node.input[1]:  # opset 18: the axes an input
         axes = graph.constants.get(node.input[1])
     shape = graph.shape(node.input[0])
     if axes is None or shape is None or len(np.reshape(axes, -1)) < 2:

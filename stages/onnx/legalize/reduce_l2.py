@@ -1,6 +1,7 @@
 """ReduceL2 as Sqrt(ReduceSumSquare): ONNX defines the one as the other, with the same axes, keepdims and
 noop_with_empty_axes at every opset. onnx2tf turns ReduceL2 into tf.norm, which takes one axis or two,
 never a list of one ("'axis' must be None, an integer, or a tuple of 2 unique integers, got 1")."""
+
 from __future__ import annotations
 
 from stages.onnx.legalize.graph import Graph

@@ -1,6 +1,7 @@
 """A Split into equal parts (no sizes given: TensorFlow's tf.split of a GRU's gates) with its sizes spelt out,
 from the static shape: the same parts. pnnx writes ncnn's Slice of such a Split without its slices, and
 ncnn crashes running it."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,8 @@ def _plan(graph: Graph, node):
     if shape is None or not shape or shape[axis % len(shape)] is None:
         return None
     size = shape[axis % len(shape)]
-    step = -(-size // parts)   # ONNX: the last part the smaller where they do not divide evenly
-    return [min(step, size - i * step) for i in range(parts)],
+    step = -(-size // parts)  # ONNX: the last part the smaller where they do not divide evenly
+    return ([min(step, size - i * step) for i in range(parts)],)
 
 
 def _nodes(graph: Graph, node, sizes: list[int]) -> list:

@@ -5,6 +5,7 @@ Reshape's or an Expand's target) replaced by a Constant, round after round (stag
 same function of the inputs at those shapes; the artifact then takes those shapes only. A fallback: OpenVINO
 writes some graphs' shape computations into IR its own loader refuses (an Expand's i64 shape multiplied by
 an i32)."""
+
 from __future__ import annotations
 
 from stages.onnx import static

@@ -6,6 +6,7 @@ has no step; both take Reshape and a plain crop.
 Rewritten where it is exact and the shapes are known: every step is ≥ 1, the tensor's shape is static (at
 the inputs' shapes; the Reshapes keep the batch as 0, "copy", so a dynamic one stays so), and on each
 strided axis D is a multiple of s, the start lies in [0, s) and the end reaches D. Other Slices are left."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -29,7 +30,7 @@ def _plan(graph: Graph, node):
     if (steps <= 1).all() or (steps < 1).any():
         return None
     strided, plain = [], []
-    for start, end, axis, step in zip(starts, ends, axes, steps):
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
         axis = int(axis) % len(shape)
         size = shape[axis]
         if axis == 0 or size is None:
@@ -48,22 +49,33 @@ def _plan(graph: Graph, node):
 def _nodes(graph: Graph, node, shape: list, strided: list, plain: list) -> list:
     name, current = node.name or node.output[0], node.input[0]
     step = Steps(name, node.output[0])
-    dims = [0, *shape[1:]]   # 0: Reshape copies the batch dim, whatever it is when the graph runs
+    dims = [0, *shape[1:]]  # 0: Reshape copies the batch dim, whatever it is when the graph runs
 
     def ints(label: str, values) -> str:
         return graph.constant(f"{name}/{label}", np.asarray(values, dtype=np.int64), None)
 
     for i, (axis, start, stride) in enumerate(strided):
-        split = [*dims[:axis], dims[axis] // stride, stride, *dims[axis + 1:]]
+        split = [*dims[:axis], dims[axis] // stride, stride, *dims[axis + 1 :]]
         current = step("Reshape", f"split_{axis}", [current, ints(f"split_{axis}", split)])
-        current = step("Slice", f"phase_{axis}", [current, ints(f"phase_{axis}_start", [start]),
-                                                   ints(f"phase_{axis}_end", [start + 1]),
-                                                   ints(f"phase_{axis}_axis", [axis + 1])])
-        dims = [*dims[:axis], dims[axis] // stride, *dims[axis + 1:]]
+        current = step(
+            "Slice",
+            f"phase_{axis}",
+            [
+                current,
+                ints(f"phase_{axis}_start", [start]),
+                ints(f"phase_{axis}_end", [start + 1]),
+                ints(f"phase_{axis}_axis", [axis + 1]),
+            ],
+        )
+        dims = [*dims[:axis], dims[axis] // stride, *dims[axis + 1 :]]
         last = i == len(strided) - 1 and not plain
         current = step("Reshape", f"join_{axis}", [current, ints(f"join_{axis}", dims)], last=last)
     if plain:
-        axes, starts, ends = zip(*plain)
-        step("Slice", "crop", [current, ints("crop_start", starts), ints("crop_end", ends), ints("crop_axes", axes)],
-             last=True)
+        axes, starts, ends = zip(*plain, strict=True)
+        step(
+            "Slice",
+            "crop",
+            [current, ints("crop_start", starts), ints("crop_end", ends), ints("crop_axes", axes)],
+            last=True,
+        )
     return step.made

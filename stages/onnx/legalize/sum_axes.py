@@ -5,6 +5,7 @@ element (a runtime may add them in another order: ONNX Runtime's results move by
 turns a one-axis ReduceSum into torch.sum(dim=<int>), and from an int its ncnn pass writes a Reduction with
 no axes, which reduces nothing (a sentence encoder's mean pooling came out [16, 384] for [1, 384];
 basic-pitch's magnitude of a complex spectrogram kept its two parts); from two axes it writes them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,7 @@ def _plan(graph: Graph, node):
         return None
     axes = np.asarray(graph.constants[node.input[1]]).reshape(-1)
     shape = graph.shape(node.input[0])
-    if axes.size != 1 or shape is None or len(shape) > 4:   # a trailing axis more: at most ncnn's 4 dims past the batch
+    if axes.size != 1 or shape is None or len(shape) > 4:  # a trailing axis more: at most ncnn's 4 dims past the batch
         return None
     return int(axes[0]) % len(shape), len(shape)
 
@@ -32,7 +33,7 @@ def _nodes(graph: Graph, node, axis: int, rank: int) -> list:
     both = graph.constant(f"{steps.name}/axes", [axis, rank], "int64")
     taller = steps("Unsqueeze", "trailing", [node.input[0], last])
     keep = next((a.i for a in node.attribute if a.name == "keepdims"), 1)
-    if keep:   # the summed trailing axis is kept as 1 too: squeezed back off
+    if keep:  # the summed trailing axis is kept as 1 too: squeezed back off
         summed = steps("ReduceSum", "summed", [taller, both], keepdims=1)
         steps("Squeeze", "flatter", [summed, last], last=True)
     else:

@@ -4,6 +4,7 @@ The Transpose only reorders the flattened row, so the same product is the untran
 weights with their rows reordered: x·W[t] where t maps each of x's positions to the transposed row's.
 Exact (the same sums, in another order of rows); where the Transpose keeps the batch axis first and each
 tensor between has one reader."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,11 @@ def _plan(graph: Graph, node):
     if flatten.op_type == "Flatten" and next((a.i for a in flatten.attribute if a.name == "axis"), 1) != 1:
         return None
     dense = graph.only_reader(flatten.output[0], ("MatMul", "Gemm"))
-    if dense is None or dense.input[0] != flatten.output[0] or \
-            any(name not in graph.constants for name in dense.input[1:] if name):
+    if (
+        dense is None
+        or dense.input[0] != flatten.output[0]
+        or any(name not in graph.constants for name in dense.input[1:] if name)
+    ):
         return None
     transposed = {a.name: a.i for a in dense.attribute if a.name in ("transA", "transB")}
     if transposed.get("transA", 0):
@@ -40,7 +44,7 @@ def _plan(graph: Graph, node):
     # order[k]: the position in x's own row of the transposed row's k-th value
     order = np.arange(int(np.prod(shape[1:]))).reshape(shape[1:]).transpose([p - 1 for p in perm[1:]]).reshape(-1)
     rows = np.empty_like(order)
-    rows[order] = np.arange(order.size)   # rows[j]: where x's j-th value sits in the transposed row
+    rows[order] = np.arange(order.size)  # rows[j]: where x's j-th value sits in the transposed row
     reordered = weight[:, rows] if transposed.get("transB", 0) else weight[rows]
     return flatten, dense, reordered
 
@@ -49,11 +53,13 @@ def _nodes(graph: Graph, node, flatten, dense, reordered: np.ndarray) -> list:
     from onnx import helper
 
     weights = graph.constant(f"{dense.input[1]}/untransposed", reordered, None)
-    flat = helper.make_node(flatten.op_type, [node.input[0], *flatten.input[1:]], list(flatten.output),
-                            name=flatten.name)
+    flat = helper.make_node(
+        flatten.op_type, [node.input[0], *flatten.input[1:]], list(flatten.output), name=flatten.name
+    )
     flat.attribute.extend(flatten.attribute)
-    made = helper.make_node(dense.op_type, [dense.input[0], weights, *dense.input[2:]], list(dense.output),
-                            name=dense.name)
+    made = helper.make_node(
+        dense.op_type, [dense.input[0], weights, *dense.input[2:]], list(dense.output), name=dense.name
+    )
     made.attribute.extend(dense.attribute)
     graph.replace([flatten, dense], [])
     return [flat, made]

@@ -10,27 +10,96 @@ The ops between may be element-wise (one input, or a second that is a constant),
 reduction that keeps its dims. Each tensor between has the Transpose chain as its only reader, and none
 is a graph output: nothing else sees the layout change.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
 from stages.onnx.legalize.graph import Graph, rename_reads
 
-UNARY = {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Sqrt", "Neg", "Abs", "Reciprocal", "Erf", "Elu", "LeakyRelu",
-         "Selu", "HardSigmoid", "HardSwish", "Softplus", "Softsign", "Identity", "Cast", "Floor", "Ceil", "Round",
-         "Sign", "Not", "IsNaN", "Clip", "Mish", "Gelu", "Sin", "Cos", "Celu", "ThresholdedRelu", "Dropout"}
-BINARY = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu", "Equal", "Greater", "Less", "GreaterOrEqual",
-          "LessOrEqual", "And", "Or", "Xor", "Mod", "BitShift"}
+UNARY = {
+    "Relu",
+    "Sigmoid",
+    "Tanh",
+    "Exp",
+    "Log",
+    "Sqrt",
+    "Neg",
+    "Abs",
+    "Reciprocal",
+    "Erf",
+    "Elu",
+    "LeakyRelu",
+    "Selu",
+    "HardSigmoid",
+    "HardSwish",
+    "Softplus",
+    "Softsign",
+    "Identity",
+    "Cast",
+    "Floor",
+    "Ceil",
+    "Round",
+    "Sign",
+    "Not",
+    "IsNaN",
+    "Clip",
+    "Mish",
+    "Gelu",
+    "Sin",
+    "Cos",
+    "Celu",
+    "ThresholdedRelu",
+    "Dropout",
+}
+BINARY = {
+    "Add",
+    "Sub",
+    "Mul",
+    "Div",
+    "Pow",
+    "Max",
+    "Min",
+    "PRelu",
+    "Equal",
+    "Greater",
+    "Less",
+    "GreaterOrEqual",
+    "LessOrEqual",
+    "And",
+    "Or",
+    "Xor",
+    "Mod",
+    "BitShift",
+}
 SOFTMAX = {"Softmax", "LogSoftmax", "Hardmax"}
-REDUCE = {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
-          "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"}
+REDUCE = {
+    "ReduceMean",
+    "ReduceSum",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+    "ReduceSumSquare",
+}
 
 
 def run(graph: Graph) -> int:
     count = 0
     while True:
-        done = next((step for node in list(graph.graph.node) if node.op_type == "Transpose"
-                     for step in [_step(graph, node)] if step), 0)
+        done = next(
+            (
+                step
+                for node in list(graph.graph.node)
+                if node.op_type == "Transpose"
+                for step in [_step(graph, node)]
+                if step
+            ),
+            0,
+        )
         if not done:
             return count
         count += done
@@ -53,7 +122,7 @@ def _step(graph: Graph, first) -> int:
         _bypass(graph, first.output[0], first.input[0])
         graph.replace([first], [])
         return 1
-    chain, tensor = [], first.output[0]   # (node, the tensor of the chain it reads)
+    chain, tensor = [], first.output[0]  # (node, the tensor of the chain it reads)
     while True:
         readers = graph.consumers.get(tensor, [])
         if len(readers) != 1 or tensor in graph.outputs:
@@ -108,9 +177,13 @@ def _cancel(graph: Graph, first, chain: list, last, perm: list[int]) -> int:
     rank, source = len(perm), first.input[0]
     rebuilt = []
     for node, read in chain:
-        copy = helper.make_node(node.op_type, [source if name == first.output[0] else name for name in node.input],
-                                [last.output[0] if name == chain[-1][0].output[0] else name for name in node.output],
-                                name=node.name, domain=node.domain)
+        copy = helper.make_node(
+            node.op_type,
+            [source if name == first.output[0] else name for name in node.input],
+            [last.output[0] if name == chain[-1][0].output[0] else name for name in node.output],
+            name=node.name,
+            domain=node.domain,
+        )
         copy.attribute.extend(a for a in node.attribute if a.name not in ("axis", "axes"))
         if node.op_type in BINARY:
             other = graph.other(node, read)

@@ -3,6 +3,7 @@ shape: the same elements in the same memory order. pnnx takes a tensor's first a
 drops a Transpose that moves it: an LSTM's [steps 1, batch 1, 128] turned to [1, 128, 1] for a Conv came
 out as 128 values for one (silero-vad's sequence model). Where the static shape is known, and its first
 axis is one before and after."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,7 @@ def _plan(graph: Graph, node):
     perm = next((list(a.ints) for a in node.attribute if a.name == "perm"), list(range(len(shape)))[::-1])
     moved = [axis for axis in perm if shape[axis] != 1]
     if moved != sorted(moved) or perm == sorted(perm) or shape[0] != 1 or shape[perm[0]] != 1:
-        return None   # the batch of one stays first: pnnx reads a Reshape's first axis as the batch too
+        return None  # the batch of one stays first: pnnx reads a Reshape's first axis as the batch too
     return ([shape[axis] for axis in perm],)
 
 

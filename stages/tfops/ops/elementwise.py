@@ -1,16 +1,36 @@
 """Elementwise ONNX ops: unary maths, binary arithmetic with broadcasting, comparisons, activations."""
+
 from __future__ import annotations
 
 import tensorflow as tf
 
-from stages.tfops.ops import op
+from stages.tfops.table import op
 
 UNARY = {
-    "Abs": tf.abs, "Neg": tf.negative, "Exp": tf.exp, "Log": tf.math.log, "Sqrt": tf.sqrt,
-    "Reciprocal": tf.math.reciprocal, "Floor": tf.floor, "Ceil": tf.math.ceil, "Round": tf.round,
-    "Sign": tf.sign, "Sin": tf.sin, "Cos": tf.cos, "Tan": lambda v: tf.sin(v) / tf.cos(v), "Asin": tf.asin,
-    "Acos": tf.acos, "Atan": tf.atan, "Tanh": tf.tanh, "Sigmoid": tf.sigmoid, "Relu": tf.nn.relu, "Erf": tf.math.erf,
-    "Softsign": tf.nn.softsign, "Not": tf.logical_not, "IsNaN": tf.math.is_nan, "Identity": tf.identity,
+    "Abs": tf.abs,
+    "Neg": tf.negative,
+    "Exp": tf.exp,
+    "Log": tf.math.log,
+    "Sqrt": tf.sqrt,
+    "Reciprocal": tf.math.reciprocal,
+    "Floor": tf.floor,
+    "Ceil": tf.math.ceil,
+    "Round": tf.round,
+    "Sign": tf.sign,
+    "Sin": tf.sin,
+    "Cos": tf.cos,
+    "Tan": lambda v: tf.sin(v) / tf.cos(v),
+    "Asin": tf.asin,
+    "Acos": tf.acos,
+    "Atan": tf.atan,
+    "Tanh": tf.tanh,
+    "Sigmoid": tf.sigmoid,
+    "Relu": tf.nn.relu,
+    "Erf": tf.math.erf,
+    "Softsign": tf.nn.softsign,
+    "Not": tf.logical_not,
+    "IsNaN": tf.math.is_nan,
+    "Identity": tf.identity,
 }
 
 
@@ -37,8 +57,16 @@ def _same(a, b):
 
 
 # Element types TFLite's arithmetic and comparison kernels lack: computed in a wider type, cast back.
-WIDER = {tf.uint8: tf.int32, tf.uint16: tf.int32, tf.uint32: tf.int64, tf.uint64: tf.int64, tf.int8: tf.int32,
-         tf.int16: tf.int32, tf.float16: tf.float32, tf.float64: tf.float32}
+WIDER = {
+    tf.uint8: tf.int32,
+    tf.uint16: tf.int32,
+    tf.uint32: tf.int64,
+    tf.uint64: tf.int64,
+    tf.int8: tf.int32,
+    tf.int16: tf.int32,
+    tf.float16: tf.float32,
+    tf.float64: tf.float32,
+}
 LOGICAL = (tf.logical_and, tf.logical_or, tf.math.logical_xor)
 
 
@@ -59,6 +87,7 @@ def _unsigned64(fn, a, b):
 def widened(fn, keep_type: bool = True):
     """`fn` on operands widened where TFLite has no kernel for their type; the result in the operands'
     type again (`keep_type`), or as `fn` makes it (comparisons: bool)."""
+
     def wrapped(*operands):
         dtype = operands[0].dtype
         if dtype == tf.uint64 and len(operands) == 2 and fn in MODULAR + ORDERS:
@@ -68,6 +97,7 @@ def widened(fn, keep_type: bool = True):
             return fn(*operands)
         result = fn(*[tf.cast(v, wide) for v in operands])
         return tf.cast(result, dtype) if keep_type else result
+
     return wrapped
 
 
@@ -77,17 +107,28 @@ def _binary(fn, keep_type: bool = True):
     def handler(node, x):
         a, b = _same(x[0], x[1])
         return call(a, b)
+
     return handler
 
 
 BINARY = {
-    "Add": tf.add, "Sub": tf.subtract, "Mul": tf.multiply, "And": tf.logical_and, "Or": tf.logical_or,
-    "Xor": tf.math.logical_xor, "BitwiseXor": tf.bitwise.bitwise_xor,
+    "Add": tf.add,
+    "Sub": tf.subtract,
+    "Mul": tf.multiply,
+    "And": tf.logical_and,
+    "Or": tf.logical_or,
+    "Xor": tf.math.logical_xor,
+    "BitwiseXor": tf.bitwise.bitwise_xor,
 }
 for _name, _fn in BINARY.items():
     op(_name)(_binary(_fn))
-COMPARISONS = {"Equal": tf.equal, "Greater": tf.greater, "Less": tf.less, "GreaterOrEqual": tf.greater_equal,
-               "LessOrEqual": tf.less_equal}
+COMPARISONS = {
+    "Equal": tf.equal,
+    "Greater": tf.greater,
+    "Less": tf.less,
+    "GreaterOrEqual": tf.greater_equal,
+    "LessOrEqual": tf.less_equal,
+}
 for _name, _fn in COMPARISONS.items():
     op(_name)(_binary(_fn, keep_type=False))
 
@@ -99,7 +140,7 @@ def div(node, x):
         return tf.divide(a, b)
     if a.dtype in (tf.int64, tf.uint32):
         return _divide_int64(a, b)
-    return widened(lambda p, q: tf.raw_ops.Div(x=p, y=q))(a, b)   # TFLite's DIV: int32, truncating like ONNX
+    return widened(lambda p, q: tf.raw_ops.Div(x=p, y=q))(a, b)  # TFLite's DIV: int32, truncating like ONNX
 
 
 def _divide_int64(a, b):
@@ -131,9 +172,9 @@ def power(node, x):
 @op("Mod")
 def mod(node, x):
     a, b = _same(x[0], x[1])
-    if node.attr("fmod", 0):   # the sign of the dividend, like C's fmod
+    if node.attr("fmod", 0):  # the sign of the dividend, like C's fmod
         return widened(_truncated_mod)(a, b)
-    return widened(tf.math.floormod)(a, b)   # the sign of the divisor, like Python's %
+    return widened(tf.math.floormod)(a, b)  # the sign of the divisor, like Python's %
 
 
 def _truncated_mod(a, b):
@@ -175,11 +216,11 @@ def bit_shift(node, x):
     wrapping to the type's width as ONNX does."""
     a, b = _same(x[0], x[1])
     wide = tf.int64
-    power = tf.cast(tf.pow(2.0, tf.cast(b, tf.float32)), wide)   # powers of two are exact in float32
+    power = tf.cast(tf.pow(2.0, tf.cast(b, tf.float32)), wide)  # powers of two are exact in float32
     value = tf.cast(a, wide)
     shifted = value * power if node.attr("direction") == "LEFT" else tf.math.floordiv(value, power)
     bits = a.dtype.size * 8
-    return tf.cast(tf.math.floormod(shifted, tf.constant(2 ** bits, wide)) if bits < 64 else shifted, a.dtype)
+    return tf.cast(tf.math.floormod(shifted, tf.constant(2**bits, wide)) if bits < 64 else shifted, a.dtype)
 
 
 def _variadic(fn):
@@ -188,6 +229,7 @@ def _variadic(fn):
         for other in x[1:]:
             result = fn(*_same(result, other))
         return result
+
     return handler
 
 
@@ -291,8 +333,9 @@ def gelu(node, x):
 def shrink(node, x):
     bias, lambd = node.attr("bias", 0.0), node.attr("lambd", 0.5)
     v = x[0]
-    return tf.where(v < -lambd, v + tf.cast(bias, v.dtype),
-                    tf.where(v > lambd, v - tf.cast(bias, v.dtype), tf.zeros_like(v)))
+    return tf.where(
+        v < -lambd, v + tf.cast(bias, v.dtype), tf.where(v > lambd, v - tf.cast(bias, v.dtype), tf.zeros_like(v))
+    )
 
 
 @op("Where")
@@ -304,6 +347,7 @@ def where(node, x):
 @op("Cast")
 def cast(node, x):
     from stages.tfops.ops.types import tf_dtype
+
     return tf.cast(x[0], tf_dtype(node.attr("to")))
 
 

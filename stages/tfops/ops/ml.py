@@ -1,9 +1,10 @@
 """ONNX-ML ops (domain ai.onnx.ml) that are tensor arithmetic, as ONNX's reference computes them."""
+
 from __future__ import annotations
 
 import tensorflow as tf
 
-from stages.tfops.ops import op
+from stages.tfops.table import op
 
 DOMAIN = "ai.onnx.ml"
 

@@ -2,6 +2,7 @@
 
 TF's CPU kernels are channels-last: each op moves channels last, runs, and moves them back, so the
 graph keeps ONNX's layout everywhere (TFLite's converter removes what cancels out)."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -10,8 +11,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from stages.tfops.graph import Unsupported, static
-from stages.tfops.ops import op
+from stages.tfops.table import op
+from stages.tfops.values import Unsupported, static
 
 
 def _last(x):
@@ -38,7 +39,7 @@ def _spatial(node, x, kernel: list[int]) -> tuple[list[int], list[int], list[int
         if any(s is None for s in sizes):
             raise Unsupported(f"{node.op} {node.name}: auto_pad {auto} needs static spatial sizes")
         pads = [0] * 2 * count
-        for i, (size, k, s, d) in enumerate(zip(sizes, kernel, strides, dilations)):
+        for i, (size, k, s, d) in enumerate(zip(sizes, kernel, strides, dilations, strict=True)):
             total = max((math.ceil(size / s) - 1) * s + (k - 1) * d + 1 - size, 0)
             small, large = total // 2, total - total // 2
             pads[i], pads[i + count] = (small, large) if auto == "SAME_UPPER" else (large, small)
@@ -58,10 +59,15 @@ def _pad_spatial(x, pads: list[int], value=0.0):
 def _conv_last(x, w, strides, dilations):
     """Channels-last convolution of rank 1-3; `w` is ONNX's [M, C/g, *k]."""
     rank = len(strides)
-    kernel = tf.transpose(w, [*range(2, rank + 2), 1, 0])   # [*k, C/g, M]
-    if rank == 1:   # 1-D as 2-D (TFLite has no 1-D convolution)
-        y = tf.nn.conv2d(tf.expand_dims(x, 1), tf.expand_dims(kernel, 0), [1, 1, strides[0], 1], "VALID",
-                         dilations=[1, 1, dilations[0], 1])
+    kernel = tf.transpose(w, [*range(2, rank + 2), 1, 0])  # [*k, C/g, M]
+    if rank == 1:  # 1-D as 2-D (TFLite has no 1-D convolution)
+        y = tf.nn.conv2d(
+            tf.expand_dims(x, 1),
+            tf.expand_dims(kernel, 0),
+            [1, 1, strides[0], 1],
+            "VALID",
+            dilations=[1, 1, dilations[0], 1],
+        )
         return tf.squeeze(y, 1)
     return tf.nn.convolution(x, kernel, strides=strides, padding="VALID", dilations=dilations)
 
@@ -84,7 +90,7 @@ def conv(node, x):
     else:
         inputs = tf.split(last, group, axis=-1)
         weights = tf.split(w, group, axis=0)
-        y = tf.concat([_conv_last(i, k, strides, dilations) for i, k in zip(inputs, weights)], axis=-1)
+        y = tf.concat([_conv_last(i, k, strides, dilations) for i, k in zip(inputs, weights, strict=True)], axis=-1)
     if bias is not None:
         y = y + bias
     return _first(y)
@@ -107,15 +113,21 @@ def conv_transpose(node, x):
     if node.attr("output_shape") is not None or node.attr("auto_pad", "NOTSET") != "NOTSET":
         raise Unsupported(f"ConvTranspose {node.name} with output_shape or auto_pad")
     # the full output, then cropped by the pads (and grown by output_padding)
-    full = [(s - 1) * st + (k - 1) * d + 1 + e for s, st, k, d, e in zip(sizes, strides, kernel, dilations, extra)]
+    full = [
+        (s - 1) * st + (k - 1) * d + 1 + e
+        for s, st, k, d, e in zip(sizes, strides, kernel, dilations, extra, strict=True)
+    ]
     n = tf.shape(data)[0]
-    outputs = []   # one transposed convolution per group: input channels C/g -> output channels M/g
-    for part, weights in zip(tf.split(_last(data), group, axis=-1), tf.split(w, group, axis=0)):
-        filters = _dilated(tf.transpose(weights, [2, 3, 1, 0]), dilations)   # [kh, kw, out, in]
-        outputs.append(tf.nn.conv2d_transpose(part, filters, tf.stack([n, full[0], full[1], weights.shape[1]]),
-                                              [1, *strides, 1], "VALID"))
+    outputs = []  # one transposed convolution per group: input channels C/g -> output channels M/g
+    for part, weights in zip(tf.split(_last(data), group, axis=-1), tf.split(w, group, axis=0), strict=True):
+        filters = _dilated(tf.transpose(weights, [2, 3, 1, 0]), dilations)  # [kh, kw, out, in]
+        outputs.append(
+            tf.nn.conv2d_transpose(
+                part, filters, tf.stack([n, full[0], full[1], weights.shape[1]]), [1, *strides, 1], "VALID"
+            )
+        )
     y = outputs[0] if group == 1 else tf.concat(outputs, axis=-1)
-    y = y[:, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3], :]
+    y = y[:, pads[0] : full[0] - pads[2], pads[1] : full[1] - pads[3], :]
     if bias is not None:
         y = y + bias
     return _first(y)
@@ -128,8 +140,9 @@ def _dilated(kernel, dilations: list[int]):
         if d == 1:
             continue
         rank, taps = kernel.shape.rank, kernel.shape[axis]
-        spaced = tf.pad(tf.expand_dims(kernel, axis + 1), [[0, d - 1] if i == axis + 1 else [0, 0]
-                                                            for i in range(rank + 1)])
+        spaced = tf.pad(
+            tf.expand_dims(kernel, axis + 1), [[0, d - 1] if i == axis + 1 else [0, 0] for i in range(rank + 1)]
+        )
         shape = [taps * d if i == axis else size for i, size in enumerate(kernel.shape)]
         kernel = tf.reshape(spaced, shape)[(slice(None),) * axis + (slice(0, (taps - 1) * d + 1),)]
     return kernel
@@ -140,11 +153,11 @@ def _ceil_extra(node, x, kernel, strides, dilations, pads) -> list[int]:
     if not node.attr("ceil_mode", 0):
         return [0] * len(kernel)
     extra = []
-    for i, (size, k, s, d) in enumerate(zip(x.shape[2:], kernel, strides, dilations)):
+    for i, (size, k, s, d) in enumerate(zip(x.shape[2:], kernel, strides, dilations, strict=True)):
         padded = size + pads[i] + pads[i + len(kernel)]
         span = (k - 1) * d + 1
         out = math.ceil((padded - span) / s) + 1
-        if (out - 1) * s >= size + pads[i]:   # a last window that starts in the end padding is dropped
+        if (out - 1) * s >= size + pads[i]:  # a last window that starts in the end padding is dropped
             out -= 1
         extra.append(max((out - 1) * s + span - padded, 0))
     return extra
@@ -156,11 +169,19 @@ def _pool_windows(x, kind: str, kernel, strides, dilations):
     import itertools
 
     sizes = x.shape[1:-1]
-    outs = [(size - ((k - 1) * d + 1)) // s + 1 for size, k, s, d in zip(sizes, kernel, strides, dilations)]
+    outs = [
+        (size - ((k - 1) * d + 1)) // s + 1 for size, k, s, d in zip(sizes, kernel, strides, dilations, strict=True)
+    ]
     result = None
     for offsets in itertools.product(*[range(k) for k in kernel]):
-        index = (slice(None), *[slice(o * d, o * d + (n - 1) * s + 1, s)
-                                for o, d, n, s in zip(offsets, dilations, outs, strides)], slice(None))
+        index = (
+            slice(None),
+            *[
+                slice(o * d, o * d + (n - 1) * s + 1, s)
+                for o, d, n, s in zip(offsets, dilations, outs, strides, strict=True)
+            ],
+            slice(None),
+        )
         window = x[index]
         result = window if result is None else (tf.maximum(result, window) if kind == "MAX" else result + window)
     return result if kind == "MAX" else result / float(np.prod(kernel))
@@ -168,11 +189,17 @@ def _pool_windows(x, kind: str, kernel, strides, dilations):
 
 def _pool_last(x, kind: str, kernel, strides, dilations):
     rank = len(kernel)
-    if rank == 3 or any(d > 1 for d in dilations) or any(s > k for s, k in zip(strides, kernel)):
-        return _pool_windows(x, kind, kernel, strides, dilations)   # TFLite has no 3-D pooling
+    if rank == 3 or any(d > 1 for d in dilations) or any(s > k for s, k in zip(strides, kernel, strict=True)):
+        return _pool_windows(x, kind, kernel, strides, dilations)  # TFLite has no 3-D pooling
     if rank == 1:
-        y = tf.nn.pool(tf.expand_dims(x, 1), [1, kernel[0]], kind, strides=[1, strides[0]], padding="VALID",
-                       dilations=[1, dilations[0]])
+        y = tf.nn.pool(
+            tf.expand_dims(x, 1),
+            [1, kernel[0]],
+            kind,
+            strides=[1, strides[0]],
+            padding="VALID",
+            dilations=[1, dilations[0]],
+        )
         return tf.squeeze(y, 1)
     return tf.nn.pool(x, kernel, kind, strides=strides, padding="VALID", dilations=dilations)
 
@@ -182,7 +209,7 @@ def _pool_pads(node, x, kernel: list[int]):
     strides, dilations, pads = _spatial(node, x, kernel)
     extra = _ceil_extra(node, x, kernel, strides, dilations, pads)
     count = len(kernel)
-    return strides, dilations, pads, extra, pads[:count] + [p + e for p, e in zip(pads[count:], extra)]
+    return strides, dilations, pads, extra, pads[:count] + [p + e for p, e in zip(pads[count:], extra, strict=True)]
 
 
 @op("MaxPool")
@@ -207,8 +234,9 @@ def average_pool(node, x):
     # average over the cells each window covers: the input, and the pads where they count
     ones = tf.ones_like(x[0][:1, :1])
     counted = _pad_spatial(ones, pads, 1.0) if node.attr("count_include_pad", 0) else ones
-    counted = _pad_spatial(counted, [0] * count + extra) if node.attr("count_include_pad", 0) \
-        else _pad_spatial(counted, full)
+    counted = (
+        _pad_spatial(counted, [0] * count + extra) if node.attr("count_include_pad", 0) else _pad_spatial(counted, full)
+    )
     share = _pool_last(_last(counted), "AVG", kernel, strides, dilations)
     return _first(total / share)
 
@@ -255,8 +283,9 @@ def instance_normalization(node, x):
     data, scale, bias = x
     rank = data.shape.rank
     mean, var = tf.nn.moments(data, axes=list(range(2, rank)), keepdims=True)
-    return (data - mean) / tf.sqrt(var + node.attr("epsilon", 1e-5)) * _per_channel(scale, rank) \
-        + _per_channel(bias, rank)
+    return (data - mean) / tf.sqrt(var + node.attr("epsilon", 1e-5)) * _per_channel(scale, rank) + _per_channel(
+        bias, rank
+    )
 
 
 @op("LayerNormalization")
@@ -270,14 +299,17 @@ def layer_normalization(node, x):
     y = (data - mean) * inv * scale
     if bias is not None:
         y = y + bias
-    return [y, mean, inv][:node.outputs]
+    return [y, mean, inv][: node.outputs]
 
 
 @op("LpNormalization")
 def lp_normalization(node, x):
     axis, p = node.attr("axis", -1), node.attr("p", 2)
-    norm = tf.reduce_sum(tf.abs(x[0]), axis, keepdims=True) if p == 1 \
+    norm = (
+        tf.reduce_sum(tf.abs(x[0]), axis, keepdims=True)
+        if p == 1
         else tf.sqrt(tf.reduce_sum(x[0] * x[0], axis, keepdims=True))
+    )
     return x[0] / norm
 
 
@@ -296,7 +328,7 @@ def lrn(node, x):
     # the sum over `size` channels around each one (floor((size-1)/2) before, ceil after)
     before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
     padded = tf.pad(squared, [[0, 0], [0, 0], [0, 0], [before, after]])
-    summed = tf.add_n([padded[..., i:i + squared.shape[-1]] for i in range(size)])
+    summed = tf.add_n([padded[..., i : i + squared.shape[-1]] for i in range(size)])
     return x[0] / tf.pow(bias + alpha / size * _first(summed), beta)
 
 
@@ -308,7 +340,7 @@ def gemm(node, x):
     y = node.attr("alpha", 1.0) * y if node.attr("alpha", 1.0) != 1.0 else y
     if c is not None:
         c = node.attr("beta", 1.0) * c if node.attr("beta", 1.0) != 1.0 else c
-        if c.shape.rank == 2 and c.shape[0] == 1:   # oneDNN's MatMul+Add fusion takes a 1-D bias only
+        if c.shape.rank == 2 and c.shape[0] == 1:  # oneDNN's MatMul+Add fusion takes a 1-D bias only
             c = tf.reshape(c, [-1])
         y = y + c
     return y
@@ -328,14 +360,17 @@ def matmul(node, x):
 
 def _resize_inputs(node, x) -> tuple[list[float] | None, list[int] | None, list[float] | None]:
     """(roi, scales, sizes) as the graph gives them, known when the graph is built (None: not given)."""
+
     def known(i):
         if len(x) <= i or x[i] is None:
             return None
         value = static(x[i])
         if value is None:
-            raise Unsupported(f"{node.op} {node.name}: its {('roi', 'scales', 'sizes')[i - 1]} are known only at "
-                              f"run time")
+            raise Unsupported(
+                f"{node.op} {node.name}: its {('roi', 'scales', 'sizes')[i - 1]} are known only at run time"
+            )
         return value.tolist() if value.size else None
+
     if node.op == "Upsample":
         return None, node.attr("scales") if node.version < 9 else known(1), None
     return known(1), known(2), known(3)
@@ -356,14 +391,18 @@ def _axis_matrix(node, size_in: int, axis: int, rank: int, roi, scales, sizes) -
         eye[tuple(index)] = 1.0
     attrs = {k: v for k, v in node.attrs.items() if k != "axes"}
     if node.op == "Upsample":
-        attrs = {"mode": attrs.get("mode", "nearest"), "coordinate_transformation_mode": "asymmetric",
-                 "nearest_mode": "floor"}
+        attrs = {
+            "mode": attrs.get("mode", "nearest"),
+            "coordinate_transformation_mode": "asymmetric",
+            "nearest_mode": "floor",
+        }
     inputs, initializers = ["x"], []
 
     def constant(name, values, dtype):
         initializers.append(numpy_helper.from_array(np.asarray(values, dtype), name))
         inputs.append(name)
-    if roi:   # this axis's part of the region of interest; the whole of every other axis
+
+    if roi:  # this axis's part of the region of interest; the whole of every other axis
         box = [0.0] * rank + [1.0] * rank
         box[axis], box[axis + rank] = roi[axis], roi[axis + rank]
         roi = box
@@ -380,12 +419,16 @@ def _axis_matrix(node, size_in: int, axis: int, rank: int, roi, scales, sizes) -
         full = [1.0] * rank
         full[axis] = scales[axis]
         constant("scales", full, np.float32)
-    graph = helper.make_graph([helper.make_node("Resize", inputs, ["y"], **attrs)], "axis",
-                              [helper.make_tensor_value_info("x", 1, shape)],
-                              [helper.make_tensor_value_info("y", 1, None)], initializers)
+    graph = helper.make_graph(
+        [helper.make_node("Resize", inputs, ["y"], **attrs)],
+        "axis",
+        [helper.make_tensor_value_info("x", 1, shape)],
+        [helper.make_tensor_value_info("y", 1, None)],
+        initializers,
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", max(node.version, 19))])
     y = ReferenceEvaluator(model).run(None, {"x": eye})[0]
-    return y.reshape(size_in, -1).T   # y[j, …, o, …] (every other axis of size 1) = M[o, j]
+    return y.reshape(size_in, -1).T  # y[j, …, o, …] (every other axis of size 1) = M[o, j]
 
 
 @op("Resize", "Upsample")
@@ -400,7 +443,7 @@ def resize(node, x):
     roi, scales, sizes = _resize_inputs(node, x)
     rank = len(shape)
     axes = [a % rank for a in (node.attr("axes") or range(rank))]
-    if node.attr("axes") is not None:   # roi, scales, sizes given for these axes only
+    if node.attr("axes") is not None:  # roi, scales, sizes given for these axes only
         given_scales, given_sizes, given_roi = scales, sizes, roi
         scales = [1.0] * rank if given_scales else None
         sizes = list(shape) if given_sizes else None
@@ -412,23 +455,30 @@ def resize(node, x):
                 sizes[axis] = given_sizes[i]
             if given_roi:
                 roi[axis], roi[axis + rank] = given_roi[i], given_roi[i + len(axes)]
-    if roi and node.attr("coordinate_transformation_mode") == "tf_crop_and_resize" and \
-            any(not 0.0 <= v <= 1.0 for v in roi):
-        raise Unsupported(f"{node.op} {node.name}: a crop that reaches outside the input (extrapolated values "
-                          f"are not separable by axis)")
+    if (
+        roi
+        and node.attr("coordinate_transformation_mode") == "tf_crop_and_resize"
+        and any(not 0.0 <= v <= 1.0 for v in roi)
+    ):
+        raise Unsupported(
+            f"{node.op} {node.name}: a crop that reaches outside the input (extrapolated values "
+            f"are not separable by axis)"
+        )
     policy = node.attr("keep_aspect_ratio_policy", "stretch")
-    if sizes and policy != "stretch":   # one scale for every resized axis, from their sizes
+    if sizes and policy != "stretch":  # one scale for every resized axis, from their sizes
         ratios = [sizes[a] / shape[a] for a in axes]
         scale = min(ratios) if policy == "not_larger" else max(ratios)
         sizes = [int(np.floor(scale * shape[a] + 0.5)) if a in axes else shape[a] for a in range(rank)]
         node = dataclasses.replace(node, attrs={k: v for k, v in node.attrs.items() if k != "keep_aspect_ratio_policy"})
-    moving = [a for a in range(rank) if (sizes[a] != shape[a] if sizes else scales[a] != 1.0)] if sizes or scales \
-        else []
+    moving = (
+        [a for a in range(rank) if (sizes[a] != shape[a] if sizes else scales[a] != 1.0)] if sizes or scales else []
+    )
     if 0 in moving:
         raise Unsupported(f"{node.op} {node.name}: resizing the batch axis")
     out = [(sizes[a] if sizes else int(np.floor(shape[a] * scales[a]))) for a in range(rank)]
-    if moving and min(moving) >= 2 and out[:2] == shape[:2] and roi is None and \
-            all(out[a] >= shape[a] for a in moving):   # TF's own resize agrees with ONNX when upsampling
+    if (
+        moving and min(moving) >= 2 and out[:2] == shape[:2] and roi is None and all(out[a] >= shape[a] for a in moving)
+    ):  # TF's own resize agrees with ONNX when upsampling
         made = _native(node, data, out[2:])
         if made is not None:
             return made
@@ -436,16 +486,18 @@ def resize(node, x):
     for axis in moving:
         matrix = _axis_matrix(node, shape[axis], axis, rank, roi, scales, sizes)
         moved = tf.experimental.numpy.moveaxis(y, axis, -1)
-        y = tf.experimental.numpy.moveaxis(tf.tensordot(moved, tf.constant(matrix.T.astype(np.float32)), axes=1),
-                                           -1, axis)
+        y = tf.experimental.numpy.moveaxis(
+            tf.tensordot(moved, tf.constant(matrix.T.astype(np.float32)), axes=1), -1, axis
+        )
     return tf.cast(y, data.dtype) if data.dtype != tf.float32 else y
 
 
 def _native(node, data, sizes: list[int]):
     """TF's own resize where it computes exactly what ONNX asks (2-D, no antialias): cheaper than matrices."""
     mode = node.attr("mode", "nearest")
-    coordinates = node.attr("coordinate_transformation_mode", "asymmetric" if node.op == "Upsample"
-                            or node.version < 11 else "half_pixel")
+    coordinates = node.attr(
+        "coordinate_transformation_mode", "asymmetric" if node.op == "Upsample" or node.version < 11 else "half_pixel"
+    )
     nearest = node.attr("nearest_mode", "round_prefer_floor")
     if len(sizes) != 2 or node.attr("antialias", 0) or data.dtype != tf.float32:
         return None
@@ -453,8 +505,9 @@ def _native(node, data, sizes: list[int]):
         coordinates = "half_pixel"
     last = _last(data)
     if mode == "linear" and coordinates in ("half_pixel", "align_corners", "asymmetric"):
-        y = tf.compat.v1.image.resize_bilinear(last, sizes, align_corners=coordinates == "align_corners",
-                                               half_pixel_centers=coordinates == "half_pixel")
+        y = tf.compat.v1.image.resize_bilinear(
+            last, sizes, align_corners=coordinates == "align_corners", half_pixel_centers=coordinates == "half_pixel"
+        )
     elif mode == "nearest" and (node.op == "Upsample" or (coordinates, nearest) == ("asymmetric", "floor")):
         y = tf.compat.v1.image.resize_nearest_neighbor(last, sizes)
     else:
@@ -476,7 +529,7 @@ def dft(node, x):
     else:
         axis = node.attr("axis", 1)
     axis %= rank
-    moved = tf.experimental.numpy.moveaxis(value, axis, -2)   # [..., N, 1 or 2]
+    moved = tf.experimental.numpy.moveaxis(value, axis, -2)  # [..., N, 1 or 2]
     size = moved.shape[-2]
     length = int(static(x[1])) if len(x) > 1 and x[1] is not None else size
     if size is None:
@@ -500,23 +553,25 @@ def dft(node, x):
     return tf.experimental.numpy.moveaxis(tf.stack([out_real, out_imaginary], axis=-1), -2, axis)
 
 
-CUBIC_A = -0.75   # Keys' cubic convolution, as ONNX's GridSample and Resize use
+CUBIC_A = -0.75  # Keys' cubic convolution, as ONNX's GridSample and Resize use
 
 
 def _grid_taps(coordinate, mode: str):
     """(index, weight) pairs along one axis for each sampled point: the neighbours the mode reads."""
     if mode == "nearest":
-        return [(tf.cast(tf.cast(coordinate, tf.int32), tf.float32), tf.ones_like(coordinate))]   # truncated
+        return [(tf.cast(tf.cast(coordinate, tf.int32), tf.float32), tf.ones_like(coordinate))]  # truncated
     base = tf.floor(coordinate)
     t = coordinate - base
     if mode == "linear":
         return [(base, 1 - t), (base + 1, t)]
     a = CUBIC_A
-    weights = [((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
-               ((a + 2) * t - (a + 3)) * t * t + 1,
-               ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
-               ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a]
-    return [(base + offset, w) for offset, w in zip((-1, 0, 1, 2), weights)]
+    weights = [
+        ((a * (t + 1) - 5 * a) * (t + 1) + 8 * a) * (t + 1) - 4 * a,
+        ((a + 2) * t - (a + 3)) * t * t + 1,
+        ((a + 2) * (1 - t) - (a + 3)) * (1 - t) * (1 - t) + 1,
+        ((a * (2 - t) - 5 * a) * (2 - t) + 8 * a) * (2 - t) - 4 * a,
+    ]
+    return [(base + offset, w) for offset, w in zip((-1, 0, 1, 2), weights, strict=True)]
 
 
 def _reflect(value, low: float, high: float):
@@ -545,9 +600,9 @@ def grid_sample(node, x):
     for size, normalized in ((height, grid[..., 1]), (width, grid[..., 0])):
         coordinate = (normalized + 1) / 2 * (size - 1) if corners else ((normalized + 1) * size - 1) / 2
         if mode == "nearest":
-            coordinate = tf.round(coordinate)   # half to even
+            coordinate = tf.round(coordinate)  # half to even
         low, high = (0.0, size - 1.0) if corners else (-0.5, size - 0.5)
-        if padding == "border":   # only what lies past the borders moves (inside, the taps clamp instead)
+        if padding == "border":  # only what lies past the borders moves (inside, the taps clamp instead)
             outside = (coordinate < low) | (coordinate > high)
             coordinate = tf.where(outside, tf.clip_by_value(coordinate, 0.0, size - 1.0), coordinate)
         elif padding == "reflection":
@@ -592,20 +647,24 @@ def max_unpool(node, x):
     count = len(kernel)
     strides = list(node.attr("strides", [1] * count))
     pads = list(node.attr("pads", [0] * 2 * count))
-    shape = [*data.shape[:2], *[(s - 1) * st + k - pads[i] - pads[i + count]
-                                for i, (s, st, k) in enumerate(zip(data.shape[2:], strides, kernel))]]
-    flat = tf.scatter_nd(tf.reshape(tf.cast(indices, tf.int32), [-1, 1]), tf.reshape(data, [-1]),
-                         [int(np.prod(shape))])
+    shape = [
+        *data.shape[:2],
+        *[
+            (s - 1) * st + k - pads[i] - pads[i + count]
+            for i, (s, st, k) in enumerate(zip(data.shape[2:], strides, kernel, strict=True))
+        ],
+    ]
+    flat = tf.scatter_nd(tf.reshape(tf.cast(indices, tf.int32), [-1, 1]), tf.reshape(data, [-1]), [int(np.prod(shape))])
     result = tf.reshape(flat, shape)
     if len(x) > 2 and x[2] is not None:
         wanted = static(x[2])
         if wanted is None:
             raise Unsupported(f"MaxUnpool {node.name}: an output_shape known only at run time")
-        result = tf.pad(result, [[0, int(w) - s] for w, s in zip(wanted, shape)])
+        result = tf.pad(result, [[0, int(w) - s] for w, s in zip(wanted, shape, strict=True)])
     return result
 
 
-COL2IM_LIMIT = 1 << 26   # elements of the scatter matrix Col2Im builds
+COL2IM_LIMIT = 1 << 26  # elements of the scatter matrix Col2Im builds
 
 
 @op("Col2Im")
@@ -623,7 +682,7 @@ def col2im(node, x):
     pads = list(node.attr("pads", [0] * 2 * rank))
     strides = list(node.attr("strides", [1] * rank))
     padded = [s + pads[i] + pads[i + rank] for i, s in enumerate(image)]
-    counts = [(p - ((b - 1) * d + 1)) // s + 1 for p, b, d, s in zip(padded, block, dilations, strides)]
+    counts = [(p - ((b - 1) * d + 1)) // s + 1 for p, b, d, s in zip(padded, block, dilations, strides, strict=True)]
     positions, locations = int(np.prod(block)), int(np.prod(counts))
     pixels = int(np.prod(padded))
     if positions * locations * pixels > COL2IM_LIMIT:
@@ -631,8 +690,9 @@ def col2im(node, x):
     scatter = np.zeros((positions * locations, pixels), np.float32)
     for k, offset in enumerate(itertools.product(*[range(b) for b in block])):
         for location, where in enumerate(itertools.product(*[range(c) for c in counts])):
-            pixel = np.ravel_multi_index([w * s + o * d for w, s, o, d in zip(where, strides, offset, dilations)],
-                                         padded)
+            pixel = np.ravel_multi_index(
+                [w * s + o * d for w, s, o, d in zip(where, strides, offset, dilations, strict=True)], padded
+            )
             scatter[k * locations + location, pixel] = 1.0
     data = x[0]
     batch, channels = data.shape[0], data.shape[1] // positions

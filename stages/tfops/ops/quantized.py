@@ -1,14 +1,15 @@
 """Quantized and integer ONNX ops (QuantizeLinear, DequantizeLinear, QLinearMatMul, QLinearConv,
 MatMulInteger, ConvInteger): the integers less their zero points, multiplied in float32 (exact below
 2^24), rescaled where the op says so, rounded half to even and saturated as ONNX's reference does."""
+
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from stages.tfops.ops import op
 from stages.tfops.ops.nn import conv
 from stages.tfops.ops.types import tf_dtype
+from stages.tfops.table import op
 
 
 def _per_axis(param, value, axis: int, block: int = 0):
@@ -50,7 +51,7 @@ def _saturated(value, point):
 
 @op("QuantizeLinear")
 def quantize_linear(node, x):
-    wanted = node.attr("output_dtype", 0)   # the zero point's type, or this, or uint8
+    wanted = node.attr("output_dtype", 0)  # the zero point's type, or this, or uint8
     value, scale, point = _linear(node, x, tf_dtype(wanted) if wanted else tf.uint8)
     return _saturated(tf.cast(value, tf.float32) / scale, point)
 
@@ -108,5 +109,9 @@ def qlinear_conv(node, x):
 def matmul_integer(node, x):
     """The product of the zero-point-shifted integers (a's zero point per row, b's per column) as int32."""
     a, b = x[0], x[1]
-    return tf.cast(tf.round(tf.matmul(_shifted(a, _optional(x, 2), a.shape.rank - 2),
-                                      _shifted(b, _optional(x, 3), b.shape.rank - 1))), tf.int32)
+    return tf.cast(
+        tf.round(
+            tf.matmul(_shifted(a, _optional(x, 2), a.shape.rank - 2), _shifted(b, _optional(x, 3), b.shape.rank - 1))
+        ),
+        tf.int32,
+    )

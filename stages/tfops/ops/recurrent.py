@@ -1,12 +1,13 @@
 """ONNX's recurrent layers (LSTM, GRU, RNN), unrolled over a sequence length known when the graph is built."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import tensorflow as tf
 
-from stages.tfops.graph import Unsupported
-from stages.tfops.ops import op
+from stages.tfops.table import op
+from stages.tfops.values import Unsupported
 
 ACTIVATIONS = {"Sigmoid": tf.sigmoid, "Tanh": tf.tanh, "Relu": tf.nn.relu}
 
@@ -34,6 +35,7 @@ def _steps(node, x):
 class Layer:
     """What every recurrent layer reads: the time steps, weights W and R [dirs, gates*hidden, …], the bias
     B [dirs, 2*gates*hidden] (or None), the initial state h0 [dirs, batch, hidden] (or None)."""
+
     steps: list
     w: object
     r: object
@@ -42,13 +44,17 @@ class Layer:
     h0: object
 
     def initial(self, h0, d: int):
-        return h0[d] if h0 is not None else tf.zeros(tf.stack([tf.shape(self.steps[0])[0], self.hidden]),
-                                                    self.steps[0].dtype)
+        return (
+            h0[d]
+            if h0 is not None
+            else tf.zeros(tf.stack([tf.shape(self.steps[0])[0], self.hidden]), self.steps[0].dtype)
+        )
 
 
 def _layer(node, x) -> Layer:
     def given(i):
         return x[i] if len(x) > i and x[i] is not None else None
+
     return Layer(_steps(node, x), x[1], x[2], node.attr("hidden_size") or x[2].shape[-1], given(3), given(5))
 
 
@@ -58,13 +64,13 @@ def _directions(node) -> list[bool]:
 
 
 def _outputs(node, sequences, finals_h, finals_c=None):
-    y = tf.stack([tf.stack(seq, axis=0) for seq in sequences], axis=1)   # [seq, dirs, batch, hidden]
+    y = tf.stack([tf.stack(seq, axis=0) for seq in sequences], axis=1)  # [seq, dirs, batch, hidden]
     y_h = tf.stack(finals_h, axis=0)
     outs = [y, y_h] + ([tf.stack(finals_c, axis=0)] if finals_c is not None else [])
     if node.attr("layout", 0):
         outs[0] = tf.transpose(y, [2, 0, 1, 3])
         outs[1:] = [tf.transpose(o, [1, 0, 2]) for o in outs[1:]]
-    return outs[:node.outputs]
+    return outs[: node.outputs]
 
 
 @op("LSTM")
@@ -77,11 +83,11 @@ def lstm(node, x):
     acts = _activations(node, 3, ["Sigmoid", "Tanh", "Tanh"])
     sequences, finals_h, finals_c = [], [], []
     for d, backwards in enumerate(_directions(node)):
-        f, g, h_act = acts[3 * d: 3 * d + 3]
+        f, g, h_act = acts[3 * d : 3 * d + 3]
         h, c = layer.initial(layer.h0, d), layer.initial(c0, d)
-        bias = b[d][:4 * hidden] + b[d][4 * hidden:] if b is not None else 0.0
+        bias = b[d][: 4 * hidden] + b[d][4 * hidden :] if b is not None else 0.0
         out = []
-        for step in (reversed(steps) if backwards else steps):
+        for step in reversed(steps) if backwards else steps:
             gates = tf.matmul(step, w[d], transpose_b=True) + tf.matmul(h, r[d], transpose_b=True) + bias
             i, o, fg, cc = tf.split(gates, 4, axis=-1)
             c = f(fg) * c + f(i) * g(cc)
@@ -103,23 +109,25 @@ def gru(node, x):
     before_reset = node.attr("linear_before_reset", 0)
     sequences, finals = [], []
     for d, backwards in enumerate(_directions(node)):
-        f, g = acts[2 * d: 2 * d + 2]
+        f, g = acts[2 * d : 2 * d + 2]
         h = layer.initial(layer.h0, d)
-        wb, rb = (b[d][:3 * hidden], b[d][3 * hidden:]) if b is not None else (0.0, 0.0)
+        wb, rb = (b[d][: 3 * hidden], b[d][3 * hidden :]) if b is not None else (0.0, 0.0)
         wz, wr, wh = tf.split(w[d], 3, axis=0)
         rz, rr, rh = tf.split(r[d], 3, axis=0)
         bz, br_, bh = tf.split(wb, 3) if b is not None else (0.0, 0.0, 0.0)
         rbz, rbr, rbh = tf.split(rb, 3) if b is not None else (0.0, 0.0, 0.0)
         out = []
-        for step in (reversed(steps) if backwards else steps):
+        for step in reversed(steps) if backwards else steps:
             z = f(tf.matmul(step, wz, transpose_b=True) + tf.matmul(h, rz, transpose_b=True) + bz + rbz)
             reset = f(tf.matmul(step, wr, transpose_b=True) + tf.matmul(h, rr, transpose_b=True) + br_ + rbr)
             if before_reset:
-                candidate = g(tf.matmul(step, wh, transpose_b=True)
-                              + reset * (tf.matmul(h, rh, transpose_b=True) + rbh) + bh)
+                candidate = g(
+                    tf.matmul(step, wh, transpose_b=True) + reset * (tf.matmul(h, rh, transpose_b=True) + rbh) + bh
+                )
             else:
-                candidate = g(tf.matmul(step, wh, transpose_b=True)
-                              + tf.matmul(reset * h, rh, transpose_b=True) + rbh + bh)
+                candidate = g(
+                    tf.matmul(step, wh, transpose_b=True) + tf.matmul(reset * h, rh, transpose_b=True) + rbh + bh
+                )
             h = (1 - z) * candidate + z * h
             out.append(h)
         sequences.append(out[::-1] if backwards else out)
@@ -137,7 +145,7 @@ def rnn(node, x):
         h = layer.initial(layer.h0, d)
         bias = b[d][:hidden] + b[d][hidden:] if b is not None else 0.0
         out = []
-        for step in (reversed(steps) if backwards else steps):
+        for step in reversed(steps) if backwards else steps:
             h = acts[d](tf.matmul(step, w[d], transpose_b=True) + tf.matmul(h, r[d], transpose_b=True) + bias)
             out.append(h)
         sequences.append(out[::-1] if backwards else out)

@@ -1,10 +1,11 @@
 """Reductions, arg-reductions, softmax-like normalizations, cumulative sums, TopK."""
+
 from __future__ import annotations
 
 import tensorflow as tf
 
-from stages.tfops.graph import static
-from stages.tfops.ops import op
+from stages.tfops.table import op
+from stages.tfops.values import static
 
 
 def _axes(node, x):
@@ -22,9 +23,10 @@ def _reduce(fn):
         axes = _axes(node, x)
         if axes is None and node.attr("noop_with_empty_axes", 0):
             return tf.identity(x[0])
-        if x[0].dtype == tf.bool:   # ReduceMax/Min of booleans: any/all, through integers
+        if x[0].dtype == tf.bool:  # ReduceMax/Min of booleans: any/all, through integers
             return tf.cast(fn(tf.cast(x[0], tf.int32), axes, bool(node.attr("keepdims", 1))), tf.bool)
         return fn(x[0], axes, bool(node.attr("keepdims", 1)))
+
     return handler
 
 
@@ -48,12 +50,13 @@ def _arg(fn):
     def handler(node, x):
         axis, keep = node.attr("axis", 0), node.attr("keepdims", 1)
         value = x[0]
-        if node.attr("select_last_index", 0):   # the last of equal extremes: search the reversed axis
+        if node.attr("select_last_index", 0):  # the last of equal extremes: search the reversed axis
             reversed_ = tf.reverse(value, [axis])
             index = tf.cast(tf.shape(value)[axis], tf.int64) - 1 - fn(reversed_, axis=axis, output_type=tf.int64)
         else:
             index = fn(value, axis=axis, output_type=tf.int64)
         return tf.expand_dims(index, axis) if keep else index
+
     return handler
 
 
@@ -76,6 +79,7 @@ def _normalize(fn):
         if node.version < 13:
             return _flattened_from(node, x, fn)
         return fn(x[0], node.attr("axis", -1))
+
     return handler
 
 

@@ -1,12 +1,13 @@
 """Shape and indexing ops: reshapes, transposes, slices, gathers, scatters, padding, constants."""
+
 from __future__ import annotations
 
 import numpy as np
 import tensorflow as tf
 
-from stages.tfops.graph import static
-from stages.tfops.ops import op
 from stages.tfops.ops.types import tf_dtype
+from stages.tfops.table import op
+from stages.tfops.values import static
 
 
 def _ints(tensor) -> list[int] | None:
@@ -28,11 +29,16 @@ def _given_ints(node, x, index: int, what: str, default=None) -> list[int] | Non
 @op("Constant")
 def constant(node, x):
     from onnx import numpy_helper
+
     attrs = node.attrs
     if "value" in attrs:
         return tf.constant(numpy_helper.to_array(attrs["value"]))
-    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32), ("value_int", np.int64),
-                       ("value_ints", np.int64)):
+    for key, dtype in (
+        ("value_float", np.float32),
+        ("value_floats", np.float32),
+        ("value_int", np.int64),
+        ("value_ints", np.int64),
+    ):
         if key in attrs:
             return tf.constant(np.asarray(attrs[key], dtype=dtype))
     raise ValueError(f"Constant with {sorted(attrs)} is not supported")
@@ -41,6 +47,7 @@ def constant(node, x):
 @op("ConstantOfShape")
 def constant_of_shape(node, x):
     from onnx import numpy_helper
+
     value = numpy_helper.to_array(node.attr("value")) if node.attr("value") is not None else np.zeros(1, np.float32)
     return tf.fill(tf.cast(x[0], tf.int32), tf.constant(value.reshape(())))
 
@@ -66,7 +73,7 @@ def reshape(node, x):
         return tf.reshape(value, [have[i] if d == 0 else d for i, d in enumerate(target)])
     if target is None and not node.attr("allowzero", 0):
         dims = tf.cast(x[1], tf.int32)
-        have = tf.shape(value)[:tf.size(dims)]
+        have = tf.shape(value)[: tf.size(dims)]
         dims = tf.where(tf.equal(dims, 0), have, dims)
         return tf.reshape(value, dims)
     return tf.reshape(value, target if target is not None else tf.cast(x[1], tf.int32))
@@ -117,7 +124,7 @@ def split(node, x):
         return tf.split(value, list(sizes), axis=axis)
     parts = node.attr("num_outputs", node.outputs)
     length = value.shape[axis]
-    if length is not None and length % parts:   # opset 18: the last part is smaller
+    if length is not None and length % parts:  # opset 18: the last part is smaller
         step = -(-length // parts)
         return tf.split(value, [step] * (parts - 1) + [length - step * (parts - 1)], axis=axis)
     return tf.split(value, parts, axis=axis)
@@ -138,7 +145,7 @@ def slice_(node, x):
     axes = [a % rank for a in (axes or range(len(starts)))]
     steps = steps or [1] * len(axes)
     index = [slice(None)] * rank
-    for axis, start, end, step in zip(axes, starts, ends, steps):
+    for axis, start, end, step in zip(axes, starts, ends, steps, strict=True):
         index[axis] = _bounds(start, end, step, value.shape[axis])
     return value[tuple(index)]
 
@@ -172,7 +179,7 @@ def _dynamic_slice(value, x):
 def _bounds(start: int, end: int, step: int, dim: int | None) -> slice:
     """ONNX's clamped slice bounds (TFLite's converter refuses bounds past the axis, TF clamps them)."""
     if dim is None:
-        big = 2 ** 62
+        big = 2**62
         start = None if (step > 0 and start <= -big) or (step < 0 and start >= big) else start
         end = None if (step > 0 and end >= big) or (step < 0 and end <= -big) else end
         return slice(start, end, step)
@@ -196,8 +203,9 @@ def _coordinates(value, indices, axis: int):
     """Per element of `indices` (an index along `axis`), its full coordinates in `value` (..., rank)."""
     indices = tf.cast(indices, tf.int64)
     size = tf.cast(tf.shape(value)[axis], tf.int64)
-    grids = tf.meshgrid(*[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))],
-                        indexing="ij")
+    grids = tf.meshgrid(
+        *[tf.range(d, dtype=tf.int64) for d in tf.unstack(tf.shape(indices, out_type=tf.int64))], indexing="ij"
+    )
     grids[axis] = tf.where(indices < 0, indices + size, indices)
     return tf.stack(grids, axis=-1)
 
@@ -215,8 +223,13 @@ def gather_nd(node, x):
 @op("ScatterND")
 def scatter_nd(node, x):
     reduction = node.attr("reduction", "none")
-    fn = {"none": tf.tensor_scatter_nd_update, "add": tf.tensor_scatter_nd_add, "mul": None,
-          "max": tf.tensor_scatter_nd_max, "min": tf.tensor_scatter_nd_min}[reduction]
+    fn = {
+        "none": tf.tensor_scatter_nd_update,
+        "add": tf.tensor_scatter_nd_add,
+        "mul": None,
+        "max": tf.tensor_scatter_nd_max,
+        "min": tf.tensor_scatter_nd_min,
+    }[reduction]
     if fn is None:
         raise ValueError("ScatterND with reduction='mul' is not supported")
     return fn(x[0], tf.cast(x[1], tf.int64), x[2])
@@ -225,20 +238,25 @@ def scatter_nd(node, x):
 @op("ScatterElements", "Scatter")
 def scatter_elements(node, x):
     value, updates = x[0], x[2]
-    coordinates = tf.reshape(_coordinates(value, x[1], node.attr("axis", 0) % value.shape.rank),
-                             [-1, value.shape.rank])
+    coordinates = tf.reshape(_coordinates(value, x[1], node.attr("axis", 0) % value.shape.rank), [-1, value.shape.rank])
     flat = tf.reshape(updates, [-1])
-    fn = {"none": tf.tensor_scatter_nd_update, "add": tf.tensor_scatter_nd_add,
-          "max": tf.tensor_scatter_nd_max, "min": tf.tensor_scatter_nd_min}[node.attr("reduction", "none")]
+    fn = {
+        "none": tf.tensor_scatter_nd_update,
+        "add": tf.tensor_scatter_nd_add,
+        "max": tf.tensor_scatter_nd_max,
+        "min": tf.tensor_scatter_nd_min,
+    }[node.attr("reduction", "none")]
     return fn(value, coordinates, flat)
 
 
 @op("Expand")
 def expand(node, x):
     target = tf.cast(x[1], tf.int32)
-    return x[0] * tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target), dtype=x[0].dtype) \
-        if x[0].dtype != tf.bool else tf.logical_and(x[0], tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target),
-                                                                   dtype=tf.bool))
+    return (
+        x[0] * tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target), dtype=x[0].dtype)
+        if x[0].dtype != tf.bool
+        else tf.logical_and(x[0], tf.ones(tf.broadcast_dynamic_shape(tf.shape(x[0]), target), dtype=tf.bool))
+    )
 
 
 @op("Tile")
@@ -268,22 +286,32 @@ def pad(node, x):
             pairs = tf.transpose(tf.reshape(tf.cast(x[1], tf.int32), [2, len(axes)]))
             named = [a % rank for a in axes]
             paddings = pairs if named == list(range(rank)) else tf.scatter_nd([[a] for a in named], pairs, [rank, 2])
-            return tf.pad(value, paddings, constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
-                          if isinstance(constant, tf.Tensor) else constant)
+            return tf.pad(
+                value,
+                paddings,
+                constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
+                if isinstance(constant, tf.Tensor)
+                else constant,
+            )
     axes = [a % rank for a in axes]
     begin, end = [0] * rank, [0] * rank
     for i, axis in enumerate(axes):
         begin[axis], end[axis] = pads[i], pads[i + len(axes)]
     # negative pads crop
     if any(p < 0 for p in begin + end):
-        index = tuple(slice(-b if b < 0 else None, e if e < 0 else None) for b, e in zip(begin, end))
+        index = tuple(slice(-b if b < 0 else None, e if e < 0 else None) for b, e in zip(begin, end, strict=True))
         value = value[index]
         begin, end = [max(b, 0) for b in begin], [max(e, 0) for e in end]
     mode = node.attr("mode", "constant")
-    paddings = [[b, e] for b, e in zip(begin, end)]
+    paddings = [[b, e] for b, e in zip(begin, end, strict=True)]
     if mode == "constant":
-        return tf.pad(value, paddings, constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
-                      if isinstance(constant, tf.Tensor) else constant)
+        return tf.pad(
+            value,
+            paddings,
+            constant_values=tf.cast(tf.reshape(constant, []), value.dtype)
+            if isinstance(constant, tf.Tensor)
+            else constant,
+        )
     if mode == "reflect":
         return tf.pad(value, paddings, mode="REFLECT")
     if mode == "edge":
@@ -294,7 +322,7 @@ def pad(node, x):
                 last = tf.gather(value, tf.fill([e], last_index), axis=axis) if e else None
                 value = tf.concat([p for p in (first, value, last) if p is not None], axis=axis)
         return value
-    if mode == "wrap":   # the other end's values, as numpy's "wrap"
+    if mode == "wrap":  # the other end's values, as numpy's "wrap"
         for axis, (b, e) in enumerate(paddings):
             size = value.shape[axis]
             if (b or e) and (size is None or max(b, e) > size):
@@ -331,8 +359,9 @@ def one_hot(node, x):
     depth = tf.cast(tf.reshape(depth, []), tf.int64)
     indices = tf.cast(indices, tf.int64)
     indices = tf.where(indices < 0, indices + depth, indices)
-    return tf.one_hot(indices, tf.cast(depth, tf.int32), on_value=values[1], off_value=values[0],
-                      axis=node.attr("axis", -1))
+    return tf.one_hot(
+        indices, tf.cast(depth, tf.int32), on_value=values[1], off_value=values[0], axis=node.attr("axis", -1)
+    )
 
 
 @op("DepthToSpace")
@@ -366,14 +395,14 @@ def einsum(node, x):
     terms = inputs.split(",")
     if "." in equation or any(len(set(t)) != len(t) for t in terms):
         raise ValueError(f"Einsum {equation!r}: ellipses and repeated indices within an operand are not supported")
-    if not arrow:   # implicit output: the indices seen once, in alphabetical order
+    if not arrow:  # implicit output: the indices seen once, in alphabetical order
         output = "".join(sorted(c for c in set(inputs) if inputs.count(c) == 1 and c != ","))
     dtype = x[0].dtype
-    wide = tf.float32 if dtype == tf.float64 else dtype   # TFLite has no float64 kernels
-    operands = list(zip(terms, [tf.cast(v, wide) for v in x]))
+    wide = tf.float32 if dtype == tf.float64 else dtype  # TFLite has no float64 kernels
+    operands = list(zip(terms, [tf.cast(v, wide) for v in x], strict=True))
     term, value = operands[0]
     for index, (other_term, other) in enumerate(operands[1:], start=1):
-        later = output + "".join(t for t, _ in operands[index + 1:])
+        later = output + "".join(t for t, _ in operands[index + 1 :])
         term, value = _contract(term, value, other_term, other, later)
     term, value = _sum_out(term, value, output)
     value = tf.transpose(value, [term.index(c) for c in output]) if term != output else value
@@ -401,10 +430,12 @@ def _contract(a_term: str, a, b_term: str, b, later: str):
     if None in sizes.values():
         raise ValueError("Einsum needs static operand shapes")
     count = lambda letters: int(np.prod([sizes[c] for c in letters])) if letters else 1  # noqa: E731
-    a3 = tf.reshape(tf.transpose(a, [a_term.index(c) for c in batch + left + summed]),
-                    [count(batch), count(left), count(summed)])
-    b3 = tf.reshape(tf.transpose(b, [b_term.index(c) for c in batch + summed + right]),
-                    [count(batch), count(summed), count(right)])
+    a3 = tf.reshape(
+        tf.transpose(a, [a_term.index(c) for c in batch + left + summed]), [count(batch), count(left), count(summed)]
+    )
+    b3 = tf.reshape(
+        tf.transpose(b, [b_term.index(c) for c in batch + summed + right]), [count(batch), count(summed), count(right)]
+    )
     product = tf.matmul(a3, b3)
     term = "".join(batch + left + right)
     return term, tf.reshape(product, [sizes[c] for c in term])
@@ -439,21 +470,22 @@ def tensor_scatter(node, x):
     if None in (length, count, batch):
         raise ValueError("TensorScatter needs static cache and update shapes")
     start = tf.cast(x[2], tf.int64) if len(x) > 2 and x[2] is not None else tf.zeros([batch], tf.int64)
-    positions = start[:, None] + tf.range(count, dtype=tf.int64)[None, :]                # [B, S]
+    positions = start[:, None] + tf.range(count, dtype=tf.int64)[None, :]  # [B, S]
     if node.attr("mode", "linear") == "circular":
         positions = tf.math.floormod(positions, length)
-    writes = tf.one_hot(positions, length, dtype=cache.dtype)                              # [B, S, L]
-    moved_cache = tf.experimental.numpy.moveaxis(cache, axis, -1)                          # [B, ..., L]
-    moved_update = tf.experimental.numpy.moveaxis(update, axis, -1)                        # [B, ..., S]
+    writes = tf.one_hot(positions, length, dtype=cache.dtype)  # [B, S, L]
+    moved_cache = tf.experimental.numpy.moveaxis(cache, axis, -1)  # [B, ..., L]
+    moved_update = tf.experimental.numpy.moveaxis(update, axis, -1)  # [B, ..., S]
     middle = moved_cache.shape[1:-1]
     rows = int(np.prod(middle)) if middle else 1
-    written = tf.matmul(tf.reshape(moved_update, [batch, rows, count]), writes)           # [B, R, L]
-    kept = 1 - tf.reduce_max(writes, axis=1, keepdims=True)                                # [B, 1, L]
+    written = tf.matmul(tf.reshape(moved_update, [batch, rows, count]), writes)  # [B, R, L]
+    kept = 1 - tf.reduce_max(writes, axis=1, keepdims=True)  # [B, 1, L]
     result = tf.reshape(moved_cache, [batch, rows, length]) * kept + written
     return tf.experimental.numpy.moveaxis(tf.reshape(result, moved_cache.shape), -1, axis)
 
 
 @op("ReverseSequence")
 def reverse_sequence(node, x):
-    return tf.reverse_sequence(x[0], tf.cast(x[1], tf.int32), seq_axis=node.attr("time_axis", 0),
-                               batch_axis=node.attr("batch_axis", 1))
+    return tf.reverse_sequence(
+        x[0], tf.cast(x[1], tf.int32), seq_axis=node.attr("time_axis", 0), batch_axis=node.attr("batch_axis", 1)
+    )

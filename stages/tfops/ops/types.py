@@ -1,12 +1,26 @@
 """ONNX element types as TF dtypes."""
+
 from __future__ import annotations
 
 import tensorflow as tf
 
 from stages.errors import StageError
 
-ONNX_TO_TF = {1: tf.float32, 2: tf.uint8, 3: tf.int8, 4: tf.uint16, 5: tf.int16, 6: tf.int32, 7: tf.int64,
-              9: tf.bool, 10: tf.float16, 11: tf.float64, 12: tf.uint32, 13: tf.uint64, 16: tf.bfloat16}
+ONNX_TO_TF = {
+    1: tf.float32,
+    2: tf.uint8,
+    3: tf.int8,
+    4: tf.uint16,
+    5: tf.int16,
+    6: tf.int32,
+    7: tf.int64,
+    9: tf.bool,
+    10: tf.float16,
+    11: tf.float64,
+    12: tf.uint32,
+    13: tf.uint64,
+    16: tf.bfloat16,
+}
 
 
 def onnx_type(dtype) -> int:

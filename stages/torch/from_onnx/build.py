@@ -7,6 +7,7 @@ constants; integers that grow by the same step are sizes (graph.Sizes), carried 
 batch; anything else is converted. Every other node goes to its handler (ops/), which adds fx nodes; a
 node without one is refused, naming the op and the node, and nothing is guessed.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,21 +22,23 @@ from stages.errors import StageError
 from stages.onnx import emitter
 from stages.onnx.emitter import DEFAULT_DOMAINS, Unsupported, attrs
 from stages.onnx.static import fold
+from stages.torch.from_onnx import ops  # noqa: F401  (its modules register their handlers)
 from stages.torch.from_onnx.graph import Graph, NeedsStaticBatch, Sizes, TorchRefused, identifier, torch_dtype
-from stages.torch.from_onnx.ops import OPS
+from stages.torch.from_onnx.table import OPS
 
-DYNAMIC_BATCHES = (1, 2, 3)   # three points: an integer that is affine in the batch is told from one that is not
+DYNAMIC_BATCHES = (1, 2, 3)  # three points: an integer that is affine in the batch is told from one that is not
 
 
 @dataclass
 class Built:
     """The module, and how the model's own names map onto it."""
+
     module: torch.fx.GraphModule
-    arguments: dict[str, str]        # ONNX input -> forward() argument
-    outputs: list[str]               # ONNX outputs, in the order forward() returns them
-    parameters: dict[str, str]       # ONNX tensor (initializer or folded constant) -> parameter or buffer
-    dynamic: bool                    # whether the graph was built with the batch as a variable
-    batch_limit: int | None = None   # the largest batch it computes as ONNX does, where the graph bounds it
+    arguments: dict[str, str]  # ONNX input -> forward() argument
+    outputs: list[str]  # ONNX outputs, in the order forward() returns them
+    parameters: dict[str, str]  # ONNX tensor (initializer or folded constant) -> parameter or buffer
+    dynamic: bool  # whether the graph was built with the batch as a variable
+    batch_limit: int | None = None  # the largest batch it computes as ONNX does, where the graph bounds it
 
 
 def build(model, inputs: list[dict], what: str, dynamic: bool) -> Built:
@@ -45,7 +48,7 @@ def build(model, inputs: list[dict], what: str, dynamic: bool) -> Built:
     for name, value in emitter.initializers(model).items():
         g.set_constant(name, value)
     arguments = _placeholders(g, model, inputs, what)
-    g.convert_nodes = lambda nodes: _convert(g, nodes, what)   # If's handler inlines the branch it takes
+    g.convert_nodes = lambda nodes: _convert(g, nodes, what)  # If's handler inlines the branch it takes
     _convert(g, model.graph.node, what)
     outputs = _outputs(g, model, what)
     g.fx.output(outputs[0] if len(outputs) == 1 else tuple(outputs))
@@ -59,19 +62,21 @@ def build(model, inputs: list[dict], what: str, dynamic: bool) -> Built:
 def _convert(g: Graph, nodes, what: str) -> None:
     for node in nodes:
         if node.domain not in DEFAULT_DOMAINS:
-            raise StageError(f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op; "
-                             f"the PyTorch emitter has no conversion for it")
+            raise StageError(
+                f"{what}: node {node.name!r} is {node.domain}.{node.op_type}, not a standard ONNX op; "
+                f"the PyTorch emitter has no conversion for it"
+            )
         if _fold(g, node):
             continue
         try:
             made = OPS(g, node, what)
         except TorchRefused as exc:
-            if g.dynamic:   # a graph that holds only at the batch it was made at: build it at that batch
+            if g.dynamic:  # a graph that holds only at the batch it was made at: build it at that batch
                 raise NeedsStaticBatch(f"torch refuses {node.op_type} node {node.name!r} at other batch sizes: {exc}")
             raise StageError(f"{what}: torch refuses {node.op_type} node {node.name!r} as converted: {exc}") from None
         made = list(made) if isinstance(made, (list, tuple)) else [made]
-        for name, value in zip(node.output, made):
-            if name and value is not None:   # None: the handler made it a constant or sizes itself
+        for name, value in zip(node.output, made, strict=False):
+            if name and value is not None:  # None: the handler made it a constant or sizes itself
                 g.values[name] = value
 
 
@@ -104,8 +109,9 @@ def _constant(node) -> np.ndarray:
     if attribute.name == "value":
         return numpy_helper.to_array(attribute.t)
     if attribute.name == "sparse_value":
-        raise StageError(f"Constant node {node.name!r} holds a sparse tensor; the PyTorch emitter has no conversion "
-                         f"for it")
+        raise StageError(
+            f"Constant node {node.name!r} holds a sparse tensor; the PyTorch emitter has no conversion for it"
+        )
     value = helper.get_attribute_value(attribute)
     dtypes = {"value_float": np.float32, "value_floats": np.float32, "value_int": np.int64, "value_ints": np.int64}
     return np.array(value, dtype=dtypes.get(attribute.name))
@@ -121,8 +127,11 @@ def _fold(g: Graph, node) -> bool:
         per_batch = {}
         for batch in g.batches:
             shape = g.shape(node.input[0], batch)
-            per_batch[batch] = [np.array(shape[a.get("start", 0):a.get("end", len(shape))], np.int64)
-                                if node.op_type == "Shape" else np.array(math.prod(shape), np.int64)]
+            per_batch[batch] = [
+                np.array(shape[a.get("start", 0) : a.get("end", len(shape))], np.int64)
+                if node.op_type == "Shape"
+                else np.array(math.prod(shape), np.int64)
+            ]
     else:
         names = [name for name in node.input if name]
         if not names or not all(g.is_known(name) for name in names):
@@ -137,7 +146,7 @@ def _fold(g: Graph, node) -> bool:
     made = [_classify([np.asarray(per_batch[batch][i]) for batch in g.batches]) for i in range(len(node.output))]
     if any(kind is None for kind, _ in made):
         return False
-    for name, (kind, value) in zip(node.output, made):
+    for name, (kind, value) in zip(node.output, made, strict=False):
         if name:
             (g.set_constant if kind == "constant" else g.set_sizes)(name, value)
     return True
@@ -171,11 +180,13 @@ def _outputs(g: Graph, model, what: str) -> list:
             node = g.tensor(output.name)
         except Unsupported:
             raise StageError(f"{what}: output {output.name} is not made by any node") from None
-        if node.op in ("placeholder", "get_attr") or node in outputs:   # a module returns tensors of its own
+        if node.op in ("placeholder", "get_attr") or node in outputs:  # a module returns tensors of its own
             node = g.call(torch.clone, node, name=output.name)
         declared = output.type.tensor_type.elem_type
         if declared and torch_dtype(helper.tensor_dtype_to_np_dtype(declared)) != g.dtype(output.name):
-            raise StageError(f"{what}: output {output.name} is {helper.tensor_dtype_to_np_dtype(declared)} in the "
-                             f"ONNX graph and {g.dtype(output.name)} as converted (an emitter fault: please report it)")
+            raise StageError(
+                f"{what}: output {output.name} is {helper.tensor_dtype_to_np_dtype(declared)} in the "
+                f"ONNX graph and {g.dtype(output.name)} as converted (an emitter fault: please report it)"
+            )
         outputs.append(node)
     return outputs

@@ -14,6 +14,7 @@ Each fx node is evaluated on meta tensors (shapes and dtypes, no data) at every 
 built for, as it is made: handlers read exact shapes and dtypes from torch itself, and an op torch refuses
 is named with its ONNX node while the graph is built, not later inside torch.export.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -41,6 +42,7 @@ class TorchRefused(Exception):
 @dataclass(frozen=True)
 class Sizes:
     """Integers that depend on the batch: value = base + slope * batch, element by element."""
+
     base: np.ndarray
     slope: np.ndarray
 
@@ -76,19 +78,19 @@ class Graph:
         self.fx = torch.fx.Graph()
         self.root = torch.nn.Module()
         self.opset = opset
-        self.batches = batches          # (1, 2, 3) when the batch is dynamic, else the fixed batch
+        self.batches = batches  # (1, 2, 3) when the batch is dynamic, else the fixed batch
         self.values: dict[str, torch.fx.Node] = {}
         self.constants: dict[str, np.ndarray] = {}
         self.sizes: dict[str, Sizes] = {}
-        self.known: dict[int, dict[str, np.ndarray]] = {b: {} for b in batches}   # constants and sizes, per batch
-        self.parameters: dict[str, str] = {}     # ONNX tensor name -> attribute of the module
+        self.known: dict[int, dict[str, np.ndarray]] = {b: {} for b in batches}  # constants and sizes, per batch
+        self.parameters: dict[str, str] = {}  # ONNX tensor name -> attribute of the module
         self._attribute_nodes: dict[str, torch.fx.Node] = {}
-        self._names: set[str] = set(dir(torch.fx.GraphModule))   # attributes: never shadow the module's own
+        self._names: set[str] = set(dir(torch.fx.GraphModule))  # attributes: never shadow the module's own
         self._batch: tuple[torch.fx.Node, int] | None = None
         self._batch_node: torch.fx.Node | None = None
         self._expressions: dict[tuple[int, int], torch.fx.Node] = {}
-        self.batch_limit: int | None = None     # the largest batch the graph computes as ONNX does (see limit_batch)
-        self.convert_nodes = None               # converts a list of ONNX nodes into this graph (set by build.py)
+        self.batch_limit: int | None = None  # the largest batch the graph computes as ONNX does (see limit_batch)
+        self.convert_nodes = None  # converts a list of ONNX nodes into this graph (set by build.py)
 
     @property
     def dynamic(self) -> bool:
@@ -96,8 +98,9 @@ class Graph:
 
     # -- inputs, constants, sizes -------------------------------------------------------------------------
 
-    def placeholder(self, onnx_name: str, argument: str, shapes: dict[int, list[int]], dtype: str,
-                    batch_axis: int | None) -> torch.fx.Node:
+    def placeholder(
+        self, onnx_name: str, argument: str, shapes: dict[int, list[int]], dtype: str, batch_axis: int | None
+    ) -> torch.fx.Node:
         node = self.fx.placeholder(argument)
         node.meta["at"] = {b: torch.empty(shapes[b], dtype=torch_dtype(dtype), device="meta") for b in self.batches}
         self.values[onnx_name] = node
@@ -124,8 +127,10 @@ class Graph:
             return self.constants[name]
         if name in self.sizes:
             raise NeedsStaticBatch(f"{node.op_type} node {node.name!r}: its {what} ({name}) changes with the batch")
-        raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph; "
-                          f"the PyTorch emitter needs it constant")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph; "
+            f"the PyTorch emitter needs it constant"
+        )
 
     def ints(self, name: str, node, what: str) -> list:
         """A 1-D (or 0-d) integer input of `node` (a shape, sizes, slice bounds): constant elements as ints,
@@ -134,12 +139,16 @@ class Graph:
             return np.asarray(self.constants[name]).astype(np.int64).reshape(-1).tolist()
         if name in self.sizes:
             sizes = self.sizes[name]
-            return [int(base) if not slope else self.batch_expression(int(slope), int(base))
-                    for base, slope in zip(sizes.base.reshape(-1), sizes.slope.reshape(-1))]
+            return [
+                int(base) if not slope else self.batch_expression(int(slope), int(base))
+                for base, slope in zip(sizes.base.reshape(-1), sizes.slope.reshape(-1), strict=True)
+            ]
         if self.dynamic:
             raise NeedsStaticBatch(f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed in the graph")
-        raise Unsupported(f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed from the data; "
-                          f"the PyTorch emitter needs it constant")
+        raise Unsupported(
+            f"{node.op_type} node {node.name!r}: its {what} ({name}) is computed from the data; "
+            f"the PyTorch emitter needs it constant"
+        )
 
     def batch_expression(self, slope: int, base: int) -> torch.fx.Node:
         """slope * batch + base, as fx nodes on the batch input's size()."""
@@ -192,11 +201,10 @@ class Graph:
 
     def call(self, target, *args, kind: str = "call_function", name: str | None = None, **kwargs) -> torch.fx.Node:
         """A new fx node, evaluated on meta tensors at every batch the graph is built for."""
-        node = self.fx.create_node(kind, target, args, kwargs,
-                                   name=re.sub(r"\W", "_", name) if name else None)
+        node = self.fx.create_node(kind, target, args, kwargs, name=re.sub(r"\W", "_", name) if name else None)
         try:
             node.meta["at"] = {b: self._evaluate(node, b) for b in self.batches}
-        except Exception as exc:   # torch raises many types for a call it refuses
+        except Exception as exc:  # torch raises many types for a call it refuses
             self.fx.erase_node(node)
             raise TorchRefused(_first_line(exc)) from None
         return node
@@ -265,4 +273,3 @@ class Graph:
 def _first_line(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     return lines[0] if lines else type(exc).__name__
-

@@ -1,5 +1,6 @@
 """Element-wise layers: ReLU (leaky), PReLU, Sigmoid, TanH, AbsVal, ELU, BNLL, Swish, Clip, Threshold,
 Power, Exp, Log, Dropout (TEST phase), and Softmax."""
+
 from __future__ import annotations
 
 import math
@@ -42,8 +43,11 @@ def elu(g: Graph, layer: Layer) -> None:
 @handles("Swish")
 def swish(g: Graph, layer: Layer) -> None:
     beta = float(layer.param("swish_param").get("beta", 1))
-    scaled = layer.inputs[0] if beta == 1 else \
-        g.step("Mul", [layer.inputs[0], g.const(f"{layer.name}/beta", np.float32(beta))], layer, "scaled")
+    scaled = (
+        layer.inputs[0]
+        if beta == 1
+        else g.step("Mul", [layer.inputs[0], g.const(f"{layer.name}/beta", np.float32(beta))], layer, "scaled")
+    )
     gate = g.step("Sigmoid", [scaled], layer, "gate")
     g.last("Mul", [layer.inputs[0], gate], layer)
 
@@ -51,15 +55,21 @@ def swish(g: Graph, layer: Layer) -> None:
 @handles("Clip")
 def clip(g: Graph, layer: Layer) -> None:
     param = layer.param("clip_param")
-    g.last("Clip", [layer.inputs[0], g.const(f"{layer.name}/min", np.float32(param["min"])),
-                    g.const(f"{layer.name}/max", np.float32(param["max"]))], layer)
+    g.last(
+        "Clip",
+        [
+            layer.inputs[0],
+            g.const(f"{layer.name}/min", np.float32(param["min"])),
+            g.const(f"{layer.name}/max", np.float32(param["max"])),
+        ],
+        layer,
+    )
 
 
 @handles("Threshold")
 def threshold(g: Graph, layer: Layer) -> None:
     limit = float(layer.param("threshold_param").get("threshold", 0))
-    above = g.step("Greater", [layer.inputs[0], g.const(f"{layer.name}/threshold", np.float32(limit))], layer,
-                   "above")
+    above = g.step("Greater", [layer.inputs[0], g.const(f"{layer.name}/threshold", np.float32(limit))], layer, "above")
     g.last("Cast", [above], layer, to=1)
 
 
@@ -91,8 +101,7 @@ def exp(g: Graph, layer: Layer) -> None:
     param = layer.param("exp_param")
     base = float(param.get("base", -1))
     ln = 1.0 if base == -1 else math.log(base)
-    g.last("Exp", [_affine(g, layer, ln * float(param.get("scale", 1)), ln * float(param.get("shift", 0)))],
-           layer)
+    g.last("Exp", [_affine(g, layer, ln * float(param.get("scale", 1)), ln * float(param.get("shift", 0)))], layer)
 
 
 @handles("Log")
@@ -115,7 +124,7 @@ def dropout(g: Graph, layer: Layer) -> None:
     if param.get("scale_train", True):
         g.last("Identity", [layer.inputs[0]], layer)
     else:
-        keep = np.float32(1 - float(param.get("dropout_ratio", .5)))
+        keep = np.float32(1 - float(param.get("dropout_ratio", 0.5)))
         g.last("Mul", [layer.inputs[0], g.const(f"{layer.name}/keep", keep)], layer)
 
 

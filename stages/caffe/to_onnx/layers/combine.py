@@ -1,4 +1,5 @@
 """Layers that join or part blobs: Eltwise (SUM with coefficients, PROD, MAX), Concat, Slice, Split, Silence."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -26,9 +27,12 @@ def eltwise(g: Graph, layer: Layer) -> None:
             value = g.step("Mul", [value, other], layer, f"product{index}")
         g.last("Mul", [value, layer.inputs[-1]], layer)
         return
-    terms = [name if not coeffs or coeffs[i] == 1 else
-             g.step("Mul", [name, g.const(f"{layer.name}/coeff{i}", np.float32(coeffs[i]))], layer, f"term{i}")
-             for i, name in enumerate(layer.inputs)]
+    terms = [
+        name
+        if not coeffs or coeffs[i] == 1
+        else g.step("Mul", [name, g.const(f"{layer.name}/coeff{i}", np.float32(coeffs[i]))], layer, f"term{i}")
+        for i, name in enumerate(layer.inputs)
+    ]
     g.last("Sum", terms, layer)
 
 

@@ -1,4 +1,5 @@
 """Convolution, Deconvolution (grouped, dilated, N-d) and InnerProduct."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,8 +25,11 @@ def geometry(g: Graph, layer: Layer, param: dict, spatial: int) -> dict:
     if not all(kernel):
         g.refuse(layer, "it sets no kernel size")
     pads = _per_axis(param, "pad", "pad_h", "pad_w", spatial, 0)
-    return {"kernel_shape": kernel, "strides": _per_axis(param, "stride", "stride_h", "stride_w", spatial, 1),
-            "pads": pads + pads}
+    return {
+        "kernel_shape": kernel,
+        "strides": _per_axis(param, "stride", "stride_h", "stride_w", spatial, 1),
+        "pads": pads + pads,
+    }
 
 
 def _convolution(g: Graph, layer: Layer, transposed: bool) -> None:
@@ -40,8 +44,11 @@ def _convolution(g: Graph, layer: Layer, transposed: bool) -> None:
     weight = g.blob(layer, 0)
     out = int(param["num_output"])
     inputs_c = g.shape(layer.bottom[0])[1]
-    shape = [inputs_c, out // group, *attrs["kernel_shape"]] if transposed else \
-        [out, inputs_c // group, *attrs["kernel_shape"]]
+    shape = (
+        [inputs_c, out // group, *attrs["kernel_shape"]]
+        if transposed
+        else [out, inputs_c // group, *attrs["kernel_shape"]]
+    )
     if weight.size != int(np.prod(shape)):
         g.refuse(layer, f"its weights hold {weight.size} values; {shape} were expected")
     inputs = [layer.inputs[0], g.const(f"{layer.name}/weight", weight.reshape(shape))]
@@ -69,8 +76,11 @@ def inner_product(g: Graph, layer: Layer) -> None:
     count, size = int(param["num_output"]), int(np.prod(shape[axis:]))
     transpose = bool(param.get("transpose", False))
     weight = g.blob(layer, 0).reshape((size, count) if transpose else (count, size))
-    flat = layer.inputs[0] if len(shape) == 2 and axis == 1 else \
-        g.step("Flatten", [layer.inputs[0]], layer, "flatten", axis=axis)
+    flat = (
+        layer.inputs[0]
+        if len(shape) == 2 and axis == 1
+        else g.step("Flatten", [layer.inputs[0]], layer, "flatten", axis=axis)
+    )
     inputs = [flat, g.const(f"{layer.name}/weight", weight)]
     if param.get("bias_term", True):
         inputs.append(g.const(f"{layer.name}/bias", g.blob(layer, 1).reshape(-1)))

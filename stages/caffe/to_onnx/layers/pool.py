@@ -3,6 +3,7 @@ inside the padded input. The output size is Caffe's own (the top's shape); ONNX 
 padding, floor rounding. An average divides by the window clipped to the padded input, which ONNX's
 count_include_pad cannot say where that extra end padding exists: there ONNX averages over the window's
 real values and a constant map scales each position to Caffe's divisor."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,8 +49,9 @@ def pooling(g: Graph, layer: Layer) -> None:
     if kind == "MAX":
         g.last("MaxPool", [layer.inputs[0]], layer, **attrs)
         return
-    (caffe_h, real_h), (caffe_w, real_w) = (_divisors(n, o, k, s, p)
-                                            for n, o, k, s, p in zip(sizes, outs, kernel, stride, pad))
+    (caffe_h, real_h), (caffe_w, real_w) = (
+        _divisors(n, o, k, s, p) for n, o, k, s, p in zip(sizes, outs, kernel, stride, pad)
+    )
     if not any(extra):
         g.last("AveragePool", [layer.inputs[0]], layer, count_include_pad=int(any(pad)), **attrs)
         return

@@ -1,5 +1,6 @@
 """Layers that move values without computing: Input (a graph input), Flatten and Reshape (to the shape
 Caffe gave the top), Crop, Tile, and the reductions Reduction and ArgMax."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,8 +36,16 @@ def crop(g: Graph, layer: Layer) -> None:
     offsets = offsets * len(axes) if len(offsets) == 1 else offsets
     starts = offsets
     ends = [start + like[a] for start, a in zip(starts, axes)]
-    g.last("Slice", [layer.inputs[0], g.ints(f"{layer.name}/starts", starts), g.ints(f"{layer.name}/ends", ends),
-                     g.ints(f"{layer.name}/axes", axes)], layer)
+    g.last(
+        "Slice",
+        [
+            layer.inputs[0],
+            g.ints(f"{layer.name}/starts", starts),
+            g.ints(f"{layer.name}/ends", ends),
+            g.ints(f"{layer.name}/axes", axes),
+        ],
+        layer,
+    )
 
 
 @handles("Tile")

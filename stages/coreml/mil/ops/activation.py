@@ -1,4 +1,5 @@
 """Activations: relu, relu6, sigmoid, softmax, gelu, silu, prelu, clip …"""
+
 from __future__ import annotations
 
 import math
@@ -67,7 +68,7 @@ def leaky_relu(c):
 @handles("prelu")
 def prelu(c):
     x, alpha = c["x"], np.asarray(c["alpha"], np.float32).reshape(-1)
-    slopes = alpha.reshape((1, -1) + (1,) * (x.ndim - 2))   # one slope per channel, axis 1
+    slopes = alpha.reshape((1, -1) + (1,) * (x.ndim - 2))  # one slope per channel, axis 1
     return np.where(x >= 0, x, slopes * x)
 
 
@@ -104,7 +105,7 @@ def linear_activation(c):
 def gelu(c):
     x, mode = c["x"].astype(np.float64), c.get("mode", "EXACT")
     if mode == "TANH_APPROXIMATION":
-        return (0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))).astype(np.float32)
+        return (0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))).astype(np.float32)
     if mode == "SIGMOID_APPROXIMATION":
         return (x / (1 + np.exp(-1.702 * x))).astype(np.float32)
     return (0.5 * x * (1 + erf(x / math.sqrt(2)))).astype(np.float32)

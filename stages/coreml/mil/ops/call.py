@@ -1,5 +1,6 @@
 """What a handler sees of one operation: its inputs by MIL parameter name (values, already computed), the
 names and declared types of what it makes."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -12,11 +13,11 @@ from stages.errors import StageError
 @dataclass
 class Call:
     type: str
-    inputs: dict            # parameter -> value (an array or str), or a tuple of values for a variadic one
-    outputs: list[str]      # the names of the values it makes
-    out_dtypes: list[str]   # their MIL data types (FLOAT32, FLOAT16, INT32, BOOL …)
-    out_shapes: list        # their shapes as the program declares them (None where a dimension is open)
-    blocks: list = field(default_factory=list)   # nested blocks (loop, branches): values in -> values out
+    inputs: dict  # parameter -> value (an array or str), or a tuple of values for a variadic one
+    outputs: list[str]  # the names of the values it makes
+    out_dtypes: list[str]  # their MIL data types (FLOAT32, FLOAT16, INT32, BOOL …)
+    out_shapes: list  # their shapes as the program declares them (None where a dimension is open)
+    blocks: list = field(default_factory=list)  # nested blocks (loop, branches): values in -> values out
 
     @property
     def name(self) -> str:

@@ -1,12 +1,13 @@
 """Control flow and lists: while_loop (a condition block and a body block over the loop variables), cond
 (two branches), and the lists loops collect into (make_list, list_write, list_read, list_gather …)."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from stages.coreml.mil.ops.registry import handles
 
-LIMIT = 1_000_000   # iterations: a loop that runs longer is a fault, not a model
+LIMIT = 1_000_000  # iterations: a loop that runs longer is a fault, not a model
 
 
 def _many(value) -> list:
@@ -66,7 +67,7 @@ def list_gather(c):
 @handles("list_scatter")
 def list_scatter(c):
     items = list(c["ls"])
-    for index, value in zip(c.ints("indices"), np.asarray(c["value"])):
+    for index, value in zip(c.ints("indices"), np.asarray(c["value"]), strict=True):
         if index >= len(items):
             items += [None] * (index + 1 - len(items))
         items[index] = value

@@ -1,4 +1,5 @@
 """conv and conv_transpose, any number of spatial dims, grouped: one matrix product per kernel tap."""
+
 from __future__ import annotations
 
 import itertools
@@ -37,8 +38,8 @@ def conv(c):
     out = np.zeros((n, groups, filters // groups, length), np.float32)
     for offsets in itertools.product(*(range(k) for k in kernel)):
         seen = tap(x, offsets, outs, strides, dilations).reshape(n, groups, per_group, length)
-        w_tap = w[(Ellipsis,) + offsets]                           # groups, filters/group, channels/group
-        if per_group == 1:                                          # depthwise: a product, not a matmul
+        w_tap = w[(Ellipsis,) + offsets]  # groups, filters/group, channels/group
+        if per_group == 1:  # depthwise: a product, not a matmul
             out += w_tap * seen
         else:
             out += np.matmul(w_tap, seen)
@@ -52,30 +53,32 @@ def conv_transpose(c):
     n, channels, spatial = x.shape[0], x.shape[1], list(x.shape[2:])
     kernel, strides, dilations = _geometry(c, weight, spatial)
     rank = len(spatial)
-    full = [(i - 1) * s + (k - 1) * d + 1 for i, k, s, d in zip(spatial, kernel, strides, dilations)]
+    full = [(i - 1) * s + (k - 1) * d + 1 for i, k, s, d in zip(spatial, kernel, strides, dilations, strict=True)]
     pad_type = c.get("pad_type", "valid")
     if pad_type == "custom":
         pad = c.ints("pad", [0] * 2 * rank)
         pads = [(pad[2 * i], pad[2 * i + 1]) for i in range(rank)]
     elif pad_type in ("same", "same_lower"):
-        totals = [max(f - i * s, 0) for f, i, s in zip(full, spatial, strides)]
+        totals = [max(f - i * s, 0) for f, i, s in zip(full, spatial, strides, strict=True)]
         pads = [(t // 2, t - t // 2) if pad_type == "same" else (t - t // 2, t // 2) for t in totals]
     else:
         pads = [(0, 0)] * rank
     declared = c.out_shapes[0] if c.out_shapes else None
-    outs = list(declared[-rank:]) if declared is not None else [f - b - e for f, (b, e) in zip(full, pads)]
+    outs = list(declared[-rank:]) if declared is not None else [f - b - e for f, (b, e) in zip(full, pads, strict=True)]
     per_group, filters_per_group = channels // groups, weight.shape[1]
     w = weight.reshape((groups, per_group, filters_per_group) + tuple(kernel))
     length = int(np.prod(spatial))
     seen = x.reshape(n, groups, per_group, length)
-    size = [max(f, b + o) for f, (b, _), o in zip(full, pads, outs)]
+    size = [max(f, b + o) for f, (b, _), o in zip(full, pads, outs, strict=True)]
     result = np.zeros((n, groups, filters_per_group) + tuple(size), np.float32)
     for offsets in itertools.product(*(range(k) for k in kernel)):
-        w_tap = np.swapaxes(w[(Ellipsis,) + offsets], 1, 2)       # groups, filters/group, channels/group
+        w_tap = np.swapaxes(w[(Ellipsis,) + offsets], 1, 2)  # groups, filters/group, channels/group
         part = np.matmul(w_tap, seen).reshape((n, groups, filters_per_group) + tuple(spatial))
-        index = [slice(None)] * 3 + [slice(o * d, o * d + s * (i - 1) + 1, s)
-                                     for o, i, s, d in zip(offsets, spatial, strides, dilations)]
+        index = [slice(None)] * 3 + [
+            slice(o * d, o * d + s * (i - 1) + 1, s)
+            for o, i, s, d in zip(offsets, spatial, strides, dilations, strict=True)
+        ]
         result[tuple(index)] += part
-    crop = [slice(None)] * 3 + [slice(b, b + o) for (b, _), o in zip(pads, outs)]
+    crop = [slice(None)] * 3 + [slice(b, b + o) for (b, _), o in zip(pads, outs, strict=True)]
     out = result[tuple(crop)].reshape((n, groups * filters_per_group) + tuple(outs))
     return _bias(out, c)

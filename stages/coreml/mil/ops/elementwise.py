@@ -1,4 +1,5 @@
 """Elementwise ops of two inputs, broadcast as numpy does: add, mul, real_div, pow, maximum, comparisons …"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,6 +19,7 @@ def _same(x, y):
 def _binary(fn):
     def run(c):
         return fn(*_same(c["x"], c["y"]))
+
     return run
 
 
@@ -30,11 +32,26 @@ def _floor_div(x, y):
     return np.floor_divide(x, y) if x.dtype.kind != "f" else np.floor(x / y)
 
 
-BINARY = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "real_div": _float_div, "floor_div": _floor_div,
-          "maximum": np.maximum, "minimum": np.minimum, "mod": np.mod, "pow": np.power,
-          "equal": np.equal, "not_equal": np.not_equal, "less": np.less, "less_equal": np.less_equal,
-          "greater": np.greater, "greater_equal": np.greater_equal, "logical_and": np.logical_and,
-          "logical_or": np.logical_or, "logical_xor": np.logical_xor}
+BINARY = {
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "real_div": _float_div,
+    "floor_div": _floor_div,
+    "maximum": np.maximum,
+    "minimum": np.minimum,
+    "mod": np.mod,
+    "pow": np.power,
+    "equal": np.equal,
+    "not_equal": np.not_equal,
+    "less": np.less,
+    "less_equal": np.less_equal,
+    "greater": np.greater,
+    "greater_equal": np.greater_equal,
+    "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+    "logical_xor": np.logical_xor,
+}
 for _op, _fn in BINARY.items():
     handles(_op)(_binary(_fn))
 

@@ -1,4 +1,5 @@
 """linear, matmul and einsum."""
+
 from __future__ import annotations
 
 import numpy as np

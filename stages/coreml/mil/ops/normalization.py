@@ -1,4 +1,5 @@
 """batch_norm, instance_norm, layer_norm, l2_norm, local_response_norm: statistics in float64."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,5 +67,5 @@ def local_response_norm(c):
     pad = [(0, 0)] * x.ndim
     pad[1] = ((size - 1) // 2, size // 2)
     square = np.pad(square, pad)
-    sums = sum(square[:, i:i + x.shape[1]] for i in range(size))
+    sums = sum(square[:, i : i + x.shape[1]] for i in range(size))
     return (x / np.power(k + alpha / size * sums, beta)).astype(np.float32)

@@ -1,4 +1,5 @@
 """max_pool, avg_pool, l2_pool: the windows of conv's geometry, reduced."""
+
 from __future__ import annotations
 
 import itertools

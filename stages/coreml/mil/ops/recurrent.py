@@ -1,5 +1,6 @@
 """lstm: MIL's gate order [input, forget, output, cell], forward, reverse or bidirectional, with peepholes
 and the cell clip; states in float64."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -32,12 +33,12 @@ def _direction(c, x, h, cell, suffix: str, reverse: bool):
         z = x[t] @ w_ih.T + h @ w_hh.T + bias
         i_, f_, o_, g_ = np.split(z, 4, axis=-1)
         i_ = gate(i_ + peep[:hidden] * cell)
-        f_ = gate(f_ + peep[hidden:2 * hidden] * cell)
+        f_ = gate(f_ + peep[hidden : 2 * hidden] * cell)
         g_ = cell_act(g_)
         if clip is not None:
             g_ = np.clip(g_, -clip, clip)
         cell = f_ * cell + i_ * g_
-        o_ = gate(o_ + peep[2 * hidden:] * cell)
+        o_ = gate(o_ + peep[2 * hidden :] * cell)
         h = o_ * out_act(cell)
         outputs[t] = h
     return np.stack(outputs), h, cell, (steps[-1] if len(steps) else 0)

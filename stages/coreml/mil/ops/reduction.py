@@ -1,5 +1,6 @@
 """Reductions over `axes` (all of them when absent), keeping the reduced dims when keep_dims: reduce_mean,
 reduce_sum, reduce_max, reduce_l2_norm, reduce_argmax …"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,6 +42,7 @@ def _reducer(fn):
         x = c["x"]
         out = fn(x, _axes(c, x), c.bool("keep_dims"))
         return np.asarray(out).astype(x.dtype if x.dtype.kind != "f" else np.float32)
+
     return run
 
 
@@ -53,6 +55,7 @@ def _arg(fn):
         x, axis = c["x"], c.int("axis", -1)
         out = fn(x, axis=axis)
         return (np.expand_dims(out, axis) if c.bool("keep_dims") else out).astype(np.int32)
+
     return run
 
 

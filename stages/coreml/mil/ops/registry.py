@@ -1,5 +1,6 @@
 """One handler per MIL op type: `@handles("relu")` on a function of a Call, returning the op's output (or a
 tuple of them, for ops with several). Adding an op is adding one function to its group's module."""
+
 from __future__ import annotations
 
 from typing import Callable
@@ -14,4 +15,5 @@ def handles(*op_types: str):
                 raise ValueError(f"MIL op {op_type} has two handlers")
             HANDLERS[op_type] = fn
         return fn
+
     return register

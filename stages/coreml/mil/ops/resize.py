@@ -1,5 +1,6 @@
 """Resizing the last two dims: upsample_nearest_neighbor, upsample_bilinear, resize_bilinear,
 resize_nearest_neighbor, each sampling where MIL's definition says its grid points lie."""
+
 from __future__ import annotations
 
 import math
@@ -27,7 +28,7 @@ def _linear(x: np.ndarray, axis: int, grid: np.ndarray) -> np.ndarray:
     return np.take(x, low, axis=axis) * (1 - weight) + np.take(x, high, axis=axis) * weight
 
 
-GRIDS = {   # sampling mode -> the input position of each output index i (n_in -> n_out)
+GRIDS = {  # sampling mode -> the input position of each output index i (n_in -> n_out)
     "STRICT_ALIGN_CORNERS": lambda n, m, i: i * ((n - 1) / (m - 1)) if m > 1 else i * 0.0,
     "ALIGN_CORNERS": lambda n, m, i: i * ((n - 1) / (m - 1)) if m > 1 else i * 0.0 + (n - 1) / 2,
     "DEFAULT": lambda n, m, i: i * ((n - n / m) / (m - 1)) if m > 1 else i * 0.0,

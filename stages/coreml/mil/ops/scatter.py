@@ -1,12 +1,20 @@
 """scatter, scatter_along_axis, scatter_nd: data with `updates` written (or combined by `mode`) at `indices`."""
+
 from __future__ import annotations
 
 import numpy as np
 
 from stages.coreml.mil.ops.registry import handles
 
-MODES = {"update": lambda old, new: new, "add": np.add, "sub": np.subtract, "mul": np.multiply,
-         "div": np.divide, "max": np.maximum, "min": np.minimum}
+MODES = {
+    "update": lambda old, new: new,
+    "add": np.add,
+    "sub": np.subtract,
+    "mul": np.multiply,
+    "div": np.divide,
+    "max": np.maximum,
+    "min": np.minimum,
+}
 
 
 def _indices(c, size: int) -> np.ndarray:
@@ -20,7 +28,7 @@ def scatter(c):
     axis %= data.ndim
     combine = MODES[c.get("mode", "update")]
     moved, new = np.moveaxis(data, axis, 0), np.moveaxis(updates, axis, 0)
-    for i, index in enumerate(_indices(c, data.shape[axis]).reshape(-1)):   # in order: a later index wins
+    for i, index in enumerate(_indices(c, data.shape[axis]).reshape(-1)):  # in order: a later index wins
         moved[index] = combine(moved[index], new[i])
     return data
 
@@ -44,7 +52,7 @@ def scatter_nd(c):
     indices = np.asarray(c["indices"]).astype(np.int64)
     combine = MODES[c.get("mode", "add")]
     flat = indices.reshape(-1, indices.shape[-1])
-    values = updates.reshape((flat.shape[0],) + updates.shape[indices.ndim - 1:])
-    for index, value in zip(flat, values):
+    values = updates.reshape((flat.shape[0],) + updates.shape[indices.ndim - 1 :])
+    for index, value in zip(flat, values, strict=True):
         data[tuple(index)] = combine(data[tuple(index)], value)
     return data

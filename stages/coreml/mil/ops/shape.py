@@ -1,5 +1,6 @@
 """Ops that move values without computing new ones: reshape, transpose, concat, split, slicing, gather, pad,
 tile, shape …"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,7 @@ def concat(c):
     values = _many(c["values"])
     axis = c.int("axis")
     if c.bool("interleave"):
-        return np.stack(values, axis=axis + 1 if axis >= 0 else axis).reshape(
-            np.concatenate(values, axis=axis).shape)
+        return np.stack(values, axis=axis + 1 if axis >= 0 else axis).reshape(np.concatenate(values, axis=axis).shape)
     return np.concatenate(values, axis=axis)
 
 
@@ -62,16 +62,19 @@ def slice_by_index(c):
         if squeeze[axis]:
             index.append(begin[axis])
             continue
-        index.append(slice(None if begin_mask[axis] else begin[axis], None if end_mask[axis] else end[axis],
-                           stride[axis]))
+        index.append(
+            slice(None if begin_mask[axis] else begin[axis], None if end_mask[axis] else end[axis], stride[axis])
+        )
     return x[tuple(index)]
 
 
 @handles("slice_by_size")
 def slice_by_size(c):
     x, begin, size = c["x"], c.ints("begin"), c.ints("size")
-    index = [slice(b % x.shape[a] if x.shape[a] else 0, None if s == -1 else (b % x.shape[a]) + s)
-             for a, (b, s) in enumerate(zip(begin, size))]
+    index = [
+        slice(b % x.shape[a] if x.shape[a] else 0, None if s == -1 else (b % x.shape[a]) + s)
+        for a, (b, s) in enumerate(zip(begin, size, strict=True))
+    ]
     return x[tuple(index)]
 
 
@@ -235,4 +238,4 @@ def non_zero(c):
 @handles("crop")
 def crop(c):
     x, rows, cols = c["x"], c.ints("crop_height"), c.ints("crop_width")
-    return x[..., rows[0]:x.shape[-2] - rows[1], cols[0]:x.shape[-1] - cols[1]]
+    return x[..., rows[0] : x.shape[-2] - rows[1], cols[0] : x.shape[-1] - cols[1]]

@@ -1,4 +1,5 @@
 """Elementwise ops of one input: sqrt, rsqrt, exp, log, abs, floor, erf, cast …"""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,17 +13,35 @@ def _float(fn):
     return lambda c: fn(c["x"].astype(np.float64)).astype(np.float32)
 
 
-SIMPLE = {"sqrt": np.sqrt, "exp": np.exp, "exp2": np.exp2, "abs": np.abs, "floor": np.floor, "ceil": np.ceil,
-          "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
-          "sinh": np.sinh, "cosh": np.cosh, "atanh": np.arctanh, "asinh": np.arcsinh, "acosh": np.arccosh,
-          "sign": np.sign, "square": np.square, "erf": erf}
+SIMPLE = {
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "exp2": np.exp2,
+    "abs": np.abs,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "sinh": np.sinh,
+    "cosh": np.cosh,
+    "atanh": np.arctanh,
+    "asinh": np.arcsinh,
+    "acosh": np.arccosh,
+    "sign": np.sign,
+    "square": np.square,
+    "erf": erf,
+}
 for _op, _fn in SIMPLE.items():
     handles(_op)(_float(_fn))
 
 
 @handles("round")
 def round_(c):
-    return np.round(c["x"])   # half to even, as MIL's round
+    return np.round(c["x"])  # half to even, as MIL's round
 
 
 @handles("rsqrt")
@@ -53,11 +72,19 @@ def logical_not(c):
 @handles("cast")
 def cast(c):
     dtype = c["dtype"]
-    name = {"fp16": "FLOAT16", "fp32": "FLOAT32", "int32": "INT32", "int16": "INT16", "int8": "INT8",
-            "uint8": "UINT8", "uint16": "UINT16", "bool": "BOOL"}.get(dtype, dtype.upper())
+    name = {
+        "fp16": "FLOAT16",
+        "fp32": "FLOAT32",
+        "int32": "INT32",
+        "int16": "INT16",
+        "int8": "INT8",
+        "uint8": "UINT8",
+        "uint16": "UINT16",
+        "bool": "BOOL",
+    }.get(dtype, dtype.upper())
     x = c["x"]
     if NUMPY[name] is not np.float32 and x.dtype.kind == "f" and name != "BOOL":
-        x = np.trunc(x)   # float to int truncates toward zero
+        x = np.trunc(x)  # float to int truncates toward zero
     return x.astype(NUMPY[name])
 
 

@@ -1,30 +1,11 @@
-"""The PyTorch emitter's handlers, one per ONNX op type, registered in OPS by the modules below.
+"""The PyTorch emitter's handlers, one per ONNX op type, registered in OPS
+(stages/torch/from_onnx/table.py) by the modules below.
 
 A handler takes the graph being built (from_onnx/graph.py) and an ONNX node, and returns the fx node of
 each of the node's outputs. What torch cannot express exactly is refused (stages.onnx.emitter.Unsupported,
 naming the op and the node), never approximated.
 """
+
 from __future__ import annotations
 
-from stages.onnx.emitter import OpTable, Unsupported
-
-OPS = OpTable("PyTorch")
-
-
-def present(node, index: int) -> str | None:
-    """The name of an optional input, or None where it is absent (past the end, or '')."""
-    return node.input[index] if len(node.input) > index and node.input[index] else None
-
-
-def text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def axis_of(axis: int, rank: int, node) -> int:
-    if not -rank <= axis < max(rank, 1):
-        raise Unsupported(f"{node.op_type} node {node.name!r}: axis {axis} is out of range for rank {rank}")
-    return axis + rank if axis < 0 else axis
-
-
-# They register their handlers in OPS.
-from stages.torch.from_onnx.ops import control, elementwise, nn, recurrent, reduce, resize, shape  # noqa: E402,F401
+from stages.torch.from_onnx.ops import control, elementwise, nn, recurrent, reduce, resize, shape  # noqa: F401

@@ -1,4 +1,5 @@
 """Elementwise ONNX ops: math, comparisons and logic, activations, Clip, Cast, Where, Identity."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,22 +9,55 @@ import torch.nn.functional as F
 
 from stages.onnx.emitter import Unsupported, attrs
 from stages.torch.from_onnx.graph import torch_dtype
-from stages.torch.from_onnx.ops import OPS, present
+from stages.torch.from_onnx.table import OPS, present
 
 UNARY = {
-    "Sqrt": torch.sqrt, "Exp": torch.exp, "Log": torch.log, "Neg": torch.neg, "Abs": torch.abs,
-    "Relu": torch.relu, "Sigmoid": torch.sigmoid, "Tanh": torch.tanh, "Erf": torch.erf, "Floor": torch.floor,
-    "Ceil": torch.ceil, "Sign": torch.sign, "Reciprocal": torch.reciprocal,
-    "Round": torch.round,   # halves to even, as ONNX's
-    "Sin": torch.sin, "Cos": torch.cos, "Tan": torch.tan, "Asin": torch.asin, "Acos": torch.acos, "Atan": torch.atan,
-    "Sinh": torch.sinh, "Cosh": torch.cosh, "Asinh": torch.asinh, "Acosh": torch.acosh, "Atanh": torch.atanh,
-    "Not": torch.logical_not, "IsNaN": torch.isnan, "BitwiseNot": torch.bitwise_not,
-    "Softsign": F.softsign, "Softplus": F.softplus, "Mish": F.mish,
+    "Sqrt": torch.sqrt,
+    "Exp": torch.exp,
+    "Log": torch.log,
+    "Neg": torch.neg,
+    "Abs": torch.abs,
+    "Relu": torch.relu,
+    "Sigmoid": torch.sigmoid,
+    "Tanh": torch.tanh,
+    "Erf": torch.erf,
+    "Floor": torch.floor,
+    "Ceil": torch.ceil,
+    "Sign": torch.sign,
+    "Reciprocal": torch.reciprocal,
+    "Round": torch.round,  # halves to even, as ONNX's
+    "Sin": torch.sin,
+    "Cos": torch.cos,
+    "Tan": torch.tan,
+    "Asin": torch.asin,
+    "Acos": torch.acos,
+    "Atan": torch.atan,
+    "Sinh": torch.sinh,
+    "Cosh": torch.cosh,
+    "Asinh": torch.asinh,
+    "Acosh": torch.acosh,
+    "Atanh": torch.atanh,
+    "Not": torch.logical_not,
+    "IsNaN": torch.isnan,
+    "BitwiseNot": torch.bitwise_not,
+    "Softsign": F.softsign,
+    "Softplus": F.softplus,
+    "Mish": F.mish,
 }
 BINARY = {
-    "Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Equal": torch.eq, "Greater": torch.gt, "Less": torch.lt,
-    "GreaterOrEqual": torch.ge, "LessOrEqual": torch.le, "And": torch.logical_and, "Or": torch.logical_or,
-    "Xor": torch.logical_xor, "BitwiseAnd": torch.bitwise_and, "BitwiseOr": torch.bitwise_or,
+    "Add": torch.add,
+    "Sub": torch.sub,
+    "Mul": torch.mul,
+    "Equal": torch.eq,
+    "Greater": torch.gt,
+    "Less": torch.lt,
+    "GreaterOrEqual": torch.ge,
+    "LessOrEqual": torch.le,
+    "And": torch.logical_and,
+    "Or": torch.logical_or,
+    "Xor": torch.logical_xor,
+    "BitwiseAnd": torch.bitwise_and,
+    "BitwiseOr": torch.bitwise_or,
     "BitwiseXor": torch.bitwise_xor,
 }
 VARIADIC = {"Max": torch.maximum, "Min": torch.minimum, "Sum": torch.add, "Mean": torch.add}
@@ -48,12 +82,12 @@ def div(g, node):
     a, b = g.tensor(node.input[0]), g.tensor(node.input[1])
     if g.dtype(node.input[0]).is_floating_point:
         return g.call(torch.div, a, b, name=_out(node))
-    return g.call(torch.div, a, b, rounding_mode="trunc", name=_out(node))   # C's integer division, as ONNX Runtime
+    return g.call(torch.div, a, b, rounding_mode="trunc", name=_out(node))  # C's integer division, as ONNX Runtime
 
 
 @OPS.handles("Mod")
 def mod(g, node):
-    fn = torch.fmod if attrs(node).get("fmod", 0) else torch.remainder   # fmod: the dividend's sign; else the divisor's
+    fn = torch.fmod if attrs(node).get("fmod", 0) else torch.remainder  # fmod: the dividend's sign; else the divisor's
     return g.call(fn, g.tensor(node.input[0]), g.tensor(node.input[1]), name=_out(node))
 
 
@@ -64,7 +98,7 @@ def power(g, node):
         y = g.call(torch.pow, g.tensor(base), float(g.constants[exponent].reshape(-1)[0]), name=_out(node))
     else:
         y = g.call(torch.pow, g.tensor(base), g.tensor(exponent), name=_out(node))
-    if y.meta["at"][g.batches[0]].dtype != g.dtype(base):   # ONNX's Pow has the base's type; torch promotes
+    if y.meta["at"][g.batches[0]].dtype != g.dtype(base):  # ONNX's Pow has the base's type; torch promotes
         y = g.call(torch.Tensor.to, y, g.dtype(base))
     return y
 
@@ -122,14 +156,15 @@ def prelu(g, node):
 @OPS.handles("HardSigmoid")
 def hard_sigmoid(g, node):
     a = attrs(node)
-    y = g.call(torch.add, g.call(torch.mul, g.tensor(node.input[0]), float(a.get("alpha", 0.2))),
-               float(a.get("beta", 0.5)))
+    y = g.call(
+        torch.add, g.call(torch.mul, g.tensor(node.input[0]), float(a.get("alpha", 0.2))), float(a.get("beta", 0.5))
+    )
     return g.call(torch.clamp, y, 0.0, 1.0, name=_out(node))
 
 
 @OPS.handles("HardSwish")
 def hard_swish(g, node):
-    return g.call(F.hardswish, g.tensor(node.input[0]), name=_out(node))   # x * HardSigmoid(1/6, 1/2)
+    return g.call(F.hardswish, g.tensor(node.input[0]), name=_out(node))  # x * HardSigmoid(1/6, 1/2)
 
 
 def _bound(g, node, index: int, attribute: str):
@@ -147,13 +182,21 @@ def _bound(g, node, index: int, attribute: str):
 def clip(g, node):
     low, high = _bound(g, node, 1, "min"), _bound(g, node, 2, "max")
     x = g.tensor(node.input[0])
-    if isinstance(low, torch.fx.Node) or isinstance(high, torch.fx.Node):   # computed bounds: elementwise
+    if isinstance(low, torch.fx.Node) or isinstance(high, torch.fx.Node):  # computed bounds: elementwise
         if low is not None:
-            x = g.call(torch.maximum, x, low if isinstance(low, torch.fx.Node) else g.call(torch.full_like, x, low),
-                       name=None if high is not None else _out(node))
+            x = g.call(
+                torch.maximum,
+                x,
+                low if isinstance(low, torch.fx.Node) else g.call(torch.full_like, x, low),
+                name=None if high is not None else _out(node),
+            )
         if high is not None:
-            x = g.call(torch.minimum, x, high if isinstance(high, torch.fx.Node) else g.call(torch.full_like, x, high),
-                       name=_out(node))
+            x = g.call(
+                torch.minimum,
+                x,
+                high if isinstance(high, torch.fx.Node) else g.call(torch.full_like, x, high),
+                name=_out(node),
+            )
         return x
     if low is None and high is None:
         return x
@@ -186,7 +229,7 @@ def dropout(g, node):
     training = present(node, 2)
     if training and (training not in g.constants or bool(np.asarray(g.constants[training]).reshape(-1)[0])):
         raise Unsupported(f"Dropout node {node.name!r}: training_mode is on or computed")
-    return g.tensor(node.input[0])   # inference: the identity
+    return g.tensor(node.input[0])  # inference: the identity
 
 
 @OPS.handles("Where")

@@ -5,6 +5,7 @@ input's size) become an explicit F.pad. Pooling keeps ceil_mode and count_includ
 padding cannot say what ONNX means, the window is computed on the explicitly padded input and corrected
 exactly (the divisor of an average, a last window torch would add).
 """
+
 from __future__ import annotations
 
 import math
@@ -15,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from stages.onnx.emitter import Unsupported, attrs
-from stages.torch.from_onnx.ops import OPS, axis_of, present, text
+from stages.torch.from_onnx.table import OPS, axis_of, present, text
 
 CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 CONV_TRANSPOSE = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
@@ -47,7 +48,7 @@ def pads(g, node, x: str, kernel, strides, dilations) -> tuple[list[int], list[i
         raise Unsupported(f"{node.op_type} node {node.name!r}: auto_pad {auto}")
     sizes = g.static_dims(x, range(2, 2 + spatial), node, "the input's spatial size (for auto_pad)")
     begin, end = [], []
-    for n, k, s, d in zip(sizes, kernel, strides, dilations):
+    for n, k, s, d in zip(sizes, kernel, strides, dilations, strict=True):
         total = max(0, (math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n)
         small, big = total // 2, total - total // 2
         begin.append(small if auto == "SAME_UPPER" else big)
@@ -57,7 +58,7 @@ def pads(g, node, x: str, kernel, strides, dilations) -> tuple[list[int], list[i
 
 def torch_pad(begin: list[int], end: list[int]) -> list[int]:
     """F.pad's order: the last axis first, (begin, end) each."""
-    return [w for b, e in zip(reversed(begin), reversed(end)) for w in (b, e)]
+    return [w for b, e in zip(reversed(begin), reversed(end), strict=True) for w in (b, e)]
 
 
 def _geometry(g, node):
@@ -78,9 +79,17 @@ def conv(g, node):
         x = g.call(F.pad, x, torch_pad(begin, end))
         begin = [0] * spatial
     bias = present(node, 2)
-    return g.call(CONV[spatial], x, g.tensor(node.input[1]), g.tensor(bias) if bias else None,
-                  stride=tuple(strides), padding=tuple(begin), dilation=tuple(dilations),
-                  groups=int(a.get("group", 1)), name=_out(node))
+    return g.call(
+        CONV[spatial],
+        x,
+        g.tensor(node.input[1]),
+        g.tensor(bias) if bias else None,
+        stride=tuple(strides),
+        padding=tuple(begin),
+        dilation=tuple(dilations),
+        groups=int(a.get("group", 1)),
+        name=_out(node),
+    )
 
 
 @OPS.handles("ConvTranspose")
@@ -90,12 +99,20 @@ def conv_transpose(g, node):
     auto = text(a.get("auto_pad", "NOTSET"))
     if "output_shape" in a or auto in ("SAME_UPPER", "SAME_LOWER"):
         sizes = g.static_dims(node.input[0], range(2, 2 + spatial), node, "the input's spatial size")
-        wanted = list(a["output_shape"])[-spatial:] if "output_shape" in a else [n * s for n, s in zip(sizes, strides)]
-        totals = [s * (n - 1) + p + (k - 1) * d + 1 - o
-                  for n, s, p, k, d, o in zip(sizes, strides, extra, kernel, dilations, wanted)]
+        wanted = (
+            list(a["output_shape"])[-spatial:]
+            if "output_shape" in a
+            else [n * s for n, s in zip(sizes, strides, strict=True)]
+        )
+        totals = [
+            s * (n - 1) + p + (k - 1) * d + 1 - o
+            for n, s, p, k, d, o in zip(sizes, strides, extra, kernel, dilations, wanted, strict=True)
+        ]
         if any(t % 2 for t in totals) or any(t < 0 for t in totals):
-            raise Unsupported(f"ConvTranspose node {node.name!r}: output_shape/auto_pad asks for an odd total padding "
-                              f"{totals}, which ONNX's specification and ONNX Runtime put on different sides")
+            raise Unsupported(
+                f"ConvTranspose node {node.name!r}: output_shape/auto_pad asks for an odd total padding "
+                f"{totals}, which ONNX's specification and ONNX Runtime put on different sides"
+            )
         begin = end = [t // 2 for t in totals]
     elif auto not in ("NOTSET", "", "VALID"):
         raise Unsupported(f"ConvTranspose node {node.name!r}: auto_pad {auto}")
@@ -106,14 +123,15 @@ def conv_transpose(g, node):
         raise Unsupported(f"ConvTranspose node {node.name!r}: negative pads {begin + end}")
     bias = present(node, 2)
     args = (g.tensor(node.input[0]), g.tensor(node.input[1]), g.tensor(bias) if bias else None)
-    options = dict(stride=tuple(strides), output_padding=tuple(extra), groups=int(a.get("group", 1)),
-                   dilation=tuple(dilations))
+    options = dict(
+        stride=tuple(strides), output_padding=tuple(extra), groups=int(a.get("group", 1)), dilation=tuple(dilations)
+    )
     if begin == end:
         return g.call(CONV_TRANSPOSE[spatial], *args, padding=tuple(begin), **options, name=_out(node))
     # torch's padding crops both sides alike: crop the full output by hand instead
     y = g.call(CONV_TRANSPOSE[spatial], *args, padding=(0,) * spatial, **options)
     full = list(y.meta["at"][g.batches[0]].shape[2:])
-    index = (slice(None), slice(None), *(slice(b, n - e) for b, e, n in zip(begin, end, full)))
+    index = (slice(None), slice(None), *(slice(b, n - e) for b, e, n in zip(begin, end, full, strict=True)))
     return g.call(operator.getitem, y, index, name=_out(node))
 
 
@@ -146,13 +164,15 @@ def pool(g, node):
         window["dilation"] = tuple(dilations)
     fn = (MAX_POOL if is_max else AVG_POOL)[spatial]
     # torch pads both sides alike, by at most half the (dilated) window
-    if begin == end and all(2 * p <= (k - 1) * d + 1 for p, k, d in zip(begin, kernel, dilations)):
+    if begin == end and all(2 * p <= (k - 1) * d + 1 for p, k, d in zip(begin, kernel, dilations, strict=True)):
         if not is_max:
             window["count_include_pad"] = include
         return g.call(fn, x, padding=tuple(begin), **window, name=_out(node))
     sizes = g.static_dims(node.input[0], range(2, 2 + spatial), node, "the input's spatial size")
-    wanted = [_pool_size(n, k, s, b, e, d, ceil) for n, k, s, b, e, d in zip(sizes, kernel, strides, begin, end,
-                                                                             dilations)]
+    wanted = [
+        _pool_size(n, k, s, b, e, d, ceil)
+        for n, k, s, b, e, d in zip(sizes, kernel, strides, begin, end, dilations, strict=True)
+    ]
     padded = g.call(F.pad, x, torch_pad(begin, end), value=-math.inf if is_max else 0.0)
     y = g.call(fn, padded, padding=0, **window)
     if not is_max and not include and any(begin + end):
@@ -163,7 +183,7 @@ def pool(g, node):
     got = list(y.meta["at"][g.batches[0]].shape[2:])
     if got == wanted:
         return y
-    if any(have < want for have, want in zip(got, wanted)):
+    if any(have < want for have, want in zip(got, wanted, strict=True)):
         raise Unsupported(f"{node.op_type} node {node.name!r}: torch gives {got} windows, ONNX {wanted}")
     # ceil_mode on the padded input: torch would keep a last window that ONNX drops (it starts in the padding)
     return g.call(operator.getitem, y, (slice(None), slice(None), *(slice(0, w) for w in wanted)), name=_out(node))
@@ -184,15 +204,30 @@ def batch_norm(g, node):
     if not a.get("spatial", 1):
         raise Unsupported(f"BatchNormalization node {node.name!r}: spatial=0 (statistics per activation)")
     scale, bias, mean, var = node.input[1:5]
-    return g.call(F.batch_norm, g.tensor(node.input[0]), g.tensor(mean, buffer=True), g.tensor(var, buffer=True),
-                  g.tensor(scale), g.tensor(bias), training=False, momentum=1 - float(a.get("momentum", 0.9)),
-                  eps=float(a.get("epsilon", 1e-5)), name=_out(node))
+    return g.call(
+        F.batch_norm,
+        g.tensor(node.input[0]),
+        g.tensor(mean, buffer=True),
+        g.tensor(var, buffer=True),
+        g.tensor(scale),
+        g.tensor(bias),
+        training=False,
+        momentum=1 - float(a.get("momentum", 0.9)),
+        eps=float(a.get("epsilon", 1e-5)),
+        name=_out(node),
+    )
 
 
 @OPS.handles("InstanceNormalization")
 def instance_norm(g, node):
-    return g.call(F.instance_norm, g.tensor(node.input[0]), weight=g.tensor(node.input[1]),
-                  bias=g.tensor(node.input[2]), eps=float(attrs(node).get("epsilon", 1e-5)), name=_out(node))
+    return g.call(
+        F.instance_norm,
+        g.tensor(node.input[0]),
+        weight=g.tensor(node.input[1]),
+        bias=g.tensor(node.input[2]),
+        eps=float(attrs(node).get("epsilon", 1e-5)),
+        name=_out(node),
+    )
 
 
 @OPS.handles("LayerNormalization")
@@ -207,9 +242,10 @@ def layer_norm(g, node):
     scale, bias = node.input[1], present(node, 2)
     x = g.tensor(node.input[0])
     if g.shape(scale) == normalized and (bias is None or g.shape(bias) == normalized):
-        return g.call(F.layer_norm, x, normalized, g.tensor(scale), g.tensor(bias) if bias else None, eps,
-                      name=_out(node))
-    y = g.call(torch.mul, g.call(F.layer_norm, x, normalized, None, None, eps), g.tensor(scale))   # broadcast
+        return g.call(
+            F.layer_norm, x, normalized, g.tensor(scale), g.tensor(bias) if bias else None, eps, name=_out(node)
+        )
+    y = g.call(torch.mul, g.call(F.layer_norm, x, normalized, None, None, eps), g.tensor(scale))  # broadcast
     return g.call(torch.add, y, g.tensor(bias), name=_out(node)) if bias else y
 
 
@@ -219,8 +255,15 @@ def lrn(g, node):
     size = int(a["size"])
     if size % 2 == 0:
         raise Unsupported(f"LRN node {node.name!r}: an even size ({size}) windows the channels differently in torch")
-    return g.call(F.local_response_norm, g.tensor(node.input[0]), size, alpha=float(a.get("alpha", 1e-4)),
-                  beta=float(a.get("beta", 0.75)), k=float(a.get("bias", 1.0)), name=_out(node))
+    return g.call(
+        F.local_response_norm,
+        g.tensor(node.input[0]),
+        size,
+        alpha=float(a.get("alpha", 1e-4)),
+        beta=float(a.get("beta", 0.75)),
+        k=float(a.get("bias", 1.0)),
+        name=_out(node),
+    )
 
 
 @OPS.handles("Gemm")
@@ -231,8 +274,9 @@ def gemm(g, node):
     c = present(node, 2)
     n = g.shape(node.input[1])[0 if trans_b else 1]
     if not trans_a and trans_b and alpha == 1.0 and (c is None or (beta == 1.0 and g.shape(c) == [n])):
-        return g.call(F.linear, g.tensor(node.input[0]), g.tensor(node.input[1]), g.tensor(c) if c else None,
-                      name=_out(node))
+        return g.call(
+            F.linear, g.tensor(node.input[0]), g.tensor(node.input[1]), g.tensor(c) if c else None, name=_out(node)
+        )
     left, right = g.tensor(node.input[0]), g.tensor(node.input[1])
     if trans_a:
         left = g.call(torch.transpose, left, 0, 1)

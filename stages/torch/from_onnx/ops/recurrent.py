@@ -4,6 +4,7 @@ cells do not compute is refused: peepholes, clipping, other activations, coupled
 sequence lengths shorter than the sequence, a GRU that resets the state before its recurrent linear map
 (ONNX's default linear_before_reset=0; torch's resets after it), and layout=1 (batch first), which ONNX
 Runtime does not run either."""
+
 from __future__ import annotations
 
 import operator
@@ -12,9 +13,9 @@ import numpy as np
 import torch
 
 from stages.onnx.emitter import Unsupported, attrs
-from stages.torch.from_onnx.ops import OPS, present, text
+from stages.torch.from_onnx.table import OPS, present, text
 
-GATES = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2]}          # torch's gate i comes from ONNX's gate GATES[op][i]
+GATES = {"LSTM": [0, 2, 3, 1], "GRU": [1, 0, 2]}  # torch's gate i comes from ONNX's gate GATES[op][i]
 ACTIVATIONS = {"LSTM": ["Sigmoid", "Tanh", "Tanh"], "GRU": ["Sigmoid", "Tanh"]}
 RUN = {"LSTM": torch.lstm, "GRU": torch.gru}
 
@@ -40,10 +41,11 @@ def _refuse_what_torch_lacks(g, node, op: str, directions: int) -> None:
     if why:
         raise Unsupported(f"{op} node {node.name!r}: {why} is not converted to torch.{op.lower()}")
     lengths = present(node, 4)
-    if lengths:   # accepted where every sequence is whole
+    if lengths:  # accepted where every sequence is whole
         full = [g.shape(node.input[0], b)[0] for b in g.batches]
-        if not g.is_known(lengths) or any(np.any(np.asarray(g.value(lengths, b)) != n)
-                                          for b, n in zip(g.batches, full)):
+        if not g.is_known(lengths) or any(
+            np.any(np.asarray(g.value(lengths, b)) != n) for b, n in zip(g.batches, full, strict=True)
+        ):
             raise Unsupported(f"{op} node {node.name!r}: sequence_lens shorter than the sequence, or computed")
 
 
@@ -57,22 +59,27 @@ def recurrent(g, node):
     gates = len(GATES[op])
     weights = g.constant(node.input[1], node, "W")
     recurrence = g.constant(node.input[2], node, "R")
-    bias = g.constant(node.input[3], node, "B") if present(node, 3) else \
-        np.zeros((directions, 2 * gates * hidden), weights.dtype)
+    bias = (
+        g.constant(node.input[3], node, "B")
+        if present(node, 3)
+        else np.zeros((directions, 2 * gates * hidden), weights.dtype)
+    )
     tags = ["forward", "reverse"] if directions == 2 else [direction]
     bias_name = present(node, 3) or f"{node.name}_B"
-    params = []   # torch's order: per direction weight_ih, weight_hh, bias_ih, bias_hh
+    params = []  # torch's order: per direction weight_ih, weight_hh, bias_ih, bias_hh
     for d, tag in enumerate(tags):
-        for key, source, value in (("weight_ih", node.input[1], weights[d]),
-                                   ("weight_hh", node.input[2], recurrence[d]),
-                                   ("bias_ih", bias_name, bias[d][:gates * hidden]),
-                                   ("bias_hh", bias_name, bias[d][gates * hidden:])):
+        for key, source, value in (
+            ("weight_ih", node.input[1], weights[d]),
+            ("weight_hh", node.input[2], recurrence[d]),
+            ("bias_ih", bias_name, bias[d][: gates * hidden]),
+            ("bias_hh", bias_name, bias[d][gates * hidden :]),
+        ):
             params.append(g.attribute(f"{source}.{tag}.{key}", _reordered(value, op)))
     x = g.tensor(node.input[0])
     dtype = g.dtype(node.input[0])
-    batch = g.dim(node.input[0], 1)   # X: [sequence, batch, input]
+    batch = g.dim(node.input[0], 1)  # X: [sequence, batch, input]
     states = []
-    for index in (5, 6)[:2 if op == "LSTM" else 1]:   # initial_h, initial_c
+    for index in (5, 6)[: 2 if op == "LSTM" else 1]:  # initial_h, initial_c
         name = present(node, index)
         states.append(g.tensor(name) if name else g.call(torch.zeros, [directions, batch, hidden], dtype=dtype))
     reverse = direction == "reverse"
@@ -83,6 +90,5 @@ def recurrent(g, node):
     y = g.call(torch.unflatten, g.call(operator.getitem, result, 0), -1, (directions, hidden))
     if reverse:
         y = g.call(torch.flip, y, [0])
-    y = g.call(torch.permute, y, [0, 2, 1, 3], name=node.output[0] or None)   # ONNX's [seq, directions, batch, hidden]
+    y = g.call(torch.permute, y, [0, 2, 1, 3], name=node.output[0] or None)  # ONNX's [seq, directions, batch, hidden]
     return [y, *(g.call(operator.getitem, result, i) for i in range(1, 3 if op == "LSTM" else 2))]
-

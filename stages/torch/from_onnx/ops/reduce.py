@@ -1,15 +1,26 @@
 """ONNX's reductions (axes as an attribute before opset 18, ReduceSum's from 13, as an input after) and
 ArgMax/ArgMin."""
+
 from __future__ import annotations
 
 import numpy as np
 import torch
 
 from stages.onnx.emitter import attrs
-from stages.torch.from_onnx.ops import OPS, axis_of, present
+from stages.torch.from_onnx.table import OPS, axis_of, present
 
-REDUCE = ("ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1", "ReduceL2",
-          "ReduceSumSquare", "ReduceLogSum", "ReduceLogSumExp")
+REDUCE = (
+    "ReduceMean",
+    "ReduceSum",
+    "ReduceMax",
+    "ReduceMin",
+    "ReduceProd",
+    "ReduceL1",
+    "ReduceL2",
+    "ReduceSumSquare",
+    "ReduceLogSum",
+    "ReduceLogSumExp",
+)
 
 
 def _out(node) -> str:
@@ -25,7 +36,7 @@ def _reduce(g, op: str, x, dims: list[int], keep: bool, name: str):
         return g.call(torch.amin, x, dim=dims, keepdim=keep, name=name)
     if op == "ReduceLogSumExp":
         return g.call(torch.logsumexp, x, dim=dims, keepdim=keep, name=name)
-    if op == "ReduceProd":   # torch.prod takes one dimension at a time
+    if op == "ReduceProd":  # torch.prod takes one dimension at a time
         for dim in sorted(dims, reverse=True):
             x = g.call(torch.prod, x, dim, keepdim=True)
         return g.call(torch.squeeze, x, tuple(dims), name=name) if not keep else x
@@ -33,8 +44,9 @@ def _reduce(g, op: str, x, dims: list[int], keep: bool, name: str):
         x = g.call(torch.abs, x)
     elif op in ("ReduceL2", "ReduceSumSquare"):
         x = g.call(torch.mul, x, x)
-    total = g.call(torch.sum, x, dim=dims, keepdim=keep, name=name if op in ("ReduceSum", "ReduceL1",
-                                                                                "ReduceSumSquare") else None)
+    total = g.call(
+        torch.sum, x, dim=dims, keepdim=keep, name=name if op in ("ReduceSum", "ReduceL1", "ReduceSumSquare") else None
+    )
     if op == "ReduceL2":
         return g.call(torch.sqrt, total, name=name)
     if op == "ReduceLogSum":
@@ -57,7 +69,7 @@ def reduce(g, node):
         return x
     dims = sorted(axis_of(v, rank, node) for v in axes) if axes else list(range(rank))
     y = _reduce(g, node.op_type, x, dims, bool(a.get("keepdims", 1)), _out(node))
-    if y.meta["at"][g.batches[0]].dtype != g.dtype(node.input[0]):   # torch sums integers as int64
+    if y.meta["at"][g.batches[0]].dtype != g.dtype(node.input[0]):  # torch sums integers as int64
         y = g.call(torch.Tensor.to, y, g.dtype(node.input[0]))
     return y
 
@@ -69,8 +81,8 @@ def arg_reduce(g, node):
     keep = bool(a.get("keepdims", 1))
     fn = torch.argmax if node.op_type == "ArgMax" else torch.argmin
     x = g.tensor(node.input[0])
-    if not a.get("select_last_index", 0):   # torch, like ONNX's default, gives the first of equal values
+    if not a.get("select_last_index", 0):  # torch, like ONNX's default, gives the first of equal values
         return g.call(fn, x, dim=axis, keepdim=keep, name=_out(node))
     n = g.static_dims(node.input[0], [axis], node, "the reduced axis")[0]
     first_from_end = g.call(fn, g.call(torch.flip, x, [axis]), dim=axis, keepdim=keep)
-    return g.call(torch.rsub, first_from_end, n - 1, name=_out(node))   # n - 1 - index
+    return g.call(torch.rsub, first_from_end, n - 1, name=_out(node))  # n - 1 - index

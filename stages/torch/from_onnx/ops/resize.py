@@ -6,6 +6,7 @@ pixels (nearest) or weights (linear), checked on that axis before it is chosen, 
 F.interpolate; otherwise it becomes index_select (and a weighted sum for linear) along each axis, with the
 positions and weights as buffers: exact for every mode ONNX has, not only the ones torch shares.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from stages.onnx.emitter import Unsupported, attrs
-from stages.torch.from_onnx.ops import OPS, present, text
+from stages.torch.from_onnx.table import OPS, present, text
 
 INTERPOLATE_LINEAR = {3: "linear", 4: "bilinear", 5: "trilinear"}
 
@@ -45,8 +46,8 @@ def _source(mode: str, n_in: int, n_out: int, scale: np.float32) -> np.ndarray:
 
 def _nearest(position: np.ndarray, rounding: str, n_in: int, downsampling: bool) -> np.ndarray:
     truncated = np.trunc(position)
-    tie = position == truncated + np.float32(0.5)                                  # ONNX Runtime's test
-    away = np.sign(position) * np.floor(np.abs(position) + np.float32(0.5))      # std::round
+    tie = position == truncated + np.float32(0.5)  # ONNX Runtime's test
+    away = np.sign(position) * np.floor(np.abs(position) + np.float32(0.5))  # std::round
     if rounding == "round_prefer_floor":
         index = np.where(tie, np.floor(position), away)
     elif rounding == "round_prefer_ceil":
@@ -55,7 +56,7 @@ def _nearest(position: np.ndarray, rounding: str, n_in: int, downsampling: bool)
         index = np.floor(position)
     elif rounding == "ceil":
         index = np.ceil(position)
-    else:   # "simple", before opset 11: ceil when downsampling, else truncation
+    else:  # "simple", before opset 11: ceil when downsampling, else truncation
         index = np.ceil(position) if downsampling else truncated
     return np.clip(index, 0, n_in - 1).astype(np.int64)
 
@@ -88,11 +89,16 @@ def _settings(g, node) -> tuple[str, str, str, list[float] | None, list | None, 
     if transform == "tf_crop_and_resize":
         raise Unsupported(f"Resize node {node.name!r}: coordinate_transformation_mode tf_crop_and_resize")
     scales_name, sizes_name = present(node, 2), present(node, 3)
-    scales = [float(s) for s in np.asarray(g.constant(scales_name, node, "scales")).reshape(-1)] \
-        if scales_name else []
+    scales = [float(s) for s in np.asarray(g.constant(scales_name, node, "scales")).reshape(-1)] if scales_name else []
     sizes = sizes_name and g.ints(sizes_name, node, "sizes")
-    return (mode, transform, text(a.get("nearest_mode", "round_prefer_floor")), scales or None, sizes or None,
-            sizes_name)
+    return (
+        mode,
+        transform,
+        text(a.get("nearest_mode", "round_prefer_floor")),
+        scales or None,
+        sizes or None,
+        sizes_name,
+    )
 
 
 @OPS.handles("Resize", "Upsample")
@@ -104,13 +110,12 @@ def resize(g, node):
     rank = g.rank(name)
     axes = attrs(node).get("axes")
     axes = list(range(rank)) if axes is None else [int(x) + rank if x < 0 else int(x) for x in axes]
-    plan = {}   # axis -> (input size, output size, float32 scale)
+    plan = {}  # axis -> (input size, output size, float32 scale)
     for i, axis in enumerate(axes):
         if sizes is not None:
             n_out = sizes[i]
-            if all(int(np.asarray(g.value(sizes_name, b)).reshape(-1)[i]) == g.shape(name, b)[axis]
-                   for b in g.batches):
-                continue   # the input's own size (the batch too, as the graph computes it): nothing to do
+            if all(int(np.asarray(g.value(sizes_name, b)).reshape(-1)[i]) == g.shape(name, b)[axis] for b in g.batches):
+                continue  # the input's own size (the batch too, as the graph computes it): nothing to do
             n_in = g.static_dims(name, [axis], node, "a resized dimension")[0]
             scale = np.float32(n_out) / np.float32(n_in)
         else:
@@ -140,9 +145,14 @@ def resize(g, node):
         low, high, to_low, to_high = _linear(position, n_in)
         shape = [n_out] + [1] * (rank - 1 - axis)
         dtype = np.dtype(str(g.dtype(name)).replace("torch.", ""))
-        parts = [g.call(torch.mul, g.call(torch.index_select, x, axis, g.attribute(f"{where}_{side}", index, True)),
-                        g.attribute(f"{where}_{side}_weight", weight.reshape(shape).astype(dtype), True))
-                 for side, index, weight in (("low", low, to_low), ("high", high, to_high))]
+        parts = [
+            g.call(
+                torch.mul,
+                g.call(torch.index_select, x, axis, g.attribute(f"{where}_{side}", index, True)),
+                g.attribute(f"{where}_{side}_weight", weight.reshape(shape).astype(dtype), True),
+            )
+            for side, index, weight in (("low", low, to_low), ("high", high, to_high))
+        ]
         x = g.call(torch.add, *parts, name=final)
     return x
 
@@ -155,16 +165,22 @@ def _interpolate(mode, transform, rounding, plan, rank, scaled: bool) -> dict | 
     full = {axis: plan.get(axis) for axis in spatial}
     candidates = [{"size": tuple(p[1] if p else None for p in full.values())}]
     if scaled:
-        candidates.append({"scale_factor": tuple(float(p[2]) if p else 1.0 for p in full.values()),
-                           "recompute_scale_factor": False})
+        candidates.append(
+            {"scale_factor": tuple(float(p[2]) if p else 1.0 for p in full.values()), "recompute_scale_factor": False}
+        )
     if any(p is None for p in full.values()):
-        candidates = candidates[1:]   # size= needs every spatial axis; an unresized one has scale 1
-    modes = [{"mode": "nearest"}, {"mode": "nearest-exact"}] if mode == "nearest" else \
-        [{"mode": INTERPOLATE_LINEAR[rank], "align_corners": corners} for corners in (False, True)]
+        candidates = candidates[1:]  # size= needs every spatial axis; an unresized one has scale 1
+    modes = (
+        [{"mode": "nearest"}, {"mode": "nearest-exact"}]
+        if mode == "nearest"
+        else [{"mode": INTERPOLATE_LINEAR[rank], "align_corners": corners} for corners in (False, True)]
+    )
     for candidate in candidates:
         for how in modes:
-            if all(_same_on_axis(mode, transform, rounding, plan[axis], how, candidate, list(spatial).index(axis))
-                   for axis in plan):
+            if all(
+                _same_on_axis(mode, transform, rounding, plan[axis], how, candidate, list(spatial).index(axis))
+                for axis in plan
+            ):
                 return {**candidate, **how}
     return None
 

@@ -2,6 +2,7 @@
 Squeeze/Unsqueeze, Gather, Expand, Tile, Pad, DepthToSpace/SpaceToDepth; and the few that make tensors
 from sizes (ConstantOfShape, Range) when those sizes change with the batch (else they are evaluated when
 the graph is built, see build.py)."""
+
 from __future__ import annotations
 
 import math
@@ -14,10 +15,10 @@ import torch.nn.functional as F
 
 from stages.onnx.emitter import Unsupported, attrs
 from stages.torch.from_onnx.graph import NeedsStaticBatch, torch_dtype
-from stages.torch.from_onnx.ops import OPS, axis_of, present, text
 from stages.torch.from_onnx.ops.nn import torch_pad
+from stages.torch.from_onnx.table import OPS, axis_of, present, text
 
-OPEN_END = 1 << 62   # ONNX's "to the end" (INT64_MAX and the like)
+OPEN_END = 1 << 62  # ONNX's "to the end" (INT64_MAX and the like)
 
 
 def _out(node) -> str:
@@ -35,15 +36,16 @@ def _axes(g, node, index: int, attribute: str = "axes") -> list[int] | None:
 
 @OPS.handles("Shape", "Size")
 def shape(g, node):
-    raise Unsupported(f"{node.op_type} node {node.name!r}: the shape of {node.input[0]} is not known when the "
-                      f"graph is built")
+    raise Unsupported(
+        f"{node.op_type} node {node.name!r}: the shape of {node.input[0]} is not known when the graph is built"
+    )
 
 
 @OPS.handles("Reshape")
 def reshape(g, node):
     a = attrs(node)
     sizes = [int(d) for d in a["shape"]] if "shape" in a else g.ints(node.input[1], node, "shape")
-    if not a.get("allowzero", 0):   # 0: this dimension of the input, as it is
+    if not a.get("allowzero", 0):  # 0: this dimension of the input, as it is
         sizes = [g.dim(node.input[0], i) if isinstance(d, int) and d == 0 else d for i, d in enumerate(sizes)]
     return g.call(torch.reshape, g.tensor(node.input[0]), sizes, name=_out(node))
 
@@ -80,11 +82,16 @@ def concat(g, node):
 def split(g, node):
     a = attrs(node)
     axis = axis_of(int(a.get("axis", 0)), g.rank(node.input[0]), node)
-    sizes = [int(v) for v in a["split"]] if "split" in a else \
-        g.ints(node.input[1], node, "split") if present(node, 1) else None
+    sizes = (
+        [int(v) for v in a["split"]]
+        if "split" in a
+        else g.ints(node.input[1], node, "split")
+        if present(node, 1)
+        else None
+    )
     if sizes is None:
         dim = g.static_dims(node.input[0], [axis], node, "the split axis")[0]
-        if "num_outputs" in a:   # opset 18: the last part is the smaller one
+        if "num_outputs" in a:  # opset 18: the last part is the smaller one
             count = int(a["num_outputs"])
             chunk = math.ceil(dim / count)
             sizes = [chunk] * (count - 1) + [dim - chunk * (count - 1)]
@@ -107,18 +114,21 @@ def _bound(value, open_end):
 def slice_(g, node):
     a = attrs(node)
     rank = g.rank(node.input[0])
-    if "starts" in a:   # opset < 10
+    if "starts" in a:  # opset < 10
         starts, ends, axes, steps = list(a["starts"]), list(a["ends"]), a.get("axes"), None
     else:
         starts, ends = g.ints(node.input[1], node, "starts"), g.ints(node.input[2], node, "ends")
         axes = _axes(g, node, 3)
-        steps = [int(v) for v in np.asarray(g.constant(node.input[4], node, "steps")).reshape(-1)] \
-            if present(node, 4) else None
+        steps = (
+            [int(v) for v in np.asarray(g.constant(node.input[4], node, "steps")).reshape(-1)]
+            if present(node, 4)
+            else None
+        )
     axes = [axis_of(int(x), rank, node) for x in (range(len(starts)) if axes is None else axes)]
     steps = [1] * len(axes) if steps is None else steps
     index: list = [slice(None)] * rank
     flips = []
-    for axis, start, end, step in zip(axes, starts, ends, steps):
+    for axis, start, end, step in zip(axes, starts, ends, steps, strict=True):
         if step == 0:
             raise Unsupported(f"Slice node {node.name!r}: a step of 0")
         if step > 0:
@@ -146,7 +156,7 @@ def slice_(g, node):
 def squeeze(g, node):
     rank = g.rank(node.input[0])
     axes = _axes(g, node, 1)
-    if axes is None:   # every dimension of size 1: it must be 1 whatever the batch
+    if axes is None:  # every dimension of size 1: it must be 1 whatever the batch
         ones = [i for i in range(rank) if g.shape(node.input[0])[i] == 1]
         if any(g.varies(node.input[0], i) for i in ones):
             raise NeedsStaticBatch(f"Squeeze node {node.name!r} without axes squeezes the batch when it is 1")
@@ -202,8 +212,9 @@ def gather_nd(g, node):
     indices, rank = _indices(g, node.input[1]), g.rank(node.input[1])
     depth = g.shape(node.input[1])[-1]
     if g.varies(node.input[1], rank - 1):
-        raise Unsupported(f"GatherND node {node.name!r}: the last axis of its indices ({node.input[1]}) changes with "
-                          f"the batch")
+        raise Unsupported(
+            f"GatherND node {node.name!r}: the last axis of its indices ({node.input[1]}) changes with the batch"
+        )
     walked = []
     for axis in range(batch_dims):
         steps = g.call(torch.arange, g.dim(node.input[0], axis))
@@ -228,8 +239,7 @@ def expand(g, node):
 
 @OPS.handles("Tile")
 def tile(g, node):
-    return g.call(torch.Tensor.repeat, g.tensor(node.input[0]), g.ints(node.input[1], node, "repeats"),
-                  name=_out(node))
+    return g.call(torch.Tensor.repeat, g.tensor(node.input[0]), g.ints(node.input[1], node, "repeats"), name=_out(node))
 
 
 @OPS.handles("ConstantOfShape")
@@ -238,16 +248,24 @@ def constant_of_shape(g, node):
 
     value = attrs(node).get("value")
     value = numpy_helper.to_array(value).reshape(-1) if value is not None else np.zeros(1, np.float32)
-    return g.call(torch.full, g.ints(node.input[0], node, "shape"), value[0].item(),
-                  dtype=torch_dtype(value.dtype), name=_out(node))
+    return g.call(
+        torch.full,
+        g.ints(node.input[0], node, "shape"),
+        value[0].item(),
+        dtype=torch_dtype(value.dtype),
+        name=_out(node),
+    )
 
 
 @OPS.handles("Range")
 def range_(g, node):
     bounds = []
-    for name, what in zip(node.input, ("start", "limit", "delta")):
-        values = g.ints(name, node, what) if g.dtype(name) in (torch.int32, torch.int64) else \
-            [np.asarray(g.constant(name, node, what)).reshape(-1)[0].item()]
+    for name, what in zip(node.input, ("start", "limit", "delta"), strict=True):
+        values = (
+            g.ints(name, node, what)
+            if g.dtype(name) in (torch.int32, torch.int64)
+            else [np.asarray(g.constant(name, node, what)).reshape(-1)[0].item()]
+        )
         bounds.append(values[0])
     return g.call(torch.arange, *bounds, dtype=g.dtype(node.input[0]), name=_out(node))
 
@@ -260,14 +278,17 @@ def pad(g, node):
     a = attrs(node)
     mode = text(a.get("mode", "constant"))
     rank = g.rank(node.input[0])
-    if "pads" in a:   # opset < 11
+    if "pads" in a:  # opset < 11
         widths, value, axes = [int(v) for v in a["pads"]], float(a.get("value", 0.0)), None
     else:
         widths = g.ints(node.input[1], node, "pads")
         if not all(isinstance(w, int) for w in widths):
             raise Unsupported(f"Pad node {node.name!r}: pads that change with the batch")
-        value = np.asarray(g.constant(node.input[2], node, "constant_value")).reshape(-1)[0].item() \
-            if present(node, 2) else 0
+        value = (
+            np.asarray(g.constant(node.input[2], node, "constant_value")).reshape(-1)[0].item()
+            if present(node, 2)
+            else 0
+        )
         axes = _axes(g, node, 3)
     axes = list(range(rank)) if axes is None else [axis_of(x, rank, node) for x in axes]
     begin, end = [0] * rank, [0] * rank
@@ -286,8 +307,10 @@ def pad(g, node):
         raise Unsupported(f"Pad node {node.name!r}: mode {mode}")
     trailing = rank - low
     if trailing > 3 or rank - trailing not in (1, 2) or any(w < 0 for w in widths):
-        raise Unsupported(f"Pad node {node.name!r}: torch pads in {mode} mode only the last 1-3 dimensions after a "
-                          f"batch (and channel) axis, by non-negative widths; here pads {begin + end} on rank {rank}")
+        raise Unsupported(
+            f"Pad node {node.name!r}: torch pads in {mode} mode only the last 1-3 dimensions after a "
+            f"batch (and channel) axis, by non-negative widths; here pads {begin + end} on rank {rank}"
+        )
     return g.call(F.pad, x, widths, mode=PAD_MODES[mode], name=_out(node))
 
 
@@ -303,9 +326,9 @@ def depth_space(g, node):
     if node.op_type == "DepthToSpace":
         if text(a.get("mode", "DCR")) == "CRD":
             return g.call(F.pixel_shuffle, x, block, name=_out(node))
-        x = g.call(torch.reshape, x, [n, block, block, c // block ** 2, h, w])
+        x = g.call(torch.reshape, x, [n, block, block, c // block**2, h, w])
         x = g.call(torch.permute, x, [0, 3, 4, 1, 5, 2])
-        return g.call(torch.reshape, x, [n, c // block ** 2, h * block, w * block], name=_out(node))
+        return g.call(torch.reshape, x, [n, c // block**2, h * block, w * block], name=_out(node))
     x = g.call(torch.reshape, x, [n, c, h // block, block, w // block, block])
     x = g.call(torch.permute, x, [0, 3, 5, 1, 2, 4])
-    return g.call(torch.reshape, x, [n, c * block ** 2, h // block, w // block], name=_out(node))
+    return g.call(torch.reshape, x, [n, c * block**2, h // block, w // block], name=_out(node))
