@@ -135,6 +135,20 @@ LOG_NOISE = ("oneDNN custom operations are on", "All log messages before absl::I
 GLOG_FATAL = re.compile(r"^F\d{4} [\d:.]+\s+\d+ (\S+\] .*)")
 
 
+def log_tail(log: str) -> str:
+    """A stage log's last lines, as a failure shows them."""
+    return "\n".join(log.splitlines()[-LOG_TAIL_LINES:])
+
+
+def raise_out_of_memory(invocation: Invocation, memory: object, log: str) -> NoReturn:
+    """A stage its container's memory limit killed (the docker runtime's, cold or warm)."""
+    raise StageFailed(
+        f"{invocation.stage}/{invocation.impl}",
+        f"exceeded its memory limit of {memory} and was killed; raise it with --stage-memory",
+        log_tail=log_tail(log),
+    )
+
+
 def raise_failure(invocation: Invocation, code: int | None, log: str) -> NoReturn:
     lines = [line for line in log.splitlines() if line.strip() and not any(n in line for n in LOG_NOISE)]
     # The tail is there for context: leave out the reason line the user already sees.

@@ -19,7 +19,15 @@ from pathlib import Path
 
 from flows.errors import StageFailed
 from flows.runtimes import reaper, sandbox
-from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, write_config
+from flows.runtimes.base import (
+    Invocation,
+    StageRun,
+    log_tail,
+    raise_failure,
+    raise_out_of_memory,
+    stage_argv,
+    write_config,
+)
 from flows.runtimes.docker_warm import Containers
 
 # The image's own non-root user; used when the caller is root, so that
@@ -124,9 +132,7 @@ class DockerRuntime:
             command = stage_argv(invocation, Path("/config/config.json"), inputs, "/out")[2:]
             run = self._run_container(invocation.image, command, volumes, invocation)
             # A container can leave a link to a host path in /out: the host must not follow it.
-            sandbox.check_output(
-                f"{invocation.stage}/{invocation.impl}", invocation.out, log_tail="\n".join(run.log.splitlines()[-25:])
-            )
+            sandbox.check_output(f"{invocation.stage}/{invocation.impl}", invocation.out, log_tail=log_tail(run.log))
             return run
 
     def _run_container(
@@ -180,12 +186,7 @@ class DockerRuntime:
         if code == 0:
             return StageRun(seconds=seconds, log=log)
         if state.get("OOMKilled"):
-            stage = f"{invocation.stage}/{invocation.impl}"
-            raise StageFailed(
-                stage,
-                f"exceeded its memory limit of {self.limits.memory} and was killed; raise it with --stage-memory",
-                log_tail="\n".join(log.splitlines()[-25:]),
-            )
+            raise_out_of_memory(invocation, self.limits.memory, log)
         raise_failure(invocation, code, log)
 
     def exec(self, image: str, argv: list[str], writable: Sequence[Path] = ()) -> int:

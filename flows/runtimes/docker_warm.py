@@ -37,9 +37,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
-from flows.errors import StageFailed
 from flows.runtimes import reaper, sandbox, warm
-from flows.runtimes.base import Invocation, StageRun, raise_failure, stage_argv, thread_environment
+from flows.runtimes.base import (
+    Invocation,
+    StageRun,
+    log_tail,
+    raise_failure,
+    raise_out_of_memory,
+    stage_argv,
+    thread_environment,
+)
 from flows.runtimes.warm.modules import Imports, Needs, modules
 from flows.runtimes.warm.worker import READY_TIMEOUT_S, WORKER_ENVIRONMENT, Worker, imports_of
 from flows.server import pid_alive
@@ -180,21 +187,18 @@ class Container:
 
     def remove(self) -> None:
         """The container and its folders; its log is kept as a venv worker's is (MODELFERRY_HOME/warm)."""
-        if self.container is None:
-            shutil.rmtree(self.control_dir, ignore_errors=True)
-            shutil.rmtree(self.root, ignore_errors=True)
-            return
-        try:
-            log = self.container.logs(stdout=True, stderr=True)
-            logs = home() / "warm"
-            logs.mkdir(parents=True, exist_ok=True)
-            (logs / f"warm-{self.image}-docker-{os.getpid()}.log").write_bytes(log)
-        except Exception:  # gone already, or nowhere to write: the log is a help, not a result
-            pass
-        try:
-            self.container.remove(force=True)
-        except Exception:  # gone already
-            pass
+        if self.container is not None:
+            try:
+                log = self.container.logs(stdout=True, stderr=True)
+                logs = home() / "warm"
+                logs.mkdir(parents=True, exist_ok=True)
+                (logs / f"warm-{self.image}-docker-{os.getpid()}.log").write_bytes(log)
+            except Exception:  # gone already, or nowhere to write: the log is a help, not a result
+                pass
+            try:
+                self.container.remove(force=True)
+            except Exception:  # gone already
+                pass
         shutil.rmtree(self.control_dir, ignore_errors=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -264,15 +268,10 @@ class Container:
                 os.chown(invocation.out, *self.owner)
             for made in sorted((folder / "out").iterdir()):
                 shutil.move(str(made), str(invocation.out / made.name))
-            sandbox.check_output(stage, invocation.out, log_tail="\n".join(text.splitlines()[-25:]))
+            sandbox.check_output(stage, invocation.out, log_tail=log_tail(text))
             return StageRun(seconds=time.monotonic() - started, log=text)
         if child.oom:
-            raise StageFailed(
-                stage,
-                f"exceeded its memory limit of {self.runtime.limits.memory} and was killed; raise it with "
-                f"--stage-memory",
-                log_tail="\n".join(text.splitlines()[-25:]),
-            )
+            raise_out_of_memory(invocation, self.runtime.limits.memory, text)
         raise_failure(invocation, code, text)
 
 

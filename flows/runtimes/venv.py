@@ -26,9 +26,9 @@ from flows.pins.npm import node_binary, npm_ci, package_lock
 from flows.pins.uv import uv_binary, uv_env
 from flows.runtimes import reaper, sandbox, warm
 from flows.runtimes.base import (
-    LOG_TAIL_LINES,
     Invocation,
     StageRun,
+    log_tail,
     raise_failure,
     run_process,
     stage_argv,
@@ -188,7 +188,7 @@ class VenvRuntime:
             if run is None:
                 run = self._cold(invocation, [str(self.python(invocation.image)), *args], env, work, log, bwrap)
         if contained:
-            sandbox.check_output(stage, invocation.out, log_tail="\n".join(run.log.splitlines()[-LOG_TAIL_LINES:]))
+            sandbox.check_output(stage, invocation.out, log_tail=log_tail(run.log))
         return run
 
     def _cold(
