@@ -70,10 +70,11 @@ class CpuBudget:
                 self._changed.notify_all()
 
     @contextmanager
-    def take(self, allotment: Allotment):
-        """Wait for the cores one stage of this run may use; yields their ids."""
+    def take(self, allotment: Allotment, demand: int | None = None):
+        """Wait for the cores one stage of this run may use; yields their ids. `demand`: the branches to share
+        with, where the caller knows better than the count (a stage begun ahead of its flow: flows/early.py)."""
         with self._changed:
-            jobs, per_stage = allotment.resolve(len(self.cores), self._demand)
+            jobs, per_stage = allotment.resolve(len(self.cores), self._demand if demand is None else demand)
             self._changed.wait_for(lambda: self._running < jobs and len(self._free) >= per_stage)
             mine, self._free = self._free[:per_stage], self._free[per_stage:]
             self._running += 1

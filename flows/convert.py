@@ -12,6 +12,7 @@ from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture, wait
 
 from flows import early, progress
 from flows.budget import BUDGET
@@ -53,6 +54,13 @@ def make_artifact(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
         return make(artifact, steps, trunk)
 
 
+@task(name="beside", task_run_name="{step.stage}/{step.impl}", cache_policy=NO_CACHE)
+def make_beside(step: Step, steps: Steps) -> None:
+    """A step every branch reads besides its route (the source's golden outputs), run beside the branches'
+    converters; an idle stage (stages/impl.py), it takes only the CPU they leave."""
+    steps.run(step)
+
+
 @flow(name="convert", log_prints=False, persist_result=False)
 def convert(request: ConvertRequest) -> RunResult:
     source = resolve(request.source, dict(request.options))
@@ -72,7 +80,10 @@ def convert(request: ConvertRequest) -> RunResult:
         except RuntimeUnavailable:  # a container-only runtime without Docker: its stages fail, saying why;
             pass  # the other targets go on
     steps = Steps(
-        source.bundle(calibration=request.calibration, samples=request.samples), spec, request.stage_timeout_s
+        source.bundle(calibration=request.calibration, samples=request.samples),
+        spec,
+        request.stage_timeout_s,
+        plan.every_step,
     )
     run_id = _run_id(request, source.info["sha256"])
     results: list[Made] = []
@@ -117,11 +128,19 @@ def _make_all(plan, steps: Steps) -> list[Made]:
     """load → surgery: every route starts from them, so a failure there stops the run. Then export → emit →
     quantize → validate: one branch per artifact, each by its first route that passes, side by side as far
     as the CPU budget lets them (which shares the cores among the branches running); a branch that fails
-    stops no other."""
+    stops no other. The source's golden outputs, where a stage of their own makes them (plan.reference), are
+    made beside the branches' converters; their failure, like the trunk's, is the run's."""
     with BUDGET.demand(1):
         for step in plan.trunk:
             steps.run(step)
+    beside: list[PrefectFuture[None]] = []
+    if plan.reference:
+        beside.append(make_beside.submit(plan.reference, steps))
     branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
+    every: list[PrefectFuture[Any]] = [*beside, *branches]
+    wait(every)
+    for future in beside:
+        future.result()
     return [branch.result() for branch in branches]
 
 

@@ -1,11 +1,13 @@
-"""A conversion's first stage begun before Prefect is imported.
+"""A conversion's first stages begun before Prefect is imported.
 
-Importing Prefect and starting a flow run take the CLI over a second of one core. When the run's first stage
+Importing Prefect and starting a flow run take the CLI seconds of one core. When the run's first stage
 (its load) is not cached, it will run whatever the flow does next: it begins here, in a thread of its own,
 with its runtime's warm worker and those of the run's other runtimes (flows/runtimes/warm/) started at once,
-so that the stage, the workers' imports and Prefect's import go on side by side. The flow's task for that
-stage then takes its outcome (flows/stage_run.py): its Prefect task run, its line in the report and its
-failure, if it fails, are those of any stage. A re-run whose first stage is cached begins nothing.
+so that the stage, the workers' imports and Prefect's import go on side by side. The stages the flow will
+surely run after it begin as soon as what they read is made (`ahead`): the rest of the trunk, the reference
+stage, and the preferred route's first converter where every artifact starts with the same one. The flow's
+task for each then takes its outcome (flows/stage_run.py): its Prefect task run, its line in the report and
+its failure, if it fails, are those of any stage. A re-run whose first stage is cached begins nothing.
 
 Nothing here decides anything: the checks the flow makes before any work (the store answers, the name is
 this model's) are made first, and whatever fails is left for the flow, which says it in the user's words. A
@@ -15,10 +17,12 @@ stage still running when the command ends (the flow failed before it got there) 
 from __future__ import annotations
 
 import atexit
+import threading
 from concurrent.futures import Future, wait
 
 from flows import progress
 from flows.config import ConvertRequest
+from flows.plan import CONVERTERS, Plan, Step
 
 _noted: list[str] = []  # the runtime line, said here, not again by the flow
 
@@ -28,7 +32,7 @@ def begin_first_stage(request: ConvertRequest) -> None:
     from flows.plan import plan as make_plan
     from flows.runtimes import RuntimeSpec, resolve_auto, select
     from flows.source import resolve
-    from flows.stage_run import begin, key_of
+    from flows.stage_run import key_of
     from flows.store import check_name, open_store
 
     try:
@@ -50,20 +54,84 @@ def begin_first_stage(request: ConvertRequest) -> None:
     runtime.warm_up()
     progress.reporter.note(why)
     _noted.append(why)
-    begun = begin(first.stage, first.impl, first.config, [bundle], spec, request.stage_timeout_s, first.label)
-    atexit.register(_abandon, begun)  # before the workers' stop (exit handlers run last first)
+    atexit.register(_abandon)  # before the workers' stop (exit handlers run last first)
+    begun = _begin(first, [bundle], spec, request.stage_timeout_s)
+    if begun is not None:
+        following = threading.Thread(
+            target=_begin_following,
+            args=(plan, begun, spec, request.stage_timeout_s),
+            name="begin the stages that follow",
+            daemon=True,
+        )
+        following.start()
 
 
-def _abandon(begun: Future) -> None:
-    """The command ends with the stage still running (the flow failed before it got there): it is stopped,
-    without a line of its own after the command's last, and leaves nothing half-made in the cache."""
+def ahead(plan: Plan) -> list[Step]:
+    """The steps after the first that the flow will surely run, in an order that runs: the rest of the
+    trunk, the reference stage, and the first converter of the artifacts' preferred routes where they all
+    start with the same one (several would contend for the cores the CPU budget shares among branches: the
+    flow starts those)."""
+    trunk = {step.id for step in plan.trunk}
+    firsts = {  # a source that is its own artifact (ONNX to ONNX) has no step of its own before its validation
+        route.steps[0].id: route.steps[0]
+        for artifact in plan.artifacts
+        for route in artifact.routes[:1]
+        if route.steps[0].id not in trunk
+    }
+    converters = [step for step in firsts.values() if step.stage in CONVERTERS and step.inputs == (plan.trunk[-1].id,)]
+    return [*plan.trunk[1:], *([plan.reference] if plan.reference else []), *(converters if len(firsts) == 1 else [])]
+
+
+_begun: list[Future] = []  # what was begun here, stopped at the command's end if still running
+_ending = False  # the command is ending: nothing more begins
+_lock = threading.Lock()
+
+
+def _begin(step: Step, inputs: list, spec, timeout_s: float) -> Future | None:
+    from flows.stage_run import begin
+
+    with _lock:
+        if _ending:
+            return None
+        _begun.append(begin(step.stage, step.impl, step.config, inputs, spec, timeout_s, step.label))
+        return _begun[-1]
+
+
+def _begin_following(plan: Plan, first: Future, spec, timeout_s: float) -> None:
+    """Begin each step of `ahead` once the steps it reads are made; a failure begins nothing that reads it
+    (the flow meets it, and says it)."""
+    from flows.stage_run import know_ahead
+
+    following = ahead(plan)
+    for step in following:  # while the first stage runs
+        know_ahead(step.stage, step.impl, spec)
+    made = {plan.trunk[0].id: first}
+    for step in following:
+        try:
+            inputs = [made[i].result().bundle for i in step.inputs]
+        except Exception:  # noqa: BLE001  a stage before it failed: the flow reports that
+            return
+        begun = _begin(step, inputs, spec, timeout_s)
+        if begun is None:
+            return
+        made[step.id] = begun
+
+
+def _abandon() -> None:
+    """The command ends with a stage begun here still running (the flow failed before it got there): it is
+    stopped, without a line of its own after the command's last, and leaves nothing half-made in the cache;
+    nothing begins after."""
+    global _ending
     from flows.runtimes import reaper
 
-    if begun.done():
+    with _lock:
+        _ending = True
+        running = [future for future in _begun if not future.done()]
+    if not running:
         return
     progress.use(progress.Silent())
     reaper.stop_all()
-    wait([begun], timeout=reaper.GRACE_S)
+    wait(running, timeout=reaper.GRACE_S)
 
 
 def noted(why: str) -> bool:

@@ -22,6 +22,7 @@ from flows.errors import ConversionError
 from stages import catalog
 
 CONVERTERS = ("export", "emit")  # stages that turn one format into another
+REFERENCE = "reference"  # the stage that makes the source's golden outputs beside the routes, where one does
 MAX_HOPS = 4
 
 
@@ -78,20 +79,23 @@ class Artifact:
 class Plan:
     trunk: list[Step]  # load (and surgery): every route starts from its last step
     artifacts: list[Artifact]
+    # the source's golden outputs, made beside the routes where the load stage leaves them to a stage of
+    # their own (reference/onnx); every validation reads them
+    reference: Step | None = None
 
     @property
     def steps(self) -> list[Step]:
         """The steps of every artifact's preferred route, shared ones once, in an order that runs."""
-        return _ordered(self.trunk, [a.routes[0] for a in self.artifacts])
+        return _ordered(self.trunk, self.reference, [a.routes[0] for a in self.artifacts])
 
     @property
     def every_step(self) -> list[Step]:
         """The steps of every route, fallbacks included."""
-        return _ordered(self.trunk, [route for a in self.artifacts for route in a.routes])
+        return _ordered(self.trunk, self.reference, [route for a in self.artifacts for route in a.routes])
 
 
-def _ordered(trunk: list[Step], routes: list[Route]) -> list[Step]:
-    steps = {step.id: step for step in trunk}
+def _ordered(trunk: list[Step], reference: Step | None, routes: list[Route]) -> list[Step]:
+    steps = {step.id: step for step in (*trunk, *([reference] if reference else []))}
     for route in routes:  # converters and quantizers first, then validations, as the DAG reads
         for step in route.steps:
             steps.setdefault(step.id, step)
@@ -124,6 +128,7 @@ def _config(stage: str, request: ConvertRequest, impl: catalog.Impl, option: str
         route["portable"] = True  # the SavedModel may go on to TFJS (one run serves every target)
     configs: dict[str, Callable[[], dict]] = {
         "load": lambda: {"input_shapes": request.input_shapes, **opening, **described},
+        "reference": lambda: {},
         "surgery": lambda: {},
         "export": lambda: {**opening, **route},
         "emit": lambda: {**opening, **route},
@@ -213,6 +218,11 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
     with suppress(KeyError):  # a surgery stage, where the model's framework has one
         surgery = catalog.find("surgery", model_format)
         trunk.append(Step("surgery", "surgery", surgery.name, ("load",), _config("surgery", request, surgery)))
+    reference = None
+    with suppress(KeyError):  # golden outputs made beside the conversion, where the framework has such a stage
+        found = catalog.find(REFERENCE, model_format)
+        reference = Step(REFERENCE, REFERENCE, found.name, (trunk[-1].id,), _config(REFERENCE, request, found))
+    golden = (reference.id,) if reference else ()  # what each validation reads besides its artifact
 
     artifacts: list[Artifact] = []
     pinned: list[str] = []
@@ -251,7 +261,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                         f"validate:{steps[-1].id}",
                         "validate",
                         validate.name,
-                        (steps[-1].id,),
+                        (steps[-1].id, *golden),
                         _config("validate", request, validate),
                         "fp32",
                         artifact=(target, "fp32"),
@@ -282,7 +292,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
                             f"validate:{step.id}",
                             "validate",
                             validate.name,
-                            (step.id,),
+                            (step.id, *golden),
                             _config("validate", request, validate),
                             mode,
                             artifact=(target, mode),
@@ -296,7 +306,7 @@ def plan(request: ConvertRequest, source_format: str) -> Plan:
         raise ConversionError(
             "plan", f"no route to {', '.join(request.targets)} goes through {' and '.join(request.via)}"
         )
-    return Plan(trunk, artifacts)
+    return Plan(trunk, artifacts, reference)
 
 
 def describe(plan: Plan) -> str:

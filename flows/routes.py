@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flows import progress
 from flows.errors import StageFailed
-from flows.plan import Artifact, Route, Step
+from flows.plan import REFERENCE, Artifact, Route, Step
 from flows.runtimes import RuntimeSpec
 from flows.stage_run import StageOutcome
 from flows.tasks import run_stage
@@ -24,10 +24,12 @@ PASSED, FAILED, MISSED, SKIPPED, NOT_TRIED = "passed", "stage failed", "missed i
 
 class Steps:
     """Runs plan steps on demand, each at most once, from any branch's thread: a branch that needs a
-    step another branch is running waits for it. Remembers outcomes and failures."""
+    step another branch is running waits for it (and a step's inputs first). Remembers outcomes and
+    failures."""
 
-    def __init__(self, source_bundle: Path, spec: RuntimeSpec, timeout_s: float):
+    def __init__(self, source_bundle: Path, spec: RuntimeSpec, timeout_s: float, plan: list[Step]):
         self.source_bundle, self.spec, self.timeout_s = source_bundle, spec, timeout_s
+        self.plan = {step.id: step for step in plan}
         self.done: dict[str, StageOutcome] = {}
         self.failed: dict[str, StageFailed] = {}
         self.failures: list[tuple[Step, StageFailed]] = []  # in the order they failed, for the report
@@ -35,6 +37,7 @@ class Steps:
         self._lock = threading.Lock()
 
     def run(self, step: Step) -> StageOutcome:
+        inputs = [self.run(self.plan[i]).bundle for i in step.inputs] or [self.source_bundle]  # or their failure
         while True:
             with self._lock:
                 if step.id in self.failed:
@@ -47,7 +50,6 @@ class Steps:
                     break
             running.wait()  # another branch runs it: then its outcome or failure is there
         try:
-            inputs = [self.done[i].bundle for i in step.inputs] or [self.source_bundle]
             outcome = run_stage(step.stage, step.impl, step.config, inputs, self.spec, self.timeout_s, step.label)
             with self._lock:
                 self.done[step.id] = outcome
@@ -60,6 +62,11 @@ class Steps:
         finally:
             with self._lock:
                 self._running.pop(step.id).set()
+
+    def shared_failure(self, exc: StageFailed) -> bool:
+        """Whether `exc` is the failure of a step every route reads besides its own (the source's golden
+        outputs, when a stage of their own makes them): then no route can make the artifact."""
+        return any(self.failed.get(i) is exc for i in self.plan if self.plan[i].stage == REFERENCE)
 
     def bundle(self, step: Step) -> Bundle:
         return Bundle.read(self.run(step).bundle)
@@ -166,6 +173,8 @@ def _attempt(artifact: Artifact, route: Route, name: str, steps: Steps) -> tuple
             steps.run(step)
         parity = steps.parity(route.validate)
     except StageFailed as exc:
+        if steps.shared_failure(exc):
+            raise  # the run's failure, as a load failure is (flows/convert.py)
         return {"route": name, "outcome": FAILED, "stage": exc.stage, "reason": str(exc)}, None, exc
     if parity["passed"]:
         return {"route": name, "outcome": PASSED, "reason": ""}, parity, None

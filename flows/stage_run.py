@@ -7,12 +7,14 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from flows import progress
 from flows.budget import BUDGET
 from flows.cache import BundleCache, stage_key
+from flows.code import stage_code_sha256
 from flows.errors import StageFailed
 from flows.runtimes import Invocation, RuntimeSpec, select
 from stages import catalog
@@ -66,22 +68,33 @@ def begin(
     timeout_s: float = 1800.0,
     label: str = "",
 ) -> Future:
-    """Start the stage now, in a thread of its own (one branch of the CPU budget while it runs); the
-    task that asks for it later takes its outcome instead of running it again. Returns that outcome."""
+    """Start the stage now, in a thread of its own (one branch of the CPU budget while it runs, unless it is
+    an idle stage); the task that asks for it later takes its outcome instead of running it again. Returns
+    that outcome."""
     key = key_of(stage, impl, config, inputs, runtime)
     future: Future = Future()
     with _begun_lock:
         _begun[key] = future
 
     def body() -> None:
-        try:
-            with BUDGET.demand(1):
-                future.set_result(_run_or_reuse(key, stage, impl, config, inputs, runtime, timeout_s, label))
+        try:  # an idle stage is no branch: it takes what the others leave
+            with nullcontext() if catalog.get(stage, impl).idle else BUDGET.demand(1):
+                future.set_result(
+                    _run_or_reuse(key, stage, impl, config, inputs, runtime, timeout_s, label, alone=True)
+                )
         except BaseException as exc:  # the task re-raises it as its own
             future.set_exception(exc)
 
     threading.Thread(target=body, name=f"begun {stage}/{impl}", daemon=True).start()
     return future
+
+
+def know_ahead(stage: str, impl: str, runtime: RuntimeSpec) -> None:
+    """Work out now what a stage's cache key holds besides its config and inputs (its runtime's identity, its
+    code's hash: each kept for the process), so that `key_of` is quick when its inputs are made."""
+    image = catalog.get(stage, impl).image
+    select(runtime).identity(image)
+    stage_code_sha256(catalog.get(stage, impl).modules)
 
 
 def key_of(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec) -> str:
@@ -98,7 +111,10 @@ def _run_or_reuse(
     runtime: RuntimeSpec,
     timeout_s: float,
     label: str,
+    alone: bool = False,
 ) -> StageOutcome:
+    """`alone`: begun ahead of the flow, the one stage of the run that is not idle while it runs (flows/early.py),
+    it takes the cores of a run's one branch, whatever the flow counts while it waits for it."""
     name = f"{stage}/{impl} {label}".strip()
     cache = BundleCache()
     hit = cache.get(key)
@@ -120,22 +136,33 @@ def _run_or_reuse(
                         inputs=inputs,
                         out=cache.scratch(key),
                         timeout_s=timeout_s,
+                        idle=catalog.get(stage, impl).idle,
                     ),
                     runtime,
                     label,
                     key,
                     cache,
+                    alone,
                 )
     progress.reporter.finished(name, 0.0, cached=True)
     return StageOutcome(stage, impl, hit, 0.0, cached=True, label=label)
 
 
 def _make(
-    name: str, invocation: Invocation, runtime: RuntimeSpec, label: str, key: str, cache: BundleCache
+    name: str,
+    invocation: Invocation,
+    runtime: RuntimeSpec,
+    label: str,
+    key: str,
+    cache: BundleCache,
+    alone: bool = False,
 ) -> StageOutcome:
     engine, scratch = select(runtime), invocation.out
     try:
-        with BUDGET.take(runtime.allotment) as cores:  # waits while other branches hold the cores
+        # waits while other branches hold the cores; an idle stage takes none (it runs on what the others leave)
+        # unless the user set --jobs or --stage-cpus: those hold for every stage
+        outside = invocation.idle and runtime.jobs is None and runtime.cpus is None
+        with nullcontext(()) if outside else BUDGET.take(runtime.allotment, 1 if alone else None) as cores:
             progress.reporter.started(name, invocation.image, engine.name)
             started, started_at = time.monotonic(), time.time()
             engine.run(replace(invocation, cores=cores))

@@ -1,4 +1,4 @@
-"""Stage entry point: `python -m stages <stage> <impl> --config F --in DIR... --out DIR`.
+"""Stage entry point: `python -m stages <stage> <impl> --config F --in DIR... --out DIR [--idle]`.
 
 Exit codes: 0 success, 75 transient (retry), anything else permanent; the
 last stderr line of a failure is `error: <one-line reason>`.
@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, required=True)
     parser.add_argument("--in", dest="inputs", type=Path, action="append", default=[])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--idle", action="store_true", help="run at the lowest CPU priority")
     args = parser.parse_args(argv)
+    if args.idle:  # before any thread starts: the threads a framework starts later inherit it
+        os.setpriority(os.PRIO_PROCESS, 0, 19)
 
     try:
         impl = catalog.get(args.stage, args.impl)

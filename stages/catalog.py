@@ -20,7 +20,7 @@ from stages.impl import Impl
 from stages.options import Option
 from stages.sources import Source
 
-STAGES = ("load", "surgery", "export", "emit", "quantize", "validate", "diagnose", "inspect")
+STAGES = ("load", "reference", "surgery", "export", "emit", "quantize", "validate", "diagnose", "inspect")
 REGISTRY = "registry"
 
 

@@ -16,7 +16,10 @@ class Impl:
     what the planner may add from the request (`portable`: the output may go on to TFJS). `quantizable`:
     whether the target's quantize stage can start from what this converter makes; `as_is`: it converts
     nothing (the source file is the artifact). For validate rows,
-    `runner` is the framework's module whose `run_samples(bundle, feeds)` runs the artifact."""
+    `runner` is the framework's module whose `run_samples(bundle, feeds)` runs the artifact. `idle`: the stage
+    runs at the lowest CPU priority, on any core and outside the CPU budget (flows/budget.py) unless the user
+    set --jobs or --stage-cpus, so that it takes only what the stages beside it leave (reference: the
+    source's golden outputs beside the converters)."""
 
     stage: str
     name: str
@@ -32,6 +35,7 @@ class Impl:
     quantizable: bool = True
     as_is: bool = False
     runner: str = ""
+    idle: bool = False
 
     @property
     def key(self) -> tuple[str, str]:

@@ -319,26 +319,37 @@ def reference(out: Path, feeds: dict[str, np.ndarray], run, where: str, info: di
     `info`: what the samples are (reference_inputs).
 
     Returns (golden, files, noise floor per output)."""
+    golden, floor = golden_and_floor(feeds, run, where, info)
+    return golden, {**write_samples(out, feeds), **write_golden(out, golden)}, floor
+
+
+def golden_and_floor(feeds: dict[str, np.ndarray], run, where: str, info: dict) -> tuple[dict, dict]:
+    """The source's outputs on the samples (`run(feeds)`), checked (check_finite), and its noise floor."""
     golden = run(feeds)
-    floor = noise_floor(golden, run(nudged(feeds)))
-    return golden, write_reference(out, feeds, golden, where, made_up=info.get("synthetic", True)), floor
+    check_finite(golden, where, made_up=info.get("synthetic", True))
+    return golden, noise_floor(golden, run(nudged(feeds)))
 
 
-def write_reference(
-    out: Path, feeds: dict[str, np.ndarray], golden: dict[str, np.ndarray], where: str, made_up: bool = True
-) -> dict:
-    """samples.npz and golden.npz. Outputs that are not finite on made-up samples are refused (samples
-    that do not fit the model, or corrupt weights); on the user's own samples they are the model's answer
-    (log of 0, a mask of -inf), and the gate holds the target to the same values there."""
+def check_finite(golden: dict[str, np.ndarray], where: str, made_up: bool = True) -> None:
+    """Outputs that are not finite on made-up samples are refused (samples that do not fit the model, or
+    corrupt weights); on the user's own samples they are the model's answer (log of 0, a mask of -inf),
+    and the gate holds the target to the same values there."""
     for name, value in golden.items():
         if made_up and np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
             raise StageError(
                 f"{where}: output {name!r} is not finite on the samples; the model's weights may "
                 f"be corrupt, or the samples do not fit it (see --input-range, --mean/--std)"
             )
+
+
+def write_samples(out: Path, feeds: dict[str, np.ndarray]) -> dict:
     np.savez(out / "samples.npz", **feeds)
+    return {"samples": "samples.npz"}
+
+
+def write_golden(out: Path, golden: dict[str, np.ndarray]) -> dict:
     np.savez(out / "golden.npz", **golden)
-    return {"samples": "samples.npz", "golden": "golden.npz"}
+    return {"golden": "golden.npz"}
 
 
 def output_specs(

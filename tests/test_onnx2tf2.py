@@ -41,9 +41,11 @@ def test_a_quantized_tflite_comes_from_a_route_its_quantizer_can_start_from(env,
     plain = run_cli(env, "convert", str(source), "--to", "tflite", "--plan")
     quantized = run_cli(env, "convert", str(source), "--to", "tflite", "--quantize", "fp16", "--plan")
     assert plain.returncode == quantized.returncode == 0, plain.stderr + quantized.stderr
-    assert plain.stderr.splitlines()[2].split()[0] == "emit/onnx2tf-direct"
-    steps = [line.split()[0] for line in quantized.stderr.splitlines()[1:5]]
-    assert steps == ["load/onnx", "emit/onnx2tf", "emit/savedmodel-tflite", "quantize/tflite"], quantized.stderr
+    assert plain.stderr.splitlines()[3].split()[0] == "emit/onnx2tf-direct"
+    steps = [line.split()[0] for line in quantized.stderr.splitlines()[1:6]]
+    assert steps == ["load/onnx", "reference/onnx", "emit/onnx2tf", "emit/savedmodel-tflite", "quantize/tflite"], (
+        quantized.stderr
+    )
     assert "tflite/fp32: load/onnx → emit/onnx2tf-direct" in quantized.stderr  # still a fallback for fp32
 
 

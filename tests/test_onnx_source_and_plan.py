@@ -88,8 +88,8 @@ def test_plan_for_an_onnx_source_skips_export(env, example_run, tmp_path):
     shutil.copyfile(example_run["run"] / "face.onnx", source)
     result = run_cli(env, "convert", str(source), "--to", "tflite", "--plan")
     assert result.returncode == 0, result.stderr
-    steps = [line.split()[0] for line in result.stderr.splitlines()[1:4]]
-    assert steps == ["load/onnx", "emit/onnx2tf-direct", "validate/tflite"]
+    steps = [line.split()[0] for line in result.stderr.splitlines()[1:5]]
+    assert steps == ["load/onnx", "reference/onnx", "emit/onnx2tf-direct", "validate/tflite"]
 
 
 def test_surgery_options_on_an_onnx_source_are_refused(env, example_run, tmp_path):

@@ -64,3 +64,45 @@ def test_a_mode_no_requested_target_offers_is_refused():
         ValueError, match="--quantize int8 applies to openvino and tflite targets: add openvino or tflite to --to"
     ):
         ConvertRequest(source=Path("model"), targets=["tfjs"], quantize=["int8"], calibration=Path("c.npz"))
+
+
+def test_an_onnx_sources_golden_outputs_are_a_step_beside_the_routes_that_every_validation_reads():
+    made = plan(ConvertRequest(source=Path("m.onnx"), targets=["onnx", "tflite"], quantize=["fp16"]), "onnx-file")
+    assert made.reference is not None and made.reference.name == "reference/onnx"
+    assert made.reference.inputs == ("load",)
+    validations = [step for step in made.every_step if step.stage == "validate"]
+    assert validations and all(step.inputs[-1] == "reference" for step in validations)
+    assert catalog.get("reference", "onnx").idle
+
+
+def test_sources_whose_load_makes_the_golden_outputs_have_no_reference_step():
+    for source in ("keras", "mxnet", "torchscript"):
+        made = plan(ConvertRequest(source=Path("model"), targets=["tflite"]), catalog.SOURCES[source])
+        assert made.reference is None
+        assert all(len(step.inputs) == 1 for step in made.every_step if step.stage == "validate")
+
+
+def test_the_steps_begun_ahead_of_the_flow_are_those_it_surely_runs_next():
+    from flows.early import ahead
+
+    def names(source: str, targets: list[str], **options) -> list[str]:
+        request = ConvertRequest(source=Path("model"), targets=targets, **options)
+        return [step.name for step in ahead(plan(request, catalog.SOURCES[source]))]
+
+    assert names("onnx", ["tflite"]) == ["reference/onnx", "emit/onnx2tf-direct"]
+    assert names("onnx", ["onnx", "tflite"]) == ["reference/onnx", "emit/onnx2tf-direct"]  # ONNX is the source
+    assert names("onnx", ["tflite", "openvino"]) == ["reference/onnx"]  # two converters: the flow shares the cores
+    assert names("mxnet", ["tflite"]) == ["surgery/mxnet", "export/mxnet"]
+
+
+def test_a_stage_begun_ahead_takes_the_share_of_the_one_branch_running():
+    from flows.budget import Allotment, CpuBudget
+
+    budget = CpuBudget([0, 1])
+    with budget.demand(1), budget.demand(1):  # the flow's trunk waits for the stage begun ahead of it
+        with budget.take(Allotment()) as counted:
+            assert counted == (0,)
+        with budget.take(Allotment(), demand=1) as alone:
+            assert alone == (0, 1)
+        with budget.take(Allotment(jobs=2), demand=1) as given:  # the user's --jobs holds
+            assert given == (0,)

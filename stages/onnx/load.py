@@ -1,8 +1,10 @@
-"""load/onnx: an ONNX model as the source: checked, optionally simplified, run in ONNX Runtime.
+"""load/onnx: an ONNX model as the source: checked, optionally simplified, its samples made, and run once.
 
 ONNX Runtime is the source framework here, so its outputs are the golden ones every target is held
 to; where it cannot load the model (an opset newer than it knows, an op it lacks), ONNX's own
-reference implementation computes them, and the stage's metrics say so (`golden_by`).
+reference implementation computes them, and the metrics say so (`golden_by`). This stage runs the
+model on the first sample only, for the outputs' signature: the golden outputs of every sample and the
+noise floor are reference/onnx's (stages/onnx/reference.py), which runs beside the conversion.
 """
 
 from __future__ import annotations
@@ -177,8 +179,11 @@ def _signature(model: onnx.ModelProto, shapes: dict, name: str) -> list[dict]:
 def onnx_session(model_file: Path, name: str):
     import onnxruntime as ort
 
+    options = ort.SessionOptions()
+    # its threads wait without spinning: the stages beside this one (the converters) want those cycles
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(model_file), providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # ORT's own exception types
         raise StageError(
             f"{name} does not load in ONNX Runtime: {_user_paths(str(exc).splitlines()[0], model_file, name)}"
@@ -236,9 +241,9 @@ def run_reference(
     return feeding.run_all(call, feeds, inputs, batched=dynamic)
 
 
-def golden_runner(model: onnx.ModelProto, model_file: Path, inputs: list[dict], name: str, metrics: dict):
+def golden_runner(model_file: Path, inputs: list[dict], name: str, metrics: dict, model: onnx.ModelProto | None = None):
     """ONNX Runtime (on the bundle's model file); where it cannot load or run the model, ONNX's reference
-    implementation (said in the metrics, with ONNX Runtime's reason)."""
+    implementation (said in the metrics, with ONNX Runtime's reason), on `model` or the file read again."""
     sessions = []  # one session for the samples and their nudged copies
 
     def golden(feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -251,7 +256,7 @@ def golden_runner(model: onnx.ModelProto, model_file: Path, inputs: list[dict], 
                 return outputs
             except StageError as exc:  # an opset newer than it knows, an op or attribute it lacks
                 metrics.update(golden_by="onnx.reference", onnxruntime_refused=str(exc)[:300])
-        return run_reference(model, feeds, inputs, name)
+        return run_reference(model if model is not None else onnx.load(str(model_file)), feeds, inputs, name)
 
     return golden
 
@@ -286,12 +291,11 @@ def run(ctx: StageContext) -> dict:
     samples_lib.check_described(ctx.config, inputs, name)
     feeds, files, info = samples_lib.reference_inputs(source, inputs, ctx.out, ctx.config)
     model_file = write_model(model, ctx.out)
-    golden, written, floor = samples_lib.reference(
-        ctx.out, feeds, golden_runner(model, model_file, inputs, name, metrics), name, info
-    )
-    files.update(written)
+    once = golden_runner(model_file, inputs, name, {}, model)(samples_lib.first(feeds, inputs, 1))
+    samples_lib.check_finite(once, name, made_up=info.get("synthetic", True))
+    files.update(samples_lib.write_samples(ctx.out, feeds))
     files["model"] = model_file.name
-    outputs = samples_lib.output_specs(golden, samples=feeding.sample_count(feeds, inputs))
+    outputs = samples_lib.output_specs(once, samples=1)
     manifest = {
         "format": "onnx",
         "files": files,
@@ -300,7 +304,6 @@ def run(ctx: StageContext) -> dict:
         "source": source.manifest.get("source", {}),
         "precision": "fp32",
         "metrics": metrics,
-        "noise_floor": floor,
         "samples_info": info,
     }
     if (ctx.out / "model.onnx.data").is_file():

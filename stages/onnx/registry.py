@@ -15,6 +15,17 @@ IMPLS = (
         "onnx",
         "ONNX model (.onnx), checked; --simplify runs onnxsim",
     ),
+    # beside the conversion: what only validation needs
+    Impl(
+        "reference",
+        "onnx",
+        "tf",
+        "stages.onnx.reference",
+        ("onnx",),
+        "reference",
+        "the ONNX source's golden outputs and noise floor in ONNX Runtime, while the converters run",
+        idle=True,
+    ),
     # for onnx-tf (stages/onnx_tf), which reads opset 11
     Impl(
         "emit",
