@@ -106,3 +106,26 @@ def test_a_stage_begun_ahead_takes_the_share_of_the_one_branch_running():
             assert alone == (0, 1)
         with budget.take(Allotment(jobs=2), demand=1) as given:  # the user's --jobs holds
             assert given == (0,)
+
+
+def test_a_failed_reference_stage_fails_the_run_and_tries_no_other_route(tmp_path):
+    """The golden outputs could not be made: no route of any artifact can be validated, so the branch raises
+    that failure (the run's, as a load failure is) rather than converting by every fallback route."""
+    from flows.errors import StageFailed
+    from flows.routes import Steps, make
+    from flows.runtimes import RuntimeSpec
+    from flows.stage_run import StageOutcome
+
+    made = plan(ConvertRequest(source=Path("m.onnx"), targets=["tflite"]), "onnx-file")
+    artifact = made.artifacts[0]
+    assert len(artifact.routes) > 1  # fallbacks there would be
+    steps = Steps(tmp_path, RuntimeSpec(), 60.0, made.every_step)
+    first = artifact.routes[0]
+    for step in (*made.trunk, *first.steps):
+        steps.done[step.id] = StageOutcome(step.stage, step.impl, tmp_path, 0.0, cached=True)
+    failure = StageFailed("reference/onnx", "output 'y' is not finite on the samples", "m.onnx")
+    steps.failed["reference"] = failure
+    with pytest.raises(StageFailed) as raised:
+        make(artifact, steps, made.trunk)
+    assert raised.value is failure
+    assert set(steps.done) == {step.id for step in (*made.trunk, *first.steps)}  # no fallback converted
