@@ -35,9 +35,14 @@ def stage_key(stage: str, impl: str, config: dict, inputs: list[Path], runtime_i
         "config": config,
         "inputs": [bundle_sha256(path) for path in inputs],
         "runtime": runtime_identity,
-        "code": stage_code_sha256(catalog.get(stage, impl).modules),  # its own code and what it imports
+        "code": stage_code(stage, impl),
     }
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
+
+
+def stage_code(stage: str, impl: str) -> str:
+    """What a stage's key holds of its code: its own modules and what they import (kept for the process)."""
+    return stage_code_sha256(catalog.get(stage, impl).modules)
 
 
 def content_sha256_in(bundle: Path, path: Path) -> str:

@@ -13,8 +13,7 @@ from pathlib import Path
 
 from flows import progress
 from flows.budget import BUDGET
-from flows.cache import BundleCache, stage_key
-from flows.code import stage_code_sha256
+from flows.cache import BundleCache, stage_code, stage_key
 from flows.errors import StageFailed
 from flows.runtimes import Invocation, RuntimeSpec, select
 from stages import catalog
@@ -92,9 +91,8 @@ def begin(
 def know_ahead(stage: str, impl: str, runtime: RuntimeSpec) -> None:
     """Work out now what a stage's cache key holds besides its config and inputs (its runtime's identity, its
     code's hash: each kept for the process), so that `key_of` is quick when its inputs are made."""
-    image = catalog.get(stage, impl).image
-    select(runtime).identity(image)
-    stage_code_sha256(catalog.get(stage, impl).modules)
+    select(runtime).identity(catalog.get(stage, impl).image)
+    stage_code(stage, impl)
 
 
 def key_of(stage: str, impl: str, config: dict, inputs: list[Path], runtime: RuntimeSpec) -> str:
