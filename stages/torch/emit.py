@@ -28,6 +28,7 @@ from stages.context import StageContext
 from stages.errors import StageError
 from stages.torch.from_onnx.build import Built, build
 from stages.torch.from_onnx.graph import NeedsStaticBatch
+from stages.torch.tracing import without_stack_traces
 from stages.validate.runners import target_feeds
 
 TOOLS = ("torch", "onnx", "numpy")
@@ -91,6 +92,7 @@ def _export(built: Built, example: tuple, specs: list[dict]):
 def convert(model, source: Bundle, feeds: dict[str, np.ndarray], what: str):
     """(the built module, its exported program, the example it was traced with, why the batch is fixed or None)."""
     specs = source.manifest["inputs"]
+    without_stack_traces()
     fixed = _dynamic(model, specs)
     if fixed is None:
         try:

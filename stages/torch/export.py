@@ -18,6 +18,7 @@ from stages.context import StageContext
 from stages.errors import StageError
 from stages.match import fed, renamed
 from stages.torch.model import TorchModel, open_model
+from stages.torch.tracing import without_stack_traces
 
 TOOLS = ("torch", "onnxscript", "onnx")
 MIN_OPSET = 18  # the dynamo exporter's lowest opset
@@ -114,6 +115,7 @@ def run(ctx: StageContext) -> dict:
     name = ctx.user_file_name("model")
     requested = int(ctx.option("opset"))
     opset = max(requested, MIN_OPSET)
+    without_stack_traces()
     model = open_model(
         source.format, source.file("model"), name, ctx.option("bind"), bool(ctx.option("trust_custom_code"))
     )
