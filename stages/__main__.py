@@ -27,7 +27,12 @@ from stages.errors import EXIT_FAILED, StageError
 # kernels on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX, so one model's golden outputs
 # depended on the CPU that made them: basic-pitch's onset moved by 1.6e-4 between TF's two kernel
 # families (on an AVX2-only EPYC), while TFLite and TFJS agree with the oneDNN family within 2e-6.
-PINNED_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "1"}
+#
+# MXNet runs its ops on the calling thread (NaiveEngine; the same kernels, the same numbers). Its threaded engine
+# is restarted by MXNet's own fork handler in every forked child and in the parent, so a warm worker's child
+# had threads before it joined the stage's sandbox, the kernel refused it the mount namespace (EINVAL), and
+# every MXNet stage ran cold, paying MXNet's import again (load/surgery/export of MobileNetV2: 2-3 s each).
+PINNED_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "1", "MXNET_ENGINE_TYPE": "NaiveEngine"}
 for _name, _value in PINNED_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 

@@ -23,7 +23,7 @@ from flows.runtimes.venv import VenvRuntime
 from flows.runtimes.warm.modules import modules
 from flows.runtimes.warm.pool import POOL
 from flows.runtimes.warm.worker import WORKER_ENVIRONMENT
-from tests.conftest import REPO, convert_zoo, own_home
+from tests.conftest import INPUT_SHAPE, REPO, convert_zoo, own_home, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +121,34 @@ def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypat
     worker.wait(10)
     assert validate(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
     POOL.stop()  # the next test starts a worker of its own
+
+
+def test_mxnet_stages_run_warm(env, face, tmp_path):
+    """MXNet's fork handler restarts its threaded engine in the child of every fork: the worker's child had
+    threads when it came to join the stage's sandbox, the kernel refused it the mount namespace (EINVAL), and
+    every MXNet stage ran cold. With MXNet's NaiveEngine pinned (stages/__main__.py) the face example's
+    load, surgery and export are forks of the mxnet runtime's worker."""
+    home = own_home(env, tmp_path / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
+    result = run_cli(
+        home,
+        "convert",
+        str(face / "model-symbol.json"),
+        "--input-shape",
+        INPUT_SHAPE,
+        "--to",
+        "onnx",
+        "--runtime",
+        "venv",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    processes = {}
+    for path in (tmp_path / "home" / "bundles").glob("*/manifest.json"):
+        made = json.loads(path.read_text()).get("provenance", {})
+        if made.get("image") == "mxnet":
+            processes[f"{made['stage']}/{made['impl']}"] = made["process"]
+    assert processes == {"load/mxnet": "warm", "surgery/mxnet": "warm", "export/mxnet": "warm"}
 
 
 @pytest.mark.e2e  # it starts the openvino runtime's worker
