@@ -51,6 +51,23 @@ def test_keras_to_onnx_and_tflite_within_gates(env, keras_models, session_dir):
     assert "validate/savedmodel" in stages
 
 
+def test_a_keras_model_with_a_dict_of_outputs(env, keras_models, tmp_path):
+    """A functional model built with `outputs={name: tensor}` returns a dict: its keys are the outputs' names,
+    in the golden outputs and in every artifact (load/keras once refused it: its one dict was zipped with two
+    output names)."""
+    out = tmp_path / "out"
+    result = run_cli(
+        env, "convert", str(keras_models / "two_ends.keras"), "--to", "savedmodel,tflite,onnx", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = read_report(latest_run(out, "two_ends"))
+    assert {a["target"] for a in report["artifacts"]} == {"savedmodel", "tflite", "onnx"}
+    for artifact in report["artifacts"]:
+        assert artifact["parity"]["passed"], artifact
+        names = [t.get("name_in_artifact", t["name"]) for t in artifact["outputs"]]
+        assert sorted(names) == ["logits", "probabilities"], artifact
+
+
 def test_legacy_h5(env, keras_models, session_dir):
     out = session_dir / "from-h5"
     result = run_cli(

@@ -40,6 +40,8 @@ def output_names(model) -> list[str]:
 def predict(model, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     arrays = [feeds[tensor.name] for tensor in model.inputs]
     outputs = model(arrays if len(arrays) > 1 else arrays[0], training=False)
+    if isinstance(outputs, dict):  # a model built with a dict of outputs: its keys are their names
+        return {str(name): np.asarray(value) for name, value in outputs.items()}
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     return {name: np.asarray(value) for name, value in zip(output_names(model), outputs, strict=True)}
 

@@ -55,6 +55,17 @@ def check(path: Path, name: str, trusted: bool, tags: list[str] | None = None) -
     return record
 
 
+def signature_def(path, name: str, key: str, tags: list[str] | None = None):
+    """The SignatureDef `key` as saved_model.pb holds it: its inputs' and outputs' names, dtypes and shapes,
+    read without loading the SavedModel (loading restores every function and variable: seconds)."""
+    graph = meta_graph(path, name, tags)
+    if key not in graph.signature_def:
+        raise StageError(
+            f"{name} has no signature {key!r}; it has {sorted(graph.signature_def)} (choose one with --signature)"
+        )
+    return graph.signature_def[key]
+
+
 def signature(path, name: str, key: str, tags: list[str] | None = None):
     import tensorflow as tf
 

@@ -1,30 +1,38 @@
 """A SavedModel signature's inputs and outputs, matched to the source model's.
 
-Keras' export() names outputs `output_0`…, onnx2tf keeps ONNX names and
-moves channels last; stages/match.py pairs them with the source's tensors.
-A dynamic batch dimension is described as 1, like every other signature.
+Read from saved_model.pb's SignatureDef (nothing is loaded). onnx2tf keeps ONNX names and moves channels
+last; stages/match.py pairs them with the source's tensors. A dynamic batch dimension is described as 1,
+like every other signature.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from stages.errors import StageError
 from stages.match import match
-from stages.savedmodel.model import signature
+from stages.savedmodel.model import signature_def
 
 NO_QUANTIZATION = (0.0, 0)
 
 
-def _details(specs: dict) -> list[dict]:
-    return [
-        {
-            "name": name,
-            "shape": [1 if d is None else d for d in spec.shape.as_list()],
-            "dtype": spec.dtype.name,
-            "quantization": NO_QUANTIZATION,
-        }
-        for name, spec in specs.items()
-    ]
+def _details(infos, where: str) -> list[dict]:
+    """TensorInfos (a SignatureDef's inputs or outputs, in its order) as the manifest describes tensors."""
+    from tensorflow import as_dtype
+
+    details = []
+    for name, info in infos.items():
+        if info.tensor_shape.unknown_rank:
+            raise StageError(f"{where}: the signature's tensor {name!r} has no known rank")
+        details.append(
+            {
+                "name": name,
+                "shape": [1 if d.size < 0 else d.size for d in info.tensor_shape.dim],
+                "dtype": as_dtype(info.dtype).name,
+                "quantization": NO_QUANTIZATION,
+            }
+        )
+    return details
 
 
 def describe(
@@ -32,8 +40,8 @@ def describe(
 ) -> tuple[list[dict], list[dict]]:
     """The signature's inputs and outputs, in the source's order, with layouts.
     `moved`: made by onnx2tf, which moves channels-first tensors channels-last."""
-    _, fn = signature(path, path.name, key)
+    found = signature_def(path, path.name, key)
     return (
-        match(_details(fn.structured_input_signature[1]), inputs, "input", path, "always" if moved else None),
-        match(_details(fn.structured_outputs), outputs, "output", path, "by_shape" if moved else None),
+        match(_details(found.inputs, path.name), inputs, "input", path, "always" if moved else None),
+        match(_details(found.outputs, path.name), outputs, "output", path, "by_shape" if moved else None),
     )

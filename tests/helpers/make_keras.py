@@ -2,7 +2,8 @@
 
 The digits come from the example's labels.npz (8x8 digits upscaled to 112x112);
 they are taken back to 8x8x1, values 0..255. Writes digits.keras, digits.h5,
-lambda.keras and lambda.h5 (the same net with a Lambda layer), digits_savedmodel/
+lambda.keras and lambda.h5 (the same net with a Lambda layer), two_ends.keras (its logits and softmax
+as a dict of outputs), digits_savedmodel/
 (model.export), calib.npz, and the same net as a frozen GraphDef (digits.pb; two_ends.pb
 returns logits and softmax, so its outputs must be named) and as a float TFLite file (digits.tflite).
 """
@@ -53,6 +54,9 @@ model.save(args.out / "digits.h5")
 odd = net(with_lambda=True)
 odd.save(args.out / "lambda.keras")
 odd.save(args.out / "lambda.h5")
+# Its outputs as a dict, keyed by their names (a functional model built with `outputs={...}`).
+ends = keras.Model(model.input, {"logits": model.output, "probabilities": keras.layers.Softmax()(model.output)})
+ends.save(args.out / "two_ends.keras")
 np.savez(args.out / "calib.npz", image=images[:64])
 print(f"held-out accuracy {accuracy:.3f}")
 model.export(str(args.out / "digits_savedmodel"), format="tf_saved_model", verbose=False)
