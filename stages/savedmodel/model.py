@@ -59,16 +59,17 @@ def signature_def(path, name: str, key: str, tags: list[str] | None = None):
     """The SignatureDef `key` as saved_model.pb holds it: its inputs' and outputs' names, dtypes and shapes,
     read without loading the SavedModel (loading restores every function and variable: seconds)."""
     graph = meta_graph(path, name, tags)
-    if key not in graph.signature_def:
-        raise StageError(
-            f"{name} has no signature {key!r}; it has {sorted(graph.signature_def)} (choose one with --signature)"
-        )
+    signatures = sorted(k for k in graph.signature_def if not k.startswith("__"))  # not TF's __saved_model_init_op
+    if key not in signatures:
+        raise StageError(f"{name} has no signature {key!r}; it has {signatures} (choose one with --signature)")
     return graph.signature_def[key]
 
 
 def signature(path, name: str, key: str, tags: list[str] | None = None):
+    """The SavedModel loaded, and its signature `key` (which signature_def checks is there before anything loads)."""
     import tensorflow as tf
 
+    signature_def(path, name, key, tags)
     try:
         loaded = tf.saved_model.load(str(path), tags=tags or None)
     except Exception as exc:  # TF raises many types for a damaged SavedModel (IndexError for variables cut short)
@@ -76,8 +77,4 @@ def signature(path, name: str, key: str, tags: list[str] | None = None):
         raise StageError(
             f"{name} is not a readable TF SavedModel: {type(exc).__name__}: {' '.join(lines[:2])[:400]}"
         ) from None
-    if key not in loaded.signatures:
-        raise StageError(
-            f"{name} has no signature {key!r}; it has {sorted(loaded.signatures)} (choose one with --signature)"
-        )
     return loaded, loaded.signatures[key]
