@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from flows import progress
 from flows.config import Gates
 from flows.errors import RuntimeUnavailable, StageFailed
 from flows.runtimes import warm
@@ -112,14 +113,27 @@ def test_a_timeout_ends_the_stage_not_the_worker(loaded, tmp_path, monkeypatch):
     assert again["provenance"]["process"] == "warm" and worker_process("tf") is worker
 
 
+class Notes(progress.Silent):
+    def __init__(self):
+        self.said: list[str] = []
+
+    def note(self, text):
+        self.said.append(text)
+
+
 def test_a_dead_worker_leaves_its_stages_to_run_cold(loaded, tmp_path, monkeypatch):
-    """A worker killed from outside: the next stage of its runtime runs cold, and passes."""
+    """A worker killed from outside: the next stage of its runtime runs cold, and passes, and the run's notes
+    say once that the runtime's stages run cold from there on."""
     monkeypatch.setenv(warm.SWITCH, "on")
+    notes = Notes()
+    monkeypatch.setattr(progress, "reporter", notes)
     validate(loaded, tmp_path / "first")
     worker = worker_process("tf")
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
     assert validate(loaded, tmp_path / "after")["provenance"]["process"] == "cold"
+    assert validate(loaded, tmp_path / "again")["provenance"]["process"] == "cold"
+    assert len(notes.said) == 1 and notes.said[0].startswith("the tf runtime's stages run cold from here on: ")
     POOL.stop()  # the next test starts a worker of its own
 
 

@@ -259,7 +259,7 @@ class Container:
                     raise
                 self.worker.learn(stage, child.used)
             except warm.Unavailable as exc:
-                self.worker.broken = self.worker.broken or str(exc)
+                self.worker.give_up(str(exc))
                 return None
             text = log.read_text(errors="replace") + (f"\nerror: {child.why}\n" if child.why else "")
         if code == 0:

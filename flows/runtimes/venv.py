@@ -284,7 +284,7 @@ class VenvRuntime:
                 raise
             worker.learn(stage, child.used)
         except warm.Unavailable as exc:  # this worker runs no more stages; this one runs cold
-            worker.broken = worker.broken or str(exc)
+            worker.give_up(str(exc))
             if invocation.out.is_dir():  # from an empty output, whatever a child that said so left in it
                 shutil.rmtree(invocation.out)
                 invocation.out.mkdir()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from flows import progress
 from flows.runtimes import reaper
 from flows.runtimes.warm import Unavailable
 from flows.runtimes.warm.modules import Imports, Needs, modules
@@ -99,6 +100,13 @@ class Worker:
         worker.process = process
         return worker
 
+    def give_up(self, why: str) -> None:
+        """This worker runs no more stages, and the runtime's next stages run cold: said once, in the run's
+        notes (a worker that fell back in silence hid that no MXNet stage ran warm)."""
+        if self.broken is None:
+            self.broken = why
+            progress.reporter.note(f"the {self.image} runtime's stages run cold from here on: {why}")
+
     def ready(self) -> None:
         """Wait for the worker's imports; Unavailable if it cannot serve."""
         with self._ready:
@@ -108,7 +116,7 @@ class Worker:
                 except (TimeoutError, OSError, ValueError) as exc:
                     hello = {"ready": False, "why": f"no answer ({type(exc).__name__})"}
                 if not hello or not hello.get("ready"):
-                    self.broken = (hello or {}).get("why") or "it ended during its imports"
+                    self.give_up((hello or {}).get("why") or "it ended during its imports")
                     self.stop()
                 else:
                     self.hello = hello
@@ -122,7 +130,7 @@ class Worker:
         try:
             return StageChild(reply, self.image, self._kill)
         except Unavailable as exc:
-            self.broken = str(exc)
+            self.give_up(str(exc))
             raise
 
     def learn(self, stage: str, used: list[str]) -> None:
@@ -137,7 +145,7 @@ class Worker:
                 with self._send:
                     self.control.send(json.dumps({"import": new}).encode())
             except OSError as exc:
-                self.broken = f"its socket failed ({exc})"
+                self.give_up(f"its socket failed ({exc})")
 
     def _hand(self, request: dict, log_fd: int) -> socket.socket:
         """Send the request; returns the socket the stage's pid and exit code come back on."""
@@ -148,7 +156,7 @@ class Worker:
                 socket.send_fds(self.control, [json.dumps(request).encode()], [theirs.fileno(), log_fd])
         except OSError as exc:
             mine.close()
-            self.broken = f"its socket failed ({exc})"
+            self.give_up(f"its socket failed ({exc})")
             raise Unavailable(f"the {self.image} worker: {self.broken}") from None
         finally:
             theirs.close()
