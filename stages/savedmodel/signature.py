@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from stages.errors import StageError
+from stages.graphdef.model import shape_and_dtype
 from stages.match import match
 from stages.savedmodel.model import signature_def
 
@@ -18,17 +19,16 @@ NO_QUANTIZATION = (0.0, 0)
 
 def _details(infos, where: str) -> list[dict]:
     """TensorInfos (a SignatureDef's inputs or outputs, in its order) as the manifest describes tensors."""
-    from tensorflow import as_dtype
-
     details = []
     for name, info in infos.items():
-        if info.tensor_shape.unknown_rank:
+        dims, dtype = shape_and_dtype(info.tensor_shape, info.dtype)
+        if dims is None:
             raise StageError(f"{where}: the signature's tensor {name!r} has no known rank")
         details.append(
             {
                 "name": name,
-                "shape": [1 if d.size < 0 else d.size for d in info.tensor_shape.dim],
-                "dtype": as_dtype(info.dtype).name,
+                "shape": [1 if d is None else d for d in dims],
+                "dtype": dtype,
                 "quantization": NO_QUANTIZATION,
             }
         )
