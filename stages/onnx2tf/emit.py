@@ -46,4 +46,4 @@ def run(ctx: StageContext) -> dict:
             return {"portable_model": "portable_model"}
         return {}
 
-    return from_onnx.emit(ctx, both, moved=True, tflite=True, passes=PASSES)
+    return from_onnx.emit(ctx, both, moved=True, passes=PASSES)

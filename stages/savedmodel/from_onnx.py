@@ -12,26 +12,21 @@ from typing import Callable
 
 from stages.context import StageContext
 from stages.contract import SERVING_SIGNATURE
-from stages.errors import StageError
 from stages.onnx import names
 from stages.savedmodel import signature
-from stages.tflite.convert import from_saved_model
 
 KEY = SERVING_SIGNATURE
-TFLITE = "model_float32.tflite"
 Converter = Callable[[Path, list[dict], list[dict], Path], dict[str, str] | None]
 
 
-def emit(
-    ctx: StageContext, converter: Converter, moved: bool = False, tflite: bool = False, passes: tuple[str, ...] = ()
-) -> dict:
+def emit(ctx: StageContext, converter: Converter, moved: bool = False, passes: tuple[str, ...] = ()) -> dict:
     """Run `converter` on the source bundle's ONNX graph, legalized by `passes` (stages/onnx/legalize); the
     SavedModel bundle's manifest, which records what the passes rewrote (`legalized`). The converter may
     return more files for the bundle (role -> name under ctx.out).
 
-    `tflite`: also make the fp32 TFLite file from the SavedModel now, with TF's converter (TF is loaded
-    already); emit/savedmodel-tflite then takes it instead of starting TF again. Where TF's converter
-    fails here, the bundle has none and emit/savedmodel-tflite says why."""
+    No TFLite file is made here: TFLite's preferred route is onnx2tf 2's direct writer, and where the route
+    goes through this SavedModel, emit/savedmodel-tflite converts it, a fork of the same warm runtime (an
+    eager conversion here cost every SavedModel and TFJS artifact TF's converter: 2 s on MobileNetV2)."""
     source = ctx.source
     manifest = source.inherited()
     with tempfile.TemporaryDirectory(prefix="safe-names-") as tmp:
@@ -39,12 +34,6 @@ def emit(
             source.file("model"), Path(tmp) / "model.onnx", manifest["inputs"], manifest["outputs"], passes
         )
         extra = converter(path, inputs, outputs, ctx.out / "saved_model") or {}
-    if tflite:
-        try:
-            from_saved_model(ctx.out / "saved_model", ctx.out / TFLITE, ctx.user_file_name("model"), KEY)
-            extra["tflite"] = TFLITE
-        except StageError:
-            pass
     inputs, outputs = signature.describe(ctx.out / "saved_model", KEY, inputs, outputs, moved=moved)
     return {
         **manifest,

@@ -1,7 +1,4 @@
-"""emit/savedmodel-tflite: TF SavedModel -> TFLite fp32 with TF's own converter (no ONNX detour).
-
-Where the stage that made the SavedModel ran TF's converter on it already (stages/savedmodel/from_onnx.py),
-its file is taken as it is: the same converter on the same SavedModel, without starting TF again."""
+"""emit/savedmodel-tflite: TF SavedModel -> TFLite fp32 with TF's own converter (no ONNX detour)."""
 
 from __future__ import annotations
 
@@ -19,13 +16,7 @@ def run(ctx: StageContext) -> dict:
     source = ctx.source
     manifest = source.inherited()
     key = signature_of(source.manifest, ctx.option("signature"))
-    if source.has("tflite"):
-        shutil.copyfile(source.file("tflite"), ctx.out / "model_float32.tflite")
-        size = (ctx.out / "model_float32.tflite").stat().st_size
-    else:
-        size = from_saved_model(
-            source.file("model"), ctx.out / "model_float32.tflite", ctx.user_file_name("model"), key
-        )
+    size = from_saved_model(source.file("model"), ctx.out / "model_float32.tflite", ctx.user_file_name("model"), key)
     shutil.copytree(source.file("model"), ctx.out / "saved_model")  # quantize converts from it again
     inputs, outputs = signature.describe(ctx.out / "model_float32.tflite", manifest["inputs"], manifest["outputs"])
     files = {"model": "model_float32.tflite", "saved_model": "saved_model", **source.carry_to(ctx.out)}

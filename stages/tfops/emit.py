@@ -23,4 +23,4 @@ def _translate(path, inputs, outputs, saved_model) -> None:
 
 
 def run(ctx: StageContext) -> dict:
-    return from_onnx.emit(ctx, _translate, tflite=True, passes=("gelu",))  # GELU in the form TFLite fuses
+    return from_onnx.emit(ctx, _translate, passes=("gelu",))  # GELU in the form TFLite fuses
