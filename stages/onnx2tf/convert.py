@@ -21,6 +21,7 @@ import numpy as np
 from stages import layout as layouts
 from stages.contract import SERVING_SIGNATURE
 from stages.errors import StageError
+from stages.onnx2tf import simplify
 
 # onnx2tf downloads this sample image file from the internet unless it is in
 # the working directory; stages have no network, so provide it.
@@ -73,6 +74,9 @@ def build(onnx_path: Path, work: Path, options: dict):
     model = work / "model.onnx"
     if onnx_path != model:
         shutil.copyfile(onnx_path, model)
+    if not options.get("not_use_onnxsim") and simplify.applies(model):
+        simplify.run(model, options["overwrite_input_shape"])  # as onnx2tf would, without its processes
+        options = {**options, "not_use_onnxsim": True}
     # onnx2tf finds onnxsim through PATH; make sure it is this runtime's.
     os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     cwd = os.getcwd()
