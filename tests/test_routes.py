@@ -258,3 +258,11 @@ def test_binding_a_1d_input_to_the_wrong_number_of_values_is_refused_and_nothing
     err = " ".join(result.stderr.split())
     assert "[load/onnx]" in err and "--bind scales: 2 values for input 'scales'" in err and "[4]" in err
     assert snapshot(out) == before
+
+
+def test_onnx2tfs_simplification_is_the_one_onnx2tf_runs(env):
+    """emit/onnx2tf runs onnxsim in one process until a pass changes nothing (stages/onnx2tf/simplify.py):
+    the same bytes as onnx2tf's three `onnxsim` processes, in the tf runtime with TF imported first."""
+    result = run_cli(env, "runtime", "exec", "tf", "--", "python", "tests/helpers/check_simplify.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "simplified as onnx2tf does: ['Conv', 'Mul']" in result.stdout, result.stdout[-3000:]
