@@ -33,8 +33,18 @@ from stages.errors import EXIT_FAILED, StageError
 # had threads before it joined the stage's sandbox, the kernel refused it the mount namespace (EINVAL), and
 # every MXNet stage ran cold, paying MXNet's import again (load/surgery/export of MobileNetV2: 2-3 s each).
 PINNED_ENVIRONMENT = {"TF_ENABLE_ONEDNN_OPTS": "1", "MXNET_ENGINE_TYPE": "NaiveEngine"}
-for _name, _value in PINNED_ENVIRONMENT.items():
-    os.environ.setdefault(_name, _value)
+# Per runtime, over the pins above. The tfjs runtime's TensorFlow converts for TFJS (and rebuilds TFJS
+# sources, held to Node.js's outputs): tensorflowjs_converter runs TF's grappler, whose remapper, with oneDNN
+# on, fuses ops only oneDNN has into the graph, such as a Conv2D with _FusedHardSwish, which no TFJS backend
+# runs ("Activation _fusedhardswish has not been implemented"). TF reads the setting once, when imported.
+RUNTIME_ENVIRONMENT = {"tfjs": {"TF_ENABLE_ONEDNN_OPTS": "0"}}
+
+
+def pin_environment(image: str) -> None:
+    """Set the pinned numerics of `image`'s stages, before any framework is imported (where the environment
+    does not say otherwise)."""
+    for name, value in {**PINNED_ENVIRONMENT, **RUNTIME_ENVIRONMENT.get(image, {})}.items():
+        os.environ.setdefault(name, value)
 
 
 def _tool_versions(names: list[str]) -> dict[str, str]:
@@ -80,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         impl = catalog.get(args.stage, args.impl)
+        pin_environment(impl.image)  # in a fork of a warm worker, for the stage's own subprocesses
         config_text = args.config.read_text()
         config = json.loads(config_text)
         inputs = [Bundle.read(path) for path in args.inputs]

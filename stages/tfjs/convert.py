@@ -1,40 +1,44 @@
 """tensorflowjs_converter: a TF SavedModel signature -> a TFJS graph model directory.
 
-It runs as a subprocess of this runtime's Python (the converter keeps global
-TF state and prints freely); its options are passed as a list, not through
-the console script, which joins and re-splits them on spaces.
+It runs in the stage's own process (a fork of the warm tfjs runtime, which has TF and the converter
+imported): as its own process it imported them again, 6 of the 9 s it took on MobileNetV2. Its options are
+passed as a list, not through the console script, which joins and re-splits them on spaces; what it prints
+goes to the stage's log.
+
+The converter runs TF's grappler, which must not fuse the ops only oneDNN has (a Conv2D with
+_FusedHardSwish, which no TFJS backend runs): the tfjs runtime runs TF with oneDNN's rewrites off
+(stages/__main__.py), and this says so if a process has them on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
 import re
-import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 from stages.errors import StageError
 from stages.tfjs.graph import read_model_json
 
-CONVERTER = "import sys; from tensorflowjs.converters.converter import convert; convert(sys.argv[1:])"
-TIMEOUT_S = 1800
-# A failure's reason is the last line that is not TF's or absl's start-up chatter.
-NOISE = ("W0000", "I0000", "E0000", "WARNING:", "warnings.warn", "  ")
 
-
-def _reason(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    useful = [line for line in lines if not line.startswith(NOISE)]
-    return (useful or lines or ["no message"])[-1].strip()
+def _reason(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
 
 
 def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name: str) -> None:
     """Write model.json and its weight shards for `signature` of `saved_model` into `out`."""
+    from tensorflow.python.util import _pywrap_util_port
+    from tensorflowjs.converters.converter import convert as tensorflowjs_converter
+
+    if _pywrap_util_port.IsMklEnabled():
+        raise StageError(
+            f"{name}: TF runs with oneDNN's graph rewrites on in this process (TF_ENABLE_ONEDNN_OPTS), whose fused "
+            f"ops no TFJS backend runs; the tfjs runtime turns them off (stages/__main__.py)"
+        )
     argv = [
-        sys.executable,
-        "-c",
-        CONVERTER,
         "--input_format=tf_saved_model",
         "--output_format=tfjs_graph_model",
         f"--signature_name={signature}",
@@ -42,20 +46,16 @@ def convert(saved_model: Path, out: Path, signature: str, flags: list[str], name
         str(saved_model),
         str(out),
     ]
-    # Without oneDNN's graph rewrites: TF's grappler (which the converter runs) would otherwise fuse
-    # oneDNN-only ops into the graph, such as a Conv2D with _FusedHardSwish, which no TFJS backend runs
-    # ("Activation _fusedhardswish has not been implemented for the CPU backend").
-    env = {**os.environ, "TF_ENABLE_ONEDNN_OPTS": "0"}
     try:
-        done = subprocess.run(
-            argv, capture_output=True, text=True, timeout=TIMEOUT_S, stdin=subprocess.DEVNULL, env=env
-        )
-    except subprocess.TimeoutExpired:
-        raise StageError(f"{name} tensorflowjs_converter did not finish within {TIMEOUT_S}s") from None
-    if done.returncode != 0:
-        raise StageError(f"{name} tensorflowjs_converter failed: {_reason(done.stderr)}")
+        with contextlib.redirect_stdout(sys.stderr):
+            tensorflowjs_converter(argv)
+    except SystemExit as exc:  # its argument parser
+        raise StageError(f"{name} tensorflowjs_converter refused its arguments (exit {exc.code})") from None
+    except Exception as exc:  # the converter raises whatever TF raises
+        traceback.print_exc()
+        raise StageError(f"{name} tensorflowjs_converter failed: {type(exc).__name__}: {_reason(exc)}") from None
     if not (out / "model.json").is_file():
-        raise StageError(f"{name} tensorflowjs_converter wrote no model.json: {_reason(done.stderr)}")
+        raise StageError(f"{name} tensorflowjs_converter wrote no model.json")
     restore_output_keys(saved_model, out, signature)
     narrow_int64(out)
 

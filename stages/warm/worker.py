@@ -53,8 +53,10 @@ def send(sock: socket.socket, message: dict) -> None:
 
 def preload(image: str, modules: list[str]) -> list[str]:
     """Import the given modules and the image's stage modules; returns what could not be imported, with why."""
-    import stages.__main__  # noqa: F401  its pinned numerics are set before any framework is imported
     from stages import catalog
+    from stages.__main__ import pin_environment
+
+    pin_environment(image)  # before any framework is imported
 
     names = [*modules, *dict.fromkeys(m for impl in catalog.IMPLS if impl.image == image for m in impl.modules)]
     return importing(names)
@@ -122,10 +124,8 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         tempfile.tempdir = None
-        from stages.__main__ import PINNED_ENVIRONMENT, main
+        from stages.__main__ import main
 
-        for name, value in PINNED_ENVIRONMENT.items():  # as a cold stage's own subprocesses see them
-            os.environ.setdefault(name, value)
         sys.argv = ["python -m stages", *request["argv"]]
     except BaseException as exc:
         setup = f"{type(exc).__name__}: {exc}"
