@@ -32,23 +32,22 @@ def applies(model_path: Path) -> bool:
     return not external and not any(node.op_type in RESIMPLIFIED for node in model.graph.node)
 
 
-def _passes(model_path: Path, shapes: dict[str, list[int]], scratch: Path) -> int:
+def _passes(model_path: Path, shapes: dict[str, list[int]]) -> None:
     """onnxsim's command line's simplification (`onnxsim in out --overwrite-input-shape …`), in place,
-    until a pass changes nothing; the number of passes that changed the graph."""
+    until a pass changes nothing."""
     import onnx
     from onnxsim import simplify
 
     data = model_path.read_bytes()
-    changed = 0
     for _ in range(PASSES):
         model, _ok = simplify(onnx.load_from_string(data), overwrite_input_shapes=dict(shapes), test_input_shapes={})
         simpler = model.SerializeToString()
         if simpler == data:
             break
-        data, changed = simpler, changed + 1
+        data = simpler
+    scratch = model_path.with_name(model_path.name + ".simplified")  # replaced whole or not at all
     scratch.write_bytes(data)
     scratch.replace(model_path)
-    return changed
 
 
 def run(model_path: Path, overwrite_input_shape: list[str]) -> bool:
@@ -67,7 +66,7 @@ def run(model_path: Path, overwrite_input_shape: list[str]) -> bool:
 def main(argv: list[str]) -> None:
     model_path, shapes = Path(argv[0]), argv[1:]
     dims = {name: [int(d) for d in value.split(",")] for name, value in (s.rsplit(":", 1) for s in shapes)}
-    _passes(model_path, dims, model_path.with_name(model_path.name + ".simplified"))
+    _passes(model_path, dims)
 
 
 if __name__ == "__main__":
