@@ -22,8 +22,14 @@ from flows.convert_options import CONVERT_OPTIONS, FRAMEWORK_CLI, PANELS, defaul
 from flows.source import known_sources
 from stages import catalog
 
-# One line per message, for logs; a log's tables are not squeezed into 80 columns.
-console = Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+def new_console() -> Console:
+    """The console on this process's stderr: one line per message, for logs; a log's tables are not
+    squeezed into 80 columns. (The resident engine makes it again once its command has the caller's.)"""
+    return Console(stderr=True, highlight=False, soft_wrap=True, width=None if sys.stderr.isatty() else 200)
+
+
+console = new_console()
 
 
 def _formats() -> str:
@@ -59,11 +65,9 @@ app.add_typer(runtime_app, name="runtime")
 
 def _prefect_defaults(verbose: bool) -> None:
     """Quiet, local Prefect unless the user configured otherwise (set before prefect is imported)."""
-    # Stage failures are reported by modelferry itself; Prefect's tracebacks only with --verbose.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "INFO" if verbose else "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    from flows import prefect_env
+
+    prefect_env.apply(verbose)
 
 
 def _who() -> str:

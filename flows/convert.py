@@ -24,7 +24,7 @@ from flows.prefect_artifacts import record_conversion
 from flows.publish import publish, published_files
 from flows.report import build
 from flows.routes import Made, Steps, make, no_artifact
-from flows.runtimes import RuntimeSpec, resolve_auto, select
+from flows.runtimes import RuntimeSpec, reaper, resolve_auto, select
 from flows.source import resolve
 from flows.stage_run import StageOutcome
 from flows.store import check_name, open_store
@@ -124,6 +124,11 @@ def convert(request: ConvertRequest) -> RunResult:
     return RunResult(report=report, location=location, stages=steps.outcomes(), files=published_files(report, results))
 
 
+# A signal the kernel gives to another of the process's threads is handled only once the main thread runs
+# Python again: a wait without end would hold a SIGTERM until every branch is done.
+SIGNAL_CHECK_S = 0.2
+
+
 def _make_all(plan, steps: Steps) -> list[Made]:
     """load → surgery: every route starts from them, so a failure there stops the run. Then export → emit →
     quantize → validate: one branch per artifact, each by its first route that passes, side by side as far
@@ -138,7 +143,12 @@ def _make_all(plan, steps: Steps) -> list[Made]:
         beside.append(make_beside.submit(plan.reference, steps))
     branches = [make_artifact.submit(artifact, steps, plan.trunk) for artifact in plan.artifacts]
     every: list[PrefectFuture[Any]] = [*beside, *branches]
-    wait(every)
+    try:
+        while wait(every, timeout=SIGNAL_CHECK_S).not_done:
+            pass  # back to Python between waits, where a signal's handler runs
+    except BaseException:  # Ctrl-C; SIGTERM, which Prefect raises here as its TerminationSignal during a flow
+        reaper.stop_all()  # run: the branches' stages end now, not after the task runner waited for them
+        raise
     for future in beside:
         future.result()
     return [branch.result() for branch in branches]

@@ -180,7 +180,16 @@ def start(port: int | None = None, note=lambda text: None) -> ServerState:
                 raise ServerError(f"the Prefect server did not answer within {START_TIMEOUT_S:.0f}s; see {log_file()}")
             time.sleep(0.5)
         _write(state)
+        _resident(state)
         return state
+
+
+def _resident(state: ServerState) -> None:
+    """The resident engine beside the server (flows/resident/): started in the background."""
+    from flows import prefect_env
+    from flows.resident import lifecycle
+
+    lifecycle.ensure(state.pid, state.url, prefect_env.applied)
 
 
 def _kill_group(pid: int) -> None:
@@ -215,6 +224,9 @@ def stop(where: Path | None = None) -> ServerState | None:
     state = status(where)
     if state is None:
         return None
+    from flows.resident import lifecycle
+
+    lifecycle.stop(where or directory())
     _kill_group(state.pid)
     _state_file(where).unlink(missing_ok=True)
     return state
@@ -244,7 +256,11 @@ def use(note=lambda text: None) -> str:
                 f"PREFECT_API_URL to use modelferry's own"
             )
         return given
-    state = status() or start(note=note)
+    state = status()
+    if state is not None:
+        _resident(state)  # one that ended (its code changed) is started again, for the next call
+    else:
+        state = start(note=note)
     deadline = time.monotonic() + 30  # a server started a moment ago by another call
     while not answers(state.url):
         if time.monotonic() > deadline:
