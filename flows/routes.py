@@ -14,7 +14,7 @@ from pathlib import Path
 from flows import progress
 from flows.errors import StageFailed
 from flows.plan import REFERENCE, Artifact, Route, Step
-from flows.runtimes import RuntimeSpec
+from flows.runtimes import RuntimeSpec, reaper
 from flows.stage_run import StageOutcome
 from flows.tasks import run_stage
 from stages.bundle import Bundle
@@ -129,6 +129,7 @@ def _gate_summary(parity: dict) -> str:
 
 
 QUANTIZED_ONCE = "quantized on the first route whose fp32 artifact passed"
+INTERRUPTED = "the run was interrupted"
 
 
 def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
@@ -138,6 +139,8 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
     made, decided = Made(artifact.target, artifact.precision), ""
     for route in artifact.routes:
         name = route.describe(trunk)
+        if not decided and reaper.stopping():  # SIGTERM, Ctrl-C: no route begins (nor an fp32 one, for its check)
+            decided = INTERRUPTED
         if decided:
             made.attempts.append({"route": name, "outcome": NOT_TRIED, "reason": decided})
             continue
@@ -161,6 +164,8 @@ def make(artifact: Artifact, steps: Steps, trunk: list[Step]) -> Made:
             decided = QUANTIZED_ONCE
         elif parity is not None and parity["passed"]:
             decided = "an earlier route passed"
+        elif reaper.stopping():
+            decided = INTERRUPTED
         else:
             _next(artifact, route)
     return made

@@ -150,6 +150,7 @@ def start(port: int | None = None, note=lambda text: None) -> ServerState:
                     f"a modelferry server already runs on port {state.port} (pid {state.pid}); "
                     f"stop it first to start one on {port}"
                 )
+            _resident(state)  # one that ended (its code changed) is started again
             return state
         if port is None:
             port = DEFAULT_PORT if _port_free(DEFAULT_PORT) else _free_port()

@@ -40,6 +40,11 @@ def tracked(stage: str, kill: Callable[[], None]):
         raise StageFailed(stage, "interrupted")
 
 
+def stopping() -> bool:
+    """Whether everything was stopped (SIGTERM, Ctrl-C): nothing more begins."""
+    return _stopping
+
+
 def stop_all() -> None:
     global _stopping
     with _lock:
