@@ -260,6 +260,17 @@ def test_binding_a_1d_input_to_the_wrong_number_of_values_is_refused_and_nothing
     assert snapshot(out) == before
 
 
+def test_only_a_savedmodel_with_grouped_convolutions_gets_a_second_one_for_tfjs(env):
+    """TFJS runs no grouped convolution, so a route on to TFJS splits them in a second onnx2tf run; which
+    SavedModel has one is read from its own convolutions, not the ONNX graph's group attribute: a depthwise
+    convolution with equal strides becomes TF's depthwise op (no second run), one with strides (2, 1) a
+    grouped Conv2D (tests/helpers/check_grouped.py, in the tf runtime)."""
+    result = run_cli(env, "runtime", "exec", "tf", "--", "python", "tests/helpers/check_grouped.py")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    said = [line for line in result.stdout.splitlines() if line.endswith(" grouped")]
+    assert said == ["depthwise, strides 1x1: 0 grouped", "depthwise, strides 2x1: 1 grouped", "plain: 0 grouped"], said
+
+
 def test_onnx2tfs_simplification_is_the_one_onnx2tf_runs(env):
     """emit/onnx2tf runs onnxsim in one process until a pass changes nothing (stages/onnx2tf/simplify.py):
     the same bytes as onnx2tf's three `onnxsim` processes, in the tf runtime with TF imported first."""

@@ -97,9 +97,10 @@ def build(onnx_path: Path, work: Path, options: dict):
         os.chdir(cwd)
 
 
-def save(model, out: Path, input_names: list[str], output_names: list[str]) -> None:
+def save(model, out: Path, input_names: list[str], output_names: list[str]) -> int:
     """The model as a SavedModel whose serving signature takes and returns tensors by these names
-    (the graph's own, in the graph's order: onnx2tf builds inputs and outputs in that order)."""
+    (the graph's own, in the graph's order: onnx2tf builds inputs and outputs in that order). Returns how
+    many of the signature's convolutions are grouped (`grouped_convolutions`)."""
     import tensorflow as tf
     import tf_keras
 
@@ -127,12 +128,24 @@ def save(model, out: Path, input_names: list[str], output_names: list[str]) -> N
     archive.write_out(str(out))
     if not (out / "saved_model.pb").is_file():
         raise StageError("onnx2tf's model could not be saved as a SavedModel")
+    return grouped_convolutions(getattr(archive, SIGNATURE).get_concrete_function())  # the trace just saved
+
+
+def grouped_convolutions(function) -> int:
+    """How many convolutions of a traced TF function are grouped: their input's depth is not their filter's
+    (TF runs them, TFJS does not). One whose input depth is not known counts."""
+    grouped = 0
+    for op in function.graph.get_operations():
+        if op.type in ("Conv2D", "Conv3D"):
+            channels_last = op.get_attr("data_format") in (b"NHWC", b"NDHWC")
+            depth = op.inputs[0].shape[-1 if channels_last else 1]
+            grouped += depth is None or depth != op.inputs[1].shape[-2]
+    return grouped
 
 
 def has_grouped_convolution(onnx_path: Path) -> bool:
-    """Whether the graph has a Conv with group > 1. TF runs grouped convolutions, TFJS does not, and
-    onnx2tf makes some depthwise ones grouped too (seen: BlazeFace from TFLite, "depth of input (24)
-    must match input depth for filter 1" in TFJS)."""
+    """Whether the graph has a Conv with group > 1 (depthwise ones too): only then can onnx2tf's SavedModel
+    have a grouped convolution."""
     import onnx
 
     model = onnx.load(str(onnx_path), load_external_data=False)
