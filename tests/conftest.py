@@ -150,6 +150,19 @@ def escape_model(env: dict, model: Path, marker: Path, canaries: list[Path], por
     return model
 
 
+def processes_under(folder: Path) -> list[int]:
+    """The processes of this machine whose working folder lies under `folder`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(folder) in os.readlink(proc / "cwd"):
+                    found.append(int(proc.name))
+            except OSError:
+                pass
+    return found
+
+
 def own_home(env: dict, path: Path, **extra) -> dict:
     """A fresh MODELFERRY_HOME (empty bundle cache) sharing the runtimes' venvs; no PREFECT_API_URL."""
     path.mkdir(parents=True)

@@ -25,6 +25,7 @@ from tests.conftest import (
     free_port,
     latest_run,
     own_home,
+    processes_under,
     read_report,
     run_cli,
     snapshot,
@@ -342,18 +343,6 @@ def test_a_publish_interrupted_midway_is_swept_by_the_next_run(env, face, tmp_pa
     assert not unfinished.exists() and live.is_dir() and (finished / "run.json").is_file()
 
 
-def _processes_under(folder: Path) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if str(folder) in os.readlink(proc / "cwd"):
-                    found.append(int(proc.name))
-            except OSError:
-                pass
-    return found
-
-
 def test_sigterm_ends_every_running_stage_and_publishes_nothing(env, face, tmp_path):
     """SIGTERM to a conversion while its branches run: every stage process (and what each started) is gone
     within seconds, the run exits 130, and nothing is published. (Under the venv runtime, where stages are
@@ -380,13 +369,13 @@ def test_sigterm_ends_every_running_stage_and_publishes_nothing(env, face, tmp_p
             break
     assert call.poll() is None and any(line.startswith("▶ emit/") for line in said), "".join(said)[-3000:]
     time.sleep(1)
-    assert _processes_under(scratch), "no stage process is running"
+    assert processes_under(scratch), "no stage process is running"
     call.send_signal(signal.SIGTERM)
     _, err = call.communicate(timeout=60)
     assert call.returncode == 130, err[-3000:]
     assert "nothing was published" in err
     time.sleep(1)
-    assert _processes_under(scratch) == []
+    assert processes_under(scratch) == []
     assert not out.exists() or not list(out.rglob("run.json"))
 
 
@@ -415,4 +404,4 @@ def test_a_stage_that_times_out_is_ended_with_everything_it_started(env, face, t
     )
     assert result.returncode == 1
     assert "timed out after 1s" in " ".join(result.stderr.split())
-    assert _processes_under(scratch) == []
+    assert processes_under(scratch) == []

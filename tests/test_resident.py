@@ -12,7 +12,7 @@ from pathlib import Path
 
 from flows import prefect_env
 from flows.resident import engine, protocol
-from tests.conftest import INPUT_SHAPE, MODELFERRY, REPO, free_port, own_home, run_cli
+from tests.conftest import INPUT_SHAPE, MODELFERRY, REPO, free_port, own_home, processes_under, run_cli
 
 
 def face_args(face: Path, out: Path, *extra: str) -> list[str]:
@@ -140,23 +140,11 @@ def test_the_callers_signals_reach_the_command_and_a_callers_death_ends_it(env, 
                 time.sleep(0.2)
             assert not alive(command), f"the command {command} still runs after its caller's {number.name}"
             time.sleep(1)
-            left = [pid for pid in _processes_under(scratch) if alive(pid)]
+            left = [pid for pid in processes_under(scratch) if alive(pid)]
             assert left == [], left
             assert not list(out.rglob("run.json"))
     finally:
         run_cli(home, "server", "stop")
-
-
-def _processes_under(folder: Path) -> list[int]:
-    found = []
-    for proc in Path("/proc").iterdir():
-        if proc.name.isdigit():
-            try:
-                if str(folder) in os.readlink(proc / "cwd"):
-                    found.append(int(proc.name))
-            except OSError:
-                pass
-    return found
 
 
 def test_the_engine_refuses_a_call_it_would_not_run_as_the_caller_would(monkeypatch):

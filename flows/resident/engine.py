@@ -24,6 +24,7 @@ import traceback
 
 from flows import prefect_env
 from flows.resident import protocol
+from flows.server import pid_alive
 
 IMPORTS = (  # what a command's flow run imports, so that its fork imports nothing of it again
     "flows.cli",
@@ -166,7 +167,7 @@ def main(argv: list[str]) -> int:
     try:
         while True:
             if not select.select([listener], [], [], CHECK_S)[0]:
-                if not _alive(server_pid):
+                if not pid_alive(server_pid):
                     log("its server is gone; ending")
                     return 0
                 continue
@@ -177,16 +178,6 @@ def main(argv: list[str]) -> int:
             conn.close()
     finally:
         _remove_socket(inode)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_socket(inode: int) -> None:
