@@ -63,13 +63,6 @@ app.add_typer(hooks_app, name="hooks")
 app.add_typer(runtime_app, name="runtime")
 
 
-def _prefect_defaults(verbose: bool) -> None:
-    """Quiet, local Prefect unless the user configured otherwise (set before prefect is imported)."""
-    from flows import prefect_env
-
-    prefect_env.apply(verbose)
-
-
 def _who() -> str:
     from flows.progress import model
 
@@ -114,7 +107,9 @@ def _engine(verbose: bool = False):
     """What every command that runs flows here needs: quiet Prefect defaults and a server (before Prefect is
     imported: it reads PREFECT_API_URL once), progress on the console, SIGTERM and Ctrl-C ending every
     running stage in every branch, and the CLI's own Prefect settings."""
-    _prefect_defaults(verbose)
+    from flows import prefect_env
+
+    prefect_env.apply(verbose)  # quiet, local Prefect unless the user configured otherwise
     _use_server()
     _report_and_interrupt()
     with _in_this_process():

@@ -35,6 +35,7 @@ IMPORTS = (  # what a command's flow run imports, so that its fork imports nothi
     "prefect.client.orchestration",
 )
 CHECK_S = 20.0  # how often it looks whether its server still runs
+STALE = "its code or interpreter differs from the engine's"
 
 
 def log(text: str) -> None:
@@ -44,7 +45,7 @@ def log(text: str) -> None:
 def refusal(request: dict, mine: str) -> str | None:
     """Why this engine would not run the call exactly as the caller would, or None."""
     if request.get("fingerprint") != mine:
-        return "its code or interpreter differs from the engine's"
+        return STALE
     wanted = protocol.prefect_settings(request["env"], request["argv"], os.environ["PREFECT_API_URL"])
     if wanted != prefect_env.prefect_part(dict(os.environ)):
         return "its Prefect settings differ from the engine's"
@@ -97,7 +98,7 @@ def serve(conn: socket.socket, mine: str) -> None:
         if why:
             protocol.send(conn, {"refused": why})
             log(f"refused {request.get('argv', [])[1:2]}: {why}")
-            if why.startswith("its code"):
+            if why == STALE:
                 os.kill(os.getppid(), signal.SIGTERM)  # stale: the next call with the server starts a new one
             os._exit(0)
         command = os.fork()
@@ -144,17 +145,17 @@ def listen() -> tuple[socket.socket, int]:
     """engine.sock in the server's folder, reachable by its owner only; a stale one is replaced."""
     os.chdir(protocol.directory())
     try:
-        os.unlink(protocol.socket_name())
+        os.unlink(protocol.SOCKET)
     except FileNotFoundError:
         pass
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     previous = os.umask(0o077)
     try:
-        listener.bind(protocol.socket_name())
+        listener.bind(protocol.SOCKET)
     finally:
         os.umask(previous)
     listener.listen(64)
-    return listener, os.stat(protocol.socket_name()).st_ino
+    return listener, os.stat(protocol.SOCKET).st_ino
 
 
 def main(argv: list[str]) -> int:
@@ -183,8 +184,8 @@ def main(argv: list[str]) -> int:
 def _remove_socket(inode: int) -> None:
     """Its own socket only: a newer engine may have replaced it."""
     try:
-        if os.stat(protocol.socket_name()).st_ino == inode:
-            os.unlink(protocol.socket_name())
+        if os.stat(protocol.SOCKET).st_ino == inode:
+            os.unlink(protocol.SOCKET)
     except OSError:
         pass
 

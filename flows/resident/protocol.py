@@ -1,6 +1,7 @@
 """What the resident engine and its callers agree on: where it listens, and which calls it may run.
 
-Imports nothing but the standard library: the caller reads it before deciding whether to import anything.
+Imports the standard library and two small modules of flows (no Prefect, no rich): the caller reads it
+before deciding whether to import anything.
 """
 
 from __future__ import annotations
@@ -18,14 +19,11 @@ from flows.settings import home
 CODE = Path(__file__).resolve().parents[2]  # the folder holding flows/ and stages/
 MAX_MESSAGE = 1 << 20
 STREAMS = 3  # stdin, stdout, stderr
+SOCKET = "engine.sock"  # in directory()
 
 
 def directory() -> Path:
     return home() / "server"
-
-
-def socket_name() -> str:
-    return "engine.sock"
 
 
 def state_file(folder: Path | None = None) -> Path:
@@ -86,7 +84,7 @@ def connect(timeout: float) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sock.settimeout(timeout)
         try:
-            sock.connect(f"/proc/self/fd/{folder}/{socket_name()}")
+            sock.connect(f"/proc/self/fd/{folder}/{SOCKET}")
         except OSError:
             sock.close()
             raise
