@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -100,6 +101,54 @@ def test_a_command_runs_in_the_engine_and_says_what_it_would_have_said_here(env,
         stopped = run_cli(home, "server", "stop")
     assert stopped.returncode == 0, stopped.stderr
     assert not alive(pid) and not Path(home["MODELFERRY_HOME"], "server", "engine.sock").exists()
+
+
+def shared_workers() -> dict[int, str]:
+    """The shared warm workers running on this machine: pid -> command line."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"stages.warm.worker" in argv and any(arg.startswith(b"listen:") for arg in argv):
+            found[int(proc.name)] = b" ".join(argv).decode(errors="replace")
+    return found
+
+
+def test_the_engines_commands_share_one_warm_worker_per_runtime(env, face, tmp_path):
+    """Two conversions the engine runs, each on an empty bundle cache, have their stages forked by the same
+    worker of each runtime (each worker's log names both commands); the workers outlive the commands and
+    end with `server stop`."""
+    home = own_home(env, tmp_path / "home")
+    assert run_cli(home, "server", "start", "--port", str(free_port()), timeout=300).returncode == 0
+    folder = Path(home["MODELFERRY_HOME"], "server", "warm")
+    workers: dict[int, str] = {}
+    try:
+        wait_ready(home)
+        for name in ("first", "second"):
+            shutil.rmtree(Path(home["MODELFERRY_HOME"], "bundles"), ignore_errors=True)
+            done = run_cli(
+                home, *face_args(face, tmp_path / "out", "--to", "onnx", "--runtime", "venv", "--name", name)
+            )
+            assert done.returncode == 0, done.stderr[-3000:]
+            assert "✓ export/mxnet" in done.stderr and "export/mxnet cached" not in done.stderr, done.stderr[-3000:]
+        commands = {int(pid) for pid in re.findall(r"pid (\d+): modelferry convert", "\n".join(served(home)))}
+        assert len(commands) == 2, served(home)
+        logs = sorted(folder.glob("*.log"))
+        assert len(logs) >= 2, logs  # mxnet's (load, export) and the ONNX validation's
+        for log in logs:
+            hosts = {int(pid) for pid in re.findall(r"^host (\d+)$", log.read_text(), re.M)}
+            assert hosts == commands, (log.name, hosts, commands)
+        workers = {pid: line for pid, line in shared_workers().items() if str(folder) in line}
+        assert len(workers) == len(logs) and all(alive(pid) for pid in workers), workers
+    finally:
+        run_cli(home, "server", "stop")
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers), "a shared worker outlived its engine"
+    assert not list(folder.glob("*.sock"))
 
 
 def test_the_callers_signals_reach_the_command_and_a_callers_death_ends_it(env, face, tmp_path):

@@ -6,11 +6,13 @@
                                       [--update EARLIER.md]
 
 One `modelferry convert` per model x target, with the options a user would give so that the samples
-fit the model (bench/zoo/catalog.py), each model in a cold bundle cache of its own (its later targets
-reuse its load and export stages). Per row: the verdict (published, gate failed, not made), the route
-that made the fp32 artifact, its parity, and for a failure the one-line reason and the first
-diverging layer; the seconds of the stages on that route next to the seconds of the same converters
-called by hand (bench/bare/, in the same runtime, on the same files the stages read).
+fit the model (bench/zoo/catalog.py), each model on an empty bundle cache (its later targets reuse its load
+and export stages). The conversions share one MODELFERRY_HOME and its Prefect server, as a user's calls do,
+so its resident engine runs them (MODELFERRY_RESIDENT=off: each in its own process). Per row: the verdict
+(published, gate failed, not made), the route that made the fp32 artifact, its parity, and for a failure
+the one-line reason and the first diverging layer; the seconds of the stages on that route next to the
+seconds of the same converters called by hand (bench/bare/, in the same runtime, on the same files the
+stages read).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -246,9 +249,9 @@ def _line(row: Row) -> str:
     )
 
 
-def _model_home(scratch: Path, model: ZooModel, shared: Path) -> Path:
-    """A cold bundle cache for one model; the runtimes' venvs are the shared ones."""
-    home = scratch / f"home-{model.name}"
+def _home(scratch: Path, shared: Path) -> Path:
+    """The bench's MODELFERRY_HOME: its own bundle cache and server; the runtimes' venvs are the shared ones."""
+    home = scratch / "home"
     home.mkdir()
     (home / "venvs").symlink_to(shared)
     return home
@@ -274,35 +277,46 @@ def main() -> int:
     )
     args = parser.parse_args()
     models = chosen(args.models)
-    rows = []
     every = [target for target in ORDER if target in catalog.TARGETS] + sorted(set(catalog.TARGETS) - set(ORDER))
     out = args.out or args.update or (RESULTS if args.write else None)
     kept = kept_rows(args.update) if args.update else None
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
     shared = Path(os.environ.get("MODELFERRY_HOME") or Path.home() / ".cache" / "modelferry") / "venvs"
-    # One Prefect server for every conversion (each model's home is cold, but its server need not be);
-    # stopped at the end if this started it.
-    with tempfile.TemporaryDirectory(prefix="zoo-") as tmp, server.session():
-        for model in models:
-            os.environ["MODELFERRY_HOME"] = str(_model_home(Path(tmp), model, shared))
-            bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
-            cold: dict[str, float] = {}  # each stage's seconds in its cold run, for the model's later targets
-            for target in args.targets.split(",") if args.targets else model.targets or every:
-                row = convert(
-                    model, target, args.runtime, args.timeout, Path(tmp) / f"{model.name}-{target}", bare, cold
-                )
-                print(
-                    f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
-                    f"{row.reason} {row.divergence}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-                rows.append(row)
-                if out:  # after every row: a run cut short keeps what it measured
-                    out.write_text(table(rows, kept) + "\n")
+    # One home and its Prefect server (and resident engine) for every conversion, stopped at the end; each
+    # model starts on an empty bundle cache.
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="zoo-") as tmp:
+        os.environ["MODELFERRY_HOME"] = str(_home(Path(tmp), shared))
+        os.environ.pop("PREFECT_API_URL", None)  # the home's own server
+        with server.session():
+            rows = _convert_all(args, models, every, kept, out, Path(tmp))
     print(table(rows, kept))
+    print(
+        f"whole bench {time.monotonic() - started:.0f} s; the rows' stages {sum(row.seconds for row in rows):.1f} s",
+        file=sys.stderr,
+    )
     return 0
+
+
+def _convert_all(args, models: list[ZooModel], every: list[str], kept, out: Path | None, tmp: Path) -> list[Row]:
+    rows: list[Row] = []
+    for model in models:
+        shutil.rmtree(Path(os.environ["MODELFERRY_HOME"], "bundles"), ignore_errors=True)
+        bare = None if args.no_bare else Bare(Path(os.environ["MODELFERRY_HOME"]), args.runtime)
+        cold: dict[str, float] = {}  # each stage's seconds in its cold run, for the model's later targets
+        for target in args.targets.split(",") if args.targets else model.targets or every:
+            row = convert(model, target, args.runtime, args.timeout, tmp / f"{model.name}-{target}", bare, cold)
+            print(
+                f"{model.name} -> {target}: {row.verdict} {row.seconds:.1f}s (bare {row.bare}) {row.route} "
+                f"{row.reason} {row.divergence}",
+                file=sys.stderr,
+                flush=True,
+            )
+            rows.append(row)
+            if out:  # after every row: a run cut short keeps what it measured
+                out.write_text(table(rows, kept) + "\n")
+    return rows
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 It imports what a command needs, listens on engine.sock, and for each caller forks a child (A) that runs
 the command in a grandchild (B) and sends back its exit code (see flows/resident/__init__.py). It ends when
 the server's process is gone, when it is sent SIGTERM (`modelferry server stop`), or when a caller's code is
-newer than its own.
+newer than its own. The warm workers its commands start (one per runtime, flows/runtimes/warm/shared.py) are
+shared by all of them and end with it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ import traceback
 
 from flows import prefect_env
 from flows.resident import protocol
+from flows.runtimes.warm.pool import POOL
+from flows.runtimes.warm.shared import Shared
 from flows.server import pid_alive
 
 IMPORTS = (  # what a command's flow run imports, so that its fork imports nothing of it again
@@ -36,6 +39,8 @@ IMPORTS = (  # what a command's flow run imports, so that its fork imports nothi
 )
 CHECK_S = 20.0  # how often it looks whether its server still runs
 STALE = "its code or interpreter differs from the engine's"
+ENGINE = os.getpid()  # the shared warm workers' owner: they end with it
+WORKERS = protocol.directory() / "warm"  # their sockets and logs
 
 
 def log(text: str) -> None:
@@ -67,6 +72,7 @@ def become(request: dict, streams: list[int]) -> None:
         os.environ.clear()
         os.environ.update(request["env"])
         tempfile.tempdir = None
+        POOL.share(Shared(WORKERS, ENGINE))  # the runtimes' workers outlive the command
         sys.argv = request["argv"]
         main_module = sys.modules["__main__"]  # the command's name in its help is the caller's, not the engine's
         main_module.__package__ = main_module.__spec__ = None

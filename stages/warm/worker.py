@@ -18,6 +18,12 @@ Per request (a SOCK_SEQPACKET message: JSON, with the reply socket and the stage
             the stage's environment, then `stages.__main__.main(argv)`.
 A crash, a timeout or a kill ends B (and A), never the worker. The worker ends when the host closes its end.
 
+A shared worker (`python -m stages.warm.worker IMAGE listen:PATH IMPORTS OWNER`, started for the commands
+the resident engine runs: flows/runtimes/warm/shared.py) listens on the socket PATH instead, binding it
+before its imports so that hosts queue meanwhile. Each host that connects (same uid only) gets the hello
+and then talks as above on its own connection. It ends when the process OWNER (the engine) ends, or when no
+host has been connected for IDLE_S.
+
 In a runtime's container (the docker runtime, flows/runtimes/docker_warm.py) there is no bubblewrap: the
 worker runs as the container's root with a few capabilities, and the request names a uid of the stage's own
 (stages/warm/account.py). A gives the stage's folder to that uid, B takes it and loses every capability on
@@ -35,6 +41,7 @@ import os
 import select
 import signal
 import socket
+import struct
 import sys
 import tempfile
 import time
@@ -44,6 +51,9 @@ import stages
 from stages.warm import account
 
 MAX_MESSAGE = 1 << 20
+LISTEN = "listen:"  # the control argument of a shared worker: the socket path it listens on
+IDLE_S = 900.0  # a shared worker with no host connected for this long ends, and its memory is free again
+CHECK_S = 5.0
 EXIT_SETUP = 70  # the child could not become the stage (it says why; the host runs the stage cold)
 
 
@@ -152,12 +162,14 @@ def run_stage(request: dict, log: int, said: int, when_used: list[str]) -> None:
         os._exit(code)
 
 
-def serve(request: dict, reply: socket.socket, log: int, control: socket.socket, when_used: list[str]) -> None:
-    """Child A: enter the sandbox, fork the stage, report its pid and exit code, and never return."""
+def serve(request: dict, reply: socket.socket, log: int, sockets: list[socket.socket], when_used: list[str]) -> None:
+    """Child A: enter the sandbox, fork the stage, report its pid and exit code, and never return. `sockets`:
+    the worker's own (its hosts' connections, its listener), which A closes."""
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the worker reaps A by ignoring SIGCHLD; A waits for B
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        control.close()
+        for sock in sockets:
+            sock.close()
         if request.get("sandbox"):
             from stages.warm.enter import Sandbox
 
@@ -208,31 +220,105 @@ def serve(request: dict, reply: socket.socket, log: int, control: socket.socket,
         os._exit(0)
 
 
+def next_message(host: socket.socket) -> tuple[dict, list[int]] | None:
+    """A host's next message and the descriptors it carries; None when the host closed its end."""
+    try:
+        data, fds, _, _ = socket.recv_fds(host, MAX_MESSAGE, 2)
+    except ConnectionResetError:
+        return None
+    if not data:
+        for fd in fds:
+            os.close(fd)
+        return None
+    return json.loads(data), fds
+
+
+def handle(message: dict, fds: list[int], sockets: list[socket.socket], when_used: list[str]) -> bool:
+    """One message from a host: modules to import, or a stage to fork. False: this worker must end (a
+    framework started a thread, so forking it is no longer safe; its hosts run their stages cold)."""
+    if "import" in message:  # from the host: when-used modules a stage used
+        importing([name for name in message["import"] if name in when_used])
+        return len(threads()) == 1
+    reply_fd, log = fds
+    reply = socket.socket(fileno=reply_fd)
+    importing([name for name in message.get("imports", []) if name in when_used])  # what the stage will use
+    if len(threads()) > 1:
+        send(reply, {"unavailable": f"the worker has threads after importing {message['imports']}"})
+        return False
+    if os.fork() == 0:
+        serve(message, reply, log, sockets, when_used)
+    reply.close()
+    os.close(log)
+    return True
+
+
 def loop(control: socket.socket, when_used: list[str]) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children A are reaped by the kernel
     while True:
-        try:
-            data, fds, _, _ = socket.recv_fds(control, MAX_MESSAGE, 2)
-        except ConnectionResetError:
+        got = next_message(control)
+        if got is None or not handle(*got, [control], when_used):
+            return  # the host closed its end (its run is over), or forking is no longer safe
+
+
+def peer(conn: socket.socket) -> tuple[int, int]:
+    """The connecting process's pid and uid."""
+    pid, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    return pid, uid
+
+
+def loop_shared(listener: socket.socket, owner: int, hello: dict, when_used: list[str]) -> None:
+    """A shared worker's hosts, each on its own connection, until its owner ends or it has been idle."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    ended = os.pidfd_open(owner)  # readable once the owner has ended
+    hosts: list[socket.socket] = []
+    idle_since = time.monotonic()
+    while True:
+        ready = select.select([ended, listener, *hosts], [], [], CHECK_S)[0]
+        if ended in ready or (not hosts and time.monotonic() - idle_since > IDLE_S):
             return
-        if not data:
-            return  # the host closed its end: this worker's run is over
-        message = json.loads(data)
-        if "import" in message:  # from the host: when-used modules a stage used
-            importing([name for name in message["import"] if name in when_used])
-            if len(threads()) > 1:
-                return  # no longer safe to fork: the host sees the worker gone and runs stages cold
-            continue
-        reply_fd, log = fds
-        reply = socket.socket(fileno=reply_fd)
-        importing([name for name in message.get("imports", []) if name in when_used])  # what the stage will use
-        if len(threads()) > 1:
-            send(reply, {"unavailable": f"the worker has threads after importing {message['imports']}"})
-            return
-        if os.fork() == 0:
-            serve(message, reply, log, control, when_used)
-        reply.close()
-        os.close(log)
+        for sock in ready:
+            if sock is listener:
+                conn, _ = listener.accept()
+                pid, uid = peer(conn)
+                if uid == os.getuid():
+                    print(f"host {pid}", flush=True)  # its log: which commands it served
+                    send(conn, hello)
+                    hosts.append(conn)
+                else:
+                    conn.close()
+            elif sock is not ended:
+                got = next_message(sock)
+                if got is None:
+                    hosts.remove(sock)
+                    sock.close()
+                    idle_since = time.monotonic()
+                elif not handle(*got, [listener, *hosts], when_used):
+                    return
+
+
+def listen(path: str) -> tuple[socket.socket, int]:
+    """A shared worker's socket, its owner's only; reached through its folder (a socket's address holds
+    108 bytes, a MODELFERRY_HOME may be longer). Returns it and its inode (removed at the end if still ours)."""
+    folder, name = os.path.split(path)
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    previous = os.umask(0o077)
+    try:
+        listener.bind(f"/proc/self/fd/{fd}/{name}")
+        inode = os.stat(name, dir_fd=fd).st_ino
+    finally:
+        os.umask(previous)
+        os.close(fd)
+    listener.listen(64)
+    return listener, inode
+
+
+def remove_socket(path: str, inode: int) -> None:
+    try:
+        if os.stat(path).st_ino == inode:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def control_socket(where: str) -> socket.socket:
@@ -245,7 +331,33 @@ def control_socket(where: str) -> socket.socket:
 
 
 def main(argv: list[str]) -> int:
-    image, control, imports = argv[0], control_socket(argv[1]), json.loads(argv[2])
+    image, where, imports = argv[0], argv[1], json.loads(argv[2])
+    shared = where.startswith(LISTEN)
+    if shared:
+        path = where[len(LISTEN) :]
+        listener, inode = listen(path)  # before the imports: hosts that connect meanwhile wait for the hello
+        try:
+            return serve_shared(image, listener, int(argv[3]), imports)
+        finally:
+            remove_socket(path, inode)
+    control = control_socket(where)
+    hello = start(image, imports)
+    send(control, hello)
+    if hello["ready"]:
+        loop(control, imports["when_used"])
+    return 0
+
+
+def serve_shared(image: str, listener: socket.socket, owner: int, imports: dict) -> int:
+    hello = start(image, imports)
+    print(json.dumps(hello), flush=True)  # its log
+    if hello["ready"]:
+        loop_shared(listener, owner, hello, imports["when_used"])
+    return 0
+
+
+def start(image: str, imports: dict) -> dict:
+    """Compile and import; the hello: ready, or why not."""
     started = time.monotonic()
     # The stages package with bytecode for this runtime's Python (stages run where PYTHONDONTWRITEBYTECODE
     # is set, and inside their sandbox they could not write it): compiled once, then read by every fork.
@@ -253,20 +365,9 @@ def main(argv: list[str]) -> int:
     missing = preload(image, imports["start"])
     running = threads()
     if len(running) > 1:
-        send(
-            control,
-            {
-                "ready": False,
-                "why": f"{len(running)} threads after its imports ({', '.join(running)}): forking it is not safe",
-            },
-        )
-        return 0
-    send(
-        control,
-        {"ready": True, "seconds": round(time.monotonic() - started, 3), "missing": missing, "pid": os.getpid()},
-    )
-    loop(control, imports["when_used"])
-    return 0
+        why = f"{len(running)} threads after its imports ({', '.join(running)}): forking it is not safe"
+        return {"ready": False, "why": why}
+    return {"ready": True, "seconds": round(time.monotonic() - started, 3), "missing": missing, "pid": os.getpid()}
 
 
 if __name__ == "__main__":
