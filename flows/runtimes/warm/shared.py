@@ -5,7 +5,7 @@ conversion served by the engine still paid TensorFlow's 3-4 s in its first TF st
 instead connect to a worker that outlives them: the first command that needs a runtime starts it, listening
 on a socket in the engine's folder (`server/warm/`, its owner's only), and the later ones connect to it.
 Each command has a connection of its own; the worker forks each stage as before, so stages stay isolated
-from one another and from the worker. A worker is made for one engine (its pid is in the socket's name):
+from one another and from the worker. A worker is made for one engine (its pid is hashed into the socket's name):
 it ends with the engine, whose code is the commands' code, or when no command has been connected to it
 for 15 minutes (IDLE_S in stages/warm/worker.py). Anything that goes wrong here gives the command a worker
 of its own instead.
