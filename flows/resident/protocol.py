@@ -1,6 +1,6 @@
 """What the resident engine and its callers agree on: where it listens, and which calls it may run.
 
-Imports the standard library and two small modules of flows (no Prefect, no rich): the caller reads it
+Imports the standard library and three small modules of flows (no Prefect, no rich): the caller reads it
 before deciding whether to import anything.
 """
 
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from flows import prefect_env
 from flows.settings import home
+from flows.unix_socket import connect_in
 
 CODE = Path(__file__).resolve().parents[2]  # the folder holding flows/ and stages/
 MAX_MESSAGE = 1 << 20
@@ -77,21 +78,8 @@ def settings_files(folder: str) -> bool:
 
 
 def connect(timeout: float) -> socket.socket:
-    """A connection to this MODELFERRY_HOME's engine (OSError when none listens). The socket's path can
-    be longer than a socket address holds: it is reached through its folder."""
-    folder = os.open(directory(), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        sock.settimeout(timeout)
-        try:
-            sock.connect(f"/proc/self/fd/{folder}/{SOCKET}")
-        except OSError:
-            sock.close()
-            raise
-        sock.settimeout(None)
-        return sock
-    finally:
-        os.close(folder)
+    """A connection to this MODELFERRY_HOME's engine (OSError when none listens)."""
+    return connect_in(directory(), SOCKET, timeout)
 
 
 def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
 import socket
 import subprocess
 import time
@@ -25,24 +24,18 @@ from pathlib import Path
 
 from flows.runtimes.warm.modules import Needs
 from flows.runtimes.warm.worker import Worker, imports_of
+from flows.unix_socket import connect_in
 
 LISTEN = "listen:"  # stages/warm/worker.py's control argument for a shared worker
 BIND_TIMEOUT_S = 10.0  # a new worker binds its socket before any import
 
 
 def _connect(folder: Path, name: str) -> socket.socket | None:
-    """A connection to the worker listening on folder/name, None when none does (the path reached through
-    the folder: a socket's address holds 108 bytes)."""
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    """A connection to the worker listening on folder/name, None when none does."""
     try:
-        sock.connect(f"/proc/self/fd/{fd}/{name}")
+        return connect_in(folder, name)
     except OSError:
-        sock.close()
         return None
-    finally:
-        os.close(fd)
-    return sock
 
 
 class Shared:
